@@ -1,0 +1,79 @@
+# tracker intake: `make` lists the targets. Every target installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .tools
+BIN := $(VENV)/bin
+REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= $(REGION)
+
+.PHONY: help install tools test lint typecheck template-check unit build deploy demo local load bench \
+        invoke-dispatcher invoke-poller invoke-launcher invoke-api clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# SAM's own tools pin boto3 and pydantic, so they live in their own environment.
+$(TOOLS)/bin/.installed:
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet aws-sam-cli cfn-lint
+	@touch $@
+
+install: $(BIN)/.installed ## create .venv with the service, dev tools and the `intake` command
+tools: $(TOOLS)/bin/.installed ## install sam and cfn-lint into .tools (separate from .venv)
+
+lint: install ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install ## mypy (strict, pydantic plugin)
+	$(BIN)/mypy
+
+template-check: tools ## cfn-lint and sam validate --lint on template.yaml
+	$(TOOLS)/bin/cfn-lint template.yaml
+	$(TOOLS)/bin/sam validate --lint --region $(REGION)
+
+unit: install ## pytest only
+	$(BIN)/pytest -q
+
+test: install tools ## the whole check CI runs: ruff, mypy, cfn-lint, sam validate --lint, pytest
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(TOOLS)/bin/cfn-lint template.yaml
+	$(TOOLS)/bin/sam validate --lint --region $(REGION)
+	$(BIN)/pytest -q
+
+build: tools ## sam build (needs python3.12 on PATH, e.g. PYENV_VERSION=3.11.7:3.12.1)
+	PATH="$(abspath $(TOOLS))/bin:$$PATH" $(TOOLS)/bin/sam build
+
+deploy: build ## sam deploy --guided
+	$(TOOLS)/bin/sam deploy --guided
+
+invoke-%: build ## sam local invoke <Name>Function with events/<name>.json (needs Docker)
+	$(TOOLS)/bin/sam local invoke $$(echo $* | sed -E 's/^(.)/\U\1/')Function --event events/$*.json
+
+demo: install ## the offline walk-through: GitHub issues become sessions, no AWS or token needed
+	@echo "make demo is not built yet (issue 6)"; exit 1
+
+local: install ## run the whole service on this machine (intake local --offline)
+	$(BIN)/intake local --offline
+
+load: install ## the full-size load test (1,000 projects x 100 issues)
+	@echo "make load is not built yet (issue 7)"; exit 1
+
+bench: install ## benchmarks: writes bench/results.json, prints a table
+	@echo "make bench is not built yet (issue 7)"; exit 1
+
+clean: ## remove the environments and build output
+	rm -rf $(VENV) $(TOOLS) .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""The `intake` command: preview, project config through the API, the local stack."""

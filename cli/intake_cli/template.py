@@ -1,0 +1,91 @@
+"""Reads template.yaml, so the local stack and the tests build the same table and queues as AWS."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO_ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that keeps CloudFormation's short-form tags (!Ref, !GetAtt...) as dicts."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@cache
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open() as f:
+        data: dict[str, Any] = yaml.load(f, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return data
+
+
+def resource(logical_id: str) -> dict[str, Any]:
+    props: dict[str, Any] = load_template()["Resources"][logical_id]
+    return props
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """`CreateTable` arguments for IntakeTable, taken from the template."""
+    props = resource("IntakeTable")["Properties"]
+    return {
+        "TableName": table_name,
+        "BillingMode": props["BillingMode"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"],
+    }
+
+
+def queue_attributes(logical_id: str, dead_letter_arn: str | None = None) -> dict[str, str]:
+    """`CreateQueue` attributes for a queue of the template (its redrive policy pointed at the DLQ)."""
+    props = resource(logical_id)["Properties"]
+    attributes: dict[str, str] = {}
+    for key in ("FifoQueue", "ContentBasedDeduplication", "VisibilityTimeout", "MessageRetentionPeriod"):
+        if key in props:
+            value = props[key]
+            attributes[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    if "RedrivePolicy" in props and dead_letter_arn:
+        import json
+
+        redrive = {
+            "deadLetterTargetArn": dead_letter_arn,
+            "maxReceiveCount": props["RedrivePolicy"]["maxReceiveCount"],
+        }
+        attributes["RedrivePolicy"] = json.dumps(redrive)
+    return attributes
+
+
+def create_resources(dynamodb: Any, sqs: Any, prefix: str = "intake") -> dict[str, str]:
+    """Create the table and both queues with boto3 clients; returns their names and URLs."""
+    table_name = f"{prefix}-table"
+    dynamodb.create_table(**table_definition(table_name))
+    dlq_url = sqs.create_queue(
+        QueueName=f"{prefix}-launch-dlq.fifo", Attributes=queue_attributes("LaunchDeadLetterQueue")
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    queue_url = sqs.create_queue(
+        QueueName=f"{prefix}-launch.fifo", Attributes=queue_attributes("LaunchQueue", dlq_arn)
+    )["QueueUrl"]
+    return {"table_name": table_name, "queue_url": queue_url, "dlq_url": dlq_url}

@@ -1,0 +1,1 @@
+"""Adapters: the only modules that talk to GitHub, DynamoDB, SQS, Lambda or a session backend."""

@@ -1,0 +1,248 @@
+"""The project and its `trackerIntake` config: the rules every write and every poll re-check."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from .errors import ConfigInvalid
+
+DEFAULT_EXCLUDE_LABELS: tuple[str, ...] = ("in-progress", "in-review")
+DEFAULT_MAX_SESSIONS_PER_POLL = 10
+MAX_LABELS = 10
+MAX_EXCLUDE_LABELS = 20
+MAX_LABEL_LENGTH = 50  # GitHub's own limit on a label name
+
+# GitHub logins: alphanumerics and single hyphens, no leading or trailing hyphen, <= 39 chars.
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+# Repository names: letters, digits, '.', '-', '_' (GitHub replaces anything else).
+_REPO_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_PROJECT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+_GIT_ORIGINS = (
+    re.compile(r"^git@github\.com:(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?$"),
+    re.compile(r"^https://github\.com/(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?$"),
+    re.compile(r"^ssh://git@github\.com(?::22)?/(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?$"),
+)
+
+
+def check_login(value: str) -> str:
+    if not _LOGIN.match(value):
+        raise ValueError(f"{value[:60]!r} is not a GitHub login")
+    return value
+
+
+def check_repo(value: str) -> str:
+    """`owner/name` in GitHub's character rules; anything that could bend a URL is refused."""
+    owner, slash, name = value.partition("/")
+    if not slash or "/" in name:
+        raise ValueError(f"{value[:60]!r} must be owner/name with exactly one '/'")
+    if not _LOGIN.match(owner):
+        raise ValueError(f"owner {owner[:60]!r} is not a GitHub account name")
+    if not _REPO_NAME.match(name) or ".." in name or name in {".", ".."}:
+        raise ValueError(f"name {name[:60]!r} may use only letters, digits, '.', '-' and '_' (no '..')")
+    return value
+
+
+def check_label(value: str) -> str:
+    if not value or not value.strip():
+        raise ValueError("a label must not be empty")
+    if value != value.strip():
+        raise ValueError(f"label {value[:60]!r} has leading or trailing whitespace")
+    if "," in value:
+        raise ValueError(f"label {value[:60]!r} contains a comma (GitHub's label filter is comma-separated)")
+    if len(value) > MAX_LABEL_LENGTH:
+        raise ValueError(f"a label is at most {MAX_LABEL_LENGTH} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError(f"label {value[:60]!r} contains a control character")
+    return value
+
+
+def check_assignee(value: str) -> str:
+    if value in {"*", "none"}:
+        return value
+    try:
+        return check_login(value)
+    except ValueError:
+        raise ValueError(f"{value[:60]!r} is not a GitHub login, '*' (anyone) or 'none'") from None
+
+
+def _unique_casefold(values: list[str]) -> list[str]:
+    seen = [v.casefold() for v in values]
+    if len(set(seen)) != len(seen):
+        raise ValueError("labels must be unique (case-insensitive)")
+    return values
+
+
+Label = Annotated[str, AfterValidator(check_label)]
+Repo = Annotated[str, AfterValidator(check_repo)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=False,
+    )
+
+
+class TrackerIntake(_Model):
+    """Which issues of which repository become worker sessions."""
+
+    enabled: bool = False
+    provider: str = "github"
+    repo: Repo | None = None
+    labels: Annotated[list[Label], Field(max_length=MAX_LABELS)] = []
+    assignee: Annotated[str, AfterValidator(check_assignee)] | None = None
+    exclude_labels: Annotated[list[Label], Field(max_length=MAX_EXCLUDE_LABELS)] | None = None
+    max_sessions_per_poll: Annotated[int, Field(ge=1, le=100)] = DEFAULT_MAX_SESSIONS_PER_POLL
+
+    @field_validator("provider")
+    @classmethod
+    def _github_only(cls, value: str) -> str:
+        if value != "github":
+            raise ValueError(f"provider {value[:40]!r} is not supported; the only provider is 'github'")
+        return value
+
+    @field_validator("labels", "exclude_labels")
+    @classmethod
+    def _unique(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _unique_casefold(value)
+
+    @model_validator(mode="after")
+    def _no_broad_intake(self) -> TrackerIntake:
+        if self.enabled and not self.labels and self.assignee is None:
+            raise ValueError(
+                "labels: enabled intake needs at least one label or an assignee "
+                "(intake of every open issue is not allowed)"
+            )
+        return self
+
+    @property
+    def effective_exclude_labels(self) -> tuple[str, ...]:
+        return DEFAULT_EXCLUDE_LABELS if self.exclude_labels is None else tuple(self.exclude_labels)
+
+
+ProjectId = Annotated[str, Field(min_length=1, max_length=64, pattern=_PROJECT_ID.pattern)]
+
+
+class ProjectConfig(_Model):
+    """The part of a project that people edit (through the API or the CLI)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    git_origin: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    tracker_intake: TrackerIntake | None = None
+
+    @model_validator(mode="after")
+    def _repo_resolvable(self) -> ProjectConfig:
+        intake = self.tracker_intake
+        if intake is not None and intake.enabled and intake.repo is None:
+            if self.git_origin is None:
+                raise ValueError(
+                    "trackerIntake.repo: enabled intake needs a repo, "
+                    "or a project gitOrigin to derive it from"
+                )
+            try:
+                repo_from_git_origin(self.git_origin)
+            except ConfigInvalid as e:
+                raise ValueError(f"{e.field}: {e.reason}") from None
+        return self
+
+    @property
+    def intake_enabled(self) -> bool:
+        return self.tracker_intake is not None and self.tracker_intake.enabled
+
+
+class NewProject(ProjectConfig):
+    """A project as created: its id plus its config."""
+
+    id: ProjectId
+
+
+def repo_from_git_origin(git_origin: str) -> str:
+    """`owner/name` from a GitHub remote URL, or ConfigInvalid naming gitOrigin."""
+    for pattern in _GIT_ORIGINS:
+        match = pattern.match(git_origin.strip())
+        if match:
+            try:
+                return check_repo(match["repo"])
+            except ValueError as e:
+                raise ConfigInvalid("gitOrigin", f"cannot derive repo: {e}") from None
+    raise ConfigInvalid(
+        "gitOrigin",
+        f"cannot derive repo from {git_origin[:100]!r}: expected git@github.com:owner/name.git, "
+        "https://github.com/owner/name(.git) or ssh://git@github.com/owner/name.git",
+    )
+
+
+def intake_repo(config: ProjectConfig) -> tuple[str, str]:
+    """The (owner, name) that intake polls: `trackerIntake.repo`, else derived from gitOrigin."""
+    intake = config.tracker_intake
+    repo = intake.repo if intake is not None else None
+    if repo is None:
+        if config.git_origin is None:
+            raise ConfigInvalid(
+                "trackerIntake.repo", "not set, and the project has no gitOrigin to derive it from"
+            )
+        repo = repo_from_git_origin(config.git_origin)
+    owner, _, name = repo.partition("/")
+    return owner, name
+
+
+class FieldProblem(BaseModel):
+    field: str
+    reason: str
+
+
+def field_problems(error: ValidationError, root: str = "") -> list[FieldProblem]:
+    """Turn pydantic's errors into (camelCase field path, reason) pairs people can act on."""
+    problems = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"] if not str(part).startswith("function-after")]
+        message = str(item["msg"]).removeprefix("Value error, ")
+        field = ".".join(([root] if root else []) + loc)
+        # Model-level rules name their field themselves: "labels: ..." is relative to
+        # where the error sits, "trackerIntake.repo: ..." is a path from the top.
+        head, sep, rest = message.partition(": ")
+        if sep and item["type"] == "value_error" and re.fullmatch(r"[A-Za-z]+(\.[A-Za-z]+)*", head):
+            parts = ([root] if root else []) + ([head] if "." in head else [*loc, head])
+            field, message = ".".join(parts), rest
+        if item["type"] == "extra_forbidden":
+            message = "unknown field"
+        problems.append(FieldProblem(field=field or root or "body", reason=message))
+    return problems
+
+
+def parse_config(data: Any, model: type[_Model] = ProjectConfig) -> Any:
+    """Validate `data`; raise ConfigInvalid naming the first field at fault."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        first = field_problems(e)[0]
+        raise ConfigInvalid(first.field, first.reason) from None
+
+
+__all__ = [
+    "DEFAULT_EXCLUDE_LABELS",
+    "FieldProblem",
+    "NewProject",
+    "ProjectConfig",
+    "TrackerIntake",
+    "field_problems",
+    "intake_repo",
+    "parse_config",
+    "repo_from_git_origin",
+]

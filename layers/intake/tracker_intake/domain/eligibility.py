@@ -1,0 +1,58 @@
+"""Which issues intake takes. Re-applied on the client: the server-side filter is not trusted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .config import DEFAULT_EXCLUDE_LABELS, TrackerIntake
+from .issue import Issue
+
+
+class SkipReason(StrEnum):
+    CLOSED = "closed"
+    PULL_REQUEST = "pull request"
+    MISSING_LABEL = "missing label"
+    EXCLUDED_LABEL = "excluded label"
+    ASSIGNEE_MISMATCH = "assignee mismatch"
+
+
+@dataclass(frozen=True)
+class EligibilityRule:
+    labels: tuple[str, ...] = ()
+    assignee: str | None = None
+    exclude_labels: tuple[str, ...] = DEFAULT_EXCLUDE_LABELS
+
+    @classmethod
+    def of(cls, intake: TrackerIntake) -> EligibilityRule:
+        return cls(tuple(intake.labels), intake.assignee, intake.effective_exclude_labels)
+
+
+def skip_reason(issue: Issue, rule: EligibilityRule) -> SkipReason | None:
+    """Why intake would not take `issue`, or None when it would."""
+    if issue.state != "open":
+        return SkipReason.CLOSED
+    if issue.is_pull_request:
+        return SkipReason.PULL_REQUEST
+    have = {label.casefold() for label in issue.labels}
+    if any(label.casefold() not in have for label in rule.labels):
+        return SkipReason.MISSING_LABEL
+    if any(label.casefold() in have for label in rule.exclude_labels):
+        return SkipReason.EXCLUDED_LABEL
+    if not _assignee_matches(issue.assignees, rule.assignee):
+        return SkipReason.ASSIGNEE_MISMATCH
+    return None
+
+
+def is_eligible(issue: Issue, rule: EligibilityRule) -> bool:
+    return skip_reason(issue, rule) is None
+
+
+def _assignee_matches(assignees: tuple[str, ...], wanted: str | None) -> bool:
+    if wanted is None:
+        return True
+    if wanted == "*":
+        return bool(assignees)
+    if wanted == "none":
+        return not assignees
+    return wanted.casefold() in {login.casefold() for login in assignees}

@@ -1,0 +1,129 @@
+"""Typed domain errors. Adapters translate every SDK or HTTP failure into one of these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class IntakeError(Exception):
+    """Base of every error the domain knows how to handle."""
+
+    kind = "intake_error"
+
+
+# --- configuration -------------------------------------------------------------------
+
+
+class ConfigInvalid(IntakeError):
+    """A project's config breaks a rule; `field` names the camelCase field at fault."""
+
+    kind = "config_invalid"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+# --- the tracker (GitHub) ------------------------------------------------------------
+
+
+class TrackerError(IntakeError):
+    """A GitHub failure. `retry_at` is the server's hint for when to try again, if any."""
+
+    kind = "tracker_error"
+    retry_at: datetime | None = None
+
+
+class PrimaryRateLimited(TrackerError):
+    kind = "primary_rate_limit"
+
+    def __init__(self, reset_at: datetime, message: str = "") -> None:
+        super().__init__(message or f"rate limited until {reset_at:%H:%M} UTC")
+        self.reset_at = reset_at
+        self.retry_at = reset_at
+
+
+class SecondaryRateLimited(TrackerError):
+    kind = "secondary_rate_limit"
+
+    def __init__(self, retry_at: datetime, message: str = "") -> None:
+        super().__init__(message or f"secondary rate limit: retry after {retry_at:%H:%M:%S} UTC")
+        self.retry_at = retry_at
+
+
+class AuthFailed(TrackerError):
+    kind = "auth_failed"
+
+
+class RepoNotFound(TrackerError):
+    kind = "repo_not_found"
+
+
+class TrackerUnavailable(TrackerError):
+    kind = "tracker_unavailable"
+
+
+class BadTrackerResponse(TrackerError):
+    kind = "bad_response"
+
+
+# --- storage, queue, invoke, launch --------------------------------------------------
+
+
+class StoreUnavailable(IntakeError):
+    """DynamoDB failed (throttled, unreachable, or an unexpected error)."""
+
+    kind = "store_unavailable"
+
+
+class ProjectNotFound(IntakeError):
+    kind = "project_not_found"
+
+    def __init__(self, project_id: str) -> None:
+        super().__init__(f"project {project_id!r} does not exist")
+        self.project_id = project_id
+
+
+class ProjectExists(IntakeError):
+    kind = "project_exists"
+
+    def __init__(self, project_id: str) -> None:
+        super().__init__(f"project {project_id!r} already exists")
+        self.project_id = project_id
+
+
+class VersionConflict(IntakeError):
+    kind = "version_conflict"
+
+    def __init__(self, project_id: str, expected: int, actual: int | None) -> None:
+        super().__init__(
+            f"project {project_id!r} was changed by someone else: you sent version {expected}, "
+            f"the current version is {actual}; reload it and apply your change again"
+        )
+        self.expected = expected
+        self.actual = actual
+
+
+class ClaimNotFound(IntakeError):
+    kind = "claim_not_found"
+
+
+class QueueUnavailable(IntakeError):
+    kind = "queue_unavailable"
+
+
+class InvokeFailed(IntakeError):
+    kind = "invoke_failed"
+
+
+class LaunchRetryable(IntakeError):
+    """The session backend failed in a way worth retrying (429, 5xx, timeout)."""
+
+    kind = "launch_retryable"
+
+
+class LaunchRejected(IntakeError):
+    """The session backend refused the request for good (4xx other than 429)."""
+
+    kind = "launch_rejected"

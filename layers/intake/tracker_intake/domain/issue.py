@@ -1,0 +1,79 @@
+"""Issues as the domain sees them, and their canonical id `github:<owner>/<repo>#<number>`."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+_CANONICAL = re.compile(r"^github:(?P<owner>[^/#\s]+)/(?P<repo>[^/#\s]+)#(?P<number>[1-9][0-9]*)$")
+
+
+def canonical_id(owner: str, repo: str, number: int) -> str:
+    """`github:owner/repo#n`, spelled as GitHub spells the repository."""
+    if number < 1:
+        raise ValueError(f"issue number must be positive, got {number}")
+    return f"github:{owner}/{repo}#{number}"
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    owner: str
+    repo: str
+    number: int
+
+    @property
+    def canonical_id(self) -> str:
+        return canonical_id(self.owner, self.repo, self.number)
+
+
+def parse_canonical_id(value: str) -> IssueRef:
+    match = _CANONICAL.match(value)
+    if not match:
+        raise ValueError(f"{value[:80]!r} is not a canonical issue id (github:owner/repo#number)")
+    return IssueRef(match["owner"], match["repo"], int(match["number"]))
+
+
+def dedupe_key(canonical: str) -> str:
+    """The key a claim is stored under. Lower-cased: `Acme/App` and `acme/app` are one repo."""
+    return parse_canonical_id(canonical).canonical_id.lower()
+
+
+def deduplication_id(canonical: str) -> str:
+    """SQS FIFO MessageDeduplicationId: sha256 of the dedupe key (fits the 128-char limit)."""
+    return hashlib.sha256(dedupe_key(canonical).encode()).hexdigest()
+
+
+def label_names(items: Iterable[str | Mapping[str, Any]]) -> tuple[str, ...]:
+    """GitHub gives labels as strings or as objects with a `name`: accept both."""
+    names = []
+    for item in items:
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, Mapping) and isinstance(item.get("name"), str):
+            names.append(item["name"])
+    return tuple(names)
+
+
+@dataclass(frozen=True)
+class Issue:
+    owner: str
+    repo: str
+    number: int
+    title: str
+    url: str
+    labels: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+    body: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    state: str = "open"
+    is_pull_request: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def canonical_id(self) -> str:
+        return canonical_id(self.owner, self.repo, self.number)

@@ -1,0 +1,125 @@
+"""The ports the domain needs. Adapters implement them; tests pass in-memory fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Protocol
+
+from .config import ProjectConfig
+from .records import Claim, ClaimStatus, PollState, ProjectRecord, TokenBudget
+from .session import SessionRequest
+from .tracker import CachedPage, Tracker
+
+__all__ = [
+    "Clock",
+    "Invoker",
+    "Ledger",
+    "ProjectStore",
+    "SessionLauncher",
+    "SessionQueue",
+    "TokenBudgets",
+    "Tracker",
+]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class ProjectStore(Protocol):
+    """Projects, their config and poll state, and their cached page ETags."""
+
+    def load_for_poll(self, project_id: str) -> tuple[ProjectRecord, dict[str, CachedPage]]:
+        """The project and its cached pages, in one read. Raises ProjectNotFound."""
+        ...
+
+    def save_poll_state(self, project_id: str, poll: PollState) -> None: ...
+
+    def commit_page(self, project_id: str, page: CachedPage) -> None: ...
+
+    def forget_pages(self, project_id: str) -> None:
+        """Drop the project's ETag cache, so the next poll sees every page again."""
+        ...
+
+    def intake_enabled(self) -> Iterator[ProjectRecord]:
+        """Every project with intake enabled (the sparse index), page by page."""
+        ...
+
+    def create_project(self, project_id: str, config: ProjectConfig, now: datetime) -> ProjectRecord: ...
+
+    def get_project(self, project_id: str) -> ProjectRecord: ...
+
+    def list_projects(self, limit: int, next_token: str | None) -> tuple[list[ProjectRecord], str | None]: ...
+
+    def replace_config(
+        self, project_id: str, config: ProjectConfig, expected_version: int | None, now: datetime
+    ) -> ProjectRecord:
+        """Replace the config; VersionConflict if `expected_version` is stale."""
+        ...
+
+    def delete_project(self, project_id: str) -> None: ...
+
+
+class Ledger(Protocol):
+    """Claims: one per issue, ever, keyed by the lower-cased canonical id."""
+
+    def put_claim(self, claim: Claim) -> bool:
+        """Create the claim if the issue has none. False when it is already taken."""
+        ...
+
+    def get_claim(self, canonical_id: str) -> Claim | None: ...
+
+    def take_over(self, claim: Claim, old_token: str, old_status: ClaimStatus) -> bool:
+        """Replace a stale or released claim, only if it still holds `old_token`."""
+        ...
+
+    def mark_enqueued(self, canonical_id: str, claim_token: str, now: datetime) -> bool: ...
+
+    def transition(
+        self,
+        canonical_id: str,
+        from_status: ClaimStatus,
+        to_status: ClaimStatus,
+        now: datetime,
+        *,
+        session_ref: str | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Move a claim between states; False when it is not in `from_status` (a no-op)."""
+        ...
+
+    def list_sessions(
+        self, project_id: str, limit: int, next_token: str | None
+    ) -> tuple[list[Claim], str | None]: ...
+
+    def release(self, project_id: str, canonical_id: str, now: datetime) -> Claim:
+        """Mark the claim released so the issue can start a session again. ClaimNotFound."""
+        ...
+
+
+class TokenBudgets(Protocol):
+    def get_budget(self, token_key: str) -> TokenBudget | None: ...
+
+    def record_budget(self, budget: TokenBudget) -> None: ...
+
+
+class SessionQueue(Protocol):
+    def send(self, request: SessionRequest) -> None:
+        """Put the request on the FIFO queue. Raises QueueUnavailable."""
+        ...
+
+
+class Invoker(Protocol):
+    def invoke_poller(self, project_id: str) -> None:
+        """Start one poll of the project (asynchronously where it can). Raises InvokeFailed."""
+        ...
+
+
+class SessionLauncher(Protocol):
+    def launch(self, request: SessionRequest, prompt: str) -> str:
+        """Start the worker session; returns the backend's reference for it.
+
+        Raises LaunchRetryable (try again later) or LaunchRejected (never will work).
+        """
+        ...

@@ -1,0 +1,65 @@
+"""The session request that travels on the launch queue (SQS body, JSON)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from .issue import Issue
+
+SCHEMA: Literal["tracker-intake.session-request/v1"] = "tracker-intake.session-request/v1"
+BODY_CAP_BYTES = 16 * 1024  # keeps every message far below SQS's 256 KiB
+
+
+def cap_utf8(text: str, limit: int) -> tuple[str, bool]:
+    """`text` cut to at most `limit` UTF-8 bytes on a character boundary; True if it was cut."""
+    raw = text.encode()
+    if len(raw) <= limit:
+        return text, False
+    return raw[:limit].decode(errors="ignore"), True
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+
+class SessionIssue(_Wire):
+    number: int
+    title: str
+    url: str
+    labels: list[str] = []
+    assignees: list[str] = []
+    body: str = ""
+    created_at: str | None = None
+
+
+class SessionRequest(_Wire):
+    schema_: Literal["tracker-intake.session-request/v1"] = Field(default=SCHEMA, alias="schema")
+    project_id: str
+    issue_id: str
+    issue: SessionIssue
+    enqueued_at: datetime
+
+    @classmethod
+    def for_issue(cls, project_id: str, issue: Issue, now: datetime) -> SessionRequest:
+        body, _ = cap_utf8(issue.body or "", BODY_CAP_BYTES)
+        return cls(
+            project_id=project_id,
+            issue_id=issue.canonical_id,
+            issue=SessionIssue(
+                number=issue.number,
+                title=issue.title,
+                url=issue.url,
+                labels=list(issue.labels),
+                assignees=list(issue.assignees),
+                body=body,
+                created_at=issue.created_at.isoformat() if issue.created_at else None,
+            ),
+            enqueued_at=now,
+        )
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True)

@@ -1,0 +1,72 @@
+"""The `Tracker` port: one page of a repository's open issues, conditional on a cached ETag."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from .issue import Issue
+
+DEFAULT_PAGE_CAP = 10
+
+
+@dataclass(frozen=True)
+class IssueQuery:
+    """What to list: a repository and the server-side filter (re-checked on the client)."""
+
+    owner: str
+    repo: str
+    labels: tuple[str, ...] = ()
+    assignee: str | None = None
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    """What the last 200 for `url` said: its ETag and the next link it gave."""
+
+    url: str
+    etag: str
+    next_url: str | None = None
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The `x-ratelimit-*` headers of one response, for the token budget."""
+
+    remaining: int | None = None
+    reset_at: datetime | None = None
+    resource: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of issues. `modified` False means 304: `issues` is empty and the cache holds."""
+
+    url: str
+    index: int
+    modified: bool
+    issues: tuple[Issue, ...] = ()
+    etag: str | None = None
+    next_url: str | None = None
+    rate: RateLimit = field(default_factory=RateLimit)
+    etag_rotated: bool = False
+    # Set on the last page of a walk that stopped at the page cap with more pages left.
+    truncated: bool = False
+
+
+class Tracker(Protocol):
+    def pages(
+        self,
+        query: IssueQuery,
+        cache: Mapping[str, CachedPage],
+        page_cap: int = DEFAULT_PAGE_CAP,
+    ) -> Iterator[Page]:
+        """Walk the open issues oldest first, page by page.
+
+        `cache` maps a page URL to what its last 200 said. A page with a cached ETag is asked
+        conditionally; on 304 the walk continues with the cached next link. Raises a
+        `TrackerError` subclass on failure.
+        """
+        ...

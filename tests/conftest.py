@@ -1,0 +1,31 @@
+"""Shared fixtures: moto in-process AWS with the template's table and queues."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from intake_cli.template import create_resources
+from moto import mock_aws
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TrackerIntakeTest")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tracker-intake")
+# Never let a test reach a real account, whatever the developer's environment holds.
+for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+    os.environ.pop(_name, None)
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+
+
+@pytest.fixture
+def aws() -> Iterator[dict[str, Any]]:
+    """moto in-process, with IntakeTable and the launch queues created from template.yaml."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        sqs = boto3.client("sqs")
+        names = create_resources(dynamodb, sqs)
+        yield {"dynamodb": dynamodb, "sqs": sqs, **names}
