@@ -1,0 +1,44 @@
+"""Each function's environment, read into a typed model once per container (at cold start)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
+        source = os.environ if env is None else env
+        # Empty template parameters arrive as empty strings: treat them as unset.
+        return cls.model_validate({k: v for k, v in source.items() if v != ""})
+
+
+class DispatcherSettings(_Settings):
+    poller_function_name: str = Field(alias="POLLER_FUNCTION_NAME", min_length=1)
+    max_concurrency: int = Field(default=16, alias="DISPATCH_CONCURRENCY", ge=1, le=64)
+
+
+class PollerSettings(_Settings):
+    queue_url: str = Field(alias="QUEUE_URL", min_length=1)
+    github_api_url: str = Field(default="https://api.github.com", alias="GITHUB_API_URL")
+    github_token_secret_arn: str | None = Field(default=None, alias="GITHUB_TOKEN_SECRET_ARN")
+    max_pages_per_poll: int = Field(default=10, alias="MAX_PAGES_PER_POLL", ge=1, le=100)
+    stale_claim_seconds: int = Field(default=300, alias="STALE_CLAIM_SECONDS", ge=1)
+
+
+class LauncherSettings(_Settings):
+    session_backend: Literal["webhook", "log"] = Field(default="log", alias="SESSION_BACKEND")
+    session_webhook_url: str | None = Field(default=None, alias="SESSION_WEBHOOK_URL")
+    session_webhook_secret_arn: str | None = Field(default=None, alias="SESSION_WEBHOOK_SECRET_ARN")
+
+
+class ApiSettings(_Settings):
+    pass
