@@ -42,9 +42,14 @@ def dedupe_key(canonical: str) -> str:
     return parse_canonical_id(canonical).canonical_id.lower()
 
 
-def deduplication_id(canonical: str) -> str:
-    """SQS FIFO MessageDeduplicationId: sha256 of the dedupe key (fits the 128-char limit)."""
-    return hashlib.sha256(dedupe_key(canonical).encode()).hexdigest()
+def deduplication_id(canonical: str, generation: int = 1) -> str:
+    """SQS FIFO MessageDeduplicationId: sha256 of the dedupe key (fits the 128-char limit).
+
+    A released claim that is taken again starts a new generation; it gets a new id, or SQS
+    would drop the new request as a duplicate of the old one for five minutes.
+    """
+    key = dedupe_key(canonical) if generation == 1 else f"{dedupe_key(canonical)}#{generation}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def label_names(items: Iterable[str | Mapping[str, Any]]) -> tuple[str, ...]:

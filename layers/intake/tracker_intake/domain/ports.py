@@ -79,14 +79,14 @@ class Ledger(Protocol):
     def transition(
         self,
         canonical_id: str,
-        from_status: ClaimStatus,
+        from_status: ClaimStatus | tuple[ClaimStatus, ...],
         to_status: ClaimStatus,
         now: datetime,
         *,
         session_ref: str | None = None,
         reason: str | None = None,
     ) -> bool:
-        """Move a claim between states; False when it is not in `from_status` (a no-op)."""
+        """Move a claim between states; False when it is not in (one of) `from_status` (a no-op)."""
         ...
 
     def list_sessions(

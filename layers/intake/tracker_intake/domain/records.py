@@ -73,6 +73,8 @@ class Claim:
     claimed_at: datetime
     issue: IssueSnapshot
     attempts: int = 1
+    # Bumped when a released claim is taken again: one session per issue per generation.
+    generation: int = 1
     updated_at: datetime | None = None
     session_ref: str | None = None
     reason: str | None = None

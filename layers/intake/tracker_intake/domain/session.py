@@ -42,9 +42,10 @@ class SessionRequest(_Wire):
     issue_id: str
     issue: SessionIssue
     enqueued_at: datetime
+    generation: int = 1
 
     @classmethod
-    def for_issue(cls, project_id: str, issue: Issue, now: datetime) -> SessionRequest:
+    def for_issue(cls, project_id: str, issue: Issue, now: datetime, generation: int = 1) -> SessionRequest:
         body, _ = cap_utf8(issue.body or "", BODY_CAP_BYTES)
         return cls(
             project_id=project_id,
@@ -59,6 +60,7 @@ class SessionRequest(_Wire):
                 created_at=issue.created_at.isoformat() if issue.created_at else None,
             ),
             enqueued_at=now,
+            generation=generation,
         )
 
     def to_json(self) -> str:
