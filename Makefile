@@ -36,8 +36,10 @@ lint: install ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: install ## mypy (strict, pydantic plugin)
+# The handlers are all named app.py, so each is checked on its own.
+typecheck: install ## mypy (strict, pydantic plugin) on the packages and every handler
 	$(BIN)/mypy
+	for f in functions/*/app.py; do $(BIN)/mypy --follow-imports=silent $$f || exit 1; done
 
 template-check: tools ## cfn-lint and sam validate --lint on template.yaml
 	$(TOOLS)/bin/cfn-lint template.yaml
@@ -49,7 +51,7 @@ unit: install ## pytest only
 test: install tools ## the whole check CI runs: ruff, mypy, cfn-lint, sam validate --lint, pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	$(MAKE) --no-print-directory typecheck
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint --region $(REGION)
 	$(BIN)/pytest -q

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,7 +24,9 @@ class _Settings(BaseModel):
 
 class DispatcherSettings(_Settings):
     poller_function_name: str = Field(alias="POLLER_FUNCTION_NAME", min_length=1)
-    max_concurrency: int = Field(default=16, alias="DISPATCH_CONCURRENCY", ge=1, le=64)
+    max_concurrency: int = Field(default=32, alias="DISPATCH_CONCURRENCY", ge=1, le=64)
+    # Read only to know which token budget to check (its sha256 prefix); never logged.
+    github_token_secret_arn: str | None = Field(default=None, alias="GITHUB_TOKEN_SECRET_ARN")
 
 
 class PollerSettings(_Settings):
@@ -31,7 +34,12 @@ class PollerSettings(_Settings):
     github_api_url: str = Field(default="https://api.github.com", alias="GITHUB_API_URL")
     github_token_secret_arn: str | None = Field(default=None, alias="GITHUB_TOKEN_SECRET_ARN")
     max_pages_per_poll: int = Field(default=10, alias="MAX_PAGES_PER_POLL", ge=1, le=100)
-    stale_claim_seconds: int = Field(default=300, alias="STALE_CLAIM_SECONDS", ge=1)
+    # Longer than the poller's timeout: a claim this old has no live poller behind it.
+    stale_claim_seconds: int = Field(default=45, alias="STALE_CLAIM_SECONDS", ge=1)
+
+    @property
+    def stale_claim(self) -> timedelta:
+        return timedelta(seconds=self.stale_claim_seconds)
 
 
 class LauncherSettings(_Settings):

@@ -1,0 +1,70 @@
+"""PollerFunction: one poll of one project, invoked asynchronously by the dispatcher."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tracker_intake.domain.poll import PollContext, poll_project
+from tracker_intake.observability import record_poll
+from tracker_intake.settings import PollerSettings
+from tracker_intake.wiring import build_poll_context
+
+logger = Logger()
+metrics = Metrics()
+# Stop claiming this long before the Lambda timeout, so no claim outlives its poller.
+SAFETY_MARGIN = timedelta(seconds=5)
+
+_context: PollContext | None = None
+
+
+class PollRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    project_id: str = Field(alias="projectId", min_length=1, max_length=64)
+
+
+def use(context: PollContext | None) -> None:
+    """Replace the ports (tests and the local stack); None rebuilds them from the environment."""
+    global _context
+    _context = context
+
+
+def _ports() -> PollContext:
+    global _context
+    if _context is None:
+        _context = build_poll_context(PollerSettings.from_env())
+    return _context
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        request = PollRequest.model_validate(event)
+    except ValidationError as e:
+        logger.error("bad poll event", extra={"errors": e.errors(include_input=False)})
+        return {"error": "the event needs a projectId"}
+    logger.append_keys(project_id=request.project_id)
+    ports = _ports()
+    remaining = timedelta(milliseconds=context.get_remaining_time_in_millis())
+    outcome = poll_project(ports, request.project_id, deadline=ports.clock.now() + remaining - SAFETY_MARGIN)
+    record_poll(metrics, outcome)
+    summary = {
+        "projectId": outcome.project_id,
+        "result": outcome.result.value,
+        "pages": outcome.pages,
+        "pagesNotModified": outcome.pages_not_modified,
+        "newSessions": outcome.new_sessions,
+        "claimsRecovered": outcome.claims_recovered,
+        "heldBack": outcome.held_back,
+        "truncated": outcome.truncated,
+        "errorKind": outcome.error_kind,
+        "error": outcome.error,
+        "backoffUntil": outcome.backoff_until.isoformat() if outcome.backoff_until else None,
+    }
+    logger.info("poll finished", extra=summary)
+    return summary

@@ -1,0 +1,42 @@
+"""One metric per outcome (Powertools EMF). Names are what the dashboards and alarms use."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from .domain.dispatch import DispatchSummary
+from .domain.poll import PollOutcome, PollResult
+
+
+def record_poll(metrics: Metrics, outcome: PollOutcome) -> None:
+    if outcome.result is PollResult.NOT_MODIFIED:
+        metrics.add_metric("PollsNotModified", MetricUnit.Count, 1)
+    elif outcome.result is PollResult.CHANGED:
+        metrics.add_metric("PollsChanged", MetricUnit.Count, 1)
+    elif outcome.result in (PollResult.FAILED, PollResult.CONFIG_INVALID):
+        # The error kind is a dimension of its own, so it goes out as a single metric.
+        with single_metric(
+            name="PollsFailed",
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=metrics.namespace,
+            default_dimensions=metrics.default_dimensions,
+        ) as metric:
+            metric.add_dimension(name="ErrorKind", value=outcome.error_kind or "unknown")
+    if outcome.new_sessions:
+        metrics.add_metric("IssuesClaimed", MetricUnit.Count, len(outcome.new_sessions))
+        metrics.add_metric("IssuesEnqueued", MetricUnit.Count, len(outcome.new_sessions))
+    if outcome.claims_recovered:
+        metrics.add_metric("ClaimsRecovered", MetricUnit.Count, outcome.claims_recovered)
+    if outcome.backoff_entered:
+        metrics.add_metric("BackoffsEntered", MetricUnit.Count, 1)
+    if outcome.pages:
+        metrics.add_metric("GitHubRequests", MetricUnit.Count, outcome.pages)
+
+
+def record_dispatch(metrics: Metrics, summary: DispatchSummary) -> None:
+    metrics.add_metric("PollsDispatched", MetricUnit.Count, summary.dispatched)
+    metrics.add_metric("DispatchSkippedBackoff", MetricUnit.Count, summary.skipped_backoff)
+    metrics.add_metric("DispatchSkippedBudget", MetricUnit.Count, summary.skipped_budget)
+    metrics.add_metric("DispatchInvokeFailed", MetricUnit.Count, summary.failed_invoke)

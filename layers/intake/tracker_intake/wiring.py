@@ -1,0 +1,70 @@
+"""Composition roots: build each function's ports from its settings, once per container.
+
+Nothing here runs at import time; handlers call these on their first invocation, so importing
+a handler makes no network call (the token secret is read on first use, then cached).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .domain.clock import SystemClock
+from .domain.poll import PollContext
+from .domain.ports import Clock, Invoker, ProjectStore, TokenBudgets
+from .settings import DispatcherSettings, PollerSettings
+
+USER_AGENT = "tracker-intake/0.1 (+https://github.com/tracker-intake)"
+
+
+def github_token(secret_arn: str | None) -> str | None:
+    """The Secrets Manager secret in AWS; GITHUB_TOKEN (or none) for local use."""
+    from .adapters.github_token import token_from_env, token_from_secret
+
+    return token_from_secret(secret_arn) if secret_arn else token_from_env()
+
+
+def build_poll_context(settings: PollerSettings) -> PollContext:
+    from .adapters.dynamodb import DynamoStore
+    from .adapters.github import GitHubTracker
+    from .adapters.github_token import token_key
+    from .adapters.sqs import SqsSessionQueue
+
+    token = github_token(settings.github_token_secret_arn)
+    store = DynamoStore(settings.table_name)
+    return PollContext(
+        store=store,
+        ledger=store,
+        budgets=store,
+        queue=SqsSessionQueue(settings.queue_url),
+        tracker=GitHubTracker(settings.github_api_url, token, user_agent=USER_AGENT),
+        clock=SystemClock(),
+        token_key=token_key(token),
+        page_cap=settings.max_pages_per_poll,
+        stale_claim=settings.stale_claim,
+    )
+
+
+@dataclass(frozen=True)
+class DispatchContext:
+    store: ProjectStore
+    budgets: TokenBudgets
+    invoker: Invoker
+    clock: Clock
+    token_key: str
+    max_concurrency: int = 32
+
+
+def build_dispatch_context(settings: DispatcherSettings) -> DispatchContext:
+    from .adapters.dynamodb import DynamoStore
+    from .adapters.github_token import token_key
+    from .adapters.invoker import LambdaInvoker
+
+    store = DynamoStore(settings.table_name)
+    return DispatchContext(
+        store=store,
+        budgets=store,
+        invoker=LambdaInvoker(settings.poller_function_name),
+        clock=SystemClock(),
+        token_key=token_key(github_token(settings.github_token_secret_arn)),
+        max_concurrency=settings.max_concurrency,
+    )
