@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
 from tracker_intake.domain.config import (
     DEFAULT_EXCLUDE_LABELS,
     NewProject,
@@ -44,7 +45,11 @@ def problems_of(data: Any, model: type[ProjectConfig] = NewProject) -> list[tupl
 
 BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
     # enabled intake needs a label or an assignee
-    ("enabled-no-label-no-assignee", project(trackerIntake={"enabled": True, "repo": "o/r"}), "trackerIntake.labels"),
+    (
+        "enabled-no-label-no-assignee",
+        project(trackerIntake={"enabled": True, "repo": "o/r"}),
+        "trackerIntake.labels",
+    ),
     ("enabled-empty-labels", project(trackerIntake=intake(labels=[])), "trackerIntake.labels"),
     # provider
     ("provider-gitlab", project(trackerIntake=intake(provider="gitlab")), "trackerIntake.provider"),
@@ -91,8 +96,16 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
         project(trackerIntake=intake(labels=[f"l{i}" for i in range(11)])),
         "trackerIntake.labels",
     ),
-    ("exclude-label-comma", project(trackerIntake=intake(excludeLabels=["a,b"])), "trackerIntake.excludeLabels.0"),
-    ("exclude-label-empty", project(trackerIntake=intake(excludeLabels=[""])), "trackerIntake.excludeLabels.0"),
+    (
+        "exclude-label-comma",
+        project(trackerIntake=intake(excludeLabels=["a,b"])),
+        "trackerIntake.excludeLabels.0",
+    ),
+    (
+        "exclude-label-empty",
+        project(trackerIntake=intake(excludeLabels=[""])),
+        "trackerIntake.excludeLabels.0",
+    ),
     (
         "exclude-labels-duplicate",
         project(trackerIntake=intake(excludeLabels=["wip", "WIP"])),
@@ -115,9 +128,21 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
     ("assignee-none-capitalised", project(trackerIntake=intake(assignee="None")), "trackerIntake.assignee"),
     ("assignee-not-a-string", project(trackerIntake=intake(assignee=5)), "trackerIntake.assignee"),
     # other trackerIntake fields
-    ("max-sessions-zero", project(trackerIntake=intake(maxSessionsPerPoll=0)), "trackerIntake.maxSessionsPerPoll"),
-    ("max-sessions-huge", project(trackerIntake=intake(maxSessionsPerPoll=101)), "trackerIntake.maxSessionsPerPoll"),
-    ("max-sessions-bool", project(trackerIntake=intake(maxSessionsPerPoll=True)), "trackerIntake.maxSessionsPerPoll"),
+    (
+        "max-sessions-zero",
+        project(trackerIntake=intake(maxSessionsPerPoll=0)),
+        "trackerIntake.maxSessionsPerPoll",
+    ),
+    (
+        "max-sessions-huge",
+        project(trackerIntake=intake(maxSessionsPerPoll=101)),
+        "trackerIntake.maxSessionsPerPoll",
+    ),
+    (
+        "max-sessions-bool",
+        project(trackerIntake=intake(maxSessionsPerPoll=True)),
+        "trackerIntake.maxSessionsPerPoll",
+    ),
     ("enabled-not-a-bool", project(trackerIntake=intake(enabled="yes")), "trackerIntake.enabled"),
     ("intake-not-an-object", project(trackerIntake="yes"), "trackerIntake"),
     # unknown fields
@@ -157,7 +182,9 @@ def test_bad_input_corpus_is_large_enough() -> None:
     assert len({case for case, _, _ in BAD_CONFIGS}) == len(BAD_CONFIGS)
 
 
-@pytest.mark.parametrize(("data", "field"), [(d, f) for _, d, f in BAD_CONFIGS], ids=[c for c, _, _ in BAD_CONFIGS])
+@pytest.mark.parametrize(
+    ("data", "field"), [(d, f) for _, d, f in BAD_CONFIGS], ids=[c for c, _, _ in BAD_CONFIGS]
+)
 def test_bad_config_is_refused_naming_its_field(data: dict[str, Any], field: str) -> None:
     # GIVEN a project body with exactly one broken rule
     # WHEN it is validated
@@ -167,7 +194,9 @@ def test_bad_config_is_refused_naming_its_field(data: dict[str, Any], field: str
     assert all(reason for _, reason in problems)
 
 
-@pytest.mark.parametrize(("data", "field"), [(d, f) for _, d, f in BAD_CONFIGS], ids=[c for c, _, _ in BAD_CONFIGS])
+@pytest.mark.parametrize(
+    ("data", "field"), [(d, f) for _, d, f in BAD_CONFIGS], ids=[c for c, _, _ in BAD_CONFIGS]
+)
 def test_parse_config_error_message_starts_with_the_field(data: dict[str, Any], field: str) -> None:
     # GIVEN a project body with exactly one broken rule
     # WHEN it is parsed with parse_config
@@ -224,6 +253,18 @@ def test_field_problems_prefixes_the_root_path() -> None:
     problems = field_problems(caught.value, root="config")
     # THEN the path starts with the root
     assert [p.field for p in problems] == ["config.trackerIntake.labels"]
+
+
+def test_model_level_rule_inside_a_nested_config_keeps_the_nesting() -> None:
+    # GIVEN a request body that nests a project config under "config"
+    class Body(BaseModel):
+        config: ProjectConfig
+
+    # WHEN enabled intake without any repo is validated inside it
+    with pytest.raises(ValidationError) as caught:
+        Body.model_validate({"config": {"trackerIntake": intake(repo=None)}})
+    # THEN the repo rule is reported under the nesting, not from the top
+    assert [p.field for p in field_problems(caught.value)] == ["config.trackerIntake.repo"]
 
 
 def test_trackerintake_validated_alone_names_fields_from_its_own_root() -> None:
@@ -284,7 +325,9 @@ def test_good_config_is_accepted(data: dict[str, Any]) -> None:
 
 def test_accepted_config_keeps_values_verbatim() -> None:
     # GIVEN a full, valid trackerIntake
-    data = intake(labels=["Bug", "good first issue"], assignee="Octocat", excludeLabels=["wip"], maxSessionsPerPoll=3)
+    data = intake(
+        labels=["Bug", "good first issue"], assignee="Octocat", excludeLabels=["wip"], maxSessionsPerPoll=3
+    )
     # WHEN it is validated
     parsed = TrackerIntake.model_validate(data)
     # THEN every value is kept as written (case included)
@@ -314,7 +357,10 @@ def test_explicit_empty_exclude_labels_exclude_nothing() -> None:
 def test_config_round_trips_through_camel_case_json() -> None:
     # GIVEN a valid project config
     original = ProjectConfig.model_validate(
-        {"gitOrigin": "git@github.com:o/r.git", "trackerIntake": intake(excludeLabels=["wip"], maxSessionsPerPoll=4)}
+        {
+            "gitOrigin": "git@github.com:o/r.git",
+            "trackerIntake": intake(excludeLabels=["wip"], maxSessionsPerPoll=4),
+        }
     )
     # WHEN it is dumped by alias and validated again
     dumped = original.model_dump(by_alias=True, exclude_none=True)
@@ -384,9 +430,16 @@ def test_repo_cannot_be_derived_from_other_remotes(origin: str) -> None:
     assert "cannot derive repo" in caught.value.reason
 
 
-def test_cannot_derive_message_does_not_echo_credentials() -> None:
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://x-access-token:ghp_secret123@github.com/o/r.git",
+        f"https://ghp_secret123{'x' * 200}@github.com/o/r.git",
+    ],
+    ids=["short", "longer-than-the-echo"],
+)
+def test_cannot_derive_message_does_not_echo_credentials(origin: str) -> None:
     # GIVEN a remote URL carrying a token in its user info
-    origin = "https://x-access-token:ghp_secret123@github.com/o/r.git"
     # WHEN the repo is derived from it
     with pytest.raises(ConfigInvalid) as caught:
         repo_from_git_origin(origin)

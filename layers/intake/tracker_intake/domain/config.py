@@ -8,8 +8,10 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -24,21 +26,25 @@ MAX_LABELS = 10
 MAX_EXCLUDE_LABELS = 20
 MAX_LABEL_LENGTH = 50  # GitHub's own limit on a label name
 
+# All patterns are used with fullmatch: `$` alone would let a trailing newline through.
 # GitHub logins: alphanumerics and single hyphens, no leading or trailing hyphen, <= 39 chars.
-_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 # Repository names: letters, digits, '.', '-', '_' (GitHub replaces anything else).
-_REPO_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_REPO_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _PROJECT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
+# The host is case-insensitive; the path is not.
 _GIT_ORIGINS = (
-    re.compile(r"^git@github\.com:(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?$"),
-    re.compile(r"^https://github\.com/(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?$"),
-    re.compile(r"^ssh://git@github\.com(?::22)?/(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?$"),
+    re.compile(r"git@(?i:github\.com):(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?"),
+    re.compile(r"https://(?i:github\.com)/(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?"),
+    re.compile(r"ssh://git@(?i:github\.com)(?::22)?/(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?"),
 )
+# `scheme://user:password@` in a remote URL: never echoed back in an error message.
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
 
 
 def check_login(value: str) -> str:
-    if not _LOGIN.match(value):
+    if not _LOGIN.fullmatch(value):
         raise ValueError(f"{value[:60]!r} is not a GitHub login")
     return value
 
@@ -48,10 +54,13 @@ def check_repo(value: str) -> str:
     owner, slash, name = value.partition("/")
     if not slash or "/" in name:
         raise ValueError(f"{value[:60]!r} must be owner/name with exactly one '/'")
-    if not _LOGIN.match(owner):
+    if not _LOGIN.fullmatch(owner):
         raise ValueError(f"owner {owner[:60]!r} is not a GitHub account name")
-    if not _REPO_NAME.match(name) or ".." in name or name in {".", ".."}:
+    if not _REPO_NAME.fullmatch(name) or ".." in name or name in {".", ".."}:
         raise ValueError(f"name {name[:60]!r} may use only letters, digits, '.', '-' and '_' (no '..')")
+    if name.lower().endswith(".git"):
+        # A clone URL's suffix, not part of the name: polling `r.git` would only ever get a 404.
+        raise ValueError(f"name {name[:60]!r} ends in '.git': give the repository name without it")
     return value
 
 
@@ -72,10 +81,30 @@ def check_label(value: str) -> str:
 def check_assignee(value: str) -> str:
     if value in {"*", "none"}:
         return value
+    if value.lower() == "none":
+        # GitHub's filter keyword is lower-case; `None` would be read as a login here and as
+        # "no assignee" by people, so neither reading is safe.
+        raise ValueError(f"{value!r} is ambiguous: write 'none' for issues without an assignee")
     try:
         return check_login(value)
     except ValueError:
         raise ValueError(f"{value[:60]!r} is not a GitHub login, '*' (anyone) or 'none'") from None
+
+
+def _not_a_bool(value: Any) -> Any:
+    # pydantic's lax mode reads true as 1; a count given as a boolean is a mistake.
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true/false")
+    return value
+
+
+def check_project_id(value: str) -> str:
+    if not _PROJECT_ID.fullmatch(value):
+        raise ValueError(
+            f"{value[:70]!r} is not a project id: 1-64 lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return value
 
 
 def _unique_casefold(values: list[str]) -> list[str]:
@@ -102,13 +131,15 @@ class _Model(BaseModel):
 class TrackerIntake(_Model):
     """Which issues of which repository become worker sessions."""
 
-    enabled: bool = False
+    enabled: StrictBool = False
     provider: str = "github"
     repo: Repo | None = None
     labels: Annotated[list[Label], Field(max_length=MAX_LABELS)] = []
     assignee: Annotated[str, AfterValidator(check_assignee)] | None = None
     exclude_labels: Annotated[list[Label], Field(max_length=MAX_EXCLUDE_LABELS)] | None = None
-    max_sessions_per_poll: Annotated[int, Field(ge=1, le=100)] = DEFAULT_MAX_SESSIONS_PER_POLL
+    max_sessions_per_poll: Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=100)] = (
+        DEFAULT_MAX_SESSIONS_PER_POLL
+    )
 
     @field_validator("provider")
     @classmethod
@@ -136,7 +167,11 @@ class TrackerIntake(_Model):
         return DEFAULT_EXCLUDE_LABELS if self.exclude_labels is None else tuple(self.exclude_labels)
 
 
-ProjectId = Annotated[str, Field(min_length=1, max_length=64, pattern=_PROJECT_ID.pattern)]
+ProjectId = Annotated[
+    str,
+    Field(min_length=1, max_length=64, json_schema_extra={"pattern": _PROJECT_ID.pattern}),
+    AfterValidator(check_project_id),
+]
 
 
 class ProjectConfig(_Model):
@@ -175,15 +210,16 @@ class NewProject(ProjectConfig):
 def repo_from_git_origin(git_origin: str) -> str:
     """`owner/name` from a GitHub remote URL, or ConfigInvalid naming gitOrigin."""
     for pattern in _GIT_ORIGINS:
-        match = pattern.match(git_origin.strip())
+        match = pattern.fullmatch(git_origin.strip())
         if match:
             try:
                 return check_repo(match["repo"])
             except ValueError as e:
                 raise ConfigInvalid("gitOrigin", f"cannot derive repo: {e}") from None
+    shown = _USERINFO.sub("***@", git_origin)[:100]
     raise ConfigInvalid(
         "gitOrigin",
-        f"cannot derive repo from {git_origin[:100]!r}: expected git@github.com:owner/name.git, "
+        f"cannot derive repo from {shown!r}: expected git@github.com:owner/name.git, "
         "https://github.com/owner/name(.git) or ssh://git@github.com/owner/name.git",
     )
 
@@ -214,12 +250,11 @@ def field_problems(error: ValidationError, root: str = "") -> list[FieldProblem]
         loc = [str(part) for part in item["loc"] if not str(part).startswith("function-after")]
         message = str(item["msg"]).removeprefix("Value error, ")
         field = ".".join(([root] if root else []) + loc)
-        # Model-level rules name their field themselves: "labels: ..." is relative to
-        # where the error sits, "trackerIntake.repo: ..." is a path from the top.
+        # Model-level rules name their field themselves ("labels: ...", "trackerIntake.repo:
+        # ..."), relative to the model that raised them, which sits at `loc`.
         head, sep, rest = message.partition(": ")
         if sep and item["type"] == "value_error" and re.fullmatch(r"[A-Za-z]+(\.[A-Za-z]+)*", head):
-            parts = ([root] if root else []) + ([head] if "." in head else [*loc, head])
-            field, message = ".".join(parts), rest
+            field, message = ".".join([*([root] if root else []), *loc, head]), rest
         if item["type"] == "extra_forbidden":
             message = "unknown field"
         problems.append(FieldProblem(field=field or root or "body", reason=message))
