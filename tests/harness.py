@@ -1,0 +1,157 @@
+"""The poll pipeline wired for tests: real handlers, moto AWS, the loopback GitHub stand-in.
+
+Counts every DynamoDB and SQS operation with botocore event hooks, so tests assert exact costs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from intake_cli.fake_github import FakeGitHub
+from intake_cli.functions import LocalLambdaContext, load_handler
+
+from tracker_intake.adapters.dynamodb import DynamoStore
+from tracker_intake.adapters.github import GitHubTracker
+from tracker_intake.adapters.github_token import token_key
+from tracker_intake.adapters.invoker import InProcessInvoker
+from tracker_intake.adapters.sqs import SqsSessionQueue
+from tracker_intake.domain.clock import FixedClock
+from tracker_intake.domain.config import ProjectConfig
+from tracker_intake.domain.poll import PollContext
+from tracker_intake.domain.ports import SessionQueue
+from tracker_intake.domain.records import Claim, ProjectRecord
+from tracker_intake.domain.session import SessionRequest
+from tracker_intake.wiring import DispatchContext
+
+TOKEN = "ghp_pipelineTestToken0123456789abcdef"  # noqa: S105 - a fake token the tests search for
+DYNAMO_READS = {"GetItem", "Query", "Scan", "BatchGetItem"}
+DYNAMO_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+class CallCounter:
+    """Counts AWS operations per service by name, from botocore's before-call events."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def attach(self, client: Any) -> None:
+        service = client.meta.service_model.service_name
+        client.meta.events.register(f"before-call.{service}", self._seen)
+
+    def _seen(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.calls[model.name] += 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    @property
+    def dynamodb_reads(self) -> int:
+        return sum(n for op, n in self.calls.items() if op in DYNAMO_READS)
+
+    @property
+    def dynamodb_writes(self) -> int:
+        return sum(n for op, n in self.calls.items() if op in DYNAMO_WRITES)
+
+    @property
+    def sqs_sends(self) -> int:
+        return self.calls["SendMessage"] + self.calls["SendMessageBatch"]
+
+
+class Pipeline:
+    """Dispatcher and poller handlers over one moto account and one GitHub stand-in."""
+
+    def __init__(self, aws: dict[str, Any], github: FakeGitHub, *, page_cap: int = 10) -> None:
+        self.aws = aws
+        self.github = github
+        self.clock = FixedClock()
+        self.page_cap = page_cap
+        self.counter = CallCounter()
+        self.counter.attach(aws["dynamodb"])
+        self.counter.attach(aws["sqs"])
+        self.queue_wrapper: Callable[[SessionQueue], SessionQueue] = lambda q: q
+        self.poller = load_handler("poller")
+        self.dispatcher = load_handler("dispatcher")
+        self.restart()
+
+    # --- wiring -------------------------------------------------------------------------
+
+    def restart(self, *, fresh_modules: bool = False) -> None:
+        """New adapter objects (and, if asked, freshly imported handlers): a cold start."""
+        if fresh_modules:
+            self.poller = load_handler("poller", fresh=True)
+            self.dispatcher = load_handler("dispatcher", fresh=True)
+        self.store = DynamoStore(self.aws["table_name"], client=self.aws["dynamodb"])
+        self.poller.use(self.poll_context())
+        self.dispatcher.use(
+            DispatchContext(
+                store=self.store,
+                budgets=self.store,
+                invoker=InProcessInvoker(self.poll),
+                clock=self.clock,
+                token_key=token_key(TOKEN),
+                max_concurrency=4,
+            )
+        )
+
+    def poll_context(self) -> PollContext:
+        store = DynamoStore(self.aws["table_name"], client=self.aws["dynamodb"])
+        queue = SqsSessionQueue(self.aws["queue_url"], client=self.aws["sqs"])
+        return PollContext(
+            store=store,
+            ledger=store,
+            budgets=store,
+            queue=self.queue_wrapper(queue),
+            tracker=GitHubTracker(self.github.base_url, TOKEN, timeout=(1.0, 1.0)),
+            clock=self.clock,
+            token_key=token_key(TOKEN),
+            page_cap=self.page_cap,
+            stale_claim=timedelta(seconds=45),
+            rng=lambda: 0.0,
+        )
+
+    # --- driving ------------------------------------------------------------------------
+
+    def poll(self, project_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.poller.lambda_handler({"projectId": project_id}, LocalLambdaContext())
+        return result
+
+    def tick(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.dispatcher.lambda_handler({}, LocalLambdaContext())
+        return result
+
+    def create_project(self, project_id: str, **intake: Any) -> ProjectRecord:
+        intake.setdefault("enabled", True)
+        config = ProjectConfig.model_validate({"trackerIntake": intake})
+        return self.store.create_project(project_id, config, self.clock.now())
+
+    def set_intake(self, project_id: str, **intake: Any) -> ProjectRecord:
+        config = ProjectConfig.model_validate({"trackerIntake": intake})
+        return self.store.replace_config(project_id, config, None, self.clock.now())
+
+    # --- observing ----------------------------------------------------------------------
+
+    def drain(self) -> list[SessionRequest]:
+        """Receive and delete every message on the launch queue."""
+        sqs, url = self.aws["sqs"], self.aws["queue_url"]
+        out: list[SessionRequest] = []
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            messages = got.get("Messages", [])
+            if not messages:
+                return out
+            for message in messages:
+                out.append(SessionRequest.model_validate_json(message["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    def claim(self, canonical_id: str) -> Claim | None:
+        return self.store.get_claim(canonical_id)
+
+    def project(self, project_id: str) -> ProjectRecord:
+        return self.store.get_project(project_id)

@@ -1,0 +1,401 @@
+"""The poll pipeline end to end: real dispatcher and poller handlers, moto, loopback GitHub."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from harness import TOKEN, Pipeline
+from intake_cli.fake_github import FakeGitHub
+
+from tracker_intake.domain.errors import QueueUnavailable
+from tracker_intake.domain.ports import SessionQueue
+from tracker_intake.domain.records import ClaimStatus
+from tracker_intake.domain.session import SessionRequest
+
+
+@pytest.fixture
+def pipe(aws: dict[str, Any], github: FakeGitHub) -> Iterator[Pipeline]:
+    yield Pipeline(aws, github)
+
+
+def _ids(messages: list[SessionRequest]) -> list[str]:
+    return sorted(m.issue_id for m in messages)
+
+
+def _seed_mixed_repo(github: FakeGitHub) -> list[str]:
+    """acme/app with eligible issues, a PR, an excluded one and non-matching ones."""
+    repo = github.add_repo("acme", "app")
+    eligible = []
+    for n in range(3):
+        eligible.append(repo.add_issue(f"bug {n}", labels=["agent"])["number"])
+    repo.add_issue("a pull request", labels=["agent"], pull_request=True)
+    repo.add_issue("being worked on", labels=["agent", "in-progress"])
+    repo.add_issue("no label")
+    repo.add_issue("other label", labels=["docs"])
+    return [f"github:acme/app#{n}" for n in eligible]
+
+
+# --- counting and steady state ------------------------------------------------------------
+
+
+def test_each_eligible_issue_yields_exactly_one_message_across_polls_and_a_restart(
+    pipe: Pipeline, github: FakeGitHub
+) -> None:
+    # GIVEN a repo with 3 eligible issues, a PR, an excluded and two non-matching issues
+    eligible = _seed_mixed_repo(github)
+    pipe.create_project("app", repo="acme/app", labels=["agent"])
+    # WHEN it is polled three times, the handlers restart (fresh modules and adapters), and it
+    # is polled twice more
+    for _ in range(3):
+        pipe.poll("app")
+        pipe.clock.advance(60)
+    pipe.restart(fresh_modules=True)
+    for _ in range(2):
+        pipe.poll("app")
+        pipe.clock.advance(60)
+    # THEN the queue holds exactly one message per eligible issue, and nothing else
+    assert _ids(pipe.drain()) == sorted(eligible)
+    for canonical in eligible:
+        claim = pipe.claim(canonical)
+        assert claim is not None and claim.status is ClaimStatus.ENQUEUED
+
+
+def test_steady_state_poll_costs_one_304_per_page_and_no_writes(pipe: Pipeline, github: FakeGitHub) -> None:
+    # GIVEN a project whose repo has 250 matching issues (3 pages of 100) and a cap that
+    # lets one poll take them all, polled once so every page's ETag is cached
+    repo = github.add_repo("acme", "big")
+    for n in range(250):
+        repo.add_issue(f"issue {n}", labels=["agent"])
+    pipe.create_project("big", repo="acme/big", labels=["agent"], maxSessionsPerPoll=100)
+    for _ in range(3):
+        pipe.poll("big")
+        pipe.clock.advance(60)
+    assert len(pipe.drain()) == 250
+    pipe.poll("big")  # the first all-304 poll may still reset status attributes
+    github.clear_requests()
+    pipe.counter.reset()
+    # WHEN a steady-state tick runs
+    summary = pipe.tick()
+    # THEN GitHub saw one request per page, each answered 304 ...
+    statuses = [r.status for r in github.requests_for("acme/big")]
+    assert statuses == [304, 304, 304]
+    # ... and AWS saw the sparse-index read, the budget read and the poller's one Query, no
+    # write and no send
+    assert summary["dispatched"] == 1
+    assert pipe.counter.dynamodb_writes == 0
+    assert pipe.counter.sqs_sends == 0
+    assert pipe.counter.calls["Query"] == 2  # dispatcher's index page + poller's project Query
+    assert pipe.counter.calls["GetItem"] == 1  # the dispatcher's token budget check
+
+
+# --- crash and concurrency ------------------------------------------------------------------
+
+
+class Crash(BaseException):
+    """A process dying mid-poll: not an error the code can handle."""
+
+
+class CrashingQueue:
+    """Wraps the real queue; crashes before or after the send, a given number of times."""
+
+    def __init__(self, inner: SessionQueue, *, after_send: bool, times: int = 1) -> None:
+        self.inner = inner
+        self.after_send = after_send
+        self.times = times
+
+    def send(self, request: SessionRequest) -> None:
+        if self.times and not self.after_send:
+            self.times -= 1
+            raise Crash("died before SendMessage")
+        self.inner.send(request)
+        if self.times and self.after_send:
+            self.times -= 1
+            raise Crash("died after SendMessage, before marking enqueued")
+
+
+def test_crash_between_claim_and_send_is_resent_exactly_once_on_the_next_poll(
+    pipe: Pipeline, github: FakeGitHub
+) -> None:
+    # GIVEN one eligible issue and a poller that dies right after claiming it
+    github.add_repo("acme", "app").add_issue("fix me", labels=["agent"])
+    pipe.create_project("app", repo="acme/app", labels=["agent"])
+    pipe.queue_wrapper = lambda q: CrashingQueue(q, after_send=False)
+    pipe.restart()
+    with pytest.raises(Crash):
+        pipe.poll("app")
+    claim = pipe.claim("github:acme/app#1")
+    assert claim is not None and claim.status is ClaimStatus.CLAIMED
+    assert pipe.drain() == []
+    # WHEN the next tick's poller (a fresh container) runs a minute later
+    pipe.queue_wrapper = lambda q: q
+    pipe.restart()
+    pipe.clock.advance(60)
+    result = pipe.poll("app")
+    pipe.clock.advance(60)
+    pipe.poll("app")
+    # THEN the request is sent exactly once, and the claim ends enqueued
+    assert _ids(pipe.drain()) == ["github:acme/app#1"]
+    assert result["claimsRecovered"] == 1
+    claim = pipe.claim("github:acme/app#1")
+    assert claim is not None and claim.status is ClaimStatus.ENQUEUED
+
+
+def test_crash_between_send_and_status_update_is_deduplicated_by_fifo(
+    pipe: Pipeline, github: FakeGitHub
+) -> None:
+    # GIVEN a poller that dies right after sending, before marking the claim enqueued
+    github.add_repo("acme", "app").add_issue("fix me", labels=["agent"])
+    pipe.create_project("app", repo="acme/app", labels=["agent"])
+    pipe.queue_wrapper = lambda q: CrashingQueue(q, after_send=True)
+    pipe.restart()
+    with pytest.raises(Crash):
+        pipe.poll("app")
+    # WHEN the next poll recovers the stale claim and sends again
+    pipe.queue_wrapper = lambda q: q
+    pipe.restart()
+    pipe.clock.advance(60)
+    result = pipe.poll("app")
+    # THEN it did re-send, yet the queue delivers the request once (same deduplication id)
+    assert result["newSessions"] == ["github:acme/app#1"]
+    assert pipe.counter.sqs_sends == 2
+    assert _ids(pipe.drain()) == ["github:acme/app#1"]
+    claim = pipe.claim("github:acme/app#1")
+    assert claim is not None and claim.status is ClaimStatus.ENQUEUED
+
+
+def test_two_concurrent_pollers_on_one_project_enqueue_each_issue_once(
+    pipe: Pipeline, github: FakeGitHub
+) -> None:
+    # GIVEN 20 eligible issues and a cap high enough for one poll to take them all
+    repo = github.add_repo("acme", "app")
+    for n in range(20):
+        repo.add_issue(f"issue {n}", labels=["agent"])
+    pipe.create_project("app", repo="acme/app", labels=["agent"], maxSessionsPerPoll=20)
+    # WHEN two pollers with their own adapters run on it at the same moment
+    barrier = threading.Barrier(2)
+    results: list[Any] = []
+
+    def run() -> None:
+        ctx = pipe.poll_context()
+        from tracker_intake.domain.poll import poll_project
+
+        barrier.wait()
+        results.append(poll_project(ctx, "app"))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # ... and a later poll finishes whatever either left
+    pipe.clock.advance(60)
+    pipe.poll("app")
+    # THEN exactly 20 messages, one per issue, and the two pollers' sends add up to 20
+    messages = pipe.drain()
+    assert len(messages) == 20
+    assert len(set(_ids(messages))) == 20
+    assert sum(len(r.new_sessions) for r in results) <= 20
+    assert pipe.counter.sqs_sends == 20
+
+
+# --- failures and backoff ---------------------------------------------------------------------
+
+
+def test_primary_rate_limit_backs_off_until_reset_and_dispatcher_skips_every_project(
+    pipe: Pipeline, github: FakeGitHub
+) -> None:
+    # GIVEN two projects on the same token, one of whose polls hits the primary rate limit
+    github.add_repo("acme", "one").add_issue("a", labels=["agent"])
+    github.add_repo("acme", "two").add_issue("b", labels=["agent"])
+    pipe.create_project("one", repo="acme/one", labels=["agent"])
+    pipe.create_project("two", repo="acme/two", labels=["agent"])
+    reset_at = pipe.clock.now() + timedelta(minutes=30)
+    github.inject("primary_rate_limit", repo="acme/one", reset_at=int(reset_at.timestamp()))
+    # WHEN project one is polled
+    result = pipe.poll("one")
+    # THEN it is in backoff until at least the reset, with the error recorded
+    assert result["errorKind"] == "primary_rate_limit"
+    state = pipe.project("one").poll
+    assert state.backoff_until is not None and state.backoff_until >= reset_at
+    assert state.consecutive_failures == 1
+    # AND WHEN the dispatcher ticks before the reset, every project on the token is skipped
+    github.clear_requests()
+    pipe.clock.advance(60)
+    summary = pipe.tick()
+    assert summary["dispatched"] == 0
+    assert summary["skippedBudget"] == 2
+    assert github.requests == []
+    # AND after the reset, polling resumes
+    pipe.clock.advance(31 * 60)
+    assert pipe.tick()["dispatched"] == 2
+
+
+def test_secondary_rate_limit_honours_retry_after(pipe: Pipeline, github: FakeGitHub) -> None:
+    # GIVEN a secondary rate limit asking to retry after 2 hours (longer than any backoff step)
+    github.add_repo("acme", "app").add_issue("a", labels=["agent"])
+    pipe.create_project("app", repo="acme/app", labels=["agent"])
+    github.inject("secondary_rate_limit_seconds", repo="acme/app", retry_after=7200)
+    # WHEN the project is polled
+    result = pipe.poll("app")
+    # THEN the backoff lasts at least the two hours asked for
+    assert result["errorKind"] == "secondary_rate_limit"
+    state = pipe.project("app").poll
+    assert state.backoff_until is not None
+    assert state.backoff_until >= pipe.clock.now() + timedelta(seconds=7200 - 2)
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind"),
+    [("unauthorized", "auth_failed"), ("not_found", "repo_not_found"), ("server_error", "tracker_unavailable")],
+)
+def test_failures_back_off_exponentially_and_reset_after_success(
+    pipe: Pipeline, github: FakeGitHub, fault: str, kind: str
+) -> None:
+    # GIVEN a project whose GitHub answers fail twice, then recover
+    github.add_repo("acme", "app").add_issue("a", labels=["agent"])
+    pipe.create_project("app", repo="acme/app", labels=["agent"])
+    github.inject(fault, repo="acme/app", times=2)
+    # WHEN it is polled, and again once each backoff has passed
+    first = pipe.poll("app")
+    until_1 = pipe.project("app").poll.backoff_until
+    pipe.clock.advance(5 * 60)
+    pipe.poll("app")
+    until_2 = pipe.project("app").poll.backoff_until
+    state_2 = pipe.project("app").poll
+    pipe.clock.advance(10 * 60)
+    last = pipe.poll("app")
+    # THEN the backoff doubled (5 then 10 minutes, jitter pinned to 0), and success reset it
+    assert first["errorKind"] == kind
+    assert until_1 is not None and until_2 is not None
+    assert until_1 - (pipe.clock.now() - timedelta(minutes=15)) == timedelta(minutes=5)
+    assert until_2 - (pipe.clock.now() - timedelta(minutes=10)) == timedelta(minutes=10)
+    assert state_2.consecutive_failures == 2
+    assert last["newSessions"] == ["github:acme/app#1"]
+    state = pipe.project("app").poll
+    assert state.consecutive_failures == 0 and state.backoff_until is None and state.last_error is None
+
+
+def test_no_github_request_is_made_for_a_project_in_backoff(pipe: Pipeline, github: FakeGitHub) -> None:
+    # GIVEN a project put into backoff by a 502
+    github.add_repo("acme", "app").add_issue("a", labels=["agent"])
+    pipe.create_project("app", repo="acme/app", labels=["agent"])
+    github.inject("bad_gateway", repo="acme/app")
+    pipe.poll("app")
+    github.clear_requests()
+    # WHEN ticks run during the backoff window (and a stray direct invoke arrives too)
+    for _ in range(4):
+        pipe.clock.advance(60)
+        summary = pipe.tick()
+        assert summary["skippedBackoff"] == 1
+    pipe.poll("app")
+    # THEN the stand-in saw no request for it
+    assert github.requests_for("acme/app") == []
+
+
+def test_one_failing_project_does_not_block_the_others_in_a_tick(pipe: Pipeline, github: FakeGitHub) -> None:
+    # GIVEN three projects, one of which answers 500 every time
+    for name in ("one", "two", "three"):
+        github.add_repo("acme", name).add_issue(f"{name} bug", labels=["agent"])
+        pipe.create_project(name, repo=f"acme/{name}", labels=["agent"])
+    github.inject("server_error", repo="acme/two", times=100)
+    # WHEN one tick runs
+    summary = pipe.tick()
+    # THEN the other two projects' issues were enqueued in that same tick
+    assert summary["dispatched"] == 3
+    assert _ids(pipe.drain()) == ["github:acme/one#1", "github:acme/three#1"]
+    assert pipe.project("two").poll.consecutive_failures == 1
+    assert pipe.project("one").poll.consecutive_failures == 0
+
+
+# --- caps and config changes --------------------------------------------------------------
+
+
+def test_cap_spreads_25_issues_over_three_polls_and_holds_the_etag_until_done(
+    pipe: Pipeline, github: FakeGitHub
+) -> None:
+    # GIVEN 25 eligible issues and the default cap of 10
+    repo = github.add_repo("acme", "app")
+    for n in range(25):
+        repo.add_issue(f"issue {n}", labels=["agent"])
+    pipe.create_project("app", repo="acme/app", labels=["agent"])
+    sent: list[int] = []
+    statuses: list[list[int]] = []
+    # WHEN it is polled four times
+    for _ in range(4):
+        github.clear_requests()
+        sent.append(len(pipe.poll("app")["newSessions"]))
+        statuses.append([r.status for r in github.requests_for("acme/app")])
+        pipe.clock.advance(60)
+    # THEN 10, 10 and 5 go out; the ETag was only committed once the page was done, so polls
+    # 2 and 3 got a 200 and poll 4 a 304
+    assert sent == [10, 10, 5, 0]
+    assert statuses == [[200], [200], [200], [304]]
+    messages = pipe.drain()
+    assert len(messages) == 25
+    assert Counter(_ids(messages)).most_common(1)[0][1] == 1
+    # oldest first: the first ten numbers went out first
+    assert sorted(int(i.split("#")[1]) for i in _ids(messages)) == list(range(1, 26))
+
+
+def test_enabling_intake_is_picked_up_next_tick_and_disabling_stops_polling(
+    pipe: Pipeline, github: FakeGitHub
+) -> None:
+    # GIVEN a project with intake disabled
+    github.add_repo("acme", "app").add_issue("a", labels=["agent"])
+    pipe.create_project("app", repo="acme/app", labels=["agent"], enabled=False)
+    assert pipe.tick()["dispatched"] == 0
+    # WHEN intake is enabled, THEN the next tick polls it
+    pipe.set_intake("app", enabled=True, repo="acme/app", labels=["agent"])
+    assert pipe.tick()["dispatched"] == 1
+    assert _ids(pipe.drain()) == ["github:acme/app#1"]
+    # WHEN intake is disabled, THEN the next tick does not poll it and GitHub sees nothing
+    pipe.set_intake("app", enabled=False, repo="acme/app", labels=["agent"])
+    github.clear_requests()
+    assert pipe.tick()["dispatched"] == 0
+    assert github.requests == []
+
+
+def test_token_is_never_in_logs_or_results(
+    pipe: Pipeline, github: FakeGitHub, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a project polled through success and every kind of failure
+    github.add_repo("acme", "app").add_issue("a", labels=["agent"])
+    pipe.create_project("app", repo="acme/app", labels=["agent"])
+    results = [pipe.poll("app")]
+    for fault in ("unauthorized", "forbidden", "not_found", "server_error", "malformed_json"):
+        github.inject(fault, repo="acme/app")
+        pipe.clock.advance(2 * 3600)
+        results.append(pipe.poll("app"))
+    # WHEN everything printed, logged and returned is gathered
+    out = capsys.readouterr()
+    text = out.out + out.err + caplog.text + repr(results) + repr(pipe.project("app"))
+    # THEN the token appears nowhere
+    assert TOKEN not in text
+    assert TOKEN[4:] not in text
+
+
+def test_queue_outage_backs_off_and_loses_nothing(pipe: Pipeline, github: FakeGitHub) -> None:
+    # GIVEN a queue that is down for one poll
+    github.add_repo("acme", "app").add_issue("a", labels=["agent"])
+    pipe.create_project("app", repo="acme/app", labels=["agent"])
+
+    class DownQueue:
+        def send(self, request: SessionRequest) -> None:
+            raise QueueUnavailable("SQS is down")
+
+    pipe.queue_wrapper = lambda q: DownQueue()
+    pipe.restart()
+    result = pipe.poll("app")
+    assert result["errorKind"] == "queue_unavailable"
+    # WHEN the queue is back and the backoff has passed
+    pipe.queue_wrapper = lambda q: q
+    pipe.restart()
+    pipe.clock.advance(6 * 60)
+    pipe.poll("app")
+    # THEN the issue is enqueued exactly once
+    assert _ids(pipe.drain()) == ["github:acme/app#1"]

@@ -1,0 +1,44 @@
+"""Backoff policy: max(server hint, min(5 min * 2^(failures-1), 1 h)) with jitter."""
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tracker_intake.domain.backoff import backoff_delay, backoff_until
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_delay_doubles_from_five_minutes_and_caps_at_an_hour() -> None:
+    # GIVEN no jitter
+    # WHEN the delay is computed for 1..8 consecutive failures
+    delays = [backoff_delay(n, rng=lambda: 0.0) for n in range(1, 9)]
+    # THEN it is 5, 10, 20, 40 minutes, then capped at one hour
+    assert [d // timedelta(minutes=1) for d in delays] == [5, 10, 20, 40, 60, 60, 60, 60]
+
+
+@given(failures=st.integers(min_value=1, max_value=50), r=st.floats(min_value=0, max_value=1))
+def test_jitter_only_shortens_by_up_to_a_fifth(failures: int, r: float) -> None:
+    # GIVEN any failure count and random draw
+    # WHEN the delay is computed
+    delay = backoff_delay(failures, rng=lambda: r)
+    full = backoff_delay(failures, rng=lambda: 0.0)
+    # THEN it lies within [80 %, 100 %] of the unjittered step
+    assert full * 0.8 <= delay <= full
+
+
+def test_server_hint_later_than_the_step_wins() -> None:
+    # GIVEN a rate-limit reset 2 hours away
+    hint = NOW + timedelta(hours=2)
+    # WHEN the backoff is computed after one failure
+    # THEN the project waits for the reset, not 5 minutes
+    assert backoff_until(NOW, 1, hint, rng=lambda: 0.0) == hint
+
+
+def test_server_hint_earlier_than_the_step_is_not_a_shortcut() -> None:
+    # GIVEN a retry-after of 10 seconds
+    hint = NOW + timedelta(seconds=10)
+    # WHEN the backoff is computed after three failures
+    # THEN the exponential step still applies
+    assert backoff_until(NOW, 3, hint, rng=lambda: 0.0) == NOW + timedelta(minutes=20)
