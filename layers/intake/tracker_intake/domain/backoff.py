@@ -13,7 +13,7 @@ JITTER = 0.2  # the delay is drawn from [80 %, 100 %] of the exponential step
 
 def backoff_delay(failures: int, rng: Callable[[], float] = random.random) -> timedelta:
     """min(5 min * 2^(failures-1), 1 h), less up to 20 % jitter so failing projects spread out."""
-    step: timedelta = min(BASE * 2 ** max(failures - 1, 0), CAP)
+    step: timedelta = min(BASE * 2 ** min(max(failures - 1, 0), 16), CAP)  # no overflow
     return step * (1 - JITTER * rng())
 
 
