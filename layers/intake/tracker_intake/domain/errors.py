@@ -127,3 +127,9 @@ class LaunchRejected(IntakeError):
     """The session backend refused the request for good (4xx other than 429)."""
 
     kind = "launch_rejected"
+
+
+class TokenUnavailable(IntakeError):
+    """The GitHub token could not be read (the secret is missing, empty or not readable)."""
+
+    kind = "token_unavailable"

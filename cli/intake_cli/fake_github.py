@@ -1,0 +1,896 @@
+"""A loopback stand-in for GitHub's issues API, written from GitHub's documented behaviour.
+
+Test and demo support only (it is not in the Lambda layer). It is a real HTTP server on
+127.0.0.1, so the adapter under test does real sockets, real headers and real timeouts:
+
+    with FakeGitHub() as github:
+        repo = github.add_repo("acme", "widgets")
+        repo.add_issue("Crash on start", labels=["agent", "bug"])
+        tracker = GitHubTracker(github.base_url, "t0ken")
+
+What it serves, as GitHub does:
+- `GET /repos/{owner}/{repo}/issues` and `GET /repositories/{id}/issues` with the filters
+  `state`, `labels` (comma-separated, all must match, case-insensitive), `assignee` (a login,
+  `*` or `none`), `since`, `sort`, `direction`, `per_page` (default 30, at most 100), `page`.
+  Pull requests are part of the list, with a `pull_request` key.
+- `Link` headers with absolute `{base}/repositories/<id>/issues?...&page=N` URLs.
+- ETags (strong, or weak `W/"..."` per repository) that change with the listed content and
+  with the token; `If-None-Match` that matches gives 304 without costing rate limit.
+- `x-ratelimit-limit/remaining/reset/used/resource` per token (60 an hour without one).
+- Faults injected on demand (see `FAULTS` and `inject`), and a log of every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from tracker_intake.domain.issue import label_names
+
+DOCS = "https://docs.github.com/rest/issues/issues#list-repository-issues"
+AUTHENTICATED_LIMIT = 5000
+ANONYMOUS_LIMIT = 60
+RATE_WINDOW_SECONDS = 3600
+FIRST_REPO_ID = 700_000_001
+_EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+FAULTS = (
+    "primary_rate_limit",  # 403 (or status=429), x-ratelimit-remaining: 0; reset_in=seconds
+    "secondary_rate_limit_seconds",  # 403 (or status=429), retry-after: <seconds=60>
+    "secondary_rate_limit_date",  # 403 (or status=429), retry-after: <HTTP-date seconds ahead>
+    "secondary_rate_limit_message",  # 403 naming the secondary limit, no retry-after
+    "unauthorized",  # 401 Bad credentials
+    "forbidden",  # 403 without any rate-limit sign
+    "not_found",  # 404
+    "gone",  # 410
+    "server_error",  # 500
+    "bad_gateway",  # 502
+    "status",  # any status: status=..., body=..., headers={...}
+    "slow",  # sleeps `seconds` (default 2) before answering normally
+    "malformed_json",  # 200 with a body that is not JSON (or body=... of your choosing)
+    "not_modified_without_etag",  # 304 with no ETag header, whatever was asked
+    "vanish_after_first_page",  # serves page 1, then closes issues (mode="rest" or "served")
+)
+
+_LABEL_COLORS = {
+    "bug": "d73a4a",
+    "documentation": "0075ca",
+    "duplicate": "cfd3d7",
+    "enhancement": "a2eeef",
+    "good first issue": "7057ff",
+    "help wanted": "008672",
+    "in-progress": "fbca04",
+    "in-review": "0e8a16",
+    "agent": "5319e7",
+}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the stand-in received. Header names are lower-cased."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    status: int
+    repo: str | None
+    url: str
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass
+class _Fault:
+    kind: str
+    repo: str | None
+    times: int | None
+    page: int | None
+    params: dict[str, Any]
+
+
+@dataclass
+class _Bucket:
+    limit: int
+    remaining: int
+    reset: int
+
+    @property
+    def used(self) -> int:
+        return self.limit - self.remaining
+
+
+@dataclass
+class _Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeRepo:
+    """One repository of the stand-in. Mutations are thread-safe and change its ETags."""
+
+    def __init__(
+        self,
+        github: FakeGitHub,
+        owner: str,
+        name: str,
+        repo_id: int,
+        *,
+        weak_etags: bool,
+        private: bool,
+        has_issues: bool,
+    ) -> None:
+        self._github = github
+        self.owner = owner
+        self.name = name
+        self.repo_id = repo_id
+        self.weak_etags = weak_etags
+        self.private = private
+        self.has_issues = has_issues
+        self._issues: dict[int, dict[str, Any]] = {}
+        self._labels: dict[str, dict[str, Any]] = {}
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    def __repr__(self) -> str:
+        return f"FakeRepo({self.full_name!r}, id={self.repo_id}, issues={len(self._issues)})"
+
+    # --- issues ----------------------------------------------------------------------
+
+    def add_issue(
+        self,
+        title: str,
+        *,
+        number: int | None = None,
+        labels: Iterable[str | Mapping[str, Any]] = (),
+        assignees: Iterable[str] = (),
+        body: str = "",
+        state: str = "open",
+        pull_request: bool = False,
+        created_at: datetime | None = None,
+        user: str = "octocat",
+        comments: int = 0,
+        labels_as_strings: bool = False,
+    ) -> dict[str, Any]:
+        """Add an issue (or a pull request) and return it as GitHub would list it.
+
+        A label given as a string becomes a label object in GitHub's schema; a mapping is
+        served exactly as given. `labels_as_strings` serves the names as bare strings.
+        """
+        with self._github._lock:
+            if number is None:
+                number = max(self._issues, default=0) + 1
+            if number in self._issues:
+                raise ValueError(f"{self.full_name} already has #{number}")
+            created = created_at or self._github._tick()
+            self._issues[number] = {
+                "number": number,
+                "title": title,
+                "body": body,
+                "state": state,
+                "labels": list(labels),
+                "labels_as_strings": labels_as_strings,
+                "assignees": list(assignees),
+                "pull_request": pull_request,
+                "created_at": created,
+                "updated_at": created,
+                "closed_at": created if state == "closed" else None,
+                "user": user,
+                "comments": comments,
+                "id": self._github._next_issue_id(),
+            }
+            return self._render(self._issues[number])
+
+    def update_issue(self, number: int, **changes: Any) -> dict[str, Any]:
+        """Change fields (title, body, labels, assignees, state, comments, ...); bumps updated_at."""
+        with self._github._lock:
+            stored = self._issues[number]
+            unknown = set(changes) - set(stored) - {"pull_request"}
+            if unknown:
+                raise TypeError(f"unknown issue fields: {sorted(unknown)}")
+            for key, value in changes.items():
+                stored[key] = list(value) if key in ("labels", "assignees") else value
+            stored["updated_at"] = max(self._github._tick(), stored["updated_at"] + timedelta(seconds=1))
+            if "state" in changes:
+                stored["closed_at"] = stored["updated_at"] if changes["state"] == "closed" else None
+            return self._render(stored)
+
+    def close_issue(self, number: int) -> dict[str, Any]:
+        return self.update_issue(number, state="closed")
+
+    def reopen_issue(self, number: int) -> dict[str, Any]:
+        return self.update_issue(number, state="open")
+
+    def delete_issue(self, number: int) -> None:
+        """The issue disappears from every list (deleted or transferred)."""
+        with self._github._lock:
+            del self._issues[number]
+
+    def issue(self, number: int) -> dict[str, Any]:
+        with self._github._lock:
+            return self._render(self._issues[number])
+
+    def issues(self) -> list[dict[str, Any]]:
+        """Every issue and pull request, open or closed, by number."""
+        with self._github._lock:
+            return [self._render(self._issues[n]) for n in sorted(self._issues)]
+
+    def label(self, name: str, *, color: str | None = None, description: str | None = None) -> dict[str, Any]:
+        """The repository's label object for `name` (created on first use, like GitHub's UI)."""
+        with self._github._lock:
+            key = name.casefold()
+            if key not in self._labels:
+                digest = hashlib.sha256(f"{self.full_name}:{key}".encode()).hexdigest()
+                label_id = int(digest[:8], 16)
+                self._labels[key] = {
+                    "id": label_id,
+                    "node_id": f"LA_kwDO{label_id:010d}",
+                    "url": f"{self._api}/labels/{quote(name, safe='')}",
+                    "name": name,
+                    "color": color or _LABEL_COLORS.get(key, digest[8:14]),
+                    "default": key in _LABEL_COLORS and key not in ("agent", "in-progress", "in-review"),
+                    "description": description,
+                }
+            return dict(self._labels[key])
+
+    # --- what GitHub would answer ----------------------------------------------------
+
+    @property
+    def _api(self) -> str:
+        return f"{self._github.base_url}/repos/{self.full_name}"
+
+    def _render(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        number = stored["number"]
+        kind = "pull" if stored["pull_request"] else "issues"
+        labels: list[Any] = []
+        for item in stored["labels"]:
+            if isinstance(item, str):
+                labels.append(item if stored["labels_as_strings"] else self.label(item))
+            else:
+                labels.append(dict(item))
+        assignees = [_user(login, self._github.base_url) for login in stored["assignees"]]
+        issue: dict[str, Any] = {
+            "url": f"{self._api}/issues/{number}",
+            "repository_url": self._api,
+            "labels_url": f"{self._api}/issues/{number}/labels{{/name}}",
+            "comments_url": f"{self._api}/issues/{number}/comments",
+            "events_url": f"{self._api}/issues/{number}/events",
+            "html_url": f"{self._github.html_base}/{self.full_name}/{kind}/{number}",
+            "id": stored["id"],
+            "node_id": f"I_kwDO{stored['id']:012d}",
+            "number": number,
+            "title": stored["title"],
+            "user": _user(stored["user"], self._github.base_url),
+            "labels": labels,
+            "state": stored["state"],
+            "locked": False,
+            "assignee": assignees[0] if assignees else None,
+            "assignees": assignees,
+            "milestone": None,
+            "comments": stored["comments"],
+            "created_at": _iso(stored["created_at"]),
+            "updated_at": _iso(stored["updated_at"]),
+            "closed_at": _iso(stored["closed_at"]) if stored["closed_at"] else None,
+            "author_association": "OWNER" if stored["user"] == self.owner else "CONTRIBUTOR",
+            "active_lock_reason": None,
+            "body": stored["body"] or None,
+            "state_reason": "completed" if stored["state"] == "closed" else None,
+        }
+        if stored["pull_request"]:
+            issue["pull_request"] = {
+                "url": f"{self._api}/pulls/{number}",
+                "html_url": issue["html_url"],
+                "diff_url": f"{issue['html_url']}.diff",
+                "patch_url": f"{issue['html_url']}.patch",
+                "merged_at": None,
+            }
+        return issue
+
+    def _listing(self, query: Mapping[str, str]) -> list[dict[str, Any]]:
+        state = query.get("state", "open")
+        wanted_labels = [
+            part.strip().casefold() for part in query.get("labels", "").split(",") if part.strip()
+        ]
+        assignee = query.get("assignee")
+        since = _parse_since(query.get("since"))
+        rows = []
+        for stored in self._issues.values():
+            if state != "all" and stored["state"] != (state if state in ("open", "closed") else "open"):
+                continue
+            have = {name.casefold() for name in label_names(stored["labels"])}
+            if any(label not in have for label in wanted_labels):
+                continue
+            logins = {login.casefold() for login in stored["assignees"]}
+            if assignee == "*" and not logins:
+                continue
+            if assignee == "none" and logins:
+                continue
+            if assignee not in (None, "", "*", "none") and assignee.casefold() not in logins:
+                continue
+            if since is not None and stored["updated_at"] < since:
+                continue
+            rows.append(stored)
+        sort = query.get("sort", "created")
+        sort_key = {"updated": "updated_at", "comments": "comments"}.get(sort, "created_at")
+        descending = query.get("direction", "desc") != "asc"
+        rows.sort(key=lambda s: (s[sort_key], s["number"]), reverse=descending)
+        return [self._render(stored) for stored in rows]
+
+
+class FakeGitHub:
+    """The stand-in server. It listens as soon as it is built; `stop()` (or `with`) ends it."""
+
+    def __init__(
+        self,
+        per_page_default: int = 30,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        prefix: str = "",
+        tokens: Iterable[str] | None = None,
+        html_base: str = "https://github.com",
+    ) -> None:
+        self.per_page_default = per_page_default
+        # A GitHub Enterprise Server API lives under /api/v3: `prefix="/api/v3"` mimics it.
+        self.prefix = prefix.rstrip("/")
+        # None accepts any token; a set answers 401 "Bad credentials" to every other one.
+        self.tokens = None if tokens is None else set(tokens)
+        self.html_base = html_base
+        self._lock = threading.RLock()
+        self._repos: dict[str, FakeRepo] = {}
+        self._repos_by_id: dict[int, FakeRepo] = {}
+        self._faults: list[_Fault] = []
+        self._requests: list[RecordedRequest] = []
+        self._buckets: dict[str, _Bucket] = {}
+        self._clock = _EPOCH
+        self._issue_ids = 1_000_000_000
+        self._stopping = threading.Event()
+        self._server = _Server((host, port), _Handler, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-github", kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}{self.prefix}"
+
+    def stop(self) -> None:
+        if self._stopping.is_set():
+            return
+        self._stopping.set()  # wakes any `slow` answer that is still sleeping
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeGitHub:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # --- repositories ----------------------------------------------------------------
+
+    def add_repo(
+        self,
+        owner: str,
+        name: str,
+        repo_id: int | None = None,
+        weak_etags: bool = False,
+        *,
+        private: bool = False,
+        has_issues: bool = True,
+    ) -> FakeRepo:
+        """A repository. `private` ones are visible to any token but not to anonymous calls."""
+        with self._lock:
+            key = f"{owner}/{name}".casefold()
+            if key in self._repos:
+                raise ValueError(f"{owner}/{name} exists already")
+            repo_id = repo_id or FIRST_REPO_ID + len(self._repos)
+            if repo_id in self._repos_by_id:
+                raise ValueError(f"repository id {repo_id} is taken")
+            repo = FakeRepo(
+                self, owner, name, repo_id, weak_etags=weak_etags, private=private, has_issues=has_issues
+            )
+            self._repos[key] = self._repos_by_id[repo_id] = repo
+            return repo
+
+    def repo(self, full_name: str) -> FakeRepo:
+        with self._lock:
+            return self._repos[full_name.casefold()]
+
+    # --- faults ----------------------------------------------------------------------
+
+    def inject(
+        self,
+        fault: str,
+        *,
+        repo: str | None = None,
+        times: int | None = 1,
+        page: int | None = None,
+        **params: Any,
+    ) -> None:
+        """Make the next `times` matching requests fail (`times=None`: until `clear_faults`).
+
+        `repo` ("owner/name") and `page` narrow which requests match. Faults fire in the
+        order they were injected.
+        """
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
+        with self._lock:
+            self._faults.append(_Fault(fault, repo.casefold() if repo else None, times, page, params))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    # --- rate limits -----------------------------------------------------------------
+
+    def set_rate_limit(
+        self,
+        token: str | None,
+        *,
+        remaining: int,
+        limit: int | None = None,
+        reset_in: int = RATE_WINDOW_SECONDS,
+    ) -> None:
+        """Set a token's budget (None: anonymous). At 0 every call gets GitHub's primary-limit 403."""
+        with self._lock:
+            default = ANONYMOUS_LIMIT if token is None else AUTHENTICATED_LIMIT
+            self._buckets[_identity(token)] = _Bucket(
+                limit if limit is not None else max(default, remaining),
+                remaining,
+                int(time.time()) + reset_in,
+            )
+
+    def rate_remaining(self, token: str | None) -> int:
+        with self._lock:
+            return self._bucket(_identity(token)).remaining
+
+    # --- the request log -------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of every request received so far, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def requests_for(self, full_name: str) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self._requests if r.repo and r.repo.casefold() == full_name.casefold()]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    # --- serving ---------------------------------------------------------------------
+
+    def _tick(self) -> datetime:
+        self._clock += timedelta(minutes=1)
+        return self._clock
+
+    def _next_issue_id(self) -> int:
+        self._issue_ids += 1
+        return self._issue_ids
+
+    def _bucket(self, identity: str) -> _Bucket:
+        now = int(time.time())
+        bucket = self._buckets.get(identity)
+        if bucket is None or bucket.reset <= now:
+            limit = ANONYMOUS_LIMIT if identity.startswith("anonymous") else AUTHENTICATED_LIMIT
+            if bucket is not None:
+                limit = bucket.limit
+            bucket = self._buckets[identity] = _Bucket(limit, limit, now + RATE_WINDOW_SECONDS)
+        return bucket
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        split = urlsplit(handler.path)
+        path = split.path
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        with self._lock:
+            repo = self._route(path)[1]
+            fault = self._take_fault(repo, query)
+        if fault is not None and fault.kind == "slow":
+            self._stopping.wait(float(fault.params.get("seconds", 2.0)))
+            fault = None
+        with self._lock:
+            response = self._respond(handler.command, path, split.query, query, headers, repo, fault)
+            self._requests.append(
+                RecordedRequest(
+                    method=handler.command,
+                    path=path,
+                    query=query,
+                    headers=headers,
+                    status=response.status,
+                    repo=repo.full_name if repo else None,
+                    url=f"http://{headers.get('host', '')}{handler.path}",
+                )
+            )
+        _write(handler, response)
+
+    def _route(self, path: str) -> tuple[str, FakeRepo | None, int | None]:
+        """(what is asked, which repository, which issue number)."""
+        if self.prefix:
+            if not path.startswith(self.prefix + "/"):
+                return "unknown", None, None
+            path = path[len(self.prefix) :]
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        repo: FakeRepo | None = None
+        rest: list[str] = []
+        if parts[:1] == ["repos"] and len(parts) >= 3:
+            repo = self._repos.get(f"{parts[1]}/{parts[2]}".casefold())
+            rest = parts[3:]
+            missing = "missing-repo"
+        elif parts[:1] == ["repositories"] and len(parts) >= 2 and parts[1].isdigit():
+            repo = self._repos_by_id.get(int(parts[1]))
+            rest = parts[2:]
+            missing = "missing-repo"
+        elif parts == ["rate_limit"]:
+            return "rate_limit", None, None
+        else:
+            return "unknown", None, None
+        if repo is None:
+            return missing, None, None
+        if not rest:
+            return "repo", repo, None
+        if rest == ["issues"]:
+            return "issues", repo, None
+        if len(rest) == 2 and rest[0] == "issues" and rest[1].isdigit():
+            return "issue", repo, int(rest[1])
+        return "unknown", repo, None
+
+    def _take_fault(self, repo: FakeRepo | None, query: Mapping[str, str]) -> _Fault | None:
+        page = _int(query.get("page"), 1)
+        for fault in self._faults:
+            if fault.repo is not None and (repo is None or repo.full_name.casefold() != fault.repo):
+                continue
+            if fault.page is not None and fault.page != page:
+                continue
+            if fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+            return fault
+        return None
+
+    def _respond(
+        self,
+        method: str,
+        path: str,
+        raw_query: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        repo: FakeRepo | None,
+        fault: _Fault | None,
+    ) -> _Response:
+        if not headers.get("user-agent"):
+            return _json(
+                403,
+                {
+                    "message": "Request forbidden by administrative rules. "
+                    "Please make sure your request has a User-Agent header "
+                    "(https://docs.github.com/rest/overview/resources-in-the-rest-api#user-agent-required)."
+                },
+            )
+        token, auth_ok = _token(headers.get("authorization"))
+        if not auth_ok or (token is not None and self.tokens is not None and token not in self.tokens):
+            return _json(
+                401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
+            )
+        identity = _identity(token)
+        bucket = self._bucket(identity)
+        rate = _rate_headers(bucket)
+        kind, _, number = self._route(path)
+
+        if kind == "rate_limit":
+            core = {
+                "limit": bucket.limit,
+                "remaining": bucket.remaining,
+                "reset": bucket.reset,
+                "used": bucket.used,
+            }
+            return _json(200, {"resources": {"core": core}, "rate": core}, rate)
+        if fault is not None and fault.kind != "vanish_after_first_page":
+            return self._fault_response(fault, bucket, rate)
+        if bucket.remaining <= 0:
+            return _json(
+                403,
+                {
+                    "message": f"API rate limit exceeded for {identity}.",
+                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+                },
+                rate,
+            )
+        if method != "GET" or kind == "unknown":
+            return self._spend(bucket, _json(404, _not_found()))
+        if repo is None or (repo.private and token is None):
+            return self._spend(bucket, _json(404, _not_found()))
+        if kind == "repo":
+            return self._spend(bucket, _json(200, _repo_json(repo, self.base_url)))
+        if not repo.has_issues:
+            return self._spend(
+                bucket,
+                _json(410, {"message": "Issues are disabled for this repo", "documentation_url": DOCS}),
+            )
+        if kind == "issue":
+            assert number is not None
+            if number not in repo._issues:
+                return self._spend(bucket, _json(404, _not_found()))
+            return self._spend(bucket, _json(200, repo._render(repo._issues[number])))
+        return self._issues_page(repo, raw_query, query, headers, identity, bucket, fault)
+
+    def _issues_page(
+        self,
+        repo: FakeRepo,
+        raw_query: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        identity: str,
+        bucket: _Bucket,
+        fault: _Fault | None,
+    ) -> _Response:
+        per_page = min(max(_int(query.get("per_page"), self.per_page_default), 1), 100)
+        page = max(_int(query.get("page"), 1), 1)
+        listing = repo._listing(query)
+        last = max((len(listing) + per_page - 1) // per_page, 1)
+        rows = listing[(page - 1) * per_page : page * per_page]
+        link = self._link(repo, raw_query, page, last)
+        body = json.dumps(rows, ensure_ascii=False).encode()
+        digest = hashlib.sha256(body + link.encode() + identity.encode()).hexdigest()
+        etag = f'W/"{digest}"' if repo.weak_etags else f'"{digest}"'
+        out = {"ETag": etag, **({"Link": link} if link else {})}
+        if fault is not None:  # vanish_after_first_page: answer this page, then change the repo
+            served = {row["number"] for row in rows}
+            everything = {row["number"] for row in listing}
+            closing = served if fault.params.get("mode", "rest") == "served" else everything - served
+            for number in closing:
+                repo._issues[number]["state"] = "closed"
+                repo._issues[number]["updated_at"] = self._tick()
+        if _etag_matches(headers.get("if-none-match"), etag):
+            return _Response(304, b"", {**_rate_headers(bucket), **out})
+        return self._spend(bucket, _Response(200, body, {**_json_type(), **out}))
+
+    def _link(self, repo: FakeRepo, raw_query: str, page: int, last: int) -> str:
+        if last <= 1:
+            return ""
+        kept = [part for part in raw_query.split("&") if part and not part.startswith("page=")]
+
+        def url(n: int) -> str:
+            return f"{self.base_url}/repositories/{repo.repo_id}/issues?" + "&".join([*kept, f"page={n}"])
+
+        links = []
+        if page > 1:
+            links.append(f'<{url(min(page - 1, last))}>; rel="prev"')
+        if page < last:
+            links.append(f'<{url(page + 1)}>; rel="next"')
+            links.append(f'<{url(last)}>; rel="last"')
+        if page > 1:
+            links.append(f'<{url(1)}>; rel="first"')
+        return ", ".join(links)
+
+    def _spend(self, bucket: _Bucket, response: _Response) -> _Response:
+        bucket.remaining = max(bucket.remaining - 1, 0)
+        response.headers.update(_rate_headers(bucket))
+        return response
+
+    def _fault_response(self, fault: _Fault, bucket: _Bucket, rate: dict[str, str]) -> _Response:
+        params = fault.params
+        status = int(params.get("status", 403))
+        secondary = (
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+            "If you reach out to GitHub Support for help, please include the request ID 0000:FAKE."
+        )
+        match fault.kind:
+            case "primary_rate_limit":
+                reset = int(time.time()) + int(params.get("reset_in", 600))
+                limited = {**rate, "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)}
+                limited["x-ratelimit-used"] = str(bucket.limit)
+                return _json(
+                    status,
+                    {"message": "API rate limit exceeded for user ID 1.", "documentation_url": DOCS},
+                    limited,
+                )
+            case "secondary_rate_limit_seconds":
+                headers = {**rate, "retry-after": str(int(params.get("seconds", 60)))}
+                return _json(status, {"message": secondary, "documentation_url": DOCS}, headers)
+            case "secondary_rate_limit_date":
+                at = params.get("at") or datetime.now(UTC) + timedelta(seconds=int(params.get("seconds", 90)))
+                headers = {**rate, "retry-after": format_datetime(at.astimezone(UTC), usegmt=True)}
+                return _json(status, {"message": secondary, "documentation_url": DOCS}, headers)
+            case "secondary_rate_limit_message":
+                message = params.get("message", secondary)
+                return _json(status, {"message": message, "documentation_url": DOCS}, rate)
+            case "unauthorized":
+                return _json(
+                    401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
+                )
+            case "forbidden":
+                message = params.get("message", "Resource not accessible by personal access token")
+                return _json(403, {"message": message, "documentation_url": DOCS}, rate)
+            case "not_found":
+                return _json(404, _not_found(), rate)
+            case "gone":
+                return _json(
+                    410, {"message": "Issues are disabled for this repo", "documentation_url": DOCS}, rate
+                )
+            case "server_error":
+                return _json(500, {"message": "Server Error"}, rate)
+            case "bad_gateway":
+                return _Response(
+                    502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", {"Content-Type": "text/html"}
+                )
+            case "malformed_json":
+                body = params.get("body", '[{"number": 1, "title": "cut off')
+                return _Response(200, str(body).encode(), {**_json_type(), **rate})
+            case "not_modified_without_etag":
+                return _Response(304, b"", dict(rate))
+            case "status":
+                raw = params.get("body", {"message": "fault"})
+                payload = raw.encode() if isinstance(raw, str) else json.dumps(raw).encode()
+                return _Response(
+                    int(params.get("status", 500)),
+                    payload,
+                    {**_json_type(), **rate, **params.get("headers", {})},
+                )
+        raise AssertionError(f"unhandled fault {fault.kind}")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeGitHub
+    ) -> None:
+        self.fake = fake
+        super().__init__(address, handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # drop idle keep-alive connections eventually
+
+    def do_GET(self) -> None:
+        self.server.fake._handle(self)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: the request log (`FakeGitHub.requests`) is the record."""
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _write(handler: BaseHTTPRequestHandler, response: _Response) -> None:
+    try:
+        handler.send_response(response.status)
+        for name, value in response.headers.items():
+            handler.send_header(name, value)
+        if response.status != 304:
+            handler.send_header("Content-Length", str(len(response.body)))
+        handler.send_header("X-GitHub-Api-Version-Selected", "2022-11-28")
+        handler.send_header("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
+        handler.end_headers()
+        if response.status != 304:
+            handler.wfile.write(response.body)
+        handler.wfile.flush()
+    except (BrokenPipeError, ConnectionResetError):
+        handler.close_connection = True  # the client gave up (a `slow` fault past its timeout)
+
+
+def _json(status: int, payload: Any, extra: Mapping[str, str] | None = None) -> _Response:
+    return _Response(
+        status, json.dumps(payload, ensure_ascii=False).encode(), {**_json_type(), **(extra or {})}
+    )
+
+
+def _json_type() -> dict[str, str]:
+    return {"Content-Type": "application/json; charset=utf-8"}
+
+
+def _not_found() -> dict[str, str]:
+    return {"message": "Not Found", "documentation_url": DOCS, "status": "404"}
+
+
+def _rate_headers(bucket: _Bucket) -> dict[str, str]:
+    return {
+        "x-ratelimit-limit": str(bucket.limit),
+        "x-ratelimit-remaining": str(bucket.remaining),
+        "x-ratelimit-reset": str(bucket.reset),
+        "x-ratelimit-used": str(bucket.used),
+        "x-ratelimit-resource": "core",
+    }
+
+
+def _token(authorization: str | None) -> tuple[str | None, bool]:
+    """(token, well-formed). GitHub takes `Bearer <t>` and the older `token <t>`."""
+    if authorization is None:
+        return None, True
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() not in ("bearer", "token") or not value.strip():
+        return None, False
+    return value.strip(), True
+
+
+def _identity(token: str | None) -> str:
+    return "anonymous" if token is None else "token:" + hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison, which is what If-None-Match uses."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    return any(candidate.strip().removeprefix("W/") == opaque for candidate in if_none_match.split(","))
+
+
+def _user(login: str, base_url: str) -> dict[str, Any]:
+    user_id = int(hashlib.sha256(login.casefold().encode()).hexdigest()[:7], 16)
+    return {
+        "login": login,
+        "id": user_id,
+        "node_id": f"U_kgDO{user_id:08d}",
+        "avatar_url": f"https://avatars.githubusercontent.com/u/{user_id}?v=4",
+        "url": f"{base_url}/users/{login}",
+        "html_url": f"https://github.com/{login}",
+        "type": "User",
+        "site_admin": False,
+    }
+
+
+def _repo_json(repo: FakeRepo, base_url: str) -> dict[str, Any]:
+    open_count = sum(1 for s in repo._issues.values() if s["state"] == "open")
+    return {
+        "id": repo.repo_id,
+        "node_id": f"R_kgDO{repo.repo_id}",
+        "name": repo.name,
+        "full_name": repo.full_name,
+        "private": repo.private,
+        "owner": _user(repo.owner, base_url),
+        "html_url": f"https://github.com/{repo.full_name}",
+        "url": f"{base_url}/repos/{repo.full_name}",
+        "has_issues": repo.has_issues,
+        "open_issues_count": open_count,
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default

@@ -1,0 +1,329 @@
+"""The GitHub adapter of the `Tracker` port: conditional, paginated issue listing.
+
+The only code that talks to GitHub. Every HTTP failure leaves as a typed `TrackerError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from tracker_intake.domain.errors import (
+    AuthFailed,
+    BadTrackerResponse,
+    PrimaryRateLimited,
+    RepoNotFound,
+    SecondaryRateLimited,
+    TrackerError,
+    TrackerUnavailable,
+)
+from tracker_intake.domain.issue import Issue, label_names
+from tracker_intake.domain.ports import Clock
+from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, RateLimit
+
+logger = logging.getLogger(__name__)
+
+API_VERSION = "2022-11-28"
+PER_PAGE = 100
+# GitHub: "If no retry-after header is present, wait for at least one minute."
+SECONDARY_LIMIT_MIN_WAIT = timedelta(seconds=60)
+# A primary-limit answer without a reset header should not make us hammer GitHub either.
+PRIMARY_LIMIT_FALLBACK_WAIT = timedelta(seconds=60)
+_MESSAGE_CAP = 200
+
+
+class GitHubTracker:
+    """Lists a repository's open issues oldest first, with ETags, over one `requests.Session`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        user_agent: str = "tracker-intake",
+        timeout: tuple[float, float] = (3.05, 10.0),
+        session: requests.Session | None = None,
+        clock: Clock | None = None,
+        include_pull_requests: bool = False,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._origin = _origin(self._base)
+        self._token = token or None
+        self._timeout = timeout
+        self._session = session or requests.Session()
+        self._clock = clock
+        # The poller never wants pull requests; `intake preview --explain` shows them as skipped.
+        self._include_pull_requests = include_pull_requests
+        self._headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": user_agent,
+        }
+        if self._token:
+            self._headers["Authorization"] = f"Bearer {self._token}"
+
+    def __repr__(self) -> str:  # never show the token
+        return f"GitHubTracker({self._base!r}, token={'set' if self._token else 'none'})"
+
+    def first_page_url(self, query: IssueQuery) -> str:
+        """The first page's URL. Deterministic: it is the key of the page's cached ETag."""
+        params = [("state", "open")]
+        if query.labels:
+            params.append(("labels", ",".join(quote(label, safe="") for label in query.labels)))
+        if query.assignee is not None:
+            params.append(("assignee", quote(query.assignee, safe="*")))
+        params += [("sort", "created"), ("direction", "asc"), ("per_page", str(PER_PAGE))]
+        owner, repo = quote(query.owner, safe=""), quote(query.repo, safe="")
+        return f"{self._base}/repos/{owner}/{repo}/issues?" + "&".join(f"{k}={v}" for k, v in params)
+
+    def pages(
+        self,
+        query: IssueQuery,
+        cache: Mapping[str, CachedPage],
+        page_cap: int = DEFAULT_PAGE_CAP,
+    ) -> Iterator[Page]:
+        if page_cap < 1:
+            raise ValueError(f"page_cap must be at least 1, got {page_cap}")
+        url: str | None = self.first_page_url(query)
+        index = 0
+        while url is not None and index < page_cap:
+            index += 1
+            page = self._page(query, url, index, cache.get(url))
+            url = page.next_url
+            if url is not None and index == page_cap:
+                page = replace(page, truncated=True)
+            yield page
+
+    # --- one request -----------------------------------------------------------------
+
+    def _page(self, query: IssueQuery, url: str, index: int, cached: CachedPage | None) -> Page:
+        headers = dict(self._headers)
+        if cached is not None and cached.etag:
+            headers["If-None-Match"] = cached.etag  # verbatim: a weak W/"..." stays weak
+        response = self._get(query, url, headers)
+        rate = _rate_limit(response.headers)
+        etag = response.headers.get("ETag")
+
+        if response.status_code == 304:
+            if cached is None or not cached.etag:
+                raise BadTrackerResponse(
+                    f"GitHub answered 304 Not Modified for {_repo(query)} page {index}, "
+                    "which was not asked conditionally"
+                )
+            logger.debug("github page %d of %s not modified", index, _repo(query))
+            return Page(
+                url=url,
+                index=index,
+                modified=False,
+                etag=etag or cached.etag,
+                next_url=cached.next_url,
+                rate=rate,
+                etag_rotated=bool(etag) and etag != cached.etag,
+            )
+        if response.status_code != 200:
+            raise self._error(query, response)
+
+        issues = self._issues(query, response, index)
+        next_url = _next_link(response)
+        if next_url is not None and _origin(next_url) != self._origin:
+            # The token goes with every request: never follow a link off the configured host.
+            raise BadTrackerResponse(f"GitHub's next link for {_repo(query)} points away from {self._origin}")
+        logger.debug("github page %d of %s: %d issues", index, _repo(query), len(issues))
+        return Page(
+            url=url,
+            index=index,
+            modified=True,
+            issues=issues,
+            etag=etag,
+            next_url=next_url,
+            rate=rate,
+        )
+
+    def _get(self, query: IssueQuery, url: str, headers: dict[str, str]) -> requests.Response:
+        try:
+            return self._session.get(url, headers=headers, timeout=self._timeout, allow_redirects=True)
+        except requests.Timeout as e:
+            raise TrackerUnavailable(f"GitHub did not answer in time for {_repo(query)}") from e
+        except requests.ConnectionError as e:
+            raise TrackerUnavailable(
+                f"cannot reach GitHub at {self._origin} for {_repo(query)}: {type(e).__name__}"
+            ) from e
+        except requests.TooManyRedirects as e:
+            raise BadTrackerResponse(f"GitHub redirected too many times for {_repo(query)}") from e
+        except requests.RequestException as e:
+            raise TrackerUnavailable(
+                f"request to GitHub for {_repo(query)} failed: {type(e).__name__}"
+            ) from e
+
+    def _issues(self, query: IssueQuery, response: requests.Response, index: int) -> tuple[Issue, ...]:
+        try:
+            body = response.json()
+        except ValueError as e:  # requests.JSONDecodeError, or a body that is not UTF-8
+            raise BadTrackerResponse(f"GitHub's page {index} for {_repo(query)} is not valid JSON") from e
+        if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+            raise BadTrackerResponse(f"GitHub's page {index} for {_repo(query)} is not a JSON list of issues")
+        issues = []
+        for item in body:
+            try:
+                issue = _to_issue(query, item)
+            except (KeyError, TypeError, ValueError) as e:
+                raise BadTrackerResponse(
+                    f"GitHub's page {index} for {_repo(query)} has an issue intake cannot read: {e}"
+                ) from e
+            if self._include_pull_requests or not issue.is_pull_request:
+                issues.append(issue)
+        return tuple(issues)
+
+    # --- failures --------------------------------------------------------------------
+
+    def _error(self, query: IssueQuery, response: requests.Response) -> TrackerError:
+        status = response.status_code
+        said = self._scrub(_github_message(response))
+        where = _repo(query)
+        if status in (403, 429):
+            limited = self._rate_limited(response, said, where)
+            if limited is not None:
+                return limited
+        if status == 401 or status == 403:
+            return AuthFailed(f"GitHub refused access to {where} ({status}{': ' + said if said else ''})")
+        if status in (404, 410):
+            return RepoNotFound(f"repository {where} not found or not visible to this token ({status})")
+        if status >= 500:
+            return TrackerUnavailable(f"GitHub is unavailable ({status}) for {where}")
+        return BadTrackerResponse(
+            f"GitHub answered {status} for {where}, which intake does not expect"
+            + (f": {said}" if said else "")
+        )
+
+    def _rate_limited(self, response: requests.Response, said: str, where: str) -> TrackerError | None:
+        now = self._now()
+        headers = response.headers
+        if headers.get("x-ratelimit-remaining", "").strip() == "0":
+            reset_at = _epoch(headers.get("x-ratelimit-reset")) or now + PRIMARY_LIMIT_FALLBACK_WAIT
+            return PrimaryRateLimited(
+                reset_at, f"GitHub rate limit for this token is spent until {reset_at:%H:%M} UTC ({where})"
+            )
+        retry_at = _retry_after(headers.get("retry-after"), now)
+        lowered = said.lower()
+        mentions_limit = "secondary rate limit" in lowered or "abuse" in lowered
+        if retry_at is not None or mentions_limit or response.status_code == 429:
+            retry_at = retry_at or now + SECONDARY_LIMIT_MIN_WAIT
+            return SecondaryRateLimited(
+                retry_at, f"GitHub secondary rate limit: retry {where} after {retry_at:%H:%M:%S} UTC"
+            )
+        return None
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text
+
+    def _now(self) -> datetime:
+        return self._clock.now() if self._clock is not None else datetime.now(UTC)
+
+
+# --- mapping -------------------------------------------------------------------------
+
+
+def _to_issue(query: IssueQuery, item: Mapping[str, Any]) -> Issue:
+    number = item["number"]
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise ValueError(f"number {number!r} is not a positive integer")
+    title, url = item.get("title"), item.get("html_url")
+    if not isinstance(title, str) or not isinstance(url, str):
+        raise ValueError(f"issue {number} has no title or html_url")
+    labels = item.get("labels") or []
+    if not isinstance(labels, list):
+        raise ValueError(f"issue {number} labels are not a list")
+    return Issue(
+        owner=query.owner,
+        repo=query.repo,
+        number=number,
+        title=title,
+        url=url,
+        labels=label_names(labels),
+        assignees=_assignee_logins(item),
+        body=item.get("body") or "",
+        created_at=_timestamp(item.get("created_at")),
+        updated_at=_timestamp(item.get("updated_at")),
+        state=str(item.get("state") or "open"),
+        is_pull_request="pull_request" in item,
+        extra={"id": item.get("id"), "node_id": item.get("node_id")},
+    )
+
+
+def _assignee_logins(item: Mapping[str, Any]) -> tuple[str, ...]:
+    people = item.get("assignees")
+    if not isinstance(people, list):
+        single = item.get("assignee")
+        people = [single] if single else []
+    return tuple(p["login"] for p in people if isinstance(p, Mapping) and isinstance(p.get("login"), str))
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    moment = datetime.fromisoformat(value)  # "2024-05-01T12:00:00Z" (3.11 reads the Z)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# --- headers -------------------------------------------------------------------------
+
+
+def _rate_limit(headers: Mapping[str, str]) -> RateLimit:
+    remaining = headers.get("x-ratelimit-remaining")
+    return RateLimit(
+        remaining=int(remaining) if remaining and remaining.strip().isdigit() else None,
+        reset_at=_epoch(headers.get("x-ratelimit-reset")),
+        resource=headers.get("x-ratelimit-resource") or None,
+    )
+
+
+def _epoch(value: str | None) -> datetime | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return datetime.fromtimestamp(int(value.strip()), UTC)
+
+
+def _retry_after(value: str | None, now: datetime) -> datetime | None:
+    """`retry-after` as delta-seconds or as an HTTP-date (RFC 9110 allows both)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return now + timedelta(seconds=int(value))
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return max(moment.astimezone(UTC), now)
+
+
+def _next_link(response: requests.Response) -> str | None:
+    link = response.links.get("next")
+    url = link.get("url") if link else None
+    return url or None
+
+
+def _github_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return " ".join(message.split())[:_MESSAGE_CAP] if isinstance(message, str) else ""
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _repo(query: IssueQuery) -> str:
+    return f"{query.owner}/{query.repo}"
