@@ -1,0 +1,66 @@
+"""How the dispatcher starts a poll: Lambda's async invoke in AWS, a plain call in tests and locally."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..domain.errors import InvokeFailed
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+_ACCEPTED = 202  # what an InvocationType=Event call answers when Lambda queued the event
+_CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
+
+
+def poller_payload(project_id: str) -> bytes:
+    return json.dumps({"projectId": project_id}).encode()
+
+
+class LambdaInvoker:
+    """`Invoker` that queues one asynchronous PollerFunction invocation per project."""
+
+    def __init__(self, function_name: str, client: LambdaClient | None = None) -> None:
+        self.function_name = function_name
+        self.client: LambdaClient = client or boto3.client("lambda", config=_CLIENT_CONFIG)
+
+    def invoke_poller(self, project_id: str) -> None:
+        try:
+            response = self.client.invoke(
+                FunctionName=self.function_name,
+                InvocationType="Event",
+                Payload=poller_payload(project_id),
+            )
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "Unknown")
+            raise InvokeFailed(f"invoking the poller for {project_id!r} failed: {code}") from e
+        except BotoCoreError as e:
+            raise InvokeFailed(f"invoking the poller for {project_id!r} failed: {type(e).__name__}") from e
+        status = response.get("StatusCode")
+        if status != _ACCEPTED:
+            raise InvokeFailed(f"invoking the poller for {project_id!r} answered {status}, not 202")
+
+
+class InProcessInvoker:
+    """`Invoker` that runs the poll right here, synchronously (tests and the local stack).
+
+    Whatever the poll raises becomes InvokeFailed, as a failed async invoke would: the dispatcher
+    counts it and goes on with the other projects.
+    """
+
+    def __init__(self, poll: Callable[[str], object]) -> None:
+        self.poll = poll
+        self.invoked: list[str] = []
+
+    def invoke_poller(self, project_id: str) -> None:
+        self.invoked.append(project_id)
+        try:
+            self.poll(project_id)
+        except Exception as e:
+            raise InvokeFailed(f"poll of {project_id!r} raised {type(e).__name__}: {e}") from e

@@ -1,0 +1,41 @@
+"""The launch queue (SQS FIFO): one group per project, deduplicated on the issue's canonical id."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..domain.errors import QueueUnavailable
+from ..domain.issue import deduplication_id
+from ..domain.session import SessionRequest
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+_CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+
+
+class SqsSessionQueue:
+    """`SessionQueue` on SQS FIFO. A re-send within five minutes (after a crash) is dropped by SQS."""
+
+    def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
+        self.queue_url = queue_url
+        self.client: SQSClient = client or boto3.client("sqs", config=_CLIENT_CONFIG)
+
+    def send(self, request: SessionRequest) -> None:
+        try:
+            self.client.send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=request.to_json(),
+                # Per-project ordering; projects never hold each other up.
+                MessageGroupId=request.project_id,
+                MessageDeduplicationId=deduplication_id(request.issue_id, request.generation),
+            )
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "Unknown")
+            raise QueueUnavailable(f"SQS send failed: {code}") from e
+        except BotoCoreError as e:
+            raise QueueUnavailable(f"SQS send failed: {type(e).__name__}") from e

@@ -1,0 +1,478 @@
+"""In-memory fakes of the store, ledger, budgets and queue, with the DynamoDB/SQS adapters' semantics.
+
+`MemoryStore` and `DynamoStore` pass the same contract suite (tests/integration/test_store_contract.py).
+Both fakes are thread-safe, so concurrent pollers can share them. `AwsCalls` counts real (moto) calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tracker_intake.domain.clock import SystemClock
+from tracker_intake.domain.config import ProjectConfig, parse_config
+from tracker_intake.domain.errors import (
+    ClaimNotFound,
+    ConfigInvalid,
+    ProjectExists,
+    ProjectNotFound,
+    QueueUnavailable,
+    VersionConflict,
+)
+from tracker_intake.domain.issue import dedupe_key, deduplication_id
+from tracker_intake.domain.ports import Clock
+from tracker_intake.domain.records import Claim, ClaimStatus, PollState, ProjectRecord, TokenBudget
+from tracker_intake.domain.session import SessionRequest
+from tracker_intake.domain.tracker import CachedPage
+
+__all__ = ["AwsCalls", "MemoryQueue", "MemoryStore", "Operations", "SentMessage"]
+
+_READS = frozenset(
+    {
+        "load_for_poll",
+        "intake_enabled",
+        "get_project",
+        "list_projects",
+        "get_claim",
+        "list_sessions",
+        "get_budget",
+    }
+)
+
+
+@dataclass
+class Operations:
+    """Every call a fake served, in order, so tests can count reads and writes instead of timing."""
+
+    calls: list[str] = field(default_factory=list)
+
+    @property
+    def reads(self) -> int:
+        return sum(1 for name in self.calls if name in _READS)
+
+    @property
+    def writes(self) -> int:
+        return sum(1 for name in self.calls if name not in _READS)
+
+    def count(self, name: str) -> int:
+        return self.calls.count(name)
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+
+def _token(key: dict[str, str]) -> str:
+    raw = json.dumps(key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _untoken(token: str, prefix: str, **fixed: str) -> str:
+    """The id a next token resumes after; ConfigInvalid("nextToken") for a token we did not issue."""
+    refused = ConfigInvalid("nextToken", "is not a token this API returned")
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError) as e:
+        raise refused from e
+    if not isinstance(key, dict) or any(key.get(k) != v for k, v in fixed.items()):
+        raise refused
+    value = key.get("pk")
+    if not isinstance(value, str) or not value.startswith(prefix):
+        raise refused
+    return value.removeprefix(prefix)
+
+
+def _check_limit(limit: int) -> None:
+    if limit < 1:
+        raise ConfigInvalid("limit", "must be at least 1")
+
+
+@dataclass
+class _Project:
+    project_id: str
+    config: dict[str, Any]  # stored as the table stores it, re-validated on every read
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    poll: PollState = field(default_factory=PollState)
+
+    def record(self) -> ProjectRecord:
+        config_error = None
+        try:
+            config = parse_config(self.config)
+        except ConfigInvalid as e:
+            config, config_error = ProjectConfig(), str(e)
+        return ProjectRecord(
+            project_id=self.project_id,
+            config=config,
+            version=self.version,
+            poll=self.poll,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            config_error=config_error,
+        )
+
+
+def _dump(config: ProjectConfig) -> dict[str, Any]:
+    data: dict[str, Any] = config.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return data
+
+
+class MemoryStore:
+    """`ProjectStore` + `Ledger` + `TokenBudgets` in memory, behaving as `DynamoStore` does."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._projects: dict[str, _Project] = {}
+        self._pages: dict[str, dict[str, CachedPage]] = {}
+        self._claims: dict[str, Claim] = {}
+        self._budgets: dict[str, TokenBudget] = {}
+        self._faults: dict[str, list[Exception]] = {}
+        self.ops = Operations()
+
+    # --- test hooks -----------------------------------------------------------------------
+
+    def fail(self, operation: str, error: Exception, times: int = 1) -> None:
+        """Make the next `times` calls of `operation` raise `error` (before doing anything)."""
+        with self._lock:
+            self._faults.setdefault(operation, []).extend([error] * times)
+
+    def corrupt_config(self, project_id: str, raw: dict[str, Any]) -> None:
+        """Store a config as-is, without validation (as an older release might have written it)."""
+        with self._lock:
+            self._projects[project_id].config = raw
+
+    def pages(self, project_id: str) -> dict[str, CachedPage]:
+        with self._lock:
+            return dict(self._pages.get(project_id, {}))
+
+    def claims(self) -> list[Claim]:
+        with self._lock:
+            return list(self._claims.values())
+
+    def _op(self, name: str) -> None:
+        """Record the call; raise an injected fault. Call with the lock held."""
+        self.ops.calls.append(name)
+        faults = self._faults.get(name)
+        if faults:
+            raise faults.pop(0)
+
+    def _project(self, project_id: str) -> _Project:
+        project = self._projects.get(project_id)
+        if project is None:
+            raise ProjectNotFound(project_id)
+        return project
+
+    # --- ProjectStore: the poller --------------------------------------------------------------
+
+    def load_for_poll(self, project_id: str) -> tuple[ProjectRecord, dict[str, CachedPage]]:
+        with self._lock:
+            self._op("load_for_poll")
+            record = self._project(project_id).record()
+            return record, dict(self._pages.get(project_id, {}))
+
+    def save_poll_state(self, project_id: str, poll: PollState) -> None:
+        with self._lock:
+            self._op("save_poll_state")
+            self._project(project_id).poll = poll
+
+    def commit_page(self, project_id: str, page: CachedPage) -> None:
+        with self._lock:
+            self._op("commit_page")
+            self._pages.setdefault(project_id, {})[page.url] = page
+
+    def forget_pages(self, project_id: str) -> None:
+        with self._lock:
+            self._op("forget_pages")
+            self._pages.pop(project_id, None)
+
+    def intake_enabled(self) -> Iterator[ProjectRecord]:
+        with self._lock:
+            self._op("intake_enabled")
+            records = [p.record() for _, p in sorted(self._projects.items())]
+        # The sparse index holds the item while the *stored* config says enabled.
+        yield from (r for r in records if r.config.intake_enabled)
+
+    # --- ProjectStore: the API -----------------------------------------------------------------
+
+    def create_project(self, project_id: str, config: ProjectConfig, now: datetime) -> ProjectRecord:
+        with self._lock:
+            self._op("create_project")
+            if project_id in self._projects:
+                raise ProjectExists(project_id)
+            project = _Project(project_id, _dump(config), 1, now, now)
+            self._projects[project_id] = project
+            return project.record()
+
+    def get_project(self, project_id: str) -> ProjectRecord:
+        with self._lock:
+            self._op("get_project")
+            return self._project(project_id).record()
+
+    def list_projects(self, limit: int, next_token: str | None) -> tuple[list[ProjectRecord], str | None]:
+        with self._lock:
+            self._op("list_projects")
+            _check_limit(limit)
+            after = _untoken(next_token, "PROJECT#", sk="PROJECT") if next_token is not None else None
+            ids = [pid for pid in sorted(self._projects) if after is None or pid > after]
+            page = ids[:limit]
+            token = _token({"pk": f"PROJECT#{page[-1]}", "sk": "PROJECT"}) if len(ids) > limit else None
+            return [self._projects[pid].record() for pid in page], token
+
+    def replace_config(
+        self, project_id: str, config: ProjectConfig, expected_version: int | None, now: datetime
+    ) -> ProjectRecord:
+        with self._lock:
+            self._op("replace_config")
+            project = self._project(project_id)
+            if expected_version is not None and expected_version != project.version:
+                raise VersionConflict(project_id, expected_version, project.version)
+            project.config = _dump(config)
+            project.version += 1
+            project.updated_at = now
+            return project.record()
+
+    def delete_project(self, project_id: str) -> None:
+        with self._lock:
+            self._op("delete_project")
+            self._project(project_id)
+            del self._projects[project_id]
+            self._pages.pop(project_id, None)
+
+    # --- Ledger --------------------------------------------------------------------------------
+
+    def put_claim(self, claim: Claim) -> bool:
+        with self._lock:
+            self._op("put_claim")
+            key = dedupe_key(claim.canonical_id)
+            if key in self._claims:
+                return False
+            self._claims[key] = replace(claim, updated_at=claim.updated_at or claim.claimed_at)
+            return True
+
+    def get_claim(self, canonical_id: str) -> Claim | None:
+        with self._lock:
+            self._op("get_claim")
+            try:
+                return self._claims.get(dedupe_key(canonical_id))
+            except ValueError:
+                return None
+
+    def take_over(self, claim: Claim, old_token: str, old_status: ClaimStatus) -> bool:
+        with self._lock:
+            self._op("take_over")
+            key = dedupe_key(claim.canonical_id)
+            current = self._claims.get(key)
+            if current is None or current.claim_token != old_token or current.status is not old_status:
+                return False
+            self._claims[key] = replace(claim, updated_at=claim.updated_at or claim.claimed_at)
+            return True
+
+    def mark_enqueued(self, canonical_id: str, claim_token: str, now: datetime) -> bool:
+        with self._lock:
+            self._op("mark_enqueued")
+            key = dedupe_key(canonical_id)
+            current = self._claims.get(key)
+            if (
+                current is None
+                or current.claim_token != claim_token
+                or current.status is not ClaimStatus.CLAIMED
+            ):
+                return False
+            self._claims[key] = replace(current, status=ClaimStatus.ENQUEUED, updated_at=now)
+            return True
+
+    def transition(
+        self,
+        canonical_id: str,
+        from_status: ClaimStatus | tuple[ClaimStatus, ...],
+        to_status: ClaimStatus,
+        now: datetime,
+        *,
+        session_ref: str | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        sources = (from_status,) if isinstance(from_status, ClaimStatus) else from_status
+        with self._lock:
+            self._op("transition")
+            key = dedupe_key(canonical_id)
+            current = self._claims.get(key)
+            if current is None or current.status not in sources:
+                return False
+            self._claims[key] = replace(
+                current,
+                status=to_status,
+                updated_at=now,
+                session_ref=session_ref if session_ref is not None else current.session_ref,
+                reason=reason if reason is not None else current.reason,
+            )
+            return True
+
+    def list_sessions(
+        self, project_id: str, limit: int, next_token: str | None
+    ) -> tuple[list[Claim], str | None]:
+        with self._lock:
+            self._op("list_sessions")
+            _check_limit(limit)
+            index = f"SESSIONS#{project_id}"
+            after = _untoken(next_token, "ISSUE#", gsi1pk=index) if next_token is not None else None
+            mine = sorted(
+                (
+                    (c.claimed_at.astimezone(UTC), dedupe_key(c.canonical_id), c)
+                    for c in self._claims.values()
+                    if c.project_id == project_id
+                ),
+                key=lambda t: (t[0], t[1]),
+                reverse=True,
+            )
+            if after is not None:
+                keys = [k for _, k, _ in mine]
+                if after not in keys:
+                    raise ConfigInvalid("nextToken", "is not a token this API returned")
+                mine = mine[keys.index(after) + 1 :]
+            page = mine[:limit]
+            token = None
+            if len(mine) > limit:
+                at, key, _ = page[-1]
+                token = _token(
+                    {"pk": f"ISSUE#{key}", "sk": "ISSUE", "gsi1pk": index, "gsi1sk": at.isoformat()}
+                )
+            return [c for _, _, c in page], token
+
+    def release(self, project_id: str, canonical_id: str, now: datetime) -> Claim:
+        with self._lock:
+            self._op("release")
+            missing = ClaimNotFound(f"project {project_id!r} has no claim on {canonical_id[:200]!r}")
+            try:
+                key = dedupe_key(canonical_id)
+            except ValueError:
+                raise missing from None
+            current = self._claims.get(key)
+            if current is None or current.project_id != project_id:
+                raise missing
+            released = replace(current, status=ClaimStatus.RELEASED, updated_at=now)
+            self._claims[key] = released
+            self.forget_pages(project_id)
+            return released
+
+    # --- TokenBudgets --------------------------------------------------------------------------
+
+    def get_budget(self, token_key: str) -> TokenBudget | None:
+        with self._lock:
+            self._op("get_budget")
+            return self._budgets.get(token_key)
+
+    def record_budget(self, budget: TokenBudget) -> None:
+        with self._lock:
+            self._op("record_budget")
+            self._budgets[budget.token_key] = budget
+
+
+# --- the queue ---------------------------------------------------------------------------------
+
+FIFO_DEDUP_WINDOW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    body: str
+    group_id: str
+    deduplication_id: str
+    request: SessionRequest
+
+
+class MemoryQueue:
+    """`SessionQueue` with SQS FIFO deduplication: a repeated deduplication id within 5 minutes is
+    accepted and dropped, as SQS does."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._lock = threading.RLock()
+        self._clock = clock or SystemClock()
+        self._seen: dict[str, datetime] = {}
+        self._faults: list[tuple[bool, Exception]] = []
+        self.sent: list[SentMessage] = []  # accepted and kept, in order
+        self.attempts = 0  # every call to send, including failed and deduplicated ones
+        self.deduplicated = 0
+
+    @property
+    def messages(self) -> list[SessionRequest]:
+        with self._lock:
+            return [m.request for m in self.sent]
+
+    def fail_next(self, times: int = 1, *, after_send: bool = False, error: Exception | None = None) -> None:
+        """Make the next `times` sends fail: before the message is accepted, or (after_send) after
+        it (the message is on the queue but the caller sees an error, as on a lost response)."""
+        with self._lock:
+            self._faults.extend([(after_send, error or QueueUnavailable("injected queue failure"))] * times)
+
+    def send(self, request: SessionRequest) -> None:
+        with self._lock:
+            self.attempts += 1
+            after_send, fault = self._faults.pop(0) if self._faults else (False, None)
+            if fault is not None and not after_send:
+                raise fault
+            dedup = deduplication_id(request.issue_id, request.generation)
+            now = self._clock.now()
+            seen = self._seen.get(dedup)
+            if seen is not None and now - seen < FIFO_DEDUP_WINDOW:
+                self.deduplicated += 1
+            else:
+                self._seen[dedup] = now
+                self.sent.append(SentMessage(request.to_json(), request.project_id, dedup, request))
+            if fault is not None:
+                raise fault
+
+
+# --- counting real AWS calls ---------------------------------------------------------------------
+
+_AWS_WRITES = frozenset(
+    {
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+        "SendMessage",
+        "SendMessageBatch",
+        "Invoke",
+    }
+)
+
+
+class AwsCalls:
+    """Counts the API calls a boto3 client makes (botocore `before-call` hook), by operation name."""
+
+    def __init__(self, *clients: Any) -> None:
+        self._lock = threading.Lock()
+        self.calls: list[str] = []
+        for client in clients:
+            client.meta.events.register("before-call.*.*", self._record)
+
+    def _record(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.calls.append(model.name)
+
+    def count(self, name: str) -> int:
+        return self.calls.count(name)
+
+    @property
+    def by_name(self) -> Counter[str]:
+        return Counter(self.calls)
+
+    @property
+    def writes(self) -> int:
+        return sum(1 for name in self.calls if name in _AWS_WRITES)
+
+    @property
+    def reads(self) -> int:
+        return len(self.calls) - self.writes
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
