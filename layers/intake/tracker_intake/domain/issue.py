@@ -9,13 +9,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-_CANONICAL = re.compile(r"^github:(?P<owner>[^/#\s]+)/(?P<repo>[^/#\s]+)#(?P<number>[1-9][0-9]*)$")
+# Used with fullmatch: `$` would also accept a trailing newline.
+_SEGMENT = re.compile(r"[^/#\s]+")
+_CANONICAL = re.compile(r"github:(?P<owner>[^/#\s]+)/(?P<repo>[^/#\s]+)#(?P<number>[1-9][0-9]*)")
 
 
 def canonical_id(owner: str, repo: str, number: int) -> str:
     """`github:owner/repo#n`, spelled as GitHub spells the repository."""
-    if number < 1:
-        raise ValueError(f"issue number must be positive, got {number}")
+    if isinstance(number, bool) or number < 1:
+        raise ValueError(f"issue number must be a positive integer, got {number!r}")
+    for part in (owner, repo):
+        # Refuse what parse_canonical_id could not read back: a claim key must round-trip.
+        if not _SEGMENT.fullmatch(part):
+            raise ValueError(f"{part[:80]!r} cannot be part of a canonical issue id")
     return f"github:{owner}/{repo}#{number}"
 
 
@@ -31,7 +37,7 @@ class IssueRef:
 
 
 def parse_canonical_id(value: str) -> IssueRef:
-    match = _CANONICAL.match(value)
+    match = _CANONICAL.fullmatch(value)
     if not match:
         raise ValueError(f"{value[:80]!r} is not a canonical issue id (github:owner/repo#number)")
     return IssueRef(match["owner"], match["repo"], int(match["number"]))
