@@ -1,16 +1,371 @@
-"""`intake local` (not built yet)."""
+"""`intake local`: the whole service on this machine, no AWS account, no Docker.
+
+moto's threaded server stands in for DynamoDB, SQS and Secrets Manager (resources read from
+template.yaml); the real handlers run in-process: the API behind a loopback HTTP server, the
+dispatcher on a timer, the poller through the in-process invoker, the launcher draining the queue.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType, ModuleType
 from typing import Any
+
+from .functions import LocalLambdaContext, load_handler
+from .template import create_resources
+
+SERVICE = "tracker-intake"
+
+
+@dataclass
+class LocalOptions:
+    port: int = 3000
+    aws_port: int = 5000
+    interval: float = 60.0
+    github_url: str | None = None
+    offline: bool = False
+    session_webhook: str | None = None
+    webhook_secret: str = "local-webhook-secret"  # noqa: S105 - local-only HMAC key
+    log_file: Path = Path(".intake-local/intake-local.log")
+    host: str = "127.0.0.1"
+
+
+@dataclass
+class TickReport:
+    number: int
+    polls: list[dict[str, Any]] = field(default_factory=list)
+    dispatch: dict[str, Any] = field(default_factory=dict)
+    launched: list[str] = field(default_factory=list)
+
+    @property
+    def new_sessions(self) -> list[str]:
+        return [s for poll in self.polls for s in poll.get("newSessions", [])]
+
+    def count(self, result: str) -> int:
+        return sum(1 for poll in self.polls if poll.get("result") == result)
+
+
+class LocalStack:
+    """Starts every part; `tick()` runs one schedule tick and drains the launch queue."""
+
+    def __init__(self, options: LocalOptions, say: Callable[[str], None] = print) -> None:
+        self.options = options
+        self.say = say
+        self.ticks = 0
+        self._lock = threading.Lock()
+        self._polls: list[dict[str, Any]] = []
+        self._stops: list[Callable[[], None]] = []
+        self.github: Any = None
+        self.sample: Any = None
+
+    # --- start and stop ---------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        opts = self.options
+        opts.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self._log = opts.log_file.open("a", encoding="utf-8")
+        self._stops.append(self._log.close)
+        self._start_aws()
+        github_url = self._start_github()
+        self._configure_environment(github_url)
+        self._load_handlers()
+        self._start_api()
+        return self
+
+    def stop(self) -> None:
+        while self._stops:
+            with contextlib.suppress(Exception):
+                self._stops.pop()()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _start_aws(self) -> None:
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        opts = self.options
+        self.moto = ThreadedMotoServer(ip_address=opts.host, port=opts.aws_port, verbose=False)
+        self.moto.start()
+        self._stops.append(self.moto.stop)
+        self.aws_endpoint = f"http://{opts.host}:{self.moto._server.server_port}"  # type: ignore[union-attr]
+        # Every boto3 client made from here on (the handlers' too) talks to the embedded AWS.
+        os.environ.update(
+            AWS_ENDPOINT_URL=self.aws_endpoint,
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - moto accepts anything
+            AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        )
+        os.environ.pop("AWS_PROFILE", None)
+        self.dynamodb = boto3.client("dynamodb")
+        self.sqs = boto3.client("sqs")
+        self.resources = create_resources(self.dynamodb, self.sqs, prefix="intake-local")
+        secret = boto3.client("secretsmanager").create_secret(
+            Name="intake-local/session-webhook", SecretString=opts.webhook_secret
+        )
+        self.webhook_secret_arn = secret["ARN"]
+        self.say(f"embedded AWS (moto) on {self.aws_endpoint}  table {self.resources['table_name']}")
+
+    def _start_github(self) -> str:
+        if self.options.offline:
+            from .fake_github import FakeGitHub
+            from .sample_repo import load_sample
+
+            self.github = FakeGitHub(per_page_default=30, host=self.options.host)
+            self._stops.append(self.github.stop)
+            self.sample = load_sample(self.github)
+            self.say(f"offline GitHub stand-in on {self.github.base_url} serving {self.sample.full_name}")
+            return str(self.github.base_url)
+        url = self.options.github_url or "https://api.github.com"
+        if not os.environ.get("GITHUB_TOKEN"):
+            self.say("warning: GITHUB_TOKEN is not set; GitHub allows 60 unauthenticated requests an hour")
+        self.say(f"polling GitHub at {url}")
+        return url
+
+    def _configure_environment(self, github_url: str) -> None:
+        opts = self.options
+        env = {
+            "TABLE_NAME": self.resources["table_name"],
+            "QUEUE_URL": self.resources["queue_url"],
+            "GITHUB_API_URL": github_url,
+            "POLLER_FUNCTION_NAME": "local-poller",
+            "SESSION_BACKEND": "webhook" if opts.session_webhook else "log",
+            "SESSION_WEBHOOK_URL": opts.session_webhook or "",
+            "SESSION_WEBHOOK_SECRET_ARN": self.webhook_secret_arn if opts.session_webhook else "",
+            "POWERTOOLS_SERVICE_NAME": SERVICE,
+            "POWERTOOLS_METRICS_NAMESPACE": "TrackerIntakeLocal",
+            "GITHUB_TOKEN_SECRET_ARN": "",
+        }
+        os.environ.update(env)
+
+    def _load_handlers(self) -> None:
+        from tracker_intake.adapters.invoker import InProcessInvoker
+        from tracker_intake.settings import DispatcherSettings
+        from tracker_intake.wiring import build_dispatch_context
+
+        with self._quiet():
+            self.api: ModuleType = load_handler("api", fresh=True)
+            self.poller: ModuleType = load_handler("poller", fresh=True)
+            self.dispatcher: ModuleType = load_handler("dispatcher", fresh=True)
+            self.launcher: ModuleType = load_handler("launcher", fresh=True)
+            self.poller.use(None)
+            # The dispatcher as deployed, but polls run in-process instead of Lambda Invoke.
+            deployed = build_dispatch_context(DispatcherSettings.from_env())
+            self.dispatcher.use(
+                type(deployed)(
+                    store=deployed.store,
+                    budgets=deployed.budgets,
+                    invoker=InProcessInvoker(self._poll),
+                    clock=deployed.clock,
+                    token_key=deployed.token_key,
+                    max_concurrency=4,
+                )
+            )
+        # Powertools loggers write JSON to stdout; locally the details go to the log file.
+        for handler in logging.getLogger(SERVICE).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(self._log)
+
+    def _start_api(self) -> None:
+        from .local_api import serve_api
+
+        opts = self.options
+
+        def call_api(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            with self._quiet():
+                result: dict[str, Any] = self.api.lambda_handler(event, context)
+            return result
+
+        server = serve_api(call_api, opts.host, opts.port)
+        self._stops.append(server.shutdown)
+        self.api_url = f"http://{opts.host}:{server.server_address[1]}"
+        self.say(f"config API on {self.api_url}  (intake --api-url {self.api_url} project list)")
+
+    # --- running -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _quiet(self) -> Iterator[None]:
+        """Handlers print metrics (EMF) to stdout: in the local stack they go to the log file."""
+        with contextlib.redirect_stdout(self._log):
+            yield
+
+    def _poll(self, project_id: str) -> object:
+        with self._quiet():
+            result: dict[str, Any] = self.poller.lambda_handler(
+                {"projectId": project_id}, LocalLambdaContext(function_name="local-poller")
+            )
+        with self._lock:
+            self._polls.append(result)
+        return result
+
+    def tick(self) -> TickReport:
+        """One schedule tick: the dispatcher (and through it each poll), then the launcher."""
+        self.ticks += 1
+        with self._lock:
+            self._polls = []
+        with self._quiet():
+            dispatch = self.dispatcher.lambda_handler(
+                {}, LocalLambdaContext(function_name="local-dispatcher")
+            )
+        with self._lock:
+            report = TickReport(self.ticks, list(self._polls), dispatch)
+        report.launched = self.drain_queue()
+        self._report(report)
+        return report
+
+    def drain_queue(self) -> list[str]:
+        """Feed queued session requests to the launcher handler as SQS batches."""
+        launched: list[str] = []
+        url = self.resources["queue_url"]
+        while True:
+            got = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
+            )
+            messages = got.get("Messages", [])
+            if not messages:
+                return launched
+            event = {"Records": [_sqs_record(m, url) for m in messages]}
+            with self._quiet():
+                response = self.launcher.lambda_handler(
+                    event, LocalLambdaContext(function_name="local-launcher")
+                )
+            failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+            for message in messages:
+                if message["MessageId"] in failed:
+                    continue  # stays on the queue; SQS redelivers it after the visibility timeout
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                launched.append(json.loads(message["Body"])["issueId"])
+            if failed:
+                return launched
+
+    def _report(self, report: TickReport) -> None:
+        polled = len(report.polls)
+        line = (
+            f"tick {report.number}: {polled} project{'s' if polled != 1 else ''} polled, "
+            f"{report.count('not_modified')} not modified, {report.count('changed')} changed"
+        )
+        new = report.new_sessions
+        if new:
+            line += f" -> {len(new)} new session{'s' if len(new) != 1 else ''} {' '.join(new)}"
+        skipped = report.dispatch.get("skippedBackoff", 0) + report.dispatch.get("skippedBudget", 0)
+        if skipped:
+            line += f" ({skipped} skipped in backoff)"
+        self.say(line)
+        for poll in report.polls:
+            if poll.get("backoffUntil"):
+                until = datetime.fromisoformat(poll["backoffUntil"]).astimezone(UTC)
+                reason = _reason(poll.get("errorKind"))
+                self.say(f"backoff {poll['projectId']} until {until:%H:%M} UTC ({reason})")
+            elif poll.get("result") == "config_invalid":
+                self.say(f"config error {poll['projectId']}: {poll.get('error')}")
+        for issue_id in report.launched:
+            self.say(f"  session started for {issue_id}")
+
+    def run_forever(self) -> None:
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        self.say(
+            f"ticking every {self.options.interval:g}s; details in {self.options.log_file}; Ctrl-C stops"
+        )
+        while not stop.is_set():
+            self.tick()
+            stop.wait(self.options.interval)
+        self.say("stopping")
+
+
+_REASONS = {
+    "primary_rate_limit": "rate limited",
+    "secondary_rate_limit": "secondary rate limit",
+    "auth_failed": "authentication failed",
+    "repo_not_found": "repository not found",
+    "tracker_unavailable": "GitHub unavailable",
+    "bad_response": "bad answer from GitHub",
+    "queue_unavailable": "queue unavailable",
+    "store_unavailable": "table unavailable",
+}
+
+
+def _reason(kind: str | None) -> str:
+    return _REASONS.get(kind or "", kind or "error")
+
+
+def _sqs_record(message: dict[str, Any], queue_url: str) -> dict[str, Any]:
+    """The record Lambda's SQS integration would hand the launcher for `message`."""
+    name = queue_url.rsplit("/", 1)[-1]
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324 - SQS's checksum
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{os.environ.get('AWS_DEFAULT_REGION', 'us-east-1')}:123456789012:{name}",
+        "awsRegion": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    }
+
+
+# --- the command ------------------------------------------------------------------------------------
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("local", help="(not built yet)")
-    parser.set_defaults(func=_not_built)
+    parser = subparsers.add_parser(
+        "local",
+        help="run the whole service on this machine (embedded AWS, no Docker)",
+        description="Run the whole service locally: moto for AWS, the real handlers in-process.",
+    )
+    parser.add_argument("--port", type=int, default=3000, help="config API port (default 3000)")
+    parser.add_argument("--aws-port", type=int, default=5000, help="embedded AWS port (default 5000)")
+    parser.add_argument("--interval", type=float, default=60.0, help="seconds between ticks (default 60)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--github-url", help="GitHub API to poll (default https://api.github.com)")
+    source.add_argument("--offline", action="store_true", help="serve a bundled sample repository instead")
+    parser.add_argument("--session-webhook", help="POST session requests here instead of logging them")
+    parser.add_argument("--log-file", type=Path, default=Path(".intake-local/intake-local.log"))
+    parser.set_defaults(func=_run)
 
 
-def _not_built(args: argparse.Namespace) -> int:
-    print("intake local is not built yet")
-    return 1
+def _run(args: argparse.Namespace) -> int:
+    options = LocalOptions(
+        port=args.port,
+        aws_port=args.aws_port,
+        interval=args.interval,
+        github_url=args.github_url,
+        offline=args.offline,
+        session_webhook=args.session_webhook,
+        log_file=args.log_file,
+    )
+    stack = LocalStack(options, say=lambda line: print(line, flush=True))
+    try:
+        stack.start()
+    except OSError as e:
+        print(f"intake local: cannot start: {e} (is the port in use? try --port / --aws-port)")
+        stack.stop()
+        return 1
+    try:
+        stack.run_forever()
+    finally:
+        stack.stop()
+    return 0
+
+
+__all__ = ["LocalOptions", "LocalStack", "TickReport"]
