@@ -66,7 +66,7 @@ invoke-%: build ## sam local invoke <Name>Function with events/<name>.json (need
 	$(TOOLS)/bin/sam local invoke $$(echo $* | sed -E 's/^(.)/\U\1/')Function --event events/$*.json
 
 demo: install ## the offline walk-through: GitHub issues become sessions, no AWS or token needed
-	@echo "make demo is not built yet (issue 6)"; exit 1
+	$(BIN)/intake demo
 
 local: install ## run the whole service on this machine (intake local --offline)
 	$(BIN)/intake local --offline

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 # Each module exposes `register(subparsers)`; it sets `func` on its parsers.
-COMMAND_MODULES = ("preview", "project", "sessions", "local")
+COMMAND_MODULES = ("preview", "project", "sessions", "local", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
