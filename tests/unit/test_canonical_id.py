@@ -142,9 +142,7 @@ def test_deduplication_id_defaults_to_the_first_generation() -> None:
 
 
 @given(owner=owners, repo=names, number=numbers, generation=st.integers(min_value=2, max_value=10**6))
-def test_a_retaken_claim_gets_a_new_deduplication_id(
-    owner: str, repo: str, number: int, generation: int
-) -> None:
+def test_a_retaken_claim_gets_a_new_deduplication_id(owner: str, repo: str, number: int, generation: int) -> None:
     # GIVEN an issue whose claim was released and taken again
     built = canonical_id(owner, repo, number)
     # WHEN the later generation's id is computed

@@ -116,6 +116,17 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
         project(trackerIntake=intake(excludeLabels=[f"x{i}" for i in range(21)])),
         "trackerIntake.excludeLabels",
     ),
+    # a required label that is also excluded: no issue could ever match
+    (
+        "label-also-default-excluded",
+        project(trackerIntake=intake(labels=["agent", "In-Progress"])),
+        "trackerIntake.labels",
+    ),
+    (
+        "label-also-custom-excluded",
+        project(trackerIntake=intake(labels=["bug"], excludeLabels=["BUG"])),
+        "trackerIntake.labels",
+    ),
     # assignee: a GitHub login, `*` or `none`
     ("assignee-empty", project(trackerIntake=intake(assignee="")), "trackerIntake.assignee"),
     ("assignee-leading-hyphen", project(trackerIntake=intake(assignee="-octo")), "trackerIntake.assignee"),
@@ -182,9 +193,7 @@ def test_bad_input_corpus_is_large_enough() -> None:
     assert len({case for case, _, _ in BAD_CONFIGS}) == len(BAD_CONFIGS)
 
 
-@pytest.mark.parametrize(
-    ("data", "field"), [(d, f) for _, d, f in BAD_CONFIGS], ids=[c for c, _, _ in BAD_CONFIGS]
-)
+@pytest.mark.parametrize(("data", "field"), [(d, f) for _, d, f in BAD_CONFIGS], ids=[c for c, _, _ in BAD_CONFIGS])
 def test_bad_config_is_refused_naming_its_field(data: dict[str, Any], field: str) -> None:
     # GIVEN a project body with exactly one broken rule
     # WHEN it is validated
@@ -194,9 +203,7 @@ def test_bad_config_is_refused_naming_its_field(data: dict[str, Any], field: str
     assert all(reason for _, reason in problems)
 
 
-@pytest.mark.parametrize(
-    ("data", "field"), [(d, f) for _, d, f in BAD_CONFIGS], ids=[c for c, _, _ in BAD_CONFIGS]
-)
+@pytest.mark.parametrize(("data", "field"), [(d, f) for _, d, f in BAD_CONFIGS], ids=[c for c, _, _ in BAD_CONFIGS])
 def test_parse_config_error_message_starts_with_the_field(data: dict[str, Any], field: str) -> None:
     # GIVEN a project body with exactly one broken rule
     # WHEN it is parsed with parse_config
@@ -303,6 +310,11 @@ GOOD_CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("labels-10", project(trackerIntake=intake(labels=[f"l{i}" for i in range(10)]))),
     ("exclude-labels-empty", project(trackerIntake=intake(excludeLabels=[]))),
     ("exclude-labels-custom", project(trackerIntake=intake(excludeLabels=["wip", "blocked"]))),
+    (
+        "label-excluded-by-default-but-defaults-replaced",
+        project(trackerIntake=intake(labels=["in-progress"], excludeLabels=["blocked"])),
+    ),
+    ("label-excluded-on-disabled-intake", project(trackerIntake={"labels": ["in-review"]})),
     ("max-sessions-1", project(trackerIntake=intake(maxSessionsPerPoll=1))),
     ("max-sessions-100", project(trackerIntake=intake(maxSessionsPerPoll=100))),
     ("disabled-without-rule", project(trackerIntake={"enabled": False})),
@@ -325,9 +337,7 @@ def test_good_config_is_accepted(data: dict[str, Any]) -> None:
 
 def test_accepted_config_keeps_values_verbatim() -> None:
     # GIVEN a full, valid trackerIntake
-    data = intake(
-        labels=["Bug", "good first issue"], assignee="Octocat", excludeLabels=["wip"], maxSessionsPerPoll=3
-    )
+    data = intake(labels=["Bug", "good first issue"], assignee="Octocat", excludeLabels=["wip"], maxSessionsPerPoll=3)
     # WHEN it is validated
     parsed = TrackerIntake.model_validate(data)
     # THEN every value is kept as written (case included)

@@ -162,6 +162,18 @@ class TrackerIntake(_Model):
             )
         return self
 
+    @model_validator(mode="after")
+    def _no_label_both_required_and_excluded(self) -> TrackerIntake:
+        if self.enabled:
+            excluded = {label.casefold() for label in self.effective_exclude_labels}
+            clash = [label for label in self.labels if label.casefold() in excluded]
+            if clash:
+                raise ValueError(
+                    f"labels: {clash[0][:60]!r} is also an exclude label, so no issue could ever match "
+                    "(set excludeLabels to replace the default in-progress, in-review)"
+                )
+        return self
+
     @property
     def effective_exclude_labels(self) -> tuple[str, ...]:
         return DEFAULT_EXCLUDE_LABELS if self.exclude_labels is None else tuple(self.exclude_labels)
@@ -187,8 +199,7 @@ class ProjectConfig(_Model):
         if intake is not None and intake.enabled and intake.repo is None:
             if self.git_origin is None:
                 raise ValueError(
-                    "trackerIntake.repo: enabled intake needs a repo, "
-                    "or a project gitOrigin to derive it from"
+                    "trackerIntake.repo: enabled intake needs a repo, or a project gitOrigin to derive it from"
                 )
             try:
                 repo_from_git_origin(self.git_origin)
@@ -230,9 +241,7 @@ def intake_repo(config: ProjectConfig) -> tuple[str, str]:
     repo = intake.repo if intake is not None else None
     if repo is None:
         if config.git_origin is None:
-            raise ConfigInvalid(
-                "trackerIntake.repo", "not set, and the project has no gitOrigin to derive it from"
-            )
+            raise ConfigInvalid("trackerIntake.repo", "not set, and the project has no gitOrigin to derive it from")
         repo = repo_from_git_origin(config.git_origin)
     owner, _, name = repo.partition("/")
     return owner, name
