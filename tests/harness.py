@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from intake_cli.fake_github import FakeGitHub
@@ -70,7 +70,8 @@ class Pipeline:
     def __init__(self, aws: dict[str, Any], github: FakeGitHub, *, page_cap: int = 10) -> None:
         self.aws = aws
         self.github = github
-        self.clock = FixedClock()
+        # Starts at the real time: GitHub's rate-limit resets are real epoch seconds.
+        self.clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
         self.page_cap = page_cap
         self.counter = CallCounter()
         self.counter.attach(aws["dynamodb"])

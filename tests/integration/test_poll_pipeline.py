@@ -19,6 +19,12 @@ from tracker_intake.domain.session import SessionRequest
 
 
 @pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub() as fake:
+        yield fake
+
+
+@pytest.fixture
 def pipe(aws: dict[str, Any], github: FakeGitHub) -> Iterator[Pipeline]:
     yield Pipeline(aws, github)
 
@@ -145,9 +151,7 @@ def test_crash_between_claim_and_send_is_resent_exactly_once_on_the_next_poll(
     assert claim is not None and claim.status is ClaimStatus.ENQUEUED
 
 
-def test_crash_between_send_and_status_update_is_deduplicated_by_fifo(
-    pipe: Pipeline, github: FakeGitHub
-) -> None:
+def test_crash_between_send_and_status_update_is_deduplicated_by_fifo(pipe: Pipeline, github: FakeGitHub) -> None:
     # GIVEN a poller that dies right after sending, before marking the claim enqueued
     github.add_repo("acme", "app").add_issue("fix me", labels=["agent"])
     pipe.create_project("app", repo="acme/app", labels=["agent"])
@@ -168,9 +172,7 @@ def test_crash_between_send_and_status_update_is_deduplicated_by_fifo(
     assert claim is not None and claim.status is ClaimStatus.ENQUEUED
 
 
-def test_two_concurrent_pollers_on_one_project_enqueue_each_issue_once(
-    pipe: Pipeline, github: FakeGitHub
-) -> None:
+def test_two_concurrent_pollers_on_one_project_enqueue_each_issue_once(pipe: Pipeline, github: FakeGitHub) -> None:
     # GIVEN 20 eligible issues and a cap high enough for one poll to take them all
     repo = github.add_repo("acme", "app")
     for n in range(20):
@@ -215,13 +217,13 @@ def test_primary_rate_limit_backs_off_until_reset_and_dispatcher_skips_every_pro
     pipe.create_project("one", repo="acme/one", labels=["agent"])
     pipe.create_project("two", repo="acme/two", labels=["agent"])
     reset_at = pipe.clock.now() + timedelta(minutes=30)
-    github.inject("primary_rate_limit", repo="acme/one", reset_at=int(reset_at.timestamp()))
+    github.inject("primary_rate_limit", repo="acme/one", reset_in=30 * 60)
     # WHEN project one is polled
     result = pipe.poll("one")
     # THEN it is in backoff until at least the reset, with the error recorded
     assert result["errorKind"] == "primary_rate_limit"
     state = pipe.project("one").poll
-    assert state.backoff_until is not None and state.backoff_until >= reset_at
+    assert state.backoff_until is not None and state.backoff_until >= reset_at - timedelta(seconds=2)
     assert state.consecutive_failures == 1
     # AND WHEN the dispatcher ticks before the reset, every project on the token is skipped
     github.clear_requests()
@@ -239,7 +241,7 @@ def test_secondary_rate_limit_honours_retry_after(pipe: Pipeline, github: FakeGi
     # GIVEN a secondary rate limit asking to retry after 2 hours (longer than any backoff step)
     github.add_repo("acme", "app").add_issue("a", labels=["agent"])
     pipe.create_project("app", repo="acme/app", labels=["agent"])
-    github.inject("secondary_rate_limit_seconds", repo="acme/app", retry_after=7200)
+    github.inject("secondary_rate_limit_seconds", repo="acme/app", seconds=7200)
     # WHEN the project is polled
     result = pipe.poll("app")
     # THEN the backoff lasts at least the two hours asked for
@@ -342,9 +344,7 @@ def test_cap_spreads_25_issues_over_three_polls_and_holds_the_etag_until_done(
     assert sorted(int(i.split("#")[1]) for i in _ids(messages)) == list(range(1, 26))
 
 
-def test_enabling_intake_is_picked_up_next_tick_and_disabling_stops_polling(
-    pipe: Pipeline, github: FakeGitHub
-) -> None:
+def test_enabling_intake_is_picked_up_next_tick_and_disabling_stops_polling(pipe: Pipeline, github: FakeGitHub) -> None:
     # GIVEN a project with intake disabled
     github.add_repo("acme", "app").add_issue("a", labels=["agent"])
     pipe.create_project("app", repo="acme/app", labels=["agent"], enabled=False)

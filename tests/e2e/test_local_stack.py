@@ -1,0 +1,119 @@
+"""The local stack end to end: moto's server, the real handlers, the GitHub stand-in, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from intake_cli.local import LocalOptions, LocalStack
+from intake_cli.main import main as intake
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[LocalStack]:
+    saved = dict(os.environ)
+    options = LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log")
+    lines: list[str] = []
+    local = LocalStack(options, say=lines.append).start()
+    local.lines = lines  # type: ignore[attr-defined]
+    try:
+        yield local
+    finally:
+        local.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _cli(stack: LocalStack, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = intake(["--api-url", stack.api_url, *args])
+    return code, capsys.readouterr().out
+
+
+def test_local_stack_turns_sample_issues_into_sessions_once_each(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = stack.sample
+    # GIVEN a project created and configured through the CLI against the local API
+    assert (
+        _cli(stack, capsys, "project", "create", "widgets", "--git-origin", f"https://github.com/{repo.full_name}")[0]
+        == 0
+    )
+    code, _ = _cli(stack, capsys, "project", "set-config", "widgets", "--tracker-intake", "--tracker-label", "agent")
+    assert code == 0
+
+    # WHEN the first tick runs
+    first = stack.tick()
+    # THEN every eligible sample issue became a session, and was launched
+    assert first.new_sessions, "the sample has eligible issues"
+    assert sorted(first.launched) == sorted(first.new_sessions)
+    code, out = _cli(stack, capsys, "sessions", "list", "widgets", "--json")
+    assert code == 0
+    ledger = json.loads(out)
+    items = ledger["items"] if isinstance(ledger, dict) else ledger
+    assert sorted(i["issueId"] for i in items) == sorted(first.new_sessions)
+    assert {i["status"] for i in items} == {"launched"}
+
+    # WHEN a second tick runs with nothing changed
+    stack.github.clear_requests()
+    second = stack.tick()
+    # THEN GitHub answered only 304s and nothing new started
+    assert {r.status for r in stack.github.requests_for(repo.full_name)} == {304}
+    assert second.new_sessions == [] and second.launched == []
+
+    # WHEN a new matching issue appears
+    issue = repo.add_issue("new bug", labels=["agent"])
+    third = stack.tick()
+    # THEN exactly one new session starts, for it
+    assert third.new_sessions == [f"github:{repo.full_name}#{issue['number']}"]
+
+    # WHEN a claim is released through the API
+    released = first.new_sessions[0]
+    encoded = requests.utils.quote(released, safe="")
+    answer = requests.delete(f"{stack.api_url}/projects/widgets/sessions/{encoded}", timeout=10)
+    assert answer.status_code == 200, answer.text
+    fourth = stack.tick()
+    # THEN that issue (and only it) is taken again
+    assert fourth.new_sessions == [released]
+
+    # WHEN the stack's handlers restart (cold start) and tick again
+    stack._load_handlers()
+    fifth = stack.tick()
+    # THEN nothing is duplicated
+    assert fifth.new_sessions == [] and fifth.launched == []
+    got = stack.sqs.receive_message(QueueUrl=stack.resources["queue_url"], MaxNumberOfMessages=10)
+    assert got.get("Messages", []) == []
+
+
+def test_progress_lines_read_as_the_story(stack: LocalStack, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a configured project
+    _cli(stack, capsys, "project", "create", "widgets", "--git-origin", f"git@github.com:{stack.sample.full_name}.git")
+    _cli(stack, capsys, "project", "set-config", "widgets", "--tracker-intake", "--tracker-label", "agent")
+    # WHEN two ticks run
+    stack.tick()
+    stack.tick()
+    # THEN the progress says what happened, one line per tick
+    lines: list[str] = stack.lines  # type: ignore[attr-defined]
+    ticks = [line for line in lines if line.startswith("tick ")]
+    assert ticks[0].startswith("tick 1: 1 project polled, 0 not modified, 1 changed -> ")
+    assert ticks[1] == "tick 2: 1 project polled, 1 not modified, 0 changed"
+
+
+def test_offline_demo_exits_zero_after_checking_every_step(capsys: pytest.CaptureFixture[str]) -> None:
+    saved = dict(os.environ)
+    try:
+        # GIVEN a fresh machine state WHEN the demo runs
+        code = intake(["demo"])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    out = capsys.readouterr().out
+    # THEN it exits 0 and its output tells the story
+    assert code == 0, out
+    assert "every step did what it claims" in out
+    assert "FAIL" not in out
