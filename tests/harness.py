@@ -13,7 +13,6 @@ from typing import Any
 
 from intake_cli.fake_github import FakeGitHub
 from intake_cli.functions import LocalLambdaContext, load_handler
-
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_key
@@ -27,7 +26,7 @@ from tracker_intake.domain.records import Claim, ProjectRecord
 from tracker_intake.domain.session import SessionRequest
 from tracker_intake.wiring import DispatchContext
 
-TOKEN = "ghp_pipelineTestToken0123456789abcdef"  # noqa: S105 - a fake token the tests search for
+TOKEN = "ghp_pipelineTestToken0123456789abcdef"
 DYNAMO_READS = {"GetItem", "Query", "Scan", "BatchGetItem"}
 DYNAMO_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from harness import TOKEN, Pipeline
-from intake_cli.fake_github import FakeGitHub
 
+from intake_cli.fake_github import FakeGitHub
 from tracker_intake.domain.errors import QueueUnavailable
 from tracker_intake.domain.ports import SessionQueue
 from tracker_intake.domain.records import ClaimStatus
