@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tracker_intake.domain.poll import PollContext, poll_project
+from tracker_intake.domain.poll import PollContext, PollResult, poll_project
 from tracker_intake.observability import record_poll
 from tracker_intake.settings import PollerSettings
 from tracker_intake.wiring import build_poll_context
@@ -66,5 +66,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "error": outcome.error,
         "backoffUntil": outcome.backoff_until.isoformat() if outcome.backoff_until else None,
     }
-    logger.info("poll finished", extra=summary)
+    # A steady-state poll logs at DEBUG: CloudWatch Logs ingestion is the largest cost at scale.
+    log = logger.debug if outcome.result is PollResult.NOT_MODIFIED else logger.info
+    log("poll finished", extra=summary)
     return summary
