@@ -279,11 +279,7 @@ class MemoryStore:
             self._op("mark_enqueued")
             key = dedupe_key(canonical_id)
             current = self._claims.get(key)
-            if (
-                current is None
-                or current.claim_token != claim_token
-                or current.status is not ClaimStatus.CLAIMED
-            ):
+            if current is None or current.claim_token != claim_token or current.status is not ClaimStatus.CLAIMED:
                 return False
             self._claims[key] = replace(current, status=ClaimStatus.ENQUEUED, updated_at=now)
             return True
@@ -314,9 +310,7 @@ class MemoryStore:
             )
             return True
 
-    def list_sessions(
-        self, project_id: str, limit: int, next_token: str | None
-    ) -> tuple[list[Claim], str | None]:
+    def list_sessions(self, project_id: str, limit: int, next_token: str | None) -> tuple[list[Claim], str | None]:
         with self._lock:
             self._op("list_sessions")
             _check_limit(limit)
@@ -340,9 +334,7 @@ class MemoryStore:
             token = None
             if len(mine) > limit:
                 at, key, _ = page[-1]
-                token = _token(
-                    {"pk": f"ISSUE#{key}", "sk": "ISSUE", "gsi1pk": index, "gsi1sk": at.isoformat()}
-                )
+                token = _token({"pk": f"ISSUE#{key}", "sk": "ISSUE", "gsi1pk": index, "gsi1sk": at.isoformat()})
             return [c for _, _, c in page], token
 
     def release(self, project_id: str, canonical_id: str, now: datetime) -> Claim:

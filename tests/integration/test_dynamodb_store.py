@@ -1,0 +1,207 @@
+"""DynamoStore's own promises beyond the shared contract: the item layout, the calls it makes, its errors."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.stub import Stubber
+from fakes import AwsCalls
+
+from tracker_intake.adapters.dynamodb import DynamoStore
+from tracker_intake.domain.config import ProjectConfig
+from tracker_intake.domain.errors import StoreUnavailable
+from tracker_intake.domain.records import Claim, ClaimStatus, IssueSnapshot, PollState
+from tracker_intake.domain.tracker import CachedPage
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+ENABLED = ProjectConfig.model_validate(
+    {"name": "App", "trackerIntake": {"enabled": True, "repo": "acme/app", "labels": ["agent"]}}
+)
+DISABLED = ProjectConfig.model_validate({"name": "App", "trackerIntake": {"enabled": False}})
+
+
+@pytest.fixture
+def store(aws: dict[str, Any]) -> DynamoStore:
+    return DynamoStore(aws["table_name"], aws["dynamodb"])
+
+
+def raw_item(store: DynamoStore, pk: str, sk: str) -> dict[str, Any]:
+    response = store.client.get_item(TableName=store.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}})
+    item: dict[str, Any] = response.get("Item", {})
+    return item
+
+
+def test_a_project_item_holds_camel_case_attributes_and_the_sparse_index_keys(store: DynamoStore) -> None:
+    # GIVEN an intake-enabled project
+    store.create_project("app", ENABLED, NOW)
+    # WHEN its item is read raw
+    item = raw_item(store, "PROJECT#app", "PROJECT")
+    # THEN it has the documented attributes, config as a camelCase map without nulls
+    assert set(item) == {"pk", "sk", "projectId", "config", "version", "createdAt", "updatedAt", "gsi1pk", "gsi1sk"}
+    assert (item["gsi1pk"], item["gsi1sk"], item["version"]) == (
+        {"S": "INTAKE#ENABLED"},
+        {"S": "PROJECT#app"},
+        {"N": "1"},
+    )
+    intake = item["config"]["M"]["trackerIntake"]["M"]
+    assert "maxSessionsPerPoll" in intake and "excludeLabels" not in intake
+    assert item["createdAt"] == {"S": "2026-03-01T12:00:00.000000Z"}
+
+
+def test_disabling_intake_removes_the_index_keys_from_the_item(store: DynamoStore) -> None:
+    # GIVEN an enabled project
+    store.create_project("app", ENABLED, NOW)
+    # WHEN intake is disabled
+    store.replace_config("app", DISABLED, 1, NOW)
+    # THEN the item no longer carries gsi1pk/gsi1sk (the index stays sparse)
+    item = raw_item(store, "PROJECT#app", "PROJECT")
+    assert "gsi1pk" not in item and "gsi1sk" not in item
+
+
+def test_saving_poll_state_is_one_update_of_the_poll_attributes_only(aws: dict[str, Any]) -> None:
+    # GIVEN a project
+    store = DynamoStore(aws["table_name"], aws["dynamodb"])
+    store.create_project("app", ENABLED, NOW)
+    calls: list[dict[str, Any]] = []
+    store.client.meta.events.register(
+        "provide-client-params.dynamodb.UpdateItem", lambda params, **_: calls.append(params)
+    )
+    counter = AwsCalls(store.client)
+    # WHEN the poller saves a failure state
+    store.save_poll_state("app", PollState(backoff_until=NOW, consecutive_failures=1, last_error="x"))
+    # THEN it is one conditional UpdateItem naming only poll attributes
+    assert counter.calls == ["UpdateItem"]
+    (params,) = calls
+    assert set(params["ExpressionAttributeNames"].values()) == {
+        "backoffUntil",
+        "consecutiveFailures",
+        "lastError",
+        "lastChangeAt",
+    }
+    assert params["ConditionExpression"] == "attribute_exists(pk)"
+
+
+def test_replacing_the_config_is_one_update_that_leaves_poll_attributes_alone(aws: dict[str, Any]) -> None:
+    # GIVEN a project
+    store = DynamoStore(aws["table_name"], aws["dynamodb"])
+    store.create_project("app", ENABLED, NOW)
+    calls: list[dict[str, Any]] = []
+    store.client.meta.events.register(
+        "provide-client-params.dynamodb.UpdateItem", lambda params, **_: calls.append(params)
+    )
+    counter = AwsCalls(store.client)
+    # WHEN the API replaces the config
+    store.replace_config("app", DISABLED, 1, NOW)
+    # THEN one UpdateItem touches config, version, updatedAt and the index keys, nothing else
+    assert counter.calls == ["UpdateItem"]
+    (params,) = calls
+    assert set(params["ExpressionAttributeNames"].values()) == {"config", "updatedAt", "gsi1pk", "gsi1sk"}
+    assert "version = version + :one" in params["UpdateExpression"]
+
+
+def test_the_steady_state_poll_read_is_exactly_one_query(store: DynamoStore) -> None:
+    # GIVEN a project with cached pages
+    store.create_project("app", ENABLED, NOW)
+    for n in range(5):
+        store.commit_page("app", CachedPage(f"https://x/{n}", f'"{n}"'))
+    counter = AwsCalls(store.client)
+    # WHEN it is loaded for a poll
+    store.load_for_poll("app")
+    # THEN that is one Query and nothing else
+    assert counter.calls == ["Query"]
+
+
+def test_an_etag_item_is_keyed_by_a_hash_of_the_url(store: DynamoStore) -> None:
+    # GIVEN a page URL
+    url = "https://api.github.com/repositories/1/issues?labels=agent&page=2"
+    # WHEN its ETag is committed
+    store.commit_page("app", CachedPage(url, 'W/"abc"', "https://api.github.com/x?page=3"))
+    # THEN the item sits under the project with sk ETAG#<sha256(url)[:32]>, the ETag kept verbatim
+    item = raw_item(store, "PROJECT#app", "ETAG#" + hashlib.sha256(url.encode()).hexdigest()[:32])
+    assert (item["etag"], item["path"], item["nextUrl"]) == (
+        {"S": 'W/"abc"'},
+        {"S": url},
+        {"S": "https://api.github.com/x?page=3"},
+    )
+
+
+def test_a_claim_item_is_keyed_lower_cased_and_indexed_by_project_and_time(store: DynamoStore) -> None:
+    # GIVEN a claim on an issue spelled with capitals
+    snapshot = IssueSnapshot(7, "Fix it", "https://github.com/Acme/App/issues/7", ("agent",), (), "", None)
+    store.put_claim(Claim("github:Acme/App#7", "app", ClaimStatus.CLAIMED, "t", NOW, snapshot))
+    # WHEN its item is read raw
+    item = raw_item(store, "ISSUE#github:acme/app#7", "ISSUE")
+    # THEN the key is lower-cased, the id kept as spelled, and the sessions index points at the project
+    assert item["canonicalId"] == {"S": "github:Acme/App#7"}
+    assert (item["gsi1pk"], item["gsi1sk"]) == ({"S": "SESSIONS#app"}, {"S": "2026-03-01T12:00:00.000000Z"})
+    assert item["status"] == {"S": "claimed"} and item["attempts"] == {"N": "1"}
+
+
+def test_taking_over_a_claim_moves_its_sessions_index_time(store: DynamoStore) -> None:
+    # GIVEN a stale claim
+    snapshot = IssueSnapshot(7, "Fix it", "u", (), (), "", None)
+    old = Claim("github:acme/app#7", "app", ClaimStatus.CLAIMED, "old", NOW, snapshot)
+    store.put_claim(old)
+    # WHEN it is taken over later
+    later = NOW + timedelta(minutes=10)
+    store.take_over(
+        Claim("github:acme/app#7", "app", ClaimStatus.CLAIMED, "new", later, snapshot, 2), "old", old.status
+    )
+    # THEN the index time is the new claim time
+    item = raw_item(store, "ISSUE#github:acme/app#7", "ISSUE")
+    assert item["gsi1sk"] == {"S": "2026-03-01T12:10:00.000000Z"}
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError"],
+)
+def test_a_throttled_or_failed_call_becomes_store_unavailable(code: str) -> None:
+    # GIVEN DynamoDB answering the poll's Query with a throttling error
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    store = DynamoStore("intake-table", client)
+    with Stubber(client) as stub:
+        stub.add_client_error("query", service_error_code=code, http_status_code=400)
+        # WHEN the poller loads the project THEN a typed StoreUnavailable, chained to the SDK error
+        with pytest.raises(StoreUnavailable) as raised:
+            store.load_for_poll("app")
+    assert raised.value.__cause__ is not None
+
+
+def test_a_missing_table_becomes_store_unavailable(aws: dict[str, Any]) -> None:
+    # GIVEN a store pointed at a table that does not exist
+    store = DynamoStore("no-such-table", aws["dynamodb"])
+    # WHEN anything is read THEN StoreUnavailable, not a botocore error
+    with pytest.raises(StoreUnavailable):
+        store.get_project("app")
+
+
+def test_an_unreachable_endpoint_becomes_store_unavailable() -> None:
+    # GIVEN a client whose endpoint refuses connections (nothing listens on port 9)
+    client = boto3.client(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1),
+    )
+    store = DynamoStore("intake-table", client)
+    # WHEN the dispatcher reads the index THEN StoreUnavailable
+    with pytest.raises(StoreUnavailable):
+        list(store.intake_enabled())
+
+
+def test_a_lost_conditional_write_is_an_outcome_not_an_error(aws: dict[str, Any]) -> None:
+    # GIVEN a claim already present
+    store = DynamoStore(aws["table_name"], aws["dynamodb"])
+    snapshot = IssueSnapshot(7, "Fix it", "u", (), (), "", None)
+    claim = Claim("github:acme/app#7", "app", ClaimStatus.CLAIMED, "t", NOW, snapshot)
+    store.put_claim(claim)
+    counter = AwsCalls(store.client)
+    # WHEN it is claimed again THEN the put reports False after exactly one call
+    assert store.put_claim(claim) is False
+    assert counter.calls == ["PutItem"]

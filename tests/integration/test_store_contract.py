@@ -1,0 +1,765 @@
+"""One contract for the store, the ledger and the token budgets: `MemoryStore` and `DynamoStore` on moto.
+
+Whatever passes here for the fake holds for DynamoDB too, so tests built on the fake stay honest.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fakes import AwsCalls, MemoryStore
+
+from tracker_intake.adapters.dynamodb import DynamoStore
+from tracker_intake.domain.config import ProjectConfig
+from tracker_intake.domain.errors import (
+    ClaimNotFound,
+    ConfigInvalid,
+    ProjectExists,
+    ProjectNotFound,
+    VersionConflict,
+)
+from tracker_intake.domain.records import (
+    Claim,
+    ClaimStatus,
+    IssueSnapshot,
+    PollState,
+    TokenBudget,
+)
+from tracker_intake.domain.tracker import CachedPage
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+ISSUE = "github:Acme/App#7"
+
+Store = MemoryStore | DynamoStore
+
+
+class Harness:
+    """A store under test, plus the two things the contract needs to see behind it."""
+
+    store: Store
+
+    def corrupt_config(self, project_id: str, raw: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def calls(self) -> list[str]:
+        """The backend operations made since the last reset."""
+        raise NotImplementedError
+
+    def reads_and_writes(self) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+
+class MemoryHarness(Harness):
+    def __init__(self) -> None:
+        self.store = self.memory = MemoryStore()
+
+    def corrupt_config(self, project_id: str, raw: dict[str, Any]) -> None:
+        self.memory.corrupt_config(project_id, raw)
+
+    def calls(self) -> list[str]:
+        return list(self.memory.ops.calls)
+
+    def reads_and_writes(self) -> tuple[int, int]:
+        return self.memory.ops.reads, self.memory.ops.writes
+
+    def reset(self) -> None:
+        self.memory.ops.reset()
+
+
+class DynamoHarness(Harness):
+    def __init__(self, aws: dict[str, Any]) -> None:
+        self.store = self.dynamo = DynamoStore(aws["table_name"], aws["dynamodb"])
+        self.counter = AwsCalls(aws["dynamodb"])
+
+    def corrupt_config(self, project_id: str, raw: dict[str, Any]) -> None:
+        self.dynamo.client.update_item(
+            TableName=self.dynamo.table_name,
+            Key={"pk": {"S": f"PROJECT#{project_id}"}, "sk": {"S": "PROJECT"}},
+            UpdateExpression="SET config = :raw",
+            ExpressionAttributeValues={":raw": {"M": {k: {"S": v} for k, v in raw.items()}}},
+        )
+
+    def calls(self) -> list[str]:
+        return list(self.counter.calls)
+
+    def reads_and_writes(self) -> tuple[int, int]:
+        return self.counter.reads, self.counter.writes
+
+    def reset(self) -> None:
+        self.counter.reset()
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    if request.param == "memory":
+        yield MemoryHarness()
+    else:
+        yield DynamoHarness(request.getfixturevalue("aws"))
+
+
+@pytest.fixture
+def store(harness: Harness) -> Store:
+    return harness.store
+
+
+def enabled(repo: str = "acme/app", labels: tuple[str, ...] = ("agent",)) -> ProjectConfig:
+    return ProjectConfig.model_validate(
+        {"name": "App", "trackerIntake": {"enabled": True, "repo": repo, "labels": list(labels)}}
+    )
+
+
+def disabled() -> ProjectConfig:
+    return ProjectConfig.model_validate({"name": "App", "trackerIntake": {"enabled": False}})
+
+
+def claim(
+    canonical: str = ISSUE,
+    project_id: str = "app",
+    token: str = "token-1",
+    at: datetime = NOW,
+    status: ClaimStatus = ClaimStatus.CLAIMED,
+) -> Claim:
+    number = int(canonical.rsplit("#", 1)[1])
+    return Claim(
+        canonical_id=canonical,
+        project_id=project_id,
+        status=status,
+        claim_token=token,
+        claimed_at=at,
+        issue=IssueSnapshot(
+            number=number,
+            title=f"Issue {number}",
+            url=f"https://github.com/acme/app/issues/{number}",
+            labels=("agent",),
+            assignees=("octocat",),
+            body="",
+            created_at="2026-02-01T00:00:00+00:00",
+        ),
+        updated_at=at,
+    )
+
+
+def all_project_ids(store: Store, limit: int) -> list[str]:
+    ids: list[str] = []
+    token: str | None = None
+    while True:
+        page, token = store.list_projects(limit, token)
+        ids.extend(p.project_id for p in page)
+        if token is None:
+            return ids
+
+
+# --- projects --------------------------------------------------------------------------------------
+
+
+def test_a_created_project_reads_back_at_version_1_with_its_config(store: Store) -> None:
+    # GIVEN a new project
+    store.create_project("app", enabled(), NOW)
+    # WHEN it is read back
+    record = store.get_project("app")
+    # THEN config, version and timestamps are as written
+    assert (record.config, record.version, record.created_at, record.updated_at) == (enabled(), 1, NOW, NOW)
+    assert record.config_error is None and record.poll == PollState()
+
+
+def test_creating_a_project_that_exists_raises_project_exists(store: Store) -> None:
+    # GIVEN a project
+    store.create_project("app", enabled(), NOW)
+    # WHEN it is created again THEN ProjectExists, and the first one is untouched
+    with pytest.raises(ProjectExists):
+        store.create_project("app", disabled(), NOW + timedelta(hours=1))
+    assert store.get_project("app").config == enabled()
+
+
+def test_getting_a_missing_project_raises_project_not_found(store: Store) -> None:
+    # GIVEN no project WHEN it is read THEN ProjectNotFound
+    with pytest.raises(ProjectNotFound):
+        store.get_project("nope")
+
+
+def test_replacing_the_config_bumps_the_version_and_updated_at(store: Store) -> None:
+    # GIVEN a project at version 1
+    store.create_project("app", enabled(), NOW)
+    # WHEN its config is replaced with the version it was read at
+    later = NOW + timedelta(minutes=5)
+    record = store.replace_config("app", enabled(labels=("bug",)), 1, later)
+    # THEN the new config is stored at version 2
+    assert (record.version, record.updated_at, record.created_at) == (2, later, NOW)
+    assert store.get_project("app").config == enabled(labels=("bug",))
+
+
+def test_a_stale_expected_version_raises_version_conflict_with_the_actual_version(store: Store) -> None:
+    # GIVEN a project someone else already moved to version 2
+    store.create_project("app", enabled(), NOW)
+    store.replace_config("app", enabled(labels=("bug",)), 1, NOW)
+    # WHEN a writer that read version 1 replaces the config
+    with pytest.raises(VersionConflict) as raised:
+        store.replace_config("app", disabled(), 1, NOW)
+    # THEN it is refused, naming both versions, and nothing changed
+    assert (raised.value.expected, raised.value.actual) == (1, 2)
+    assert store.get_project("app").config == enabled(labels=("bug",))
+
+
+def test_replacing_without_an_expected_version_always_applies(store: Store) -> None:
+    # GIVEN a project at version 2
+    store.create_project("app", enabled(), NOW)
+    store.replace_config("app", enabled(labels=("bug",)), 1, NOW)
+    # WHEN the config is replaced with no expected version
+    record = store.replace_config("app", disabled(), None, NOW)
+    # THEN it applies
+    assert (record.version, record.config) == (3, disabled())
+
+
+def test_replacing_the_config_of_a_missing_project_raises_project_not_found(store: Store) -> None:
+    # GIVEN no project WHEN its config is replaced THEN ProjectNotFound (not a conflict), nothing created
+    with pytest.raises(ProjectNotFound):
+        store.replace_config("nope", enabled(), 1, NOW)
+    with pytest.raises(ProjectNotFound):
+        store.get_project("nope")
+
+
+def test_only_intake_enabled_projects_are_in_the_intake_index(store: Store) -> None:
+    # GIVEN one enabled, one disabled and one intake-less project
+    store.create_project("on", enabled(), NOW)
+    store.create_project("off", disabled(), NOW)
+    store.create_project("bare", ProjectConfig(name="Bare"), NOW)
+    # WHEN the index is read THEN only the enabled one is there
+    assert [r.project_id for r in store.intake_enabled()] == ["on"]
+
+
+def test_disabling_intake_removes_the_project_from_the_intake_index(store: Store) -> None:
+    # GIVEN an enabled project
+    store.create_project("app", enabled(), NOW)
+    # WHEN intake is disabled
+    store.replace_config("app", disabled(), 1, NOW)
+    # THEN the index no longer lists it
+    assert list(store.intake_enabled()) == []
+
+
+def test_enabling_intake_adds_the_project_to_the_intake_index(store: Store) -> None:
+    # GIVEN a disabled project
+    store.create_project("app", disabled(), NOW)
+    # WHEN intake is enabled
+    store.replace_config("app", enabled(), 1, NOW)
+    # THEN the index lists it, with its current config and poll state
+    (record,) = store.intake_enabled()
+    assert (record.project_id, record.config, record.version) == ("app", enabled(), 2)
+
+
+def test_the_intake_index_carries_the_poll_state_the_dispatcher_needs(store: Store) -> None:
+    # GIVEN an enabled project in backoff
+    store.create_project("app", enabled(), NOW)
+    state = PollState(backoff_until=NOW + timedelta(minutes=5), consecutive_failures=1, last_error="x")
+    store.save_poll_state("app", state)
+    # WHEN the index is read THEN the backoff is visible without another read
+    (record,) = store.intake_enabled()
+    assert record.poll == state
+
+
+def test_writing_poll_state_keeps_the_config_and_version(store: Store) -> None:
+    # GIVEN a project whose config was replaced after the poller loaded it
+    store.create_project("app", enabled(), NOW)
+    store.load_for_poll("app")
+    store.replace_config("app", enabled(labels=("bug",)), 1, NOW)
+    # WHEN the poller writes its state
+    state = PollState(
+        backoff_until=NOW + timedelta(minutes=5),
+        consecutive_failures=2,
+        last_error="auth_failed: bad credentials",
+        last_change_at=NOW - timedelta(hours=1),
+    )
+    store.save_poll_state("app", state)
+    # THEN the poll state is stored and the API's newer config and version survive
+    record = store.get_project("app")
+    assert (record.poll, record.config, record.version, record.updated_at) == (
+        state,
+        enabled(labels=("bug",)),
+        2,
+        NOW,
+    )
+
+
+def test_replacing_the_config_keeps_the_poll_state(store: Store) -> None:
+    # GIVEN a project in backoff
+    store.create_project("app", enabled(), NOW)
+    state = PollState(backoff_until=NOW + timedelta(minutes=5), consecutive_failures=1, last_error="x")
+    store.save_poll_state("app", state)
+    # WHEN the API replaces its config
+    store.replace_config("app", enabled(labels=("bug",)), 1, NOW)
+    # THEN the poller's attributes are untouched
+    assert store.get_project("app").poll == state
+
+
+def test_healthy_poll_state_clears_the_failure_attributes(store: Store) -> None:
+    # GIVEN a project in backoff
+    store.create_project("app", enabled(), NOW)
+    store.save_poll_state("app", PollState(backoff_until=NOW, consecutive_failures=3, last_error="x"))
+    # WHEN a successful poll writes a healthy state
+    store.save_poll_state("app", PollState(last_change_at=NOW))
+    # THEN nothing of the failure is left
+    assert store.get_project("app").poll == PollState(last_change_at=NOW)
+
+
+def test_poll_state_for_a_deleted_project_raises_and_does_not_resurrect_it(store: Store) -> None:
+    # GIVEN a project deleted while a poll ran
+    store.create_project("app", enabled(), NOW)
+    store.delete_project("app")
+    # WHEN the poll writes its state THEN ProjectNotFound, and the project stays deleted
+    with pytest.raises(ProjectNotFound):
+        store.save_poll_state("app", PollState(consecutive_failures=1))
+    with pytest.raises(ProjectNotFound):
+        store.get_project("app")
+
+
+def test_a_stored_config_that_no_longer_validates_loads_with_config_error(harness: Harness) -> None:
+    # GIVEN a project whose stored config breaks today's rules (an unknown provider)
+    harness.store.create_project("app", enabled(), NOW)
+    harness.corrupt_config("app", {"name": "App", "gitOrigin": "x", "provider": "gitlab"})
+    # WHEN it is loaded for a poll and through the API
+    record, _ = harness.store.load_for_poll("app")
+    # THEN it loads, flagged, with an empty config instead of crashing
+    assert record.config_error is not None and "provider" in record.config_error
+    assert record.config == ProjectConfig()
+    assert harness.store.get_project("app").config_error == record.config_error
+
+
+# --- the poller's read and the ETag cache ----------------------------------------------------------
+
+
+def test_load_for_poll_returns_the_project_and_its_pages_in_one_read(harness: Harness) -> None:
+    # GIVEN a project with two cached pages
+    store = harness.store
+    store.create_project("app", enabled(), NOW)
+    first = CachedPage("https://api.github.com/repos/acme/app/issues?page=1", 'W/"a"', "https://x/?page=2")
+    second = CachedPage("https://x/?page=2", '"b"', None)
+    store.commit_page("app", first)
+    store.commit_page("app", second)
+    harness.reset()
+    # WHEN the poller loads it
+    record, pages = store.load_for_poll("app")
+    # THEN one read, no write, returns both, keyed by URL, ETags verbatim
+    assert harness.reads_and_writes() == (1, 0)
+    assert len(harness.calls()) == 1
+    assert record.project_id == "app"
+    assert pages == {first.url: first, second.url: second}
+
+
+def test_load_for_poll_of_a_missing_project_raises_project_not_found(store: Store) -> None:
+    # GIVEN no project WHEN it is loaded for a poll THEN ProjectNotFound
+    with pytest.raises(ProjectNotFound):
+        store.load_for_poll("nope")
+
+
+def test_committing_a_page_again_replaces_its_etag(store: Store) -> None:
+    # GIVEN a cached page
+    store.create_project("app", enabled(), NOW)
+    store.commit_page("app", CachedPage("https://x/1", '"old"', "https://x/2"))
+    # WHEN the same URL is committed with a new ETag and no next link
+    store.commit_page("app", CachedPage("https://x/1", '"new"', None))
+    # THEN one page is cached, the new one
+    _, pages = store.load_for_poll("app")
+    assert pages == {"https://x/1": CachedPage("https://x/1", '"new"', None)}
+
+
+def test_pages_are_cached_per_project(store: Store) -> None:
+    # GIVEN two projects, one page cached for the first
+    store.create_project("app", enabled(), NOW)
+    store.create_project("other", enabled(), NOW)
+    store.commit_page("app", CachedPage("https://x/1", '"a"'))
+    # WHEN the second is loaded THEN it has no pages
+    assert store.load_for_poll("other")[1] == {}
+
+
+def test_forgetting_pages_drops_every_cached_page_of_the_project(store: Store) -> None:
+    # GIVEN a project with cached pages, and another project's page
+    store.create_project("app", enabled(), NOW)
+    store.create_project("other", enabled(), NOW)
+    for n in range(3):
+        store.commit_page("app", CachedPage(f"https://x/{n}", f'"{n}"'))
+    store.commit_page("other", CachedPage("https://y/1", '"y"'))
+    # WHEN the app's pages are forgotten
+    store.forget_pages("app")
+    # THEN its cache is empty, the project itself remains, the other project's cache too
+    record, pages = store.load_for_poll("app")
+    assert (record.project_id, pages) == ("app", {})
+    assert len(store.load_for_poll("other")[1]) == 1
+
+
+def test_deleting_a_project_drops_it_and_its_pages_but_keeps_its_claims(store: Store) -> None:
+    # GIVEN a project with a cached page and a claim
+    store.create_project("app", enabled(), NOW)
+    store.commit_page("app", CachedPage("https://x/1", '"a"'))
+    store.put_claim(claim())
+    # WHEN it is deleted
+    store.delete_project("app")
+    # THEN project and cache are gone; the ledger still knows the issue was claimed
+    with pytest.raises(ProjectNotFound):
+        store.load_for_poll("app")
+    store.create_project("app", enabled(), NOW)
+    assert store.load_for_poll("app")[1] == {}
+    assert store.get_claim(ISSUE) is not None
+
+
+def test_deleting_a_missing_project_raises_project_not_found(store: Store) -> None:
+    # GIVEN no project WHEN it is deleted THEN ProjectNotFound
+    with pytest.raises(ProjectNotFound):
+        store.delete_project("nope")
+
+
+# --- listing projects ------------------------------------------------------------------------------
+
+
+def test_listing_projects_in_pages_returns_each_project_once(store: Store) -> None:
+    # GIVEN seven projects, with cached pages, claims and a budget around them in the table
+    ids = [f"p{n}" for n in range(7)]
+    for pid in ids:
+        store.create_project(pid, enabled() if pid < "p4" else disabled(), NOW)
+        store.commit_page(pid, CachedPage(f"https://x/{pid}", '"e"'))
+    store.put_claim(claim())
+    store.record_budget(TokenBudget("key", 0, NOW))
+    # WHEN they are listed three at a time
+    listed = all_project_ids(store, 3)
+    # THEN every project appears exactly once and nothing else does
+    assert sorted(listed) == ids
+
+
+def test_the_last_page_of_projects_has_no_next_token(store: Store) -> None:
+    # GIVEN three projects
+    for pid in ("a", "b", "c"):
+        store.create_project(pid, enabled(), NOW)
+    # WHEN exactly three are asked for
+    page, token = store.list_projects(3, None)
+    # THEN all come back and there is no next page to ask for
+    assert (len(page), token) == (3, None)
+
+
+def test_listing_projects_when_there_are_none_is_empty(store: Store) -> None:
+    # GIVEN an empty table WHEN projects are listed THEN nothing, no token
+    assert store.list_projects(10, None) == ([], None)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+BAD_TOKENS = {
+    "garbage": "%%%not-base64%%%",
+    "not json": _b64(b"\xff\xfe not json"),
+    "a list": _b64(json.dumps(["PROJECT#a"]).encode()),
+    "another table's key": _b64(json.dumps({"pk": "ISSUE#github:a/b#1", "sk": "ISSUE"}).encode()),
+    "numbers": _b64(json.dumps({"pk": 1, "sk": 2}).encode()),
+}
+
+
+@pytest.mark.parametrize("token", BAD_TOKENS.values(), ids=BAD_TOKENS.keys())
+def test_a_next_token_we_did_not_issue_raises_config_invalid_naming_next_token(store: Store, token: str) -> None:
+    # GIVEN a project
+    store.create_project("app", enabled(), NOW)
+    # WHEN projects are listed with a token that is not ours THEN ConfigInvalid on nextToken
+    with pytest.raises(ConfigInvalid) as raised:
+        store.list_projects(10, token)
+    assert raised.value.field == "nextToken"
+
+
+@pytest.mark.parametrize("limit", [0, -1])
+def test_a_limit_below_one_raises_config_invalid(store: Store, limit: int) -> None:
+    # GIVEN any store WHEN a page of fewer than one item is asked for THEN ConfigInvalid on limit
+    with pytest.raises(ConfigInvalid) as raised:
+        store.list_projects(limit, None)
+    assert raised.value.field == "limit"
+
+
+# --- the ledger ------------------------------------------------------------------------------------
+
+
+def test_the_first_claim_on_an_issue_wins(store: Store) -> None:
+    # GIVEN no claim on the issue
+    # WHEN two pollers claim it one after the other
+    first = store.put_claim(claim(token="a"))
+    second = store.put_claim(claim(token="b"))
+    # THEN only the first succeeds, and its token is stored
+    assert (first, second) == (True, False)
+    stored = store.get_claim(ISSUE)
+    assert stored is not None and stored.claim_token == "a"
+
+
+def test_claims_are_keyed_case_insensitively_on_owner_and_repo(store: Store) -> None:
+    # GIVEN a claim on github:Acme/App#7
+    store.put_claim(claim("github:Acme/App#7"))
+    # WHEN the same issue is claimed spelled in lower case
+    taken = store.put_claim(claim("github:acme/app#7", token="b"))
+    # THEN it is the same issue; the stored claim keeps the canonical id as first spelled
+    assert taken is False
+    stored = store.get_claim("github:ACME/app#7")
+    assert stored is not None and stored.canonical_id == "github:Acme/App#7"
+
+
+def test_a_claim_reads_back_as_it_was_written(store: Store) -> None:
+    # GIVEN a claim
+    written = claim()
+    store.put_claim(written)
+    # WHEN it is read THEN every field round-trips
+    assert store.get_claim(ISSUE) == written
+
+
+@pytest.mark.parametrize("canonical", ["github:acme/app#8", "not-a-canonical-id"])
+def test_getting_an_unknown_or_malformed_claim_returns_none(store: Store, canonical: str) -> None:
+    # GIVEN a claim on another issue
+    store.put_claim(claim())
+    # WHEN an unknown or malformed issue is looked up THEN None
+    assert store.get_claim(canonical) is None
+
+
+def test_a_stale_claim_is_taken_over_with_its_old_token(store: Store) -> None:
+    # GIVEN a claim left by a poller that died
+    store.put_claim(claim(token="dead"))
+    # WHEN another poller takes it over with a new token, a later time and one more attempt
+    later = NOW + timedelta(minutes=10)
+    new = claim(token="live", at=later)
+    new = Claim(**{**new.__dict__, "attempts": 2})
+    taken = store.take_over(new, "dead", ClaimStatus.CLAIMED)
+    # THEN it succeeds and the claim is the new one
+    assert taken is True
+    assert store.get_claim(ISSUE) == new
+
+
+def test_take_over_with_a_token_that_moved_on_fails(store: Store) -> None:
+    # GIVEN a stale claim that someone else already took over
+    store.put_claim(claim(token="dead"))
+    store.take_over(claim(token="first"), "dead", ClaimStatus.CLAIMED)
+    # WHEN a second poller tries to take it over from the same old token
+    taken = store.take_over(claim(token="second"), "dead", ClaimStatus.CLAIMED)
+    # THEN it loses, and the first taker keeps it
+    assert taken is False
+    stored = store.get_claim(ISSUE)
+    assert stored is not None and stored.claim_token == "first"
+
+
+def test_take_over_fails_when_the_status_moved_on(store: Store) -> None:
+    # GIVEN a claim that reached the queue after it was read as claimed
+    store.put_claim(claim(token="t"))
+    store.mark_enqueued(ISSUE, "t", NOW)
+    # WHEN a poller takes it over as if it were still claimed
+    taken = store.take_over(claim(token="new"), "t", ClaimStatus.CLAIMED)
+    # THEN it fails and the claim stays enqueued
+    assert taken is False
+    stored = store.get_claim(ISSUE)
+    assert stored is not None and stored.status is ClaimStatus.ENQUEUED
+
+
+def test_a_released_claim_is_taken_again_as_a_new_generation(store: Store) -> None:
+    # GIVEN a launched claim, released through the API
+    store.create_project("app", enabled(), NOW)
+    store.put_claim(claim(token="t"))
+    store.transition(ISSUE, ClaimStatus.CLAIMED, ClaimStatus.LAUNCHED, NOW, session_ref="s-1")
+    store.release("app", ISSUE, NOW)
+    # WHEN a poller takes it over
+    base = claim(token="again", at=NOW + timedelta(hours=1))
+    new = Claim(**{**base.__dict__, "attempts": 2, "generation": 2})
+    taken = store.take_over(new, "t", ClaimStatus.RELEASED)
+    # THEN the claim is a fresh one: claimed, generation 2, no old session reference
+    assert taken is True
+    assert store.get_claim(ISSUE) == new
+
+
+def test_mark_enqueued_with_the_claim_token_moves_the_claim_to_enqueued(store: Store) -> None:
+    # GIVEN a claim
+    store.put_claim(claim(token="t"))
+    # WHEN the poller that holds it marks it enqueued
+    later = NOW + timedelta(seconds=1)
+    marked = store.mark_enqueued(ISSUE, "t", later)
+    # THEN it is enqueued
+    stored = store.get_claim(ISSUE)
+    assert marked is True
+    assert stored is not None and (stored.status, stored.updated_at) == (ClaimStatus.ENQUEUED, later)
+
+
+def test_mark_enqueued_with_a_token_that_lost_the_claim_fails(store: Store) -> None:
+    # GIVEN a claim taken over by another poller
+    store.put_claim(claim(token="old"))
+    store.take_over(claim(token="new"), "old", ClaimStatus.CLAIMED)
+    # WHEN the slow original poller marks it enqueued
+    marked = store.mark_enqueued(ISSUE, "old", NOW)
+    # THEN nothing changes
+    stored = store.get_claim(ISSUE)
+    assert marked is False
+    assert stored is not None and (stored.status, stored.claim_token) == (ClaimStatus.CLAIMED, "new")
+
+
+def test_mark_enqueued_does_not_move_a_claim_back_from_launched(store: Store) -> None:
+    # GIVEN a claim the launcher already launched
+    store.put_claim(claim(token="t"))
+    store.transition(ISSUE, ClaimStatus.CLAIMED, ClaimStatus.LAUNCHED, NOW)
+    # WHEN a late mark_enqueued comes in
+    marked = store.mark_enqueued(ISSUE, "t", NOW)
+    # THEN it is refused and the claim stays launched
+    stored = store.get_claim(ISSUE)
+    assert marked is False
+    assert stored is not None and stored.status is ClaimStatus.LAUNCHED
+
+
+def test_mark_enqueued_on_a_missing_claim_fails(store: Store) -> None:
+    # GIVEN no claim WHEN it is marked enqueued THEN False, and no claim appears
+    assert store.mark_enqueued(ISSUE, "t", NOW) is False
+    assert store.get_claim(ISSUE) is None
+
+
+def test_transition_from_the_current_status_applies_with_session_ref_and_reason(store: Store) -> None:
+    # GIVEN an enqueued claim
+    store.put_claim(claim(token="t"))
+    store.mark_enqueued(ISSUE, "t", NOW)
+    # WHEN the launcher moves it to launched with the backend's reference
+    later = NOW + timedelta(seconds=30)
+    moved = store.transition(ISSUE, ClaimStatus.ENQUEUED, ClaimStatus.LAUNCHED, later, session_ref="s-42")
+    # THEN it is launched with the reference
+    stored = store.get_claim(ISSUE)
+    assert moved is True
+    assert stored is not None
+    assert (stored.status, stored.session_ref, stored.updated_at) == (ClaimStatus.LAUNCHED, "s-42", later)
+
+
+def test_transition_accepts_any_of_several_source_states(store: Store) -> None:
+    # GIVEN a launching claim
+    store.put_claim(claim(token="t"))
+    store.transition(ISSUE, ClaimStatus.CLAIMED, ClaimStatus.LAUNCHING, NOW)
+    # WHEN it is failed from (enqueued or launching) with a reason
+    moved = store.transition(
+        ISSUE, (ClaimStatus.ENQUEUED, ClaimStatus.LAUNCHING), ClaimStatus.FAILED, NOW, reason="backend 400"
+    )
+    # THEN it applies
+    stored = store.get_claim(ISSUE)
+    assert moved is True
+    assert stored is not None and (stored.status, stored.reason) == (ClaimStatus.FAILED, "backend 400")
+
+
+def test_transition_from_another_status_is_a_no_op(store: Store) -> None:
+    # GIVEN a launched claim with a session reference
+    store.put_claim(claim(token="t"))
+    store.transition(ISSUE, ClaimStatus.CLAIMED, ClaimStatus.LAUNCHED, NOW, session_ref="s-1")
+    # WHEN a redelivered request tries to move it from enqueued
+    moved = store.transition(ISSUE, ClaimStatus.ENQUEUED, ClaimStatus.LAUNCHING, NOW, session_ref="s-2")
+    # THEN nothing changes
+    stored = store.get_claim(ISSUE)
+    assert moved is False
+    assert stored is not None and (stored.status, stored.session_ref) == (ClaimStatus.LAUNCHED, "s-1")
+
+
+def test_transition_of_a_missing_claim_is_a_no_op(store: Store) -> None:
+    # GIVEN no claim WHEN it is transitioned THEN False, and no claim appears
+    assert store.transition(ISSUE, ClaimStatus.ENQUEUED, ClaimStatus.LAUNCHED, NOW) is False
+    assert store.get_claim(ISSUE) is None
+
+
+def test_sessions_are_listed_newest_first_in_pages_for_one_project(store: Store) -> None:
+    # GIVEN five claims of one project at different times, and one of another project
+    for n in range(1, 6):
+        store.put_claim(claim(f"github:acme/app#{n}", at=NOW + timedelta(minutes=n)))
+    store.put_claim(claim("github:acme/other#1", project_id="other"))
+    # WHEN the project's sessions are listed two at a time
+    numbers: list[int] = []
+    pages = 0
+    token: str | None = None
+    while True:
+        page, token = store.list_sessions("app", 2, token)
+        pages += 1
+        numbers.extend(c.issue.number for c in page)
+        if token is None:
+            break
+    # THEN all five come back once, newest first, in three pages, none of the other project's
+    assert numbers == [5, 4, 3, 2, 1]
+    assert pages == 3
+
+
+def test_listing_sessions_of_a_project_without_claims_is_empty(store: Store) -> None:
+    # GIVEN no claims WHEN sessions are listed THEN nothing, no token
+    assert store.list_sessions("app", 10, None) == ([], None)
+
+
+def test_a_sessions_token_of_another_project_raises_config_invalid(store: Store) -> None:
+    # GIVEN a next token from listing project A's sessions
+    for n in range(1, 4):
+        store.put_claim(claim(f"github:acme/app#{n}", at=NOW + timedelta(minutes=n)))
+    _, token = store.list_sessions("app", 1, None)
+    assert token is not None
+    # WHEN it is used to list project B's sessions THEN ConfigInvalid on nextToken
+    with pytest.raises(ConfigInvalid) as raised:
+        store.list_sessions("other", 1, token)
+    assert raised.value.field == "nextToken"
+
+
+@pytest.mark.parametrize("token", BAD_TOKENS.values(), ids=BAD_TOKENS.keys())
+def test_a_bad_sessions_token_raises_config_invalid(store: Store, token: str) -> None:
+    # GIVEN a claim WHEN sessions are listed with a token that is not ours THEN ConfigInvalid
+    store.put_claim(claim())
+    with pytest.raises(ConfigInvalid) as raised:
+        store.list_sessions("app", 10, token)
+    assert raised.value.field == "nextToken"
+
+
+def test_releasing_a_claim_marks_it_released(store: Store) -> None:
+    # GIVEN a launched claim of the project
+    store.create_project("app", enabled(), NOW)
+    store.put_claim(claim(token="t"))
+    store.transition(ISSUE, ClaimStatus.CLAIMED, ClaimStatus.LAUNCHED, NOW)
+    # WHEN it is released (spelled in another case)
+    later = NOW + timedelta(days=1)
+    released = store.release("app", "github:acme/app#7", later)
+    # THEN it is released, as returned and as stored
+    assert (released.status, released.updated_at) == (ClaimStatus.RELEASED, later)
+    assert store.get_claim(ISSUE) == released
+
+
+def test_releasing_a_claim_forgets_the_projects_pages_so_the_next_poll_rereads_them(store: Store) -> None:
+    # GIVEN a project with a cached page and a claim
+    store.create_project("app", enabled(), NOW)
+    store.commit_page("app", CachedPage("https://x/1", '"a"'))
+    store.put_claim(claim())
+    # WHEN the claim is released
+    store.release("app", ISSUE, NOW)
+    # THEN the next poll has no ETag to send, so GitHub answers 200 with the issue
+    assert store.load_for_poll("app")[1] == {}
+
+
+@pytest.mark.parametrize(
+    ("project_id", "canonical"),
+    [("other", ISSUE), ("app", "github:acme/app#999"), ("app", "not a canonical id")],
+    ids=["another project's claim", "no claim", "malformed id"],
+)
+def test_releasing_a_claim_the_project_does_not_hold_raises_claim_not_found(
+    store: Store, project_id: str, canonical: str
+) -> None:
+    # GIVEN app's claim on issue 7
+    store.create_project("app", enabled(), NOW)
+    store.put_claim(claim())
+    # WHEN another project or another issue is released THEN ClaimNotFound, and the claim is untouched
+    with pytest.raises(ClaimNotFound):
+        store.release(project_id, canonical, NOW)
+    stored = store.get_claim(ISSUE)
+    assert stored is not None and stored.status is ClaimStatus.CLAIMED
+
+
+# --- token budgets ---------------------------------------------------------------------------------
+
+
+def test_a_recorded_token_budget_reads_back(store: Store) -> None:
+    # GIVEN an exhausted budget
+    budget = TokenBudget("abc123", 0, NOW + timedelta(minutes=30))
+    store.record_budget(budget)
+    # WHEN it is read THEN it is as recorded, and a later record replaces it
+    assert store.get_budget("abc123") == budget
+    refreshed = TokenBudget("abc123", 4000, NOW + timedelta(hours=1))
+    store.record_budget(refreshed)
+    assert store.get_budget("abc123") == refreshed
+
+
+def test_an_unknown_token_has_no_budget(store: Store) -> None:
+    # GIVEN no budget recorded WHEN it is read THEN None
+    assert store.get_budget("unknown") is None
