@@ -1,16 +1,173 @@
-"""`intake project` (not built yet)."""
+"""`intake project`: list, show, create, delete projects and set their intake config."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from .api_client import ApiClient, add_json_flag, print_json, run, table
+
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("project", help="(not built yet)")
-    parser.set_defaults(func=_not_built)
+    parser = subparsers.add_parser("project", help="projects and their intake config (through the API)")
+    commands = parser.add_subparsers(dest="project_command", metavar="COMMAND", required=True)
+
+    listing = commands.add_parser("list", help="list every project")
+    add_json_flag(listing)
+    listing.set_defaults(func=lambda args: run(args, lambda api: list_projects(api, args)))
+
+    show = commands.add_parser("show", help="a project's config, intake status and version")
+    show.add_argument("id")
+    add_json_flag(show)
+    show.set_defaults(func=lambda args: run(args, lambda api: show_project(api, args)))
+
+    create = commands.add_parser("create", help="create a project (intake off; see set-config)")
+    create.add_argument("id", help="1-64 lower-case letters, digits and '-'")
+    create.add_argument("--name")
+    create.add_argument("--git-origin", help="e.g. git@github.com:acme/app.git (intake can poll its repo)")
+    add_json_flag(create)
+    create.set_defaults(func=lambda args: run(args, lambda api: create_project(api, args)))
+
+    delete = commands.add_parser("delete", help="delete a project (its session ledger stays)")
+    delete.add_argument("id")
+    add_json_flag(delete)
+    delete.set_defaults(func=lambda args: run(args, lambda api: delete_project(api, args)))
+
+    config = commands.add_parser(
+        "set-config",
+        help="change a project's tracker intake (reads the current version, so concurrent edits are safe)",
+    )
+    config.add_argument("id")
+    switch = config.add_mutually_exclusive_group()
+    switch.add_argument("--tracker-intake", dest="enabled", action="store_true", default=None, help="turn on")
+    switch.add_argument("--no-tracker-intake", dest="enabled", action="store_false", help="turn off")
+    config.add_argument("--tracker-repo", metavar="OWNER/NAME", help="default: derived from the gitOrigin")
+    config.add_argument(
+        "--tracker-label", metavar="LABEL", action="append", help="issues need every label (repeatable)"
+    )
+    config.add_argument("--tracker-assignee", metavar="LOGIN", help="a login, '*' (anyone) or 'none'")
+    config.add_argument(
+        "--tracker-exclude-label",
+        metavar="LABEL",
+        action="append",
+        help="skip issues with this label (repeatable; default in-progress, in-review)",
+    )
+    config.add_argument("--max-sessions-per-poll", metavar="N", type=int)
+    add_json_flag(config)
+    config.set_defaults(func=lambda args: run(args, lambda api: set_config(api, args)))
 
 
-def _not_built(args: argparse.Namespace) -> int:
-    print("intake project is not built yet")
-    return 1
+def list_projects(api: ApiClient, args: argparse.Namespace) -> int:
+    projects = list(api.projects())
+    if args.json:
+        print_json(projects)
+        return 0
+    if not projects:
+        print("no projects yet: intake project create ID")
+        return 0
+    rows = [
+        [
+            p["id"],
+            p.get("name") or "",
+            p["intake"]["state"],
+            p["intake"].get("repo") or "",
+            ",".join((p.get("trackerIntake") or {}).get("labels", [])),
+            str(p["version"]),
+        ]
+        for p in projects
+    ]
+    print(table(rows, ["ID", "NAME", "INTAKE", "REPO", "LABELS", "VERSION"]))
+    return 0
+
+
+def show_project(api: ApiClient, args: argparse.Namespace) -> int:
+    project = api.project(args.id)
+    if args.json:
+        print_json(project)
+    else:
+        print(describe(project))
+    return 0
+
+
+def create_project(api: ApiClient, args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {"id": args.id}
+    if args.name is not None:
+        body["name"] = args.name
+    if args.git_origin is not None:
+        body["gitOrigin"] = args.git_origin
+    project = api.create_project(body)
+    if args.json:
+        print_json(project)
+    else:
+        print(f"created project {project['id']} (version {project['version']})")
+    return 0
+
+
+def delete_project(api: ApiClient, args: argparse.Namespace) -> int:
+    api.delete_project(args.id)
+    if args.json:
+        print_json({"id": args.id, "deleted": True})
+    else:
+        print(f"deleted project {args.id}")
+    return 0
+
+
+def set_config(api: ApiClient, args: argparse.Namespace) -> int:
+    current = api.project(args.id)
+    config = {key: current[key] for key in ("name", "gitOrigin", "trackerIntake") if current.get(key) is not None}
+    config["trackerIntake"] = tracker_intake(current.get("trackerIntake") or {}, args)
+    # Sent as If-Match: if someone changed the project since we read it, the API answers 412.
+    project = api.replace_config(args.id, config, current["version"])
+    if args.json:
+        print_json(project)
+    else:
+        print(f"updated project {project['id']} (version {project['version']})")
+        print(describe(project))
+    return 0
+
+
+def tracker_intake(current: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The current `trackerIntake` with the flags given on the command line applied."""
+    intake = {key: value for key, value in current.items() if value is not None}
+    intake.setdefault("provider", "github")
+    changes: dict[str, Any] = {
+        "enabled": args.enabled,
+        "repo": args.tracker_repo,
+        "labels": args.tracker_label,
+        "assignee": args.tracker_assignee,
+        "excludeLabels": args.tracker_exclude_label,
+        "maxSessionsPerPoll": args.max_sessions_per_poll,
+    }
+    intake.update({key: value for key, value in changes.items() if value is not None})
+    intake.setdefault("enabled", False)
+    return intake
+
+
+def describe(project: dict[str, Any]) -> str:
+    """A project as people read it: config first, then how its intake is doing."""
+    intake = project.get("trackerIntake") or {}
+    status = project.get("intake") or {}
+    exclude = intake.get("excludeLabels")
+    lines = [
+        ("project", project["id"]),
+        ("name", project.get("name") or "-"),
+        ("git origin", project.get("gitOrigin") or "-"),
+        ("version", str(project["version"])),
+        ("intake", "on" if intake.get("enabled") else "off"),
+        ("  repo", status.get("repo") or intake.get("repo") or "-"),
+        ("  labels", ", ".join(intake.get("labels", [])) or "-"),
+        ("  assignee", intake.get("assignee") or "-"),
+        ("  exclude labels", "in-progress, in-review (default)" if exclude is None else ", ".join(exclude) or "-"),
+        ("  max sessions/poll", str(intake.get("maxSessionsPerPoll", "-")) if intake else "-"),
+        ("status", status.get("state", "-")),
+    ]
+    optional = [
+        ("  backoff until", status.get("backoffUntil")),
+        ("  failures in a row", str(status["consecutiveFailures"]) if status.get("consecutiveFailures") else None),
+        ("  last error", status.get("lastError")),
+        ("  config error", status.get("configError")),
+        ("  last change", status.get("lastChangeAt")),
+    ]
+    lines.extend((label, value) for label, value in optional if value)
+    width = max(len(label) for label, _ in lines)
+    return "\n".join(f"{label.ljust(width)}  {value}" for label, value in lines)

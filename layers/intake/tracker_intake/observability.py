@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Metrics
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from .domain.dispatch import DispatchSummary
+from .domain.launch import LaunchOutcome, LaunchReport
 from .domain.poll import PollOutcome, PollResult
 
 
@@ -40,3 +41,26 @@ def record_dispatch(metrics: Metrics, summary: DispatchSummary) -> None:
     metrics.add_metric("DispatchSkippedBackoff", MetricUnit.Count, summary.skipped_backoff)
     metrics.add_metric("DispatchSkippedBudget", MetricUnit.Count, summary.skipped_budget)
     metrics.add_metric("DispatchInvokeFailed", MetricUnit.Count, summary.failed_invoke)
+
+
+_LAUNCH_METRICS = {
+    LaunchOutcome.LAUNCHED: "SessionsLaunched",
+    LaunchOutcome.REJECTED: "LaunchesRejected",
+    LaunchOutcome.RETRY: "LaunchesRetried",
+    LaunchOutcome.DUPLICATE: "LaunchDuplicates",
+    LaunchOutcome.NO_CLAIM: "LaunchesWithoutClaim",
+}
+
+
+def record_launch(metrics: Metrics, logger: Logger, result: LaunchReport) -> None:
+    """One metric and one log line per queued request (the prompt is never logged here)."""
+    metrics.add_metric(_LAUNCH_METRICS[result.outcome], MetricUnit.Count, 1)
+    line = {"project_id": result.project_id, "issue_id": result.issue_id, "outcome": result.outcome.value}
+    if result.session_ref:
+        line["session_ref"] = result.session_ref
+    if result.reason:
+        line["reason"] = result.reason
+    if result.outcome in (LaunchOutcome.LAUNCHED, LaunchOutcome.DUPLICATE):
+        logger.info("launch " + result.outcome.value, extra=line)
+    else:
+        logger.warning("launch " + result.outcome.value, extra=line)

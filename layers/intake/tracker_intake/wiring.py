@@ -7,11 +7,16 @@ a handler makes no network call (the token secret is read on first use, then cac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .domain.clock import SystemClock
+from .domain.launch import LaunchContext
 from .domain.poll import PollContext
-from .domain.ports import Clock, Invoker, ProjectStore, TokenBudgets
-from .settings import DispatcherSettings, PollerSettings
+from .domain.ports import Clock, Invoker, ProjectStore, SessionLauncher, TokenBudgets
+from .settings import ApiSettings, DispatcherSettings, LauncherSettings, PollerSettings
+
+if TYPE_CHECKING:
+    from .api.routes import ApiContext
 
 USER_AGENT = "tracker-intake/0.1 (+https://github.com/tracker-intake)"
 
@@ -68,3 +73,32 @@ def build_dispatch_context(settings: DispatcherSettings) -> DispatchContext:
         token_key=token_key(github_token(settings.github_token_secret_arn)),
         max_concurrency=settings.max_concurrency,
     )
+
+
+def build_launch_context(settings: LauncherSettings) -> LaunchContext:
+    from .adapters.dynamodb import DynamoStore
+
+    return LaunchContext(
+        ledger=DynamoStore(settings.table_name), launcher=session_launcher(settings), clock=SystemClock()
+    )
+
+
+def session_launcher(settings: LauncherSettings) -> SessionLauncher:
+    """The backend the template chose: `webhook` (signed POST) or `log` (local use)."""
+    from .adapters.webhook import LogLauncher, WebhookLauncher, secret_from_secrets_manager
+
+    if settings.session_backend == "log":
+        return LogLauncher()
+    if not settings.session_webhook_url or not settings.session_webhook_secret_arn:
+        raise ValueError("SESSION_BACKEND=webhook needs SESSION_WEBHOOK_URL and SESSION_WEBHOOK_SECRET_ARN")
+    # The secret is read on the first launch, then cached: a cold start makes no network call.
+    return WebhookLauncher(
+        settings.session_webhook_url, secret_from_secrets_manager(settings.session_webhook_secret_arn)
+    )
+
+
+def build_api_context(settings: ApiSettings) -> ApiContext:
+    from .adapters.dynamodb import DynamoStore
+    from .api.routes import ApiContext
+
+    return ApiContext(store=DynamoStore(settings.table_name), clock=SystemClock())

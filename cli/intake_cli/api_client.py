@@ -1,0 +1,223 @@
+"""The CLI's client of the config API: SigV4-signed for execute-api URLs, plain HTTP otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+from urllib.parse import quote, urlsplit
+
+import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.session import get_session
+
+ENV_API_URL = "INTAKE_API_URL"
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+TIMEOUT = (3.05, 30)
+
+_EXECUTE_API = re.compile(r"^[a-z0-9]+\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
+
+
+@dataclass
+class ApiError(Exception):
+    """The API refused the request: its message and the fields at fault."""
+
+    status: int
+    message: str
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"HTTP {self.status}: {self.message}"
+
+
+@dataclass
+class ApiUnreachable(Exception):
+    url: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"cannot reach the config API at {self.url}: {self.reason}"
+
+
+class UsageError(Exception):
+    """The command line is incomplete (no API URL, for instance)."""
+
+
+def execute_api_region(url: str) -> str | None:
+    """The region of an API Gateway `execute-api` URL (those are signed), else None."""
+    match = _EXECUTE_API.match(urlsplit(url).hostname or "")
+    return match["region"] if match else None
+
+
+class ApiClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        session: requests.Session | None = None,
+        credentials: Callable[[], Credentials | None] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._session = session or requests.Session()
+        self._region = execute_api_region(self.base_url)
+        self._credentials = credentials or (lambda: get_session().get_credentials())
+        self._resolved: Credentials | None = None
+
+    # --- routes --------------------------------------------------------------------------
+
+    def projects(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        yield from self._pages("/projects", page_size)
+
+    def project(self, project_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/projects/{_segment(project_id)}")
+
+    def create_project(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/projects", body=body)
+
+    def delete_project(self, project_id: str) -> None:
+        self._call("DELETE", f"/projects/{_segment(project_id)}")
+
+    def replace_config(self, project_id: str, config: dict[str, Any], version: int | None) -> dict[str, Any]:
+        headers = {"If-Match": f'"{version}"'} if version is not None else {}
+        return self._call("PUT", f"/projects/{_segment(project_id)}/config", body=config, headers=headers)
+
+    def sessions(self, project_id: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        yield from self._pages(f"/projects/{_segment(project_id)}/sessions", page_size)
+
+    def release(self, project_id: str, issue_id: str) -> dict[str, Any]:
+        # The canonical id travels URL-encoded as one path segment: github%3Aacme%2Fapp%2342.
+        return self._call("DELETE", f"/projects/{_segment(project_id)}/sessions/{_segment(issue_id)}")
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _pages(self, path: str, page_size: int) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            params = {"limit": str(page_size), **({"nextToken": token} if token else {})}
+            page = self._call("GET", path, params=params)
+            yield from page.get("items", [])
+            token = page.get("nextToken")
+            if not token:
+                return
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        url = self.base_url + path
+        if params:
+            url += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params.items())
+        data = json.dumps(body).encode() if body is not None else None
+        all_headers = {"Accept": "application/json", **(headers or {})}
+        if data is not None:
+            all_headers["Content-Type"] = "application/json"
+        if self._region:
+            all_headers = self._signed(method, url, data, all_headers)
+        try:
+            response = self._session.request(method, url, data=data, headers=all_headers, timeout=TIMEOUT)
+        except requests.Timeout:
+            raise ApiUnreachable(self.base_url, "the request timed out") from None
+        except requests.ConnectionError as e:
+            raise ApiUnreachable(self.base_url, _connection_reason(e)) from None
+        except requests.RequestException as e:
+            raise ApiUnreachable(self.base_url, type(e).__name__) from None
+        return _answer(response)
+
+    def _signed(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> dict[str, str]:
+        credentials = self._resolved = self._resolved or self._credentials()
+        if credentials is None:
+            raise ApiUnreachable(
+                self.base_url,
+                "no AWS credentials to sign the request with (configure a profile, "
+                "environment variables or SSO for the default credential chain)",
+            )
+        request = AWSRequest(method=method, url=url, data=data, headers=headers)
+        SigV4Auth(credentials, "execute-api", self._region or "").add_auth(request)
+        return dict(request.headers.items())
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _answer(response: requests.Response) -> dict[str, Any]:
+    try:
+        data = response.json() if response.content else {}
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    if response.ok:
+        return data
+    message = data.get("message") or response.reason or "request refused"
+    problems = [p for p in data.get("errors", []) if isinstance(p, dict)]
+    raise ApiError(response.status_code, str(message), problems)
+
+
+def _connection_reason(error: requests.ConnectionError) -> str:
+    text = str(error)
+    if "Connection refused" in text:
+        return "connection refused (is the API running? for the local stack: intake local)"
+    if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+        return "the host name does not resolve"
+    return "the connection failed"
+
+
+# --- command plumbing shared by `intake project` and `intake sessions` -------------------------
+
+
+def client_for(args: argparse.Namespace) -> ApiClient:
+    url = getattr(args, "api_url", None) or os.environ.get(ENV_API_URL)
+    if not url:
+        raise UsageError(f"no API URL: pass --api-url URL or set {ENV_API_URL}")
+    if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).hostname:
+        raise UsageError(f"--api-url {url!r} is not an http(s) URL")
+    return ApiClient(url)
+
+
+def run(args: argparse.Namespace, command: Callable[[ApiClient], int], err: TextIO | None = None) -> int:
+    """Run `command` against the API; refusals and connection problems become exit codes."""
+    err = err or sys.stderr
+    try:
+        return command(client_for(args))
+    except UsageError as e:
+        print(f"intake: error: {e}", file=err)
+        return EXIT_USAGE
+    except ApiError as e:
+        print(f"intake: refused (HTTP {e.status}): {e.message}", file=err)
+        for problem in e.problems:
+            print(f"  - {problem.get('field', '?')}: {problem.get('reason', '')}", file=err)
+        return EXIT_REFUSED
+    except ApiUnreachable as e:
+        print(f"intake: error: {e}", file=err)
+        return EXIT_UNREACHABLE
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable JSON output")
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    """A plain text table, columns padded to their widest cell."""
+    cells = [headers, *rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)

@@ -1,0 +1,126 @@
+"""The config API on loopback: each HTTP request becomes an API Gateway REST proxy event.
+
+`sam local start-api` without containers: the real ApiFunction handler answers, and its
+proxy response becomes the HTTP response. The path is handed over still percent-encoded,
+as API Gateway (REST) does, and `pathParameters` is left to the handler's own router.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from .functions import LocalLambdaContext
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+# API Gateway's own payload limit; the handler applies its smaller one.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+STAGE = "local"
+_BAD_GATEWAY = json.dumps({"message": "Internal server error"})
+
+logger = logging.getLogger(__name__)
+
+
+def proxy_event(method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> dict[str, Any]:
+    """The REST (v1) proxy event API Gateway would build for this request."""
+    split = urlsplit(target)
+    query = parse_qsl(split.query, keep_blank_values=True)
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        multi_headers.setdefault(name, []).append(value)
+    multi_query: dict[str, list[str]] = {}
+    for name, value in query:
+        multi_query.setdefault(name, []).append(value)
+    try:
+        text, encoded = body.decode(), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode(), True
+    path = split.path or "/"
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {name: values[-1] for name, values in multi_headers.items()} or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/{STAGE}{path}",
+            "stage": STAGE,
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(datetime.now(UTC).timestamp() * 1000),
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": multi_headers.get("User-Agent", [""])[-1]},
+            "protocol": "HTTP/1.1",
+        },
+        "body": text if body else None,
+        "isBase64Encoded": encoded,
+    }
+
+
+def serve_api(handler: Handler, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
+    """Serve `handler` (an API Gateway proxy handler) on host:port, in a daemon thread.
+
+    Port 0 picks a free port (see `server.server_address`); `server.shutdown()` stops it.
+    """
+
+    class ProxyRequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "intake-local-api"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_PAYLOAD_BYTES:
+                self._reply(413, {"Content-Type": ["application/json"]}, json.dumps({"message": "payload too large"}))
+                self.close_connection = True
+                return
+            body = self.rfile.read(length) if length else b""
+            event = proxy_event(self.command, self.path, list(self.headers.items()), body)
+            try:
+                answer = handler(event, LocalLambdaContext(function_name="local-api"))
+            except Exception:  # a crashed Lambda is API Gateway's 502, logged in full
+                logger.exception("the API handler failed on %s %s", self.command, self.path)
+                self._reply(502, {"Content-Type": ["application/json"]}, _BAD_GATEWAY)
+                return
+            headers: dict[str, list[str]] = {k: [str(v)] for k, v in (answer.get("headers") or {}).items()}
+            for name, values in (answer.get("multiValueHeaders") or {}).items():
+                headers[name] = [str(v) for v in values]
+            raw = answer.get("body") or ""
+            payload = base64.b64decode(raw) if answer.get("isBase64Encoded") else str(raw).encode()
+            self._reply(int(answer.get("statusCode", 200)), headers, payload)
+
+        def _reply(self, status: int, headers: dict[str, list[str]], payload: bytes | str) -> None:
+            data = payload.encode() if isinstance(payload, str) else payload
+            self.send_response(status)
+            for name, values in headers.items():
+                if name.lower() in {"content-length", "connection", "transfer-encoding"}:
+                    continue
+                for value in values:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the handler's own logs say what happened."""
+
+    server = ThreadingHTTPServer((host, port), ProxyRequestHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name=f"intake-api-{port}", daemon=True)
+    thread.start()
+    return server

@@ -1,0 +1,38 @@
+"""ApiFunction: project CRUD, intake config and the session ledger (API Gateway REST, IAM auth)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tracker_intake.api import ApiContext, build_api, resolve
+from tracker_intake.settings import ApiSettings
+from tracker_intake.wiring import build_api_context
+
+logger = Logger()
+
+_context: ApiContext | None = None
+
+
+def use(context: ApiContext | None) -> None:
+    """Replace the ports (tests and the local stack); None rebuilds them from the environment."""
+    global _context
+    _context = context
+
+
+def _ports() -> ApiContext:
+    global _context
+    if _context is None:
+        _context = build_api_context(ApiSettings.from_env())
+    return _context
+
+
+app = build_api(_ports)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve(app, event, context)

@@ -1,0 +1,49 @@
+"""LauncherFunction: each queued session request becomes one worker session (SQS batch consumer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tracker_intake.domain.launch import LaunchContext, LaunchReport, launch_session
+from tracker_intake.observability import record_launch
+from tracker_intake.settings import LauncherSettings
+from tracker_intake.wiring import build_launch_context
+
+logger = Logger()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+_context: LaunchContext | None = None
+
+
+def use(context: LaunchContext | None) -> None:
+    """Replace the ports (tests and the local stack); None rebuilds them from the environment."""
+    global _context
+    _context = context
+
+
+def _ports() -> LaunchContext:
+    global _context
+    if _context is None:
+        _context = build_launch_context(LauncherSettings.from_env())
+    return _context
+
+
+def report(result: LaunchReport) -> None:
+    record_launch(metrics, logger, result)
+
+
+def record_handler(record: SQSRecord) -> None:
+    launch_session(record.body, _ports(), report)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

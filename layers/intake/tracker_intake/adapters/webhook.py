@@ -1,0 +1,128 @@
+"""Session backends: a signed webhook POST (deployed), or a log line (local use)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+
+from ..domain.errors import LaunchRejected, LaunchRetryable
+from ..domain.launch import idempotency_key
+from ..domain.session import SessionRequest
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Intake-Signature"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+SECRET_MAX_AGE_SECONDS = 300
+_EXCERPT_CHARS = 200
+
+Secret = str | Callable[[], str]
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The `X-Intake-Signature` value: `sha256=<hex HMAC-SHA256 of the exact body bytes>`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def secret_from_secrets_manager(secret_arn: str, provider: SecretsProvider | None = None) -> Callable[[], str]:
+    """A reader of the webhook key: fetched on first use, then cached for five minutes."""
+    secrets = provider or SecretsProvider()
+
+    def read() -> str:
+        try:
+            value = secrets.get(secret_arn, max_age=SECRET_MAX_AGE_SECONDS)
+        except (GetParameterError, TransformParameterError) as e:
+            # The SDK error names the secret, never its value.
+            raise LaunchRetryable(f"cannot read the webhook secret: {type(e.__cause__ or e).__name__}") from e
+        if not isinstance(value, str) or not value:
+            raise LaunchRetryable("the webhook secret is empty or not a string")
+        return value
+
+    return read
+
+
+class WebhookLauncher:
+    """POSTs the request and its prompt as JSON; the backend starts the session."""
+
+    def __init__(
+        self,
+        url: str,
+        secret: Secret,
+        timeout: tuple[float, float] = (3.05, 10),
+        session: requests.Session | None = None,
+    ) -> None:
+        self._url = url
+        self._secret = secret
+        self._timeout = timeout
+        self._session = session or requests.Session()
+
+    def launch(self, request: SessionRequest, prompt: str) -> str:
+        payload: dict[str, Any] = {**request.model_dump(mode="json", by_alias=True), "prompt": prompt}
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        key = idempotency_key(request)
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            IDEMPOTENCY_HEADER: quote(key, safe=":/#@"),
+            SIGNATURE_HEADER: sign(self._read_secret(), body),
+        }
+        try:
+            response = self._session.post(
+                self._url, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
+            )
+        except requests.Timeout as e:
+            raise LaunchRetryable(f"session backend timed out: {type(e).__name__}") from e
+        except requests.RequestException as e:
+            raise LaunchRetryable(f"session backend unreachable: {type(e).__name__}") from e
+        return self._outcome(response, key)
+
+    def _read_secret(self) -> str:
+        return self._secret() if callable(self._secret) else self._secret
+
+    @staticmethod
+    def _outcome(response: requests.Response, key: str) -> str:
+        status = response.status_code
+        if 200 <= status < 300:
+            return _session_id(response) or f"webhook:{key}"
+        excerpt = response.text[:_EXCERPT_CHARS].strip()
+        detail = f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
+        if status == 429 or status >= 500:
+            raise LaunchRetryable(f"session backend is unavailable ({detail})")
+        if 300 <= status < 400:
+            raise LaunchRejected(f"session backend redirected ({detail}); set the webhook URL to the final address")
+        raise LaunchRejected(f"session backend refused the request ({detail})")
+
+
+def _session_id(response: requests.Response) -> str | None:
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    value = data.get("sessionId") if isinstance(data, dict) else None
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+        return str(value)
+    return None
+
+
+class LogLauncher:
+    """For local use: logs the prompt and calls the session launched, with the reference `log`."""
+
+    def __init__(self, log: logging.Logger | None = None) -> None:
+        self._log = log or logger
+
+    def launch(self, request: SessionRequest, prompt: str) -> str:
+        self._log.info(
+            "session for %s (project %s):\n%s",
+            request.issue_id,
+            request.project_id,
+            prompt,
+        )
+        return "log"

@@ -1,0 +1,38 @@
+"""The config API (ApiFunction): Powertools REST resolver, pydantic models in and out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import __version__
+from .errors import oversized_body, register_error_handlers
+from .routes import ApiContext, ApiStore, api_context, router
+
+__all__ = ["ApiContext", "ApiStore", "build_api", "resolve"]
+
+TITLE = "tracker intake config API"
+
+
+def build_api(context: Callable[[], ApiContext]) -> APIGatewayRestResolver:
+    """The resolver with every route and error mapping; `context` gives the routes their ports."""
+    app = APIGatewayRestResolver(enable_validation=True)
+    app.include_router(router)
+    app.dependency_overrides[api_context] = context
+    register_error_handlers(app)
+
+    @app.get("/openapi.json", summary="This document", tags=["meta"])
+    def openapi() -> dict[str, Any]:
+        schema = app.get_openapi_schema(title=TITLE, version=__version__)
+        document: dict[str, Any] = schema.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return document
+
+    return app
+
+
+def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Answer one API Gateway proxy event. An oversized body is refused before it is parsed."""
+    return oversized_body(event) or app.resolve(event, context)

@@ -1,0 +1,172 @@
+"""What the config API reads and writes: camelCase JSON, pydantic models in and out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from ..domain.config import FieldProblem, NewProject, ProjectConfig, TrackerIntake, intake_repo
+from ..domain.errors import ConfigInvalid
+from ..domain.records import Claim, ClaimStatus, ProjectRecord
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+MAX_NEXT_TOKEN_CHARS = 2048
+
+__all__ = [
+    "ConfigUpdate",
+    "ErrorBody",
+    "IntakeState",
+    "IntakeStatus",
+    "NewProject",
+    "ProjectList",
+    "ProjectView",
+    "SessionList",
+    "SessionView",
+]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class ConfigUpdate(ProjectConfig):
+    """The body of `PUT /projects/{id}/config`: the whole config, and optionally its version."""
+
+    version: Annotated[int, Field(ge=1, strict=True)] | None = None
+
+    def config(self) -> ProjectConfig:
+        return ProjectConfig.model_validate(self.model_dump(exclude={"version"}))
+
+
+class IntakeState(StrEnum):
+    DISABLED = "disabled"
+    OK = "ok"
+    BACKOFF = "backoff"
+    ERROR = "error"
+
+
+class IntakeStatus(_Out):
+    state: IntakeState
+    repo: str | None = None
+    backoff_until: datetime | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_change_at: datetime | None = None
+    config_error: str | None = None
+
+    @classmethod
+    def of(cls, record: ProjectRecord, now: datetime) -> IntakeStatus:
+        poll = record.poll
+        return cls(
+            state=_state(record, now),
+            repo=_repo(record.config),
+            backoff_until=poll.backoff_until,
+            consecutive_failures=poll.consecutive_failures,
+            last_error=poll.last_error,
+            last_change_at=poll.last_change_at,
+            config_error=record.config_error,
+        )
+
+
+class ProjectView(_Out):
+    id: str
+    name: str | None = None
+    git_origin: str | None = None
+    tracker_intake: TrackerIntake | None = None
+    version: int
+    intake: IntakeStatus
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def of(cls, record: ProjectRecord, now: datetime) -> ProjectView:
+        config = record.config
+        return cls(
+            id=record.project_id,
+            name=config.name,
+            git_origin=config.git_origin,
+            tracker_intake=config.tracker_intake,
+            version=record.version,
+            intake=IntakeStatus.of(record, now),
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+
+class ProjectList(_Out):
+    items: list[ProjectView]
+    next_token: str | None = None
+
+
+class SessionView(_Out):
+    """One row of the ledger: an issue and the session it started (or is starting)."""
+
+    issue_id: str
+    project_id: str
+    status: ClaimStatus
+    number: int
+    title: str
+    url: str
+    claimed_at: datetime
+    updated_at: datetime | None = None
+    session_ref: str | None = None
+    reason: str | None = None
+    attempts: int = 1
+    generation: int = 1
+
+    @classmethod
+    def of(cls, claim: Claim) -> SessionView:
+        return cls(
+            issue_id=claim.canonical_id,
+            project_id=claim.project_id,
+            status=claim.status,
+            number=claim.issue.number,
+            title=claim.issue.title,
+            url=claim.issue.url,
+            claimed_at=claim.claimed_at,
+            updated_at=claim.updated_at,
+            session_ref=claim.session_ref,
+            reason=claim.reason,
+            attempts=claim.attempts,
+            generation=claim.generation,
+        )
+
+
+class SessionList(_Out):
+    items: list[SessionView]
+    next_token: str | None = None
+
+
+class ErrorBody(_Out):
+    """Every refused request: a sentence, and which field is at fault and why."""
+
+    message: str
+    errors: list[FieldProblem] = []
+
+
+def _state(record: ProjectRecord, now: datetime) -> IntakeState:
+    if record.config_error is not None:
+        return IntakeState.ERROR
+    if not record.config.intake_enabled:
+        return IntakeState.DISABLED
+    poll = record.poll
+    if poll.backoff_until is not None and poll.backoff_until > now:
+        return IntakeState.BACKOFF
+    if poll.consecutive_failures > 0 or poll.last_error is not None:
+        return IntakeState.ERROR
+    return IntakeState.OK
+
+
+def _repo(config: ProjectConfig) -> str | None:
+    if config.tracker_intake is None:
+        return None
+    try:
+        owner, name = intake_repo(config)
+    except ConfigInvalid:
+        return None
+    return f"{owner}/{name}"

@@ -1,0 +1,245 @@
+"""The config API's routes: project CRUD, intake config, the session ledger.
+
+Each route validates its input (pydantic, through Powertools), makes one call on the store and
+answers with a response model. Domain errors are turned into HTTP in `errors.py`, nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol
+from urllib.parse import unquote
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from pydantic import BaseModel
+
+from ..domain.config import ProjectConfig, check_project_id
+from ..domain.errors import ConfigInvalid
+from ..domain.issue import parse_canonical_id
+from ..domain.ports import Clock, Ledger, ProjectStore
+from .models import (
+    DEFAULT_PAGE_SIZE,
+    MAX_NEXT_TOKEN_CHARS,
+    MAX_PAGE_SIZE,
+    ConfigUpdate,
+    ErrorBody,
+    NewProject,
+    ProjectList,
+    ProjectView,
+    SessionList,
+    SessionView,
+)
+
+logger = Logger(child=True)
+router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
+
+
+class ApiStore(ProjectStore, Ledger, Protocol):
+    """The API edits projects and releases claims: one store serves both ports."""
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    store: ApiStore
+    clock: Clock
+
+
+def api_context() -> ApiContext:
+    """Replaced by `build_api` with the function's composition root."""
+    raise RuntimeError("the API is not wired: build it with tracker_intake.api.build_api")
+
+
+Context = Annotated[ApiContext, Depends(api_context)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")]
+NextToken = Annotated[
+    str | None,
+    Query(alias="nextToken", min_length=1, max_length=MAX_NEXT_TOKEN_CHARS, description="from the last page"),
+]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description='the version you read, e.g. "3"')]
+ProjectIdParam = Annotated[str, Path(alias="id", description="the project id")]
+IssueIdParam = Annotated[
+    str, Path(alias="issueId", description="the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342")
+]
+
+_REFUSALS = {
+    400: "malformed request (bad JSON, path parameter, header or nextToken)",
+    404: "no such project or claim",
+    405: "method not allowed on this path",
+    409: "the project exists, or the body's version is stale",
+    412: "the If-Match version is stale",
+    413: "body over 16 KB",
+    422: "the body or a query parameter breaks a rule",
+    503: "the store is unavailable; nothing was changed",
+}
+
+
+def _responses(status: int, model: type[BaseModel] | None, description: str, *refusals: int) -> dict[int, Any]:
+    """OpenAPI responses: the success, then each refusal with the shared error body."""
+    ok: dict[str, Any] = {"description": description}
+    if model is not None:
+        ok["content"] = {"application/json": {"model": model}}
+    errors = {
+        code: {"description": _REFUSALS[code], "content": {"application/json": {"model": ErrorBody}}}
+        for code in (*refusals, 503)
+    }
+    return {status: ok, **errors}
+
+
+_ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?')
+
+
+@router.get(
+    "/projects",
+    summary="List projects",
+    tags=["projects"],
+    responses=_responses(200, ProjectList, "a page of projects", 400, 422),
+)
+def list_projects(ctx: Context, limit: Limit = DEFAULT_PAGE_SIZE, next_token: NextToken = None) -> ProjectList:
+    records, token = ctx.store.list_projects(limit, next_token)
+    now = ctx.clock.now()
+    return ProjectList(items=[ProjectView.of(r, now) for r in records], next_token=token)
+
+
+@router.post(
+    "/projects",
+    summary="Create a project",
+    tags=["projects"],
+    responses=_responses(201, ProjectView, "created", 400, 409, 413, 422),
+)
+def create_project(ctx: Context, project: Annotated[NewProject, Body()]) -> Response[ProjectView]:
+    logger.append_keys(project_id=project.id)
+    config = ProjectConfig.model_validate(project.model_dump(exclude={"id"}))
+    record = ctx.store.create_project(project.id, config, ctx.clock.now())
+    logger.info("project created", extra={"intake_enabled": config.intake_enabled})
+    return Response(
+        201,
+        content_type="application/json",
+        body=ProjectView.of(record, ctx.clock.now()),
+        headers={"Location": f"/projects/{project.id}", "ETag": _etag(record.version)},
+    )
+
+
+@router.get(
+    "/projects/<id>",
+    summary="A project: config, intake status, version",
+    tags=["projects"],
+    responses=_responses(200, ProjectView, "the project (ETag: its version)", 400, 404),
+)
+def get_project(ctx: Context, project_id: ProjectIdParam) -> Response[ProjectView]:
+    record = ctx.store.get_project(_project_id(project_id))
+    return Response(
+        200,
+        content_type="application/json",
+        body=ProjectView.of(record, ctx.clock.now()),
+        headers={"ETag": _etag(record.version)},
+    )
+
+
+@router.put(
+    "/projects/<id>/config",
+    summary="Replace a project's config",
+    description='Optimistic locking: send `If-Match: "<version>"` (412 when stale) or `version` (409).',
+    tags=["projects"],
+    responses=_responses(200, ProjectView, "the project as it is now", 400, 404, 409, 412, 413, 422),
+)
+def replace_config(
+    ctx: Context, project_id: ProjectIdParam, update: Annotated[ConfigUpdate, Body()], if_match: IfMatch = None
+) -> Response[ProjectView]:
+    project_id = _project_id(project_id)
+    logger.append_keys(project_id=project_id)
+    expected = _expected_version(if_match, update.version)
+    config = update.config()
+    record = ctx.store.replace_config(project_id, config, expected, ctx.clock.now())
+    logger.info("config replaced", extra={"version": record.version, "intake_enabled": config.intake_enabled})
+    return Response(
+        200,
+        content_type="application/json",
+        body=ProjectView.of(record, ctx.clock.now()),
+        headers={"ETag": _etag(record.version)},
+    )
+
+
+@router.delete(
+    "/projects/<id>",
+    summary="Delete a project (its session ledger stays)",
+    tags=["projects"],
+    responses=_responses(204, None, "deleted", 400, 404),
+)
+def delete_project(ctx: Context, project_id: ProjectIdParam) -> Response[str]:
+    project_id = _project_id(project_id)
+    logger.append_keys(project_id=project_id)
+    ctx.store.delete_project(project_id)
+    logger.info("project deleted")
+    return Response(204, body="")
+
+
+@router.get(
+    "/projects/<id>/sessions",
+    summary="The session ledger of a project, newest first",
+    tags=["sessions"],
+    responses=_responses(200, SessionList, "a page of claims", 400, 404, 422),
+)
+def list_sessions(
+    ctx: Context, project_id: ProjectIdParam, limit: Limit = DEFAULT_PAGE_SIZE, next_token: NextToken = None
+) -> SessionList:
+    project_id = _project_id(project_id)
+    ctx.store.get_project(project_id)  # 404 for an unknown project, not an empty list
+    claims, token = ctx.store.list_sessions(project_id, limit, next_token)
+    return SessionList(items=[SessionView.of(c) for c in claims], next_token=token)
+
+
+@router.delete(
+    "/projects/<id>/sessions/<issueId>",
+    summary="Release a claim, so the issue can start a session again",
+    description="`issueId` is the URL-encoded canonical id, e.g. `github%3Aacme%2Fapp%2342`.",
+    tags=["sessions"],
+    responses=_responses(200, SessionView, "the released claim", 400, 404),
+)
+def release_session(ctx: Context, project_id: ProjectIdParam, issue_id: IssueIdParam) -> SessionView:
+    project_id = _project_id(project_id)
+    logger.append_keys(project_id=project_id)
+    canonical = _issue_id(issue_id)
+    claim = ctx.store.release(project_id, canonical, ctx.clock.now())
+    logger.info("claim released", extra={"issue_id": canonical})
+    return SessionView.of(claim)
+
+
+def _project_id(raw: str) -> str:
+    value = unquote(raw)
+    return _checked("id", value, check_project_id)
+
+
+def _issue_id(raw: str) -> str:
+    # API Gateway (REST) hands the path over still percent-encoded: `github%3Aacme%2Fapp%2342`.
+    value = unquote(raw)
+    return _checked("issueId", value, lambda v: parse_canonical_id(v).canonical_id)
+
+
+def _checked(field: str, value: str, check: Callable[[str], str]) -> str:
+    try:
+        return check(value)
+    except ValueError as e:
+        raise ConfigInvalid(field, str(e)) from None
+
+
+def _expected_version(if_match: str | None, version: int | None) -> int | None:
+    """The version the caller read: from `If-Match` or the body's `version` (they must agree)."""
+    header = None
+    if if_match is not None and if_match.strip() != "*":
+        match = _ETAG.fullmatch(if_match.strip())
+        if match is None or int(match[1]) < 1:
+            raise ConfigInvalid("If-Match", f'{if_match[:40]!r} is not a version; send the ETag you read, e.g. "3"')
+        header = int(match[1])
+    if header is not None and version is not None and header != version:
+        raise ConfigInvalid("version", f"is {version} but If-Match says {header}; send one of them")
+    return header if header is not None else version
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
