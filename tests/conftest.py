@@ -8,8 +8,10 @@ from typing import Any
 
 import boto3
 import pytest
-from intake_cli.template import create_resources
 from moto import mock_aws
+
+from intake_cli.fake_github import FakeGitHub
+from intake_cli.template import create_resources
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TrackerIntakeTest")
@@ -29,3 +31,10 @@ def aws() -> Iterator[dict[str, Any]]:
         sqs = boto3.client("sqs")
         names = create_resources(dynamodb, sqs)
         yield {"dynamodb": dynamodb, "sqs": sqs, **names}
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    """A GitHub stand-in on loopback (real sockets), stopped after the test."""
+    with FakeGitHub() as fake:
+        yield fake

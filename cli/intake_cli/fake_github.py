@@ -302,9 +302,7 @@ class FakeRepo:
 
     def _listing(self, query: Mapping[str, str]) -> list[dict[str, Any]]:
         state = query.get("state", "open")
-        wanted_labels = [
-            part.strip().casefold() for part in query.get("labels", "").split(",") if part.strip()
-        ]
+        wanted_labels = [part.strip().casefold() for part in query.get("labels", "").split(",") if part.strip()]
         assignee = query.get("assignee")
         since = _parse_since(query.get("since"))
         rows = []
@@ -406,9 +404,7 @@ class FakeGitHub:
             repo_id = repo_id or FIRST_REPO_ID + len(self._repos)
             if repo_id in self._repos_by_id:
                 raise ValueError(f"repository id {repo_id} is taken")
-            repo = FakeRepo(
-                self, owner, name, repo_id, weak_etags=weak_etags, private=private, has_issues=has_issues
-            )
+            repo = FakeRepo(self, owner, name, repo_id, weak_etags=weak_etags, private=private, has_issues=has_issues)
             self._repos[key] = self._repos_by_id[repo_id] = repo
             return repo
 
@@ -592,9 +588,7 @@ class FakeGitHub:
             )
         token, auth_ok = _token(headers.get("authorization"))
         if not auth_ok or (token is not None and self.tokens is not None and token not in self.tokens):
-            return _json(
-                401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
-            )
+            return _json(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
         identity = _identity(token)
         bucket = self._bucket(identity)
         rate = _rate_headers(bucket)
@@ -719,18 +713,14 @@ class FakeGitHub:
                 message = params.get("message", secondary)
                 return _json(status, {"message": message, "documentation_url": DOCS}, rate)
             case "unauthorized":
-                return _json(
-                    401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
-                )
+                return _json(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
             case "forbidden":
                 message = params.get("message", "Resource not accessible by personal access token")
                 return _json(403, {"message": message, "documentation_url": DOCS}, rate)
             case "not_found":
                 return _json(404, _not_found(), rate)
             case "gone":
-                return _json(
-                    410, {"message": "Issues are disabled for this repo", "documentation_url": DOCS}, rate
-                )
+                return _json(410, {"message": "Issues are disabled for this repo", "documentation_url": DOCS}, rate)
             case "server_error":
                 return _json(500, {"message": "Server Error"}, rate)
             case "bad_gateway":
@@ -756,9 +746,7 @@ class FakeGitHub:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(
-        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeGitHub
-    ) -> None:
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeGitHub) -> None:
         self.fake = fake
         super().__init__(address, handler)
 
@@ -798,9 +786,7 @@ def _write(handler: BaseHTTPRequestHandler, response: _Response) -> None:
 
 
 def _json(status: int, payload: Any, extra: Mapping[str, str] | None = None) -> _Response:
-    return _Response(
-        status, json.dumps(payload, ensure_ascii=False).encode(), {**_json_type(), **(extra or {})}
-    )
+    return _Response(status, json.dumps(payload, ensure_ascii=False).encode(), {**_json_type(), **(extra or {})})
 
 
 def _json_type() -> dict[str, str]:

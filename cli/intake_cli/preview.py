@@ -1,16 +1,223 @@
-"""`intake preview` (not built yet)."""
+"""`intake preview`: which issues would intake pick up right now? Read-only, needs no AWS.
+
+Exit codes: 0 success, 2 bad arguments (the config model's own validation), 3 a GitHub error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from tracker_intake.adapters.github import GitHubTracker
+from tracker_intake.adapters.github_token import token_from_env
+from tracker_intake.domain.config import TrackerIntake, field_problems
+from tracker_intake.domain.eligibility import EligibilityRule, SkipReason, skip_reason
+from tracker_intake.domain.errors import (
+    AuthFailed,
+    PrimaryRateLimited,
+    RepoNotFound,
+    SecondaryRateLimited,
+    TrackerError,
+)
+from tracker_intake.domain.issue import Issue
+from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, IssueQuery
+
+DEFAULT_GITHUB_URL = "https://api.github.com"
+EXIT_OK, EXIT_USAGE, EXIT_GITHUB = 0, 2, 3
+
+# The config model's field names, as the flags that set them.
+_FLAGS = {
+    "repo": "--repo",
+    "labels": "--label",
+    "assignee": "--assignee",
+    "excludeLabels": "--exclude-label",
+}
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("preview", help="(not built yet)")
-    parser.set_defaults(func=_not_built)
+    parser = subparsers.add_parser(
+        "preview",
+        help="list the open issues intake would pick up now (read-only, no AWS)",
+        description=(
+            "List the open issues of a GitHub repository that intake would turn into sessions, "
+            "oldest first. Read-only; uses GITHUB_TOKEN when it is set."
+        ),
+    )
+    parser.add_argument("--repo", required=True, metavar="OWNER/NAME", help="the repository to look at")
+    parser.add_argument(
+        "--label",
+        dest="labels",
+        action="append",
+        default=[],
+        metavar="L",
+        help="an issue needs every label given (repeat the flag; case-insensitive)",
+    )
+    parser.add_argument("--assignee", metavar="A", help="a login, '*' (anyone) or 'none' (nobody)")
+    parser.add_argument(
+        "--exclude-label",
+        dest="exclude_labels",
+        action="append",
+        default=None,
+        metavar="L",
+        help="skip issues with this label (repeatable; default: in-progress and in-review)",
+    )
+    parser.add_argument(
+        "--github-url",
+        default=DEFAULT_GITHUB_URL,
+        metavar="URL",
+        help=f"the GitHub API (default: {DEFAULT_GITHUB_URL}; GitHub Enterprise: https://HOST/api/v3)",
+    )
+    parser.add_argument(
+        "--max-pages",
+        type=int,
+        default=DEFAULT_PAGE_CAP,
+        metavar="N",
+        help=f"stop after N pages of 100 issues, as one poll does (default: {DEFAULT_PAGE_CAP})",
+    )
+    parser.add_argument("--explain", action="store_true", help="also list the skipped issues and why")
+    parser.add_argument("--json", dest="as_json", action="store_true", help="print JSON")
+    parser.set_defaults(func=run)
 
 
-def _not_built(args: argparse.Namespace) -> int:
-    print("intake preview is not built yet")
-    return 1
+def run(args: argparse.Namespace) -> int:
+    intake, problems = _intake_from_flags(args)
+    if intake is None or problems:
+        for flag, problem in problems:
+            print(f"intake preview: {flag}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    rule = EligibilityRule.of(intake)
+    owner, _, name = args.repo.partition("/")
+    token = token_from_env()
+    # --explain must see the issues the rule leaves out, so it lists every open issue
+    # and applies the rule here; otherwise GitHub filters first, as the poller does.
+    query = IssueQuery(owner, name) if args.explain else IssueQuery(owner, name, rule.labels, rule.assignee)
+    tracker = GitHubTracker(args.github_url, token, include_pull_requests=args.explain)
+    try:
+        issues, truncated = _open_issues(tracker, query, args.max_pages)
+    except TrackerError as e:
+        print(_one_sentence(e, args.repo, token), file=sys.stderr)
+        return EXIT_GITHUB
+
+    issues.sort(key=_oldest_first)
+    eligible = [issue for issue in issues if skip_reason(issue, rule) is None]
+    skipped = [(issue, reason) for issue in issues if (reason := skip_reason(issue, rule)) is not None]
+    if args.as_json:
+        _print_json(eligible, skipped if args.explain else None)
+    else:
+        _print_text(args.repo, rule, eligible, skipped if args.explain else None)
+    if truncated:
+        print(
+            f"note: stopped after {args.max_pages} pages, as a poll does; newer issues are not shown",
+            file=sys.stderr if args.as_json else sys.stdout,
+        )
+    return EXIT_OK
+
+
+def _intake_from_flags(args: argparse.Namespace) -> tuple[TrackerIntake | None, list[tuple[str, str]]]:
+    """The flags as the config API would receive them, checked by the same model."""
+    problems: list[tuple[str, str]] = []
+    url = urlsplit(args.github_url)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        problems.append(("--github-url", f"{args.github_url[:80]!r} is not an http(s) URL"))
+    if not 1 <= args.max_pages <= 100:
+        problems.append(("--max-pages", "must be between 1 and 100"))
+    config: dict[str, Any] = {"enabled": True, "repo": args.repo, "labels": args.labels}
+    if args.assignee is not None:
+        config["assignee"] = args.assignee
+    if args.exclude_labels is not None:
+        config["excludeLabels"] = args.exclude_labels
+    try:
+        return TrackerIntake.model_validate(config), problems
+    except ValidationError as e:
+        for problem in field_problems(e):
+            head = problem.field.split(".")[0]
+            flag = _FLAGS.get(head, head)
+            if head == "labels" and not args.labels and args.assignee is None:
+                flag = "--label or --assignee"  # the no-broad-intake rule: either one will do
+            problems.append((flag, problem.reason))
+        return None, problems
+
+
+def _open_issues(tracker: GitHubTracker, query: IssueQuery, page_cap: int) -> tuple[list[Issue], bool]:
+    issues: list[Issue] = []
+    truncated = False
+    for page in tracker.pages(query, {}, page_cap):
+        issues.extend(page.issues)
+        truncated = page.truncated
+    return issues, truncated
+
+
+def _oldest_first(issue: Issue) -> tuple[float, int]:
+    return (issue.created_at.timestamp() if issue.created_at else 0.0, issue.number)
+
+
+def _one_sentence(error: TrackerError, repo: str, token: str | None) -> str:
+    if isinstance(error, PrimaryRateLimited):
+        hint = "" if token else " (set GITHUB_TOKEN: unauthenticated requests are limited to 60 an hour)"
+        sentence = f"rate limited until {error.reset_at:%H:%M} UTC{hint}"
+    elif isinstance(error, SecondaryRateLimited) and error.retry_at is not None:
+        sentence = f"rate limited by GitHub's secondary limit until {error.retry_at:%H:%M:%S} UTC"
+    elif isinstance(error, AuthFailed):
+        sentence = "authentication failed (check GITHUB_TOKEN)"
+    elif isinstance(error, RepoNotFound):
+        who = "this token" if token else "anonymous requests (set GITHUB_TOKEN for a private repository)"
+        sentence = f"repository {repo} not found or not visible to {who}"
+    else:
+        sentence = str(error)
+    return sentence.replace(token, "***") if token else sentence
+
+
+def _row(issue: Issue) -> dict[str, Any]:
+    return {"canonicalId": issue.canonical_id, "number": issue.number, "title": issue.title, "url": issue.url}
+
+
+def _print_json(eligible: list[Issue], skipped: list[tuple[Issue, SkipReason]] | None) -> None:
+    rows = [_row(issue) for issue in eligible]
+    if skipped is None:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    out = {
+        "eligible": rows,
+        "skipped": [{**_row(issue), "reason": str(reason)} for issue, reason in skipped],
+    }
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+
+
+def _print_text(
+    repo: str,
+    rule: EligibilityRule,
+    eligible: list[Issue],
+    skipped: list[tuple[Issue, SkipReason]] | None,
+) -> None:
+    every = eligible + [issue for issue, _ in skipped or []]
+    id_width = max((len(issue.canonical_id) for issue in every), default=0)
+    number_width = max((len(str(issue.number)) + 1 for issue in every), default=0)
+
+    def line(issue: Issue, extra: str = "") -> str:
+        return f"  {issue.canonical_id:<{id_width}}  {'#' + str(issue.number):<{number_width}}  {extra}{issue.title}"
+
+    count = f"{len(eligible)} issue{'s' if len(eligible) != 1 else ''}"
+    print(f"{repo}: {count} intake would pick up now ({_describe(rule)}), oldest first")
+    for issue in eligible:
+        print(line(issue))
+    if skipped is None:
+        return
+    print(f"skipped: {len(skipped)}")
+    reason_width = max((len(str(reason)) for _, reason in skipped), default=0)
+    for issue, reason in skipped:
+        print(line(issue, f"{reason!s:<{reason_width}}  "))
+
+
+def _describe(rule: EligibilityRule) -> str:
+    parts = []
+    if rule.labels:
+        parts.append("labels: " + ", ".join(rule.labels))
+    if rule.assignee is not None:
+        parts.append(f"assignee: {rule.assignee}")
+    parts.append("excluding: " + (", ".join(rule.exclude_labels) or "nothing"))
+    return "; ".join(parts)

@@ -158,9 +158,7 @@ class GitHubTracker:
         except requests.TooManyRedirects as e:
             raise BadTrackerResponse(f"GitHub redirected too many times for {_repo(query)}") from e
         except requests.RequestException as e:
-            raise TrackerUnavailable(
-                f"request to GitHub for {_repo(query)} failed: {type(e).__name__}"
-            ) from e
+            raise TrackerUnavailable(f"request to GitHub for {_repo(query)} failed: {type(e).__name__}") from e
 
     def _issues(self, query: IssueQuery, response: requests.Response, index: int) -> tuple[Issue, ...]:
         try:
@@ -198,8 +196,7 @@ class GitHubTracker:
         if status >= 500:
             return TrackerUnavailable(f"GitHub is unavailable ({status}) for {where}")
         return BadTrackerResponse(
-            f"GitHub answered {status} for {where}, which intake does not expect"
-            + (f": {said}" if said else "")
+            f"GitHub answered {status} for {where}, which intake does not expect" + (f": {said}" if said else "")
         )
 
     def _rate_limited(self, response: requests.Response, said: str, where: str) -> TrackerError | None:

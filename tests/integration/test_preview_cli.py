@@ -1,0 +1,273 @@
+"""`intake preview` against the loopback GitHub stand-in, as a user would run it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+import pytest
+
+from intake_cli.fake_github import FakeGitHub
+from intake_cli.main import build_parser, main
+from intake_cli.sample_repo import load_sample
+
+TOKEN = "ghp_PreviewSecret000111222333444555"
+
+
+@pytest.fixture
+def sample(github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
+    """The stand-in serving acme/widgets, with GITHUB_TOKEN set."""
+    load_sample(github)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    return github
+
+
+def _preview(github: FakeGitHub, *args: str) -> int:
+    return main(["preview", "--github-url", github.base_url, *args])
+
+
+def _numbers(out: str) -> list[int]:
+    return [int(n) for n in re.findall(r"^\s+github:acme/widgets#\d+\s+#(\d+)\s", out, re.MULTILINE)]
+
+
+def test_preview_prints_the_eligible_issues_oldest_first(
+    sample: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN acme/widgets, whose open issues labelled `agent` are #1, 2, 5 (a PR), 6, 7 and
+    # 13 (excluded), 9 and 10
+    # WHEN a user previews the label `agent`
+    code = _preview(sample, "--repo", "acme/widgets", "--label", "agent")
+
+    # THEN the eligible issues are listed oldest first with canonical id, number and title
+    out = capsys.readouterr().out
+    assert code == 0
+    assert _numbers(out) == [1, 2, 6, 9, 10]
+    assert "github:acme/widgets#6   #6   Support Unicode widget names (日本語, émoji 🚀)" in out
+
+
+def test_preview_lets_github_filter_like_the_poller_does(
+    sample: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN acme/widgets
+    # WHEN a user previews a label and an assignee
+    _preview(sample, "--repo", "acme/widgets", "--label", "agent", "--assignee", "marta-k")
+
+    # THEN GitHub was asked with the same filter the poller sends
+    (request,) = sample.requests
+    assert request.query["labels"] == "agent"
+    assert request.query["assignee"] == "marta-k"
+    assert _numbers(capsys.readouterr().out) == [2]
+
+
+def test_explain_lists_each_skipped_issue_and_why(sample: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN acme/widgets
+    # WHEN a user asks why, for label `agent` and issues assigned to nobody
+    code = _preview(sample, "--repo", "acme/widgets", "--label", "agent", "--assignee", "none", "--explain")
+
+    # THEN every open issue that is not eligible is listed with its reason
+    out = capsys.readouterr().out
+    assert code == 0
+    skipped = dict(re.findall(r"#(\d+)\s+(pull request|missing label|excluded label|assignee mismatch)", out))
+    assert skipped == {
+        "2": "assignee mismatch",
+        "3": "missing label",
+        "4": "missing label",
+        "5": "pull request",
+        "7": "excluded label",
+        "8": "missing label",
+        "10": "assignee mismatch",
+        "11": "missing label",
+        "13": "excluded label",
+    }
+
+
+def test_json_prints_canonical_id_number_title_and_url(sample: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN acme/widgets
+    # WHEN a user asks for JSON
+    code = _preview(sample, "--repo", "acme/widgets", "--label", "agent", "--json")
+
+    # THEN stdout is a JSON list of the eligible issues
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert rows[0] == {
+        "canonicalId": "github:acme/widgets#1",
+        "number": 1,
+        "title": "Crash when the config file is empty",
+        "url": "https://github.com/acme/widgets/issues/1",
+    }
+    assert [row["number"] for row in rows] == [1, 2, 6, 9, 10]
+
+
+def test_json_with_explain_has_eligible_and_skipped(sample: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN acme/widgets
+    # WHEN a user asks for JSON with explanations
+    _preview(sample, "--repo", "acme/widgets", "--label", "agent", "--json", "--explain")
+
+    # THEN the object has both lists, the skipped ones with their reason
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"eligible", "skipped"}
+    assert [row["number"] for row in out["eligible"]] == [1, 2, 6, 9, 10]
+    assert {"canonicalId": "github:acme/widgets#5", "number": 5, "reason": "pull request"}.items() <= next(
+        row for row in out["skipped"] if row["number"] == 5
+    ).items()
+
+
+def test_exclude_labels_replace_the_defaults(sample: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN acme/widgets, where #7 is in-progress and #13 in-review
+    # WHEN a user excludes only in-review
+    _preview(sample, "--repo", "acme/widgets", "--label", "agent", "--exclude-label", "in-review")
+
+    # THEN #7 becomes eligible and #13 stays out
+    assert _numbers(capsys.readouterr().out) == [1, 2, 6, 7, 9, 10]
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--repo", "acme"], "--repo"),
+        (["--repo", "acme/../etc"], "--repo"),
+        (["--repo", "acme/widgets", "--label", "a,b"], "--label"),
+        (["--repo", "acme/widgets", "--label", "x", "--label", "X"], "--label"),
+        (["--repo", "acme/widgets", "--assignee=-bad-"], "--assignee"),
+        (["--repo", "acme/widgets", "--label", "x", "--exclude-label", " padded"], "--exclude-label"),
+        (["--repo", "acme/widgets"], "--label or --assignee"),
+        (["--repo", "acme/widgets", "--label", "x", "--github-url", "ftp://example.com"], "--github-url"),
+    ],
+)
+def test_bad_arguments_exit_2_naming_the_flag(args: list[str], flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN arguments the config model refuses
+    # WHEN preview runs
+    code = main(["preview", *args])
+
+    # THEN it exits 2 and names the flag at fault, without calling GitHub
+    assert code == 2
+    assert f"intake preview: {flag}: " in capsys.readouterr().err
+
+
+def test_a_missing_repo_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN no --repo
+    # WHEN preview runs
+    with pytest.raises(SystemExit) as caught:
+        main(["preview", "--label", "agent"])
+
+    # THEN argparse exits 2
+    assert caught.value.code == 2
+
+
+def test_github_url_defaults_to_api_github_com() -> None:
+    # GIVEN the parser
+    # WHEN preview is parsed without --github-url
+    args = build_parser().parse_args(["preview", "--repo", "acme/widgets", "--label", "agent"])
+
+    # THEN the default is the public API
+    assert args.github_url == "https://api.github.com"
+
+
+@pytest.mark.parametrize(
+    ("fault", "params", "sentence"),
+    [
+        ("primary_rate_limit", {}, r"rate limited until \d\d:\d\d UTC"),
+        ("secondary_rate_limit_seconds", {}, r"rate limited by GitHub's secondary limit until \d\d:\d\d:\d\d UTC"),
+        ("unauthorized", {}, r"authentication failed \(check GITHUB_TOKEN\)"),
+        ("forbidden", {}, r"authentication failed \(check GITHUB_TOKEN\)"),
+        ("not_found", {}, r"repository acme/widgets not found or not visible to this token"),
+        ("server_error", {}, r"GitHub is unavailable \(500\) for acme/widgets"),
+    ],
+)
+def test_a_github_error_exits_3_with_one_sentence(
+    sample: FakeGitHub, capsys: pytest.CaptureFixture[str], fault: str, params: dict[str, Any], sentence: str
+) -> None:
+    # GIVEN GitHub failing
+    sample.inject(fault, **params)
+
+    # WHEN preview runs
+    code = _preview(sample, "--repo", "acme/widgets", "--label", "agent")
+
+    # THEN it exits 3 with one line on stderr, and prints nothing on stdout
+    captured = capsys.readouterr()
+    assert code == 3
+    assert captured.out == ""
+    assert re.fullmatch(sentence + "\n", captured.err)
+
+
+def test_a_repository_that_does_not_exist_names_it(sample: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN no repository acme/x
+    # WHEN preview asks for it
+    code = _preview(sample, "--repo", "acme/x", "--label", "agent")
+
+    # THEN the sentence names it
+    assert code == 3
+    assert capsys.readouterr().err == "repository acme/x not found or not visible to this token\n"
+
+
+def test_without_a_token_preview_warns_once_and_still_works(
+    github: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN no GITHUB_TOKEN
+    load_sample(github)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+
+    # WHEN preview runs
+    code = _preview(github, "--repo", "acme/widgets", "--label", "agent")
+
+    # THEN it works anonymously and says once why that is limited
+    assert code == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == ["no GitHub token: unauthenticated requests are limited to 60 an hour"]
+    assert github.requests[0].header("Authorization") is None
+    assert _numbers(capsys.readouterr().out) == [1, 2, 6, 9, 10]
+
+
+def test_reaching_the_page_cap_is_reported(
+    github: FakeGitHub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN 150 labelled issues: two pages
+    repo = github.add_repo("acme", "big")
+    for n in range(150):
+        repo.add_issue(f"issue {n}", labels=["agent"])
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+
+    # WHEN preview may read one page
+    _preview(github, "--repo", "acme/big", "--label", "agent", "--max-pages", "1")
+
+    # THEN it shows that page and says it stopped
+    out = capsys.readouterr().out
+    assert "100 issues intake would pick up" in out
+    assert "stopped after 1 pages" in out
+
+
+def test_the_token_never_appears_in_preview_output_or_logs(
+    sample: FakeGitHub, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a token, logging at DEBUG, and GitHub answering with each failure in turn
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+    runs: list[tuple[str | None, dict[str, Any]]] = [
+        (None, {}),
+        ("unauthorized", {}),
+        ("forbidden", {"message": f"token {TOKEN} lacks the issues scope"}),
+        ("primary_rate_limit", {}),
+        ("secondary_rate_limit_message", {}),
+        ("not_found", {}),
+        ("malformed_json", {}),
+        ("bad_gateway", {}),
+    ]
+
+    # WHEN preview runs through all of them, in every output mode
+    for fault, params in runs:
+        for mode in ([], ["--json"], ["--explain"]):
+            if fault is not None:
+                sample.inject(fault, **params)
+            _preview(sample, "--repo", "acme/widgets", "--label", "agent", *mode)
+            captured = capsys.readouterr()
+            seen += [captured.out, captured.err]
+
+    # THEN the token appears in no output and no log record
+    assert any("github:acme/widgets#1" in text for text in seen)
+    assert all(TOKEN not in text for text in seen)
+    assert TOKEN not in caplog.text
