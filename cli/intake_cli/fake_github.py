@@ -301,6 +301,7 @@ class FakeRepo:
         return issue
 
     def _listing(self, query: Mapping[str, str]) -> list[dict[str, Any]]:
+        """The stored issues GitHub would list for `query`, in its order (not yet rendered)."""
         state = query.get("state", "open")
         wanted_labels = [part.strip().casefold() for part in query.get("labels", "").split(",") if part.strip()]
         assignee = query.get("assignee")
@@ -326,7 +327,7 @@ class FakeRepo:
         sort_key = {"updated": "updated_at", "comments": "comments"}.get(sort, "created_at")
         descending = query.get("direction", "desc") != "asc"
         rows.sort(key=lambda s: (s[sort_key], s["number"]), reverse=descending)
-        return [self._render(stored) for stored in rows]
+        return rows
 
 
 class FakeGitHub:
@@ -645,7 +646,7 @@ class FakeGitHub:
         page = max(_int(query.get("page"), 1), 1)
         listing = repo._listing(query)
         last = max((len(listing) + per_page - 1) // per_page, 1)
-        rows = listing[(page - 1) * per_page : page * per_page]
+        rows = [repo._render(stored) for stored in listing[(page - 1) * per_page : page * per_page]]
         link = self._link(repo, raw_query, page, last)
         body = json.dumps(rows, ensure_ascii=False).encode()
         digest = hashlib.sha256(body + link.encode() + identity.encode()).hexdigest()

@@ -112,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         _print_text(args.repo, rule, eligible, skipped if args.explain else None)
     if truncated:
         print(
-            f"note: stopped after {args.max_pages} pages, as a poll does; newer issues are not shown",
+            f"note: stopped after {args.max_pages} page{'s' if args.max_pages != 1 else ''}, "
+            "as a poll does; newer issues are not shown",
             file=sys.stderr if args.as_json else sys.stdout,
         )
     return EXIT_OK

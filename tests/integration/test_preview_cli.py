@@ -238,7 +238,7 @@ def test_reaching_the_page_cap_is_reported(
     # THEN it shows that page and says it stopped
     out = capsys.readouterr().out
     assert "100 issues intake would pick up" in out
-    assert "stopped after 1 pages" in out
+    assert "stopped after 1 page," in out
 
 
 def test_the_token_never_appears_in_preview_output_or_logs(
