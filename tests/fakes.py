@@ -73,19 +73,27 @@ def _token(key: dict[str, str]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _untoken(token: str, prefix: str, **fixed: str) -> str:
-    """The id a next token resumes after; ConfigInvalid("nextToken") for a token we did not issue."""
+def _untoken(token: str, keys: tuple[str, ...], prefix: str, **fixed: str) -> dict[str, str]:
+    """The key a next token resumes after; ConfigInvalid("nextToken") for a token we did not issue."""
     refused = ConfigInvalid("nextToken", "is not a token this API returned")
     try:
         key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (binascii.Error, ValueError) as e:
         raise refused from e
-    if not isinstance(key, dict) or any(key.get(k) != v for k, v in fixed.items()):
+    if (
+        not isinstance(key, dict)
+        or set(key) != set(keys)
+        or not all(isinstance(v, str) and v for v in key.values())
+        or not key["pk"].startswith(prefix)
+        or any(key[k] != v for k, v in fixed.items())
+    ):
         raise refused
-    value = key.get("pk")
-    if not isinstance(value, str) or not value.startswith(prefix):
-        raise refused
-    return value.removeprefix(prefix)
+    return key
+
+
+def _iso(moment: datetime) -> str:
+    """The index's sort key: fixed-width UTC, so strings sort as instants do."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _check_limit(limit: int) -> None:
@@ -219,7 +227,9 @@ class MemoryStore:
         with self._lock:
             self._op("list_projects")
             _check_limit(limit)
-            after = _untoken(next_token, "PROJECT#", sk="PROJECT") if next_token is not None else None
+            after = None
+            if next_token is not None:
+                after = _untoken(next_token, ("pk", "sk"), "PROJECT#", sk="PROJECT")["pk"].removeprefix("PROJECT#")
             ids = [pid for pid in sorted(self._projects) if after is None or pid > after]
             page = ids[:limit]
             token = _token({"pk": f"PROJECT#{page[-1]}", "sk": "PROJECT"}) if len(ids) > limit else None
@@ -315,10 +325,12 @@ class MemoryStore:
             self._op("list_sessions")
             _check_limit(limit)
             index = f"SESSIONS#{project_id}"
-            after = _untoken(next_token, "ISSUE#", gsi1pk=index) if next_token is not None else None
+            keys = ("pk", "sk", "gsi1pk", "gsi1sk")
+            after = _untoken(next_token, keys, "ISSUE#", gsi1pk=index) if next_token is not None else None
+            # Newest first by (claimedAt, key), as the index orders them; a token resumes by position.
             mine = sorted(
                 (
-                    (c.claimed_at.astimezone(UTC), dedupe_key(c.canonical_id), c)
+                    (_iso(c.claimed_at), dedupe_key(c.canonical_id), c)
                     for c in self._claims.values()
                     if c.project_id == project_id
                 ),
@@ -326,15 +338,13 @@ class MemoryStore:
                 reverse=True,
             )
             if after is not None:
-                keys = [k for _, k, _ in mine]
-                if after not in keys:
-                    raise ConfigInvalid("nextToken", "is not a token this API returned")
-                mine = mine[keys.index(after) + 1 :]
+                position = (after["gsi1sk"], after["pk"].removeprefix("ISSUE#"))
+                mine = [t for t in mine if (t[0], t[1]) < position]
             page = mine[:limit]
             token = None
             if len(mine) > limit:
                 at, key, _ = page[-1]
-                token = _token({"pk": f"ISSUE#{key}", "sk": "ISSUE", "gsi1pk": index, "gsi1sk": at.isoformat()})
+                token = _token({"pk": f"ISSUE#{key}", "sk": "ISSUE", "gsi1pk": index, "gsi1sk": at})
             return [c for _, _, c in page], token
 
     def release(self, project_id: str, canonical_id: str, now: datetime) -> Claim:

@@ -205,3 +205,74 @@ def test_a_lost_conditional_write_is_an_outcome_not_an_error(aws: dict[str, Any]
     # WHEN it is claimed again THEN the put reports False after exactly one call
     assert store.put_claim(claim) is False
     assert counter.calls == ["PutItem"]
+
+
+def project_item(project_id: str) -> dict[str, Any]:
+    return {
+        "pk": {"S": f"PROJECT#{project_id}"},
+        "sk": {"S": "PROJECT"},
+        "projectId": {"S": project_id},
+        "config": {"M": {}},
+        "version": {"N": "1"},
+        "gsi1pk": {"S": "INTAKE#ENABLED"},
+        "gsi1sk": {"S": f"PROJECT#{project_id}"},
+    }
+
+
+def index_key(project_id: str) -> dict[str, Any]:
+    item = project_item(project_id)
+    return {k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+
+
+def test_the_intake_index_is_read_page_by_page_as_it_is_consumed() -> None:
+    # GIVEN DynamoDB answering the index Query in two pages
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    store = DynamoStore("intake-table", client)
+    counter = AwsCalls(client)
+    base = {
+        "TableName": "intake-table",
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": "INTAKE#ENABLED"}},
+    }
+    with Stubber(client) as stub:
+        stub.add_response("query", {"Items": [project_item("a")], "LastEvaluatedKey": index_key("a")}, base)
+        stub.add_response("query", {"Items": [project_item("b")]}, {**base, "ExclusiveStartKey": index_key("a")})
+        # WHEN the dispatcher takes the first project
+        projects = store.intake_enabled()
+        first = next(projects)
+        # THEN only the first page has been read
+        assert first.project_id == "a"
+        assert counter.calls == ["Query"]
+        # AND the rest follows from the second page, resumed after the first
+        assert [r.project_id for r in projects] == ["b"]
+        stub.assert_no_pending_responses()
+
+
+def test_listing_projects_scans_on_until_the_page_is_full_and_resumes_after_the_last_one() -> None:
+    # GIVEN a table whose Scan pages hold one project, then ETag-only nothing, then two projects
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    store = DynamoStore("intake-table", client)
+    key = {k: project_item("a")[k] for k in ("pk", "sk")}
+    with Stubber(client) as stub:
+        stub.add_response("scan", {"Items": [project_item("a")], "LastEvaluatedKey": key})
+        stub.add_response("scan", {"Items": [], "LastEvaluatedKey": key})
+        stub.add_response("scan", {"Items": [project_item("b"), project_item("c")]})
+        # WHEN two projects are asked for
+        page, token = store.list_projects(2, None)
+    # THEN the page is a and b, and the token resumes after b
+    assert [r.project_id for r in page] == ["a", "b"]
+    assert token is not None
+    with Stubber(client) as stub:
+        stub.add_response(
+            "scan",
+            {"Items": [project_item("c")]},
+            {
+                "TableName": "intake-table",
+                "FilterExpression": "sk = :sk",
+                "ExpressionAttributeValues": {":sk": {"S": "PROJECT"}},
+                "ExclusiveStartKey": {"pk": {"S": "PROJECT#b"}, "sk": {"S": "PROJECT"}},
+            },
+        )
+        rest, last = store.list_projects(2, token)
+    assert ([r.project_id for r in rest], last) == (["c"], None)

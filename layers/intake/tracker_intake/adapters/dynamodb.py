@@ -430,6 +430,9 @@ class DynamoStore:
 
     def delete_project(self, project_id: str) -> None:
         """The project and its ETag cache. Its claims stay: the ledger is history."""
+        # Cache first: a failure half-way leaves the project in place (with a cold cache), so
+        # the caller can simply try again.
+        self.forget_pages(project_id)
         try:
             with _translated("delete project"):
                 self.client.delete_item(
@@ -439,7 +442,6 @@ class DynamoStore:
                 )
         except _ConditionFailed:
             raise ProjectNotFound(project_id) from None
-        self.forget_pages(project_id)
 
     # --- Ledger ------------------------------------------------------------------------------------
 
@@ -524,9 +526,7 @@ class DynamoStore:
             return False
         return True
 
-    def list_sessions(
-        self, project_id: str, limit: int, next_token: str | None
-    ) -> tuple[list[Claim], str | None]:
+    def list_sessions(self, project_id: str, limit: int, next_token: str | None) -> tuple[list[Claim], str | None]:
         """The project's claims, newest first."""
         check_limit(limit)
         keys = ("pk", "sk", "gsi1pk", "gsi1sk")
@@ -681,8 +681,7 @@ class DynamoStore:
     def _delete_keys(self, keys: list[dict[str, str]], action: str) -> None:
         for chunk_start in range(0, len(keys), _BATCH_WRITE_MAX):
             requests: list[Any] = [
-                {"DeleteRequest": {"Key": to_item(key)}}
-                for key in keys[chunk_start : chunk_start + _BATCH_WRITE_MAX]
+                {"DeleteRequest": {"Key": to_item(key)}} for key in keys[chunk_start : chunk_start + _BATCH_WRITE_MAX]
             ]
             for _ in range(_BATCH_WRITE_ROUNDS):
                 with _translated(action):
