@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import json
 import logging
 import os
 import signal
+import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,6 +105,10 @@ class LocalStack:
         self.moto.start()
         self._stops.append(self.moto.stop)
         self.aws_endpoint = f"http://{opts.host}:{self.moto._server.server_port}"  # type: ignore[union-attr]
+        # moto keeps its state per process: a local stack always starts from an empty account.
+        import requests
+
+        requests.post(f"{self.aws_endpoint}/moto-api/reset", timeout=10).raise_for_status()
         # Every boto3 client made from here on (the handlers' too) talks to the embedded AWS.
         os.environ.update(
             AWS_ENDPOINT_URL=self.aws_endpoint,
@@ -178,7 +184,8 @@ class LocalStack:
         # Powertools loggers write JSON to stdout; locally the details go to the log file.
         for handler in logging.getLogger(SERVICE).handlers:
             if isinstance(handler, logging.StreamHandler):
-                handler.setStream(self._log)
+                previous = handler.setStream(self._log) or sys.stdout
+                self._stops.append(functools.partial(handler.setStream, previous))
 
     def _start_api(self) -> None:
         from .local_api import serve_api
@@ -218,9 +225,7 @@ class LocalStack:
         with self._lock:
             self._polls = []
         with self._quiet():
-            dispatch = self.dispatcher.lambda_handler(
-                {}, LocalLambdaContext(function_name="local-dispatcher")
-            )
+            dispatch = self.dispatcher.lambda_handler({}, LocalLambdaContext(function_name="local-dispatcher"))
         with self._lock:
             report = TickReport(self.ticks, list(self._polls), dispatch)
         report.launched = self.drain_queue()
@@ -240,9 +245,7 @@ class LocalStack:
                 return launched
             event = {"Records": [_sqs_record(m, url) for m in messages]}
             with self._quiet():
-                response = self.launcher.lambda_handler(
-                    event, LocalLambdaContext(function_name="local-launcher")
-                )
+                response = self.launcher.lambda_handler(event, LocalLambdaContext(function_name="local-launcher"))
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
             for message in messages:
                 if message["MessageId"] in failed:
@@ -283,9 +286,7 @@ class LocalStack:
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
-        self.say(
-            f"ticking every {self.options.interval:g}s; details in {self.options.log_file}; Ctrl-C stops"
-        )
+        self.say(f"ticking every {self.options.interval:g}s; details in {self.options.log_file}; Ctrl-C stops")
         while not stop.is_set():
             self.tick()
             stop.wait(self.options.interval)
@@ -308,7 +309,7 @@ def _reason(kind: str | None) -> str:
     return _REASONS.get(kind or "", kind or "error")
 
 
-def _sqs_record(message: dict[str, Any], queue_url: str) -> dict[str, Any]:
+def _sqs_record(message: Mapping[str, Any], queue_url: str) -> dict[str, Any]:
     """The record Lambda's SQS integration would hand the launcher for `message`."""
     name = queue_url.rsplit("/", 1)[-1]
     return {
