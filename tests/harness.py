@@ -5,12 +5,11 @@ Counts every DynamoDB and SQS operation with botocore event hooks, so tests asse
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from intake_cli.call_counter import CallCounter
 from intake_cli.fake_github import FakeGitHub
 from intake_cli.functions import LocalLambdaContext, load_handler
 from tracker_intake.adapters.dynamodb import DynamoStore
@@ -27,40 +26,6 @@ from tracker_intake.domain.session import SessionRequest
 from tracker_intake.wiring import DispatchContext
 
 TOKEN = "ghp_pipelineTestToken0123456789abcdef"
-DYNAMO_READS = {"GetItem", "Query", "Scan", "BatchGetItem"}
-DYNAMO_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-
-
-class CallCounter:
-    """Counts AWS operations per service by name, from botocore's before-call events."""
-
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-        self._lock = threading.Lock()
-
-    def attach(self, client: Any) -> None:
-        service = client.meta.service_model.service_name
-        client.meta.events.register(f"before-call.{service}", self._seen)
-
-    def _seen(self, model: Any, **_: Any) -> None:
-        with self._lock:
-            self.calls[model.name] += 1
-
-    def reset(self) -> None:
-        with self._lock:
-            self.calls.clear()
-
-    @property
-    def dynamodb_reads(self) -> int:
-        return sum(n for op, n in self.calls.items() if op in DYNAMO_READS)
-
-    @property
-    def dynamodb_writes(self) -> int:
-        return sum(n for op, n in self.calls.items() if op in DYNAMO_WRITES)
-
-    @property
-    def sqs_sends(self) -> int:
-        return self.calls["SendMessage"] + self.calls["SendMessageBatch"]
 
 
 class Pipeline:
