@@ -55,7 +55,7 @@ FAULTS = (
     "gone",  # 410
     "server_error",  # 500
     "bad_gateway",  # 502
-    "status",  # any status: status=..., body=..., headers={...}
+    "status",  # any answer: status=..., body=..., headers={...}, rate_headers=False drops x-ratelimit-*
     "slow",  # sleeps `seconds` (default 2) before answering normally
     "malformed_json",  # 200 with a body that is not JSON (or body=... of your choosing)
     "not_modified_without_etag",  # 304 with no ETag header, whatever was asked
@@ -739,7 +739,7 @@ class FakeGitHub:
                 return _Response(
                     int(params.get("status", 500)),
                     payload,
-                    {**_json_type(), **rate, **params.get("headers", {})},
+                    {**_json_type(), **(rate if params.get("rate_headers", True) else {}), **params.get("headers", {})},
                 )
         raise AssertionError(f"unhandled fault {fault.kind}")
 

@@ -435,6 +435,19 @@ def test_spent_budget_in_the_stand_in_gives_a_primary_rate_limit(github: FakeGit
         list(_tracker(github).pages(QUERY, {}))
 
 
+def test_github_rate_limit_wording_without_rate_headers_is_a_primary_rate_limit(github: FakeGitHub) -> None:
+    # GIVEN a 403 saying the rate limit is exceeded, its x-ratelimit-* headers stripped on the way
+    github.add_repo("acme", "widgets")
+    github.inject("status", status=403, body={"message": "API rate limit exceeded for 10.0.0.1."}, rate_headers=False)
+
+    # WHEN the tracker lists
+    with pytest.raises(PrimaryRateLimited) as caught:
+        list(_tracker(github, clock=FixedClock(NOW)).pages(QUERY, {}))
+
+    # THEN it backs off for a minute rather than calling it an auth failure
+    assert caught.value.reset_at == NOW + timedelta(seconds=60)
+
+
 @pytest.mark.parametrize("status", [403, 429])
 def test_secondary_rate_limit_with_retry_after_in_seconds(github: FakeGitHub, status: int) -> None:
     # GIVEN GitHub asks to retry after 120 seconds

@@ -202,13 +202,17 @@ class GitHubTracker:
     def _rate_limited(self, response: requests.Response, said: str, where: str) -> TrackerError | None:
         now = self._now()
         headers = response.headers
-        if headers.get("x-ratelimit-remaining", "").strip() == "0":
+        lowered = said.lower()
+        # A proxy may strip the x-ratelimit-* headers; GitHub's own wording still tells.
+        spent = headers.get("x-ratelimit-remaining", "").strip() == "0" or (
+            "x-ratelimit-remaining" not in headers and "api rate limit exceeded" in lowered
+        )
+        if spent:
             reset_at = _epoch(headers.get("x-ratelimit-reset")) or now + PRIMARY_LIMIT_FALLBACK_WAIT
             return PrimaryRateLimited(
                 reset_at, f"GitHub rate limit for this token is spent until {reset_at:%H:%M} UTC ({where})"
             )
         retry_at = _retry_after(headers.get("retry-after"), now)
-        lowered = said.lower()
         mentions_limit = "secondary rate limit" in lowered or "abuse" in lowered
         if retry_at is not None or mentions_limit or response.status_code == 429:
             retry_at = retry_at or now + SECONDARY_LIMIT_MIN_WAIT
@@ -245,7 +249,7 @@ def _to_issue(query: IssueQuery, item: Mapping[str, Any]) -> Issue:
         url=url,
         labels=label_names(labels),
         assignees=_assignee_logins(item),
-        body=item.get("body") or "",
+        body=body if isinstance(body := item.get("body"), str) else "",
         created_at=_timestamp(item.get("created_at")),
         updated_at=_timestamp(item.get("updated_at")),
         state=str(item.get("state") or "open"),
