@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import hashlib
 import json
 import logging
@@ -181,11 +180,11 @@ class LocalStack:
                     max_concurrency=4,
                 )
             )
-        # Powertools loggers write JSON to stdout; locally the details go to the log file.
+        # Powertools loggers keep the stdout they saw when built; point them at whatever stdout
+        # is when they write, so `_quiet()` sends the details to the log file.
         for handler in logging.getLogger(SERVICE).handlers:
             if isinstance(handler, logging.StreamHandler):
-                previous = handler.setStream(self._log) or sys.stdout
-                self._stops.append(functools.partial(handler.setStream, previous))
+                handler.setStream(_CurrentStdout())
 
     def _start_api(self) -> None:
         from .local_api import serve_api
@@ -291,6 +290,16 @@ class LocalStack:
             self.tick()
             stop.wait(self.options.interval)
         self.say("stopping")
+
+
+class _CurrentStdout:
+    """A stream that writes to the current `sys.stdout`, even after it is swapped."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
 
 
 _REASONS = {
