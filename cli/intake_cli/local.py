@@ -100,6 +100,8 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         opts = self.options
+        # moto's server logs every request (werkzeug); the conditional-write 400s are expected.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.moto = ThreadedMotoServer(ip_address=opts.host, port=opts.aws_port, verbose=False)
         self.moto.start()
         self._stops.append(self.moto.stop)
@@ -134,6 +136,8 @@ class LocalStack:
             self._stops.append(self.github.stop)
             self.sample = load_sample(self.github)
             self.say(f"offline GitHub stand-in on {self.github.base_url} serving {self.sample.full_name}")
+            # The stand-in takes any token; one is set so the offline run looks like a real one.
+            os.environ.setdefault("GITHUB_TOKEN", "offline-stand-in-token")
             return str(self.github.base_url)
         url = self.options.github_url or "https://api.github.com"
         if not os.environ.get("GITHUB_TOKEN"):
