@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import __version__
-from .errors import oversized_body, register_error_handlers
+from .errors import json_object_body, oversized_body, register_error_handlers
 from .routes import ApiContext, ApiStore, api_context, router
 
 __all__ = ["ApiContext", "ApiStore", "build_api", "resolve"]
@@ -23,6 +23,7 @@ def build_api(context: Callable[[], ApiContext]) -> APIGatewayRestResolver:
     app.include_router(router)
     app.dependency_overrides[api_context] = context
     register_error_handlers(app)
+    app.use(middlewares=[json_object_body])
 
     @app.get("/openapi.json", summary="This document", tags=["meta"])
     def openapi() -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -68,6 +69,14 @@ def oversized_body(event: Mapping[str, Any]) -> dict[str, Any] | None:
         "body": body_json.model_dump_json(by_alias=True),
         "isBase64Encoded": False,
     }
+
+
+def json_object_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Refuse a JSON array body: Powertools would quietly validate its first element instead."""
+    event = app.current_event
+    if event.body and not isinstance(event.json_body, dict):
+        raise ConfigInvalid("body", "must be a JSON object")
+    return next_middleware(app)
 
 
 def register_error_handlers(app: APIGatewayRestResolver) -> None:

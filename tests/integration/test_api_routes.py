@@ -1,0 +1,259 @@
+"""ApiFunction on moto, driven by the events/ files: every route does what DESIGN.md says."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from api_support import CLAIMED_AT, Api, claim, load_event, request
+
+from intake_cli.template import resource
+from tracker_intake.domain.config import ProjectConfig
+from tracker_intake.domain.records import ClaimStatus, PollState
+
+
+@pytest.fixture
+def api(aws: dict[str, Any]) -> Api:
+    return Api(aws)
+
+
+@pytest.fixture
+def demo(api: Api) -> Api:
+    """The API with the project of events/api-create-project.json already created."""
+    assert api(load_event("api-create-project.json")).status == 201
+    return api
+
+
+def test_create_project_event_answers_201_with_config_status_and_version(api: Api) -> None:
+    # GIVEN an empty table
+    # WHEN events/api-create-project.json arrives
+    answer = api(load_event("api-create-project.json"))
+    # THEN the project is created, at version 1, with its config echoed back in camelCase
+    assert answer.status == 201
+    assert answer.headers["Location"] == "/projects/demo"
+    assert answer.body["id"] == "demo"
+    assert answer.body["version"] == 1
+    assert answer.body["trackerIntake"]["labels"] == ["agent"]
+    assert answer.body["intake"]["state"] == "ok"
+    assert answer.body["intake"]["repo"] == "acme/app"
+
+
+def test_create_project_stores_it_for_the_poller(demo: Api) -> None:
+    # GIVEN the project created through the API
+    # WHEN the store lists the intake-enabled projects (the dispatcher's index)
+    enabled = [record.project_id for record in demo.store.intake_enabled()]
+    # THEN the new project is among them
+    assert enabled == ["demo"]
+
+
+def test_creating_an_existing_project_answers_409(demo: Api) -> None:
+    # GIVEN project demo exists
+    # WHEN it is created again
+    answer = demo(load_event("api-create-project.json"))
+    # THEN 409 names the id
+    assert answer.status == 409
+    assert answer.fields == ["id"]
+
+
+def test_get_project_event_returns_config_status_and_version_with_etag(demo: Api) -> None:
+    # GIVEN project demo
+    # WHEN events/api-get-project.json arrives
+    answer = demo(load_event("api-get-project.json"))
+    # THEN the config, the intake status and the version come back, the version also as ETag
+    assert answer.status == 200
+    assert answer.body["gitOrigin"] == "git@github.com:acme/app.git"
+    assert answer.body["version"] == 1
+    assert answer.headers["ETag"] == '"1"'
+    assert answer.body["intake"] == {
+        "state": "ok",
+        "repo": "acme/app",
+        "backoffUntil": None,
+        "consecutiveFailures": 0,
+        "lastError": None,
+        "lastChangeAt": None,
+        "configError": None,
+    }
+
+
+def test_get_project_shows_backoff_written_by_the_poller(demo: Api) -> None:
+    # GIVEN the poller put the project in backoff after two failures
+    until = CLAIMED_AT + timedelta(days=3650)
+    demo.store.save_poll_state(
+        "demo", PollState(backoff_until=until, consecutive_failures=2, last_error="rate limited")
+    )
+    # WHEN the project is read
+    status = demo(load_event("api-get-project.json")).body["intake"]
+    # THEN the status says backoff, until when, and why
+    assert status["state"] == "backoff"
+    assert status["backoffUntil"].startswith(str(until.year))
+    assert status["consecutiveFailures"] == 2
+    assert status["lastError"] == "rate limited"
+
+
+def test_get_project_of_a_disabled_project_says_disabled(api: Api) -> None:
+    # GIVEN a project without intake
+    api.store.create_project("quiet", ProjectConfig(name="Quiet"), CLAIMED_AT)
+    # WHEN it is read
+    answer = api(request("GET", "/projects/quiet"))
+    # THEN its intake state is disabled
+    assert answer.body["intake"]["state"] == "disabled"
+
+
+def test_get_unknown_project_answers_404_naming_the_id(api: Api) -> None:
+    # GIVEN an empty table
+    # WHEN events/api-get-project.json asks for demo
+    answer = api(load_event("api-get-project.json"))
+    # THEN 404 names the id
+    assert answer.status == 404
+    assert answer.fields == ["id"]
+
+
+def test_put_config_event_replaces_the_config_and_bumps_the_version(demo: Api) -> None:
+    # GIVEN project demo at version 1
+    # WHEN events/api-put-config.json arrives with If-Match "1"
+    answer = demo(load_event("api-put-config.json"))
+    # THEN the new config is stored and the version is 2
+    assert answer.status == 200
+    assert answer.body["version"] == 2
+    assert answer.headers["ETag"] == '"2"'
+    assert answer.body["trackerIntake"]["labels"] == ["agent", "bug"]
+    assert demo.store.get_project("demo").config.tracker_intake.max_sessions_per_poll == 5  # type: ignore[union-attr]
+
+
+def test_put_config_with_a_stale_if_match_answers_412(demo: Api) -> None:
+    # GIVEN someone already moved demo to version 2
+    demo(load_event("api-put-config.json"))
+    # WHEN the same If-Match "1" write arrives again
+    answer = demo(load_event("api-put-config.json"))
+    # THEN 412 says what happened and names If-Match
+    assert answer.status == 412
+    assert answer.fields == ["If-Match"]
+    assert "changed by someone else" in answer.body["message"]
+
+
+def test_put_config_with_a_stale_version_field_answers_409(demo: Api) -> None:
+    # GIVEN demo at version 2
+    demo(load_event("api-put-config.json"))
+    # WHEN a write carries `version: 1` in its body
+    body = {"name": "Demo app", "version": 1}
+    answer = demo(request("PUT", "/projects/demo/config", body=body))
+    # THEN 409 names the version field
+    assert answer.status == 409
+    assert answer.fields == ["version"]
+
+
+def test_put_config_with_the_current_version_field_succeeds(demo: Api) -> None:
+    # GIVEN demo at version 1
+    # WHEN a write carries `version: 1` in its body
+    answer = demo(request("PUT", "/projects/demo/config", body={"name": "Renamed", "version": 1}))
+    # THEN it is applied
+    assert answer.status == 200
+    assert (answer.body["name"], answer.body["version"]) == ("Renamed", 2)
+
+
+def test_disabling_intake_takes_the_project_out_of_the_poll_index(demo: Api) -> None:
+    # GIVEN demo with intake enabled
+    # WHEN its config turns intake off
+    body = {"gitOrigin": "git@github.com:acme/app.git", "trackerIntake": {"enabled": False}}
+    demo(request("PUT", "/projects/demo/config", body=body))
+    # THEN the dispatcher no longer sees it
+    assert list(demo.store.intake_enabled()) == []
+
+
+def test_list_projects_pages_with_limit_and_next_token(api: Api) -> None:
+    # GIVEN three projects
+    for name in ("a1", "b2", "c3"):
+        api.store.create_project(name, ProjectConfig(), CLAIMED_AT)
+    # WHEN they are listed two at a time
+    first = api(request("GET", "/projects", query={"limit": "2"}))
+    token = first.body["nextToken"]
+    second = api(request("GET", "/projects", query={"limit": "2", "nextToken": token}))
+    # THEN the two pages hold all three, once each, and the last page has no token
+    ids = [p["id"] for p in first.body["items"] + second.body["items"]]
+    assert sorted(ids) == ["a1", "b2", "c3"]
+    assert second.body["nextToken"] is None
+
+
+def test_list_projects_event_lists_the_project(demo: Api) -> None:
+    # GIVEN project demo
+    # WHEN events/api.json (GET /projects) arrives
+    answer = demo(load_event("api.json"))
+    # THEN the list holds demo with its status
+    assert answer.status == 200
+    assert [(p["id"], p["intake"]["state"]) for p in answer.body["items"]] == [("demo", "ok")]
+
+
+def test_list_sessions_event_shows_the_ledger(demo: Api) -> None:
+    # GIVEN a launched claim for github:acme/app#42
+    demo.store.put_claim(claim())
+    # WHEN events/api-list-sessions.json arrives
+    answer = demo(load_event("api-list-sessions.json"))
+    # THEN the row has the canonical id, status, title, url, times and session
+    (row,) = answer.body["items"]
+    assert row["issueId"] == "github:acme/app#42"
+    assert row["status"] == "launched"
+    assert row["title"] == "Issue 42"
+    assert row["url"] == "https://github.com/acme/app/issues/42"
+    assert row["claimedAt"].startswith("2026-11-24T12:00:00")
+    assert row["sessionRef"] == "session-42"
+
+
+def test_list_sessions_of_an_unknown_project_answers_404(api: Api) -> None:
+    # GIVEN no project demo
+    # WHEN its sessions are listed
+    answer = api(load_event("api-list-sessions.json"))
+    # THEN 404, not an empty list
+    assert answer.status == 404
+
+
+def test_release_session_event_releases_the_url_encoded_claim(demo: Api) -> None:
+    # GIVEN a launched claim for github:acme/app#42
+    demo.store.put_claim(claim())
+    # WHEN events/api-release-session.json (issueId github%3Aacme%2Fapp%2342) arrives
+    answer = demo(load_event("api-release-session.json"))
+    # THEN the claim is released, so a later poll may take the issue again
+    assert answer.status == 200
+    assert answer.body["status"] == "released"
+    assert demo.store.get_claim("github:acme/app#42").status is ClaimStatus.RELEASED  # type: ignore[union-attr]
+
+
+def test_release_of_another_projects_claim_answers_404(demo: Api) -> None:
+    # GIVEN the claim on github:acme/app#42 belongs to project other
+    demo.store.put_claim(claim(project_id="other"))
+    # WHEN demo tries to release it
+    answer = demo(load_event("api-release-session.json"))
+    # THEN 404 names the issue id and the claim is untouched
+    assert answer.status == 404
+    assert answer.fields == ["issueId"]
+    assert demo.store.get_claim("github:acme/app#42").status is ClaimStatus.LAUNCHED  # type: ignore[union-attr]
+
+
+def test_delete_project_event_deletes_it(demo: Api) -> None:
+    # GIVEN project demo
+    # WHEN events/api-delete-project.json arrives
+    answer = demo(load_event("api-delete-project.json"))
+    # THEN 204, and the project is gone
+    assert answer.status == 204
+    assert demo(load_event("api-get-project.json")).status == 404
+
+
+def test_openapi_document_lists_every_route_of_the_template(api: Api) -> None:
+    # GIVEN the routes template.yaml wires to ApiFunction
+    events = resource("ApiFunction")["Properties"]["Events"].values()
+    wired = {(e["Properties"]["Path"], e["Properties"]["Method"].lower()) for e in events}
+    # WHEN events/api-openapi.json asks for the document
+    answer = api(load_event("api-openapi.json"))
+    # THEN every wired route is documented, and only those
+    documented = {(path, method) for path, item in answer.body["paths"].items() for method in item}
+    assert documented == wired
+
+
+def test_openapi_document_describes_camel_case_bodies(api: Api) -> None:
+    # GIVEN the API
+    # WHEN the document is read
+    schemas = api(load_event("api-openapi.json")).body["components"]["schemas"]
+    # THEN the config body uses the camelCase vocabulary and forbids unknown fields
+    intake = schemas["TrackerIntake"]
+    assert {"excludeLabels", "maxSessionsPerPoll"} <= set(intake["properties"])
+    assert intake["additionalProperties"] is False
