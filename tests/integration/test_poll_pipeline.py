@@ -19,12 +19,6 @@ from tracker_intake.domain.session import SessionRequest
 
 
 @pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub() as fake:
-        yield fake
-
-
-@pytest.fixture
 def pipe(aws: dict[str, Any], github: FakeGitHub) -> Iterator[Pipeline]:
     yield Pipeline(aws, github)
 
