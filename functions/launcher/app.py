@@ -17,7 +17,8 @@ from tracker_intake.wiring import build_launch_context
 
 logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
+# Failed records are reported, never raised: a failed message returns to the queue on its own.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 _context: LaunchContext | None = None
 

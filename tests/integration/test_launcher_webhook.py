@@ -1,0 +1,228 @@
+"""LauncherFunction against a real HTTP session backend on loopback, with the ledger on moto."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from api_support import claim
+from launcher_support import Reply, SessionBackend, sample_body, session_backend, sqs_event
+
+from intake_cli.functions import LocalLambdaContext, load_handler
+from tracker_intake.adapters.dynamodb import DynamoStore
+from tracker_intake.adapters.webhook import WebhookLauncher, sign
+from tracker_intake.domain.clock import SystemClock
+from tracker_intake.domain.launch import LaunchContext
+from tracker_intake.domain.records import ClaimStatus
+
+SECRET = "whsec_launcherTestSecret0123456789"
+ISSUE = "github:acme/app#42"
+
+
+class Launcher:
+    """The launcher handler wired to the moto ledger and a loopback backend."""
+
+    def __init__(self, aws: dict[str, Any], backend: SessionBackend, read_timeout: float = 5.0) -> None:
+        self.store = DynamoStore(aws["table_name"], client=aws["dynamodb"])
+        self.store.put_claim(claim(status=ClaimStatus.ENQUEUED))
+        self.module: ModuleType = load_handler("launcher", fresh=True)
+        webhook = WebhookLauncher(backend.url, SECRET, timeout=(1.0, read_timeout))
+        self.module.use(LaunchContext(ledger=self.store, launcher=webhook, clock=SystemClock()))
+
+    def deliver(self, body: str | None = None) -> list[str]:
+        """One SQS batch with the request; returns the message ids reported as failed."""
+        response = self.module.lambda_handler(sqs_event(body or sample_body()), LocalLambdaContext())
+        return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+
+    @property
+    def claim(self) -> Any:
+        return self.store.get_claim(ISSUE)
+
+
+@pytest.fixture
+def backend() -> Iterator[SessionBackend]:
+    with session_backend() as b:
+        yield b
+
+
+def test_success_records_launched_with_the_backends_session_id(aws: dict[str, Any], backend: SessionBackend) -> None:
+    # GIVEN an enqueued claim and a backend that answers 201 {"sessionId": "sess-1"}
+    launcher = Launcher(aws, backend)
+    # WHEN the request is delivered
+    failed = launcher.deliver()
+    # THEN nothing failed and the claim is launched with the session id
+    assert failed == []
+    assert launcher.claim.status is ClaimStatus.LAUNCHED
+    assert launcher.claim.session_ref == "sess-1"
+
+
+def test_500_then_success_gives_one_launch(aws: dict[str, Any]) -> None:
+    # GIVEN a backend that answers 500 once, then 201
+    with session_backend(Reply(500), Reply(201, {"sessionId": "sess-1"})) as backend:
+        launcher = Launcher(aws, backend)
+        # WHEN the request is delivered, fails, and SQS delivers it again
+        first = launcher.deliver()
+        assert launcher.claim.status is ClaimStatus.ENQUEUED
+        second = launcher.deliver()
+    # THEN the first delivery is reported failed (retried), the second launches, once
+    assert first == ["message-0"]
+    assert second == []
+    assert launcher.claim.status is ClaimStatus.LAUNCHED
+    assert [r.headers["Idempotency-Key"] for r in backend.received] == ["demo:github:acme/app#42"] * 2
+
+
+def test_429_is_retried(aws: dict[str, Any]) -> None:
+    # GIVEN a backend that is rate limiting
+    with session_backend(Reply(429), Reply(201, {"sessionId": "sess-1"})) as backend:
+        launcher = Launcher(aws, backend)
+        # WHEN the request is delivered
+        failed = launcher.deliver()
+    # THEN the message fails (SQS retries it) and the claim waits, enqueued
+    assert failed == ["message-0"]
+    assert launcher.claim.status is ClaimStatus.ENQUEUED
+
+
+def test_400_gives_a_failed_claim_and_no_retry(aws: dict[str, Any]) -> None:
+    # GIVEN a backend that refuses the request
+    with session_backend(Reply(400, {"error": "unknown repository"})) as backend:
+        launcher = Launcher(aws, backend)
+        # WHEN the request is delivered
+        failed = launcher.deliver()
+        # AND delivered again (as a duplicate would be)
+        again = launcher.deliver()
+    # THEN the message is not failed (no retry), the claim is failed with the reason, one call
+    assert failed == again == []
+    assert launcher.claim.status is ClaimStatus.FAILED
+    assert "HTTP 400" in launcher.claim.reason
+    assert "unknown repository" in launcher.claim.reason
+    assert len(backend.received) == 1
+
+
+def test_timeout_is_retried_with_the_same_idempotency_key(aws: dict[str, Any]) -> None:
+    # GIVEN a backend that takes longer than the launcher waits, then answers promptly
+    with session_backend(Reply(201, {"sessionId": "late"}, delay=2.0), Reply(201, {"sessionId": "sess-1"})) as backend:
+        launcher = Launcher(aws, backend, read_timeout=0.3)
+        # WHEN the request is delivered, times out, and is delivered again
+        first = launcher.deliver()
+        assert launcher.claim.status is ClaimStatus.ENQUEUED
+        second = launcher.deliver()
+    # THEN the timeout failed the message, the retry launched, both asked with one key
+    assert first == ["message-0"]
+    assert second == []
+    assert launcher.claim.status is ClaimStatus.LAUNCHED
+    keys = {r.headers["Idempotency-Key"] for r in backend.received}
+    assert keys == {"demo:github:acme/app#42"}
+
+
+def test_same_message_delivered_twice_calls_the_backend_once(aws: dict[str, Any], backend: SessionBackend) -> None:
+    # GIVEN an enqueued claim
+    launcher = Launcher(aws, backend)
+    # WHEN the same message is delivered twice
+    launcher.deliver()
+    failed = launcher.deliver()
+    # THEN the backend was called once and the duplicate is not a failure
+    assert len(backend.received) == 1
+    assert failed == []
+
+
+def test_same_message_twice_in_one_batch_calls_the_backend_once(aws: dict[str, Any], backend: SessionBackend) -> None:
+    # GIVEN an enqueued claim
+    launcher = Launcher(aws, backend)
+    # WHEN one batch carries the same request twice
+    response = launcher.module.lambda_handler(sqs_event(sample_body(), sample_body()), LocalLambdaContext())
+    # THEN one call, no failures
+    assert len(backend.received) == 1
+    assert response["batchItemFailures"] == []
+
+
+def test_signature_verifies_over_the_exact_body(aws: dict[str, Any], backend: SessionBackend) -> None:
+    # GIVEN an enqueued claim
+    launcher = Launcher(aws, backend)
+    # WHEN the request is delivered
+    launcher.deliver()
+    # THEN X-Intake-Signature is the HMAC-SHA256 of the body bytes under the shared secret
+    (got,) = backend.received
+    expected = "sha256=" + hmac.new(SECRET.encode(), got.body, "sha256").hexdigest()
+    assert hmac.compare_digest(got.headers["X-Intake-Signature"], expected)
+    assert got.headers["X-Intake-Signature"] == sign(SECRET, got.body)
+
+
+def test_webhook_body_is_the_request_and_the_prompt(aws: dict[str, Any], backend: SessionBackend) -> None:
+    # GIVEN an enqueued claim
+    launcher = Launcher(aws, backend)
+    # WHEN the request is delivered
+    launcher.deliver()
+    # THEN the backend gets the session request fields plus the prompt
+    body = backend.received[0].json
+    assert body["projectId"] == "demo"
+    assert body["issueId"] == ISSUE
+    assert body["issue"]["title"] == "Crash when the config file is empty"
+    assert "Title: Crash when the config file is empty" in body["prompt"]
+    assert backend.received[0].headers["Content-Type"].startswith("application/json")
+
+
+def test_2xx_without_a_session_id_records_a_fallback_reference(aws: dict[str, Any]) -> None:
+    # GIVEN a backend that answers 202 with no body
+    with session_backend(Reply(202)) as backend:
+        launcher = Launcher(aws, backend)
+        # WHEN the request is delivered
+        launcher.deliver()
+    # THEN the claim is launched with a reference derived from the idempotency key
+    assert launcher.claim.status is ClaimStatus.LAUNCHED
+    assert launcher.claim.session_ref == "webhook:demo:github:acme/app#42"
+
+
+def test_unreachable_backend_is_retried(aws: dict[str, Any]) -> None:
+    # GIVEN a backend URL nothing listens on
+    with session_backend() as backend:
+        url = backend.url
+    launcher = Launcher(aws, SessionBackend(url=url))
+    # WHEN the request is delivered
+    failed = launcher.deliver()
+    # THEN the message fails (retried) and the claim waits, enqueued
+    assert failed == ["message-0"]
+    assert launcher.claim.status is ClaimStatus.ENQUEUED
+
+
+def test_deployed_wiring_reads_the_secret_from_secrets_manager(
+    aws: dict[str, Any], backend: SessionBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the launcher's environment as template.yaml sets it, the key in Secrets Manager
+    arn = boto3.client("secretsmanager").create_secret(Name="session-webhook", SecretString=SECRET)["ARN"]
+    monkeypatch.setenv("TABLE_NAME", aws["table_name"])
+    monkeypatch.setenv("SESSION_BACKEND", "webhook")
+    monkeypatch.setenv("SESSION_WEBHOOK_URL", backend.url)
+    monkeypatch.setenv("SESSION_WEBHOOK_SECRET_ARN", arn)
+    DynamoStore(aws["table_name"]).put_claim(claim(status=ClaimStatus.ENQUEUED))
+    module = load_handler("launcher", fresh=True)
+    module.use(None)
+    # WHEN events/launcher.json is handled by the handler's own composition root
+    response = module.lambda_handler(sqs_event(sample_body()), LocalLambdaContext())
+    # THEN the session launched, signed with the secret's value
+    assert response["batchItemFailures"] == []
+    assert backend.received[0].headers["X-Intake-Signature"] == sign(SECRET, backend.received[0].body)
+    assert os.environ["SESSION_BACKEND"] == "webhook"
+
+
+def test_log_backend_marks_the_claim_launched_with_ref_log(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the launcher configured with the log backend (the default)
+    monkeypatch.setenv("TABLE_NAME", aws["table_name"])
+    monkeypatch.setenv("SESSION_BACKEND", "log")
+    store = DynamoStore(aws["table_name"])
+    store.put_claim(claim(status=ClaimStatus.ENQUEUED))
+    module = load_handler("launcher", fresh=True)
+    module.use(None)
+    # WHEN events/launcher.json is handled
+    module.lambda_handler(json.loads(json.dumps(sqs_event(sample_body()))), LocalLambdaContext())
+    # THEN the claim is launched with the reference `log`
+    launched = store.get_claim(ISSUE)
+    assert launched is not None
+    assert (launched.status, launched.session_ref) == (ClaimStatus.LAUNCHED, "log")
