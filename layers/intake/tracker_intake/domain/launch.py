@@ -9,8 +9,11 @@ Crash points, and why each is safe:
   the same `Idempotency-Key` again, so it answers with the session it already started.
 - a delivery that finds the claim `launching` and *not* yet stale cannot tell a crash from a
   slow launch; it fails the batch item so SQS tries again later (and, in the end, the DLQ).
-A request whose claim is `launched`, `failed`, `released` or `claimed`, or belongs to an older
-generation of the claim, is a duplicate: a counted no-op.
+- a poller that sent the request and died before marking the claim `enqueued` leaves it
+  `claimed`: the delivery launches it all the same (the poller's re-send, if any, is then a
+  duplicate), because a re-send within SQS's deduplication window would be dropped.
+A request whose claim is `launched`, `failed` or `released`, or belongs to an older generation
+of the claim, is a duplicate: a counted no-op.
 """
 
 from __future__ import annotations
@@ -159,8 +162,12 @@ def launch_session(body: str, ctx: LaunchContext, report: Report) -> LaunchRepor
 
 def _take(ledger: Ledger, claim: Claim, now: datetime, stale_after: timedelta) -> bool:
     """Move the claim to `launching`: from `enqueued`, or over a launch that died mid-way."""
-    if claim.status is ClaimStatus.ENQUEUED:
-        return ledger.transition(claim.canonical_id, ClaimStatus.ENQUEUED, ClaimStatus.LAUNCHING, now)
+    if claim.status in (ClaimStatus.ENQUEUED, ClaimStatus.CLAIMED):
+        # `claimed` too: a poller that sent the request and died before marking it `enqueued`
+        # leaves it so, and a later re-send inside SQS's 5-minute window is dropped as a
+        # duplicate. This delivery may be the only one there will ever be.
+        launchable = (ClaimStatus.CLAIMED, ClaimStatus.ENQUEUED)
+        return ledger.transition(claim.canonical_id, launchable, ClaimStatus.LAUNCHING, now)
     if claim.status is ClaimStatus.LAUNCHING:
         since = claim.updated_at or claim.claimed_at
         if now - since < stale_after:
