@@ -32,7 +32,7 @@ from tracker_intake.domain.records import Claim, ClaimStatus, PollState, Project
 from tracker_intake.domain.session import SessionRequest
 from tracker_intake.domain.tracker import CachedPage
 
-__all__ = ["AwsCalls", "MemoryQueue", "MemoryStore", "Operations", "SentMessage"]
+__all__ = ["AwsCalls", "MemoryQueue", "MemoryStore", "Operations", "SentMessage", "atomic_calls"]
 
 _READS = frozenset(
     {
@@ -478,3 +478,29 @@ class AwsCalls:
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
+
+
+# moto answers each call in the calling thread, and its DynamoDB backend takes no lock: two
+# threads can both pass `attribute_not_exists(pk)` on the same item. DynamoDB itself applies each
+# conditional write atomically. This makes every call through the given clients atomic, which is
+# that guarantee and nothing more (pollers still interleave between calls).
+_MOTO_LOCK = threading.RLock()
+_HELD = "tests.atomic_calls.held"
+
+
+def _enter(context: dict[str, Any], **_: Any) -> None:
+    _MOTO_LOCK.acquire()
+    context[_HELD] = True
+
+
+def _leave(context: dict[str, Any], **_: Any) -> None:
+    if context.pop(_HELD, False):
+        _MOTO_LOCK.release()
+
+
+def atomic_calls(*clients: Any) -> None:
+    """Make each API call through these (moto-backed) clients atomic, as the real services are."""
+    for client in clients:
+        client.meta.events.register("before-call.*.*", _enter, unique_id="tests.atomic_calls.enter")
+        client.meta.events.register("after-call.*.*", _leave, unique_id="tests.atomic_calls.leave")
+        client.meta.events.register("after-call-error.*.*", _leave, unique_id="tests.atomic_calls.error")

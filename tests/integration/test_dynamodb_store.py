@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,7 +13,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
-from fakes import AwsCalls
+from fakes import AwsCalls, atomic_calls
 
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.domain.config import ProjectConfig
@@ -276,3 +279,28 @@ def test_listing_projects_scans_on_until_the_page_is_full_and_resumes_after_the_
         )
         rest, last = store.list_projects(2, token)
     assert ([r.project_id for r in rest], last) == (["c"], None)
+
+
+def test_atomic_calls_gives_moto_dynamodbs_atomic_conditional_writes(aws: dict[str, Any]) -> None:
+    # GIVEN moto made atomic per call, and threads switching as often as the interpreter allows
+    atomic_calls(aws["dynamodb"])
+    store = DynamoStore(aws["table_name"], aws["dynamodb"])
+    snapshot = IssueSnapshot(1, "t", "u", (), (), "", None)
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        # WHEN four pollers race to claim each of fifty issues
+        winners = []
+        for n in range(1, 51):
+            barrier = threading.Barrier(4)
+
+            def put(i: int, n: int = n, barrier: threading.Barrier = barrier) -> bool:
+                barrier.wait()
+                return store.put_claim(Claim(f"github:a/b#{n}", "app", ClaimStatus.CLAIMED, f"t{i}", NOW, snapshot))
+
+            with ThreadPoolExecutor(4) as pool:
+                winners.append(sum(pool.map(put, range(4))))
+    finally:
+        sys.setswitchinterval(previous)
+    # THEN every issue had exactly one winner (without atomic_calls, about a third do not)
+    assert set(winners) == {1}

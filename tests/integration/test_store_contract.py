@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fakes import AwsCalls, MemoryStore
+from fakes import AwsCalls, MemoryStore, atomic_calls
 
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.domain.config import ProjectConfig
@@ -78,6 +80,8 @@ class DynamoHarness(Harness):
     def __init__(self, aws: dict[str, Any]) -> None:
         self.store = self.dynamo = DynamoStore(aws["table_name"], aws["dynamodb"])
         self.counter = AwsCalls(aws["dynamodb"])
+        # moto's backend takes no lock; DynamoDB applies each conditional write atomically.
+        atomic_calls(aws["dynamodb"])
 
     def corrupt_config(self, project_id: str, raw: dict[str, Any]) -> None:
         self.dynamo.client.update_item(
@@ -489,6 +493,21 @@ def test_the_first_claim_on_an_issue_wins(store: Store) -> None:
     assert (first, second) == (True, False)
     stored = store.get_claim(ISSUE)
     assert stored is not None and stored.claim_token == "a"
+
+
+def test_concurrent_claims_on_one_issue_have_exactly_one_winner(store: Store) -> None:
+    # GIVEN eight pollers released at the same moment
+    barrier = threading.Barrier(8)
+
+    def claim_all(i: int) -> int:
+        barrier.wait()
+        return sum(store.put_claim(claim(f"github:acme/app#{n}", token=f"t{i}")) for n in range(1, 11))
+
+    # WHEN each claims the same ten issues
+    with ThreadPoolExecutor(8) as pool:
+        wins = sum(pool.map(claim_all, range(8)))
+    # THEN each issue has exactly one winner
+    assert wins == 10
 
 
 def test_claims_are_keyed_case_insensitively_on_owner_and_repo(store: Store) -> None:
