@@ -10,9 +10,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
 from typing import Any
 
-from api_support import load_event
+from api_support import claim, load_event
+
+from intake_cli.functions import LocalLambdaContext, load_handler
+from tracker_intake.adapters.dynamodb import DynamoStore
+from tracker_intake.adapters.webhook import WebhookLauncher
+from tracker_intake.domain.clock import SystemClock
+from tracker_intake.domain.launch import LaunchContext
+from tracker_intake.domain.records import ClaimStatus
 
 
 @dataclass(frozen=True)
@@ -97,3 +105,27 @@ def sample_body() -> str:
     """The session request of events/launcher.json."""
     body: str = load_event("launcher.json")["Records"][0]["body"]
     return body
+
+
+SECRET = "whsec_launcherTestSecret0123456789"
+ISSUE = "github:acme/app#42"
+
+
+class Launcher:
+    """The launcher handler wired to the moto ledger and a loopback backend."""
+
+    def __init__(self, aws: dict[str, Any], backend: SessionBackend, read_timeout: float = 5.0) -> None:
+        self.store = DynamoStore(aws["table_name"], client=aws["dynamodb"])
+        self.store.put_claim(claim(status=ClaimStatus.ENQUEUED))
+        self.module: ModuleType = load_handler("launcher", fresh=True)
+        webhook = WebhookLauncher(backend.url, SECRET, timeout=(1.0, read_timeout))
+        self.module.use(LaunchContext(ledger=self.store, launcher=webhook, clock=SystemClock()))
+
+    def deliver(self, body: str | None = None) -> list[str]:
+        """One SQS batch with the request; returns the message ids reported as failed."""
+        response = self.module.lambda_handler(sqs_event(body or sample_body()), LocalLambdaContext())
+        return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+
+    @property
+    def claim(self) -> Any:
+        return self.store.get_claim(ISSUE)

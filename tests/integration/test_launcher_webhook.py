@@ -6,43 +6,17 @@ import hmac
 import json
 import os
 from collections.abc import Iterator
-from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from api_support import claim
-from launcher_support import Reply, SessionBackend, sample_body, session_backend, sqs_event
+from launcher_support import ISSUE, SECRET, Launcher, Reply, SessionBackend, sample_body, session_backend, sqs_event
 
 from intake_cli.functions import LocalLambdaContext, load_handler
 from tracker_intake.adapters.dynamodb import DynamoStore
-from tracker_intake.adapters.webhook import WebhookLauncher, sign
-from tracker_intake.domain.clock import SystemClock
-from tracker_intake.domain.launch import LaunchContext
+from tracker_intake.adapters.webhook import sign
 from tracker_intake.domain.records import ClaimStatus
-
-SECRET = "whsec_launcherTestSecret0123456789"
-ISSUE = "github:acme/app#42"
-
-
-class Launcher:
-    """The launcher handler wired to the moto ledger and a loopback backend."""
-
-    def __init__(self, aws: dict[str, Any], backend: SessionBackend, read_timeout: float = 5.0) -> None:
-        self.store = DynamoStore(aws["table_name"], client=aws["dynamodb"])
-        self.store.put_claim(claim(status=ClaimStatus.ENQUEUED))
-        self.module: ModuleType = load_handler("launcher", fresh=True)
-        webhook = WebhookLauncher(backend.url, SECRET, timeout=(1.0, read_timeout))
-        self.module.use(LaunchContext(ledger=self.store, launcher=webhook, clock=SystemClock()))
-
-    def deliver(self, body: str | None = None) -> list[str]:
-        """One SQS batch with the request; returns the message ids reported as failed."""
-        response = self.module.lambda_handler(sqs_event(body or sample_body()), LocalLambdaContext())
-        return [item["itemIdentifier"] for item in response["batchItemFailures"]]
-
-    @property
-    def claim(self) -> Any:
-        return self.store.get_claim(ISSUE)
 
 
 @pytest.fixture

@@ -1,0 +1,263 @@
+"""The `intake` CLI against the real API handler, served on loopback by intake_cli.local_api."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from api_support import Api, claim
+
+from intake_cli.local_api import serve_api
+from intake_cli.main import main
+from tracker_intake.domain.config import ProjectConfig
+from tracker_intake.domain.records import ClaimStatus
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class Served:
+    """The API on 127.0.0.1 (a free port), and the CLI pointed at it."""
+
+    def __init__(self, api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+        self.api = api
+        self.capsys = capsys
+        self.before_answer: Callable[[dict[str, Any]], None] = lambda event: None
+
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            answer: dict[str, Any] = api.module.lambda_handler(event, context)
+            self.before_answer(event)
+            return answer
+
+        self.server = serve_api(handler, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def run(self, *argv: str) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        code = main(["--api-url", self.url, *argv])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def json(self, *argv: str) -> Any:
+        code, out, err = self.run(*argv, "--json")
+        assert code == 0, err
+        return json.loads(out)
+
+
+@pytest.fixture
+def cli(aws: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> Iterator[Served]:
+    served = Served(Api(aws), capsys)
+    yield served
+    served.server.shutdown()
+    served.server.server_close()
+
+
+def test_create_then_show_a_project(cli: Served) -> None:
+    # GIVEN the API is empty
+    # WHEN a project is created and shown
+    created = cli.run("project", "create", "demo", "--name", "Demo app", "--git-origin", "git@github.com:acme/app.git")
+    code, out, _ = cli.run("project", "show", "demo")
+    # THEN both succeed and the project reads back
+    assert created[0] == code == 0
+    assert "created project demo (version 1)" in created[1]
+    shown = described(out)
+    assert shown["git origin"] == "git@github.com:acme/app.git"
+    assert (shown["intake"], shown["status"]) == ("off", "disabled")
+
+
+def test_enable_intake_with_a_label_then_see_it_in_show(cli: Served) -> None:
+    # GIVEN a project with a git origin (the new user's walk-through)
+    cli.run("project", "create", "demo", "--git-origin", "git@github.com:acme/app.git")
+    # WHEN intake is enabled on a label
+    code, out, err = cli.run("project", "set-config", "demo", "--tracker-intake", "--tracker-label", "agent")
+    # THEN the change is applied and `project show` reports it, with the repo derived
+    assert code == 0, err
+    assert "updated project demo (version 2)" in out
+    shown = described(cli.run("project", "show", "demo")[1])
+    assert shown["intake"] == "on"
+    assert shown["labels"] == "agent"
+    assert shown["repo"] == "acme/app"
+    assert shown["status"] == "ok"
+
+
+def test_set_config_keeps_what_it_was_not_told_to_change(cli: Served) -> None:
+    # GIVEN intake on with a label and an assignee
+    cli.run("project", "create", "demo", "--name", "Demo", "--git-origin", "git@github.com:acme/app.git")
+    cli.run("project", "set-config", "demo", "--tracker-intake", "--tracker-label", "agent", "--tracker-assignee", "*")
+    # WHEN only the session cap is changed
+    project = cli.json("project", "set-config", "demo", "--max-sessions-per-poll", "3")
+    # THEN everything else is as it was
+    assert project["name"] == "Demo"
+    assert project["trackerIntake"]["labels"] == ["agent"]
+    assert project["trackerIntake"]["assignee"] == "*"
+    assert project["trackerIntake"]["maxSessionsPerPoll"] == 3
+
+
+def test_set_config_sends_the_version_it_read(cli: Served) -> None:
+    # GIVEN someone edits the project between the CLI's read and its write
+    cli.run("project", "create", "demo", "--git-origin", "git@github.com:acme/app.git")
+
+    def concurrent_edit(event: dict[str, Any]) -> None:
+        if event["httpMethod"] == "GET":
+            cli.api.store.replace_config("demo", ProjectConfig(name="Theirs"), None, _now())
+
+    cli.before_answer = concurrent_edit
+    # WHEN set-config runs
+    code, _, err = cli.run("project", "set-config", "demo", "--tracker-intake", "--tracker-label", "agent")
+    # THEN the stale write is refused, the other edit survives, and the user is told why
+    assert code == 1
+    assert "HTTP 412" in err
+    assert "If-Match" in err
+    assert cli.api.store.get_project("demo").config.name == "Theirs"
+
+
+def test_project_list_is_a_table(cli: Served) -> None:
+    # GIVEN two projects, one with intake on
+    cli.run("project", "create", "demo", "--git-origin", "git@github.com:acme/app.git")
+    cli.run("project", "set-config", "demo", "--tracker-intake", "--tracker-label", "agent")
+    cli.run("project", "create", "quiet")
+    # WHEN they are listed
+    code, out, _ = cli.run("project", "list")
+    # THEN a header row and one row each
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0].split() == ["ID", "NAME", "INTAKE", "REPO", "LABELS", "VERSION"]
+    assert sorted(line.split()[0] for line in lines[1:]) == ["demo", "quiet"]
+    assert any(line.split()[:4] == ["demo", "ok", "acme/app", "agent"] for line in lines)
+
+
+def test_project_list_json_is_machine_readable(cli: Served) -> None:
+    # GIVEN one project
+    cli.run("project", "create", "demo")
+    # WHEN listed with --json
+    projects = cli.json("project", "list")
+    # THEN it is the API's items
+    assert [p["id"] for p in projects] == ["demo"]
+
+
+def test_project_delete(cli: Served) -> None:
+    # GIVEN a project
+    cli.run("project", "create", "demo")
+    # WHEN it is deleted
+    code, out, _ = cli.run("project", "delete", "demo")
+    # THEN it is gone
+    assert (code, out.strip()) == (0, "deleted project demo")
+    assert cli.run("project", "show", "demo")[0] == 1
+
+
+def test_api_refusal_prints_field_messages_without_traceback(cli: Served) -> None:
+    # GIVEN a project without a git origin
+    cli.run("project", "create", "demo")
+    # WHEN intake is enabled with no repo to poll
+    code, out, err = cli.run("project", "set-config", "demo", "--tracker-intake", "--tracker-label", "agent")
+    # THEN exit 1, the field and the reason on stderr, no traceback
+    assert code == 1
+    assert out == ""
+    assert "- trackerIntake.repo: enabled intake needs a repo" in err
+    assert "Traceback" not in err
+
+
+def test_bad_label_is_refused_naming_the_field(cli: Served) -> None:
+    # GIVEN a project with a git origin
+    cli.run("project", "create", "demo", "--git-origin", "git@github.com:acme/app.git")
+    # WHEN a label with a comma is given
+    code, _, err = cli.run("project", "set-config", "demo", "--tracker-intake", "--tracker-label", "a,b")
+    # THEN the API's reason reaches the user
+    assert code == 1
+    assert "trackerIntake.labels.0" in err
+    assert "comma" in err
+
+
+def test_sessions_list_shows_the_ledger(cli: Served) -> None:
+    # GIVEN a project with one launched and one failed claim
+    cli.run("project", "create", "demo")
+    cli.api.store.put_claim(claim(number=42))
+    cli.api.store.put_claim(claim(number=7, status=ClaimStatus.FAILED))
+    # WHEN its sessions are listed
+    code, out, _ = cli.run("sessions", "list", "demo")
+    # THEN each issue is a row with its status
+    rows = {line.split()[0]: line.split()[1] for line in out.splitlines()[1:]}
+    assert code == 0
+    assert rows == {"github:acme/app#42": "launched", "github:acme/app#7": "failed"}
+
+
+def test_sessions_release_releases_the_claim(cli: Served) -> None:
+    # GIVEN a launched claim
+    cli.run("project", "create", "demo")
+    cli.api.store.put_claim(claim(number=42))
+    # WHEN it is released by its canonical id (URL-encoded by the CLI)
+    code, out, _ = cli.run("sessions", "release", "demo", "github:acme/app#42")
+    # THEN the claim is released
+    assert code == 0
+    assert out.startswith("released github:acme/app#42")
+    assert cli.json("sessions", "list", "demo")[0]["status"] == "released"
+
+
+def test_release_of_an_unknown_claim_exits_1(cli: Served) -> None:
+    # GIVEN a project without claims
+    cli.run("project", "create", "demo")
+    # WHEN a claim is released
+    code, _, err = cli.run("sessions", "release", "demo", "github:acme/app#1")
+    # THEN exit 1, naming the issue id
+    assert code == 1
+    assert "issueId" in err
+
+
+def test_unreachable_api_exits_3_naming_the_url(capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a port nothing listens on
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    # WHEN the CLI talks to it
+    code = main(["--api-url", url, "project", "list"])
+    # THEN exit 3 with a sentence naming the URL, no traceback
+    err = capsys.readouterr().err
+    assert code == 3
+    assert f"cannot reach the config API at {url}" in err
+    assert "Traceback" not in err
+
+
+def test_missing_api_url_exits_2(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN neither --api-url nor INTAKE_API_URL
+    monkeypatch.delenv("INTAKE_API_URL", raising=False)
+    # WHEN a command needs the API
+    code = main(["project", "list"])
+    # THEN exit 2 saying how to set it
+    assert code == 2
+    assert "INTAKE_API_URL" in capsys.readouterr().err
+
+
+def test_api_url_from_the_environment(cli: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN INTAKE_API_URL points at the API
+    monkeypatch.setenv("INTAKE_API_URL", cli.url)
+    cli.run("project", "create", "demo")
+    # WHEN a command runs without --api-url
+    code = main(["project", "show", "demo", "--json"])
+    # THEN it reaches the API
+    assert code == 0
+    assert json.loads(cli.capsys.readouterr().out)["id"] == "demo"
+
+
+def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a set-config with both switches
+    both = ["--tracker-intake", "--no-tracker-intake"]
+    # WHEN it is parsed
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--api-url", "http://127.0.0.1:9", "project", "set-config", "demo", *both])
+    # THEN argparse refuses it with exit 2
+    assert exit_info.value.code == 2
+
+
+def described(out: str) -> dict[str, str]:
+    """`project show` output as {label: value}."""
+    pairs = (line.strip().split("  ", 1) for line in out.splitlines() if "  " in line.strip())
+    return {label.strip(): value.strip() for label, value in pairs}
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

@@ -1,0 +1,104 @@
+"""The GitHub token and the webhook key never appear in an API response, a log line, or the ledger."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from api_support import Api, load_event, request
+from launcher_support import SECRET, Launcher, Reply, sample_body, session_backend, sqs_event
+
+from intake_cli.functions import LocalLambdaContext
+from tracker_intake.domain.records import ClaimStatus
+
+TOKEN = "ghp_apiLeakTestToken0123456789abcdefABCD"
+
+
+class Everything(logging.Handler):
+    """Keeps every record, message and extras, whatever logger it came through."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage() + " " + json.dumps(record.__dict__, default=str))
+
+
+@pytest.fixture
+def logs() -> Iterator[Everything]:
+    handler = Everything()
+    loggers = [logging.getLogger(), logging.getLogger("tracker-intake")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    yield handler
+    for logger in loggers:
+        logger.removeHandler(handler)
+
+
+def test_github_token_never_appears_in_api_answers_or_logs(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], logs: Everything
+) -> None:
+    # GIVEN the token in the environment, and a git origin that tries to smuggle it in
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    api = Api(aws)
+    smuggled = {"id": "leak", "gitOrigin": f"https://x-access-token:{TOKEN}@github.com/acme/app"}
+    smuggled_intake = {**smuggled, "trackerIntake": {"enabled": True, "labels": ["agent"]}}
+    events = [
+        load_event(name)
+        for name in (
+            "api-create-project.json",
+            "api.json",
+            "api-get-project.json",
+            "api-put-config.json",
+            "api-list-sessions.json",
+            "api-release-session.json",
+            "api-openapi.json",
+            "api-delete-project.json",
+        )
+    ] + [
+        request("POST", "/projects", body=smuggled_intake),
+        request("POST", "/projects", raw="{" + TOKEN),
+    ]
+    # WHEN every route answers, refusals included
+    answers = [api(event) for event in events]
+    # THEN the token is in no answer, no log record, and nothing printed
+    assert all(TOKEN not in answer.text and TOKEN not in str(answer.headers) for answer in answers)
+    assert not [line for line in logs.lines if TOKEN in line]
+    out, err = capfd.readouterr()
+    assert TOKEN not in out + err
+
+
+def test_webhook_key_never_appears_in_logs_requests_or_the_ledger(
+    aws: dict[str, Any], capfd: pytest.CaptureFixture[str], logs: Everything
+) -> None:
+    # GIVEN a backend that fails once, then launches
+    with session_backend(Reply(503), Reply(201, {"sessionId": "sess-1"})) as backend:
+        launcher = Launcher(aws, backend)
+        # WHEN the request is delivered until it launches
+        launcher.deliver()
+        launcher.deliver()
+    # THEN the key went out only as an HMAC: not in any request, log record, output, or claim
+    assert launcher.claim.status is ClaimStatus.LAUNCHED
+    for received in backend.received:
+        assert SECRET.encode() not in received.body
+        assert SECRET not in json.dumps(received.headers)
+    assert not [line for line in logs.lines if SECRET in line]
+    out, err = capfd.readouterr()
+    assert SECRET not in out + err
+    assert SECRET not in repr(launcher.claim)
+
+
+def test_rejected_launch_reason_does_not_carry_the_key(aws: dict[str, Any], logs: Everything) -> None:
+    # GIVEN a backend that answers 401 and echoes the request's headers back
+    with session_backend(Reply(401, {"error": "bad signature"})) as backend:
+        launcher = Launcher(aws, backend)
+        # WHEN the request is delivered
+        launcher.module.lambda_handler(sqs_event(sample_body()), LocalLambdaContext())
+    # THEN the claim is failed with a reason that holds no key
+    assert launcher.claim.status is ClaimStatus.FAILED
+    assert SECRET not in (launcher.claim.reason or "")
+    assert not [line for line in logs.lines if SECRET in line]
