@@ -82,9 +82,7 @@ def create_resources(dynamodb: Any, sqs: Any, prefix: str = "intake") -> dict[st
     dlq_url = sqs.create_queue(
         QueueName=f"{prefix}-launch-dlq.fifo", Attributes=queue_attributes("LaunchDeadLetterQueue")
     )["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue_url = sqs.create_queue(
         QueueName=f"{prefix}-launch.fifo", Attributes=queue_attributes("LaunchQueue", dlq_arn)
     )["QueueUrl"]

@@ -35,9 +35,7 @@ def _ports() -> DispatchContext:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ports = _ports()
-    summary = dispatch(
-        ports.store, ports.budgets, ports.invoker, ports.clock, ports.token_key, ports.max_concurrency
-    )
+    summary = dispatch(ports.store, ports.budgets, ports.invoker, ports.clock, ports.token_key, ports.max_concurrency)
     record_dispatch(metrics, summary)
     logger.info("tick dispatched", extra=summary.as_dict())
     return summary.as_dict()

@@ -89,9 +89,7 @@ class Ledger(Protocol):
         """Move a claim between states; False when it is not in (one of) `from_status` (a no-op)."""
         ...
 
-    def list_sessions(
-        self, project_id: str, limit: int, next_token: str | None
-    ) -> tuple[list[Claim], str | None]: ...
+    def list_sessions(self, project_id: str, limit: int, next_token: str | None) -> tuple[list[Claim], str | None]: ...
 
     def release(self, project_id: str, canonical_id: str, now: datetime) -> Claim:
         """Mark the claim released so the issue can start a session again. ClaimNotFound."""
