@@ -159,7 +159,7 @@ def project_record(data: Mapping[str, Any]) -> ProjectRecord:
         return parse_iso(value) if isinstance(value, str) else None
 
     return ProjectRecord(
-        project_id=data["projectId"],
+        project_id=data.get("projectId") or data["pk"].removeprefix("PROJECT#"),
         config=config,
         version=int(data.get("version", 1)),
         poll=PollState(
@@ -212,7 +212,7 @@ def claim_record(data: Mapping[str, Any]) -> Claim:
     issue = data.get("issue", {})
     return Claim(
         canonical_id=data["canonicalId"],
-        project_id=data["projectId"],
+        project_id=data.get("projectId") or data["pk"].removeprefix("PROJECT#"),
         status=ClaimStatus(data["status"]),
         claim_token=data["claimToken"],
         claimed_at=parse_iso(data["claimedAt"]),
