@@ -5,10 +5,11 @@ Counts every DynamoDB and SQS operation with botocore event hooks, so tests asse
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from fakes import atomic_calls
 
 from intake_cli.call_counter import CallCounter
 from intake_cli.fake_github import FakeGitHub
@@ -41,6 +42,8 @@ class Pipeline:
         self.counter = CallCounter()
         self.counter.attach(aws["dynamodb"])
         self.counter.attach(aws["sqs"])
+        # DynamoDB's per-request atomicity, which moto in-process lacks (see fakes.atomic_calls).
+        atomic_calls(aws["dynamodb"])
         self.queue_wrapper: Callable[[SessionQueue], SessionQueue] = lambda q: q
         self.poller = load_handler("poller")
         self.dispatcher = load_handler("dispatcher")
@@ -121,20 +124,3 @@ class Pipeline:
 
     def project(self, project_id: str) -> ProjectRecord:
         return self.store.get_project(project_id)
-
-
-def atomic_requests(client: Any) -> None:
-    """Serialize a moto client's requests.
-
-    DynamoDB applies a conditional write atomically; moto in-process checks the condition and
-    writes in two steps, so two threads can both "win" a conditional put. Concurrency tests
-    serialize requests (not the code under test) to get DynamoDB's per-request atomicity back.
-    """
-    lock = threading.Lock()
-    send = client._make_api_call
-
-    def one_at_a_time(*args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return send(*args, **kwargs)
-
-    client._make_api_call = one_at_a_time

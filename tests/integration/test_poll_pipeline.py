@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from harness import TOKEN, Pipeline, atomic_requests
+from harness import TOKEN, Pipeline
 
 from intake_cli.fake_github import FakeGitHub
 from tracker_intake.domain.errors import QueueUnavailable
@@ -172,7 +172,6 @@ def test_two_concurrent_pollers_on_one_project_enqueue_each_issue_once(pipe: Pip
     for n in range(20):
         repo.add_issue(f"issue {n}", labels=["agent"])
     pipe.create_project("app", repo="acme/app", labels=["agent"], maxSessionsPerPoll=20)
-    atomic_requests(pipe.aws["dynamodb"])
     # WHEN two pollers with their own adapters run on it at the same moment
     barrier = threading.Barrier(2)
     results: list[Any] = []
