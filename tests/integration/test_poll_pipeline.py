@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ import pytest
 from harness import TOKEN, Pipeline
 
 from intake_cli.fake_github import FakeGitHub
+from intake_cli.functions import LocalLambdaContext, load_handler
+from tracker_intake.api.routes import ApiContext
 from tracker_intake.domain.errors import QueueUnavailable
 from tracker_intake.domain.ports import SessionQueue
 from tracker_intake.domain.records import ClaimStatus
@@ -393,3 +396,34 @@ def test_queue_outage_backs_off_and_loses_nothing(pipe: Pipeline, github: FakeGi
     pipe.poll("app")
     # THEN the issue is enqueued exactly once
     assert _ids(pipe.drain()) == ["github:acme/app#1"]
+
+
+def test_changed_exclude_labels_take_effect_on_unchanged_pages(pipe: Pipeline, github: FakeGitHub) -> None:
+    # GIVEN an issue skipped for its exclude label, on a page whose ETag is cached
+    repo = github.add_repo("acme", "app")
+    repo.add_issue("blocked for now", labels=["agent", "blocked"])
+    pipe.create_project("app", repo="acme/app", labels=["agent"], excludeLabels=["blocked"])
+    assert pipe.poll("app")["newSessions"] == []
+    pipe.clock.advance(60)
+    assert pipe.poll("app")["pagesNotModified"] == 1
+    # WHEN the config stops excluding that label, through the real API handler
+    api = load_handler("api")
+    api.use(ApiContext(store=pipe.store, clock=pipe.clock))
+    event = {
+        "resource": "/projects/{id}/config",
+        "path": "/projects/app/config",
+        "httpMethod": "PUT",
+        "headers": {"content-type": "application/json"},
+        "pathParameters": {"id": "app"},
+        "queryStringParameters": None,
+        "requestContext": {"resourcePath": "/projects/{id}/config", "httpMethod": "PUT", "stage": "v1"},
+        "body": json.dumps(
+            {"trackerIntake": {"enabled": True, "repo": "acme/app", "labels": ["agent"], "excludeLabels": []}}
+        ),
+        "isBase64Encoded": False,
+    }
+    answer = api.lambda_handler(event, LocalLambdaContext())
+    assert answer["statusCode"] == 200, answer
+    pipe.clock.advance(60)
+    # THEN the next poll reads the page again and takes the issue, though GitHub's list is unchanged
+    assert pipe.poll("app")["newSessions"] == ["github:acme/app#1"]

@@ -156,6 +156,9 @@ def replace_config(
     expected = _expected_version(if_match, update.version)
     config = update.config()
     record = ctx.store.replace_config(project_id, config, expected, ctx.clock.now())
+    # A new rule may make issues on unchanged pages eligible (excludeLabels is not part of the
+    # request URL): drop the ETag cache so the next poll reads every page once.
+    ctx.store.forget_pages(project_id)
     logger.info("config replaced", extra={"version": record.version, "intake_enabled": config.intake_enabled})
     return Response(
         200,
