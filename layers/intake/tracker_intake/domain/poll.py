@@ -268,10 +268,15 @@ def _failed(
     )
     try:
         ctx.store.save_poll_state(record.project_id, state)
-        if isinstance(error, PrimaryRateLimited):
-            ctx.budgets.record_budget(TokenBudget(ctx.token_key, 0, error.reset_at))
     except IntakeError as e:  # the store is down too: the next tick simply tries again
         log.warning("could not record backoff", extra={"error_kind": e.kind})
+    if isinstance(error, PrimaryRateLimited):
+        # Recorded even when the backoff could not be: the budget is what keeps every other
+        # project on this token off GitHub until the reset.
+        try:
+            ctx.budgets.record_budget(TokenBudget(ctx.token_key, 0, error.reset_at))
+        except IntakeError as e:
+            log.warning("could not record the spent token budget", extra={"error_kind": e.kind})
     if isinstance(error, QueueUnavailable):
         log.warning("queue unavailable; claims made this poll are retried once stale")
     return outcome
