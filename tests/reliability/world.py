@@ -1,0 +1,680 @@
+"""The reliability world: two projects on the real handlers, moto, the GitHub stand-in and a
+loopback session backend, with every fault hook in place and every invariant ready to check.
+
+- `subject` (acme/subject) is the project faults are aimed at. Its repository lists two pages
+  (101 + 4 issues under the `agent` filter): eligible issues on both pages, a pull request,
+  excluded, unlabelled, other-labelled and closed issues.
+- `healthy` (acme/healthy) shares the token and the tick, and must not notice the faults.
+
+Every tick runs the real dispatcher handler; its `LambdaInvoker` talks to a botocore Lambda
+client whose Invoke is answered in-process (202, then the real poller handler runs, as an
+asynchronous invoke would). The launch queue is drained by `pump`, which plays SQS's part for
+the real launcher handler: batches of up to 10, partial-batch failures and crashed batches stay
+in flight and come back after the visibility timeout on the harness clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from harness import TOKEN, Pipeline
+from reliability.aws_faults import BotoFaults, CallRule, Crash, FifoModel, _response, pk_of, sk_of
+from reliability.backend import SessionBackend
+
+from intake_cli.fake_github import FakeGitHub
+from intake_cli.functions import LocalLambdaContext
+from tracker_intake.adapters.dynamodb import DynamoStore
+from tracker_intake.adapters.github import GitHubTracker
+from tracker_intake.adapters.github_token import token_key
+from tracker_intake.adapters.invoker import LambdaInvoker
+from tracker_intake.adapters.sqs import SqsSessionQueue
+from tracker_intake.adapters.webhook import WebhookLauncher
+from tracker_intake.domain.errors import LaunchRetryable
+from tracker_intake.domain.launch import LaunchContext
+from tracker_intake.domain.poll import PollContext
+from tracker_intake.domain.ports import Ledger, SessionLauncher
+from tracker_intake.domain.records import Claim, ClaimStatus
+from tracker_intake.domain.session import SessionRequest
+from tracker_intake.wiring import USER_AGENT, DispatchContext
+
+SUBJECT, HEALTHY = "subject", "healthy"
+REPOS = {SUBJECT: "acme/subject", HEALTHY: "acme/healthy"}
+LABEL = "agent"
+EXCLUDED = {"in-progress", "in-review"}
+WEBHOOK_SECRET = "whsec_reliabilitySuiteWebhookKey9876543210"
+POLLER_FUNCTION = "PollerFunction"
+STALE_CLAIM = timedelta(seconds=45)
+VISIBILITY_TIMEOUT = timedelta(seconds=180)  # template.yaml: LaunchQueue VisibilityTimeout
+TICK = timedelta(seconds=60)
+# A recovery step moves past the stale-claim threshold, the launcher's stale-launch threshold
+# (120 s) and the queue's visibility timeout, and past any backoff or token reset.
+RECOVERY_STEP = VISIBILITY_TIMEOUT + timedelta(seconds=1)
+
+
+def canonical(project: str, number: int) -> str:
+    return f"github:{REPOS[project]}#{number}"
+
+
+def eligible_on_github(issue: dict[str, Any]) -> bool:
+    """The test's own oracle of DESIGN.md's eligibility rule (independent of the domain code)."""
+    names = {(label if isinstance(label, str) else label["name"]).casefold() for label in issue["labels"]}
+    return issue["state"] == "open" and "pull_request" not in issue and LABEL in names and not (names & EXCLUDED)
+
+
+# --- the suite's counters ------------------------------------------------------------------
+
+
+@dataclass
+class SuiteStats:
+    """Totals for the closing summary (see conftest.py)."""
+
+    cases: list[str] = field(default_factory=list)
+    faults: int = 0
+    checks: int = 0
+    failed_checks: int = 0
+    per_case: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # faults, checks, ticks
+
+    def record(self, case: str, faults: int, checks: int, ticks: int) -> None:
+        self.cases.append(case)
+        self.faults += faults
+        self.checks += checks
+        self.per_case[case] = (faults, checks, ticks)
+
+
+SUITE = SuiteStats()
+
+
+class InvariantFailed(AssertionError):
+    pass
+
+
+# --- what the world records -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimedRequest:
+    """A request from the stand-in's log, stamped with the harness time of the step it came in."""
+
+    step: str
+    at: datetime
+    repo: str | None
+    status: int
+    path: str
+
+
+@dataclass(frozen=True)
+class Window:
+    """No GitHub request for `project` (None: for any project on the token) in (start, end)."""
+
+    project: str | None
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Delivery:
+    step: str
+    issue_id: str
+    message_id: str
+
+
+@dataclass
+class _InFlight:
+    receipt: str
+    visible_at: datetime
+
+
+# --- crash points in the launcher ----------------------------------------------------------------
+
+
+class LauncherCrashes:
+    """Armed crash points of the launcher: `after_launching`, `after_backend_call`, `before_record`."""
+
+    POINTS = ("after_launching", "after_backend_call", "before_record")
+
+    def __init__(self) -> None:
+        self.armed: Counter[str] = Counter()
+        self.fired: Counter[str] = Counter()
+
+    def arm(self, point: str, times: int = 1) -> None:
+        assert point in self.POINTS, point
+        self.armed[point] += times
+
+    def take(self, point: str) -> None:
+        if self.armed[point] > 0:
+            self.armed[point] -= 1
+            self.fired[point] += 1
+            raise Crash(f"launcher died at {point}")
+
+    @property
+    def pending(self) -> int:
+        return sum(self.armed.values())
+
+
+class CrashingLedger:
+    """The launcher's ledger with crash points around its two transitions."""
+
+    def __init__(self, inner: Ledger, crashes: LauncherCrashes) -> None:
+        self.inner = inner
+        self.crashes = crashes
+
+    def put_claim(self, claim: Claim) -> bool:
+        return self.inner.put_claim(claim)
+
+    def get_claim(self, canonical_id: str) -> Claim | None:
+        return self.inner.get_claim(canonical_id)
+
+    def take_over(self, claim: Claim, old_token: str, old_status: ClaimStatus) -> bool:
+        return self.inner.take_over(claim, old_token, old_status)
+
+    def mark_enqueued(self, canonical_id: str, claim_token: str, now: datetime) -> bool:
+        return self.inner.mark_enqueued(canonical_id, claim_token, now)
+
+    def transition(
+        self,
+        canonical_id: str,
+        from_status: ClaimStatus | tuple[ClaimStatus, ...],
+        to_status: ClaimStatus,
+        now: datetime,
+        *,
+        session_ref: str | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        if to_status is ClaimStatus.LAUNCHED:
+            self.crashes.take("before_record")
+        moved = self.inner.transition(canonical_id, from_status, to_status, now, session_ref=session_ref, reason=reason)
+        if moved and to_status is ClaimStatus.LAUNCHING:
+            self.crashes.take("after_launching")
+        return moved
+
+    def list_sessions(self, project_id: str, limit: int, next_token: str | None) -> tuple[list[Claim], str | None]:
+        return self.inner.list_sessions(project_id, limit, next_token)
+
+    def release(self, project_id: str, canonical_id: str, now: datetime) -> Claim:
+        return self.inner.release(project_id, canonical_id, now)
+
+
+class CrashingLauncher:
+    """The webhook backend client, with a crash point right after the backend answered."""
+
+    def __init__(self, inner: SessionLauncher, crashes: LauncherCrashes) -> None:
+        self.inner = inner
+        self.crashes = crashes
+
+    def launch(self, request: SessionRequest, prompt: str) -> str:
+        ref = self.inner.launch(request, prompt)
+        self.crashes.take("after_backend_call")
+        return ref
+
+
+# --- Lambda's Invoke, answered in-process ----------------------------------------------------------
+
+
+class LambdaLoopback:
+    """A botocore hook that answers Invoke with 202 and runs the poll, as an async invoke does."""
+
+    def __init__(self, run_poll: Callable[[str], None]) -> None:
+        self.run_poll = run_poll
+
+    def attach(self, client: Any) -> None:
+        # Service-level, like BotoFaults' hook and registered after it: an injected failure wins.
+        client.meta.events.register("before-call.lambda", self._invoke)
+
+    def _invoke(self, params: dict[str, Any], model: Any, **_: Any) -> tuple[Any, dict[str, Any]] | None:
+        if model.name != "Invoke":
+            return None
+        payload = json.loads(params["body"])
+        self.run_poll(str(payload["projectId"]))
+        return _response(202), {"StatusCode": 202, "ResponseMetadata": {"HTTPStatusCode": 202}}
+
+
+# --- the world -----------------------------------------------------------------------------------------
+
+
+class World:
+    def __init__(
+        self,
+        aws: dict[str, Any],
+        github: FakeGitHub,
+        backend: SessionBackend,
+        *,
+        tracker_timeout: float = 2.0,
+        launcher_timeout: float = 2.0,
+    ) -> None:
+        self.aws = aws
+        self.github = github
+        self.backend = backend
+        self.pipe = Pipeline(aws, github)
+        self.clock = self.pipe.clock
+        self.tracker_timeout = tracker_timeout
+        self.launcher_timeout = launcher_timeout
+        self.token_key = token_key(TOKEN)
+        # One client per role: faults aimed at the poller never touch the launcher or the checks.
+        self.poll_dynamodb = boto3.client("dynamodb")
+        self.poll_sqs = boto3.client("sqs")
+        self.launch_dynamodb = boto3.client("dynamodb")
+        self.queue_sqs = boto3.client("sqs")  # the pump's receive/delete (SQS's side of the launcher)
+        self.lambda_client = boto3.client("lambda")
+        self.observer = DynamoStore(aws["table_name"], client=boto3.client("dynamodb"))
+        self.dynamodb_faults = BotoFaults(self.clock)
+        self.sqs_faults = BotoFaults(self.clock)
+        self.lambda_faults = BotoFaults(self.clock)
+        self.fifo = FifoModel(self.clock)
+        self.sqs_faults.fifo = self.fifo
+        self.dynamodb_faults.attach(self.poll_dynamodb)
+        self.sqs_faults.attach(self.poll_sqs)
+        self.lambda_faults.attach(self.lambda_client)
+        LambdaLoopback(self.run_poll).attach(self.lambda_client)
+        self.launcher_crashes = LauncherCrashes()
+        self.launcher = self._load_launcher()
+        self._poll_lock = threading.Lock()
+
+        self.step_name = "setup"
+        self.step_times: dict[str, datetime] = {}
+        self.steps = 0
+        self.poll_results: list[tuple[str, str, dict[str, Any]]] = []
+        self.crashes: list[tuple[str, str]] = []
+        self.unexpected: list[str] = []
+        self.timeline: list[TimedRequest] = []
+        self.windows: list[Window] = []
+        self.deliveries: list[Delivery] = []
+        self.bodies: dict[str, str] = {}  # message id -> body, for the redelivery check
+        self.in_flight: list[_InFlight] = []
+        self.expected: set[str] = set()
+        self.forbidden: set[str] = set()
+        self.added: dict[str, list[str]] = {SUBJECT: [], HEALTHY: []}
+        self.settle_seconds = 0.0
+        self._seen_requests = 0
+        self._seen_messages: set[str] = set()
+        self.restart()
+
+    # --- seeding ---------------------------------------------------------------------------------
+
+    def seed(self, *, max_sessions_per_poll: int | None = None) -> None:
+        subject = self.github.add_repo("acme", "subject")
+        subject.add_issue("eligible 1", labels=[LABEL])  # 1
+        subject.add_issue("eligible 2", labels=[LABEL, "bug"])  # 2
+        subject.add_issue("a pull request", labels=[LABEL], pull_request=True)  # 3
+        subject.add_issue("being worked on", labels=[LABEL, "in-progress"])  # 4
+        subject.add_issue("no label")  # 5
+        subject.add_issue("other label", labels=["docs"])  # 6
+        subject.add_issue("closed", labels=[LABEL], state="closed")  # 7
+        for n in range(97):  # 8..104: fill page 1 (100 listed) and spill one onto page 2
+            subject.add_issue(f"in review {n}", labels=[LABEL, "in-review"])
+        subject.add_issue("eligible on page 2", labels=[LABEL])  # 105
+        subject.add_issue("eligible on page 2 too", labels=["Agent"], assignees=["octocat"])  # 106
+        subject.add_issue("excluded on page 2", labels=[LABEL, "In-Progress"])  # 107
+        healthy = self.github.add_repo("acme", "healthy")
+        healthy.add_issue("healthy 1", labels=[LABEL])
+        healthy.add_issue("healthy 2", labels=[LABEL])
+        healthy.add_issue("healthy pull request", labels=[LABEL], pull_request=True)
+        healthy.add_issue("healthy docs", labels=["docs"])
+        for project in (SUBJECT, HEALTHY):
+            for issue in self.github.repo(REPOS[project]).issues():
+                target = self.expected if eligible_on_github(issue) else self.forbidden
+                target.add(canonical(project, issue["number"]))
+        extra = {} if max_sessions_per_poll is None else {"maxSessionsPerPoll": max_sessions_per_poll}
+        for project in (SUBJECT, HEALTHY):
+            self.pipe.create_project(project, repo=REPOS[project], labels=[LABEL], **extra)
+
+    def add_issue(self, project: str, title: str) -> str:
+        number = self.github.repo(REPOS[project]).add_issue(title, labels=[LABEL])["number"]
+        issue_id = canonical(project, number)
+        self.expected.add(issue_id)
+        self.added[project].append(issue_id)
+        return issue_id
+
+    def closed_unseen(self, numbers: tuple[int, ...]) -> None:
+        """Subject issues a fault closes before any poll can list them: never to be enqueued."""
+        for number in numbers:
+            issue_id = canonical(SUBJECT, number)
+            self.expected.discard(issue_id)
+            self.forbidden.add(issue_id)
+
+    # --- wiring ----------------------------------------------------------------------------------
+
+    def poll_context(self, dynamodb: Any | None = None, sqs: Any | None = None) -> PollContext:
+        store = DynamoStore(self.aws["table_name"], client=dynamodb or self.poll_dynamodb)
+        return PollContext(
+            store=store,
+            ledger=store,
+            budgets=store,
+            queue=SqsSessionQueue(self.aws["queue_url"], client=sqs or self.poll_sqs),
+            tracker=GitHubTracker(
+                self.github.base_url,
+                TOKEN,
+                user_agent=USER_AGENT,
+                timeout=(self.tracker_timeout, self.tracker_timeout),
+                clock=self.clock,
+            ),
+            clock=self.clock,
+            token_key=self.token_key,
+            stale_claim=STALE_CLAIM,
+            rng=lambda: 0.0,
+        )
+
+    def dispatch_context(self, dynamodb: Any | None = None) -> DispatchContext:
+        store = DynamoStore(self.aws["table_name"], client=dynamodb or self.poll_dynamodb)
+        return DispatchContext(
+            store=store,
+            budgets=store,
+            invoker=LambdaInvoker(POLLER_FUNCTION, client=self.lambda_client),
+            clock=self.clock,
+            token_key=self.token_key,
+            max_concurrency=4,
+        )
+
+    def launch_context(self) -> LaunchContext:
+        ledger = DynamoStore(self.aws["table_name"], client=self.launch_dynamodb)
+        webhook = WebhookLauncher(
+            self.backend.url, WEBHOOK_SECRET, timeout=(self.launcher_timeout, self.launcher_timeout)
+        )
+        return LaunchContext(
+            ledger=CrashingLedger(ledger, self.launcher_crashes),
+            launcher=CrashingLauncher(webhook, self.launcher_crashes),
+            clock=self.clock,
+        )
+
+    def restart(self) -> None:
+        """Every container starts cold: new adapter objects for all three functions."""
+        self.pipe.poller.use(self.poll_context())
+        self.pipe.dispatcher.use(self.dispatch_context())
+        self.launcher.use(self.launch_context())
+
+    @staticmethod
+    def _load_launcher() -> Any:
+        from intake_cli.functions import load_handler
+
+        return load_handler("launcher")
+
+    # --- driving ---------------------------------------------------------------------------------
+
+    def run_poll(self, project_id: str) -> None:
+        """One poller invocation, as Lambda runs it: a crash ends the container, nothing else."""
+        # One poller handler at a time: Powertools metrics are process-wide (one container each in AWS).
+        with self._poll_lock:
+            try:
+                result = self.pipe.poll(project_id)
+            except Crash as crash:
+                self.crashes.append((self.step_name, f"poller {project_id}: {crash}"))
+                return
+            except Exception as e:  # noqa: BLE001  # a handler must never raise: recorded, fails the case
+                self.unexpected.append(f"poller {project_id} raised {type(e).__name__}: {e}")
+                return
+        self.poll_results.append((self.step_name, project_id, result))
+
+    def tick(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.pipe.tick()
+        if result.get("error"):
+            self.poll_results.append((self.step_name, "<dispatcher>", result))
+        return result
+
+    def step(self, name: str, *, advance: timedelta = TICK, before: Callable[[], None] | None = None) -> None:
+        """Advance the clock, run one tick, drain the queue through the launcher, record it all."""
+        self.clock.advance(advance.total_seconds())
+        self.step_name = name
+        self.step_times[name] = self.clock.now()
+        self.steps += 1
+        if before is not None:
+            before()
+        self.tick()
+        if self.crashes and self.crashes[-1][0] == name:
+            self.restart()  # the crashed poller's container is gone
+        self.pump()
+        self.sync()
+
+    def stray_poll(self, project_id: str) -> None:
+        """A poll nobody dispatched (a late async invoke): it must respect the backoff too."""
+        self.run_poll(project_id)
+        self.sync()
+
+    def recovery_advance(self) -> timedelta:
+        """How far a recovery step moves: past backoffs, token resets and the SQS visibility timeout."""
+        now = self.clock.now()
+        horizon = now + RECOVERY_STEP
+        for project in (SUBJECT, HEALTHY):
+            until = self.observer.get_project(project).poll.backoff_until
+            if until is not None and until + timedelta(seconds=1) > horizon:
+                horizon = until + timedelta(seconds=1)
+        budget = self.observer.get_budget(self.token_key)
+        if budget is not None and budget.exhausted(now) and budget.reset_at + timedelta(seconds=1) > horizon:
+            horizon = budget.reset_at + timedelta(seconds=1)
+        return horizon - now
+
+    # --- SQS's part: the launch queue into the launcher handler -----------------------------------------
+
+    def pump(self) -> None:
+        sqs, url = self.queue_sqs, self.aws["queue_url"]
+        now = self.clock.now()
+        for entry in [e for e in self.in_flight if e.visible_at <= now]:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=entry.receipt, VisibilityTimeout=0)
+            self.in_flight.remove(entry)
+        while True:
+            got = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=12 * 3600,  # in flight until the pump lets it go (harness time)
+                MessageSystemAttributeNames=["All"],
+                WaitTimeSeconds=0,
+            )
+            messages: list[dict[str, Any]] = [dict(m) for m in got.get("Messages", [])]
+            if not messages:
+                return
+            for message in messages:
+                if message["MessageId"] not in self._seen_messages:
+                    self._seen_messages.add(message["MessageId"])
+                    self.bodies[message["MessageId"]] = message["Body"]
+                    issue_id = json.loads(message["Body"])["issueId"]
+                    self.deliveries.append(Delivery(self.step_name, issue_id, message["MessageId"]))
+            failed = self._launch_batch(messages)
+            for message in messages:
+                if message["MessageId"] in failed:
+                    self.in_flight.append(_InFlight(message["ReceiptHandle"], now + VISIBILITY_TIMEOUT))
+                else:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _launch_batch(self, messages: list[dict[str, Any]]) -> set[str]:
+        """Run the launcher handler on one batch; the ids SQS must deliver again."""
+        every = {m["MessageId"] for m in messages}
+        event = {"Records": [_sqs_record(m, self.aws["queue_url"]) for m in messages]}
+        try:
+            response = self.launcher.lambda_handler(event, LocalLambdaContext(function_name="launcher"))
+        except Crash as crash:
+            self.crashes.append((self.step_name, f"launcher: {crash}"))
+            self.launcher.use(self.launch_context())  # a new container takes the retries
+            return every
+        except BatchProcessingError:
+            self._check_launcher_errors()
+            return every
+        self._check_launcher_errors()
+        return {item["itemIdentifier"] for item in response["batchItemFailures"]}
+
+    def _check_launcher_errors(self) -> None:
+        for kind, value, _ in self.launcher.processor.exceptions:
+            if kind is not None and not issubclass(kind, LaunchRetryable):
+                self.unexpected.append(f"launcher record failed with {kind.__name__}: {value}")
+
+    def redeliver_everything(self) -> None:
+        """SQS is at-least-once: deliver every message ever delivered once more."""
+        records = [
+            _sqs_record({"MessageId": f"{mid}-again", "ReceiptHandle": "again", "Body": body, "Attributes": {}}, "")
+            for mid, body in self.bodies.items()
+        ]
+        for start in range(0, len(records), 10):
+            # A batch that fails as a whole is fine here: the caller counts backend calls.
+            with contextlib.suppress(BatchProcessingError):
+                self.launcher.lambda_handler(
+                    {"Records": records[start : start + 10]}, LocalLambdaContext(function_name="launcher")
+                )
+            self._check_launcher_errors()
+
+    # --- observing -------------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Stamp new stand-in requests with this step's harness time; note new backoff windows."""
+        if self.settle_seconds:
+            time.sleep(self.settle_seconds)  # a slow answer is logged when the stand-in wakes up
+            self.settle_seconds = 0.0
+        requests = self.github.requests
+        now = self.clock.now()
+        for request in requests[self._seen_requests :]:
+            self.timeline.append(TimedRequest(self.step_name, now, request.repo, request.status, request.path))
+        self._seen_requests = len(requests)
+        known = {(w.project, w.end) for w in self.windows}
+        for project in (SUBJECT, HEALTHY):
+            until = self.observer.get_project(project).poll.backoff_until
+            if until is not None and until > now and (project, until) not in known:
+                self.windows.append(Window(project, now, until))
+        budget = self.observer.get_budget(self.token_key)
+        if budget is not None and budget.exhausted(now) and (None, budget.reset_at) not in known:
+            self.windows.append(Window(None, now, budget.reset_at))
+
+    def results_for(self, project_id: str, step: str | None = None) -> list[dict[str, Any]]:
+        return [r for s, p, r in self.poll_results if p == project_id and (step is None or s == step)]
+
+    def requests_in(self, step: str, project: str) -> list[TimedRequest]:
+        return [r for r in self.timeline if r.step == step and r.repo == REPOS[project]]
+
+    def delivered_in(self, step: str) -> set[str]:
+        return {d.issue_id for d in self.deliveries if d.step == step}
+
+    def enqueued_in(self, step: str) -> set[str]:
+        """Issues whose request SQS accepted (as new) during `step`."""
+        at = self.step_times.get(step)
+        return {s.issue_id for s in self.fifo.sends if s.delivered and s.at == at}
+
+    def in_backoff(self, project: str, at: datetime | None = None) -> bool:
+        until = self.observer.get_project(project).poll.backoff_until
+        return until is not None and until > (at or self.clock.now())
+
+    def pending_faults(self) -> int:
+        return (
+            sum(
+                r.times - r.fired for r in self.dynamodb_faults.rules + self.sqs_faults.rules + self.lambda_faults.rules
+            )
+            + self.launcher_crashes.pending
+            + self.backend.faults_pending
+        )
+
+    @property
+    def backend_faults_fired(self) -> int:
+        return self.backend.faults_fired
+
+    def boto_faults_fired(self) -> int:
+        return self.dynamodb_faults.fired + self.sqs_faults.fired + self.lambda_faults.fired
+
+    def claims(self) -> dict[str, Claim]:
+        """Every claim of both projects (the ledger's sessions index), by canonical id."""
+        found: dict[str, Claim] = {}
+        for project in (SUBJECT, HEALTHY):
+            token: str | None = None
+            while True:
+                page, token = self.observer.list_sessions(project, 100, token)
+                found.update((claim.canonical_id, claim) for claim in page)
+                if token is None:
+                    break
+        return found
+
+    def dead_letters(self) -> int:
+        attrs = self.queue_sqs.get_queue_attributes(
+            QueueUrl=self.aws["dlq_url"], AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def _sqs_record(message: dict[str, Any], queue_url: str) -> dict[str, Any]:
+    attributes = message.get("Attributes", {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {
+            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+            "SentTimestamp": attributes.get("SentTimestamp", "0"),
+            "MessageGroupId": attributes.get("MessageGroupId", ""),
+            "MessageDeduplicationId": attributes.get("MessageDeduplicationId", ""),
+            "SequenceNumber": attributes.get("SequenceNumber", "0"),
+            "SenderId": attributes.get("SenderId", "poller"),
+            "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
+        },
+        "messageAttributes": {},
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:LaunchQueue.fifo",
+        "awsRegion": "us-east-1",
+    }
+
+
+# --- call sites of the poller and the dispatcher ---------------------------------------------------
+
+
+def _subject_claim(params: dict[str, Any]) -> bool:
+    return pk_of(params).startswith(f"ISSUE#github:{REPOS[SUBJECT]}#")
+
+
+def _values(params: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = params.get("ExpressionAttributeValues", {})
+    return values
+
+
+DYNAMODB_SITES: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
+    # the poller
+    "load_for_poll": ("Query", lambda p: "IndexName" not in p and pk_of(p) == f"PROJECT#{SUBJECT}"),
+    "put_claim": ("PutItem", _subject_claim),
+    "get_claim": ("GetItem", _subject_claim),
+    "take_over": ("UpdateItem", lambda p: _subject_claim(p) and ":old_token" in _values(p)),
+    "mark_enqueued": ("UpdateItem", lambda p: _subject_claim(p) and ":claimed" in _values(p)),
+    "commit_page": ("PutItem", lambda p: pk_of(p) == f"PROJECT#{SUBJECT}" and sk_of(p).startswith("ETAG#")),
+    "save_poll_state": ("UpdateItem", lambda p: pk_of(p) == f"PROJECT#{SUBJECT}" and sk_of(p) == "PROJECT"),
+    "record_budget": ("PutItem", lambda p: pk_of(p).startswith("TOKEN#")),
+    # the dispatcher
+    "index_query": ("Query", lambda p: p.get("IndexName") == "gsi1"),
+    "budget_read": ("GetItem", lambda p: pk_of(p).startswith("TOKEN#")),
+}
+
+
+def dynamodb_rule(site: str, action: str = "fail", *, times: int = 1, error_code: str | None = None) -> CallRule:
+    operation, match = DYNAMODB_SITES[site]
+    return CallRule(
+        site=site,
+        operation=operation,
+        match=match,
+        action=action,
+        times=times,
+        error_code=error_code or "ProvisionedThroughputExceededException",
+        status=500 if error_code in ("InternalServerError", "ServiceUnavailable") else 400,
+    )
+
+
+def sqs_send_rule(action: str = "fail", *, times: int = 1, error_code: str = "ServiceUnavailable") -> CallRule:
+    return CallRule(
+        site="send",
+        operation="SendMessage",
+        match=lambda p: p.get("MessageGroupId") == SUBJECT,
+        action=action,
+        times=times,
+        error_code=error_code,
+        status=503,
+    )
+
+
+def lambda_invoke_rule(*, times: int = 1, error_code: str = "TooManyRequestsException") -> CallRule:
+    return CallRule(
+        site="invoke",
+        operation="Invoke",
+        match=lambda p: json.loads(p["Payload"]).get("projectId") == SUBJECT,
+        action="fail",
+        times=times,
+        error_code=error_code,
+        status=429,
+    )
