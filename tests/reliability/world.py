@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
@@ -260,24 +260,28 @@ class World:
         self.launcher_timeout = launcher_timeout
         self.token_key = token_key(TOKEN)
         # One client per role: faults aimed at the poller never touch the launcher or the checks.
-        self.poll_dynamodb = boto3.client("dynamodb")
-        self.poll_sqs = boto3.client("sqs")
-        self.launch_dynamodb = boto3.client("dynamodb")
-        self.queue_sqs = boto3.client("sqs")  # the pump's receive/delete (SQS's side of the launcher)
-        self.lambda_client = boto3.client("lambda")
-        self.observer = DynamoStore(aws["table_name"], client=boto3.client("dynamodb"))
         self.dynamodb_faults = BotoFaults(self.clock)
         self.sqs_faults = BotoFaults(self.clock)
         self.lambda_faults = BotoFaults(self.clock)
         self.fifo = FifoModel(self.clock)
         self.sqs_faults.fifo = self.fifo
-        self.dynamodb_faults.attach(self.poll_dynamodb)
-        self.sqs_faults.attach(self.poll_sqs)
+        # DynamoDB applies each request atomically; moto in-process checks a condition and then
+        # writes in two steps. One lock over every DynamoDB request gives the atomicity back.
+        self._dynamodb_lock = threading.RLock()
+        _serialize(aws["dynamodb"], self._dynamodb_lock)
+        # One client per role: faults aimed at the poller never touch the launcher or the checks.
+        self.poll_dynamodb = self.poller_client("dynamodb")
+        self.poll_sqs = self.poller_client("sqs")
+        self.launch_dynamodb = _serialize(boto3.client("dynamodb"), self._dynamodb_lock)
+        self.queue_sqs = boto3.client("sqs")  # the pump's receive/delete (SQS's side of the launcher)
+        self.lambda_client = boto3.client("lambda")
+        self.observer = DynamoStore(aws["table_name"], client=_serialize(boto3.client("dynamodb"), self._dynamodb_lock))
         self.lambda_faults.attach(self.lambda_client)
         LambdaLoopback(self.run_poll).attach(self.lambda_client)
         self.launcher_crashes = LauncherCrashes()
         self.launcher = self._load_launcher()
         self._poll_lock = threading.Lock()
+        self._results_lock = threading.Lock()
 
         self.step_name = "setup"
         self.step_times: dict[str, datetime] = {}
@@ -342,6 +346,16 @@ class World:
             self.forbidden.add(issue_id)
 
     # --- wiring ----------------------------------------------------------------------------------
+
+    def poller_client(self, service: Literal["dynamodb", "sqs"]) -> Any:
+        """A new boto3 client of a poller's (or the dispatcher's), with the fault hooks in place."""
+        if service == "dynamodb":
+            client: Any = _serialize(boto3.client("dynamodb"), self._dynamodb_lock)
+            self.dynamodb_faults.attach(client)
+        else:
+            client = boto3.client("sqs")
+            self.sqs_faults.attach(client)
+        return client
 
     def poll_context(self, dynamodb: Any | None = None, sqs: Any | None = None) -> PollContext:
         store = DynamoStore(self.aws["table_name"], client=dynamodb or self.poll_dynamodb)
@@ -411,7 +425,11 @@ class World:
             except Exception as e:  # noqa: BLE001  # a handler must never raise: recorded, fails the case
                 self.unexpected.append(f"poller {project_id} raised {type(e).__name__}: {e}")
                 return
-        self.poll_results.append((self.step_name, project_id, result))
+        self.record_poll(project_id, result)
+
+    def record_poll(self, project_id: str, result: dict[str, Any]) -> None:
+        with self._results_lock:
+            self.poll_results.append((self.step_name, project_id, result))
 
     def tick(self) -> dict[str, Any]:
         result: dict[str, Any] = self.pipe.tick()
@@ -419,14 +437,16 @@ class World:
             self.poll_results.append((self.step_name, "<dispatcher>", result))
         return result
 
-    def step(self, name: str, *, advance: timedelta = TICK, before: Callable[[], None] | None = None) -> None:
-        """Advance the clock, run one tick, drain the queue through the launcher, record it all."""
+    def begin(self, name: str, advance: timedelta = TICK) -> None:
+        """Start a step: move the clock, and name what happens next."""
         self.clock.advance(advance.total_seconds())
         self.step_name = name
         self.step_times[name] = self.clock.now()
         self.steps += 1
-        if before is not None:
-            before()
+
+    def step(self, name: str, *, advance: timedelta = TICK) -> None:
+        """Advance the clock, run one tick, drain the queue through the launcher, record it all."""
+        self.begin(name, advance)
         self.tick()
         if self.crashes and self.crashes[-1][0] == name:
             self.restart()  # the crashed poller's container is gone
@@ -590,6 +610,18 @@ class World:
             QueueUrl=self.aws["dlq_url"], AttributeNames=["ApproximateNumberOfMessages"]
         )
         return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def _serialize(client: Any, lock: threading.RLock) -> Any:
+    """Every request of `client` under `lock` (see World.__init__)."""
+    send = client._make_api_call
+
+    def one_at_a_time(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return send(*args, **kwargs)
+
+    setattr(client, "_make_api_call", one_at_a_time)  # noqa: B010
+    return client
 
 
 def _sqs_record(message: dict[str, Any], queue_url: str) -> dict[str, Any]:
