@@ -199,8 +199,11 @@ def run(args: argparse.Namespace, command: Callable[[ApiClient], int], err: Text
         return EXIT_USAGE
     except ApiError as e:
         print(f"intake: refused (HTTP {e.status}): {e.message}", file=err)
-        for problem in e.problems:
-            print(f"  - {problem.get('field', '?')}: {problem.get('reason', '')}", file=err)
+        lines = [f"{p.get('field', '?')}: {p.get('reason', '')}" for p in e.problems]
+        # A single problem is usually the message itself; list them when they add something.
+        if len(lines) > 1 or (lines and lines[0] not in e.message):
+            for line in lines:
+                print(f"  - {line}", file=err)
         return EXIT_REFUSED
     except ApiUnreachable as e:
         print(f"intake: error: {e}", file=err)

@@ -72,10 +72,20 @@ class Api:
     """The ApiFunction module, loaded fresh (a cold start) against the moto table."""
 
     def __init__(self, aws: dict[str, Any]) -> None:
-        os.environ["TABLE_NAME"] = aws["table_name"]
         self.aws = aws
         self.module: ModuleType = load_handler("api", fresh=True)
         self.store = DynamoStore(aws["table_name"], client=aws["dynamodb"])
+        # The handler's own composition root, from the environment as template.yaml sets it;
+        # the environment is put back afterwards so no other test sees this table name.
+        previous = os.environ.get("TABLE_NAME")
+        os.environ["TABLE_NAME"] = aws["table_name"]
+        try:
+            self.module._ports()
+        finally:
+            if previous is None:
+                del os.environ["TABLE_NAME"]
+            else:
+                os.environ["TABLE_NAME"] = previous
 
     def __call__(self, event: dict[str, Any]) -> Answer:
         result: dict[str, Any] = self.module.lambda_handler(event, LocalLambdaContext(function_name="api"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -49,7 +51,13 @@ class Served:
 @pytest.fixture
 def cli(aws: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> Iterator[Served]:
     served = Served(Api(aws), capsys)
+    # The handler's JSON logs go to stdout, as in Lambda; here they would mix with the CLI's output.
+    streams = [h for h in logging.getLogger("tracker-intake").handlers if isinstance(h, logging.StreamHandler)]
+    originals = [h.setStream(io.StringIO()) for h in streams]
     yield served
+    for handler, original in zip(streams, originals, strict=True):
+        if original is not None:
+            handler.setStream(original)
     served.server.shutdown()
     served.server.server_close()
 
@@ -155,7 +163,7 @@ def test_api_refusal_prints_field_messages_without_traceback(cli: Served) -> Non
     # THEN exit 1, the field and the reason on stderr, no traceback
     assert code == 1
     assert out == ""
-    assert "- trackerIntake.repo: enabled intake needs a repo" in err
+    assert "trackerIntake.repo: enabled intake needs a repo" in err
     assert "Traceback" not in err
 
 
