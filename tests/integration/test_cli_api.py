@@ -52,12 +52,14 @@ class Served:
 def cli(aws: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> Iterator[Served]:
     served = Served(Api(aws), capsys)
     # The handler's JSON logs go to stdout, as in Lambda; here they would mix with the CLI's output.
+    # (Assigned, not setStream: that would flush a stream an earlier test may have closed.)
     streams = [h for h in logging.getLogger("tracker-intake").handlers if isinstance(h, logging.StreamHandler)]
-    originals = [h.setStream(io.StringIO()) for h in streams]
+    originals = [h.stream for h in streams]
+    for handler in streams:
+        handler.stream = io.StringIO()
     yield served
     for handler, original in zip(streams, originals, strict=True):
-        if original is not None:
-            handler.setStream(original)
+        handler.stream = original
     served.server.shutdown()
     served.server.server_close()
 
