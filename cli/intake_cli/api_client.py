@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -219,8 +220,16 @@ def print_json(value: Any) -> None:
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
-    """A plain text table, columns padded to their widest cell."""
+    """A plain text table, columns padded to their widest cell (as a terminal draws it)."""
     cells = [headers, *rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in cells]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [
+        "  ".join(cell + " " * (width - _width(cell)) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in cells
+    ]
     return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    """Terminal columns: wide (CJK, emoji) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -183,7 +183,7 @@ def test_deployed_wiring_reads_the_secret_from_secrets_manager(
 
 
 def test_log_backend_marks_the_claim_launched_with_ref_log(
-    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # GIVEN the launcher configured with the log backend (the default)
     monkeypatch.setenv("TABLE_NAME", aws["table_name"])
@@ -192,9 +192,16 @@ def test_log_backend_marks_the_claim_launched_with_ref_log(
     store.put_claim(claim(status=ClaimStatus.ENQUEUED))
     module = load_handler("launcher", fresh=True)
     module.use(None)
+    logging.getLogger("tracker-intake").addHandler(caplog.handler)
     # WHEN events/launcher.json is handled
-    module.lambda_handler(json.loads(json.dumps(sqs_event(sample_body()))), LocalLambdaContext())
-    # THEN the claim is launched with the reference `log`
+    try:
+        module.lambda_handler(sqs_event(sample_body()), LocalLambdaContext())
+    finally:
+        logging.getLogger("tracker-intake").removeHandler(caplog.handler)
+    # THEN the claim is launched with the reference `log`, and the prompt is in the log
     launched = store.get_claim(ISSUE)
     assert launched is not None
     assert (launched.status, launched.session_ref) == (ClaimStatus.LAUNCHED, "log")
+    prompts = [r.prompt for r in caplog.records if r.getMessage() == f"session for {ISSUE}"]
+    assert prompts
+    assert "Title: Crash when the config file is empty" in prompts[0]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import requests
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
@@ -18,7 +18,8 @@ from ..domain.errors import LaunchRejected, LaunchRetryable
 from ..domain.launch import idempotency_key
 from ..domain.session import SessionRequest
 
-logger = logging.getLogger(__name__)
+# A child of the function's Powertools logger: same JSON lines, same destination.
+logger = Logger(child=True)
 
 SIGNATURE_HEADER = "X-Intake-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -115,14 +116,9 @@ def _session_id(response: requests.Response) -> str | None:
 class LogLauncher:
     """For local use: logs the prompt and calls the session launched, with the reference `log`."""
 
-    def __init__(self, log: logging.Logger | None = None) -> None:
-        self._log = log or logger
-
     def launch(self, request: SessionRequest, prompt: str) -> str:
-        self._log.info(
-            "session for %s (project %s):\n%s",
-            request.issue_id,
-            request.project_id,
-            prompt,
+        logger.info(
+            f"session for {request.issue_id}",
+            extra={"project_id": request.project_id, "issue_id": request.issue_id, "prompt": prompt},
         )
         return "log"
