@@ -159,9 +159,10 @@ def test_claim_launching_recently_is_retried_later_without_calling_the_backend()
     # WHEN a delivery finds it
     with pytest.raises(LaunchRetryable):
         h.deliver()
-    # THEN the backend is not called and the claim stays launching
+    # THEN the backend is not called, the claim stays launching, and a retry is reported
     assert h.backend.calls == []
     assert h.status is ClaimStatus.LAUNCHING
+    assert [r.outcome for r in h.reports] == [LaunchOutcome.RETRY]
 
 
 def test_claim_left_claimed_by_a_poller_that_died_after_sending_is_launched() -> None:

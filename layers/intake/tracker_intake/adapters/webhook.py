@@ -25,6 +25,7 @@ SIGNATURE_HEADER = "X-Intake-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 SECRET_MAX_AGE_SECONDS = 300
 _EXCERPT_CHARS = 200
+_SESSION_REF_CHARS = 256
 
 Secret = str | Callable[[], str]
 
@@ -109,7 +110,7 @@ def _session_id(response: requests.Response) -> str | None:
         return None
     value = data.get("sessionId") if isinstance(data, dict) else None
     if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
-        return str(value)
+        return str(value)[:_SESSION_REF_CHARS]
     return None
 
 

@@ -139,7 +139,15 @@ def launch_session(body: str, ctx: LaunchContext, report: Report) -> LaunchRepor
     claim = ledger.get_claim(request.issue_id)
     if claim is None or claim.project_id != request.project_id:
         return _done(report, LaunchOutcome.NO_CLAIM, request, reason="no claim for this issue")
-    if claim.generation != request.generation or not _take(ledger, claim, clock.now(), ctx.stale_after):
+    if claim.generation != request.generation:
+        reason = f"request of generation {request.generation}, the claim is at {claim.generation}"
+        return _done(report, LaunchOutcome.DUPLICATE, request, reason=reason)
+    try:
+        taken = _take(ledger, claim, clock.now(), ctx.stale_after)
+    except LaunchRetryable as e:
+        _done(report, LaunchOutcome.RETRY, request, reason=_reason(e))
+        raise
+    if not taken:
         return _done(report, LaunchOutcome.DUPLICATE, request, reason=f"claim is {claim.status}")
 
     try:
