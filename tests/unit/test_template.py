@@ -179,12 +179,13 @@ def test_visibility_timeout_is_at_least_six_times_the_launcher_timeout() -> None
 
 
 def test_launcher_reads_the_queue_with_partial_batch_failures() -> None:
-    # GIVEN the launcher's events
-    events = functions()["LauncherFunction"]["Events"].values()
-    # WHEN its SQS event is found
-    (sqs,) = [e["Properties"] for e in events if e["Type"] == "SQS"]
+    # GIVEN the event source mappings of the template (an SQS event would also attach a managed
+    # policy on every queue; see tests/security/test_template_auth_and_scope.py)
+    mappings = [r["Properties"] for r in resources().values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    # WHEN the launcher's mapping is found
+    (sqs,) = [m for m in mappings if set(referenced_names(m["FunctionName"])) == {"LauncherFunction"}]
     # THEN it reads LaunchQueue and reports failed items one by one
-    assert set(referenced_names(sqs["Queue"])) == {"LaunchQueue"}
+    assert set(referenced_names(sqs["EventSourceArn"])) == {"LaunchQueue"}
     assert "ReportBatchItemFailures" in sqs["FunctionResponseTypes"]
 
 

@@ -1,0 +1,193 @@
+"""What the template turns into once SAM has expanded it: IAM auth on every API operation, no
+open invoke permission, and no IAM statement on an unscoped resource where a scoped one exists.
+
+tests/unit/test_template.py checks the SAM template as written (DefaultAuthorizer AWS_IAM, no
+event turning auth off, every policy a scoped SAM template or statement). SAM adds things of its
+own when it expands the template (the API definition, invoke permissions, managed policies for
+event sources), and those are what deploy. Here the template is expanded offline with the SAM
+translator from the tools environment (.tools, as cfn-lint and `sam validate` use) and the result
+is checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from functools import cache
+from typing import Any
+
+import pytest
+
+from intake_cli.template import REPO_ROOT, TEMPLATE, load_template
+
+TOOLS_PYTHON = REPO_ROOT / ".tools" / "bin" / "python"
+
+# The local CodeUri/ContentUri become S3 URIs, as `sam package` would make them; nothing else changes.
+EXPAND = """
+import json, sys
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+from samtranslator.yaml_helper import yaml_parse
+template = yaml_parse(open(sys.argv[1]).read())
+for resource in template["Resources"].values():
+    props = resource.get("Properties", {})
+    for key in ("CodeUri", "ContentUri"):
+        if isinstance(props.get(key), str):
+            props[key] = "s3://packaged/" + props[key]
+print(json.dumps(Translator(managed_policy_map={}, sam_parser=Parser()).translate(template, parameter_values={})))
+"""
+
+# Managed policies SAM attaches that are allowed, and why. AWSLambdaBasicExecutionRole lets a
+# function write its own logs (logs:* on "*"); SAM attaches it to every function, and scoping it
+# would need a hand-written role per function, which test_template.py rules out on purpose.
+ALLOWED_MANAGED_POLICIES = {"arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
+
+
+@cache
+def expanded() -> dict[str, Any]:
+    if not TOOLS_PYTHON.exists():
+        pytest.skip(f"{TOOLS_PYTHON} is not installed (run `make tools`); `make test` installs it")
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run(
+        [str(TOOLS_PYTHON), "-c", EXPAND, str(TEMPLATE)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def resources(kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r.get("Properties", {}) for name, r in expanded()["Resources"].items() if r["Type"] == kind}
+
+
+def references(value: Any) -> set[str]:
+    """Every logical id or parameter a value refers to (Ref, GetAtt, Sub with or without a map)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                found.add(inner[0] if isinstance(inner, list) else str(inner).split(".", 1)[0])
+            elif key == "Fn::Sub":
+                text = inner[0] if isinstance(inner, list) else inner
+                found.update(m.split(".", 1)[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text))
+                if isinstance(inner, list):
+                    found |= references(inner[1])
+            else:
+                found |= references(inner)
+    elif isinstance(value, list):
+        for item in value:
+            found |= references(item)
+    return found
+
+
+def own_names() -> set[str]:
+    template = load_template()
+    return set(template["Resources"]) | set(template.get("Parameters", {})) | set(expanded()["Resources"])
+
+
+def statements() -> list[tuple[str, dict[str, Any]]]:
+    """Every IAM statement of every role and policy the stack creates (both sides of any !If)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    def policies(value: Any) -> list[dict[str, Any]]:
+        if isinstance(value, dict) and set(value) == {"Fn::If"}:
+            return [p for branch in value["Fn::If"][1:] for p in policies(branch)]
+        return [value] if isinstance(value, dict) and "PolicyDocument" in value else []
+
+    for kind in ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        for name, props in resources(kind).items():
+            documents = [p["PolicyDocument"] for entry in props.get("Policies", []) for p in policies(entry)]
+            if "PolicyDocument" in props:
+                documents.append(props["PolicyDocument"])
+            for document in documents:
+                for statement in document["Statement"]:
+                    found.append((name, statement))
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --- every API route requires IAM auth -------------------------------------------------------------
+
+
+def test_every_operation_of_the_deployed_api_requires_aws_iam() -> None:
+    # GIVEN the REST API definition SAM generates from the template
+    apis = resources("AWS::ApiGateway::RestApi")
+    assert apis, "the expanded template has no REST API"
+    for name, props in apis.items():
+        operations = [
+            (path, method, spec) for path, item in props["Body"]["paths"].items() for method, spec in item.items()
+        ]
+        # WHEN each operation's security requirement is read
+        # THEN every operation asks for AWS_IAM, and AWS_IAM is SigV4
+        assert operations, name
+        for path, method, spec in operations:
+            assert spec.get("security") == [{"AWS_IAM": []}], f"{name}: {method.upper()} {path}"
+            assert method != "x-amazon-apigateway-any-method" and "{proxy+}" not in path, f"{method} {path}"
+        scheme = props["Body"]["securityDefinitions"]["AWS_IAM"]
+        assert scheme["x-amazon-apigateway-authtype"] == "awsSigv4"
+
+
+def test_no_other_way_in_without_iam_auth() -> None:
+    # GIVEN the expanded template
+    # WHEN methods, HTTP APIs and function URLs are looked for
+    methods = resources("AWS::ApiGateway::Method")
+    # THEN there is no unauthenticated method, no HTTP API and no function URL
+    assert all(props.get("AuthorizationType") == "AWS_IAM" for props in methods.values()), methods
+    assert not resources("AWS::ApiGatewayV2::Api")
+    assert not resources("AWS::Lambda::Url")
+
+
+def test_every_invoke_permission_is_for_one_service_and_one_source_of_this_stack() -> None:
+    # GIVEN every Lambda invoke permission the stack grants
+    permissions = resources("AWS::Lambda::Permission")
+    assert permissions
+    for name, props in permissions.items():
+        # WHEN its principal and source are read
+        # THEN it names an AWS service (never "*" or an account) and a source ARN of this stack
+        assert str(props["Principal"]).endswith(".amazonaws.com"), name
+        assert references(props.get("SourceArn")) & own_names(), f"{name} may be invoked from anywhere"
+
+
+# --- no IAM statement on an unscoped resource where a scoped one exists -----------------------------
+
+
+def test_no_iam_statement_allows_an_unscoped_resource_or_action() -> None:
+    # GIVEN every IAM statement of every role the stack creates, SAM's additions included
+    found = statements()
+    assert found
+    for role, statement in found:
+        resources_ = as_list(statement.get("Resource", []))
+        actions = as_list(statement.get("Action", []))
+        # WHEN its resources and actions are read
+        # THEN no resource is "*", each one is of this stack, and no action is a wildcard
+        assert statement.get("Effect") == "Allow", (role, statement)
+        assert "NotResource" not in statement and "NotAction" not in statement, (role, statement)
+        for resource in resources_:
+            assert resource != "*", f"{role}: {actions} on '*'"
+            assert references(resource) & own_names(), f"{role}: {resource!r} is not of this stack"
+        for action in actions:
+            assert action != "*" and not action.endswith(":*"), f"{role}: action {action!r}"
+
+
+def test_managed_policies_are_only_the_logging_one() -> None:
+    # GIVEN the managed policies attached to the stack's roles (SAM adds some for event sources)
+    attached = {
+        (role, arn) for role, props in resources("AWS::IAM::Role").items() for arn in props.get("ManagedPolicyArns", [])
+    }
+    # WHEN they are compared with the allowed list
+    unexpected = {(role, arn) for role, arn in attached if arn not in ALLOWED_MANAGED_POLICIES}
+    # THEN there is no other: a managed policy grants on "*" what a scoped template can grant
+    # on this stack's resources (e.g. SQSPollerPolicy for the launch queue)
+    assert not unexpected, unexpected
