@@ -71,10 +71,11 @@ class WebhookLauncher:
         payload: dict[str, Any] = {**request.model_dump(mode="json", by_alias=True), "prompt": prompt}
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         key = idempotency_key(request)
+        secret = self._read_secret()
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             IDEMPOTENCY_HEADER: quote(key, safe=":/#@"),
-            SIGNATURE_HEADER: sign(self._read_secret(), body),
+            SIGNATURE_HEADER: sign(secret, body),
         }
         try:
             response = self._session.post(
@@ -84,17 +85,19 @@ class WebhookLauncher:
             raise LaunchRetryable(f"session backend timed out: {type(e).__name__}") from e
         except requests.RequestException as e:
             raise LaunchRetryable(f"session backend unreachable: {type(e).__name__}") from e
-        return self._outcome(response, key)
+        return self._outcome(response, key, secret)
 
     def _read_secret(self) -> str:
         return self._secret() if callable(self._secret) else self._secret
 
     @staticmethod
-    def _outcome(response: requests.Response, key: str) -> str:
+    def _outcome(response: requests.Response, key: str, secret: str) -> str:
         status = response.status_code
         if 200 <= status < 300:
             return _session_id(response) or f"webhook:{key}"
-        excerpt = response.text[:_EXCERPT_CHARS].strip()
+        # The excerpt is logged, kept on the claim and shown by the API: a backend that echoes
+        # the key back must not leak it there (scrubbed before the cut, so no piece survives).
+        excerpt = response.text.replace(secret, "***")[:_EXCERPT_CHARS].strip()
         detail = f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
         if status == 429 or status >= 500:
             raise LaunchRetryable(f"session backend is unavailable ({detail})")
