@@ -497,3 +497,19 @@ def test_intake_repo_with_a_non_github_origin_says_cannot_derive() -> None:
     # THEN the error names gitOrigin and says the repo cannot be derived
     assert caught.value.field == "gitOrigin"
     assert "cannot derive repo" in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["https://x-access-token:ghp_secret123@github.com/acme/app.git", "https://ghp_secret123@github.com/acme/app"],
+)
+def test_git_origin_with_credentials_is_refused_without_echoing_them(origin: str) -> None:
+    # GIVEN a remote URL that carries a token (it would be stored and returned by the API)
+    # WHEN it is validated
+    with pytest.raises(ValidationError) as refused:
+        ProjectConfig.model_validate({"gitOrigin": origin})
+    # THEN gitOrigin is refused, and the reason people see does not repeat the token
+    (problem,) = field_problems(refused.value)
+    assert problem.field == "gitOrigin"
+    assert "credentials" in problem.reason
+    assert "ghp_secret123" not in problem.reason

@@ -193,6 +193,16 @@ class ProjectConfig(_Model):
     git_origin: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     tracker_intake: TrackerIntake | None = None
 
+    @field_validator("git_origin")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        # The config is stored and returned by the API: a token in a remote URL would leak.
+        if value is not None:
+            userinfo = _USERINFO.search(value)
+            if userinfo and userinfo.group(0) != "git@":
+                raise ValueError("a gitOrigin must not carry credentials (user:token@); use the plain remote URL")
+        return value
+
     @model_validator(mode="after")
     def _repo_resolvable(self) -> ProjectConfig:
         intake = self.tracker_intake
