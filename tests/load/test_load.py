@@ -7,7 +7,8 @@ issue, none for an ineligible one, no issue twice, and no poll over its project'
 
 `make test` runs it scaled down (the default size below); `make load` runs it at full size:
 
-    INTAKE_LOAD_PROJECTS=1000 INTAKE_LOAD_ISSUES=100 pytest tests/load -s --timeout=0
+    INTAKE_LOAD_PROJECTS=1000 INTAKE_LOAD_ISSUES=100 INTAKE_LOAD_PARTITION_QUERY=1 \
+        INTAKE_LOAD_PROGRESS=1 pytest tests/load/test_load.py --timeout=0
 
 A consumer thread drains the queue while the ticks run, as the launcher would. Deleted
 messages leave moto's FIFO deduplication window, so a second send of an issue would show up
@@ -22,7 +23,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -54,6 +55,7 @@ LABEL = "agent"
 # moto 5 sorts the whole table on every Query: at full size the run needs the server's
 # --partition-query option (see moto_server.py), which `make load` turns on.
 PARTITION_QUERY = os.environ.get("INTAKE_LOAD_PARTITION_QUERY") == "1"
+PROGRESS = os.environ.get("INTAKE_LOAD_PROGRESS") == "1"  # a line per tick (`make load`)
 MOTO_SERVER = Path(__file__).with_name("moto_server.py")
 
 
@@ -262,22 +264,35 @@ class LoadRun:
         )
 
 
-def run_ticks(pipe: LoadPipeline, github: FakeGitHub, limit: int) -> tuple[list[dict[str, Any]], Counter[int]]:
+def run_ticks(
+    pipe: LoadPipeline, github: FakeGitHub, limit: int, progress: Callable[[str], None]
+) -> tuple[list[dict[str, Any]], Counter[int]]:
     """Tick until a tick enqueues nothing (the backlog is drained) or `limit` ticks ran.
 
     Returns every tick's summary and the GitHub answers of the last tick, by status.
     """
     ticks: list[dict[str, Any]] = []
     last: Counter[int] = Counter()
+    started = time.perf_counter()
     while len(ticks) < limit:
         before = len(pipe.polls)
         github.clear_requests()
         ticks.append(pipe.tick())
         pipe.clock.advance(60)
         last = Counter(r.status for r in github.requests)
-        if not any(poll["newSessions"] for poll in pipe.polls[before:]):
+        new = sum(len(poll["newSessions"]) for poll in pipe.polls[before:])
+        elapsed = time.perf_counter() - started
+        progress(f"tick {len(ticks)}: {len(pipe.polls) - before} polls, {new} new sessions, {elapsed:.0f} s")
+        if not new:
             break
     return ticks, last
+
+
+def report(request: pytest.FixtureRequest, line: str) -> None:
+    """A line on the terminal even while pytest captures output."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print("\n" + line, flush=True)
 
 
 @pytest.fixture(scope="module")
@@ -298,7 +313,7 @@ def load_run(moto_server: MotoServer, request: pytest.FixtureRequest) -> Iterato
         server_cpu = moto_server.cpu_seconds()
         cpu, started = time.process_time(), time.perf_counter()
         with QueueConsumer(endpoint, names["queue_url"]) as consumer:
-            ticks, quiet = run_ticks(pipe, github, limit)
+            ticks, quiet = run_ticks(pipe, github, limit, lambda line: report(request, line) if PROGRESS else None)
         server_after = moto_server.cpu_seconds()
         run = LoadRun(
             projects=projects,
@@ -313,9 +328,7 @@ def load_run(moto_server: MotoServer, request: pytest.FixtureRequest) -> Iterato
             cpu_seconds=time.process_time() - cpu,
             server_cpu_seconds=None if server_cpu is None or server_after is None else server_after - server_cpu,
         )
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        print("\n" + run.summary(), flush=True)
+    report(request, run.summary())
     yield run
 
 

@@ -1,0 +1,116 @@
+"""Runs the benchmarks, writes bench/results.json, prints a table.
+
+    .venv/bin/python -m bench.run                 # every group (what `make bench` runs)
+    .venv/bin/python -m bench.run rate_limit      # one group; the others in results.json stay
+
+Each group in results.json carries the exact command that produced it, its targets, and the
+machine it ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .common import RESULTS, fake_aws_env, machine
+
+GROUPS = ("steady_state", "rate_limit", "fanout", "cold_import", "memory")
+
+
+def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
+    """The group's `run` and its targets (imported late: each module pulls in what it needs)."""
+    if group == "steady_state":
+        from . import steady_state as module
+    elif group == "rate_limit":
+        from . import rate_limit as module  # type: ignore[no-redef]
+    elif group == "fanout":
+        from . import fanout as module  # type: ignore[no-redef]
+    elif group == "cold_import":
+        from . import cold_import as module  # type: ignore[no-redef]
+    elif group == "memory":
+        from . import memory as module  # type: ignore[no-redef]
+    else:
+        raise ValueError(group)
+    return module.run, dict(module.TARGETS)
+
+
+def _meets(value: Any, target: Any) -> bool:
+    """A number target is a maximum (equality for counts); a string is `<= x` or `< x`."""
+    if isinstance(target, str):
+        op, _, bound = target.partition(" ")
+        return value <= float(bound) if op == "<=" else value < float(bound)
+    return bool(value == target)
+
+
+def measure(group: str) -> dict[str, Any]:
+    run, targets = _runner(group)
+    started = time.perf_counter()
+    figures = run()
+    figures["targets"] = targets
+    figures["meets_targets"] = all(_meets(figures[key], target) for key, target in targets.items())
+    figures["command"] = f".venv/bin/python -m bench.run {group}"
+    figures["bench_seconds"] = round(time.perf_counter() - started, 1)
+    figures["machine"] = machine()
+    return figures
+
+
+def table(results: dict[str, Any], groups: tuple[str, ...]) -> str:
+    rows = [("group", "figure", "value", "target", "ok")]
+    for group in groups:
+        figures = results[group]
+        for key, target in figures["targets"].items():
+            ok = "yes" if _meets(figures[key], target) else "NO"
+            rows.append((group, key, _show(figures[key]), _show(target), ok))
+        for key in _EXTRA.get(group, ()):
+            rows.append((group, key, _show(figures[key]), "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for group in groups:
+        lines.append(f"{group}: {results[group]['command']}  ({results[group]['bench_seconds']} s)")
+    return "\n".join(lines)
+
+
+# Figures shown beside the targeted ones, to read them by.
+_EXTRA = {
+    "rate_limit": ("steady_units", "steady_naive_units", "steady_ratio_vs_naive"),
+    "fanout": ("projects", "invokes_per_s", "index_read_s"),
+    "cold_import": ("boto3_ms",),
+    "memory": ("process_max_rss_mb", "pages"),
+}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("groups", nargs="*", metavar="group", help=f"any of {', '.join(GROUPS)} (default: all)")
+    args = parser.parse_args(argv)
+    unknown = [g for g in args.groups if g not in GROUPS]
+    if unknown:
+        parser.error(f"unknown group(s) {', '.join(unknown)}; known: {', '.join(GROUPS)}")
+    groups = tuple(args.groups) or GROUPS
+    fake_aws_env()
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for group in groups:
+        print(f"bench: {group} ...", flush=True)
+        results[group] = measure(group)
+        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print()
+    print(table(results, groups))
+    print(f"\nwritten to {RESULTS.relative_to(RESULTS.parents[1])}")
+    missed = [g for g in groups if not results[g]["meets_targets"]]
+    if missed:
+        print(f"targets missed: {', '.join(missed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""(a) What one steady-state poll of a one-page project costs: GitHub, rate limit, DynamoDB, SQS.
+
+The real poller handler with the ports its own composition root builds from the environment
+(wiring.build_poll_context), on moto in-process and the loopback GitHub stand-in. The project
+is polled until its backlog is enqueued and a poll has answered 304; the poll after that is the
+one measured.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from intake_cli.call_counter import CallCounter
+from intake_cli.fake_github import FakeGitHub
+from intake_cli.functions import LocalLambdaContext, load_handler
+from tracker_intake.adapters.dynamodb import DynamoStore
+from tracker_intake.adapters.sqs import SqsSessionQueue
+from tracker_intake.domain.clock import SystemClock
+from tracker_intake.domain.config import ProjectConfig
+from tracker_intake.settings import PollerSettings
+from tracker_intake.wiring import build_poll_context
+
+from .common import LABEL, TOKEN, add_issues, moto_account
+
+TARGETS = {"github_requests": 1, "rate_limit_units": 0, "dynamodb_reads": 1, "dynamodb_writes": 0, "sqs_sends": 0}
+WARM_UP_POLLS = 10
+
+
+def run() -> dict[str, Any]:
+    with FakeGitHub() as github, moto_account() as aws:
+        repo = github.add_repo("acme", "widgets")
+        eligible = add_issues(repo, 40, eligible_every=2)  # one page of 40 issues, 20 eligible
+        repo.add_issue("a pull request", labels=[LABEL], pull_request=True)
+        intake = {"enabled": True, "repo": "acme/widgets", "labels": [LABEL]}
+        config = ProjectConfig.model_validate({"trackerIntake": intake})
+        DynamoStore(aws.table_name, client=aws.dynamodb).create_project("widgets", config, SystemClock().now())
+        os.environ.update(
+            TABLE_NAME=aws.table_name, QUEUE_URL=aws.queue_url, GITHUB_API_URL=github.base_url, GITHUB_TOKEN=TOKEN
+        )
+        context = build_poll_context(PollerSettings.from_env())
+        assert isinstance(context.store, DynamoStore) and isinstance(context.queue, SqsSessionQueue)
+        counter = CallCounter()
+        counter.attach(context.store.client)
+        counter.attach(context.queue.client)
+        poller = load_handler("poller", fresh=True)
+        poller.use(context)
+
+        def poll() -> dict[str, Any]:
+            result: dict[str, Any] = poller.lambda_handler({"projectId": "widgets"}, LocalLambdaContext())
+            return result
+
+        warm_up = [poll()]
+        while warm_up[-1]["result"] != "not_modified" and len(warm_up) < WARM_UP_POLLS:
+            warm_up.append(poll())
+        warm_up.append(poll())  # the first all-304 poll may still clear poll-state attributes
+        enqueued = sum(len(p["newSessions"]) for p in warm_up)
+        if enqueued != eligible:
+            raise RuntimeError(f"warm-up enqueued {enqueued} of {eligible} eligible issues")
+
+        github.clear_requests()
+        counter.reset()
+        remaining = github.rate_remaining(TOKEN)
+        measured = poll()
+        requests = github.requests
+        return {
+            "github_requests": len(requests),
+            "rate_limit_units": remaining - github.rate_remaining(TOKEN),
+            "dynamodb_reads": counter.dynamodb_reads,
+            "dynamodb_writes": counter.dynamodb_writes,
+            "sqs_sends": counter.sqs_sends,
+            "github_statuses": [r.status for r in requests],
+            "aws_calls": dict(sorted(counter.calls.items())),
+            "poll_result": measured["result"],
+            "warm_up_polls": len(warm_up),
+            "project": "one page: 41 open issues (20 eligible, 20 excluded, 1 pull request), default cap 10",
+            "path": "poller handler (functions/poller/app.py) with wiring.build_poll_context ports; "
+            "moto in-process; loopback GitHub stand-in",
+        }
