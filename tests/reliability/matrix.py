@@ -110,7 +110,7 @@ def run_case(world: World, case: Case) -> None:
     check_settled(world, checks)
     faults = world.boto_faults_fired() + sum(world.launcher_crashes.fired.values()) + case.github_faults
     faults += world.backend_faults_fired
-    SUITE.record(case.id, faults, checks.passed, world.steps)
+    SUITE.record(case.id, faults, checks.passed, world.steps, 1 + case.recovery_ticks)
 
 
 def check_fault_fired(world: World, case: Case, checks: Checks) -> None:

@@ -139,6 +139,12 @@ def backoff_doubled(world: World, checks: Checks) -> None:
     checks.check("backoff doubled each time (5, 10, 20 min)", windows == expected, windows)
 
 
+def page_2_answered_304_without_etag(world: World, checks: Checks) -> None:
+    # Page 2 changed after the warm-up (a new issue), so only the fault can have answered 304.
+    statuses = [r.status for r in world.requests_in("fault", SUBJECT)]
+    checks.check("page 2 answered 304 although it changed", statuses == [304, 304], statuses)
+
+
 def nothing_recorded(world: World, checks: Checks) -> None:
     checks.check("backoff could not be recorded", not world.in_backoff(SUBJECT))
 
@@ -261,6 +267,8 @@ CASES = [
         github("not_modified_without_etag", page=2),
         "ok",
         warm=True,
+        github_faults=1,
+        verify=page_2_answered_304_without_etag,
     ),
     Case(
         "github-page-vanishes-mid-pagination",
@@ -268,12 +276,14 @@ CASES = [
         github("vanish_after_first_page", mode="rest"),
         "vanished",
         closed_unseen=(105, 106),
+        github_faults=1,
     ),
     Case(
         "github-page-1-closes-while-page-2-is-read",
         "github",
         github("vanish_after_first_page", mode="served"),
         "vanished",
+        github_faults=1,
     ),
     # DynamoDB: each call site of the poller and the dispatcher
     Case("dynamodb-load-for-poll-throttled", "dynamodb", dynamodb("load_for_poll"), "poll:store_unavailable"),

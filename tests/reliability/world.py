@@ -82,13 +82,16 @@ class SuiteStats:
     faults: int = 0
     checks: int = 0
     failed_checks: int = 0
-    per_case: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # faults, checks, ticks
+    per_case: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)  # faults, checks, ticks, bound
+    leak_searches: int = 0
+    lines_searched: int = 0
 
-    def record(self, case: str, faults: int, checks: int, ticks: int) -> None:
+    def record(self, case: str, faults: int, checks: int, ticks: int, bound: int) -> None:
+        """`bound`: ticks after the last fault fired within which every invariant held."""
         self.cases.append(case)
         self.faults += faults
         self.checks += checks
-        self.per_case[case] = (faults, checks, ticks)
+        self.per_case[case] = (faults, checks, ticks, bound)
 
 
 SUITE = SuiteStats()
