@@ -41,7 +41,7 @@ def _meets(value: Any, target: Any) -> bool:
     """A number target is a maximum (equality for counts); a string is `<= x` or `< x`."""
     if isinstance(target, str):
         op, _, bound = target.partition(" ")
-        return value <= float(bound) if op == "<=" else value < float(bound)
+        return bool(value <= float(bound) if op == "<=" else value < float(bound))
     return bool(value == target)
 
 
@@ -77,9 +77,9 @@ def table(results: dict[str, Any], groups: tuple[str, ...]) -> str:
 # Figures shown beside the targeted ones, to read them by.
 _EXTRA = {
     "rate_limit": ("steady_units", "steady_naive_units", "steady_ratio_vs_naive"),
-    "fanout": ("projects", "invokes_per_s", "index_read_s"),
+    "fanout": ("projects", "invokes_per_s", "index_read_s", "end_to_end_wall_s"),
     "cold_import": ("boto3_ms",),
-    "memory": ("process_max_rss_mb", "pages"),
+    "memory": ("rss_before_poll_mb", "pages"),
 }
 
 

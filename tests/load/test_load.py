@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import pytest
@@ -143,7 +143,7 @@ def moto_server() -> Iterator[MotoServer]:
             child.wait()
 
 
-def _client(service: str, endpoint: str) -> Any:
+def _client(service: Literal["dynamodb", "sqs"], endpoint: str) -> Any:
     config = Config(
         max_pool_connections=2 * CONCURRENCY + 4,
         connect_timeout=10,
@@ -191,7 +191,7 @@ class LoadPipeline(Pipeline):
         )
 
     def poll(self, project_id: str) -> dict[str, Any]:
-        result = super().poll(project_id)
+        result: dict[str, Any] = super().poll(project_id)
         self.polls.append(result)  # list.append is atomic; pollers run on the dispatcher's threads
         return result
 
