@@ -239,7 +239,7 @@ class LoadRun:
     ticks: list[dict[str, Any]]
     messages: list[SessionRequest]
     sqs_sends: int
-    aws_calls: int
+    aws_calls: Counter[str]
     github_requests: int
     quiet_tick_statuses: Counter[int]
     seconds: float
@@ -259,7 +259,8 @@ class LoadRun:
         return (
             f"load: {len(self.projects)} projects x {ISSUES} open issues, {len(self.eligible)} eligible -> "
             f"{len(self.messages)} messages; {len(self.ticks)} ticks, {len(self.polls)} polls, "
-            f"{self.github_requests} GitHub requests, {self.aws_calls} AWS calls; concurrency {CONCURRENCY}; "
+            f"{self.github_requests} GitHub requests, {self.aws_calls.total()} AWS calls "
+            f"({', '.join(f'{op} {n}' for op, n in self.aws_calls.most_common())}); concurrency {CONCURRENCY}; "
             f"{self.seconds:.1f} s wall (CPU: {self.cpu_seconds:.0f} s test process, {server} s moto server)"
         )
 
@@ -321,7 +322,7 @@ def load_run(moto_server: MotoServer, request: pytest.FixtureRequest) -> Iterato
             ticks=ticks,
             messages=consumer.received,
             sqs_sends=pipe.counter.sqs_sends,
-            aws_calls=sum(pipe.counter.calls.values()),
+            aws_calls=Counter(pipe.counter.calls),
             github_requests=sum(p["pages"] for p in pipe.polls),
             quiet_tick_statuses=quiet,
             seconds=time.perf_counter() - started,
