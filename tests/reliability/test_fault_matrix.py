@@ -32,9 +32,9 @@ def github(fault: str, *, times: int = 1, page: int | None = None, **params: Any
 
 
 def github_timeout(world: World) -> None:
-    # The stand-in answers after 1 s; the tracker gives up after 0.3 s.
-    world.github.inject("slow", repo=REPOS[SUBJECT], seconds=1.0)
-    world.settle_seconds = 1.0
+    # The stand-in answers after 1.5 s; the tracker gives up after 0.5 s.
+    world.github.inject("slow", repo=REPOS[SUBJECT], seconds=1.5)
+    world.settle_seconds = 1.5
 
 
 def github_retry_after_date(world: World) -> None:
@@ -231,7 +231,7 @@ CASES = [
         github_timeout,
         "poll:tracker_unavailable",
         backoff=True,
-        tracker_timeout=0.3,
+        tracker_timeout=0.5,
         github_faults=1,
     ),
     Case(
@@ -410,10 +410,10 @@ CASES = [
     Case(
         "backend-answer-lost-to-timeout",
         "backend",
-        lambda w: w.backend.answer_slowly(1.0, issue_id=S1),
+        lambda w: w.backend.answer_slowly(1.5, issue_id=S1),
         "backend_fault",
         relaunches=1,
-        launcher_timeout=0.3,
+        launcher_timeout=0.5,
     ),
     Case("backend-500", "backend", lambda w: w.backend.answer_status(500, issue_id=S2), "backend_fault", relaunches=1),
     Case(
