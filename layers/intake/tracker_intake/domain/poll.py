@@ -96,6 +96,9 @@ def poll_project(ctx: PollContext, project_id: str, deadline: datetime | None = 
         return PollOutcome(project_id, PollResult.FAILED, error_kind=e.kind, error=str(e))
 
     now = ctx.clock.now()
+    if record.config_error is not None:
+        # Checked first: a config that no longer validates loads as an empty (disabled) one.
+        return _config_invalid(ctx, record, ConfigInvalid("config", record.config_error))
     intake = record.config.tracker_intake
     if intake is None or not intake.enabled:
         return PollOutcome(project_id, PollResult.DISABLED)
@@ -103,8 +106,6 @@ def poll_project(ctx: PollContext, project_id: str, deadline: datetime | None = 
         return PollOutcome(project_id, PollResult.IN_BACKOFF, backoff_until=record.poll.backoff_until)
 
     try:
-        if record.config_error is not None:
-            raise ConfigInvalid("config", record.config_error)
         owner, name = intake_repo(record.config)
     except ConfigInvalid as e:
         return _config_invalid(ctx, record, e)
@@ -285,5 +286,8 @@ def _failed(
 def _config_invalid(ctx: PollContext, record: ProjectRecord, error: ConfigInvalid) -> PollOutcome:
     message = f"config_invalid: {error}"[:500]
     if record.poll.last_error != message:
-        ctx.store.save_poll_state(record.project_id, replace(record.poll, last_error=message))
+        try:
+            ctx.store.save_poll_state(record.project_id, replace(record.poll, last_error=message))
+        except IntakeError as e:  # reported again by the next poll
+            log.warning("could not record the config error", extra={"error_kind": e.kind})
     return PollOutcome(record.project_id, PollResult.CONFIG_INVALID, error_kind=error.kind, error=str(error))
