@@ -10,27 +10,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tracker_intake.api import ApiContext, build_api, resolve
 from tracker_intake.settings import ApiSettings
-from tracker_intake.wiring import build_api_context
+from tracker_intake.wiring import Ports, build_api_context
 
 logger = Logger()
 
-_context: ApiContext | None = None
+ports: Ports[ApiContext] = Ports(lambda: build_api_context(ApiSettings.from_env()))
+use = ports.use  # tests and the local stack pass their own ports
 
 
-def use(context: ApiContext | None) -> None:
-    """Replace the ports (tests and the local stack); None rebuilds them from the environment."""
-    global _context
-    _context = context
-
-
-def _ports() -> ApiContext:
-    global _context
-    if _context is None:
-        _context = build_api_context(ApiSettings.from_env())
-    return _context
-
-
-app = build_api(_ports)
+app = build_api(ports)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

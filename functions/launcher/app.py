@@ -13,27 +13,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tracker_intake.domain.launch import LaunchContext, LaunchReport, launch_session
 from tracker_intake.observability import record_launch
 from tracker_intake.settings import LauncherSettings
-from tracker_intake.wiring import build_launch_context
+from tracker_intake.wiring import Ports, build_launch_context
 
 logger = Logger()
 metrics = Metrics()
 # Failed records are reported, never raised: a failed message returns to the queue on its own.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-_context: LaunchContext | None = None
-
-
-def use(context: LaunchContext | None) -> None:
-    """Replace the ports (tests and the local stack); None rebuilds them from the environment."""
-    global _context
-    _context = context
-
-
-def _ports() -> LaunchContext:
-    global _context
-    if _context is None:
-        _context = build_launch_context(LauncherSettings.from_env())
-    return _context
+ports: Ports[LaunchContext] = Ports(lambda: build_launch_context(LauncherSettings.from_env()))
+use = ports.use  # tests and the local stack pass their own ports
 
 
 def report(result: LaunchReport) -> None:
@@ -41,7 +29,7 @@ def report(result: LaunchReport) -> None:
 
 
 def record_handler(record: SQSRecord) -> None:
-    launch_session(record.body, _ports(), report)
+    launch_session(record.body, ports(), report)
 
 
 @logger.inject_lambda_context(clear_state=True)

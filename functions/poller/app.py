@@ -12,14 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tracker_intake.domain.poll import PollContext, PollResult, poll_project
 from tracker_intake.observability import record_poll
 from tracker_intake.settings import PollerSettings
-from tracker_intake.wiring import build_poll_context
+from tracker_intake.wiring import Ports, build_poll_context
 
 logger = Logger()
 metrics = Metrics()
 # Stop claiming this long before the Lambda timeout, so no claim outlives its poller.
 SAFETY_MARGIN = timedelta(seconds=5)
-
-_context: PollContext | None = None
 
 
 class PollRequest(BaseModel):
@@ -27,17 +25,8 @@ class PollRequest(BaseModel):
     project_id: str = Field(alias="projectId", min_length=1, max_length=64)
 
 
-def use(context: PollContext | None) -> None:
-    """Replace the ports (tests and the local stack); None rebuilds them from the environment."""
-    global _context
-    _context = context
-
-
-def _ports() -> PollContext:
-    global _context
-    if _context is None:
-        _context = build_poll_context(PollerSettings.from_env())
-    return _context
+ports: Ports[PollContext] = Ports(lambda: build_poll_context(PollerSettings.from_env()))
+use = ports.use  # tests and the local stack pass their own ports
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -49,9 +38,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.error("bad poll event", extra={"errors": e.errors(include_input=False)})
         return {"error": "the event needs a projectId"}
     logger.append_keys(project_id=request.project_id)
-    ports = _ports()
+    deps = ports()
     remaining = timedelta(milliseconds=context.get_remaining_time_in_millis())
-    outcome = poll_project(ports, request.project_id, deadline=ports.clock.now() + remaining - SAFETY_MARGIN)
+    outcome = poll_project(deps, request.project_id, deadline=deps.clock.now() + remaining - SAFETY_MARGIN)
     record_poll(metrics, outcome)
     summary = {
         "projectId": outcome.project_id,

@@ -80,7 +80,7 @@ class Api:
         previous = os.environ.get("TABLE_NAME")
         os.environ["TABLE_NAME"] = aws["table_name"]
         try:
-            self.module._ports()
+            self.module.ports()
         finally:
             if previous is None:
                 del os.environ["TABLE_NAME"]

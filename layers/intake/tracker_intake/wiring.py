@@ -6,8 +6,9 @@ a handler makes no network call (the token secret is read on first use, then cac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from .domain.clock import SystemClock
 from .domain.launch import LaunchContext
@@ -17,6 +18,26 @@ from .settings import ApiSettings, DispatcherSettings, LauncherSettings, PollerS
 
 if TYPE_CHECKING:
     from .api.routes import ApiContext
+
+T = TypeVar("T")
+
+
+class Ports(Generic[T]):
+    """A function's ports: built on first use, once per container; tests and the local stack swap them."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._ports: T | None = None
+
+    def __call__(self) -> T:
+        if self._ports is None:
+            self._ports = self._build()
+        return self._ports
+
+    def use(self, ports: T | None) -> None:
+        """Replace the ports; None rebuilds them from the environment on next use."""
+        self._ports = ports
+
 
 USER_AGENT = "tracker-intake/0.1 (+https://github.com/tracker-intake)"
 
