@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .local import LocalOptions, LocalStack
+from .local import HandlerOutput, LocalOptions, LocalStack
 
 PROJECT = "widgets"
 
@@ -138,7 +138,13 @@ def _run(args: argparse.Namespace) -> int:
     log_dir = Path(tempfile.mkdtemp(prefix="intake-demo-"))
     options = LocalOptions(port=0, aws_port=0, offline=True, log_file=log_dir / "intake-local.log")
     print("tracker intake demo: the whole service on this machine (no AWS account, no token, no Docker)")
-    with LocalStack(options, say=lambda line: print(f"   {line}", flush=True)) as stack:
-        code = Demo(stack).run()
+    terminal = sys.stdout
+    with LocalStack(options, say=lambda line: print(f"   {line}", file=terminal, flush=True)) as stack:
+        # Powertools prints metrics (EMF) with print(): they belong in the log, not the story.
+        sys.stdout = HandlerOutput(stack.log, terminal)  # type: ignore[assignment]
+        try:
+            code = Demo(stack).run()
+        finally:
+            sys.stdout = terminal
     print(f"   details: {options.log_file}")
     return code

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType, ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 from .functions import LocalLambdaContext, load_handler
 from .template import create_resources
@@ -75,7 +75,7 @@ class LocalStack:
     def start(self) -> LocalStack:
         opts = self.options
         opts.log_file.parent.mkdir(parents=True, exist_ok=True)
-        self._log = opts.log_file.open("a", encoding="utf-8")
+        self._log = self.log = opts.log_file.open("a", encoding="utf-8")
         self._stops.append(self._log.close)
         self._start_aws()
         github_url = self._start_github()
@@ -184,11 +184,11 @@ class LocalStack:
                     max_concurrency=4,
                 )
             )
-        # Powertools loggers keep the stdout they saw when built; point them at whatever stdout
-        # is when they write, so `_quiet()` sends the details to the log file.
+        # Powertools loggers keep the stdout they saw when built: point them at handler output,
+        # which goes to the log file while a handler runs (see `_quiet`).
         for handler in logging.getLogger(SERVICE).handlers:
             if isinstance(handler, logging.StreamHandler):
-                handler.setStream(_CurrentStdout())
+                handler.setStream(HandlerOutput(self._log))
 
     def _start_api(self) -> None:
         from .local_api import serve_api
@@ -209,9 +209,15 @@ class LocalStack:
 
     @contextlib.contextmanager
     def _quiet(self) -> Iterator[None]:
-        """Handlers print metrics (EMF) to stdout: in the local stack they go to the log file."""
-        with contextlib.redirect_stdout(self._log):
+        """Marks this thread as running a handler: its logs (and, under `intake local`, its
+        metrics printed to stdout) go to the log file. Per thread, unlike redirect_stdout,
+        because the API server's threads run handlers while the schedule does."""
+        previous = getattr(_RUNNING_HANDLER, "log", None)
+        _RUNNING_HANDLER.log = self._log
+        try:
             yield
+        finally:
+            _RUNNING_HANDLER.log = previous
 
     def _poll(self, project_id: str) -> object:
         with self._quiet():
@@ -296,14 +302,26 @@ class LocalStack:
         self.say("stopping")
 
 
-class _CurrentStdout:
-    """A stream that writes to the current `sys.stdout`, even after it is swapped."""
+_RUNNING_HANDLER = threading.local()
+
+
+class HandlerOutput:
+    """A stream for what handlers print: the log file of the handler running on this thread,
+    else `terminal` (by default whatever `sys.stdout` is when it writes)."""
+
+    def __init__(self, log: TextIO, terminal: TextIO | None = None) -> None:
+        self._log = log
+        self._terminal = terminal
+
+    def _target(self) -> TextIO:
+        log: TextIO | None = getattr(_RUNNING_HANDLER, "log", None)
+        return log or self._terminal or sys.stdout
 
     def write(self, text: str) -> int:
-        return sys.stdout.write(text)
+        return self._target().write(text)
 
     def flush(self) -> None:
-        sys.stdout.flush()
+        self._target().flush()
 
 
 _REASONS = {
@@ -368,16 +386,20 @@ def _run(args: argparse.Namespace) -> int:
         session_webhook=args.session_webhook,
         log_file=args.log_file,
     )
-    stack = LocalStack(options, say=lambda line: print(line, flush=True))
+    terminal = sys.stdout
+    stack = LocalStack(options, say=lambda line: print(line, file=terminal, flush=True))
     try:
         stack.start()
     except OSError as e:
         print(f"intake local: cannot start: {e} (is the port in use? try --port / --aws-port)")
         stack.stop()
         return 1
+    # Powertools prints metrics (EMF) with print(): route stdout so they land in the log too.
+    sys.stdout = HandlerOutput(stack.log, terminal)  # type: ignore[assignment]
     try:
         stack.run_forever()
     finally:
+        sys.stdout = terminal
         stack.stop()
     return 0
 
