@@ -77,7 +77,7 @@ class Pipeline:
             ledger=store,
             budgets=store,
             queue=self.queue_wrapper(queue),
-            tracker=GitHubTracker(self.github.base_url, TOKEN, timeout=(1.0, 1.0)),
+            tracker=GitHubTracker(self.github.base_url, TOKEN, timeout=(5.0, 5.0)),  # roomy: CI machines are busy
             clock=self.clock,
             token_key=token_key(TOKEN),
             page_cap=self.page_cap,
