@@ -23,6 +23,7 @@ from ..domain.config import ProjectConfig, check_project_id
 from ..domain.errors import ConfigInvalid
 from ..domain.issue import parse_canonical_id
 from ..domain.ports import Clock, Ledger, ProjectStore
+from ..domain.records import ProjectRecord
 from .models import (
     DEFAULT_PAGE_SIZE,
     MAX_NEXT_TOKEN_CHARS,
@@ -117,12 +118,7 @@ def create_project(ctx: Context, project: Annotated[NewProject, Body()]) -> Resp
     config = ProjectConfig.model_validate(project.model_dump(exclude={"id"}))
     record = ctx.store.create_project(project.id, config, ctx.clock.now())
     logger.info("project created", extra={"intake_enabled": config.intake_enabled})
-    return Response(
-        201,
-        content_type="application/json",
-        body=ProjectView.of(record, ctx.clock.now()),
-        headers={"Location": f"/projects/{project.id}", "ETag": _etag(record.version)},
-    )
+    return _project_answer(ctx, record, 201, Location=f"/projects/{project.id}")
 
 
 @router.get(
@@ -132,13 +128,7 @@ def create_project(ctx: Context, project: Annotated[NewProject, Body()]) -> Resp
     responses=_responses(200, ProjectView, "the project (ETag: its version)", 400, 404),
 )
 def get_project(ctx: Context, project_id: ProjectIdParam) -> Response[ProjectView]:
-    record = ctx.store.get_project(_project_id(project_id))
-    return Response(
-        200,
-        content_type="application/json",
-        body=ProjectView.of(record, ctx.clock.now()),
-        headers={"ETag": _etag(record.version)},
-    )
+    return _project_answer(ctx, ctx.store.get_project(_project_id(project_id)))
 
 
 @router.put(
@@ -160,12 +150,7 @@ def replace_config(
     # request URL): drop the ETag cache so the next poll reads every page once.
     ctx.store.forget_pages(project_id)
     logger.info("config replaced", extra={"version": record.version, "intake_enabled": config.intake_enabled})
-    return Response(
-        200,
-        content_type="application/json",
-        body=ProjectView.of(record, ctx.clock.now()),
-        headers={"ETag": _etag(record.version)},
-    )
+    return _project_answer(ctx, record)
 
 
 @router.delete(
@@ -246,3 +231,13 @@ def _expected_version(if_match: str | None, version: int | None) -> int | None:
 
 def _etag(version: int) -> str:
     return f'"{version}"'
+
+
+def _project_answer(ctx: Context, record: ProjectRecord, status: int = 200, **headers: str) -> Response[ProjectView]:
+    """A project as JSON, with its version as the ETag (what If-Match sends back)."""
+    return Response(
+        status,
+        content_type="application/json",
+        body=ProjectView.of(record, ctx.clock.now()),
+        headers={**headers, "ETag": _etag(record.version)},
+    )
