@@ -28,7 +28,7 @@ from tracker_intake.domain.errors import (
 )
 from tracker_intake.domain.issue import dedupe_key, deduplication_id
 from tracker_intake.domain.ports import Clock
-from tracker_intake.domain.records import Claim, ClaimStatus, PollState, ProjectRecord, TokenBudget
+from tracker_intake.domain.records import Claim, ClaimStatus, Pace, PollState, ProjectRecord, TokenBudget
 from tracker_intake.domain.session import SessionRequest
 from tracker_intake.domain.tracker import CachedPage
 
@@ -43,6 +43,7 @@ _READS = frozenset(
         "get_claim",
         "list_sessions",
         "get_budget",
+        "get_pace",
     }
 )
 
@@ -109,6 +110,7 @@ class _Project:
     created_at: datetime
     updated_at: datetime
     poll: PollState = field(default_factory=PollState)
+    deferred_since: datetime | None = None
 
     def record(self) -> ProjectRecord:
         config_error = None
@@ -124,6 +126,7 @@ class _Project:
             created_at=self.created_at,
             updated_at=self.updated_at,
             config_error=config_error,
+            deferred_since=self.deferred_since,
         )
 
 
@@ -141,6 +144,7 @@ class MemoryStore:
         self._pages: dict[str, dict[str, CachedPage]] = {}
         self._claims: dict[str, Claim] = {}
         self._budgets: dict[str, TokenBudget] = {}
+        self._paces: dict[str, Pace] = {}
         self._faults: dict[str, list[Exception]] = {}
         self.ops = Operations()
 
@@ -199,6 +203,11 @@ class MemoryStore:
         with self._lock:
             self._op("forget_pages")
             self._pages.pop(project_id, None)
+
+    def set_deferred(self, project_id: str, since: datetime | None) -> None:
+        with self._lock:
+            self._op("set_deferred")
+            self._project(project_id).deferred_since = since
 
     def intake_enabled(self) -> Iterator[ProjectRecord]:
         with self._lock:
@@ -373,7 +382,29 @@ class MemoryStore:
     def record_budget(self, budget: TokenBudget) -> None:
         with self._lock:
             self._op("record_budget")
-            self._budgets[budget.token_key] = budget
+            old = self._budgets.get(budget.token_key)
+            self._budgets[budget.token_key] = replace(budget, paused_until=old.paused_until if old else None)
+
+    def pause(self, token_key: str, until: datetime) -> None:
+        with self._lock:
+            self._op("pause")
+            old = self._budgets.get(token_key) or TokenBudget(token_key, 1, datetime.fromtimestamp(0, UTC))
+            if old.paused_until is None or old.paused_until < until:
+                self._budgets[token_key] = replace(old, paused_until=until)
+
+    def get_pace(self, token_key: str) -> Pace | None:
+        with self._lock:
+            self._op("get_pace")
+            return self._paces.get(token_key)
+
+    def save_pace(self, pace: Pace) -> bool:
+        with self._lock:
+            self._op("save_pace")
+            stored = self._paces.get(pace.token_key)
+            if (stored.version if stored else 0) != pace.version - 1:
+                return False
+            self._paces[pace.token_key] = pace
+            return True
 
 
 # --- the queue ---------------------------------------------------------------------------------

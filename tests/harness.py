@@ -25,7 +25,7 @@ from tracker_intake.domain.poll import PollContext
 from tracker_intake.domain.ports import SessionQueue
 from tracker_intake.domain.records import Claim, ProjectRecord
 from tracker_intake.domain.session import SessionRequest
-from tracker_intake.wiring import DispatchContext
+from tracker_intake.domain.dispatch import DispatchContext
 
 TOKEN = "ghp_pipelineTestToken0123456789abcdef"
 

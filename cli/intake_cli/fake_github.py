@@ -14,10 +14,22 @@ What it serves, as GitHub does:
   `*` or `none`), `since`, `sort`, `direction`, `per_page` (default 30, at most 100), `page`.
   Pull requests are part of the list, with a `pull_request` key.
 - `Link` headers with absolute `{base}/repositories/<id>/issues?...&page=N` URLs.
-- ETags (strong, or weak `W/"..."` per repository) that change with the listed content and
-  with the token; `If-None-Match` that matches gives 304 without costing rate limit.
-- `x-ratelimit-limit/remaining/reset/used/resource` per token (60 an hour without one).
+- ETags (strong, or weak `W/"..."` per repository) over the body only, varying with the token
+  (GitHub answers `Vary: Authorization`); the `Link` header is not part of them, so a page's
+  next link can change while its ETag does not (docs: "Use conditional requests if
+  appropriate", https://docs.github.com/rest/using-the-rest-api/best-practices-for-using-the-rest-api).
+- A 304 to an authorized conditional request costs no primary rate limit; an anonymous one does
+  (https://docs.github.com/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate).
+- `x-ratelimit-limit/remaining/reset/used/resource` per token (60 an hour without one)
+  (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api).
+- Secondary limits per token: points per rolling minute, one per GET, a 304 included (GitHub
+  documents no exemption), and requests in flight at once; over either, 403 with `retry-after`
+  and GitHub's secondary-limit message
+  (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits).
 - Faults injected on demand (see `FAULTS` and `inject`), and a log of every request.
+
+Its clock (`clock`, epoch seconds) can be a test's simulated one, so rolling windows and resets
+follow the test's time rather than the wall clock.
 """
 
 from __future__ import annotations
@@ -26,7 +38,8 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -41,6 +54,15 @@ DOCS = "https://docs.github.com/rest/issues/issues#list-repository-issues"
 AUTHENTICATED_LIMIT = 5000
 ANONYMOUS_LIMIT = 60
 RATE_WINDOW_SECONDS = 3600
+# GitHub: "No more than 900 points per minute are allowed for REST API endpoints", a GET or
+# HEAD costing 1; "No more than 100 concurrent requests are allowed".
+SECONDARY_POINTS_PER_MINUTE = 900
+SECONDARY_CONCURRENCY = 100
+SECONDARY_WINDOW_SECONDS = 60
+SECONDARY_MESSAGE = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out to GitHub Support for help, please include the request ID 0000:FAKE."
+)
 FIRST_REPO_ID = 700_000_001
 _EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -86,6 +108,9 @@ class RecordedRequest:
     status: int
     repo: str | None
     url: str
+    at: float = 0.0  # the stand-in's clock (epoch seconds) when the request arrived
+    identity: str = "anonymous"  # whose limits it counted against: "token:<sha256 prefix>"
+    secondary_limited: bool = False  # refused by the stand-in's own secondary limits
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -342,6 +367,9 @@ class FakeGitHub:
         prefix: str = "",
         tokens: Iterable[str] | None = None,
         html_base: str = "https://github.com",
+        clock: Callable[[], float] = time.time,
+        secondary_points_per_minute: int = SECONDARY_POINTS_PER_MINUTE,
+        secondary_concurrency: int = SECONDARY_CONCURRENCY,
     ) -> None:
         self.per_page_default = per_page_default
         # A GitHub Enterprise Server API lives under /api/v3: `prefix="/api/v3"` mimics it.
@@ -349,6 +377,12 @@ class FakeGitHub:
         # None accepts any token; a set answers 401 "Bad credentials" to every other one.
         self.tokens = None if tokens is None else set(tokens)
         self.html_base = html_base
+        self.clock = clock
+        self.secondary_points_per_minute = secondary_points_per_minute
+        self.secondary_concurrency = secondary_concurrency
+        self._points: dict[str, deque[float]] = {}
+        self._in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
         self._lock = threading.RLock()
         self._repos: dict[str, FakeRepo] = {}
         self._repos_by_id: dict[int, FakeRepo] = {}
@@ -454,7 +488,7 @@ class FakeGitHub:
             self._buckets[_identity(token)] = _Bucket(
                 limit if limit is not None else max(default, remaining),
                 remaining,
-                int(time.time()) + reset_in,
+                int(self.clock()) + reset_in,
             )
 
     def rate_remaining(self, token: str | None) -> int:
@@ -488,7 +522,7 @@ class FakeGitHub:
         return self._issue_ids
 
     def _bucket(self, identity: str) -> _Bucket:
-        now = int(time.time())
+        now = int(self.clock())
         bucket = self._buckets.get(identity)
         if bucket is None or bucket.reset <= now:
             limit = ANONYMOUS_LIMIT if identity.startswith("anonymous") else AUTHENTICATED_LIMIT
@@ -502,26 +536,64 @@ class FakeGitHub:
         path = split.path
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         headers = {k.lower(): v for k, v in handler.headers.items()}
+        identity = _identity(_token(headers.get("authorization"))[0])
         with self._lock:
             repo = self._route(path)[1]
             fault = self._take_fault(repo, query)
-        if fault is not None and fault.kind == "slow":
-            self._stopping.wait(float(fault.params.get("seconds", 2.0)))
-            fault = None
-        with self._lock:
-            response = self._respond(handler.command, path, split.query, query, headers, repo, fault)
-            self._requests.append(
-                RecordedRequest(
-                    method=handler.command,
-                    path=path,
-                    query=query,
-                    headers=headers,
-                    status=response.status,
-                    repo=repo.full_name if repo else None,
-                    url=f"http://{headers.get('host', '')}{handler.path}",
+            in_flight = self._in_flight[identity] = self._in_flight.get(identity, 0) + 1
+            self.max_in_flight[identity] = max(self.max_in_flight.get(identity, 0), in_flight)
+        try:
+            if fault is not None and fault.kind == "slow":
+                self._stopping.wait(float(fault.params.get("seconds", 2.0)))
+                fault = None
+            with self._lock:
+                at = self.clock()
+                limited = self._secondary_limit(identity, in_flight, at)
+                response = limited or self._respond(handler.command, path, split.query, query, headers, repo, fault)
+                self._requests.append(
+                    RecordedRequest(
+                        method=handler.command,
+                        path=path,
+                        query=query,
+                        headers=headers,
+                        status=response.status,
+                        repo=repo.full_name if repo else None,
+                        url=f"http://{headers.get('host', '')}{handler.path}",
+                        at=at,
+                        identity=identity,
+                        secondary_limited=limited is not None,
+                    )
                 )
+            _write(handler, response)
+        finally:
+            with self._lock:
+                self._in_flight[identity] -= 1
+
+    def _secondary_limit(self, identity: str, in_flight: int, at: float) -> _Response | None:
+        """GitHub's secondary limits for this credential, or None when the request may go on.
+
+        Every request served costs a point, a 304 included; a refused one costs none here.
+        """
+        points = self._points.setdefault(identity, deque())
+        while points and points[0] <= at - SECONDARY_WINDOW_SECONDS:
+            points.popleft()
+        if in_flight > self.secondary_concurrency or len(points) >= self.secondary_points_per_minute:
+            return _json(
+                403,
+                {
+                    "message": SECONDARY_MESSAGE,
+                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+                    "#about-secondary-rate-limits",
+                },
+                {"retry-after": str(SECONDARY_WINDOW_SECONDS)},
             )
-        _write(handler, response)
+        points.append(at)
+        return None
+
+    def secondary_refusals(self) -> int:
+        """How many requests the stand-in's secondary limits refused so far."""
+        with self._lock:
+            return sum(1 for r in self._requests if r.secondary_limited)
 
     def _route(self, path: str) -> tuple[str, FakeRepo | None, int | None]:
         """(what is asked, which repository, which issue number)."""
@@ -649,7 +721,8 @@ class FakeGitHub:
         rows = [repo._render(stored) for stored in listing[(page - 1) * per_page : page * per_page]]
         link = self._link(repo, raw_query, page, last)
         body = json.dumps(rows, ensure_ascii=False).encode()
-        digest = hashlib.sha256(body + link.encode() + identity.encode()).hexdigest()
+        # The body and the credential, never the Link header: GitHub's ETags work that way.
+        digest = hashlib.sha256(body + identity.encode()).hexdigest()
         etag = f'W/"{digest}"' if repo.weak_etags else f'"{digest}"'
         out = {"ETag": etag, **({"Link": link} if link else {})}
         if fault is not None:  # vanish_after_first_page: answer this page, then change the repo
@@ -660,6 +733,8 @@ class FakeGitHub:
                 repo._issues[number]["state"] = "closed"
                 repo._issues[number]["updated_at"] = self._tick()
         if _etag_matches(headers.get("if-none-match"), etag):
+            if identity == "anonymous":  # only an authorized 304 is free of the primary limit
+                return self._spend(bucket, _Response(304, b"", out))
             return _Response(304, b"", {**_rate_headers(bucket), **out})
         return self._spend(bucket, _Response(200, body, {**_json_type(), **out}))
 
@@ -689,13 +764,10 @@ class FakeGitHub:
     def _fault_response(self, fault: _Fault, bucket: _Bucket, rate: dict[str, str]) -> _Response:
         params = fault.params
         status = int(params.get("status", 403))
-        secondary = (
-            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
-            "If you reach out to GitHub Support for help, please include the request ID 0000:FAKE."
-        )
+        secondary = SECONDARY_MESSAGE
         match fault.kind:
             case "primary_rate_limit":
-                reset = int(time.time()) + int(params.get("reset_in", 600))
+                reset = int(self.clock()) + int(params.get("reset_in", 600))
                 limited = {**rate, "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)}
                 limited["x-ratelimit-used"] = str(bucket.limit)
                 return _json(
@@ -707,7 +779,8 @@ class FakeGitHub:
                 headers = {**rate, "retry-after": str(int(params.get("seconds", 60)))}
                 return _json(status, {"message": secondary, "documentation_url": DOCS}, headers)
             case "secondary_rate_limit_date":
-                at = params.get("at") or datetime.now(UTC) + timedelta(seconds=int(params.get("seconds", 90)))
+                now = datetime.fromtimestamp(self.clock(), UTC)
+                at = params.get("at") or now + timedelta(seconds=int(params.get("seconds", 90)))
                 headers = {**rate, "retry-after": format_datetime(at.astimezone(UTC), usegmt=True)}
                 return _json(status, {"message": secondary, "documentation_url": DOCS}, headers)
             case "secondary_rate_limit_message":

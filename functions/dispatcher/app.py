@@ -23,7 +23,7 @@ use = ports.use  # tests and the local stack pass their own ports
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = ports()
-    summary = dispatch(deps.store, deps.budgets, deps.invoker, deps.clock, deps.token_key, deps.max_concurrency)
+    summary = dispatch(deps)
     record_dispatch(metrics, summary)
     logger.info("tick dispatched", extra=summary.as_dict())
     return summary.as_dict()

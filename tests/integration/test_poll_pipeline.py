@@ -14,6 +14,7 @@ from harness import TOKEN, Pipeline
 
 from intake_cli.fake_github import FakeGitHub
 from intake_cli.functions import LocalLambdaContext, load_handler
+from tracker_intake.adapters.github_token import token_key
 from tracker_intake.api.routes import ApiContext
 from tracker_intake.domain.errors import QueueUnavailable
 from tracker_intake.domain.ports import SessionQueue
@@ -87,13 +88,14 @@ def test_steady_state_poll_costs_one_304_per_page_and_no_writes(pipe: Pipeline, 
     # THEN GitHub saw one request per page, each answered 304 ...
     statuses = [r.status for r in github.requests_for("acme/big")]
     assert statuses == [304, 304, 304]
-    # ... and AWS saw the sparse-index read, the budget read and the poller's one Query, no
-    # write and no send
+    # ... and AWS saw the dispatcher's index page, budget and pace reads and its one pace write
+    # for the tick; the poller's one Query and its credential check; no other write, no send
     assert summary["dispatched"] == 1
-    assert pipe.counter.dynamodb_writes == 0
+    assert pipe.counter.dynamodb_writes == 1  # the tick's grant on the credential's pace item
+    assert pipe.counter.calls["PutItem"] == 1
     assert pipe.counter.sqs_sends == 0
     assert pipe.counter.calls["Query"] == 2  # dispatcher's index page + poller's project Query
-    assert pipe.counter.calls["GetItem"] == 1  # the dispatcher's token budget check
+    assert pipe.counter.calls["GetItem"] == 3  # budget + pace (dispatcher), budget (poller)
 
 
 # --- crash and concurrency ------------------------------------------------------------------
@@ -205,7 +207,7 @@ def test_two_concurrent_pollers_on_one_project_enqueue_each_issue_once(pipe: Pip
 # --- failures and backoff ---------------------------------------------------------------------
 
 
-def test_primary_rate_limit_backs_off_until_reset_and_dispatcher_skips_every_project(
+def test_primary_rate_limit_pauses_the_credential_until_reset_and_dispatcher_skips_every_project(
     pipe: Pipeline, github: FakeGitHub
 ) -> None:
     # GIVEN two projects on the same token, one of whose polls hits the primary rate limit
@@ -217,11 +219,18 @@ def test_primary_rate_limit_backs_off_until_reset_and_dispatcher_skips_every_pro
     github.inject("primary_rate_limit", repo="acme/one", reset_in=30 * 60)
     # WHEN project one is polled
     result = pipe.poll("one")
-    # THEN it is in backoff until at least the reset, with the error recorded
+    # THEN the credential is paused until at least the reset, and the project is not failed
+    assert result["result"] == "credential_paused"
     assert result["errorKind"] == "primary_rate_limit"
+    budget = pipe.store.get_budget(token_key(TOKEN))
+    until = budget.blocked_until(pipe.clock.now()) if budget else None
+    assert until is not None and until >= reset_at - timedelta(seconds=2)
     state = pipe.project("one").poll
-    assert state.backoff_until is not None and state.backoff_until >= reset_at - timedelta(seconds=2)
-    assert state.consecutive_failures == 1
+    assert state.consecutive_failures == 0 and state.backoff_until is None
+    # AND a poll of the other project on the token asks GitHub nothing
+    github.clear_requests()
+    assert pipe.poll("two")["result"] == "credential_paused"
+    assert github.requests == []
     # AND WHEN the dispatcher ticks before the reset, every project on the token is skipped
     github.clear_requests()
     pipe.clock.advance(60)
@@ -234,18 +243,33 @@ def test_primary_rate_limit_backs_off_until_reset_and_dispatcher_skips_every_pro
     assert pipe.tick()["dispatched"] == 2
 
 
-def test_secondary_rate_limit_honours_retry_after(pipe: Pipeline, github: FakeGitHub) -> None:
+def test_secondary_rate_limit_pauses_the_credential_for_its_retry_after(pipe: Pipeline, github: FakeGitHub) -> None:
     # GIVEN a secondary rate limit asking to retry after 2 hours (longer than any backoff step)
     github.add_repo("acme", "app").add_issue("a", labels=["agent"])
     pipe.create_project("app", repo="acme/app", labels=["agent"])
     github.inject("secondary_rate_limit_seconds", repo="acme/app", seconds=7200)
     # WHEN the project is polled
     result = pipe.poll("app")
-    # THEN the backoff lasts at least the two hours asked for
+    # THEN the credential's pause lasts at least the two hours asked for
     assert result["errorKind"] == "secondary_rate_limit"
-    state = pipe.project("app").poll
-    assert state.backoff_until is not None
-    assert state.backoff_until >= pipe.clock.now() + timedelta(seconds=7200 - 2)
+    budget = pipe.store.get_budget(token_key(TOKEN))
+    assert budget is not None and budget.paused_until is not None
+    assert budget.paused_until >= pipe.clock.now() + timedelta(seconds=7200 - 2)
+    # AND the project itself is not failed
+    assert pipe.project("app").poll.consecutive_failures == 0
+
+
+def test_secondary_rate_limit_without_a_hint_pauses_for_at_least_a_minute(pipe: Pipeline, github: FakeGitHub) -> None:
+    # GIVEN a secondary-limit answer that names the limit but gives no retry-after
+    github.add_repo("acme", "app").add_issue("a", labels=["agent"])
+    pipe.create_project("app", repo="acme/app", labels=["agent"])
+    github.inject("secondary_rate_limit_message", repo="acme/app")
+    # WHEN the project is polled
+    pipe.poll("app")
+    # THEN the credential is paused for at least GitHub's documented minute
+    budget = pipe.store.get_budget(token_key(TOKEN))
+    assert budget is not None and budget.paused_until is not None
+    assert budget.paused_until >= pipe.clock.now() + timedelta(seconds=60)
 
 
 @pytest.mark.parametrize(

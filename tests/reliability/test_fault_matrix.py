@@ -107,28 +107,38 @@ def launcher_races_the_poller(world: World) -> None:
 # --- case-specific checks after the fault --------------------------------------------------------
 
 
-def backoff_at_least(seconds: int) -> Any:
+def paused_at_least(seconds: int) -> Any:
     def verify(world: World, checks: Checks) -> None:
-        until = world.observer.get_project(SUBJECT).poll.backoff_until
+        budget = world.observer.get_budget(world.token_key)
+        until = budget.blocked_until(world.clock.now()) if budget is not None else None
         floor = world.clock.now() + timedelta(seconds=seconds - 1)
-        checks.check(f"backoff honours the server's {seconds} s", until is not None and until >= floor, until)
+        checks.check(f"credential paused for the server's {seconds} s", until is not None and until >= floor, until)
+        not_failed(world, checks)
 
     return verify
 
 
+def not_failed(world: World, checks: Checks) -> None:
+    state = world.observer.get_project(SUBJECT).poll
+    healthy = state.consecutive_failures == 0 and state.backoff_until is None
+    checks.check("a rate limit is not the project's failure", healthy, state)
+
+
 def retry_after_date_honoured(world: World, checks: Checks) -> None:
-    until = world.observer.get_project(SUBJECT).poll.backoff_until
+    budget = world.observer.get_budget(world.token_key)
+    until = budget.blocked_until(world.clock.now()) if budget is not None else None
     floor = world.clock.now() + timedelta(minutes=115)  # the date was two hours after arming
-    checks.check("backoff honours the retry-after date", until is not None and until >= floor, until)
+    checks.check("credential pause honours the retry-after date", until is not None and until >= floor, until)
+    not_failed(world, checks)
 
 
 def token_budget_recorded(world: World, checks: Checks) -> None:
     budget = world.observer.get_budget(world.token_key)
-    checks.check("token budget recorded as spent", budget is not None and budget.exhausted(world.clock.now()), budget)
-    until = world.observer.get_project(SUBJECT).poll.backoff_until
+    checks.check("token budget recorded as spent", budget is not None and budget.remaining == 0, budget)
+    until = budget.blocked_until(world.clock.now()) if budget is not None else None
     reset = budget.reset_at if budget is not None else None
-    lasts = until is not None and reset is not None and until >= reset
-    checks.check("subject backs off until the reset", lasts, (until, reset))
+    checks.check("credential paused until the reset", until is not None and reset is not None and until >= reset)
+    not_failed(world, checks)
 
 
 def backoff_doubled(world: World, checks: Checks) -> None:
@@ -161,7 +171,6 @@ CASES = [
         github("primary_rate_limit", reset_in=1800),
         "poll:primary_rate_limit",
         scope="token",
-        backoff=True,
         github_faults=1,
         verify=token_budget_recorded,
     ),
@@ -171,7 +180,6 @@ CASES = [
         github("primary_rate_limit", reset_in=900, status=429),
         "poll:primary_rate_limit",
         scope="token",
-        backoff=True,
         github_faults=1,
         verify=token_budget_recorded,
     ),
@@ -180,16 +188,16 @@ CASES = [
         "github",
         github("secondary_rate_limit_seconds", seconds=3600),
         "poll:secondary_rate_limit",
-        backoff=True,
+        scope="token",
         github_faults=1,
-        verify=backoff_at_least(3600),
+        verify=paused_at_least(3600),
     ),
     Case(
         "github-secondary-retry-after-http-date",
         "github",
         github_retry_after_date,
         "poll:secondary_rate_limit",
-        backoff=True,
+        scope="token",
         github_faults=1,
         verify=retry_after_date_honoured,
     ),
@@ -198,9 +206,9 @@ CASES = [
         "github",
         github("secondary_rate_limit_message", status=429),
         "poll:secondary_rate_limit",
-        backoff=True,
+        scope="token",
         github_faults=1,
-        verify=backoff_at_least(60),
+        verify=paused_at_least(60),
     ),
     Case("github-401", "github", github("unauthorized"), "poll:auth_failed", backoff=True, github_faults=1),
     Case("github-403", "github", github("forbidden"), "poll:auth_failed", backoff=True, github_faults=1),
@@ -338,21 +346,14 @@ CASES = [
         "dynamodb",
         both(github("primary_rate_limit", reset_in=1200), dynamodb("record_budget")),
         "poll:primary_rate_limit",
-        backoff=True,
         github_faults=1,
     ),
     Case(
-        "dynamodb-primary-limit-with-poll-state-throttled",
+        "dynamodb-dispatcher-save-pace-throttled",
         "dynamodb",
-        both(github("primary_rate_limit", reset_in=1200), dynamodb("save_poll_state")),
-        "poll:primary_rate_limit",
-        scope="token",
-        github_faults=1,
-        verify=lambda w, c: c.check(
-            "token budget recorded although the backoff was not",
-            (b := w.observer.get_budget(w.token_key)) is not None and b.exhausted(w.clock.now()),
-            b,
-        ),
+        dynamodb("save_pace"),
+        "dispatch_error",
+        scope="tick",
     ),
     Case(
         "dynamodb-dispatcher-index-query-throttled", "dynamodb", dynamodb("index_query"), "dispatch_error", scope="tick"

@@ -470,8 +470,9 @@ class World:
             if until is not None and until + timedelta(seconds=1) > horizon:
                 horizon = until + timedelta(seconds=1)
         budget = self.observer.get_budget(self.token_key)
-        if budget is not None and budget.exhausted(now) and budget.reset_at + timedelta(seconds=1) > horizon:
-            horizon = budget.reset_at + timedelta(seconds=1)
+        blocked = budget.blocked_until(now) if budget is not None else None
+        if blocked is not None and blocked + timedelta(seconds=1) > horizon:
+            horizon = blocked + timedelta(seconds=1)
         return horizon - now
 
     # --- SQS's part: the launch queue into the launcher handler -----------------------------------------
@@ -559,8 +560,9 @@ class World:
             if until is not None and until > now and (project, until) not in known:
                 self.windows.append(Window(project, now, until))
         budget = self.observer.get_budget(self.token_key)
-        if budget is not None and budget.exhausted(now) and (None, budget.reset_at) not in known:
-            self.windows.append(Window(None, now, budget.reset_at))
+        blocked = budget.blocked_until(now) if budget is not None else None
+        if blocked is not None and (None, blocked) not in known:
+            self.windows.append(Window(None, now, blocked))
 
     def results_for(self, project_id: str, step: str | None = None) -> list[dict[str, Any]]:
         return [r for s, p, r in self.poll_results if p == project_id and (step is None or s == step)]
@@ -671,10 +673,12 @@ DYNAMODB_SITES: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
     "mark_enqueued": ("UpdateItem", lambda p: _subject_claim(p) and ":claimed" in _values(p)),
     "commit_page": ("PutItem", lambda p: pk_of(p) == f"PROJECT#{SUBJECT}" and sk_of(p).startswith("ETAG#")),
     "save_poll_state": ("UpdateItem", lambda p: pk_of(p) == f"PROJECT#{SUBJECT}" and sk_of(p) == "PROJECT"),
-    "record_budget": ("PutItem", lambda p: pk_of(p).startswith("TOKEN#")),
+    # the credential: the poller's pause and budget records, the dispatcher's pace
+    "record_budget": ("UpdateItem", lambda p: pk_of(p).startswith("TOKEN#") and sk_of(p) == "BUDGET"),
+    "budget_read": ("GetItem", lambda p: pk_of(p).startswith("TOKEN#") and sk_of(p) == "BUDGET"),
+    "save_pace": ("PutItem", lambda p: pk_of(p).startswith("TOKEN#") and sk_of(p) == "PACE"),
     # the dispatcher
     "index_query": ("Query", lambda p: p.get("IndexName") == "gsi1"),
-    "budget_read": ("GetItem", lambda p: pk_of(p).startswith("TOKEN#")),
 }
 
 

@@ -25,6 +25,10 @@ def record_poll(metrics: Metrics, outcome: PollOutcome) -> None:
             default_dimensions=metrics.default_dimensions,
         ) as metric:
             metric.add_dimension(name="ErrorKind", value=outcome.error_kind or "unknown")
+    elif outcome.result is PollResult.CREDENTIAL_PAUSED:
+        # A rate limit pauses the credential: a signal for the operator, not a project failure.
+        metrics.add_metric("CredentialPaused", MetricUnit.Count, 1 if outcome.error_kind else 0)
+        metrics.add_metric("PollsSkippedPaused", MetricUnit.Count, 0 if outcome.error_kind else 1)
     if outcome.new_sessions:
         metrics.add_metric("IssuesClaimed", MetricUnit.Count, len(outcome.new_sessions))
         metrics.add_metric("IssuesEnqueued", MetricUnit.Count, len(outcome.new_sessions))
@@ -41,6 +45,9 @@ def record_dispatch(metrics: Metrics, summary: DispatchSummary) -> None:
     metrics.add_metric("DispatchSkippedBackoff", MetricUnit.Count, summary.skipped_backoff)
     metrics.add_metric("DispatchSkippedBudget", MetricUnit.Count, summary.skipped_budget)
     metrics.add_metric("DispatchInvokeFailed", MetricUnit.Count, summary.failed_invoke)
+    # Polls due but left for a later tick: the credential's request budget was spent.
+    metrics.add_metric("PollsDeferred", MetricUnit.Count, summary.deferred)
+    metrics.add_metric("GitHubPointsGranted", MetricUnit.Count, summary.points_granted)
 
 
 _LAUNCH_METRICS = {

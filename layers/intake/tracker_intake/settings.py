@@ -27,6 +27,8 @@ class DispatcherSettings(_Settings):
     max_concurrency: int = Field(default=32, alias="DISPATCH_CONCURRENCY", ge=1, le=64)
     # Read only to know which token budget to check (its sha256 prefix); never logged.
     github_token_secret_arn: str | None = Field(default=None, alias="GITHUB_TOKEN_SECRET_ARN")
+    # The credential's budget of GitHub requests per rolling minute (GitHub allows about 900).
+    github_requests_per_minute: int = Field(default=600, alias="GITHUB_REQUESTS_PER_MINUTE", ge=1, le=5000)
 
 
 class PollerSettings(_Settings):
@@ -34,6 +36,8 @@ class PollerSettings(_Settings):
     github_api_url: str = Field(default="https://api.github.com", alias="GITHUB_API_URL")
     github_token_secret_arn: str | None = Field(default=None, alias="GITHUB_TOKEN_SECRET_ARN")
     max_pages_per_poll: int = Field(default=10, alias="MAX_PAGES_PER_POLL", ge=1, le=100)
+    # Requests in flight on the credential from this process (GitHub allows 100 per credential).
+    github_max_concurrency: int = Field(default=10, alias="GITHUB_MAX_CONCURRENCY", ge=1, le=100)
     # Longer than the poller's timeout: a claim this old has no live poller behind it.
     stale_claim_seconds: int = Field(default=45, alias="STALE_CLAIM_SECONDS", ge=1)
 

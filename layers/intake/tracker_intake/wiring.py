@@ -7,13 +7,13 @@ a handler makes no network call (the token secret is read on first use, then cac
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from .domain.clock import SystemClock
+from .domain.dispatch import DispatchContext
 from .domain.launch import LaunchContext
 from .domain.poll import PollContext
-from .domain.ports import Clock, Invoker, ProjectStore, SessionLauncher, TokenBudgets
+from .domain.ports import SessionLauncher
 from .settings import ApiSettings, DispatcherSettings, LauncherSettings, PollerSettings
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ class Ports(Generic[T]):
         self._ports = ports
 
 
+__all__ = ["DispatchContext", "Ports", "build_api_context", "build_dispatch_context", "build_poll_context"]
+
 USER_AGENT = "tracker-intake/0.1 (+https://github.com/tracker-intake)"
 
 
@@ -62,22 +64,14 @@ def build_poll_context(settings: PollerSettings) -> PollContext:
         ledger=store,
         budgets=store,
         queue=SqsSessionQueue(settings.queue_url),
-        tracker=GitHubTracker(settings.github_api_url, token, user_agent=USER_AGENT),
+        tracker=GitHubTracker(
+            settings.github_api_url, token, user_agent=USER_AGENT, max_concurrency=settings.github_max_concurrency
+        ),
         clock=SystemClock(),
         token_key=token_key(token),
         page_cap=settings.max_pages_per_poll,
         stale_claim=settings.stale_claim,
     )
-
-
-@dataclass(frozen=True)
-class DispatchContext:
-    store: ProjectStore
-    budgets: TokenBudgets
-    invoker: Invoker
-    clock: Clock
-    token_key: str
-    max_concurrency: int = 32
 
 
 def build_dispatch_context(settings: DispatcherSettings) -> DispatchContext:
@@ -93,6 +87,7 @@ def build_dispatch_context(settings: DispatcherSettings) -> DispatchContext:
         clock=SystemClock(),
         token_key=token_key(github_token(settings.github_token_secret_arn)),
         max_concurrency=settings.max_concurrency,
+        requests_per_minute=settings.github_requests_per_minute,
     )
 
 

@@ -1,7 +1,8 @@
 """The DynamoDB single table: projects and their ETag cache, the claim ledger, token budgets.
 
-Layout (DESIGN.md): `PROJECT#<id>/PROJECT`, `PROJECT#<id>/ETAG#<hash>`, `ISSUE#<key>/ISSUE`,
-`TOKEN#<key>/BUDGET`, one overloaded GSI (`INTAKE#ENABLED` sparse, `SESSIONS#<project>`).
+Layout (docs/design.md): `PROJECT#<id>/PROJECT`, `PROJECT#<id>/ETAG#<hash>`, `ISSUE#<key>/ISSUE`,
+`TOKEN#<key>/BUDGET`, `TOKEN#<key>/PACE`, one overloaded GSI (`INTAKE#ENABLED` sparse,
+`SESSIONS#<project>`).
 Every botocore failure leaves this module as a typed domain error.
 """
 
@@ -12,7 +13,7 @@ import binascii
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -33,7 +34,16 @@ from ..domain.errors import (
     VersionConflict,
 )
 from ..domain.issue import dedupe_key
-from ..domain.records import Claim, ClaimStatus, IssueSnapshot, PollState, ProjectRecord, TokenBudget
+from ..domain.records import (
+    Claim,
+    ClaimStatus,
+    Grant,
+    IssueSnapshot,
+    Pace,
+    PollState,
+    ProjectRecord,
+    TokenBudget,
+)
 from ..domain.tracker import CachedPage
 
 if TYPE_CHECKING:
@@ -44,6 +54,7 @@ PROJECT_SK = "PROJECT"
 ETAG_PREFIX = "ETAG#"
 CLAIM_SK = "ISSUE"
 BUDGET_SK = "BUDGET"
+PACE_SK = "PACE"
 INTAKE_ENABLED = "INTAKE#ENABLED"
 _BATCH_WRITE_MAX = 25
 _BATCH_WRITE_ROUNDS = 5
@@ -167,15 +178,26 @@ def project_record(data: Mapping[str, Any]) -> ProjectRecord:
             consecutive_failures=int(data.get("consecutiveFailures", 0)),
             last_error=data.get("lastError"),
             last_change_at=when("lastChangeAt"),
+            pages_read=int(data.get("pagesRead", 0)),
         ),
         created_at=when("createdAt"),
         updated_at=when("updatedAt"),
         config_error=config_error,
+        deferred_since=when("deferredSince"),
     )
 
 
-def cached_page(data: Mapping[str, Any]) -> CachedPage:
-    return CachedPage(url=data["path"], etag=data["etag"], next_url=data.get("nextUrl"))
+def cached_page(data: Mapping[str, Any]) -> CachedPage | None:
+    """A cached page; None for one written before pages kept their item count.
+
+    Such a page is asked again unconditionally once: without its count the poller could not
+    tell a full last page (docs/design.md, "The last full page").
+    """
+    if "itemCount" not in data:
+        return None
+    return CachedPage(
+        url=data["path"], etag=data["etag"], next_url=data.get("nextUrl"), item_count=int(data["itemCount"])
+    )
 
 
 def snapshot_data(issue: IssueSnapshot) -> dict[str, Any]:
@@ -286,7 +308,8 @@ class DynamoStore:
                 record = project_record(data)
             elif data["sk"].startswith(ETAG_PREFIX):
                 page = cached_page(data)
-                pages[page.url] = page
+                if page is not None:
+                    pages[page.url] = page
         if record is None:
             raise ProjectNotFound(project_id)
         return record, pages
@@ -297,6 +320,7 @@ class DynamoStore:
             "consecutiveFailures": poll.consecutive_failures,
             "lastError": poll.last_error,
             "lastChangeAt": iso(poll.last_change_at) if poll.last_change_at else None,
+            "pagesRead": poll.pages_read or None,
         }
         try:
             self._update(
@@ -316,6 +340,7 @@ class DynamoStore:
             "etag": page.etag,
             "path": page.url,
             "nextUrl": page.next_url,
+            "itemCount": page.item_count,
         }
         with _translated("commit page"):
             self.client.put_item(TableName=self.table_name, Item=to_item(item))
@@ -326,6 +351,18 @@ class DynamoStore:
             for data in self._query_partition(project_pk(project_id), sk_prefix=ETAG_PREFIX, keys_only=True)
         ]
         self._delete_keys(keys, "forget pages")
+
+    def set_deferred(self, project_id: str, since: datetime | None) -> None:
+        try:
+            self._update(
+                self._project_key(project_id),
+                set_values={"deferredSince": iso(since)} if since is not None else {},
+                remove=[] if since is not None else ["deferredSince"],
+                condition="attribute_exists(pk)",
+                action="record deferral",
+            )
+        except _ConditionFailed:
+            raise ProjectNotFound(project_id) from None
 
     def intake_enabled(self) -> Iterator[ProjectRecord]:
         start: dict[str, Any] | None = None
@@ -570,26 +607,72 @@ class DynamoStore:
     # --- TokenBudgets --------------------------------------------------------------------------
 
     def get_budget(self, token_key: str) -> TokenBudget | None:
-        data = self._get_raw({"pk": {"S": budget_pk(token_key)}, "sk": {"S": BUDGET_SK}}, consistent=False)
+        data = self._get_raw(self._token_key(token_key, BUDGET_SK), consistent=False)
         if data is None:
             return None
-        return TokenBudget(token_key, int(data["remaining"]), parse_iso(data["resetAt"]))
+        paused = data.get("pausedUntil")
+        return TokenBudget(
+            token_key,
+            int(data.get("remaining", 1)),
+            parse_iso(data["resetAt"]) if "resetAt" in data else datetime.fromtimestamp(0, UTC),
+            parse_iso(paused) if isinstance(paused, str) else None,
+        )
 
     def record_budget(self, budget: TokenBudget) -> None:
+        self._update(
+            self._token_key(budget.token_key, BUDGET_SK),
+            set_values={"remaining": budget.remaining, "resetAt": iso(budget.reset_at)},
+            condition=None,
+            action="record token budget",
+        )
+
+    def pause(self, token_key: str, until: datetime) -> None:
+        # A refused condition means a later pause is already recorded: it stays.
+        with suppress(_ConditionFailed):
+            self._update(
+                self._token_key(token_key, BUDGET_SK),
+                set_values={"pausedUntil": iso(until)},
+                extra_values={":until": iso(until)},
+                # ISO strings of one fixed width sort as the instants do: a longer pause stays.
+                condition="attribute_not_exists(pausedUntil) OR pausedUntil < :until",
+                action="pause credential",
+            )
+
+    def get_pace(self, token_key: str) -> Pace | None:
+        data = self._get_raw(self._token_key(token_key, PACE_SK))
+        if data is None:
+            return None
+        grants = tuple(Grant(parse_iso(at), int(points)) for at, points in data.get("grants", []))
+        return Pace(token_key, grants, data.get("cursor"), int(data.get("version", 0)))
+
+    def save_pace(self, pace: Pace) -> bool:
         item = {
-            "pk": budget_pk(budget.token_key),
-            "sk": BUDGET_SK,
-            "remaining": budget.remaining,
-            "resetAt": iso(budget.reset_at),
+            "pk": budget_pk(pace.token_key),
+            "sk": PACE_SK,
+            "grants": [[iso(g.at), g.points] for g in pace.grants],
+            "cursor": pace.cursor,
+            "version": pace.version,
         }
-        with _translated("record token budget"):
-            self.client.put_item(TableName=self.table_name, Item=to_item(item))
+        condition = "attribute_not_exists(pk)" if pace.version <= 1 else "version = :previous"
+        args: dict[str, Any] = {"TableName": self.table_name, "Item": to_item(item), "ConditionExpression": condition}
+        if pace.version > 1:
+            args["ExpressionAttributeValues"] = {":previous": {"N": str(pace.version - 1)}}
+        try:
+            with _translated("save pace"):
+                self.client.put_item(**args)
+        except _ConditionFailed:
+            return False
+        return True
 
     # --- plumbing -------------------------------------------------------------------------------
 
     @staticmethod
     def _project_key(project_id: str) -> dict[str, Any]:
         return {"pk": {"S": project_pk(project_id)}, "sk": {"S": PROJECT_SK}}
+
+    @staticmethod
+    def _token_key(token_key: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": budget_pk(token_key)}, "sk": {"S": sk}}
 
     @staticmethod
     def _claim_key(canonical_id: str) -> dict[str, Any]:
@@ -639,7 +722,7 @@ class DynamoStore:
         remove: list[str] | None = None,
         extra_set: list[str] | None = None,
         extra_values: Mapping[str, Any] | None = None,
-        condition: str,
+        condition: str | None,
         action: str,
         return_old_on_failure: bool = False,
     ) -> dict[str, Any]:
@@ -658,20 +741,24 @@ class DynamoStore:
             removes.append(f"#r{i}")
         for name, value in (extra_values or {}).items():
             values[name] = _serializer.serialize(value)
-        if "#status" in condition:
+        if condition is not None and "#status" in condition:
             names["#status"] = "status"
-        expression = "SET " + ", ".join(sets)
+        clauses = []
+        if sets:
+            clauses.append("SET " + ", ".join(sets))
         if removes:
-            expression += " REMOVE " + ", ".join(removes)
+            clauses.append("REMOVE " + ", ".join(removes))
         args: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": key,
-            "UpdateExpression": expression,
-            "ConditionExpression": condition,
+            "UpdateExpression": " ".join(clauses),
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
             "ReturnValues": "ALL_NEW",
         }
+        if values:
+            args["ExpressionAttributeValues"] = values
+        if condition is not None:
+            args["ConditionExpression"] = condition
         if return_old_on_failure:
             args["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         with _translated(action):

@@ -5,7 +5,9 @@ The only code that talks to GitHub. Every HTTP failure leaves as a typed `Tracke
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -38,6 +40,21 @@ SECONDARY_LIMIT_MIN_WAIT = timedelta(seconds=60)
 PRIMARY_LIMIT_FALLBACK_WAIT = timedelta(seconds=60)
 _MESSAGE_CAP = 200
 
+# Requests in flight per credential, in this process. In Lambda a container runs one poll at a
+# time and the poller's reserved concurrency is the bound; the local stack and the tests run
+# many pollers as threads of one process, and this gate is their bound.
+_gates: dict[str, threading.BoundedSemaphore] = {}
+_gates_lock = threading.Lock()
+
+
+def _gate(credential: str, bound: int) -> threading.BoundedSemaphore:
+    key = f"{credential}:{bound}"
+    with _gates_lock:
+        gate = _gates.get(key)
+        if gate is None:
+            gate = _gates[key] = threading.BoundedSemaphore(bound)
+        return gate
+
 
 class GitHubTracker:
     """Lists a repository's open issues oldest first, with ETags, over one `requests.Session`."""
@@ -52,6 +69,7 @@ class GitHubTracker:
         session: requests.Session | None = None,
         clock: Clock | None = None,
         include_pull_requests: bool = False,
+        max_concurrency: int | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._origin = _origin(self._base)
@@ -68,6 +86,8 @@ class GitHubTracker:
         }
         if self._token:
             self._headers["Authorization"] = f"Bearer {self._token}"
+        credential = hashlib.sha256(f"{self._origin} {self._token or ''}".encode()).hexdigest()
+        self._gate = _gate(credential, max_concurrency) if max_concurrency else None
 
     def __repr__(self) -> str:  # never show the token
         return f"GitHubTracker({self._base!r}, token={'set' if self._token else 'none'})"
@@ -97,6 +117,14 @@ class GitHubTracker:
             index += 1
             page = self._page(query, url, index, cache.get(url))
             url = page.next_url
+            if url is None and page.item_count >= PER_PAGE and index < page_cap:
+                # GitHub's ETag covers the body, not the Link header. When an issue opens a new
+                # page after an exactly full last page, that page's body is unchanged, so it
+                # answers 304 and its cached "no next link" would hide the new page for ever.
+                # So a full last page is always followed by a conditional request for the page
+                # after it: an empty page answers 200 once, then 304. In steady state that is
+                # one extra 304, and only for projects whose last page is full (docs/design.md).
+                url = page_after(page.url)
             if url is not None and index == page_cap:
                 page = replace(page, truncated=True)
             yield page
@@ -126,11 +154,12 @@ class GitHubTracker:
                 next_url=cached.next_url,
                 rate=rate,
                 etag_rotated=bool(etag) and etag != cached.etag,
+                item_count=cached.item_count,
             )
         if response.status_code != 200:
             raise self._error(query, response)
 
-        issues = self._issues(query, response, index)
+        issues, item_count = self._issues(query, response, index)
         next_url = _next_link(response)
         if next_url is not None and _origin(next_url) != self._origin:
             # The token goes with every request: never follow a link off the configured host.
@@ -144,9 +173,16 @@ class GitHubTracker:
             etag=etag,
             next_url=next_url,
             rate=rate,
+            item_count=item_count,
         )
 
     def _get(self, query: IssueQuery, url: str, headers: dict[str, str]) -> requests.Response:
+        if self._gate is None:
+            return self._send(query, url, headers)
+        with self._gate:
+            return self._send(query, url, headers)
+
+    def _send(self, query: IssueQuery, url: str, headers: dict[str, str]) -> requests.Response:
         try:
             return self._session.get(url, headers=headers, timeout=self._timeout, allow_redirects=True)
         except requests.Timeout as e:
@@ -160,7 +196,8 @@ class GitHubTracker:
         except requests.RequestException as e:
             raise TrackerUnavailable(f"request to GitHub for {_repo(query)} failed: {type(e).__name__}") from e
 
-    def _issues(self, query: IssueQuery, response: requests.Response, index: int) -> tuple[Issue, ...]:
+    def _issues(self, query: IssueQuery, response: requests.Response, index: int) -> tuple[tuple[Issue, ...], int]:
+        """The page's issues (pull requests dropped unless asked for) and its item count."""
         try:
             body = response.json()
         except ValueError as e:  # requests.JSONDecodeError, or a body that is not UTF-8
@@ -177,7 +214,7 @@ class GitHubTracker:
                 ) from e
             if self._include_pull_requests or not issue.is_pull_request:
                 issues.append(issue)
-        return tuple(issues)
+        return tuple(issues), len(body)
 
     # --- failures --------------------------------------------------------------------
 
@@ -304,6 +341,24 @@ def _retry_after(value: str | None, now: datetime) -> datetime | None:
         return None
     moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     return max(moment.astimezone(UTC), now)
+
+
+def page_after(url: str) -> str:
+    """The URL of the page after `url`: its `page` parameter plus one (absent means page 1).
+
+    The other parameters keep their exact encoding, so the URL is a stable cache key.
+    """
+    base, _, raw_query = url.partition("?")
+    parts = [part for part in raw_query.split("&") if part]
+    number = 1
+    kept = []
+    for part in parts:
+        name, _, value = part.partition("=")
+        if name == "page":
+            number = int(value) if value.isdigit() else 1
+        else:
+            kept.append(part)
+    return f"{base}?" + "&".join([*kept, f"page={number + 1}"])
 
 
 def _next_link(response: requests.Response) -> str | None:

@@ -1,16 +1,44 @@
-"""One tick: every intake-enabled project not in backoff gets one poll, unless the token is spent."""
+"""One tick: every intake-enabled project that is due gets one poll, within its credential's budget.
+
+GitHub's secondary rate limit is per credential: about 900 points a rolling minute, one point a
+GET, a 304 included (docs/design.md, "GitHub's limits"). So a tick does not simply poll every
+project. It estimates each due project's cost (the requests its last walk made), grants polls
+in round-robin order until the credential's budget for the rolling minute is spent, and defers
+the rest to the next tick, which starts with them. The grants are recorded on the credential's
+pace item, conditionally, so overlapping ticks never spend the same minute twice.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .errors import IntakeError
 from .ports import Clock, Invoker, ProjectStore, TokenBudgets
+from .records import Pace, ProjectRecord
 
 log = logging.getLogger(__name__)
+
+DEFAULT_REQUESTS_PER_MINUTE = 600  # of GitHub's ~900 points a minute: room for the token's other users
+
+
+@dataclass(frozen=True)
+class DispatchContext:
+    """The ports and knobs one tick needs; built once per container by the dispatcher's handler."""
+
+    store: ProjectStore
+    budgets: TokenBudgets
+    invoker: Invoker
+    clock: Clock
+    token_key: str
+    max_concurrency: int = 32
+    # None dispatches every due project every tick, unpaced (the dispatcher before pacing; the
+    # benchmark's comparison uses it). Deployments always set a number.
+    requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE
 
 
 @dataclass
@@ -18,6 +46,10 @@ class DispatchSummary:
     dispatched: int = 0
     skipped_backoff: int = 0
     skipped_budget: int = 0
+    deferred: int = 0
+    points_granted: int = 0
+    points_available: int | None = None
+    oldest_deferral_seconds: int | None = None
     failed_invoke: int = 0
     failed_projects: list[str] = field(default_factory=list)
     error: str | None = None
@@ -27,28 +59,115 @@ class DispatchSummary:
             "dispatched": self.dispatched,
             "skippedBackoff": self.skipped_backoff,
             "skippedBudget": self.skipped_budget,
+            "deferred": self.deferred,
+            "pointsGranted": self.points_granted,
+            "pointsAvailable": self.points_available,
+            "oldestDeferralSeconds": self.oldest_deferral_seconds,
             "failedInvoke": self.failed_invoke,
             "failedProjects": self.failed_projects[:50],
             "error": self.error,
         }
 
 
-def dispatch(
-    store: ProjectStore,
-    budgets: TokenBudgets,
-    invoker: Invoker,
-    clock: Clock,
-    token_key: str,
-    max_concurrency: int = 32,
-) -> DispatchSummary:
+def poll_cost(record: ProjectRecord, limit: int) -> int:
+    """The requests the project's next poll is expected to make: what its last walk made.
+
+    At least 1 (a project never polled reads one page), at most the whole budget, so a project
+    bigger than the budget is still granted once the rolling minute is empty.
+    """
+    return min(max(record.poll.pages_read, 1), limit)
+
+
+def round_robin(records: Sequence[ProjectRecord], cursor: str | None) -> list[ProjectRecord]:
+    """Projects in id order, starting after `cursor`: those deferred last tick come first."""
+    ordered = sorted(records, key=lambda r: r.project_id)
+    if cursor is None:
+        return ordered
+    after = [r for r in ordered if r.project_id > cursor]
+    return after + [r for r in ordered if r.project_id <= cursor]
+
+
+def dispatch(ctx: DispatchContext) -> DispatchSummary:
     """Read the sparse index afresh (config changes apply on the next tick) and fan out."""
     summary = DispatchSummary()
+    now = ctx.clock.now()
+    try:
+        granted = _plan(ctx, summary, now)
+    except IntakeError as e:  # the index or the budget could not be read: the next tick retries
+        summary.error = f"{e.kind}: {e}"
+        log.error("dispatch failed", extra={"error_kind": e.kind})
+        return summary
+    _invoke_all(ctx, summary, granted)
+    return summary
+
+
+def _plan(ctx: DispatchContext, summary: DispatchSummary, now: datetime) -> list[ProjectRecord]:
+    """Which projects this tick polls; records the grant and the deferrals before anything runs."""
+    budget = ctx.budgets.get_budget(ctx.token_key)
+    blocked = budget.blocked_until(now) if budget is not None else None
+    due: list[ProjectRecord] = []
+    for record in ctx.store.intake_enabled():
+        if blocked is not None:
+            summary.skipped_budget += 1
+        elif record.poll.backoff_until is not None and record.poll.backoff_until > now:
+            summary.skipped_backoff += 1
+        else:
+            due.append(record)
+    if ctx.requests_per_minute is None or not due:
+        return due
+
+    limit = ctx.requests_per_minute
+    pace = ctx.budgets.get_pace(ctx.token_key) or Pace(ctx.token_key)
+    available = max(limit - pace.spent(now), 0)
+    summary.points_available = available
+    granted: list[ProjectRecord] = []
+    deferred: list[ProjectRecord] = []
+    for record in round_robin(due, pace.cursor):
+        cost = poll_cost(record, limit)
+        # Strictly in order: a costly project is never passed over for cheaper ones behind it.
+        if not deferred and cost <= available:
+            granted.append(record)
+            available -= cost
+            summary.points_granted += cost
+        else:
+            deferred.append(record)
+    cursor = granted[-1].project_id if deferred and granted else pace.cursor
+    if not ctx.budgets.save_pace(pace.after_tick(now, summary.points_granted, cursor)):
+        # Another tick wrote the pace since we read it: it is dispatching this minute, not us.
+        summary.error = "another tick is dispatching: this one polls nothing"
+        summary.skipped_budget += len(due)
+        summary.points_granted = 0
+        return []
+    summary.deferred = len(deferred)
+    _mark_deferrals(ctx, summary, granted, deferred, now)
+    return granted
+
+
+def _mark_deferrals(
+    ctx: DispatchContext,
+    summary: DispatchSummary,
+    granted: list[ProjectRecord],
+    deferred: list[ProjectRecord],
+    now: datetime,
+) -> None:
+    """Make a deferral visible on the project (API, dashboard). Writes only when it starts or ends."""
+    waits = [now - r.deferred_since for r in deferred if r.deferred_since is not None]
+    summary.oldest_deferral_seconds = int(max(waits).total_seconds()) if waits else (0 if deferred else None)
+    changes: list[tuple[str, datetime | None]] = [(r.project_id, now) for r in deferred if r.deferred_since is None]
+    changes += [(r.project_id, None) for r in granted if r.deferred_since is not None]
+    for project_id, since in changes:
+        try:
+            ctx.store.set_deferred(project_id, since)
+        except IntakeError as e:  # only the display is late; the schedule itself is recorded
+            log.warning("could not record a deferral", extra={"project_id": project_id, "error_kind": e.kind})
+
+
+def _invoke_all(ctx: DispatchContext, summary: DispatchSummary, granted: list[ProjectRecord]) -> None:
     lock = threading.Lock()
-    now = clock.now()
 
     def invoke(project_id: str) -> None:
         try:
-            invoker.invoke_poller(project_id)
+            ctx.invoker.invoke_poller(project_id)
         except IntakeError as e:
             log.warning("invoke failed", extra={"project_id": project_id, "error_kind": e.kind})
             with lock:
@@ -58,21 +177,7 @@ def dispatch(
             with lock:
                 summary.dispatched += 1
 
-    try:
-        budget = budgets.get_budget(token_key)
-        spent = budget is not None and budget.exhausted(now)
-        with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="dispatch") as pool:
-            pending: list[Future[None]] = []
-            for record in store.intake_enabled():
-                if spent:
-                    summary.skipped_budget += 1
-                elif record.poll.backoff_until is not None and record.poll.backoff_until > now:
-                    summary.skipped_backoff += 1
-                else:
-                    pending.append(pool.submit(invoke, record.project_id))
-            for future in pending:
-                future.result()
-    except IntakeError as e:  # the index could not be read: this tick does nothing, the next retries
-        summary.error = f"{e.kind}: {e}"
-        log.error("dispatch failed", extra={"error_kind": e.kind})
-    return summary
+    with ThreadPoolExecutor(max_workers=ctx.max_concurrency, thread_name_prefix="dispatch") as pool:
+        pending: list[Future[None]] = [pool.submit(invoke, r.project_id) for r in granted]
+        for future in pending:
+            future.result()

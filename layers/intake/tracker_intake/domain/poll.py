@@ -1,8 +1,11 @@
 """One poll of one project: list pages with ETags, claim each new eligible issue, enqueue it.
 
-The claim protocol (DESIGN.md): conditional put of the claim, send to the FIFO queue, mark it
-`enqueued`. A page's ETag is committed only when every eligible issue on it is past the queue,
-so a crash anywhere means the next poll gets a 200 and finishes the work.
+The claim protocol (docs/design.md): conditional put of the claim, send to the FIFO queue, mark
+it `enqueued`. A page's ETag is committed only when every eligible issue on it is past the
+queue, so a crash anywhere means the next poll gets a 200 and finishes the work.
+
+A rate limit is the credential's, not the project's: it pauses every project on the credential
+until GitHub's hint, and it is not counted as the project's failure.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from enum import StrEnum
 from .backoff import backoff_until
 from .config import intake_repo
 from .eligibility import EligibilityRule, is_eligible
-from .errors import ConfigInvalid, IntakeError, PrimaryRateLimited, ProjectNotFound, QueueUnavailable
+from .errors import (
+    ConfigInvalid,
+    IntakeError,
+    PrimaryRateLimited,
+    ProjectNotFound,
+    QueueUnavailable,
+    SecondaryRateLimited,
+)
 from .issue import Issue
 from .ports import Clock, Ledger, ProjectStore, SessionQueue, TokenBudgets
 from .records import Claim, ClaimStatus, IssueSnapshot, PollState, ProjectRecord, TokenBudget
@@ -32,6 +42,8 @@ log = logging.getLogger(__name__)
 DEFAULT_STALE_CLAIM = timedelta(seconds=45)
 # Below this many requests left, the token budget is recorded so the dispatcher can see it.
 LOW_BUDGET = 100
+# GitHub: after a secondary-limit answer without retry-after, "wait for at least one minute".
+SECONDARY_LIMIT_MIN_PAUSE = timedelta(seconds=60)
 
 
 class PollResult(StrEnum):
@@ -42,6 +54,8 @@ class PollResult(StrEnum):
     DISABLED = "disabled"
     IN_BACKOFF = "in_backoff"
     MISSING = "missing"
+    # The credential is paused (a rate limit): nothing was asked, nothing counts against the project.
+    CREDENTIAL_PAUSED = "credential_paused"
 
 
 class ClaimResult(StrEnum):
@@ -110,13 +124,33 @@ def poll_project(ctx: PollContext, project_id: str, deadline: datetime | None = 
     except ConfigInvalid as e:
         return _config_invalid(ctx, record, e)
 
+    paused = _credential_paused_until(ctx, now)
+    if paused is not None:
+        return PollOutcome(project_id, PollResult.CREDENTIAL_PAUSED, backoff_until=paused)
+
     query = IssueQuery(owner, name, tuple(intake.labels), intake.assignee)
     run = _PollRun(ctx, record, EligibilityRule.of(intake), intake.max_sessions_per_poll, now, deadline)
     try:
         run.walk(query, cache)
+    except (PrimaryRateLimited, SecondaryRateLimited) as e:
+        return _rate_limited(ctx, record, run.outcome, e, now)
     except IntakeError as e:
         return _failed(ctx, record, run.outcome, e, now)
     return _succeeded(ctx, record, run, now)
+
+
+def _credential_paused_until(ctx: PollContext, now: datetime) -> datetime | None:
+    """Checked before the first request: a pause recorded by any poller, in any container, holds.
+
+    One eventually consistent read of a small item. If it cannot be read the poll goes ahead:
+    the dispatcher has already checked the same item at the start of the tick.
+    """
+    try:
+        budget = ctx.budgets.get_budget(ctx.token_key)
+    except IntakeError as e:
+        log.warning("could not read the credential's budget", extra={"error_kind": e.kind})
+        return None
+    return budget.blocked_until(now) if budget is not None else None
 
 
 class _PollRun:
@@ -152,7 +186,7 @@ class _PollRun:
             else:
                 self.outcome.result = PollResult.CHANGED
                 if self._process(page) and page.etag:
-                    ctx.store.commit_page(project_id, CachedPage(page.url, page.etag, page.next_url))
+                    ctx.store.commit_page(project_id, page.cached())
             if self.room == 0 or self._past_deadline():
                 break  # the rest waits for the next poll; nothing after this is committed
 
@@ -237,7 +271,7 @@ def _snapshot(issue: Issue) -> IssueSnapshot:
 def _succeeded(ctx: PollContext, record: ProjectRecord, run: _PollRun, now: datetime) -> PollOutcome:
     outcome = run.outcome
     last_change = now if outcome.result is PollResult.CHANGED else record.poll.last_change_at
-    state = PollState(last_change_at=last_change)
+    state = PollState(last_change_at=last_change, pages_read=outcome.pages)
     try:
         if state != record.poll:  # a steady-state poll (all 304, healthy) writes nothing
             ctx.store.save_poll_state(record.project_id, state)
@@ -266,20 +300,51 @@ def _failed(
         consecutive_failures=failures,
         last_error=f"{error.kind}: {error}"[:500],
         last_change_at=now if changed else record.poll.last_change_at,
+        pages_read=max(outcome.pages, record.poll.pages_read),
     )
     try:
         ctx.store.save_poll_state(record.project_id, state)
     except IntakeError as e:  # the store is down too: the next tick simply tries again
         log.warning("could not record backoff", extra={"error_kind": e.kind})
-    if isinstance(error, PrimaryRateLimited):
-        # Recorded even when the backoff could not be: the budget is what keeps every other
-        # project on this token off GitHub until the reset.
-        try:
-            ctx.budgets.record_budget(TokenBudget(ctx.token_key, 0, error.reset_at))
-        except IntakeError as e:
-            log.warning("could not record the spent token budget", extra={"error_kind": e.kind})
     if isinstance(error, QueueUnavailable):
         log.warning("queue unavailable; claims made this poll are retried once stale")
+    return outcome
+
+
+def _rate_limited(
+    ctx: PollContext,
+    record: ProjectRecord,
+    outcome: PollOutcome,
+    error: PrimaryRateLimited | SecondaryRateLimited,
+    now: datetime,
+) -> PollOutcome:
+    """The credential is paused until GitHub's hint; the project keeps its health and failures.
+
+    Work done before the limit stays done (its pages are committed). The pause is what keeps
+    every other project on the credential off GitHub: pollers check it before their first
+    request, and the dispatcher before granting any poll.
+    """
+    if isinstance(error, PrimaryRateLimited):
+        until = error.reset_at
+    else:
+        until = max(error.retry_at or now, now + SECONDARY_LIMIT_MIN_PAUSE)
+    changed = outcome.result is PollResult.CHANGED
+    outcome.result = PollResult.CREDENTIAL_PAUSED
+    outcome.error_kind = error.kind
+    outcome.error = str(error)
+    outcome.backoff_until = until
+    try:
+        ctx.budgets.pause(ctx.token_key, until)
+        if isinstance(error, PrimaryRateLimited):
+            ctx.budgets.record_budget(TokenBudget(ctx.token_key, 0, error.reset_at))
+    except IntakeError as e:  # the dispatcher will meet the limit again and record it then
+        log.warning("could not record the credential's pause", extra={"error_kind": e.kind})
+    if changed:
+        try:
+            ctx.store.save_poll_state(record.project_id, replace(record.poll, last_change_at=now))
+        except IntakeError as e:
+            log.warning("could not record poll state", extra={"error_kind": e.kind})
+    log.warning("credential paused by a rate limit", extra={"error_kind": error.kind, "until": until.isoformat()})
     return outcome
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from .config import ProjectConfig
-from .records import Claim, ClaimStatus, PollState, ProjectRecord, TokenBudget
+from .records import Claim, ClaimStatus, Pace, PollState, ProjectRecord, TokenBudget
 from .session import SessionRequest
 from .tracker import CachedPage, Tracker
 
@@ -40,6 +40,10 @@ class ProjectStore(Protocol):
 
     def forget_pages(self, project_id: str) -> None:
         """Drop the project's ETag cache, so the next poll sees every page again."""
+        ...
+
+    def set_deferred(self, project_id: str, since: datetime | None) -> None:
+        """Record (or, with None, clear) that the project waits for its credential's budget."""
         ...
 
     def intake_enabled(self) -> Iterator[ProjectRecord]:
@@ -97,9 +101,23 @@ class Ledger(Protocol):
 
 
 class TokenBudgets(Protocol):
+    """Per credential: what GitHub said of its limits, and the dispatcher's pacing of it."""
+
     def get_budget(self, token_key: str) -> TokenBudget | None: ...
 
-    def record_budget(self, budget: TokenBudget) -> None: ...
+    def record_budget(self, budget: TokenBudget) -> None:
+        """Record the primary budget (remaining, reset); leaves any pause as it is."""
+        ...
+
+    def pause(self, token_key: str, until: datetime) -> None:
+        """Pause every request on the credential until `until` (a later pause already recorded wins)."""
+        ...
+
+    def get_pace(self, token_key: str) -> Pace | None: ...
+
+    def save_pace(self, pace: Pace) -> bool:
+        """Store the pace if the stored one is still at `pace.version - 1`; False when a tick raced."""
+        ...
 
 
 class SessionQueue(Protocol):

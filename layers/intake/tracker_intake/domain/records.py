@@ -1,9 +1,9 @@
-"""What the store keeps: projects with their poll state, claims (the ledger), token budgets."""
+"""What the store keeps: projects with their poll state, claims (the ledger), credential budgets."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from .config import ProjectConfig
@@ -17,6 +17,8 @@ class PollState:
     consecutive_failures: int = 0
     last_error: str | None = None
     last_change_at: datetime | None = None
+    # GitHub requests the last walk made: the dispatcher's estimate of the next poll's cost.
+    pages_read: int = 0
 
     def healthy(self) -> bool:
         return self.consecutive_failures == 0 and self.last_error is None and self.backoff_until is None
@@ -32,6 +34,8 @@ class ProjectRecord:
     updated_at: datetime | None = None
     # Set when the stored config no longer passes validation (the poller refuses to poll it).
     config_error: str | None = None
+    # Set by the dispatcher while the project waits for its credential's request budget.
+    deferred_since: datetime | None = None
 
     def with_poll(self, poll: PollState) -> ProjectRecord:
         return replace(self, poll=poll)
@@ -82,9 +86,58 @@ class Claim:
 
 @dataclass(frozen=True)
 class TokenBudget:
+    """What GitHub said of one credential's limits: the primary budget and any pause.
+
+    `paused_until` is set by a secondary-limit answer (or a spent primary budget): until then no
+    project on the credential may send a request, whichever poller or tick it is.
+    """
+
     token_key: str
     remaining: int
     reset_at: datetime
+    paused_until: datetime | None = None
 
     def exhausted(self, now: datetime) -> bool:
-        return self.remaining <= 0 and self.reset_at > now
+        return self.blocked_until(now) is not None
+
+    def blocked_until(self, now: datetime) -> datetime | None:
+        """When requests on this credential may start again, or None when they may now."""
+        spent = self.reset_at if self.remaining <= 0 and self.reset_at > now else None
+        paused = self.paused_until if self.paused_until is not None and self.paused_until > now else None
+        moments = [m for m in (spent, paused) if m is not None]
+        return max(moments) if moments else None
+
+
+PACE_WINDOW = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Requests the dispatcher allowed one tick to make on a credential, and when."""
+
+    at: datetime
+    points: int
+
+
+@dataclass(frozen=True)
+class Pace:
+    """The dispatcher's record of a credential's rolling minute: recent grants and where it left off.
+
+    Written once per tick, conditionally on `version`, so two overlapping ticks cannot both spend
+    the same minute. `cursor` is the last project granted on a tick that had to defer others:
+    the next tick starts after it, so the projects that waited longest go first.
+    """
+
+    token_key: str
+    grants: tuple[Grant, ...] = ()
+    cursor: str | None = None
+    version: int = 0
+
+    def spent(self, now: datetime) -> int:
+        """Points granted within the rolling minute that ends now."""
+        return sum(g.points for g in self.grants if now - g.at < PACE_WINDOW)
+
+    def after_tick(self, now: datetime, points: int, cursor: str | None) -> Pace:
+        kept = tuple(g for g in self.grants if now - g.at < PACE_WINDOW)
+        grants = (*kept, Grant(now, points)) if points else kept
+        return Pace(self.token_key, grants, cursor, self.version + 1)

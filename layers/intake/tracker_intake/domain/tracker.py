@@ -24,11 +24,16 @@ class IssueQuery:
 
 @dataclass(frozen=True)
 class CachedPage:
-    """What the last 200 for `url` said: its ETag and the next link it gave."""
+    """What the last 200 for `url` said: its ETag, the next link it gave and how many items it held.
+
+    `item_count` counts every item of the body, pull requests included: a page holding exactly
+    `per_page` of them may have a page after it that its (unchanged) ETag does not tell of.
+    """
 
     url: str
     etag: str
     next_url: str | None = None
+    item_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,12 @@ class Page:
     etag_rotated: bool = False
     # Set on the last page of a walk that stopped at the page cap with more pages left.
     truncated: bool = False
+    # Items in the body, pull requests included (on 304: what the cached 200 held).
+    item_count: int = 0
+
+    def cached(self) -> CachedPage:
+        """What to keep of this 200 for the next poll's conditional request."""
+        return CachedPage(self.url, self.etag or "", self.next_url, self.item_count)
 
 
 class Tracker(Protocol):
