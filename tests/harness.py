@@ -21,11 +21,11 @@ from tracker_intake.adapters.invoker import InProcessInvoker
 from tracker_intake.adapters.sqs import SqsSessionQueue
 from tracker_intake.domain.clock import FixedClock
 from tracker_intake.domain.config import ProjectConfig
+from tracker_intake.domain.dispatch import DispatchContext
 from tracker_intake.domain.poll import PollContext
 from tracker_intake.domain.ports import SessionQueue
 from tracker_intake.domain.records import Claim, ProjectRecord
 from tracker_intake.domain.session import SessionRequest
-from tracker_intake.domain.dispatch import DispatchContext
 
 TOKEN = "ghp_pipelineTestToken0123456789abcdef"
 

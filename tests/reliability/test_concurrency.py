@@ -21,9 +21,8 @@ from reliability.world import HEALTHY, SUBJECT, SUITE, LambdaLoopback, World
 
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.invoker import LambdaInvoker
-from tracker_intake.domain.dispatch import dispatch
+from tracker_intake.domain.dispatch import DispatchContext, dispatch
 from tracker_intake.domain.poll import poll_project
-from tracker_intake.domain.dispatch import DispatchContext
 
 POLLERS = 8
 LAMBDA_TIMEOUT = timedelta(seconds=25)  # what the poller handler leaves itself (60 s less margins)
