@@ -33,12 +33,25 @@ TOKEN = "ghp_pipelineTestToken0123456789abcdef"
 class Pipeline:
     """Dispatcher and poller handlers over one moto account and one GitHub stand-in."""
 
-    def __init__(self, aws: dict[str, Any], github: FakeGitHub, *, page_cap: int = 10) -> None:
+    def __init__(
+        self,
+        aws: dict[str, Any],
+        github: FakeGitHub,
+        *,
+        page_cap: int = 10,
+        requests_per_minute: int | None = 600,
+        dispatch_concurrency: int = 4,
+    ) -> None:
         self.aws = aws
         self.github = github
-        # Starts at the real time: GitHub's rate-limit resets are real epoch seconds.
+        # Starts at the real time; the stand-in keeps the same (simulated) time, so its rolling
+        # windows and rate-limit resets move when the test moves the clock.
         self.clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
+        github.clock = lambda: self.clock.now().timestamp()
         self.page_cap = page_cap
+        self.requests_per_minute = requests_per_minute
+        self.dispatch_concurrency = dispatch_concurrency
+        self.github_max_concurrency: int | None = None
         self.counter = CallCounter()
         self.counter.attach(aws["dynamodb"])
         self.counter.attach(aws["sqs"])
@@ -65,7 +78,8 @@ class Pipeline:
                 invoker=InProcessInvoker(self.poll),
                 clock=self.clock,
                 token_key=token_key(TOKEN),
-                max_concurrency=4,
+                max_concurrency=self.dispatch_concurrency,
+                requests_per_minute=self.requests_per_minute,
             )
         )
 
@@ -77,13 +91,23 @@ class Pipeline:
             ledger=store,
             budgets=store,
             queue=self.queue_wrapper(queue),
-            tracker=GitHubTracker(self.github.base_url, TOKEN, timeout=(5.0, 5.0)),  # roomy: CI machines are busy
+            tracker=GitHubTracker(
+                self.github.base_url,
+                TOKEN,
+                timeout=(5.0, 5.0),  # roomy: CI machines are busy
+                max_concurrency=self.github_max_concurrency,
+            ),
             clock=self.clock,
             token_key=token_key(TOKEN),
             page_cap=self.page_cap,
             stale_claim=timedelta(seconds=45),
             rng=lambda: 0.0,
         )
+
+    def set_github_max_concurrency(self, bound: int | None) -> None:
+        """Bound the pollers' requests in flight on the token (GITHUB_MAX_CONCURRENCY)."""
+        self.github_max_concurrency = bound
+        self.poller.use(self.poll_context())
 
     # --- driving ------------------------------------------------------------------------
 

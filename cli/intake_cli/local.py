@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType, ModuleType
@@ -40,6 +40,8 @@ class LocalOptions:
     webhook_secret: str = "local-webhook-secret"  # noqa: S105 - local-only HMAC key
     log_file: Path = Path(".intake-local/intake-local.log")
     host: str = "127.0.0.1"
+    # The credential's request budget per rolling minute, as the template's GitHubRequestsPerMinute.
+    github_requests_per_minute: int = 600
 
 
 @dataclass
@@ -158,6 +160,7 @@ class LocalStack:
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": "TrackerIntakeLocal",
             "GITHUB_TOKEN_SECRET_ARN": "",
+            "GITHUB_REQUESTS_PER_MINUTE": str(opts.github_requests_per_minute),
         }
         os.environ.update(env)
 
@@ -174,16 +177,7 @@ class LocalStack:
             self.poller.use(None)
             # The dispatcher as deployed, but polls run in-process instead of Lambda Invoke.
             deployed = build_dispatch_context(DispatcherSettings.from_env())
-            self.dispatcher.use(
-                type(deployed)(
-                    store=deployed.store,
-                    budgets=deployed.budgets,
-                    invoker=InProcessInvoker(self._poll),
-                    clock=deployed.clock,
-                    token_key=deployed.token_key,
-                    max_concurrency=4,
-                )
-            )
+            self.dispatcher.use(replace(deployed, invoker=InProcessInvoker(self._poll), max_concurrency=4))
         # Powertools loggers keep the stdout they saw when built: point them at handler output,
         # which goes to the log file while a handler runs (see `_quiet`).
         for handler in logging.getLogger(SERVICE).handlers:
@@ -273,12 +267,28 @@ class LocalStack:
         new = report.new_sessions
         if new:
             line += f" -> {len(new)} new session{'s' if len(new) != 1 else ''} {' '.join(new)}"
-        skipped = report.dispatch.get("skippedBackoff", 0) + report.dispatch.get("skippedBudget", 0)
-        if skipped:
-            line += f" ({skipped} skipped in backoff)"
+        in_backoff = report.dispatch.get("skippedBackoff", 0)
+        if in_backoff:
+            line += f" ({in_backoff} skipped in backoff)"
+        paused = report.dispatch.get("skippedBudget", 0)
+        if paused:
+            line += f" ({paused} skipped: the GitHub credential is paused by a rate limit)"
+        deferred = report.dispatch.get("deferred", 0)
+        if deferred:
+            line += (
+                f" ({deferred} deferred: over the budget of {self.options.github_requests_per_minute}"
+                " GitHub requests a minute)"
+            )
         self.say(line)
         for poll in report.polls:
-            if poll.get("backoffUntil"):
+            if poll.get("result") == "credential_paused":
+                if poll.get("errorKind"):  # the poll that met the limit; the others were held
+                    until = datetime.fromisoformat(poll["backoffUntil"]).astimezone(UTC)
+                    reason = _reason(poll.get("errorKind"))
+                    self.say(
+                        f"GitHub credential paused until {until:%H:%M:%S} UTC ({reason}, met by {poll['projectId']})"
+                    )
+            elif poll.get("backoffUntil"):
                 until = datetime.fromisoformat(poll["backoffUntil"]).astimezone(UTC)
                 reason = _reason(poll.get("errorKind"))
                 self.say(f"backoff {poll['projectId']} until {until:%H:%M} UTC ({reason})")
@@ -371,6 +381,13 @@ def register(subparsers: Any) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--github-url", help="GitHub API to poll (default https://api.github.com)")
     source.add_argument("--offline", action="store_true", help="serve a bundled sample repository instead")
+    parser.add_argument(
+        "--github-requests-per-minute",
+        type=int,
+        default=600,
+        metavar="N",
+        help="GitHub requests per rolling minute for the credential; projects beyond it wait (default 600)",
+    )
     parser.add_argument("--session-webhook", help="POST session requests here instead of logging them")
     parser.add_argument("--log-file", type=Path, default=Path(".intake-local/intake-local.log"))
     parser.set_defaults(func=_run)
@@ -385,7 +402,11 @@ def _run(args: argparse.Namespace) -> int:
         offline=args.offline,
         session_webhook=args.session_webhook,
         log_file=args.log_file,
+        github_requests_per_minute=args.github_requests_per_minute,
     )
+    if not 1 <= options.github_requests_per_minute <= 5000:
+        print("intake local: --github-requests-per-minute must be between 1 and 5000")
+        return 2
     terminal = sys.stdout
     stack = LocalStack(options, say=lambda line: print(line, file=terminal, flush=True))
     try:

@@ -203,3 +203,103 @@ def test_sample_repository_has_the_cases_the_demo_needs(github: FakeGitHub) -> N
     assert any(i["state"] == "closed" for i in issues)
     long_body = max((i["body"] or "" for i in issues), key=len)
     assert len(long_body.encode()) > 5 * 1024 and not long_body.isascii()
+
+
+# --- GitHub's behaviour the poll pipeline must survive (issue: GitHub as it really behaves) ---------
+
+
+class SimClock:
+    """Epoch seconds a test moves by hand, for the stand-in's rolling windows."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_etag_covers_the_body_only_so_a_full_page_keeps_it_when_a_next_page_appears() -> None:
+    # GIVEN exactly 100 open issues: one full page, no next link
+    with FakeGitHub() as github:
+        repo = github.add_repo("acme", "widgets")
+        for n in range(100):
+            repo.add_issue(f"issue {n}")
+        query = "/repos/acme/widgets/issues?state=open&sort=created&direction=asc&per_page=100"
+        first = _get(github, query, token="t")
+        assert "next" not in first.links
+        # WHEN a 101st issue opens a second page
+        repo.add_issue("issue 100")
+        again = _get(github, query, token="t", **{"If-None-Match": first.headers["ETag"]})
+        fresh = _get(github, query, token="t")
+    # THEN page 1 still answers 304 to its old ETag, although its Link now names a next page
+    assert again.status_code == 304
+    assert fresh.headers["ETag"] == first.headers["ETag"]
+    assert "next" in fresh.links
+
+
+def test_secondary_limit_counts_every_request_per_token_in_a_rolling_minute_304s_included() -> None:
+    # GIVEN a stand-in allowing 5 points a minute per token, on a clock the test moves
+    clock = SimClock()
+    with FakeGitHub(clock=clock, secondary_points_per_minute=5) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+        etag = _get(github, "/repos/acme/widgets/issues", token="a").headers["ETag"]
+        # WHEN the same token asks 4 more times conditionally (304s) and then once more
+        statuses = [
+            _get(github, "/repos/acme/widgets/issues", token="a", **{"If-None-Match": etag}).status_code
+            for _ in range(4)
+        ]
+        refused = _get(github, "/repos/acme/widgets/issues", token="a", **{"If-None-Match": etag})
+        other_token = _get(github, "/repos/acme/widgets/issues", token="b")
+        # AND a minute later it asks again
+        clock.now += 60
+        later = _get(github, "/repos/acme/widgets/issues", token="a", **{"If-None-Match": etag})
+        refusals = github.secondary_refusals()
+    # THEN the 304s counted, the sixth request was GitHub's secondary-limit 403 with retry-after,
+    # another token was unaffected, and the window rolled on
+    assert statuses == [304, 304, 304, 304]
+    assert refused.status_code == 403
+    assert refused.headers["retry-after"] == "60"
+    assert "secondary rate limit" in refused.json()["message"]
+    assert other_token.status_code == 200
+    assert later.status_code == 304
+    assert refusals == 1
+
+
+def test_secondary_limit_refuses_requests_beyond_the_concurrency_bound() -> None:
+    # GIVEN a stand-in allowing 2 requests in flight per token, whose answers are slow
+    import threading
+
+    with FakeGitHub(secondary_concurrency=2) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+        github.inject("slow", times=3, seconds=0.5)
+        results: list[int] = []
+
+        def ask() -> None:
+            results.append(_get(github, "/repos/acme/widgets/issues", token="a").status_code)
+
+        # WHEN three requests of one token are in flight at once
+        threads = [threading.Thread(target=ask) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        peak = github.max_in_flight
+    # THEN one of them was refused as a secondary limit
+    assert sorted(results) == [200, 200, 403]
+    assert max(peak.values()) == 3
+
+
+def test_an_anonymous_304_spends_primary_rate_limit_an_authorized_one_does_not(github: FakeGitHub) -> None:
+    # GIVEN a listing asked once without a token and once with one
+    github.add_repo("acme", "widgets").add_issue("one")
+    anonymous = _get(github, "/repos/acme/widgets/issues")
+    authorized = _get(github, "/repos/acme/widgets/issues", token="t")
+    # WHEN each asks again conditionally
+    anonymous_304 = _get(github, "/repos/acme/widgets/issues", **{"If-None-Match": anonymous.headers["ETag"]})
+    authorized_304 = _get(
+        github, "/repos/acme/widgets/issues", token="t", **{"If-None-Match": authorized.headers["ETag"]}
+    )
+    # THEN only the anonymous 304 cost a request of the primary budget
+    assert anonymous_304.status_code == authorized_304.status_code == 304
+    assert int(anonymous_304.headers["x-ratelimit-remaining"]) == int(anonymous.headers["x-ratelimit-remaining"]) - 1
+    assert authorized_304.headers["x-ratelimit-remaining"] == authorized.headers["x-ratelimit-remaining"]
