@@ -6,6 +6,7 @@ test's: every window below is read from the stand-in's own request log.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from datetime import timedelta
@@ -117,8 +118,8 @@ def test_many_projects_on_one_token_never_exceed_the_budget_in_any_minute_and_no
     # ceil(N * cost / (B - cost + 1)) minutes plus one tick (3 min 15 s here)
     bound = math.ceil(projects * 1 / (budget - 1 + 1)) * 60 + tick
     for n in range(projects):
-        times = [start] + sorted(r.at for r in log if r.repo == f"acme/p{n:02d}")
-        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+        times = [start, *sorted(r.at for r in log if r.repo == f"acme/p{n:02d}")]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
         assert len(times) >= 3, f"p{n:02d} polled {len(times) - 1} times"
         assert max(gaps) <= bound, (f"p{n:02d}", gaps)
 
