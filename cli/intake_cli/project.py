@@ -167,6 +167,8 @@ def describe(project: dict[str, Any]) -> str:
         ("  last error", status.get("lastError")),
         ("  config error", status.get("configError")),
         ("  last change", status.get("lastChangeAt")),
+        ("  deferred since", status.get("deferredSince")),
+        ("  GitHub requests/poll", str(status["requestsPerPoll"]) if status.get("requestsPerPoll") else None),
     ]
     lines.extend((label, value) for label, value in optional if value)
     width = max(len(label) for label, _ in lines)

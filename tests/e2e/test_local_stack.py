@@ -117,3 +117,46 @@ def test_offline_demo_exits_zero_after_checking_every_step(capsys: pytest.Captur
     assert code == 0, out
     assert "every step did what it claims" in out
     assert "FAIL" not in out
+
+
+def test_local_stack_github_requests_per_minute_flag_defers_projects_beyond_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the local stack started as `intake local --offline --github-requests-per-minute 1`
+    saved = dict(os.environ)
+    options = LocalOptions(
+        port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log", github_requests_per_minute=1
+    )
+    lines: list[str] = []
+    stack = LocalStack(options, say=lines.append).start()
+    try:
+        origin = f"https://github.com/{stack.sample.full_name}"
+        for name in ("one", "two"):
+            assert _cli(stack, capsys, "project", "create", name, "--git-origin", origin)[0] == 0
+            assert (
+                _cli(stack, capsys, "project", "set-config", name, "--tracker-intake", "--tracker-label", "agent")[0]
+                == 0
+            )
+        # WHEN a tick runs
+        report = stack.tick()
+        code, out = _cli(stack, capsys, "project", "show", "two", "--json")
+    finally:
+        stack.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+    # THEN one project was polled, the other deferred, and both the terminal and the API say so
+    assert len(report.polls) == 1 and report.dispatch["deferred"] == 1
+    assert any("1 deferred: over the budget of 1 GitHub requests a minute" in line for line in lines), lines
+    assert code == 0 and json.loads(out)["intake"]["deferredSince"] is not None
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "5001"])
+def test_local_refuses_a_request_budget_out_of_range_with_a_sentence(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # WHEN `intake local` is given a budget it cannot use
+    code = intake(["local", "--offline", "--github-requests-per-minute", value])
+    # THEN it says so in one sentence and exits 2, starting nothing
+    out = capsys.readouterr().out
+    assert code == 2
+    assert out.strip() == "intake local: --github-requests-per-minute must be between 1 and 5000"

@@ -73,6 +73,8 @@ def test_get_project_event_returns_config_status_and_version_with_etag(demo: Api
         "lastError": None,
         "lastChangeAt": None,
         "configError": None,
+        "deferredSince": None,
+        "requestsPerPoll": None,
     }
 
 

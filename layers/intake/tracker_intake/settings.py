@@ -37,7 +37,7 @@ class PollerSettings(_Settings):
     github_token_secret_arn: str | None = Field(default=None, alias="GITHUB_TOKEN_SECRET_ARN")
     max_pages_per_poll: int = Field(default=10, alias="MAX_PAGES_PER_POLL", ge=1, le=100)
     # Requests in flight on the credential from this process (GitHub allows 100 per credential).
-    github_max_concurrency: int = Field(default=10, alias="GITHUB_MAX_CONCURRENCY", ge=1, le=100)
+    github_max_concurrency: int = Field(default=20, alias="GITHUB_MAX_CONCURRENCY", ge=1, le=100)
     # Longer than the poller's timeout: a claim this old has no live poller behind it.
     stale_claim_seconds: int = Field(default=45, alias="STALE_CLAIM_SECONDS", ge=1)
 

@@ -58,6 +58,10 @@ class IntakeStatus(_Out):
     last_error: str | None = None
     last_change_at: datetime | None = None
     config_error: str | None = None
+    # Set while the dispatcher holds the project back for its credential's request budget.
+    deferred_since: datetime | None = None
+    # GitHub requests the last poll made: what the dispatcher budgets for the next one.
+    requests_per_poll: int | None = None
 
     @classmethod
     def of(cls, record: ProjectRecord, now: datetime) -> IntakeStatus:
@@ -70,6 +74,8 @@ class IntakeStatus(_Out):
             last_error=poll.last_error,
             last_change_at=poll.last_change_at,
             config_error=record.config_error,
+            deferred_since=record.deferred_since,
+            requests_per_poll=poll.pages_read or None,
         )
 
 
