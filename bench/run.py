@@ -17,7 +17,7 @@ from typing import Any
 
 from .common import RESULTS, fake_aws_env, machine
 
-GROUPS = ("steady_state", "rate_limit", "fanout", "cold_import", "memory")
+GROUPS = ("steady_state", "rate_limit", "fanout", "cold_import", "memory", "pacing")
 
 
 def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
@@ -32,6 +32,8 @@ def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
         from . import cold_import as module  # type: ignore[no-redef]
     elif group == "memory":
         from . import memory as module  # type: ignore[no-redef]
+    elif group == "pacing":
+        from . import pacing as module  # type: ignore[no-redef]
     else:
         raise ValueError(group)
     return module.run, dict(module.TARGETS)
@@ -80,6 +82,7 @@ _EXTRA = {
     "fanout": ("projects", "invokes_per_s", "index_read_s", "end_to_end_wall_s"),
     "cold_import": ("boto3_ms",),
     "memory": ("rss_before_poll_mb", "pages"),
+    "pacing": ("capacity_projects_at_600", "capacity_projects_at_900", "unpaced_refusals_total"),
 }
 
 

@@ -97,7 +97,7 @@ def test_a_project_bigger_than_the_whole_budget_is_still_polled_once_the_minute_
 
 def test_a_paused_credential_polls_nothing_until_the_pause_ends() -> None:
     # GIVEN a credential paused for 90 s by a secondary limit
-    ctx, store, invoker, clock = _world(3, limit=100)
+    ctx, store, _invoker, clock = _world(3, limit=100)
     store.pause(KEY, clock.now() + timedelta(seconds=90))
     # WHEN ticks run during the pause and after it
     during = dispatch(ctx)
@@ -110,7 +110,7 @@ def test_a_paused_credential_polls_nothing_until_the_pause_ends() -> None:
 
 def test_a_tick_that_loses_the_race_for_the_pace_item_polls_nothing() -> None:
     # GIVEN another tick that wrote the credential's pace after this one would have read it
-    ctx, store, invoker, clock = _world(2, limit=10)
+    _ctx, store, invoker, clock = _world(2, limit=10)
     store.save_pace(Pace(KEY, (Grant(clock.now(), 2),), None, 1))
     stale = StaleReads(store)
     # WHEN this tick runs with the stale read
@@ -157,7 +157,7 @@ def test_deferral_is_marked_when_it_starts_and_cleared_when_the_project_is_polle
 
 def test_unpaced_dispatch_polls_every_due_project() -> None:
     # GIVEN pacing off (the dispatcher before this change, kept for the benchmark's comparison)
-    ctx, _, invoker, _ = _world(7, limit=None)
+    ctx, _, _invoker, _ = _world(7, limit=None)
     # WHEN a tick runs
     summary = dispatch(ctx)
     # THEN every project is polled and nothing is recorded as granted
