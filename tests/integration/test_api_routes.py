@@ -1,4 +1,4 @@
-"""ApiFunction on moto, driven by the events/ files: every route does what DESIGN.md says."""
+"""ApiFunction on moto, driven by the events/ files: every route does what docs/design.md says."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A loopback session backend: receives the launcher's signed webhook POSTs and counts them.
 
-It behaves as DESIGN.md asks of a backend: it checks the HMAC signature, and it is idempotent
+It behaves as docs/design.md asks of a backend: it checks the HMAC signature, and it is idempotent
 on `Idempotency-Key` (a repeated key answers with the session it already started). Faults:
 an error status, or a slow answer that starts the session and then outlives the launcher's
 timeout (the answer is lost, the session is not).

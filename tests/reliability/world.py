@@ -66,7 +66,7 @@ def canonical(project: str, number: int) -> str:
 
 
 def eligible_on_github(issue: dict[str, Any]) -> bool:
-    """The test's own oracle of DESIGN.md's eligibility rule (independent of the domain code)."""
+    """The test's own oracle of docs/design.md's eligibility rule (independent of the domain code)."""
     names = {(label if isinstance(label, str) else label["name"]).casefold() for label in issue["labels"]}
     return issue["state"] == "open" and "pull_request" not in issue and LABEL in names and not (names & EXCLUDED)
 
