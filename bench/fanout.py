@@ -54,7 +54,7 @@ class SlowInvoker:
         self.invoked = 0
         self._lock = threading.Lock()
 
-    def invoke_poller(self, project_id: str) -> None:
+    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
         time.sleep(self.seconds)
         with self._lock:
             self.invoked += 1

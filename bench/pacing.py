@@ -128,8 +128,8 @@ class Invoker:
     def __init__(self, ctx: PollContext) -> None:
         self.ctx = ctx
 
-    def invoke_poller(self, project_id: str) -> None:
-        poll_project(self.ctx, project_id)
+    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
+        poll_project(self.ctx, project_id, max_requests=max_requests)
 
 
 def simulate(projects: int, *, paced: bool, budget: int = BUDGET, minutes: int = MINUTES) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import binascii
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +41,7 @@ _READS = frozenset(
         "get_project",
         "list_projects",
         "get_claim",
+        "get_claims",
         "list_sessions",
         "get_budget",
         "get_pace",
@@ -255,6 +256,7 @@ class MemoryStore:
             project.config = _dump(config)
             project.version += 1
             project.updated_at = now
+            project.deferred_since = None
             return project.record()
 
     def delete_project(self, project_id: str) -> None:
@@ -267,13 +269,31 @@ class MemoryStore:
     # --- Ledger --------------------------------------------------------------------------------
 
     def put_claim(self, claim: Claim) -> bool:
+        return self.try_claim(claim) is None
+
+    def try_claim(self, claim: Claim) -> Claim | None:
         with self._lock:
             self._op("put_claim")
             key = dedupe_key(claim.canonical_id)
             if key in self._claims:
-                return False
+                return self._claims[key]
             self._claims[key] = replace(claim, updated_at=claim.updated_at or claim.claimed_at)
-            return True
+            return None
+
+    def get_claims(self, canonical_ids: Sequence[str]) -> dict[str, Claim]:
+        if not canonical_ids:
+            return {}  # as DynamoStore: nothing to ask, no call
+        with self._lock:
+            self._op("get_claims")
+            found = {}
+            for canonical in canonical_ids:
+                try:
+                    key = dedupe_key(canonical)
+                except ValueError:
+                    continue
+                if key in self._claims:
+                    found[key] = self._claims[key]
+            return found
 
     def get_claim(self, canonical_id: str) -> Claim | None:
         with self._lock:

@@ -75,11 +75,12 @@ class Pipeline:
             DispatchContext(
                 store=self.store,
                 budgets=self.store,
-                invoker=InProcessInvoker(self.poll),
+                invoker=InProcessInvoker(self.poll_event),
                 clock=self.clock,
                 token_key=token_key(TOKEN),
                 max_concurrency=self.dispatch_concurrency,
                 requests_per_minute=self.requests_per_minute,
+                page_cap=self.page_cap,
             )
         )
 
@@ -112,7 +113,11 @@ class Pipeline:
     # --- driving ------------------------------------------------------------------------
 
     def poll(self, project_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.poller.lambda_handler({"projectId": project_id}, LocalLambdaContext())
+        return self.poll_event({"projectId": project_id})
+
+    def poll_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """What the dispatcher's invoke delivers: the poller handler with the event."""
+        result: dict[str, Any] = self.poller.lambda_handler(event, LocalLambdaContext())
         return result
 
     def tick(self) -> dict[str, Any]:

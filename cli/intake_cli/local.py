@@ -213,11 +213,9 @@ class LocalStack:
         finally:
             _RUNNING_HANDLER.log = previous
 
-    def _poll(self, project_id: str) -> object:
+    def _poll(self, event: dict[str, Any]) -> object:
         with self._quiet():
-            result: dict[str, Any] = self.poller.lambda_handler(
-                {"projectId": project_id}, LocalLambdaContext(function_name="local-poller")
-            )
+            result: dict[str, Any] = self.poller.lambda_handler(event, LocalLambdaContext(function_name="local-poller"))
         with self._lock:
             self._polls.append(result)
         return result

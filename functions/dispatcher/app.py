@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -13,6 +14,20 @@ from tracker_intake.settings import DispatcherSettings
 from tracker_intake.wiring import DispatchContext, Ports, build_dispatch_context
 
 logger = Logger()
+
+
+def scheduled_time(event: dict[str, Any]) -> datetime | None:
+    """The schedule's own time of this tick (EventBridge's `time`), if the event has one."""
+    value = event.get("time") if isinstance(event, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 metrics = Metrics()
 
 ports: Ports[DispatchContext] = Ports(lambda: build_dispatch_context(DispatcherSettings.from_env()))
@@ -23,7 +38,7 @@ use = ports.use  # tests and the local stack pass their own ports
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = ports()
-    summary = dispatch(deps)
+    summary = dispatch(deps, scheduled=scheduled_time(event))
     record_dispatch(metrics, summary)
     logger.info("tick dispatched", extra=summary.as_dict())
     return summary.as_dict()

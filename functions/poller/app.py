@@ -23,6 +23,8 @@ SAFETY_MARGIN = timedelta(seconds=5)
 class PollRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     project_id: str = Field(alias="projectId", min_length=1, max_length=64)
+    # The dispatcher's grant: GitHub requests this poll may make (absent: up to the page cap).
+    max_requests: int | None = Field(default=None, alias="maxRequests", ge=1, le=5000)
 
 
 ports: Ports[PollContext] = Ports(lambda: build_poll_context(PollerSettings.from_env()))
@@ -40,7 +42,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(project_id=request.project_id)
     deps = ports()
     remaining = timedelta(milliseconds=context.get_remaining_time_in_millis())
-    outcome = poll_project(deps, request.project_id, deadline=deps.clock.now() + remaining - SAFETY_MARGIN)
+    deadline = deps.clock.now() + remaining - SAFETY_MARGIN
+    outcome = poll_project(deps, request.project_id, deadline=deadline, max_requests=request.max_requests)
     record_poll(metrics, outcome)
     summary = {
         "projectId": outcome.project_id,

@@ -11,11 +11,12 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.config import Config
 from botocore.stub import Stubber
 from fakes import AwsCalls, atomic_calls
 
-from tracker_intake.adapters.dynamodb import DynamoStore
+from tracker_intake.adapters.dynamodb import DynamoStore, claim_record
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.errors import StoreUnavailable
 from tracker_intake.domain.records import Claim, ClaimStatus, IssueSnapshot, PollState
@@ -104,7 +105,14 @@ def test_replacing_the_config_is_one_update_that_leaves_poll_attributes_alone(aw
     # THEN one UpdateItem touches config, version, updatedAt and the index keys, nothing else
     assert counter.calls == ["UpdateItem"]
     (params,) = calls
-    assert set(params["ExpressionAttributeNames"].values()) == {"config", "updatedAt", "gsi1pk", "gsi1sk"}
+    # ... and drops a deferral mark, which belonged to the config it replaces
+    assert set(params["ExpressionAttributeNames"].values()) == {
+        "config",
+        "updatedAt",
+        "gsi1pk",
+        "gsi1sk",
+        "deferredSince",
+    }
     assert "version = version + :one" in params["UpdateExpression"]
 
 
@@ -305,3 +313,82 @@ def test_atomic_calls_gives_moto_dynamodbs_atomic_conditional_writes(aws: dict[s
         sys.setswitchinterval(previous)
     # THEN every issue had exactly one winner (without atomic_calls, about a third do not)
     assert set(winners) == {1}
+
+
+# --- the batch read of claims (read before write) ------------------------------------------------
+
+SNAPSHOT = IssueSnapshot(1, "t", "u", (), (), "", None)
+
+
+def _claims(store: DynamoStore, count: int) -> list[str]:
+    ids = [f"github:a/b#{n}" for n in range(1, count + 1)]
+    for n, canonical in enumerate(ids, start=1):
+        store.put_claim(Claim(canonical, "app", ClaimStatus.ENQUEUED, f"t{n}", NOW, SNAPSHOT))
+    return ids
+
+
+class Unprocessed:
+    """Answers the next `times` BatchGetItem calls with every key unprocessed, as a throttled table does."""
+
+    def __init__(self, client: Any, times: int) -> None:
+        self.times = times
+        self.calls = 0
+        client.meta.events.register("before-parameter-build.dynamodb.BatchGetItem", self.remember)
+        client.meta.events.register("before-call.dynamodb.BatchGetItem", self.answer)
+
+    def remember(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["asked"] = params["RequestItems"]
+
+    def answer(self, context: dict[str, Any], **_: Any) -> Any:
+        self.calls += 1
+        if self.times <= 0:
+            return None
+        self.times -= 1
+        http = AWSResponse("https://dynamodb.invalid/", 200, HTTPHeaders(), None)  # type: ignore[no-untyped-call]
+        return http, {"Responses": {}, "UnprocessedKeys": context["asked"], "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+def test_claims_are_read_in_one_batch_per_hundred_keys_eventually_consistent(aws: dict[str, Any]) -> None:
+    # GIVEN 250 claims
+    store = DynamoStore(aws["table_name"], aws["dynamodb"])
+    ids = _claims(store, 250)
+    calls: list[dict[str, Any]] = []
+    store.client.meta.events.register(
+        "provide-client-params.dynamodb.BatchGetItem", lambda params, **_: calls.append(params)
+    )
+    counter = AwsCalls(store.client)
+    # WHEN all of them are read
+    found = store.get_claims(ids)
+    # THEN three BatchGetItem calls (100, 100, 50 keys), none strongly consistent
+    assert len(found) == 250
+    assert counter.calls == ["BatchGetItem"] * 3
+    assert [len(c["RequestItems"][aws["table_name"]]["Keys"]) for c in calls] == [100, 100, 50]
+    assert all(c["RequestItems"][aws["table_name"]]["ConsistentRead"] is False for c in calls)
+
+
+def test_unprocessed_keys_are_retried_with_backoff_until_read(aws: dict[str, Any]) -> None:
+    # GIVEN 30 claims and a table that leaves every key unprocessed twice
+    store = DynamoStore(aws["table_name"], aws["dynamodb"])
+    ids = _claims(store, 30)
+    unprocessed = Unprocessed(store.client, times=2)
+    waits: list[float] = []
+    # WHEN they are read
+    found = {
+        claim.canonical_id
+        for data in store._batch_get([store._claim_key(i) for i in ids], "read claims", sleep=waits.append)
+        for claim in [claim_record(data)]
+    }
+    # THEN the third call read them all, after two waits within the doubling ceilings
+    assert found == set(ids)
+    assert unprocessed.calls == 3
+    assert len(waits) == 2 and 0 <= waits[0] <= 0.05 and 0 <= waits[1] <= 0.1
+
+
+def test_keys_left_unprocessed_after_every_retry_are_a_store_outage(aws: dict[str, Any]) -> None:
+    # GIVEN a table that never processes the keys
+    store = DynamoStore(aws["table_name"], aws["dynamodb"])
+    ids = _claims(store, 3)
+    Unprocessed(store.client, times=100)
+    # WHEN they are read THEN it is StoreUnavailable, after a bounded number of attempts
+    with pytest.raises(StoreUnavailable, match="unprocessed"):
+        list(store._batch_get([store._claim_key(i) for i in ids], "read claims", sleep=lambda _: None))

@@ -17,6 +17,7 @@ from harness import TOKEN, Pipeline
 
 from intake_cli.fake_github import FakeGitHub
 from tracker_intake.adapters.github_token import token_key
+from tracker_intake.domain.records import PollState
 
 
 @pytest.fixture
@@ -101,6 +102,9 @@ def test_many_projects_on_one_token_never_exceed_the_budget_in_any_minute_and_no
         for n in range(projects):
             _seed(github, f"p{n:02d}", 1)
             pipe.create_project(f"p{n:02d}", repo=f"acme/p{n:02d}", labels=["agent"])
+            # Polled before: its cost is known (one page). A project's very first poll is
+            # granted the page cap instead; tests/unit/test_dispatch.py covers that.
+            pipe.store.save_poll_state(f"p{n:02d}", PollState(pages_read=1))
         start = pipe.clock.now().timestamp()
         # WHEN the dispatcher ticks every 15 s for 8 minutes
         deferred = []
@@ -131,6 +135,7 @@ def test_a_deferred_project_says_since_when_and_it_is_cleared_once_polled(aws: d
         for name in ("a", "b", "c"):
             _seed(github, name, 1)
             pipe.create_project(name, repo=f"acme/{name}", labels=["agent"])
+            pipe.store.save_poll_state(name, PollState(pages_read=1))  # polled before: one page
         # WHEN a tick runs
         first = pipe.tick()
         waiting = pipe.project("c")

@@ -148,15 +148,70 @@ def test_page_cap_stops_the_walk_and_marks_its_last_page_truncated(github: FakeG
     assert pages[-1].next_url is not None
 
 
-def test_walk_that_ends_exactly_at_the_cap_is_not_truncated(github: FakeGitHub) -> None:
-    # GIVEN exactly two pages of issues
+def test_walk_that_ends_on_a_full_page_at_the_cap_is_reported_truncated(github: FakeGitHub) -> None:
+    # GIVEN exactly two full pages of issues
     _seed(github.add_repo("acme", "widgets"), 200, labels=["agent"])
+
+    # WHEN the walk is capped at two pages
+    pages = list(_tracker(github).pages(QUERY, {}, page_cap=2))
+
+    # THEN it cannot ask for the page after the full last one, so it says it may have missed one
+    assert len(github.requests) == 2
+    assert [p.truncated for p in pages] == [False, True]
+
+
+def test_walk_that_ends_on_a_partial_page_at_the_cap_is_not_truncated(github: FakeGitHub) -> None:
+    # GIVEN a page and a half of issues
+    _seed(github.add_repo("acme", "widgets"), 150, labels=["agent"])
 
     # WHEN the walk is capped at two pages
     pages = list(_tracker(github).pages(QUERY, {}, page_cap=2))
 
     # THEN nothing was left behind, so nothing is reported truncated
     assert [p.truncated for p in pages] == [False, False]
+
+
+def test_a_full_last_page_is_followed_by_a_request_for_the_page_after_it(github: FakeGitHub) -> None:
+    # GIVEN exactly one full page of issues
+    _seed(github.add_repo("acme", "widgets"), 100, labels=["agent"])
+
+    # WHEN the walk runs, and again with the ETags it was given
+    first = list(_tracker(github).pages(QUERY, {}))
+    cache = {p.url: p.cached() for p in first}
+    github.clear_requests()
+    second = list(_tracker(github).pages(QUERY, cache))
+
+    # THEN it asked for page 2 as well (empty, 200), said page 1 continues, and counted items;
+    # the second walk got two 304s
+    assert [(p.index, p.modified, p.item_count, p.continues) for p in first] == [
+        (1, True, 100, True),
+        (2, True, 0, False),
+    ]
+    assert first[1].url.endswith("&page=2")
+    assert [r.status for r in github.requests] == [304, 304]
+    assert [p.item_count for p in second] == [100, 0]
+
+
+def test_a_partial_last_page_asks_for_nothing_more(github: FakeGitHub) -> None:
+    # GIVEN 99 issues
+    _seed(github.add_repo("acme", "widgets"), 99, labels=["agent"])
+    # WHEN the walk runs THEN it is one request, one page that does not continue
+    pages = list(_tracker(github).pages(QUERY, {}))
+    assert [(p.item_count, p.continues) for p in pages] == [(99, False)]
+    assert len(github.requests) == 1
+
+
+def test_pull_requests_count_towards_a_full_page(github: FakeGitHub) -> None:
+    # GIVEN 90 issues and 10 pull requests: a full page of items, 90 of them issues
+    repo = github.add_repo("acme", "widgets")
+    _seed(repo, 90, labels=["agent"])
+    for n in range(10):
+        repo.add_issue(f"pr {n}", labels=["agent"], pull_request=True)
+    # WHEN the walk runs
+    pages = list(_tracker(github).pages(QUERY, {}))
+    # THEN page 1 holds 90 issues but counts 100 items, so the page after it is asked for too
+    assert len(pages[0].issues) == 90 and pages[0].item_count == 100
+    assert len(pages) == 2
 
 
 def test_empty_repository_gives_one_empty_page(github: FakeGitHub) -> None:

@@ -61,22 +61,22 @@ def test_a_throttled_invoke_raises_invoke_failed() -> None:
             invoker.invoke_poller("app")
 
 
-def test_the_in_process_invoker_runs_the_poll_now_with_the_project_id() -> None:
+def test_the_in_process_invoker_runs_the_poll_now_with_the_pollers_event() -> None:
     # GIVEN an in-process invoker around a poll function
-    polled: list[str] = []
+    polled: list[dict[str, Any]] = []
     invoker = InProcessInvoker(polled.append)
-    # WHEN two polls are invoked
+    # WHEN two polls are invoked, one with a grant of requests
     invoker.invoke_poller("app")
-    invoker.invoke_poller("other")
-    # THEN both ran, synchronously, in order
-    assert polled == ["app", "other"]
+    invoker.invoke_poller("other", 3)
+    # THEN both ran, synchronously, in order, each with the event the poller handler reads
+    assert polled == [{"projectId": "app"}, {"projectId": "other", "maxRequests": 3}]
     assert invoker.invoked == ["app", "other"]
 
 
 def test_a_poll_that_raises_becomes_invoke_failed_in_process() -> None:
     # GIVEN a poll function that fails
-    def poll(project_id: str) -> None:
-        raise StoreUnavailable(f"table down while polling {project_id}")
+    def poll(event: dict[str, Any]) -> None:
+        raise StoreUnavailable(f"table down while polling {event['projectId']}")
 
     invoker = InProcessInvoker(poll)
     # WHEN it is invoked THEN the dispatcher sees InvokeFailed, chained to the poll's error

@@ -28,7 +28,9 @@ from tracker_intake.domain.errors import (
 from tracker_intake.domain.records import (
     Claim,
     ClaimStatus,
+    Grant,
     IssueSnapshot,
+    Pace,
     PollState,
     TokenBudget,
 )
@@ -495,6 +497,41 @@ def test_the_first_claim_on_an_issue_wins(store: Store) -> None:
     assert stored is not None and stored.claim_token == "a"
 
 
+def test_a_refused_claim_returns_the_claim_that_holds_the_issue_in_one_call(harness: Harness) -> None:
+    # GIVEN a claim held by token "a"
+    store = harness.store
+    first = store.try_claim(claim(token="a"))
+    harness.reset()
+    # WHEN another poller tries to claim the issue
+    holder = store.try_claim(claim(token="b"))
+    # THEN the first write went in, and the refusal itself names the holder: one call, no read
+    calls = harness.calls()
+    assert first is None
+    assert calls in (["PutItem"], ["put_claim"])
+    assert holder is not None and holder.claim_token == "a" and holder == store.get_claim(ISSUE)
+
+
+def test_claims_of_many_issues_come_back_keyed_case_insensitively_and_only_those_that_exist(store: Store) -> None:
+    # GIVEN claims on 150 issues (more than one batch of 100), one spelled in mixed case
+    for n in range(1, 151):
+        store.put_claim(claim(f"github:acme/app#{n}", token=f"t{n}"))
+    store.put_claim(claim("github:Acme/Other#1"))
+    # WHEN the claims of 160 issues are read at once, a bad id among them
+    wanted = [f"github:acme/app#{n}" for n in range(1, 161)] + ["github:acme/other#1", "not an id"]
+    found = store.get_claims(wanted)
+    # THEN the 151 that exist come back, keyed by their lower-cased canonical id
+    assert len(found) == 151
+    assert found["github:acme/app#150"].claim_token == "t150"
+    assert found["github:acme/other#1"].canonical_id == "github:Acme/Other#1"
+    assert "github:acme/app#151" not in found
+
+
+def test_reading_no_claims_reads_nothing(harness: Harness) -> None:
+    # WHEN no issue ids are asked for THEN no call is made
+    assert harness.store.get_claims([]) == {}
+    assert harness.calls() == []
+
+
 def test_concurrent_claims_on_one_issue_have_exactly_one_winner(store: Store) -> None:
     # GIVEN eight pollers released at the same moment
     barrier = threading.Barrier(8)
@@ -782,3 +819,50 @@ def test_a_recorded_token_budget_reads_back(store: Store) -> None:
 def test_an_unknown_token_has_no_budget(store: Store) -> None:
     # GIVEN no budget recorded WHEN it is read THEN None
     assert store.get_budget("unknown") is None
+
+
+# --- the credential: pause and pace ---------------------------------------------------------------
+
+
+def test_a_pace_is_saved_only_over_the_version_it_was_read_at(store: Store) -> None:
+    # GIVEN no pace yet, and two ticks that both read "none"
+    first = Pace("key", (Grant(NOW, 5),), "p1", 1)
+    rival = Pace("key", (Grant(NOW, 7),), "p2", 1)
+    # WHEN both save THEN only the first lands
+    assert store.save_pace(first) is True
+    assert store.save_pace(rival) is False
+    assert store.get_pace("key") == first
+    # AND the next tick, having read version 1, saves version 2; a stale version 2 does not
+    second = Pace("key", (Grant(NOW + timedelta(seconds=60), 3),), "p3", 2)
+    assert store.save_pace(second) is True
+    assert store.save_pace(Pace("key", (), None, 2)) is False
+    assert store.get_pace("key") == second
+
+
+def test_a_pause_keeps_the_later_moment_and_the_budget_record_leaves_it_alone(store: Store) -> None:
+    # GIVEN a credential paused until +10 min
+    store.pause("key", NOW + timedelta(minutes=10))
+    # WHEN a shorter pause and a budget are recorded
+    store.pause("key", NOW + timedelta(minutes=1))
+    store.record_budget(TokenBudget("key", 42, NOW + timedelta(hours=1)))
+    # THEN the longer pause stands beside the budget
+    budget = store.get_budget("key")
+    assert budget is not None
+    assert budget.paused_until == NOW + timedelta(minutes=10)
+    assert (budget.remaining, budget.reset_at) == (42, NOW + timedelta(hours=1))
+    assert budget.blocked_until(NOW) == NOW + timedelta(minutes=10)
+
+
+def test_a_deferral_is_marked_cleared_and_dropped_with_a_new_config(store: Store) -> None:
+    # GIVEN a project marked deferred
+    store.create_project("app", enabled(), NOW)
+    store.set_deferred("app", NOW)
+    marked = store.get_project("app").deferred_since
+    # WHEN its config is replaced
+    store.replace_config("app", enabled(), None, NOW)
+    # THEN the mark was there, and is gone (the next tick decides afresh)
+    assert marked == NOW
+    assert store.get_project("app").deferred_since is None
+    # AND a mark on a project that does not exist is ProjectNotFound
+    with pytest.raises(ProjectNotFound):
+        store.set_deferred("nope", NOW)

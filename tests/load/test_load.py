@@ -166,10 +166,13 @@ class LoadPipeline(Pipeline):
             DispatchContext(
                 store=self.store,
                 budgets=self.store,
-                invoker=InProcessInvoker(self.poll),
+                invoker=InProcessInvoker(self.poll_event),
                 clock=self.clock,
                 token_key=token_key(TOKEN),
                 max_concurrency=CONCURRENCY,
+                # Unpaced: this test is about claims under load, and its ticks do not wait a
+                # minute each (pacing has tests/integration/test_github_limits.py).
+                requests_per_minute=None,
             )
         )
 
@@ -190,8 +193,8 @@ class LoadPipeline(Pipeline):
             rng=lambda: 0.0,
         )
 
-    def poll(self, project_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = super().poll(project_id)
+    def poll_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = super().poll_event(event)
         self.polls.append(result)  # list.append is atomic; pollers run on the dispatcher's threads
         return result
 

@@ -47,7 +47,7 @@ class CallRule:
     site: str
     operation: str
     match: Match
-    action: str  # "fail" | "crash_after" | "call_after"
+    action: str  # "fail" | "crash_after" | "call_after" | "unprocessed" (BatchGetItem: every key)
     times: int = 1
     error_code: str = "ProvisionedThroughputExceededException"
     status: int = 400
@@ -55,7 +55,7 @@ class CallRule:
     callback: Callable[[], None] | None = None  # "call_after": what runs right after the call
 
     def describe(self) -> str:
-        what = self.error_code if self.action == "fail" else "crash"
+        what = {"fail": self.error_code, "unprocessed": "UnprocessedKeys"}.get(self.action, "crash")
         return f"{self.site}: {what} x{self.times}"
 
 
@@ -125,7 +125,9 @@ class BotoFaults:
                 if rule.fired < rule.times and rule.operation == model.name and rule.match(params):
                     rule.fired += 1
                     context["reliability_rule"] = rule
-                    if rule.action == "fail":
+                    if rule.action == "unprocessed":
+                        context["reliability_unprocessed"] = params["RequestItems"]
+                    if rule.action in ("fail", "unprocessed"):
                         return  # the call never reaches the service
                     break
         if self.fifo is not None and model.name == "SendMessage":
@@ -136,6 +138,13 @@ class BotoFaults:
         if isinstance(rule, CallRule) and rule.action == "fail":
             error = {"Code": rule.error_code, "Message": f"injected fault at {rule.site}"}
             return _response(rule.status), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": rule.status}}
+        if isinstance(rule, CallRule) and rule.action == "unprocessed":
+            # A throttled batch: 200, nothing read, every key handed back as UnprocessedKeys.
+            return _response(200), {
+                "Responses": {},
+                "UnprocessedKeys": context["reliability_unprocessed"],
+                "ResponseMetadata": {"HTTPStatusCode": 200},
+            }
         duplicate = context.get("fifo_duplicate_of")
         if isinstance(duplicate, str):
             return _response(200), {

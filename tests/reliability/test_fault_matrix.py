@@ -304,11 +304,24 @@ CASES = [
         backoff=True,
     ),
     Case(
-        "dynamodb-get-claim-throttled",
+        "dynamodb-batch-read-claims-throttled",
         "dynamodb",
-        dynamodb("get_claim"),
+        dynamodb("get_claims"),
         "poll:store_unavailable",
         warm=True,
+        backoff=True,
+    ),
+    Case(
+        "dynamodb-batch-read-claims-unprocessed-keys",
+        "dynamodb",
+        dynamodb("get_claims", "unprocessed"),
+        "ok",
+    ),
+    Case(
+        "dynamodb-batch-read-claims-unprocessed-every-retry",
+        "dynamodb",
+        dynamodb("get_claims", "unprocessed", times=6),
+        "poll:store_unavailable",
         backoff=True,
     ),
     Case(
@@ -346,7 +359,26 @@ CASES = [
         "dynamodb",
         both(github("primary_rate_limit", reset_in=1200), dynamodb("record_budget")),
         "poll:primary_rate_limit",
+        scope="token",
         github_faults=1,
+        verify=lambda w, c: c.check(
+            "credential paused although its budget could not be recorded",
+            (b := w.observer.get_budget(w.token_key)) is not None and b.paused_until is not None,
+            b,
+        ),
+    ),
+    Case(
+        "dynamodb-pause-credential-throttled-on-secondary-limit",
+        "dynamodb",
+        both(github("secondary_rate_limit_seconds", seconds=600), dynamodb("pause_credential")),
+        "poll:secondary_rate_limit",
+        backoff=True,
+        github_faults=1,
+        verify=lambda w, c: c.check(
+            "the project backs off when the credential's pause could not be recorded",
+            w.in_backoff(SUBJECT) and w.observer.get_budget(w.token_key) is None,
+            w.observer.get_project(SUBJECT).poll,
+        ),
     ),
     Case(
         "dynamodb-dispatcher-save-pace-throttled",
@@ -378,6 +410,7 @@ CASES = [
     Case("lambda-invoke-fails-three-ticks-running", "lambda", invoke(times=3), "invoke_failed"),
     # crash points of the claim protocol (a crash between every pair of steps)
     Case("crash-after-load-for-poll", "crash-poller", dynamodb("load_for_poll", "crash_after"), "crash"),
+    Case("crash-after-batch-read-claims", "crash-poller", dynamodb("get_claims", "crash_after"), "crash"),
     Case("crash-after-put-claim", "crash-poller", dynamodb("put_claim", "crash_after"), "crash"),
     Case("crash-after-send", "crash-poller", send("crash_after"), "crash", resends=1),
     Case("crash-after-mark-enqueued", "crash-poller", dynamodb("mark_enqueued", "crash_after"), "crash"),
@@ -451,22 +484,25 @@ def test_the_matrix_covers_what_the_brief_asks() -> None:
         for rule in (
             "load-for-poll",
             "put-claim",
-            "get-claim",
+            "batch-read-claims",
             "take-over",
             "mark-enqueued",
             "commit-page",
             "save-poll-state",
             "record-budget",
+            "pause-credential",
             "index-query",
             "budget-read",
+            "save-pace",
         )
         if any(rule in i for i in ids)
     }
     # THEN at least ten GitHub faults, every DynamoDB call site, SQS, Lambda and every crash point
     assert len(github_kinds) >= 10
-    assert len(sites) == 10
+    assert len(sites) == 12
     assert {"sqs", "lambda", "crash-poller", "crash-launcher", "race"} <= families
     for point in (
+        "after-batch-read-claims",
         "after-put-claim",
         "after-send",
         "after-mark-enqueued",

@@ -20,7 +20,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -174,8 +174,14 @@ class CrashingLedger:
     def put_claim(self, claim: Claim) -> bool:
         return self.inner.put_claim(claim)
 
+    def try_claim(self, claim: Claim) -> Claim | None:
+        return self.inner.try_claim(claim)
+
     def get_claim(self, canonical_id: str) -> Claim | None:
         return self.inner.get_claim(canonical_id)
+
+    def get_claims(self, canonical_ids: Sequence[str]) -> dict[str, Claim]:
+        return self.inner.get_claims(canonical_ids)
 
     def take_over(self, claim: Claim, old_token: str, old_status: ClaimStatus) -> bool:
         return self.inner.take_over(claim, old_token, old_status)
@@ -226,7 +232,7 @@ class CrashingLauncher:
 class LambdaLoopback:
     """A botocore hook that answers Invoke with 202 and runs the poll, as an async invoke does."""
 
-    def __init__(self, run_poll: Callable[[str], None]) -> None:
+    def __init__(self, run_poll: Callable[[str, int | None], None]) -> None:
         self.run_poll = run_poll
 
     def attach(self, client: Any) -> None:
@@ -237,7 +243,7 @@ class LambdaLoopback:
         if model.name != "Invoke":
             return None
         payload = json.loads(params["body"])
-        self.run_poll(str(payload["projectId"]))
+        self.run_poll(str(payload["projectId"]), payload.get("maxRequests"))
         return _response(202), {"StatusCode": 202, "ResponseMetadata": {"HTTPStatusCode": 202}}
 
 
@@ -416,12 +422,15 @@ class World:
 
     # --- driving ---------------------------------------------------------------------------------
 
-    def run_poll(self, project_id: str) -> None:
+    def run_poll(self, project_id: str, max_requests: int | None = None) -> None:
         """One poller invocation, as Lambda runs it: a crash ends the container, nothing else."""
         # One poller handler at a time: Powertools metrics are process-wide (one container each in AWS).
+        event: dict[str, Any] = {"projectId": project_id}
+        if max_requests is not None:
+            event["maxRequests"] = max_requests
         with self._poll_lock:
             try:
-                result = self.pipe.poll(project_id)
+                result = self.pipe.poll_event(event)
             except Crash as crash:
                 self.crashes.append((self.step_name, f"poller {project_id}: {crash}"))
                 return
@@ -659,6 +668,16 @@ def _subject_claim(params: dict[str, Any]) -> bool:
     return pk_of(params).startswith(f"ISSUE#github:{REPOS[SUBJECT]}#")
 
 
+def _subject_batch(params: dict[str, Any]) -> bool:
+    """A BatchGetItem asking for any of the subject's claims."""
+    prefix = f"ISSUE#github:{REPOS[SUBJECT]}#"
+    return any(
+        key.get("pk", {}).get("S", "").startswith(prefix)
+        for request in params.get("RequestItems", {}).values()
+        for key in request.get("Keys", [])
+    )
+
+
 def _values(params: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = params.get("ExpressionAttributeValues", {})
     return values
@@ -669,12 +688,20 @@ DYNAMODB_SITES: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
     "load_for_poll": ("Query", lambda p: "IndexName" not in p and pk_of(p) == f"PROJECT#{SUBJECT}"),
     "put_claim": ("PutItem", _subject_claim),
     "get_claim": ("GetItem", _subject_claim),
+    "get_claims": ("BatchGetItem", _subject_batch),
     "take_over": ("UpdateItem", lambda p: _subject_claim(p) and ":old_token" in _values(p)),
     "mark_enqueued": ("UpdateItem", lambda p: _subject_claim(p) and ":claimed" in _values(p)),
     "commit_page": ("PutItem", lambda p: pk_of(p) == f"PROJECT#{SUBJECT}" and sk_of(p).startswith("ETAG#")),
     "save_poll_state": ("UpdateItem", lambda p: pk_of(p) == f"PROJECT#{SUBJECT}" and sk_of(p) == "PROJECT"),
     # the credential: the poller's pause and budget records, the dispatcher's pace
-    "record_budget": ("UpdateItem", lambda p: pk_of(p).startswith("TOKEN#") and sk_of(p) == "BUDGET"),
+    "record_budget": (
+        "UpdateItem",
+        lambda p: pk_of(p).startswith("TOKEN#") and sk_of(p) == "BUDGET" and ":until" not in _values(p),
+    ),
+    "pause_credential": (
+        "UpdateItem",
+        lambda p: pk_of(p).startswith("TOKEN#") and sk_of(p) == "BUDGET" and ":until" in _values(p),
+    ),
     "budget_read": ("GetItem", lambda p: pk_of(p).startswith("TOKEN#") and sk_of(p) == "BUDGET"),
     "save_pace": ("PutItem", lambda p: pk_of(p).startswith("TOKEN#") and sk_of(p) == "PACE"),
     # the dispatcher

@@ -19,9 +19,11 @@ KEY = "credential"
 class RecordingInvoker:
     def __init__(self) -> None:
         self.invoked: list[str] = []
+        self.grants: dict[str, int | None] = {}
 
-    def invoke_poller(self, project_id: str) -> None:
+    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
         self.invoked.append(project_id)
+        self.grants[project_id] = max_requests
 
 
 def _world(projects: int, *, limit: int | None) -> tuple[DispatchContext, MemoryStore, RecordingInvoker, FixedClock]:
@@ -29,6 +31,7 @@ def _world(projects: int, *, limit: int | None) -> tuple[DispatchContext, Memory
     config = ProjectConfig.model_validate({"trackerIntake": {"enabled": True, "labels": ["agent"], "repo": "a/b"}})
     for n in range(projects):
         store.create_project(f"p{n:02d}", config, clock.now())
+        store.save_poll_state(f"p{n:02d}", PollState(pages_read=1))  # polled before: one page
     ctx = DispatchContext(store, store, invoker, clock, KEY, max_concurrency=1, requests_per_minute=limit)
     return ctx, store, invoker, clock
 
@@ -46,18 +49,22 @@ def test_a_tick_grants_polls_up_to_the_budget_and_defers_the_rest() -> None:
 
 
 def test_the_next_tick_within_the_minute_grants_only_what_is_left_and_then_the_window_rolls() -> None:
-    # GIVEN a tick that spent 3 of a budget of 4
-    ctx, _, invoker, clock = _world(5, limit=4)
+    # GIVEN a budget of 5 and a tick that spent 3 of it (3 projects due)
+    ctx, store, invoker, clock = _world(3, limit=5)
     dispatch(ctx)
-    invoker.invoked.clear()
-    # WHEN another tick runs 30 s later, and one more 31 s after that
+    # WHEN two more projects are enabled, another tick runs 30 s later, and one more 31 s after that
+    config = store.get_project("p00").config
+    for name in ("p03", "p04"):
+        store.create_project(name, config, clock.now())
+        store.save_poll_state(name, PollState(pages_read=1))
     clock.advance(30)
     second = dispatch(ctx)
     clock.advance(31)
     third = dispatch(ctx)
-    # THEN the second had nothing left, the third (a minute after the first) had all of it
-    assert second.dispatched == 0 and second.deferred == 5 and second.points_available == 0
-    assert third.dispatched == 4
+    # THEN the second had 2 left and granted 2; the third (past the first's minute) had 3 more
+    assert (second.points_available, second.dispatched, second.deferred) == (2, 2, 3)
+    assert (third.points_available, third.dispatched) == (3, 3)
+    assert invoker.invoked == ["p00", "p01", "p02", "p00", "p01", "p02", "p03", "p04"]
 
 
 def test_the_projects_deferred_longest_go_first_on_the_next_tick() -> None:
@@ -93,6 +100,40 @@ def test_a_project_bigger_than_the_whole_budget_is_still_polled_once_the_minute_
     summary = dispatch(ctx)
     # THEN it is granted (costed at the whole budget), not starved
     assert invoker.invoked == ["p00"] and summary.points_granted == 2
+
+
+def test_ticks_dated_by_their_schedule_spend_a_full_budget_each_minute_although_they_run_early() -> None:
+    # GIVEN 20 projects, a budget of 10, and ticks that run 59.9 s apart by the wall clock
+    # (EventBridge delivers a scheduled tick a little late, by varying amounts)
+    ctx, _, invoker, clock = _world(20, limit=10)
+    scheduled = clock.now()
+    per_tick = []
+    for _ in range(6):
+        per_tick.append(dispatch(ctx, scheduled=scheduled).dispatched)
+        clock.advance(59.9)
+        scheduled += timedelta(seconds=60)
+    # THEN, dated by their schedule (exactly a minute apart), every tick grants the full budget
+    assert per_tick == [10] * 6
+
+
+def test_a_scheduled_time_far_from_the_clock_is_not_trusted() -> None:
+    # GIVEN a tick whose event claims a time ten minutes in the past (a redelivered event)
+    ctx, _, _, clock = _world(1, limit=10)
+    # WHEN it runs THEN its grant is dated by the clock
+    dispatch(ctx, scheduled=clock.now() - timedelta(minutes=10))
+    pace = ctx.budgets.get_pace(KEY)
+    assert pace is not None and pace.grants[-1].at == clock.now()
+
+
+def test_each_poll_is_granted_what_its_last_walk_needed_and_a_new_project_the_page_cap() -> None:
+    # GIVEN a project whose last walk needed 3 requests and one never polled
+    ctx, store, invoker, _ = _world(1, limit=100)
+    store.save_poll_state("p00", PollState(pages_read=3))
+    store.create_project("new", store.get_project("p00").config, ctx.clock.now())
+    # WHEN a tick runs
+    dispatch(ctx)
+    # THEN the grants travel with the invokes: 3, and the page cap (10) for the new one
+    assert invoker.grants == {"p00": 3, "new": 10}
 
 
 def test_a_paused_credential_polls_nothing_until_the_pause_ends() -> None:

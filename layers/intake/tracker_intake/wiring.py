@@ -88,6 +88,7 @@ def build_dispatch_context(settings: DispatcherSettings) -> DispatchContext:
         token_key=token_key(github_token(settings.github_token_secret_arn)),
         max_concurrency=settings.max_concurrency,
         requests_per_minute=settings.github_requests_per_minute,
+        page_cap=settings.max_pages_per_poll,
     )
 
 

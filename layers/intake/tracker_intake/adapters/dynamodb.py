@@ -12,9 +12,11 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -58,6 +60,9 @@ PACE_SK = "PACE"
 INTAKE_ENABLED = "INTAKE#ENABLED"
 _BATCH_WRITE_MAX = 25
 _BATCH_WRITE_ROUNDS = 5
+_BATCH_GET_MAX = 100
+_BATCH_GET_ROUNDS = 6  # UnprocessedKeys retried with backoff: 50 ms, 100 ms, ... 1.6 s in all
+_BATCH_BACKOFF_SECONDS = 0.05
 
 # Lambda gives a poll 60 s: a hung connection must fail fast and become a backoff, not a timeout.
 _CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
@@ -451,7 +456,8 @@ class DynamoStore:
             data = self._update(
                 self._project_key(project_id),
                 set_values={"config": config_data(config), "updatedAt": iso(now), **index},
-                remove=[] if index else ["gsi1pk", "gsi1sk"],
+                # A deferral belongs to the config that was due; the next tick marks it anew.
+                remove=["deferredSince"] if index else ["gsi1pk", "gsi1sk", "deferredSince"],
                 extra_set=["version = version + :one"],
                 extra_values=values,
                 condition=condition,
@@ -483,6 +489,9 @@ class DynamoStore:
     # --- Ledger ------------------------------------------------------------------------------------
 
     def put_claim(self, claim: Claim) -> bool:
+        return self.try_claim(claim) is None
+
+    def try_claim(self, claim: Claim) -> Claim | None:
         item = {"pk": claim_pk(claim.canonical_id), "sk": CLAIM_SK, **claim_data(claim)}
         try:
             with _translated("put claim"):
@@ -490,10 +499,31 @@ class DynamoStore:
                     TableName=self.table_name,
                     Item=to_item(item),
                     ConditionExpression="attribute_not_exists(pk)",
+                    # A lost race costs this one request: the refusal carries the holder.
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
-        except _ConditionFailed:
-            return False
-        return True
+        except _ConditionFailed as refused:
+            if refused.item is not None:
+                return claim_record(refused.item)
+            # Only an endpoint that ignores ALL_OLD gets here (DynamoDB always returns it).
+            holder = self.get_claim(claim.canonical_id)
+            return holder if holder is not None else replace(claim, status=ClaimStatus.CLAIMED)
+        return None
+
+    def get_claims(self, canonical_ids: Sequence[str]) -> dict[str, Claim]:
+        keys: dict[str, dict[str, Any]] = {}
+        for canonical in canonical_ids:
+            try:
+                keys[claim_pk(canonical)] = self._claim_key(canonical)
+            except ValueError:
+                continue  # not a canonical id: it has no claim
+        found: dict[str, Claim] = {}
+        pending = list(keys.values())
+        for start in range(0, len(pending), _BATCH_GET_MAX):
+            for data in self._batch_get(pending[start : start + _BATCH_GET_MAX], "read claims"):
+                claim = claim_record(data)
+                found[dedupe_key(claim.canonical_id)] = claim
+        return found
 
     def get_claim(self, canonical_id: str) -> Claim | None:
         try:
@@ -743,6 +773,8 @@ class DynamoStore:
             values[name] = _serializer.serialize(value)
         if condition is not None and "#status" in condition:
             names["#status"] = "status"
+        if not sets and not removes:
+            raise ValueError("an UpdateItem must set or remove at least one attribute: " + action)
         clauses = []
         if sets:
             clauses.append("SET " + ", ".join(sets))
@@ -764,6 +796,25 @@ class DynamoStore:
         with _translated(action):
             response = self.client.update_item(**args)
         return from_item(response.get("Attributes", {}))
+
+    def _batch_get(
+        self, keys: list[dict[str, Any]], action: str, sleep: Callable[[float], None] = time.sleep
+    ) -> Iterator[dict[str, Any]]:
+        """BatchGetItem of up to 100 keys, eventually consistent; UnprocessedKeys retried with backoff."""
+        request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": False}}
+        for round_ in range(_BATCH_GET_ROUNDS):
+            if round_:
+                # Full jitter over a doubling ceiling, as AWS advises for throttled batches.
+                sleep(random.uniform(0, _BATCH_BACKOFF_SECONDS * 2 ** (round_ - 1)))
+            with _translated(action):
+                response = self.client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.table_name, []):
+                yield from_item(item)
+            left = response.get("UnprocessedKeys", {}).get(self.table_name)
+            if not left or not left.get("Keys"):
+                return
+            request = {self.table_name: left}
+        raise StoreUnavailable(f"DynamoDB {action} failed: throttled (keys left unprocessed)")
 
     def _delete_keys(self, keys: list[dict[str, str]], action: str) -> None:
         for chunk_start in range(0, len(keys), _BATCH_WRITE_MAX):

@@ -117,7 +117,8 @@ class GitHubTracker:
             index += 1
             page = self._page(query, url, index, cache.get(url))
             url = page.next_url
-            if url is None and page.item_count >= PER_PAGE and index < page_cap:
+            full_last = url is None and page.item_count >= PER_PAGE
+            if full_last and index < page_cap:
                 # GitHub's ETag covers the body, not the Link header. When an issue opens a new
                 # page after an exactly full last page, that page's body is unchanged, so it
                 # answers 304 and its cached "no next link" would hide the new page for ever.
@@ -125,8 +126,10 @@ class GitHubTracker:
                 # after it: an empty page answers 200 once, then 304. In steady state that is
                 # one extra 304, and only for projects whose last page is full (docs/design.md).
                 url = page_after(page.url)
-            if url is not None and index == page_cap:
-                page = replace(page, truncated=True)
+            if index == page_cap and (url is not None or full_last):
+                page = replace(page, truncated=True)  # more may follow that this walk won't see
+            elif url is not None:
+                page = replace(page, continues=True)
             yield page
 
     # --- one request -----------------------------------------------------------------

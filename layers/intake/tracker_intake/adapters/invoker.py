@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -19,8 +19,16 @@ _ACCEPTED = 202  # what an InvocationType=Event call answers when Lambda queued 
 _CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
 
 
-def poller_payload(project_id: str) -> bytes:
-    return json.dumps({"projectId": project_id}).encode()
+def poller_event(project_id: str, max_requests: int | None = None) -> dict[str, Any]:
+    """The poller's event: the project, and the dispatcher's grant of GitHub requests."""
+    event: dict[str, Any] = {"projectId": project_id}
+    if max_requests is not None:
+        event["maxRequests"] = max_requests
+    return event
+
+
+def poller_payload(project_id: str, max_requests: int | None = None) -> bytes:
+    return json.dumps(poller_event(project_id, max_requests)).encode()
 
 
 class LambdaInvoker:
@@ -30,12 +38,12 @@ class LambdaInvoker:
         self.function_name = function_name
         self.client: LambdaClient = client or boto3.client("lambda", config=_CLIENT_CONFIG)
 
-    def invoke_poller(self, project_id: str) -> None:
+    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
         try:
             response = self.client.invoke(
                 FunctionName=self.function_name,
                 InvocationType="Event",
-                Payload=poller_payload(project_id),
+                Payload=poller_payload(project_id, max_requests),
             )
         except ClientError as e:
             code = e.response.get("Error", {}).get("Code", "Unknown")
@@ -54,13 +62,13 @@ class InProcessInvoker:
     counts it and goes on with the other projects.
     """
 
-    def __init__(self, poll: Callable[[str], object]) -> None:
-        self.poll = poll
+    def __init__(self, poll: Callable[[dict[str, Any]], object]) -> None:
+        self.poll = poll  # takes the poller's event, as the handler does
         self.invoked: list[str] = []
 
-    def invoke_poller(self, project_id: str) -> None:
+    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
         self.invoked.append(project_id)
         try:
-            self.poll(project_id)
+            self.poll(poller_event(project_id, max_requests))
         except Exception as e:
             raise InvokeFailed(f"poll of {project_id!r} raised {type(e).__name__}: {e}") from e

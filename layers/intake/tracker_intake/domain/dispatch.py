@@ -15,11 +15,12 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .errors import IntakeError
 from .ports import Clock, Invoker, ProjectStore, TokenBudgets
 from .records import Pace, ProjectRecord
+from .tracker import DEFAULT_PAGE_CAP
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ class DispatchContext:
     # None dispatches every due project every tick, unpaced (the dispatcher before pacing; the
     # benchmark's comparison uses it). Deployments always set a number.
     requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE
+    # What a poll with no known cost (never polled, or polled before costs were kept) is granted:
+    # the poller's page cap, so its first walk is never cut short.
+    page_cap: int = DEFAULT_PAGE_CAP
 
 
 @dataclass
@@ -69,13 +73,14 @@ class DispatchSummary:
         }
 
 
-def poll_cost(record: ProjectRecord, limit: int) -> int:
-    """The requests the project's next poll is expected to make: what its last walk made.
+def poll_cost(record: ProjectRecord, limit: int, page_cap: int = DEFAULT_PAGE_CAP) -> int:
+    """The requests the project's next poll is granted: what its last walk needed.
 
-    At least 1 (a project never polled reads one page), at most the whole budget, so a project
-    bigger than the budget is still granted once the rolling minute is empty.
+    Unknown (never polled): the page cap. At most the whole budget, so a project bigger than the
+    budget is still granted once the rolling minute is empty.
     """
-    return min(max(record.poll.pages_read, 1), limit)
+    needed = record.poll.pages_read or page_cap
+    return min(max(needed, 1), limit)
 
 
 def round_robin(records: Sequence[ProjectRecord], cursor: str | None) -> list[ProjectRecord]:
@@ -87,22 +92,43 @@ def round_robin(records: Sequence[ProjectRecord], cursor: str | None) -> list[Pr
     return after + [r for r in ordered if r.project_id <= cursor]
 
 
-def dispatch(ctx: DispatchContext) -> DispatchSummary:
+def tick_time(now: datetime, scheduled: datetime | None) -> datetime:
+    """The instant a tick's grant is dated: its scheduled time, when the schedule gave one.
+
+    EventBridge fires `rate(1 minute)` a little late by varying amounts, so by the wall clock two
+    ticks can be 59.9 s apart; dated by their schedule they are exactly 60 s apart, and a full
+    minute's grant has expired when the next tick comes. A scheduled time far from now (a
+    redelivered or hand-made event) is not trusted.
+    """
+    if scheduled is None or abs(now - scheduled) > SCHEDULE_TRUST:
+        return now
+    return scheduled
+
+
+SCHEDULE_TRUST = timedelta(seconds=30)
+
+
+def dispatch(ctx: DispatchContext, scheduled: datetime | None = None) -> DispatchSummary:
     """Read the sparse index afresh (config changes apply on the next tick) and fan out."""
     summary = DispatchSummary()
-    now = ctx.clock.now()
+    now = tick_time(ctx.clock.now(), scheduled)
     try:
-        granted = _plan(ctx, summary, now)
+        grants, deferred = _plan(ctx, summary, now)
     except IntakeError as e:  # the index or the budget could not be read: the next tick retries
         summary.error = f"{e.kind}: {e}"
         log.error("dispatch failed", extra={"error_kind": e.kind})
         return summary
-    _invoke_all(ctx, summary, granted)
+    _invoke_all(ctx, summary, grants)
+    # After the polls are on their way: marking is for display, and must not delay them.
+    _mark_deferrals(ctx, summary, [r for r, _ in grants], deferred, now)
     return summary
 
 
-def _plan(ctx: DispatchContext, summary: DispatchSummary, now: datetime) -> list[ProjectRecord]:
-    """Which projects this tick polls; records the grant and the deferrals before anything runs."""
+Grants = list[tuple[ProjectRecord, int | None]]
+
+
+def _plan(ctx: DispatchContext, summary: DispatchSummary, now: datetime) -> tuple[Grants, list[ProjectRecord]]:
+    """Which projects this tick polls, each with its grant of requests; records the grant first."""
     budget = ctx.budgets.get_budget(ctx.token_key)
     blocked = budget.blocked_until(now) if budget is not None else None
     due: list[ProjectRecord] = []
@@ -114,33 +140,32 @@ def _plan(ctx: DispatchContext, summary: DispatchSummary, now: datetime) -> list
         else:
             due.append(record)
     if ctx.requests_per_minute is None or not due:
-        return due
+        return [(r, None) for r in due], []
 
     limit = ctx.requests_per_minute
     pace = ctx.budgets.get_pace(ctx.token_key) or Pace(ctx.token_key)
     available = max(limit - pace.spent(now), 0)
     summary.points_available = available
-    granted: list[ProjectRecord] = []
+    granted: Grants = []
     deferred: list[ProjectRecord] = []
     for record in round_robin(due, pace.cursor):
-        cost = poll_cost(record, limit)
+        cost = poll_cost(record, limit, ctx.page_cap)
         # Strictly in order: a costly project is never passed over for cheaper ones behind it.
         if not deferred and cost <= available:
-            granted.append(record)
+            granted.append((record, cost))  # the poll makes no more requests than this
             available -= cost
             summary.points_granted += cost
         else:
             deferred.append(record)
-    cursor = granted[-1].project_id if deferred and granted else pace.cursor
+    cursor = granted[-1][0].project_id if deferred and granted else pace.cursor
     if not ctx.budgets.save_pace(pace.after_tick(now, summary.points_granted, cursor)):
         # Another tick wrote the pace since we read it: it is dispatching this minute, not us.
         summary.error = "another tick is dispatching: this one polls nothing"
         summary.skipped_budget += len(due)
         summary.points_granted = 0
-        return []
+        return [], []
     summary.deferred = len(deferred)
-    _mark_deferrals(ctx, summary, granted, deferred, now)
-    return granted
+    return granted, deferred
 
 
 def _mark_deferrals(
@@ -162,12 +187,12 @@ def _mark_deferrals(
             log.warning("could not record a deferral", extra={"project_id": project_id, "error_kind": e.kind})
 
 
-def _invoke_all(ctx: DispatchContext, summary: DispatchSummary, granted: list[ProjectRecord]) -> None:
+def _invoke_all(ctx: DispatchContext, summary: DispatchSummary, grants: Grants) -> None:
     lock = threading.Lock()
 
-    def invoke(project_id: str) -> None:
+    def invoke(project_id: str, max_requests: int | None) -> None:
         try:
-            ctx.invoker.invoke_poller(project_id)
+            ctx.invoker.invoke_poller(project_id, max_requests)
         except IntakeError as e:
             log.warning("invoke failed", extra={"project_id": project_id, "error_kind": e.kind})
             with lock:
@@ -178,6 +203,6 @@ def _invoke_all(ctx: DispatchContext, summary: DispatchSummary, granted: list[Pr
                 summary.dispatched += 1
 
     with ThreadPoolExecutor(max_workers=ctx.max_concurrency, thread_name_prefix="dispatch") as pool:
-        pending: list[Future[None]] = [pool.submit(invoke, r.project_id) for r in granted]
+        pending: list[Future[None]] = [pool.submit(invoke, r.project_id, cost) for r, cost in grants]
         for future in pending:
             future.result()

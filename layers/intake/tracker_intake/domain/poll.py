@@ -29,7 +29,7 @@ from .errors import (
     QueueUnavailable,
     SecondaryRateLimited,
 )
-from .issue import Issue
+from .issue import Issue, dedupe_key
 from .ports import Clock, Ledger, ProjectStore, SessionQueue, TokenBudgets
 from .records import Claim, ClaimStatus, IssueSnapshot, PollState, ProjectRecord, TokenBudget
 from .session import SessionRequest
@@ -96,11 +96,15 @@ class PollContext:
     rng: Callable[[], float] = random.random
 
 
-def poll_project(ctx: PollContext, project_id: str, deadline: datetime | None = None) -> PollOutcome:
+def poll_project(
+    ctx: PollContext, project_id: str, deadline: datetime | None = None, max_requests: int | None = None
+) -> PollOutcome:
     """Poll one project. Never raises an IntakeError: failures become backoff on the project.
 
     `deadline` stops the walk before the Lambda timeout, so no claim outlives its poller
     unnoticed (work left over is picked up by the next poll; nothing is committed for it).
+    `max_requests` is the dispatcher's grant: the walk makes no more GitHub requests than that,
+    and records that it needed more, so the next grant is bigger.
     """
     try:
         record, cache = ctx.store.load_for_poll(project_id)
@@ -130,6 +134,7 @@ def poll_project(ctx: PollContext, project_id: str, deadline: datetime | None = 
 
     query = IssueQuery(owner, name, tuple(intake.labels), intake.assignee)
     run = _PollRun(ctx, record, EligibilityRule.of(intake), intake.max_sessions_per_poll, now, deadline)
+    run.max_requests = max_requests
     try:
         run.walk(query, cache)
     except (PrimaryRateLimited, SecondaryRateLimited) as e:
@@ -171,6 +176,13 @@ class _PollRun:
         self.deadline = deadline
         self.outcome = PollOutcome(record.project_id, PollResult.NOT_MODIFIED)
         self.low_rate: RateLimit | None = None
+        self.max_requests: int | None = None
+        self.stopped_early = False
+
+    @property
+    def requests_needed(self) -> int:
+        """What the next poll should be granted: this walk's requests, one more if it was cut short."""
+        return self.outcome.pages + (1 if self.stopped_early else 0)
 
     def walk(self, query: IssueQuery, cache: dict[str, CachedPage]) -> None:
         ctx, project_id = self.ctx, self.record.project_id
@@ -187,20 +199,35 @@ class _PollRun:
                 self.outcome.result = PollResult.CHANGED
                 if self._process(page) and page.etag:
                     ctx.store.commit_page(project_id, page.cached())
-            if self.room == 0 or self._past_deadline():
-                break  # the rest waits for the next poll; nothing after this is committed
+            spent = self.max_requests is not None and self.outcome.pages >= self.max_requests
+            if self.room == 0 or self._past_deadline() or spent:
+                # The rest waits for the next poll; nothing after this is committed. Stopped
+                # before a page the walk would have asked for, it tells the dispatcher so.
+                self.stopped_early = page.continues
+                break
 
     def _process(self, page: Page) -> bool:
-        """Claim and enqueue the page's eligible issues; True when the page is fully done."""
+        """Claim and enqueue the page's eligible issues; True when the page is fully done.
+
+        Read before write: the claims of the page's eligible issues come in one batch read, and
+        only the issues without a claim (or with a released or stale one) are written. An issue
+        already taken costs nothing more, so a changed page costs a handful of requests, not one
+        conditional write for every issue it holds (docs/design.md, "The claim protocol").
+        """
+        eligible = [issue for issue in sorted(page.issues, key=_oldest_first) if is_eligible(issue, self.rule)]
+        if not eligible:
+            return True
+        known = self.ctx.ledger.get_claims([issue.canonical_id for issue in eligible])
         done = True
-        for issue in sorted(page.issues, key=_oldest_first):
-            if not is_eligible(issue, self.rule):
-                continue
+        for issue in eligible:
+            holder = known.get(dedupe_key(issue.canonical_id))
+            if holder is not None and holder.status.taken:
+                continue  # settled: nothing to write, and it does not hold the page back
             if self.room == 0 or self._past_deadline():
                 self.outcome.held_back += 1
                 done = False
                 continue
-            result = self._claim_and_enqueue(issue)
+            result = self._claim_and_enqueue(issue, holder)
             if result is ClaimResult.ENQUEUED:
                 self.room -= 1
                 self.outcome.new_sessions.append(issue.canonical_id)
@@ -208,7 +235,11 @@ class _PollRun:
                 done = False
         return done
 
-    def _claim_and_enqueue(self, issue: Issue) -> ClaimResult:
+    def _claim_and_enqueue(self, issue: Issue, holder: Claim | None) -> ClaimResult:
+        """Claim the issue (or take over its released or stale claim), send it, mark it enqueued.
+
+        `holder` is what the batch read saw; it may be stale, so every write stays conditional.
+        """
         ctx, now = self.ctx, self.now
         claim = Claim(
             canonical_id=issue.canonical_id,
@@ -219,18 +250,17 @@ class _PollRun:
             issue=_snapshot(issue),
             updated_at=now,
         )
-        if not ctx.ledger.put_claim(claim):
-            existing = ctx.ledger.get_claim(issue.canonical_id)
-            if existing is None:  # released and deleted between the two calls
-                return ClaimResult.BUSY
-            if existing.status.taken:
+        if holder is None:
+            holder = ctx.ledger.try_claim(claim)  # a refusal carries the claim that won
+        if holder is not None:
+            if holder.status.taken:
                 return ClaimResult.TAKEN
-            stale = existing.status is ClaimStatus.CLAIMED and now - existing.claimed_at >= ctx.stale_claim
-            if existing.status is not ClaimStatus.RELEASED and not stale:
+            stale = holder.status is ClaimStatus.CLAIMED and now - holder.claimed_at >= ctx.stale_claim
+            if holder.status is not ClaimStatus.RELEASED and not stale:
                 return ClaimResult.BUSY
-            generation = existing.generation + (1 if existing.status is ClaimStatus.RELEASED else 0)
-            claim = replace(claim, attempts=existing.attempts + 1, generation=generation)
-            if not ctx.ledger.take_over(claim, existing.claim_token, existing.status):
+            generation = holder.generation + (1 if holder.status is ClaimStatus.RELEASED else 0)
+            claim = replace(claim, attempts=holder.attempts + 1, generation=generation)
+            if not ctx.ledger.take_over(claim, holder.claim_token, holder.status):
                 return ClaimResult.BUSY
             if stale:
                 self.outcome.claims_recovered += 1
@@ -271,7 +301,7 @@ def _snapshot(issue: Issue) -> IssueSnapshot:
 def _succeeded(ctx: PollContext, record: ProjectRecord, run: _PollRun, now: datetime) -> PollOutcome:
     outcome = run.outcome
     last_change = now if outcome.result is PollResult.CHANGED else record.poll.last_change_at
-    state = PollState(last_change_at=last_change, pages_read=outcome.pages)
+    state = PollState(last_change_at=last_change, pages_read=run.requests_needed)
     try:
         if state != record.poll:  # a steady-state poll (all 304, healthy) writes nothing
             ctx.store.save_poll_state(record.project_id, state)
@@ -300,7 +330,9 @@ def _failed(
         consecutive_failures=failures,
         last_error=f"{error.kind}: {error}"[:500],
         last_change_at=now if changed else record.poll.last_change_at,
-        pages_read=max(outcome.pages, record.poll.pages_read),
+        # The walk got at least as far as the page that failed: the next grant covers it (an
+        # unknown cost stays unknown, so the next poll is granted the page cap).
+        pages_read=max(outcome.pages + 1, record.poll.pages_read) if record.poll.pages_read else 0,
     )
     try:
         ctx.store.save_poll_state(record.project_id, state)
@@ -328,17 +360,23 @@ def _rate_limited(
         until = error.reset_at
     else:
         until = max(error.retry_at or now, now + SECONDARY_LIMIT_MIN_PAUSE)
+    try:
+        ctx.budgets.pause(ctx.token_key, until)
+    except IntakeError as e:
+        # Unrecorded, the pause would hold nobody back: at least this project backs off, so it
+        # does not meet the limit again on every tick.
+        log.warning("could not record the credential's pause", extra={"error_kind": e.kind})
+        return _failed(ctx, record, outcome, error, now)
+    if isinstance(error, PrimaryRateLimited):
+        try:
+            ctx.budgets.record_budget(TokenBudget(ctx.token_key, 0, error.reset_at))
+        except IntakeError as e:  # the pause, recorded, is what holds the credential back
+            log.warning("could not record the spent token budget", extra={"error_kind": e.kind})
     changed = outcome.result is PollResult.CHANGED
     outcome.result = PollResult.CREDENTIAL_PAUSED
     outcome.error_kind = error.kind
     outcome.error = str(error)
     outcome.backoff_until = until
-    try:
-        ctx.budgets.pause(ctx.token_key, until)
-        if isinstance(error, PrimaryRateLimited):
-            ctx.budgets.record_budget(TokenBudget(ctx.token_key, 0, error.reset_at))
-    except IntakeError as e:  # the dispatcher will meet the limit again and record it then
-        log.warning("could not record the credential's pause", extra={"error_kind": e.kind})
     if changed:
         try:
             ctx.store.save_poll_state(record.project_id, replace(record.poll, last_change_at=now))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -72,7 +72,22 @@ class Ledger(Protocol):
         """Create the claim if the issue has none. False when it is already taken."""
         ...
 
+    def try_claim(self, claim: Claim) -> Claim | None:
+        """Create the claim if the issue has none (None); else the claim that holds the issue.
+
+        One conditional write either way: a refused write carries the item that refused it.
+        """
+        ...
+
     def get_claim(self, canonical_id: str) -> Claim | None: ...
+
+    def get_claims(self, canonical_ids: Sequence[str]) -> dict[str, Claim]:
+        """The existing claims of these issues, keyed by `dedupe_key`, read in batches of 100.
+
+        Eventually consistent: a claim written a moment ago may be missing, which is safe
+        because the conditional write in `try_claim` still decides every race.
+        """
+        ...
 
     def take_over(self, claim: Claim, old_token: str, old_status: ClaimStatus) -> bool:
         """Replace a stale or released claim, only if it still holds `old_token`."""
@@ -127,8 +142,11 @@ class SessionQueue(Protocol):
 
 
 class Invoker(Protocol):
-    def invoke_poller(self, project_id: str) -> None:
-        """Start one poll of the project (asynchronously where it can). Raises InvokeFailed."""
+    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
+        """Start one poll of the project (asynchronously where it can). Raises InvokeFailed.
+
+        `max_requests` is the poll's grant of GitHub requests (None: no limit but the page cap).
+        """
         ...
 
 

@@ -61,6 +61,8 @@ class Page:
     truncated: bool = False
     # Items in the body, pull requests included (on 304: what the cached 200 held).
     item_count: int = 0
+    # The walk asks for another page after this one (a next link, or the page after a full one).
+    continues: bool = False
 
     def cached(self) -> CachedPage:
         """What to keep of this 200 for the next poll's conditional request."""
