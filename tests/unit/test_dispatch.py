@@ -105,7 +105,7 @@ def test_a_project_bigger_than_the_whole_budget_is_still_polled_once_the_minute_
 def test_ticks_dated_by_their_schedule_spend_a_full_budget_each_minute_although_they_run_early() -> None:
     # GIVEN 20 projects, a budget of 10, and ticks that run 59.9 s apart by the wall clock
     # (EventBridge delivers a scheduled tick a little late, by varying amounts)
-    ctx, _, invoker, clock = _world(20, limit=10)
+    ctx, _, _invoker, clock = _world(20, limit=10)
     scheduled = clock.now()
     per_tick = []
     for _ in range(6):
