@@ -17,7 +17,7 @@ from typing import Any
 
 from .common import RESULTS, fake_aws_env, machine
 
-GROUPS = ("steady_state", "rate_limit", "fanout", "cold_import", "memory", "pacing")
+GROUPS = ("steady_state", "rate_limit", "fanout", "cold_import", "memory", "pacing", "claims")
 
 
 def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
@@ -34,6 +34,8 @@ def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
         from . import memory as module  # type: ignore[no-redef]
     elif group == "pacing":
         from . import pacing as module  # type: ignore[no-redef]
+    elif group == "claims":
+        from . import claims as module  # type: ignore[no-redef]
     else:
         raise ValueError(group)
     return module.run, dict(module.TARGETS)
@@ -83,6 +85,7 @@ _EXTRA = {
     "cold_import": ("boto3_ms",),
     "memory": ("rss_before_poll_mb", "pages"),
     "pacing": ("capacity_projects_at_600", "capacity_projects_at_900", "unpaced_refusals_total"),
+    "claims": ("c_dynamodb_reads",),
 }
 
 

@@ -451,3 +451,35 @@ def test_changed_exclude_labels_take_effect_on_unchanged_pages(pipe: Pipeline, g
     pipe.clock.advance(60)
     # THEN the next poll reads the page again and takes the issue, though GitHub's list is unchanged
     assert pipe.poll("app")["newSessions"] == ["github:acme/app#1"]
+
+
+def test_a_new_issue_beside_fifty_sessions_costs_one_batch_read_and_no_refused_write(
+    pipe: Pipeline, github: FakeGitHub
+) -> None:
+    # GIVEN a page of 50 issues that are all sessions already, settled
+    repo = github.add_repo("acme", "busy")
+    for n in range(50):
+        repo.add_issue(f"issue {n}", labels=["agent"])
+    pipe.create_project("busy", repo="acme/busy", labels=["agent"], maxSessionsPerPoll=100)
+    pipe.poll("busy")
+    pipe.poll("busy")
+    refused: list[str] = []
+    pipe.aws["dynamodb"].meta.events.register(
+        "after-call.dynamodb",
+        lambda parsed, model, **_: refused.append(model.name)
+        if parsed.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+        else None,
+    )
+    pipe.counter.reset()
+    # WHEN one more issue opens and the project is polled a minute later
+    repo.add_issue("the new one", labels=["agent"])
+    pipe.clock.advance(60)
+    result = pipe.poll("busy")
+    # THEN it became a session with one batch read of the page's claims, one claim write and
+    # one mark-enqueued; none of the 50 taken issues was written to, nothing was refused
+    assert result["newSessions"] == ["github:acme/busy#51"]
+    assert pipe.counter.calls["BatchGetItem"] == 1
+    assert pipe.counter.calls["PutItem"] == 2  # the claim and the page's ETag
+    assert pipe.counter.calls["UpdateItem"] == 2  # enqueued, and the poll state's lastChangeAt
+    assert pipe.counter.calls["GetItem"] == 1  # the credential's pause
+    assert refused == []
