@@ -466,9 +466,11 @@ def test_a_new_issue_beside_fifty_sessions_costs_one_batch_read_and_no_refused_w
     refused: list[str] = []
     pipe.aws["dynamodb"].meta.events.register(
         "after-call.dynamodb",
-        lambda parsed, model, **_: refused.append(model.name)
-        if parsed.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-        else None,
+        lambda parsed, model, **_: (
+            refused.append(model.name)
+            if parsed.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+            else None
+        ),
     )
     pipe.counter.reset()
     # WHEN one more issue opens and the project is polled a minute later
