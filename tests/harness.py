@@ -80,7 +80,6 @@ class Pipeline:
                 token_key=token_key(TOKEN),
                 max_concurrency=self.dispatch_concurrency,
                 requests_per_minute=self.requests_per_minute,
-                page_cap=self.page_cap,
             )
         )
 

@@ -103,7 +103,7 @@ def test_many_projects_on_one_token_never_exceed_the_budget_in_any_minute_and_no
             _seed(github, f"p{n:02d}", 1)
             pipe.create_project(f"p{n:02d}", repo=f"acme/p{n:02d}", labels=["agent"])
             # Polled before: its cost is known (one page). A project's very first poll is
-            # granted the page cap instead; tests/unit/test_dispatch.py covers that.
+            # granted two requests instead; tests/unit/test_dispatch.py covers that.
             pipe.store.save_poll_state(f"p{n:02d}", PollState(pages_read=1))
         start = pipe.clock.now().timestamp()
         # WHEN the dispatcher ticks every 15 s for 8 minutes

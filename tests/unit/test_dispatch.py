@@ -125,15 +125,15 @@ def test_a_scheduled_time_far_from_the_clock_is_not_trusted() -> None:
     assert pace is not None and pace.grants[-1].at == clock.now()
 
 
-def test_each_poll_is_granted_what_its_last_walk_needed_and_a_new_project_the_page_cap() -> None:
+def test_each_poll_is_granted_what_its_last_walk_needed_and_a_new_project_two_requests() -> None:
     # GIVEN a project whose last walk needed 3 requests and one never polled
     ctx, store, invoker, _ = _world(1, limit=100)
     store.save_poll_state("p00", PollState(pages_read=3))
     store.create_project("new", store.get_project("p00").config, ctx.clock.now())
     # WHEN a tick runs
     dispatch(ctx)
-    # THEN the grants travel with the invokes: 3, and the page cap (10) for the new one
-    assert invoker.grants == {"p00": 3, "new": 10}
+    # THEN the grants travel with the invokes: 3, and two (a page and the next) for the new one
+    assert invoker.grants == {"p00": 3, "new": 2}
 
 
 def test_a_paused_credential_polls_nothing_until_the_pause_ends() -> None:

@@ -29,8 +29,6 @@ class DispatcherSettings(_Settings):
     github_token_secret_arn: str | None = Field(default=None, alias="GITHUB_TOKEN_SECRET_ARN")
     # The credential's budget of GitHub requests per rolling minute (GitHub allows about 900).
     github_requests_per_minute: int = Field(default=600, alias="GITHUB_REQUESTS_PER_MINUTE", ge=1, le=5000)
-    # The poller's page cap: what a project whose cost is not known yet is granted.
-    max_pages_per_poll: int = Field(default=10, alias="MAX_PAGES_PER_POLL", ge=1, le=100)
 
 
 class PollerSettings(_Settings):

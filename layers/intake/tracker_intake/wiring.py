@@ -69,7 +69,6 @@ def build_poll_context(settings: PollerSettings) -> PollContext:
         ),
         clock=SystemClock(),
         token_key=token_key(token),
-        page_cap=settings.max_pages_per_poll,
         stale_claim=settings.stale_claim,
     )
 
@@ -88,7 +87,6 @@ def build_dispatch_context(settings: DispatcherSettings) -> DispatchContext:
         token_key=token_key(github_token(settings.github_token_secret_arn)),
         max_concurrency=settings.max_concurrency,
         requests_per_minute=settings.github_requests_per_minute,
-        page_cap=settings.max_pages_per_poll,
     )
 
 

@@ -20,11 +20,14 @@ from datetime import datetime, timedelta
 from .errors import IntakeError
 from .ports import Clock, Invoker, ProjectStore, TokenBudgets
 from .records import Pace, ProjectRecord
-from .tracker import DEFAULT_PAGE_CAP
 
 log = logging.getLogger(__name__)
 
 DEFAULT_REQUESTS_PER_MINUTE = 600  # of GitHub's ~900 points a minute: room for the token's other users
+# A first poll is granted two requests: one page and the page after it (or the page after a full
+# one). Bigger repositories finish their first walk a tick later per extra page; granting the
+# page cap instead would make a fleet enabled at once wait minutes for its first polls.
+FIRST_POLL_REQUESTS = 2
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,8 @@ class DispatchContext:
     # None dispatches every due project every tick, unpaced (the dispatcher before pacing; the
     # benchmark's comparison uses it). Deployments always set a number.
     requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE
-    # What a poll with no known cost (never polled, or polled before costs were kept) is granted:
-    # the poller's page cap, so its first walk is never cut short.
-    page_cap: int = DEFAULT_PAGE_CAP
+    # What a poll with no known cost (never polled, or polled before costs were kept) is granted.
+    first_poll_requests: int = FIRST_POLL_REQUESTS
 
 
 @dataclass
@@ -73,13 +75,13 @@ class DispatchSummary:
         }
 
 
-def poll_cost(record: ProjectRecord, limit: int, page_cap: int = DEFAULT_PAGE_CAP) -> int:
+def poll_cost(record: ProjectRecord, limit: int, first_poll: int = FIRST_POLL_REQUESTS) -> int:
     """The requests the project's next poll is granted: what its last walk needed.
 
-    Unknown (never polled): the page cap. At most the whole budget, so a project bigger than the
+    Unknown (never polled): `first_poll`. At most the whole budget, so a project bigger than the
     budget is still granted once the rolling minute is empty.
     """
-    needed = record.poll.pages_read or page_cap
+    needed = record.poll.pages_read or first_poll
     return min(max(needed, 1), limit)
 
 
@@ -149,7 +151,7 @@ def _plan(ctx: DispatchContext, summary: DispatchSummary, now: datetime) -> tupl
     granted: Grants = []
     deferred: list[ProjectRecord] = []
     for record in round_robin(due, pace.cursor):
-        cost = poll_cost(record, limit, ctx.page_cap)
+        cost = poll_cost(record, limit, ctx.first_poll_requests)
         # Strictly in order: a costly project is never passed over for cheaper ones behind it.
         if not deferred and cost <= available:
             granted.append((record, cost))  # the poll makes no more requests than this

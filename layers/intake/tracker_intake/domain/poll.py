@@ -331,7 +331,7 @@ def _failed(
         last_error=f"{error.kind}: {error}"[:500],
         last_change_at=now if changed else record.poll.last_change_at,
         # The walk got at least as far as the page that failed: the next grant covers it (an
-        # unknown cost stays unknown, so the next poll is granted the page cap).
+        # unknown cost stays unknown, so the next poll is granted a first poll's two requests).
         pages_read=max(outcome.pages + 1, record.poll.pages_read) if record.poll.pages_read else 0,
     )
     try:
