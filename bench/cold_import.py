@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from intake_cli.template import REPO_ROOT, load_template
+from intake_dev.template import REPO_ROOT, load_template
 
 from .common import PYTHON
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from intake_cli.fake_github import FakeRepo
-from intake_cli.template import REPO_ROOT
+from intake_dev.fake_github import FakeRepo
+from intake_dev.template import REPO_ROOT
 
 TOKEN = "ghp_benchToken0000000000000000000000000000"
 NAIVE_TOKEN = "ghp_benchNaiveToken00000000000000000000000"
@@ -49,7 +49,7 @@ def moto_account() -> Iterator[Aws]:
     import boto3
     from moto import mock_aws
 
-    from intake_cli.template import create_resources
+    from intake_dev.template import create_resources
 
     fake_aws_env()
     with mock_aws():

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from intake_cli.functions import LocalLambdaContext, load_handler
+from intake_dev.functions import LocalLambdaContext, load_handler
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github_token import token_key
 from tracker_intake.domain.clock import SystemClock

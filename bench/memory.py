@@ -23,8 +23,8 @@ from typing import Any
 
 import boto3
 
-from intake_cli.fake_github import FakeGitHub
-from intake_cli.template import REPO_ROOT, create_resources
+from intake_dev.fake_github import FakeGitHub
+from intake_dev.template import REPO_ROOT, create_resources
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.domain.clock import SystemClock
 from tracker_intake.domain.config import ProjectConfig

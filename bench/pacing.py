@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from intake_cli.template import REPO_ROOT
-from tracker_intake.domain.clock import FixedClock
+from intake_dev.clock import FixedClock
+from intake_dev.template import REPO_ROOT
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.dispatch import DispatchContext, dispatch
 from tracker_intake.domain.errors import SecondaryRateLimited

@@ -19,14 +19,14 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from typing import Any
 
-from intake_cli.fake_github import FakeGitHub, FakeRepo
-from intake_cli.moto_partition_query import partition_query
-from intake_cli.template import queue_attributes
+from intake_dev.clock import FixedClock
+from intake_dev.fake_github import FakeGitHub, FakeRepo
+from intake_dev.moto_partition_query import partition_query
+from intake_dev.template import queue_attributes
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_key
 from tracker_intake.adapters.sqs import SqsSessionQueue
-from tracker_intake.domain.clock import FixedClock
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.poll import PollContext, PollResult, poll_project
 from tracker_intake.domain.tracker import IssueQuery
@@ -172,7 +172,7 @@ def run(projects: int = PROJECTS, ticks: int = TICKS, workers: int = WORKERS) ->
         "poll_results": results,
         "worker_processes": shards,
         "path": "domain poll_project with the real adapters (DynamoStore and SqsSessionQueue on moto in-process, "
-        "with intake_cli.moto_partition_query; GitHubTracker on the loopback stand-in); no dispatcher or "
+        "with intake_dev.moto_partition_query; GitHubTracker on the loopback stand-in); no dispatcher or "
         "handler layer. The projects are split over worker processes (one moto and one stand-in each); "
         "units are summed over them",
     }

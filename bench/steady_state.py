@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from intake_cli.call_counter import CallCounter
-from intake_cli.fake_github import FakeGitHub
-from intake_cli.functions import LocalLambdaContext, load_handler
+from intake_dev.call_counter import CallCounter
+from intake_dev.fake_github import FakeGitHub
+from intake_dev.functions import LocalLambdaContext, load_handler
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.sqs import SqsSessionQueue
 from tracker_intake.domain.clock import SystemClock

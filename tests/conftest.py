@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from intake_cli.fake_github import FakeGitHub
-from intake_cli.template import create_resources
+from intake_dev.fake_github import FakeGitHub
+from intake_dev.template import create_resources
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TrackerIntakeTest")

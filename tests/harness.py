@@ -11,15 +11,15 @@ from typing import Any
 
 from fakes import atomic_calls
 
-from intake_cli.call_counter import CallCounter
-from intake_cli.fake_github import FakeGitHub
-from intake_cli.functions import LocalLambdaContext, load_handler
+from intake_dev.call_counter import CallCounter
+from intake_dev.clock import FixedClock
+from intake_dev.fake_github import FakeGitHub
+from intake_dev.functions import LocalLambdaContext, load_handler
+from intake_dev.invoker import InProcessInvoker
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_key
-from tracker_intake.adapters.invoker import InProcessInvoker
 from tracker_intake.adapters.sqs import SqsSessionQueue
-from tracker_intake.domain.clock import FixedClock
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.dispatch import DispatchContext
 from tracker_intake.domain.poll import PollContext

@@ -1,14 +1,36 @@
-"""Entry point of the `intake` command. Each command group lives in its own module."""
+"""Entry point of the `intake` command. Each command group lives in its own module.
+
+What ships is the user's CLI: `project`, `sessions` and `preview`, against the config API. The
+development commands (`local`, `demo`) come from the `intake_dev` package of a source checkout
+(`make install`), and are offered only when it can be imported: an installed wheel has none.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 # Each module exposes `register(subparsers)`; it sets `func` on its parsers.
-COMMAND_MODULES = ("preview", "project", "sessions", "local", "demo")
+COMMAND_MODULES = ("intake_cli.preview", "intake_cli.project", "intake_cli.sessions")
+DEV_COMMAND_MODULES = ("intake_dev.local", "intake_dev.demo")
+
+
+def package_version() -> str:
+    try:
+        return version("tracker-intake")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _dev_available() -> bool:
+    try:
+        return importlib.util.find_spec("intake_dev") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,14 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="intake",
         description="tracker intake: GitHub issues in, one worker session per issue out.",
     )
+    parser.add_argument("--version", action="version", version=f"intake {package_version()}")
     parser.add_argument(
         "--api-url",
         help="the config API (default: $INTAKE_API_URL). execute-api URLs are signed with SigV4.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"intake_cli.{name}")
-        module.register(subparsers)
+    modules = COMMAND_MODULES + (DEV_COMMAND_MODULES if _dev_available() else ())
+    for name in modules:
+        importlib.import_module(name).register(subparsers)
     return parser
 
 

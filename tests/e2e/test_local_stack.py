@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from intake_cli.local import LocalOptions, LocalStack
 from intake_cli.main import main as intake
+from intake_dev.local import LocalOptions, LocalStack
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
-from intake_cli.functions import LocalLambdaContext, load_handler
-from intake_cli.template import REPO_ROOT
+from intake_dev.functions import LocalLambdaContext, load_handler
+from intake_dev.template import REPO_ROOT
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.domain.records import Claim, ClaimStatus, IssueSnapshot
 

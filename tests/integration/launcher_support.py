@@ -15,7 +15,7 @@ from typing import Any
 
 from api_support import claim, load_event
 
-from intake_cli.functions import LocalLambdaContext, load_handler
+from intake_dev.functions import LocalLambdaContext, load_handler
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.webhook import WebhookLauncher
 from tracker_intake.domain.clock import SystemClock

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from api_support import CLAIMED_AT, Api, claim, load_event, request
 
-from intake_cli.template import resource
+from intake_dev.template import resource
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.records import ClaimStatus, PollState
 

@@ -1,4 +1,4 @@
-"""The `intake` CLI against the real API handler, served on loopback by intake_cli.local_api."""
+"""The `intake` CLI against the real API handler, served on loopback by intake_dev.local_api."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from api_support import Api, claim
 
-from intake_cli.local_api import serve_api
 from intake_cli.main import main
+from intake_dev.local_api import serve_api
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.records import ClaimStatus
 

@@ -8,7 +8,7 @@ import pytest
 from harness import Pipeline
 from test_poll_pipeline import Crash, CrashingQueue
 
-from intake_cli.fake_github import FakeGitHub
+from intake_dev.fake_github import FakeGitHub
 from tracker_intake.domain.launch import LaunchContext, launch_session
 from tracker_intake.domain.records import ClaimStatus
 from tracker_intake.domain.session import SessionRequest

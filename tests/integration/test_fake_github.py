@@ -6,8 +6,8 @@ from typing import Any
 
 import requests
 
-from intake_cli.fake_github import FakeGitHub
-from intake_cli.sample_repo import load_sample
+from intake_dev.fake_github import FakeGitHub
+from intake_dev.sample_repo import load_sample
 
 UA = {"User-Agent": "stand-in-test"}
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from harness import TOKEN, Pipeline
 
-from intake_cli.fake_github import FakeGitHub
+from intake_dev.fake_github import FakeGitHub
 from tracker_intake.adapters.github_token import token_key
 from tracker_intake.domain.records import PollState
 

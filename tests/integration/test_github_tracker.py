@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from intake_cli.fake_github import FakeGitHub, FakeRepo
+from intake_dev.clock import FixedClock
+from intake_dev.fake_github import FakeGitHub, FakeRepo
 from tracker_intake.adapters.github import GitHubTracker
-from tracker_intake.domain.clock import FixedClock
 from tracker_intake.domain.eligibility import EligibilityRule, is_eligible
 from tracker_intake.domain.errors import (
     AuthFailed,

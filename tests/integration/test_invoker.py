@@ -10,7 +10,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tracker_intake.adapters.invoker import InProcessInvoker, LambdaInvoker, poller_payload
+from intake_dev.invoker import InProcessInvoker
+from tracker_intake.adapters.invoker import LambdaInvoker, poller_payload
 from tracker_intake.domain.errors import InvokeFailed, StoreUnavailable
 
 

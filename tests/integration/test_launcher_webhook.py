@@ -12,7 +12,7 @@ import pytest
 from api_support import claim
 from launcher_support import ISSUE, SECRET, Launcher, Reply, SessionBackend, sample_body, session_backend, sqs_event
 
-from intake_cli.functions import LocalLambdaContext, load_handler
+from intake_dev.functions import LocalLambdaContext, load_handler
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.webhook import sign
 from tracker_intake.domain.records import ClaimStatus

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from harness import TOKEN, Pipeline
 
-from intake_cli.fake_github import FakeGitHub
-from intake_cli.functions import LocalLambdaContext, load_handler
+from intake_dev.fake_github import FakeGitHub
+from intake_dev.functions import LocalLambdaContext, load_handler
 from tracker_intake.adapters.github_token import token_key
 from tracker_intake.api.routes import ApiContext
 from tracker_intake.domain.errors import QueueUnavailable

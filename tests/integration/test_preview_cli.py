@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from intake_cli.fake_github import FakeGitHub
 from intake_cli.main import build_parser, main
-from intake_cli.sample_repo import load_sample
+from intake_dev.fake_github import FakeGitHub
+from intake_dev.sample_repo import load_sample
 
 TOKEN = "ghp_PreviewSecret000111222333444555"
 

@@ -11,7 +11,7 @@ import pytest
 from api_support import Api, load_event, request
 from launcher_support import SECRET, Launcher, Reply, sample_body, session_backend, sqs_event
 
-from intake_cli.functions import LocalLambdaContext
+from intake_dev.functions import LocalLambdaContext
 from tracker_intake.domain.records import ClaimStatus
 
 TOKEN = "ghp_apiLeakTestToken0123456789abcdefABCD"

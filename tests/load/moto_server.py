@@ -4,7 +4,7 @@ Prints the port, serves until stdin closes. Its own process gives moto's request
 second core instead of sharing one interpreter lock with the code under test.
 
 `--partition-query`: moto's Query reads only the queried partition (see
-intake_cli.moto_partition_query); `make load` turns it on for the full-size run.
+intake_dev.moto_partition_query); `make load` turns it on for the full-size run.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def main(argv: list[str]) -> None:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
-    from intake_cli.moto_partition_query import partition_query
+    from intake_dev.moto_partition_query import partition_query
 
     tuning = partition_query() if "--partition-query" in argv else nullcontext()
     # The server holds hundreds of thousands of long-lived objects: full collections of them

@@ -34,12 +34,12 @@ import pytest
 from botocore.config import Config
 from harness import TOKEN, Pipeline
 
-from intake_cli.fake_github import FakeGitHub
-from intake_cli.template import create_resources
+from intake_dev.fake_github import FakeGitHub
+from intake_dev.invoker import InProcessInvoker
+from intake_dev.template import create_resources
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_key
-from tracker_intake.adapters.invoker import InProcessInvoker
 from tracker_intake.adapters.sqs import SqsSessionQueue
 from tracker_intake.domain.poll import PollContext
 from tracker_intake.domain.session import SessionRequest

@@ -1,10 +1,10 @@
-"""The load test's moto speed-up (intake_cli.moto_partition_query) gives moto's own answers."""
+"""The load test's moto speed-up (intake_dev.moto_partition_query) gives moto's own answers."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from intake_cli.moto_partition_query import partition_query
+from intake_dev.moto_partition_query import partition_query
 from tracker_intake.adapters.dynamodb import claim_pk, etag_sk, project_pk
 
 

@@ -12,8 +12,8 @@ from reliability.backend import SessionBackend
 from reliability.world import SUITE, WEBHOOK_SECRET, World
 from security.leaks import capturing_logs, leaks
 
-from intake_cli.fake_github import FakeGitHub
-from intake_cli.functions import load_handler
+from intake_dev.fake_github import FakeGitHub
+from intake_dev.functions import load_handler
 
 SECRETS = {"GitHub token": TOKEN, "webhook secret": WEBHOOK_SECRET}
 

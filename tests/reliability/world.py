@@ -31,8 +31,8 @@ from harness import TOKEN, Pipeline
 from reliability.aws_faults import BotoFaults, CallRule, Crash, FifoModel, _response, pk_of, sk_of
 from reliability.backend import SessionBackend
 
-from intake_cli.fake_github import FakeGitHub
-from intake_cli.functions import LocalLambdaContext
+from intake_dev.fake_github import FakeGitHub
+from intake_dev.functions import LocalLambdaContext
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_key
@@ -416,7 +416,7 @@ class World:
 
     @staticmethod
     def _load_launcher() -> Any:
-        from intake_cli.functions import load_handler
+        from intake_dev.functions import load_handler
 
         return load_handler("launcher")
 

@@ -9,7 +9,7 @@ import pytest
 from reliability.backend import SessionBackend
 from reliability.world import WEBHOOK_SECRET, World
 
-from intake_cli.fake_github import FakeGitHub
+from intake_dev.fake_github import FakeGitHub
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from intake_cli.fake_github import FakeGitHub
+from intake_dev.fake_github import FakeGitHub
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.domain.config import ProjectConfig, check_repo, repo_from_git_origin
 from tracker_intake.domain.errors import BadTrackerResponse, ConfigInvalid, TrackerError

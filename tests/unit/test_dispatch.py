@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from fakes import MemoryStore
 
+from intake_dev.clock import FixedClock
 from tracker_intake.adapters.github import page_after
-from tracker_intake.domain.clock import FixedClock
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.dispatch import DispatchContext, dispatch
 from tracker_intake.domain.records import Grant, Pace, PollState, TokenBudget

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from fakes import MemoryQueue, MemoryStore
 
-from tracker_intake.domain.clock import FixedClock
+from intake_dev.clock import FixedClock
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.issue import Issue
 from tracker_intake.domain.records import Claim, ClaimStatus, IssueSnapshot

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from fakes import MemoryStore
 
-from tracker_intake.domain.clock import FixedClock
+from intake_dev.clock import FixedClock
 from tracker_intake.domain.errors import LaunchRejected, LaunchRetryable, StoreUnavailable
 from tracker_intake.domain.launch import (
     STALE_LAUNCH_SECONDS,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from fakes import MemoryQueue, MemoryStore
 
-from tracker_intake.domain.clock import FixedClock
+from intake_dev.clock import FixedClock
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.errors import SecondaryRateLimited
 from tracker_intake.domain.issue import Issue

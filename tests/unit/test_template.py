@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from intake_cli.template import REPO_ROOT, TEMPLATE, load_template
+from intake_dev.template import REPO_ROOT, TEMPLATE, load_template
 
 TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 

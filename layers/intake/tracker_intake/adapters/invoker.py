@@ -1,9 +1,8 @@
-"""How the dispatcher starts a poll: Lambda's async invoke in AWS, a plain call in tests and locally."""
+"""How the dispatcher starts a poll: Lambda's asynchronous invoke of the poller function."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -53,22 +52,3 @@ class LambdaInvoker:
         status = response.get("StatusCode")
         if status != _ACCEPTED:
             raise InvokeFailed(f"invoking the poller for {project_id!r} answered {status}, not 202")
-
-
-class InProcessInvoker:
-    """`Invoker` that runs the poll right here, synchronously (tests and the local stack).
-
-    Whatever the poll raises becomes InvokeFailed, as a failed async invoke would: the dispatcher
-    counts it and goes on with the other projects.
-    """
-
-    def __init__(self, poll: Callable[[dict[str, Any]], object]) -> None:
-        self.poll = poll  # takes the poller's event, as the handler does
-        self.invoked: list[str] = []
-
-    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
-        self.invoked.append(project_id)
-        try:
-            self.poll(poller_event(project_id, max_requests))
-        except Exception as e:
-            raise InvokeFailed(f"poll of {project_id!r} raised {type(e).__name__}: {e}") from e

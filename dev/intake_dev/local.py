@@ -165,9 +165,10 @@ class LocalStack:
         os.environ.update(env)
 
     def _load_handlers(self) -> None:
-        from tracker_intake.adapters.invoker import InProcessInvoker
         from tracker_intake.settings import DispatcherSettings
         from tracker_intake.wiring import build_dispatch_context
+
+        from .invoker import InProcessInvoker
 
         with self._quiet():
             self.api: ModuleType = load_handler("api", fresh=True)

@@ -4,7 +4,7 @@ A dozen issues that exercise every eligibility rule with the label `agent`: labe
 unlabelled, assigned and not, a pull request, excluded labels, a closed issue, unicode, and a
 body longer than 5 KB.
 
-    python -m intake_cli.sample_repo [--port 8765]   # serves it until Ctrl-C
+    python -m intake_dev.sample_repo [--port 8765]   # serves it until Ctrl-C
 """
 
 from __future__ import annotations
