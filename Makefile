@@ -36,10 +36,15 @@ lint: install ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The handlers are all named app.py, so each is checked on its own.
-typecheck: install ## mypy (strict, pydantic plugin) on the packages and every handler
+# The handlers are all named app.py, so each is checked on its own. Test folders import their
+# helpers as top-level modules (pytest's rootdir-relative imports), so each is checked on its own
+# too; the shared rigs, reliability, security and bench as packages.
+TEST_DIRS := unit integration e2e load packaging
+typecheck: install ## mypy (strict, pydantic plugin) on the packages, every handler, tests and bench
 	$(BIN)/mypy
 	for f in functions/*/app.py; do $(BIN)/mypy --follow-imports=silent $$f || exit 1; done
+	for d in $(TEST_DIRS); do MYPYPATH=layers/intake:cli:dev:tests:tests/$$d $(BIN)/mypy tests/$$d || exit 1; done
+	MYPYPATH=layers/intake:cli:dev:tests $(BIN)/mypy -m fakes -m harness -m conftest -p reliability -p security -p bench
 
 template-check: tools ## cfn-lint and sam validate --lint on template.yaml
 	$(TOOLS)/bin/cfn-lint template.yaml

@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -74,7 +75,7 @@ def test_local_stack_turns_sample_issues_into_sessions_once_each(
 
     # WHEN a claim is released through the API
     released = first.new_sessions[0]
-    encoded = requests.utils.quote(released, safe="")
+    encoded = quote(released, safe="")
     answer = requests.delete(f"{stack.api_url}/projects/widgets/sessions/{encoded}", timeout=10)
     assert answer.status_code == 200, answer.text
     fourth = stack.tick()

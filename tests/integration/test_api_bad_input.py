@@ -5,8 +5,9 @@ Each case runs against a seeded table; a full scan before and after proves nothi
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ class Bad:
     field: str
     body: Any = None
     raw: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
     query: dict[str, str] | None = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -31,7 +31,7 @@ def test_success_records_launched_with_the_backends_session_id(aws: dict[str, An
     failed = launcher.deliver()
     # THEN nothing failed and the claim is launched with the session id
     assert failed == []
-    assert launcher.claim.status is ClaimStatus.LAUNCHED
+    assert cast(ClaimStatus, launcher.claim.status) is ClaimStatus.LAUNCHED  # re-read after delivery
     assert launcher.claim.session_ref == "sess-1"
 
 
@@ -46,7 +46,7 @@ def test_500_then_success_gives_one_launch(aws: dict[str, Any]) -> None:
     # THEN the first delivery is reported failed (retried), the second launches, once
     assert first == ["message-0"]
     assert second == []
-    assert launcher.claim.status is ClaimStatus.LAUNCHED
+    assert cast(ClaimStatus, launcher.claim.status) is ClaimStatus.LAUNCHED  # re-read after delivery
     assert [r.headers["Idempotency-Key"] for r in backend.received] == ["demo:github:acme/app#42"] * 2
 
 
@@ -88,7 +88,7 @@ def test_timeout_is_retried_with_the_same_idempotency_key(aws: dict[str, Any]) -
     # THEN the timeout failed the message, the retry launched, both asked with one key
     assert first == ["message-0"]
     assert second == []
-    assert launcher.claim.status is ClaimStatus.LAUNCHED
+    assert cast(ClaimStatus, launcher.claim.status) is ClaimStatus.LAUNCHED  # re-read after delivery
     keys = {r.headers["Idempotency-Key"] for r in backend.received}
     assert keys == {"demo:github:acme/app#42"}
 
@@ -147,7 +147,7 @@ def test_2xx_without_a_session_id_records_a_fallback_reference(aws: dict[str, An
         # WHEN the request is delivered
         launcher.deliver()
     # THEN the claim is launched with a reference derived from the idempotency key
-    assert launcher.claim.status is ClaimStatus.LAUNCHED
+    assert cast(ClaimStatus, launcher.claim.status) is ClaimStatus.LAUNCHED  # re-read after delivery
     assert launcher.claim.session_ref == "webhook:demo:github:acme/app#42"
 
 
@@ -202,6 +202,6 @@ def test_log_backend_marks_the_claim_launched_with_ref_log(
     launched = store.get_claim(ISSUE)
     assert launched is not None
     assert (launched.status, launched.session_ref) == (ClaimStatus.LAUNCHED, "log")
-    prompts = [r.prompt for r in caplog.records if r.getMessage() == f"session for {ISSUE}"]
+    prompts = [r.__dict__["prompt"] for r in caplog.records if r.getMessage() == f"session for {ISSUE}"]
     assert prompts
     assert "Title: Crash when the config file is empty" in prompts[0]

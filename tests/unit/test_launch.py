@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
 import pytest
 from fakes import MemoryStore
@@ -253,5 +254,5 @@ def test_crash_between_launch_and_record_is_finished_by_the_redelivery() -> None
     report = h.deliver()
     # THEN the claim is launched; the backend saw the same request twice (same Idempotency-Key)
     assert report.outcome is LaunchOutcome.LAUNCHED
-    assert h.status is ClaimStatus.LAUNCHED
+    assert cast(ClaimStatus, h.status) is ClaimStatus.LAUNCHED  # re-read: not the narrowed value above
     assert [idempotency_key(call[0]) for call in h.backend.calls] == ["demo:github:acme/app#42"] * 2
