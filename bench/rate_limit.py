@@ -25,11 +25,12 @@ from intake_dev.moto_partition_query import partition_query
 from intake_dev.template import queue_attributes
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github import GitHubTracker
-from tracker_intake.adapters.github_token import token_key
 from tracker_intake.adapters.sqs import SqsSessionQueue
 from tracker_intake.domain.config import ProjectConfig
-from tracker_intake.domain.poll import PollContext, PollResult, poll_project
+from tracker_intake.domain.poll import PollResult, poll_project
 from tracker_intake.domain.tracker import IssueQuery
+from tracker_intake.settings import PollerSettings
+from tracker_intake.wiring import build_poll_context
 
 from .common import LABEL, NAIVE_TOKEN, TOKEN, add_issues, fake_aws_env, moto_account
 
@@ -102,15 +103,11 @@ def run_shard(
             repos[index] = repo = seed_repo(github, index)
             config = {"trackerIntake": {"enabled": True, "repo": repo.full_name, "labels": [LABEL]}}
             store.create_project(project_id(index), ProjectConfig.model_validate(config), clock.now())
-        context = PollContext(
-            store=store,
-            ledger=store,
-            budgets=store,
-            queue=SqsSessionQueue(aws.queue_url, client=aws.sqs),
-            tracker=GitHubTracker(github.base_url, TOKEN),
-            clock=clock,
-            token_key=token_key(TOKEN),
-            rng=lambda: 0.0,
+        settings = PollerSettings.from_env(
+            {"TABLE_NAME": aws.table_name, "QUEUE_URL": aws.queue_url, "GITHUB_API_URL": github.base_url}
+        )
+        context = build_poll_context(
+            settings, dynamodb=aws.dynamodb, sqs=aws.sqs, token=TOKEN, clock=clock, rng=lambda: 0.0
         )
         naive = GitHubTracker(github.base_url, NAIVE_TOKEN)
         queries = {i: IssueQuery(repo.owner, repo.name, (LABEL,), None) for i, repo in repos.items()}

@@ -1,7 +1,8 @@
 """In-memory fakes of the store, ledger, budgets and queue, with the DynamoDB/SQS adapters' semantics.
 
 `MemoryStore` and `DynamoStore` pass the same contract suite (tests/integration/test_store_contract.py).
-Both fakes are thread-safe, so concurrent pollers can share them. `AwsCalls` counts real (moto) calls.
+Both fakes are thread-safe, so concurrent pollers can share them. Real (moto) calls are counted by
+`intake_dev.call_counter.CallCounter`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import base64
 import binascii
 import json
 import threading
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
+from intake_dev.moto_rigs import FIFO_DEDUP_WINDOW
 from tracker_intake.domain.clock import SystemClock
 from tracker_intake.domain.config import ProjectConfig, parse_config
 from tracker_intake.domain.errors import (
@@ -32,7 +33,7 @@ from tracker_intake.domain.records import Claim, ClaimStatus, Pace, PollState, P
 from tracker_intake.domain.session import SessionRequest
 from tracker_intake.domain.tracker import CachedPage
 
-__all__ = ["AwsCalls", "MemoryQueue", "MemoryStore", "Operations", "SentMessage", "atomic_calls"]
+__all__ = ["MemoryQueue", "MemoryStore", "Operations", "SentMessage"]
 
 _READS = frozenset(
     {
@@ -429,8 +430,6 @@ class MemoryStore:
 
 # --- the queue ---------------------------------------------------------------------------------
 
-FIFO_DEDUP_WINDOW = timedelta(minutes=5)
-
 
 @dataclass(frozen=True)
 class SentMessage:
@@ -480,78 +479,3 @@ class MemoryQueue:
                 self.sent.append(SentMessage(request.to_json(), request.project_id, dedup, request))
             if fault is not None:
                 raise fault
-
-
-# --- counting real AWS calls ---------------------------------------------------------------------
-
-_AWS_WRITES = frozenset(
-    {
-        "PutItem",
-        "UpdateItem",
-        "DeleteItem",
-        "BatchWriteItem",
-        "TransactWriteItems",
-        "SendMessage",
-        "SendMessageBatch",
-        "Invoke",
-    }
-)
-
-
-class AwsCalls:
-    """Counts the API calls a boto3 client makes (botocore `before-call` hook), by operation name."""
-
-    def __init__(self, *clients: Any) -> None:
-        self._lock = threading.Lock()
-        self.calls: list[str] = []
-        for client in clients:
-            client.meta.events.register("before-call.*.*", self._record)
-
-    def _record(self, model: Any, **_: Any) -> None:
-        with self._lock:
-            self.calls.append(model.name)
-
-    def count(self, name: str) -> int:
-        return self.calls.count(name)
-
-    @property
-    def by_name(self) -> Counter[str]:
-        return Counter(self.calls)
-
-    @property
-    def writes(self) -> int:
-        return sum(1 for name in self.calls if name in _AWS_WRITES)
-
-    @property
-    def reads(self) -> int:
-        return len(self.calls) - self.writes
-
-    def reset(self) -> None:
-        with self._lock:
-            self.calls.clear()
-
-
-# moto answers each call in the calling thread, and its DynamoDB backend takes no lock: two
-# threads can both pass `attribute_not_exists(pk)` on the same item. DynamoDB itself applies each
-# conditional write atomically. This makes every call through the given clients atomic, which is
-# that guarantee and nothing more (pollers still interleave between calls).
-_MOTO_LOCK = threading.RLock()
-_HELD = "tests.atomic_calls.held"
-
-
-def _enter(context: dict[str, Any], **_: Any) -> None:
-    _MOTO_LOCK.acquire()
-    context[_HELD] = True
-
-
-def _leave(context: dict[str, Any], **_: Any) -> None:
-    if context.pop(_HELD, False):
-        _MOTO_LOCK.release()
-
-
-def atomic_calls(*clients: Any) -> None:
-    """Make each API call through these (moto-backed) clients atomic, as the real services are."""
-    for client in clients:
-        client.meta.events.register("before-call.*.*", _enter, unique_id="tests.atomic_calls.enter")
-        client.meta.events.register("after-call.*.*", _leave, unique_id="tests.atomic_calls.leave")
-        client.meta.events.register("after-call-error.*.*", _leave, unique_id="tests.atomic_calls.error")

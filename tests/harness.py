@@ -6,16 +6,15 @@ Counts every DynamoDB and SQS operation with botocore event hooks, so tests asse
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-
-from fakes import atomic_calls
 
 from intake_dev.call_counter import CallCounter
 from intake_dev.clock import FixedClock
 from intake_dev.fake_github import FakeGitHub
 from intake_dev.functions import LocalLambdaContext, load_handler
 from intake_dev.invoker import InProcessInvoker
+from intake_dev.moto_rigs import atomic_calls
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_key
@@ -26,6 +25,8 @@ from tracker_intake.domain.poll import PollContext
 from tracker_intake.domain.ports import SessionQueue
 from tracker_intake.domain.records import Claim, ProjectRecord
 from tracker_intake.domain.session import SessionRequest
+from tracker_intake.settings import PollerSettings
+from tracker_intake.wiring import build_poll_context
 
 TOKEN = "ghp_pipelineTestToken0123456789abcdef"
 
@@ -83,13 +84,24 @@ class Pipeline:
             )
         )
 
+    def settings(self) -> PollerSettings:
+        """The poller's settings as template.yaml would set them for this account and stand-in."""
+        return PollerSettings.from_env(
+            {
+                "TABLE_NAME": self.aws["table_name"],
+                "QUEUE_URL": self.aws["queue_url"],
+                "GITHUB_API_URL": self.github.base_url,
+                "MAX_PAGES_PER_POLL": str(self.page_cap),
+                "STALE_CLAIM_SECONDS": "45",
+            }
+        )
+
     def poll_context(self) -> PollContext:
-        store = DynamoStore(self.aws["table_name"], client=self.aws["dynamodb"])
         queue = SqsSessionQueue(self.aws["queue_url"], client=self.aws["sqs"])
-        return PollContext(
-            store=store,
-            ledger=store,
-            budgets=store,
+        return build_poll_context(
+            self.settings(),
+            dynamodb=self.aws["dynamodb"],
+            token=TOKEN,
             queue=self.queue_wrapper(queue),
             tracker=GitHubTracker(
                 self.github.base_url,
@@ -98,9 +110,6 @@ class Pipeline:
                 max_concurrency=self.github_max_concurrency,
             ),
             clock=self.clock,
-            token_key=token_key(TOKEN),
-            page_cap=self.page_cap,
-            stale_claim=timedelta(seconds=45),
             rng=lambda: 0.0,
         )
 

@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any, TextIO
 
 from .functions import LocalLambdaContext, load_handler
+from .moto_rigs import sqs_record
 from .template import create_resources
 
 SERVICE = "tracker-intake"
@@ -177,8 +177,10 @@ class LocalStack:
             self.launcher: ModuleType = load_handler("launcher", fresh=True)
             self.poller.use(None)
             # The dispatcher as deployed, but polls run in-process instead of Lambda Invoke.
-            deployed = build_dispatch_context(DispatcherSettings.from_env())
-            self.dispatcher.use(replace(deployed, invoker=InProcessInvoker(self._poll), max_concurrency=4))
+            settings = DispatcherSettings.from_env()
+            self.dispatcher.use(
+                build_dispatch_context(settings, invoker=InProcessInvoker(self._poll), max_concurrency=4)
+            )
         # Powertools loggers keep the stdout they saw when built: point them at handler output,
         # which goes to the log file while a handler runs (see `_quiet`).
         for handler in logging.getLogger(SERVICE).handlers:
@@ -245,7 +247,7 @@ class LocalStack:
             messages = got.get("Messages", [])
             if not messages:
                 return launched
-            event = {"Records": [_sqs_record(m, url) for m in messages]}
+            event = {"Records": [sqs_record(m, url) for m in messages]}
             with self._quiet():
                 response = self.launcher.lambda_handler(event, LocalLambdaContext(function_name="local-launcher"))
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
@@ -347,22 +349,6 @@ _REASONS = {
 
 def _reason(kind: str | None) -> str:
     return _REASONS.get(kind or "", kind or "error")
-
-
-def _sqs_record(message: Mapping[str, Any], queue_url: str) -> dict[str, Any]:
-    """The record Lambda's SQS integration would hand the launcher for `message`."""
-    name = queue_url.rsplit("/", 1)[-1]
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {},
-        "md5OfBody": hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324 - SQS's checksum
-        "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{os.environ.get('AWS_DEFAULT_REGION', 'us-east-1')}:123456789012:{name}",
-        "awsRegion": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-    }
 
 
 # --- the command ------------------------------------------------------------------------------------

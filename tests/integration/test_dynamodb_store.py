@@ -14,8 +14,9 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.config import Config
 from botocore.stub import Stubber
-from fakes import AwsCalls, atomic_calls
 
+from intake_dev.call_counter import CallCounter
+from intake_dev.moto_rigs import atomic_calls
 from tracker_intake.adapters.dynamodb import DynamoStore, claim_record
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.errors import StoreUnavailable
@@ -75,11 +76,11 @@ def test_saving_poll_state_is_one_update_of_the_poll_attributes_only(aws: dict[s
     store.client.meta.events.register(
         "provide-client-params.dynamodb.UpdateItem", lambda params, **_: calls.append(params)
     )
-    counter = AwsCalls(store.client)
+    counter = CallCounter(store.client)
     # WHEN the poller saves a failure state
     store.save_poll_state("app", PollState(backoff_until=NOW, consecutive_failures=1, last_error="x"))
     # THEN it is one conditional UpdateItem naming only poll attributes
-    assert counter.calls == ["UpdateItem"]
+    assert counter.log == ["UpdateItem"]
     (params,) = calls
     assert set(params["ExpressionAttributeNames"].values()) == {
         "backoffUntil",
@@ -99,11 +100,11 @@ def test_replacing_the_config_is_one_update_that_leaves_poll_attributes_alone(aw
     store.client.meta.events.register(
         "provide-client-params.dynamodb.UpdateItem", lambda params, **_: calls.append(params)
     )
-    counter = AwsCalls(store.client)
+    counter = CallCounter(store.client)
     # WHEN the API replaces the config
     store.replace_config("app", DISABLED, 1, NOW)
     # THEN one UpdateItem touches config, version, updatedAt and the index keys, nothing else
-    assert counter.calls == ["UpdateItem"]
+    assert counter.log == ["UpdateItem"]
     (params,) = calls
     # ... and drops a deferral mark, which belonged to the config it replaces
     assert set(params["ExpressionAttributeNames"].values()) == {
@@ -121,11 +122,11 @@ def test_the_steady_state_poll_read_is_exactly_one_query(store: DynamoStore) -> 
     store.create_project("app", ENABLED, NOW)
     for n in range(5):
         store.commit_page("app", CachedPage(f"https://x/{n}", f'"{n}"'))
-    counter = AwsCalls(store.client)
+    counter = CallCounter(store.client)
     # WHEN it is loaded for a poll
     store.load_for_poll("app")
     # THEN that is one Query and nothing else
-    assert counter.calls == ["Query"]
+    assert counter.log == ["Query"]
 
 
 def test_an_etag_item_is_keyed_by_a_hash_of_the_url(store: DynamoStore) -> None:
@@ -213,10 +214,10 @@ def test_a_lost_conditional_write_is_an_outcome_not_an_error(aws: dict[str, Any]
     snapshot = IssueSnapshot(7, "Fix it", "u", (), (), "", None)
     claim = Claim("github:acme/app#7", "app", ClaimStatus.CLAIMED, "t", NOW, snapshot)
     store.put_claim(claim)
-    counter = AwsCalls(store.client)
+    counter = CallCounter(store.client)
     # WHEN it is claimed again THEN the put reports False after exactly one call
     assert store.put_claim(claim) is False
-    assert counter.calls == ["PutItem"]
+    assert counter.log == ["PutItem"]
 
 
 def project_item(project_id: str) -> dict[str, Any]:
@@ -240,7 +241,7 @@ def test_the_intake_index_is_read_page_by_page_as_it_is_consumed() -> None:
     # GIVEN DynamoDB answering the index Query in two pages
     client = boto3.client("dynamodb", region_name="us-east-1")
     store = DynamoStore("intake-table", client)
-    counter = AwsCalls(client)
+    counter = CallCounter(client)
     base = {
         "TableName": "intake-table",
         "IndexName": "gsi1",
@@ -255,7 +256,7 @@ def test_the_intake_index_is_read_page_by_page_as_it_is_consumed() -> None:
         first = next(projects)
         # THEN only the first page has been read
         assert first.project_id == "a"
-        assert counter.calls == ["Query"]
+        assert counter.log == ["Query"]
         # AND the rest follows from the second page, resumed after the first
         assert [r.project_id for r in projects] == ["b"]
         stub.assert_no_pending_responses()
@@ -356,12 +357,12 @@ def test_claims_are_read_in_one_batch_per_hundred_keys_eventually_consistent(aws
     store.client.meta.events.register(
         "provide-client-params.dynamodb.BatchGetItem", lambda params, **_: calls.append(params)
     )
-    counter = AwsCalls(store.client)
+    counter = CallCounter(store.client)
     # WHEN all of them are read
     found = store.get_claims(ids)
     # THEN three BatchGetItem calls (100, 100, 50 keys), none strongly consistent
     assert len(found) == 250
-    assert counter.calls == ["BatchGetItem"] * 3
+    assert counter.log == ["BatchGetItem"] * 3
     assert [len(c["RequestItems"][aws["table_name"]]["Keys"]) for c in calls] == [100, 100, 50]
     assert all(c["RequestItems"][aws["table_name"]]["ConsistentRead"] is False for c in calls)
 

@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fakes import AwsCalls, MemoryStore, atomic_calls
+from fakes import MemoryStore
 
+from intake_dev.call_counter import CallCounter
+from intake_dev.moto_rigs import atomic_calls
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.errors import (
@@ -81,7 +83,7 @@ class MemoryHarness(Harness):
 class DynamoHarness(Harness):
     def __init__(self, aws: dict[str, Any]) -> None:
         self.store = self.dynamo = DynamoStore(aws["table_name"], aws["dynamodb"])
-        self.counter = AwsCalls(aws["dynamodb"])
+        self.counter = CallCounter(aws["dynamodb"])
         # moto's backend takes no lock; DynamoDB applies each conditional write atomically.
         atomic_calls(aws["dynamodb"])
 
@@ -94,7 +96,7 @@ class DynamoHarness(Harness):
         )
 
     def calls(self) -> list[str]:
-        return list(self.counter.calls)
+        return list(self.counter.log)
 
     def reads_and_writes(self) -> tuple[int, int]:
         return self.counter.reads, self.counter.writes

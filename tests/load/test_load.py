@@ -24,8 +24,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,10 +36,8 @@ from harness import TOKEN, Pipeline
 from intake_dev.fake_github import FakeGitHub
 from intake_dev.invoker import InProcessInvoker
 from intake_dev.template import create_resources
-from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_key
-from tracker_intake.adapters.sqs import SqsSessionQueue
 from tracker_intake.domain.poll import PollContext
 from tracker_intake.domain.session import SessionRequest
 from tracker_intake.wiring import DispatchContext
@@ -181,21 +178,9 @@ class LoadPipeline(Pipeline):
         )
 
     def poll_context(self) -> PollContext:
-        store = DynamoStore(self.aws["table_name"], client=self.aws["dynamodb"])
-        # A loaded single process can take more than the harness's 1 s to answer.
+        # A loaded single process can take more than the harness's 5 s to answer.
         tracker = GitHubTracker(self.github.base_url, TOKEN, timeout=(10.0, 60.0))
-        return PollContext(
-            store=store,
-            ledger=store,
-            budgets=store,
-            queue=SqsSessionQueue(self.aws["queue_url"], client=self.aws["sqs"]),
-            tracker=tracker,
-            clock=self.clock,
-            token_key=token_key(TOKEN),
-            page_cap=self.page_cap,
-            stale_claim=timedelta(seconds=45),
-            rng=lambda: 0.0,
-        )
+        return replace(super().poll_context(), tracker=tracker)
 
     def poll_event(self, event: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = super().poll_event(event)

@@ -22,14 +22,13 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
+from intake_dev.moto_rigs import FIFO_DEDUP_WINDOW
 from tracker_intake.domain.ports import Clock
-
-FIFO_DEDUP_WINDOW = timedelta(minutes=5)
 
 
 class Crash(BaseException):

@@ -33,11 +33,10 @@ from reliability.backend import SessionBackend
 
 from intake_dev.fake_github import FakeGitHub
 from intake_dev.functions import LocalLambdaContext
+from intake_dev.moto_rigs import atomic_calls, sqs_record
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_key
-from tracker_intake.adapters.invoker import LambdaInvoker
-from tracker_intake.adapters.sqs import SqsSessionQueue
 from tracker_intake.adapters.webhook import WebhookLauncher
 from tracker_intake.domain.errors import LaunchRetryable
 from tracker_intake.domain.launch import LaunchContext
@@ -45,7 +44,8 @@ from tracker_intake.domain.poll import PollContext
 from tracker_intake.domain.ports import Ledger, SessionLauncher
 from tracker_intake.domain.records import Claim, ClaimStatus
 from tracker_intake.domain.session import SessionRequest
-from tracker_intake.wiring import USER_AGENT, DispatchContext
+from tracker_intake.settings import DispatcherSettings, PollerSettings
+from tracker_intake.wiring import USER_AGENT, DispatchContext, build_dispatch_context, build_poll_context
 
 SUBJECT, HEALTHY = "subject", "healthy"
 REPOS = {SUBJECT: "acme/subject", HEALTHY: "acme/healthy"}
@@ -277,14 +277,16 @@ class World:
         # DynamoDB applies each request atomically; moto in-process checks a condition and then
         # writes in two steps. One lock over every DynamoDB request gives the atomicity back.
         self._dynamodb_lock = threading.RLock()
-        _serialize(aws["dynamodb"], self._dynamodb_lock)
+        atomic_calls(aws["dynamodb"], self._dynamodb_lock)
         # One client per role: faults aimed at the poller never touch the launcher or the checks.
         self.poll_dynamodb = self.poller_client("dynamodb")
         self.poll_sqs = self.poller_client("sqs")
-        self.launch_dynamodb = _serialize(boto3.client("dynamodb"), self._dynamodb_lock)
+        self.launch_dynamodb = atomic_calls(boto3.client("dynamodb"), self._dynamodb_lock)
         self.queue_sqs = boto3.client("sqs")  # the pump's receive/delete (SQS's side of the launcher)
         self.lambda_client = boto3.client("lambda")
-        self.observer = DynamoStore(aws["table_name"], client=_serialize(boto3.client("dynamodb"), self._dynamodb_lock))
+        self.observer = DynamoStore(
+            aws["table_name"], client=atomic_calls(boto3.client("dynamodb"), self._dynamodb_lock)
+        )
         self.lambda_faults.attach(self.lambda_client)
         LambdaLoopback(self.run_poll).attach(self.lambda_client)
         self.launcher_crashes = LauncherCrashes()
@@ -359,7 +361,7 @@ class World:
     def poller_client(self, service: Literal["dynamodb", "sqs"]) -> Any:
         """A new boto3 client of a poller's (or the dispatcher's), with the fault hooks in place."""
         if service == "dynamodb":
-            client: Any = _serialize(boto3.client("dynamodb"), self._dynamodb_lock)
+            client: Any = atomic_calls(boto3.client("dynamodb"), self._dynamodb_lock)
             self.dynamodb_faults.attach(client)
         else:
             client = boto3.client("sqs")
@@ -367,33 +369,41 @@ class World:
         return client
 
     def poll_context(self, dynamodb: Any | None = None, sqs: Any | None = None) -> PollContext:
-        store = DynamoStore(self.aws["table_name"], client=dynamodb or self.poll_dynamodb)
-        return PollContext(
-            store=store,
-            ledger=store,
-            budgets=store,
-            queue=SqsSessionQueue(self.aws["queue_url"], client=sqs or self.poll_sqs),
-            tracker=GitHubTracker(
-                self.github.base_url,
-                TOKEN,
-                user_agent=USER_AGENT,
-                timeout=(self.tracker_timeout, self.tracker_timeout),
-                clock=self.clock,
-            ),
+        settings = PollerSettings.from_env(
+            {
+                "TABLE_NAME": self.aws["table_name"],
+                "QUEUE_URL": self.aws["queue_url"],
+                "GITHUB_API_URL": self.github.base_url,
+                "STALE_CLAIM_SECONDS": str(int(STALE_CLAIM.total_seconds())),
+            }
+        )
+        tracker = GitHubTracker(
+            self.github.base_url,
+            TOKEN,
+            user_agent=USER_AGENT,
+            timeout=(self.tracker_timeout, self.tracker_timeout),
             clock=self.clock,
-            token_key=self.token_key,
-            stale_claim=STALE_CLAIM,
+        )
+        return build_poll_context(
+            settings,
+            dynamodb=dynamodb or self.poll_dynamodb,
+            sqs=sqs or self.poll_sqs,
+            token=TOKEN,
+            tracker=tracker,
+            clock=self.clock,
             rng=lambda: 0.0,
         )
 
     def dispatch_context(self, dynamodb: Any | None = None) -> DispatchContext:
-        store = DynamoStore(self.aws["table_name"], client=dynamodb or self.poll_dynamodb)
-        return DispatchContext(
-            store=store,
-            budgets=store,
-            invoker=LambdaInvoker(POLLER_FUNCTION, client=self.lambda_client),
+        settings = DispatcherSettings.from_env(
+            {"TABLE_NAME": self.aws["table_name"], "POLLER_FUNCTION_NAME": POLLER_FUNCTION}
+        )
+        return build_dispatch_context(
+            settings,
+            dynamodb=dynamodb or self.poll_dynamodb,
+            lambda_client=self.lambda_client,
+            token=TOKEN,
             clock=self.clock,
-            token_key=self.token_key,
             max_concurrency=4,
         )
 
@@ -519,7 +529,7 @@ class World:
     def _launch_batch(self, messages: list[dict[str, Any]]) -> set[str]:
         """Run the launcher handler on one batch; the ids SQS must deliver again."""
         every = {m["MessageId"] for m in messages}
-        event = {"Records": [_sqs_record(m, self.aws["queue_url"]) for m in messages]}
+        event = {"Records": [sqs_record(m, self.aws["queue_url"]) for m in messages]}
         try:
             response = self.launcher.lambda_handler(event, LocalLambdaContext(function_name="launcher"))
         except Crash as crash:
@@ -540,7 +550,10 @@ class World:
     def redeliver_everything(self) -> None:
         """SQS is at-least-once: deliver every message ever delivered once more."""
         records = [
-            _sqs_record({"MessageId": f"{mid}-again", "ReceiptHandle": "again", "Body": body, "Attributes": {}}, "")
+            sqs_record(
+                {"MessageId": f"{mid}-again", "ReceiptHandle": "again", "Body": body, "Attributes": {}},
+                self.aws["queue_url"],
+            )
             for mid, body in self.bodies.items()
         ]
         for start in range(0, len(records), 10):
@@ -624,41 +637,6 @@ class World:
             QueueUrl=self.aws["dlq_url"], AttributeNames=["ApproximateNumberOfMessages"]
         )
         return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
-
-
-def _serialize(client: Any, lock: threading.RLock) -> Any:
-    """Every request of `client` under `lock` (see World.__init__)."""
-    send = client._make_api_call
-
-    def one_at_a_time(*args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return send(*args, **kwargs)
-
-    setattr(client, "_make_api_call", one_at_a_time)  # noqa: B010
-    return client
-
-
-def _sqs_record(message: dict[str, Any], queue_url: str) -> dict[str, Any]:
-    attributes = message.get("Attributes", {})
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": {
-            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
-            "SentTimestamp": attributes.get("SentTimestamp", "0"),
-            "MessageGroupId": attributes.get("MessageGroupId", ""),
-            "MessageDeduplicationId": attributes.get("MessageDeduplicationId", ""),
-            "SequenceNumber": attributes.get("SequenceNumber", "0"),
-            "SenderId": attributes.get("SenderId", "poller"),
-            "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
-        },
-        "messageAttributes": {},
-        "md5OfBody": message.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:LaunchQueue.fifo",
-        "awsRegion": "us-east-1",
-    }
 
 
 # --- call sites of the poller and the dispatcher ---------------------------------------------------

@@ -7,7 +7,8 @@ a handler makes no network call (the token secret is read on first use, then cac
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .domain.clock import SystemClock
 from .domain.dispatch import DispatchContext
@@ -51,43 +52,69 @@ def github_token(secret_arn: str | None) -> str | None:
     return token_from_secret(secret_arn) if secret_arn else token_from_env()
 
 
-def build_poll_context(settings: PollerSettings) -> PollContext:
+def build_poll_context(
+    settings: PollerSettings,
+    *,
+    dynamodb: Any = None,
+    sqs: Any = None,
+    token: str | None = None,
+    **overrides: Any,
+) -> PollContext:
+    """The poller's ports from its settings.
+
+    The one way contexts are built: the handler passes settings only; tests, benchmarks and the
+    local stack pass boto3 clients (moto's), a token, and any `PollContext` field to replace.
+    """
     from .adapters.dynamodb import DynamoStore
     from .adapters.github import GitHubTracker
     from .adapters.github_token import token_key
     from .adapters.sqs import SqsSessionQueue
 
-    token = github_token(settings.github_token_secret_arn)
-    store = DynamoStore(settings.table_name)
-    return PollContext(
+    if token is None:
+        token = github_token(settings.github_token_secret_arn)
+    store = DynamoStore(settings.table_name, client=dynamodb)
+    context = PollContext(
         store=store,
         ledger=store,
         budgets=store,
-        queue=SqsSessionQueue(settings.queue_url),
+        queue=SqsSessionQueue(settings.queue_url, client=sqs),
         tracker=GitHubTracker(
             settings.github_api_url, token, user_agent=USER_AGENT, max_concurrency=settings.github_max_concurrency
         ),
         clock=SystemClock(),
         token_key=token_key(token),
+        page_cap=settings.max_pages_per_poll,
         stale_claim=settings.stale_claim,
     )
+    return replace(context, **overrides)
 
 
-def build_dispatch_context(settings: DispatcherSettings) -> DispatchContext:
+def build_dispatch_context(
+    settings: DispatcherSettings,
+    *,
+    dynamodb: Any = None,
+    lambda_client: Any = None,
+    token: str | None = None,
+    **overrides: Any,
+) -> DispatchContext:
+    """The dispatcher's ports from its settings; overrides as `build_poll_context`'s."""
     from .adapters.dynamodb import DynamoStore
     from .adapters.github_token import token_key
     from .adapters.invoker import LambdaInvoker
 
-    store = DynamoStore(settings.table_name)
-    return DispatchContext(
+    if token is None:
+        token = github_token(settings.github_token_secret_arn)
+    store = DynamoStore(settings.table_name, client=dynamodb)
+    context = DispatchContext(
         store=store,
         budgets=store,
-        invoker=LambdaInvoker(settings.poller_function_name),
+        invoker=LambdaInvoker(settings.poller_function_name, client=lambda_client),
         clock=SystemClock(),
-        token_key=token_key(github_token(settings.github_token_secret_arn)),
+        token_key=token_key(token),
         max_concurrency=settings.max_concurrency,
         requests_per_minute=settings.github_requests_per_minute,
     )
+    return replace(context, **overrides)
 
 
 def build_launch_context(settings: LauncherSettings) -> LaunchContext:
