@@ -22,6 +22,7 @@ from tracker_intake.domain.config import ProjectConfig, parse_config
 from tracker_intake.domain.errors import (
     ClaimNotFound,
     ConfigInvalid,
+    InvalidInput,
     ProjectExists,
     ProjectNotFound,
     QueueUnavailable,
@@ -77,8 +78,8 @@ def _token(key: dict[str, str]) -> str:
 
 
 def _untoken(token: str, keys: tuple[str, ...], prefix: str, **fixed: str) -> dict[str, str]:
-    """The key a next token resumes after; ConfigInvalid("nextToken") for a token we did not issue."""
-    refused = ConfigInvalid("nextToken", "is not a token this API returned")
+    """The key a next token resumes after; InvalidInput("nextToken") for a token we did not issue."""
+    refused = InvalidInput("nextToken", "is not a token this API returned")
     try:
         key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (binascii.Error, ValueError) as e:
@@ -101,7 +102,7 @@ def _iso(moment: datetime) -> str:
 
 def _check_limit(limit: int) -> None:
     if limit < 1:
-        raise ConfigInvalid("limit", "must be at least 1")
+        raise InvalidInput("limit", "must be at least 1")
 
 
 @dataclass

@@ -7,18 +7,37 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Json
 
 from tracker_intake.domain.launch import LaunchContext, LaunchReport, launch_session
+from tracker_intake.domain.session import SessionRequest
 from tracker_intake.observability import record_launch
 from tracker_intake.settings import LauncherSettings
 from tracker_intake.wiring import Ports, build_launch_context
 
 logger = Logger()
 metrics = Metrics()
+
+
+class SessionRequestRecord(SqsRecordModel):
+    """An SQS record whose body is a session request: parsed here, at the edge.
+
+    A body that is not one fails validation, so its record is reported failed and, after the
+    queue's retries, ends in the dead-letter queue, where an operator can read it.
+    """
+
+    body: Json[SessionRequest]  # type: ignore[assignment]
+
+
 # Failed records are reported, never raised: a failed message returns to the queue on its own.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# The queue is FIFO (grouped by project), but order within a group does not matter here: each
+# message is one issue's session, and the claim's conditional transitions make each launch
+# independent and idempotent. So the plain BatchProcessor goes on past a failed record rather
+# than failing the rest of its group (SqsFifoPartialProcessor would), and one backend error does
+# not hold up the other issues of a project.
+processor = BatchProcessor(event_type=EventType.SQS, model=SessionRequestRecord, raise_on_entire_batch_failure=False)
 
 ports: Ports[LaunchContext] = Ports(lambda: build_launch_context(LauncherSettings.from_env()))
 use = ports.use  # tests and the local stack pass their own ports
@@ -28,7 +47,7 @@ def report(result: LaunchReport) -> None:
     record_launch(metrics, logger, result)
 
 
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SessionRequestRecord) -> None:
     launch_session(record.body, ports(), report)
 
 

@@ -205,3 +205,16 @@ def test_log_backend_marks_the_claim_launched_with_ref_log(
     prompts = [r.__dict__["prompt"] for r in caplog.records if r.getMessage() == f"session for {ISSUE}"]
     assert prompts
     assert "Title: Crash when the config file is empty" in prompts[0]
+
+
+def test_a_message_that_is_not_a_session_request_is_a_failed_record_and_calls_nothing(
+    aws: dict[str, Any], backend: SessionBackend
+) -> None:
+    # GIVEN an enqueued claim, and a batch holding a message of another shape beside a good one
+    launcher = Launcher(aws, backend)
+    event = sqs_event('{"hello": "world"}', sample_body())
+    # WHEN the batch is delivered
+    response = launcher.module.lambda_handler(event, LocalLambdaContext())
+    # THEN the bad record alone is reported failed (so it ends in the DLQ), the good one launched
+    assert [item["itemIdentifier"] for item in response["batchItemFailures"]] == ["message-0"]
+    assert len(backend.received) == 1

@@ -22,7 +22,7 @@ from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.errors import (
     ClaimNotFound,
-    ConfigInvalid,
+    InvalidInput,
     ProjectExists,
     ProjectNotFound,
     VersionConflict,
@@ -468,19 +468,19 @@ BAD_TOKENS = {
 
 
 @pytest.mark.parametrize("token", BAD_TOKENS.values(), ids=BAD_TOKENS.keys())
-def test_a_next_token_we_did_not_issue_raises_config_invalid_naming_next_token(store: Store, token: str) -> None:
+def test_a_next_token_we_did_not_issue_raises_invalid_input_naming_next_token(store: Store, token: str) -> None:
     # GIVEN a project
     store.create_project("app", enabled(), NOW)
-    # WHEN projects are listed with a token that is not ours THEN ConfigInvalid on nextToken
-    with pytest.raises(ConfigInvalid) as raised:
+    # WHEN projects are listed with a token that is not ours THEN InvalidInput on nextToken
+    with pytest.raises(InvalidInput) as raised:
         store.list_projects(10, token)
     assert raised.value.field == "nextToken"
 
 
 @pytest.mark.parametrize("limit", [0, -1])
-def test_a_limit_below_one_raises_config_invalid(store: Store, limit: int) -> None:
-    # GIVEN any store WHEN a page of fewer than one item is asked for THEN ConfigInvalid on limit
-    with pytest.raises(ConfigInvalid) as raised:
+def test_a_limit_below_one_raises_invalid_input(store: Store, limit: int) -> None:
+    # GIVEN any store WHEN a page of fewer than one item is asked for THEN InvalidInput on limit
+    with pytest.raises(InvalidInput) as raised:
         store.list_projects(limit, None)
     assert raised.value.field == "limit"
 
@@ -741,23 +741,23 @@ def test_listing_sessions_of_a_project_without_claims_is_empty(store: Store) -> 
     assert store.list_sessions("app", 10, None) == ([], None)
 
 
-def test_a_sessions_token_of_another_project_raises_config_invalid(store: Store) -> None:
+def test_a_sessions_token_of_another_project_raises_invalid_input(store: Store) -> None:
     # GIVEN a next token from listing project A's sessions
     for n in range(1, 4):
         store.put_claim(claim(f"github:acme/app#{n}", at=NOW + timedelta(minutes=n)))
     _, token = store.list_sessions("app", 1, None)
     assert token is not None
-    # WHEN it is used to list project B's sessions THEN ConfigInvalid on nextToken
-    with pytest.raises(ConfigInvalid) as raised:
+    # WHEN it is used to list project B's sessions THEN InvalidInput on nextToken
+    with pytest.raises(InvalidInput) as raised:
         store.list_sessions("other", 1, token)
     assert raised.value.field == "nextToken"
 
 
 @pytest.mark.parametrize("token", BAD_TOKENS.values(), ids=BAD_TOKENS.keys())
-def test_a_bad_sessions_token_raises_config_invalid(store: Store, token: str) -> None:
-    # GIVEN a claim WHEN sessions are listed with a token that is not ours THEN ConfigInvalid
+def test_a_bad_sessions_token_raises_invalid_input(store: Store, token: str) -> None:
+    # GIVEN a claim WHEN sessions are listed with a token that is not ours THEN InvalidInput
     store.put_claim(claim())
-    with pytest.raises(ConfigInvalid) as raised:
+    with pytest.raises(InvalidInput) as raised:
         store.list_sessions("app", 10, token)
     assert raised.value.field == "nextToken"
 

@@ -12,7 +12,6 @@ from intake_dev.clock import FixedClock
 from tracker_intake.domain.errors import LaunchRejected, LaunchRetryable, StoreUnavailable
 from tracker_intake.domain.launch import (
     STALE_LAUNCH_SECONDS,
-    BadSessionRequest,
     LaunchContext,
     LaunchOutcome,
     LaunchReport,
@@ -69,7 +68,7 @@ class Harness:
             issue=SessionIssue(number=42, title="Crash", url="https://github.com/acme/app/issues/42"),
             enqueued_at=self.clock.now(),
             generation=generation,
-        ).to_json()
+        )
         return launch_session(body, self.ctx, self.reports.append)
 
     @property
@@ -211,15 +210,6 @@ def test_request_without_a_claim_is_a_counted_no_op() -> None:
     # THEN it is reported and nothing is launched
     assert report.outcome is LaunchOutcome.NO_CLAIM
     assert h.backend.calls == []
-
-
-def test_message_that_is_not_a_session_request_is_refused() -> None:
-    # GIVEN a message of another shape
-    h = Harness("s-1")
-    # WHEN it is delivered
-    # THEN it fails (and so ends in the DLQ), naming the problem
-    with pytest.raises(BadSessionRequest):
-        launch_session('{"hello": "world"}', h.ctx, h.reports.append)
 
 
 class LosesTheFirstLaunchRecord:

@@ -30,6 +30,7 @@ from ..domain.config import ProjectConfig, parse_config
 from ..domain.errors import (
     ClaimNotFound,
     ConfigInvalid,
+    InvalidInput,
     ProjectExists,
     ProjectNotFound,
     StoreUnavailable,
@@ -115,24 +116,24 @@ def encode_token(key: Mapping[str, str]) -> str:
 
 
 def decode_token(token: str, required: tuple[str, ...]) -> dict[str, str]:
-    """The key a next token holds; ConfigInvalid("nextToken") for anything we did not issue."""
+    """The key a next token holds; InvalidInput("nextToken") for anything we did not issue."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         key = json.loads(raw)
     except (binascii.Error, ValueError) as e:
-        raise ConfigInvalid("nextToken", "is not a token this API returned") from e
+        raise InvalidInput("nextToken", "is not a token this API returned") from e
     if (
         not isinstance(key, dict)
         or set(key) != set(required)
         or not all(isinstance(v, str) and v for v in key.values())
     ):
-        raise ConfigInvalid("nextToken", "is not a token this API returned")
+        raise InvalidInput("nextToken", "is not a token this API returned")
     return key
 
 
 def check_limit(limit: int) -> None:
     if limit < 1:
-        raise ConfigInvalid("limit", "must be at least 1")
+        raise InvalidInput("limit", "must be at least 1")
 
 
 # --- item <-> record -----------------------------------------------------------------------
@@ -838,7 +839,7 @@ class DynamoStore:
             return None
         key = decode_token(token, keys)
         if not key["pk"].startswith(pk_prefix) or any(key.get(k) != v for k, v in fixed.items()):
-            raise ConfigInvalid("nextToken", "is not a token this API returned")
+            raise InvalidInput("nextToken", "is not a token this API returned")
         return {k: {"S": v} for k, v in key.items()}
 
     @staticmethod

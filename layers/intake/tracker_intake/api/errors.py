@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from ..domain.config import FieldProblem, field_problems
 from ..domain.errors import (
     ClaimNotFound,
-    ConfigInvalid,
+    InvalidInput,
     ProjectExists,
     ProjectNotFound,
     StoreUnavailable,
@@ -75,7 +75,7 @@ def json_object_body(app: APIGatewayRestResolver, next_middleware: NextMiddlewar
     """Refuse a JSON array body: Powertools would quietly validate its first element instead."""
     event = app.current_event
     if event.body and not isinstance(event.json_body, dict):
-        raise ConfigInvalid("body", "must be a JSON object")
+        raise InvalidInput("body", "must be a JSON object")
     return next_middleware(app)
 
 
@@ -85,7 +85,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     handlers: list[tuple[type[Exception], Callable[[Any], Response[str]]]] = [
         (RequestValidationError, mapping.invalid_request),
         (RequestUnsupportedContentType, mapping.unsupported_content_type),
-        (ConfigInvalid, mapping.config_invalid),
+        (InvalidInput, mapping.invalid_input),
         (ProjectNotFound, mapping.project_not_found),
         (ClaimNotFound, mapping.claim_not_found),
         (ProjectExists, mapping.project_exists),
@@ -116,7 +116,7 @@ class _ErrorMapping:
         reason = "send the body as application/json"
         return refusal(415, f"unsupported content type: {reason}", problem("Content-Type", reason))
 
-    def config_invalid(self, error: ConfigInvalid) -> Response[str]:
+    def invalid_input(self, error: InvalidInput) -> Response[str]:
         return refusal(400, f"invalid request: {error}", problem(error.field, error.reason))
 
     def project_not_found(self, error: ProjectNotFound) -> Response[str]:

@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from pydantic import BaseModel
 
 from ..domain.config import ProjectConfig, check_project_id
-from ..domain.errors import ConfigInvalid
+from ..domain.errors import InvalidInput
 from ..domain.issue import parse_canonical_id
 from ..domain.ports import Clock, Ledger, ProjectStore
 from ..domain.records import ProjectRecord
@@ -213,7 +213,7 @@ def _checked(field: str, value: str, check: Callable[[str], str]) -> str:
     try:
         return check(value)
     except ValueError as e:
-        raise ConfigInvalid(field, str(e)) from None
+        raise InvalidInput(field, str(e)) from None
 
 
 def _expected_version(if_match: str | None, version: int | None) -> int | None:
@@ -222,10 +222,10 @@ def _expected_version(if_match: str | None, version: int | None) -> int | None:
     if if_match is not None and if_match.strip() != "*":
         match = _ETAG.fullmatch(if_match.strip())
         if match is None or int(match[1]) < 1:
-            raise ConfigInvalid("If-Match", f'{if_match[:40]!r} is not a version; send the ETag you read, e.g. "3"')
+            raise InvalidInput("If-Match", f'{if_match[:40]!r} is not a version; send the ETag you read, e.g. "3"')
         header = int(match[1])
     if header is not None and version is not None and header != version:
-        raise ConfigInvalid("version", f"is {version} but If-Match says {header}; send one of them")
+        raise InvalidInput("version", f"is {version} but If-Match says {header}; send one of them")
     return header if header is not None else version
 
 

@@ -11,18 +11,27 @@ class IntakeError(Exception):
     kind = "intake_error"
 
 
-# --- configuration -------------------------------------------------------------------
+# --- client input ----------------------------------------------------------------------
 
 
-class ConfigInvalid(IntakeError):
-    """A project's config breaks a rule; `field` names the camelCase field at fault."""
+class InvalidInput(IntakeError):
+    """Input from a caller breaks a rule; `field` names what is at fault (camelCase, or a header).
 
-    kind = "config_invalid"
+    The API answers every one with 400 and the field; nothing is written.
+    """
+
+    kind = "invalid_input"
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class ConfigInvalid(InvalidInput):
+    """A project's config breaks a rule (from the API, or as stored by an older release)."""
+
+    kind = "config_invalid"
 
 
 # --- the tracker (GitHub) ------------------------------------------------------------

@@ -23,9 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import ValidationError
-
-from .errors import IntakeError, LaunchRejected, LaunchRetryable
+from .errors import LaunchRejected, LaunchRetryable
 from .issue import dedupe_key
 from .ports import Clock, Ledger, SessionLauncher
 from .records import Claim, ClaimStatus
@@ -45,12 +43,6 @@ class LaunchOutcome(StrEnum):
     NO_CLAIM = "no_claim"
 
 
-class BadSessionRequest(IntakeError):
-    """The queue message is not a session request; retrying cannot help (it ends in the DLQ)."""
-
-    kind = "bad_session_request"
-
-
 @dataclass(frozen=True)
 class LaunchReport:
     outcome: LaunchOutcome
@@ -61,13 +53,6 @@ class LaunchReport:
 
 
 Report = Callable[[LaunchReport], None]
-
-
-def parse_request(body: str) -> SessionRequest:
-    try:
-        return SessionRequest.model_validate_json(body)
-    except ValidationError as e:
-        raise BadSessionRequest(f"not a session request: {e.errors()[0]['msg']}") from None
 
 
 def idempotency_key(request: SessionRequest) -> str:
@@ -128,14 +113,13 @@ class LaunchContext:
     stale_after: timedelta = timedelta(seconds=STALE_LAUNCH_SECONDS)
 
 
-def launch_session(body: str, ctx: LaunchContext, report: Report) -> LaunchReport:
+def launch_session(request: SessionRequest, ctx: LaunchContext, report: Report) -> LaunchReport:
     """Launch the session a queue message asks for, and record the outcome on its claim.
 
-    Raises LaunchRetryable (after putting the claim back to `enqueued`) when SQS should try
-    again, and BadSessionRequest for a message that is not a session request.
+    The message is parsed at the edge (the launcher handler's batch model). Raises
+    LaunchRetryable (after putting the claim back to `enqueued`) when SQS should try again.
     """
     ledger, clock = ctx.ledger, ctx.clock
-    request = parse_request(body)
     claim = ledger.get_claim(request.issue_id)
     if claim is None or claim.project_id != request.project_id:
         return _done(report, LaunchOutcome.NO_CLAIM, request, reason="no claim for this issue")
