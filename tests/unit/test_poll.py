@@ -1,15 +1,16 @@
-"""poll_project on the in-memory fakes: the dispatcher's grant, the credential pause, the batch read."""
+"""poll_project on the in-memory fakes, in milliseconds: grant, pause, batch read, cap, commit, claims."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fakes import MemoryQueue, MemoryStore
 
 from intake_dev.clock import FixedClock
 from tracker_intake.domain.config import ProjectConfig
-from tracker_intake.domain.errors import SecondaryRateLimited
+from tracker_intake.domain.errors import SecondaryRateLimited, TrackerUnavailable
 from tracker_intake.domain.issue import Issue
 from tracker_intake.domain.poll import PollContext, PollResult, poll_project
 from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page
@@ -121,3 +122,112 @@ def test_a_changed_page_of_taken_issues_costs_one_batch_read_and_no_claim_write(
     assert store.ops.count("put_claim") == 0 and store.ops.count("get_claim") == 0
     assert store.ops.count("commit_page") == 1
     assert outcome.new_sessions == []  # type: ignore[attr-defined]
+
+
+# --- the claim protocol, the cap, the ETag commit rule, backoff ----------------------------------
+
+
+def _context(store: MemoryStore, tracker: PagedTracker, clock: FixedClock) -> PollContext:
+    return PollContext(store, store, store, MemoryQueue(clock), tracker, clock, KEY, rng=lambda: 0.0)
+
+
+def _project(store: MemoryStore, cap: int = 100) -> None:
+    config = {"trackerIntake": {"enabled": True, "labels": ["agent"], "repo": "acme/app", "maxSessionsPerPoll": cap}}
+    store.create_project("app", ProjectConfig.model_validate(config), NOW)
+
+
+class OnePage(PagedTracker):
+    """One page of `eligible` issues that answers 304 to the ETag it gave."""
+
+    def pages(
+        self, query: IssueQuery, cache: Mapping[str, CachedPage], page_cap: int = DEFAULT_PAGE_CAP
+    ) -> Iterator[Page]:
+        cached = cache.get("u1")
+        if cached is not None and cached.etag == '"1"':
+            self.requests += 1
+            yield Page("u1", 1, False, etag='"1"', item_count=cached.item_count)
+            return
+        yield from super().pages(query, cache, page_cap)
+
+
+def test_the_cap_holds_issues_back_and_the_page_is_committed_only_once_all_are_enqueued() -> None:
+    # GIVEN a page of 25 eligible issues and a cap of 10
+    store, clock = MemoryStore(), FixedClock(NOW)
+    _project(store, cap=10)
+    ctx = _context(store, OnePage(1, eligible=25), clock)
+    # WHEN it is polled three times
+    outcomes = [poll_project(ctx, "app") for _ in range(3)]
+    # THEN 10, 10 and 5 issues are enqueued, oldest first, and the page's ETag is committed only
+    # by the poll that finished it
+    assert [len(o.new_sessions) for o in outcomes] == [10, 10, 5]
+    assert outcomes[0].new_sessions[0] == "github:acme/app#1" and outcomes[0].held_back == 15
+    assert store.ops.count("commit_page") == 1
+    # AND the next poll is a 304 that writes nothing
+    store.ops.reset()
+    assert poll_project(ctx, "app").result is PollResult.NOT_MODIFIED
+    assert store.ops.writes == 0
+
+
+def test_a_released_claim_is_taken_again_as_a_new_generation() -> None:
+    # GIVEN an issue that became a session, then was released through the API
+    store, clock = MemoryStore(), FixedClock(NOW)
+    _project(store)
+    ctx = _context(store, OnePage(1, eligible=1), clock)
+    poll_project(ctx, "app")
+    store.release("app", "github:acme/app#1", clock.now())
+    # WHEN the project is polled again
+    outcome = poll_project(ctx, "app")
+    # THEN the issue is enqueued again, as generation 2 (a new dedup id and Idempotency-Key)
+    assert outcome.new_sessions == ["github:acme/app#1"]
+    claim = store.get_claim("github:acme/app#1")
+    assert claim is not None and claim.generation == 2
+
+
+def test_a_claim_left_by_a_dead_poller_is_taken_over_once_stale_and_not_before() -> None:
+    # GIVEN a claim left `claimed` by a poller that died before sending
+    store, clock = MemoryStore(), FixedClock(NOW)
+    _project(store)
+    ctx = _context(store, OnePage(1, eligible=1), clock)
+    store.fail("mark_enqueued", RuntimeError("the poller died"))
+    with pytest.raises(RuntimeError):
+        poll_project(ctx, "app")
+    # WHEN the next poll comes at once, and another 60 s later
+    early = poll_project(ctx, "app")
+    clock.advance(60)
+    later = poll_project(ctx, "app")
+    # THEN the first leaves the live-looking claim alone; the second recovers it
+    assert early.new_sessions == [] and early.claims_recovered == 0
+    assert later.new_sessions == ["github:acme/app#1"] and later.claims_recovered == 1
+
+
+def test_a_github_failure_backs_the_project_off_and_a_success_resets_it() -> None:
+    # GIVEN GitHub failing the project's first page once
+    store, clock = MemoryStore(), FixedClock(NOW)
+    _project(store)
+    tracker = OnePage(1, eligible=1)
+    failing = FailingOnce(tracker)
+    ctx = _context(store, failing, clock)  # type: ignore[arg-type]
+    # WHEN it is polled, and again after the backoff
+    failed = poll_project(ctx, "app")
+    state = store.get_project("app").poll
+    clock.advance(6 * 60)
+    recovered = poll_project(ctx, "app")
+    # THEN the failure backed it off for 5 minutes and counted; the success cleared both
+    assert failed.result is PollResult.FAILED and state.consecutive_failures == 1
+    assert state.backoff_until == NOW + timedelta(minutes=5)
+    assert recovered.result is PollResult.CHANGED
+    assert store.get_project("app").poll.consecutive_failures == 0
+
+
+class FailingOnce:
+    def __init__(self, inner: PagedTracker) -> None:
+        self.inner = inner
+        self.failed = False
+
+    def pages(
+        self, query: IssueQuery, cache: Mapping[str, CachedPage], page_cap: int = DEFAULT_PAGE_CAP
+    ) -> Iterator[Page]:
+        if not self.failed:
+            self.failed = True
+            raise TrackerUnavailable("GitHub is unavailable (502)")
+        yield from self.inner.pages(query, cache, page_cap)
