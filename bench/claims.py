@@ -21,7 +21,7 @@ from typing import Any
 from intake_dev.call_counter import CallCounter
 from intake_dev.fake_github import FakeGitHub
 from intake_dev.functions import LocalLambdaContext, load_handler
-from tracker_intake.adapters.dynamodb import DynamoStore
+from tracker_intake.adapters.dynamodb import DynamoProjects, DynamoStore
 from tracker_intake.domain.clock import SystemClock
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.settings import PollerSettings
@@ -80,11 +80,11 @@ class World:
             TABLE_NAME=aws.table_name, QUEUE_URL=aws.queue_url, GITHUB_API_URL=github.base_url, GITHUB_TOKEN=TOKEN
         )
         context = build_poll_context(PollerSettings.from_env())
-        assert isinstance(context.store, DynamoStore)
+        assert isinstance(context.store, DynamoProjects)
         self.counter = CallCounter()
-        self.counter.attach(context.store.client)
-        self.refusals = Refusals(context.store.client)
-        self.etag_commits = EtagCommits(context.store.client)
+        self.counter.attach(context.store.table.client)
+        self.refusals = Refusals(context.store.table.client)
+        self.etag_commits = EtagCommits(context.store.table.client)
         self.poller = load_handler("poller", fresh=True)
         self.poller.use(context)
 

@@ -14,7 +14,7 @@ from typing import Any
 from intake_dev.call_counter import CallCounter
 from intake_dev.fake_github import FakeGitHub
 from intake_dev.functions import LocalLambdaContext, load_handler
-from tracker_intake.adapters.dynamodb import DynamoStore
+from tracker_intake.adapters.dynamodb import DynamoProjects, DynamoStore
 from tracker_intake.adapters.sqs import SqsSessionQueue
 from tracker_intake.domain.clock import SystemClock
 from tracker_intake.domain.config import ProjectConfig
@@ -41,9 +41,9 @@ def run() -> dict[str, Any]:
             TABLE_NAME=aws.table_name, QUEUE_URL=aws.queue_url, GITHUB_API_URL=github.base_url, GITHUB_TOKEN=TOKEN
         )
         context = build_poll_context(PollerSettings.from_env())
-        assert isinstance(context.store, DynamoStore) and isinstance(context.queue, SqsSessionQueue)
+        assert isinstance(context.store, DynamoProjects) and isinstance(context.queue, SqsSessionQueue)
         counter = CallCounter()
-        counter.attach(context.store.client)
+        counter.attach(context.store.table.client)
         counter.attach(context.queue.client)
         poller = load_handler("poller", fresh=True)
         poller.use(context)

@@ -391,7 +391,6 @@ class MemoryStore:
                 raise missing
             released = replace(current, status=ClaimStatus.RELEASED, updated_at=now)
             self._claims[key] = released
-            self.forget_pages(project_id)
             return released
 
     # --- TokenBudgets --------------------------------------------------------------------------

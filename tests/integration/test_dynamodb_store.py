@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 
 from intake_dev.call_counter import CallCounter
 from intake_dev.moto_rigs import atomic_calls
-from tracker_intake.adapters.dynamodb import DynamoStore, claim_record
+from tracker_intake.adapters.dynamodb import DynamoStore, claim_key, claim_record
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.errors import StoreUnavailable
 from tracker_intake.domain.records import Claim, ClaimStatus, IssueSnapshot, PollState
@@ -376,7 +376,7 @@ def test_unprocessed_keys_are_retried_with_backoff_until_read(aws: dict[str, Any
     # WHEN they are read
     found = {
         claim.canonical_id
-        for data in store._batch_get([store._claim_key(i) for i in ids], "read claims", sleep=waits.append)
+        for data in store.table.batch_get([claim_key(i) for i in ids], "read claims", sleep=waits.append)
         for claim in [claim_record(data)]
     }
     # THEN the third call read them all, after two waits within the doubling ceilings
@@ -392,4 +392,4 @@ def test_keys_left_unprocessed_after_every_retry_are_a_store_outage(aws: dict[st
     Unprocessed(store.client, times=100)
     # WHEN they are read THEN it is StoreUnavailable, after a bounded number of attempts
     with pytest.raises(StoreUnavailable, match="unprocessed"):
-        list(store._batch_get([store._claim_key(i) for i in ids], "read claims", sleep=lambda _: None))
+        list(store.table.batch_get([claim_key(i) for i in ids], "read claims", sleep=lambda _: None))

@@ -19,6 +19,7 @@ from fakes import MemoryStore
 from intake_dev.call_counter import CallCounter
 from intake_dev.moto_rigs import atomic_calls
 from tracker_intake.adapters.dynamodb import DynamoStore
+from tracker_intake.domain import changes
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.errors import (
     ClaimNotFound,
@@ -780,9 +781,19 @@ def test_releasing_a_claim_forgets_the_projects_pages_so_the_next_poll_rereads_t
     store.create_project("app", enabled(), NOW)
     store.commit_page("app", CachedPage("https://x/1", '"a"'))
     store.put_claim(claim())
-    # WHEN the claim is released
-    store.release("app", ISSUE, NOW)
+    # WHEN the claim is released (the domain's rule: the ledger's release, then the cache)
+    changes.release_claim(store, store, "app", ISSUE, NOW)
     # THEN the next poll has no ETag to send, so GitHub answers 200 with the issue
+    assert store.load_for_poll("app")[1] == {}
+
+
+def test_replacing_a_config_forgets_the_projects_pages(store: Store) -> None:
+    # GIVEN a project with a cached page
+    store.create_project("app", enabled(), NOW)
+    store.commit_page("app", CachedPage("https://x/1", '"a"'))
+    # WHEN its config is replaced through the domain
+    changes.replace_config(store, "app", enabled(labels=("agent", "bug")), None, NOW)
+    # THEN the next poll reads every page again (the new rule may make cached issues eligible)
     assert store.load_for_poll("app")[1] == {}
 
 

@@ -9,6 +9,7 @@ import pytest
 from fakes import MemoryQueue, MemoryStore
 
 from intake_dev.clock import FixedClock
+from tracker_intake.domain import changes
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.errors import SecondaryRateLimited, TrackerUnavailable
 from tracker_intake.domain.issue import Issue
@@ -174,7 +175,7 @@ def test_a_released_claim_is_taken_again_as_a_new_generation() -> None:
     _project(store)
     ctx = _context(store, OnePage(1, eligible=1), clock)
     poll_project(ctx, "app")
-    store.release("app", "github:acme/app#1", clock.now())
+    changes.release_claim(store, store, "app", "github:acme/app#1", clock.now())
     # WHEN the project is polled again
     outcome = poll_project(ctx, "app")
     # THEN the issue is enqueued again, as generation 2 (a new dedup id and Idempotency-Key)

@@ -46,7 +46,7 @@ def test_overrides_replace_ports_and_clients_are_used() -> None:
     context = build_poll_context(settings, dynamodb=client, token="t0ken", clock=clock)
     # THEN they are the ones in it
     assert context.clock is clock
-    assert context.store.client is client  # type: ignore[attr-defined]
+    assert context.store.table.client is client  # type: ignore[attr-defined]
 
 
 def test_the_dispatcher_context_carries_the_request_budget() -> None:

@@ -65,18 +65,18 @@ def build_poll_context(
     The one way contexts are built: the handler passes settings only; tests, benchmarks and the
     local stack pass boto3 clients (moto's), a token, and any `PollContext` field to replace.
     """
-    from .adapters.dynamodb import DynamoStore
+    from .adapters.dynamodb import DynamoBudgets, DynamoLedger, DynamoProjects, DynamoTable
     from .adapters.github import GitHubTracker
     from .adapters.github_token import token_key
     from .adapters.sqs import SqsSessionQueue
 
     if token is None:
         token = github_token(settings.github_token_secret_arn)
-    store = DynamoStore(settings.table_name, client=dynamodb)
+    table = DynamoTable(settings.table_name, client=dynamodb)
     context = PollContext(
-        store=store,
-        ledger=store,
-        budgets=store,
+        store=DynamoProjects(table),
+        ledger=DynamoLedger(table),
+        budgets=DynamoBudgets(table),
         queue=SqsSessionQueue(settings.queue_url, client=sqs),
         tracker=GitHubTracker(
             settings.github_api_url, token, user_agent=USER_AGENT, max_concurrency=settings.github_max_concurrency
@@ -98,16 +98,16 @@ def build_dispatch_context(
     **overrides: Any,
 ) -> DispatchContext:
     """The dispatcher's ports from its settings; overrides as `build_poll_context`'s."""
-    from .adapters.dynamodb import DynamoStore
+    from .adapters.dynamodb import DynamoBudgets, DynamoProjects, DynamoTable
     from .adapters.github_token import token_key
     from .adapters.invoker import LambdaInvoker
 
     if token is None:
         token = github_token(settings.github_token_secret_arn)
-    store = DynamoStore(settings.table_name, client=dynamodb)
+    table = DynamoTable(settings.table_name, client=dynamodb)
     context = DispatchContext(
-        store=store,
-        budgets=store,
+        store=DynamoProjects(table),
+        budgets=DynamoBudgets(table),
         invoker=LambdaInvoker(settings.poller_function_name, client=lambda_client),
         clock=SystemClock(),
         token_key=token_key(token),
@@ -118,10 +118,10 @@ def build_dispatch_context(
 
 
 def build_launch_context(settings: LauncherSettings) -> LaunchContext:
-    from .adapters.dynamodb import DynamoStore
+    from .adapters.dynamodb import DynamoLedger, DynamoTable
 
     return LaunchContext(
-        ledger=DynamoStore(settings.table_name), launcher=session_launcher(settings), clock=SystemClock()
+        ledger=DynamoLedger(DynamoTable(settings.table_name)), launcher=session_launcher(settings), clock=SystemClock()
     )
 
 

@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from pydantic import BaseModel
 
+from ..domain import changes
 from ..domain.config import ProjectConfig, check_project_id
 from ..domain.errors import InvalidInput
 from ..domain.issue import parse_canonical_id
@@ -145,10 +146,7 @@ def replace_config(
     logger.append_keys(project_id=project_id)
     expected = _expected_version(if_match, update.version)
     config = update.config()
-    record = ctx.store.replace_config(project_id, config, expected, ctx.clock.now())
-    # A new rule may make issues on unchanged pages eligible (excludeLabels is not part of the
-    # request URL): drop the ETag cache so the next poll reads every page once.
-    ctx.store.forget_pages(project_id)
+    record = changes.replace_config(ctx.store, project_id, config, expected, ctx.clock.now())
     logger.info("config replaced", extra={"version": record.version, "intake_enabled": config.intake_enabled})
     return _project_answer(ctx, record)
 
@@ -193,7 +191,7 @@ def release_session(ctx: Context, project_id: ProjectIdParam, issue_id: IssueIdP
     project_id = _project_id(project_id)
     logger.append_keys(project_id=project_id)
     canonical = _issue_id(issue_id)
-    claim = ctx.store.release(project_id, canonical, ctx.clock.now())
+    claim = changes.release_claim(ctx.store, ctx.store, project_id, canonical, ctx.clock.now())
     logger.info("claim released", extra={"issue_id": canonical})
     return SessionView.of(claim)
 

@@ -1,0 +1,47 @@
+"""The DynamoDB adapters: one per port, each on the one shared `DynamoTable`.
+
+`DynamoStore` is the three on one table, for callers that want a single object (the API, tests).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .budgets import DynamoBudgets
+from .ledger import DynamoLedger, claim_data, claim_record
+from .projects import DynamoProjects, cached_page, project_record
+from .table import DynamoTable, claim_key, claim_pk, etag_sk, project_pk
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+__all__ = [
+    "DynamoBudgets",
+    "DynamoLedger",
+    "DynamoProjects",
+    "DynamoStore",
+    "DynamoTable",
+    "cached_page",
+    "claim_data",
+    "claim_key",
+    "claim_pk",
+    "claim_record",
+    "etag_sk",
+    "project_pk",
+    "project_record",
+]
+
+
+class DynamoStore(DynamoProjects, DynamoLedger, DynamoBudgets):
+    """`ProjectStore`, `Ledger` and `TokenBudgets` together, on one table."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        super().__init__(DynamoTable(table_name, client))
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self.table.client
+
+    @property
+    def table_name(self) -> str:
+        return self.table.name

@@ -1,0 +1,237 @@
+"""`Ledger` on DynamoDB: one claim per issue, ever, keyed by the lower-cased canonical id."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from ...domain.errors import ClaimNotFound
+from ...domain.issue import dedupe_key
+from ...domain.records import Claim, ClaimStatus, IssueSnapshot
+from .table import (
+    BATCH_GET_MAX,
+    CLAIM_SK,
+    GSI,
+    ConditionFailed,
+    DynamoTable,
+    check_limit,
+    claim_key,
+    claim_pk,
+    from_item,
+    iso,
+    parse_iso,
+    sessions_pk,
+    to_item,
+    translated,
+)
+
+
+def snapshot_data(issue: IssueSnapshot) -> dict[str, Any]:
+    return {
+        "number": issue.number,
+        "title": issue.title,
+        "url": issue.url,
+        "labels": list(issue.labels),
+        "assignees": list(issue.assignees),
+        "body": issue.body,
+        "createdAt": issue.created_at,
+    }
+
+
+def claim_data(claim: Claim) -> dict[str, Any]:
+    return {
+        "canonicalId": claim.canonical_id,
+        "projectId": claim.project_id,
+        "status": claim.status.value,
+        "claimToken": claim.claim_token,
+        "claimedAt": iso(claim.claimed_at),
+        "updatedAt": iso(claim.updated_at or claim.claimed_at),
+        "attempts": claim.attempts,
+        "generation": claim.generation,
+        "issue": {k: v for k, v in snapshot_data(claim.issue).items() if v is not None},
+        "sessionRef": claim.session_ref,
+        "reason": claim.reason,
+        "gsi1pk": sessions_pk(claim.project_id),
+        "gsi1sk": iso(claim.claimed_at),
+    }
+
+
+def claim_record(data: Mapping[str, Any]) -> Claim:
+    issue = data.get("issue", {})
+    return Claim(
+        canonical_id=data["canonicalId"],
+        project_id=data.get("projectId") or data["pk"].removeprefix("PROJECT#"),
+        status=ClaimStatus(data["status"]),
+        claim_token=data["claimToken"],
+        claimed_at=parse_iso(data["claimedAt"]),
+        issue=IssueSnapshot(
+            number=int(issue.get("number", 0)),
+            title=issue.get("title", ""),
+            url=issue.get("url", ""),
+            labels=tuple(issue.get("labels", ())),
+            assignees=tuple(issue.get("assignees", ())),
+            body=issue.get("body", ""),
+            created_at=issue.get("createdAt"),
+        ),
+        attempts=int(data.get("attempts", 1)),
+        generation=int(data.get("generation", 1)),
+        updated_at=parse_iso(data["updatedAt"]) if "updatedAt" in data else None,
+        session_ref=data.get("sessionRef"),
+        reason=data.get("reason"),
+    )
+
+
+class DynamoLedger:
+    """Claims on one table."""
+
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    # --- Ledger ------------------------------------------------------------------------------------
+
+    def put_claim(self, claim: Claim) -> bool:
+        return self.try_claim(claim) is None
+
+    def try_claim(self, claim: Claim) -> Claim | None:
+        item = {"pk": claim_pk(claim.canonical_id), "sk": CLAIM_SK, **claim_data(claim)}
+        try:
+            with translated("put claim"):
+                self.table.client.put_item(
+                    TableName=self.table.name,
+                    Item=to_item(item),
+                    ConditionExpression="attribute_not_exists(pk)",
+                    # A lost race costs this one request: the refusal carries the holder.
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except ConditionFailed as refused:
+            if refused.item is not None:
+                return claim_record(refused.item)
+            # Only an endpoint that ignores ALL_OLD gets here (DynamoDB always returns it).
+            holder = self.get_claim(claim.canonical_id)
+            return holder if holder is not None else replace(claim, status=ClaimStatus.CLAIMED)
+        return None
+
+    def get_claims(self, canonical_ids: Sequence[str]) -> dict[str, Claim]:
+        keys: dict[str, dict[str, Any]] = {}
+        for canonical in canonical_ids:
+            try:
+                keys[claim_pk(canonical)] = claim_key(canonical)
+            except ValueError:
+                continue  # not a canonical id: it has no claim
+        found: dict[str, Claim] = {}
+        pending = list(keys.values())
+        for start in range(0, len(pending), BATCH_GET_MAX):
+            for data in self.table.batch_get(pending[start : start + BATCH_GET_MAX], "read claims"):
+                claim = claim_record(data)
+                found[dedupe_key(claim.canonical_id)] = claim
+        return found
+
+    def get_claim(self, canonical_id: str) -> Claim | None:
+        try:
+            key = claim_key(canonical_id)
+        except ValueError:
+            return None
+        data = self.table.get(key)
+        return claim_record(data) if data is not None else None
+
+    def take_over(self, claim: Claim, old_token: str, old_status: ClaimStatus) -> bool:
+        data = claim_data(claim)
+        try:
+            self.table.update(
+                claim_key(claim.canonical_id),
+                set_values={k: v for k, v in data.items() if v is not None},
+                remove=[k for k, v in data.items() if v is None],
+                extra_values={":old_token": old_token, ":old_status": old_status.value},
+                condition="claimToken = :old_token AND #status = :old_status",
+                action="take over claim",
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def mark_enqueued(self, canonical_id: str, claim_token: str, now: datetime) -> bool:
+        try:
+            self.table.update(
+                claim_key(canonical_id),
+                set_values={"status": ClaimStatus.ENQUEUED.value, "updatedAt": iso(now)},
+                extra_values={":token": claim_token, ":claimed": ClaimStatus.CLAIMED.value},
+                condition="claimToken = :token AND #status = :claimed",
+                action="mark claim enqueued",
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def transition(
+        self,
+        canonical_id: str,
+        from_status: ClaimStatus | tuple[ClaimStatus, ...],
+        to_status: ClaimStatus,
+        now: datetime,
+        *,
+        session_ref: str | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        sources = (from_status,) if isinstance(from_status, ClaimStatus) else from_status
+        if not sources:
+            return False
+        names = [f":from{i}" for i in range(len(sources))]
+        values = {
+            "status": to_status.value,
+            "updatedAt": iso(now),
+            "sessionRef": session_ref,
+            "reason": reason,
+        }
+        try:
+            self.table.update(
+                claim_key(canonical_id),
+                set_values={k: v for k, v in values.items() if v is not None},
+                extra_values={name: s.value for name, s in zip(names, sources, strict=True)},
+                condition=f"attribute_exists(pk) AND #status IN ({', '.join(names)})",
+                action="transition claim",
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def list_sessions(self, project_id: str, limit: int, next_token: str | None) -> tuple[list[Claim], str | None]:
+        """The project's claims, newest first."""
+        check_limit(limit)
+        keys = ("pk", "sk", "gsi1pk", "gsi1sk")
+        start = self.table.start_key(next_token, keys, gsi1pk=sessions_pk(project_id), pk_prefix="ISSUE#")
+        args: dict[str, Any] = {
+            "TableName": self.table.name,
+            "IndexName": GSI,
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": sessions_pk(project_id)}},
+            "ScanIndexForward": False,
+            # One more than asked: a next token is returned only when there is a next page.
+            "Limit": limit + 1,
+        }
+        if start:
+            args["ExclusiveStartKey"] = start
+        with translated("list sessions"):
+            response = self.table.client.query(**args)
+        found = [from_item(item) for item in response.get("Items", [])]
+        return self.table.page(found, limit, keys, claim_record)
+
+    def release(self, project_id: str, canonical_id: str, now: datetime) -> Claim:
+        """Mark the claim released (the domain's `release_claim` also drops the project's ETag cache)."""
+        missing = ClaimNotFound(f"project {project_id!r} has no claim on {canonical_id[:200]!r}")
+        try:
+            key = claim_key(canonical_id)
+        except ValueError:
+            raise missing from None
+        try:
+            data = self.table.update(
+                key,
+                set_values={"status": ClaimStatus.RELEASED.value, "updatedAt": iso(now)},
+                extra_values={":project": project_id},
+                condition="attribute_exists(pk) AND projectId = :project",
+                action="release claim",
+            )
+        except ConditionFailed:
+            raise missing from None
+        return claim_record(data)
