@@ -66,6 +66,12 @@ class SeededProject:
     cap: int
     eligible: set[str] = field(default_factory=set)
     ineligible: set[str] = field(default_factory=set)
+    listed: int = 0  # open items GitHub lists for the project's label query (pull requests included)
+
+    @property
+    def pages_when_quiet(self) -> int:
+        """Requests of a steady-state poll: each page of 100, and the page after a full last one."""
+        return self.listed // 100 + 1
 
 
 def seed_project(github: FakeGitHub, index: int, issues: int) -> SeededProject:
@@ -82,6 +88,8 @@ def seed_project(github: FakeGitHub, index: int, issues: int) -> SeededProject:
         # Roughly one in four is ineligible, in a pattern that shifts from project to project.
         kind = kinds[(n + index) % 4] if (n * 7 + index) % 4 == 0 else "eligible"
         canonical = f"github:{owner}/{name}#{n}"
+        if kind in ("eligible", "pull_request", "excluded"):
+            seeded.listed += 1  # labelled `agent`: GitHub lists it, the poller sorts it out
         if kind == "eligible":
             labels = [LABEL] if n % 3 else ["Agent", "bug"]  # labels match case-insensitively
             repo.add_issue(f"issue {n}", labels=labels, assignees=["octocat"] if n % 5 == 0 else [])
@@ -379,5 +387,6 @@ def test_the_quiet_tick_is_answered_304_for_every_project(load_run: LoadRun) -> 
     # GIVEN the backlog drained
     # WHEN the last tick's GitHub requests are read
     statuses = load_run.quiet_tick_statuses
-    # THEN each project cost one conditional request, answered 304
-    assert statuses == Counter({304: len(load_run.projects)})
+    # THEN each project cost one conditional request a page, and one for the (empty) page after
+    # an exactly full last page, every one answered 304
+    assert statuses == Counter({304: sum(p.pages_when_quiet for p in load_run.projects)})
