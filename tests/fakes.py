@@ -82,7 +82,7 @@ def _untoken(token: str, keys: tuple[str, ...], prefix: str, **fixed: str) -> di
     refused = InvalidInput("nextToken", "is not a token this API returned")
     try:
         key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError) as e:
+    except (binascii.Error, ValueError, RecursionError) as e:
         raise refused from e
     if (
         not isinstance(key, dict)

@@ -5,6 +5,7 @@ Each case runs against a seeded table; a full scan before and after proves nothi
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -206,3 +207,111 @@ def test_405_names_the_allowed_methods(seeded: Api) -> None:
     # THEN 405 says which methods are allowed
     assert answer.status == 405
     assert answer.headers["Allow"] == "GET, POST"
+
+
+# --- what an external fuzzer found reaching a 5xx (schemathesis, issue "Hard edges") -------------
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+CRASH_ROWS = [
+    # 1. a body where none is read, or of another media type, is never parsed unguarded
+    Bad(
+        "GET with a non-JSON body", "GET", "/projects", 200, "", raw="not json", headers={"Content-Type": "text/plain"}
+    ),
+    Bad("DELETE with a non-JSON body", "DELETE", "/projects/nope", 404, "id", raw="%%%"),
+    Bad("openapi.json with a body", "GET", "/openapi.json", 200, "", raw="{{{"),
+    Bad("unknown path with a body", "GET", "/widgets", 404, "path", raw="<xml/>"),
+    Bad(
+        "form-encoded POST",
+        "POST",
+        "/projects",
+        415,
+        "Content-Type",
+        raw="id=new&name=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ),
+    # 2. multipart without a boundary
+    Bad(
+        "multipart without boundary on POST",
+        "POST",
+        "/projects",
+        415,
+        "Content-Type",
+        raw="--x\r\n",
+        headers={"Content-Type": "multipart/form-data"},
+    ),
+    Bad(
+        "multipart without boundary on PUT",
+        "PUT",
+        "/projects/demo/config",
+        415,
+        "Content-Type",
+        raw="--x",
+        headers={"Content-Type": "multipart/form-data"},
+    ),
+    # 3. bodies that cannot be decoded
+    Bad("an integer of 5,000 digits", "POST", "/projects", 400, "body", raw='{"id": "new", "n": ' + "9" * 5000 + "}"),
+    Bad("JSON nested 3,000 deep", "POST", "/projects", 400, "body", raw='{"id": ' + _nested(3000) + "}"),
+    # 5. a version beyond what any client or DynamoDB holds exactly
+    put("version of 10^38", 422, "version", body={"name": "Demo", "version": 10**38}),
+    # 6. a lone surrogate in a label, escaped as JSON sends it (the HTTP body is UTF-8)
+    Bad(
+        "a lone surrogate in a label",
+        "POST",
+        "/projects",
+        400,
+        "trackerIntake.labels[0]",
+        raw=json.dumps({"id": "new", "trackerIntake": {**GOOD_INTAKE, "labels": ["\udfff"]}}),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CRASH_ROWS, ids=[case.name for case in CRASH_ROWS])
+def test_input_the_fuzzer_found_is_a_4xx_naming_the_field_and_writes_nothing(seeded: Api, case: Bad) -> None:
+    # GIVEN the seeded table
+    before = seeded.scan()
+    # WHEN the request arrives
+    event = request(case.method, case.path, body=case.body, raw=case.raw, headers=case.headers, query=case.query)
+    answer = seeded(event)
+    # THEN it is answered below 500: the expected status, and a refusal names the field at fault
+    assert answer.status == case.status, answer.text
+    if case.status >= 400:
+        assert case.field in answer.fields, answer.text
+    # AND nothing was written
+    assert seeded.scan() == before
+
+
+def test_a_body_that_is_not_utf8_is_400(seeded: Api) -> None:
+    # GIVEN a base64-encoded body whose bytes are not UTF-8 (as API Gateway passes binary bodies)
+    event = request("POST", "/projects", raw=base64.b64encode(b'{"id": "\xff\xfe"}').decode())
+    event["isBase64Encoded"] = True
+    # WHEN it is posted THEN 400 names the body
+    answer = seeded(event)
+    assert answer.status == 400 and "body" in answer.fields, answer.text
+
+
+@pytest.mark.parametrize("route", ["/projects", "/projects/demo/sessions"])
+def test_a_crafted_next_token_of_deep_nesting_is_400(seeded: Api, route: str) -> None:
+    # GIVEN a next token that is base64 of brackets nested 767 deep: at the length cap (2,048)
+    token = base64.urlsafe_b64encode(_nested(767).encode()).decode().rstrip("=")
+    assert len(token) <= 2048
+    # WHEN a list route is asked with it THEN 400 names nextToken
+    answer = seeded(request("GET", route, query={"nextToken": token}))
+    assert answer.status == 400 and "nextToken" in answer.fields, answer.text
+
+
+def test_media_types_compare_case_insensitively(seeded: Api) -> None:
+    # WHEN a project is created with Content-Type written in capitals and with a charset
+    answer = seeded(
+        request(
+            "POST",
+            "/projects",
+            raw=json.dumps({"id": "capitals"}),
+            headers={"Content-Type": "APPLICATION/JSON; charset=UTF-8"},
+        )
+    )
+    # THEN it is created
+    assert answer.status == 201, answer.text

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import __version__
-from .errors import json_object_body, oversized_body, register_error_handlers
+from .errors import body_refusal, json_object_body, oversized_body, register_error_handlers
 from .routes import ApiContext, ApiStore, api_context, router
 
 __all__ = ["ApiContext", "ApiStore", "build_api", "resolve"]
@@ -35,5 +35,5 @@ def build_api(context: Callable[[], ApiContext]) -> APIGatewayRestResolver:
 
 
 def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Answer one API Gateway proxy event. An oversized body is refused before it is parsed."""
-    return oversized_body(event) or app.resolve(event, context)
+    """Answer one API Gateway proxy event. A body too big, or that cannot be read, is refused first."""
+    return oversized_body(event) or body_refusal(event) or app.resolve(event, context)

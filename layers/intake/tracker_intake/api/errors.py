@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
@@ -53,7 +54,7 @@ def problem(field: str, reason: str) -> FieldProblem:
 def oversized_body(event: Mapping[str, Any]) -> dict[str, Any] | None:
     """The 413 answer for a body over 16 KB, before anything parses it; None when it fits."""
     body = event.get("body") or ""
-    size = len(body.encode()) if isinstance(body, str) else 0
+    size = len(body.encode("utf-8", "surrogatepass")) if isinstance(body, str) else 0
     if event.get("isBase64Encoded") and isinstance(body, str):
         try:
             size = len(base64.b64decode(body, validate=False))
@@ -71,12 +72,117 @@ def oversized_body(event: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+JSON_MEDIA_TYPE = "application/json"
+
+
+def body_refusal(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Check a request body before anything else parses it: every way it can be wrong is a 4xx.
+
+    Run on the raw proxy event, ahead of Powertools (whose own body parsing raises on some of
+    these). None when the body may go on; the event's Content-Type is then normalised.
+
+    - A body on a method that takes none (GET, DELETE) is ignored, as the route ignores it.
+    - Any other media type than `application/json` is 415, multipart without a boundary
+      included. Media types compare case-insensitively (RFC 9110), so `APPLICATION/JSON;
+      charset=UTF-8` is accepted, and handed on in lower case.
+    - A body that cannot be decoded is 400: not UTF-8, not JSON, an integer too long for Python
+      to read, nesting too deep to parse. A JSON array is 400 too (Powertools would quietly
+      validate its first element instead).
+    - A string holding a lone surrogate is 400, naming its field: it would pass validation, and
+      then no store could write it.
+    """
+    body = event.get("body")
+    if not body or str(event.get("httpMethod", "")).upper() not in BODY_METHODS:
+        return None
+    content_type = _header(event, "content-type")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != JSON_MEDIA_TYPE:
+        reason = "send the body as application/json"
+        return _answer(415, f"unsupported content type: {reason}", problem("Content-Type", reason))
+    _set_header(event, "content-type", JSON_MEDIA_TYPE + content_type[len(content_type.split(";", 1)[0]) :])
+    try:
+        parsed = decoded_json(body, bool(event.get("isBase64Encoded")))
+        if isinstance(parsed, list):  # other non-objects are the model's to refuse (422)
+            raise InvalidInput("body", "must be a JSON object")
+        where = lone_surrogate(parsed)
+        if where is not None:
+            raise InvalidInput(where, "is not valid Unicode: it holds a lone surrogate (U+D800 to U+DFFF)")
+    except InvalidInput as e:
+        return _answer(400, f"invalid request: {e}", problem(e.field, e.reason))
+    return None
+
+
+def _header(event: Mapping[str, Any], name: str) -> str:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name and isinstance(value, str):
+            return value
+    return ""
+
+
+def _set_header(event: dict[str, Any], name: str, value: str) -> None:
+    for holder, wrap in (("headers", False), ("multiValueHeaders", True)):
+        headers = event.get(holder)
+        if isinstance(headers, dict):
+            for key in [k for k in headers if k.lower() == name]:
+                headers[key] = [value] if wrap else value
+
+
+def _answer(status: int, message: str, *problems: FieldProblem) -> dict[str, Any]:
+    body = ErrorBody(message=message, errors=list(problems)).model_dump_json(by_alias=True)
+    return {
+        "statusCode": status,
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
 def json_object_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Refuse a JSON array body: Powertools would quietly validate its first element instead."""
+    """Refuse a JSON array body that reached the routes some other way (see `body_refusal`)."""
     event = app.current_event
-    if event.body and not isinstance(event.json_body, dict):
+    if event.body and event.http_method.upper() in BODY_METHODS and not isinstance(event.json_body, dict):
         raise InvalidInput("body", "must be a JSON object")
     return next_middleware(app)
+
+
+def decoded_json(body: str, base64_encoded: bool) -> Any:
+    """The body as JSON, or InvalidInput("body") saying why it cannot be read."""
+    try:
+        text = base64.b64decode(body).decode("utf-8") if base64_encoded else body
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
+        raise InvalidInput("body", "is not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InvalidInput("body", f"is not valid JSON: {e.msg} (at character {e.pos})") from None
+    except RecursionError:
+        raise InvalidInput("body", "is nested too deeply to read") from None
+    except ValueError as e:  # e.g. an integer of more digits than Python converts
+        raise InvalidInput("body", f"is not valid JSON: {str(e)[:120]}") from None
+
+
+def lone_surrogate(value: Any, path: str = "") -> str | None:
+    """The camelCase path (`trackerIntake.labels[0]`) of the first string with a lone surrogate."""
+    if isinstance(value, str):
+        return path if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            if _SURROGATE.search(str(key)):
+                return name
+            found = lone_surrogate(item, name)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = lone_surrogate(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def register_error_handlers(app: APIGatewayRestResolver) -> None:

@@ -34,10 +34,14 @@ class _Out(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
+MAX_VERSION = 2**53 - 1
+
+
 class ConfigUpdate(ProjectConfig):
     """The body of `PUT /projects/{id}/config`: the whole config, and optionally its version."""
 
-    version: Annotated[int, Field(ge=1, strict=True)] | None = None
+    # At most 2^53 - 1: any client's JSON can hold it exactly, and DynamoDB can store it.
+    version: Annotated[int, Field(ge=1, le=MAX_VERSION, strict=True)] | None = None
 
     def config(self) -> ProjectConfig:
         return ProjectConfig.model_validate(self.model_dump(exclude={"version"}))

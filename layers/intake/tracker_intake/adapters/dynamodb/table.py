@@ -113,7 +113,7 @@ def decode_token(token: str, required: tuple[str, ...]) -> dict[str, str]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         key = json.loads(raw)
-    except (binascii.Error, ValueError) as e:
+    except (binascii.Error, ValueError, RecursionError) as e:  # RecursionError: crafted nesting
         raise InvalidInput("nextToken", "is not a token this API returned") from e
     if (
         not isinstance(key, dict)
