@@ -47,7 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
     modules = COMMAND_MODULES + (DEV_COMMAND_MODULES if _dev_available() else ())
     for name in modules:
         importlib.import_module(name).register(subparsers)
+    # `intake project list --api-url URL` as well as `intake --api-url URL project list`. SUPPRESS
+    # keeps a value given before the subcommand when none is given after it.
+    for leaf in _leaf_parsers(parser):
+        if "--api-url" not in leaf._option_string_actions:
+            leaf.add_argument("--api-url", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers of every command (those without subcommands of their own)."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found.extend(_leaf_parsers(child) or [child])
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

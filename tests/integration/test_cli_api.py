@@ -271,3 +271,14 @@ def _now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def test_the_api_url_may_follow_the_subcommand(cli: Served) -> None:
+    # GIVEN a project
+    assert cli.run("project", "create", "after")[0] == 0
+    # WHEN the API URL is given after the subcommand instead of before it
+    cli.capsys.readouterr()
+    code = main(["project", "list", "--api-url", cli.url])
+    out = cli.capsys.readouterr().out
+    # THEN the command reaches the same API
+    assert code == 0 and "after" in out
