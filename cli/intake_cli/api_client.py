@@ -134,8 +134,8 @@ class ApiClient:
             raise ApiUnreachable(self.base_url, "the request timed out") from None
         except requests.ConnectionError as e:
             raise ApiUnreachable(self.base_url, _connection_reason(e)) from None
-        except requests.RequestException as e:
-            raise ApiUnreachable(self.base_url, type(e).__name__) from None
+        except requests.RequestException:
+            raise ApiUnreachable(self.base_url, "the request could not be sent (check the URL)") from None
         return _answer(response)
 
     def _signed(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> dict[str, str]:

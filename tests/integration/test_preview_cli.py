@@ -271,3 +271,19 @@ def test_the_token_never_appears_in_preview_output_or_logs(
     assert any("github:acme/widgets#1" in text for text in seen)
     assert all(TOKEN not in text for text in seen)
     assert TOKEN not in caplog.text
+
+
+def test_unreachable_github_is_one_sentence_without_a_class_name(capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a loopback port nobody listens on
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # WHEN preview is pointed at it
+    code = main(["preview", "--repo", "acme/widgets", "--label", "agent", "--github-url", f"http://127.0.0.1:{port}"])
+    err = capsys.readouterr().err
+    # THEN it says so in one sentence, naming no exception class
+    said = [line for line in err.splitlines() if "cannot reach GitHub" in line]
+    assert code != 0 and len(said) == 1, err
+    assert "Error" not in said[0] and "Exception" not in said[0]

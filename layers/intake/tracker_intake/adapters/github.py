@@ -192,12 +192,12 @@ class GitHubTracker:
             raise TrackerUnavailable(f"GitHub did not answer in time for {_repo(query)}") from e
         except requests.ConnectionError as e:
             raise TrackerUnavailable(
-                f"cannot reach GitHub at {self._origin} for {_repo(query)}: {type(e).__name__}"
+                f"cannot reach GitHub at {self._origin} for {_repo(query)}: the connection failed"
             ) from e
         except requests.TooManyRedirects as e:
             raise BadTrackerResponse(f"GitHub redirected too many times for {_repo(query)}") from e
         except requests.RequestException as e:
-            raise TrackerUnavailable(f"request to GitHub for {_repo(query)} failed: {type(e).__name__}") from e
+            raise TrackerUnavailable(f"the request to GitHub for {_repo(query)} could not be sent") from e
 
     def _issues(self, query: IssueQuery, response: requests.Response, index: int) -> tuple[tuple[Issue, ...], int]:
         """The page's issues (pull requests dropped unless asked for) and its item count."""
