@@ -389,10 +389,15 @@ def _run(args: argparse.Namespace) -> int:
         log_file=args.log_file,
         github_requests_per_minute=args.github_requests_per_minute,
     )
-    if not 1 <= options.github_requests_per_minute <= 5000:
-        print("intake local: --github-requests-per-minute must be between 1 and 5000")
+    problem = _option_problem(options)
+    if problem is not None:
+        print(f"intake local: {problem}")
         return 2
     terminal = sys.stdout
+    busy = _busy_port(options)
+    if busy is not None:
+        print(f"intake local: cannot start: {busy} is in use; choose another with {busy.split()[0]}")
+        return 1
     stack = LocalStack(options, say=lambda line: print(line, file=terminal, flush=True))
     try:
         stack.start()
@@ -408,6 +413,33 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout = terminal
         stack.stop()
     return 0
+
+
+def _option_problem(options: LocalOptions) -> str | None:
+    """The first option that cannot work, said as a sentence; None when all can."""
+    for flag, port in (("--port", options.port), ("--aws-port", options.aws_port)):
+        if not 0 <= port <= 65535:
+            return f"{flag} must be a port number from 0 (any free port) to 65535, not {port}"
+    if not options.interval >= 1:
+        return f"--interval must be at least 1 second, not {options.interval:g}"
+    if not 1 <= options.github_requests_per_minute <= 5000:
+        return "--github-requests-per-minute must be between 1 and 5000"
+    return None
+
+
+def _busy_port(options: LocalOptions) -> str | None:
+    """`--port N` or `--aws-port N` when something already listens there; None when both are free."""
+    import socket
+
+    for flag, port in (("--port", options.port), ("--aws-port", options.aws_port)):
+        if port == 0:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind((options.host, port))
+            except OSError:
+                return f"{flag} {port}"
+    return None
 
 
 __all__ = ["LocalOptions", "LocalStack", "TickReport"]

@@ -161,3 +161,37 @@ def test_local_refuses_a_request_budget_out_of_range_with_a_sentence(
     out = capsys.readouterr().out
     assert code == 2
     assert out.strip() == "intake local: --github-requests-per-minute must be between 1 and 5000"
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--port", "99999"], "--port must be a port number from 0 (any free port) to 65535, not 99999"),
+        (["--aws-port", "99999"], "--aws-port must be a port number from 0 (any free port) to 65535, not 99999"),
+        (["--interval", "0"], "--interval must be at least 1 second, not 0"),
+        (["--interval", "-5"], "--interval must be at least 1 second, not -5"),
+    ],
+)
+def test_local_refuses_ports_and_intervals_that_cannot_work(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # WHEN `intake local` is started with the option THEN one sentence and exit 2, nothing started
+    code = intake(["local", "--offline", *argv])
+    assert code == 2
+    assert capsys.readouterr().out.strip() == f"intake local: {said}"
+
+
+def test_local_says_which_port_is_busy_and_exits(capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN something listening on a loopback port
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # WHEN `intake local` is asked to put its embedded AWS there
+        code = intake(["local", "--offline", "--port", "0", "--aws-port", str(port)])
+    # THEN it names the port in one sentence and exits 1 rather than hanging
+    out = capsys.readouterr().out.strip()
+    assert code == 1
+    assert out == f"intake local: cannot start: --aws-port {port} is in use; choose another with --aws-port"
