@@ -96,7 +96,7 @@ class Demo:
         elapsed = time.monotonic() - started
         self.step("summary")
         total = len(expected) + 2
-        print(f"   {total} sessions started over 4 ticks; 1 tick cost only 304s; {elapsed:.1f}s", flush=True)
+        print(f"   {total} sessions started over 4 ticks; 1 tick cost only 304 answers; {elapsed:.1f}s", flush=True)
         if self.failures:
             print(f"   {len(self.failures)} step(s) did not do what they claim:", flush=True)
             for failure in self.failures:

@@ -252,12 +252,28 @@ class LocalStack:
                 response = self.launcher.lambda_handler(event, LocalLambdaContext(function_name="local-launcher"))
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
             for message in messages:
+                issue_id = json.loads(message["Body"]).get("issueId", "?")
                 if message["MessageId"] in failed:
-                    continue  # stays on the queue; SQS redelivers it after the visibility timeout
+                    # It stays on the queue; SQS redelivers it after the visibility timeout.
+                    self.say(f"launch of {issue_id} failed; SQS will retry it ({self._claim_reason(issue_id)})")
+                    continue
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                launched.append(json.loads(message["Body"])["issueId"])
+                claim = self._claim(issue_id)
+                if claim is not None and claim.status.value == "failed":
+                    self.say(f"launch of {issue_id} refused for good: {claim.reason or 'see the log'}")
+                    continue
+                launched.append(issue_id)
             if failed:
                 return launched
+
+    def _claim(self, issue_id: str) -> Any:
+        from tracker_intake.adapters.dynamodb import DynamoStore
+
+        return DynamoStore(self.resources["table_name"], client=self.dynamodb).get_claim(issue_id)
+
+    def _claim_reason(self, issue_id: str) -> str:
+        claim = self._claim(issue_id)
+        return (claim.reason if claim is not None else None) or f"details in {self.options.log_file}"
 
     def _report(self, report: TickReport) -> None:
         polled = len(report.polls)
@@ -373,6 +389,12 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="GitHub requests per rolling minute for the credential; projects beyond it wait (default 600)",
     )
+    parser.add_argument(
+        "--webhook-secret",
+        default="local-webhook-secret",
+        metavar="KEY",
+        help="HMAC key the launcher signs --session-webhook requests with (default local-webhook-secret)",
+    )
     parser.add_argument("--session-webhook", help="POST session requests here instead of logging them")
     parser.add_argument("--log-file", type=Path, default=Path(".intake-local/intake-local.log"))
     parser.set_defaults(func=_run)
@@ -388,6 +410,7 @@ def _run(args: argparse.Namespace) -> int:
         session_webhook=args.session_webhook,
         log_file=args.log_file,
         github_requests_per_minute=args.github_requests_per_minute,
+        webhook_secret=args.webhook_secret,
     )
     problem = _option_problem(options)
     if problem is not None:

@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -195,3 +196,52 @@ def test_local_says_which_port_is_busy_and_exits(capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out.strip()
     assert code == 1
     assert out == f"intake local: cannot start: --aws-port {port} is in use; choose another with --aws-port"
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(500, "failed; SQS will retry it"), (422, "refused for good")],
+)
+def test_a_failing_session_backend_shows_on_the_terminal_as_a_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], status: int, expected: str
+) -> None:
+    # GIVEN a session backend on loopback that answers every launch with `status`
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Backend(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"message": "no capacity"}')
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Backend)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    saved = dict(os.environ)
+    webhook = f"http://127.0.0.1:{server.server_address[1]}/sessions"
+    options = LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log", session_webhook=webhook)
+    lines: list[str] = []
+    stack = LocalStack(options, say=lines.append).start()
+    try:
+        origin = f"https://github.com/{stack.sample.full_name}"
+        assert _cli(stack, capsys, "project", "create", "widgets", "--git-origin", origin)[0] == 0
+        configured = _cli(
+            stack, capsys, "project", "set-config", "widgets", "--tracker-intake", "--tracker-label", "agent"
+        )
+        assert configured[0] == 0
+        # WHEN a tick enqueues the sample's issues and the launcher meets the backend
+        report = stack.tick()
+    finally:
+        stack.stop()
+        server.shutdown()
+        os.environ.clear()
+        os.environ.update(saved)
+    # THEN nothing is reported started, and each failure is one line on the terminal
+    assert report.new_sessions and report.launched == []
+    failures = [line for line in lines if line.startswith("launch of ")]
+    assert failures and all(expected in line for line in failures), lines
