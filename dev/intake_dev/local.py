@@ -42,6 +42,10 @@ class LocalOptions:
     host: str = "127.0.0.1"
     # The credential's request budget per rolling minute, as the template's GitHubRequestsPerMinute.
     github_requests_per_minute: int = 600
+    # Where the embedded AWS keeps its state between runs (None: nothing is kept; the command's
+    # default is .intake-local/state).
+    state_dir: Path | None = None
+    fresh: bool = False
 
 
 @dataclass
@@ -108,10 +112,12 @@ class LocalStack:
         self.moto.start()
         self._stops.append(self.moto.stop)
         self.aws_endpoint = f"http://{opts.host}:{self.moto._server.server_port}"  # type: ignore[union-attr]
-        # moto keeps its state per process: a local stack always starts from an empty account.
+        # moto keeps its state per process: a local stack starts from an empty account, then
+        # replays what earlier runs recorded (see `_restore`).
         import requests
 
         requests.post(f"{self.aws_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        restored = self._restore()
         # Every boto3 client made from here on (the handlers' too) talks to the embedded AWS.
         os.environ.update(
             AWS_ENDPOINT_URL=self.aws_endpoint,
@@ -122,12 +128,40 @@ class LocalStack:
         os.environ.pop("AWS_PROFILE", None)
         self.dynamodb = boto3.client("dynamodb")
         self.sqs = boto3.client("sqs")
-        self.resources = create_resources(self.dynamodb, self.sqs, prefix="intake-local")
-        secret = boto3.client("secretsmanager").create_secret(
-            Name="intake-local/session-webhook", SecretString=opts.webhook_secret
-        )
-        self.webhook_secret_arn = secret["ARN"]
-        self.say(f"embedded AWS (moto) on {self.aws_endpoint}  table {self.resources['table_name']}")
+        self.resources = create_resources(self.dynamodb, self.sqs, prefix="intake-local", exist_ok=restored)
+        secrets = boto3.client("secretsmanager")
+        name = "intake-local/session-webhook"
+        try:
+            self.webhook_secret_arn = secrets.create_secret(Name=name, SecretString=opts.webhook_secret)["ARN"]
+        except secrets.exceptions.ResourceExistsException:  # restored: this run's key replaces it
+            self.webhook_secret_arn = secrets.put_secret_value(SecretId=name, SecretString=opts.webhook_secret)["ARN"]
+        state = f"  state {opts.state_dir}{' (restored)' if restored else ''}" if opts.state_dir else ""
+        self.say(f"embedded AWS (moto) on {self.aws_endpoint}  table {self.resources['table_name']}{state}")
+
+    def _restore(self) -> bool:
+        """Replay the embedded AWS's recorded requests, and record this run's; True if any were replayed.
+
+        moto's recorder appends every request to a file as it is served (each append closed at
+        once, so a `kill -9` loses nothing that was answered). Replaying it rebuilds the table,
+        the claims among it, and the queue: an issue that reached the queue before a restart is
+        never launched again, because its claim says so.
+        """
+        opts = self.options
+        if opts.state_dir is None:
+            return False
+        from moto.moto_api import recorder
+
+        opts.state_dir.mkdir(parents=True, exist_ok=True)
+        recording = opts.state_dir / "moto-recording.jsonl"
+        if opts.fresh:
+            recording.unlink(missing_ok=True)
+        recorder._location = str(recording)  # moto reads MOTO_RECORDER_FILEPATH once, at import
+        restored = recording.exists() and recording.stat().st_size > 0
+        if restored:
+            recorder.replay_recording(target_host=self.aws_endpoint)
+        recorder.start_recording()
+        self._stops.append(recorder.stop_recording)
+        return restored
 
     def _start_github(self) -> str:
         if self.options.offline:
@@ -390,6 +424,13 @@ def register(subparsers: Any) -> None:
         help="GitHub requests per rolling minute for the credential; projects beyond it wait (default 600)",
     )
     parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".intake-local/state"),
+        help="where the embedded AWS keeps its state between runs (default .intake-local/state)",
+    )
+    parser.add_argument("--fresh", action="store_true", help="start from an empty account (drops the kept state)")
+    parser.add_argument(
         "--webhook-secret",
         default="local-webhook-secret",
         metavar="KEY",
@@ -411,6 +452,8 @@ def _run(args: argparse.Namespace) -> int:
         log_file=args.log_file,
         github_requests_per_minute=args.github_requests_per_minute,
         webhook_secret=args.webhook_secret,
+        state_dir=args.state_dir,
+        fresh=args.fresh,
     )
     problem = _option_problem(options)
     if problem is not None:

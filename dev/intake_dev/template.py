@@ -75,10 +75,17 @@ def queue_attributes(logical_id: str, dead_letter_arn: str | None = None) -> dic
     return attributes
 
 
-def create_resources(dynamodb: Any, sqs: Any, prefix: str = "intake") -> dict[str, str]:
-    """Create the table and both queues with boto3 clients; returns their names and URLs."""
+def create_resources(dynamodb: Any, sqs: Any, prefix: str = "intake", *, exist_ok: bool = False) -> dict[str, str]:
+    """Create the table and both queues with boto3 clients; returns their names and URLs.
+
+    `exist_ok`: a table restored from an earlier run is kept (queues are created idempotently).
+    """
     table_name = f"{prefix}-table"
-    dynamodb.create_table(**table_definition(table_name))
+    try:
+        dynamodb.create_table(**table_definition(table_name))
+    except dynamodb.exceptions.ResourceInUseException:
+        if not exist_ok:
+            raise
     dlq_url = sqs.create_queue(
         QueueName=f"{prefix}-launch-dlq.fifo", Attributes=queue_attributes("LaunchDeadLetterQueue")
     )["QueueUrl"]
