@@ -30,8 +30,23 @@ class Run:
         self.out = out
         self.handle = out.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "intake_cli.main", "local", "--offline", "--port", "0", "--aws-port", "0"]
-            + ["--interval", "1", "--state-dir", str(state), "--log-file", str(log)],
+            [
+                sys.executable,
+                "-m",
+                "intake_cli.main",
+                "local",
+                "--offline",
+                "--port",
+                "0",
+                "--aws-port",
+                "0",
+                "--interval",
+                "1",
+                "--state-dir",
+                str(state),
+                "--log-file",
+                str(log),
+            ],
             stdout=self.handle,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
