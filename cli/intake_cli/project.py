@@ -41,20 +41,42 @@ def register(subparsers: Any) -> None:
     switch = config.add_mutually_exclusive_group()
     switch.add_argument("--tracker-intake", dest="enabled", action="store_true", default=None, help="turn on")
     switch.add_argument("--no-tracker-intake", dest="enabled", action="store_false", help="turn off")
-    config.add_argument("--tracker-repo", metavar="OWNER/NAME", help="default: derived from the gitOrigin")
-    config.add_argument(
+    repo = config.add_mutually_exclusive_group()
+    repo.add_argument("--tracker-repo", metavar="OWNER/NAME", help="default: derived from the gitOrigin")
+    repo.add_argument("--clear-tracker-repo", action="store_true", help="drop the override: use the gitOrigin's repo")
+    labels = config.add_mutually_exclusive_group()
+    labels.add_argument(
         "--tracker-label", metavar="LABEL", action="append", help="issues need every label (repeatable)"
     )
-    config.add_argument("--tracker-assignee", metavar="LOGIN", help="a login, '*' (anyone) or 'none'")
-    config.add_argument(
+    labels.add_argument("--clear-tracker-labels", action="store_true", help="no label rule")
+    assignee = config.add_mutually_exclusive_group()
+    assignee.add_argument("--tracker-assignee", metavar="LOGIN", help="a login, '*' (anyone) or 'none'")
+    assignee.add_argument("--clear-tracker-assignee", action="store_true", help="no assignee rule")
+    exclude = config.add_mutually_exclusive_group()
+    exclude.add_argument(
         "--tracker-exclude-label",
         metavar="LABEL",
         action="append",
         help="skip issues with this label (repeatable; default in-progress, in-review)",
     )
+    exclude.add_argument(
+        "--reset-tracker-exclude-labels", action="store_true", help="back to the default (in-progress, in-review)"
+    )
+    exclude.add_argument("--no-tracker-exclude-labels", action="store_true", help="skip no issue for its labels")
     config.add_argument("--max-sessions-per-poll", metavar="N", type=int)
     add_json_flag(config)
     config.set_defaults(func=lambda args: run(args, lambda api: set_config(api, args)))
+
+    update = commands.add_parser("update", help="change a project's name or git origin")
+    update.add_argument("id")
+    name = update.add_mutually_exclusive_group()
+    name.add_argument("--name")
+    name.add_argument("--clear-name", action="store_true")
+    origin = update.add_mutually_exclusive_group()
+    origin.add_argument("--git-origin", help="e.g. git@github.com:acme/app.git")
+    origin.add_argument("--clear-git-origin", action="store_true")
+    add_json_flag(update)
+    update.set_defaults(func=lambda args: run(args, lambda api: update_project(api, args)))
 
 
 def list_projects(api: ApiClient, args: argparse.Namespace) -> int:
@@ -139,8 +161,40 @@ def tracker_intake(current: dict[str, Any], args: argparse.Namespace) -> dict[st
         "maxSessionsPerPoll": args.max_sessions_per_poll,
     }
     intake.update({key: value for key, value in changes.items() if value is not None})
+    cleared = {
+        "repo": args.clear_tracker_repo,
+        "assignee": args.clear_tracker_assignee,
+        "excludeLabels": args.reset_tracker_exclude_labels,  # absent means the default
+    }
+    for key, clear in cleared.items():
+        if clear:
+            intake.pop(key, None)
+    if args.clear_tracker_labels:
+        intake["labels"] = []
+    if args.no_tracker_exclude_labels:
+        intake["excludeLabels"] = []
     intake.setdefault("enabled", False)
     return intake
+
+
+def update_project(api: ApiClient, args: argparse.Namespace) -> int:
+    current = api.project(args.id)
+    config = {key: current[key] for key in ("name", "gitOrigin", "trackerIntake") if current.get(key) is not None}
+    for key, value, clear in (
+        ("name", args.name, args.clear_name),
+        ("gitOrigin", args.git_origin, args.clear_git_origin),
+    ):
+        if value is not None:
+            config[key] = value
+        elif clear:
+            config.pop(key, None)
+    project = api.replace_config(args.id, config, current["version"])
+    if args.json:
+        print_json(project)
+    else:
+        print(f"updated project {project['id']} (version {project['version']})")
+        print(describe(project))
+    return 0
 
 
 def describe(project: dict[str, Any]) -> str:

@@ -282,3 +282,41 @@ def test_the_api_url_may_follow_the_subcommand(cli: Served) -> None:
     out = cli.capsys.readouterr().out
     # THEN the command reaches the same API
     assert code == 0 and "after" in out
+
+
+def test_set_config_clears_and_resets_every_rule_field(cli: Served) -> None:
+    # GIVEN a project with a repo override, labels, an assignee and its own exclude labels
+    assert cli.run("project", "create", "full", "--git-origin", "https://github.com/acme/app")[0] == 0
+    code, _, err = cli.run(
+        "project", "set-config", "full", "--tracker-intake", "--tracker-repo", "acme/other",
+        "--tracker-label", "agent", "--tracker-assignee", "octocat", "--tracker-exclude-label", "wip",
+    )  # fmt: skip
+    assert code == 0, err
+    # WHEN the assignee is cleared, the exclude labels reset, and the repo override dropped
+    code, _, err = cli.run(
+        "project", "set-config", "full", "--clear-tracker-assignee", "--reset-tracker-exclude-labels",
+        "--clear-tracker-repo",
+    )  # fmt: skip
+    intake = cli.json("project", "show", "full")["trackerIntake"]
+    # THEN each is gone (the exclude labels back to the default), and the labels stay
+    assert code == 0, err
+    assert (intake.get("assignee"), intake.get("excludeLabels"), intake.get("repo")) == (None, None, None)
+    assert intake["labels"] == ["agent"]
+    # AND the exclude labels can be emptied, and the labels cleared (with an assignee left as the rule)
+    assert cli.run("project", "set-config", "full", "--no-tracker-exclude-labels", "--tracker-assignee", "*")[0] == 0
+    assert cli.run("project", "set-config", "full", "--clear-tracker-labels")[0] == 0
+    intake = cli.json("project", "show", "full")["trackerIntake"]
+    assert intake["excludeLabels"] == [] and not intake.get("labels") and intake["assignee"] == "*"
+
+
+def test_project_update_changes_name_and_git_origin(cli: Served) -> None:
+    # GIVEN a project whose git origin is wrong
+    assert cli.run("project", "create", "moved", "--name", "Old", "--git-origin", "https://github.com/acme/old")[0] == 0
+    # WHEN its name and git origin are updated, then the name cleared
+    code, _, err = cli.run("project", "update", "moved", "--name", "New", "--git-origin", "git@github.com:acme/new.git")
+    shown = cli.json("project", "show", "moved")
+    cleared = cli.run("project", "update", "moved", "--clear-name")[0]
+    # THEN the API holds the new values, the version moved on, and the name can be dropped
+    assert code == 0, err
+    assert (shown["name"], shown["gitOrigin"], shown["version"]) == ("New", "git@github.com:acme/new.git", 2)
+    assert cleared == 0 and cli.json("project", "show", "moved").get("name") is None
