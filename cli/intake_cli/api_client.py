@@ -193,12 +193,17 @@ def client_for(args: argparse.Namespace) -> ApiClient:
 def run(args: argparse.Namespace, command: Callable[[ApiClient], int], err: TextIO | None = None) -> int:
     """Run `command` against the API; refusals and connection problems become exit codes."""
     err = err or sys.stderr
+    as_json = bool(getattr(args, "json", False))
     try:
         return command(client_for(args))
     except UsageError as e:
+        if as_json:
+            return _json_error(EXIT_USAGE, "usage", str(e))
         print(f"intake: error: {e}", file=err)
         return EXIT_USAGE
     except ApiError as e:
+        if as_json:
+            return _json_error(EXIT_REFUSED, "refused", e.message, status=e.status, errors=e.problems)
         print(f"intake: refused (HTTP {e.status}): {e.message}", file=err)
         lines = [f"{p.get('field', '?')}: {p.get('reason', '')}" for p in e.problems]
         # A single problem is usually the message itself; list them when they add something.
@@ -207,8 +212,16 @@ def run(args: argparse.Namespace, command: Callable[[ApiClient], int], err: Text
                 print(f"  - {line}", file=err)
         return EXIT_REFUSED
     except ApiUnreachable as e:
+        if as_json:
+            return _json_error(EXIT_UNREACHABLE, "unreachable", str(e))
         print(f"intake: error: {e}", file=err)
         return EXIT_UNREACHABLE
+
+
+def _json_error(code: int, kind: str, message: str, **detail: Any) -> int:
+    """Under --json an error is JSON too, on stdout where the answer would have been."""
+    print_json({"error": {"kind": kind, "message": message, **detail}})
+    return code
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

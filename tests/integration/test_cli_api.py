@@ -320,3 +320,27 @@ def test_project_update_changes_name_and_git_origin(cli: Served) -> None:
     assert code == 0, err
     assert (shown["name"], shown["gitOrigin"], shown["version"]) == ("New", "git@github.com:acme/new.git", 2)
     assert cleared == 0 and cli.json("project", "show", "moved").get("name") is None
+
+
+def test_under_json_a_refusal_is_json_with_the_status_and_fields(cli: Served) -> None:
+    # WHEN a project that does not exist is shown with --json
+    code, out, err = cli.run("project", "show", "nope", "--json")
+    # THEN the answer is a JSON error on stdout, and exit 1
+    answer = json.loads(out)
+    assert code == 1 and err == ""
+    assert answer["error"]["kind"] == "refused" and answer["error"]["status"] == 404
+    assert answer["error"]["errors"][0]["field"] == "id"
+
+
+def test_under_json_an_unreachable_api_is_json_and_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # WHEN the projects are listed with --json at a port nobody listens on
+    code = main(["--api-url", f"http://127.0.0.1:{port}", "project", "list", "--json"])
+    answer = json.loads(capsys.readouterr().out)
+    # THEN it is a JSON error naming the kind, no class name in its message
+    assert code == 3 and answer["error"]["kind"] == "unreachable"
+    assert "Error" not in answer["error"]["message"]
