@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -259,3 +261,36 @@ def test_openapi_document_describes_camel_case_bodies(api: Api) -> None:
     intake = schemas["TrackerIntake"]
     assert {"excludeLabels", "maxSessionsPerPoll"} <= set(intake["properties"])
     assert intake["additionalProperties"] is False
+
+
+def test_openapi_document_tells_the_truth_about_the_deployed_api(api: Api) -> None:
+    # GIVEN the document, asked through the deployed stage
+    event = load_event("api-openapi.json")
+    doc = api(event).body
+    stage = event["requestContext"]["stage"]
+    operations = [(path, method, op) for path, ops in doc["paths"].items() for method, op in ops.items()]
+    # THEN it says that every operation needs SigV4, as API Gateway exports it
+    assert doc["components"]["securitySchemes"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    assert doc["security"] == [{"sigv4": []}]
+    # AND its server carries the stage
+    assert doc["servers"] == [{"url": f"/{stage}"}]
+    # AND a 204 has no content; every refusal has the API's error body; 405 everywhere, 413 and 415
+    # wherever a body is read
+    delete = doc["paths"]["/projects/{id}"]["delete"]["responses"]["204"]
+    assert "content" not in delete
+    for path, method, op in operations:
+        for code, response in op["responses"].items():
+            if code[0] in "45":
+                assert response["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/ErrorBody"
+                }, (
+                    path,
+                    method,
+                    code,
+                )
+        assert "405" in op["responses"], (path, method)
+        if method in ("post", "put"):
+            assert {"413", "415"} <= set(op["responses"]), (path, method)
+    # AND every reference resolves
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(doc)))
+    assert refs and refs <= set(doc["components"]["schemas"]), refs - set(doc["components"]["schemas"])

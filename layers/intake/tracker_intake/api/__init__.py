@@ -29,9 +29,46 @@ def build_api(context: Callable[[], ApiContext]) -> APIGatewayRestResolver:
     def openapi() -> dict[str, Any]:
         schema = app.get_openapi_schema(title=TITLE, version=__version__)
         document: dict[str, Any] = schema.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return document
+        stage = app.current_event.request_context.stage
+        return as_deployed(document, stage)
 
     return app
+
+
+# What every operation can answer besides its own statuses: a body too large, the wrong method.
+_EVERY_OPERATION = {405: "this path does not take this method"}
+_WITH_BODY = {413: "the body is over 16 KB", 415: "the body is not application/json"}
+SIGV4 = {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}
+
+
+def as_deployed(document: dict[str, Any], stage: str | None) -> dict[str, Any]:
+    """The generated document, told the truth about the API as API Gateway serves it.
+
+    - every operation needs IAM (SigV4), as API Gateway itself exports it;
+    - the server carries the stage (`/v1`), so a client joins paths onto the deployed URL;
+    - a 204 has no content;
+    - the statuses any operation can answer (405; 413 and 415 where a body is read) are listed,
+      and every refusal, Powertools' default 422 included, carries the API's own error body.
+    """
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    document["servers"] = [{"url": f"/{stage}" if stage else "/"}]
+    document.setdefault("components", {}).setdefault("securitySchemes", {})["sigv4"] = SIGV4
+    document["security"] = [{"sigv4": []}]
+    document["components"].get("schemas", {}).pop("HTTPValidationError", None)
+    for operations in document.get("paths", {}).values():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            extra = dict(_EVERY_OPERATION)
+            if method in ("post", "put", "patch"):
+                extra.update(_WITH_BODY)
+            for code, description in extra.items():
+                responses.setdefault(str(code), {"description": description})
+            for code, response in responses.items():
+                if code == "204":
+                    response.pop("content", None)
+                elif code.startswith(("4", "5")):
+                    response["content"] = error
+    return document
 
 
 def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
