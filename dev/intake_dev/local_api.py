@@ -45,6 +45,10 @@ def proxy_event(method: str, target: str, headers: list[tuple[str, str]], body: 
     except UnicodeDecodeError:
         text, encoded = base64.b64encode(body).decode(), True
     path = split.path or "/"
+    # As on API Gateway, the stage may lead the path (the OpenAPI document's server is `/local`):
+    # `/local/projects` and `/projects` are the same resource here.
+    if path == f"/{STAGE}" or path.startswith(f"/{STAGE}/"):
+        path = path[len(STAGE) + 1 :] or "/"
     return {
         "resource": path,
         "path": path,

@@ -245,3 +245,14 @@ def test_a_failing_session_backend_shows_on_the_terminal_as_a_sentence(
     assert report.new_sessions and report.launched == []
     failures = [line for line in lines if line.startswith("launch of ")]
     assert failures and all(expected in line for line in failures), lines
+
+
+def test_the_local_api_answers_under_the_stage_its_openapi_document_names(stack: LocalStack) -> None:
+    # GIVEN the OpenAPI document's server, as a client of the document reads it
+    server = requests.get(f"{stack.api_url}/openapi.json", timeout=10).json()["servers"][0]["url"]
+    # WHEN the projects are listed under it, and at the root
+    staged = requests.get(f"{stack.api_url}{server}/projects", timeout=10)
+    root = requests.get(f"{stack.api_url}/projects", timeout=10)
+    # THEN both reach the API (API Gateway puts the stage first in the path; the local stack too)
+    assert server == "/local"
+    assert staged.status_code == root.status_code == 200
