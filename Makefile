@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 TOOLS := .tools
 BIN := $(VENV)/bin
+WHEELHOUSE := .wheelhouse
 REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= $(REGION)
@@ -20,6 +21,9 @@ $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# The wheels of the runtime dependencies, fetched now so the packaging test installs the
+	@# service into a clean venv with no network (tests talk to loopback only).
+	rm -rf $(WHEELHOUSE) && $(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) .
 	@touch $@
 
 # SAM's own tools pin boto3 and pydantic, so they live in their own environment.
@@ -85,4 +89,4 @@ bench: install ## benchmarks: writes bench/results.json, prints a table (BENCHMA
 	$(BIN)/python -m bench.run
 
 clean: ## remove the environments and build output
-	rm -rf $(VENV) $(TOOLS) .aws-sam .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) $(WHEELHOUSE) .aws-sam .mypy_cache .ruff_cache .pytest_cache

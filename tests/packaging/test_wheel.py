@@ -2,7 +2,9 @@
 
 The environment gets the wheel and its runtime dependencies only (no moto, no PyYAML, no test
 rigs), the way a user installs `intake`. Its CLI is then run against the config API served on
-loopback, and against a port nobody listens on.
+loopback, and against a port nobody listens on. No network: the wheel is built without build
+isolation (hatchling is a dev dependency) and the dependencies come from the wheelhouse
+`make install` fills (`.wheelhouse`).
 """
 
 from __future__ import annotations
@@ -42,10 +44,16 @@ def _run(*argv: str | Path, cwd: Path | None = None) -> subprocess.CompletedProc
     return subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=540, cwd=cwd, check=False)
 
 
+WHEELHOUSE = REPO_ROOT / ".wheelhouse"
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    built = _run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", out, REPO_ROOT)
+    built = _run(
+        sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
+        "--wheel-dir", out, REPO_ROOT,
+    )  # fmt: skip
     assert built.returncode == 0, built.stderr
     (path,) = out.glob("tracker_intake-*.whl")
     return path
@@ -57,7 +65,10 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("venv")
     made = _run(sys.executable, "-m", "venv", root)
     assert made.returncode == 0, made.stderr
-    installed = _run(root / "bin" / "python", "-m", "pip", "install", "--quiet", wheel)
+    assert any(WHEELHOUSE.glob("*.whl")), f"no wheels in {WHEELHOUSE}: run `make install` (it fills it)"
+    installed = _run(
+        root / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-index", "--find-links", WHEELHOUSE, wheel
+    )
     assert installed.returncode == 0, installed.stderr
     return root
 
