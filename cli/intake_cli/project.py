@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from .api_client import ApiClient, add_json_flag, print_json, run, table
@@ -135,9 +136,17 @@ def delete_project(api: ApiClient, args: argparse.Namespace) -> int:
 
 
 def set_config(api: ApiClient, args: argparse.Namespace) -> int:
+    def change(config: dict[str, Any]) -> None:
+        config["trackerIntake"] = tracker_intake(config.get("trackerIntake") or {}, args)
+
+    return _edit(api, args, change)
+
+
+def _edit(api: ApiClient, args: argparse.Namespace, change: Callable[[dict[str, Any]], None]) -> int:
+    """Read the project, apply `change` to its config, write it back with the version read."""
     current = api.project(args.id)
     config = {key: current[key] for key in ("name", "gitOrigin", "trackerIntake") if current.get(key) is not None}
-    config["trackerIntake"] = tracker_intake(current.get("trackerIntake") or {}, args)
+    change(config)
     # Sent as If-Match: if someone changed the project since we read it, the API answers 412.
     project = api.replace_config(args.id, config, current["version"])
     if args.json:
@@ -178,23 +187,17 @@ def tracker_intake(current: dict[str, Any], args: argparse.Namespace) -> dict[st
 
 
 def update_project(api: ApiClient, args: argparse.Namespace) -> int:
-    current = api.project(args.id)
-    config = {key: current[key] for key in ("name", "gitOrigin", "trackerIntake") if current.get(key) is not None}
-    for key, value, clear in (
-        ("name", args.name, args.clear_name),
-        ("gitOrigin", args.git_origin, args.clear_git_origin),
-    ):
-        if value is not None:
-            config[key] = value
-        elif clear:
-            config.pop(key, None)
-    project = api.replace_config(args.id, config, current["version"])
-    if args.json:
-        print_json(project)
-    else:
-        print(f"updated project {project['id']} (version {project['version']})")
-        print(describe(project))
-    return 0
+    def change(config: dict[str, Any]) -> None:
+        for key, value, clear in (
+            ("name", args.name, args.clear_name),
+            ("gitOrigin", args.git_origin, args.clear_git_origin),
+        ):
+            if value is not None:
+                config[key] = value
+            elif clear:
+                config.pop(key, None)
+
+    return _edit(api, args, change)
 
 
 def describe(project: dict[str, Any]) -> str:

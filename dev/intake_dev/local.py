@@ -74,6 +74,7 @@ class LocalStack:
         self._polls: list[dict[str, Any]] = []
         self._stops: list[Callable[[], None]] = []
         self.github: Any = None
+        self._ledger: Any = None
         self.sample: Any = None
 
     # --- start and stop ---------------------------------------------------------------------
@@ -301,9 +302,11 @@ class LocalStack:
                 return launched
 
     def _claim(self, issue_id: str) -> Any:
-        from tracker_intake.adapters.dynamodb import DynamoStore
+        from tracker_intake.adapters.dynamodb import DynamoLedger, DynamoTable
 
-        return DynamoStore(self.resources["table_name"], client=self.dynamodb).get_claim(issue_id)
+        if self._ledger is None:  # one adapter for the stack's life, not one per message
+            self._ledger = DynamoLedger(DynamoTable(self.resources["table_name"], client=self.dynamodb))
+        return self._ledger.get_claim(issue_id)
 
     def _claim_reason(self, issue_id: str) -> str:
         claim = self._claim(issue_id)

@@ -97,9 +97,6 @@ class TokenBudget:
     reset_at: datetime
     paused_until: datetime | None = None
 
-    def exhausted(self, now: datetime) -> bool:
-        return self.blocked_until(now) is not None
-
     def blocked_until(self, now: datetime) -> datetime | None:
         """When requests on this credential may start again, or None when they may now."""
         spent = self.reset_at if self.remaining <= 0 and self.reset_at > now else None
