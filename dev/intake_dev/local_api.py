@@ -120,6 +120,13 @@ def serve_api(handler: Handler, host: str = "127.0.0.1", port: int = 3000) -> Th
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
+        def __getattr__(self, name: str) -> Any:
+            # Any other method (TRACE, QUERY, ...) reaches the handler too, which answers 405
+            # as API Gateway's proxy would; http.server's own answer is 501, a server error.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the handler's own logs say what happened."""
 

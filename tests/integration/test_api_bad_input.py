@@ -137,6 +137,9 @@ CORPUS = [
     # versions
     put("stale If-Match", 412, "If-Match", body={"name": "x"}, headers={"If-Match": '"1"'}),
     put("stale version field", 409, "version", body={"name": "x", "version": 1}),
+    put("stale version field, If-Match *", 409, "version", body={"name": "x", "version": 1}, headers={"If-Match": "*"}),
+    put("If-Match 0", 400, "If-Match", body={"name": "x"}, headers={"If-Match": '"0"'}),
+    put("If-Match with spaces", 400, "If-Match", body={"name": "x"}, headers={"If-Match": ' "2" x'}),
     put("If-Match not a version", 400, "If-Match", body={"name": "x"}, headers={"If-Match": "abc"}),
     put("If-Match and version disagree", 400, "version", body={"name": "x", "version": 2}, headers={"If-Match": '"3"'}),
     # sizes and paging

@@ -291,6 +291,10 @@ def test_openapi_document_tells_the_truth_about_the_deployed_api(api: Api) -> No
         assert "405" in op["responses"], (path, method)
         if method in ("post", "put"):
             assert {"413", "415"} <= set(op["responses"]), (path, method)
+    # AND a parameter is a string or absent, never JSON null
+    for path, method, op in operations:
+        for parameter in op.get("parameters", []):
+            assert "null" not in json.dumps(parameter["schema"]), (path, method, parameter["name"])
     # AND every reference resolves
     refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(doc)))
     assert refs and refs <= set(doc["components"]["schemas"]), refs - set(doc["components"]["schemas"])

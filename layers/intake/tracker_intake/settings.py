@@ -53,4 +53,6 @@ class LauncherSettings(_Settings):
 
 
 class ApiSettings(_Settings):
-    pass
+    # What the API's OpenAPI document declares: API Gateway checks SigV4 before the function
+    # runs (AWS_IAM, as deployed); the local stack checks nothing (NONE) and says so.
+    api_auth: Literal["AWS_IAM", "NONE"] = Field(default="AWS_IAM", alias="API_AUTH")

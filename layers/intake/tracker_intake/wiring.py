@@ -143,4 +143,4 @@ def build_api_context(settings: ApiSettings) -> ApiContext:
     from .adapters.dynamodb import DynamoStore
     from .api.routes import ApiContext
 
-    return ApiContext(store=DynamoStore(settings.table_name), clock=SystemClock())
+    return ApiContext(store=DynamoStore(settings.table_name), clock=SystemClock(), sigv4=settings.api_auth == "AWS_IAM")

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import __version__
 from .errors import body_refusal, json_object_body, oversized_body, register_error_handlers
-from .routes import ApiContext, ApiStore, api_context, router
+from .routes import ApiContext, ApiStore, Context, api_context, router
 
 __all__ = ["ApiContext", "ApiStore", "build_api", "resolve"]
 
@@ -26,11 +26,11 @@ def build_api(context: Callable[[], ApiContext]) -> APIGatewayRestResolver:
     app.use(middlewares=[json_object_body])
 
     @app.get("/openapi.json", summary="This document", tags=["meta"])
-    def openapi() -> dict[str, Any]:
+    def openapi(ctx: Context) -> dict[str, Any]:
         schema = app.get_openapi_schema(title=TITLE, version=__version__)
         document: dict[str, Any] = schema.model_dump(mode="json", by_alias=True, exclude_none=True)
         stage = app.current_event.request_context.stage
-        return as_deployed(document, stage)
+        return as_deployed(document, stage, sigv4=ctx.sigv4)
 
     return app
 
@@ -41,10 +41,11 @@ _WITH_BODY = {413: "the body is over 16 KB", 415: "the body is not application/j
 SIGV4 = {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}
 
 
-def as_deployed(document: dict[str, Any], stage: str | None) -> dict[str, Any]:
+def as_deployed(document: dict[str, Any], stage: str | None, *, sigv4: bool = True) -> dict[str, Any]:
     """The generated document, told the truth about the API as API Gateway serves it.
 
-    - every operation needs IAM (SigV4), as API Gateway itself exports it;
+    - every operation needs IAM (SigV4), as API Gateway itself exports it (unless `sigv4` is
+      false: the local stack checks no signature, and its document does not claim it does);
     - the server carries the stage (`/v1`), so a client joins paths onto the deployed URL;
     - a 204 has no content;
     - the statuses any operation can answer (405; 413 and 415 where a body is read) are listed,
@@ -52,11 +53,15 @@ def as_deployed(document: dict[str, Any], stage: str | None) -> dict[str, Any]:
     """
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     document["servers"] = [{"url": f"/{stage}" if stage else "/"}]
-    document.setdefault("components", {}).setdefault("securitySchemes", {})["sigv4"] = SIGV4
-    document["security"] = [{"sigv4": []}]
+    document.setdefault("components", {})
+    if sigv4:
+        document["components"].setdefault("securitySchemes", {})["sigv4"] = SIGV4
+        document["security"] = [{"sigv4": []}]
     document["components"].get("schemas", {}).pop("HTTPValidationError", None)
     for operations in document.get("paths", {}).values():
         for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = _never_null(parameter.get("schema", {}))
             responses = operation.setdefault("responses", {})
             extra = dict(_EVERY_OPERATION)
             if method in ("post", "put", "patch"):
@@ -69,6 +74,17 @@ def as_deployed(document: dict[str, Any], stage: str | None) -> dict[str, Any]:
                 elif code.startswith(("4", "5")):
                     response["content"] = error
     return document
+
+
+def _never_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter is a string or absent, never JSON null: `str | None` is its optionality."""
+    options = schema.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [option for option in options if option != {"type": "null"}]
+        if len(rest) == 1:
+            merged = {k: v for k, v in schema.items() if k != "anyOf"}
+            return {**rest[0], **merged}
+    return schema
 
 
 def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

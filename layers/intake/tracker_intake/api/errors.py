@@ -237,7 +237,7 @@ class _ErrorMapping:
 
     def version_conflict(self, error: VersionConflict) -> Response[str]:
         # A stale If-Match is a failed precondition (412); a stale body `version` a conflict (409).
-        by_header = self._app.current_event.headers.get("if-match") is not None
+        by_header = self._app.current_event.headers.get("if-match") not in (None, "*")
         field = "If-Match" if by_header else "version"
         reason = f"you sent {error.expected}, the current version is {error.actual}"
         return refusal(412 if by_header else 409, str(error), problem(field, reason))

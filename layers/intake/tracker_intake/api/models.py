@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from ..domain.config import FieldProblem, NewProject, ProjectConfig, TrackerIntake, intake_repo
+from ..domain.config import WHOLE_NUMBER, FieldProblem, NewProject, ProjectConfig, TrackerIntake, intake_repo
 from ..domain.errors import ConfigInvalid
 from ..domain.records import Claim, ClaimStatus, ProjectRecord
 
@@ -41,7 +41,7 @@ class ConfigUpdate(ProjectConfig):
     """The body of `PUT /projects/{id}/config`: the whole config, and optionally its version."""
 
     # At most 2^53 - 1: any client's JSON can hold it exactly, and DynamoDB can store it.
-    version: Annotated[int, Field(ge=1, le=MAX_VERSION, strict=True)] | None = None
+    version: Annotated[int, Field(ge=1, le=MAX_VERSION), WHOLE_NUMBER] | None = None
 
     def config(self) -> ProjectConfig:
         return ProjectConfig.model_validate(self.model_dump(exclude={"version"}))

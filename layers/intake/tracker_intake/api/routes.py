@@ -20,9 +20,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from pydantic import BaseModel
 
 from ..domain import changes
-from ..domain.config import ProjectConfig, check_project_id
+from ..domain.config import PROJECT_ID_PATTERN, ProjectConfig, check_project_id
 from ..domain.errors import InvalidInput
-from ..domain.issue import parse_canonical_id
+from ..domain.issue import CANONICAL_ID_PATTERN, parse_canonical_id
+from ..domain.patterns import schema_pattern
 from ..domain.ports import Clock, Ledger, ProjectStore
 from ..domain.records import ProjectRecord
 from .models import (
@@ -50,6 +51,8 @@ class ApiStore(ProjectStore, Ledger, Protocol):
 class ApiContext:
     store: ApiStore
     clock: Clock
+    # Whether requests reach the API only with a SigV4 signature (API Gateway's AWS_IAM).
+    sigv4: bool = True
 
 
 def api_context() -> ApiContext:
@@ -63,10 +66,27 @@ NextToken = Annotated[
     str | None,
     Query(alias="nextToken", min_length=1, max_length=MAX_NEXT_TOKEN_CHARS, description="from the last page"),
 ]
-IfMatch = Annotated[str | None, Header(alias="If-Match", description='the version you read, e.g. "3"')]
-ProjectIdParam = Annotated[str, Path(alias="id", description="the project id")]
+# The version in an ETag, as this API writes it ("3"), weak or unquoted, or `*` (any version).
+IF_MATCH_PATTERN = r'\*|(?:W/)?"?[1-9][0-9]{0,17}"?'
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='the version you read, e.g. "3"',
+        json_schema_extra={"pattern": schema_pattern(IF_MATCH_PATTERN)},
+    ),
+]
+ProjectIdParam = Annotated[
+    str,
+    Path(alias="id", description="the project id", json_schema_extra={"pattern": schema_pattern(PROJECT_ID_PATTERN)}),
+]
 IssueIdParam = Annotated[
-    str, Path(alias="issueId", description="the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342")
+    str,
+    Path(
+        alias="issueId",
+        description="the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342",
+        json_schema_extra={"pattern": schema_pattern(CANONICAL_ID_PATTERN), "examples": ["github:acme/app#42"]},
+    ),
 ]
 
 _REFUSALS = {
@@ -93,7 +113,7 @@ def _responses(status: int, model: type[BaseModel] | None, description: str, *re
     return {status: ok, **errors}
 
 
-_ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?')
+_ETAG = re.compile(IF_MATCH_PATTERN)
 
 
 @router.get(
@@ -217,11 +237,11 @@ def _checked(field: str, value: str, check: Callable[[str], str]) -> str:
 def _expected_version(if_match: str | None, version: int | None) -> int | None:
     """The version the caller read: from `If-Match` or the body's `version` (they must agree)."""
     header = None
-    if if_match is not None and if_match.strip() != "*":
-        match = _ETAG.fullmatch(if_match.strip())
-        if match is None or int(match[1]) < 1:
+    if if_match is not None:
+        if not _ETAG.fullmatch(if_match):
             raise InvalidInput("If-Match", f'{if_match[:40]!r} is not a version; send the ETag you read, e.g. "3"')
-        header = int(match[1])
+        digits = if_match.removeprefix("W/").strip('"')
+        header = None if digits == "*" else int(digits)
     if header is not None and version is not None and header != version:
         raise InvalidInput("version", f"is {version} but If-Match says {header}; send one of them")
     return header if header is not None else version

@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from .errors import ConfigInvalid
+from .patterns import LOGIN_PATTERN, REPO_CHARS, WHITESPACE, schema_pattern
 
 DEFAULT_EXCLUDE_LABELS: tuple[str, ...] = ("in-progress", "in-review")
 DEFAULT_MAX_SESSIONS_PER_POLL = 10
@@ -26,12 +27,31 @@ MAX_LABELS = 10
 MAX_EXCLUDE_LABELS = 20
 MAX_LABEL_LENGTH = 50  # GitHub's own limit on a label name
 
-# All patterns are used with fullmatch: `$` alone would let a trailing newline through.
-# GitHub logins: alphanumerics and single hyphens, no leading or trailing hyphen, <= 39 chars.
-_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
-# Repository names: letters, digits, '.', '-', '_' (GitHub replaces anything else).
-_REPO_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
-_PROJECT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+# Each rule on a single string is one regular expression: the validator fullmatches it, and the
+# OpenAPI document publishes it (anchored, `schema_pattern`), so the two cannot disagree (see
+# patterns.py for the dialect). The validators below only explain *why* a value does not match.
+# Repository names: letters, digits, '.', '-', '_' (GitHub replaces anything else); never '.',
+# never '..' anywhere, and never ending in '.git' (a clone URL's suffix, not part of the name).
+REPO_NAME_PATTERN = rf"(?!\.$)(?!{REPO_CHARS}*\.\.)(?!{REPO_CHARS}*\.[Gg][Ii][Tt]$){REPO_CHARS}{{1,100}}"
+REPO_PATTERN = f"{LOGIN_PATTERN}/{REPO_NAME_PATTERN}"
+# A label: 1-50 characters, no comma (GitHub's filter separates with commas), no control
+# character, and no whitespace at either end.
+_LABEL_EDGE = rf"[^{WHITESPACE},\x00-\x1f\x7f]"
+LABEL_PATTERN = rf"{_LABEL_EDGE}(?:[^,\x00-\x1f\x7f]{{0,48}}{_LABEL_EDGE})?"
+# '*' (anyone), 'none' (nobody), or a login, but never another spelling of 'none'.
+ASSIGNEE_PATTERN = rf"\*|none|(?![Nn][Oo][Nn][Ee]$){LOGIN_PATTERN}"
+PROJECT_ID_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?"
+# `scheme://user:password@` in a remote URL ('git@' is the SSH user, not a credential).
+_CREDENTIALS = rf"://(?!git@)[^/@{WHITESPACE}]*@"
+GIT_ORIGIN_PATTERN = rf"(?![\s\S]*{_CREDENTIALS})[\s\S]{{1,500}}"
+
+_LOGIN = re.compile(LOGIN_PATTERN)
+_REPO = re.compile(REPO_PATTERN)
+_LABEL = re.compile(LABEL_PATTERN)
+_ASSIGNEE = re.compile(ASSIGNEE_PATTERN)
+_PROJECT_ID = re.compile(PROJECT_ID_PATTERN)
+_HAS_CREDENTIALS = re.compile(_CREDENTIALS)
+
 
 # The host is case-insensitive; the path is not.
 _GIT_ORIGINS = (
@@ -51,51 +71,56 @@ def check_login(value: str) -> str:
 
 def check_repo(value: str) -> str:
     """`owner/name` in GitHub's character rules; anything that could bend a URL is refused."""
+    if _REPO.fullmatch(value):
+        return value
     owner, slash, name = value.partition("/")
     if not slash or "/" in name:
         raise ValueError(f"{value[:60]!r} must be owner/name with exactly one '/'")
     if not _LOGIN.fullmatch(owner):
         raise ValueError(f"owner {owner[:60]!r} is not a GitHub account name")
-    if not _REPO_NAME.fullmatch(name) or ".." in name or name in {".", ".."}:
-        raise ValueError(f"name {name[:60]!r} may use only letters, digits, '.', '-' and '_' (no '..')")
     if name.lower().endswith(".git"):
         # A clone URL's suffix, not part of the name: polling `r.git` would only ever get a 404.
         raise ValueError(f"name {name[:60]!r} ends in '.git': give the repository name without it")
-    return value
+    raise ValueError(f"name {name[:60]!r} may use only letters, digits, '.', '-' and '_' (no '..')")
 
 
 def check_label(value: str) -> str:
-    if not value or not value.strip():
+    if _LABEL.fullmatch(value):
+        return value
+    if not value.strip():
         raise ValueError("a label must not be empty")
-    if value != value.strip():
-        raise ValueError(f"label {value[:60]!r} has leading or trailing whitespace")
     if "," in value:
         raise ValueError(f"label {value[:60]!r} contains a comma (GitHub's label filter is comma-separated)")
-    if len(value) > MAX_LABEL_LENGTH:
-        raise ValueError(f"a label is at most {MAX_LABEL_LENGTH} characters")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise ValueError(f"label {value[:60]!r} contains a control character")
-    return value
+    if len(value) > MAX_LABEL_LENGTH:
+        raise ValueError(f"a label is at most {MAX_LABEL_LENGTH} characters")
+    raise ValueError(f"label {value[:60]!r} has leading or trailing whitespace")
 
 
 def check_assignee(value: str) -> str:
-    if value in {"*", "none"}:
+    if _ASSIGNEE.fullmatch(value):
         return value
     if value.lower() == "none":
         # GitHub's filter keyword is lower-case; `None` would be read as a login here and as
         # "no assignee" by people, so neither reading is safe.
         raise ValueError(f"{value!r} is ambiguous: write 'none' for issues without an assignee")
-    try:
-        return check_login(value)
-    except ValueError:
-        raise ValueError(f"{value[:60]!r} is not a GitHub login, '*' (anyone) or 'none'") from None
+    raise ValueError(f"{value[:60]!r} is not a GitHub login, '*' (anyone) or 'none'")
 
 
-def _not_a_bool(value: Any) -> Any:
-    # pydantic's lax mode reads true as 1; a count given as a boolean is a mistake.
+def _a_number(value: Any) -> Any:
+    # pydantic's lax mode reads true as 1 and "5" as 5: JSON Schema's integer is neither. It is
+    # 5 or 5.0, and pydantic takes both (5.5 is refused).
     if isinstance(value, bool):
         raise ValueError("must be a whole number, not true/false")
+    if not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
     return value
+
+
+# A JSON integer: 3 or 3.0, never true or "3". After the bounds (`Field(ge=, le=)`) in the
+# annotation, or pydantic cannot publish them as JSON Schema's minimum and maximum.
+WHOLE_NUMBER = BeforeValidator(_a_number)
 
 
 def check_project_id(value: str) -> str:
@@ -114,8 +139,17 @@ def _unique_casefold(values: list[str]) -> list[str]:
     return values
 
 
-Label = Annotated[str, AfterValidator(check_label)]
-Repo = Annotated[str, AfterValidator(check_repo)]
+def _published(pattern: str, min_length: int, max_length: int) -> Any:
+    """The rule as the OpenAPI document states it; the validator next to it enforces it, with
+    a message that says why (pydantic's own constraints would only quote the pattern)."""
+    return Field(
+        json_schema_extra={"pattern": schema_pattern(pattern), "minLength": min_length, "maxLength": max_length}
+    )
+
+
+Label = Annotated[str, _published(LABEL_PATTERN, 1, MAX_LABEL_LENGTH), AfterValidator(check_label)]
+Repo = Annotated[str, _published(REPO_PATTERN, 3, 140), AfterValidator(check_repo)]
+Assignee = Annotated[str, _published(ASSIGNEE_PATTERN, 1, 39), AfterValidator(check_assignee)]
 
 
 class _Model(BaseModel):
@@ -129,17 +163,24 @@ class _Model(BaseModel):
 
 
 class TrackerIntake(_Model):
-    """Which issues of which repository become worker sessions."""
+    """Which issues of which repository become worker sessions.
+
+    Rules across fields, which a JSON Schema cannot state (422 naming the field when broken):
+    enabled intake needs at least one label or an assignee, and a `repo` or a project
+    `gitOrigin` to derive it from; labels are unique ignoring case, and so are exclude labels;
+    with intake enabled, no label may also be an exclude label (by default `in-progress` and
+    `in-review` are excluded).
+    """
 
     enabled: StrictBool = False
-    provider: str = "github"
+    provider: Annotated[str, Field(json_schema_extra={"enum": ["github"]})] = "github"
     repo: Repo | None = None
-    labels: Annotated[list[Label], Field(max_length=MAX_LABELS)] = []
-    assignee: Annotated[str, AfterValidator(check_assignee)] | None = None
-    exclude_labels: Annotated[list[Label], Field(max_length=MAX_EXCLUDE_LABELS)] | None = None
-    max_sessions_per_poll: Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=100)] = (
-        DEFAULT_MAX_SESSIONS_PER_POLL
-    )
+    labels: Annotated[list[Label], Field(max_length=MAX_LABELS, json_schema_extra={"uniqueItems": True})] = []
+    assignee: Assignee | None = None
+    exclude_labels: (
+        Annotated[list[Label], Field(max_length=MAX_EXCLUDE_LABELS, json_schema_extra={"uniqueItems": True})] | None
+    ) = None
+    max_sessions_per_poll: Annotated[int, Field(ge=1, le=100), WHOLE_NUMBER] = DEFAULT_MAX_SESSIONS_PER_POLL
 
     @field_validator("provider")
     @classmethod
@@ -181,7 +222,7 @@ class TrackerIntake(_Model):
 
 ProjectId = Annotated[
     str,
-    Field(min_length=1, max_length=64, json_schema_extra={"pattern": _PROJECT_ID.pattern}),
+    Field(min_length=1, max_length=64, json_schema_extra={"pattern": schema_pattern(PROJECT_ID_PATTERN)}),
     AfterValidator(check_project_id),
 ]
 
@@ -190,17 +231,20 @@ class ProjectConfig(_Model):
     """The part of a project that people edit (through the API or the CLI)."""
 
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    git_origin: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    git_origin: (
+        Annotated[
+            str, Field(min_length=1, max_length=500, json_schema_extra={"pattern": schema_pattern(GIT_ORIGIN_PATTERN)})
+        ]
+        | None
+    ) = None
     tracker_intake: TrackerIntake | None = None
 
     @field_validator("git_origin")
     @classmethod
     def _no_credentials(cls, value: str | None) -> str | None:
         # The config is stored and returned by the API: a token in a remote URL would leak.
-        if value is not None:
-            userinfo = _USERINFO.search(value)
-            if userinfo and userinfo.group(0) != "git@":
-                raise ValueError("a gitOrigin must not carry credentials (user:token@); use the plain remote URL")
+        if value is not None and _HAS_CREDENTIALS.search(value):
+            raise ValueError("a gitOrigin must not carry credentials (user:token@); use the plain remote URL")
         return value
 
     @model_validator(mode="after")

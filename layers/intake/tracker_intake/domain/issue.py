@@ -9,20 +9,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# Used with fullmatch: `$` would also accept a trailing newline.
-_SEGMENT = re.compile(r"[^/#\s]+")
-_CANONICAL = re.compile(r"github:(?P<owner>[^/#\s]+)/(?P<repo>[^/#\s]+)#(?P<number>[1-9][0-9]*)")
+from .patterns import LOGIN_PATTERN, REPO_CHARS
+
+# owner (a GitHub login), repo (GitHub's name characters), number. Used with fullmatch. Plain
+# groups: the OpenAPI document publishes this pattern, and ECMAScript spells named groups
+# differently.
+CANONICAL_ID_PATTERN = rf"github:({LOGIN_PATTERN})/({REPO_CHARS}{{1,100}})#([1-9][0-9]{{0,17}})"
+_CANONICAL = re.compile(CANONICAL_ID_PATTERN)
 
 
 def canonical_id(owner: str, repo: str, number: int) -> str:
     """`github:owner/repo#n`, spelled as GitHub spells the repository."""
     if isinstance(number, bool) or number < 1:
         raise ValueError(f"issue number must be a positive integer, got {number!r}")
-    for part in (owner, repo):
-        # Refuse what parse_canonical_id could not read back: a claim key must round-trip.
-        if not _SEGMENT.fullmatch(part):
-            raise ValueError(f"{part[:80]!r} cannot be part of a canonical issue id")
-    return f"github:{owner}/{repo}#{number}"
+    value = f"github:{owner}/{repo}#{number}"
+    # Refuse what parse_canonical_id could not read back: a claim key must round-trip.
+    match = _CANONICAL.fullmatch(value)
+    if match is None or match.groups() != (owner, repo, str(number)):
+        raise ValueError(f"{owner[:40]!r}/{repo[:100]!r}#{number} cannot be a canonical issue id")
+    return value
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,8 @@ def parse_canonical_id(value: str) -> IssueRef:
     match = _CANONICAL.fullmatch(value)
     if not match:
         raise ValueError(f"{value[:80]!r} is not a canonical issue id (github:owner/repo#number)")
-    return IssueRef(match["owner"], match["repo"], int(match["number"]))
+    owner, repo, number = match.groups()
+    return IssueRef(owner, repo, int(number))
 
 
 def dedupe_key(canonical: str) -> str:

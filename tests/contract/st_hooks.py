@@ -1,0 +1,86 @@
+"""Schemathesis hooks for the config API: the refusals its schema cannot state, and no others.
+
+Loaded by `st run` through SCHEMATHESIS_HOOKS. A JSON Schema cannot say "at least one label
+when enabled" or "unique ignoring case", and cannot know which `nextToken` values the API
+handed out. Schemathesis therefore sends schema-valid requests that break those rules and
+reports the 4xx as "schema-valid request rejected" (ST202). Such a failure is dropped only when
+the request really breaks one of these rules (checked here, independently of the API's code)
+and the API's answer names exactly the fields of the rules it broke. Every other failure stands.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import schemathesis
+from schemathesis.openapi.checks import RejectedPositiveData
+
+# (path, nextToken) the API has answered with, in this run: a token is for the list it came from.
+_HANDED_OUT: set[tuple[str, str]] = set()
+_DEFAULT_EXCLUDES = ("in-progress", "in-review")
+
+
+@schemathesis.hook
+def after_call(context: Any, case: Any, response: Any) -> None:
+    try:
+        body = json.loads(response.content or b"null")
+    except ValueError:
+        return
+    if isinstance(body, dict) and isinstance(body.get("nextToken"), str):
+        _HANDED_OUT.add((case.formatted_path, body["nextToken"]))
+
+
+@schemathesis.hook
+def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
+    """False drops the failure."""
+    if not isinstance(failure, RejectedPositiveData):
+        return True
+    named = _fields_named(response)
+    if not named:
+        return True
+    broken = _broken_rules(case)
+    return not (named <= broken)
+
+
+def _fields_named(response: Any) -> set[str]:
+    try:
+        body = json.loads(response.content or b"null")
+    except ValueError:
+        return set()
+    if not isinstance(body, dict):
+        return set()
+    return {str(item.get("field")) for item in body.get("errors") or [] if isinstance(item, dict)}
+
+
+def _broken_rules(case: Any) -> set[str]:
+    """The fields whose cross-field rule this request breaks (as the API names them)."""
+    broken: set[str] = set()
+    body = case.body if isinstance(case.body, dict) else {}
+    if_match = {k.lower(): v for k, v in (case.headers or {}).items()}.get("if-match")
+    version = body.get("version")
+    named = int(if_match.removeprefix("W/").strip('"')) if isinstance(if_match, str) and if_match != "*" else None
+    if named is not None and version is not None and named != version:
+        broken.add("version")  # the header and the body must name the same version
+    token = (case.query or {}).get("nextToken")
+    if isinstance(token, str) and (case.formatted_path, token) not in _HANDED_OUT:
+        broken.add("nextToken")
+    intake = body.get("trackerIntake")
+    if not isinstance(intake, dict):
+        return broken
+    labels = [x for x in intake.get("labels") or [] if isinstance(x, str)]
+    excludes = intake.get("excludeLabels")
+    for field, values in (("labels", labels), ("excludeLabels", excludes or [])):
+        folded = [v.casefold() for v in values if isinstance(v, str)]
+        if len(set(folded)) != len(folded):
+            broken.add(f"trackerIntake.{field}")
+    if intake.get("enabled") is True:
+        if not labels and intake.get("assignee") is None:
+            broken.add("trackerIntake.labels")
+        effective = _DEFAULT_EXCLUDES if excludes is None else excludes
+        if {v.casefold() for v in labels} & {v.casefold() for v in effective if isinstance(v, str)}:
+            broken.add("trackerIntake.labels")
+        if intake.get("repo") is None:
+            # derived from gitOrigin: the API names gitOrigin when it cannot, or repo without one
+            broken.add("gitOrigin" if body.get("gitOrigin") is not None else "trackerIntake.repo")
+    return broken

@@ -1,0 +1,98 @@
+"""The config API under schemathesis: every check, every phase, against its own OpenAPI document.
+
+The real ApiFunction handler over moto, served on loopback by the local stack's own server
+(`intake_dev.local_api`), is driven by `st run` in a child process. Schemathesis generates
+requests the document allows and requests it forbids, walks the links between operations
+(create, then read, replace, delete) and checks each answer against the document. It must find
+nothing. When it does, its reproduction (curl commands, and a pytest file) is kept under
+`reports/schemathesis/`.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from intake_dev.functions import load_handler
+from intake_dev.local_api import serve_api
+from intake_dev.template import REPO_ROOT
+from tracker_intake.adapters.dynamodb import DynamoStore
+from tracker_intake.api.routes import ApiContext
+from tracker_intake.domain.clock import SystemClock
+
+HERE = Path(__file__).parent
+REPORTS = REPO_ROOT / "reports" / "schemathesis"
+# Bounded: a few minutes on two cores. A fixed seed makes a failure reproducible by the same run.
+MAX_EXAMPLES = int(os.environ.get("INTAKE_FUZZ_EXAMPLES", "100"))
+SEED = int(os.environ.get("INTAKE_FUZZ_SEED", "20261129"))
+# More `st run` options, to explore by hand: INTAKE_FUZZ_ARGS="--phases fuzzing --mode negative"
+EXTRA = os.environ.get("INTAKE_FUZZ_ARGS", "").split()
+
+
+@pytest.fixture
+def api_url(aws: dict[str, Any]) -> Iterator[str]:
+    module = load_handler("api", fresh=True)
+    store = DynamoStore(aws["table_name"], client=aws["dynamodb"])
+    # As the local stack serves it: no SigV4 check, and a document that does not claim one.
+    module.use(ApiContext(store=store, clock=SystemClock(), sigv4=False))
+    # The handler logs every request as JSON on stdout, as in Lambda: thousands of lines here.
+    streams = [h for h in logging.getLogger("tracker-intake").handlers if isinstance(h, logging.StreamHandler)]
+    originals = [h.stream for h in streams]
+    for handler in streams:
+        handler.stream = io.StringIO()
+    server = serve_api(module.lambda_handler, "127.0.0.1", 0)
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    for handler, original in zip(streams, originals, strict=True):
+        handler.stream = original
+
+
+@pytest.mark.timeout(900)
+def test_schemathesis_finds_nothing_in_the_config_api(api_url: str) -> None:
+    # GIVEN the config API on loopback, serving its OpenAPI document
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    st = Path(sys.executable).with_name("st")
+    # WHEN schemathesis runs every check in every phase (stateful included) against it
+    run = subprocess.run(
+        [
+            str(st),
+            "--config-file",
+            str(HERE / "schemathesis.toml"),
+            "run",
+            f"{api_url}/openapi.json",
+            "--checks",
+            "all",
+            "--max-examples",
+            str(MAX_EXAMPLES),
+            "--seed",
+            str(SEED),
+            "--workers",
+            "1",
+            "--report",
+            "junit,pytest,ndjson",
+            "--report-dir",
+            str(REPORTS),
+            "--no-color",
+            "--output-sanitize",
+            "false",
+            *EXTRA,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=840,
+        env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": "st_hooks", "PYTHONPATH": str(HERE)},
+    )
+    (REPORTS / "output.txt").write_text(run.stdout + run.stderr)
+    # THEN it finds nothing (its own summary and reproduction steps are the failure message)
+    assert run.returncode == 0, (
+        f"schemathesis failed (reports in {REPORTS}):\n{run.stdout[-20000:]}\n{run.stderr[-3000:]}"
+    )
