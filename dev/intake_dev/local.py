@@ -186,6 +186,8 @@ class LocalStack:
         opts = self.options
         env = {
             "TABLE_NAME": self.resources["table_name"],
+            # The local API checks no SigV4 signature; its OpenAPI document says so.
+            "API_AUTH": "NONE",
             "QUEUE_URL": self.resources["queue_url"],
             "GITHUB_API_URL": github_url,
             "POLLER_FUNCTION_NAME": "local-poller",
@@ -205,6 +207,15 @@ class LocalStack:
 
         from .invoker import InProcessInvoker
 
+        # The package's standard-library loggers (the adapters) write to the log file while a
+        # handler runs (see `_quiet`). Without a handler they would reach the terminal through
+        # logging's last resort, repeating what the stack has said in its own words (the
+        # missing-token warning, for one). Attached first: loading the handlers logs already.
+        package = logging.getLogger("tracker_intake")
+        to_log = logging.StreamHandler(HandlerOutput(self._log))
+        to_log.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        package.addHandler(to_log)
+        self._stops.append(lambda: package.removeHandler(to_log))
         with self._quiet():
             self.api: ModuleType = load_handler("api", fresh=True)
             self.poller: ModuleType = load_handler("poller", fresh=True)

@@ -24,9 +24,10 @@ STARTED = re.compile(r"session started for (github:\S+)")
 
 
 class Run:
-    """One `intake local --offline` child process, its terminal output collected as it comes."""
+    """One `intake local` child process (`--offline` unless told otherwise), its terminal output
+    collected as it comes."""
 
-    def __init__(self, state: Path, log: Path, out: Path) -> None:
+    def __init__(self, state: Path, log: Path, out: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.out = out
         self.handle = out.open("w")
         self.process = subprocess.Popen(
@@ -35,7 +36,7 @@ class Run:
                 "-m",
                 "intake_cli.main",
                 "local",
-                "--offline",
+                *(args or ("--offline",)),
                 "--port",
                 "0",
                 "--aws-port",
@@ -49,7 +50,7 @@ class Run:
             ],
             stdout=self.handle,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
         )
 
     def text(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,10 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from test_local_restart import Run
 
 from intake_cli.main import main as intake
+from intake_dev.fake_github import FakeGitHub
 from intake_dev.local import LocalOptions, LocalStack
 
 
@@ -256,3 +259,40 @@ def test_the_local_api_answers_under_the_stage_its_openapi_document_names(stack:
     # THEN both reach the API (API Gateway puts the stage first in the path; the local stack too)
     assert server == "/local"
     assert staged.status_code == root.status_code == 200
+
+
+def test_the_local_api_document_claims_no_signature_it_does_not_check(stack: LocalStack) -> None:
+    # GIVEN the local stack, which checks no SigV4 signature
+    # WHEN its OpenAPI document is read, and a request is made without any signature
+    document = requests.get(f"{stack.api_url}/openapi.json", timeout=10).json()
+    unsigned = requests.get(f"{stack.api_url}/projects", timeout=10)
+    # THEN the document declares no security, which is how the API behaves here
+    assert "security" not in document
+    assert "securitySchemes" not in document.get("components", {})
+    assert unsigned.status_code == 200
+
+
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "BREW"])
+def test_the_local_api_answers_405_to_a_method_no_path_takes(stack: LocalStack, method: str) -> None:
+    # GIVEN the local stack's API
+    # WHEN a method no route takes is sent to a project path
+    answer = requests.request(method, f"{stack.api_url}/projects/demo", timeout=10)
+    # THEN 405 with the API's error body, as API Gateway's proxy gives it (not http.server's 501)
+    assert answer.status_code == 405
+    assert answer.json()["errors"][0]["field"] == "method"
+
+
+def test_the_missing_token_warning_is_said_once(tmp_path: Path, github: FakeGitHub) -> None:
+    # GIVEN `intake local` as a user runs it, without GITHUB_TOKEN, pointed at a GitHub (the
+    # loopback stand-in)
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_TOKEN"}
+    run = Run(tmp_path / "state", tmp_path / "local.log", tmp_path / "out", "--github-url", github.base_url, env=env)
+    # WHEN it has ticked once (every handler has read the token by then)
+    try:
+        run.wait_for(r"tick 1:", timeout=90)
+    finally:
+        run.stop(signal.SIGINT)
+    # THEN the terminal says it once, in the stack's words; the handlers' own line is in the log
+    terminal = run.text()
+    assert terminal.count("unauthenticated requests") == 1, terminal
+    assert "no GitHub token" in (tmp_path / "local.log").read_text()
