@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """Entry point of the `intake` command. Each command group lives in its own module.
 
 What ships is the user's CLI: `project`, `sessions` and `preview`, against the config API. The
@@ -13,6 +14,8 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+
+import argcomplete
 
 # Each module exposes `register(subparsers)`; it sets `func` on its parsers.
 COMMAND_MODULES = ("intake_cli.preview", "intake_cli.project", "intake_cli.sessions")
@@ -67,6 +70,9 @@ def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentPars
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    # Shell completion (`eval "$(register-python-argcomplete intake)"`): when the shell asks,
+    # this prints the completions and exits; otherwise it does nothing.
+    argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
