@@ -12,7 +12,8 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= $(REGION)
 
 .PHONY: help install tools test lint typecheck template-check unit build deploy demo local load bench \
-        invoke-dispatcher invoke-poller invoke-launcher invoke-api clean
+        invoke-dispatcher invoke-poller invoke-launcher invoke-api clean browser dashboard dashboard-check \
+        dashboard-test
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
@@ -36,6 +37,31 @@ $(TOOLS)/bin/.installed:
 install: $(BIN)/.installed ## create .venv with the service, dev tools and the `intake` command
 tools: $(TOOLS)/bin/.installed ## install sam and cfn-lint into .tools (separate from .venv)
 
+# Debian's Chromium and its driver, for the dashboard's browser tests (browsers cannot be
+# downloaded by test tools here). Installed only when missing.
+browser: ## install chromium and chromium-driver (apt) when they are missing
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver)
+
+# The dashboard's sources are in dashboard/ (Node is needed only there); its built bundle is
+# committed in cli/intake_cli/web, where the CLI and the local stack serve it from.
+dashboard/node_modules/.installed: dashboard/package-lock.json
+	cd dashboard && npm ci --no-audit --no-fund
+	@touch $@
+
+dashboard: install dashboard/node_modules/.installed ## rebuild the dashboard: API types from /openapi.json, then the bundle
+	$(BIN)/python -m intake_dev.openapi dashboard/openapi.json
+	cd dashboard && npx openapi-typescript openapi.json -o src/api-types.ts && npx tsc --noEmit && npx vite build
+
+dashboard-check: dashboard ## fail if the committed bundle or API types differ from what their sources build
+	@git diff --exit-code --stat -- dashboard/openapi.json dashboard/src/api-types.ts cli/intake_cli/web || \
+		(echo "the committed dashboard differs from its sources: run make dashboard and commit"; exit 1)
+	@test -z "$$(git status --porcelain -- cli/intake_cli/web)" || \
+		(git status --porcelain -- cli/intake_cli/web; echo "the bundle has files not committed: run make dashboard and commit"; exit 1)
+
+dashboard-test: dashboard/node_modules/.installed ## the dashboard's component tests (vitest)
+	cd dashboard && npx vitest run
+
 lint: install ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -43,7 +69,7 @@ lint: install ## ruff
 # The handlers are all named app.py, so each is checked on its own. Test folders import their
 # helpers as top-level modules (pytest's rootdir-relative imports), so each is checked on its own
 # too; the shared rigs, reliability, security and bench as packages.
-TEST_DIRS := unit integration e2e load packaging contract
+TEST_DIRS := unit integration e2e load packaging contract browser
 typecheck: install ## mypy (strict, pydantic plugin) on the packages, every handler, tests and bench
 	$(BIN)/mypy
 	for f in functions/*/app.py; do $(BIN)/mypy --follow-imports=silent $$f || exit 1; done
@@ -57,12 +83,13 @@ template-check: tools ## cfn-lint and sam validate --lint on template.yaml
 unit: install ## pytest only
 	$(BIN)/pytest -q
 
-test: install tools ## the whole check CI runs: ruff, mypy, cfn-lint, sam validate --lint, pytest
+test: install tools browser ## the whole check CI runs: ruff, mypy, cfn-lint, sam validate, the dashboard, pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory typecheck
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint --region $(REGION)
+	$(MAKE) --no-print-directory dashboard-check dashboard-test
 	$(BIN)/pytest -q
 
 build: tools ## sam build (needs python3.12 on PATH, e.g. PYENV_VERSION=3.11.7:3.12.1)

@@ -66,10 +66,13 @@ class ApiClient:
         *,
         session: requests.Session | None = None,
         credentials: Callable[[], Credentials | None] | None = None,
+        sign_region: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._session = session or requests.Session()
-        self._region = execute_api_region(self.base_url)
+        # execute-api URLs name their region; any other URL (a custom domain in front of the
+        # API) is signed only when told the region.
+        self._region = sign_region or execute_api_region(self.base_url)
         self._credentials = credentials or (lambda: get_session().get_credentials())
         self._resolved: Credentials | None = None
 
@@ -110,6 +113,21 @@ class ApiClient:
             if not token:
                 return
 
+    def forward(self, method: str, path: str, data: bytes | None, headers: dict[str, str]) -> requests.Response:
+        """Send a request as given (path with its query), signed like every other; the answer
+        comes back whole, refusals included. For `intake dashboard`'s proxy."""
+        url = self.base_url + path
+        if self._region:
+            headers = self._signed(method, url, data, headers)
+        try:
+            return self._session.request(method, url, data=data, headers=headers, timeout=TIMEOUT)
+        except requests.Timeout:
+            raise ApiUnreachable(self.base_url, "the request timed out") from None
+        except requests.ConnectionError as e:
+            raise ApiUnreachable(self.base_url, _connection_reason(e)) from None
+        except requests.RequestException:
+            raise ApiUnreachable(self.base_url, "the request could not be sent (check the URL)") from None
+
     def _call(
         self,
         method: str,
@@ -119,24 +137,13 @@ class ApiClient:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        url = self.base_url + path
         if params:
-            url += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params.items())
+            path += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params.items())
         data = json.dumps(body).encode() if body is not None else None
         all_headers = {"Accept": "application/json", **(headers or {})}
         if data is not None:
             all_headers["Content-Type"] = "application/json"
-        if self._region:
-            all_headers = self._signed(method, url, data, all_headers)
-        try:
-            response = self._session.request(method, url, data=data, headers=all_headers, timeout=TIMEOUT)
-        except requests.Timeout:
-            raise ApiUnreachable(self.base_url, "the request timed out") from None
-        except requests.ConnectionError as e:
-            raise ApiUnreachable(self.base_url, _connection_reason(e)) from None
-        except requests.RequestException:
-            raise ApiUnreachable(self.base_url, "the request could not be sent (check the URL)") from None
-        return _answer(response)
+        return _answer(self.forward(method, path, data, all_headers))
 
     def _signed(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> dict[str, str]:
         credentials = self._resolved = self._resolved or self._credentials()
@@ -187,7 +194,7 @@ def client_for(args: argparse.Namespace) -> ApiClient:
         raise UsageError(f"no API URL: pass --api-url URL or set {ENV_API_URL}")
     if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).hostname:
         raise UsageError(f"--api-url {url!r} is not an http(s) URL")
-    return ApiClient(url)
+    return ApiClient(url, sign_region=getattr(args, "sign_region", None))
 
 
 def run(args: argparse.Namespace, command: Callable[[ApiClient], int], err: TextIO | None = None) -> int:

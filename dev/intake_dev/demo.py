@@ -147,4 +147,5 @@ def _run(args: argparse.Namespace) -> int:
         finally:
             sys.stdout = terminal
     print(f"   details: {options.log_file}")
+    print("   the dashboard: run `.venv/bin/intake local --offline` and open http://127.0.0.1:3000/")
     return code

@@ -243,10 +243,14 @@ class LocalStack:
                 result: dict[str, Any] = self.api.lambda_handler(event, context)
             return result
 
-        server = serve_api(call_api, opts.host, opts.port)
+        from intake_cli.dashboard import bundle_present, static_file
+
+        server = serve_api(call_api, opts.host, opts.port, static=static_file)
         self._stops.append(server.shutdown)
         self.api_url = f"http://{opts.host}:{server.server_address[1]}"
         self.say(f"config API on {self.api_url}  (intake --api-url {self.api_url} project list)")
+        if bundle_present():
+            self.say(f"dashboard on {self.api_url}/")
 
     # --- running -------------------------------------------------------------------------------
 

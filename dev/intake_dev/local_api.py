@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 from .functions import LocalLambdaContext
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# The page or asset for a GET path (bytes, content type), or None to let the API answer.
+Static = Callable[[str], tuple[bytes, str] | None]
 
 # API Gateway's own payload limit; the handler applies its smaller one.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
@@ -74,10 +76,13 @@ def proxy_event(method: str, target: str, headers: list[tuple[str, str]], body: 
     }
 
 
-def serve_api(handler: Handler, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
+def serve_api(
+    handler: Handler, host: str = "127.0.0.1", port: int = 3000, static: Static | None = None
+) -> ThreadingHTTPServer:
     """Serve `handler` (an API Gateway proxy handler) on host:port, in a daemon thread.
 
     Port 0 picks a free port (see `server.server_address`); `server.shutdown()` stops it.
+    `static` answers the GETs it knows (the dashboard's page and assets) before the API does.
     """
 
     class ProxyRequestHandler(BaseHTTPRequestHandler):
@@ -91,6 +96,10 @@ def serve_api(handler: Handler, host: str = "127.0.0.1", port: int = 3000) -> Th
                 self.close_connection = True
                 return
             body = self.rfile.read(length) if length else b""
+            found = static(self.path) if static is not None and self.command in ("GET", "HEAD") else None
+            if found is not None:
+                self._reply(200, {"Content-Type": [found[1]], "Cache-Control": ["no-cache"]}, found[0])
+                return
             event = proxy_event(self.command, self.path, list(self.headers.items()), body)
             try:
                 answer = handler(event, LocalLambdaContext(function_name="local-api"))

@@ -1,0 +1,27 @@
+import { useEffect, useState } from "react";
+import { ProjectsView } from "./ProjectsView";
+import { ProjectView } from "./ProjectView";
+
+/** Routes live in the hash (#/projects/ID): every other path on this origin is the API's. */
+function useRoute(): string {
+  const [hash, setHash] = useState(window.location.hash);
+  useEffect(() => {
+    const onChange = () => setHash(window.location.hash);
+    window.addEventListener("hashchange", onChange);
+    return () => window.removeEventListener("hashchange", onChange);
+  }, []);
+  return hash.replace(/^#/, "") || "/";
+}
+
+export function App() {
+  const route = useRoute();
+  const project = /^\/projects\/([^/]+)$/.exec(route);
+  return (
+    <>
+      <nav className="top" aria-label="tracker intake">
+        <a href="#/">tracker intake</a>
+      </nav>
+      {project ? <ProjectView id={decodeURIComponent(project[1])} /> : <ProjectsView />}
+    </>
+  );
+}

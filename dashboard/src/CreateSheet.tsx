@@ -1,0 +1,68 @@
+import { useState } from "react";
+import { ApiError, createProject, type Project } from "./api";
+import { draftOf, intakeOf, IntakeFields, problemsOf } from "./IntakeFields";
+import { checkString, RULES, ruleIsSet } from "./rules";
+import { Dialog, TextField } from "./ui";
+
+/** The create-project sheet: id, name, git origin, and the compact intake fields. */
+export function CreateSheet({ onClose, onCreated }: { onClose: () => void; onCreated: (p: Project) => void }) {
+  const [id, setId] = useState("");
+  const [name, setName] = useState("");
+  const [gitOrigin, setGitOrigin] = useState("");
+  const [draft, setDraft] = useState(draftOf(null));
+  const [refused, setRefused] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const idProblem = id ? checkString(RULES.id, id, "Project id") : undefined;
+  const originProblem = gitOrigin ? checkString(RULES.gitOrigin, gitOrigin, "Git origin") : undefined;
+  const intakeProblems = problemsOf(draft);
+  // Submit stays disabled until the project has an id and a rule that can be sent.
+  const ready = id !== "" && !idProblem && !originProblem && Object.keys(intakeProblems).length === 0 && (!draft.enabled || ruleIsSet(draft.labels, draft.assignee));
+
+  const submit = async () => {
+    setBusy(true);
+    setRefused(null);
+    try {
+      const created = await createProject({
+        id,
+        name: name.trim() || null,
+        gitOrigin: gitOrigin.trim() || null,
+        trackerIntake: draft.enabled || draft.labels.length || draft.assignee ? intakeOf(draft) : null,
+      });
+      onCreated(created);
+    } catch (e) {
+      setRefused(e instanceof ApiError ? e : new ApiError(0, String(e)));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog title="New project" onClose={onClose}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (ready && !busy) void submit();
+        }}
+      >
+        <TextField label="Project id" value={id} onChange={setId} required placeholder="e.g. web-app" error={refused?.reasonFor("id") ?? idProblem} />
+        <TextField label="Name" value={name} onChange={setName} error={refused?.reasonFor("name")} />
+        <TextField label="Git origin" value={gitOrigin} onChange={setGitOrigin} placeholder="git@github.com:owner/name.git" error={refused?.reasonFor("gitOrigin") ?? originProblem} />
+        <IntakeFields draft={draft} onChange={setDraft} refused={refused} compact />
+        {refused && refused.fields.length === 0 && (
+          <p className="error" role="alert">
+            {refused.message}
+          </p>
+        )}
+        <div className="actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={!ready || busy}>
+            Create project
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,268 @@
+import { useCallback, useEffect, useState } from "react";
+import { ApiError, getProject, listSessions, releaseSession, saveConfig, type Project, type Session } from "./api";
+import { chipState, duration, repoUrl, when } from "./format";
+import { draftOf, intakeOf, IntakeFields, problemsOf, type Draft } from "./IntakeFields";
+import { Dialog, useNow } from "./ui";
+
+const STATUSES = ["claimed", "enqueued", "launching", "launched", "failed", "released"] as const;
+
+export function ProjectView({ id }: { id: string }) {
+  const [project, setProject] = useState<Project | null>(null);
+  const [failure, setFailure] = useState<ApiError | null>(null);
+  // The version this page saved last: "Saved." shows while the project is still at it.
+  const [savedVersion, setSavedVersion] = useState<number | null>(null);
+
+  const reload = useCallback(async () => {
+    try {
+      setProject(await getProject(id));
+      setFailure(null);
+    } catch (e) {
+      setFailure(e instanceof ApiError ? e : new ApiError(0, String(e)));
+    }
+  }, [id]);
+
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+
+  if (failure && !project) {
+    return (
+      <main>
+        <p className="error" role="alert">
+          {failure.status === 404 ? `There is no project ${id}.` : failure.message} <a href="#/">Back to the projects</a>
+        </p>
+      </main>
+    );
+  }
+  if (!project) return <main><p>Loading {id}…</p></main>;
+  return (
+    <main>
+      <p>
+        <a href="#/">← Projects</a>
+      </p>
+      <header className="page-header">
+        <h1>
+          {project.id}
+          {project.name && <span className="muted"> · {project.name}</span>}
+        </h1>
+        <span className={`state state-${chipState(project).replace(" ", "-")}`}>{chipState(project)}</span>
+      </header>
+      <IntakeCard
+        key={project.version}
+        project={project}
+        saved={savedVersion === project.version}
+        onSaved={(next) => {
+          setSavedVersion(next.version);
+          setProject(next);
+        }}
+        onReload={reload}
+      />
+      <Sessions projectId={project.id} />
+    </main>
+  );
+}
+
+function IntakeCard({ project, saved: savedNow, onSaved, onReload }: { project: Project; saved: boolean; onSaved: (p: Project) => void; onReload: () => Promise<void> }) {
+  const [draft, setDraft] = useState<Draft>(draftOf(project.trackerIntake));
+  const [refused, setRefused] = useState<ApiError | null>(null);
+  const [saved, setSaved] = useState(savedNow);
+  const [busy, setBusy] = useState(false);
+  const problems = problemsOf(draft);
+  const repo = draft.repo.trim() || project.intake.repo;
+  const url = repoUrl(repo);
+
+  const save = async () => {
+    setBusy(true);
+    setRefused(null);
+    setSaved(false);
+    try {
+      const next = await saveConfig(project.id, { name: project.name, gitOrigin: project.gitOrigin, trackerIntake: intakeOf(draft) }, project.version);
+      onSaved(next);
+      setSaved(true);
+    } catch (e) {
+      setRefused(e instanceof ApiError ? e : new ApiError(0, String(e)));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="card" aria-labelledby="intake-title">
+      <h2 id="intake-title">Tracker Intake</h2>
+      <p className="muted">Auto-spawn worker sessions from matching tracker issues.</p>
+      <p>
+        Repository:{" "}
+        {url ? <a href={url}>{repo}</a> : <span className="error-text">Could not detect a GitHub repo from this project's git origin.</span>}
+      </p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!busy && Object.keys(problems).length === 0) void save();
+        }}
+      >
+        <IntakeFields draft={draft} onChange={(d) => { setDraft(d); setSaved(false); }} refused={refused} />
+        <div className="actions">
+          <button type="submit" className="primary" disabled={busy || Object.keys(problems).length > 0}>
+            Save
+          </button>
+          <span role="status" aria-live="polite">
+            {saved && "Saved."}
+          </span>
+        </div>
+        {refused?.status === 412 ? (
+          <div className="error" role="alert">
+            This project was changed elsewhere since you opened it. Nothing was saved.{" "}
+            <button type="button" onClick={() => void onReload()}>
+              Reload the project
+            </button>
+          </div>
+        ) : (
+          refused && (
+            <p className="error" role="alert">
+              {refused.message}
+            </p>
+          )
+        )}
+      </form>
+    </section>
+  );
+}
+
+function Sessions({ projectId }: { projectId: string }) {
+  const [sessions, setSessions] = useState<Session[] | null>(null);
+  const [updated, setUpdated] = useState<Date | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const [filter, setFilter] = useState<string>("all");
+  const [releasing, setReleasing] = useState<Session | null>(null);
+  const [inspecting, setInspecting] = useState<Session | null>(null);
+  const now = useNow();
+
+  const load = useCallback(async () => {
+    try {
+      setSessions((await listSessions(projectId)).items);
+      setUpdated(new Date());
+      setFailure(null);
+    } catch (e) {
+      setFailure(e instanceof ApiError ? e.message : String(e));
+    }
+  }, [projectId]);
+
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), 15_000);
+    return () => clearInterval(timer);
+  }, [load]);
+
+  const shown = (sessions ?? []).filter((s) => filter === "all" || s.status === filter);
+  return (
+    <section aria-labelledby="sessions-title">
+      <header className="page-header">
+        <h2 id="sessions-title">Sessions</h2>
+        <label>
+          Status{" "}
+          <select value={filter} onChange={(e) => setFilter(e.target.value)}>
+            <option value="all">all</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="muted" aria-live="off">
+          {updated ? `updated ${duration(now.getTime() - updated.getTime())} ago` : "loading…"}
+        </span>
+      </header>
+      {failure && (
+        <p className="error" role="alert">
+          {failure}
+        </p>
+      )}
+      {sessions && sessions.length === 0 && <p className="empty">No sessions yet. Matching issues start one on the next poll (every minute).</p>}
+      <ul className="sessions" aria-label="sessions">
+        {shown.map((s) => (
+          <li key={s.issueId} className="card session">
+            <div className="card-head">
+              <a className="canonical" href={s.url} title={`intake issue #${s.number}: ${s.title}`}>
+                {s.issueId}
+              </a>
+              <span className={`badge badge-${s.status}`}>{s.status}</span>
+            </div>
+            <p>{s.title}</p>
+            <p className="muted">
+              claimed {when(s.claimedAt)}
+              {s.updatedAt && <> · updated {when(s.updatedAt)}</>}
+            </p>
+            {s.sessionRef && (
+              <p>
+                session: {/^https?:\/\//.test(s.sessionRef) ? <a href={s.sessionRef}>{s.sessionRef}</a> : <code>{s.sessionRef}</code>}
+              </p>
+            )}
+            <div className="actions">
+              <button type="button" onClick={() => setInspecting(s)} aria-label={`inspect ${s.issueId}`}>
+                Inspect
+              </button>
+              {s.status !== "released" && (
+                <button type="button" onClick={() => setReleasing(s)} aria-label={`release ${s.issueId}`}>
+                  Release
+                </button>
+              )}
+            </div>
+          </li>
+        ))}
+      </ul>
+      {releasing && (
+        <Dialog title={`Release ${releasing.issueId}?`} onClose={() => setReleasing(null)}>
+          <p>The claim is released, and the issue will get a new session on the next poll if it still matches the rule.</p>
+          <div className="actions">
+            <button type="button" onClick={() => setReleasing(null)}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="primary"
+              onClick={async () => {
+                try {
+                  await releaseSession(projectId, releasing.issueId);
+                } catch (e) {
+                  setFailure(e instanceof ApiError ? e.message : String(e));
+                }
+                setReleasing(null);
+                await load();
+              }}
+            >
+              Release
+            </button>
+          </div>
+        </Dialog>
+      )}
+      {inspecting && (
+        <Dialog title={inspecting.issueId} onClose={() => setInspecting(null)}>
+          <dl className="facts">
+            <dt>Issue</dt>
+            <dd>
+              <a href={inspecting.url}>#{inspecting.number}</a> {inspecting.title}
+            </dd>
+            <dt>Status</dt>
+            <dd>{inspecting.status}</dd>
+            <dt>Attempts</dt>
+            <dd>{inspecting.attempts}</dd>
+            <dt>Generation</dt>
+            <dd>{inspecting.generation}</dd>
+            <dt>Claimed</dt>
+            <dd>{when(inspecting.claimedAt)}</dd>
+            <dt>Last error</dt>
+            <dd>{inspecting.reason ?? "none"}</dd>
+            <dt>Session</dt>
+            <dd>{inspecting.sessionRef ?? "none yet"}</dd>
+          </dl>
+          <div className="actions">
+            <button type="button" onClick={() => setInspecting(null)}>
+              Close
+            </button>
+          </div>
+        </Dialog>
+      )}
+    </section>
+  );
+}

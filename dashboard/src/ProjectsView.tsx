@@ -1,0 +1,128 @@
+import { useCallback, useEffect, useState } from "react";
+import { ApiError, listProjects, listSessions, type Project, type Session } from "./api";
+import { CreateSheet } from "./CreateSheet";
+import { chipState, duration, perDay, repoUrl, ruleInWords, when } from "./format";
+import { useNow } from "./ui";
+
+type Row = { project: Project; sessions: Session[]; more: boolean };
+
+export function ProjectsView() {
+  const [rows, setRows] = useState<Row[] | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const [creating, setCreating] = useState(false);
+  const now = useNow();
+
+  const load = useCallback(async () => {
+    try {
+      const projects = await listProjects();
+      const ledgers = await Promise.all(projects.map((p) => listSessions(p.id)));
+      setRows(projects.map((project, i) => ({ project, sessions: ledgers[i].items, more: ledgers[i].more })));
+      setFailure(null);
+    } catch (e) {
+      setFailure(e instanceof ApiError ? e.message : String(e));
+    }
+  }, []);
+
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), 15_000);
+    return () => clearInterval(timer);
+  }, [load]);
+
+  return (
+    <main>
+      <header className="page-header">
+        <h1>Projects</h1>
+        <button type="button" className="primary" onClick={() => setCreating(true)}>
+          New project
+        </button>
+      </header>
+      {failure && (
+        <p className="error" role="alert">
+          {failure} The list will try again in 15 s.
+        </p>
+      )}
+      {rows === null && !failure && <p>Loading projects…</p>}
+      {rows?.length === 0 && (
+        <section className="empty">
+          <h2>No projects yet</h2>
+          <p>Create one with “New project”, or with the CLI: <code>intake project create ID</code>. Turn intake on with a label or an assignee, and matching issues start sessions within a minute.</p>
+        </section>
+      )}
+      {rows && rows.length > 0 && (
+        <ul className="projects" aria-label="projects">
+          {rows.map((row) => (
+            <ProjectCard key={row.project.id} row={row} now={now} />
+          ))}
+        </ul>
+      )}
+      {creating && (
+        <CreateSheet
+          onClose={() => setCreating(false)}
+          onCreated={(p) => {
+            setCreating(false);
+            window.location.hash = `#/projects/${encodeURIComponent(p.id)}`;
+          }}
+        />
+      )}
+    </main>
+  );
+}
+
+function ProjectCard({ row, now }: { row: Row; now: Date }) {
+  const { project, sessions, more } = row;
+  const state = chipState(project);
+  const intake = project.intake;
+  const url = repoUrl(intake.repo);
+  const backoffLeft = intake.backoffUntil ? new Date(intake.backoffUntil).getTime() - now.getTime() : 0;
+  return (
+    <li className="card project">
+      <div className="card-head">
+        <h2>
+          <a href={`#/projects/${encodeURIComponent(project.id)}`}>{project.id}</a>
+          {project.name && <span className="muted"> · {project.name}</span>}
+        </h2>
+        <span className={`state state-${state.replace(" ", "-")}`}>{state}</span>
+      </div>
+      <p>{url ? <a href={url}>{intake.repo}</a> : <span className="muted">no repository</span>}</p>
+      <p>{ruleInWords(project.trackerIntake)}</p>
+      <dl className="facts">
+        <dt>Last change</dt>
+        <dd>{when(intake.lastChangeAt)}</dd>
+        {backoffLeft > 0 && (
+          <>
+            <dt>Backoff</dt>
+            <dd>
+              polls again in <span className="countdown">{duration(backoffLeft)}</span>
+            </dd>
+          </>
+        )}
+        {(intake.lastError || intake.configError) && (
+          <>
+            <dt>Last error</dt>
+            <dd className="error-text">{intake.configError ?? intake.lastError}</dd>
+          </>
+        )}
+        <dt>Sessions</dt>
+        <dd>{more ? `${sessions.length}+` : sessions.length}</dd>
+      </dl>
+      <Spark counts={perDay(sessions, now)} />
+    </li>
+  );
+}
+
+/** Sessions started per day over the last 30 days, as bars. */
+function Spark({ counts }: { counts: number[] }) {
+  const max = Math.max(1, ...counts);
+  const total = counts.reduce((a, b) => a + b, 0);
+  return (
+    <figure className="spark">
+      <svg viewBox={`0 0 ${counts.length * 4} 20`} role="img" aria-label={`${total} sessions started in the last 30 days`}>
+        {counts.map((c, i) => (
+          <rect key={i} x={i * 4} y={20 - (c / max) * 20} width={3} height={(c / max) * 20} />
+        ))}
+      </svg>
+      <figcaption>sessions per day, last 30 days</figcaption>
+    </figure>
+  );
+}

@@ -1,0 +1,86 @@
+// The config API, same origin: the local stack serves the dashboard on the API's own port, and
+// `intake dashboard` forwards these paths to the deployed API, signed with SigV4.
+import type { components } from "./api-types";
+
+export type Project = components["schemas"]["ProjectView"];
+export type TrackerIntake = components["schemas"]["TrackerIntake"];
+export type Session = components["schemas"]["SessionView"];
+export type ConfigUpdate = components["schemas"]["ConfigUpdate"];
+export type NewProject = components["schemas"]["NewProject"];
+export type FieldProblem = { field: string; reason: string };
+
+/** A refused or failed request: the API's sentence, and the fields it names. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly fields: FieldProblem[] = [],
+  ) {
+    super(message);
+  }
+
+  /** The reason the API gave for `field` (or a field inside it), if any. */
+  reasonFor(field: string): string | undefined {
+    return this.fields.find((p) => p.field === field || p.field.startsWith(`${field}.`))?.reason;
+  }
+}
+
+async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ data: T; etag: string | null }> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: body === undefined ? headers : { "Content-Type": "application/json", ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "Cannot reach the config API. Is `intake local` (or `intake dashboard`) still running?");
+  }
+  const text = await response.text();
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = null;
+  }
+  if (!response.ok) {
+    const error = (parsed ?? {}) as { message?: string; errors?: FieldProblem[] };
+    throw new ApiError(response.status, error.message ?? `The API answered ${response.status}.`, error.errors ?? []);
+  }
+  return { data: parsed as T, etag: response.headers.get("ETag") };
+}
+
+export async function listProjects(): Promise<Project[]> {
+  const all: Project[] = [];
+  let token: string | null | undefined = undefined;
+  do {
+    const query: string = token ? `?limit=100&nextToken=${encodeURIComponent(token)}` : "?limit=100";
+    const { data } = await call<components["schemas"]["ProjectList"]>("GET", `projects${query}`);
+    all.push(...data.items);
+    token = data.nextToken;
+  } while (token);
+  return all;
+}
+
+export async function getProject(id: string): Promise<Project> {
+  return (await call<Project>("GET", `projects/${encodeURIComponent(id)}`)).data;
+}
+
+export async function createProject(project: NewProject): Promise<Project> {
+  return (await call<Project>("POST", "projects", project)).data;
+}
+
+/** Replace the config, only if the project is still at `version` (If-Match; 412 otherwise). */
+export async function saveConfig(id: string, config: ConfigUpdate, version: number): Promise<Project> {
+  return (await call<Project>("PUT", `projects/${encodeURIComponent(id)}/config`, config, { "If-Match": `"${version}"` })).data;
+}
+
+/** The newest sessions first; `more` when the ledger holds more than `limit`. */
+export async function listSessions(id: string, limit = 100): Promise<{ items: Session[]; more: boolean }> {
+  const { data } = await call<components["schemas"]["SessionList"]>("GET", `projects/${encodeURIComponent(id)}/sessions?limit=${limit}`);
+  return { items: data.items, more: Boolean(data.nextToken) };
+}
+
+export async function releaseSession(id: string, issueId: string): Promise<Session> {
+  return (await call<Session>("DELETE", `projects/${encodeURIComponent(id)}/sessions/${encodeURIComponent(issueId)}`)).data;
+}

@@ -1,0 +1,57 @@
+import type { Project, Session, TrackerIntake } from "./api";
+
+export const DEFAULT_EXCLUDES = ["in-progress", "in-review"];
+
+/** The rule in words: "open issues labelled agent, assigned to anyone, except in-progress, in-review". */
+export function ruleInWords(intake: TrackerIntake | null | undefined): string {
+  if (!intake) return "no intake rule";
+  const parts: string[] = [];
+  if (intake.labels.length) parts.push(`labelled ${intake.labels.join(" and ")}`);
+  const who = intake.assignee;
+  if (who === "*") parts.push("with any assignee");
+  else if (who === "none") parts.push("with no assignee");
+  else if (who) parts.push(`assigned to ${who}`);
+  const excludes = intake.excludeLabels ?? DEFAULT_EXCLUDES;
+  const rule = parts.length ? `open issues ${parts.join(", ")}` : "no label or assignee yet";
+  const except = excludes.length ? `, except ${excludes.join(", ")}` : "";
+  return `${rule}${except}; up to ${intake.maxSessionsPerPoll} a poll`;
+}
+
+export type ChipState = "ok" | "backoff" | "error" | "disabled" | "config invalid";
+
+export function chipState(project: Project): ChipState {
+  if (project.intake.configError) return "config invalid";
+  return project.intake.state as ChipState;
+}
+
+export function repoUrl(repo: string | null | undefined): string | undefined {
+  return repo ? `https://github.com/${repo}` : undefined;
+}
+
+/** "3 s", "4 min 5 s", "2 h 3 min": how long until (or since) a moment. */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  const h = Math.floor(m / 60);
+  return `${h} h ${m % 60} min`;
+}
+
+export function when(iso: string | null | undefined): string {
+  if (!iso) return "never";
+  return new Date(iso).toLocaleString();
+}
+
+/** Sessions started on each of the last `days` days (oldest first), from their claim times. */
+export function perDay(sessions: Session[], now: Date, days = 30): number[] {
+  const counts = new Array<number>(days).fill(0);
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  for (const s of sessions) {
+    const t = new Date(s.claimedAt);
+    const day = Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate());
+    const ago = Math.round((today - day) / 86_400_000);
+    if (ago >= 0 && ago < days) counts[days - 1 - ago] += 1;
+  }
+  return counts;
+}

@@ -1,0 +1,75 @@
+// Field rules, read from the API's own OpenAPI document (generated from the validators): the
+// dashboard keeps no second copy of them. The API stays the judge; its field errors are shown
+// next to the field they name.
+import openapi from "../openapi.json";
+
+type StringSchema = { pattern?: string; minLength?: number; maxLength?: number };
+type Schema = StringSchema & { anyOf?: Schema[]; items?: Schema; maxItems?: number; minimum?: number; maximum?: number; type?: string };
+
+const schemas = openapi.components.schemas as unknown as Record<string, { properties: Record<string, Schema> }>;
+
+function stringBranch(schema: Schema): Schema {
+  return schema.anyOf?.find((s) => s.type === "string" || s.type === "array" || s.type === "integer") ?? schema;
+}
+
+const intake = schemas.TrackerIntake.properties;
+const project = schemas.NewProject.properties;
+
+export const RULES = {
+  id: stringBranch(project.id),
+  gitOrigin: stringBranch(project.gitOrigin),
+  name: stringBranch(project.name),
+  repo: stringBranch(intake.repo),
+  assignee: stringBranch(intake.assignee),
+  label: stringBranch(intake.labels).items ?? {},
+  labels: stringBranch(intake.labels),
+  excludeLabels: stringBranch(intake.excludeLabels),
+  maxSessionsPerPoll: stringBranch(intake.maxSessionsPerPoll),
+};
+
+/** Why `value` breaks the published rule, or undefined when it keeps it. */
+export function checkString(rule: StringSchema, value: string, what: string): string | undefined {
+  if (rule.minLength !== undefined && value.length < rule.minLength) return `${what} is required.`;
+  if (rule.maxLength !== undefined && [...value].length > rule.maxLength) return `${what} is at most ${rule.maxLength} characters.`;
+  if (rule.pattern && !new RegExp(rule.pattern).test(value)) return `${what} ${describe(what)}`;
+  return undefined;
+}
+
+function describe(what: string): string {
+  switch (what) {
+    case "Project id":
+      return "is 1-64 lower-case letters, digits and '-', starting and ending with a letter or digit.";
+    case "Repository":
+      return "is owner/name, in GitHub's characters (no '.git' at the end).";
+    case "Assignee":
+      return "is a GitHub login, * (has an assignee) or none (unassigned).";
+    case "A label":
+      return "has no comma, no control character, and no space at either end.";
+    case "Git origin":
+      return "must not carry credentials (user:token@).";
+    default:
+      return "does not match the API's rule.";
+  }
+}
+
+export function checkLabels(labels: string[], rule: Schema, what: string): string | undefined {
+  if (rule.maxItems !== undefined && labels.length > rule.maxItems) return `At most ${rule.maxItems} ${what}.`;
+  const folded = labels.map((l) => l.toLowerCase());
+  if (new Set(folded).size !== folded.length) return `${what[0].toUpperCase()}${what.slice(1)} must be unique (case-insensitive).`;
+  for (const label of labels) {
+    const problem = checkString(RULES.label, label, "A label");
+    if (problem) return `${problem} (${JSON.stringify(label)})`;
+  }
+  return undefined;
+}
+
+export function checkMaxSessions(value: number): string | undefined {
+  const { minimum = 1, maximum = 100 } = RULES.maxSessionsPerPoll;
+  if (!Number.isInteger(value) || value < minimum || value > maximum) return `Max sessions per poll is a whole number from ${minimum} to ${maximum}.`;
+  return undefined;
+}
+
+/** The one rule across fields the form gates on (the API holds the others and says so). */
+export function ruleIsSet(labels: string[], assignee: string): boolean {
+  return labels.length > 0 || assignee.trim() !== "";
+}

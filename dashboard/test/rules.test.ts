@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { ruleInWords } from "../src/format";
+import { problemsOf, draftOf } from "../src/IntakeFields";
+import { checkString, RULES } from "../src/rules";
+
+describe("the rules come from the API's OpenAPI document", () => {
+  it("refuses a label the API refuses: a comma, a space at an end, a control character", () => {
+    // GIVEN the label rule as the API publishes it
+    // WHEN labels are checked THEN the API's refusals are refused here too
+    expect(checkString(RULES.label, "bug", "A label")).toBeUndefined();
+    expect(checkString(RULES.label, "good first issue", "A label")).toBeUndefined();
+    expect(checkString(RULES.label, "a,b", "A label")).toMatch(/comma/);
+    expect(checkString(RULES.label, " bug", "A label")).toBeDefined();
+    expect(checkString(RULES.label, "bug\u0085", "A label")).toBeDefined();
+    expect(checkString(RULES.label, "x".repeat(51), "A label")).toMatch(/at most 50/);
+  });
+
+  it("takes *, none and logins as assignees, and no other spelling of none", () => {
+    for (const ok of ["*", "none", "marta-k"]) expect(checkString(RULES.assignee, ok, "Assignee")).toBeUndefined();
+    for (const bad of ["None", "-x", "a--b", "two words"]) expect(checkString(RULES.assignee, bad, "Assignee")).toBeDefined();
+  });
+
+  it("checks the repository as owner/name without .git", () => {
+    expect(checkString(RULES.repo, "acme/app", "Repository")).toBeUndefined();
+    expect(checkString(RULES.repo, "acme/app.git", "Repository")).toBeDefined();
+    expect(checkString(RULES.repo, "acme", "Repository")).toBeDefined();
+  });
+});
+
+describe("a draft rule", () => {
+  it("needs a label or an assignee once intake is on", () => {
+    // GIVEN intake switched on with no rule
+    const draft = { ...draftOf(null), enabled: true };
+    // THEN it may not be sent, and says why on the labels field
+    expect(problemsOf(draft).labels).toBe("Enabling intake requires a label or an assignee.");
+    expect(problemsOf({ ...draft, assignee: "*" })).toEqual({});
+  });
+
+  it("reads as a sentence", () => {
+    const intake = { enabled: true, provider: "github" as const, labels: ["agent"], assignee: "*", excludeLabels: null, maxSessionsPerPoll: 5 };
+    expect(ruleInWords(intake)).toBe("open issues labelled agent, with any assignee, except in-progress, in-review; up to 5 a poll");
+  });
+});

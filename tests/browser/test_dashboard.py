@@ -1,0 +1,326 @@
+"""The dashboard end to end: real headless Chromium (Debian's), driven by Selenium, against the
+local stack (the real handlers on moto, the GitHub stand-in on loopback).
+
+Each view is saved as a screenshot under `reports/screenshots/` (the README's come from there).
+Every page is checked with axe-core, and must have no violations.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+
+from intake_dev.local import LocalOptions, LocalStack
+from intake_dev.template import REPO_ROOT
+
+pytestmark = pytest.mark.timeout(300)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+AXE = REPO_ROOT / "dashboard" / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = REPO_ROOT / "reports" / "screenshots"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1200,1000",
+)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    saved = dict(os.environ)
+    log = tmp_path_factory.mktemp("dashboard") / "local.log"
+    local = LocalStack(LocalOptions(port=0, aws_port=0, offline=True, log_file=log), say=lambda _: None).start()
+    try:
+        yield local
+    finally:
+        local.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), (
+        "Debian's chromium and chromium-driver are needed: make test installs them (make browser)"
+    )
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not try to download anything
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def wait(driver: WebDriver, css: str, text: str | None = None, timeout: float = 15) -> WebElement:
+    """The first element matching `css` (holding `text`, if given) once it is there."""
+
+    def found(d: WebDriver) -> WebElement | bool:
+        try:
+            for element in d.find_elements(By.CSS_SELECTOR, css):
+                if text is None or text in element.text:
+                    return element
+        except StaleElementReferenceException:  # React replaced it while we looked: look again
+            pass
+        return False
+
+    try:
+        element = cast(WebElement, WebDriverWait(driver, timeout).until(found))
+    except TimeoutException:
+        raise AssertionError(
+            f"{css!r} {'with ' + repr(text) if text else ''} never appeared:\n{body(driver)}"
+        ) from None
+    return element
+
+
+def body(driver: WebDriver) -> str:
+    return str(driver.find_element(By.TAG_NAME, "body").text)
+
+
+def field(driver: WebDriver, label: str) -> WebElement:
+    """The control a visible <label> names (how a screen reader finds it, too)."""
+    for element in driver.find_elements(By.TAG_NAME, "label"):
+        if element.text.strip() == label:
+            target = element.get_attribute("for")
+            return driver.find_element(By.ID, str(target))
+    raise AssertionError(f"no field labelled {label!r}:\n{body(driver)}")
+
+
+def button(driver: WebDriver, name: str) -> WebElement:
+    for element in driver.find_elements(By.TAG_NAME, "button"):
+        if element.text.strip() == name or element.get_attribute("aria-label") == name:
+            return element
+    raise AssertionError(f"no button {name!r}:\n{body(driver)}")
+
+
+def shot(driver: WebDriver, name: str) -> None:
+    """The page as it is now, whole (the window grows to its height for the picture)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+    driver.set_window_size(1200, max(1000, min(height, 4000)))
+    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+    driver.set_window_size(1200, 1000)
+
+
+def axe_violations(driver: WebDriver) -> list[dict[str, Any]]:
+    driver.execute_script(AXE.read_text())
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document).then(r => done(r.violations.map("
+        "v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target)}))));"
+    )
+    return cast(list[dict[str, Any]], result)
+
+
+def api(stack: LocalStack, method: str, path: str, **kwargs: Any) -> requests.Response:
+    return requests.request(method, f"{stack.api_url}{path}", timeout=10, **kwargs)
+
+
+def open_page(driver: WebDriver, stack: LocalStack, route: str = "/") -> None:
+    driver.get(f"{stack.api_url}/#{route}")
+
+
+# --- the journeys ----------------------------------------------------------------------------------
+
+
+def test_an_empty_dashboard_says_what_to_do_next(stack: LocalStack, browser: WebDriver) -> None:
+    # GIVEN no projects WHEN the dashboard opens
+    open_page(browser, stack)
+    # THEN it says how to create one
+    wait(browser, ".empty", "No projects yet")
+    assert "intake project create" in body(browser)
+    shot(browser, "projects-empty")
+    assert axe_violations(browser) == []
+
+
+def test_create_a_project_with_intake_on_an_assignee(stack: LocalStack, browser: WebDriver) -> None:
+    # GIVEN the create sheet
+    open_page(browser, stack)
+    button(browser, "New project").click()
+    wait(browser, "[role=dialog]")
+    submit = button(browser, "Create project")
+    field(browser, "Project id").send_keys("widgets")
+    field(browser, "Git origin").send_keys("git@github.com:acme/widgets.git")
+    field(browser, "Tracker intake").click()
+    # THEN submit stays disabled until a rule is set, and the missing rule is said
+    assert not submit.is_enabled()
+    assert "Enabling intake requires a label or an assignee." in body(browser)
+    # WHEN an assignee is given
+    field(browser, "Assignee").send_keys("*")
+    assert submit.is_enabled()
+    shot(browser, "create-sheet")
+    assert axe_violations(browser) == []
+    submit.click()
+    # THEN the project page opens, with intake on for any assignee
+    wait(browser, "h1", "widgets")
+    stored = api(stack, "GET", "/projects/widgets").json()
+    assert stored["trackerIntake"]["enabled"] is True and stored["trackerIntake"]["assignee"] == "*"
+
+
+def test_a_field_the_api_refuses_shows_its_reason_next_to_it(stack: LocalStack, browser: WebDriver) -> None:
+    # GIVEN the create sheet, with an id that is taken
+    open_page(browser, stack)
+    wait(browser, ".projects")
+    button(browser, "New project").click()
+    field(browser, "Project id").send_keys("widgets")
+    button(browser, "Create project").click()
+    # THEN the API's reason is shown under the id field, and nothing is created
+    error = wait(browser, "[role=dialog] .field .error", "already exists")
+    assert error.get_attribute("id") == field(browser, "Project id").get_attribute("aria-describedby")
+    field(browser, "Project id").send_keys(Keys.ESCAPE)
+
+
+def test_sessions_appear_after_a_tick_with_their_canonical_ids(stack: LocalStack, browser: WebDriver) -> None:
+    # GIVEN the project with intake on (created above) WHEN the schedule ticks
+    stack.tick()
+    open_page(browser, stack, "/projects/widgets")
+    # THEN its sessions are listed with their canonical ids, each linking to its issue
+    chip = wait(browser, ".session .canonical", "github:acme/widgets#")
+    assert str(chip.get_attribute("href")).startswith("http")
+    assert "intake issue #" in str(chip.get_attribute("title"))
+    ids = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".session .canonical")]
+    ledger = [s["issueId"] for s in api(stack, "GET", "/projects/widgets/sessions").json()["items"]]
+    assert sorted(ids) == sorted(ledger) and ids
+    wait(browser, ".muted", "updated ")
+    shot(browser, "project")
+    assert axe_violations(browser) == []
+    # AND the projects list shows the state, the rule in words and the count
+    open_page(browser, stack)
+    card = wait(browser, ".project", "widgets")
+    assert "ok" in card.text and "with any assignee" in card.text and f"Sessions\n{len(ledger)}" in card.text
+    shot(browser, "projects")
+    assert axe_violations(browser) == []
+
+
+def test_edit_the_rule_and_save(stack: LocalStack, browser: WebDriver) -> None:
+    # GIVEN the project page
+    open_page(browser, stack, "/projects/widgets")
+    wait(browser, "#intake-title")
+    before = api(stack, "GET", "/projects/widgets").json()["version"]
+    # WHEN a label is added and the form saved
+    labels = field(browser, "Labels (an issue needs every one)")
+    labels.send_keys("agent", Keys.ENTER)
+    button(browser, "Save").click()
+    # THEN it says Saved, and the API holds the new rule at the next version
+    wait(browser, "[role=status]", "Saved.")
+    after = api(stack, "GET", "/projects/widgets").json()
+    assert after["trackerIntake"]["labels"] == ["agent"] and after["version"] == before + 1
+
+
+def test_a_concurrent_change_is_a_412_that_offers_a_reload(stack: LocalStack, browser: WebDriver) -> None:
+    # GIVEN the project page open, and someone else changes the config meanwhile
+    open_page(browser, stack, "/projects/widgets")
+    wait(browser, "#intake-title")
+    current = api(stack, "GET", "/projects/widgets").json()
+    elsewhere = {
+        "gitOrigin": current["gitOrigin"],
+        "trackerIntake": {**current["trackerIntake"], "maxSessionsPerPoll": 7},
+    }
+    assert api(stack, "PUT", "/projects/widgets/config", json=elsewhere).status_code == 200
+    # WHEN this page saves its (stale) version
+    field(browser, "Assignee").send_keys(Keys.BACKSPACE, "marta-k")
+    button(browser, "Save").click()
+    # THEN nothing is overwritten: it says so, and offers a reload
+    wait(browser, "[role=alert]", "changed elsewhere")
+    shot(browser, "conflict")
+    assert api(stack, "GET", "/projects/widgets").json()["trackerIntake"]["assignee"] == "*"
+    button(browser, "Reload the project").click()
+    wait(browser, "[role=status]")
+    assert field(browser, "Max sessions per poll").get_attribute("value") == "7"
+
+
+def test_release_a_session_and_see_it_taken_again(stack: LocalStack, browser: WebDriver) -> None:
+    # GIVEN a launched session, of a project whose rule (any assignee) still matches its issue
+    current = api(stack, "GET", "/projects/widgets").json()
+    rule = {"gitOrigin": current["gitOrigin"], "trackerIntake": {"enabled": True, "assignee": "*"}}
+    assert api(stack, "PUT", "/projects/widgets/config", json=rule).status_code == 200
+    open_page(browser, stack, "/projects/widgets")
+    first = wait(browser, ".session .canonical").text
+    # WHEN it is released, through the confirmation
+    button(browser, f"release {first}").click()
+    dialog = wait(browser, "[role=dialog]", "will get a new session")
+    shot(browser, "release-confirm")
+    dialog.find_element(By.CSS_SELECTOR, "button.primary").click()
+    wait(browser, ".badge-released")
+    # AND the schedule ticks
+    stack.tick()
+    browser.refresh()
+    # THEN the issue has a session again, in its second generation
+    wait(browser, ".session .canonical", first)
+    button(browser, f"inspect {first}").click()
+    inspector = wait(browser, "[role=dialog]", "Generation")
+    assert "Generation\n2" in inspector.text, inspector.text
+    shot(browser, "inspector")
+    assert axe_violations(browser) == []
+    button(browser, "Close").click()
+
+
+def test_a_project_in_backoff_shows_its_countdown_and_error(stack: LocalStack, browser: WebDriver) -> None:
+    # GIVEN a project whose repository GitHub keeps failing for
+    stack.github.add_repo("acme", "flaky")
+    stack.github.inject("server_error", repo="acme/flaky", times=None)
+    answer = api(
+        stack,
+        "POST",
+        "/projects",
+        json={"id": "flaky", "trackerIntake": {"enabled": True, "repo": "acme/flaky", "labels": ["agent"]}},
+    )
+    assert answer.status_code == 201, answer.text
+    # WHEN it is polled
+    stack.tick()
+    open_page(browser, stack)
+    # THEN its card shows backoff, a countdown and the error in a sentence
+    card = wait(browser, ".project", "flaky")
+    wait(browser, ".project .countdown")
+    card = wait(browser, ".project", "flaky")
+    assert "backoff" in card.text and "polls again in" in card.text, card.text
+    assert "Last error" in card.text
+    shot(browser, "projects-backoff")
+    assert axe_violations(browser) == []
+
+
+def test_the_dashboard_is_usable_from_the_keyboard(stack: LocalStack, browser: WebDriver) -> None:
+    # GIVEN the projects page
+    open_page(browser, stack)
+    wait(browser, ".projects")
+    # WHEN the user tabs to "New project" and presses Enter
+    page = browser.find_element(By.TAG_NAME, "body")
+    for _ in range(10):
+        page.send_keys(Keys.TAB)
+        if browser.switch_to.active_element.text == "New project":
+            break
+    assert browser.switch_to.active_element.text == "New project"
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    # THEN the sheet opens with the focus in its first field, and Escape closes it
+    wait(browser, "[role=dialog]")
+    assert browser.switch_to.active_element.get_attribute("id") == field(browser, "Project id").get_attribute("id")
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    WebDriverWait(browser, 5).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[role=dialog]"))
+    # AND the focus is back on the button that opened it
+    assert browser.switch_to.active_element.text == "New project"
