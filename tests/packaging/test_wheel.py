@@ -94,9 +94,14 @@ def test_the_installed_cli_answers_help_and_version(venv: Path) -> None:
     versioned = _run(venv / "bin" / "intake", "--version")
     # THEN both answer; the user's commands are there, the development ones are not
     assert helped.returncode == 0, helped.stderr
-    assert all(command in helped.stdout for command in ("project", "sessions", "preview"))
+    assert all(command in helped.stdout for command in ("project", "sessions", "preview", "dashboard"))
     assert "local" not in helped.stdout.split("positional arguments")[-1].split("options")[0]
     assert versioned.returncode == 0 and versioned.stdout.strip() == "intake 0.1.0"
+    # AND the dashboard's bundle came with it (no Node.js needed to run it)
+    bundle = _run(
+        venv / "bin" / "python", "-c", "from intake_cli.dashboard import bundle_present; print(bundle_present())"
+    )
+    assert bundle.stdout.strip() == "True", bundle.stderr
     # AND nothing that only the dev extras install is importable there
     for module in ("moto", "yaml", "intake_dev"):
         probe = _run(venv / "bin" / "python", "-c", f"import {module}")
