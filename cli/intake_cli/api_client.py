@@ -117,6 +117,9 @@ class ApiClient:
         """Send a request as given (path with its query), signed like every other; the answer
         comes back whole, refusals included. For `intake dashboard`'s proxy."""
         url = self.base_url + path
+        # A signed request goes to the API's host and nowhere else, whatever path it was given.
+        if not path.startswith("/") or path.startswith("//") or urlsplit(url).netloc != urlsplit(self.base_url).netloc:
+            raise UsageError(f"{path[:60]!r} is not a path on the config API")
         if self._region:
             headers = self._signed(method, url, data, headers)
         try:

@@ -16,6 +16,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from typing import Any
+from urllib.parse import unquote
+
+from botocore.exceptions import BotoCoreError
 
 from .api_client import ApiClient, ApiUnreachable, UsageError, client_for
 
@@ -44,6 +47,40 @@ def static_file(path: str) -> tuple[bytes, str] | None:
     return resource.read_bytes(), _TYPES.get(suffix, "application/octet-stream")
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+_DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
+
+
+def _refusal(target: str, headers: Any, port: int) -> tuple[int, str] | None:
+    """Why this request may not go through the proxy, or None.
+
+    - Only this loopback origin may use it: a page elsewhere (DNS rebinding, a cross-site form)
+      would otherwise act with the user's AWS identity. `Host` must name loopback and this
+      port, and an `Origin`, when sent, must be this one.
+    - The target is a path on the API: `/`-rooted, not `//` (another host), no `.` or `..`
+      segments (out of the stage), no backslash.
+    - The body has a plain length, at most 16 KB (no chunked bodies, which would be read as a
+      second request).
+    """
+    allowed = {f"{host}:{port}" for host in _LOOPBACK_HOSTS}
+    if headers.get("Host") not in allowed:
+        return 403, "this dashboard answers only on its own loopback address"
+    origin = headers.get("Origin")
+    if origin is not None and origin not in {f"http://{host}" for host in allowed}:
+        return 403, "requests from other origins are refused"
+    path = target.split("?", 1)[0]
+    if not path.startswith("/") or path.startswith("//") or "\\" in target or _DOT_SEGMENT.search(unquote(path)):
+        return 400, "the request path is not a path on the API"
+    if headers.get("Transfer-Encoding") is not None:
+        return 411, "send the body with a Content-Length"
+    length = headers.get("Content-Length")
+    if length is not None and not (length.isdigit() and len(length) < 10):
+        return 400, "the Content-Length is not a number"
+    if length is not None and int(length) > MAX_BODY:
+        return 413, "the body is over 16 KB"
+    return None
+
+
 def bundle_present() -> bool:
     return BUNDLE.joinpath("index.html").is_file()
 
@@ -56,11 +93,13 @@ def serve_dashboard(client: ApiClient, host: str = "127.0.0.1", port: int = 8765
         server_version = "intake-dashboard"
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._reply(413, "application/json", b'{"message":"the body is over 16 KB"}', {})
+            refusal = _refusal(self.path, self.headers, self.server.server_address[1])
+            if refusal is not None:
+                status, message = refusal
+                self._reply(status, "application/json", json.dumps({"message": message}).encode(), {})
                 self.close_connection = True
                 return
+            length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             if self.command in ("GET", "HEAD"):
                 found = static_file(self.path)
@@ -70,8 +109,12 @@ def serve_dashboard(client: ApiClient, host: str = "127.0.0.1", port: int = 8765
             headers = {name: self.headers[name] for name in _REQUEST_HEADERS if self.headers.get(name) is not None}
             try:
                 answer = client.forward(self.command, self.path, body, headers)
-            except ApiUnreachable as e:
+            except (ApiUnreachable, UsageError) as e:
                 self._reply(502, "application/json", json.dumps({"message": str(e)}).encode(), {})
+                return
+            except BotoCoreError as e:  # credentials that cannot be loaded or refreshed (SSO expired...)
+                message = f"cannot sign the request with your AWS credentials: {type(e).__name__.removesuffix('Error')}"
+                self._reply(502, "application/json", json.dumps({"message": message}).encode(), {})
                 return
             passed = {name: answer.headers[name] for name in _ANSWER_HEADERS[1:] if name in answer.headers}
             self._reply(

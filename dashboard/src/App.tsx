@@ -21,7 +21,7 @@ export function App() {
       <nav className="top" aria-label="tracker intake">
         <a href="#/">tracker intake</a>
       </nav>
-      {project ? <ProjectView id={decodeURIComponent(project[1])} /> : <ProjectsView />}
+      {project ? <ProjectView key={project[1]} id={decodeURIComponent(project[1])} /> : <ProjectsView />}
     </>
   );
 }

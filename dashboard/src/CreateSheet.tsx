@@ -4,6 +4,9 @@ import { draftOf, intakeOf, IntakeFields, problemsOf } from "./IntakeFields";
 import { checkString, RULES, ruleIsSet } from "./rules";
 import { Dialog, TextField } from "./ui";
 
+// The fields this sheet renders, where the API's reasons are shown; any other is said below.
+const SHOWN_AT_A_FIELD = ["id", "name", "gitOrigin", "trackerIntake.labels", "trackerIntake.assignee"];
+
 /** The create-project sheet: id, name, git origin, and the compact intake fields. */
 export function CreateSheet({ onClose, onCreated }: { onClose: () => void; onCreated: (p: Project) => void }) {
   const [id, setId] = useState("");
@@ -49,7 +52,7 @@ export function CreateSheet({ onClose, onCreated }: { onClose: () => void; onCre
         <TextField label="Name" value={name} onChange={setName} error={refused?.reasonFor("name")} />
         <TextField label="Git origin" value={gitOrigin} onChange={setGitOrigin} placeholder="git@github.com:owner/name.git" error={refused?.reasonFor("gitOrigin") ?? originProblem} />
         <IntakeFields draft={draft} onChange={setDraft} refused={refused} compact />
-        {refused && refused.fields.length === 0 && (
+        {refused && (refused.fields.length === 0 || refused.fields.some((p) => !SHOWN_AT_A_FIELD.some((f) => p.field === f || p.field.startsWith(`${f}.`)))) && (
           <p className="error" role="alert">
             {refused.message}
           </p>

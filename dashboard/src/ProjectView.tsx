@@ -9,12 +9,13 @@ const STATUSES = ["claimed", "enqueued", "launching", "launched", "failed", "rel
 export function ProjectView({ id }: { id: string }) {
   const [project, setProject] = useState<Project | null>(null);
   const [failure, setFailure] = useState<ApiError | null>(null);
-  // The version this page saved last: "Saved." shows while the project is still at it.
-  const [savedVersion, setSavedVersion] = useState<number | null>(null);
+  // A reload starts the form again from the stored config; a save keeps it (and the focus).
+  const [reloads, setReloads] = useState(0);
 
   const reload = useCallback(async () => {
     try {
       setProject(await getProject(id));
+      setReloads((n) => n + 1);
       setFailure(null);
     } catch (e) {
       setFailure(e instanceof ApiError ? e : new ApiError(0, String(e)));
@@ -47,25 +48,16 @@ export function ProjectView({ id }: { id: string }) {
         </h1>
         <span className={`state state-${chipState(project).replace(" ", "-")}`}>{chipState(project)}</span>
       </header>
-      <IntakeCard
-        key={project.version}
-        project={project}
-        saved={savedVersion === project.version}
-        onSaved={(next) => {
-          setSavedVersion(next.version);
-          setProject(next);
-        }}
-        onReload={reload}
-      />
+      <IntakeCard key={`${project.id}:${reloads}`} project={project} onSaved={setProject} onReload={reload} />
       <Sessions projectId={project.id} />
     </main>
   );
 }
 
-function IntakeCard({ project, saved: savedNow, onSaved, onReload }: { project: Project; saved: boolean; onSaved: (p: Project) => void; onReload: () => Promise<void> }) {
+function IntakeCard({ project, onSaved, onReload }: { project: Project; onSaved: (p: Project) => void; onReload: () => Promise<void> }) {
   const [draft, setDraft] = useState<Draft>(draftOf(project.trackerIntake));
   const [refused, setRefused] = useState<ApiError | null>(null);
-  const [saved, setSaved] = useState(savedNow);
+  const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
   const problems = problemsOf(draft);
   const repo = draft.repo.trim() || project.intake.repo;
@@ -132,6 +124,9 @@ function Sessions({ projectId }: { projectId: string }) {
   const [sessions, setSessions] = useState<Session[] | null>(null);
   const [updated, setUpdated] = useState<Date | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
+  const [releaseFailure, setReleaseFailure] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [more, setMore] = useState(false);
   const [filter, setFilter] = useState<string>("all");
   const [releasing, setReleasing] = useState<Session | null>(null);
   const [inspecting, setInspecting] = useState<Session | null>(null);
@@ -139,7 +134,9 @@ function Sessions({ projectId }: { projectId: string }) {
 
   const load = useCallback(async () => {
     try {
-      setSessions((await listSessions(projectId)).items);
+      const page = await listSessions(projectId);
+      setSessions(page.items);
+      setMore(page.more);
       setUpdated(new Date());
       setFailure(null);
     } catch (e) {
@@ -157,7 +154,9 @@ function Sessions({ projectId }: { projectId: string }) {
   return (
     <section aria-labelledby="sessions-title">
       <header className="page-header">
-        <h2 id="sessions-title">Sessions</h2>
+        <h2 id="sessions-title" tabIndex={-1}>
+          Sessions
+        </h2>
         <label>
           Status{" "}
           <select value={filter} onChange={(e) => setFilter(e.target.value)}>
@@ -178,6 +177,12 @@ function Sessions({ projectId }: { projectId: string }) {
           {failure}
         </p>
       )}
+      {releaseFailure && (
+        <p className="error" role="alert">
+          {releaseFailure}
+        </p>
+      )}
+      {more && <p className="muted">Showing the newest 100 sessions; the filter applies to them.</p>}
       {sessions && sessions.length === 0 && <p className="empty">No sessions yet. Matching issues start one on the next poll (every minute).</p>}
       <ul className="sessions" aria-label="sessions">
         {shown.map((s) => (
@@ -221,14 +226,19 @@ function Sessions({ projectId }: { projectId: string }) {
             <button
               type="button"
               className="primary"
+              disabled={busy}
               onClick={async () => {
+                setBusy(true);
+                setReleaseFailure(null);
                 try {
                   await releaseSession(projectId, releasing.issueId);
                 } catch (e) {
-                  setFailure(e instanceof ApiError ? e.message : String(e));
+                  setReleaseFailure(`Release of ${releasing.issueId} failed: ${e instanceof ApiError ? e.message : String(e)}`);
                 }
+                setBusy(false);
                 setReleasing(null);
                 await load();
+                document.getElementById("sessions-title")?.focus();
               }}
             >
               Release

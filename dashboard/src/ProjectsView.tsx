@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, listProjects, listSessions, type Project, type Session } from "./api";
 import { CreateSheet } from "./CreateSheet";
 import { chipState, duration, perDay, repoUrl, ruleInWords, when } from "./format";
@@ -12,7 +12,10 @@ export function ProjectsView() {
   const [creating, setCreating] = useState(false);
   const now = useNow();
 
+  const loading = useRef(false);
   const load = useCallback(async () => {
+    if (loading.current) return; // the last refresh is still running: skip this one
+    loading.current = true;
     try {
       const projects = await listProjects();
       const ledgers = await Promise.all(projects.map((p) => listSessions(p.id)));
@@ -20,6 +23,8 @@ export function ProjectsView() {
       setFailure(null);
     } catch (e) {
       setFailure(e instanceof ApiError ? e.message : String(e));
+    } finally {
+      loading.current = false;
     }
   }, []);
 
@@ -122,7 +127,7 @@ function Spark({ counts }: { counts: number[] }) {
           <rect key={i} x={i * 4} y={20 - (c / max) * 20} width={3} height={(c / max) * 20} />
         ))}
       </svg>
-      <figcaption>sessions per day, last 30 days</figcaption>
+      <figcaption>sessions started per day, last 30 days (of the newest 100)</figcaption>
     </figure>
   );
 }

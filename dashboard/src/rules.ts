@@ -31,7 +31,8 @@ export const RULES = {
 export function checkString(rule: StringSchema, value: string, what: string): string | undefined {
   if (rule.minLength !== undefined && value.length < rule.minLength) return `${what} is required.`;
   if (rule.maxLength !== undefined && [...value].length > rule.maxLength) return `${what} is at most ${rule.maxLength} characters.`;
-  if (rule.pattern && !new RegExp(rule.pattern).test(value)) return `${what} ${describe(what)}`;
+  // `u`: count code points, as the API (and JSON Schema) do, not UTF-16 units.
+  if (rule.pattern && !new RegExp(rule.pattern, "u").test(value)) return `${what} ${describe(what)}`;
   return undefined;
 }
 
@@ -54,7 +55,7 @@ function describe(what: string): string {
 
 export function checkLabels(labels: string[], rule: Schema, what: string): string | undefined {
   if (rule.maxItems !== undefined && labels.length > rule.maxItems) return `At most ${rule.maxItems} ${what}.`;
-  const folded = labels.map((l) => l.toLowerCase());
+  const folded = labels.map(casefold);
   if (new Set(folded).size !== folded.length) return `${what[0].toUpperCase()}${what.slice(1)} must be unique (case-insensitive).`;
   for (const label of labels) {
     const problem = checkString(RULES.label, label, "A label");
@@ -67,6 +68,11 @@ export function checkMaxSessions(value: number): string | undefined {
   const { minimum = 1, maximum = 100 } = RULES.maxSessionsPerPoll;
   if (!Number.isInteger(value) || value < minimum || value > maximum) return `Max sessions per poll is a whole number from ${minimum} to ${maximum}.`;
   return undefined;
+}
+
+/** Near Python's str.casefold (the API's): upper then lower folds "ß" and "SS" alike. */
+export function casefold(value: string): string {
+  return value.toUpperCase().toLowerCase();
 }
 
 /** The one rule across fields the form gates on (the API holds the others and says so). */

@@ -108,12 +108,24 @@ export function Switch({ label, checked, onChange, info }: { label: string; chec
         <span className="knob" aria-hidden="true" />
       </button>
       <label htmlFor={id}>{label}</label>
-      {info && (
-        <span className="info" tabIndex={0} role="note" aria-label={info} title={info}>
-          i
-        </span>
-      )}
+      {info && <Info text={info} />}
     </div>
+  );
+}
+
+/** An info icon: a button that shows (and says) what it explains, for keyboard and touch too. */
+function Info({ text }: { text: string }) {
+  const [open, setOpen] = useState(false);
+  const id = useId();
+  return (
+    <>
+      <button type="button" className="info" aria-label="what enabling does" aria-expanded={open} aria-controls={id} title={text} onClick={() => setOpen(!open)}>
+        i
+      </button>
+      <p id={id} className="help info-text" hidden={!open}>
+        {text}
+      </p>
+    </>
   );
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ruleInWords } from "../src/format";
 import { problemsOf, draftOf } from "../src/IntakeFields";
-import { checkString, RULES } from "../src/rules";
+import { checkLabels, checkString, RULES } from "../src/rules";
 
 describe("the rules come from the API's OpenAPI document", () => {
   it("refuses a label the API refuses: a comma, a space at an end, a control character", () => {
@@ -13,6 +13,12 @@ describe("the rules come from the API's OpenAPI document", () => {
     expect(checkString(RULES.label, " bug", "A label")).toBeDefined();
     expect(checkString(RULES.label, "bug\u0085", "A label")).toBeDefined();
     expect(checkString(RULES.label, "x".repeat(51), "A label")).toMatch(/at most 50/);
+  });
+
+  it("counts characters as the API does (code points), and folds case as it does", () => {
+    // GIVEN 26 emoji (52 UTF-16 units, 26 characters) and two spellings of one German word
+    expect(checkString(RULES.label, "🦊".repeat(26), "A label")).toBeUndefined();
+    expect(checkLabels(["Straße", "STRASSE"], RULES.labels, "labels")).toMatch(/unique/);
   });
 
   it("takes *, none and logins as assignees, and no other spelling of none", () => {

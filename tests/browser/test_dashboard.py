@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -97,6 +97,11 @@ def wait(driver: WebDriver, css: str, text: str | None = None, timeout: float = 
             f"{css!r} {'with ' + repr(text) if text else ''} never appeared:\n{body(driver)}"
         ) from None
     return element
+
+
+def until(driver: WebDriver, condition: Callable[[WebDriver], object], timeout: float = 10) -> None:
+    """Wait for `condition`, looking again when React replaced an element mid-look."""
+    WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def body(driver: WebDriver) -> str:
@@ -251,8 +256,8 @@ def test_a_concurrent_change_is_a_412_that_offers_a_reload(stack: LocalStack, br
     shot(browser, "conflict")
     assert api(stack, "GET", "/projects/widgets").json()["trackerIntake"]["assignee"] == "*"
     button(browser, "Reload the project").click()
-    wait(browser, "[role=status]")
-    assert field(browser, "Max sessions per poll").get_attribute("value") == "7"
+    # THEN the form shows the other change
+    until(browser, lambda d: field(d, "Max sessions per poll").get_attribute("value") == "7")
 
 
 def test_release_a_session_and_see_it_taken_again(stack: LocalStack, browser: WebDriver) -> None:
@@ -272,7 +277,12 @@ def test_release_a_session_and_see_it_taken_again(stack: LocalStack, browser: We
     stack.tick()
     browser.refresh()
     # THEN the issue has a session again, in its second generation
-    wait(browser, ".session .canonical", first)
+    until(
+        browser,
+        lambda d: any(
+            first in card.text and "released" not in card.text for card in d.find_elements(By.CSS_SELECTOR, ".session")
+        ),
+    )
     button(browser, f"inspect {first}").click()
     inspector = wait(browser, "[role=dialog]", "Generation")
     assert "Generation\n2" in inspector.text, inspector.text

@@ -11,6 +11,7 @@ and the API's answer names exactly the fields of the rules it broke. Every other
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import schemathesis
@@ -19,6 +20,13 @@ from schemathesis.openapi.checks import RejectedPositiveData
 # (path, nextToken) the API has answered with, in this run: a token is for the list it came from.
 _HANDED_OUT: set[tuple[str, str]] = set()
 _DEFAULT_EXCLUDES = ("in-progress", "in-review")
+# The remote URLs the API documents it derives a repository from (README, "Configuring a
+# project"), written here independently of the API's code.
+_GITHUB_REMOTE = re.compile(
+    r"(?:git@[Gg][Ii][Tt][Hh][Uu][Bb]\.[Cc][Oo][Mm]:|https://[Gg][Ii][Tt][Hh][Uu][Bb]\.[Cc][Oo][Mm]/"
+    r"|ssh://git@[Gg][Ii][Tt][Hh][Uu][Bb]\.[Cc][Oo][Mm](?::22)?/)"
+    r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}/[A-Za-z0-9._-]{1,100}?(?:\.git)?/?"
+)
 
 
 @schemathesis.hook
@@ -80,7 +88,9 @@ def _broken_rules(case: Any) -> set[str]:
         effective = _DEFAULT_EXCLUDES if excludes is None else excludes
         if {v.casefold() for v in labels} & {v.casefold() for v in effective if isinstance(v, str)}:
             broken.add("trackerIntake.labels")
-        if intake.get("repo") is None:
-            # derived from gitOrigin: the API names gitOrigin when it cannot, or repo without one
-            broken.add("gitOrigin" if body.get("gitOrigin") is not None else "trackerIntake.repo")
+        origin = body.get("gitOrigin")
+        if intake.get("repo") is None and not (isinstance(origin, str) and _GITHUB_REMOTE.fullmatch(origin.strip())):
+            # The repo is derived from gitOrigin: the API names gitOrigin when it cannot be,
+            # trackerIntake.repo when there is none.
+            broken.add("gitOrigin" if origin is not None else "trackerIntake.repo")
     return broken

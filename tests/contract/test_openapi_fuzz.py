@@ -11,6 +11,7 @@ nothing. When it does, its reproduction (curl commands, and a pytest file) is ke
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import subprocess
@@ -81,6 +82,8 @@ def test_schemathesis_finds_nothing_in_the_config_api(api_url: str) -> None:
             "junit,pytest,ndjson",
             "--report-dir",
             str(REPORTS),
+            "--report-ndjson-path",
+            str(REPORTS / "events.ndjson"),
             "--no-color",
             "--output-sanitize",
             "false",
@@ -96,3 +99,36 @@ def test_schemathesis_finds_nothing_in_the_config_api(api_url: str) -> None:
     assert run.returncode == 0, (
         f"schemathesis failed (reports in {REPORTS}):\n{run.stdout[-20000:]}\n{run.stderr[-3000:]}"
     )
+    # AND it did reach the API: every operation was called, and every one but releasing a claim
+    # (no poller runs here, so no claim exists to release) was answered with a success
+    answers = _statuses_by_operation(REPORTS / "events.ndjson")
+    assert set(answers) == OPERATIONS, set(answers) ^ OPERATIONS
+    succeeded = {op for op, statuses in answers.items() if any(200 <= s < 300 for s in statuses)}
+    assert succeeded == OPERATIONS - {"DELETE /projects/{id}/sessions/{issueId}"}, OPERATIONS - succeeded
+
+
+OPERATIONS = {
+    "GET /openapi.json",
+    "GET /projects",
+    "POST /projects",
+    "GET /projects/{id}",
+    "DELETE /projects/{id}",
+    "PUT /projects/{id}/config",
+    "GET /projects/{id}/sessions",
+    "DELETE /projects/{id}/sessions/{issueId}",
+}
+
+
+def _statuses_by_operation(events: Path) -> dict[str, set[int]]:
+    """The statuses the API answered each operation with, from schemathesis's own event log."""
+    seen: dict[str, set[int]] = {}
+    for line in events.read_text().splitlines():
+        finished = json.loads(line).get("ScenarioFinished")
+        if not finished:
+            continue
+        label = finished["recorder"]["label"]
+        for interaction in (finished["recorder"].get("interactions") or {}).values():
+            response = interaction.get("response")
+            if response and label in OPERATIONS:
+                seen.setdefault(label, set()).add(int(response["status_code"]))
+    return seen

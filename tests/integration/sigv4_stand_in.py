@@ -53,12 +53,21 @@ def signature_problem(event: dict[str, Any], credentials: Credentials, region: s
     return None
 
 
-def iam_checked(handler: Handler, credentials: Credentials, region: str, seen: list[str]) -> Handler:
-    """`handler` behind the check; `seen` collects "ok" or the refusal of every request."""
+def iam_checked(
+    handler: Handler,
+    credentials: Credentials,
+    region: str,
+    seen: list[str],
+    headers: list[dict[str, str]] | None = None,
+) -> Handler:
+    """`handler` behind the check; `seen` collects "ok" or the refusal of every request, and
+    `headers` (when given) the headers each one arrived with."""
 
     def checked(event: dict[str, Any], context: Any) -> dict[str, Any]:
         problem = signature_problem(event, credentials, region)
         seen.append(problem or "ok")
+        if headers is not None:
+            headers.append({k.lower(): v for k, v in (event.get("headers") or {}).items()})
         if problem is not None:
             return {
                 "statusCode": 403,

@@ -7,6 +7,7 @@ by `requests`, which sends no credential at all.
 
 from __future__ import annotations
 
+import http.client
 import io
 import logging
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from api_support import Api
 from botocore.credentials import Credentials
 from sigv4_stand_in import iam_checked
 
-from intake_cli.api_client import ApiClient
+from intake_cli.api_client import ApiClient, UsageError
 from intake_cli.dashboard import serve_dashboard
 from intake_dev.local_api import serve_api
 
@@ -32,22 +33,40 @@ class Rig:
     api_url: str
     dashboard_url: str
     seen: list[str]
+    headers: list[dict[str, str]]
+
+    def raw(
+        self, method: str, target: str, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> tuple[int, str]:
+        """A request exactly as written (requests would normalise the path), to the dashboard."""
+        host, port = self.dashboard_url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+            for name, value in {"Host": f"127.0.0.1:{port}", **(headers or {})}.items():
+                connection.putheader(name, value)
+            connection.endheaders(body or None)
+            answer = connection.getresponse()
+            return answer.status, answer.read().decode()
+        finally:
+            connection.close()
 
 
 @pytest.fixture
 def rig(aws: dict[str, Any]) -> Iterator[Rig]:
     api = Api(aws)
     seen: list[str] = []
+    arrived: list[dict[str, str]] = []
     streams = [h for h in logging.getLogger("tracker-intake").handlers if isinstance(h, logging.StreamHandler)]
     originals = [h.stream for h in streams]
     for handler in streams:
         handler.stream = io.StringIO()
-    upstream = serve_api(iam_checked(api.module.lambda_handler, KEY, REGION, seen), "127.0.0.1", 0)
+    upstream = serve_api(iam_checked(api.module.lambda_handler, KEY, REGION, seen, arrived), "127.0.0.1", 0)
     api_url = f"http://127.0.0.1:{upstream.server_address[1]}"
     client = ApiClient(api_url, credentials=lambda: KEY, sign_region=REGION)
     dashboard = serve_dashboard(client, "127.0.0.1", 0)
     try:
-        yield Rig(api_url, f"http://127.0.0.1:{dashboard.server_address[1]}", seen)
+        yield Rig(api_url, f"http://127.0.0.1:{dashboard.server_address[1]}", seen, arrived)
     finally:
         for server in (dashboard, upstream):
             server.shutdown()
@@ -119,3 +138,86 @@ def test_an_unreachable_api_is_a_502_with_a_sentence(aws: dict[str, Any]) -> Non
         dashboard.server_close()
     # THEN 502 with a sentence the page shows
     assert answer.status_code == 502 and "cannot reach the config API" in answer.json()["message"]
+
+
+def test_what_the_browser_sends_besides_the_request_never_reaches_the_api(rig: Rig) -> None:
+    # GIVEN a browser request carrying its own credentials and cookies
+    sent = {"Authorization": "Bearer from-the-page", "Cookie": "session=1", "X-Amz-Security-Token": "page-token"}
+    # WHEN it goes through the dashboard
+    answer = requests.get(f"{rig.dashboard_url}/projects", headers=sent, timeout=10)
+    # THEN the API got the dashboard's own signature and none of the page's headers
+    assert answer.status_code == 200 and rig.seen == ["ok"]
+    arrived = rig.headers[0]
+    assert "cookie" not in arrived and "x-amz-security-token" not in arrived
+    assert arrived["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDDASHBOARDTEST/")
+    # AND the answer carries only the API's own headers the page reads
+    assert not {"Authorization", "X-Amz-Date"} & set(answer.headers)
+
+
+def test_encoded_paths_and_queries_are_signed_as_sent(rig: Rig) -> None:
+    # WHEN the page releases a claim (a canonical id with %2F and %23) and pages with a nextToken
+    released = requests.delete(f"{rig.dashboard_url}/projects/web/sessions/github%3Aacme%2Fapp%2342", timeout=10)
+    paged = requests.get(f"{rig.dashboard_url}/projects?limit=1&nextToken=bm9wZQ", timeout=10)
+    # THEN both signatures hold, and the API answers for itself (no such project; a token it never gave)
+    assert rig.seen == ["ok", "ok"]
+    assert released.status_code == 404 and paged.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({"Host": "attacker.example:8765"}, "own loopback address"),
+        ({"Origin": "http://attacker.example"}, "other origins"),
+    ],
+)
+def test_another_site_cannot_use_the_dashboard(rig: Rig, headers: dict[str, str], why: str) -> None:
+    # GIVEN a page elsewhere (DNS rebinding gives it our address; a form posts from its origin)
+    # WHEN it calls the dashboard
+    status, text = rig.raw("GET", "/projects", headers)
+    # THEN 403, and nothing was sent to the API
+    assert status == 403 and why in text
+    assert rig.seen == []
+
+
+@pytest.mark.parametrize(
+    "target", ["/projects/../../v2/x", "/projects/%2e%2e/x", "/assets/..%2F..%2Fsecret", "projects", "/projects\\x"]
+)
+def test_a_path_that_leaves_the_api_is_refused(rig: Rig, target: str) -> None:
+    # WHEN a request line aims at another host, or out of the API's stage
+    status, _ = rig.raw("GET", target)
+    # THEN 400, nothing forwarded
+    assert status == 400
+    assert rig.seen == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Content-Length": "abc"}, 400),
+        ({"Content-Length": "-1"}, 400),
+        ({"Transfer-Encoding": "chunked"}, 411),
+        ({"Content-Length": str(17 * 1024)}, 413),
+    ],
+)
+def test_a_body_that_cannot_be_read_plainly_is_refused(rig: Rig, headers: dict[str, str], status: int) -> None:
+    # WHEN a POST comes with a length that is not a number, a chunked body, or over 16 KB
+    answer_status, _ = rig.raw("POST", "/projects", {"Content-Type": "application/json", **headers})
+    # THEN it is refused with a status, not a dropped connection, and nothing forwarded
+    assert answer_status == status
+    assert rig.seen == []
+
+
+def test_a_request_line_naming_another_host_stays_on_the_api(rig: Rig) -> None:
+    # WHEN the request target looks like another host (http.server reads it as a path)
+    status, _ = rig.raw("GET", "//attacker.example/projects")
+    # THEN it was answered by the API itself (no such route), signed for it
+    assert status == 404 and rig.seen == ["ok"]
+
+
+@pytest.mark.parametrize("path", [".evil.example/x", "//evil.example/x", "@evil.example/x"])
+def test_the_client_signs_only_requests_to_the_apis_own_host(path: str) -> None:
+    # GIVEN a client for a custom domain (signed for a region), with no path of its own
+    client = ApiClient("https://api.example.com", credentials=lambda: KEY, sign_region=REGION)
+    # WHEN asked to forward something that would change the host THEN it refuses before signing
+    with pytest.raises(UsageError, match="not a path on the config API"):
+        client.forward("GET", path, None, {})

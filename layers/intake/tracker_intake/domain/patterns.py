@@ -18,5 +18,9 @@ REPO_CHARS = r"[A-Za-z0-9._-]"
 
 
 def schema_pattern(pattern: str) -> str:
-    """The pattern as JSON Schema states it: anchored at both ends (the validators fullmatch)."""
-    return f"^(?:{pattern})$"
+    """The pattern as JSON Schema states it: anchored at both ends (the validators fullmatch).
+
+    `$(?![\\s\\S])` and not `$` alone: a Python validator (`jsonschema` searches with `re`) would
+    let `$` match before a trailing newline, which the API refuses. ECMAScript reads both alike.
+    """
+    return rf"^(?:{pattern})$(?![\s\S])"
