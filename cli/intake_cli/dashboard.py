@@ -15,7 +15,7 @@ import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 from botocore.exceptions import BotoCoreError
@@ -93,7 +93,8 @@ def serve_dashboard(client: ApiClient, host: str = "127.0.0.1", port: int = 8765
         server_version = "intake-dashboard"
 
         def _serve(self) -> None:
-            refusal = _refusal(self.path, self.headers, self.server.server_address[1])
+            port = cast(tuple[str, int], self.server.server_address)[1]
+            refusal = _refusal(self.path, self.headers, port)
             if refusal is not None:
                 status, message = refusal
                 self._reply(status, "application/json", json.dumps({"message": message}).encode(), {})

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_from_env
 from tracker_intake.domain.config import TrackerIntake, field_problems
-from tracker_intake.domain.eligibility import EligibilityRule, SkipReason, skip_reason
+from tracker_intake.domain.eligibility import EligibilityRule, SkipReason
 from tracker_intake.domain.errors import (
     AuthFailed,
     PrimaryRateLimited,
@@ -25,6 +25,7 @@ from tracker_intake.domain.errors import (
     TrackerError,
 )
 from tracker_intake.domain.issue import Issue
+from tracker_intake.domain.preview import classify, open_issues
 from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, IssueQuery
 
 DEFAULT_GITHUB_URL = "https://api.github.com"
@@ -98,14 +99,12 @@ def run(args: argparse.Namespace) -> int:
     query = IssueQuery(owner, name) if args.explain else IssueQuery(owner, name, rule.labels, rule.assignee)
     tracker = GitHubTracker(args.github_url, token, include_pull_requests=args.explain)
     try:
-        issues, truncated = _open_issues(tracker, query, args.max_pages)
+        issues, truncated, _ = open_issues(tracker, query, args.max_pages)
     except TrackerError as e:
         print(_one_sentence(e, args.repo, token), file=sys.stderr)
         return EXIT_GITHUB
 
-    issues.sort(key=_oldest_first)
-    eligible = [issue for issue in issues if skip_reason(issue, rule) is None]
-    skipped = [(issue, reason) for issue in issues if (reason := skip_reason(issue, rule)) is not None]
+    eligible, skipped = classify(issues, rule)
     if args.as_json:
         _print_json(eligible, skipped if args.explain else None)
     else:
@@ -142,19 +141,6 @@ def _intake_from_flags(args: argparse.Namespace) -> tuple[TrackerIntake | None, 
                 flag = "--label or --assignee"  # the no-broad-intake rule: either one will do
             problems.append((flag, problem.reason))
         return None, problems
-
-
-def _open_issues(tracker: GitHubTracker, query: IssueQuery, page_cap: int) -> tuple[list[Issue], bool]:
-    issues: list[Issue] = []
-    truncated = False
-    for page in tracker.pages(query, {}, page_cap):
-        issues.extend(page.issues)
-        truncated = page.truncated
-    return issues, truncated
-
-
-def _oldest_first(issue: Issue) -> tuple[float, int]:
-    return (issue.created_at.timestamp() if issue.created_at else 0.0, issue.number)
 
 
 def _one_sentence(error: TrackerError, repo: str, token: str | None) -> str:

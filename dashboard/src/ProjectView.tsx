@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { ApiError, getProject, listSessions, releaseSession, saveConfig, type Project, type Session } from "./api";
+import { ApiError, getProject, listSessions, previewRule, releaseSession, saveConfig, type Preview, type Project, type Session } from "./api";
 import { chipState, duration, repoUrl, when } from "./format";
 import { draftOf, intakeOf, IntakeFields, problemsOf, type Draft } from "./IntakeFields";
 import { Dialog, useNow } from "./ui";
@@ -59,6 +59,9 @@ function IntakeCard({ project, onSaved, onReload }: { project: Project; onSaved:
   const [refused, setRefused] = useState<ApiError | null>(null);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
+  const [preview, setPreview] = useState<Preview | null>(null);
+  const [previewFailure, setPreviewFailure] = useState<ApiError | null>(null);
+  const [previewing, setPreviewing] = useState(false);
   const problems = problemsOf(draft);
   const repo = draft.repo.trim() || project.intake.repo;
   const url = repoUrl(repo);
@@ -97,10 +100,34 @@ function IntakeCard({ project, onSaved, onReload }: { project: Project; onSaved:
           <button type="submit" className="primary" disabled={busy || Object.keys(problems).length > 0}>
             Save
           </button>
+          <button
+            type="button"
+            disabled={previewing || Object.keys(problems).length > 0}
+            onClick={async () => {
+              setPreviewing(true);
+              setPreviewFailure(null);
+              try {
+                setPreview(await previewRule(project.id, intakeOf(draft)));
+              } catch (e) {
+                setPreview(null);
+                setPreviewFailure(e instanceof ApiError ? e : new ApiError(0, String(e)));
+              } finally {
+                setPreviewing(false);
+              }
+            }}
+          >
+            {previewing ? "Previewing…" : "Preview"}
+          </button>
           <span role="status" aria-live="polite">
             {saved && "Saved."}
           </span>
         </div>
+        {previewFailure && (
+          <p className="error" role="alert">
+            Preview: {previewFailure.message}
+          </p>
+        )}
+        {preview && <PreviewList preview={preview} />}
         {refused?.status === 412 ? (
           <div className="error" role="alert">
             This project was changed elsewhere since you opened it. Nothing was saved.{" "}
@@ -116,6 +143,46 @@ function IntakeCard({ project, onSaved, onReload }: { project: Project; onSaved:
           )
         )}
       </form>
+    </section>
+  );
+}
+
+/** What the rule (as drafted, saved or not) would pick up now, and what it skips and why. */
+function PreviewList({ preview }: { preview: Preview }) {
+  return (
+    <section className="preview" aria-labelledby="preview-title">
+      <h3 id="preview-title">
+        What this rule would pick up now in {preview.repo}: {preview.eligible.length} issue{preview.eligible.length === 1 ? "" : "s"}, oldest first
+      </h3>
+      <ul aria-label="issues the rule takes">
+        {preview.eligible.map((i) => (
+          <li key={i.canonicalId}>
+            <a className="canonical" href={i.url}>
+              {i.canonicalId}
+            </a>{" "}
+            {i.title}
+          </li>
+        ))}
+      </ul>
+      {preview.skipped.length > 0 && (
+        <details>
+          <summary>Skipped: {preview.skipped.length}</summary>
+          <ul aria-label="issues the rule skips">
+            {preview.skipped.map((i) => (
+              <li key={i.canonicalId}>
+                <a className="canonical" href={i.url}>
+                  {i.canonicalId}
+                </a>{" "}
+                {i.title} <span className="muted">({i.reason})</span>
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      <p className="muted">
+        {preview.requests} GitHub request{preview.requests === 1 ? "" : "s"}, counted in the deployment credential's budget.
+        {preview.truncated && " Stopped at the page cap, as a poll does: newer issues are not shown."}
+      </p>
     </section>
   );
 }

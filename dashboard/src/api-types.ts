@@ -77,6 +77,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/projects/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What the rule would pick up now (read-only; reads GitHub)
+         * @description The open issues the rule takes, oldest first, and those it skips with the reason, as `intake preview --explain` lists them. Send `trackerIntake` to preview a draft rule, or nothing for the stored one. Nothing is claimed or cached; the GitHub requests count in the deployment credential's budget (429 with Retry-After when it is taken or paused).
+         */
+        post: operations["preview_rule_projects__id__preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/projects/{id}/sessions": {
         parameters: {
             query?: never;
@@ -196,6 +216,48 @@ export interface components {
             /** Name */
             name?: string | null;
             trackerIntake?: components["schemas"]["TrackerIntake"] | null;
+        };
+        /** PreviewIssue */
+        PreviewIssue: {
+            /** Assignees */
+            assignees: string[];
+            /** Canonicalid */
+            canonicalId: string;
+            /** Createdat */
+            createdAt?: string | null;
+            /** Labels */
+            labels: string[];
+            /** Number */
+            number: number;
+            /** Reason */
+            reason?: string | null;
+            /** Title */
+            title: string;
+            /** Url */
+            url: string;
+        };
+        /**
+         * PreviewRequest
+         * @description The body of `POST /projects/{id}/preview`: a draft rule, or nothing for the stored one.
+         */
+        PreviewRequest: {
+            trackerIntake?: components["schemas"]["TrackerIntake"] | null;
+        };
+        /**
+         * PreviewView
+         * @description What the rule would pick up now, oldest first, and what it skips and why.
+         */
+        PreviewView: {
+            /** Eligible */
+            eligible: components["schemas"]["PreviewIssue"][];
+            /** Repo */
+            repo: string;
+            /** Requests */
+            requests: number;
+            /** Skipped */
+            skipped: components["schemas"]["PreviewIssue"][];
+            /** Truncated */
+            truncated: boolean;
         };
         /** ProjectList */
         ProjectList: {
@@ -741,6 +803,123 @@ export interface operations {
             };
             /** @description the body or a query parameter breaks a rule */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the store is unavailable; nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preview_rule_projects__id__preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description the preview */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewView"];
+                };
+            };
+            /** @description malformed request (bad JSON, path parameter, header or nextToken) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such project or claim */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description this path does not take this method */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body over 16 KB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body or a query parameter breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the GitHub credential's budget is taken or paused (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no GitHub is configured for previews here */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GitHub failed or refused the deployment's credential */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,6 +7,8 @@ export type TrackerIntake = components["schemas"]["TrackerIntake"];
 export type Session = components["schemas"]["SessionView"];
 export type ConfigUpdate = components["schemas"]["ConfigUpdate"];
 export type NewProject = components["schemas"]["NewProject"];
+export type Preview = components["schemas"]["PreviewView"];
+export type PreviewIssue = components["schemas"]["PreviewIssue"];
 export type FieldProblem = { field: string; reason: string };
 
 /** A refused or failed request: the API's sentence, and the fields it names. */
@@ -79,6 +81,11 @@ export async function saveConfig(id: string, config: ConfigUpdate, version: numb
 export async function listSessions(id: string, limit = 100): Promise<{ items: Session[]; more: boolean }> {
   const { data } = await call<components["schemas"]["SessionList"]>("GET", `projects/${encodeURIComponent(id)}/sessions?limit=${limit}`);
   return { items: data.items, more: Boolean(data.nextToken) };
+}
+
+/** What `intake` would pick up now under `trackerIntake` (a draft), read from GitHub. */
+export async function previewRule(id: string, trackerIntake: TrackerIntake): Promise<Preview> {
+  return (await call<Preview>("POST", `projects/${encodeURIComponent(id)}/preview`, { trackerIntake })).data;
 }
 
 export async function releaseSession(id: string, issueId: string): Promise<Session> {

@@ -148,7 +148,9 @@ def api(stack: LocalStack, method: str, path: str, **kwargs: Any) -> requests.Re
 
 
 def open_page(driver: WebDriver, stack: LocalStack, route: str = "/") -> None:
+    """A fresh load of the page at `route` (a change of hash alone would keep the app's state)."""
     driver.get(f"{stack.api_url}/#{route}")
+    driver.refresh()
 
 
 # --- the journeys ----------------------------------------------------------------------------------
@@ -258,6 +260,36 @@ def test_a_concurrent_change_is_a_412_that_offers_a_reload(stack: LocalStack, br
     button(browser, "Reload the project").click()
     # THEN the form shows the other change
     until(browser, lambda d: field(d, "Max sessions per poll").get_attribute("value") == "7")
+
+
+def test_a_preview_lists_what_the_drafted_rule_would_pick_up_before_saving(
+    stack: LocalStack, browser: WebDriver
+) -> None:
+    # GIVEN the project page with its rule (any assignee), and a draft not saved: the label
+    # documentation, and no assignee
+    current = api(stack, "GET", "/projects/widgets").json()
+    rule = {"gitOrigin": current["gitOrigin"], "trackerIntake": {"enabled": True, "assignee": "*"}}
+    assert api(stack, "PUT", "/projects/widgets/config", json=rule).status_code == 200
+    open_page(browser, stack, "/projects/widgets")
+    wait(browser, "#intake-title")
+    stored = api(stack, "GET", "/projects/widgets").json()
+    field(browser, "Labels (an issue needs every one)").send_keys("documentation", Keys.ENTER)
+    assignee = field(browser, "Assignee")
+    assignee.send_keys(Keys.END, *[Keys.BACKSPACE] * 40)
+    # WHEN it is previewed
+    button(browser, "Preview").click()
+    # THEN the issues it would take are listed (as the API's preview says), the others with reasons
+    listed = wait(browser, ".preview", "What this rule would pick up now")
+    expected = api(
+        stack, "POST", "/projects/widgets/preview", json={"trackerIntake": {"labels": ["documentation"]}}
+    ).json()
+    shown = [e.text for e in listed.find_elements(By.CSS_SELECTOR, "ul[aria-label='issues the rule takes'] .canonical")]
+    assert shown == [i["canonicalId"] for i in expected["eligible"]] and shown, listed.text
+    assert f"Skipped: {len(expected['skipped'])}" in listed.text
+    shot(browser, "preview")
+    assert axe_violations(browser) == []
+    # AND nothing was saved
+    assert api(stack, "GET", "/projects/widgets").json()["version"] == stored["version"]
 
 
 def test_release_a_session_and_see_it_taken_again(stack: LocalStack, browser: WebDriver) -> None:

@@ -56,3 +56,9 @@ class ApiSettings(_Settings):
     # What the API's OpenAPI document declares: API Gateway checks SigV4 before the function
     # runs (AWS_IAM, as deployed); the local stack checks nothing (NONE) and says so.
     api_auth: Literal["AWS_IAM", "NONE"] = Field(default="AWS_IAM", alias="API_AUTH")
+    # Previews read GitHub with the pollers' credential, within its budget (as the dispatcher
+    # grants it) and the same page cap as a poll. No URL: no previews (501).
+    github_api_url: str | None = Field(default=None, alias="GITHUB_API_URL")
+    github_token_secret_arn: str | None = Field(default=None, alias="GITHUB_TOKEN_SECRET_ARN")
+    github_requests_per_minute: int = Field(default=600, alias="GITHUB_REQUESTS_PER_MINUTE", ge=1, le=5000)
+    max_pages_per_poll: int = Field(default=10, alias="MAX_PAGES_PER_POLL", ge=1, le=100)

@@ -11,10 +11,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .domain.clock import SystemClock
+from .domain.config import ProjectConfig
 from .domain.dispatch import DispatchContext
 from .domain.launch import LaunchContext
 from .domain.poll import PollContext
 from .domain.ports import SessionLauncher
+from .domain.preview import Preview, PreviewContext, preview
 from .settings import ApiSettings, DispatcherSettings, LauncherSettings, PollerSettings
 
 if TYPE_CHECKING:
@@ -139,8 +141,42 @@ def session_launcher(settings: LauncherSettings) -> SessionLauncher:
     )
 
 
-def build_api_context(settings: ApiSettings) -> ApiContext:
+def build_api_context(settings: ApiSettings, *, dynamodb: Any = None, token: str | None = None) -> ApiContext:
     from .adapters.dynamodb import DynamoStore
     from .api.routes import ApiContext
 
-    return ApiContext(store=DynamoStore(settings.table_name), clock=SystemClock(), sigv4=settings.api_auth == "AWS_IAM")
+    store = DynamoStore(settings.table_name, client=dynamodb)
+    previewer = None
+    if settings.github_api_url:
+        previewer = LazyPreviewer(settings, store, token)
+    return ApiContext(store=store, clock=SystemClock(), sigv4=settings.api_auth == "AWS_IAM", previewer=previewer)
+
+
+class LazyPreviewer:
+    """Previews with the deployment's GitHub credential, read on the first preview (a cold start
+    that answers no preview reads no secret)."""
+
+    def __init__(self, settings: ApiSettings, budgets: Any, token: str | None = None) -> None:
+        self._settings = settings
+        self._budgets = budgets
+        self._token = token
+        self._context: PreviewContext | None = None
+
+    def __call__(self, config: ProjectConfig) -> Preview:
+        if self._context is None:
+            from .adapters.github import GitHubTracker
+            from .adapters.github_token import token_key
+
+            settings = self._settings
+            token = self._token if self._token is not None else github_token(settings.github_token_secret_arn)
+            url = settings.github_api_url or "https://api.github.com"
+            tracker = GitHubTracker(url, token, user_agent=USER_AGENT, include_pull_requests=True)
+            self._context = PreviewContext(
+                tracker=tracker,
+                budgets=self._budgets,
+                clock=SystemClock(),
+                token_key=token_key(token),
+                requests_per_minute=settings.github_requests_per_minute,
+                page_cap=settings.max_pages_per_poll,
+            )
+        return preview(self._context, config)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -26,10 +28,14 @@ from pydantic import ValidationError
 from ..domain.config import FieldProblem, field_problems
 from ..domain.errors import (
     ClaimNotFound,
+    CredentialBusy,
     InvalidInput,
+    PreviewUnavailable,
     ProjectExists,
     ProjectNotFound,
+    RepoNotFound,
     StoreUnavailable,
+    TrackerError,
     VersionConflict,
 )
 from .models import ErrorBody
@@ -197,6 +203,10 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         (ProjectExists, mapping.project_exists),
         (VersionConflict, mapping.version_conflict),
         (StoreUnavailable, mapping.store_unavailable),
+        (CredentialBusy, mapping.credential_busy),
+        (PreviewUnavailable, mapping.preview_unavailable),
+        (RepoNotFound, mapping.repo_not_found),
+        (TrackerError, mapping.tracker_failed),
         (NotFoundError, mapping.no_route),
     ]
     for error_type, handler in handlers:
@@ -249,6 +259,22 @@ class _ErrorMapping:
             "the project store is unavailable right now; nothing was changed, try again shortly",
             headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
         )
+
+    def credential_busy(self, error: CredentialBusy) -> Response[str]:
+        now = datetime.now(UTC)
+        seconds = max(1, math.ceil((error.retry_at - now).total_seconds()))
+        return refusal(429, str(error), headers={"Retry-After": str(seconds)})
+
+    def preview_unavailable(self, error: PreviewUnavailable) -> Response[str]:
+        return refusal(501, str(error))
+
+    def repo_not_found(self, error: RepoNotFound) -> Response[str]:
+        reason = "not found on GitHub, or not visible to the deployment's credential"
+        return refusal(422, f"the repository is {reason}", problem("trackerIntake.repo", reason))
+
+    def tracker_failed(self, error: TrackerError) -> Response[str]:
+        logger.warning("preview: GitHub failed", extra={"kind": error.kind, "error": str(error)[:300]})
+        return refusal(502, f"GitHub did not answer the preview: {error}")
 
     def no_route(self, error: NotFoundError) -> Response[str]:
         event = self._app.current_event

@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from ..domain.config import WHOLE_NUMBER, FieldProblem, NewProject, ProjectConfig, TrackerIntake, intake_repo
+from ..domain.eligibility import SkipReason
 from ..domain.errors import ConfigInvalid
+from ..domain.issue import Issue
+from ..domain.preview import Preview
 from ..domain.records import Claim, ClaimStatus, ProjectRecord
 
 DEFAULT_PAGE_SIZE = 50
@@ -23,6 +26,8 @@ __all__ = [
     "IntakeState",
     "IntakeStatus",
     "NewProject",
+    "PreviewRequest",
+    "PreviewView",
     "ProjectList",
     "ProjectView",
     "SessionList",
@@ -150,6 +155,61 @@ class SessionView(_Out):
 class SessionList(_Out):
     items: list[SessionView]
     next_token: str | None = None
+
+
+class PreviewRequest(BaseModel):
+    """The body of `POST /projects/{id}/preview`: a draft rule, or nothing for the stored one."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    tracker_intake: TrackerIntake | None = None
+
+
+class PreviewIssue(_Out):
+    canonical_id: str
+    number: int
+    title: str
+    url: str
+    labels: list[str]
+    assignees: list[str]
+    created_at: datetime | None = None
+    # Why the rule skips it (skipped issues only).
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, issue: Issue, reason: SkipReason | None = None) -> PreviewIssue:
+        return cls(
+            canonical_id=issue.canonical_id,
+            number=issue.number,
+            title=issue.title,
+            url=issue.url,
+            labels=list(issue.labels),
+            assignees=list(issue.assignees),
+            created_at=issue.created_at,
+            reason=str(reason) if reason is not None else None,
+        )
+
+
+class PreviewView(_Out):
+    """What the rule would pick up now, oldest first, and what it skips and why."""
+
+    repo: str
+    eligible: list[PreviewIssue]
+    skipped: list[PreviewIssue]
+    # The walk stopped at the page cap, as a poll does: newer issues are not shown.
+    truncated: bool
+    # GitHub requests this preview made (counted in the credential's budget).
+    requests: int
+
+    @classmethod
+    def of(cls, preview: Preview) -> PreviewView:
+        return cls(
+            repo=preview.repo,
+            eligible=[PreviewIssue.of(i) for i in preview.eligible],
+            skipped=[PreviewIssue.of(i, r) for i, r in preview.skipped],
+            truncated=preview.truncated,
+            requests=preview.requests,
+        )
 
 
 class ErrorBody(_Out):

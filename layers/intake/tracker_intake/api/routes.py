@@ -21,10 +21,11 @@ from pydantic import BaseModel
 
 from ..domain import changes
 from ..domain.config import PROJECT_ID_PATTERN, ProjectConfig, check_project_id
-from ..domain.errors import InvalidInput
+from ..domain.errors import InvalidInput, PreviewUnavailable
 from ..domain.issue import CANONICAL_ID_PATTERN, parse_canonical_id
 from ..domain.patterns import schema_pattern
 from ..domain.ports import Clock, Ledger, ProjectStore
+from ..domain.preview import Previewer
 from ..domain.records import ProjectRecord
 from .models import (
     DEFAULT_PAGE_SIZE,
@@ -33,6 +34,8 @@ from .models import (
     ConfigUpdate,
     ErrorBody,
     NewProject,
+    PreviewRequest,
+    PreviewView,
     ProjectList,
     ProjectView,
     SessionList,
@@ -53,6 +56,8 @@ class ApiContext:
     clock: Clock
     # Whether requests reach the API only with a SigV4 signature (API Gateway's AWS_IAM).
     sigv4: bool = True
+    # Reads GitHub with the deployment's credential; None where no GitHub is configured.
+    previewer: Previewer | None = None
 
 
 def api_context() -> ApiContext:
@@ -95,6 +100,9 @@ _REFUSALS = {
     405: "method not allowed on this path",
     409: "the project exists, or the body's version is stale",
     412: "the If-Match version is stale",
+    429: "the GitHub credential's budget is taken or paused (Retry-After)",
+    501: "no GitHub is configured for previews here",
+    502: "GitHub failed or refused the deployment's credential",
     413: "body over 16 KB",
     422: "the body or a query parameter breaks a rule",
     503: "the store is unavailable; nothing was changed",
@@ -214,6 +222,32 @@ def release_session(ctx: Context, project_id: ProjectIdParam, issue_id: IssueIdP
     claim = changes.release_claim(ctx.store, ctx.store, project_id, canonical, ctx.clock.now())
     logger.info("claim released", extra={"issue_id": canonical})
     return SessionView.of(claim)
+
+
+@router.post(
+    "/projects/<id>/preview",
+    summary="What the rule would pick up now (read-only; reads GitHub)",
+    description=(
+        "The open issues the rule takes, oldest first, and those it skips with the reason, as "
+        "`intake preview --explain` lists them. Send `trackerIntake` to preview a draft rule, or "
+        "nothing for the stored one. Nothing is claimed or cached; the GitHub requests count in "
+        "the deployment credential's budget (429 with Retry-After when it is taken or paused)."
+    ),
+    tags=["projects"],
+    responses=_responses(200, PreviewView, "the preview", 400, 404, 413, 422, 429, 501, 502),
+)
+def preview_rule(ctx: Context, project_id: ProjectIdParam, draft: Annotated[PreviewRequest, Body()]) -> PreviewView:
+    project_id = _project_id(project_id)
+    logger.append_keys(project_id=project_id)
+    record = ctx.store.get_project(project_id)
+    if ctx.previewer is None:
+        raise PreviewUnavailable("previews need a GitHub credential, and none is configured here")
+    config = record.config
+    if draft.tracker_intake is not None:
+        config = config.model_copy(update={"tracker_intake": draft.tracker_intake})
+    result = ctx.previewer(config)
+    logger.info("rule previewed", extra={"requests": result.requests, "eligible": len(result.eligible)})
+    return PreviewView.of(result)
 
 
 def _project_id(raw: str) -> str:

@@ -142,3 +142,20 @@ class TokenUnavailable(IntakeError):
     """The GitHub token could not be read (the secret is missing, empty or not readable)."""
 
     kind = "token_unavailable"
+
+
+class PreviewUnavailable(IntakeError):
+    """This deployment has no GitHub to preview against."""
+
+    kind = "preview_unavailable"
+
+
+class CredentialBusy(IntakeError):
+    """The GitHub credential may not send these requests now: paused, spent, or its minute's
+    budget is taken by polls. `retry_at`: when to ask again."""
+
+    kind = "credential_busy"
+
+    def __init__(self, retry_at: datetime, message: str) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at

@@ -1,0 +1,117 @@
+"""What a rule would pick up now: the open issues it takes, oldest first, and why it skips the rest.
+
+Read-only towards the ledger and the ETag cache. The requests count in the credential's budget
+as a poll's do: a paused or spent credential is not used, and the pages a preview may read are
+reserved in the dispatcher's rolling minute first, so previews cannot starve the polls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from .config import ProjectConfig, TrackerIntake, intake_repo
+from .eligibility import EligibilityRule, SkipReason, skip_reason
+from .errors import CredentialBusy, PrimaryRateLimited, SecondaryRateLimited
+from .issue import Issue
+from .ports import Clock, TokenBudgets
+from .records import PACE_WINDOW, Pace, TokenBudget
+from .tracker import DEFAULT_PAGE_CAP, IssueQuery, Tracker
+
+# Reserving the minute is a conditional write; a tick or another preview may win it.
+_RESERVE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Preview:
+    repo: str
+    eligible: tuple[Issue, ...]
+    skipped: tuple[tuple[Issue, SkipReason], ...]
+    truncated: bool
+    requests: int
+
+
+@dataclass(frozen=True)
+class PreviewContext:
+    tracker: Tracker
+    budgets: TokenBudgets
+    clock: Clock
+    token_key: str
+    requests_per_minute: int | None = None
+    page_cap: int = DEFAULT_PAGE_CAP
+
+
+class Previewer(Protocol):
+    def __call__(self, config: ProjectConfig) -> Preview: ...
+
+
+def open_issues(tracker: Tracker, query: IssueQuery, page_cap: int) -> tuple[list[Issue], bool, int]:
+    """Every open issue the walk reaches, whether it stopped at the cap, and the requests made."""
+    issues: list[Issue] = []
+    truncated = False
+    requests = 0
+    for page in tracker.pages(query, {}, page_cap):
+        requests += 1
+        issues.extend(page.issues)
+        truncated = page.truncated
+    return issues, truncated, requests
+
+
+def classify(issues: list[Issue], rule: EligibilityRule) -> tuple[list[Issue], list[tuple[Issue, SkipReason]]]:
+    """Oldest first: the issues the rule takes, and the others with the reason it skips them."""
+    ordered = sorted(issues, key=lambda i: (i.created_at.timestamp() if i.created_at else 0.0, i.number))
+    eligible = [issue for issue in ordered if skip_reason(issue, rule) is None]
+    skipped = [(issue, reason) for issue in ordered if (reason := skip_reason(issue, rule)) is not None]
+    return eligible, skipped
+
+
+def preview(ctx: PreviewContext, config: ProjectConfig) -> Preview:
+    """What `config`'s rule would pick up now (its repo: trackerIntake.repo, else from gitOrigin)."""
+    owner, name = intake_repo(config)  # ConfigInvalid names the field when there is no repo
+    intake = config.tracker_intake or TrackerIntake()
+    rule = EligibilityRule.of(intake)
+    _reserve(ctx)
+    try:
+        issues, truncated, requests = open_issues(ctx.tracker, IssueQuery(owner, name), ctx.page_cap)
+    except PrimaryRateLimited as e:
+        ctx.budgets.record_budget(TokenBudget(ctx.token_key, 0, e.reset_at))
+        raise CredentialBusy(
+            e.reset_at, f"GitHub's rate limit for this credential is spent until {e.reset_at:%H:%M} UTC"
+        ) from e
+    except SecondaryRateLimited as e:
+        until = e.retry_at or ctx.clock.now() + PACE_WINDOW
+        ctx.budgets.pause(ctx.token_key, until)
+        raise CredentialBusy(until, f"GitHub's secondary rate limit: try again after {until:%H:%M:%S} UTC") from e
+    eligible, skipped = classify(issues, rule)
+    return Preview(f"{owner}/{name}", tuple(eligible), tuple(skipped), truncated, requests)
+
+
+def _reserve(ctx: PreviewContext) -> None:
+    """Take the pages this preview may read from the credential's minute, or refuse."""
+    now = ctx.clock.now()
+    budget = ctx.budgets.get_budget(ctx.token_key)
+    blocked = budget.blocked_until(now) if budget is not None else None
+    if blocked is not None:
+        raise CredentialBusy(blocked, f"the GitHub credential is paused until {blocked:%H:%M:%S} UTC")
+    if ctx.requests_per_minute is None:
+        return
+    for _ in range(_RESERVE_ATTEMPTS):
+        pace = ctx.budgets.get_pace(ctx.token_key) or Pace(ctx.token_key)
+        if ctx.requests_per_minute - pace.spent(now) < ctx.page_cap:
+            retry = _frees_up(pace, now, ctx.page_cap, ctx.requests_per_minute)
+            raise CredentialBusy(retry, "this minute's GitHub requests are taken by polls; try again shortly")
+        if ctx.budgets.save_pace(pace.after_tick(now, ctx.page_cap, pace.cursor)):
+            return
+    raise CredentialBusy(now + PACE_WINDOW / 12, "the GitHub budget is being granted right now; try again shortly")
+
+
+def _frees_up(pace: Pace, now: datetime, needed: int, limit: int) -> datetime:
+    """When enough of the rolling minute has passed for `needed` points to be free."""
+    live = sorted((g for g in pace.grants if now - g.at < PACE_WINDOW), key=lambda g: g.at)
+    free = limit - sum(g.points for g in live)
+    for grant in live:
+        free += grant.points
+        if free >= needed:
+            return grant.at + PACE_WINDOW
+    return now + PACE_WINDOW

@@ -1,0 +1,146 @@
+"""`POST /projects/{id}/preview`: the real handler on moto, GitHub's stand-in on loopback.
+
+Read-only towards the ledger and the ETag cache; the requests count in the credential's budget.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from api_support import Answer, Api, request
+
+from intake_dev.fake_github import FakeGitHub
+from tracker_intake.adapters.dynamodb import DynamoStore
+from tracker_intake.adapters.github_token import token_key
+from tracker_intake.domain.records import Grant, Pace, TokenBudget
+from tracker_intake.settings import ApiSettings
+from tracker_intake.wiring import build_api_context
+
+TOKEN = "preview-test-token"
+BUDGET = 100
+
+
+@pytest.fixture
+def github(github: FakeGitHub) -> FakeGitHub:
+    repo = github.add_repo("acme", "app")
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    repo.add_issue("newest agent issue", labels=["agent"], created_at=base + timedelta(days=3))
+    repo.add_issue("oldest agent issue", labels=["agent"], created_at=base)
+    repo.add_issue("a bug", labels=["bug"], created_at=base + timedelta(days=1))
+    repo.add_issue("agent, in progress", labels=["agent", "in-progress"], created_at=base + timedelta(days=2))
+    return github
+
+
+@pytest.fixture
+def api(aws: dict[str, Any], github: FakeGitHub) -> Api:
+    api = Api(aws)
+    settings = ApiSettings.model_validate(
+        {
+            "TABLE_NAME": aws["table_name"],
+            "GITHUB_API_URL": github.base_url,
+            "GITHUB_REQUESTS_PER_MINUTE": str(BUDGET),
+            "MAX_PAGES_PER_POLL": "3",
+        }
+    )
+    api.module.use(build_api_context(settings, dynamodb=aws["dynamodb"], token=TOKEN))
+    created = api(request("POST", "/projects", body={"id": "demo", "gitOrigin": "git@github.com:acme/app.git"}))
+    assert created.status == 201, created.body
+    return api
+
+
+def preview(api: Api, body: Any = None) -> Answer:
+    return api(request("POST", "/projects/demo/preview", body=body if body is not None else {}))
+
+
+def test_a_draft_rule_lists_what_it_takes_oldest_first_and_why_it_skips_the_rest(api: Api, github: FakeGitHub) -> None:
+    # GIVEN a project with no rule yet, and four open issues on its repository
+    before = [i for i in api.scan() if not i["sk"]["S"].startswith("PACE")]
+    # WHEN a draft rule (label agent) is previewed
+    answer = preview(api, {"trackerIntake": {"enabled": True, "labels": ["agent"]}})
+    # THEN the agent issues are listed oldest first, the others with the reason
+    assert answer.status == 200, answer.body
+    assert [i["title"] for i in answer.body["eligible"]] == ["oldest agent issue", "newest agent issue"]
+    reasons = {i["title"]: i["reason"] for i in answer.body["skipped"]}
+    assert set(reasons) == {"a bug", "agent, in progress"}
+    assert all(reasons.values())
+    assert answer.body["eligible"][0]["canonicalId"].startswith("github:acme/app#")
+    # AND it read GitHub once, with the deployment's credential
+    assert answer.body["requests"] == 1 and len(github.requests_for("acme/app")) == 1
+    assert github.requests_for("acme/app")[0].headers["authorization"] == f"Bearer {TOKEN}"
+    # AND nothing was claimed, cached or changed: only the credential's minute holds the pages
+    after = [i for i in api.scan() if not i["sk"]["S"].startswith("PACE")]
+    assert after == before
+    pace = DynamoStore(api.aws["table_name"], client=api.aws["dynamodb"]).get_pace(token_key(TOKEN))
+    assert pace is not None and [g.points for g in pace.grants] == [3]
+
+
+def test_without_a_draft_the_stored_rule_is_previewed(api: Api) -> None:
+    # GIVEN a stored rule on an assignee nobody has
+    rule = {"gitOrigin": "git@github.com:acme/app.git", "trackerIntake": {"enabled": True, "assignee": "none"}}
+    assert api(request("PUT", "/projects/demo/config", body=rule)).status == 200
+    # WHEN the project is previewed with an empty body
+    answer = preview(api)
+    # THEN the stored rule applied: every unassigned issue but the excluded one
+    assert answer.status == 200 and len(answer.body["eligible"]) == 3
+
+
+def test_a_paused_credential_is_not_used_and_says_when_to_retry(api: Api, github: FakeGitHub) -> None:
+    # GIVEN the credential paused by GitHub's secondary limit
+    store = DynamoStore(api.aws["table_name"], client=api.aws["dynamodb"])
+    store.record_budget(TokenBudget(token_key(TOKEN), 4000, datetime.now(UTC) + timedelta(hours=1)))
+    store.pause(token_key(TOKEN), datetime.now(UTC) + timedelta(seconds=90))
+    # WHEN a preview is asked for
+    answer = preview(api, {"trackerIntake": {"labels": ["agent"]}})
+    # THEN 429 with Retry-After, and GitHub was not asked
+    assert answer.status == 429, answer.body
+    assert 1 <= int(answer.headers["Retry-After"]) <= 90
+    assert github.requests_for("acme/app") == []
+
+
+def test_a_minute_taken_by_polls_refuses_the_preview(api: Api, github: FakeGitHub) -> None:
+    # GIVEN the dispatcher granted all but 2 of this minute's requests (a preview may need 3)
+    store = DynamoStore(api.aws["table_name"], client=api.aws["dynamodb"])
+    store.save_pace(Pace(token_key(TOKEN), (Grant(datetime.now(UTC), BUDGET - 2),), None, 1))
+    # WHEN a preview is asked for THEN 429, and GitHub was not asked
+    answer = preview(api, {"trackerIntake": {"labels": ["agent"]}})
+    assert answer.status == 429 and "taken by polls" in answer.body["message"]
+    assert 1 <= int(answer.headers["Retry-After"]) <= 60
+    assert github.requests_for("acme/app") == []
+
+
+def test_a_repository_github_does_not_know_is_named(api: Api) -> None:
+    # WHEN a draft names a repository the credential cannot see
+    answer = preview(api, {"trackerIntake": {"repo": "acme/gone", "labels": ["agent"]}})
+    # THEN 422 naming the field
+    assert answer.status == 422 and answer.body["errors"][0]["field"] == "trackerIntake.repo"
+
+
+def test_a_github_failure_is_a_502_that_says_so(api: Api, github: FakeGitHub) -> None:
+    github.inject("server_error", repo="acme/app")
+    answer = preview(api, {"trackerIntake": {"labels": ["agent"]}})
+    assert answer.status == 502 and "GitHub" in answer.body["message"]
+
+
+def test_an_invalid_draft_is_refused_before_github_is_asked(api: Api, github: FakeGitHub) -> None:
+    answer = preview(api, {"trackerIntake": {"labels": ["a,b"]}})
+    assert answer.status == 422 and answer.body["errors"][0]["field"].startswith("trackerIntake.labels")
+    assert github.requests_for("acme/app") == []
+
+
+def test_an_unknown_project_is_404(api: Api) -> None:
+    answer = api(request("POST", "/projects/nope/preview", body={}))
+    assert answer.status == 404
+
+
+def test_without_a_github_the_api_says_previews_are_unavailable(aws: dict[str, Any]) -> None:
+    # GIVEN an API with no GitHub configured
+    api = Api(aws)
+    api.module.use(
+        build_api_context(ApiSettings.model_validate({"TABLE_NAME": aws["table_name"]}), dynamodb=aws["dynamodb"])
+    )
+    api(request("POST", "/projects", body={"id": "demo", "gitOrigin": "git@github.com:acme/app.git"}))
+    # WHEN a preview is asked for THEN 501 with a sentence
+    answer = preview(api, {"trackerIntake": {"labels": ["agent"]}})
+    assert answer.status == 501 and "GitHub" in answer.body["message"]
