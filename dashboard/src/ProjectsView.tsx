@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, listProjects, listSessions, type Project, type Session } from "./api";
 import { CreateSheet } from "./CreateSheet";
-import { chipState, duration, perDay, repoUrl, ruleInWords, when } from "./format";
+import { chipState, duration, perDay, repoUrl, ruleInWords, sentence, when } from "./format";
 import { useNow } from "./ui";
 
 type Row = { project: Project; sessions: Session[]; more: boolean };
@@ -105,7 +105,7 @@ function ProjectCard({ row, now }: { row: Row; now: Date }) {
         {(intake.lastError || intake.configError) && (
           <>
             <dt>Last error</dt>
-            <dd className="error-text">{intake.configError ?? intake.lastError}</dd>
+            <dd className="error-text">{sentence(intake.configError ?? intake.lastError ?? "")}</dd>
           </>
         )}
         <dt>Sessions</dt>

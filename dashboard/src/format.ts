@@ -38,6 +38,13 @@ export function duration(ms: number): string {
   return `${h} h ${m % 60} min`;
 }
 
+/** The poller's last error as a sentence: "tracker_unavailable: GitHub is ..." reads "GitHub is ...". */
+export function sentence(error: string): string {
+  const text = error.replace(/^[a-z_]+: /, "").trim();
+  const first = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(first) ? first : `${first}.`;
+}
+
 export function when(iso: string | null | undefined): string {
   if (!iso) return "never";
   return new Date(iso).toLocaleString();

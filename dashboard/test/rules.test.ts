@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ruleInWords } from "../src/format";
+import { ruleInWords, sentence } from "../src/format";
 import { problemsOf, draftOf } from "../src/IntakeFields";
 import { checkLabels, checkString, RULES } from "../src/rules";
 
@@ -40,6 +40,10 @@ describe("a draft rule", () => {
     // THEN it may not be sent, and says why on the labels field
     expect(problemsOf(draft).labels).toBe("Enabling intake requires a label or an assignee.");
     expect(problemsOf({ ...draft, assignee: "*" })).toEqual({});
+  });
+
+  it("shows the poller's last error as a sentence", () => {
+    expect(sentence("tracker_unavailable: GitHub is unavailable (500) for acme/flaky")).toBe("GitHub is unavailable (500) for acme/flaky.");
   });
 
   it("reads as a sentence", () => {
