@@ -11,12 +11,12 @@ REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= $(REGION)
 
-.PHONY: help install tools test lint typecheck template-check unit build deploy demo local load bench \
-        invoke-dispatcher invoke-poller invoke-launcher invoke-api clean browser dashboard dashboard-check \
-        dashboard-test
+# (The invoke-<function> targets are a pattern rule: declared phony, make would skip them.)
+.PHONY: help install tools test lint typecheck template-check unit build deploy deploy-guided demo local load \
+        bench clean browser dashboard dashboard-check dashboard-test
 
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,7 +69,7 @@ lint: install ## ruff
 # The handlers are all named app.py, so each is checked on its own. Test folders import their
 # helpers as top-level modules (pytest's rootdir-relative imports), so each is checked on its own
 # too; the shared rigs, reliability, security and bench as packages.
-TEST_DIRS := unit integration e2e load packaging contract browser
+TEST_DIRS := unit integration e2e load packaging contract browser template
 typecheck: install ## mypy (strict, pydantic plugin) on the packages, every handler, tests and bench
 	$(BIN)/mypy
 	for f in functions/*/app.py; do $(BIN)/mypy --follow-imports=silent $$f || exit 1; done
@@ -95,11 +95,14 @@ test: install tools browser ## the whole check CI runs: ruff, mypy, cfn-lint, sa
 build: tools ## sam build (needs python3.12 on PATH, e.g. PYENV_VERSION=3.11.7:3.12.1)
 	PATH="$(abspath $(TOOLS))/bin:$$PATH" $(TOOLS)/bin/sam build
 
-deploy: build ## sam deploy --guided
+deploy-guided: build ## the first deploy: sam deploy --guided (saves your answers to samconfig.toml)
 	$(TOOLS)/bin/sam deploy --guided
 
-invoke-%: build ## sam local invoke <Name>Function with events/<name>.json (needs Docker)
-	$(TOOLS)/bin/sam local invoke $$(echo $* | sed -E 's/^(.)/\U\1/')Function --event events/$*.json
+deploy: build ## deploy again, non-interactively, with samconfig.toml (stack tracker-intake)
+	$(TOOLS)/bin/sam deploy
+
+invoke-%: build ## invoke-dispatcher|poller|launcher|api: sam local invoke with events/<name>.json (needs a container engine)
+	$(TOOLS)/bin/sam local invoke $$(echo $* | sed -E 's/^(.)/\U\1/')Function --event events/$*.json --skip-pull-image
 
 demo: install ## the offline walk-through: GitHub issues become sessions, no AWS or token needed
 	$(BIN)/intake demo

@@ -1,0 +1,189 @@
+"""The template as SAM's transform expands it: what CloudFormation is really given.
+
+The raw YAML can say one thing and the transform another (the schedule switch did: SAM turns
+`Enabled: !If [...]` into ENABLED whatever the condition), so these tests read the output of
+SAM's own translator (`sam_transform.py`, run in `.tools`, where SAM CLI installs it), and
+evaluate its conditions for given parameter values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from intake_dev.template import REPO_ROOT
+from tracker_intake.domain.errors import AuthFailed, RepoNotFound
+
+TOOLS_PYTHON = REPO_ROOT / ".tools" / "bin" / "python"
+OBSERVABILITY = REPO_ROOT / "layers" / "intake" / "tracker_intake" / "observability.py"
+FUNCTIONS = ("DispatcherFunction", "PollerFunction", "LauncherFunction", "ApiFunction")
+
+
+@cache
+def transformed(*parameters: str) -> dict[str, Any]:
+    assert TOOLS_PYTHON.exists(), "SAM CLI's environment is missing: make tools (make test installs it)"
+    run = subprocess.run(
+        [
+            str(TOOLS_PYTHON),
+            str(Path(__file__).with_name("sam_transform.py")),
+            str(REPO_ROOT / "template.yaml"),
+            *parameters,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    template: dict[str, Any] = json.loads(run.stdout)
+    return template
+
+
+class Evaluate:
+    """CloudFormation's condition functions and Ref, for parameter values (else defaults)."""
+
+    def __init__(self, template: dict[str, Any], **values: str) -> None:
+        self.template = template
+        defaults = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
+        self.values = {**defaults, **values}
+
+    def condition(self, name: str) -> bool:
+        return bool(self(self.template["Conditions"][name]))
+
+    def __call__(self, node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            ((fn, arg),) = node.items()
+            match fn:
+                case "Ref":
+                    return self.values.get(arg, {"Ref": arg})
+                case "Condition":
+                    return self.condition(arg)
+                case "Fn::Equals":
+                    return self(arg[0]) == self(arg[1])
+                case "Fn::Not":
+                    return not self(arg[0])
+                case "Fn::And":
+                    return all(self(a) for a in arg)
+                case "Fn::Or":
+                    return any(self(a) for a in arg)
+                case "Fn::If":
+                    return self(arg[1]) if self.condition(arg[0]) else self(arg[2])
+        if isinstance(node, list):
+            return [self(n) for n in node]
+        return node
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+@pytest.mark.parametrize(("switch", "state"), [("true", "ENABLED"), ("false", "DISABLED")])
+def test_the_schedule_switch_reaches_the_rule_cloudformation_creates(switch: str, state: str) -> None:
+    # GIVEN the template as SAM transforms it, with ScheduleEnabled set
+    template = transformed(f"ScheduleEnabled={switch}")
+    (rule,) = resources(template, "AWS::Events::Rule").values()
+    # WHEN the rule's State is evaluated for that value
+    # THEN the schedule is on or off as asked
+    assert Evaluate(template, ScheduleEnabled=switch)(rule["Properties"]["State"]) == state
+
+
+def test_every_function_logs_to_a_group_that_expires() -> None:
+    # GIVEN the transformed template
+    template = transformed()
+    groups = resources(template, "AWS::Logs::LogGroup")
+    for name in FUNCTIONS:
+        # WHEN the function's log group is followed
+        target = template["Resources"][name]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        # THEN it is a group of the stack, kept LogRetentionDays (30 by default)
+        assert groups[target]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert template["Parameters"]["LogRetentionDays"]["Default"] == 30
+
+
+def _alarms(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r["Properties"] for r in resources(template, "AWS::CloudWatch::Alarm").values()]
+
+
+def _watching(template: dict[str, Any], metric: str, **dimensions: Any) -> list[dict[str, Any]]:
+    found = []
+    for alarm in _alarms(template):
+        dims = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+        if alarm["MetricName"] == metric and all(dims.get(k) == v for k, v in dimensions.items()):
+            found.append(alarm)
+    return found
+
+
+def test_each_function_has_an_errors_and_a_throttles_alarm() -> None:
+    template = transformed()
+    for name in FUNCTIONS:
+        for metric in ("Errors", "Throttles"):
+            assert len(_watching(template, metric, FunctionName={"Ref": name})) == 1, (name, metric)
+
+
+def test_the_dead_letter_queue_and_the_service_signals_are_watched() -> None:
+    # GIVEN the transformed template
+    template = transformed()
+    # THEN messages in the DLQ, sustained auth and not-found poll failures, rejected launches and
+    # a paused credential each have an alarm
+    assert _watching(
+        template, "ApproximateNumberOfMessagesVisible", QueueName={"Fn::GetAtt": ["LaunchDeadLetterQueue", "QueueName"]}
+    )
+    for kind in (AuthFailed.kind, RepoNotFound.kind):
+        (alarm,) = _watching(template, "PollsFailed", ErrorKind=kind)
+        assert alarm["EvaluationPeriods"] * alarm["Period"] >= 900  # sustained: 15 minutes
+    assert _watching(template, "LaunchesRejected") and _watching(template, "CredentialPaused")
+    # AND every custom metric an alarm watches is one the code emits, in the namespace it uses
+    emitted = OBSERVABILITY.read_text()
+    for alarm in _alarms(template):
+        if alarm["Namespace"] == "TrackerIntake":
+            assert f'"{alarm["MetricName"]}"' in emitted, alarm["MetricName"]
+            assert {"Name": "service", "Value": "tracker-intake"} in alarm["Dimensions"]
+
+
+def test_a_silent_dispatcher_alarms_only_while_the_schedule_is_on() -> None:
+    template = transformed()
+    (alarm,) = [
+        r
+        for r in resources(template, "AWS::CloudWatch::Alarm").values()
+        if r["Properties"]["MetricName"] == "Invocations"
+    ]
+    assert alarm["Condition"] == "ScheduleOn"
+    assert alarm["Properties"]["TreatMissingData"] == "breaching"
+    assert alarm["Properties"]["ComparisonOperator"] == "LessThanThreshold"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "actions"),
+    [
+        ({}, None),
+        ({"AlarmEmail": "ops@example.com"}, [{"Ref": "AlarmTopic"}]),
+        ({"AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:ops"}, ["arn:aws:sns:us-east-1:111122223333:ops"]),
+        (
+            {"AlarmEmail": "ops@example.com", "AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:ops"},
+            ["arn:aws:sns:us-east-1:111122223333:ops"],
+        ),
+    ],
+)
+def test_alarms_notify_the_topic_asked_for_or_nobody(parameters: dict[str, str], actions: list[Any] | None) -> None:
+    # GIVEN the transformed template and the alarm parameters
+    template = transformed(*(f"{k}={v}" for k, v in parameters.items()))
+    evaluate = Evaluate(template, **parameters)
+    # WHEN each alarm's actions are evaluated
+    for alarm in _alarms(template):
+        got = evaluate(alarm["AlarmActions"])
+        # THEN they are the given topic, the created one, or none at all
+        assert (None if got == {"Ref": "AWS::NoValue"} else got) == actions
+    # AND the topic is created only for an address without a topic of its own
+    topic = template["Resources"].get("AlarmTopic")
+    assert topic is not None and evaluate.condition(topic["Condition"]) == (actions == [{"Ref": "AlarmTopic"}])
+
+
+def test_the_table_outlives_the_stack() -> None:
+    table = transformed()["Resources"]["IntakeTable"]
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
