@@ -13,7 +13,7 @@ export AWS_DEFAULT_REGION ?= $(REGION)
 
 # (The invoke-<function> targets are a pattern rule: declared phony, make would skip them.)
 .PHONY: help install tools test lint typecheck template-check unit build deploy deploy-guided demo local load \
-        bench clean browser dashboard dashboard-check dashboard-test
+        bench clean browser dashboard dashboard-check dashboard-test built
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
@@ -69,7 +69,7 @@ lint: install ## ruff
 # The handlers are all named app.py, so each is checked on its own. Test folders import their
 # helpers as top-level modules (pytest's rootdir-relative imports), so each is checked on its own
 # too; the shared rigs, reliability, security and bench as packages.
-TEST_DIRS := unit integration e2e load packaging contract browser template
+TEST_DIRS := unit integration e2e load packaging contract browser template built
 typecheck: install ## mypy (strict, pydantic plugin) on the packages, every handler, tests and bench
 	$(BIN)/mypy
 	for f in functions/*/app.py; do $(BIN)/mypy --follow-imports=silent $$f || exit 1; done
@@ -89,11 +89,23 @@ test: install tools browser ## the whole check CI runs: ruff, mypy, cfn-lint, sa
 	$(MAKE) --no-print-directory typecheck
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint --region $(REGION)
-	$(MAKE) --no-print-directory dashboard-check dashboard-test
+	$(MAKE) --no-print-directory dashboard-check dashboard-test built
 	$(BIN)/pytest -q
 
-build: tools ## sam build (needs python3.12 on PATH, e.g. PYENV_VERSION=3.11.7:3.12.1)
-	PATH="$(abspath $(TOOLS))/bin:$$PATH" $(TOOLS)/bin/sam build
+# Lambda's runtime is Python 3.12: sam build needs it on PATH (pyenv's, when there is one).
+PY312 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
+
+build: tools ## sam build (with Python 3.12: pyenv's if present, else python3.12 on PATH)
+	@test -n "$(PY312)" || (echo "sam build needs Python 3.12 (pyenv install 3.12, or python3.12 on PATH)"; exit 1)
+	PATH="$(abspath $(TOOLS))/bin:$(dir $(PY312)):$$PATH" $(TOOLS)/bin/sam build
+
+# What Lambda's Python runtime brings besides the standard library: boto3 (the layer leaves it
+# out). tests/built runs each built handler on that and the built layer alone, in Python 3.12.
+.aws-sam/lambda-runtime/.installed: build
+	rm -rf .aws-sam/lambda-runtime && $(PY312) -m pip install --quiet --target .aws-sam/lambda-runtime boto3
+	@touch $@
+
+built: .aws-sam/lambda-runtime/.installed ## sam build, plus the runtime's boto3, for tests/built
 
 deploy-guided: build ## the first deploy: sam deploy --guided (saves your answers to samconfig.toml)
 	$(TOOLS)/bin/sam deploy --guided
