@@ -90,7 +90,7 @@ test: install tools browser ## the whole check CI runs: ruff, mypy, cfn-lint, sa
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint --region $(REGION)
 	$(MAKE) --no-print-directory dashboard-check dashboard-test built
-	$(BIN)/pytest -q
+	INTAKE_PY312="$(PY312)" $(BIN)/pytest -q
 
 # Lambda's runtime is Python 3.12: sam build needs it on PATH (pyenv's, when there is one).
 PY312 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))

@@ -3,7 +3,8 @@ function, the built layer and boto3 (what Lambda's runtime brings) on its path.
 
 This proves what the unit and integration tests cannot: that `layers/intake/requirements.txt`
 is complete and the layer holds the package, since those tests run with the development venv.
-The handlers talk to moto's server and GitHub's stand-in, both on loopback.
+The handlers talk to moto's server and GitHub's stand-in, both on loopback. The tests run in
+order, as one journey: the project the API creates is the one the poller polls.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from intake_dev.template import REPO_ROOT, create_resources
 
 BUILD = REPO_ROOT / ".aws-sam" / "build"
 RUNTIME = REPO_ROOT / ".aws-sam" / "lambda-runtime"
-PYTHON312 = next(iter(sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))), None)
+# The interpreter `make built` used (make test passes it), else pyenv's 3.12.
+_FOUND = os.environ.get("INTAKE_PY312") or next(
+    iter(sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))), None
+)
+PYTHON312 = Path(_FOUND) if _FOUND else None
 RUNNER = Path(__file__).with_name("run_built.py")
 
 pytestmark = pytest.mark.timeout(300)
@@ -125,6 +130,15 @@ def test_the_built_api_creates_a_project_and_imports_only_what_was_built(built: 
     strays = [m for m in result["modules"] if not m.startswith(allowed) or "site-packages" in m]
     strays = [m for m in strays if m != str(RUNNER)]
     assert strays == []
+
+
+def test_the_built_api_previews_the_rule_with_its_lazily_imported_github_code(built: Built) -> None:
+    # WHEN the built API previews the project's stored rule (the preview code loads on first use)
+    result = built.invoke("ApiFunction", _api_event("POST", "/projects/demo/preview", {}))
+    # THEN it answers with the issues the rule takes, read from GitHub's stand-in
+    answer = result["answer"]
+    assert answer["statusCode"] == 200, answer
+    assert json.loads(answer["body"])["eligible"]
 
 
 def test_the_built_poller_starts_sessions_then_answers_not_modified(built: Built) -> None:

@@ -144,3 +144,30 @@ def test_without_a_github_the_api_says_previews_are_unavailable(aws: dict[str, A
     # WHEN a preview is asked for THEN 501 with a sentence
     answer = preview(api, {"trackerIntake": {"labels": ["agent"]}})
     assert answer.status == 501 and "GitHub" in answer.body["message"]
+
+
+def test_a_derived_repository_github_does_not_know_names_the_git_origin(api: Api) -> None:
+    # GIVEN a project whose repository comes from its gitOrigin, pointing at an unknown repository
+    rule = {"gitOrigin": "git@github.com:acme/gone.git", "trackerIntake": {"enabled": True, "labels": ["agent"]}}
+    assert api(request("PUT", "/projects/demo/config", body=rule)).status == 200
+    # WHEN its stored rule is previewed, with no body at all
+    answer = api(request("POST", "/projects/demo/preview"))
+    # THEN 422 names gitOrigin, where the repository came from
+    assert answer.status == 422 and answer.body["errors"][0]["field"] == "gitOrigin"
+
+
+def test_an_unreadable_token_secret_is_a_503_that_names_no_secret(aws: dict[str, Any], github: FakeGitHub) -> None:
+    # GIVEN an API whose token secret does not exist
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:tracker-intake/missing-AbCdEf"
+    api = Api(aws)
+    settings = ApiSettings.model_validate(
+        {"TABLE_NAME": aws["table_name"], "GITHUB_API_URL": github.base_url, "GITHUB_TOKEN_SECRET_ARN": arn}
+    )
+    api.module.use(build_api_context(settings, dynamodb=aws["dynamodb"]))
+    api(request("POST", "/projects", body={"id": "demo", "gitOrigin": "git@github.com:acme/app.git"}))
+    # WHEN a preview is asked for
+    answer = preview(api, {"trackerIntake": {"labels": ["agent"]}})
+    # THEN 503 with a sentence and Retry-After; the secret's name is not in the answer; GitHub untouched
+    assert answer.status == 503 and "Retry-After" in answer.headers
+    assert "missing" not in answer.text and arn not in answer.text
+    assert github.requests_for("acme/app") == []

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from samtranslator.parser.parser import Parser
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
@@ -32,7 +31,7 @@ def main(argv: list[str]) -> int:
             if isinstance(properties.get(key), str) and not properties[key].startswith("s3://"):
                 properties[key] = f"s3://packaged/{properties[key]}"
     parameters = dict(arg.split("=", 1) for arg in argv[1:])
-    expanded = transform(template, parameters, NoLookups(), Parser())
+    expanded = transform(template, parameters, NoLookups())
     print(json.dumps(expanded, indent=1, default=str))
     return 0
 

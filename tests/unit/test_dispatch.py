@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fakes import MemoryStore
@@ -218,3 +218,35 @@ def test_the_page_after_a_url_keeps_its_other_parameters_verbatim(url: str, afte
     # THEN only the page number changes, and the rest keeps its exact encoding (a cache key)
     assert probe.endswith("&" + after)
     assert probe.split("?")[1].replace("&" + after, "").split("&page=")[0] == url.split("?")[1].split("&page=")[0]
+
+
+class PreviewBetweenReadAndWrite:
+    """The budgets port as a tick sees it when a preview reserves its pages in the middle."""
+
+    def __init__(self, store: MemoryStore, points: int, at: datetime) -> None:
+        self.store, self.points, self.at = store, points, at
+        self.raced = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+    def save_pace(self, pace: Pace) -> bool:
+        if not self.raced:
+            self.raced = True
+            current = self.store.get_pace(KEY) or Pace(KEY)
+            assert self.store.save_pace(current.after_tick(self.at, self.points, current.cursor, preview=True))
+        return self.store.save_pace(pace)
+
+
+def test_a_tick_that_loses_the_pace_to_a_preview_plans_again_and_polls() -> None:
+    # GIVEN 3 one-page projects, a budget of 10, and a preview that reserves 8 pages between the
+    # tick's read of the pace and its write
+    _ctx, store, invoker, clock = _world(3, limit=10)
+    racing = PreviewBetweenReadAndWrite(store, 8, clock.now())
+    # WHEN the tick runs
+    summary = dispatch(DispatchContext(store, racing, invoker, clock, KEY, requests_per_minute=10))  # type: ignore[arg-type]
+    # THEN it planned again on what the preview left (2 points): two projects polled, one deferred
+    assert summary.error is None
+    assert len(invoker.invoked) == 2 and summary.deferred == 1
+    pace = store.get_pace(KEY)
+    assert pace is not None and [(g.points, g.preview) for g in pace.grants] == [(8, True), (2, False)]

@@ -28,7 +28,7 @@ def test_a_preview_reserves_its_page_cap_in_the_minute_then_reads() -> None:
     result = preview(context(store, tracker), RULE)
     # THEN 3 points were reserved before it read its 2 pages, and it lists 20 of 200
     pace = store.get_pace(KEY)
-    assert pace is not None and pace.grants == (Grant(NOW, 3),)
+    assert pace is not None and pace.grants == (Grant(NOW, 3, preview=True),)
     assert result.requests == tracker.requests == 2
     assert (len(result.eligible), len(result.skipped)) == (20, 180)
     assert [i.number for i in result.eligible][:2] == [1, 2]  # oldest first

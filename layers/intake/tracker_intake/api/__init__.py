@@ -62,6 +62,9 @@ def as_deployed(document: dict[str, Any], stage: str | None, *, sigv4: bool = Tr
         for method, operation in operations.items():
             for parameter in operation.get("parameters", []):
                 parameter["schema"] = _never_null(parameter.get("schema", {}))
+            # An optional body is absent, or a JSON object: never `null`, which the API refuses.
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                media["schema"] = _never_null(media.get("schema", {}))
             responses = operation.setdefault("responses", {})
             extra = dict(_EVERY_OPERATION)
             if method in ("post", "put", "patch"):
@@ -77,7 +80,8 @@ def as_deployed(document: dict[str, Any], stage: str | None, *, sigv4: bool = Tr
 
 
 def _never_null(schema: dict[str, Any]) -> dict[str, Any]:
-    """A parameter is a string or absent, never JSON null: `str | None` is its optionality."""
+    """A parameter or an optional body is given or absent, never JSON null: `X | None` is its
+    optionality."""
     options = schema.get("anyOf")
     if isinstance(options, list) and {"type": "null"} in options:
         rest = [option for option in options if option != {"type": "null"}]

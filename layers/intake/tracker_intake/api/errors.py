@@ -33,8 +33,9 @@ from ..domain.errors import (
     PreviewUnavailable,
     ProjectExists,
     ProjectNotFound,
-    RepoNotFound,
+    RepoNotVisible,
     StoreUnavailable,
+    TokenUnavailable,
     TrackerError,
     VersionConflict,
 )
@@ -205,7 +206,8 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         (StoreUnavailable, mapping.store_unavailable),
         (CredentialBusy, mapping.credential_busy),
         (PreviewUnavailable, mapping.preview_unavailable),
-        (RepoNotFound, mapping.repo_not_found),
+        (RepoNotVisible, mapping.repo_not_visible),
+        (TokenUnavailable, mapping.token_unavailable),
         (TrackerError, mapping.tracker_failed),
         (NotFoundError, mapping.no_route),
     ]
@@ -268,9 +270,15 @@ class _ErrorMapping:
     def preview_unavailable(self, error: PreviewUnavailable) -> Response[str]:
         return refusal(501, str(error))
 
-    def repo_not_found(self, error: RepoNotFound) -> Response[str]:
+    def repo_not_visible(self, error: RepoNotVisible) -> Response[str]:
         reason = "not found on GitHub, or not visible to the deployment's credential"
-        return refusal(422, f"the repository is {reason}", problem("trackerIntake.repo", reason))
+        return refusal(422, str(error), problem(error.field, reason))
+
+    def token_unavailable(self, error: TokenUnavailable) -> Response[str]:
+        # The secret's name stays in the log, not in the answer.
+        logger.error("preview: the GitHub token is unavailable", extra={"error": str(error)[:300]})
+        message = "the deployment's GitHub token cannot be read right now; nothing was read, try again shortly"
+        return refusal(503, message, headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)})
 
     def tracker_failed(self, error: TrackerError) -> Response[str]:
         logger.warning("preview: GitHub failed", extra={"kind": error.kind, "error": str(error)[:300]})

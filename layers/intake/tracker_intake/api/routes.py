@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from ..domain import changes
 from ..domain.config import PROJECT_ID_PATTERN, ProjectConfig, check_project_id
-from ..domain.errors import InvalidInput, PreviewUnavailable
+from ..domain.errors import InvalidInput, PreviewUnavailable, RepoNotFound, RepoNotVisible
 from ..domain.issue import CANONICAL_ID_PATTERN, parse_canonical_id
 from ..domain.patterns import schema_pattern
 from ..domain.ports import Clock, Ledger, ProjectStore
@@ -236,16 +236,23 @@ def release_session(ctx: Context, project_id: ProjectIdParam, issue_id: IssueIdP
     tags=["projects"],
     responses=_responses(200, PreviewView, "the preview", 400, 404, 413, 422, 429, 501, 502),
 )
-def preview_rule(ctx: Context, project_id: ProjectIdParam, draft: Annotated[PreviewRequest, Body()]) -> PreviewView:
+def preview_rule(
+    ctx: Context, project_id: ProjectIdParam, draft: Annotated[PreviewRequest | None, Body()] = None
+) -> PreviewView:
     project_id = _project_id(project_id)
     logger.append_keys(project_id=project_id)
     record = ctx.store.get_project(project_id)
     if ctx.previewer is None:
         raise PreviewUnavailable("previews need a GitHub credential, and none is configured here")
     config = record.config
-    if draft.tracker_intake is not None:
+    if draft is not None and draft.tracker_intake is not None:
         config = config.model_copy(update={"tracker_intake": draft.tracker_intake})
-    result = ctx.previewer(config)
+    try:
+        result = ctx.previewer(config)
+    except RepoNotFound:
+        # Name the field the repository came from: the rule's repo, or the project's gitOrigin.
+        derived = config.tracker_intake is None or config.tracker_intake.repo is None
+        raise RepoNotVisible("gitOrigin" if derived else "trackerIntake.repo") from None
     logger.info("rule previewed", extra={"requests": result.requests, "eligible": len(result.eligible)})
     return PreviewView.of(result)
 

@@ -127,6 +127,9 @@ def dispatch(ctx: DispatchContext, scheduled: datetime | None = None) -> Dispatc
 
 
 Grants = list[tuple[ProjectRecord, int | None]]
+# Previews reserve their pages in the same pace item: a tick that loses its write to them plans
+# again (at most this many times) rather than polling nothing.
+PREVIEW_RACES = 3
 
 
 def _plan(ctx: DispatchContext, summary: DispatchSummary, now: datetime) -> tuple[Grants, list[ProjectRecord]]:
@@ -146,28 +149,43 @@ def _plan(ctx: DispatchContext, summary: DispatchSummary, now: datetime) -> tupl
 
     limit = ctx.requests_per_minute
     pace = ctx.budgets.get_pace(ctx.token_key) or Pace(ctx.token_key)
+    for _ in range(PREVIEW_RACES + 1):
+        granted, deferred, points = _grants(ctx, due, pace, limit, now)
+        cursor = granted[-1][0].project_id if deferred and granted else pace.cursor
+        if ctx.budgets.save_pace(pace.after_tick(now, points, cursor)):
+            summary.points_available = max(limit - pace.spent(now), 0)
+            summary.points_granted = points
+            summary.deferred = len(deferred)
+            return granted, deferred
+        # The pace was written since we read it. By a preview's reservation only: plan again on
+        # what is left. By another tick: it is dispatching this minute, not us.
+        fresh = ctx.budgets.get_pace(ctx.token_key) or Pace(ctx.token_key)
+        if not fresh.only_previews_since(pace):
+            break
+        pace = fresh
+    summary.error = "another tick is dispatching: this one polls nothing"
+    summary.skipped_budget += len(due)
+    return [], []
+
+
+def _grants(
+    ctx: DispatchContext, due: list[ProjectRecord], pace: Pace, limit: int, now: datetime
+) -> tuple[Grants, list[ProjectRecord], int]:
+    """In round-robin order from the cursor, each due project's grant while the minute has room."""
     available = max(limit - pace.spent(now), 0)
-    summary.points_available = available
     granted: Grants = []
     deferred: list[ProjectRecord] = []
+    points = 0
     for record in round_robin(due, pace.cursor):
         cost = poll_cost(record, limit, ctx.first_poll_requests)
         # Strictly in order: a costly project is never passed over for cheaper ones behind it.
         if not deferred and cost <= available:
             granted.append((record, cost))  # the poll makes no more requests than this
             available -= cost
-            summary.points_granted += cost
+            points += cost
         else:
             deferred.append(record)
-    cursor = granted[-1][0].project_id if deferred and granted else pace.cursor
-    if not ctx.budgets.save_pace(pace.after_tick(now, summary.points_granted, cursor)):
-        # Another tick wrote the pace since we read it: it is dispatching this minute, not us.
-        summary.error = "another tick is dispatching: this one polls nothing"
-        summary.skipped_budget += len(due)
-        summary.points_granted = 0
-        return [], []
-    summary.deferred = len(deferred)
-    return granted, deferred
+    return granted, deferred, points
 
 
 def _mark_deferrals(

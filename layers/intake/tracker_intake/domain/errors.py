@@ -144,6 +144,19 @@ class TokenUnavailable(IntakeError):
     kind = "token_unavailable"
 
 
+class RepoNotVisible(IntakeError):
+    """A preview's repository is not found on GitHub, or not visible to the credential; `field`
+    is where the repository came from (trackerIntake.repo, or gitOrigin)."""
+
+    kind = "repo_not_visible"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"the repository ({field}) is not found on GitHub, or not visible to the deployment's credential"
+        )
+        self.field = field
+
+
 class PreviewUnavailable(IntakeError):
     """This deployment has no GitHub to preview against."""
 

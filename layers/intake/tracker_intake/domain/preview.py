@@ -98,10 +98,12 @@ def _reserve(ctx: PreviewContext) -> None:
         return
     for _ in range(_RESERVE_ATTEMPTS):
         pace = ctx.budgets.get_pace(ctx.token_key) or Pace(ctx.token_key)
-        if ctx.requests_per_minute - pace.spent(now) < ctx.page_cap:
-            retry = _frees_up(pace, now, ctx.page_cap, ctx.requests_per_minute)
+        # At most the whole minute, as a poll's grant: a cap above it would never fit.
+        needed = min(ctx.page_cap, ctx.requests_per_minute)
+        if ctx.requests_per_minute - pace.spent(now) < needed:
+            retry = _frees_up(pace, now, needed, ctx.requests_per_minute)
             raise CredentialBusy(retry, "this minute's GitHub requests are taken by polls; try again shortly")
-        if ctx.budgets.save_pace(pace.after_tick(now, ctx.page_cap, pace.cursor)):
+        if ctx.budgets.save_pace(pace.after_tick(now, needed, pace.cursor, preview=True)):
             return
     raise CredentialBusy(now + PACE_WINDOW / 12, "the GitHub budget is being granted right now; try again shortly")
 

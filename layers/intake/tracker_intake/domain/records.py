@@ -110,10 +110,12 @@ PACE_WINDOW = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class Grant:
-    """Requests the dispatcher allowed one tick to make on a credential, and when."""
+    """Requests the dispatcher allowed one tick to make on a credential, and when (or a preview
+    reserved: `preview`, so a tick that loses its write to one knows to plan again)."""
 
     at: datetime
     points: int
+    preview: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,12 @@ class Pace:
         """Points granted within the rolling minute that ends now."""
         return sum(g.points for g in self.grants if now - g.at < PACE_WINDOW)
 
-    def after_tick(self, now: datetime, points: int, cursor: str | None) -> Pace:
+    def after_tick(self, now: datetime, points: int, cursor: str | None, *, preview: bool = False) -> Pace:
         kept = tuple(g for g in self.grants if now - g.at < PACE_WINDOW)
-        grants = (*kept, Grant(now, points)) if points else kept
+        grants = (*kept, Grant(now, points, preview)) if points else kept
         return Pace(self.token_key, grants, cursor, self.version + 1)
+
+    def only_previews_since(self, earlier: Pace) -> bool:
+        """Whether every write after `earlier` was a preview's reservation (no tick's grant)."""
+        new = [g for g in self.grants if g not in earlier.grants]
+        return self.cursor == earlier.cursor and all(g.preview for g in new)

@@ -65,14 +65,17 @@ class DynamoBudgets:
         data = self.table.get(token_item_key(token_key, PACE_SK))
         if data is None:
             return None
-        grants = tuple(Grant(parse_iso(at), int(points)) for at, points in data.get("grants", []))
+        # [at, points], or [at, points, "preview"] for a preview's reservation.
+        grants = tuple(
+            Grant(parse_iso(g[0]), int(g[1]), len(g) > 2 and g[2] == "preview") for g in data.get("grants", [])
+        )
         return Pace(token_key, grants, data.get("cursor"), int(data.get("version", 0)))
 
     def save_pace(self, pace: Pace) -> bool:
         item = {
             "pk": budget_pk(pace.token_key),
             "sk": PACE_SK,
-            "grants": [[iso(g.at), g.points] for g in pace.grants],
+            "grants": [[iso(g.at), g.points, *(["preview"] if g.preview else [])] for g in pace.grants],
             "cursor": pace.cursor,
             "version": pace.version,
         }
