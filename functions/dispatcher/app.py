@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tracker_intake.domain.dispatch import dispatch
-from tracker_intake.observability import record_dispatch
+from tracker_intake.observability import record_dispatch, traced
 from tracker_intake.settings import DispatcherSettings
 from tracker_intake.wiring import DispatchContext, Ports, build_dispatch_context
 
@@ -34,6 +34,7 @@ ports: Ports[DispatchContext] = Ports(lambda: build_dispatch_context(DispatcherS
 use = ports.use  # tests and the local stack pass their own ports
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

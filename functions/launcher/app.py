@@ -13,7 +13,7 @@ from pydantic import Json
 
 from tracker_intake.domain.launch import LaunchContext, LaunchReport, launch_session
 from tracker_intake.domain.session import SessionRequest
-from tracker_intake.observability import record_launch
+from tracker_intake.observability import record_launch, traced
 from tracker_intake.settings import LauncherSettings
 from tracker_intake.wiring import Ports, build_launch_context
 
@@ -51,6 +51,7 @@ def record_handler(record: SessionRequestRecord) -> None:
     launch_session(record.body, ports(), report)
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tracker_intake.domain.poll import PollContext, PollResult, poll_project
-from tracker_intake.observability import record_poll
+from tracker_intake.observability import record_poll, traced
 from tracker_intake.settings import PollerSettings
 from tracker_intake.wiring import Ports, build_poll_context
 
@@ -31,6 +31,7 @@ ports: Ports[PollContext] = Ports(lambda: build_poll_context(PollerSettings.from
 use = ports.use  # tests and the local stack pass their own ports
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -180,3 +180,14 @@ def test_the_built_dispatcher_runs_a_tick(built: Built) -> None:
     answer = Built(env, built.tmp).invoke("DispatcherFunction", {})["answer"]
     # THEN the tick ran to its summary: the one enabled project was due
     assert answer["dispatched"] + answer["failedInvoke"] == 1, answer
+
+
+def test_the_built_layer_carries_the_tracer_for_when_tracing_is_on(built: Built) -> None:
+    # WHEN the built poller is called with tracing Active (outside Lambda, Powertools' Tracer
+    # records nothing, but the handler is wrapped, which needs X-Ray's SDK from the layer)
+    env = {**built.env, "INTAKE_TRACING": "Active"}
+    result = Built(env, built.tmp).invoke("PollerFunction", {"projectId": "demo"})
+    # THEN it answers, having imported X-Ray's SDK from the built layer
+    assert result["answer"]["result"] in ("not_modified", "changed"), result["answer"]
+    xray = [m for m in result["modules"] if "/aws_xray_sdk/" in m]
+    assert xray and all(m.startswith(str(BUILD / "SharedLayer")) for m in xray)

@@ -42,7 +42,12 @@ print(json.dumps(Translator(managed_policy_map={}, sam_parser=Parser()).translat
 # Managed policies SAM attaches that are allowed, and why. AWSLambdaBasicExecutionRole lets a
 # function write its own logs (logs:* on "*"); SAM attaches it to every function, and scoping it
 # would need a hand-written role per function, which test_template.py rules out on purpose.
-ALLOWED_MANAGED_POLICIES = {"arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
+ALLOWED_MANAGED_POLICIES = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    # SAM attaches it to every function that declares Tracing (ours: Active or PassThrough, by
+    # the Tracing parameter). It only writes traces, and X-Ray's write actions take no resource.
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+}
 
 
 @cache

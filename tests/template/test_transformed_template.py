@@ -189,3 +189,19 @@ def test_alarms_notify_the_topic_asked_for_or_nobody(parameters: dict[str, str],
 def test_the_table_outlives_the_stack() -> None:
     table = transformed()["Resources"]["IntakeTable"]
     assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+@pytest.mark.parametrize(("tracing", "mode", "api"), [("Disabled", "PassThrough", False), ("Active", "Active", True)])
+def test_tracing_is_off_unless_asked_for_and_then_on_everywhere(tracing: str, mode: str, api: bool) -> None:
+    # GIVEN the transformed template with the Tracing parameter (Disabled by default)
+    template = transformed(f"Tracing={tracing}")
+    evaluate = Evaluate(template, Tracing=tracing)
+    # WHEN each function's X-Ray mode, its INTAKE_TRACING and the API stage's tracing are evaluated
+    for name in FUNCTIONS:
+        properties = template["Resources"][name]["Properties"]
+        assert evaluate(properties["TracingConfig"]["Mode"]) == mode
+        assert evaluate(properties["Environment"]["Variables"]["INTAKE_TRACING"]) == tracing
+    (stage,) = resources(template, "AWS::ApiGateway::Stage").values()
+    # THEN all follow the one parameter
+    assert evaluate(stage["Properties"]["TracingEnabled"]) is api
+    assert template["Parameters"]["Tracing"]["Default"] == "Disabled"
