@@ -9,8 +9,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tracker_intake.api import ApiContext, build_api, resolve
-from tracker_intake.observability import traced
 from tracker_intake.settings import ApiSettings
+from tracker_intake.tracing import traced
 from tracker_intake.wiring import Ports, build_api_context
 
 logger = Logger()

@@ -13,8 +13,9 @@ from pydantic import Json
 
 from tracker_intake.domain.launch import LaunchContext, LaunchReport, launch_session
 from tracker_intake.domain.session import SessionRequest
-from tracker_intake.observability import record_launch, traced
+from tracker_intake.observability import record_launch
 from tracker_intake.settings import LauncherSettings
+from tracker_intake.tracing import traced
 from tracker_intake.wiring import Ports, build_launch_context
 
 logger = Logger()

@@ -10,8 +10,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tracker_intake.domain.poll import PollContext, PollResult, poll_project
-from tracker_intake.observability import record_poll, traced
+from tracker_intake.observability import record_poll
 from tracker_intake.settings import PollerSettings
+from tracker_intake.tracing import traced
 from tracker_intake.wiring import Ports, build_poll_context
 
 logger = Logger()

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from intake_dev.template import REPO_ROOT
-from tracker_intake.observability import traced
+from tracker_intake.tracing import traced
 
 PROBE = "import sys, app; print(any(m.startswith('aws_xray_sdk') for m in sys.modules))"
 

@@ -1,14 +1,6 @@
-"""One metric per outcome (Powertools EMF). Names are what the dashboards and alarms use.
-
-And tracing: `traced` wraps a handler in Powertools' Tracer only when the Tracing parameter is
-Active (`INTAKE_TRACING`); otherwise nothing of X-Ray is imported, so a cold start pays nothing.
-"""
+"""One metric per outcome (Powertools EMF). Names are what the dashboards and alarms use."""
 
 from __future__ import annotations
-
-import os
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -16,22 +8,6 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from .domain.dispatch import DispatchSummary
 from .domain.launch import LaunchOutcome, LaunchReport
 from .domain.poll import PollOutcome, PollResult
-
-H = TypeVar("H", bound=Callable[..., Any])
-
-
-def tracing_on() -> bool:
-    return os.environ.get("INTAKE_TRACING", "Disabled") == "Active"
-
-
-def traced(handler: H) -> H:
-    """`handler`, captured by Powertools' Tracer when tracing is on (botocore and requests are
-    patched by it then); `handler` itself when off."""
-    if not tracing_on():
-        return handler
-    from aws_lambda_powertools import Tracer
-
-    return cast(H, Tracer().capture_lambda_handler(handler))
 
 
 def record_poll(metrics: Metrics, outcome: PollOutcome) -> None:
