@@ -6,10 +6,14 @@ without containers: each app.py is loaded under its own module name.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
+import logging
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -52,3 +56,20 @@ class LocalLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.timeout_s - (time.monotonic() - self._started)) * 1000))
+
+
+@contextlib.contextmanager
+def quiet_handler_logs() -> Iterator[None]:
+    """The handlers' JSON logs (stdout, as in Lambda) go nowhere while this lasts, then back.
+
+    Assigned, not setStream: that would flush a stream an earlier test may have closed.
+    """
+    streams = [h for h in logging.getLogger("tracker-intake").handlers if isinstance(h, logging.StreamHandler)]
+    originals = [h.stream for h in streams]
+    for handler in streams:
+        handler.stream = io.StringIO()
+    try:
+        yield
+    finally:
+        for handler, original in zip(streams, originals, strict=True):
+            handler.stream = original

@@ -10,9 +10,7 @@ nothing. When it does, its reproduction (curl commands, and a pytest file) is ke
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -23,7 +21,7 @@ from typing import Any
 import pytest
 
 from intake_dev.fake_github import FakeGitHub
-from intake_dev.functions import load_handler
+from intake_dev.functions import load_handler, quiet_handler_logs
 from intake_dev.local_api import serve_api
 from intake_dev.template import REPO_ROOT
 from tracker_intake.settings import ApiSettings
@@ -49,16 +47,11 @@ def api_url(aws: dict[str, Any], github: FakeGitHub) -> Iterator[str]:
     # As the local stack serves it: no SigV4 check, and a document that does not claim one.
     module.use(build_api_context(settings, dynamodb=aws["dynamodb"], token="contract-test-token"))
     # The handler logs every request as JSON on stdout, as in Lambda: thousands of lines here.
-    streams = [h for h in logging.getLogger("tracker-intake").handlers if isinstance(h, logging.StreamHandler)]
-    originals = [h.stream for h in streams]
-    for handler in streams:
-        handler.stream = io.StringIO()
-    server = serve_api(module.lambda_handler, "127.0.0.1", 0)
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    for handler, original in zip(streams, originals, strict=True):
-        handler.stream = original
+    with quiet_handler_logs():
+        server = serve_api(module.lambda_handler, "127.0.0.1", 0)
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.timeout(900)

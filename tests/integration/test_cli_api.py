@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,6 +11,7 @@ import pytest
 from api_support import Api, claim
 
 from intake_cli.main import main
+from intake_dev.functions import quiet_handler_logs
 from intake_dev.local_api import serve_api
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.records import ClaimStatus
@@ -52,14 +51,8 @@ class Served:
 def cli(aws: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> Iterator[Served]:
     served = Served(Api(aws), capsys)
     # The handler's JSON logs go to stdout, as in Lambda; here they would mix with the CLI's output.
-    # (Assigned, not setStream: that would flush a stream an earlier test may have closed.)
-    streams = [h for h in logging.getLogger("tracker-intake").handlers if isinstance(h, logging.StreamHandler)]
-    originals = [h.stream for h in streams]
-    for handler in streams:
-        handler.stream = io.StringIO()
-    yield served
-    for handler, original in zip(streams, originals, strict=True):
-        handler.stream = original
+    with quiet_handler_logs():
+        yield served
     served.server.shutdown()
     served.server.server_close()
 

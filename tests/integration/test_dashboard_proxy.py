@@ -8,8 +8,6 @@ by `requests`, which sends no credential at all.
 from __future__ import annotations
 
 import http.client
-import io
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +20,7 @@ from sigv4_stand_in import iam_checked
 
 from intake_cli.api_client import ApiClient, UsageError
 from intake_cli.dashboard import serve_dashboard
+from intake_dev.functions import quiet_handler_logs
 from intake_dev.local_api import serve_api
 
 REGION = "eu-west-1"
@@ -57,22 +56,17 @@ def rig(aws: dict[str, Any]) -> Iterator[Rig]:
     api = Api(aws)
     seen: list[str] = []
     arrived: list[dict[str, str]] = []
-    streams = [h for h in logging.getLogger("tracker-intake").handlers if isinstance(h, logging.StreamHandler)]
-    originals = [h.stream for h in streams]
-    for handler in streams:
-        handler.stream = io.StringIO()
-    upstream = serve_api(iam_checked(api.module.lambda_handler, KEY, REGION, seen, arrived), "127.0.0.1", 0)
-    api_url = f"http://127.0.0.1:{upstream.server_address[1]}"
-    client = ApiClient(api_url, credentials=lambda: KEY, sign_region=REGION)
-    dashboard = serve_dashboard(client, "127.0.0.1", 0)
-    try:
-        yield Rig(api_url, f"http://127.0.0.1:{dashboard.server_address[1]}", seen, arrived)
-    finally:
-        for server in (dashboard, upstream):
-            server.shutdown()
-            server.server_close()
-        for handler, original in zip(streams, originals, strict=True):
-            handler.stream = original
+    with quiet_handler_logs():
+        upstream = serve_api(iam_checked(api.module.lambda_handler, KEY, REGION, seen, arrived), "127.0.0.1", 0)
+        api_url = f"http://127.0.0.1:{upstream.server_address[1]}"
+        client = ApiClient(api_url, credentials=lambda: KEY, sign_region=REGION)
+        dashboard = serve_dashboard(client, "127.0.0.1", 0)
+        try:
+            yield Rig(api_url, f"http://127.0.0.1:{dashboard.server_address[1]}", seen, arrived)
+        finally:
+            for server in (dashboard, upstream):
+                server.shutdown()
+                server.server_close()
 
 
 def test_the_stand_in_refuses_an_unsigned_request(rig: Rig) -> None:

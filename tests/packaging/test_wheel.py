@@ -9,8 +9,6 @@ isolation (hatchling is a dev dependency) and the dependencies come from the whe
 
 from __future__ import annotations
 
-import io
-import logging
 import re
 import socket
 import subprocess
@@ -22,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from intake_dev.functions import load_handler
+from intake_dev.functions import load_handler, quiet_handler_logs
 from intake_dev.local_api import serve_api
 from intake_dev.template import REPO_ROOT
 from tracker_intake.adapters.dynamodb import DynamoStore
@@ -113,18 +111,13 @@ def api(aws: dict[str, Any]) -> Iterator[str]:
     """The real ApiFunction handler on loopback, over moto."""
     module = load_handler("api", fresh=True)
     module.use(ApiContext(store=DynamoStore(aws["table_name"], client=aws["dynamodb"]), clock=SystemClock()))
-    streams = [h for h in logging.getLogger("tracker-intake").handlers if isinstance(h, logging.StreamHandler)]
-    originals = [h.stream for h in streams]
-    for handler in streams:
-        handler.stream = io.StringIO()  # the handler's JSON logs would mix with the test output
-    server = serve_api(module.lambda_handler, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        for handler, original in zip(streams, originals, strict=True):
-            handler.stream = original
+    with quiet_handler_logs():  # the handler's JSON logs would mix with the test output
+        server = serve_api(module.lambda_handler, "127.0.0.1", 0)
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()
 
 
 def test_the_installed_cli_lists_projects_of_a_live_api(venv: Path, api: str) -> None:

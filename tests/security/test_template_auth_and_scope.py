@@ -23,21 +23,9 @@ import pytest
 from intake_dev.template import REPO_ROOT, TEMPLATE, load_template
 
 TOOLS_PYTHON = REPO_ROOT / ".tools" / "bin" / "python"
-
-# The local CodeUri/ContentUri become S3 URIs, as `sam package` would make them; nothing else changes.
-EXPAND = """
-import json, sys
-from samtranslator.parser.parser import Parser
-from samtranslator.translator.translator import Translator
-from samtranslator.yaml_helper import yaml_parse
-template = yaml_parse(open(sys.argv[1]).read())
-for resource in template["Resources"].values():
-    props = resource.get("Properties", {})
-    for key in ("CodeUri", "ContentUri"):
-        if isinstance(props.get(key), str):
-            props[key] = "s3://packaged/" + props[key]
-print(json.dumps(Translator(managed_policy_map={}, sam_parser=Parser()).translate(template, parameter_values={})))
-"""
+# SAM's own translator, run in .tools (the script tests/template uses too). The local
+# CodeUri/ContentUri become S3 URIs, as `sam package` would make them; nothing else changes.
+TRANSFORM = REPO_ROOT / "tests" / "template" / "sam_transform.py"
 
 # Managed policies SAM attaches that are allowed, and why. AWSLambdaBasicExecutionRole lets a
 # function write its own logs (logs:* on "*"); SAM attaches it to every function, and scoping it
@@ -56,7 +44,7 @@ def expanded() -> dict[str, Any]:
         pytest.skip(f"{TOOLS_PYTHON} is not installed (run `make tools`); `make test` installs it")
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
     result = subprocess.run(
-        [str(TOOLS_PYTHON), "-c", EXPAND, str(TEMPLATE)],
+        [str(TOOLS_PYTHON), str(TRANSFORM), str(TEMPLATE)],
         env=env,
         capture_output=True,
         text=True,
