@@ -13,7 +13,7 @@ export AWS_DEFAULT_REGION ?= $(REGION)
 
 # (The invoke-<function> targets are a pattern rule: declared phony, make would skip them.)
 .PHONY: help install tools test lint typecheck template-check unit build deploy deploy-guided demo local load \
-        bench clean browser dashboard dashboard-check dashboard-test built
+        bench clean browser dashboard dashboard-check dashboard-test built samlocal-deps lambda-image
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
@@ -69,7 +69,7 @@ lint: install ## ruff
 # The handlers are all named app.py, so each is checked on its own. Test folders import their
 # helpers as top-level modules (pytest's rootdir-relative imports), so each is checked on its own
 # too; the shared rigs, reliability, security and bench as packages.
-TEST_DIRS := unit integration e2e load packaging contract browser template built
+TEST_DIRS := unit integration e2e load packaging contract browser template built samlocal
 typecheck: install ## mypy (strict, pydantic plugin) on the packages, every handler, tests and bench
 	$(BIN)/mypy
 	for f in functions/*/app.py; do $(BIN)/mypy --follow-imports=silent $$f || exit 1; done
@@ -83,7 +83,7 @@ template-check: tools ## cfn-lint and sam validate --lint on template.yaml
 unit: install ## pytest only
 	$(BIN)/pytest -q
 
-test: install tools browser ## the whole check CI runs: ruff, mypy, cfn-lint, sam validate, the dashboard, pytest
+test: install tools browser samlocal-deps ## the whole check CI runs: ruff, mypy, cfn-lint, sam validate, the dashboard, pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory typecheck
@@ -113,8 +113,26 @@ deploy-guided: build ## the first deploy: sam deploy --guided (saves your answer
 deploy: build ## deploy again, non-interactively, with samconfig.toml (stack tracker-intake)
 	$(TOOLS)/bin/sam deploy
 
+# `intake local --container-address ADDR` writes SAM_ENV: the functions then use its embedded AWS
+# and GitHub stand-in (and so do SAM's own start-up calls). INVOKE_IMAGE: a base image built
+# here instead of AWS's (make lambda-image), for machines that cannot pull it.
+SAM_ENV ?= .intake-local/sam-env.json
+INVOKE_IMAGE ?=
 invoke-%: build ## invoke-dispatcher|poller|launcher|api: sam local invoke with events/<name>.json (needs a container engine)
-	$(TOOLS)/bin/sam local invoke $$(echo $* | sed -E 's/^(.)/\U\1/')Function --event events/$*.json --skip-pull-image
+	$(if $(wildcard $(SAM_ENV)),AWS_ENDPOINT_URL=$$($(PYTHON) -c 'import json,sys; print(json.load(open(sys.argv[1]))["Parameters"]["AWS_ENDPOINT_URL"])' $(SAM_ENV)) AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local) \
+	$(TOOLS)/bin/sam local invoke $$(echo $* | sed -E 's/^(.)/\U\1/')Function --event events/$*.json --skip-pull-image \
+		$(if $(wildcard $(SAM_ENV)),--env-vars $(SAM_ENV)) $(if $(INVOKE_IMAGE),--invoke-image $(INVOKE_IMAGE))
+
+# Debian's podman serves `sam local invoke` where no Docker engine runs (tests/samlocal).
+samlocal-deps: ## install podman, runc, debootstrap and iptables (apt) when they are missing
+	@command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null && \
+		command -v iptables >/dev/null || (apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc debootstrap iptables)
+
+LAMBDA_IMAGE := localhost/tracker-intake/lambda-python:3.12
+lambda-image: samlocal-deps ## build a stand-in for Lambda's python3.12 base image into podman (root; Debian, not Amazon Linux)
+	@test -n "$(PY312)" || (echo "the image needs Python 3.12 (pyenv install 3.12)"; exit 1)
+	bash dev/lambda-image/build.sh $(LAMBDA_IMAGE) $(PY312) .aws-sam/lambda-image
 
 demo: install ## the offline walk-through: GitHub issues become sessions, no AWS or token needed
 	$(BIN)/intake demo

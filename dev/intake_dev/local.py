@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from .functions import LocalLambdaContext, load_handler
 from .moto_rigs import sqs_record
@@ -46,6 +47,10 @@ class LocalOptions:
     # default is .intake-local/state).
     state_dir: Path | None = None
     fresh: bool = False
+    # An address of this machine that `sam local invoke`'s containers reach it by (the gateway of
+    # their bridge network). The embedded AWS and the GitHub stand-in are relayed there, and the
+    # env-vars file for `sam local invoke` names them by it. None: loopback only.
+    container_address: str | None = None
 
 
 @dataclass
@@ -87,6 +92,7 @@ class LocalStack:
         self._start_aws()
         github_url = self._start_github()
         self._configure_environment(github_url)
+        self._write_sam_env()
         self._load_handlers()
         self._start_api()
         return self
@@ -200,6 +206,61 @@ class LocalStack:
             "GITHUB_REQUESTS_PER_MINUTE": str(opts.github_requests_per_minute),
         }
         os.environ.update(env)
+
+    @property
+    def sam_env_file(self) -> Path:
+        """The `--env-vars` file for `sam local invoke` (written at start)."""
+        return self.options.log_file.parent / "sam-env.json"
+
+    def _write_sam_env(self) -> None:
+        """Writes the variables `sam local invoke` should give every function to use this stack.
+
+        SAM overrides only variables the template declares; the template declares each of these
+        (AWS_ENDPOINT_URL empty, which botocore reads as unset). With a container address, the
+        embedded AWS and the GitHub stand-in are relayed there and named by it: a container
+        cannot reach this machine's loopback.
+        """
+        env = {name: os.environ[name] for name in _SAM_ENV_NAMES if name in os.environ}
+        env["AWS_ENDPOINT_URL"] = self.aws_endpoint
+        env["GITHUB_TOKEN_SECRET_ARN"] = self._github_token_secret()
+        address = self.options.container_address
+        if address is not None:
+            from .relay import Relay
+
+            relayed: set[int] = set()
+            for name, value in env.items():
+                url = urlsplit(value)
+                if url.hostname != self.options.host or url.port is None:
+                    continue  # not a URL of this stack's (a real GitHub: the container reaches it)
+                if url.port not in relayed:
+                    relay = Relay(address, url.port, target_port=url.port, target_host=self.options.host)
+                    self._stops.append(relay.close)
+                    relayed.add(url.port)
+                env[name] = url._replace(netloc=f"{address}:{url.port}").geturl()
+        self.sam_env_file.write_text(json.dumps({"Parameters": env}, indent=2) + "\n", encoding="utf-8")
+        where = f" (reached at {address})" if address else ""
+        self.say(f"sam local invoke: --env-vars {self.sam_env_file}{where}")
+
+    def _github_token_secret(self) -> str:
+        """The ARN of a secret in the embedded AWS holding GITHUB_TOKEN, for containers.
+
+        In-process handlers read GITHUB_TOKEN; a function in a container reads its token from
+        Secrets Manager as deployed. The secret is written outside moto's recording, so the
+        token never reaches the state directory on disk.
+        """
+        import boto3
+
+        token = os.environ.get("GITHUB_TOKEN")
+        if not token:
+            return ""
+        secrets = boto3.client("secretsmanager")
+        name = "intake-local/github-token"
+        with _not_recorded(self.options.state_dir is not None):
+            try:
+                arn: str = secrets.create_secret(Name=name, SecretString=token)["ARN"]
+            except secrets.exceptions.ResourceExistsException:
+                arn = secrets.put_secret_value(SecretId=name, SecretString=token)["ARN"]
+        return arn
 
     def _load_handlers(self) -> None:
         from tracker_intake.settings import DispatcherSettings
@@ -422,6 +483,34 @@ def _reason(kind: str | None) -> str:
 # --- the command ------------------------------------------------------------------------------------
 
 
+# What `sam local invoke` gets from the local stack's environment (see `_write_sam_env`).
+_SAM_ENV_NAMES = (
+    "TABLE_NAME",
+    "QUEUE_URL",
+    "GITHUB_API_URL",
+    "SESSION_BACKEND",
+    "SESSION_WEBHOOK_URL",
+    "SESSION_WEBHOOK_SECRET_ARN",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "GITHUB_REQUESTS_PER_MINUTE",
+)
+
+
+@contextlib.contextmanager
+def _not_recorded(recording: bool) -> Iterator[None]:
+    """Pauses moto's recorder (when it runs), so what is done inside never reaches its file."""
+    if not recording:
+        yield
+        return
+    from moto.moto_api import recorder
+
+    recorder.stop_recording()
+    try:
+        yield
+    finally:
+        recorder.start_recording()
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "local",
@@ -455,6 +544,12 @@ def register(subparsers: Any) -> None:
         help="HMAC key the launcher signs --session-webhook requests with (default local-webhook-secret)",
     )
     parser.add_argument("--session-webhook", help="POST session requests here instead of logging them")
+    parser.add_argument(
+        "--container-address",
+        metavar="ADDR",
+        help="also serve the embedded AWS and the GitHub stand-in on this address of the machine, "
+        "for `sam local invoke` containers (your container bridge's gateway, e.g. 172.17.0.1)",
+    )
     parser.add_argument("--log-file", type=Path, default=Path(".intake-local/intake-local.log"))
     parser.set_defaults(func=_run)
 
@@ -472,6 +567,7 @@ def _run(args: argparse.Namespace) -> int:
         webhook_secret=args.webhook_secret,
         state_dir=args.state_dir,
         fresh=args.fresh,
+        container_address=args.container_address,
     )
     problem = _option_problem(options)
     if problem is not None:
@@ -508,6 +604,15 @@ def _option_problem(options: LocalOptions) -> str | None:
         return f"--interval must be at least 1 second, not {options.interval:g}"
     if not 1 <= options.github_requests_per_minute <= 5000:
         return "--github-requests-per-minute must be between 1 and 5000"
+    if options.container_address is not None:
+        import ipaddress
+
+        try:
+            address = ipaddress.IPv4Address(options.container_address)
+        except ValueError:
+            return f"--container-address must be an IPv4 address such as 172.17.0.1, not {options.container_address!r}"
+        if address.is_unspecified or address.is_loopback:
+            return "--container-address must be one address containers reach this machine by, not loopback or 0.0.0.0"
     return None
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import boto3
 import pytest
 import requests
 from test_local_restart import Run
@@ -17,6 +18,7 @@ from test_local_restart import Run
 from intake_cli.main import main as intake
 from intake_dev.fake_github import FakeGitHub
 from intake_dev.local import LocalOptions, LocalStack
+from intake_dev.template import load_template
 
 
 @pytest.fixture
@@ -174,6 +176,18 @@ def test_local_refuses_a_request_budget_out_of_range_with_a_sentence(
         (["--aws-port", "99999"], "--aws-port must be a port number from 0 (any free port) to 65535, not 99999"),
         (["--interval", "0"], "--interval must be at least 1 second, not 0"),
         (["--interval", "-5"], "--interval must be at least 1 second, not -5"),
+        (
+            ["--container-address", "gateway"],
+            "--container-address must be an IPv4 address such as 172.17.0.1, not 'gateway'",
+        ),
+        (
+            ["--container-address", "127.0.0.1"],
+            "--container-address must be one address containers reach this machine by, not loopback or 0.0.0.0",
+        ),
+        (
+            ["--container-address", "0.0.0.0"],
+            "--container-address must be one address containers reach this machine by, not loopback or 0.0.0.0",
+        ),
     ],
 )
 def test_local_refuses_ports_and_intervals_that_cannot_work(
@@ -296,3 +310,32 @@ def test_the_missing_token_warning_is_said_once(tmp_path: Path, github: FakeGitH
     terminal = run.text()
     assert terminal.count("unauthenticated requests") == 1, terminal
     assert "no GitHub token" in (tmp_path / "local.log").read_text()
+
+
+def test_local_writes_the_env_vars_file_sam_local_invoke_needs(stack: LocalStack) -> None:
+    # GIVEN the local stack started (no container address), with the stand-in's token
+    # WHEN `sam local invoke --env-vars` would read the file it wrote
+    written = json.loads(stack.sam_env_file.read_text())["Parameters"]
+
+    # THEN every function is pointed at this stack: its embedded AWS, table, queue and GitHub
+    assert written["AWS_ENDPOINT_URL"] == stack.aws_endpoint
+    assert written["TABLE_NAME"] == stack.resources["table_name"]
+    assert written["QUEUE_URL"] == stack.resources["queue_url"]
+    assert written["GITHUB_API_URL"] == stack.github.base_url
+    # AND the token reaches a container as deployed, through a secret, never in the file itself
+    token = os.environ["GITHUB_TOKEN"]
+    assert token not in stack.sam_env_file.read_text()
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=written["GITHUB_TOKEN_SECRET_ARN"])
+    assert secret["SecretString"] == token
+    # AND each name is one the template declares, since SAM overrides no other
+    declared = set(_declared_variables())
+    assert set(written) <= declared, set(written) - declared
+
+
+def _declared_variables() -> Iterator[str]:
+    """The environment variables template.yaml declares, in Globals or on any function."""
+    template = load_template()
+    yield from template["Globals"]["Function"]["Environment"]["Variables"]
+    for body in template["Resources"].values():
+        if body["Type"] == "AWS::Serverless::Function":
+            yield from body["Properties"].get("Environment", {}).get("Variables", {})
