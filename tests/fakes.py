@@ -30,7 +30,15 @@ from tracker_intake.domain.errors import (
 )
 from tracker_intake.domain.issue import dedupe_key, deduplication_id
 from tracker_intake.domain.ports import Clock
-from tracker_intake.domain.records import Claim, ClaimStatus, Pace, PollState, ProjectRecord, TokenBudget
+from tracker_intake.domain.records import (
+    Claim,
+    ClaimStatus,
+    Installation,
+    Pace,
+    PollState,
+    ProjectRecord,
+    TokenBudget,
+)
 from tracker_intake.domain.session import SessionRequest
 from tracker_intake.domain.tracker import CachedPage
 
@@ -114,6 +122,7 @@ class _Project:
     updated_at: datetime
     poll: PollState = field(default_factory=PollState)
     deferred_since: datetime | None = None
+    installation: Installation | None = None
 
     def record(self) -> ProjectRecord:
         config_error = None
@@ -130,6 +139,7 @@ class _Project:
             updated_at=self.updated_at,
             config_error=config_error,
             deferred_since=self.deferred_since,
+            installation=self.installation,
         )
 
 
@@ -211,6 +221,11 @@ class MemoryStore:
         with self._lock:
             self._op("set_deferred")
             self._project(project_id).deferred_since = since
+
+    def set_installation(self, project_id: str, installation: Installation | None) -> None:
+        with self._lock:
+            self._op("set_installation")
+            self._project(project_id).installation = installation
 
     def intake_enabled(self) -> Iterator[ProjectRecord]:
         with self._lock:

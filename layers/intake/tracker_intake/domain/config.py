@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from .credentials import CREDENTIAL_NAME_PATTERN, check_credential_name
 from .errors import ConfigInvalid
 from .patterns import LOGIN_PATTERN, REPO_CHARS, WHITESPACE, schema_pattern
 
@@ -150,6 +151,7 @@ def _published(pattern: str, min_length: int, max_length: int) -> Any:
 Label = Annotated[str, _published(LABEL_PATTERN, 1, MAX_LABEL_LENGTH), AfterValidator(check_label)]
 Repo = Annotated[str, _published(REPO_PATTERN, 3, 140), AfterValidator(check_repo)]
 Assignee = Annotated[str, _published(ASSIGNEE_PATTERN, 1, 39), AfterValidator(check_assignee)]
+CredentialName = Annotated[str, _published(CREDENTIAL_NAME_PATTERN, 1, 64), AfterValidator(check_credential_name)]
 
 
 class _Model(BaseModel):
@@ -181,6 +183,8 @@ class TrackerIntake(_Model):
         Annotated[list[Label], Field(max_length=MAX_EXCLUDE_LABELS, json_schema_extra={"uniqueItems": True})] | None
     ) = None
     max_sessions_per_poll: Annotated[int, Field(ge=1, le=100), WHOLE_NUMBER] = DEFAULT_MAX_SESSIONS_PER_POLL
+    # A registered credential's name (GET /credentials); None: the deployment's default.
+    credential: CredentialName | None = None
 
     @field_validator("provider")
     @classmethod

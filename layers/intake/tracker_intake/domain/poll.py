@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from .backoff import backoff_until
 from .config import intake_repo
+from .credentials import Credentials
 from .eligibility import EligibilityRule, is_eligible
 from .errors import (
     ConfigInvalid,
@@ -94,6 +95,9 @@ class PollContext:
     page_cap: int = DEFAULT_PAGE_CAP
     stale_claim: timedelta = DEFAULT_STALE_CLAIM
     rng: Callable[[], float] = random.random
+    # Resolves a project's own credential (`trackerIntake.credential`), which then replaces
+    # `tracker` and `token_key` for its poll. None: every project polls with those two.
+    credentials: Credentials | None = None
 
 
 def poll_project(
@@ -128,6 +132,14 @@ def poll_project(
     except ConfigInvalid as e:
         return _config_invalid(ctx, record, e)
 
+    if ctx.credentials is not None:
+        try:
+            resolved = ctx.credentials.for_project(record)
+        except IntakeError as e:  # an unknown name, an unreadable secret, an app not installed
+            return _failed(ctx, record, PollOutcome(project_id, PollResult.FAILED), e, now)
+        ctx = replace(ctx, tracker=resolved.tracker, token_key=resolved.key)
+    cache = own_pages(cache, ctx.token_key, record.credential)
+
     paused = _credential_paused_until(ctx, now)
     if paused is not None:
         return PollOutcome(project_id, PollResult.CREDENTIAL_PAUSED, backoff_until=paused)
@@ -142,6 +154,20 @@ def poll_project(
     except IntakeError as e:
         return _failed(ctx, record, run.outcome, e, now)
     return _succeeded(ctx, record, run, now)
+
+
+def own_pages(cache: dict[str, CachedPage], key: str, credential: str | None) -> dict[str, CachedPage]:
+    """The cached pages this credential may ask conditionally: those its own requests got.
+
+    GitHub's ETags can depend on the token, so another credential's ETag may never match (a 200
+    each poll) or, worse, match a body that credential cannot see. A page from before
+    credentials were named (no key) was got by the default credential.
+    """
+    return {
+        url: page
+        for url, page in cache.items()
+        if page.credential == key or (page.credential is None and credential is None)
+    }
 
 
 def _credential_paused_until(ctx: PollContext, now: datetime) -> datetime | None:
@@ -194,11 +220,11 @@ class _PollRun:
                 self.outcome.pages_not_modified += 1
                 cached = cache.get(page.url)
                 if page.etag_rotated and page.etag and cached is not None:
-                    ctx.store.commit_page(project_id, replace(cached, etag=page.etag))
+                    ctx.store.commit_page(project_id, replace(cached, etag=page.etag, credential=ctx.token_key))
             else:
                 self.outcome.result = PollResult.CHANGED
                 if self._process(page) and page.etag:
-                    ctx.store.commit_page(project_id, page.cached())
+                    ctx.store.commit_page(project_id, page.cached(ctx.token_key))
             spent = self.max_requests is not None and self.outcome.pages >= self.max_requests
             if self.room == 0 or self._past_deadline() or spent:
                 # The rest waits for the next poll; nothing after this is committed. Stopped

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from .config import ProjectConfig
-from .records import Claim, ClaimStatus, Pace, PollState, ProjectRecord, TokenBudget
+from .records import Claim, ClaimStatus, Installation, Pace, PollState, ProjectRecord, TokenBudget
 from .session import SessionRequest
 from .tracker import CachedPage, Tracker
 
@@ -44,6 +44,10 @@ class ProjectStore(Protocol):
 
     def set_deferred(self, project_id: str, since: datetime | None) -> None:
         """Record (or, with None, clear) that the project waits for its credential's budget."""
+        ...
+
+    def set_installation(self, project_id: str, installation: Installation | None) -> None:
+        """Cache (or, with None, forget) the GitHub App installation that sees the project's repo."""
         ...
 
     def intake_enabled(self) -> Iterator[ProjectRecord]:

@@ -25,6 +25,14 @@ class PollState:
 
 
 @dataclass(frozen=True)
+class Installation:
+    """The GitHub App installation that can see the project's repository (cached on the project)."""
+
+    app_id: str
+    installation_id: int
+
+
+@dataclass(frozen=True)
 class ProjectRecord:
     project_id: str
     config: ProjectConfig
@@ -36,6 +44,14 @@ class ProjectRecord:
     config_error: str | None = None
     # Set by the dispatcher while the project waits for its credential's request budget.
     deferred_since: datetime | None = None
+    # Found by the poller the first time an app credential polls the project.
+    installation: Installation | None = None
+
+    @property
+    def credential(self) -> str | None:
+        """The credential the config names (None: the deployment's default)."""
+        intake = self.config.tracker_intake
+        return intake.credential if intake is not None else None
 
     def with_poll(self, poll: PollState) -> ProjectRecord:
         return replace(self, poll=poll)

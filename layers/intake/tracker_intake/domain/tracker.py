@@ -34,6 +34,10 @@ class CachedPage:
     etag: str
     next_url: str | None = None
     item_count: int = 0
+    # The key of the credential whose request got this ETag (None: written before credentials
+    # were named, by the default one). GitHub's ETags can depend on the token: a project that
+    # moves to another credential asks each page afresh.
+    credential: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,9 @@ class Page:
     # The walk asks for another page after this one (a next link, or the page after a full one).
     continues: bool = False
 
-    def cached(self) -> CachedPage:
+    def cached(self, credential: str | None = None) -> CachedPage:
         """What to keep of this 200 for the next poll's conditional request."""
-        return CachedPage(self.url, self.etag or "", self.next_url, self.item_count)
+        return CachedPage(self.url, self.etag or "", self.next_url, self.item_count, credential)
 
 
 class Tracker(Protocol):

@@ -8,7 +8,7 @@ from typing import Any
 
 from ...domain.config import ProjectConfig, parse_config
 from ...domain.errors import ConfigInvalid, ProjectExists, ProjectNotFound, VersionConflict
-from ...domain.records import PollState, ProjectRecord
+from ...domain.records import Installation, PollState, ProjectRecord
 from ...domain.tracker import CachedPage
 from .table import (
     ETAG_PREFIX,
@@ -61,7 +61,15 @@ def project_record(data: Mapping[str, Any]) -> ProjectRecord:
         updated_at=when("updatedAt"),
         config_error=config_error,
         deferred_since=when("deferredSince"),
+        installation=_installation(data),
     )
+
+
+def _installation(data: Mapping[str, Any]) -> Installation | None:
+    app_id, installation_id = data.get("installationAppId"), data.get("installationId")
+    if not isinstance(app_id, str) or installation_id is None:
+        return None
+    return Installation(app_id, int(installation_id))
 
 
 def cached_page(data: Mapping[str, Any]) -> CachedPage | None:
@@ -73,7 +81,11 @@ def cached_page(data: Mapping[str, Any]) -> CachedPage | None:
     if "itemCount" not in data:
         return None
     return CachedPage(
-        url=data["path"], etag=data["etag"], next_url=data.get("nextUrl"), item_count=int(data["itemCount"])
+        url=data["path"],
+        etag=data["etag"],
+        next_url=data.get("nextUrl"),
+        item_count=int(data["itemCount"]),
+        credential=data.get("credential"),
     )
 
 
@@ -126,6 +138,7 @@ class DynamoProjects:
             "path": page.url,
             "nextUrl": page.next_url,
             "itemCount": page.item_count,
+            "credential": page.credential,
         }
         with translated("commit page"):
             self.table.client.put_item(TableName=self.table.name, Item=to_item(item))
@@ -136,6 +149,22 @@ class DynamoProjects:
             for data in self.table.query_partition(project_pk(project_id), sk_prefix=ETAG_PREFIX, keys_only=True)
         ]
         self.table.delete_keys(keys, "forget pages")
+
+    def set_installation(self, project_id: str, installation: Installation | None) -> None:
+        try:
+            self.table.update(
+                project_key(project_id),
+                set_values=(
+                    {"installationAppId": installation.app_id, "installationId": installation.installation_id}
+                    if installation is not None
+                    else {}
+                ),
+                remove=[] if installation is not None else ["installationAppId", "installationId"],
+                condition="attribute_exists(pk)",
+                action="record installation",
+            )
+        except ConditionFailed:
+            raise ProjectNotFound(project_id) from None
 
     def set_deferred(self, project_id: str, since: datetime | None) -> None:
         try:

@@ -1,0 +1,120 @@
+"""Credentials: named ways to authenticate to GitHub, each with its own rate budget.
+
+A deployment has a `default` credential (its template parameters: a token secret, or a GitHub
+App). More are registered through the API by reference only: the ARN of a Secrets Manager
+secret under the deployment's own prefix, never the secret itself. A project names one in
+`trackerIntake.credential`; without it, the project uses the default.
+
+Each credential's requests count against its own limits: a token's, or, for a GitHub App, each
+installation's. The *key* names that budget (and the ETag cache's owner): `token_key` of the
+token, or `app-<app id>-<installation id>`. Keys reveal nothing of the secret.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # config.py imports this module's rules; records.py imports config.py
+    from .records import ProjectRecord
+    from .tracker import Tracker
+
+DEFAULT_CREDENTIAL = "default"
+# Like a project id: 1-64 lower-case letters, digits and '-'.
+CREDENTIAL_NAME_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?"
+# A GitHub App's numeric id (its client id, `Iv1.…`/`Iv23…`, is accepted too: GitHub takes either
+# as a JWT's issuer).
+APP_ID_PATTERN = r"[1-9][0-9]{0,19}|Iv[0-9A-Za-z.]{4,40}"
+SECRET_ARN_PATTERN = r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}"  # noqa: S105 - a pattern, not a secret
+
+_NAME = re.compile(CREDENTIAL_NAME_PATTERN)
+_APP_ID = re.compile(APP_ID_PATTERN)
+_SECRET_ARN = re.compile(SECRET_ARN_PATTERN)
+
+
+class CredentialKind(StrEnum):
+    TOKEN = "token"  # noqa: S105 - a kind, not a secret. A personal access token (or any token) in the secret's SecretString
+    APP = "app"  # a GitHub App: its private key (PEM) in the secret, the app id alongside
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A registered credential: what it is and where its secret lives (never the secret)."""
+
+    name: str
+    kind: CredentialKind
+    secret_arn: str
+    app_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == DEFAULT_CREDENTIAL
+
+
+def check_credential_name(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise ValueError(
+            f"{value[:70]!r} is not a credential name: 1-64 lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+def check_app_id(value: str) -> str:
+    if not _APP_ID.fullmatch(value):
+        raise ValueError(f"{value[:40]!r} is not a GitHub App id (digits) or client id (Iv…)")
+    return value
+
+
+def check_secret_arn(value: str, prefix: str | None) -> str:
+    """A Secrets Manager secret's ARN, under the deployment's prefix when there is one.
+
+    The functions may read only secrets under that prefix (their IAM policy says so): an ARN
+    elsewhere would be accepted here and refused at every poll.
+    """
+    if not _SECRET_ARN.fullmatch(value):
+        raise ValueError(f"{value[:80]!r} is not the ARN of a Secrets Manager secret")
+    if prefix and not value.startswith(prefix):
+        raise ValueError(f"the secret must be under {prefix} (the only secrets this deployment may read)")
+    return value
+
+
+def app_key(app_id: str, installation_id: int | None) -> str:
+    """The budget of one installation of an app (`pending` until the installation is known)."""
+    return f"app-{app_id}-{installation_id if installation_id is not None else 'pending'}"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A project's credential, ready to poll with."""
+
+    name: str
+    key: str
+    tracker: Tracker
+
+
+class Credentials(Protocol):
+    """Resolves a project's credential. Implemented in the adapters (secrets, app tokens)."""
+
+    def for_project(self, record: ProjectRecord) -> Resolved:
+        """The tracker and budget key for the project's credential.
+
+        Raises an IntakeError when it cannot be had: an unknown name (ConfigInvalid), a secret
+        that cannot be read (TokenUnavailable), an app not installed on the repository
+        (RepoNotFound) or a refused app key (AuthFailed). The poll then backs off, saying why.
+        """
+        ...
+
+    def key_for(self, record: ProjectRecord) -> str:
+        """The budget key the project's next poll will spend, for the dispatcher's pacing.
+
+        Never calls GitHub: an app project whose installation is not known yet is paced as
+        `app-<id>-pending`. Raises an IntakeError like `for_project` when the credential is
+        unknown or its secret unreadable.
+        """
+        ...
