@@ -101,6 +101,18 @@ class ApiClient:
         # The canonical id travels URL-encoded as one path segment: github%3Aacme%2Fapp%2342.
         return self._call("DELETE", f"/projects/{_segment(project_id)}/sessions/{_segment(issue_id)}")
 
+    def credentials(self) -> dict[str, Any]:
+        return self._call("GET", "/credentials")
+
+    def put_credential(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("PUT", f"/credentials/{_segment(name)}", body=body)
+
+    def delete_credential(self, name: str) -> None:
+        self._call("DELETE", f"/credentials/{_segment(name)}")
+
+    def check_credential(self, name: str) -> dict[str, Any]:
+        return self._call("POST", f"/credentials/{_segment(name)}/check")
+
     # --- plumbing --------------------------------------------------------------------------
 
     def _pages(self, path: str, page_size: int) -> Iterator[dict[str, Any]]:

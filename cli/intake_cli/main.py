@@ -18,7 +18,13 @@ from importlib.metadata import PackageNotFoundError, version
 import argcomplete
 
 # Each module exposes `register(subparsers)`; it sets `func` on its parsers.
-COMMAND_MODULES = ("intake_cli.dashboard", "intake_cli.preview", "intake_cli.project", "intake_cli.sessions")
+COMMAND_MODULES = (
+    "intake_cli.credentials",
+    "intake_cli.dashboard",
+    "intake_cli.preview",
+    "intake_cli.project",
+    "intake_cli.sessions",
+)
 DEV_COMMAND_MODULES = ("intake_dev.local", "intake_dev.demo")
 
 

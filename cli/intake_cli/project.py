@@ -65,6 +65,13 @@ def register(subparsers: Any) -> None:
     )
     exclude.add_argument("--no-tracker-exclude-labels", action="store_true", help="skip no issue for its labels")
     config.add_argument("--max-sessions-per-poll", metavar="N", type=int)
+    credential = config.add_mutually_exclusive_group()
+    credential.add_argument(
+        "--tracker-credential", metavar="NAME", help="poll with this registered credential (intake credentials list)"
+    )
+    credential.add_argument(
+        "--clear-tracker-credential", action="store_true", help="poll with the deployment's default credential"
+    )
     add_json_flag(config)
     config.set_defaults(func=lambda args: run(args, lambda api: set_config(api, args)))
 
@@ -168,12 +175,14 @@ def tracker_intake(current: dict[str, Any], args: argparse.Namespace) -> dict[st
         "assignee": args.tracker_assignee,
         "excludeLabels": args.tracker_exclude_label,
         "maxSessionsPerPoll": args.max_sessions_per_poll,
+        "credential": args.tracker_credential,
     }
     intake.update({key: value for key, value in changes.items() if value is not None})
     cleared = {
         "repo": args.clear_tracker_repo,
         "assignee": args.clear_tracker_assignee,
         "excludeLabels": args.reset_tracker_exclude_labels,  # absent means the default
+        "credential": args.clear_tracker_credential,  # absent means the default credential
     }
     for key, clear in cleared.items():
         if clear:
@@ -216,6 +225,7 @@ def describe(project: dict[str, Any]) -> str:
         ("  assignee", intake.get("assignee") or "-"),
         ("  exclude labels", "in-progress, in-review (default)" if exclude is None else ", ".join(exclude) or "-"),
         ("  max sessions/poll", str(intake.get("maxSessionsPerPoll", "-")) if intake else "-"),
+        ("  credential", intake.get("credential") or "default"),
         ("status", status.get("state", "-")),
     ]
     optional = [

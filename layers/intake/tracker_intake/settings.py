@@ -22,19 +22,30 @@ class _Settings(BaseModel):
         return cls.model_validate({k: v for k, v in source.items() if v != ""})
 
 
-class DispatcherSettings(_Settings):
-    poller_function_name: str = Field(alias="POLLER_FUNCTION_NAME", min_length=1)
-    max_concurrency: int = Field(default=32, alias="DISPATCH_CONCURRENCY", ge=1, le=64)
+class _CredentialSettings(_Settings):
+    """The deployment's default credential: a token secret, or a GitHub App (id and key secret).
+
+    Other credentials are registered in the table; the functions may read only secrets under
+    CREDENTIAL_SECRET_PREFIX (their IAM policy says so, and the API refuses others).
+    """
+
     # Read only to know which token budget to check (its sha256 prefix); never logged.
     github_token_secret_arn: str | None = Field(default=None, alias="GITHUB_TOKEN_SECRET_ARN")
+    github_app_id: str | None = Field(default=None, alias="GITHUB_APP_ID")
+    github_app_key_secret_arn: str | None = Field(default=None, alias="GITHUB_APP_KEY_SECRET_ARN")
+    credential_secret_prefix: str | None = Field(default=None, alias="CREDENTIAL_SECRET_PREFIX")
+
+
+class DispatcherSettings(_CredentialSettings):
+    poller_function_name: str = Field(alias="POLLER_FUNCTION_NAME", min_length=1)
+    max_concurrency: int = Field(default=32, alias="DISPATCH_CONCURRENCY", ge=1, le=64)
     # The credential's budget of GitHub requests per rolling minute (GitHub allows about 900).
     github_requests_per_minute: int = Field(default=600, alias="GITHUB_REQUESTS_PER_MINUTE", ge=1, le=5000)
 
 
-class PollerSettings(_Settings):
+class PollerSettings(_CredentialSettings):
     queue_url: str = Field(alias="QUEUE_URL", min_length=1)
     github_api_url: str = Field(default="https://api.github.com", alias="GITHUB_API_URL")
-    github_token_secret_arn: str | None = Field(default=None, alias="GITHUB_TOKEN_SECRET_ARN")
     max_pages_per_poll: int = Field(default=10, alias="MAX_PAGES_PER_POLL", ge=1, le=100)
     # Requests in flight on the credential from this process (GitHub allows 100 per credential).
     github_max_concurrency: int = Field(default=20, alias="GITHUB_MAX_CONCURRENCY", ge=1, le=100)
@@ -52,13 +63,12 @@ class LauncherSettings(_Settings):
     session_webhook_secret_arn: str | None = Field(default=None, alias="SESSION_WEBHOOK_SECRET_ARN")
 
 
-class ApiSettings(_Settings):
+class ApiSettings(_CredentialSettings):
     # What the API's OpenAPI document declares: API Gateway checks SigV4 before the function
     # runs (AWS_IAM, as deployed); the local stack checks nothing (NONE) and says so.
     api_auth: Literal["AWS_IAM", "NONE"] = Field(default="AWS_IAM", alias="API_AUTH")
     # Previews read GitHub with the pollers' credential, within its budget (as the dispatcher
     # grants it) and the same page cap as a poll. No URL: no previews (501).
     github_api_url: str | None = Field(default=None, alias="GITHUB_API_URL")
-    github_token_secret_arn: str | None = Field(default=None, alias="GITHUB_TOKEN_SECRET_ARN")
     github_requests_per_minute: int = Field(default=600, alias="GITHUB_REQUESTS_PER_MINUTE", ge=1, le=5000)
     max_pages_per_poll: int = Field(default=10, alias="MAX_PAGES_PER_POLL", ge=1, le=100)

@@ -17,9 +17,11 @@ from .domain.launch import LaunchContext
 from .domain.poll import PollContext
 from .domain.ports import SessionLauncher
 from .domain.preview import Preview, PreviewContext, preview
-from .settings import ApiSettings, DispatcherSettings, LauncherSettings, PollerSettings
+from .domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind
+from .settings import ApiSettings, DispatcherSettings, LauncherSettings, PollerSettings, _CredentialSettings
 
 if TYPE_CHECKING:
+    from .adapters.credentials import DeploymentCredentials
     from .api.routes import ApiContext
 
 T = TypeVar("T")
@@ -54,6 +56,52 @@ def github_token(secret_arn: str | None) -> str | None:
     return token_from_secret(secret_arn) if secret_arn else token_from_env()
 
 
+def default_credential(settings: _CredentialSettings) -> Credential | None:
+    """The deployment's own credential: a GitHub App, or a token secret (None: GITHUB_TOKEN)."""
+    if settings.github_app_id and settings.github_app_key_secret_arn:
+        return Credential(DEFAULT_CREDENTIAL, CredentialKind.APP, settings.github_app_key_secret_arn, settings.github_app_id)
+    if settings.github_token_secret_arn:
+        return Credential(DEFAULT_CREDENTIAL, CredentialKind.TOKEN, settings.github_token_secret_arn)
+    return None
+
+
+def build_credentials(
+    settings: _CredentialSettings,
+    store: Any,
+    *,
+    api_url: str | None,
+    token: str | None = None,
+    max_concurrency: int = 20,
+    include_pull_requests: bool = False,
+    default_tracker: Any = None,
+) -> DeploymentCredentials:
+    """The deployment's credentials: its default (a token secret, a GitHub App, or `token` /
+    GITHUB_TOKEN locally) and those registered in the table. Reads no secret until a poll needs it."""
+    from .adapters.credentials import DeploymentCredentials, TrackerOptions
+    from .adapters.github_token import token_from_env, token_from_secret
+
+    # A token of the caller's (tests, the local stack) stands in for a token secret.
+    default = default_credential(settings)
+    if default is not None and default.kind is CredentialKind.TOKEN and token is not None:
+        default = None
+    elif default is None and token is None:
+        token = token_from_env()
+    return DeploymentCredentials(
+        default,
+        store,
+        store,
+        TrackerOptions(
+            api_url or "https://api.github.com",
+            USER_AGENT,
+            max_concurrency=max_concurrency,
+            include_pull_requests=include_pull_requests,
+        ),
+        read_secret=token_from_secret,
+        default_token=token,
+        default_tracker=default_tracker,
+    )
+
+
 def build_poll_context(
     settings: PollerSettings,
     *,
@@ -67,26 +115,34 @@ def build_poll_context(
     The one way contexts are built: the handler passes settings only; tests, benchmarks and the
     local stack pass boto3 clients (moto's), a token, and any `PollContext` field to replace.
     """
-    from .adapters.dynamodb import DynamoBudgets, DynamoLedger, DynamoProjects, DynamoTable
+    from .adapters.dynamodb import DynamoStore
     from .adapters.github import GitHubTracker
-    from .adapters.github_token import token_key
     from .adapters.sqs import SqsSessionQueue
 
-    if token is None:
-        token = github_token(settings.github_token_secret_arn)
-    table = DynamoTable(settings.table_name, client=dynamodb)
+    from .adapters.github_token import token_key
+
+    store = DynamoStore(settings.table_name, client=dynamodb)
+    credentials = build_credentials(
+        settings,
+        store,
+        api_url=settings.github_api_url,
+        token=token,
+        max_concurrency=settings.github_max_concurrency,
+        default_tracker=overrides.get("tracker"),
+    )
     context = PollContext(
-        store=DynamoProjects(table),
-        ledger=DynamoLedger(table),
-        budgets=DynamoBudgets(table),
+        store=store,
+        ledger=store,
+        budgets=store,
         queue=SqsSessionQueue(settings.queue_url, client=sqs),
-        tracker=GitHubTracker(
-            settings.github_api_url, token, user_agent=USER_AGENT, max_concurrency=settings.github_max_concurrency
-        ),
+        # Every poll resolves its project's credential (the default included), which replaces
+        # these two: they serve only a context built without `credentials`.
+        tracker=GitHubTracker(settings.github_api_url, None, user_agent=USER_AGENT),
         clock=SystemClock(),
-        token_key=token_key(token),
+        token_key=token_key(token) if token is not None else "unresolved",
         page_cap=settings.max_pages_per_poll,
         stale_claim=settings.stale_claim,
+        credentials=credentials,
     )
     return replace(context, **overrides)
 
@@ -100,21 +156,21 @@ def build_dispatch_context(
     **overrides: Any,
 ) -> DispatchContext:
     """The dispatcher's ports from its settings; overrides as `build_poll_context`'s."""
-    from .adapters.dynamodb import DynamoBudgets, DynamoProjects, DynamoTable
+    from .adapters.dynamodb import DynamoStore
     from .adapters.github_token import token_key
     from .adapters.invoker import LambdaInvoker
 
-    if token is None:
-        token = github_token(settings.github_token_secret_arn)
-    table = DynamoTable(settings.table_name, client=dynamodb)
+    store = DynamoStore(settings.table_name, client=dynamodb)
     context = DispatchContext(
-        store=DynamoProjects(table),
-        budgets=DynamoBudgets(table),
+        store=store,
+        budgets=store,
         invoker=LambdaInvoker(settings.poller_function_name, client=lambda_client),
         clock=SystemClock(),
-        token_key=token_key(token),
+        # Each project's key comes from `credentials`; this one serves a context built without.
+        token_key=token_key(token) if token is not None else "unresolved",
         max_concurrency=settings.max_concurrency,
         requests_per_minute=settings.github_requests_per_minute,
+        credentials=build_credentials(settings, store, api_url=None, token=token),
     )
     return replace(context, **overrides)
 
@@ -146,37 +202,45 @@ def build_api_context(settings: ApiSettings, *, dynamodb: Any = None, token: str
     from .api.routes import ApiContext
 
     store = DynamoStore(settings.table_name, client=dynamodb)
-    previewer = None
+    previewer: CredentialPreviewer | None = None
+    access = None
     if settings.github_api_url:
-        previewer = LazyPreviewer(settings, store, token)
-    return ApiContext(store=store, clock=SystemClock(), sigv4=settings.api_auth == "AWS_IAM", previewer=previewer)
+        # Previews and checks read GitHub with the project's credential (read on first use).
+        credentials = build_credentials(
+            settings, store, api_url=settings.github_api_url, token=token, include_pull_requests=True
+        )
+        previewer = CredentialPreviewer(settings, store, credentials)
+        access = credentials.check_access
+    return ApiContext(
+        store=store,
+        clock=SystemClock(),
+        sigv4=settings.api_auth == "AWS_IAM",
+        previewer=previewer,
+        default_credential=default_credential(settings),
+        secret_prefix=settings.credential_secret_prefix,
+        access=access,
+    )
 
 
-class LazyPreviewer:
-    """Previews with the deployment's GitHub credential, read on the first preview (a cold start
-    that answers no preview reads no secret)."""
+class CredentialPreviewer:
+    """Previews a config with the credential it names, within that credential's budget."""
 
-    def __init__(self, settings: ApiSettings, budgets: Any, token: str | None = None) -> None:
+    def __init__(self, settings: ApiSettings, budgets: Any, credentials: DeploymentCredentials) -> None:
         self._settings = settings
         self._budgets = budgets
-        self._token = token
-        self._context: PreviewContext | None = None
+        self._credentials = credentials
 
-    def __call__(self, config: ProjectConfig) -> Preview:
-        if self._context is None:
-            from .adapters.github import GitHubTracker
-            from .adapters.github_token import token_key
+    def __call__(self, config: ProjectConfig, project_id: str = "preview") -> Preview:
+        from .domain.records import ProjectRecord
 
-            settings = self._settings
-            token = self._token if self._token is not None else github_token(settings.github_token_secret_arn)
-            url = settings.github_api_url or "https://api.github.com"
-            tracker = GitHubTracker(url, token, user_agent=USER_AGENT, include_pull_requests=True)
-            self._context = PreviewContext(
-                tracker=tracker,
-                budgets=self._budgets,
-                clock=SystemClock(),
-                token_key=token_key(token),
-                requests_per_minute=settings.github_requests_per_minute,
-                page_cap=settings.max_pages_per_poll,
-            )
-        return preview(self._context, config)
+        # A draft's repository may not be the project's: nothing found is cached on the project.
+        resolved = self._credentials.for_project(ProjectRecord(project_id, config, 0), remember=False)
+        context = PreviewContext(
+            tracker=resolved.tracker,
+            budgets=self._budgets,
+            clock=SystemClock(),
+            token_key=resolved.key,
+            requests_per_minute=self._settings.github_requests_per_minute,
+            page_cap=self._settings.max_pages_per_poll,
+        )
+        return preview(context, config)

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import __version__
 from .errors import body_refusal, json_object_body, oversized_body, register_error_handlers
+from .credential_routes import router as credential_router
 from .routes import ApiContext, ApiStore, Context, api_context, router
 
 __all__ = ["ApiContext", "ApiStore", "build_api", "resolve"]
@@ -21,6 +22,7 @@ def build_api(context: Callable[[], ApiContext]) -> APIGatewayRestResolver:
     """The resolver with every route and error mapping; `context` gives the routes their ports."""
     app = APIGatewayRestResolver(enable_validation=True)
     app.include_router(router)
+    app.include_router(credential_router)
     app.dependency_overrides[api_context] = context
     register_error_handlers(app)
     app.use(middlewares=[json_object_body])

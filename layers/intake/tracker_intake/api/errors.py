@@ -29,11 +29,14 @@ from ..domain.config import FieldProblem, field_problems
 from ..domain.errors import (
     ClaimNotFound,
     CredentialBusy,
+    CredentialInUse,
+    CredentialNotFound,
     InvalidInput,
     PreviewUnavailable,
     ProjectExists,
     ProjectNotFound,
     RepoNotVisible,
+    RuleBroken,
     StoreUnavailable,
     TokenUnavailable,
     TrackerError,
@@ -199,6 +202,9 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         (RequestValidationError, mapping.invalid_request),
         (RequestUnsupportedContentType, mapping.unsupported_content_type),
         (InvalidInput, mapping.invalid_input),
+        (RuleBroken, mapping.rule_broken),
+        (CredentialInUse, mapping.credential_in_use),
+        (CredentialNotFound, mapping.credential_not_found),
         (ProjectNotFound, mapping.project_not_found),
         (ClaimNotFound, mapping.claim_not_found),
         (ProjectExists, mapping.project_exists),
@@ -236,6 +242,15 @@ class _ErrorMapping:
 
     def invalid_input(self, error: InvalidInput) -> Response[str]:
         return refusal(400, f"invalid request: {error}", problem(error.field, error.reason))
+
+    def rule_broken(self, error: RuleBroken) -> Response[str]:
+        return refusal(422, f"invalid request: {error}", problem(error.field, error.reason))
+
+    def credential_in_use(self, error: CredentialInUse) -> Response[str]:
+        return refusal(409, str(error), problem("name", f"used by {len(error.projects)} project(s)"))
+
+    def credential_not_found(self, error: CredentialNotFound) -> Response[str]:
+        return refusal(404, str(error), problem("name", "no credential with this name"))
 
     def project_not_found(self, error: ProjectNotFound) -> Response[str]:
         return refusal(404, str(error), problem("id", "no project with this id"))

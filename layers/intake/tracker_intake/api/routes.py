@@ -24,7 +24,9 @@ from ..domain.config import PROJECT_ID_PATTERN, ProjectConfig, check_project_id
 from ..domain.errors import InvalidInput, PreviewUnavailable, RepoNotFound, RepoNotVisible
 from ..domain.issue import CANONICAL_ID_PATTERN, parse_canonical_id
 from ..domain.patterns import schema_pattern
-from ..domain.ports import Clock, Ledger, ProjectStore
+from ..domain.credentials import DEFAULT_CREDENTIAL, Credential
+from ..domain.errors import CredentialUnknown
+from ..domain.ports import Clock, CredentialRegistry, Ledger, ProjectStore
 from ..domain.preview import Previewer
 from ..domain.records import ProjectRecord
 from .models import (
@@ -46,8 +48,8 @@ logger = Logger(child=True)
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 
 
-class ApiStore(ProjectStore, Ledger, Protocol):
-    """The API edits projects and releases claims: one store serves both ports."""
+class ApiStore(ProjectStore, Ledger, CredentialRegistry, Protocol):
+    """The API edits projects, releases claims and registers credentials: one store serves all."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,14 @@ class ApiContext:
     clock: Clock
     # Whether requests reach the API only with a SigV4 signature (API Gateway's AWS_IAM).
     sigv4: bool = True
-    # Reads GitHub with the deployment's credential; None where no GitHub is configured.
+    # Reads GitHub with the project's credential; None where no GitHub is configured.
     previewer: Previewer | None = None
+    # The deployment's own credential (None: a token from the environment, locally).
+    default_credential: Credential | None = None
+    # Where registered credentials' secrets must be (None: anywhere, locally).
+    secret_prefix: str | None = None
+    # Whether a project's credential can see its repository: None when it can, else why not.
+    access: Callable[[ProjectRecord], str | None] | None = None
 
 
 def api_context() -> ApiContext:
@@ -96,9 +104,9 @@ IssueIdParam = Annotated[
 
 _REFUSALS = {
     400: "malformed request (bad JSON, path parameter, header or nextToken)",
-    404: "no such project or claim",
+    404: "no such project, claim or credential",
     405: "method not allowed on this path",
-    409: "the project exists, or the body's version is stale",
+    409: "the project exists, the body's version is stale, or projects still use the credential",
     412: "the If-Match version is stale",
     429: "the GitHub credential's budget is taken or paused (Retry-After)",
     501: "no GitHub is configured for previews here",
@@ -109,7 +117,7 @@ _REFUSALS = {
 }
 
 
-def _responses(status: int, model: type[BaseModel] | None, description: str, *refusals: int) -> dict[int, Any]:
+def responses(status: int, model: type[BaseModel] | None, description: str, *refusals: int) -> dict[int, Any]:
     """OpenAPI responses: the success, then each refusal with the shared error body."""
     ok: dict[str, Any] = {"description": description}
     if model is not None:
@@ -128,7 +136,7 @@ _ETAG = re.compile(IF_MATCH_PATTERN)
     "/projects",
     summary="List projects",
     tags=["projects"],
-    responses=_responses(200, ProjectList, "a page of projects", 400, 422),
+    responses=responses(200, ProjectList, "a page of projects", 400, 422),
 )
 def list_projects(ctx: Context, limit: Limit = DEFAULT_PAGE_SIZE, next_token: NextToken = None) -> ProjectList:
     records, token = ctx.store.list_projects(limit, next_token)
@@ -140,11 +148,12 @@ def list_projects(ctx: Context, limit: Limit = DEFAULT_PAGE_SIZE, next_token: Ne
     "/projects",
     summary="Create a project",
     tags=["projects"],
-    responses=_responses(201, ProjectView, "created", 400, 409, 413, 422),
+    responses=responses(201, ProjectView, "created", 400, 409, 413, 422),
 )
 def create_project(ctx: Context, project: Annotated[NewProject, Body()]) -> Response[ProjectView]:
     logger.append_keys(project_id=project.id)
     config = ProjectConfig.model_validate(project.model_dump(exclude={"id"}))
+    _check_credential(ctx, config)
     record = ctx.store.create_project(project.id, config, ctx.clock.now())
     logger.info("project created", extra={"intake_enabled": config.intake_enabled})
     return _project_answer(ctx, record, 201, Location=f"/projects/{project.id}")
@@ -154,7 +163,7 @@ def create_project(ctx: Context, project: Annotated[NewProject, Body()]) -> Resp
     "/projects/<id>",
     summary="A project: config, intake status, version",
     tags=["projects"],
-    responses=_responses(200, ProjectView, "the project (ETag: its version)", 400, 404),
+    responses=responses(200, ProjectView, "the project (ETag: its version)", 400, 404),
 )
 def get_project(ctx: Context, project_id: ProjectIdParam) -> Response[ProjectView]:
     return _project_answer(ctx, ctx.store.get_project(_project_id(project_id)))
@@ -165,7 +174,7 @@ def get_project(ctx: Context, project_id: ProjectIdParam) -> Response[ProjectVie
     summary="Replace a project's config",
     description='Optimistic locking: send `If-Match: "<version>"` (412 when stale) or `version` (409).',
     tags=["projects"],
-    responses=_responses(200, ProjectView, "the project as it is now", 400, 404, 409, 412, 413, 422),
+    responses=responses(200, ProjectView, "the project as it is now", 400, 404, 409, 412, 413, 422),
 )
 def replace_config(
     ctx: Context, project_id: ProjectIdParam, update: Annotated[ConfigUpdate, Body()], if_match: IfMatch = None
@@ -174,6 +183,7 @@ def replace_config(
     logger.append_keys(project_id=project_id)
     expected = _expected_version(if_match, update.version)
     config = update.config()
+    _check_credential(ctx, config)
     record = changes.replace_config(ctx.store, project_id, config, expected, ctx.clock.now())
     logger.info("config replaced", extra={"version": record.version, "intake_enabled": config.intake_enabled})
     return _project_answer(ctx, record)
@@ -183,7 +193,7 @@ def replace_config(
     "/projects/<id>",
     summary="Delete a project (its session ledger stays)",
     tags=["projects"],
-    responses=_responses(204, None, "deleted", 400, 404),
+    responses=responses(204, None, "deleted", 400, 404),
 )
 def delete_project(ctx: Context, project_id: ProjectIdParam) -> Response[str]:
     project_id = _project_id(project_id)
@@ -197,7 +207,7 @@ def delete_project(ctx: Context, project_id: ProjectIdParam) -> Response[str]:
     "/projects/<id>/sessions",
     summary="The session ledger of a project, newest first",
     tags=["sessions"],
-    responses=_responses(200, SessionList, "a page of claims", 400, 404, 422),
+    responses=responses(200, SessionList, "a page of claims", 400, 404, 422),
 )
 def list_sessions(
     ctx: Context, project_id: ProjectIdParam, limit: Limit = DEFAULT_PAGE_SIZE, next_token: NextToken = None
@@ -213,7 +223,7 @@ def list_sessions(
     summary="Release a claim, so the issue can start a session again",
     description="`issueId` is the URL-encoded canonical id, e.g. `github%3Aacme%2Fapp%2342`.",
     tags=["sessions"],
-    responses=_responses(200, SessionView, "the released claim", 400, 404),
+    responses=responses(200, SessionView, "the released claim", 400, 404),
 )
 def release_session(ctx: Context, project_id: ProjectIdParam, issue_id: IssueIdParam) -> SessionView:
     project_id = _project_id(project_id)
@@ -234,7 +244,7 @@ def release_session(ctx: Context, project_id: ProjectIdParam, issue_id: IssueIdP
         "the deployment credential's budget (429 with Retry-After when it is taken or paused)."
     ),
     tags=["projects"],
-    responses=_responses(200, PreviewView, "the preview", 400, 404, 413, 422, 429, 501, 502),
+    responses=responses(200, PreviewView, "the preview", 400, 404, 413, 422, 429, 501, 502),
 )
 def preview_rule(
     ctx: Context, project_id: ProjectIdParam, draft: Annotated[PreviewRequest | None, Body()] = None
@@ -257,18 +267,28 @@ def preview_rule(
     return PreviewView.of(result)
 
 
+def _check_credential(ctx: Context, config: ProjectConfig) -> None:
+    """A config may name only a registered credential (or the default)."""
+    name = config.tracker_intake.credential if config.tracker_intake is not None else None
+    if name is None or name == DEFAULT_CREDENTIAL or ctx.store.get_credential(name) is not None:
+        return
+    raise CredentialUnknown(
+        "trackerIntake.credential", f"no credential named {name!r} is registered; GET /credentials lists them"
+    )
+
+
 def _project_id(raw: str) -> str:
     value = unquote(raw)
-    return _checked("id", value, check_project_id)
+    return checked("id", value, check_project_id)
 
 
 def _issue_id(raw: str) -> str:
     # API Gateway (REST) hands the path over still percent-encoded: `github%3Aacme%2Fapp%2342`.
     value = unquote(raw)
-    return _checked("issueId", value, lambda v: parse_canonical_id(v).canonical_id)
+    return checked("issueId", value, lambda v: parse_canonical_id(v).canonical_id)
 
 
-def _checked(field: str, value: str, check: Callable[[str], str]) -> str:
+def checked(field: str, value: str, check: Callable[[str], str]) -> str:
     try:
         return check(value)
     except ValueError as e:

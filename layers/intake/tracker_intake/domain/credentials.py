@@ -101,8 +101,11 @@ class Resolved:
 class Credentials(Protocol):
     """Resolves a project's credential. Implemented in the adapters (secrets, app tokens)."""
 
-    def for_project(self, record: ProjectRecord) -> Resolved:
+    def for_project(self, record: ProjectRecord, *, remember: bool = True) -> Resolved:
         """The tracker and budget key for the project's credential.
+
+        `remember`: cache an app installation found for the project on it (False for a preview
+        of a draft config, whose repository may not be the project's).
 
         Raises an IntakeError when it cannot be had: an unknown name (ConfigInvalid), a secret
         that cannot be read (TokenUnavailable), an app not installed on the repository

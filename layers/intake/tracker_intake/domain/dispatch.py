@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from .credentials import Credentials
 from .errors import IntakeError
 from .ports import Clock, Invoker, ProjectStore, TokenBudgets
 from .records import Pace, ProjectRecord
@@ -45,6 +46,9 @@ class DispatchContext:
     requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE
     # What a poll with no known cost (never polled, or polled before costs were kept) is granted.
     first_poll_requests: int = FIRST_POLL_REQUESTS
+    # Which credential each project spends (`trackerIntake.credential`): each is paced on its
+    # own budget. None: every project spends `token_key`'s.
+    credentials: Credentials | None = None
 
 
 @dataclass
@@ -133,11 +137,39 @@ PREVIEW_RACES = 3
 
 
 def _plan(ctx: DispatchContext, summary: DispatchSummary, now: datetime) -> tuple[Grants, list[ProjectRecord]]:
-    """Which projects this tick polls, each with its grant of requests; records the grant first."""
-    budget = ctx.budgets.get_budget(ctx.token_key)
+    """Which projects this tick polls, each with its grant; each credential's grant recorded first."""
+    by_credential: dict[str, list[ProjectRecord]] = {}
+    for record in ctx.store.intake_enabled():
+        by_credential.setdefault(_credential_key(ctx, record), []).append(record)
+    grants: Grants = []
+    deferred: list[ProjectRecord] = []
+    for key in sorted(by_credential):
+        granted, waiting = _plan_credential(ctx, summary, key, by_credential[key], now)
+        grants += granted
+        deferred += waiting
+    return grants, deferred
+
+
+def _credential_key(ctx: DispatchContext, record: ProjectRecord) -> str:
+    """The budget the project's poll spends. A credential that cannot be resolved is paced on its
+    own (its poll fails and backs off, saying why), never on another credential's budget."""
+    if ctx.credentials is None:
+        return ctx.token_key
+    try:
+        return ctx.credentials.key_for(record)
+    except IntakeError as e:
+        log.warning("could not resolve a credential", extra={"project_id": record.project_id, "error_kind": e.kind})
+        return f"unresolved-{record.credential}"
+
+
+def _plan_credential(
+    ctx: DispatchContext, summary: DispatchSummary, key: str, records: list[ProjectRecord], now: datetime
+) -> tuple[Grants, list[ProjectRecord]]:
+    """One credential's projects: those due, within its budget for the rolling minute."""
+    budget = ctx.budgets.get_budget(key)
     blocked = budget.blocked_until(now) if budget is not None else None
     due: list[ProjectRecord] = []
-    for record in ctx.store.intake_enabled():
+    for record in records:
         if blocked is not None:
             summary.skipped_budget += 1
         elif record.poll.backoff_until is not None and record.poll.backoff_until > now:
@@ -148,18 +180,19 @@ def _plan(ctx: DispatchContext, summary: DispatchSummary, now: datetime) -> tupl
         return [(r, None) for r in due], []
 
     limit = ctx.requests_per_minute
-    pace = ctx.budgets.get_pace(ctx.token_key) or Pace(ctx.token_key)
+    pace = ctx.budgets.get_pace(key) or Pace(key)
     for _ in range(PREVIEW_RACES + 1):
         granted, deferred, points = _grants(ctx, due, pace, limit, now)
         cursor = granted[-1][0].project_id if deferred and granted else pace.cursor
         if ctx.budgets.save_pace(pace.after_tick(now, points, cursor)):
-            summary.points_available = max(limit - pace.spent(now), 0)
-            summary.points_granted = points
-            summary.deferred = len(deferred)
+            available = max(limit - pace.spent(now), 0)
+            summary.points_available = (summary.points_available or 0) + available
+            summary.points_granted += points
+            summary.deferred += len(deferred)
             return granted, deferred
         # The pace was written since we read it. By a preview's reservation only: plan again on
         # what is left. By another tick: it is dispatching this minute, not us.
-        fresh = ctx.budgets.get_pace(ctx.token_key) or Pace(ctx.token_key)
+        fresh = ctx.budgets.get_pace(key) or Pace(key)
         if not fresh.only_previews_since(pace):
             break
         pace = fresh

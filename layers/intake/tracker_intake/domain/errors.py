@@ -172,3 +172,35 @@ class CredentialBusy(IntakeError):
     def __init__(self, retry_at: datetime, message: str) -> None:
         super().__init__(message)
         self.retry_at = retry_at
+
+
+class RuleBroken(InvalidInput):
+    """A well-formed body breaks a rule the schema cannot state (the API answers 422 at the field)."""
+
+    kind = "rule_broken"
+
+
+class CredentialUnknown(RuleBroken):
+    """A config names a credential that is not registered (the API answers 422 at the field)."""
+
+    kind = "credential_unknown"
+
+
+class CredentialInUse(IntakeError):
+    """A credential cannot be removed while projects name it."""
+
+    kind = "credential_in_use"
+
+    def __init__(self, name: str, projects: list[str]) -> None:
+        shown = ", ".join(projects[:5]) + (f" and {len(projects) - 5} more" if len(projects) > 5 else "")
+        super().__init__(f"credential {name!r} is used by {shown}: point them at another credential first")
+        self.name = name
+        self.projects = projects
+
+
+class CredentialNotFound(IntakeError):
+    kind = "credential_not_found"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no credential named {name!r} is registered")
+        self.name = name

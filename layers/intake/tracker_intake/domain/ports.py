@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Protocol
 
 from .config import ProjectConfig
+from .credentials import Credential
 from .records import Claim, ClaimStatus, Installation, Pace, PollState, ProjectRecord, TokenBudget
 from .session import SessionRequest
 from .tracker import CachedPage, Tracker
 
 __all__ = [
     "Clock",
+    "CredentialRegistry",
     "Invoker",
     "Ledger",
     "ProjectStore",
@@ -136,6 +138,22 @@ class TokenBudgets(Protocol):
 
     def save_pace(self, pace: Pace) -> bool:
         """Store the pace if the stored one is still at `pace.version - 1`; False when a tick raced."""
+        ...
+
+
+class CredentialRegistry(Protocol):
+    """Registered credentials (references to secrets, never the secrets)."""
+
+    def get_credential(self, name: str) -> Credential | None: ...
+
+    def list_credentials(self) -> list[Credential]: ...
+
+    def put_credential(self, credential: Credential, now: datetime) -> Credential:
+        """Create or replace the credential by its name."""
+        ...
+
+    def delete_credential(self, name: str) -> bool:
+        """False when none was registered by that name."""
         ...
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .budgets import DynamoBudgets
+from .credentials import DynamoCredentials
 from .ledger import DynamoLedger, claim_data, claim_record
 from .projects import DynamoProjects, cached_page, project_record
 from .table import DynamoTable, claim_key, claim_pk, etag_sk, project_pk
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DynamoBudgets",
+    "DynamoCredentials",
     "DynamoLedger",
     "DynamoProjects",
     "DynamoStore",
@@ -32,8 +34,8 @@ __all__ = [
 ]
 
 
-class DynamoStore(DynamoProjects, DynamoLedger, DynamoBudgets):
-    """`ProjectStore`, `Ledger` and `TokenBudgets` together, on one table."""
+class DynamoStore(DynamoProjects, DynamoLedger, DynamoBudgets, DynamoCredentials):
+    """`ProjectStore`, `Ledger`, `TokenBudgets` and `CredentialRegistry` together, on one table."""
 
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         super().__init__(DynamoTable(table_name, client))

@@ -1,0 +1,169 @@
+"""`Credentials`: a project's credential resolved to a tracker and the key of its budget.
+
+The default credential comes from the deployment (a token secret, GITHUB_TOKEN locally, or a
+GitHub App); the others from the registry, read at most once a `REGISTRY_MAX_AGE` per container.
+Secrets are read through Powertools' cache (five minutes). An app's installation for a project
+is looked up once and cached on the project; its installation tokens are cached per container
+by `GitHubApp` until shortly before they expire.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..domain.config import intake_repo
+from ..domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind, Resolved, app_key
+from ..domain.errors import CredentialUnknown, RepoNotFound
+from ..domain.ports import CredentialRegistry, ProjectStore
+from ..domain.records import Installation, ProjectRecord
+from ..domain.tracker import Tracker
+from .github import GitHubTracker
+from .github_auth import GitHubApp, GitHubAuth, TokenAuth
+from .github_token import token_key
+
+REGISTRY_MAX_AGE = 300.0  # seconds: a re-registered credential applies within five minutes
+
+
+@dataclass(frozen=True)
+class TrackerOptions:
+    api_url: str
+    user_agent: str
+    max_concurrency: int = 20
+    include_pull_requests: bool = False
+
+
+class DeploymentCredentials:
+    """Resolves `trackerIntake.credential` (or the default) for polls, previews and the dispatcher."""
+
+    def __init__(
+        self,
+        default: Credential | None,
+        registry: CredentialRegistry,
+        projects: ProjectStore,
+        options: TrackerOptions,
+        *,
+        read_secret: Callable[[str], str],
+        default_token: str | None = None,
+        default_tracker: Tracker | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        # `default` None: the default is `default_token` (GITHUB_TOKEN, or none, locally).
+        self._default = default
+        self._default_token = default_token
+        # A tracker of the caller's for the local default token (tests inject faults with it).
+        self._default_tracker = default_tracker
+        self._registry = registry
+        self._projects = projects
+        self._options = options
+        self._read_secret = read_secret
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._specs: dict[str, tuple[float, Credential | None]] = {}
+        self._apps: dict[tuple[str, str], GitHubApp] = {}
+        self._trackers: dict[str, GitHubTracker] = {}
+
+    # --- Credentials ---------------------------------------------------------------------------
+
+    def for_project(self, record: ProjectRecord, *, remember: bool = True) -> Resolved:
+        name = record.credential or DEFAULT_CREDENTIAL
+        spec = self._spec(name)
+        if spec is None and self._default_tracker is not None:
+            return Resolved(name, token_key(self._default_token), self._default_tracker)
+        if spec is None or spec.kind is CredentialKind.TOKEN:
+            auth: GitHubAuth = TokenAuth(self._token(spec))
+        else:
+            auth = self._installation_auth(spec, record, remember)
+        return Resolved(name, auth.key, self._tracker(auth))
+
+    def key_for(self, record: ProjectRecord) -> str:
+        spec = self._spec(record.credential or DEFAULT_CREDENTIAL)
+        if spec is None or spec.kind is CredentialKind.TOKEN:
+            return token_key(self._token(spec))
+        assert spec.app_id is not None  # noqa: S101 - an app credential always has its id
+        known = record.installation
+        return app_key(spec.app_id, known.installation_id if known and known.app_id == spec.app_id else None)
+
+    @property
+    def default(self) -> Credential | None:
+        return self._default
+
+    def check_access(self, record: ProjectRecord) -> str | None:
+        """Whether the project's credential can see its repository: None, or why not."""
+        resolved = self.for_project(record)
+        owner, name = intake_repo(record.config)
+        tracker = resolved.tracker
+        if not isinstance(tracker, GitHubTracker):
+            raise TypeError("a repository is checked with GitHub's own tracker")
+        return tracker.check_repo(owner, name)
+
+    # --- what it is made of --------------------------------------------------------------------
+
+    def _spec(self, name: str) -> Credential | None:
+        """The credential by name; None for a default that is a plain local token."""
+        if name == DEFAULT_CREDENTIAL:
+            return self._default
+        now = self._monotonic()
+        with self._lock:
+            cached = self._specs.get(name)
+        if cached is None or now - cached[0] >= REGISTRY_MAX_AGE:
+            cached = (now, self._registry.get_credential(name))
+            with self._lock:
+                self._specs[name] = cached
+        if cached[1] is None:
+            raise CredentialUnknown(
+                "trackerIntake.credential", f"no credential named {name!r} is registered (see GET /credentials)"
+            )
+        return cached[1]
+
+    def _token(self, spec: Credential | None) -> str | None:
+        return self._default_token if spec is None else self._read_secret(spec.secret_arn)
+
+    def _app(self, spec: Credential) -> GitHubApp:
+        assert spec.app_id is not None  # noqa: S101 - an app credential always has its id
+        key = (spec.app_id, spec.secret_arn)
+        with self._lock:
+            app = self._apps.get(key)
+        if app is None:
+            pem = self._read_secret(spec.secret_arn)
+            app = GitHubApp(self._options.api_url, spec.app_id, pem, user_agent=self._options.user_agent)
+            with self._lock:
+                self._apps[key] = app
+        return app
+
+    def _installation_auth(self, spec: Credential, record: ProjectRecord, remember: bool) -> GitHubAuth:
+        assert spec.app_id is not None  # noqa: S101 - an app credential always has its id
+        app = self._app(spec)
+        known = record.installation if remember else None
+        if known is not None and known.app_id == spec.app_id:
+            try:
+                return app.installation_auth(known.installation_id)
+            except RepoNotFound:
+                # Uninstalled (or reinstalled under a new id): forget it and look it up again.
+                self._projects.set_installation(record.project_id, None)
+        owner, name = intake_repo(record.config)
+        found = Installation(spec.app_id, app.installation_for(owner, name))
+        if remember:
+            self._projects.set_installation(record.project_id, found)
+        return app.installation_auth(found.installation_id)
+
+    def _tracker(self, auth: GitHubAuth) -> GitHubTracker:
+        """One tracker per budget key and container: its HTTP connections and in-flight bound."""
+        with self._lock:
+            tracker = self._trackers.get(auth.key)
+            if tracker is None:
+                options = self._options
+                tracker = GitHubTracker(
+                    options.api_url,
+                    auth,
+                    user_agent=options.user_agent,
+                    max_concurrency=options.max_concurrency,
+                    include_pull_requests=options.include_pull_requests,
+                )
+                self._trackers[auth.key] = tracker
+            return tracker
+
+
+__all__ = ["DeploymentCredentials", "TrackerOptions", "app_key"]
