@@ -33,6 +33,7 @@ What it serves, as GitHub does:
   sees only its installation's repositories (others are a 404), counts against its
   installation's own primary and secondary limits, and is refused `GET /user` (403)
   (https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app).
+  Injected faults answer the app's endpoints too, once the JWT has passed.
 - Faults injected on demand (see `FAULTS` and `inject`), and a log of every request.
 
 Its clock (`clock`, epoch seconds) can be a test's simulated one, so rolling windows and resets
