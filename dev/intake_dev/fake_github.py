@@ -26,6 +26,14 @@ What it serves, as GitHub does:
   documents no exemption), and requests in flight at once; over either, 403 with `retry-after`
   and GitHub's secondary-limit message
   (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits).
+- GitHub Apps (`add_app`, `add_installation`): `GET /repos/{owner}/{repo}/installation` and
+  `POST /app/installations/{id}/access_tokens` take only a JWT signed RS256 with the app's key,
+  with `iss`, `iat` and an `exp` at most ten minutes ahead; anything else is a 401 in GitHub's
+  words. An installation token lasts an hour (`expire_installation_tokens` ends them early),
+  sees only its installation's repositories (others are a 404), counts against its
+  installation's own primary and secondary limits, and is refused `GET /user` (403)
+  (https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app).
+  Injected faults answer the app's endpoints too, once the JWT has passed.
 - Faults injected on demand (see `FAULTS` and `inject`), and a log of every request.
 
 Its clock (`clock`, epoch seconds) can be a test's simulated one, so rolling windows and resets
@@ -36,6 +44,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
+import string
 import threading
 import time
 from collections import deque
@@ -48,9 +58,14 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
 from tracker_intake.domain.issue import label_names
 
 DOCS = "https://docs.github.com/rest/issues/issues#list-repository-issues"
+USER_DOCS = "https://docs.github.com/rest/users/users#get-the-authenticated-user"
 AUTHENTICATED_LIMIT = 5000
 ANONYMOUS_LIMIT = 60
 RATE_WINDOW_SECONDS = 3600
@@ -64,6 +79,17 @@ SECONDARY_MESSAGE = (
     "If you reach out to GitHub Support for help, please include the request ID 0000:FAKE."
 )
 FIRST_REPO_ID = 700_000_001
+# GitHub Apps: a JWT may be used for ten minutes at most; an installation token for an hour.
+JWT_MAX_SECONDS = 600
+JWT_LEEWAY_SECONDS = 60  # the clock drift the stand-in forgives
+INSTALLATION_TOKEN_SECONDS = 3600
+JWT_UNREADABLE = "A JSON web token could not be decoded"
+JWT_EXP_TOO_FAR = "'Expiration time' claim ('exp') is too far in the future"
+JWT_EXPIRED = (
+    "'Expiration time' claim ('exp') must be a numeric value "
+    "representing the future time at which the assertion expires"
+)
+JWT_BAD_IAT = "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
 _EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 FAULTS = (
@@ -109,7 +135,8 @@ class RecordedRequest:
     repo: str | None
     url: str
     at: float = 0.0  # the stand-in's clock (epoch seconds) when the request arrived
-    identity: str = "anonymous"  # whose limits it counted against: "token:<sha256 prefix>"
+    # whose limits it counted against: "token:<sha256 prefix>", "installation:<id>", "app:<id>"
+    identity: str = "anonymous"
     secondary_limited: bool = False  # refused by the stand-in's own secondary limits
 
     def header(self, name: str) -> str | None:
@@ -134,6 +161,25 @@ class _Bucket:
     @property
     def used(self) -> int:
         return self.limit - self.remaining
+
+
+@dataclass(frozen=True)
+class _App:
+    app_id: str
+    public_key: RSAPublicKey
+
+
+@dataclass(frozen=True)
+class _Installation:
+    installation_id: int
+    app_id: str
+    repos: frozenset[str]  # "owner/name", casefolded
+
+
+@dataclass
+class _InstallationToken:
+    installation_id: int
+    expires_at: float  # the stand-in's clock
 
 
 @dataclass
@@ -389,6 +435,9 @@ class FakeGitHub:
         self._faults: list[_Fault] = []
         self._requests: list[RecordedRequest] = []
         self._buckets: dict[str, _Bucket] = {}
+        self._apps: dict[str, _App] = {}
+        self._installations: dict[int, _Installation] = {}
+        self._installation_tokens: dict[str, _InstallationToken] = {}
         self._clock = _EPOCH
         self._issue_ids = 1_000_000_000
         self._stopping = threading.Event()
@@ -446,6 +495,52 @@ class FakeGitHub:
     def repo(self, full_name: str) -> FakeRepo:
         with self._lock:
             return self._repos[full_name.casefold()]
+
+    # --- GitHub Apps -----------------------------------------------------------------
+
+    def add_app(self, app_id: str | int, public_key_pem: str | bytes) -> None:
+        """A GitHub App: JWTs whose `iss` is `app_id` must verify with this RSA public key."""
+        pem = public_key_pem.encode() if isinstance(public_key_pem, str) else public_key_pem
+        key = serialization.load_pem_public_key(pem)
+        if not isinstance(key, RSAPublicKey):
+            raise ValueError("a GitHub App's key is an RSA key")
+        with self._lock:
+            self._apps[str(app_id)] = _App(str(app_id), key)
+
+    def add_installation(
+        self, app_id: str | int, installation_id: int, repos: Iterable[str], limit: int = AUTHENTICATED_LIMIT
+    ) -> None:
+        """The app installed on `repos` ("owner/name"), its tokens `limit` requests an hour."""
+        with self._lock:
+            if str(app_id) not in self._apps:
+                raise ValueError(f"no app {app_id}: add_app first")
+            if installation_id in self._installations:
+                raise ValueError(f"installation {installation_id} exists already")
+            covered = frozenset(name.casefold() for name in repos)
+            self._installations[installation_id] = _Installation(installation_id, str(app_id), covered)
+            self._buckets[_installation_identity(installation_id)] = _Bucket(
+                limit, limit, int(self.clock()) + RATE_WINDOW_SECONDS
+            )
+
+    def expire_installation_tokens(self) -> None:
+        """Every installation token minted so far is expired from now on (401 Bad credentials)."""
+        with self._lock:
+            for token in self._installation_tokens.values():
+                token.expires_at = min(token.expires_at, self.clock())
+
+    def set_installation_rate_limit(
+        self, installation_id: int, *, remaining: int, reset_in: int = RATE_WINDOW_SECONDS
+    ) -> None:
+        """Set an installation's budget; at 0 its tokens get GitHub's primary-limit 403."""
+        with self._lock:
+            limit = self._bucket(_installation_identity(installation_id)).limit
+            self._buckets[_installation_identity(installation_id)] = _Bucket(
+                max(limit, remaining), remaining, int(self.clock()) + reset_in
+            )
+
+    def installation_rate_remaining(self, installation_id: int) -> int:
+        with self._lock:
+            return self._bucket(_installation_identity(installation_id)).remaining
 
     # --- faults ----------------------------------------------------------------------
 
@@ -536,8 +631,8 @@ class FakeGitHub:
         path = split.path
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         headers = {k.lower(): v for k, v in handler.headers.items()}
-        identity = _identity(_token(headers.get("authorization"))[0])
         with self._lock:
+            identity = self._identity_of(_token(headers.get("authorization"))[0])
             repo = self._route(path)[1]
             fault = self._take_fault(repo, query)
             in_flight = self._in_flight[identity] = self._in_flight.get(identity, 0) + 1
@@ -549,7 +644,9 @@ class FakeGitHub:
             with self._lock:
                 at = self.clock()
                 limited = self._secondary_limit(identity, in_flight, at)
-                response = limited or self._respond(handler.command, path, split.query, query, headers, repo, fault)
+                response = limited or self._respond(
+                    handler.command, path, split.query, query, headers, identity, repo, fault
+                )
                 self._requests.append(
                     RecordedRequest(
                         method=handler.command,
@@ -568,6 +665,14 @@ class FakeGitHub:
         finally:
             with self._lock:
                 self._in_flight[identity] -= 1
+
+    def _identity_of(self, token: str | None) -> str:
+        """Whose limits a request counts against: an installation's, an app's (a JWT), a token's."""
+        issued = self._installation_tokens.get(token) if token is not None else None
+        if issued is not None:
+            return _installation_identity(issued.installation_id)
+        issuer = _jwt_issuer(token)
+        return f"app:{issuer}" if issuer is not None else _identity(token)
 
     def _secondary_limit(self, identity: str, in_flight: int, at: float) -> _Response | None:
         """GitHub's secondary limits for this credential, or None when the request may go on.
@@ -614,8 +719,14 @@ class FakeGitHub:
             missing = "missing-repo"
         elif parts == ["rate_limit"]:
             return "rate_limit", None, None
+        elif parts == ["user"]:
+            return "user", None, None
+        elif len(parts) == 4 and parts[:2] == ["app", "installations"] and parts[3] == "access_tokens":
+            return "access_tokens", None, int(parts[2]) if parts[2].isdigit() else None
         else:
             return "unknown", None, None
+        if parts[0] == "repos" and rest == ["installation"]:
+            return "installation", repo, None  # the app's question, whether the stand-in has the repo or not
         if repo is None:
             return missing, None, None
         if not rest:
@@ -647,6 +758,7 @@ class FakeGitHub:
         raw_query: str,
         query: Mapping[str, str],
         headers: Mapping[str, str],
+        identity: str,
         repo: FakeRepo | None,
         fault: _Fault | None,
     ) -> _Response:
@@ -660,12 +772,20 @@ class FakeGitHub:
                 },
             )
         token, auth_ok = _token(headers.get("authorization"))
-        if not auth_ok or (token is not None and self.tokens is not None and token not in self.tokens):
-            return _json(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
-        identity = _identity(token)
+        kind, _, number = self._route(path)
+        if auth_ok and kind in ("installation", "access_tokens"):
+            return self._as_app(method, kind, path, token, number, fault)
+        issued = self._installation_tokens.get(token) if token is not None else None
+        if issued is not None:
+            auth_ok = issued.expires_at > self.clock()
+        elif token is not None and _jwt_issuer(token) is not None:
+            auth_ok = False  # a JWT is for the app's own endpoints only
+        elif token is not None and self.tokens is not None:
+            auth_ok = token in self.tokens
+        if not auth_ok:
+            return _bad_credentials()
         bucket = self._bucket(identity)
         rate = _rate_headers(bucket)
-        kind, _, number = self._route(path)
 
         if kind == "rate_limit":
             core = {
@@ -678,18 +798,26 @@ class FakeGitHub:
         if fault is not None and fault.kind != "vanish_after_first_page":
             return self._fault_response(fault, bucket, rate)
         if bucket.remaining <= 0:
+            who = identity.replace("installation:", "installation ID ")
             return _json(
                 403,
                 {
-                    "message": f"API rate limit exceeded for {identity}.",
+                    "message": f"API rate limit exceeded for {who}.",
                     "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
                 },
                 rate,
             )
-        if method != "GET" or kind == "unknown":
+        if kind == "user" and issued is not None:
+            return self._spend(
+                bucket,
+                _json(403, {"message": "Resource not accessible by integration", "documentation_url": USER_DOCS}),
+            )
+        if method != "GET" or kind in ("unknown", "user"):
             return self._spend(bucket, _json(404, _not_found()))
         if repo is None or (repo.private and token is None):
             return self._spend(bucket, _json(404, _not_found()))
+        if issued is not None and repo.full_name.casefold() not in self._installations[issued.installation_id].repos:
+            return self._spend(bucket, _json(404, _not_found()))  # GitHub hides what an installation cannot see
         if kind == "repo":
             return self._spend(bucket, _json(200, _repo_json(repo, self.base_url)))
         if not repo.has_issues:
@@ -703,6 +831,79 @@ class FakeGitHub:
                 return self._spend(bucket, _json(404, _not_found()))
             return self._spend(bucket, _json(200, repo._render(repo._issues[number])))
         return self._issues_page(repo, raw_query, query, headers, identity, bucket, fault)
+
+    def _as_app(
+        self, method: str, kind: str, path: str, token: str | None, installation_id: int | None, fault: _Fault | None
+    ) -> _Response:
+        """The app's own endpoints, which take its JWT and nothing else."""
+        app, refusal = self._verify_jwt(token)
+        if app is None:
+            return _json(401, {"message": refusal, "documentation_url": "https://docs.github.com/rest"})
+        if fault is not None and fault.kind != "vanish_after_first_page":
+            return self._fault_response(fault, self._bucket(f"app:{app.app_id}"), {})
+        if kind == "installation":
+            if method != "GET":
+                return _json(404, _not_found())
+            parts = [unquote(p) for p in path[len(self.prefix) :].strip("/").split("/")]
+            owner, name = parts[1], parts[2]
+            for covering in self._installations.values():
+                if covering.app_id == app.app_id and f"{owner}/{name}".casefold() in covering.repos:
+                    return _json(200, self._installation_json(covering, owner))
+            return _json(404, _not_found())
+        installation = self._installations.get(installation_id) if installation_id is not None else None
+        if method != "POST" or installation is None or installation.app_id != app.app_id:
+            return _json(404, _not_found())
+        value = "ghs_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
+        expires_at = self.clock() + INSTALLATION_TOKEN_SECONDS
+        self._installation_tokens[value] = _InstallationToken(installation.installation_id, expires_at)
+        body = {
+            "token": value,
+            "expires_at": _iso(datetime.fromtimestamp(expires_at, UTC)),
+            "permissions": {"issues": "read", "metadata": "read"},
+            "repository_selection": "selected",
+        }
+        return _json(201, body)
+
+    def _verify_jwt(self, token: str | None) -> tuple[_App | None, str]:
+        """(the app, "") for a JWT GitHub would take, else (None, GitHub's reason)."""
+        issuer = _jwt_issuer(token)
+        app = self._apps.get(issuer) if issuer is not None else None
+        if token is None or app is None:
+            return None, JWT_UNREADABLE
+        try:
+            claims = jwt.decode(
+                token,
+                app.public_key,
+                algorithms=["RS256"],
+                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+            )
+        except jwt.PyJWTError:
+            return None, JWT_UNREADABLE
+        now = self.clock()
+        iat, exp = claims.get("iat"), claims.get("exp")
+        if not isinstance(iat, int) or iat > now + JWT_LEEWAY_SECONDS:
+            return None, JWT_BAD_IAT
+        if not isinstance(exp, int | float) or exp <= now:
+            return None, JWT_EXPIRED
+        if exp - now > JWT_MAX_SECONDS + JWT_LEEWAY_SECONDS or exp - iat > JWT_MAX_SECONDS + JWT_LEEWAY_SECONDS:
+            return None, JWT_EXP_TOO_FAR
+        return app, ""
+
+    def _installation_json(self, installation: _Installation, owner: str) -> dict[str, Any]:
+        app_id: int | str = int(installation.app_id) if installation.app_id.isdigit() else installation.app_id
+        return {
+            "id": installation.installation_id,
+            "app_id": app_id,
+            "app_slug": f"app-{installation.app_id}",
+            "target_type": "Organization",
+            "account": _user(owner, self.base_url),
+            "repository_selection": "selected",
+            "access_tokens_url": f"{self.base_url}/app/installations/{installation.installation_id}/access_tokens",
+            "repositories_url": f"{self.base_url}/installation/repositories",
+            "permissions": {"issues": "read", "metadata": "read"},
+            "events": [],
+            "suspended_at": None,
+        }
 
     def _issues_page(
         self,
@@ -896,6 +1097,26 @@ def _token(authorization: str | None) -> tuple[str | None, bool]:
 
 def _identity(token: str | None) -> str:
     return "anonymous" if token is None else "token:" + hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def _installation_identity(installation_id: int) -> str:
+    return f"installation:{installation_id}"
+
+
+def _jwt_issuer(token: str | None) -> str | None:
+    """The `iss` of something shaped like a JWT (unverified), else None."""
+    if token is None or token.count(".") != 2:
+        return None
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    issuer = claims.get("iss")
+    return str(issuer) if isinstance(issuer, str | int) and not isinstance(issuer, bool) else None
+
+
+def _bad_credentials() -> _Response:
+    return _json(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:

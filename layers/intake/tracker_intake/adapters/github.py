@@ -1,11 +1,11 @@
 """The GitHub adapter of the `Tracker` port: conditional, paginated issue listing.
 
-The only code that talks to GitHub. Every HTTP failure leaves as a typed `TrackerError`.
+With `github_app` (which mints its credentials), the only code that talks to GitHub. Every HTTP
+failure leaves as a typed `TrackerError`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Iterator, Mapping
@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from tracker_intake.adapters.github_auth import GitHubAuth, as_auth, secret_of
 from tracker_intake.domain.errors import (
     AuthFailed,
     BadTrackerResponse,
@@ -62,7 +63,7 @@ class GitHubTracker:
     def __init__(
         self,
         base_url: str,
-        token: str | None,
+        auth: GitHubAuth | str | None,
         *,
         user_agent: str = "tracker-intake",
         timeout: tuple[float, float] = (3.05, 10.0),
@@ -72,8 +73,9 @@ class GitHubTracker:
         max_concurrency: int | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
-        self._origin = _origin(self._base)
-        self._token = token or None
+        self._origin = origin(self._base)
+        # A bare token (or None) is the older way to say TokenAuth(token).
+        self._auth = as_auth(auth)
         self._timeout = timeout
         self._session = session or requests.Session()
         self._clock = clock
@@ -84,13 +86,10 @@ class GitHubTracker:
             "X-GitHub-Api-Version": API_VERSION,
             "User-Agent": user_agent,
         }
-        if self._token:
-            self._headers["Authorization"] = f"Bearer {self._token}"
-        credential = hashlib.sha256(f"{self._origin} {self._token or ''}".encode()).hexdigest()
-        self._gate = _gate(credential, max_concurrency) if max_concurrency else None
+        self._gate = _gate(f"{self._origin} {self._auth.key}", max_concurrency) if max_concurrency else None
 
-    def __repr__(self) -> str:  # never show the token
-        return f"GitHubTracker({self._base!r}, token={'set' if self._token else 'none'})"
+    def __repr__(self) -> str:  # never show the credential
+        return f"GitHubTracker({self._base!r}, auth={self._auth!r})"
 
     def first_page_url(self, query: IssueQuery) -> str:
         """The first page's URL. Deterministic: it is the key of the page's cached ETag."""
@@ -132,13 +131,32 @@ class GitHubTracker:
                 page = replace(page, continues=True)
             yield page
 
+    def check_repo(self, owner: str, name: str) -> str | None:
+        """None when the credential can see the repository, else one sentence saying why not.
+
+        For a preflight of which repositories a credential serves. A refused or unknown credential
+        is a reason too; an unavailable or rate-limited GitHub raises, as a poll would.
+        """
+        where = f"{owner}/{name}"
+        url = f"{self._base}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+        try:
+            response, header = self._get(where, url, dict(self._headers))
+        except (AuthFailed, RepoNotFound) as e:  # an app installation not found, or its key refused
+            return str(e)
+        if response.status_code == 200:
+            return None
+        error = self._error(where, response, header)
+        if isinstance(error, AuthFailed | RepoNotFound):
+            return str(error)
+        raise error
+
     # --- one request -----------------------------------------------------------------
 
     def _page(self, query: IssueQuery, url: str, index: int, cached: CachedPage | None) -> Page:
         headers = dict(self._headers)
         if cached is not None and cached.etag:
             headers["If-None-Match"] = cached.etag  # verbatim: a weak W/"..." stays weak
-        response = self._get(query, url, headers)
+        response, header = self._get(_repo(query), url, headers)
         rate = _rate_limit(response.headers)
         etag = response.headers.get("ETag")
 
@@ -160,11 +178,11 @@ class GitHubTracker:
                 item_count=cached.item_count,
             )
         if response.status_code != 200:
-            raise self._error(query, response)
+            raise self._error(_repo(query), response, header)
 
         issues, item_count = self._issues(query, response, index)
         next_url = _next_link(response)
-        if next_url is not None and _origin(next_url) != self._origin:
+        if next_url is not None and origin(next_url) != self._origin:
             # The token goes with every request: never follow a link off the configured host.
             raise BadTrackerResponse(f"GitHub's next link for {_repo(query)} points away from {self._origin}")
         logger.debug("github page %d of %s: %d issues", index, _repo(query), len(issues))
@@ -179,25 +197,27 @@ class GitHubTracker:
             item_count=item_count,
         )
 
-    def _get(self, query: IssueQuery, url: str, headers: dict[str, str]) -> requests.Response:
-        if self._gate is None:
-            return self._send(query, url, headers)
-        with self._gate:
-            return self._send(query, url, headers)
+    def _get(self, where: str, url: str, headers: dict[str, str]) -> tuple[requests.Response, str | None]:
+        """GitHub's answer, and the Authorization header it answered (to scrub from its message).
 
-    def _send(self, query: IssueQuery, url: str, headers: dict[str, str]) -> requests.Response:
-        try:
-            return self._session.get(url, headers=headers, timeout=self._timeout, allow_redirects=True)
-        except requests.Timeout as e:
-            raise TrackerUnavailable(f"GitHub did not answer in time for {_repo(query)}") from e
-        except requests.ConnectionError as e:
-            raise TrackerUnavailable(
-                f"cannot reach GitHub at {self._origin} for {_repo(query)}: the connection failed"
-            ) from e
-        except requests.TooManyRedirects as e:
-            raise BadTrackerResponse(f"GitHub redirected too many times for {_repo(query)}") from e
-        except requests.RequestException as e:
-            raise TrackerUnavailable(f"the request to GitHub for {_repo(query)} could not be sent") from e
+        A 401 with a credential that can be refreshed (an expired or revoked installation token)
+        is tried once more with a fresh one; a second 401 is the caller's to report.
+        """
+        header = self._auth.header()
+        response = self._send(where, url, headers, header)
+        if response.status_code == 401 and self._auth.refresh():
+            logger.info("github refused the credential for %s: trying once more with a fresh one", where)
+            header = self._auth.header()
+            response = self._send(where, url, headers, header)
+        return response, header
+
+    def _send(self, where: str, url: str, headers: dict[str, str], header: str | None) -> requests.Response:
+        if header is not None:
+            headers = {**headers, "Authorization": header}
+        if self._gate is None:
+            return send(self._session, "GET", url, headers=headers, timeout=self._timeout, where=where)
+        with self._gate:
+            return send(self._session, "GET", url, headers=headers, timeout=self._timeout, where=where)
 
     def _issues(self, query: IssueQuery, response: requests.Response, index: int) -> tuple[tuple[Issue, ...], int]:
         """The page's issues (pull requests dropped unless asked for) and its item count."""
@@ -221,12 +241,11 @@ class GitHubTracker:
 
     # --- failures --------------------------------------------------------------------
 
-    def _error(self, query: IssueQuery, response: requests.Response) -> TrackerError:
+    def _error(self, where: str, response: requests.Response, header: str | None) -> TrackerError:
         status = response.status_code
-        said = self._scrub(_github_message(response))
-        where = _repo(query)
+        said = scrub(github_message(response), header)
         if status in (403, 429):
-            limited = self._rate_limited(response, said, where)
+            limited = rate_limit_error(response, said, where, self._now())
             if limited is not None:
                 return limited
         if status == 401 or status == 403:
@@ -239,33 +258,62 @@ class GitHubTracker:
             f"GitHub answered {status} for {where}, which intake does not expect" + (f": {said}" if said else "")
         )
 
-    def _rate_limited(self, response: requests.Response, said: str, where: str) -> TrackerError | None:
-        now = self._now()
-        headers = response.headers
-        lowered = said.lower()
-        # A proxy may strip the x-ratelimit-* headers; GitHub's own wording still tells.
-        spent = headers.get("x-ratelimit-remaining", "").strip() == "0" or (
-            "x-ratelimit-remaining" not in headers and "api rate limit exceeded" in lowered
-        )
-        if spent:
-            reset_at = _epoch(headers.get("x-ratelimit-reset")) or now + PRIMARY_LIMIT_FALLBACK_WAIT
-            return PrimaryRateLimited(
-                reset_at, f"GitHub rate limit for this token is spent until {reset_at:%H:%M} UTC ({where})"
-            )
-        retry_at = _retry_after(headers.get("retry-after"), now)
-        mentions_limit = "secondary rate limit" in lowered or "abuse" in lowered
-        if retry_at is not None or mentions_limit or response.status_code == 429:
-            retry_at = retry_at or now + SECONDARY_LIMIT_MIN_WAIT
-            return SecondaryRateLimited(
-                retry_at, f"GitHub secondary rate limit: retry {where} after {retry_at:%H:%M:%S} UTC"
-            )
-        return None
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
-
     def _now(self) -> datetime:
         return self._clock.now() if self._clock is not None else datetime.now(UTC)
+
+
+# --- what GitHub's adapters share ----------------------------------------------------
+
+
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    timeout: tuple[float, float],
+    where: str,
+) -> requests.Response:
+    """One request to GitHub; a transport failure leaves as a `TrackerError` naming `where`."""
+    try:
+        return session.request(method, url, headers=dict(headers), timeout=timeout, allow_redirects=True)
+    except requests.Timeout as e:
+        raise TrackerUnavailable(f"GitHub did not answer in time for {where}") from e
+    except requests.ConnectionError as e:
+        raise TrackerUnavailable(f"cannot reach GitHub at {origin(url)} for {where}: the connection failed") from e
+    except requests.TooManyRedirects as e:
+        raise BadTrackerResponse(f"GitHub redirected too many times for {where}") from e
+    except requests.RequestException as e:
+        raise TrackerUnavailable(f"the request to GitHub for {where} could not be sent") from e
+
+
+def rate_limit_error(response: requests.Response, said: str, where: str, now: datetime) -> TrackerError | None:
+    """The primary or secondary rate limit a 403 or 429 reports, or None when it reports neither."""
+    headers = response.headers
+    lowered = said.lower()
+    # A proxy may strip the x-ratelimit-* headers; GitHub's own wording still tells.
+    spent = headers.get("x-ratelimit-remaining", "").strip() == "0" or (
+        "x-ratelimit-remaining" not in headers and "api rate limit exceeded" in lowered
+    )
+    if spent:
+        reset_at = _epoch(headers.get("x-ratelimit-reset")) or now + PRIMARY_LIMIT_FALLBACK_WAIT
+        return PrimaryRateLimited(
+            reset_at, f"GitHub rate limit for this token is spent until {reset_at:%H:%M} UTC ({where})"
+        )
+    retry_at = _retry_after(headers.get("retry-after"), now)
+    mentions_limit = "secondary rate limit" in lowered or "abuse" in lowered
+    if retry_at is not None or mentions_limit or response.status_code == 429:
+        retry_at = retry_at or now + SECONDARY_LIMIT_MIN_WAIT
+        return SecondaryRateLimited(
+            retry_at, f"GitHub secondary rate limit: retry {where} after {retry_at:%H:%M:%S} UTC"
+        )
+    return None
+
+
+def scrub(text: str, header: str | None) -> str:
+    """`text` without the secret the Authorization header carried (GitHub may echo it)."""
+    secret = secret_of(header)
+    return text.replace(secret, "***") if secret else text
 
 
 # --- mapping -------------------------------------------------------------------------
@@ -370,7 +418,8 @@ def _next_link(response: requests.Response) -> str | None:
     return url or None
 
 
-def _github_message(response: requests.Response) -> str:
+def github_message(response: requests.Response) -> str:
+    """GitHub's `message`, on one line and capped (it is quoted in error messages)."""
     try:
         body = response.json()
     except ValueError:
@@ -379,7 +428,7 @@ def _github_message(response: requests.Response) -> str:
     return " ".join(message.split())[:_MESSAGE_CAP] if isinstance(message, str) else ""
 
 
-def _origin(url: str) -> str:
+def origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
 
