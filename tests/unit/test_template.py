@@ -90,6 +90,16 @@ def is_stack_reference(value: Any) -> bool:
     return bool(names) and bool(names & own)
 
 
+def is_stack_prefixed(value: Any) -> bool:
+    """A !Sub ARN whose resource name starts with this stack's name: `…:secret:${AWS::StackName}/*`."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("Fn::Sub"), str)
+        and ":${AWS::AccountId}:" in value["Fn::Sub"]
+        and value["Fn::Sub"].endswith(":${AWS::StackName}/*")
+    )
+
+
 def unconditional(policy: Any) -> Iterator[Any]:
     """A policy entry, or both branches of an `!If` around one (AWS::NoValue dropped)."""
     if isinstance(policy, dict) and set(policy) == {"Fn::If"}:
@@ -315,6 +325,17 @@ def test_every_policy_is_a_scoped_template_or_statement() -> None:
                 for resource in as_list(statement.get("Resource", [])):
                     assert resource != "*", f"{function}: inline statement on Resource '*'"
                     assert is_stack_reference(resource), f"{function}: {resource!r} is not of this stack"
+            continue
+        if set(entry) == {"Ref"}:
+            # ... or a managed policy this template defines, whose statements are as scoped
+            policy = resources().get(entry["Ref"], {})
+            assert policy.get("Type") == "AWS::IAM::ManagedPolicy", f"{function}: {entry!r} is not this stack's"
+            for statement in as_list(policy["Properties"]["PolicyDocument"]["Statement"]):
+                for listed in as_list(statement["Resource"]):
+                    for resource in unconditional(listed):
+                        assert is_stack_reference(resource) or is_stack_prefixed(resource), (
+                            f"{function}: {resource!r} is not of this stack"
+                        )
             continue
         (template_name,) = entry
         assert template_name in SAM_POLICY_TEMPLATES, f"{function}: unexpected policy {template_name}"

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .domain.clock import SystemClock
 from .domain.config import ProjectConfig
+from .domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind
 from .domain.dispatch import DispatchContext
 from .domain.launch import LaunchContext
 from .domain.poll import PollContext
 from .domain.ports import SessionLauncher
 from .domain.preview import Preview, PreviewContext, preview
-from .domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind
 from .settings import ApiSettings, DispatcherSettings, LauncherSettings, PollerSettings, _CredentialSettings
 
 if TYPE_CHECKING:
@@ -59,7 +59,9 @@ def github_token(secret_arn: str | None) -> str | None:
 def default_credential(settings: _CredentialSettings) -> Credential | None:
     """The deployment's own credential: a GitHub App, or a token secret (None: GITHUB_TOKEN)."""
     if settings.github_app_id and settings.github_app_key_secret_arn:
-        return Credential(DEFAULT_CREDENTIAL, CredentialKind.APP, settings.github_app_key_secret_arn, settings.github_app_id)
+        return Credential(
+            DEFAULT_CREDENTIAL, CredentialKind.APP, settings.github_app_key_secret_arn, settings.github_app_id
+        )
     if settings.github_token_secret_arn:
         return Credential(DEFAULT_CREDENTIAL, CredentialKind.TOKEN, settings.github_token_secret_arn)
     return None
@@ -117,9 +119,8 @@ def build_poll_context(
     """
     from .adapters.dynamodb import DynamoStore
     from .adapters.github import GitHubTracker
-    from .adapters.sqs import SqsSessionQueue
-
     from .adapters.github_token import token_key
+    from .adapters.sqs import SqsSessionQueue
 
     store = DynamoStore(settings.table_name, client=dynamodb)
     credentials = build_credentials(

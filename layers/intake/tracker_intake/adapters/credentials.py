@@ -21,7 +21,8 @@ from ..domain.ports import CredentialRegistry, ProjectStore
 from ..domain.records import Installation, ProjectRecord
 from ..domain.tracker import Tracker
 from .github import GitHubTracker
-from .github_auth import GitHubApp, GitHubAuth, TokenAuth
+from .github_app import GitHubApp
+from .github_auth import GitHubAuth, TokenAuth
 from .github_token import token_key
 
 REGISTRY_MAX_AGE = 300.0  # seconds: a re-registered credential applies within five minutes
@@ -82,7 +83,7 @@ class DeploymentCredentials:
         spec = self._spec(record.credential or DEFAULT_CREDENTIAL)
         if spec is None or spec.kind is CredentialKind.TOKEN:
             return token_key(self._token(spec))
-        assert spec.app_id is not None  # noqa: S101 - an app credential always has its id
+        assert spec.app_id is not None
         known = record.installation
         return app_key(spec.app_id, known.installation_id if known and known.app_id == spec.app_id else None)
 
@@ -122,7 +123,7 @@ class DeploymentCredentials:
         return self._default_token if spec is None else self._read_secret(spec.secret_arn)
 
     def _app(self, spec: Credential) -> GitHubApp:
-        assert spec.app_id is not None  # noqa: S101 - an app credential always has its id
+        assert spec.app_id is not None
         key = (spec.app_id, spec.secret_arn)
         with self._lock:
             app = self._apps.get(key)
@@ -134,7 +135,7 @@ class DeploymentCredentials:
         return app
 
     def _installation_auth(self, spec: Credential, record: ProjectRecord, remember: bool) -> GitHubAuth:
-        assert spec.app_id is not None  # noqa: S101 - an app credential always has its id
+        assert spec.app_id is not None
         app = self._app(spec)
         known = record.installation if remember else None
         if known is not None and known.app_id == spec.app_id:

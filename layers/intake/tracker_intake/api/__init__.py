@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import __version__
-from .errors import body_refusal, json_object_body, oversized_body, register_error_handlers
 from .credential_routes import router as credential_router
+from .errors import body_refusal, json_object_body, oversized_body, register_error_handlers
 from .routes import ApiContext, ApiStore, Context, api_context, router
 
 __all__ = ["ApiContext", "ApiStore", "build_api", "resolve"]

@@ -41,14 +41,17 @@ class CredentialBody(_In):
             json_schema_extra={"pattern": schema_pattern(SECRET_ARN_PATTERN), "minLength": 1, "maxLength": 2048},
         ),
     ]
-    app_id: Annotated[
-        str,
-        Field(
-            description="for kind app: the app's id (digits) or client id",
-            json_schema_extra={"pattern": schema_pattern(APP_ID_PATTERN), "minLength": 1, "maxLength": 42},
-        ),
-        AfterValidator(check_app_id),
-    ] | None = None
+    app_id: (
+        Annotated[
+            str,
+            Field(
+                description="for kind app: the app's id (digits) or client id",
+                json_schema_extra={"pattern": schema_pattern(APP_ID_PATTERN), "minLength": 1, "maxLength": 42},
+            ),
+            AfterValidator(check_app_id),
+        ]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _app_id_with_apps_only(self) -> CredentialBody:

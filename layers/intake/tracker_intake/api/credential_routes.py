@@ -8,12 +8,12 @@ never reads, stores or returns the secret. The `default` credential is the deplo
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from urllib.parse import unquote
 
 from ..domain.config import intake_repo
 from ..domain.credentials import (
@@ -72,7 +72,9 @@ def list_credentials(ctx: Context) -> CredentialList:
 def put_credential(ctx: Context, name: NameParam, body: Annotated[CredentialBody, Body()]) -> CredentialView:
     name = _name(name)
     if name == DEFAULT_CREDENTIAL:
-        raise InvalidInput("name", "'default' is the deployment's own credential: change it with its template parameters")
+        raise InvalidInput(
+            "name", "'default' is the deployment's own credential: change it with its template parameters"
+        )
     try:
         arn = check_secret_arn(body.secret_arn, ctx.secret_prefix)
     except ValueError as e:
@@ -124,7 +126,7 @@ def _access(ctx: Context, record: ProjectRecord) -> RepoAccess:
         owner, repo = intake_repo(record.config)
     except ConfigInvalid as e:
         return RepoAccess(project_id=record.project_id, repo=None, visible=False, reason=e.reason)
-    assert ctx.access is not None  # noqa: S101 - checked by the route
+    assert ctx.access is not None
     try:
         reason = ctx.access(record)
     except IntakeError as e:

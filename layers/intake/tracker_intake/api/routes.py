@@ -21,11 +21,10 @@ from pydantic import BaseModel
 
 from ..domain import changes
 from ..domain.config import PROJECT_ID_PATTERN, ProjectConfig, check_project_id
-from ..domain.errors import InvalidInput, PreviewUnavailable, RepoNotFound, RepoNotVisible
+from ..domain.credentials import DEFAULT_CREDENTIAL, Credential
+from ..domain.errors import CredentialUnknown, InvalidInput, PreviewUnavailable, RepoNotFound, RepoNotVisible
 from ..domain.issue import CANONICAL_ID_PATTERN, parse_canonical_id
 from ..domain.patterns import schema_pattern
-from ..domain.credentials import DEFAULT_CREDENTIAL, Credential
-from ..domain.errors import CredentialUnknown
 from ..domain.ports import Clock, CredentialRegistry, Ledger, ProjectStore
 from ..domain.preview import Previewer
 from ..domain.records import ProjectRecord
