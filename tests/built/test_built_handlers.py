@@ -29,6 +29,7 @@ from intake_dev.template import REPO_ROOT, create_resources
 BUILD = REPO_ROOT / ".aws-sam" / "build"
 RUNTIME = REPO_ROOT / ".aws-sam" / "lambda-runtime"
 # sam build builds the layer for arm64 and for x86_64; this machine can run only its own.
+# (tests/built/test_built_layers.py shows the other holds the same, compiled for its machine.)
 LAYER = BUILD / ("SharedLayerArm64" if platform.machine() == "aarch64" else "SharedLayerX86")
 # The interpreter `make built` used (make test passes it), else pyenv's 3.12.
 _FOUND = os.environ.get("INTAKE_PY312") or next(
@@ -54,6 +55,9 @@ class Built:
             [
                 str(PYTHON312),
                 "-S",
+                # No bytecode written: Lambda's /var/task and /opt are read-only, and the built
+                # layers stay as sam build left them for test_built_layers.py.
+                "-B",
                 str(RUNNER),
                 str(BUILD / function),
                 str(LAYER / "python"),
