@@ -95,12 +95,15 @@ test: install tools browser samlocal-deps ## the whole check CI runs: ruff, mypy
 # Lambda's runtime is Python 3.12: sam build needs it on PATH (pyenv's, when there is one).
 PY312 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
 
+# The layer is built twice, for arm64 and x86_64 (layers/intake/Makefile, pip, no Docker): the
+# Architecture parameter picks one at deploy time. --parallel builds the resources side by side.
 build: tools ## sam build (with Python 3.12: pyenv's if present, else python3.12 on PATH)
 	@test -n "$(PY312)" || (echo "sam build needs Python 3.12 (pyenv install 3.12, or python3.12 on PATH)"; exit 1)
-	PATH="$(abspath $(TOOLS))/bin:$(dir $(PY312)):$$PATH" $(TOOLS)/bin/sam build
+	PATH="$(abspath $(TOOLS))/bin:$(dir $(PY312)):$$PATH" $(TOOLS)/bin/sam build --parallel
 
 # What Lambda's Python runtime brings besides the standard library: boto3 (the layer leaves it
-# out). tests/built runs each built handler on that and the built layer alone, in Python 3.12.
+# out). tests/built runs each built handler on that and the layer built for this machine's
+# processor alone, in Python 3.12, and reads the other layer's compiled modules for their machine.
 .aws-sam/lambda-runtime/.installed: build
 	rm -rf .aws-sam/lambda-runtime && $(PY312) -m pip install --quiet --target .aws-sam/lambda-runtime boto3
 	@touch $@

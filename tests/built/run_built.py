@@ -1,4 +1,4 @@
-"""Call one built handler as Lambda's Python would: run with `python3.12 -S` (no site-packages).
+"""Call one built handler as Lambda's Python would: run with `python3.12 -S -B` (no site-packages).
 
 argv: function_dir layer_dir runtime_dir event.json answer.json. The path is the built function
 (`/var/task`), the built layer (`/opt/python`) and boto3 (what the runtime brings), nothing else.

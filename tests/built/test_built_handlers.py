@@ -1,5 +1,6 @@
 """The built artifacts run: each handler `sam build` produced, in Python 3.12, with only the built
-function, the built layer and boto3 (what Lambda's runtime brings) on its path.
+function, the layer built for this machine's processor and boto3 (what Lambda's runtime brings)
+on its path.
 
 This proves what the unit and integration tests cannot: that `layers/intake/requirements.txt`
 is complete and the layer holds the package, since those tests run with the development venv.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,9 @@ from intake_dev.template import REPO_ROOT, create_resources
 
 BUILD = REPO_ROOT / ".aws-sam" / "build"
 RUNTIME = REPO_ROOT / ".aws-sam" / "lambda-runtime"
+# sam build builds the layer for arm64 and for x86_64; this machine can run only its own.
+# (tests/built/test_built_layers.py shows the other holds the same, compiled for its machine.)
+LAYER = BUILD / ("SharedLayerArm64" if platform.machine() == "aarch64" else "SharedLayerX86")
 # The interpreter `make built` used (make test passes it), else pyenv's 3.12.
 _FOUND = os.environ.get("INTAKE_PY312") or next(
     iter(sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))), None
@@ -50,9 +55,12 @@ class Built:
             [
                 str(PYTHON312),
                 "-S",
+                # No bytecode written: Lambda's /var/task and /opt are read-only, and the built
+                # layers stay as sam build left them for test_built_layers.py.
+                "-B",
                 str(RUNNER),
                 str(BUILD / function),
-                str(BUILD / "SharedLayer" / "python"),
+                str(LAYER / "python"),
                 str(RUNTIME),
                 str(event_path),
                 str(answer_path),
@@ -83,7 +91,7 @@ def aws_server() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def built(aws_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     assert PYTHON312 is not None, "Python 3.12 (pyenv) is needed: it is Lambda's runtime"
-    assert (BUILD / "SharedLayer").exists() and RUNTIME.exists(), "run make built first (make test does)"
+    assert LAYER.exists() and RUNTIME.exists(), "run make built first (make test does)"
     with FakeGitHub() as github:
         load_sample(github)
         dynamodb = boto3.client("dynamodb", endpoint_url=aws_server)
@@ -190,4 +198,4 @@ def test_the_built_layer_carries_the_tracer_for_when_tracing_is_on(built: Built)
     # THEN it answers, having imported X-Ray's SDK from the built layer
     assert result["answer"]["result"] in ("not_modified", "changed"), result["answer"]
     xray = [m for m in result["modules"] if "/aws_xray_sdk/" in m]
-    assert xray and all(m.startswith(str(BUILD / "SharedLayer")) for m in xray)
+    assert xray and all(m.startswith(str(LAYER)) for m in xray)

@@ -205,3 +205,28 @@ def test_tracing_is_off_unless_asked_for_and_then_on_everywhere(tracing: str, mo
     # THEN all follow the one parameter
     assert evaluate(stage["Properties"]["TracingEnabled"]) is api
     assert template["Parameters"]["Tracing"]["Default"] == "Disabled"
+
+
+@pytest.mark.parametrize(("parameters", "arch"), [({}, "arm64"), ({"Architecture": "x86_64"}, "x86_64")])
+def test_every_function_runs_on_the_architecture_asked_for_with_the_layer_built_for_it(
+    parameters: dict[str, str], arch: str
+) -> None:
+    # GIVEN the transformed template with the Architecture parameter (arm64 by default)
+    template = transformed(*(f"{k}={v}" for k, v in parameters.items()))
+    evaluate = Evaluate(template, **parameters)
+    layers = resources(template, "AWS::Lambda::LayerVersion")
+    # WHEN each function's architectures and layers are evaluated
+    for name in FUNCTIONS:
+        properties = template["Resources"][name]["Properties"]
+        (layer,) = [layers[ref["Ref"]] for ref in evaluate(properties["Layers"])]
+        # THEN the function runs on that architecture, with a layer created for it alone
+        assert evaluate(properties["Architectures"]) == [arch]
+        assert evaluate.condition(layer["Condition"])
+        assert layer["Properties"]["CompatibleArchitectures"] == [arch]
+    # AND the stack creates that one layer and not the other architecture's
+    assert [
+        layer["Properties"]["CompatibleArchitectures"]
+        for layer in layers.values()
+        if evaluate.condition(layer["Condition"])
+    ] == [[arch]]
+    assert template["Parameters"]["Architecture"]["Default"] == "arm64"

@@ -368,14 +368,19 @@ def test_functions_run_python_3_12_or_newer() -> None:
 
 
 def test_shared_layer_is_built_for_the_function_runtime() -> None:
-    # GIVEN the layers of the template
+    # GIVEN the layers of the template, each built by the Makefile in its folder
     layers = {n: r for n, r in resources().items() if r["Type"] == "AWS::Serverless::LayerVersion"}
-    # WHEN their runtimes are read
-    # THEN each is built for python3.12+ and compatible with the functions' runtime
+    runtime = global_function()["Runtime"]
     assert layers
     for name, layer in layers.items():
-        assert python_minor(layer["Metadata"]["BuildMethod"]) >= 12, name
-        assert global_function()["Runtime"] in layer["Properties"]["CompatibleRuntimes"], name
+        assert layer["Metadata"]["BuildMethod"] == "makefile", name
+        makefile = (REPO_ROOT / layer["Properties"]["ContentUri"] / "Makefile").read_text()
+        # WHEN the Makefile's target for the layer and the Python its wheels are for are read
+        # THEN there is one, the wheels are for the functions' runtime (python3.12+), and the
+        # layer is compatible with that runtime
+        assert re.search(rf"\bbuild-{name}\b[^\n]*:", makefile), name
+        assert f"--python-version 3.{python_minor(runtime)} " in makefile, name
+        assert python_minor(runtime) >= 12 and runtime in layer["Properties"]["CompatibleRuntimes"], name
 
 
 def test_globals_carry_the_powertools_settings() -> None:
