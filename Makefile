@@ -121,9 +121,12 @@ deploy: build ## deploy again, non-interactively, with samconfig.toml (stack tra
 # here instead of AWS's (make lambda-image), for machines that cannot pull it.
 SAM_ENV ?= .intake-local/sam-env.json
 INVOKE_IMAGE ?=
+# Functions are arm64 when deployed; locally they run on this machine's processor.
+LOCAL_ARCH ?= $(shell uname -m | sed -e 's/aarch64/arm64/')
 invoke-%: build ## invoke-dispatcher|poller|launcher|api: sam local invoke with events/<name>.json (needs a container engine)
 	$(if $(wildcard $(SAM_ENV)),AWS_ENDPOINT_URL=$$($(PYTHON) -c 'import json,sys; print(json.load(open(sys.argv[1]))["Parameters"]["AWS_ENDPOINT_URL"])' $(SAM_ENV)) AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local) \
 	$(TOOLS)/bin/sam local invoke $$(echo $* | sed -E 's/^(.)/\U\1/')Function --event events/$*.json --skip-pull-image \
+		--parameter-overrides Architecture=$(LOCAL_ARCH) \
 		$(if $(wildcard $(SAM_ENV)),--env-vars $(SAM_ENV)) $(if $(INVOKE_IMAGE),--invoke-image $(INVOKE_IMAGE))
 
 # Debian's podman serves `sam local invoke` where no Docker engine runs (tests/samlocal).

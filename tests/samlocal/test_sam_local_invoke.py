@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -39,6 +40,8 @@ _FOUND = os.environ.get("INTAKE_PY312") or next(
     iter(sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))), None
 )
 PYTHON312 = Path(_FOUND) if _FOUND else None
+# Lambda's name for this machine's processor (the template's Architecture parameter).
+HOST_ARCHITECTURE = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine()]
 
 
 @dataclass
@@ -74,6 +77,9 @@ class Rig:
                 "--invoke-image",
                 self.engine.image,
                 "--skip-pull-image",
+                # This machine's processor: the function, its layer and SAM's emulator all x86_64.
+                "--parameter-overrides",
+                f"Architecture={HOST_ARCHITECTURE}",
             ],
             env={
                 **self.engine.env,
