@@ -51,6 +51,12 @@ class LocalOptions:
     # their bridge network). The embedded AWS and the GitHub stand-in are relayed there, and the
     # env-vars file for `sam local invoke` names them by it. None: loopback only.
     container_address: str | None = None
+    # The default credential as a GitHub App: its id and private key file (PEM). Offline, the
+    # stand-in plays the app's side: it knows the key's public half and installs the app on the
+    # sample repository as `github_app_installation`.
+    github_app_id: str | None = None
+    github_app_key: Path | None = None
+    github_app_installation: int = 1
 
 
 @dataclass
@@ -92,6 +98,7 @@ class LocalStack:
         self._start_aws()
         github_url = self._start_github()
         self._configure_environment(github_url)
+        self._configure_app()
         self._write_sam_env()
         self._load_handlers()
         self._start_api()
@@ -206,6 +213,33 @@ class LocalStack:
             "GITHUB_REQUESTS_PER_MINUTE": str(opts.github_requests_per_minute),
         }
         os.environ.update(env)
+
+    def _configure_app(self) -> None:
+        """The default credential as a GitHub App: its key in the embedded Secrets Manager."""
+        opts = self.options
+        if opts.github_app_id is None or opts.github_app_key is None:
+            return
+        import boto3
+
+        pem = opts.github_app_key.read_text(encoding="utf-8")
+        if self.github is not None:
+            from cryptography.hazmat.primitives import serialization
+
+            private = serialization.load_pem_private_key(pem.encode(), password=None)
+            public = private.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            self.github.add_app(opts.github_app_id, public)
+            self.github.add_installation(opts.github_app_id, opts.github_app_installation, [self.sample.full_name])
+        secrets = boto3.client("secretsmanager")
+        name = "intake-local/github-app-key"
+        with _not_recorded(opts.state_dir is not None):  # the key never reaches the state directory
+            try:
+                arn = secrets.create_secret(Name=name, SecretString=pem)["ARN"]
+            except secrets.exceptions.ResourceExistsException:
+                arn = secrets.put_secret_value(SecretId=name, SecretString=pem)["ARN"]
+        os.environ.update(GITHUB_APP_ID=opts.github_app_id, GITHUB_APP_KEY_SECRET_ARN=arn)
+        self.say(f"default credential: GitHub App {opts.github_app_id} (its key in the embedded Secrets Manager)")
 
     @property
     def sam_env_file(self) -> Path:
@@ -493,6 +527,8 @@ _SAM_ENV_NAMES = (
     "SESSION_WEBHOOK_SECRET_ARN",
     "POWERTOOLS_METRICS_NAMESPACE",
     "GITHUB_REQUESTS_PER_MINUTE",
+    "GITHUB_APP_ID",
+    "GITHUB_APP_KEY_SECRET_ARN",
 )
 
 
@@ -544,6 +580,15 @@ def register(subparsers: Any) -> None:
         help="HMAC key the launcher signs --session-webhook requests with (default local-webhook-secret)",
     )
     parser.add_argument("--session-webhook", help="POST session requests here instead of logging them")
+    parser.add_argument("--github-app-id", metavar="ID", help="poll as this GitHub App (with --github-app-key)")
+    parser.add_argument("--github-app-key", type=Path, metavar="FILE", help="the GitHub App's private key (PEM)")
+    parser.add_argument(
+        "--github-app-installation",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --offline: the installation id the stand-in gives the app (default 1)",
+    )
     parser.add_argument(
         "--container-address",
         metavar="ADDR",
@@ -568,6 +613,9 @@ def _run(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         fresh=args.fresh,
         container_address=args.container_address,
+        github_app_id=args.github_app_id,
+        github_app_key=args.github_app_key,
+        github_app_installation=args.github_app_installation,
     )
     problem = _option_problem(options)
     if problem is not None:
@@ -604,6 +652,20 @@ def _option_problem(options: LocalOptions) -> str | None:
         return f"--interval must be at least 1 second, not {options.interval:g}"
     if not 1 <= options.github_requests_per_minute <= 5000:
         return "--github-requests-per-minute must be between 1 and 5000"
+    if (options.github_app_id is None) != (options.github_app_key is None):
+        return "--github-app-id and --github-app-key go together"
+    if options.github_app_id is not None and options.github_app_key is not None:
+        from tracker_intake.domain.credentials import check_app_id
+
+        try:
+            check_app_id(options.github_app_id)
+        except ValueError as e:
+            return f"--github-app-id: {e}"
+        problem = _key_problem(options.github_app_key)
+        if problem is not None:
+            return f"--github-app-key: {problem}"
+        if options.github_app_installation < 1:
+            return "--github-app-installation must be a positive number"
     if options.container_address is not None:
         import ipaddress
 
@@ -613,6 +675,24 @@ def _option_problem(options: LocalOptions) -> str | None:
             return f"--container-address must be an IPv4 address such as 172.17.0.1, not {options.container_address!r}"
         if address.is_unspecified or address.is_loopback:
             return "--container-address must be one address containers reach this machine by, not loopback or 0.0.0.0"
+    return None
+
+
+def _key_problem(path: Path) -> str | None:
+    """Why the file is not a GitHub App's private key (never quoting it); None when it is."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+    try:
+        pem = path.read_bytes()
+    except OSError as e:
+        return f"cannot read {path}: {e.strerror or e}"
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        return f"{path} is not a PEM private key without a passphrase (GitHub's download is one)"
+    if not isinstance(key, RSAPrivateKey):
+        return f"{path} is not an RSA key; GitHub Apps sign with RSA"
     return None
 
 

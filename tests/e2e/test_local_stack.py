@@ -339,3 +339,96 @@ def _declared_variables() -> Iterator[str]:
     for body in template["Resources"].values():
         if body["Type"] == "AWS::Serverless::Function":
             yield from body["Properties"].get("Environment", {}).get("Variables", {})
+
+
+def _rsa_key_file(folder: Path) -> Path:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = folder / "app.private-key.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
+    return path
+
+
+def test_local_stack_polls_as_a_github_app_when_given_its_key(tmp_path: Path) -> None:
+    # GIVEN `intake local --offline --github-app-id 4242 --github-app-key FILE --github-app-installation 77`
+    saved = dict(os.environ)
+    key = _rsa_key_file(tmp_path)
+    options = LocalOptions(
+        port=0,
+        aws_port=0,
+        offline=True,
+        log_file=tmp_path / "local.log",
+        github_app_id="4242",
+        github_app_key=key,
+        github_app_installation=77,
+    )
+    stack = LocalStack(options, say=lambda line: None).start()
+    try:
+        repo = stack.sample
+        created = requests.post(
+            f"{stack.api_url}/projects",
+            json={
+                "id": "widgets",
+                "gitOrigin": f"https://github.com/{repo.full_name}",
+                "trackerIntake": {"enabled": True, "labels": ["agent"]},
+            },
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+
+        # WHEN two ticks run
+        first = stack.tick()
+        second = stack.tick()
+
+        # THEN the sample's issues became sessions, listed with the installation's token: the
+        # installation was looked up and a token minted once (JWTs the stand-in verified), and
+        # the second tick cost one 304 on the installation's own budget
+        assert first.new_sessions and sorted(first.launched) == sorted(first.new_sessions)
+        assert second.new_sessions == []
+        requests_made = stack.github.requests
+        app_calls = [(r.method, r.path, r.status) for r in requests_made if r.identity == "app:4242"]
+        assert app_calls == [
+            ("GET", f"/repos/{repo.full_name}/installation", 200),
+            ("POST", "/app/installations/77/access_tokens", 201),
+        ]
+        listings = [r for r in requests_made if r.repo == repo.full_name and r.path.endswith("/issues")]
+        assert {r.identity for r in listings} == {"installation:77"}
+        assert listings[-1].status == 304
+        assert not any(r.path == "/user" for r in requests_made)
+        # AND the installation is kept on the project, and the key never reached the disk
+        project = requests.get(f"{stack.api_url}/projects/widgets", timeout=10).json()
+        assert project["intake"]["state"] == "ok"
+        assert key.read_text() not in stack.sam_env_file.read_text()
+    finally:
+        stack.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--github-app-id", "12"], "--github-app-id and --github-app-key go together"),
+        (["--github-app-id", "twelve", "--github-app-key", "KEY"], "--github-app-id: 'twelve' is not a GitHub App id"),
+        (["--github-app-id", "12", "--github-app-key", "NOT_PEM"], "--github-app-key: NOT_PEM is not a PEM private key"),
+    ],
+)
+def test_local_refuses_a_github_app_it_cannot_use(
+    argv: list[str], said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a real key file, and a file that is not one
+    files = {"KEY": str(_rsa_key_file(tmp_path)), "NOT_PEM": str(tmp_path / "notes.txt")}
+    (tmp_path / "notes.txt").write_text("not a key")
+    argv = [files.get(a, a) for a in argv]
+    said = said.replace("NOT_PEM", files["NOT_PEM"])
+    # WHEN `intake local` is started with them THEN one sentence, exit 2, and no key material shown
+    code = intake(["local", "--offline", *argv])
+    out = capsys.readouterr().out.strip()
+    assert code == 2
+    assert out.startswith(f"intake local: {said}"), out
