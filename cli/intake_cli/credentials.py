@@ -46,7 +46,7 @@ def list_credentials(api: ApiClient, args: argparse.Namespace) -> int:
         return 0
     rows = [
         [c["name"], c["kind"] + (f" {c['appId']}" if c.get("appId") else ""), c.get("secretArn") or "(environment)"]
-        for c in answer["items"]
+        for c in [answer["default"], *answer["items"]]
     ]
     print(table(rows, ["NAME", "KIND", "SECRET"]))
     if answer.get("secretPrefix"):
@@ -73,7 +73,11 @@ def remove_credential(api: ApiClient, args: argparse.Namespace) -> int:
 
 
 def check_credentials(api: ApiClient, args: argparse.Namespace) -> int:
-    names = [args.name] if args.name else [c["name"] for c in api.credentials()["items"]]
+    if args.name:
+        names = [args.name]
+    else:
+        listed = api.credentials()
+        names = [c["name"] for c in [listed["default"], *listed["items"]]]
     checks = [api.check_credential(name) for name in names]
     if args.json:
         print_json(checks)

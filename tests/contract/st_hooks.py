@@ -19,6 +19,8 @@ from schemathesis.openapi.checks import RejectedPositiveData
 
 # (path, nextToken) the API has answered with, in this run: a token is for the list it came from.
 _HANDED_OUT: set[tuple[str, str]] = set()
+# Credentials registered in this run (PUT /credentials/{name} answered 200, not removed since).
+_REGISTERED: set[str] = {"default"}
 _DEFAULT_EXCLUDES = ("in-progress", "in-review")
 # The remote URLs the API documents it derives a repository from (README, "Configuring a
 # project"), written here independently of the API's code.
@@ -37,6 +39,12 @@ def after_call(context: Any, case: Any, response: Any) -> None:
         return
     if isinstance(body, dict) and isinstance(body.get("nextToken"), str):
         _HANDED_OUT.add((case.formatted_path, body["nextToken"]))
+    if case.operation.path == "/credentials/{name}":
+        name = str((case.path_parameters or {}).get("name"))
+        if case.method.upper() == "PUT" and response.status_code == 200:
+            _REGISTERED.add(name)
+        elif case.method.upper() == "DELETE" and response.status_code == 204:
+            _REGISTERED.discard(name)
 
 
 @schemathesis.hook
@@ -78,9 +86,15 @@ def _broken_rules(case: Any) -> set[str]:
     token = (case.query or {}).get("nextToken")
     if isinstance(token, str) and (case.formatted_path, token) not in _HANDED_OUT:
         broken.add("nextToken")
+    kind = body.get("kind") if case.operation.path == "/credentials/{name}" else None
+    if kind in ("app", "token") and (kind == "app") != (body.get("appId") is not None):
+        broken.add("appId")  # a GitHub App credential has an app id; a token none
     intake = body.get("trackerIntake")
     if not isinstance(intake, dict):
         return broken
+    credential = intake.get("credential")
+    if isinstance(credential, str) and credential not in _REGISTERED:
+        broken.add("trackerIntake.credential")  # a config names only a registered credential
     labels = [x for x in intake.get("labels") or [] if isinstance(x, str)]
     excludes = intake.get("excludeLabels")
     for field, values in (("labels", labels), ("excludeLabels", excludes or [])):

@@ -416,7 +416,10 @@ def test_local_stack_polls_as_a_github_app_when_given_its_key(tmp_path: Path) ->
     [
         (["--github-app-id", "12"], "--github-app-id and --github-app-key go together"),
         (["--github-app-id", "twelve", "--github-app-key", "KEY"], "--github-app-id: 'twelve' is not a GitHub App id"),
-        (["--github-app-id", "12", "--github-app-key", "NOT_PEM"], "--github-app-key: NOT_PEM is not a PEM private key"),
+        (
+            ["--github-app-id", "12", "--github-app-key", "NOT_PEM"],
+            "--github-app-key: NOT_PEM is not a PEM private key",
+        ),
     ],
 )
 def test_local_refuses_a_github_app_it_cannot_use(

@@ -82,6 +82,14 @@ def references(value: Any) -> set[str]:
     return found
 
 
+def under_stack_name(value: Any) -> bool:
+    """An ARN whose resource name is under the stack's name: `…:secret:${AWS::StackName}/*`."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        return all(under_stack_name(v) for v in value["Fn::If"][1:] if v != {"Ref": "AWS::NoValue"})
+    text = value.get("Fn::Sub") if isinstance(value, dict) else None
+    return isinstance(text, str) and ":${AWS::AccountId}:" in text and text.endswith(":${AWS::StackName}/*")
+
+
 def own_names() -> set[str]:
     template = load_template()
     return set(template["Resources"]) | set(template.get("Parameters", {})) | set(expanded()["Resources"])
@@ -169,18 +177,28 @@ def test_no_iam_statement_allows_an_unscoped_resource_or_action() -> None:
         assert "NotResource" not in statement and "NotAction" not in statement, (role, statement)
         for resource in resources_:
             assert resource != "*", f"{role}: {actions} on '*'"
-            assert references(resource) & own_names(), f"{role}: {resource!r} is not of this stack"
+            # Of this stack: one of its resources or parameters, or (for what is made outside
+            # it, the credentials' secrets) a name under the stack's own, `${AWS::StackName}/*`
+            assert references(resource) & own_names() or under_stack_name(resource), (
+                f"{role}: {resource!r} is not of this stack"
+            )
         for action in actions:
             assert action != "*" and not action.endswith(":*"), f"{role}: action {action!r}"
 
 
 def test_managed_policies_are_only_the_logging_one() -> None:
     # GIVEN the managed policies attached to the stack's roles (SAM adds some for event sources)
-    attached = {
+    attached = [
         (role, arn) for role, props in resources("AWS::IAM::Role").items() for arn in props.get("ManagedPolicyArns", [])
-    }
+    ]
     # WHEN they are compared with the allowed list
-    unexpected = {(role, arn) for role, arn in attached if arn not in ALLOWED_MANAGED_POLICIES}
+    # (The stack's own managed policies are statements like any other, checked above.)
+    own = set(resources("AWS::IAM::ManagedPolicy"))
+    unexpected = {
+        (role, str(arn))
+        for role, arn in attached
+        if not (isinstance(arn, dict) and arn.get("Ref") in own) and str(arn) not in ALLOWED_MANAGED_POLICIES
+    }
     # THEN there is no other: a managed policy grants on "*" what a scoped template can grant
     # on this stack's resources (e.g. SQSPollerPolicy for the launch queue)
     assert not unexpected, unexpected

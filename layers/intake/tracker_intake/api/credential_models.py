@@ -86,6 +86,8 @@ class CredentialView(_Out):
 
 
 class CredentialList(_Out):
+    # The deployment's own (its template parameters), then those registered through this API.
+    default: CredentialView
     items: list[CredentialView]
     # Where a registered credential's secret must live (None: anywhere, as locally).
     secret_prefix: str | None = None

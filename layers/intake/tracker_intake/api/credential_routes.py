@@ -49,6 +49,15 @@ NameParam = Annotated[
         json_schema_extra={"pattern": schema_pattern(CREDENTIAL_NAME_PATTERN)},
     ),
 ]
+# Registered names: any but `default`, which is the deployment's own (its template parameters).
+RegisteredNameParam = Annotated[
+    str,
+    Path(
+        alias="name",
+        description="the credential's name (not `default`, which the deployment's parameters set)",
+        json_schema_extra={"pattern": schema_pattern(f"(?!{DEFAULT_CREDENTIAL}$){CREDENTIAL_NAME_PATTERN}")},
+    ),
+]
 
 
 @router.get(
@@ -58,9 +67,11 @@ NameParam = Annotated[
     responses=responses(200, CredentialList, "every credential (references only, never a secret)"),
 )
 def list_credentials(ctx: Context) -> CredentialList:
-    items = [CredentialView.of(_default(ctx))]
-    items += [CredentialView.of(c) for c in ctx.store.list_credentials()]
-    return CredentialList(items=items, secret_prefix=ctx.secret_prefix)
+    return CredentialList(
+        default=CredentialView.of(_default(ctx)),
+        items=[CredentialView.of(c) for c in ctx.store.list_credentials()],
+        secret_prefix=ctx.secret_prefix,
+    )
 
 
 @router.put(
@@ -69,7 +80,7 @@ def list_credentials(ctx: Context) -> CredentialList:
     tags=["credentials"],
     responses=responses(200, CredentialView, "the credential as registered", 400, 413, 422),
 )
-def put_credential(ctx: Context, name: NameParam, body: Annotated[CredentialBody, Body()]) -> CredentialView:
+def put_credential(ctx: Context, name: RegisteredNameParam, body: Annotated[CredentialBody, Body()]) -> CredentialView:
     name = _name(name)
     if name == DEFAULT_CREDENTIAL:
         raise InvalidInput(
@@ -91,7 +102,7 @@ def put_credential(ctx: Context, name: NameParam, body: Annotated[CredentialBody
     tags=["credentials"],
     responses=responses(204, None, "removed", 400, 404, 409),
 )
-def delete_credential(ctx: Context, name: NameParam) -> Response[str]:
+def delete_credential(ctx: Context, name: RegisteredNameParam) -> Response[str]:
     name = _name(name)
     if name == DEFAULT_CREDENTIAL:
         raise InvalidInput("name", "'default' is the deployment's own credential and cannot be removed")
