@@ -4,6 +4,58 @@
  */
 
 export interface paths {
+    "/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The GitHub credentials: the deployment's default and those registered */
+        get: operations["list_credentials_credentials_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credentials/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Register (or replace) a credential by reference to its secret */
+        put: operations["put_credential_credentials__name__put"];
+        post?: never;
+        /** Remove a registered credential (not while a project names it) */
+        delete: operations["delete_credential_credentials__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credentials/{name}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Which repositories of the projects that use it the credential can see (reads GitHub) */
+        post: operations["check_credential_credentials__name__check_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -157,6 +209,70 @@ export interface components {
             version?: number | null;
         };
         /**
+         * CredentialBody
+         * @description `PUT /credentials/{name}`: a token secret, or a GitHub App's id and key secret.
+         *
+         *     The secret must be under the deployment's prefix (GET /credentials says which): the
+         *     functions may read no other.
+         */
+        CredentialBody: {
+            /** Appid */
+            appId?: string | null;
+            /**
+             * Kind
+             * @description token: a token in the secret; app: a PEM key
+             * @enum {string}
+             */
+            kind: "token" | "app";
+            /**
+             * Secretarn
+             * @description ARN of the Secrets Manager secret (its SecretString: the token, or the app's PEM key)
+             */
+            secretArn: string;
+        };
+        /**
+         * CredentialCheck
+         * @description Which of the projects that use the credential have a repository it can see.
+         */
+        CredentialCheck: {
+            /** Credential */
+            credential: string;
+            /** Projects */
+            projects: components["schemas"]["RepoAccess"][];
+        };
+        /**
+         * CredentialKind
+         * @enum {string}
+         */
+        CredentialKind: "token" | "app";
+        /** CredentialList */
+        CredentialList: {
+            default: components["schemas"]["CredentialView"];
+            /** Items */
+            items: components["schemas"]["CredentialView"][];
+            /** Secretprefix */
+            secretPrefix?: string | null;
+        };
+        /** CredentialView */
+        CredentialView: {
+            /** Appid */
+            appId?: string | null;
+            /** Createdat */
+            createdAt?: string | null;
+            /**
+             * Default
+             * @default false
+             */
+            default: boolean;
+            kind: components["schemas"]["CredentialKind"];
+            /** Name */
+            name: string;
+            /** Secretarn */
+            secretArn: string | null;
+            /** Updatedat */
+            updatedAt?: string | null;
+        };
+        /**
          * ErrorBody
          * @description Every refused request: a sentence, and which field is at fault and why.
          */
@@ -283,6 +399,17 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** RepoAccess */
+        RepoAccess: {
+            /** Projectid */
+            projectId: string;
+            /** Reason */
+            reason?: string | null;
+            /** Repo */
+            repo: string | null;
+            /** Visible */
+            visible: boolean;
+        };
         /** ResponseValidationError */
         ResponseValidationError: {
             /** Detail */
@@ -346,6 +473,8 @@ export interface components {
         TrackerIntake: {
             /** Assignee */
             assignee?: string | null;
+            /** Credential */
+            credential?: string | null;
             /**
              * Enabled
              * @default false
@@ -388,6 +517,304 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_credentials_credentials_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description every credential (references only, never a secret) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialList"];
+                };
+            };
+            /** @description this path does not take this method */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the store is unavailable; nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_credential_credentials__name__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the credential's name (not `default`, which the deployment's parameters set) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CredentialBody"];
+            };
+        };
+        responses: {
+            /** @description the credential as registered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialView"];
+                };
+            };
+            /** @description malformed request (bad JSON, path parameter, header or nextToken) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description this path does not take this method */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body over 16 KB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body or a query parameter breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the store is unavailable; nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_credential_credentials__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the credential's name (not `default`, which the deployment's parameters set) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description malformed request (bad JSON, path parameter, header or nextToken) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such project, claim or credential */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description this path does not take this method */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the project exists, the body's version is stale, or projects still use the credential */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the store is unavailable; nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    check_credential_credentials__name__check_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the credential's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one line per project using the credential */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialCheck"];
+                };
+            };
+            /** @description malformed request (bad JSON, path parameter, header or nextToken) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such project, claim or credential */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description this path does not take this method */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 16 KB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no GitHub is configured for previews here */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the store is unavailable; nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     openapi_openapi_json_get: {
         parameters: {
             query?: never;
@@ -529,7 +956,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the project exists, or the body's version is stale */
+            /** @description the project exists, the body's version is stale, or projects still use the credential */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -606,7 +1033,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no such project or claim */
+            /** @description no such project, claim or credential */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -672,7 +1099,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no such project or claim */
+            /** @description no such project, claim or credential */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -747,7 +1174,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no such project or claim */
+            /** @description no such project, claim or credential */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -765,7 +1192,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the project exists, or the body's version is stale */
+            /** @description the project exists, the body's version is stale, or projects still use the credential */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -855,7 +1282,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no such project or claim */
+            /** @description no such project, claim or credential */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -973,7 +1400,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no such project or claim */
+            /** @description no such project, claim or credential */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1043,7 +1470,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no such project or claim */
+            /** @description no such project, claim or credential */
             404: {
                 headers: {
                     [name: string]: unknown;
