@@ -1,7 +1,9 @@
 """Composition roots: build each function's ports from its settings, once per container.
 
 Nothing here runs at import time; handlers call these on their first invocation, so importing
-a handler makes no network call (the token secret is read on first use, then cached).
+a handler makes no network call (the token secret is read on first use, then cached). Each
+builder imports its own function's modules, domain and adapters, when it is called: every handler
+imports this module, and none should load another function's code at its cold start.
 """
 
 from __future__ import annotations
@@ -11,16 +13,16 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .domain.clock import SystemClock
-from .domain.config import ProjectConfig
-from .domain.dispatch import DispatchContext
-from .domain.launch import LaunchContext
-from .domain.poll import PollContext
-from .domain.ports import SessionLauncher
-from .domain.preview import Preview, PreviewContext, preview
-from .settings import ApiSettings, DispatcherSettings, LauncherSettings, PollerSettings
 
 if TYPE_CHECKING:
     from .api.routes import ApiContext
+    from .domain.config import ProjectConfig
+    from .domain.dispatch import DispatchContext
+    from .domain.launch import LaunchContext
+    from .domain.poll import PollContext
+    from .domain.ports import SessionLauncher
+    from .domain.preview import Preview, PreviewContext
+    from .settings import ApiSettings, DispatcherSettings, LauncherSettings, PollerSettings
 
 T = TypeVar("T")
 
@@ -42,7 +44,7 @@ class Ports(Generic[T]):
         self._ports = ports
 
 
-__all__ = ["DispatchContext", "Ports", "build_api_context", "build_dispatch_context", "build_poll_context"]
+__all__ = ["Ports", "build_api_context", "build_dispatch_context", "build_poll_context"]
 
 USER_AGENT = "tracker-intake/0.1 (+https://github.com/tracker-intake)"
 
@@ -71,6 +73,7 @@ def build_poll_context(
     from .adapters.github import GitHubTracker
     from .adapters.github_token import token_key
     from .adapters.sqs import SqsSessionQueue
+    from .domain.poll import PollContext
 
     if token is None:
         token = github_token(settings.github_token_secret_arn)
@@ -103,6 +106,7 @@ def build_dispatch_context(
     from .adapters.dynamodb import DynamoBudgets, DynamoProjects, DynamoTable
     from .adapters.github_token import token_key
     from .adapters.invoker import LambdaInvoker
+    from .domain.dispatch import DispatchContext
 
     if token is None:
         token = github_token(settings.github_token_secret_arn)
@@ -121,6 +125,7 @@ def build_dispatch_context(
 
 def build_launch_context(settings: LauncherSettings) -> LaunchContext:
     from .adapters.dynamodb import DynamoLedger, DynamoTable
+    from .domain.launch import LaunchContext
 
     return LaunchContext(
         ledger=DynamoLedger(DynamoTable(settings.table_name)), launcher=session_launcher(settings), clock=SystemClock()
@@ -163,6 +168,8 @@ class LazyPreviewer:
         self._context: PreviewContext | None = None
 
     def __call__(self, config: ProjectConfig) -> Preview:
+        from .domain.preview import PreviewContext, preview
+
         if self._context is None:
             from .adapters.github import GitHubTracker
             from .adapters.github_token import token_key
