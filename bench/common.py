@@ -44,15 +44,16 @@ class Aws:
 
 
 @contextmanager
-def moto_account() -> Iterator[Aws]:
-    """moto in this process, with IntakeTable and the launch queues built from template.yaml."""
+def moto_account(config: dict[str, Any] | None = None) -> Iterator[Aws]:
+    """moto in this process, with IntakeTable and the launch queues built from template.yaml.
+    `config` is moto's own (e.g. Lambda without Docker)."""
     import boto3
     from moto import mock_aws
 
     from intake_dev.template import create_resources
 
     fake_aws_env()
-    with mock_aws():
+    with mock_aws(config=config):  # type: ignore[arg-type]  # moto types it as its own TypedDict
         dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
         names = create_resources(dynamodb, sqs)
         yield Aws(dynamodb, sqs, names["table_name"], names["queue_url"])

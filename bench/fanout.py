@@ -24,9 +24,9 @@ from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github_token import token_key
 from tracker_intake.domain.clock import SystemClock
 from tracker_intake.domain.config import ProjectConfig
+from tracker_intake.domain.dispatch import DispatchContext
 from tracker_intake.domain.records import ProjectRecord
 from tracker_intake.settings import DispatcherSettings
-from tracker_intake.wiring import DispatchContext
 
 from .common import LABEL, TOKEN, moto_account
 

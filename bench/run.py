@@ -17,7 +17,7 @@ from typing import Any
 
 from .common import RESULTS, fake_aws_env, machine
 
-GROUPS = ("steady_state", "rate_limit", "fanout", "cold_import", "memory", "pacing", "claims")
+GROUPS = ("steady_state", "rate_limit", "fanout", "cold_import", "memory", "pacing", "claims", "durations")
 
 
 def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
@@ -36,6 +36,8 @@ def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
         from . import pacing as module  # type: ignore[no-redef]
     elif group == "claims":
         from . import claims as module  # type: ignore[no-redef]
+    elif group == "durations":
+        from . import durations as module  # type: ignore[no-redef]
     else:
         raise ValueError(group)
     return module.run, dict(module.TARGETS)
@@ -82,10 +84,11 @@ def table(results: dict[str, Any], groups: tuple[str, ...]) -> str:
 _EXTRA = {
     "rate_limit": ("steady_units", "steady_naive_units", "steady_ratio_vs_naive"),
     "fanout": ("projects", "invokes_per_s", "index_read_s", "end_to_end_wall_s"),
-    "cold_import": ("boto3_ms",),
+    "cold_import": ("boto3_ms", "api_ms", "api_first_get_ms"),
     "memory": ("rss_before_poll_mb", "pages"),
     "pacing": ("capacity_projects_at_600", "capacity_projects_at_900", "unpaced_refusals_total"),
     "claims": ("c_dynamodb_reads",),
+    "durations": ("poll_ms", "poll_without_services_ms", "tick_ms", "tick_without_services_cpu_ms"),
 }
 
 

@@ -9,6 +9,9 @@ one measured.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from intake_dev.call_counter import CallCounter
@@ -18,6 +21,7 @@ from tracker_intake.adapters.dynamodb import DynamoProjects, DynamoStore
 from tracker_intake.adapters.sqs import SqsSessionQueue
 from tracker_intake.domain.clock import SystemClock
 from tracker_intake.domain.config import ProjectConfig
+from tracker_intake.domain.poll import PollContext
 from tracker_intake.settings import PollerSettings
 from tracker_intake.wiring import build_poll_context
 
@@ -27,9 +31,28 @@ from .common import LABEL, TOKEN, add_issues, moto_account
 # eventually consistent), read before the first request so a pause recorded by any poller holds.
 TARGETS = {"github_requests": 1, "rate_limit_units": 0, "dynamodb_reads": 2, "dynamodb_writes": 0, "sqs_sends": 0}
 WARM_UP_POLLS = 10
+PROJECT = "one page: 41 open issues (20 eligible, 20 excluded, 1 pull request), default cap 10"
 
 
-def run() -> dict[str, Any]:
+@dataclass
+class SettledPoller:
+    """A poller whose project's backlog is enqueued: each further `poll()` is a steady-state one."""
+
+    poller: Any  # the handler module, with `context` in use
+    context: PollContext
+    github: FakeGitHub
+    counter: CallCounter
+    warm_up: list[dict[str, Any]]
+
+    def poll(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.poller.lambda_handler({"projectId": "widgets"}, LocalLambdaContext())
+        return result
+
+
+@contextmanager
+def settled_poller(wrap: Callable[[PollContext], PollContext] = lambda context: context) -> Iterator[SettledPoller]:
+    """The project of PROJECT, polled until it is settled. `wrap` may wrap the context's ports
+    (to time them) before the handler is given it."""
     with FakeGitHub() as github, moto_account() as aws:
         repo = github.add_repo("acme", "widgets")
         eligible = add_issues(repo, 40, eligible_every=2)  # one page of 40 issues, 20 eligible
@@ -45,25 +68,29 @@ def run() -> dict[str, Any]:
         counter = CallCounter()
         counter.attach(context.store.table.client)
         counter.attach(context.queue.client)
+        context = wrap(context)
         poller = load_handler("poller", fresh=True)
         poller.use(context)
+        settled = SettledPoller(poller, context, github, counter, [])
 
-        def poll() -> dict[str, Any]:
-            result: dict[str, Any] = poller.lambda_handler({"projectId": "widgets"}, LocalLambdaContext())
-            return result
-
-        warm_up = [poll()]
+        warm_up = settled.warm_up
+        warm_up.append(settled.poll())
         while warm_up[-1]["result"] != "not_modified" and len(warm_up) < WARM_UP_POLLS:
-            warm_up.append(poll())
-        warm_up.append(poll())  # the first all-304 poll may still clear poll-state attributes
+            warm_up.append(settled.poll())
+        warm_up.append(settled.poll())  # the first all-304 poll may still clear poll-state attributes
         enqueued = sum(len(p["newSessions"]) for p in warm_up)
         if enqueued != eligible:
             raise RuntimeError(f"warm-up enqueued {enqueued} of {eligible} eligible issues")
-
         github.clear_requests()
         counter.reset()
+        yield settled
+
+
+def run() -> dict[str, Any]:
+    with settled_poller() as settled:
+        github, counter = settled.github, settled.counter
         remaining = github.rate_remaining(TOKEN)
-        measured = poll()
+        measured = settled.poll()
         requests = github.requests
         return {
             "github_requests": len(requests),
@@ -74,8 +101,8 @@ def run() -> dict[str, Any]:
             "github_statuses": [r.status for r in requests],
             "aws_calls": dict(sorted(counter.calls.items())),
             "poll_result": measured["result"],
-            "warm_up_polls": len(warm_up),
-            "project": "one page: 41 open issues (20 eligible, 20 excluded, 1 pull request), default cap 10",
+            "warm_up_polls": len(settled.warm_up),
+            "project": PROJECT,
             "path": "poller handler (functions/poller/app.py) with wiring.build_poll_context ports; "
             "moto in-process; loopback GitHub stand-in",
         }

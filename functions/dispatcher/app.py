@@ -8,11 +8,11 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tracker_intake.domain.dispatch import dispatch
+from tracker_intake.domain.dispatch import DispatchContext, dispatch
 from tracker_intake.observability import record_dispatch
 from tracker_intake.settings import DispatcherSettings
 from tracker_intake.tracing import traced
-from tracker_intake.wiring import DispatchContext, Ports, build_dispatch_context
+from tracker_intake.wiring import Ports, build_dispatch_context
 
 logger = Logger()
 

@@ -38,9 +38,9 @@ from intake_dev.invoker import InProcessInvoker
 from intake_dev.template import create_resources
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_key
+from tracker_intake.domain.dispatch import DispatchContext
 from tracker_intake.domain.poll import PollContext
 from tracker_intake.domain.session import SessionRequest
-from tracker_intake.wiring import DispatchContext
 
 PROJECTS = int(os.environ.get("INTAKE_LOAD_PROJECTS", "50"))
 ISSUES = int(os.environ.get("INTAKE_LOAD_ISSUES", "30"))

@@ -38,6 +38,7 @@ from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_key
 from tracker_intake.adapters.webhook import WebhookLauncher
+from tracker_intake.domain.dispatch import DispatchContext
 from tracker_intake.domain.errors import LaunchRetryable
 from tracker_intake.domain.launch import LaunchContext
 from tracker_intake.domain.poll import PollContext
@@ -45,7 +46,7 @@ from tracker_intake.domain.ports import Ledger, SessionLauncher
 from tracker_intake.domain.records import Claim, ClaimStatus
 from tracker_intake.domain.session import SessionRequest
 from tracker_intake.settings import DispatcherSettings, PollerSettings
-from tracker_intake.wiring import USER_AGENT, DispatchContext, build_dispatch_context, build_poll_context
+from tracker_intake.wiring import USER_AGENT, build_dispatch_context, build_poll_context
 
 SUBJECT, HEALTHY = "subject", "healthy"
 REPOS = {SUBJECT: "acme/subject", HEALTHY: "acme/healthy"}

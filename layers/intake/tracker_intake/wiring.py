@@ -1,7 +1,9 @@
 """Composition roots: build each function's ports from its settings, once per container.
 
 Nothing here runs at import time; handlers call these on their first invocation, so importing
-a handler makes no network call (the token secret is read on first use, then cached).
+a handler makes no network call (the token secret is read on first use, then cached). Each
+builder imports its own function's modules, domain and adapters, when it is called: every handler
+imports this module, and none should load another function's code at its cold start.
 """
 
 from __future__ import annotations
@@ -11,18 +13,18 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .domain.clock import SystemClock
-from .domain.config import ProjectConfig
 from .domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind
-from .domain.dispatch import DispatchContext
-from .domain.launch import LaunchContext
-from .domain.poll import PollContext
-from .domain.ports import SessionLauncher
-from .domain.preview import Preview, PreviewContext, preview
-from .settings import ApiSettings, DispatcherSettings, LauncherSettings, PollerSettings, _CredentialSettings
 
 if TYPE_CHECKING:
     from .adapters.credentials import DeploymentCredentials
     from .api.routes import ApiContext
+    from .domain.config import ProjectConfig
+    from .domain.dispatch import DispatchContext
+    from .domain.launch import LaunchContext
+    from .domain.poll import PollContext
+    from .domain.ports import SessionLauncher
+    from .domain.preview import Preview
+    from .settings import ApiSettings, DispatcherSettings, LauncherSettings, PollerSettings, _CredentialSettings
 
 T = TypeVar("T")
 
@@ -44,7 +46,7 @@ class Ports(Generic[T]):
         self._ports = ports
 
 
-__all__ = ["DispatchContext", "Ports", "build_api_context", "build_dispatch_context", "build_poll_context"]
+__all__ = ["Ports", "build_api_context", "build_dispatch_context", "build_poll_context"]
 
 USER_AGENT = "tracker-intake/0.1 (+https://github.com/tracker-intake)"
 
@@ -121,6 +123,7 @@ def build_poll_context(
     from .adapters.github import GitHubTracker
     from .adapters.github_token import token_key
     from .adapters.sqs import SqsSessionQueue
+    from .domain.poll import PollContext
 
     store = DynamoStore(settings.table_name, client=dynamodb)
     credentials = build_credentials(
@@ -160,6 +163,7 @@ def build_dispatch_context(
     from .adapters.dynamodb import DynamoStore
     from .adapters.github_token import token_key
     from .adapters.invoker import LambdaInvoker
+    from .domain.dispatch import DispatchContext
 
     store = DynamoStore(settings.table_name, client=dynamodb)
     context = DispatchContext(
@@ -178,6 +182,7 @@ def build_dispatch_context(
 
 def build_launch_context(settings: LauncherSettings) -> LaunchContext:
     from .adapters.dynamodb import DynamoLedger, DynamoTable
+    from .domain.launch import LaunchContext
 
     return LaunchContext(
         ledger=DynamoLedger(DynamoTable(settings.table_name)), launcher=session_launcher(settings), clock=SystemClock()
@@ -232,6 +237,7 @@ class CredentialPreviewer:
         self._credentials = credentials
 
     def __call__(self, config: ProjectConfig, project_id: str = "preview") -> Preview:
+        from .domain.preview import PreviewContext, preview
         from .domain.records import ProjectRecord
 
         # A draft's repository may not be the project's: nothing found is cached on the project.

@@ -36,7 +36,8 @@ __all__ = [
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+    # Built on first use (see domain/config.py's _Model): a GET builds its answer, not every route's.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, defer_build=True)
 
 
 MAX_VERSION = 2**53 - 1
@@ -160,7 +161,9 @@ class SessionList(_Out):
 class PreviewRequest(BaseModel):
     """The body of `POST /projects/{id}/preview`: a draft rule, or nothing for the stored one."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
+    )
 
     tracker_intake: TrackerIntake | None = None
 

@@ -161,6 +161,9 @@ class _Model(BaseModel):
         extra="forbid",
         frozen=True,
         str_strip_whitespace=False,
+        # The validator is built on first use, not when the class is defined: a cold start pays
+        # for the models its first request uses, not for every model the function might use.
+        defer_build=True,
     )
 
 
@@ -306,6 +309,8 @@ def intake_repo(config: ProjectConfig) -> tuple[str, str]:
 
 
 class FieldProblem(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use, as _Model
+
     field: str
     reason: str
 

@@ -23,7 +23,10 @@ def cap_utf8(text: str, limit: int) -> tuple[str, bool]:
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+    # Built on first use: the API and the dispatcher import this module and never send a request.
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True, defer_build=True
+    )
 
 
 class SessionIssue(_Wire):
