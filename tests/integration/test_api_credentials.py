@@ -9,34 +9,19 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 from api_support import Answer, Api, request
-from aws_lambda_powertools.utilities import parameters
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from credential_support import APP_ID, PREFIX, AppKey, fresh_credential_caches, store_secret
 from security.leaks import leaks
 
 from intake_dev.clock import FixedClock
 from intake_dev.fake_github import FakeGitHub
-from tracker_intake.adapters.github_app import forget_cached_credentials
 from tracker_intake.settings import ApiSettings
 from tracker_intake.wiring import build_api_context
 
-# Secrets under the deployment's prefix (as the template sets it: the stack's name) are usable.
-PREFIX = "arn:aws:secretsmanager:us-east-1:123456789012:secret:intake-test/"
 DEFAULT_TOKEN = "ghp_defaultDeploymentToken0123456789abcd"
 CI_TOKEN = "ghp_registeredCiToken0123456789abcdefAB"
-APP_ID = "4242"
-APP_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-APP_PEM = APP_KEY.private_bytes(
-    serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-).decode()
-APP_PUBLIC_PEM = (
-    APP_KEY.public_key()
-    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    .decode()
-)
+APP_KEY = AppKey.generate()
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
@@ -49,28 +34,23 @@ class Secrets:
 
 @pytest.fixture(autouse=True)
 def fresh_caches() -> Iterator[None]:
-    """Secrets (Powertools), app installations and tokens are cached per process: start with none."""
-    parameters.clear_caches()  # type: ignore[no-untyped-call]
-    forget_cached_credentials()
-    yield
-    parameters.clear_caches()  # type: ignore[no-untyped-call]
-    forget_cached_credentials()
+    with fresh_credential_caches():
+        yield
 
 
 @pytest.fixture
 def secrets(aws: dict[str, Any]) -> Secrets:
-    manager = boto3.client("secretsmanager")
     return Secrets(
-        token_arn=manager.create_secret(Name="intake-test/ci-token", SecretString=CI_TOKEN)["ARN"],
-        app_arn=manager.create_secret(Name="intake-test/triage-app", SecretString=APP_PEM)["ARN"],
-        elsewhere_arn=manager.create_secret(Name="someone-else/token", SecretString="ghp_notOurs")["ARN"],
+        token_arn=store_secret("intake-test/ci-token", CI_TOKEN),
+        app_arn=store_secret("intake-test/triage-app", APP_KEY.pem),
+        elsewhere_arn=store_secret("someone-else/token", "ghp_notOurs"),
     )
 
 
 @pytest.fixture
 def github(github: FakeGitHub) -> FakeGitHub:
     """acme/app and acme/tools; app 4242 installed (11) on acme/app only."""
-    github.add_app(APP_ID, APP_PUBLIC_PEM)
+    github.add_app(APP_ID, APP_KEY.public_pem)
     github.add_installation(APP_ID, 11, ["acme/app"])
     github.add_repo("acme", "app")
     github.add_repo("acme", "tools")
@@ -442,7 +422,7 @@ def test_no_credentials_route_ever_answers_secret_material(
         put(registered, "triage", **app_body(secrets)),
         put(registered, "spare", kind="token", secretArn=secrets.elsewhere_arn),
         put(registered, "spare", **token_body(secrets), secret=CI_TOKEN),
-        put(registered, "spare", kind="app", secretArn=APP_PEM, appId=APP_ID),
+        put(registered, "spare", kind="app", secretArn=APP_KEY.pem, appId=APP_ID),
         registered(request("POST", "/credentials/ci/check")),
         registered(request("POST", "/credentials/triage/check")),
         registered(request("POST", "/credentials/default/check")),
@@ -459,8 +439,7 @@ def test_no_credentials_route_ever_answers_secret_material(
     assert issued and jwts and f"Bearer {CI_TOKEN}" in sent
     # ... and no answer nor table item holds the token, the key (whole or any line of it), a JWT or an
     # installation token
-    found = {"registered token": CI_TOKEN, "private key": "".join(APP_PEM.splitlines()[1:-1])}
-    found |= {f"key line {n}": line for n, line in enumerate(APP_PEM.splitlines()[1:-1])}
+    found = {"registered token": CI_TOKEN, **APP_KEY.secrets()}
     found |= {f"jwt {n}": value for n, value in enumerate(sorted(jwts))}
     found |= {f"installation token {n}": value for n, value in enumerate(sorted(issued))}
     texts = [answer.text + json.dumps(answer.headers) for answer in answers]
