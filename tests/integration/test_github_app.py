@@ -232,6 +232,23 @@ def test_the_stand_in_takes_installation_tokens_until_they_expire_whatever_token
     assert (before, after) == (200, 401)
 
 
+def test_the_stand_in_lists_every_installation_token_it_issued(stand_in: FakeGitHub, clock: FixedClock) -> None:
+    # GIVEN tokens minted for two installations, one of them twice (the first expired)
+    app = _app(stand_in, clock)
+    first = app.installation_auth(11).header()
+    stand_in.expire_installation_tokens()
+    forget_cached_credentials()
+    second = app.installation_auth(11).header()
+    other = app.installation_auth(12).header()
+
+    # WHEN the stand-in is asked which it issued
+    issued = stand_in.issued_installation_tokens()
+
+    # THEN all three, expired or not, and nothing else
+    assert sorted(issued) == sorted(h.partition(" ")[2] for h in (first, second, other) if h)
+    assert len(set(issued)) == 3
+
+
 # --- installations and tokens --------------------------------------------------------
 
 
