@@ -398,6 +398,26 @@ def test_check_of_the_default_covers_the_projects_that_name_none(registered: Api
     assert [r.header("Authorization") for r in github.requests_for("acme/tools")] == [f"Bearer {DEFAULT_TOKEN}"]
 
 
+def test_check_of_a_token_credential_whose_secret_is_a_key_says_to_register_it_as_an_app(
+    registered: Api, github: FakeGitHub
+) -> None:
+    # GIVEN the app's key registered by mistake as a token, and project app polling with it
+    pem_arn = store_secret("intake-test/key-as-token", APP_KEY.pem)
+    assert put(registered, "mixup", kind="token", secretArn=pem_arn).status == 200
+    assert create_project(registered, "app", "acme/app", credential="mixup").status == 201
+    # WHEN it is checked
+    answer = registered(request("POST", "/credentials/mixup/check"))
+    # THEN acme/app is not visible, the reason says what to do, and nothing was sent to GitHub
+    assert answer.status == 200, answer.text
+    [line] = answer.body["projects"]
+    assert line["visible"] is False
+    assert line["reason"] == (
+        "the secret of the mixup credential holds a private key, not a token: "
+        "register it with kind app and the app's id"
+    )
+    assert github.requests == []
+
+
 def test_check_of_an_unknown_credential_is_404(registered: Api, github: FakeGitHub) -> None:
     # WHEN a name nobody registered is checked
     answer = registered(request("POST", "/credentials/nobody/check"))
