@@ -109,6 +109,9 @@ FAULTS = (
     "not_modified_without_etag",  # 304 with no ETag header, whatever was asked
     "vanish_after_first_page",  # serves page 1, then closes issues (mode="rest" or "served")
 )
+# In a fault's `message` or `body`: the token (or JWT) the faulted request carried, echoed back
+# as a misbehaving proxy, or GitHub quoting what it refused, might.
+ECHO_CREDENTIAL = "{credential}"
 
 _LABEL_COLORS = {
     "bug": "d73a4a",
@@ -528,6 +531,11 @@ class FakeGitHub:
             for token in self._installation_tokens.values():
                 token.expires_at = min(token.expires_at, self.clock())
 
+    def issued_installation_tokens(self) -> list[str]:
+        """Every installation token minted so far, expired or not (what leak checks look for)."""
+        with self._lock:
+            return list(self._installation_tokens)
+
     def set_installation_rate_limit(
         self, installation_id: int, *, remaining: int, reset_in: int = RATE_WINDOW_SECONDS
     ) -> None:
@@ -556,7 +564,8 @@ class FakeGitHub:
         """Make the next `times` matching requests fail (`times=None`: until `clear_faults`).
 
         `repo` ("owner/name") and `page` narrow which requests match. Faults fire in the
-        order they were injected.
+        order they were injected. `ECHO_CREDENTIAL` in a `message` or `body` is replaced by the
+        token the request carried.
         """
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
@@ -796,7 +805,7 @@ class FakeGitHub:
             }
             return _json(200, {"resources": {"core": core}, "rate": core}, rate)
         if fault is not None and fault.kind != "vanish_after_first_page":
-            return self._fault_response(fault, bucket, rate)
+            return self._fault_response(fault, bucket, rate, token)
         if bucket.remaining <= 0:
             who = identity.replace("installation:", "installation ID ")
             return _json(
@@ -840,7 +849,7 @@ class FakeGitHub:
         if app is None:
             return _json(401, {"message": refusal, "documentation_url": "https://docs.github.com/rest"})
         if fault is not None and fault.kind != "vanish_after_first_page":
-            return self._fault_response(fault, self._bucket(f"app:{app.app_id}"), {})
+            return self._fault_response(fault, self._bucket(f"app:{app.app_id}"), {}, token)
         if kind == "installation":
             if method != "GET":
                 return _json(404, _not_found())
@@ -962,8 +971,10 @@ class FakeGitHub:
         response.headers.update(_rate_headers(bucket))
         return response
 
-    def _fault_response(self, fault: _Fault, bucket: _Bucket, rate: dict[str, str]) -> _Response:
-        params = fault.params
+    def _fault_response(
+        self, fault: _Fault, bucket: _Bucket, rate: dict[str, str], token: str | None = None
+    ) -> _Response:
+        params = _echoing(fault.params, token or "")
         status = int(params.get("status", 403))
         secondary = SECONDARY_MESSAGE
         match fault.kind:
@@ -1061,6 +1072,17 @@ def _write(handler: BaseHTTPRequestHandler, response: _Response) -> None:
         handler.wfile.flush()
     except (BrokenPipeError, ConnectionResetError):
         handler.close_connection = True  # the client gave up (a `slow` fault past its timeout)
+
+
+def _echoing(value: Any, token: str) -> Any:
+    """`value` with every ECHO_CREDENTIAL in its strings replaced by `token`."""
+    if isinstance(value, str):
+        return value.replace(ECHO_CREDENTIAL, token)
+    if isinstance(value, dict):
+        return {key: _echoing(item, token) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_echoing(item, token) for item in value]
+    return value
 
 
 def _json(status: int, payload: Any, extra: Mapping[str, str] | None = None) -> _Response:

@@ -4,47 +4,17 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from api_support import Api, claim
+from cli_support import Served, described
 
 from intake_cli.main import main
 from intake_dev.functions import quiet_handler_logs
-from intake_dev.local_api import serve_api
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.records import ClaimStatus
-
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-class Served:
-    """The API on 127.0.0.1 (a free port), and the CLI pointed at it."""
-
-    def __init__(self, api: Api, capsys: pytest.CaptureFixture[str]) -> None:
-        self.api = api
-        self.capsys = capsys
-        self.before_answer: Callable[[dict[str, Any]], None] = lambda event: None
-
-        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            answer: dict[str, Any] = api.module.lambda_handler(event, context)
-            self.before_answer(event)
-            return answer
-
-        self.server = serve_api(handler, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def run(self, *argv: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = main(["--api-url", self.url, *argv])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def json(self, *argv: str) -> Any:
-        code, out, err = self.run(*argv, "--json")
-        assert code == 0, err
-        return json.loads(out)
 
 
 @pytest.fixture
@@ -53,8 +23,7 @@ def cli(aws: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> Iterator[Ser
     # The handler's JSON logs go to stdout, as in Lambda; here they would mix with the CLI's output.
     with quiet_handler_logs():
         yield served
-    served.server.shutdown()
-    served.server.server_close()
+    served.stop()
 
 
 def test_create_then_show_a_project(cli: Served) -> None:
@@ -252,12 +221,6 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--api-url", "http://127.0.0.1:9", "project", "set-config", "demo", *both])
     # THEN argparse refuses it with exit 2
     assert exit_info.value.code == 2
-
-
-def described(out: str) -> dict[str, str]:
-    """`project show` output as {label: value}."""
-    pairs = (line.strip().split("  ", 1) for line in out.splitlines() if "  " in line.strip())
-    return {label.strip(): value.strip() for label, value in pairs}
 
 
 def _now() -> Any:

@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from intake_dev.fake_github import FakeGitHub
+from intake_dev.fake_github import ECHO_CREDENTIAL, FakeGitHub
 from intake_dev.sample_repo import load_sample
 
 UA = {"User-Agent": "stand-in-test"}
@@ -186,6 +186,21 @@ def test_a_fault_scoped_to_a_repository_and_page_fires_only_there(github: FakeGi
     # THEN only the matching request failed, once
     assert statuses == [200, 200, 500]
     assert _get(github, "/repos/acme/a/issues?page=2").status_code == 200
+
+
+def test_a_fault_can_echo_the_token_the_request_carried(github: FakeGitHub) -> None:
+    # GIVEN two faults on acme/app that quote the request's token, in a message and in a raw body
+    github.add_repo("acme", "app")
+    github.inject("forbidden", repo="acme/app", message=f"not for {ECHO_CREDENTIAL}")
+    github.inject("status", repo="acme/app", status=503, body=f"proxy saw Bearer {ECHO_CREDENTIAL}")
+
+    # WHEN two requests carry two tokens
+    first = _get(github, "/repos/acme/app/issues", "ghp_first")
+    second = _get(github, "/repos/acme/app/issues", "ghp_second")
+
+    # THEN each answer quotes its own request's token
+    assert (first.status_code, first.json()["message"]) == (403, "not for ghp_first")
+    assert (second.status_code, second.text) == (503, "proxy saw Bearer ghp_second")
 
 
 def test_sample_repository_has_the_cases_the_demo_needs(github: FakeGitHub) -> None:

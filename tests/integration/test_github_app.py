@@ -16,6 +16,7 @@ from security.leaks import leaks
 
 from intake_dev.clock import FixedClock
 from intake_dev.fake_github import (
+    ECHO_CREDENTIAL,
     JWT_EXP_TOO_FAR,
     JWT_EXPIRED,
     JWT_UNREADABLE,
@@ -230,6 +231,23 @@ def test_the_stand_in_takes_installation_tokens_until_they_expire_whatever_token
 
     # THEN it is taken, then it is Bad credentials
     assert (before, after) == (200, 401)
+
+
+def test_the_stand_in_lists_every_installation_token_it_issued(stand_in: FakeGitHub, clock: FixedClock) -> None:
+    # GIVEN tokens minted for two installations, one of them twice (the first expired)
+    app = _app(stand_in, clock)
+    first = app.installation_auth(11).header()
+    stand_in.expire_installation_tokens()
+    forget_cached_credentials()
+    second = app.installation_auth(11).header()
+    other = app.installation_auth(12).header()
+
+    # WHEN the stand-in is asked which it issued
+    issued = stand_in.issued_installation_tokens()
+
+    # THEN all three, expired or not, and nothing else
+    assert sorted(issued) == sorted(h.partition(" ")[2] for h in (first, second, other) if h)
+    assert len(set(issued)) == 3
 
 
 # --- installations and tokens --------------------------------------------------------
@@ -508,6 +526,24 @@ def test_no_private_key_jwt_or_installation_token_appears_in_errors_or_reprs(
     assert any(value.startswith("ey") for value in secrets.values())
     assert len(failures) == len(attempts)
     assert leaks(secrets, texts) == []
+
+
+def test_a_jwt_github_quotes_back_is_not_in_the_error_even_where_the_message_is_cut(
+    stand_in: FakeGitHub, clock: FixedClock
+) -> None:
+    # GIVEN GitHub refusing the installation lookup with a message that quotes the JWT (longer
+    # than the 200 characters of a message intake keeps)
+    stand_in.inject("forbidden", repo="acme/app", message=f"Forbidden to {ECHO_CREDENTIAL}")
+
+    # WHEN the app looks for its installation
+    with pytest.raises(AuthFailed) as caught:
+        _app(stand_in, clock).installation_for("acme", "app")
+
+    # THEN the error keeps GitHub's words, and no piece of the JWT
+    sent = (_lookups(stand_in)[0].header("Authorization") or "").partition(" ")[2]
+    assert sent.startswith("ey") and len(sent) > 200
+    assert "Forbidden to ***" in str(caught.value)
+    assert leaks({"JWT": sent}, _chain(caught.value)) == []
 
 
 def test_an_installation_token_is_never_in_a_rate_limit_message(stand_in: FakeGitHub, clock: FixedClock) -> None:

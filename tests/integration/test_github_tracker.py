@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from intake_dev.clock import FixedClock
-from intake_dev.fake_github import FakeGitHub, FakeRepo
+from intake_dev.fake_github import ECHO_CREDENTIAL, FakeGitHub, FakeRepo
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.domain.eligibility import EligibilityRule, is_eligible
 from tracker_intake.domain.errors import (
@@ -768,3 +768,17 @@ def test_the_token_never_appears_in_errors_or_logs(github: FakeGitHub, caplog: p
     assert texts
     assert all(TOKEN not in text for text in texts)
     assert TOKEN not in caplog.text
+
+
+def test_a_token_quoted_where_githubs_message_is_cut_leaves_no_piece_of_it(github: FakeGitHub) -> None:
+    # GIVEN a refusal quoting the token so that the 200-character cap falls inside it
+    github.add_repo("acme", "widgets")
+    github.inject("forbidden", message="x" * 180 + f" {ECHO_CREDENTIAL} and more")
+
+    # WHEN the tracker lists
+    with pytest.raises(AuthFailed) as caught:
+        list(_tracker(github).pages(QUERY, {}))
+
+    # THEN the message keeps GitHub's words, and not even the token's head
+    assert "x" * 100 in str(caught.value)
+    assert TOKEN[:12] not in str(caught.value)

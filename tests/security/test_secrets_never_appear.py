@@ -4,7 +4,8 @@ kind of fault (GitHub answers that echo the token back, a backend that echoes it
 throttles, crashes of the poller and the launcher).
 
 tests/integration/test_secrets_not_leaked.py checks the API routes and the launcher on their own;
-this run covers the whole pipeline, with the encodings and fragments of leaks.py. The reliability
+this run covers the whole pipeline, with the encodings and fragments of leaks.py;
+test_app_secrets_never_appear.py does the same for GitHub Apps' keys, JWTs and installation tokens. The reliability
 suite also runs the same search after every case of its fault matrix (its conftest.py).
 """
 

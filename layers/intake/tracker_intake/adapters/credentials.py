@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..domain.config import intake_repo
 from ..domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind, Resolved, app_key
-from ..domain.errors import CredentialUnknown, RepoNotFound
+from ..domain.errors import AuthFailed, CredentialUnknown, RepoNotFound
 from ..domain.ports import CredentialRegistry, ProjectStore
 from ..domain.records import Installation, ProjectRecord
 from ..domain.tracker import Tracker
@@ -120,7 +120,19 @@ class DeploymentCredentials:
         return cached[1]
 
     def _token(self, spec: Credential | None) -> str | None:
-        return self._default_token if spec is None else self._read_secret(spec.secret_arn)
+        if spec is None:
+            return self._default_token
+        token = self._read_secret(spec.secret_arn)
+        if any(c.isspace() for c in token):
+            # No token has spaces or line breaks: `requests` would refuse the header, and the poll
+            # would only say that nothing could be sent. Most likely an app's key, registered as a token.
+            if "PRIVATE KEY" in token:
+                raise AuthFailed(
+                    f"the secret of the {spec.name} credential holds a private key, not a token: "
+                    "register it with kind app and the app's id"
+                )
+            raise AuthFailed(f"the secret of the {spec.name} credential is not a token: it has spaces or line breaks")
+        return token
 
     def _app(self, spec: Credential) -> GitHubApp:
         assert spec.app_id is not None

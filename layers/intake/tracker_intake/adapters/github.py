@@ -243,7 +243,7 @@ class GitHubTracker:
 
     def _error(self, where: str, response: requests.Response, header: str | None) -> TrackerError:
         status = response.status_code
-        said = scrub(github_message(response), header)
+        said = github_message(response, header)
         if status in (403, 429):
             limited = rate_limit_error(response, said, where, self._now())
             if limited is not None:
@@ -418,14 +418,19 @@ def _next_link(response: requests.Response) -> str | None:
     return url or None
 
 
-def github_message(response: requests.Response) -> str:
-    """GitHub's `message`, on one line and capped (it is quoted in error messages)."""
+def github_message(response: requests.Response, header: str | None) -> str:
+    """GitHub's `message`, on one line and capped (it is quoted in error messages), without the
+    secret the request's Authorization `header` carried.
+
+    Scrubbed before it is cut: a cut would leave the head of a long secret (a JWT) that no longer
+    matches it whole.
+    """
     try:
         body = response.json()
     except ValueError:
         return ""
     message = body.get("message") if isinstance(body, dict) else None
-    return " ".join(message.split())[:_MESSAGE_CAP] if isinstance(message, str) else ""
+    return " ".join(scrub(message, header).split())[:_MESSAGE_CAP] if isinstance(message, str) else ""
 
 
 def origin(url: str) -> str:

@@ -22,7 +22,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from tracker_intake.adapters.github import API_VERSION, github_message, rate_limit_error, scrub, send
+from tracker_intake.adapters.github import API_VERSION, github_message, rate_limit_error, send
 from tracker_intake.domain.errors import (
     AuthFailed,
     BadTrackerResponse,
@@ -198,7 +198,7 @@ class GitHubApp:
 
     def _error(self, response: requests.Response, where: str, header: str) -> TrackerError:
         status = response.status_code
-        said = scrub(github_message(response), header)
+        said = github_message(response, header)
         detail = f" ({status}{': ' + said if said else ''})"
         if status == 401:
             return AuthFailed(

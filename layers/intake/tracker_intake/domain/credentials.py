@@ -78,7 +78,10 @@ def check_secret_arn(value: str, prefix: str | None) -> str:
     elsewhere would be accepted here and refused at every poll.
     """
     if not _SECRET_ARN.fullmatch(value):
-        raise ValueError(f"{value[:80]!r} is not the ARN of a Secrets Manager secret")
+        # Not quoted back: what lands here by mistake is often the secret itself (a token, a PEM).
+        raise ValueError(
+            "is not the ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>)"
+        )
     if prefix and not value.startswith(prefix):
         raise ValueError(f"the secret must be under {prefix} (the only secrets this deployment may read)")
     return value
