@@ -10,14 +10,15 @@ by `GitHubApp` until shortly before they expire.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from ..domain.clock import SystemClock
 from ..domain.config import intake_repo
 from ..domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind, Resolved, app_key
 from ..domain.errors import CredentialUnknown, RepoNotFound
-from ..domain.ports import CredentialRegistry, ProjectStore
+from ..domain.ports import Clock, CredentialRegistry, ProjectStore
 from ..domain.records import Installation, ProjectRecord
 from ..domain.tracker import Tracker
 from .github import GitHubTracker
@@ -25,7 +26,7 @@ from .github_app import GitHubApp
 from .github_auth import GitHubAuth, TokenAuth
 from .github_token import token_key
 
-REGISTRY_MAX_AGE = 300.0  # seconds: a re-registered credential applies within five minutes
+REGISTRY_MAX_AGE = timedelta(minutes=5)  # a re-registered credential applies within five minutes
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class DeploymentCredentials:
         read_secret: Callable[[str], str],
         default_token: str | None = None,
         default_tracker: Tracker | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
     ) -> None:
         # `default` None: the default is `default_token` (GITHUB_TOKEN, or none, locally).
         self._default = default
@@ -60,9 +61,10 @@ class DeploymentCredentials:
         self._projects = projects
         self._options = options
         self._read_secret = read_secret
-        self._monotonic = monotonic
+        # The apps sign their JWTs and judge their tokens' expiry by it; the registry ages by it.
+        self._clock = clock or SystemClock()
         self._lock = threading.Lock()
-        self._specs: dict[str, tuple[float, Credential | None]] = {}
+        self._specs: dict[str, tuple[datetime, Credential | None]] = {}
         self._apps: dict[tuple[str, str], GitHubApp] = {}
         self._trackers: dict[str, GitHubTracker] = {}
 
@@ -106,10 +108,10 @@ class DeploymentCredentials:
         """The credential by name; None for a default that is a plain local token."""
         if name == DEFAULT_CREDENTIAL:
             return self._default
-        now = self._monotonic()
+        now = self._clock.now()
         with self._lock:
             cached = self._specs.get(name)
-        if cached is None or now - cached[0] >= REGISTRY_MAX_AGE:
+        if cached is None or now - cached[0] >= REGISTRY_MAX_AGE or now < cached[0]:
             cached = (now, self._registry.get_credential(name))
             with self._lock:
                 self._specs[name] = cached
@@ -129,7 +131,9 @@ class DeploymentCredentials:
             app = self._apps.get(key)
         if app is None:
             pem = self._read_secret(spec.secret_arn)
-            app = GitHubApp(self._options.api_url, spec.app_id, pem, user_agent=self._options.user_agent)
+            app = GitHubApp(
+                self._options.api_url, spec.app_id, pem, user_agent=self._options.user_agent, now=self._clock.now
+            )
             with self._lock:
                 self._apps[key] = app
         return app
