@@ -247,3 +247,72 @@ def test_each_container_reads_a_registered_credential_at_most_once_in_five_minut
     assert polls == 30
     assert dict(world.poller_container.registry.names) == {"ci-bot": 2, "bot-app": 2}
     assert dict(world.dispatcher_container.registry.names) == {"ci-bot": 2, "bot-app": 2}
+
+
+# --- an installation that no longer sees the repository -------------------------------------------
+
+
+def test_a_repository_moved_to_another_installation_is_found_again_after_one_backoff(
+    world: CredentialWorld, github: FakeGitHub
+) -> None:
+    # GIVEN a project on installation 11, at rest
+    world.add_project("a1", "acme/alpha", "bot-app")
+    world.settle()
+    # AND its repository then moved to installation 12 of the same app
+    github.set_installation_repos(11, ["acme/alpha-2"])
+    github.set_installation_repos(12, ["acme/beta", "acme/alpha"])
+    github.clear_requests()
+
+    # WHEN a tick polls it with 11's token, and a tick polls it again once its backoff is over
+    world.tick()
+    failed = world.project("a1")
+    first = [(r.path, r.identity, r.status) for r in github.requests]
+    world.clock.advance(5 * 60)
+    github.clear_requests()
+    world.tick()
+
+    # THEN the first poll met a 404 and backed off saying so
+    assert first == [("/repos/acme/alpha/issues", "installation:11", 404)]
+    assert (failed.poll.last_error or "").startswith("repo_not_found: repository acme/alpha not found")
+    # AND the next one looked the installation up again, minted 12's token, and listed with it
+    assert [(r.method, r.path, r.status) for r in github.requests] == [
+        ("GET", "/repos/acme/alpha/installation", 200),
+        ("POST", "/app/installations/12/access_tokens", 201),
+        ("GET", "/repos/acme/alpha/issues", 200),
+    ]
+    recovered = world.project("a1")
+    assert recovered.installation == Installation(APP_ID, 12)
+    assert (recovered.poll.consecutive_failures, recovered.poll.last_error) == (0, None)
+
+
+def test_an_app_reinstalled_under_a_new_id_is_found_again_after_one_backoff(
+    world: CredentialWorld, github: FakeGitHub
+) -> None:
+    # GIVEN a project on installation 11, at rest
+    world.add_project("a1", "acme/alpha", "bot-app")
+    world.settle()
+    # AND the app then uninstalled, and installed again (as 13) on the same repositories
+    github.uninstall(11)
+    github.add_installation(APP_ID, 13, ["acme/alpha", "acme/alpha-2"])
+    github.clear_requests()
+
+    # WHEN a tick polls it, and a tick polls it again once its backoff is over
+    world.tick()
+    failed = world.project("a1")
+    first = [(r.method, r.path, r.status) for r in github.requests]
+    world.clock.advance(5 * 60)
+    github.clear_requests()
+    world.tick()
+
+    # THEN the first poll's token was refused, a fresh one could not be minted, and it said why
+    assert first == [("GET", "/repos/acme/alpha/issues", 401), ("POST", "/app/installations/11/access_tokens", 404)]
+    assert failed.poll.last_error == ("auth_failed: the GitHub App 123 has no installation 11 (was it uninstalled?)")
+    # AND the next one found installation 13 and listed with its token
+    assert [(r.method, r.path, r.status) for r in github.requests] == [
+        ("GET", "/repos/acme/alpha/installation", 200),
+        ("POST", "/app/installations/13/access_tokens", 201),
+        ("GET", "/repos/acme/alpha/issues", 200),
+    ]
+    recovered = world.project("a1")
+    assert recovered.installation == Installation(APP_ID, 13)
+    assert (recovered.poll.consecutive_failures, recovered.poll.last_error) == (0, None)

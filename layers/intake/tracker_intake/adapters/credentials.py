@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from ..domain.clock import SystemClock
 from ..domain.config import intake_repo
 from ..domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind, Resolved, app_key
-from ..domain.errors import CredentialUnknown, RepoNotFound
+from ..domain.errors import CredentialUnknown
 from ..domain.ports import Clock, CredentialRegistry, ProjectStore
 from ..domain.records import Installation, ProjectRecord
 from ..domain.tracker import Tracker
@@ -89,6 +89,18 @@ class DeploymentCredentials:
         known = record.installation
         return app_key(spec.app_id, known.installation_id if known and known.app_id == spec.app_id else None)
 
+    def forget_installation(self, record: ProjectRecord) -> None:
+        known = record.installation
+        if known is None:
+            return
+        self._projects.set_installation(record.project_id, None)
+        # This container's own record of the repository's installation goes too.
+        owner, name = intake_repo(record.config)
+        with self._lock:
+            apps = [app for (app_id, _), app in self._apps.items() if app_id == known.app_id]
+        for app in apps:
+            app.forget_installation_for(owner, name)
+
     @property
     def default(self) -> Credential | None:
         return self._default
@@ -143,11 +155,9 @@ class DeploymentCredentials:
         app = self._app(spec)
         known = record.installation if remember else None
         if known is not None and known.app_id == spec.app_id:
-            try:
-                return app.installation_auth(known.installation_id)
-            except RepoNotFound:
-                # Uninstalled (or reinstalled under a new id): forget it and look it up again.
-                self._projects.set_installation(record.project_id, None)
+            # Asks GitHub nothing: an installation that no longer sees the repository shows only
+            # when the poll uses it, and the poll then calls `forget_installation`.
+            return app.installation_auth(known.installation_id)
         owner, name = intake_repo(record.config)
         found = Installation(spec.app_id, app.installation_for(owner, name))
         if remember:

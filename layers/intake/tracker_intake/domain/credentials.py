@@ -121,3 +121,13 @@ class Credentials(Protocol):
         unknown or its secret unreadable.
         """
         ...
+
+    def forget_installation(self, record: ProjectRecord) -> None:
+        """The project's credential failed to see its repository: forget the app installation
+        cached for it, so its next poll looks the installation up again.
+
+        The repository may have moved to another installation, or the app been reinstalled under
+        a new id; a cached installation would otherwise fail every poll. Nothing for a token.
+        Raises an IntakeError when the project cannot be written.
+        """
+        ...
