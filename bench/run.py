@@ -17,7 +17,7 @@ from typing import Any
 
 from .common import RESULTS, fake_aws_env, machine
 
-GROUPS = ("steady_state", "rate_limit", "fanout", "cold_import", "memory", "pacing", "claims")
+GROUPS = ("steady_state", "rate_limit", "fanout", "cold_import", "memory", "pacing", "claims", "credentials")
 
 
 def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
@@ -36,6 +36,8 @@ def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
         from . import pacing as module  # type: ignore[no-redef]
     elif group == "claims":
         from . import claims as module  # type: ignore[no-redef]
+    elif group == "credentials":
+        from . import credentials as module  # type: ignore[no-redef]
     else:
         raise ValueError(group)
     return module.run, dict(module.TARGETS)
@@ -86,6 +88,11 @@ _EXTRA = {
     "memory": ("rss_before_poll_mb", "pages"),
     "pacing": ("capacity_projects_at_600", "capacity_projects_at_900", "unpaced_refusals_total"),
     "claims": ("c_dynamodb_reads",),
+    "credentials": (
+        "sustained_projects_1_credential",
+        "sustained_projects_4_credentials",
+        "mint_ms_per_installation_hour_per_container",
+    ),
 }
 
 
