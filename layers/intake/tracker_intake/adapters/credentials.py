@@ -61,7 +61,8 @@ class DeploymentCredentials:
         self._projects = projects
         self._options = options
         self._read_secret = read_secret
-        # The apps sign their JWTs and judge their tokens' expiry by it; the registry ages by it.
+        # The apps sign their JWTs and judge their tokens' expiry by it, the trackers GitHub's
+        # retry-after and reset times; the registry ages by it.
         self._clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._specs: dict[str, tuple[datetime, Credential | None]] = {}
@@ -176,6 +177,7 @@ class DeploymentCredentials:
                     user_agent=options.user_agent,
                     max_concurrency=options.max_concurrency,
                     include_pull_requests=options.include_pull_requests,
+                    clock=self._clock,
                 )
                 self._trackers[auth.key] = tracker
             return tracker
