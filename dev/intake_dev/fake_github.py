@@ -1036,6 +1036,9 @@ class FakeGitHub:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: dozens of pollers connecting at once overflowed it, and
+    # a connect dropped by the kernel then timed out as "GitHub did not answer in time".
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeGitHub) -> None:
         self.fake = fake
