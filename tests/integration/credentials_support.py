@@ -82,9 +82,10 @@ class Container:
 class CredentialWorld:
     """The dispatcher and poller handlers, each in its own container, with named credentials."""
 
-    def __init__(self, aws: dict[str, Any], github: FakeGitHub) -> None:
+    def __init__(self, aws: dict[str, Any], github: FakeGitHub, *, requests_per_minute: int = 600) -> None:
         self.aws = aws
         self.github = github
+        self.requests_per_minute = requests_per_minute
         # Now, to the second: the apps' JWTs are judged by the stand-in's clock, which is this one.
         self.clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
         github.clock = lambda: self.clock.now().timestamp()
@@ -107,7 +108,11 @@ class CredentialWorld:
             }
         )
         dispatcher_settings = DispatcherSettings.from_env(
-            {"TABLE_NAME": self.aws["table_name"], "POLLER_FUNCTION_NAME": "poller"}
+            {
+                "TABLE_NAME": self.aws["table_name"],
+                "POLLER_FUNCTION_NAME": "poller",
+                "GITHUB_REQUESTS_PER_MINUTE": str(self.requests_per_minute),
+            }
         )
         self.poller.use(
             build_poll_context(

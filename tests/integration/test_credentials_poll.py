@@ -18,7 +18,7 @@ from credentials_support import APP_ID, APP_PUBLIC_PEM, TOKEN, CredentialWorld, 
 from intake_dev.fake_github import FakeGitHub
 from tracker_intake.adapters.github_app import forget_cached_credentials
 from tracker_intake.adapters.github_token import token_key
-from tracker_intake.domain.records import Installation
+from tracker_intake.domain.records import Installation, PollState
 
 CI_TOKEN = "ghp_ciBotCredential0123456789abcdefABCD"
 NARROW_TOKEN = "ghp_narrowCredential0123456789abcdefAB"
@@ -316,3 +316,44 @@ def test_an_app_reinstalled_under_a_new_id_is_found_again_after_one_backoff(
     recovered = world.project("a1")
     assert recovered.installation == Installation(APP_ID, 13)
     assert (recovered.poll.consecutive_failures, recovered.poll.last_error) == (0, None)
+
+
+# --- projects joining an installation ---------------------------------------------------------------
+
+
+def test_projects_joining_an_installation_at_its_budget_wait_for_its_minute_and_meet_no_secondary_limit(
+    aws: dict[str, Any],
+) -> None:
+    # GIVEN an installation whose budget is 4 requests a minute, as is GitHub's own secondary limit
+    # here, and 4 one-page projects on it, polled before (cost and installation known)
+    with FakeGitHub(secondary_points_per_minute=4) as github:
+        github.add_app(APP_ID, APP_PUBLIC_PEM)
+        repos = [f"acme/known-{n}" for n in range(4)] + ["acme/new-0", "acme/new-1"]
+        github.add_installation(APP_ID, 11, repos)
+        world = CredentialWorld(aws, github, requests_per_minute=4)
+        world.register_app("bot-app")
+        for n in range(4):
+            world.add_project(f"known-{n}", f"acme/known-{n}", "bot-app")
+            world.store.save_poll_state(f"known-{n}", PollState(pages_read=1))
+            world.store.set_installation(f"known-{n}", Installation(APP_ID, 11))
+        world.tick()
+        world.clock.advance(60)
+        # AND two new projects of the same account joining it, their installation not known yet
+        world.add_project("new-0", "acme/new-0", "bot-app")
+        world.add_project("new-1", "acme/new-1", "bot-app")
+
+        # WHEN the dispatcher ticks every minute for four minutes
+        summaries = []
+        for _ in range(4):
+            summaries.append(world.tick())
+            world.clock.advance(60)
+        log = github.requests
+        refusals = github.secondary_refusals()
+
+    # THEN GitHub refused nothing: the newcomers were paced on the installation's own minute
+    assert refusals == 0
+    assert all(r.status in (200, 304) for r in log if r.identity == "installation:11")
+    # AND they waited their turn (deferred) and were then polled, their installation found
+    assert max(s["deferred"] for s in summaries) > 0
+    assert {r.repo for r in log if r.path.endswith("/issues")} >= {"acme/new-0", "acme/new-1"}
+    assert world.project("new-0").installation == Installation(APP_ID, 11)

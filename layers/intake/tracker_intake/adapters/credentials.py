@@ -68,6 +68,8 @@ class DeploymentCredentials:
         self._specs: dict[str, tuple[datetime, Credential | None]] = {}
         self._apps: dict[tuple[str, str], GitHubApp] = {}
         self._trackers: dict[str, GitHubTracker] = {}
+        # (app id, owner) -> the installation a project of that owner was found on (`key_for`).
+        self._accounts: dict[tuple[str, str], int] = {}
 
     # --- Credentials ---------------------------------------------------------------------------
 
@@ -88,7 +90,15 @@ class DeploymentCredentials:
             return token_key(self._token(spec))
         assert spec.app_id is not None
         known = record.installation
-        return app_key(spec.app_id, known.installation_id if known and known.app_id == spec.app_id else None)
+        owner = intake_repo(record.config)[0].casefold()
+        if known is not None and known.app_id == spec.app_id:
+            with self._lock:
+                self._accounts[(spec.app_id, owner)] = known.installation_id
+            return app_key(spec.app_id, known.installation_id)
+        # GitHub installs an app once per account: a project not polled yet spends the budget of
+        # the installation another project of the same owner found, not a budget of its own.
+        with self._lock:
+            return app_key(spec.app_id, self._accounts.get((spec.app_id, owner)))
 
     def forget_installation(self, record: ProjectRecord) -> None:
         known = record.installation
