@@ -12,6 +12,8 @@ a rolling minute per identity, a 304 included; 100 requests in flight). Each pro
   page; installation known), ticks a minute apart. At N = k x GitHubRequestsPerMinute every
   project should be polled every minute with no deferral; 10 % over, the round robin defers
   the excess one tick. Secondary-limit answers are read from the stand-in's log.
+- joining: 300 new two-page projects join an installation whose 600 projects already use its
+  whole budget; the newcomers must wait for its minute, not spend a budget beside it.
 - tokens: a few projects per installation, no installation known at the start, ticks a minute
   apart for six simulated hours in one warm container; lookups and mints are read from the log.
   A mint's duration is timed on its own against the stand-in (loopback: a floor, not GitHub's).
@@ -22,6 +24,7 @@ from __future__ import annotations
 import itertools
 import logging
 import statistics
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -41,12 +44,12 @@ from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_app import GitHubApp, forget_cached_credentials
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.dispatch import DispatchContext, DispatchSummary, dispatch
-from tracker_intake.domain.poll import PollContext
+from tracker_intake.domain.poll import PollContext, poll_project
 from tracker_intake.domain.records import Installation, PollState
 from tracker_intake.settings import PollerSettings
 from tracker_intake.wiring import build_credentials
 
-from .common import LABEL, fake_aws_env
+from .common import LABEL, add_issues, fake_aws_env
 from .pacing import BUDGET, Invoker, TimedQueue
 
 TARGETS = {
@@ -76,18 +79,38 @@ def _key_pair() -> tuple[str, str]:
 PEM, PUBLIC_PEM = _key_pair()
 
 
+class CountingInvoker(Invoker):
+    """bench/pacing.py's in-process invoker, keeping each poll's result (a failed poll backs its
+    project off for five minutes, which shows as a long wait: the run says why)."""
+
+    def __init__(self, ctx: PollContext) -> None:
+        super().__init__(ctx)
+        self._lock = threading.Lock()
+        self.results: Counter[str] = Counter()
+
+    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
+        outcome = poll_project(self.ctx, project_id, max_requests=max_requests)
+        said = outcome.result.value if outcome.error is None else f"{outcome.result.value}: {outcome.error}"
+        with self._lock:
+            self.results[said] += 1
+
+
 @dataclass
 class World:
     clock: FixedClock
     github: FakeGitHub
     dispatch: DispatchContext
+    invoker: CountingInvoker
 
 
 @contextmanager
-def app_world(installations: int, per_installation: int, *, warm: bool) -> Iterator[World]:
+def app_world(
+    installations: int, per_installation: int, *, warm: bool, joining: int = 0, joining_issues: int = 1
+) -> Iterator[World]:
     """k installations of one app (the default credential), each over its own one-page repositories.
 
     `warm`: every project polled before (its cost, one page, and its installation known).
+    `joining`: projects per installation never polled yet, `joining_issues` open issues each.
     """
     from fakes import MemoryStore  # tests/ is on sys.path once bench.pacing is imported
 
@@ -101,14 +124,18 @@ def app_world(installations: int, per_installation: int, *, warm: bool) -> Itera
         for i in range(installations):
             installation_id = FIRST_INSTALLATION + i
             names = [f"i{i}-r{n:04d}" for n in range(per_installation)]
-            github.add_installation(APP_ID, installation_id, [f"acme/{name}" for name in names])
-            for name in names:
-                github.add_repo("acme", name).add_issue(f"{name}: first", labels=[LABEL])
+            newcomers = [f"i{i}-j{n:04d}" for n in range(joining)]
+            github.add_installation(APP_ID, installation_id, [f"acme/{name}" for name in names + newcomers])
+            for name in names + newcomers:
                 config = {"trackerIntake": {"enabled": True, "labels": [LABEL], "repo": f"acme/{name}"}}
                 store.create_project(name, ProjectConfig.model_validate(config), clock.now())
+            for name in names:
+                github.add_repo("acme", name).add_issue(f"{name}: first", labels=[LABEL])
                 if warm:
                     store.save_poll_state(name, PollState(pages_read=1))
                     store.set_installation(name, Installation(APP_ID, installation_id))
+            for name in newcomers:
+                add_issues(github.add_repo("acme", name), joining_issues, eligible_every=joining_issues)
         settings = PollerSettings.from_env(
             {
                 "TABLE_NAME": "unused",
@@ -129,10 +156,11 @@ def app_world(installations: int, per_installation: int, *, warm: bool) -> Itera
             rng=lambda: 0.0,
             credentials=credentials,
         )
+        invoker = CountingInvoker(poll)
         ctx = DispatchContext(
             store,
             store,
-            Invoker(poll),
+            invoker,
             clock,
             "unresolved",
             max_concurrency=DISPATCH_CONCURRENCY,
@@ -140,7 +168,7 @@ def app_world(installations: int, per_installation: int, *, warm: bool) -> Itera
             credentials=credentials,
         )
         try:
-            yield World(clock, github, ctx)
+            yield World(clock, github, ctx, invoker)
         finally:
             forget_cached_credentials()
 
@@ -162,6 +190,7 @@ def capacity(installations: int, projects: int, minutes: int = CAPACITY_MINUTES)
         wall = time.perf_counter() - started
         log = world.github.requests
         refused = world.github.secondary_refusals()
+        results = dict(world.invoker.results)
     listings = _issue_requests(log)
     by_tick = Counter(int((r.at - start) // 60) for r in listings)
     polled: dict[str, list[float]] = defaultdict(list)
@@ -189,7 +218,39 @@ def capacity(installations: int, projects: int, minutes: int = CAPACITY_MINUTES)
         "projects_never_polled": never,
         "every_project_every_minute": never == 0 and bool(waits) and max(waits) <= 60,
         "statuses": dict(sorted(Counter(str(r.status) for r in listings).items())),
+        "poll_results": results,
         "wall_s": round(wall, 1),
+    }
+
+
+def joining(warm: int = BUDGET, newcomers: int = BUDGET // 2, issues: int = 150) -> dict[str, Any]:
+    """New projects joining an installation already at its budget: their first polls are paced
+    on the app's `pending` budget (the dispatcher cannot know their installation before the
+    poller has looked it up), so in the minutes they join the installation is asked for more."""
+    with app_world(1, warm, warm=True, joining=newcomers, joining_issues=issues) as world:
+        start = world.clock.now().timestamp()
+        summaries = []
+        for _ in range(CAPACITY_MINUTES):
+            summaries.append(dispatch(world.dispatch))
+            world.clock.advance(60)
+        log = world.github.requests
+        refused = world.github.secondary_refusals()
+    on_installation = [r for r in log if r.identity == f"installation:{FIRST_INSTALLATION}"]
+    per_minute = Counter(int((r.at - start) // 60) for r in on_installation)
+    first_polls: dict[str, float] = {}
+    for r in _issue_requests(log):
+        if r.repo and "-j" in r.repo:
+            first_polls.setdefault(r.repo, r.at - start)
+    return {
+        "projects_at_budget": warm,
+        "projects_joining": newcomers,
+        "joining_pages": -(-issues // 100),
+        "requests_on_installation_per_minute": [per_minute[m] for m in range(CAPACITY_MINUTES)],
+        "secondary_answers": refused,
+        "skipped_for_a_pause": sum(s.skipped_budget for s in summaries),
+        "minutes_until_every_newcomer_polled": (
+            int(max(first_polls.values()) // 60) + 1 if len(first_polls) == newcomers else None
+        ),
     }
 
 
@@ -266,6 +327,7 @@ def run() -> dict[str, Any]:
         runs.append(capacity(k, BUDGET * k))
         runs.append(capacity(k, round(BUDGET * k * (1 + OVER))))
     at_capacity = [r for r in runs if r["projects"] == BUDGET * r["credentials"]]
+    join = joining()
     token_run = tokens()
     timing = mint_timing()
     mints_per_hour = token_run["steady_mints_per_hour"]
@@ -275,7 +337,8 @@ def run() -> dict[str, Any]:
         "sustained_projects_1_credential": at_capacity[0]["projects"],
         "sustained_projects_4_credentials": at_capacity[1]["projects"],
         "at_capacity_every_project_every_minute": all(r["every_project_every_minute"] for r in at_capacity),
-        "secondary_answers_total": sum(r["secondary_answers"] for r in runs),
+        "secondary_answers_total": sum(r["secondary_answers"] for r in runs) + join["secondary_answers"],
+        "joining": join,
         "tokens": token_run,
         "steady_mints_per_installation_hour_per_container": mints_per_hour,
         "mint_timing": timing,
