@@ -60,3 +60,11 @@ def test_a_project_not_polled_yet_is_pending_while_no_project_of_its_account_was
     credentials = _credentials()
     # WHEN a new project asks for its key THEN it is the app's pending budget
     assert credentials.key_for(_record("two", "acme/two")) == "app-123-pending"
+
+
+def test_an_app_project_whose_config_names_no_repository_is_paced_as_pending() -> None:
+    # GIVEN an app project whose stored config no longer validates (it loads as an empty one)
+    credentials = _credentials()
+    broken = ProjectRecord("broken", ProjectConfig(), 1, config_error="trackerIntake: invalid")
+    # WHEN its key is asked THEN it is the app's pending budget, not an error (its poll says why)
+    assert credentials.key_for(broken) == "app-123-pending"

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from ..domain.clock import SystemClock
 from ..domain.config import intake_repo
 from ..domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind, Resolved, app_key
-from ..domain.errors import CredentialUnknown
+from ..domain.errors import ConfigInvalid, CredentialUnknown
 from ..domain.ports import Clock, CredentialRegistry, ProjectStore
 from ..domain.records import Installation, ProjectRecord
 from ..domain.tracker import Tracker
@@ -90,15 +90,15 @@ class DeploymentCredentials:
             return token_key(self._token(spec))
         assert spec.app_id is not None
         known = record.installation
-        owner = intake_repo(record.config)[0].casefold()
+        account = (spec.app_id, _owner(record))
         if known is not None and known.app_id == spec.app_id:
             with self._lock:
-                self._accounts[(spec.app_id, owner)] = known.installation_id
+                self._accounts[account] = known.installation_id
             return app_key(spec.app_id, known.installation_id)
         # GitHub installs an app once per account: a project not polled yet spends the budget of
         # the installation another project of the same owner found, not a budget of its own.
         with self._lock:
-            return app_key(spec.app_id, self._accounts.get((spec.app_id, owner)))
+            return app_key(spec.app_id, self._accounts.get(account))
 
     def forget_installation(self, record: ProjectRecord) -> None:
         known = record.installation
@@ -191,6 +191,15 @@ class DeploymentCredentials:
                 )
                 self._trackers[auth.key] = tracker
             return tracker
+
+
+def _owner(record: ProjectRecord) -> str:
+    """The repository's owner, as GitHub compares it ("" when the config names no repository:
+    its poll reports that; its pacing need not)."""
+    try:
+        return intake_repo(record.config)[0].casefold()
+    except ConfigInvalid:
+        return ""
 
 
 __all__ = ["DeploymentCredentials", "TrackerOptions", "app_key"]
