@@ -87,7 +87,8 @@ def test_a_spent_installation_pauses_only_its_own_projects_and_the_next_tick_pol
     # AND the next tick skipped 11's two projects for the budget, and polled 12's (a 304)
     assert (after["skippedBudget"], after["dispatched"]) == (2, 1)
     assert [(r.identity, r.repo, r.status) for r in github.requests] == [("installation:12", "acme/beta", 304)]
-    # AND the pause is on installation 11's own budget item, none on 12's
+    # AND the pause is on installation 11's own budget item, none on 12's; each paced on its own
+    assert world.store.get_pace("app-123-11") is not None and world.store.get_pace("app-123-12") is not None
     spent = world.store.get_budget("app-123-11")
     assert spent is not None and spent.paused_until is not None
     assert spent.paused_until >= world.clock.now() + timedelta(minutes=8)
