@@ -17,7 +17,17 @@ from typing import Any
 
 from .common import RESULTS, fake_aws_env, machine
 
-GROUPS = ("steady_state", "rate_limit", "fanout", "cold_import", "memory", "pacing", "claims", "durations")
+GROUPS = (
+    "steady_state",
+    "rate_limit",
+    "fanout",
+    "cold_import",
+    "memory",
+    "pacing",
+    "claims",
+    "durations",
+    "credentials",
+)
 
 
 def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
@@ -38,6 +48,8 @@ def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
         from . import claims as module  # type: ignore[no-redef]
     elif group == "durations":
         from . import durations as module  # type: ignore[no-redef]
+    elif group == "credentials":
+        from . import credentials as module  # type: ignore[no-redef]
     else:
         raise ValueError(group)
     return module.run, dict(module.TARGETS)
@@ -89,6 +101,11 @@ _EXTRA = {
     "pacing": ("capacity_projects_at_600", "capacity_projects_at_900", "unpaced_refusals_total"),
     "claims": ("c_dynamodb_reads",),
     "durations": ("poll_ms", "poll_without_services_ms", "tick_ms", "tick_without_services_cpu_ms"),
+    "credentials": (
+        "sustained_projects_1_credential",
+        "sustained_projects_4_credentials",
+        "mint_ms_per_installation_hour_per_container",
+    ),
 }
 
 

@@ -30,7 +30,8 @@ What it serves, as GitHub does:
   `POST /app/installations/{id}/access_tokens` take only a JWT signed RS256 with the app's key,
   with `iss`, `iat` and an `exp` at most ten minutes ahead; anything else is a 401 in GitHub's
   words. An installation token lasts an hour (`expire_installation_tokens` ends them early),
-  sees only its installation's repositories (others are a 404), counts against its
+  sees only its installation's repositories (others are a 404; `set_installation_repos` changes
+  them, `uninstall` ends the installation and its tokens), counts against its
   installation's own primary and secondary limits, and is refused `GET /user` (403)
   (https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app).
   Injected faults answer the app's endpoints too, once the JWT has passed.
@@ -524,6 +525,21 @@ class FakeGitHub:
             self._buckets[_installation_identity(installation_id)] = _Bucket(
                 limit, limit, int(self.clock()) + RATE_WINDOW_SECONDS
             )
+
+    def set_installation_repos(self, installation_id: int, repos: Iterable[str]) -> None:
+        """The installation now covers `repos` only; its tokens, minted or not, follow at once."""
+        with self._lock:
+            installation = self._installations[installation_id]
+            covered = frozenset(name.casefold() for name in repos)
+            self._installations[installation_id] = _Installation(installation_id, installation.app_id, covered)
+
+    def uninstall(self, installation_id: int) -> None:
+        """The app uninstalled: lookups and mints no longer find the installation, its tokens are 401."""
+        with self._lock:
+            del self._installations[installation_id]
+            for token in self._installation_tokens.values():
+                if token.installation_id == installation_id:
+                    token.expires_at = min(token.expires_at, self.clock())
 
     def expire_installation_tokens(self) -> None:
         """Every installation token minted so far is expired from now on (401 Bad credentials)."""
@@ -1031,6 +1047,9 @@ class FakeGitHub:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: dozens of pollers connecting at once overflowed it, and
+    # a connect dropped by the kernel then timed out as "GitHub did not answer in time".
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeGitHub) -> None:
         self.fake = fake

@@ -250,6 +250,48 @@ def test_the_stand_in_lists_every_installation_token_it_issued(stand_in: FakeGit
     assert len(set(issued)) == 3
 
 
+def test_the_stand_in_moves_a_repository_between_installations_and_tokens_follow(
+    stand_in: FakeGitHub, clock: FixedClock
+) -> None:
+    # GIVEN installation 11's token, minted while 11 covered acme/app
+    header = _app(stand_in, clock).installation_auth(11).header()
+    assert header is not None
+
+    # WHEN acme/app moves to installation 12
+    stand_in.set_installation_repos(11, [])
+    stand_in.set_installation_repos(12, ["acme/tools", "acme/app"])
+    listing = requests.get(
+        f"{stand_in.base_url}/repos/acme/app/issues", headers={**UA, "Authorization": header}, timeout=5
+    )
+
+    # THEN 11's token no longer sees it, and the app's lookup finds 12
+    assert listing.status_code == 404
+    assert _app(stand_in, clock).installation_for("acme", "app") == 12
+
+
+def test_the_stand_in_uninstalls_an_installation_refusing_its_tokens_and_mints(
+    stand_in: FakeGitHub, clock: FixedClock
+) -> None:
+    # GIVEN installation 11's token
+    app = _app(stand_in, clock)
+    header = app.installation_auth(11).header()
+    assert header is not None
+
+    # WHEN the app is uninstalled from 11
+    stand_in.uninstall(11)
+    listing = requests.get(
+        f"{stand_in.base_url}/repos/acme/app/issues", headers={**UA, "Authorization": header}, timeout=5
+    )
+
+    # THEN its token is refused, no new one can be minted, and no installation covers acme/app
+    assert listing.status_code == 401
+    forget_cached_credentials()  # the cached token and installation
+    with pytest.raises(AuthFailed, match="has no installation 11"):
+        _app(stand_in, clock).installation_auth(11).header()
+    with pytest.raises(RepoNotFound):
+        _app(stand_in, clock).installation_for("acme", "app")
+
+
 # --- installations and tokens --------------------------------------------------------
 
 

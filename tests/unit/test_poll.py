@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,9 +12,17 @@ from fakes import MemoryQueue, MemoryStore
 from intake_dev.clock import FixedClock
 from tracker_intake.domain import changes
 from tracker_intake.domain.config import ProjectConfig
-from tracker_intake.domain.errors import SecondaryRateLimited, TrackerUnavailable
+from tracker_intake.domain.credentials import Resolved
+from tracker_intake.domain.errors import (
+    AuthFailed,
+    IntakeError,
+    RepoNotFound,
+    SecondaryRateLimited,
+    TrackerUnavailable,
+)
 from tracker_intake.domain.issue import Issue
 from tracker_intake.domain.poll import PollContext, PollResult, poll_project
+from tracker_intake.domain.records import Installation, ProjectRecord
 from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page
 
 KEY = "credential"
@@ -232,3 +241,59 @@ class FailingOnce:
             self.failed = True
             raise TrackerUnavailable("GitHub is unavailable (502)")
         yield from self.inner.pages(query, cache, page_cap)
+
+
+class Refusing:
+    """A `Tracker` whose every walk fails with `error`."""
+
+    def __init__(self, error: IntakeError) -> None:
+        self.error = error
+
+    def pages(
+        self, query: IssueQuery, cache: Mapping[str, CachedPage], page_cap: int = DEFAULT_PAGE_CAP
+    ) -> Iterator[Page]:
+        raise self.error
+        yield  # a generator, as GitHub's tracker is
+
+
+class OnInstallation:
+    """`Credentials` putting every project on one app installation; notes what it is told to forget."""
+
+    def __init__(self, tracker: Refusing) -> None:
+        self.tracker = tracker
+        self.forgotten: list[str] = []
+
+    def for_project(self, record: ProjectRecord, *, remember: bool = True) -> Resolved:
+        return Resolved("bot-app", "app-1-11", self.tracker)  # type: ignore[arg-type]
+
+    def key_for(self, record: ProjectRecord) -> str:
+        return "app-1-11"
+
+    def forget_installation(self, record: ProjectRecord) -> None:
+        self.forgotten.append(record.project_id)
+
+
+@pytest.mark.parametrize(
+    ("error", "forgotten"),
+    [
+        (RepoNotFound("repository acme/app not found or not visible to this token (404)"), ["app"]),
+        (AuthFailed("the GitHub App 1 has no installation 11 (was it uninstalled?)"), ["app"]),
+        (TrackerUnavailable("GitHub is unavailable (502)"), []),
+    ],
+    ids=["hidden-404", "refused", "unavailable"],
+)
+def test_an_installation_that_cannot_see_the_repository_is_forgotten_and_the_project_backs_off(
+    error: IntakeError, forgotten: list[str]
+) -> None:
+    # GIVEN a project whose app installation is cached on it, and GitHub failing its walk
+    store, clock = MemoryStore(), FixedClock(NOW)
+    _project(store)
+    store.set_installation("app", Installation("1", 11))
+    credentials = OnInstallation(Refusing(error))
+    ctx = replace(_context(store, PagedTracker(1), clock), credentials=credentials)
+    # WHEN it is polled
+    outcome = poll_project(ctx, "app")
+    # THEN it backs off saying why, and the installation is forgotten only when it may be the cause
+    assert outcome.result is PollResult.FAILED
+    assert store.get_project("app").poll.last_error == f"{error.kind}: {error}"
+    assert credentials.forgotten == forgotten

@@ -78,6 +78,7 @@ def build_credentials(
     max_concurrency: int = 20,
     include_pull_requests: bool = False,
     default_tracker: Any = None,
+    clock: Any = None,
 ) -> DeploymentCredentials:
     """The deployment's credentials: its default (a token secret, a GitHub App, or `token` /
     GITHUB_TOKEN locally) and those registered in the table. Reads no secret until a poll needs it."""
@@ -103,6 +104,7 @@ def build_credentials(
         read_secret=token_from_secret,
         default_token=token,
         default_tracker=default_tracker,
+        clock=clock,
     )
 
 
@@ -133,6 +135,8 @@ def build_poll_context(
         token=token,
         max_concurrency=settings.github_max_concurrency,
         default_tracker=overrides.get("tracker"),
+        # A clock of the caller's (tests, benchmarks) times the apps' JWTs and tokens too.
+        clock=overrides.get("clock"),
     )
     context = PollContext(
         store=store,
@@ -175,7 +179,7 @@ def build_dispatch_context(
         token_key=token_key(token) if token is not None else "unresolved",
         max_concurrency=settings.max_concurrency,
         requests_per_minute=settings.github_requests_per_minute,
-        credentials=build_credentials(settings, store, api_url=None, token=token),
+        credentials=build_credentials(settings, store, api_url=None, token=token, clock=overrides.get("clock")),
     )
     return replace(context, **overrides)
 

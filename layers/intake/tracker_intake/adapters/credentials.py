@@ -10,14 +10,15 @@ by `GitHubApp` until shortly before they expire.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from ..domain.clock import SystemClock
 from ..domain.config import intake_repo
 from ..domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind, Resolved, app_key
-from ..domain.errors import AuthFailed, CredentialUnknown, RepoNotFound
-from ..domain.ports import CredentialRegistry, ProjectStore
+from ..domain.errors import AuthFailed, ConfigInvalid, CredentialUnknown
+from ..domain.ports import Clock, CredentialRegistry, ProjectStore
 from ..domain.records import Installation, ProjectRecord
 from ..domain.tracker import Tracker
 from .github import GitHubTracker
@@ -25,7 +26,7 @@ from .github_app import GitHubApp
 from .github_auth import GitHubAuth, TokenAuth
 from .github_token import token_key
 
-REGISTRY_MAX_AGE = 300.0  # seconds: a re-registered credential applies within five minutes
+REGISTRY_MAX_AGE = timedelta(minutes=5)  # a re-registered credential applies within five minutes
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class DeploymentCredentials:
         read_secret: Callable[[str], str],
         default_token: str | None = None,
         default_tracker: Tracker | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
     ) -> None:
         # `default` None: the default is `default_token` (GITHUB_TOKEN, or none, locally).
         self._default = default
@@ -60,11 +61,15 @@ class DeploymentCredentials:
         self._projects = projects
         self._options = options
         self._read_secret = read_secret
-        self._monotonic = monotonic
+        # The apps sign their JWTs and judge their tokens' expiry by it, the trackers GitHub's
+        # retry-after and reset times; the registry ages by it.
+        self._clock = clock or SystemClock()
         self._lock = threading.Lock()
-        self._specs: dict[str, tuple[float, Credential | None]] = {}
+        self._specs: dict[str, tuple[datetime, Credential | None]] = {}
         self._apps: dict[tuple[str, str], GitHubApp] = {}
         self._trackers: dict[str, GitHubTracker] = {}
+        # (app id, owner) -> the installation a project of that owner was found on (`key_for`).
+        self._accounts: dict[tuple[str, str], int] = {}
 
     # --- Credentials ---------------------------------------------------------------------------
 
@@ -85,7 +90,27 @@ class DeploymentCredentials:
             return token_key(self._token(spec))
         assert spec.app_id is not None
         known = record.installation
-        return app_key(spec.app_id, known.installation_id if known and known.app_id == spec.app_id else None)
+        account = (spec.app_id, _owner(record))
+        if known is not None and known.app_id == spec.app_id:
+            with self._lock:
+                self._accounts[account] = known.installation_id
+            return app_key(spec.app_id, known.installation_id)
+        # GitHub installs an app once per account: a project not polled yet spends the budget of
+        # the installation another project of the same owner found, not a budget of its own.
+        with self._lock:
+            return app_key(spec.app_id, self._accounts.get(account))
+
+    def forget_installation(self, record: ProjectRecord) -> None:
+        known = record.installation
+        if known is None:
+            return
+        self._projects.set_installation(record.project_id, None)
+        # This container's own record of the repository's installation goes too.
+        owner, name = intake_repo(record.config)
+        with self._lock:
+            apps = [app for (app_id, _), app in self._apps.items() if app_id == known.app_id]
+        for app in apps:
+            app.forget_installation_for(owner, name)
 
     @property
     def default(self) -> Credential | None:
@@ -106,10 +131,10 @@ class DeploymentCredentials:
         """The credential by name; None for a default that is a plain local token."""
         if name == DEFAULT_CREDENTIAL:
             return self._default
-        now = self._monotonic()
+        now = self._clock.now()
         with self._lock:
             cached = self._specs.get(name)
-        if cached is None or now - cached[0] >= REGISTRY_MAX_AGE:
+        if cached is None or now - cached[0] >= REGISTRY_MAX_AGE or now < cached[0]:
             cached = (now, self._registry.get_credential(name))
             with self._lock:
                 self._specs[name] = cached
@@ -141,7 +166,9 @@ class DeploymentCredentials:
             app = self._apps.get(key)
         if app is None:
             pem = self._read_secret(spec.secret_arn)
-            app = GitHubApp(self._options.api_url, spec.app_id, pem, user_agent=self._options.user_agent)
+            app = GitHubApp(
+                self._options.api_url, spec.app_id, pem, user_agent=self._options.user_agent, now=self._clock.now
+            )
             with self._lock:
                 self._apps[key] = app
         return app
@@ -151,11 +178,9 @@ class DeploymentCredentials:
         app = self._app(spec)
         known = record.installation if remember else None
         if known is not None and known.app_id == spec.app_id:
-            try:
-                return app.installation_auth(known.installation_id)
-            except RepoNotFound:
-                # Uninstalled (or reinstalled under a new id): forget it and look it up again.
-                self._projects.set_installation(record.project_id, None)
+            # Asks GitHub nothing: an installation that no longer sees the repository shows only
+            # when the poll uses it, and the poll then calls `forget_installation`.
+            return app.installation_auth(known.installation_id)
         owner, name = intake_repo(record.config)
         found = Installation(spec.app_id, app.installation_for(owner, name))
         if remember:
@@ -174,9 +199,19 @@ class DeploymentCredentials:
                     user_agent=options.user_agent,
                     max_concurrency=options.max_concurrency,
                     include_pull_requests=options.include_pull_requests,
+                    clock=self._clock,
                 )
                 self._trackers[auth.key] = tracker
             return tracker
+
+
+def _owner(record: ProjectRecord) -> str:
+    """The repository's owner, as GitHub compares it ("" when the config names no repository:
+    its poll reports that; its pacing need not)."""
+    try:
+        return intake_repo(record.config)[0].casefold()
+    except ConfigInvalid:
+        return ""
 
 
 __all__ = ["DeploymentCredentials", "TrackerOptions", "app_key"]

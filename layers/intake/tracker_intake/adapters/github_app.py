@@ -127,6 +127,11 @@ class GitHubApp:
             _installations[cache_key] = installation_id
         return installation_id
 
+    def forget_installation_for(self, owner: str, repo: str) -> None:
+        """Drop the cached installation of `owner/repo`: the next `installation_for` asks GitHub."""
+        with _lock:
+            _installations.pop((self._api, self.app_id, f"{owner}/{repo}".casefold()), None)
+
     def installation_auth(self, installation_id: int) -> InstallationAuth:
         """The credential of one installation: its tokens, minted and cached as needed."""
         return InstallationAuth(self, installation_id)

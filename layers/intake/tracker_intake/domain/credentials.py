@@ -119,8 +119,20 @@ class Credentials(Protocol):
     def key_for(self, record: ProjectRecord) -> str:
         """The budget key the project's next poll will spend, for the dispatcher's pacing.
 
-        Never calls GitHub: an app project whose installation is not known yet is paced as
-        `app-<id>-pending`. Raises an IntakeError like `for_project` when the credential is
-        unknown or its secret unreadable.
+        Never calls GitHub. An app project whose installation is not known yet is paced on the
+        installation of another project of the same owner, if one was asked for before (an app
+        is installed once per account), else as `app-<id>-pending`: so ask for the projects
+        whose installation is known first. Raises an IntakeError like `for_project` when the
+        credential is unknown or its secret unreadable.
+        """
+        ...
+
+    def forget_installation(self, record: ProjectRecord) -> None:
+        """The project's credential failed to see its repository: forget the app installation
+        cached for it, so its next poll looks the installation up again.
+
+        The repository may have moved to another installation, or the app been reinstalled under
+        a new id; a cached installation would otherwise fail every poll. Nothing for a token.
+        Raises an IntakeError when the project cannot be written.
         """
         ...

@@ -139,7 +139,9 @@ PREVIEW_RACES = 3
 def _plan(ctx: DispatchContext, summary: DispatchSummary, now: datetime) -> tuple[Grants, list[ProjectRecord]]:
     """Which projects this tick polls, each with its grant; each credential's grant recorded first."""
     by_credential: dict[str, list[ProjectRecord]] = {}
-    for record in ctx.store.intake_enabled():
+    # Projects whose app installation is known first: a new project of the same account is then
+    # paced on that installation's budget (Credentials.key_for), not beside it.
+    for record in sorted(ctx.store.intake_enabled(), key=lambda r: r.installation is None):
         by_credential.setdefault(_credential_key(ctx, record), []).append(record)
     grants: Grants = []
     deferred: list[ProjectRecord] = []

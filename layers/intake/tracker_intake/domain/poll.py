@@ -23,11 +23,13 @@ from .config import intake_repo
 from .credentials import Credentials
 from .eligibility import EligibilityRule, is_eligible
 from .errors import (
+    AuthFailed,
     ConfigInvalid,
     IntakeError,
     PrimaryRateLimited,
     ProjectNotFound,
     QueueUnavailable,
+    RepoNotFound,
     SecondaryRateLimited,
 )
 from .issue import Issue, dedupe_key
@@ -151,9 +153,24 @@ def poll_project(
         run.walk(query, cache)
     except (PrimaryRateLimited, SecondaryRateLimited) as e:
         return _rate_limited(ctx, record, run.outcome, e, now)
+    except (RepoNotFound, AuthFailed) as e:
+        _forget_installation(ctx, record)
+        return _failed(ctx, record, run.outcome, e, now)
     except IntakeError as e:
         return _failed(ctx, record, run.outcome, e, now)
     return _succeeded(ctx, record, run, now)
+
+
+def _forget_installation(ctx: PollContext, record: ProjectRecord) -> None:
+    """The repository is hidden from, or refused to, the app installation cached on the project:
+    it may have moved to another installation, or the app been reinstalled. Forgotten, the
+    installation is looked up again by the next poll (after the backoff)."""
+    if ctx.credentials is None or record.installation is None:
+        return
+    try:
+        ctx.credentials.forget_installation(record)
+    except IntakeError as e:  # the next failure tries again
+        log.warning("could not forget the project's installation", extra={"error_kind": e.kind})
 
 
 def own_pages(cache: dict[str, CachedPage], key: str, credential: str | None) -> dict[str, CachedPage]:
