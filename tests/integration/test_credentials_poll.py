@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from credentials_support import APP_ID, APP_PUBLIC_PEM, TOKEN, CredentialWorld, identity_of_token
+from credentials_support import APP_ID, APP_PUBLIC_PEM, TOKEN, CredentialWorld, _pem, _public_pem, identity_of_token
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from intake_dev.fake_github import FakeGitHub
 from tracker_intake.adapters.github_app import forget_cached_credentials
@@ -358,3 +359,30 @@ def test_projects_joining_an_installation_at_its_budget_wait_for_its_minute_and_
     assert max(s["deferred"] for s in summaries) > 0
     assert {r.repo for r in log if r.path.endswith("/issues")} >= {"acme/new-0", "acme/new-1"}
     assert world.project("new-0").installation == Installation(APP_ID, 11)
+
+
+def test_a_private_key_rotated_in_its_secret_is_used_once_the_secret_cache_expires(
+    world: CredentialWorld, github: FakeGitHub
+) -> None:
+    # GIVEN an app project polled in a warm container with the app's first key
+    world.add_project("app", "acme/alpha", "bot-app")
+    world.settle()
+    assert world.project("app").poll.healthy()
+
+    # WHEN the key is rotated: a new one in the same secret, GitHub knowing only the new one, the
+    # installation's tokens expired, and five minutes gone (the secret cache's age)
+    new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    registered = world.store.get_credential("bot-app")
+    assert registered is not None
+    world.secrets.put_secret_value(SecretId=registered.secret_arn, SecretString=_pem(new_key))
+    github.add_app(APP_ID, _public_pem(new_key))
+    github.expire_installation_tokens()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    world.reset_counts()
+    world.github.repo("acme/alpha").add_issue("after the rotation", labels=["agent"])
+    world.settle()
+
+    # THEN the next mint is signed with the new key: accepted, and the new issue is taken
+    mints = [r for r in github.requests if r.path.endswith("/access_tokens")]
+    assert mints and {r.status for r in mints} == {201}
+    assert world.project("app").poll.healthy()

@@ -9,6 +9,7 @@ by `GitHubApp` until shortly before they expire.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,8 +67,8 @@ class DeploymentCredentials:
         self._clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._specs: dict[str, tuple[datetime, Credential | None]] = {}
-        self._apps: dict[tuple[str, str], GitHubApp] = {}
-        self._trackers: dict[str, GitHubTracker] = {}
+        self._apps: dict[tuple[str, str, str], GitHubApp] = {}
+        self._trackers: dict[tuple[str, int], GitHubTracker] = {}
         # (app id, owner) -> the installation a project of that owner was found on (`key_for`).
         self._accounts: dict[tuple[str, str], int] = {}
 
@@ -80,9 +81,11 @@ class DeploymentCredentials:
             return Resolved(name, token_key(self._default_token), self._default_tracker)
         if spec is None or spec.kind is CredentialKind.TOKEN:
             auth: GitHubAuth = TokenAuth(self._token(spec))
-        else:
-            auth = self._installation_auth(spec, record, remember)
-        return Resolved(name, auth.key, self._tracker(auth))
+            return Resolved(name, auth.key, self._tracker(auth))
+        app = self._app(spec)
+        auth = self._installation_auth(app, spec, record, remember)
+        # A tracker per app object: a rotated key makes a new app, whose tracker mints with it.
+        return Resolved(name, auth.key, self._tracker(auth, holder=id(app)))
 
     def key_for(self, record: ProjectRecord) -> str:
         spec = self._spec(record.credential or DEFAULT_CREDENTIAL)
@@ -108,7 +111,7 @@ class DeploymentCredentials:
         # This container's own record of the repository's installation goes too.
         owner, name = intake_repo(record.config)
         with self._lock:
-            apps = [app for (app_id, _), app in self._apps.items() if app_id == known.app_id]
+            apps = [app for (app_id, _, _), app in self._apps.items() if app_id == known.app_id]
         for app in apps:
             app.forget_installation_for(owner, name)
 
@@ -161,11 +164,13 @@ class DeploymentCredentials:
 
     def _app(self, spec: Credential) -> GitHubApp:
         assert spec.app_id is not None
-        key = (spec.app_id, spec.secret_arn)
+        # The secret is read each time (Powertools caches it for five minutes), so a key rotated
+        # in the same secret is used within five minutes, as the README promises.
+        pem = self._read_secret(spec.secret_arn)
+        key = (spec.app_id, spec.secret_arn, hashlib.sha256(pem.encode()).hexdigest())
         with self._lock:
             app = self._apps.get(key)
         if app is None:
-            pem = self._read_secret(spec.secret_arn)
             app = GitHubApp(
                 self._options.api_url, spec.app_id, pem, user_agent=self._options.user_agent, now=self._clock.now
             )
@@ -173,9 +178,8 @@ class DeploymentCredentials:
                 self._apps[key] = app
         return app
 
-    def _installation_auth(self, spec: Credential, record: ProjectRecord, remember: bool) -> GitHubAuth:
+    def _installation_auth(self, app: GitHubApp, spec: Credential, record: ProjectRecord, remember: bool) -> GitHubAuth:
         assert spec.app_id is not None
-        app = self._app(spec)
         known = record.installation if remember else None
         if known is not None and known.app_id == spec.app_id:
             # Asks GitHub nothing: an installation that no longer sees the repository shows only
@@ -187,10 +191,10 @@ class DeploymentCredentials:
             self._projects.set_installation(record.project_id, found)
         return app.installation_auth(found.installation_id)
 
-    def _tracker(self, auth: GitHubAuth) -> GitHubTracker:
-        """One tracker per budget key and container: its HTTP connections and in-flight bound."""
+    def _tracker(self, auth: GitHubAuth, holder: int = 0) -> GitHubTracker:
+        """One tracker per budget key (and app key) and container: its HTTP connections."""
         with self._lock:
-            tracker = self._trackers.get(auth.key)
+            tracker = self._trackers.get((auth.key, holder))
             if tracker is None:
                 options = self._options
                 tracker = GitHubTracker(
@@ -201,7 +205,7 @@ class DeploymentCredentials:
                     include_pull_requests=options.include_pull_requests,
                     clock=self._clock,
                 )
-                self._trackers[auth.key] = tracker
+                self._trackers[(auth.key, holder)] = tracker
             return tracker
 
 
