@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -23,6 +24,29 @@ from .errors import ConfigInvalid
 from .patterns import LOGIN_PATTERN, REPO_CHARS, WHITESPACE, schema_pattern
 
 DEFAULT_EXCLUDE_LABELS: tuple[str, ...] = ("in-progress", "in-review")
+
+
+class AuthorAssociation(StrEnum):
+    """GitHub's `author_association` of an issue: the author's relation to the repository."""
+
+    OWNER = "OWNER"
+    MEMBER = "MEMBER"
+    COLLABORATOR = "COLLABORATOR"
+    CONTRIBUTOR = "CONTRIBUTOR"
+    FIRST_TIME_CONTRIBUTOR = "FIRST_TIME_CONTRIBUTOR"
+    FIRST_TIMER = "FIRST_TIMER"
+    MANNEQUIN = "MANNEQUIN"
+    NONE = "NONE"
+
+
+# An issue's text becomes an agent's prompt, and the agent can push: by default only people
+# who can already write to the repository (or own it) may start a session (docs/design.md,
+# "Who may start a session").
+DEFAULT_AUTHORS: tuple[AuthorAssociation, ...] = (
+    AuthorAssociation.OWNER,
+    AuthorAssociation.MEMBER,
+    AuthorAssociation.COLLABORATOR,
+)
 DEFAULT_MAX_SESSIONS_PER_POLL = 10
 MAX_LABELS = 10
 MAX_EXCLUDE_LABELS = 20
@@ -140,6 +164,14 @@ def _unique_casefold(values: list[str]) -> list[str]:
     return values
 
 
+def _check_authors(values: list[AuthorAssociation]) -> list[AuthorAssociation]:
+    if not values:
+        raise ValueError("at least one association must be allowed (to stop intake, disable it)")
+    if len(set(values)) != len(values):
+        raise ValueError("associations must be unique")
+    return values
+
+
 def _published(pattern: str, min_length: int, max_length: int) -> Any:
     """The rule as the OpenAPI document states it; the validator next to it enforces it, with
     a message that says why (pydantic's own constraints would only quote the pattern)."""
@@ -175,6 +207,9 @@ class TrackerIntake(_Model):
     `gitOrigin` to derive it from; labels are unique ignoring case, and so are exclude labels;
     with intake enabled, no label may also be an exclude label (by default `in-progress` and
     `in-review` are excluded).
+
+    `authors`: the `author_association` values whose issues may start a session (default
+    OWNER, MEMBER, COLLABORATOR; anything wider is explicit).
     """
 
     enabled: StrictBool = False
@@ -188,6 +223,11 @@ class TrackerIntake(_Model):
     max_sessions_per_poll: Annotated[int, Field(ge=1, le=100), WHOLE_NUMBER] = DEFAULT_MAX_SESSIONS_PER_POLL
     # A registered credential's name (GET /credentials); None: the deployment's default.
     credential: CredentialName | None = None
+    authors: Annotated[
+        list[AuthorAssociation],
+        Field(json_schema_extra={"minItems": 1, "maxItems": len(AuthorAssociation), "uniqueItems": True}),
+        AfterValidator(_check_authors),
+    ] = list(DEFAULT_AUTHORS)
 
     @field_validator("provider")
     @classmethod
@@ -343,7 +383,9 @@ def parse_config(data: Any, model: type[_Model] = ProjectConfig) -> Any:
 
 
 __all__ = [
+    "DEFAULT_AUTHORS",
     "DEFAULT_EXCLUDE_LABELS",
+    "AuthorAssociation",
     "FieldProblem",
     "NewProject",
     "ProjectConfig",
