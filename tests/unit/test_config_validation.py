@@ -189,6 +189,9 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
     ("authors-empty", project(trackerIntake=intake(authors=[])), "trackerIntake.authors"),
     ("authors-a-string", project(trackerIntake=intake(authors="OWNER")), "trackerIntake.authors"),
     ("authors-null", project(trackerIntake={**intake(), "authors": None}), "trackerIntake.authors"),
+    # backlog: all or new
+    ("backlog-unknown", project(trackerIntake=intake(backlog="old")), "trackerIntake.backlog"),
+    ("backlog-capitalised", project(trackerIntake=intake(backlog="New")), "trackerIntake.backlog"),
 ]
 
 
@@ -336,6 +339,8 @@ GOOD_CONFIGS: list[tuple[str, dict[str, Any]]] = [
         project(trackerIntake=intake(authors=["NONE", "FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR", "MANNEQUIN"])),
     ),
     ("authors-owner-only", project(trackerIntake=intake(authors=["OWNER"]))),
+    ("backlog-all", project(trackerIntake=intake(backlog="all"))),
+    ("backlog-new", project(trackerIntake=intake(backlog="new"))),
 ]
 
 
@@ -375,6 +380,14 @@ def test_authors_default_to_owner_member_and_collaborator() -> None:
     parsed = TrackerIntake.model_validate(intake())
     # THEN only people who own or can write to the repository may start a session
     assert parsed.authors == ["OWNER", "MEMBER", "COLLABORATOR"]
+
+
+def test_backlog_defaults_to_new() -> None:
+    # GIVEN a trackerIntake that says nothing about the backlog
+    # WHEN it is validated
+    parsed = TrackerIntake.model_validate(intake())
+    # THEN switching it on starts nothing for the issues already open (`all` must be asked for)
+    assert parsed.backlog == "new"
 
 
 def test_unknown_author_association_reason_lists_the_known_ones() -> None:

@@ -47,6 +47,20 @@ DEFAULT_AUTHORS: tuple[AuthorAssociation, ...] = (
     AuthorAssociation.MEMBER,
     AuthorAssociation.COLLABORATOR,
 )
+
+
+class Backlog(StrEnum):
+    """What switching intake on does to the issues that already match.
+
+    `new`: they are recorded as backlog, without a session; only issues that match later start
+    one. `all`: every matching open issue starts a session, `maxSessionsPerPoll` a poll.
+    """
+
+    NEW = "new"
+    ALL = "all"
+
+
+DEFAULT_BACKLOG = Backlog.NEW
 DEFAULT_MAX_SESSIONS_PER_POLL = 10
 MAX_LABELS = 10
 MAX_EXCLUDE_LABELS = 20
@@ -209,7 +223,8 @@ class TrackerIntake(_Model):
     `in-review` are excluded).
 
     `authors`: the `author_association` values whose issues may start a session (default
-    OWNER, MEMBER, COLLABORATOR; anything wider is explicit).
+    OWNER, MEMBER, COLLABORATOR; anything wider is explicit). `backlog`: `new` (default) records
+    the issues that match when intake is switched on without starting them; `all` starts them.
     """
 
     enabled: StrictBool = False
@@ -228,6 +243,7 @@ class TrackerIntake(_Model):
         Field(json_schema_extra={"minItems": 1, "maxItems": len(AuthorAssociation), "uniqueItems": True}),
         AfterValidator(_check_authors),
     ] = list(DEFAULT_AUTHORS)
+    backlog: Backlog = DEFAULT_BACKLOG
 
     @field_validator("provider")
     @classmethod
@@ -384,8 +400,10 @@ def parse_config(data: Any, model: type[_Model] = ProjectConfig) -> Any:
 
 __all__ = [
     "DEFAULT_AUTHORS",
+    "DEFAULT_BACKLOG",
     "DEFAULT_EXCLUDE_LABELS",
     "AuthorAssociation",
+    "Backlog",
     "FieldProblem",
     "NewProject",
     "ProjectConfig",
