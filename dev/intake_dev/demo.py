@@ -55,10 +55,17 @@ class Demo:
         started = time.monotonic()
         repo = self.stack.sample
         self.step(f"1. create a project for {repo.full_name}, with intake on the label 'agent'")
+        print(
+            "   (--tracker-backlog all: the issues open now start sessions too; the default, new,\n"
+            "   would record them without a session and start only issues that match later)",
+            flush=True,
+        )
         self.cli(
             "project", "create", PROJECT, "--name", "Widgets", "--git-origin", f"git@github.com:{repo.full_name}.git"
         )
-        self.cli("project", "set-config", PROJECT, "--tracker-intake", "--tracker-label", "agent")
+        self.cli(
+            "project", "set-config", PROJECT, "--tracker-intake", "--tracker-label", "agent", "--tracker-backlog", "all"
+        )
         self.cli("project", "show", PROJECT)
 
         self.step("2. first tick: every open issue labelled 'agent' by a trusted author becomes a session")
