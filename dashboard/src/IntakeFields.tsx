@@ -20,7 +20,7 @@ export type Draft = {
 export type StartCounts = { backlog: Backlog; wouldStart: number; wouldStartWithAll: number };
 
 export const ENABLE_INFO =
-  "When on, every minute intake finds the repository's open issues that match the rule and starts one worker session per issue, ever.";
+  "When on, every minute intake finds the repository's open issues that match the rule, written by an allowed author, and starts one worker session per issue, ever. With backlog new, the issues that match when you switch it on are recorded, not started.";
 
 export function draftOf(intake: TrackerIntake | null | undefined): Draft {
   return {
