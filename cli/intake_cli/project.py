@@ -257,7 +257,7 @@ def describe(project: dict[str, Any]) -> str:
         ("  config error", status.get("configError")),
         ("  last change", status.get("lastChangeAt")),
         ("  deferred since", status.get("deferredSince")),
-        ("  recording backlog since", status.get("backlogSince")),
+        ("  recording backlog", f"since {status['backlogSince']}" if status.get("backlogSince") else None),
         ("  GitHub requests/poll", str(status["requestsPerPoll"]) if status.get("requestsPerPoll") else None),
     ]
     lines.extend((label, value) for label, value in optional if value)
