@@ -298,6 +298,8 @@ def test_switching_from_new_to_all_starts_the_recorded_backlog() -> None:
     assert counts == [10, 10, 10, 10, 10, 0]
     assert world.sessions() == list(range(1, 51))
     assert set(world.statuses().values()) == {ClaimStatus.ENQUEUED}
+    # AND each is its first attempt, in its first generation: the backlog claim started nothing
+    assert {(c.attempts, c.generation) for c in world.store.claims()} == {(1, 1)}
 
 
 def test_a_config_written_without_backlog_keeps_the_backlog_recorded() -> None:

@@ -318,11 +318,13 @@ class _PollRun:
             if self._settled(holder):
                 return ClaimResult.TAKEN
             stale = holder.status is ClaimStatus.CLAIMED and now - holder.claimed_at >= ctx.stale_claim
-            # A backlog claim started no session, so taking it (under `all`) keeps its generation.
             if holder.status not in (ClaimStatus.RELEASED, ClaimStatus.BACKLOG) and not stale:
                 return ClaimResult.BUSY
+            # A backlog claim started no session: taking it (under `all`) is its first attempt, in
+            # its own generation.
+            backlog = holder.status is ClaimStatus.BACKLOG
             generation = holder.generation + (1 if holder.status is ClaimStatus.RELEASED else 0)
-            claim = replace(claim, attempts=holder.attempts + 1, generation=generation)
+            claim = replace(claim, attempts=holder.attempts + (0 if backlog else 1), generation=generation)
             if not ctx.ledger.take_over(claim, holder.claim_token, holder.status):
                 return ClaimResult.BUSY
             if stale:
