@@ -171,6 +171,7 @@ def simulate(
                     assignees=(),
                     body="",
                     created_at=datetime.fromtimestamp(at, UTC),
+                    author_association="MEMBER",
                 )
                 github.issues[name].append(issue)
                 github.opened[issue.canonical_id] = at

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from intake_dev.moto_rigs import FIFO_DEDUP_WINDOW
+from tracker_intake.domain.backlog import Snapshot
 from tracker_intake.domain.clock import SystemClock
 from tracker_intake.domain.config import ProjectConfig, parse_config
 from tracker_intake.domain.errors import (
@@ -123,6 +124,7 @@ class _Project:
     poll: PollState = field(default_factory=PollState)
     deferred_since: datetime | None = None
     installation: Installation | None = None
+    backlog_since: datetime | None = None
 
     def record(self) -> ProjectRecord:
         config_error = None
@@ -140,6 +142,7 @@ class _Project:
             config_error=config_error,
             deferred_since=self.deferred_since,
             installation=self.installation,
+            backlog_since=self.backlog_since,
         )
 
 
@@ -227,6 +230,15 @@ class MemoryStore:
             self._op("set_installation")
             self._project(project_id).installation = installation
 
+    def end_backlog(self, project_id: str, since: datetime) -> bool:
+        with self._lock:
+            self._op("end_backlog")
+            project = self._project(project_id)
+            if project.backlog_since != since:
+                return False
+            project.backlog_since = None
+            return True
+
     def intake_enabled(self) -> Iterator[ProjectRecord]:
         with self._lock:
             self._op("intake_enabled")
@@ -236,12 +248,14 @@ class MemoryStore:
 
     # --- ProjectStore: the API -----------------------------------------------------------------
 
-    def create_project(self, project_id: str, config: ProjectConfig, now: datetime) -> ProjectRecord:
+    def create_project(
+        self, project_id: str, config: ProjectConfig, now: datetime, *, backlog_since: datetime | None = None
+    ) -> ProjectRecord:
         with self._lock:
             self._op("create_project")
             if project_id in self._projects:
                 raise ProjectExists(project_id)
-            project = _Project(project_id, _dump(config), 1, now, now)
+            project = _Project(project_id, _dump(config), 1, now, now, backlog_since=backlog_since)
             self._projects[project_id] = project
             return project.record()
 
@@ -263,7 +277,13 @@ class MemoryStore:
             return [self._projects[pid].record() for pid in page], token
 
     def replace_config(
-        self, project_id: str, config: ProjectConfig, expected_version: int | None, now: datetime
+        self,
+        project_id: str,
+        config: ProjectConfig,
+        expected_version: int | None,
+        now: datetime,
+        *,
+        snapshot: Snapshot = Snapshot.KEEP,
     ) -> ProjectRecord:
         with self._lock:
             self._op("replace_config")
@@ -274,6 +294,8 @@ class MemoryStore:
             project.version += 1
             project.updated_at = now
             project.deferred_since = None
+            if snapshot is not Snapshot.KEEP:
+                project.backlog_since = now if snapshot is Snapshot.START else None
             return project.record()
 
     def delete_project(self, project_id: str) -> None:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_from_env
-from tracker_intake.domain.config import TrackerIntake, field_problems
+from tracker_intake.domain.config import AuthorAssociation, TrackerIntake, field_problems
 from tracker_intake.domain.eligibility import EligibilityRule, SkipReason
 from tracker_intake.domain.errors import (
     AuthFailed,
@@ -37,6 +37,7 @@ _FLAGS = {
     "labels": "--label",
     "assignee": "--assignee",
     "excludeLabels": "--exclude-label",
+    "authors": "--author",
 }
 
 
@@ -66,6 +67,14 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="L",
         help="skip issues with this label (repeatable; default: in-progress and in-review)",
+    )
+    parser.add_argument(
+        "--author",
+        dest="authors",
+        action="append",
+        default=None,
+        metavar="ASSOCIATION",
+        help="an author_association whose issues intake takes (repeatable; default: OWNER, MEMBER, COLLABORATOR)",
     )
     parser.add_argument(
         "--github-url",
@@ -131,6 +140,8 @@ def _intake_from_flags(args: argparse.Namespace) -> tuple[TrackerIntake | None, 
         config["assignee"] = args.assignee
     if args.exclude_labels is not None:
         config["excludeLabels"] = args.exclude_labels
+    if args.authors is not None:
+        config["authors"] = args.authors
     try:
         return TrackerIntake.model_validate(config), problems
     except ValidationError as e:
@@ -163,6 +174,13 @@ def _row(issue: Issue) -> dict[str, Any]:
     return {"canonicalId": issue.canonical_id, "number": issue.number, "title": issue.title, "url": issue.url}
 
 
+def _skipped_row(issue: Issue, reason: SkipReason) -> dict[str, Any]:
+    row = {**_row(issue), "reason": str(reason)}
+    if reason is SkipReason.UNTRUSTED_AUTHOR:
+        row.update(author=issue.author, authorAssociation=issue.author_association)
+    return row
+
+
 def _print_json(eligible: list[Issue], skipped: list[tuple[Issue, SkipReason]] | None) -> None:
     rows = [_row(issue) for issue in eligible]
     if skipped is None:
@@ -170,7 +188,7 @@ def _print_json(eligible: list[Issue], skipped: list[tuple[Issue, SkipReason]] |
         return
     out = {
         "eligible": rows,
-        "skipped": [{**_row(issue), "reason": str(reason)} for issue, reason in skipped],
+        "skipped": [_skipped_row(issue, reason) for issue, reason in skipped],
     }
     print(json.dumps(out, indent=2, ensure_ascii=False))
 
@@ -197,7 +215,8 @@ def _print_text(
     print(f"skipped: {len(skipped)}")
     reason_width = max((len(str(reason)) for _, reason in skipped), default=0)
     for issue, reason in skipped:
-        print(line(issue, f"{reason!s:<{reason_width}}  "))
+        by = f" (@{issue.author}, {issue.author_association})" if reason is SkipReason.UNTRUSTED_AUTHOR else ""
+        print(line(issue, f"{reason!s:<{reason_width}}  ") + by)
 
 
 def _describe(rule: EligibilityRule) -> str:
@@ -207,4 +226,5 @@ def _describe(rule: EligibilityRule) -> str:
     if rule.assignee is not None:
         parts.append(f"assignee: {rule.assignee}")
     parts.append("excluding: " + (", ".join(rule.exclude_labels) or "nothing"))
+    parts.append("authors: " + ", ".join(a for a in AuthorAssociation if a in rule.authors))
     return "; ".join(parts)

@@ -65,6 +65,23 @@ def register(subparsers: Any) -> None:
     )
     exclude.add_argument("--no-tracker-exclude-labels", action="store_true", help="skip no issue for its labels")
     config.add_argument("--max-sessions-per-poll", metavar="N", type=int)
+    authors = config.add_mutually_exclusive_group()
+    authors.add_argument(
+        "--tracker-author",
+        metavar="ASSOCIATION",
+        action="append",
+        help="an author_association whose issues may start sessions (repeatable, replaces the list; "
+        "e.g. CONTRIBUTOR; default OWNER, MEMBER, COLLABORATOR)",
+    )
+    authors.add_argument(
+        "--reset-tracker-authors", action="store_true", help="back to the default (OWNER, MEMBER, COLLABORATOR)"
+    )
+    config.add_argument(
+        "--tracker-backlog",
+        choices=["new", "all"],
+        help="on switching intake on: 'new' (default) records the matching issues without sessions; "
+        "'all' starts a session for each",
+    )
     credential = config.add_mutually_exclusive_group()
     credential.add_argument(
         "--tracker-credential", metavar="NAME", help="poll with this registered credential (intake credentials list)"
@@ -176,6 +193,8 @@ def tracker_intake(current: dict[str, Any], args: argparse.Namespace) -> dict[st
         "excludeLabels": args.tracker_exclude_label,
         "maxSessionsPerPoll": args.max_sessions_per_poll,
         "credential": args.tracker_credential,
+        "authors": args.tracker_author,
+        "backlog": args.tracker_backlog,
     }
     intake.update({key: value for key, value in changes.items() if value is not None})
     cleared = {
@@ -183,6 +202,7 @@ def tracker_intake(current: dict[str, Any], args: argparse.Namespace) -> dict[st
         "assignee": args.clear_tracker_assignee,
         "excludeLabels": args.reset_tracker_exclude_labels,  # absent means the default
         "credential": args.clear_tracker_credential,  # absent means the default credential
+        "authors": args.reset_tracker_authors,  # absent means the default
     }
     for key, clear in cleared.items():
         if clear:
@@ -226,6 +246,8 @@ def describe(project: dict[str, Any]) -> str:
         ("  exclude labels", "in-progress, in-review (default)" if exclude is None else ", ".join(exclude) or "-"),
         ("  max sessions/poll", str(intake.get("maxSessionsPerPoll", "-")) if intake else "-"),
         ("  credential", intake.get("credential") or "default"),
+        ("  authors", ", ".join(intake.get("authors", [])) or "-"),
+        ("  backlog", intake.get("backlog") or "-"),
         ("status", status.get("state", "-")),
     ]
     optional = [
@@ -235,6 +257,7 @@ def describe(project: dict[str, Any]) -> str:
         ("  config error", status.get("configError")),
         ("  last change", status.get("lastChangeAt")),
         ("  deferred since", status.get("deferredSince")),
+        ("  recording backlog", f"since {status['backlogSince']}" if status.get("backlogSince") else None),
         ("  GitHub requests/poll", str(status["requestsPerPoll"]) if status.get("requestsPerPoll") else None),
     ]
     lines.extend((label, value) for label, value in optional if value)

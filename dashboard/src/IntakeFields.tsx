@@ -1,8 +1,9 @@
 // The intake rule's fields, shared by the create sheet (compact) and the Tracker Intake card.
-import { checkLabels, checkMaxSessions, checkString, RULES, ruleIsSet } from "./rules";
+import { useId, type ReactNode } from "react";
+import { ASSOCIATIONS, checkLabels, checkMaxSessions, checkString, DEFAULT_AUTHORS, DEFAULT_BACKLOG, RULES, ruleIsSet } from "./rules";
 import { DEFAULT_EXCLUDES } from "./format";
 import { ChipsInput, Switch, TextField } from "./ui";
-import type { ApiError, TrackerIntake } from "./api";
+import type { ApiError, Association, Backlog, TrackerIntake } from "./api";
 
 export type Draft = {
   enabled: boolean;
@@ -11,10 +12,15 @@ export type Draft = {
   assignee: string;
   excludeLabels: string[] | null; // null: the default (in-progress, in-review)
   maxSessionsPerPoll: number;
+  authors: Association[];
+  backlog: Backlog;
 };
 
+/** What a preview said saving would start: with the backlog choice it was asked with, and with `all`. */
+export type StartCounts = { backlog: Backlog; wouldStart: number; wouldStartWithAll: number };
+
 export const ENABLE_INFO =
-  "When on, every minute intake finds the repository's open issues that match the rule and starts one worker session per issue, ever.";
+  "When on, every minute intake finds the repository's open issues that match the rule, written by an allowed author, and starts one worker session per issue, ever. With backlog new, the issues that match when you switch it on are recorded, not started.";
 
 export function draftOf(intake: TrackerIntake | null | undefined): Draft {
   return {
@@ -24,6 +30,8 @@ export function draftOf(intake: TrackerIntake | null | undefined): Draft {
     assignee: intake?.assignee ?? "",
     excludeLabels: intake?.excludeLabels ?? null,
     maxSessionsPerPoll: intake?.maxSessionsPerPoll ?? 10,
+    authors: intake?.authors ?? DEFAULT_AUTHORS,
+    backlog: intake?.backlog ?? DEFAULT_BACKLOG,
   };
 }
 
@@ -36,10 +44,12 @@ export function intakeOf(draft: Draft): TrackerIntake {
     assignee: draft.assignee.trim() || null,
     excludeLabels: draft.excludeLabels,
     maxSessionsPerPoll: draft.maxSessionsPerPoll,
+    authors: draft.authors,
+    backlog: draft.backlog,
   };
 }
 
-export type Problems = Partial<Record<"repo" | "labels" | "assignee" | "excludeLabels" | "maxSessionsPerPoll", string>>;
+export type Problems = Partial<Record<"repo" | "labels" | "assignee" | "excludeLabels" | "maxSessionsPerPoll" | "authors", string>>;
 
 /** What is wrong with the draft, by field, from the published rules; empty when it may be sent. */
 export function problemsOf(draft: Draft): Problems {
@@ -49,6 +59,7 @@ export function problemsOf(draft: Draft): Problems {
   if (draft.assignee.trim()) problems.assignee = checkString(RULES.assignee, draft.assignee.trim(), "Assignee");
   if (draft.excludeLabels) problems.excludeLabels = checkLabels(draft.excludeLabels, RULES.excludeLabels, "exclude labels");
   problems.maxSessionsPerPoll = checkMaxSessions(draft.maxSessionsPerPoll);
+  if (draft.authors.length === 0) problems.authors = "Allow at least one association; to stop intake, switch it off.";
   if (draft.enabled && !ruleIsSet(draft.labels, draft.assignee)) problems.labels ??= "Enabling intake requires a label or an assignee.";
   for (const key of Object.keys(problems) as (keyof Problems)[]) if (!problems[key]) delete problems[key];
   return problems;
@@ -59,7 +70,21 @@ function shown(field: keyof Problems, problems: Problems, refused: ApiError | nu
   return refused?.reasonFor(`trackerIntake.${field}`) ?? problems[field];
 }
 
-export function IntakeFields({ draft, onChange, refused, compact }: { draft: Draft; onChange: (d: Draft) => void; refused: ApiError | null; compact?: boolean }) {
+export function IntakeFields({
+  draft,
+  onChange,
+  refused,
+  compact,
+  counts,
+  counting,
+}: {
+  draft: Draft;
+  onChange: (d: Draft) => void;
+  refused: ApiError | null;
+  compact?: boolean;
+  counts?: StartCounts | null;
+  counting?: ReactNode;
+}) {
   const problems = problemsOf(draft);
   const set = (patch: Partial<Draft>) => onChange({ ...draft, ...patch });
   return (
@@ -105,8 +130,84 @@ export function IntakeFields({ draft, onChange, refused, compact }: { draft: Dra
             onChange={(v) => set({ maxSessionsPerPoll: Number(v) })}
             error={shown("maxSessionsPerPoll", problems, refused)}
           />
+          <AuthorsField authors={draft.authors} onChange={(authors) => set({ authors })} error={shown("authors", problems, refused)} />
         </>
       )}
+      {compact && (
+        <p className="help">
+          Only issues by {DEFAULT_AUTHORS.join(", ")} start sessions; the project's settings can widen it.
+        </p>
+      )}
+      <BacklogField backlog={draft.backlog} onChange={(backlog) => set({ backlog })} counts={counts ?? null} counting={counting} error={refused?.reasonFor("trackerIntake.backlog")} />
     </>
   );
+}
+
+export const AUTHORS_HELP =
+  "An issue's title and body become the prompt of an agent that can push to the repository. On a public repository anyone can open an issue, and an issue form can label it: allow only people you would let instruct that agent.";
+
+/** Which author_association values may start a session: the default ones, widened only on purpose. */
+function AuthorsField({ authors, onChange, error }: { authors: Association[]; onChange: (a: Association[]) => void; error?: string }) {
+  const id = useId();
+  const widened = authors.filter((a) => !DEFAULT_AUTHORS.includes(a));
+  return (
+    <fieldset className="field choices" aria-describedby={error ? `${id}-error` : `${id}-help`}>
+      <legend>Who may start a session (the issue author's association)</legend>
+      {ASSOCIATIONS.map((a) => (
+        <label key={a} className="choice">
+          <input
+            type="checkbox"
+            checked={authors.includes(a)}
+            onChange={(e) => onChange(e.target.checked ? ASSOCIATIONS.filter((x) => x === a || authors.includes(x)) : authors.filter((x) => x !== a))}
+          />{" "}
+          <code>{a}</code>
+        </label>
+      ))}
+      {!error && (
+        <p className="help" id={`${id}-help`}>
+          {AUTHORS_HELP}
+          {widened.length > 0 && <strong className="warning"> Widened to {widened.join(", ")}: their issues will instruct the agent.</strong>}
+        </p>
+      )}
+      {error && (
+        <p className="error" id={`${id}-error`}>
+          {error}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
+export const BACKLOG_CHOICES: { value: Backlog; label: string; help: string }[] = [
+  { value: "new", label: "Only issues that match from now on", help: "the issues that match when intake is switched on are recorded as backlog, without a session" },
+  { value: "all", label: "Every matching open issue, the backlog too", help: "each starts a session, up to the max sessions per poll every minute" },
+];
+
+/** What switching intake on does to the issues already open, and what a preview says it would start. */
+function BacklogField({ backlog, onChange, counts, counting, error }: { backlog: Backlog; onChange: (b: Backlog) => void; counts: StartCounts | null; counting?: ReactNode; error?: string }) {
+  const id = useId();
+  return (
+    <fieldset className="field choices" aria-describedby={`${id}-count`}>
+      <legend>When intake is switched on, start sessions for</legend>
+      {BACKLOG_CHOICES.map((choice) => (
+        <label key={choice.value} className="choice">
+          <input type="radio" name={id} value={choice.value} checked={backlog === choice.value} onChange={() => onChange(choice.value)} /> {choice.label}{" "}
+          <span className="muted">({choice.value}: {choice.help})</span>
+        </label>
+      ))}
+      <p className="help" id={`${id}-count`} role="status" aria-live="polite">
+        {counts ? startsInWords(counts, backlog) : counting}
+      </p>
+      {error && <p className="error">{error}</p>}
+    </fieldset>
+  );
+}
+
+/** "Saved with new, this starts 0 sessions now; all would start 12." */
+export function startsInWords(counts: StartCounts, backlog: Backlog): string {
+  const n = (k: number) => `${k} session${k === 1 ? "" : "s"}`;
+  const all = `all would start ${n(counts.wouldStartWithAll)}`;
+  if (backlog === "all") return `Saved with all, this starts ${n(counts.wouldStartWithAll)} now (max sessions per poll each minute).`;
+  if (counts.backlog === backlog) return `Saved with ${backlog}, this starts ${n(counts.wouldStart)} now; ${all}.`;
+  return `${all[0].toUpperCase()}${all.slice(1)} now; preview again to count what ${backlog} starts.`;
 }

@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useState } from "react";
-import { ApiError, getProject, listSessions, previewRule, releaseSession, saveConfig, type Preview, type Project, type Session } from "./api";
+import { ApiError, getProject, listSessions, previewRule, releaseSession, saveConfig, type Backlog, type Preview, type PreviewIssue, type Project, type Session } from "./api";
 import { chipState, duration, repoUrl, when } from "./format";
-import { draftOf, intakeOf, IntakeFields, problemsOf, type Draft } from "./IntakeFields";
+import { draftOf, intakeOf, IntakeFields, problemsOf, startsInWords, type Draft } from "./IntakeFields";
 import { Dialog, useNow } from "./ui";
 
-const STATUSES = ["claimed", "enqueued", "launching", "launched", "failed", "released"] as const;
+const STATUSES = ["claimed", "enqueued", "launching", "launched", "failed", "released", "backlog"] as const;
 
 export function ProjectView({ id }: { id: string }) {
   const [project, setProject] = useState<Project | null>(null);
@@ -59,7 +59,7 @@ function IntakeCard({ project, onSaved, onReload }: { project: Project; onSaved:
   const [refused, setRefused] = useState<ApiError | null>(null);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [preview, setPreview] = useState<Preview | null>(null);
+  const [preview, setPreview] = useState<(Preview & { backlog: Backlog }) | null>(null);
   const [previewFailure, setPreviewFailure] = useState<ApiError | null>(null);
   const [previewing, setPreviewing] = useState(false);
   const problems = problemsOf(draft);
@@ -95,7 +95,16 @@ function IntakeCard({ project, onSaved, onReload }: { project: Project; onSaved:
           if (!busy && Object.keys(problems).length === 0) void save();
         }}
       >
-        <IntakeFields draft={draft} onChange={(d) => { setDraft(d); setSaved(false); }} refused={refused} />
+        <IntakeFields
+          draft={draft}
+          onChange={(d) => {
+            setDraft(d);
+            setSaved(false);
+          }}
+          refused={refused}
+          counts={preview}
+          counting={<span className="muted">Preview to count what all would start now.</span>}
+        />
         <div className="actions">
           <button type="submit" className="primary" disabled={busy || Object.keys(problems).length > 0}>
             Save
@@ -107,7 +116,7 @@ function IntakeCard({ project, onSaved, onReload }: { project: Project; onSaved:
               setPreviewing(true);
               setPreviewFailure(null);
               try {
-                setPreview(await previewRule(project.id, intakeOf(draft)));
+                setPreview({ ...(await previewRule(project.id, intakeOf(draft))), backlog: draft.backlog });
               } catch (e) {
                 setPreview(null);
                 setPreviewFailure(e instanceof ApiError ? e : new ApiError(0, String(e)));
@@ -148,12 +157,13 @@ function IntakeCard({ project, onSaved, onReload }: { project: Project; onSaved:
 }
 
 /** What the rule (as drafted, saved or not) would pick up now, and what it skips and why. */
-function PreviewList({ preview }: { preview: Preview }) {
+function PreviewList({ preview }: { preview: Preview & { backlog: Backlog } }) {
   return (
     <section className="preview" aria-labelledby="preview-title">
       <h3 id="preview-title">
         What this rule would pick up now in {preview.repo}: {preview.eligible.length} issue{preview.eligible.length === 1 ? "" : "s"}, oldest first
       </h3>
+      <p>{startsInWords(preview, preview.backlog)}</p>
       <ul aria-label="issues the rule takes">
         {preview.eligible.map((i) => (
           <li key={i.canonicalId}>
@@ -161,6 +171,7 @@ function PreviewList({ preview }: { preview: Preview }) {
               {i.canonicalId}
             </a>{" "}
             {i.title}
+            {i.claim && <span className={`badge badge-${i.claim}`}>{i.claim}</span>}
           </li>
         ))}
       </ul>
@@ -173,7 +184,7 @@ function PreviewList({ preview }: { preview: Preview }) {
                 <a className="canonical" href={i.url}>
                   {i.canonicalId}
                 </a>{" "}
-                {i.title} <span className="muted">({i.reason})</span>
+                {i.title} <span className="muted">({skipInWords(i)})</span>
               </li>
             ))}
           </ul>
@@ -185,6 +196,15 @@ function PreviewList({ preview }: { preview: Preview }) {
       </p>
     </section>
   );
+}
+
+/** Why an issue is skipped; for an untrusted author, who wrote it and how they relate to the repository. */
+export function skipInWords(issue: PreviewIssue): string {
+  if (issue.reason === "untrusted author") {
+    const who = issue.author ? `@${issue.author}` : "an unknown author";
+    return `untrusted author: ${who}, ${issue.authorAssociation ?? "no association"}`;
+  }
+  return issue.reason ?? "";
 }
 
 function Sessions({ projectId }: { projectId: string }) {
@@ -285,7 +305,11 @@ function Sessions({ projectId }: { projectId: string }) {
       </ul>
       {releasing && (
         <Dialog title={`Release ${releasing.issueId}?`} onClose={() => setReleasing(null)}>
-          <p>The claim is released, and the issue will get a new session on the next poll if it still matches the rule.</p>
+          <p>
+            {releasing.status === "backlog"
+              ? "The issue leaves the backlog: it will get a session on the next poll if it still matches the rule."
+              : "The claim is released, and the issue will get a new session on the next poll if it still matches the rule."}
+          </p>
           <div className="actions">
             <button type="button" onClick={() => setReleasing(null)}>
               Cancel

@@ -75,7 +75,10 @@ export function ProjectsView() {
 }
 
 function ProjectCard({ row, now }: { row: Row; now: Date }) {
-  const { project, sessions, more } = row;
+  const { project, more } = row;
+  // A backlog claim started no session: counted apart.
+  const sessions = row.sessions.filter((s) => s.status !== "backlog");
+  const backlog = row.sessions.length - sessions.length;
   const state = chipState(project);
   const intake = project.intake;
   const url = repoUrl(intake.repo);
@@ -110,6 +113,18 @@ function ProjectCard({ row, now }: { row: Row; now: Date }) {
         )}
         <dt>Sessions</dt>
         <dd>{more ? `${sessions.length}+` : sessions.length}</dd>
+        {backlog > 0 && (
+          <>
+            <dt>Backlog</dt>
+            <dd>{more ? `${backlog}+` : backlog} (no session)</dd>
+          </>
+        )}
+        {intake.backlogSince && (
+          <>
+            <dt>Recording backlog</dt>
+            <dd>issues open on {when(intake.backlogSince)}</dd>
+          </>
+        )}
       </dl>
       <Spark counts={perDay(sessions, now)} />
     </li>

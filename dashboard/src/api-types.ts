@@ -73,6 +73,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a new project's rule would pick up now (read-only; reads GitHub)
+         * @description As `POST /projects/{id}/preview`, for a project not created yet: send its `gitOrigin` (or `trackerIntake.repo`) and `trackerIntake`. `wouldStart` counts the sessions polls would start if the config were saved now with intake on (`maxSessionsPerPoll` a poll), `wouldStartWithAll` the same with `backlog: all`: with `new`, switching intake on records what matches as backlog and starts none of it.
+         */
+        post: operations["preview_new_project_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/projects": {
         parameters: {
             query?: never;
@@ -140,7 +160,7 @@ export interface paths {
         put?: never;
         /**
          * What the rule would pick up now (read-only; reads GitHub)
-         * @description The open issues the rule takes, oldest first, and those it skips with the reason, as `intake preview --explain` lists them. Send `trackerIntake` to preview a draft rule, or nothing for the stored one. Nothing is claimed or cached; the GitHub requests count in the deployment credential's budget (429 with Retry-After when it is taken or paused).
+         * @description The open issues the rule takes, oldest first, with the claim that holds each, and those it skips with the reason, as `intake preview --explain` lists them. Send `trackerIntake` to preview a draft rule, or nothing for the stored one. `wouldStart` counts the sessions polls would start if the config were saved now with intake on (`maxSessionsPerPoll` a poll), `wouldStartWithAll` the same with `backlog: all`: with `new`, switching intake on records what matches as backlog and starts none of it. Nothing is claimed or cached; the GitHub requests count in the deployment credential's budget (429 with Retry-After when it is taken or paused).
          */
         post: operations["preview_rule_projects__id__preview_post"];
         delete?: never;
@@ -191,10 +211,25 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * AuthorAssociation
+         * @description GitHub's `author_association` of an issue: the author's relation to the repository.
+         * @enum {string}
+         */
+        AuthorAssociation: "OWNER" | "MEMBER" | "COLLABORATOR" | "CONTRIBUTOR" | "FIRST_TIME_CONTRIBUTOR" | "FIRST_TIMER" | "MANNEQUIN" | "NONE";
+        /**
+         * Backlog
+         * @description What switching intake on does to the issues that already match.
+         *
+         *     `new`: they are recorded as backlog, without a session; only issues that match later start
+         *     one. `all`: every matching open issue starts a session, `maxSessionsPerPoll` a poll.
+         * @enum {string}
+         */
+        Backlog: "new" | "all";
+        /**
          * ClaimStatus
          * @enum {string}
          */
-        ClaimStatus: "claimed" | "enqueued" | "launching" | "launched" | "failed" | "released";
+        ClaimStatus: "claimed" | "enqueued" | "launching" | "launched" | "failed" | "released" | "backlog";
         /**
          * ConfigUpdate
          * @description The body of `PUT /projects/{id}/config`: the whole config, and optionally its version.
@@ -273,6 +308,17 @@ export interface components {
             updatedAt?: string | null;
         };
         /**
+         * DraftPreviewRequest
+         * @description The body of `POST /preview`: the config of a project not created yet (its name is ignored).
+         */
+        DraftPreviewRequest: {
+            /** Gitorigin */
+            gitOrigin?: string | null;
+            /** Name */
+            name?: string | null;
+            trackerIntake: components["schemas"]["TrackerIntake"];
+        };
+        /**
          * ErrorBody
          * @description Every refused request: a sentence, and which field is at fault and why.
          */
@@ -299,6 +345,8 @@ export interface components {
         IntakeState: "disabled" | "ok" | "backoff" | "error";
         /** IntakeStatus */
         IntakeStatus: {
+            /** Backlogsince */
+            backlogSince?: string | null;
             /** Backoffuntil */
             backoffUntil?: string | null;
             /** Configerror */
@@ -337,8 +385,13 @@ export interface components {
         PreviewIssue: {
             /** Assignees */
             assignees: string[];
+            /** Author */
+            author?: string | null;
+            /** Authorassociation */
+            authorAssociation?: string | null;
             /** Canonicalid */
             canonicalId: string;
+            claim?: components["schemas"]["ClaimStatus"] | null;
             /** Createdat */
             createdAt?: string | null;
             /** Labels */
@@ -361,7 +414,7 @@ export interface components {
         };
         /**
          * PreviewView
-         * @description What the rule would pick up now, oldest first, and what it skips and why.
+         * @description What the rule would pick up now, oldest first, what it skips and why, and what it would start.
          */
         PreviewView: {
             /** Eligible */
@@ -374,6 +427,10 @@ export interface components {
             skipped: components["schemas"]["PreviewIssue"][];
             /** Truncated */
             truncated: boolean;
+            /** Wouldstart */
+            wouldStart: number;
+            /** Wouldstartwithall */
+            wouldStartWithAll: number;
         };
         /** ProjectList */
         ProjectList: {
@@ -469,10 +526,25 @@ export interface components {
          *     `gitOrigin` to derive it from; labels are unique ignoring case, and so are exclude labels;
          *     with intake enabled, no label may also be an exclude label (by default `in-progress` and
          *     `in-review` are excluded).
+         *
+         *     `authors`: the `author_association` values whose issues may start a session (default
+         *     OWNER, MEMBER, COLLABORATOR; anything wider is explicit). `backlog`: `new` (default) records
+         *     the issues that match when intake is switched on without starting them; `all` starts them.
          */
         TrackerIntake: {
             /** Assignee */
             assignee?: string | null;
+            /**
+             * Authors
+             * @default [
+             *       "OWNER",
+             *       "MEMBER",
+             *       "COLLABORATOR"
+             *     ]
+             */
+            authors: components["schemas"]["AuthorAssociation"][];
+            /** @default new */
+            backlog: components["schemas"]["Backlog"];
             /** Credential */
             credential?: string | null;
             /**
@@ -846,6 +918,111 @@ export interface operations {
             };
             /** @description Validation Error */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preview_new_project_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftPreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description the preview */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewView"];
+                };
+            };
+            /** @description malformed request (bad JSON, path parameter, header or nextToken) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description this path does not take this method */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body over 16 KB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body or a query parameter breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the GitHub credential's budget is taken or paused (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no GitHub is configured for previews here */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description GitHub failed or refused the deployment's credential */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the store is unavailable; nothing was changed */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

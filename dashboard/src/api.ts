@@ -9,6 +9,8 @@ export type ConfigUpdate = components["schemas"]["ConfigUpdate"];
 export type NewProject = components["schemas"]["NewProject"];
 export type Preview = components["schemas"]["PreviewView"];
 export type PreviewIssue = components["schemas"]["PreviewIssue"];
+export type Association = components["schemas"]["AuthorAssociation"];
+export type Backlog = components["schemas"]["Backlog"];
 export type FieldProblem = { field: string; reason: string };
 
 /** A refused or failed request: the API's sentence, and the fields it names. */
@@ -86,6 +88,11 @@ export async function listSessions(id: string, limit = 100): Promise<{ items: Se
 /** What `intake` would pick up now under `trackerIntake` (a draft), read from GitHub. */
 export async function previewRule(id: string, trackerIntake: TrackerIntake): Promise<Preview> {
   return (await call<Preview>("POST", `projects/${encodeURIComponent(id)}/preview`, { trackerIntake })).data;
+}
+
+/** The same for a project not created yet: its git origin and rule (the create sheet's count). */
+export async function previewNewProject(gitOrigin: string | null, trackerIntake: TrackerIntake): Promise<Preview> {
+  return (await call<Preview>("POST", "preview", { gitOrigin, trackerIntake })).data;
 }
 
 export async function releaseSession(id: string, issueId: string): Promise<Session> {

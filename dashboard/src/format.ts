@@ -1,4 +1,5 @@
 import type { Project, Session, TrackerIntake } from "./api";
+import { DEFAULT_AUTHORS } from "./rules";
 
 export const DEFAULT_EXCLUDES = ["in-progress", "in-review"];
 
@@ -14,7 +15,9 @@ export function ruleInWords(intake: TrackerIntake | null | undefined): string {
   const excludes = intake.excludeLabels ?? DEFAULT_EXCLUDES;
   const rule = parts.length ? `open issues ${parts.join(", ")}` : "no label or assignee yet";
   const except = excludes.length ? `, except ${excludes.join(", ")}` : "";
-  return `${rule}${except}; up to ${intake.maxSessionsPerPoll} a poll`;
+  const authors = intake.authors ?? [];
+  const widened = authors.some((a) => !DEFAULT_AUTHORS.includes(a)) ? `; by ${authors.join(", ")}` : "";
+  return `${rule}${except}${widened}; up to ${intake.maxSessionsPerPoll} a poll`;
 }
 
 export type ChipState = "ok" | "backoff" | "error" | "disabled" | "config invalid";

@@ -2,11 +2,12 @@
 // dashboard keeps no second copy of them. The API stays the judge; its field errors are shown
 // next to the field they name.
 import openapi from "../openapi.json";
+import type { Association, Backlog } from "./api";
 
 type StringSchema = { pattern?: string; minLength?: number; maxLength?: number };
-type Schema = StringSchema & { anyOf?: Schema[]; items?: Schema; maxItems?: number; minimum?: number; maximum?: number; type?: string };
+type Schema = StringSchema & { anyOf?: Schema[]; items?: Schema; maxItems?: number; minimum?: number; maximum?: number; type?: string; default?: unknown };
 
-const schemas = openapi.components.schemas as unknown as Record<string, { properties: Record<string, Schema> }>;
+const schemas = openapi.components.schemas as unknown as Record<string, { properties: Record<string, Schema>; enum?: string[] }>;
 
 function stringBranch(schema: Schema): Schema {
   return schema.anyOf?.find((s) => s.type === "string" || s.type === "array" || s.type === "integer") ?? schema;
@@ -26,6 +27,11 @@ export const RULES = {
   excludeLabels: stringBranch(intake.excludeLabels),
   maxSessionsPerPoll: stringBranch(intake.maxSessionsPerPoll),
 };
+
+/** GitHub's author_association values, in the API's order, and those allowed by default. */
+export const ASSOCIATIONS = (schemas.AuthorAssociation.enum ?? []) as Association[];
+export const DEFAULT_AUTHORS = (intake.authors.default ?? []) as Association[];
+export const DEFAULT_BACKLOG = (intake.backlog.default ?? "new") as Backlog;
 
 /** Why `value` breaks the published rule, or undefined when it keeps it. */
 export function checkString(rule: StringSchema, value: string, what: string): string | undefined {

@@ -20,6 +20,33 @@ describe("the create-project sheet", () => {
     expect((submit as HTMLButtonElement).disabled).toBe(false);
   });
 
+  it("shows the backlog choice, new by default, and counts what all would start from a preview", async () => {
+    // GIVEN an API whose preview says two issues match and all would start both
+    const fetch = vi.fn(async (_path: string, _init?: RequestInit) => new Response(JSON.stringify({ repo: "acme/app", eligible: [], skipped: [], truncated: false, requests: 1, wouldStart: 0, wouldStartWithAll: 2 }), { status: 200 }));
+    vi.stubGlobal("fetch", fetch);
+    render(<CreateSheet onClose={() => {}} onCreated={() => {}} />);
+    // THEN the safe choice is made, and the count waits for a repository and a rule
+    const onlyNew = screen.getByRole("radio", { name: /Only issues that match from now on/ }) as HTMLInputElement;
+    expect(onlyNew.checked).toBe(true);
+    const countButton = screen.getByRole("button", { name: "Count what all would start" }) as HTMLButtonElement;
+    expect(countButton.disabled).toBe(true);
+    // WHEN a git origin and a label are given, and the count is asked for
+    fireEvent.change(screen.getByLabelText("Git origin"), { target: { value: "git@github.com:acme/app.git" } });
+    const labels = screen.getByLabelText("Labels (an issue needs every one)");
+    fireEvent.change(labels, { target: { value: "agent" } });
+    fireEvent.keyDown(labels, { key: "Enter" });
+    fireEvent.click(countButton);
+    // THEN the project-less preview was asked with intake on, and its counts are said
+    expect(await screen.findByText("Saved with new, this starts 0 sessions now; all would start 2 sessions.")).toBeTruthy();
+    const [path, init] = fetch.mock.calls[0];
+    expect(path).toBe("preview");
+    expect(JSON.parse(String(init?.body))).toMatchObject({ gitOrigin: "git@github.com:acme/app.git", trackerIntake: { enabled: true, labels: ["agent"], backlog: "new" } });
+    // AND WHEN `all` is chosen THEN the same count says what saving starts, and it is what is sent
+    fireEvent.click(screen.getByRole("radio", { name: /Every matching open issue/ }));
+    expect(screen.getByText("Saved with all, this starts 2 sessions now (max sessions per poll each minute).")).toBeTruthy();
+    vi.unstubAllGlobals();
+  });
+
   it("shows the API's reason next to the field it names", async () => {
     // GIVEN an API that refuses the id
     const refusal = { message: "invalid request: id: taken", errors: [{ field: "id", reason: "a project with this id already exists" }] };

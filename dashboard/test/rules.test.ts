@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ruleInWords, sentence } from "../src/format";
 import { problemsOf, draftOf } from "../src/IntakeFields";
-import { checkLabels, checkString, RULES } from "../src/rules";
+import { ASSOCIATIONS, checkLabels, checkString, DEFAULT_AUTHORS, DEFAULT_BACKLOG, RULES } from "../src/rules";
 
 describe("the rules come from the API's OpenAPI document", () => {
   it("refuses a label the API refuses: a comma, a space at an end, a control character", () => {
@@ -42,12 +42,32 @@ describe("a draft rule", () => {
     expect(problemsOf({ ...draft, assignee: "*" })).toEqual({});
   });
 
+  it("reads GitHub's associations and the safe defaults from the API's document", () => {
+    // GIVEN the published TrackerIntake schema
+    // WHEN the form reads it THEN it offers every association, with only the trusted ones on by default, and `new`
+    expect(ASSOCIATIONS).toEqual(["OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE"]);
+    expect(DEFAULT_AUTHORS).toEqual(["OWNER", "MEMBER", "COLLABORATOR"]);
+    expect(DEFAULT_BACKLOG).toBe("new");
+    expect(draftOf(null)).toMatchObject({ authors: DEFAULT_AUTHORS, backlog: "new" });
+  });
+
+  it("refuses a draft that allows no author, as the API does", () => {
+    // GIVEN a draft with every association unticked
+    const draft = { ...draftOf(null), enabled: true, labels: ["agent"], authors: [] };
+    // WHEN it is checked THEN it may not be sent, and says why
+    expect(problemsOf(draft).authors).toMatch(/at least one association/);
+  });
+
   it("shows the poller's last error as a sentence", () => {
     expect(sentence("tracker_unavailable: GitHub is unavailable (500) for acme/flaky")).toBe("GitHub is unavailable (500) for acme/flaky.");
   });
 
   it("reads as a sentence", () => {
-    const intake = { enabled: true, provider: "github" as const, labels: ["agent"], assignee: "*", excludeLabels: null, maxSessionsPerPoll: 5 };
+    const intake = { enabled: true, provider: "github" as const, labels: ["agent"], assignee: "*", excludeLabels: null, maxSessionsPerPoll: 5, authors: DEFAULT_AUTHORS, backlog: "new" as const };
     expect(ruleInWords(intake)).toBe("open issues labelled agent, with any assignee, except in-progress, in-review; up to 5 a poll");
+    // AND a rule widened beyond the default authors says so
+    expect(ruleInWords({ ...intake, authors: [...DEFAULT_AUTHORS, "NONE"] })).toBe(
+      "open issues labelled agent, with any assignee, except in-progress, in-review; by OWNER, MEMBER, COLLABORATOR, NONE; up to 5 a poll",
+    );
   });
 });

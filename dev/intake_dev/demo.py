@@ -55,13 +55,20 @@ class Demo:
         started = time.monotonic()
         repo = self.stack.sample
         self.step(f"1. create a project for {repo.full_name}, with intake on the label 'agent'")
+        print(
+            "   (--tracker-backlog all: the issues open now start sessions too; the default, new,\n"
+            "   would record them without a session and start only issues that match later)",
+            flush=True,
+        )
         self.cli(
             "project", "create", PROJECT, "--name", "Widgets", "--git-origin", f"git@github.com:{repo.full_name}.git"
         )
-        self.cli("project", "set-config", PROJECT, "--tracker-intake", "--tracker-label", "agent")
+        self.cli(
+            "project", "set-config", PROJECT, "--tracker-intake", "--tracker-label", "agent", "--tracker-backlog", "all"
+        )
         self.cli("project", "show", PROJECT)
 
-        self.step("2. first tick: every open issue labelled 'agent' becomes a session")
+        self.step("2. first tick: every open issue labelled 'agent' by a trusted author becomes a session")
         self.stack.github.clear_requests()
         first = self.stack.tick()
         expected = _eligible(repo)
@@ -69,6 +76,11 @@ class Demo:
             sorted(first.new_sessions) == sorted(expected), f"{len(expected)} new sessions, one per eligible issue"
         )
         self.check(sorted(first.launched) == sorted(expected), "the launcher started each of them")
+        strangers = _labelled_by_strangers(repo)
+        self.check(
+            bool(strangers) and not set(strangers) & set(first.new_sessions),
+            f"the issue a stranger labelled 'agent' ({', '.join(strangers)}, author_association NONE) started nothing",
+        )
 
         self.step("3. second tick: nothing changed, so GitHub answers 304 and nothing starts")
         self.stack.github.clear_requests()
@@ -123,10 +135,22 @@ def _eligible(repo: Any) -> list[str]:
             assignees=tuple(a["login"] for a in raw.get("assignees") or []),
             state=raw.get("state", "open"),
             is_pull_request="pull_request" in raw,
+            author_association=raw.get("author_association"),
         )
         if is_eligible(issue, EligibilityRule(labels=("agent",))):
             out.append(issue.canonical_id)
     return out
+
+
+def _labelled_by_strangers(repo: Any) -> list[str]:
+    """Open issues labelled 'agent' whose author has no association with the repository."""
+    return [
+        f"github:{repo.full_name}#{raw['number']}"
+        for raw in repo.issues()
+        if raw["author_association"] == "NONE"
+        and raw["state"] == "open"
+        and "agent" in [label["name"] if isinstance(label, dict) else label for label in raw["labels"]]
+    ]
 
 
 def register(subparsers: Any) -> None:

@@ -238,6 +238,7 @@ class FakeRepo:
         pull_request: bool = False,
         created_at: datetime | None = None,
         user: str = "octocat",
+        author_association: str | None = None,
         comments: int = 0,
         labels_as_strings: bool = False,
     ) -> dict[str, Any]:
@@ -245,6 +246,10 @@ class FakeRepo:
 
         A label given as a string becomes a label object in GitHub's schema; a mapping is
         served exactly as given. `labels_as_strings` serves the names as bare strings.
+        `author_association` is served as given (`update_issue` can change it, as GitHub's
+        answer changes when the author joins or leaves); by default it is OWNER for the
+        repository's owner and COLLABORATOR for anyone else: the stand-in's authors can write
+        to the repository unless a test says otherwise.
         """
         with self._github._lock:
             if number is None:
@@ -265,6 +270,7 @@ class FakeRepo:
                 "updated_at": created,
                 "closed_at": created if state == "closed" else None,
                 "user": user,
+                "author_association": author_association,
                 "comments": comments,
                 "id": self._github._next_issue_id(),
             }
@@ -360,7 +366,7 @@ class FakeRepo:
             "created_at": _iso(stored["created_at"]),
             "updated_at": _iso(stored["updated_at"]),
             "closed_at": _iso(stored["closed_at"]) if stored["closed_at"] else None,
-            "author_association": "OWNER" if stored["user"] == self.owner else "CONTRIBUTOR",
+            "author_association": self._association(stored),
             "active_lock_reason": None,
             "body": stored["body"] or None,
             "state_reason": "completed" if stored["state"] == "closed" else None,
@@ -374,6 +380,12 @@ class FakeRepo:
                 "merged_at": None,
             }
         return issue
+
+    def _association(self, stored: Mapping[str, Any]) -> str:
+        given = stored["author_association"]
+        if given is not None:
+            return str(given)
+        return "OWNER" if stored["user"] == self.owner else "COLLABORATOR"
 
     def _listing(self, query: Mapping[str, str]) -> list[dict[str, Any]]:
         """The stored issues GitHub would list for `query`, in its order (not yet rendered)."""

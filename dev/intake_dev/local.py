@@ -431,6 +431,12 @@ class LocalStack:
         new = report.new_sessions
         if new:
             line += f" -> {len(new)} new session{'s' if len(new) != 1 else ''} {' '.join(new)}"
+        backlog = sum(int(poll.get("backlogRecorded") or 0) for poll in report.polls)
+        if backlog:
+            line += (
+                f" ({backlog} issue{'s' if backlog != 1 else ''} open when intake was switched on"
+                " recorded as backlog, no session: trackerIntake.backlog is new)"
+            )
         in_backoff = report.dispatch.get("skippedBackoff", 0)
         if in_backoff:
             line += f" ({in_backoff} skipped in backoff)"

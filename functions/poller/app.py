@@ -55,6 +55,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "newSessions": outcome.new_sessions,
         "claimsRecovered": outcome.claims_recovered,
         "heldBack": outcome.held_back,
+        "backlogRecorded": outcome.backlog_recorded,
+        "backlogDone": outcome.backlog_done,
         "truncated": outcome.truncated,
         "errorKind": outcome.error_kind,
         "error": outcome.error,

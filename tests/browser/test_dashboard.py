@@ -117,6 +117,14 @@ def field(driver: WebDriver, label: str) -> WebElement:
     raise AssertionError(f"no field labelled {label!r}:\n{body(driver)}")
 
 
+def choice(driver: WebDriver, text: str) -> WebElement:
+    """The radio button or check box whose wrapping <label> starts with `text`."""
+    for element in driver.find_elements(By.CSS_SELECTOR, "label.choice"):
+        if element.text.strip().startswith(text):
+            return element.find_element(By.TAG_NAME, "input")
+    raise AssertionError(f"no choice {text!r}:\n{body(driver)}")
+
+
 def button(driver: WebDriver, name: str) -> WebElement:
     for element in driver.find_elements(By.TAG_NAME, "button"):
         if element.text.strip() == name or element.get_attribute("aria-label") == name:
@@ -181,13 +189,20 @@ def test_create_a_project_with_intake_on_an_assignee(stack: LocalStack, browser:
     # WHEN an assignee is given
     field(browser, "Assignee").send_keys("*")
     assert submit.is_enabled()
+    # AND the backlog choice, `new` unless changed, is counted from a preview, then `all` chosen
+    assert choice(browser, "Only issues that match from now on").is_selected()
+    button(browser, "Count what all would start").click()
+    counted = wait(browser, "[role=dialog] [role=status]", "all would start")
+    choice(browser, "Every matching open issue").click()
+    assert "Saved with all, this starts" in counted.text
     shot(browser, "create-sheet")
     assert axe_violations(browser) == []
     submit.click()
-    # THEN the project page opens, with intake on for any assignee
+    # THEN the project page opens, with intake on for any assignee, the backlog included
     wait(browser, "h1", "widgets")
     stored = api(stack, "GET", "/projects/widgets").json()
     assert stored["trackerIntake"]["enabled"] is True and stored["trackerIntake"]["assignee"] == "*"
+    assert stored["trackerIntake"]["backlog"] == "all"
 
 
 def test_a_field_the_api_refuses_shows_its_reason_next_to_it(stack: LocalStack, browser: WebDriver) -> None:

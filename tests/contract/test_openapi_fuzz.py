@@ -116,10 +116,11 @@ OPERATIONS = {
     "GET /projects/{id}/sessions",
     "DELETE /projects/{id}/sessions/{issueId}",
     "POST /projects/{id}/preview",
+    "POST /preview",
 }
 
 
-NEED_STATE = {"DELETE /projects/{id}/sessions/{issueId}", "POST /projects/{id}/preview"}
+NEED_STATE = {"DELETE /projects/{id}/sessions/{issueId}", "POST /projects/{id}/preview", "POST /preview"}
 
 
 def _statuses_by_operation(events: Path) -> dict[str, set[int]]:

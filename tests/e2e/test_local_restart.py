@@ -88,7 +88,7 @@ def test_a_restart_after_kill_9_or_ctrl_c_never_launches_an_issue_twice(tmp_path
         json={
             "id": "widgets",
             "gitOrigin": "https://github.com/acme/widgets",
-            "trackerIntake": {"enabled": True, "labels": ["agent"]},
+            "trackerIntake": {"enabled": True, "labels": ["agent"], "backlog": "all"},
         },
         timeout=10,
     )

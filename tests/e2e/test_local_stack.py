@@ -51,7 +51,18 @@ def test_local_stack_turns_sample_issues_into_sessions_once_each(
         _cli(stack, capsys, "project", "create", "widgets", "--git-origin", f"https://github.com/{repo.full_name}")[0]
         == 0
     )
-    code, _ = _cli(stack, capsys, "project", "set-config", "widgets", "--tracker-intake", "--tracker-label", "agent")
+    code, _ = _cli(
+        stack,
+        capsys,
+        "project",
+        "set-config",
+        "widgets",
+        "--tracker-intake",
+        "--tracker-label",
+        "agent",
+        "--tracker-backlog",
+        "all",
+    )
     assert code == 0
 
     # WHEN the first tick runs
@@ -100,7 +111,18 @@ def test_local_stack_turns_sample_issues_into_sessions_once_each(
 def test_progress_lines_read_as_the_story(stack: LocalStack, capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN a configured project
     _cli(stack, capsys, "project", "create", "widgets", "--git-origin", f"git@github.com:{stack.sample.full_name}.git")
-    _cli(stack, capsys, "project", "set-config", "widgets", "--tracker-intake", "--tracker-label", "agent")
+    _cli(
+        stack,
+        capsys,
+        "project",
+        "set-config",
+        "widgets",
+        "--tracker-intake",
+        "--tracker-label",
+        "agent",
+        "--tracker-backlog",
+        "all",
+    )
     # WHEN two ticks run
     stack.tick()
     stack.tick()
@@ -109,6 +131,30 @@ def test_progress_lines_read_as_the_story(stack: LocalStack, capsys: pytest.Capt
     ticks = [line for line in lines if line.startswith("tick ")]
     assert ticks[0].startswith("tick 1: 1 project polled, 0 not modified, 1 changed -> ")
     assert ticks[1] == "tick 2: 1 project polled, 1 not modified, 0 changed"
+
+
+def test_switching_intake_on_records_the_samples_backlog_until_all_is_asked_for(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    origin = f"https://github.com/{stack.sample.full_name}"
+    # GIVEN a project switched on through the CLI without saying what to do with the backlog
+    assert _cli(stack, capsys, "project", "create", "widgets", "--git-origin", origin)[0] == 0
+    assert (
+        _cli(stack, capsys, "project", "set-config", "widgets", "--tracker-intake", "--tracker-label", "agent")[0] == 0
+    )
+    # WHEN a tick runs
+    first = stack.tick()
+    # THEN no session starts: the sample's matching issues are listed as backlog
+    assert first.new_sessions == []
+    code, out = _cli(stack, capsys, "sessions", "list", "widgets", "--json")
+    items = json.loads(out)
+    assert code == 0 and items and {i["status"] for i in items} == {"backlog"}
+    # AND WHEN `all` is asked for explicitly, and the next tick runs
+    assert _cli(stack, capsys, "project", "set-config", "widgets", "--tracker-backlog", "all")[0] == 0
+    second = stack.tick()
+    # THEN exactly the backlog starts
+    assert sorted(second.new_sessions) == sorted(i["issueId"] for i in items)
+    assert sorted(second.launched) == sorted(second.new_sessions)
 
 
 def test_offline_demo_exits_zero_after_checking_every_step(capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,7 +187,18 @@ def test_local_stack_github_requests_per_minute_flag_defers_projects_beyond_it(
         for name in ("one", "two"):
             assert _cli(stack, capsys, "project", "create", name, "--git-origin", origin)[0] == 0
             assert (
-                _cli(stack, capsys, "project", "set-config", name, "--tracker-intake", "--tracker-label", "agent")[0]
+                _cli(
+                    stack,
+                    capsys,
+                    "project",
+                    "set-config",
+                    name,
+                    "--tracker-intake",
+                    "--tracker-label",
+                    "agent",
+                    "--tracker-backlog",
+                    "all",
+                )[0]
                 == 0
             )
         # WHEN a tick runs
@@ -248,7 +305,16 @@ def test_a_failing_session_backend_shows_on_the_terminal_as_a_sentence(
         origin = f"https://github.com/{stack.sample.full_name}"
         assert _cli(stack, capsys, "project", "create", "widgets", "--git-origin", origin)[0] == 0
         configured = _cli(
-            stack, capsys, "project", "set-config", "widgets", "--tracker-intake", "--tracker-label", "agent"
+            stack,
+            capsys,
+            "project",
+            "set-config",
+            "widgets",
+            "--tracker-intake",
+            "--tracker-label",
+            "agent",
+            "--tracker-backlog",
+            "all",
         )
         assert configured[0] == 0
         # WHEN a tick enqueues the sample's issues and the launcher meets the backend
@@ -376,7 +442,7 @@ def test_local_stack_polls_as_a_github_app_when_given_its_key(tmp_path: Path) ->
             json={
                 "id": "widgets",
                 "gitOrigin": f"https://github.com/{repo.full_name}",
-                "trackerIntake": {"enabled": True, "labels": ["agent"]},
+                "trackerIntake": {"enabled": True, "labels": ["agent"], "backlog": "all"},
             },
             timeout=10,
         )

@@ -103,6 +103,12 @@ CORPUS = [
     intake("eleven labels", "trackerIntake.labels", labels=[f"l{i}" for i in range(11)]),
     intake("assignee in unicode", "trackerIntake.assignee", assignee="josé"),
     intake("assignee None capitalised", "trackerIntake.assignee", assignee="None"),
+    # authors and backlog
+    intake("unknown author association", "trackerIntake.authors.0", authors=["STAFF"]),
+    intake("author association in lower case", "trackerIntake.authors.0", authors=["owner"]),
+    intake("duplicate author associations", "trackerIntake.authors", authors=["OWNER", "OWNER"]),
+    intake("no author allowed", "trackerIntake.authors", authors=[]),
+    intake("unknown backlog choice", "trackerIntake.backlog", backlog="old"),
     # long strings and unicode
     create("name of 10,000 characters", 422, "name", name=LONG),
     create("git origin of 10,000 characters", 422, "gitOrigin", gitOrigin=LONG),

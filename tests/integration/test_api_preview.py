@@ -1,4 +1,5 @@
-"""`POST /projects/{id}/preview`: the real handler on moto, GitHub's stand-in on loopback.
+"""`POST /projects/{id}/preview` and `POST /preview`: the real handler on moto, GitHub's
+stand-in on loopback.
 
 Read-only towards the ledger and the ETag cache; the requests count in the credential's budget.
 """
@@ -9,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from api_support import Answer, Api, request
+from api_support import Answer, Api, claim, request
 
 from intake_dev.fake_github import FakeGitHub
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github_token import token_key
-from tracker_intake.domain.records import Grant, Pace, TokenBudget
+from tracker_intake.domain.records import ClaimStatus, Grant, Pace, TokenBudget
 from tracker_intake.settings import ApiSettings
 from tracker_intake.wiring import build_api_context
 
@@ -30,6 +31,13 @@ def github(github: FakeGitHub) -> FakeGitHub:
     repo.add_issue("oldest agent issue", labels=["agent"], created_at=base)
     repo.add_issue("a bug", labels=["bug"], created_at=base + timedelta(days=1))
     repo.add_issue("agent, in progress", labels=["agent", "in-progress"], created_at=base + timedelta(days=2))
+    repo.add_issue(
+        "a stranger's",
+        labels=["agent"],
+        user="drive-by",
+        author_association="NONE",
+        created_at=base + timedelta(days=4),
+    )
     return github
 
 
@@ -55,7 +63,7 @@ def preview(api: Api, body: Any = None) -> Answer:
 
 
 def test_a_draft_rule_lists_what_it_takes_oldest_first_and_why_it_skips_the_rest(api: Api, github: FakeGitHub) -> None:
-    # GIVEN a project with no rule yet, and four open issues on its repository
+    # GIVEN a project with no rule yet, and five open issues on its repository
     before = [i for i in api.scan() if not i["sk"]["S"].startswith("PACE")]
     # WHEN a draft rule (label agent) is previewed
     answer = preview(api, {"trackerIntake": {"enabled": True, "labels": ["agent"]}})
@@ -63,8 +71,11 @@ def test_a_draft_rule_lists_what_it_takes_oldest_first_and_why_it_skips_the_rest
     assert answer.status == 200, answer.body
     assert [i["title"] for i in answer.body["eligible"]] == ["oldest agent issue", "newest agent issue"]
     reasons = {i["title"]: i["reason"] for i in answer.body["skipped"]}
-    assert set(reasons) == {"a bug", "agent, in progress"}
-    assert all(reasons.values())
+    assert reasons == {
+        "a bug": "missing label",
+        "agent, in progress": "excluded label",
+        "a stranger's": "untrusted author",
+    }
     assert answer.body["eligible"][0]["canonicalId"].startswith("github:acme/app#")
     # AND it read GitHub once, with the deployment's credential
     assert answer.body["requests"] == 1 and len(github.requests_for("acme/app")) == 1
@@ -171,3 +182,102 @@ def test_an_unreadable_token_secret_is_a_503_that_names_no_secret(aws: dict[str,
     assert answer.status == 503 and "Retry-After" in answer.headers
     assert "missing" not in answer.text and arn not in answer.text
     assert github.requests_for("acme/app") == []
+
+
+# --- who wrote it, and what saving would start -----------------------------------------------
+
+
+def test_a_strangers_labelled_issue_is_skipped_as_an_untrusted_author_naming_them(api: Api) -> None:
+    # GIVEN an issue labelled `agent` by an author with no association to the repository
+    # WHEN the rule on `agent` is previewed
+    answer = preview(api, {"trackerIntake": {"enabled": True, "labels": ["agent"]}})
+    # THEN it is skipped as an untrusted author, and the answer says who and how they relate
+    (skipped,) = [i for i in answer.body["skipped"] if i["title"] == "a stranger's"]
+    assert (skipped["reason"], skipped["author"], skipped["authorAssociation"]) == (
+        "untrusted author",
+        "drive-by",
+        "NONE",
+    )
+    # AND widening the rule to NONE, explicitly, takes it
+    wide = preview(api, {"trackerIntake": {"labels": ["agent"], "authors": ["COLLABORATOR", "NONE"]}})
+    assert "a stranger's" in [i["title"] for i in wide.body["eligible"]]
+
+
+def test_switching_on_with_new_would_start_nothing_and_all_would_start_each_eligible_issue(api: Api) -> None:
+    # GIVEN a project with intake off, and two eligible issues
+    # WHEN a rule is previewed with `backlog: new`, then with `backlog: all`
+    new = preview(api, {"trackerIntake": {"enabled": True, "labels": ["agent"], "backlog": "new"}})
+    every = preview(api, {"trackerIntake": {"enabled": True, "labels": ["agent"], "backlog": "all"}})
+    # THEN with `new` saving starts none of them, with `all` both; each says what `all` would start
+    assert (new.body["wouldStart"], new.body["wouldStartWithAll"]) == (0, 2)
+    assert (every.body["wouldStart"], every.body["wouldStartWithAll"]) == (2, 2)
+    assert [i["claim"] for i in new.body["eligible"]] == [None, None]
+
+
+def test_a_recorded_backlog_shows_in_the_preview_and_what_switching_to_all_would_start(api: Api) -> None:
+    # GIVEN a running `new` project whose two eligible issues were recorded as backlog
+    rule = {"gitOrigin": "git@github.com:acme/app.git", "trackerIntake": {"enabled": True, "labels": ["agent"]}}
+    assert api(request("PUT", "/projects/demo/config", body=rule)).status == 200
+    for number in (1, 2):
+        api.store.put_claim(claim(number=number, status=ClaimStatus.BACKLOG))
+    api.store.end_backlog("demo", api.store.get_project("demo").backlog_since)  # type: ignore[arg-type]
+    before = api.scan()
+    # WHEN the stored rule is previewed, and then a draft switching to `all`
+    stored = preview(api)
+    switched = preview(api, {"trackerIntake": {"enabled": True, "labels": ["agent"], "backlog": "all"}})
+    # THEN the issues show as backlog; keeping `new` starts none, `all` would start both
+    assert [i["claim"] for i in stored.body["eligible"]] == ["backlog", "backlog"]
+    assert (stored.body["wouldStart"], stored.body["wouldStartWithAll"]) == (0, 2)
+    assert switched.body["wouldStart"] == 2
+    # AND nothing but the credential's minute was written
+    assert [i for i in api.scan() if not i["sk"]["S"].startswith("PACE")] == [
+        i for i in before if not i["sk"]["S"].startswith("PACE")
+    ]
+
+
+def test_an_issue_with_a_session_would_start_nothing_either_way(api: Api) -> None:
+    # GIVEN one eligible issue already launched
+    api.store.put_claim(claim(number=2, status=ClaimStatus.LAUNCHED))
+    # WHEN a rule is previewed with `backlog: all`
+    answer = preview(api, {"trackerIntake": {"enabled": True, "labels": ["agent"], "backlog": "all"}})
+    # THEN only the other issue would start; the launched one shows its claim
+    assert answer.body["wouldStartWithAll"] == 1
+    assert {i["number"]: i["claim"] for i in answer.body["eligible"]} == {2: "launched", 1: None}
+
+
+def test_a_new_projects_rule_is_previewed_before_it_exists(api: Api, github: FakeGitHub) -> None:
+    # GIVEN no project `fresh`
+    before = [i for i in api.scan() if not i["sk"]["S"].startswith("PACE")]
+    # WHEN its rule is previewed from the create sheet, with the git origin it will have
+    body = {"gitOrigin": "git@github.com:acme/app.git", "trackerIntake": {"enabled": True, "labels": ["agent"]}}
+    answer = api(request("POST", "/preview", body=body))
+    # THEN the issues are listed with what switching on would start (`new`: none; `all`: two)
+    assert answer.status == 200, answer.body
+    assert [i["title"] for i in answer.body["eligible"]] == ["oldest agent issue", "newest agent issue"]
+    assert (answer.body["wouldStart"], answer.body["wouldStartWithAll"]) == (0, 2)
+    # AND no project was created, and nothing else written
+    assert [i for i in api.scan() if not i["sk"]["S"].startswith("PACE")] == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"gitOrigin": "git@github.com:acme/app.git"}, "trackerIntake"),
+        ({"trackerIntake": {"labels": ["agent"]}}, "trackerIntake.repo"),
+        ({"trackerIntake": {"repo": "acme/app", "authors": ["STAFF"]}}, "trackerIntake.authors.0"),
+        ({"trackerIntake": {"repo": "acme/app", "backlog": "old"}}, "trackerIntake.backlog"),
+        ({"id": "fresh", "trackerIntake": {"repo": "acme/app"}}, "id"),
+    ],
+    ids=["no rule", "no repository", "unknown association", "unknown backlog", "an id"],
+)
+def test_a_bad_new_project_preview_names_the_field_and_writes_nothing(
+    api: Api, github: FakeGitHub, body: dict[str, Any], field: str
+) -> None:
+    # GIVEN the table as it is
+    before = api.scan()
+    # WHEN a bad preview is asked for
+    answer = api(request("POST", "/preview", body=body))
+    # THEN 422 names the field; GitHub was not asked and nothing was written
+    assert answer.status == 422, answer.body
+    assert field in [e["field"] for e in answer.body["errors"]]
+    assert github.requests_for("acme/app") == [] and api.scan() == before

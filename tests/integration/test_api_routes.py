@@ -77,6 +77,8 @@ def test_get_project_event_returns_config_status_and_version_with_etag(demo: Api
         "configError": None,
         "deferredSince": None,
         "requestsPerPoll": None,
+        # created with intake on and the default `backlog: new`: its backlog is to be recorded
+        "backlogSince": answer.body["createdAt"],
     }
 
 

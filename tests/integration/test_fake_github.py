@@ -218,6 +218,23 @@ def test_sample_repository_has_the_cases_the_demo_needs(github: FakeGitHub) -> N
     assert any(i["state"] == "closed" for i in issues)
     long_body = max((i["body"] or "" for i in issues), key=len)
     assert len(long_body.encode()) > 5 * 1024 and not long_body.isascii()
+    # AND its authors are the owner, members, and one stranger whose issue carries the label
+    associations = {i["author_association"] for i in issues}
+    assert associations == {"OWNER", "MEMBER", "NONE"}
+    (stranger,) = [i for i in issues if i["author_association"] == "NONE"]
+    assert "agent" in [label["name"] for label in stranger["labels"]] and stranger["state"] == "open"
+
+
+def test_author_association_is_served_per_issue_as_set(github: FakeGitHub) -> None:
+    # GIVEN issues by the owner, by someone with no association given, and by a stranger
+    repo = github.add_repo("acme", "app")
+    repo.add_issue("by the owner", user="acme")
+    repo.add_issue("by a collaborator")
+    repo.add_issue("by a stranger", user="drive-by", author_association="NONE")
+    # WHEN the stranger becomes a contributor
+    repo.update_issue(3, author_association="CONTRIBUTOR")
+    # THEN each issue carries GitHub's field: OWNER for the owner, COLLABORATOR by default, else as set
+    assert [i["author_association"] for i in repo.issues()] == ["OWNER", "COLLABORATOR", "CONTRIBUTOR"]
 
 
 # --- GitHub's behaviour the poll pipeline must survive (issue: GitHub as it really behaves) ---------

@@ -383,6 +383,19 @@ def test_issue_maps_to_a_domain_issue_spelled_as_configured(github: FakeGitHub) 
     assert issue.state == "open" and not issue.is_pull_request
 
 
+@pytest.mark.parametrize("association", ["OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "NONE", "FIRST_TIMER"])
+def test_the_authors_login_and_association_are_read_from_the_list_answer(github: FakeGitHub, association: str) -> None:
+    # GIVEN an issue whose author has this association with the repository
+    repo = github.add_repo("acme", "widgets")
+    repo.add_issue("Crash", labels=["agent"], user="drive-by", author_association=association)
+    # WHEN the repository is listed
+    (page,) = _tracker(github).pages(IssueQuery("acme", "widgets"), {})
+    # THEN the domain issue carries both, as GitHub gave them (no extra request per issue)
+    (issue,) = page.issues
+    assert (issue.author, issue.author_association) == ("drive-by", association)
+    assert len(github.requests) == 1
+
+
 def test_pull_requests_mixed_into_the_list_are_dropped(github: FakeGitHub) -> None:
     # GIVEN issues and pull requests, both labelled
     repo = github.add_repo("acme", "widgets")

@@ -16,6 +16,8 @@ from intake_dev.fake_github import FakeGitHub
 from intake_dev.functions import LocalLambdaContext, load_handler
 from tracker_intake.adapters.github_token import token_key
 from tracker_intake.api.routes import ApiContext
+from tracker_intake.domain import changes
+from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.errors import QueueUnavailable
 from tracker_intake.domain.ports import SessionQueue
 from tracker_intake.domain.records import ClaimStatus
@@ -96,6 +98,107 @@ def test_steady_state_poll_costs_one_304_per_page_and_no_writes(pipe: Pipeline, 
     assert pipe.counter.sqs_sends == 0
     assert pipe.counter.calls["Query"] == 2  # dispatcher's index page + poller's project Query
     assert pipe.counter.calls["GetItem"] == 3  # budget + pace (dispatcher), budget (poller)
+
+
+# --- who may start a session, and what switching intake on does to a backlog ----------------
+
+
+def _switch_on(pipe: Pipeline, project_id: str, **intake: Any) -> None:
+    """Create the project with intake on, as the API does (through the domain's change)."""
+    config = ProjectConfig.model_validate({"trackerIntake": {"enabled": True, **intake}})
+    changes.create_project(pipe.store, project_id, config, pipe.clock.now())
+
+
+def test_backlog_new_records_50_matching_issues_without_a_session_then_one_new_issue_starts_one(
+    pipe: Pipeline, github: FakeGitHub
+) -> None:
+    # GIVEN 50 open issues labelled `agent`, and a stranger's labelled one
+    repo = github.add_repo("acme", "app")
+    for n in range(50):
+        repo.add_issue(f"old {n}", labels=["agent"])
+    repo.add_issue("stranger", labels=["agent"], user="drive-by", author_association="NONE")
+    # WHEN intake is switched on with the default `backlog: new`, and two ticks run
+    _switch_on(pipe, "app", repo="acme/app", labels=["agent"])
+    pipe.tick()
+    pipe.clock.advance(60)
+    pipe.tick()
+    # THEN no session started, the 50 are recorded as backlog, the stranger's issue not at all
+    assert pipe.drain() == []
+    assert all(pipe.claim(f"github:acme/app#{n}").status is ClaimStatus.BACKLOG for n in range(1, 51))  # type: ignore[union-attr]
+    assert pipe.claim("github:acme/app#51") is None
+    assert pipe.project("app").backlog_since is None
+    # AND WHEN one new issue is opened, and two more ticks run
+    repo.add_issue("new", labels=["agent"])
+    pipe.clock.advance(60)
+    pipe.tick()
+    pipe.clock.advance(60)
+    pipe.tick()
+    # THEN exactly one session started, for it
+    assert _ids(pipe.drain()) == ["github:acme/app#52"]
+
+
+def test_after_the_backlog_is_recorded_a_steady_tick_costs_304s_and_no_project_write(
+    pipe: Pipeline, github: FakeGitHub
+) -> None:
+    # GIVEN a `new` project whose backlog of 150 issues (2 pages) is recorded
+    repo = github.add_repo("acme", "big")
+    for n in range(150):
+        repo.add_issue(f"issue {n}", labels=["agent"])
+    _switch_on(pipe, "big", repo="acme/big", labels=["agent"])
+    for _ in range(3):
+        pipe.tick()
+        pipe.clock.advance(60)
+    assert pipe.project("big").backlog_since is None
+    github.clear_requests()
+    pipe.counter.reset()
+    # WHEN a steady-state tick runs
+    pipe.tick()
+    # THEN GitHub answered 304 to each page, and the only write is the tick's pace grant
+    assert [r.status for r in github.requests_for("acme/big")] == [304, 304]
+    assert pipe.counter.dynamodb_writes == 1 and pipe.counter.sqs_sends == 0
+
+
+@pytest.mark.parametrize(
+    ("association", "starts"),
+    [
+        ("OWNER", True),
+        ("MEMBER", True),
+        ("COLLABORATOR", True),
+        ("CONTRIBUTOR", False),
+        ("FIRST_TIME_CONTRIBUTOR", False),
+        ("FIRST_TIMER", False),
+        ("MANNEQUIN", False),
+        ("NONE", False),
+    ],
+)
+def test_only_the_default_authors_labelled_issues_start_sessions(
+    pipe: Pipeline, github: FakeGitHub, association: str, starts: bool
+) -> None:
+    # GIVEN a running project (backlog recorded) on label `agent` with the default authors
+    repo = github.add_repo("acme", "app")
+    _switch_on(pipe, "app", repo="acme/app", labels=["agent"])
+    pipe.poll("app")
+    # WHEN an author of this association opens an issue carrying the trigger label
+    repo.add_issue("please", labels=["agent"], user="someone", author_association=association)
+    pipe.clock.advance(60)
+    pipe.poll("app")
+    # THEN it starts a session only for OWNER, MEMBER and COLLABORATOR, and nothing is claimed otherwise
+    assert _ids(pipe.drain()) == (["github:acme/app#1"] if starts else [])
+    assert (pipe.claim("github:acme/app#1") is not None) is starts
+
+
+def test_a_widened_rule_starts_a_contributors_issue_and_names_the_author_in_the_request(
+    pipe: Pipeline, github: FakeGitHub
+) -> None:
+    # GIVEN a rule widened explicitly to contributors, and `backlog: all`
+    repo = github.add_repo("acme", "app")
+    repo.add_issue("please", labels=["agent"], user="helper", author_association="CONTRIBUTOR")
+    _switch_on(pipe, "app", repo="acme/app", labels=["agent"], backlog="all", authors=["MEMBER", "CONTRIBUTOR"])
+    # WHEN it is polled
+    pipe.poll("app")
+    # THEN the issue starts, and the session request says who wrote it (the prompt frames it so)
+    (request,) = pipe.drain()
+    assert (request.issue.author, request.issue.author_association) == ("helper", "CONTRIBUTOR")
 
 
 # --- crash and concurrency ------------------------------------------------------------------

@@ -69,7 +69,8 @@ def test_explain_lists_each_skipped_issue_and_why(sample: FakeGitHub, capsys: py
     # THEN every open issue that is not eligible is listed with its reason
     out = capsys.readouterr().out
     assert code == 0
-    skipped = dict(re.findall(r"#(\d+)\s+(pull request|missing label|excluded label|assignee mismatch)", out))
+    reasons = "pull request|missing label|excluded label|assignee mismatch|untrusted author"
+    skipped = dict(re.findall(rf"#(\d+)\s+({reasons})", out))
     assert skipped == {
         "2": "assignee mismatch",
         "3": "missing label",
@@ -80,7 +81,39 @@ def test_explain_lists_each_skipped_issue_and_why(sample: FakeGitHub, capsys: py
         "10": "assignee mismatch",
         "11": "missing label",
         "13": "excluded label",
+        "14": "untrusted author",
     }
+    # AND the untrusted author is named, with their association
+    assert "untrusted author   Bug report: widgets crash on start (@drive-by-4711, NONE)" in out
+
+
+def test_author_widens_the_rule_to_the_associations_given(
+    sample: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN acme/widgets, whose #14 is a stranger's issue labelled `agent`
+    # WHEN a user previews the rule widened to NONE, explicitly, with JSON and --explain
+    _preview(
+        sample,
+        "--repo",
+        "acme/widgets",
+        "--label",
+        "agent",
+        "--author",
+        "OWNER",
+        "--author",
+        "NONE",
+        "--json",
+        "--explain",
+    )
+    out = json.loads(capsys.readouterr().out)
+    # THEN #14 is taken, and the members' issues are skipped as untrusted authors, naming them
+    assert [row["number"] for row in out["eligible"]] == [1, 10, 14]
+    member = next(row for row in out["skipped"] if row["number"] == 2)
+    assert (member["reason"], member["author"], member["authorAssociation"]) == (
+        "untrusted author",
+        "ana-acme",
+        "MEMBER",
+    )
 
 
 def test_json_prints_canonical_id_number_title_and_url(sample: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:
@@ -134,6 +167,8 @@ def test_exclude_labels_replace_the_defaults(sample: FakeGitHub, capsys: pytest.
         (["--repo", "acme/widgets", "--label", "x", "--exclude-label", " padded"], "--exclude-label"),
         (["--repo", "acme/widgets"], "--label or --assignee"),
         (["--repo", "acme/widgets", "--label", "x", "--github-url", "ftp://example.com"], "--github-url"),
+        (["--repo", "acme/widgets", "--label", "x", "--author", "owner"], "--author"),
+        (["--repo", "acme/widgets", "--label", "x", "--author", "NONE", "--author", "NONE"], "--author"),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_flag(args: list[str], flag: str, capsys: pytest.CaptureFixture[str]) -> None:

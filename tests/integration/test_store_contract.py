@@ -20,6 +20,7 @@ from intake_dev.call_counter import CallCounter
 from intake_dev.moto_rigs import atomic_calls
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.domain import changes
+from tracker_intake.domain.backlog import Snapshot
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.errors import (
     ClaimNotFound,
@@ -795,6 +796,54 @@ def test_replacing_a_config_forgets_the_projects_pages(store: Store) -> None:
     changes.replace_config(store, "app", enabled(labels=("agent", "bug")), None, NOW)
     # THEN the next poll reads every page again (the new rule may make cached issues eligible)
     assert store.load_for_poll("app")[1] == {}
+
+
+# --- the backlog mark (domain/backlog.py) -------------------------------------------------------
+
+
+def test_a_project_created_with_a_backlog_mark_reads_it_back_for_the_poller(store: Store) -> None:
+    # GIVEN a project created with its backlog to record since NOW
+    store.create_project("app", enabled(), NOW, backlog_since=NOW)
+    # WHEN the poller and the API read it
+    # THEN both see the mark
+    assert store.load_for_poll("app")[0].backlog_since == NOW
+    assert store.get_project("app").backlog_since == NOW
+
+
+def test_a_config_write_starts_keeps_or_drops_the_mark_as_told(store: Store) -> None:
+    # GIVEN a project without a mark
+    store.create_project("app", enabled(), NOW)
+    later, latest = NOW + timedelta(minutes=1), NOW + timedelta(minutes=2)
+    # WHEN config writes start it, keep it, then drop it
+    started = store.replace_config("app", enabled(), None, later, snapshot=Snapshot.START)
+    kept = store.replace_config("app", enabled(), None, latest, snapshot=Snapshot.KEEP)
+    dropped = store.replace_config("app", enabled(), None, latest, snapshot=Snapshot.DROP)
+    # THEN the mark is the start's moment, then still that, then gone
+    assert (started.backlog_since, kept.backlog_since, dropped.backlog_since) == (later, later, None)
+    assert store.get_project("app").backlog_since is None
+
+
+def test_ending_the_backlog_removes_only_the_mark_it_read(store: Store) -> None:
+    # GIVEN a mark that a new switch-on replaced after a poll read the first one
+    store.create_project("app", enabled(), NOW, backlog_since=NOW)
+    later = NOW + timedelta(minutes=1)
+    store.replace_config("app", enabled(), None, later, snapshot=Snapshot.START)
+    # WHEN that poll ends the backlog it recorded
+    ended = store.end_backlog("app", NOW)
+    # THEN the newer mark stays, and ending that one removes it
+    assert not ended and store.get_project("app").backlog_since == later
+    assert store.end_backlog("app", later) and store.get_project("app").backlog_since is None
+
+
+def test_a_backlog_claim_reads_back_as_backlog(store: Store) -> None:
+    # GIVEN an issue recorded as backlog
+    assert store.try_claim(claim(status=ClaimStatus.BACKLOG)) is None
+    # WHEN it is read, singly and in a batch
+    # THEN it is a backlog claim, and a second claim on the issue is refused with it
+    assert store.get_claim(ISSUE).status is ClaimStatus.BACKLOG  # type: ignore[union-attr]
+    assert [c.status for c in store.get_claims([ISSUE]).values()] == [ClaimStatus.BACKLOG]
+    holder = store.try_claim(claim(token="token-2"))
+    assert holder is not None and holder.status is ClaimStatus.BACKLOG
 
 
 @pytest.mark.parametrize(

@@ -182,7 +182,10 @@ def test_sam_local_invoke_runs_poller_launcher_and_api_against_the_local_stack(r
     assert created.status_code == 201, created.text
     configured = requests.put(
         f"{rig.api_url}/projects/demo/config",
-        json={"gitOrigin": "git@github.com:acme/widgets.git", "trackerIntake": {"enabled": True, "labels": ["agent"]}},
+        json={
+            "gitOrigin": "git@github.com:acme/widgets.git",
+            "trackerIntake": {"enabled": True, "labels": ["agent"], "backlog": "all"},
+        },
         headers={"If-Match": created.headers["ETag"]},
         timeout=10,
     )

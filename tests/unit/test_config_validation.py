@@ -182,6 +182,16 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
     ("id-empty", project(id=""), "id"),
     ("id-too-long", project(id="a" * 65), "id"),
     ("name-empty", project(name=""), "name"),
+    # authors: GitHub's author_association values, unique, at least one
+    ("authors-unknown-value", project(trackerIntake=intake(authors=["OWNER", "STAFF"])), "trackerIntake.authors.1"),
+    ("authors-lower-case", project(trackerIntake=intake(authors=["member"])), "trackerIntake.authors.0"),
+    ("authors-duplicate", project(trackerIntake=intake(authors=["MEMBER", "MEMBER"])), "trackerIntake.authors"),
+    ("authors-empty", project(trackerIntake=intake(authors=[])), "trackerIntake.authors"),
+    ("authors-a-string", project(trackerIntake=intake(authors="OWNER")), "trackerIntake.authors"),
+    ("authors-null", project(trackerIntake={**intake(), "authors": None}), "trackerIntake.authors"),
+    # backlog: all or new
+    ("backlog-unknown", project(trackerIntake=intake(backlog="old")), "trackerIntake.backlog"),
+    ("backlog-capitalised", project(trackerIntake=intake(backlog="New")), "trackerIntake.backlog"),
 ]
 
 
@@ -323,6 +333,14 @@ GOOD_CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("id-one-char", project(id="a")),
     ("id-64-chars", project(id="a" * 64)),
     ("id-digits-and-hyphens", project(id="team-42-app")),
+    ("authors-widened", project(trackerIntake=intake(authors=["OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR"]))),
+    (
+        "authors-everyone",
+        project(trackerIntake=intake(authors=["NONE", "FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR", "MANNEQUIN"])),
+    ),
+    ("authors-owner-only", project(trackerIntake=intake(authors=["OWNER"]))),
+    ("backlog-all", project(trackerIntake=intake(backlog="all"))),
+    ("backlog-new", project(trackerIntake=intake(backlog="new"))),
 ]
 
 
@@ -354,6 +372,31 @@ def test_exclude_labels_default_to_in_progress_and_in_review() -> None:
     parsed = TrackerIntake.model_validate(intake())
     # THEN the default exclude labels apply
     assert parsed.effective_exclude_labels == DEFAULT_EXCLUDE_LABELS == ("in-progress", "in-review")
+
+
+def test_authors_default_to_owner_member_and_collaborator() -> None:
+    # GIVEN a trackerIntake that says nothing about authors
+    # WHEN it is validated
+    parsed = TrackerIntake.model_validate(intake())
+    # THEN only people who own or can write to the repository may start a session
+    assert parsed.authors == ["OWNER", "MEMBER", "COLLABORATOR"]
+
+
+def test_backlog_defaults_to_new() -> None:
+    # GIVEN a trackerIntake that says nothing about the backlog
+    # WHEN it is validated
+    parsed = TrackerIntake.model_validate(intake())
+    # THEN switching it on starts nothing for the issues already open (`all` must be asked for)
+    assert parsed.backlog == "new"
+
+
+def test_unknown_author_association_reason_lists_the_known_ones() -> None:
+    # GIVEN an association GitHub does not have
+    # WHEN it is validated
+    ((field, reason),) = problems_of(project(trackerIntake=intake(authors=["STAFF"])))
+    # THEN the field is named, and the reason lists what is accepted
+    assert field == "trackerIntake.authors.0"
+    assert "'COLLABORATOR'" in reason and "'NONE'" in reason
 
 
 def test_explicit_empty_exclude_labels_exclude_nothing() -> None:

@@ -1,4 +1,5 @@
-"""Which issues intake takes: open, not a PR, all labels, the assignee rule, no exclude label."""
+"""Which issues intake takes: open, not a PR, all labels, the assignee rule, no exclude label,
+and an author the rule trusts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from tracker_intake.domain.config import DEFAULT_EXCLUDE_LABELS, TrackerIntake
+from tracker_intake.domain.config import DEFAULT_EXCLUDE_LABELS, AuthorAssociation, TrackerIntake
 from tracker_intake.domain.eligibility import EligibilityRule, SkipReason, is_eligible, skip_reason
 from tracker_intake.domain.issue import Issue, label_names
 
@@ -23,6 +24,8 @@ def issue(labels: tuple[str, ...] = ("bug",), assignees: tuple[str, ...] = (), *
         url="https://github.com/acme/app/issues/1",
         labels=labels,
         assignees=assignees,
+        author="octocat",
+        author_association="MEMBER",
     )
     return replace(base, **fields)
 
@@ -162,8 +165,13 @@ def test_rule_from_config_uses_the_configured_exclude_labels() -> None:
     )
     # WHEN the eligibility rule is made from it
     rule = EligibilityRule.of(intake)
-    # THEN it carries the config's labels, assignee and exclude labels
-    assert rule == EligibilityRule(labels=("bug",), assignee=None, exclude_labels=("blocked",))
+    # THEN it carries the config's labels, assignee and exclude labels, and the default authors
+    assert rule == EligibilityRule(
+        labels=("bug",),
+        assignee=None,
+        exclude_labels=("blocked",),
+        authors=frozenset({"OWNER", "MEMBER", "COLLABORATOR"}),
+    )
 
 
 def test_rule_from_config_defaults_to_in_progress_and_in_review() -> None:
@@ -174,6 +182,60 @@ def test_rule_from_config_defaults_to_in_progress_and_in_review() -> None:
     # THEN the default exclude labels apply
     assert rule.exclude_labels == ("in-progress", "in-review")
     assert rule.assignee == "octocat"
+
+
+# --- who wrote it ---------------------------------------------------------------------------
+
+TRUSTED_BY_DEFAULT = {AuthorAssociation.OWNER, AuthorAssociation.MEMBER, AuthorAssociation.COLLABORATOR}
+
+
+@pytest.mark.parametrize("association", list(AuthorAssociation))
+def test_by_default_only_owners_members_and_collaborators_start_sessions(association: AuthorAssociation) -> None:
+    # GIVEN an issue carrying the trigger label, by an author of this association
+    subject = issue(labels=("agent",), author_association=association.value)
+    # WHEN the rule of a config that says nothing about authors judges it
+    rule = EligibilityRule.of(TrackerIntake.model_validate({"enabled": True, "labels": ["agent"]}))
+    # THEN OWNER, MEMBER and COLLABORATOR are taken, and everyone else is an untrusted author
+    expected = None if association in TRUSTED_BY_DEFAULT else SkipReason.UNTRUSTED_AUTHOR
+    assert skip_reason(subject, rule) is expected
+
+
+@pytest.mark.parametrize("association", list(AuthorAssociation))
+def test_a_widened_rule_takes_exactly_the_associations_it_lists(association: AuthorAssociation) -> None:
+    # GIVEN a rule widened explicitly to contributors
+    allowed = ["OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR"]
+    rule = EligibilityRule.of(TrackerIntake.model_validate({"labels": ["agent"], "authors": allowed}))
+    # WHEN an issue by an author of each association is judged
+    verdict = skip_reason(issue(labels=("agent",), author_association=association.value), rule)
+    # THEN those listed are taken, the others are untrusted authors
+    assert verdict is (None if association.value in allowed else SkipReason.UNTRUSTED_AUTHOR)
+
+
+def test_an_issue_from_none_with_the_trigger_label_is_skipped_as_untrusted() -> None:
+    # GIVEN a stranger's issue that an issue form labelled `agent` on a public repository
+    subject = issue(labels=("agent",), author="drive-by", author_association="NONE")
+    # WHEN the default rule on `agent` judges it
+    # THEN it is skipped, and the reason says why
+    assert skip_reason(subject, EligibilityRule(labels=("agent",))) is SkipReason.UNTRUSTED_AUTHOR
+    assert str(SkipReason.UNTRUSTED_AUTHOR) == "untrusted author"
+
+
+@pytest.mark.parametrize("association", [None, "", "member", "STAFF"])
+def test_a_missing_or_unknown_association_is_never_trusted(association: str | None) -> None:
+    # GIVEN an issue whose association is missing, mis-spelled, or one GitHub may add later
+    subject = issue(labels=("agent",), author_association=association)
+    # WHEN a rule that allows every association GitHub documents judges it
+    rule = EligibilityRule(labels=("agent",), authors=frozenset(a.value for a in AuthorAssociation))
+    # THEN it is refused: the rule allows only what it names
+    assert skip_reason(subject, rule) is SkipReason.UNTRUSTED_AUTHOR
+
+
+def test_a_rule_mismatch_is_reported_before_the_author() -> None:
+    # GIVEN a stranger's issue without the rule's label
+    subject = issue(labels=("bug",), author_association="NONE")
+    # WHEN it is judged
+    # THEN the reason is the label: the author matters only for issues the rule would take
+    assert skip_reason(subject, EligibilityRule(labels=("agent",))) is SkipReason.MISSING_LABEL
 
 
 # --- assignee -----------------------------------------------------------------------------

@@ -54,6 +54,7 @@ class PagedTracker:
                     url=f"https://github.com/{query.owner}/{query.repo}/issues/{n}",
                     labels=("agent",) if (n - 1) % 100 < self.eligible else (),
                     created_at=NOW + timedelta(seconds=n),
+                    author_association="MEMBER",
                 )
                 for n in range((index - 1) * 100 + 1, index * 100 + 1)
             )

@@ -32,6 +32,9 @@ def record_poll(metrics: Metrics, outcome: PollOutcome) -> None:
     if outcome.new_sessions:
         metrics.add_metric("IssuesClaimed", MetricUnit.Count, len(outcome.new_sessions))
         metrics.add_metric("IssuesEnqueued", MetricUnit.Count, len(outcome.new_sessions))
+    if outcome.backlog_recorded:
+        # Matched when intake was switched on with `backlog: new`: recorded, no session started.
+        metrics.add_metric("IssuesBacklogged", MetricUnit.Count, outcome.backlog_recorded)
     if outcome.claims_recovered:
         metrics.add_metric("ClaimsRecovered", MetricUnit.Count, outcome.claims_recovered)
     if outcome.backoff_entered:

@@ -235,9 +235,9 @@ def build_api_context(settings: ApiSettings, *, dynamodb: Any = None, token: str
 class CredentialPreviewer:
     """Previews a config with the credential it names, within that credential's budget."""
 
-    def __init__(self, settings: ApiSettings, budgets: Any, credentials: DeploymentCredentials) -> None:
+    def __init__(self, settings: ApiSettings, store: Any, credentials: DeploymentCredentials) -> None:
         self._settings = settings
-        self._budgets = budgets
+        self._store = store  # the credential budgets, and the ledger the claims are read from
         self._credentials = credentials
 
     def __call__(self, config: ProjectConfig, project_id: str = "preview") -> Preview:
@@ -248,10 +248,11 @@ class CredentialPreviewer:
         resolved = self._credentials.for_project(ProjectRecord(project_id, config, 0), remember=False)
         context = PreviewContext(
             tracker=resolved.tracker,
-            budgets=self._budgets,
+            budgets=self._store,
             clock=SystemClock(),
             token_key=resolved.key,
             requests_per_minute=self._settings.github_requests_per_minute,
             page_cap=self._settings.max_pages_per_poll,
+            ledger=self._store,
         )
         return preview(context, config)

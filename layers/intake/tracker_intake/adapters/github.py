@@ -342,8 +342,15 @@ def _to_issue(query: IssueQuery, item: Mapping[str, Any]) -> Issue:
         updated_at=_timestamp(item.get("updated_at")),
         state=str(item.get("state") or "open"),
         is_pull_request="pull_request" in item,
+        author=_login(item.get("user")),
+        author_association=association if isinstance(association := item.get("author_association"), str) else None,
         extra={"id": item.get("id"), "node_id": item.get("node_id")},
     )
+
+
+def _login(user: Any) -> str | None:
+    login = user.get("login") if isinstance(user, Mapping) else None
+    return login if isinstance(login, str) else None
 
 
 def _assignee_logins(item: Mapping[str, Any]) -> tuple[str, ...]:

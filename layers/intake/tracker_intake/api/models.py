@@ -9,7 +9,14 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from ..domain.config import WHOLE_NUMBER, FieldProblem, NewProject, ProjectConfig, TrackerIntake, intake_repo
+from ..domain.config import (
+    WHOLE_NUMBER,
+    FieldProblem,
+    NewProject,
+    ProjectConfig,
+    TrackerIntake,
+    intake_repo,
+)
 from ..domain.eligibility import SkipReason
 from ..domain.errors import ConfigInvalid
 from ..domain.issue import Issue
@@ -22,6 +29,7 @@ MAX_NEXT_TOKEN_CHARS = 2048
 
 __all__ = [
     "ConfigUpdate",
+    "DraftPreviewRequest",
     "ErrorBody",
     "IntakeState",
     "IntakeStatus",
@@ -72,6 +80,9 @@ class IntakeStatus(_Out):
     deferred_since: datetime | None = None
     # GitHub requests the last poll made: what the dispatcher budgets for the next one.
     requests_per_poll: int | None = None
+    # Set from the moment intake was switched on with `backlog: new` until the polls have
+    # recorded the issues that matched then (as `backlog` claims, without sessions).
+    backlog_since: datetime | None = None
 
     @classmethod
     def of(cls, record: ProjectRecord, now: datetime) -> IntakeStatus:
@@ -86,6 +97,7 @@ class IntakeStatus(_Out):
             config_error=record.config_error,
             deferred_since=record.deferred_since,
             requests_per_poll=poll.pages_read or None,
+            backlog_since=record.backlog_since,
         )
 
 
@@ -168,6 +180,12 @@ class PreviewRequest(BaseModel):
     tracker_intake: TrackerIntake | None = None
 
 
+class DraftPreviewRequest(ProjectConfig):
+    """The body of `POST /preview`: the config of a project not created yet (its name is ignored)."""
+
+    tracker_intake: TrackerIntake
+
+
 class PreviewIssue(_Out):
     canonical_id: str
     number: int
@@ -176,11 +194,16 @@ class PreviewIssue(_Out):
     labels: list[str]
     assignees: list[str]
     created_at: datetime | None = None
+    # Who opened it, and GitHub's `author_association` for them (what `authors` is checked against).
+    author: str | None = None
+    author_association: str | None = None
     # Why the rule skips it (skipped issues only).
     reason: str | None = None
+    # The status of the claim that holds it, if any (eligible issues only): `launched`, `backlog`...
+    claim: ClaimStatus | None = None
 
     @classmethod
-    def of(cls, issue: Issue, reason: SkipReason | None = None) -> PreviewIssue:
+    def of(cls, issue: Issue, reason: SkipReason | None = None, claim: Claim | None = None) -> PreviewIssue:
         return cls(
             canonical_id=issue.canonical_id,
             number=issue.number,
@@ -189,12 +212,15 @@ class PreviewIssue(_Out):
             labels=list(issue.labels),
             assignees=list(issue.assignees),
             created_at=issue.created_at,
+            author=issue.author,
+            author_association=issue.author_association,
             reason=str(reason) if reason is not None else None,
+            claim=claim.status if claim is not None else None,
         )
 
 
 class PreviewView(_Out):
-    """What the rule would pick up now, oldest first, and what it skips and why."""
+    """What the rule would pick up now, oldest first, what it skips and why, and what it would start."""
 
     repo: str
     eligible: list[PreviewIssue]
@@ -203,15 +229,22 @@ class PreviewView(_Out):
     truncated: bool
     # GitHub requests this preview made (counted in the credential's budget).
     requests: int
+    # Sessions polls would start for the eligible issues if this config were saved now with
+    # intake on (`maxSessionsPerPoll` a poll): with its own `backlog`, and with `backlog: all`.
+    # Issues with a claim start none (a `backlog` one only under `all`).
+    would_start: int
+    would_start_with_all: int
 
     @classmethod
-    def of(cls, preview: Preview) -> PreviewView:
+    def of(cls, preview: Preview, would_start: int, would_start_with_all: int) -> PreviewView:
         return cls(
             repo=preview.repo,
-            eligible=[PreviewIssue.of(i) for i in preview.eligible],
+            eligible=[PreviewIssue.of(i, claim=preview.claim_of(i)) for i in preview.eligible],
             skipped=[PreviewIssue.of(i, r) for i, r in preview.skipped],
             truncated=preview.truncated,
             requests=preview.requests,
+            would_start=would_start,
+            would_start_with_all=would_start_with_all,
         )
 
 

@@ -20,9 +20,25 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from pydantic import BaseModel
 
 from ..domain import changes
-from ..domain.config import PROJECT_ID_PATTERN, ProjectConfig, check_project_id
+from ..domain.backlog import since_after_write
+from ..domain.config import (
+    PROJECT_ID_PATTERN,
+    Backlog,
+    ProjectConfig,
+    TrackerIntake,
+    check_project_id,
+    intake_repo,
+)
 from ..domain.credentials import DEFAULT_CREDENTIAL, Credential
-from ..domain.errors import CredentialUnknown, InvalidInput, PreviewUnavailable, RepoNotFound, RepoNotVisible
+from ..domain.errors import (
+    ConfigInvalid,
+    CredentialUnknown,
+    InvalidInput,
+    PreviewUnavailable,
+    RepoNotFound,
+    RepoNotVisible,
+    RuleBroken,
+)
 from ..domain.issue import CANONICAL_ID_PATTERN, parse_canonical_id
 from ..domain.patterns import schema_pattern
 from ..domain.ports import Clock, CredentialRegistry, Ledger, ProjectStore
@@ -33,6 +49,7 @@ from .models import (
     MAX_NEXT_TOKEN_CHARS,
     MAX_PAGE_SIZE,
     ConfigUpdate,
+    DraftPreviewRequest,
     ErrorBody,
     NewProject,
     PreviewRequest,
@@ -153,7 +170,7 @@ def create_project(ctx: Context, project: Annotated[NewProject, Body()]) -> Resp
     logger.append_keys(project_id=project.id)
     config = ProjectConfig.model_validate(project.model_dump(exclude={"id"}))
     _check_credential(ctx, config)
-    record = ctx.store.create_project(project.id, config, ctx.clock.now())
+    record = changes.create_project(ctx.store, project.id, config, ctx.clock.now())
     logger.info("project created", extra={"intake_enabled": config.intake_enabled})
     return _project_answer(ctx, record, 201, Location=f"/projects/{project.id}")
 
@@ -233,14 +250,22 @@ def release_session(ctx: Context, project_id: ProjectIdParam, issue_id: IssueIdP
     return SessionView.of(claim)
 
 
+_PREVIEW_COUNTS = (
+    "`wouldStart` counts the sessions polls would start if the config were saved now with intake "
+    "on (`maxSessionsPerPoll` a poll), `wouldStartWithAll` the same with `backlog: all`: with "
+    "`new`, switching intake on records what matches as backlog and starts none of it."
+)
+
+
 @router.post(
     "/projects/<id>/preview",
     summary="What the rule would pick up now (read-only; reads GitHub)",
     description=(
-        "The open issues the rule takes, oldest first, and those it skips with the reason, as "
-        "`intake preview --explain` lists them. Send `trackerIntake` to preview a draft rule, or "
-        "nothing for the stored one. Nothing is claimed or cached; the GitHub requests count in "
-        "the deployment credential's budget (429 with Retry-After when it is taken or paused)."
+        "The open issues the rule takes, oldest first, with the claim that holds each, and those it "
+        "skips with the reason, as `intake preview --explain` lists them. Send `trackerIntake` to "
+        "preview a draft rule, or nothing for the stored one. " + _PREVIEW_COUNTS + " Nothing is "
+        "claimed or cached; the GitHub requests count in the deployment credential's budget (429 "
+        "with Retry-After when it is taken or paused)."
     ),
     tags=["projects"],
     responses=responses(200, PreviewView, "the preview", 400, 404, 413, 422, 429, 501, 502),
@@ -251,19 +276,48 @@ def preview_rule(
     project_id = _project_id(project_id)
     logger.append_keys(project_id=project_id)
     record = ctx.store.get_project(project_id)
-    if ctx.previewer is None:
-        raise PreviewUnavailable("previews need a GitHub credential, and none is configured here")
     config = record.config
     if draft is not None and draft.tracker_intake is not None:
         config = config.model_copy(update={"tracker_intake": draft.tracker_intake})
+    return _preview(ctx, config, record)
+
+
+@router.post(
+    "/preview",
+    summary="What a new project's rule would pick up now (read-only; reads GitHub)",
+    description=(
+        "As `POST /projects/{id}/preview`, for a project not created yet: send its `gitOrigin` "
+        "(or `trackerIntake.repo`) and `trackerIntake`. " + _PREVIEW_COUNTS
+    ),
+    tags=["projects"],
+    responses=responses(200, PreviewView, "the preview", 400, 413, 422, 429, 501, 502),
+)
+def preview_new_project(ctx: Context, draft: Annotated[DraftPreviewRequest, Body()]) -> PreviewView:
+    try:
+        intake_repo(draft)
+    except ConfigInvalid as e:  # a body that names no repository breaks a rule across fields
+        raise RuleBroken(e.field, e.reason) from None
+    return _preview(ctx, draft, None)
+
+
+def _preview(ctx: Context, config: ProjectConfig, record: ProjectRecord | None) -> PreviewView:
+    if ctx.previewer is None:
+        raise PreviewUnavailable("previews need a GitHub credential, and none is configured here")
     try:
         result = ctx.previewer(config)
     except RepoNotFound:
         # Name the field the repository came from: the rule's repo, or the project's gitOrigin.
         derived = config.tracker_intake is None or config.tracker_intake.repo is None
         raise RepoNotVisible("gitOrigin" if derived else "trackerIntake.repo") from None
-    logger.info("rule previewed", extra={"requests": result.requests, "eligible": len(result.eligible)})
-    return PreviewView.of(result)
+    # Counted as if saved with intake on: a preview is how people decide to switch it on.
+    intake = (config.tracker_intake or TrackerIntake()).model_copy(update={"enabled": True})
+    since = since_after_write(record, config.model_copy(update={"tracker_intake": intake}), ctx.clock.now())
+    view = PreviewView.of(result, result.would_start(intake.backlog, since), result.would_start(Backlog.ALL, None))
+    logger.info(
+        "rule previewed",
+        extra={"requests": result.requests, "eligible": len(result.eligible), "would_start": view.would_start},
+    )
+    return view
 
 
 def _check_credential(ctx: Context, config: ProjectConfig) -> None:

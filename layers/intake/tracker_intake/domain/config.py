@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -23,6 +24,43 @@ from .errors import ConfigInvalid
 from .patterns import LOGIN_PATTERN, REPO_CHARS, WHITESPACE, schema_pattern
 
 DEFAULT_EXCLUDE_LABELS: tuple[str, ...] = ("in-progress", "in-review")
+
+
+class AuthorAssociation(StrEnum):
+    """GitHub's `author_association` of an issue: the author's relation to the repository."""
+
+    OWNER = "OWNER"
+    MEMBER = "MEMBER"
+    COLLABORATOR = "COLLABORATOR"
+    CONTRIBUTOR = "CONTRIBUTOR"
+    FIRST_TIME_CONTRIBUTOR = "FIRST_TIME_CONTRIBUTOR"
+    FIRST_TIMER = "FIRST_TIMER"
+    MANNEQUIN = "MANNEQUIN"
+    NONE = "NONE"
+
+
+# An issue's text becomes an agent's prompt, and the agent can push: by default only people
+# who can already write to the repository (or own it) may start a session (docs/design.md,
+# "Who may start a session").
+DEFAULT_AUTHORS: tuple[AuthorAssociation, ...] = (
+    AuthorAssociation.OWNER,
+    AuthorAssociation.MEMBER,
+    AuthorAssociation.COLLABORATOR,
+)
+
+
+class Backlog(StrEnum):
+    """What switching intake on does to the issues that already match.
+
+    `new`: they are recorded as backlog, without a session; only issues that match later start
+    one. `all`: every matching open issue starts a session, `maxSessionsPerPoll` a poll.
+    """
+
+    NEW = "new"
+    ALL = "all"
+
+
+DEFAULT_BACKLOG = Backlog.NEW
 DEFAULT_MAX_SESSIONS_PER_POLL = 10
 MAX_LABELS = 10
 MAX_EXCLUDE_LABELS = 20
@@ -140,6 +178,14 @@ def _unique_casefold(values: list[str]) -> list[str]:
     return values
 
 
+def _check_authors(values: list[AuthorAssociation]) -> list[AuthorAssociation]:
+    if not values:
+        raise ValueError("at least one association must be allowed (to stop intake, disable it)")
+    if len(set(values)) != len(values):
+        raise ValueError("associations must be unique")
+    return values
+
+
 def _published(pattern: str, min_length: int, max_length: int) -> Any:
     """The rule as the OpenAPI document states it; the validator next to it enforces it, with
     a message that says why (pydantic's own constraints would only quote the pattern)."""
@@ -175,6 +221,10 @@ class TrackerIntake(_Model):
     `gitOrigin` to derive it from; labels are unique ignoring case, and so are exclude labels;
     with intake enabled, no label may also be an exclude label (by default `in-progress` and
     `in-review` are excluded).
+
+    `authors`: the `author_association` values whose issues may start a session (default
+    OWNER, MEMBER, COLLABORATOR; anything wider is explicit). `backlog`: `new` (default) records
+    the issues that match when intake is switched on without starting them; `all` starts them.
     """
 
     enabled: StrictBool = False
@@ -188,6 +238,12 @@ class TrackerIntake(_Model):
     max_sessions_per_poll: Annotated[int, Field(ge=1, le=100), WHOLE_NUMBER] = DEFAULT_MAX_SESSIONS_PER_POLL
     # A registered credential's name (GET /credentials); None: the deployment's default.
     credential: CredentialName | None = None
+    authors: Annotated[
+        list[AuthorAssociation],
+        Field(json_schema_extra={"minItems": 1, "maxItems": len(AuthorAssociation), "uniqueItems": True}),
+        AfterValidator(_check_authors),
+    ] = list(DEFAULT_AUTHORS)
+    backlog: Backlog = DEFAULT_BACKLOG
 
     @field_validator("provider")
     @classmethod
@@ -343,7 +399,11 @@ def parse_config(data: Any, model: type[_Model] = ProjectConfig) -> Any:
 
 
 __all__ = [
+    "DEFAULT_AUTHORS",
+    "DEFAULT_BACKLOG",
     "DEFAULT_EXCLUDE_LABELS",
+    "AuthorAssociation",
+    "Backlog",
     "FieldProblem",
     "NewProject",
     "ProjectConfig",

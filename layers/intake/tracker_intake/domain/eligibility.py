@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .config import DEFAULT_EXCLUDE_LABELS, TrackerIntake
+from .config import DEFAULT_AUTHORS, DEFAULT_EXCLUDE_LABELS, TrackerIntake
 from .issue import Issue
 
 
@@ -15,6 +15,8 @@ class SkipReason(StrEnum):
     MISSING_LABEL = "missing label"
     EXCLUDED_LABEL = "excluded label"
     ASSIGNEE_MISMATCH = "assignee mismatch"
+    # The issue matches the rule, but its author is not one the rule lets start a session.
+    UNTRUSTED_AUTHOR = "untrusted author"
 
 
 @dataclass(frozen=True)
@@ -22,10 +24,17 @@ class EligibilityRule:
     labels: tuple[str, ...] = ()
     assignee: str | None = None
     exclude_labels: tuple[str, ...] = DEFAULT_EXCLUDE_LABELS
+    # The `author_association` values allowed to start a session.
+    authors: frozenset[str] = frozenset(DEFAULT_AUTHORS)
 
     @classmethod
     def of(cls, intake: TrackerIntake) -> EligibilityRule:
-        return cls(tuple(intake.labels), intake.assignee, intake.effective_exclude_labels)
+        return cls(
+            tuple(intake.labels),
+            intake.assignee,
+            intake.effective_exclude_labels,
+            frozenset(str(a) for a in intake.authors),
+        )
 
 
 def skip_reason(issue: Issue, rule: EligibilityRule) -> SkipReason | None:
@@ -41,6 +50,10 @@ def skip_reason(issue: Issue, rule: EligibilityRule) -> SkipReason | None:
         return SkipReason.EXCLUDED_LABEL
     if not _assignee_matches(issue.assignees, rule.assignee):
         return SkipReason.ASSIGNEE_MISMATCH
+    # Last, so that it names only issues the rule would otherwise take. An association that is
+    # missing, or one GitHub adds later, is not in any allowed set: refused.
+    if issue.author_association not in rule.authors:
+        return SkipReason.UNTRUSTED_AUTHOR
     return None
 
 

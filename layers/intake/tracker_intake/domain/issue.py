@@ -89,6 +89,10 @@ class Issue:
     updated_at: datetime | None = None
     state: str = "open"
     is_pull_request: bool = False
+    # Who wrote it, and GitHub's `author_association` (OWNER, MEMBER, ..., NONE) for them on
+    # this repository, as the list answer gives it. None: not given, which no rule allows.
+    author: str | None = None
+    author_association: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

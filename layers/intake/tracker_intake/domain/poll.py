@@ -18,8 +18,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from .backlog import predates
 from .backoff import backoff_until
-from .config import intake_repo
+from .config import Backlog, intake_repo
 from .credentials import Credentials
 from .eligibility import EligibilityRule, is_eligible
 from .errors import (
@@ -76,6 +77,9 @@ class PollOutcome:
     new_sessions: list[str] = field(default_factory=list)
     claims_recovered: int = 0
     held_back: int = 0
+    # Issues recorded as backlog (no session), and whether this poll finished that record.
+    backlog_recorded: int = 0
+    backlog_done: bool = False
     truncated: bool = False
     error_kind: str | None = None
     error: str | None = None
@@ -149,6 +153,8 @@ def poll_project(
     query = IssueQuery(owner, name, tuple(intake.labels), intake.assignee)
     run = _PollRun(ctx, record, EligibilityRule.of(intake), intake.max_sessions_per_poll, now, deadline)
     run.max_requests = max_requests
+    run.backlog = intake.backlog
+    run.backlog_since = record.backlog_since if intake.backlog is Backlog.NEW else None
     try:
         run.walk(query, cache)
     except (PrimaryRateLimited, SecondaryRateLimited) as e:
@@ -221,6 +227,11 @@ class _PollRun:
         self.low_rate: RateLimit | None = None
         self.max_requests: int | None = None
         self.stopped_early = False
+        self.backlog = Backlog.ALL
+        # Set while the issues that matched at the switch-on are still to be recorded.
+        self.backlog_since: datetime | None = None
+        # Every page read and done (nothing held back, busy or past the cap): the whole backlog seen.
+        self.complete = True
 
     @property
     def requests_needed(self) -> int:
@@ -240,7 +251,9 @@ class _PollRun:
                     ctx.store.commit_page(project_id, replace(cached, etag=page.etag, credential=ctx.token_key))
             else:
                 self.outcome.result = PollResult.CHANGED
-                if self._process(page) and page.etag:
+                done = self._process(page)
+                self.complete = self.complete and done
+                if done and page.etag:
                     ctx.store.commit_page(project_id, page.cached(ctx.token_key))
             spent = self.max_requests is not None and self.outcome.pages >= self.max_requests
             if self.room == 0 or self._past_deadline() or spent:
@@ -248,6 +261,7 @@ class _PollRun:
                 # before a page the walk would have asked for, it tells the dispatcher so.
                 self.stopped_early = page.continues
                 break
+        self.complete = self.complete and not self.stopped_early and not self.outcome.truncated
 
     def _process(self, page: Page) -> bool:
         """Claim and enqueue the page's eligible issues; True when the page is fully done.
@@ -264,8 +278,20 @@ class _PollRun:
         done = True
         for issue in eligible:
             holder = known.get(dedupe_key(issue.canonical_id))
-            if holder is not None and holder.status.taken:
-                continue  # settled: nothing to write, and it does not hold the page back
+            if self._settled(holder):
+                continue  # nothing to write, and it does not hold the page back
+            if holder is None and self.backlog_since is not None and predates(issue, self.backlog_since):
+                if self._past_deadline():
+                    self.outcome.held_back += 1
+                    done = False
+                    continue
+                # Not capped: it starts nothing. A refusal carries the claim that won the race.
+                holder = self.ctx.ledger.try_claim(self._claim(issue, ClaimStatus.BACKLOG))
+                if holder is None:
+                    self.outcome.backlog_recorded += 1
+                    continue
+                if self._settled(holder):
+                    continue
             if self.room == 0 or self._past_deadline():
                 self.outcome.held_back += 1
                 done = False
@@ -278,31 +304,44 @@ class _PollRun:
                 done = False
         return done
 
+    def _settled(self, holder: Claim | None) -> bool:
+        """Whether the claim leaves this poll nothing to do: past the queue, or kept as backlog."""
+        if holder is None:
+            return False
+        return holder.status.taken or (holder.status is ClaimStatus.BACKLOG and self.backlog is Backlog.NEW)
+
+    def _claim(self, issue: Issue, status: ClaimStatus) -> Claim:
+        return Claim(
+            canonical_id=issue.canonical_id,
+            project_id=self.record.project_id,
+            status=status,
+            claim_token=uuid.uuid4().hex,
+            claimed_at=self.now,
+            issue=_snapshot(issue),
+            updated_at=self.now,
+        )
+
     def _claim_and_enqueue(self, issue: Issue, holder: Claim | None) -> ClaimResult:
-        """Claim the issue (or take over its released or stale claim), send it, mark it enqueued.
+        """Claim the issue (or take over its released, backlog or stale claim), send it, mark it
+        enqueued.
 
         `holder` is what the batch read saw; it may be stale, so every write stays conditional.
         """
         ctx, now = self.ctx, self.now
-        claim = Claim(
-            canonical_id=issue.canonical_id,
-            project_id=self.record.project_id,
-            status=ClaimStatus.CLAIMED,
-            claim_token=uuid.uuid4().hex,
-            claimed_at=now,
-            issue=_snapshot(issue),
-            updated_at=now,
-        )
+        claim = self._claim(issue, ClaimStatus.CLAIMED)
         if holder is None:
             holder = ctx.ledger.try_claim(claim)  # a refusal carries the claim that won
         if holder is not None:
-            if holder.status.taken:
+            if self._settled(holder):
                 return ClaimResult.TAKEN
             stale = holder.status is ClaimStatus.CLAIMED and now - holder.claimed_at >= ctx.stale_claim
-            if holder.status is not ClaimStatus.RELEASED and not stale:
+            if holder.status not in (ClaimStatus.RELEASED, ClaimStatus.BACKLOG) and not stale:
                 return ClaimResult.BUSY
+            # A backlog claim started no session: taking it (under `all`) is its first attempt, in
+            # its own generation.
+            backlog = holder.status is ClaimStatus.BACKLOG
             generation = holder.generation + (1 if holder.status is ClaimStatus.RELEASED else 0)
-            claim = replace(claim, attempts=holder.attempts + 1, generation=generation)
+            claim = replace(claim, attempts=holder.attempts + (0 if backlog else 1), generation=generation)
             if not ctx.ledger.take_over(claim, holder.claim_token, holder.status):
                 return ClaimResult.BUSY
             if stale:
@@ -348,6 +387,11 @@ def _succeeded(ctx: PollContext, record: ProjectRecord, run: _PollRun, now: date
     try:
         if state != record.poll:  # a steady-state poll (all 304, healthy) writes nothing
             ctx.store.save_poll_state(record.project_id, state)
+        if run.backlog_since is not None and run.complete:
+            # Every page seen and done: the backlog is recorded. Conditional on the mark this
+            # poll read, so a switch-on written meanwhile keeps its own.
+            ctx.store.end_backlog(record.project_id, run.backlog_since)
+            outcome.backlog_done = True
         if run.low_rate is not None and run.low_rate.reset_at is not None:
             remaining = run.low_rate.remaining or 0
             ctx.budgets.record_budget(TokenBudget(ctx.token_key, remaining, run.low_rate.reset_at))

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from .backlog import Snapshot
 from .config import ProjectConfig
 from .credentials import Credential
 from .records import Claim, ClaimStatus, Installation, Pace, PollState, ProjectRecord, TokenBudget
@@ -52,20 +53,37 @@ class ProjectStore(Protocol):
         """Cache (or, with None, forget) the GitHub App installation that sees the project's repo."""
         ...
 
+    def end_backlog(self, project_id: str, since: datetime) -> bool:
+        """Remove the `backlogSince` mark, only if it is still `since`; False when it is not."""
+        ...
+
     def intake_enabled(self) -> Iterator[ProjectRecord]:
         """Every project with intake enabled (the sparse index), page by page."""
         ...
 
-    def create_project(self, project_id: str, config: ProjectConfig, now: datetime) -> ProjectRecord: ...
+    def create_project(
+        self, project_id: str, config: ProjectConfig, now: datetime, *, backlog_since: datetime | None = None
+    ) -> ProjectRecord:
+        """Create the project (ProjectExists), marked `backlog_since` when given (domain/backlog.py)."""
+        ...
 
     def get_project(self, project_id: str) -> ProjectRecord: ...
 
     def list_projects(self, limit: int, next_token: str | None) -> tuple[list[ProjectRecord], str | None]: ...
 
     def replace_config(
-        self, project_id: str, config: ProjectConfig, expected_version: int | None, now: datetime
+        self,
+        project_id: str,
+        config: ProjectConfig,
+        expected_version: int | None,
+        now: datetime,
+        *,
+        snapshot: Snapshot = Snapshot.KEEP,
     ) -> ProjectRecord:
-        """Replace the config; VersionConflict if `expected_version` is stale."""
+        """Replace the config; VersionConflict if `expected_version` is stale.
+
+        `snapshot` sets the `backlogSince` mark to `now`, keeps it, or removes it, in the same write.
+        """
         ...
 
     def delete_project(self, project_id: str) -> None: ...

@@ -1,22 +1,26 @@
 """What a rule would pick up now: the open issues it takes, oldest first, and why it skips the rest.
 
-Read-only towards the ledger and the ETag cache. The requests count in the credential's budget
-as a poll's do: a paused or spent credential is not used, and the pages a preview may read are
-reserved in the dispatcher's rolling minute first, so previews cannot starve the polls.
+It reads the claims of the issues the rule takes, to count what would start a session (a claimed
+issue starts none, a backlog one only under `backlog: all`), and writes none, nor the ETag cache.
+The requests count in the credential's budget as a poll's do: a paused or spent credential is not
+used, and the pages a preview may read are reserved in the dispatcher's rolling minute first, so
+previews cannot starve the polls.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from .config import ProjectConfig, TrackerIntake, intake_repo
+from .backlog import starts_session
+from .config import Backlog, ProjectConfig, TrackerIntake, intake_repo
 from .eligibility import EligibilityRule, SkipReason, skip_reason
 from .errors import CredentialBusy, PrimaryRateLimited, SecondaryRateLimited
-from .issue import Issue
-from .ports import Clock, TokenBudgets
-from .records import PACE_WINDOW, Pace, TokenBudget
+from .issue import Issue, dedupe_key
+from .ports import Clock, Ledger, TokenBudgets
+from .records import PACE_WINDOW, Claim, Pace, TokenBudget
 from .tracker import DEFAULT_PAGE_CAP, IssueQuery, Tracker
 
 # Reserving the minute is a conditional write; a tick or another preview may win it.
@@ -30,6 +34,16 @@ class Preview:
     skipped: tuple[tuple[Issue, SkipReason], ...]
     truncated: bool
     requests: int
+    # The claims that hold eligible issues, by `dedupe_key` (none read: no ledger given).
+    claims: Mapping[str, Claim] = field(default_factory=dict)
+
+    def claim_of(self, issue: Issue) -> Claim | None:
+        return self.claims.get(dedupe_key(issue.canonical_id))
+
+    def would_start(self, backlog: Backlog, since: datetime | None) -> int:
+        """How many eligible issues polls would start sessions for (`maxSessionsPerPoll` a poll),
+        under `backlog` with the project's `backlogSince` mark `since` (domain/backlog.py)."""
+        return sum(1 for issue in self.eligible if starts_session(issue, self.claim_of(issue), backlog, since))
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,8 @@ class PreviewContext:
     token_key: str
     requests_per_minute: int | None = None
     page_cap: int = DEFAULT_PAGE_CAP
+    # Where the eligible issues' claims are read (None: the preview says nothing of them).
+    ledger: Ledger | None = None
 
 
 class Previewer(Protocol):
@@ -84,7 +100,8 @@ def preview(ctx: PreviewContext, config: ProjectConfig) -> Preview:
         ctx.budgets.pause(ctx.token_key, until)
         raise CredentialBusy(until, f"GitHub's secondary rate limit: try again after {until:%H:%M:%S} UTC") from e
     eligible, skipped = classify(issues, rule)
-    return Preview(f"{owner}/{name}", tuple(eligible), tuple(skipped), truncated, requests)
+    claims = ctx.ledger.get_claims([issue.canonical_id for issue in eligible]) if ctx.ledger and eligible else {}
+    return Preview(f"{owner}/{name}", tuple(eligible), tuple(skipped), truncated, requests, claims)
 
 
 def _reserve(ctx: PreviewContext) -> None:

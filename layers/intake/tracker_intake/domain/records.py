@@ -46,6 +46,10 @@ class ProjectRecord:
     deferred_since: datetime | None = None
     # Found by the poller the first time an app credential polls the project.
     installation: Installation | None = None
+    # Set by a config write that switched intake on with `backlog: new`: the moment of the
+    # switch. Until a poll has seen every page, matching issues created before it are recorded
+    # as backlog instead of starting sessions; then the poller removes it (domain/backlog.py).
+    backlog_since: datetime | None = None
 
     @property
     def credential(self) -> str | None:
@@ -64,10 +68,16 @@ class ClaimStatus(StrEnum):
     LAUNCHED = "launched"
     FAILED = "failed"
     RELEASED = "released"
+    # Matched when intake was switched on with `backlog: new`: recorded, no session. A project
+    # with `backlog: all` starts it (as it would a released claim); a release starts it too.
+    BACKLOG = "backlog"
 
     @property
     def taken(self) -> bool:
-        """Past the point where a poller has to do anything more for this issue."""
+        """Past the point where a poller has to do anything more for this issue.
+
+        Not `backlog`: whether a backlog claim is settled depends on the project's choice.
+        """
         return self in {ClaimStatus.ENQUEUED, ClaimStatus.LAUNCHING, ClaimStatus.LAUNCHED, ClaimStatus.FAILED}
 
 

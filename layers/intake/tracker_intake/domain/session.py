@@ -37,6 +37,10 @@ class SessionIssue(_Wire):
     assignees: list[str] = []
     body: str = ""
     created_at: str | None = None
+    # Who wrote the issue and their `author_association`: the prompt names them as the author
+    # of its untrusted text. Absent in requests queued before they were sent.
+    author: str | None = None
+    author_association: str | None = None
 
 
 class SessionRequest(_Wire):
@@ -61,6 +65,8 @@ class SessionRequest(_Wire):
                 assignees=list(issue.assignees),
                 body=body,
                 created_at=issue.created_at.isoformat() if issue.created_at else None,
+                author=issue.author,
+                author_association=issue.author_association,
             ),
             enqueued_at=now,
             generation=generation,

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from ...domain.backlog import Snapshot
 from ...domain.config import ProjectConfig, parse_config
 from ...domain.errors import ConfigInvalid, ProjectExists, ProjectNotFound, VersionConflict
 from ...domain.records import Installation, PollState, ProjectRecord
@@ -62,6 +63,7 @@ def project_record(data: Mapping[str, Any]) -> ProjectRecord:
         config_error=config_error,
         deferred_since=when("deferredSince"),
         installation=_installation(data),
+        backlog_since=when("backlogSince"),
     )
 
 
@@ -166,6 +168,20 @@ class DynamoProjects:
         except ConditionFailed:
             raise ProjectNotFound(project_id) from None
 
+    def end_backlog(self, project_id: str, since: datetime) -> bool:
+        try:
+            self.table.update(
+                project_key(project_id),
+                set_values={},
+                remove=["backlogSince"],
+                extra_values={":since": iso(since)},
+                condition="backlogSince = :since",
+                action="end backlog",
+            )
+        except ConditionFailed:
+            return False
+        return True
+
     def set_deferred(self, project_id: str, since: datetime | None) -> None:
         try:
             self.table.update(
@@ -199,7 +215,9 @@ class DynamoProjects:
 
     # --- ProjectStore: the API ---------------------------------------------------------------
 
-    def create_project(self, project_id: str, config: ProjectConfig, now: datetime) -> ProjectRecord:
+    def create_project(
+        self, project_id: str, config: ProjectConfig, now: datetime, *, backlog_since: datetime | None = None
+    ) -> ProjectRecord:
         stamp = iso(now)
         data: dict[str, Any] = {
             "pk": project_pk(project_id),
@@ -210,6 +228,7 @@ class DynamoProjects:
             "createdAt": stamp,
             "updatedAt": stamp,
             **self._intake_index(project_id, config),
+            **({"backlogSince": iso(backlog_since)} if backlog_since is not None else {}),
         }
         try:
             with translated("create project"):
@@ -253,7 +272,13 @@ class DynamoProjects:
         return self.table.page(found, limit, ("pk", "sk"), project_record)
 
     def replace_config(
-        self, project_id: str, config: ProjectConfig, expected_version: int | None, now: datetime
+        self,
+        project_id: str,
+        config: ProjectConfig,
+        expected_version: int | None,
+        now: datetime,
+        *,
+        snapshot: Snapshot = Snapshot.KEEP,
     ) -> ProjectRecord:
         index = self._intake_index(project_id, config)
         condition = "attribute_exists(pk)"
@@ -261,12 +286,14 @@ class DynamoProjects:
         if expected_version is not None:
             condition += " AND version = :expected"
             values[":expected"] = expected_version
+        mark = {"backlogSince": iso(now)} if snapshot is Snapshot.START else {}
         try:
             data = self.table.update(
                 project_key(project_id),
-                set_values={"config": config_data(config), "updatedAt": iso(now), **index},
+                set_values={"config": config_data(config), "updatedAt": iso(now), **index, **mark},
                 # A deferral belongs to the config that was due; the next tick marks it anew.
-                remove=["deferredSince"] if index else ["gsi1pk", "gsi1sk", "deferredSince"],
+                remove=(["deferredSince"] if index else ["gsi1pk", "gsi1sk", "deferredSince"])
+                + (["backlogSince"] if snapshot is Snapshot.DROP else []),
                 extra_set=["version = version + :one"],
                 extra_values=values,
                 condition=condition,

@@ -1,0 +1,65 @@
+import { cleanup, fireEvent, render, screen } from "@testing-library/react";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ProjectView } from "../src/ProjectView";
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+const PROJECT = {
+  id: "web",
+  name: null,
+  gitOrigin: "git@github.com:acme/app.git",
+  trackerIntake: { enabled: true, provider: "github", repo: null, labels: ["agent"], assignee: null, excludeLabels: null, maxSessionsPerPoll: 10, credential: null, authors: ["OWNER", "MEMBER", "COLLABORATOR"], backlog: "new" },
+  version: 3,
+  intake: { state: "ok", repo: "acme/app", consecutiveFailures: 0 },
+};
+
+const issue = (number: number, extra: object) => ({ canonicalId: `github:acme/app#${number}`, number, title: `issue ${number}`, url: `https://github.com/acme/app/issues/${number}`, labels: ["agent"], assignees: [], ...extra });
+
+const PREVIEW = {
+  repo: "acme/app",
+  eligible: [issue(1, { claim: "backlog", author: "ana", authorAssociation: "MEMBER" })],
+  skipped: [issue(2, { reason: "untrusted author", author: "drive-by", authorAssociation: "NONE" })],
+  truncated: false,
+  requests: 1,
+  wouldStart: 0,
+  wouldStartWithAll: 1,
+};
+
+function api(path: string): Response {
+  if (path === "projects/web") return new Response(JSON.stringify(PROJECT), { status: 200 });
+  if (path.startsWith("projects/web/sessions")) return new Response(JSON.stringify({ items: [] }), { status: 200 });
+  if (path === "projects/web/preview") return new Response(JSON.stringify(PREVIEW), { status: 200 });
+  return new Response("{}", { status: 404 });
+}
+
+describe("the Tracker Intake card", () => {
+  it("shows the authors allowed, the backlog choice, and the preview's author skips and counts", async () => {
+    // GIVEN a project on label agent with the default authors and `new`
+    vi.stubGlobal("fetch", vi.fn(async (path: string) => api(path)));
+    render(<ProjectView id="web" />);
+    // THEN the trusted associations are ticked and the others not, and `new` is chosen
+    const member = (await screen.findByRole("checkbox", { name: "MEMBER" })) as HTMLInputElement;
+    expect(member.checked).toBe(true);
+    expect((screen.getByRole("checkbox", { name: "NONE" }) as HTMLInputElement).checked).toBe(false);
+    expect((screen.getByRole("radio", { name: /Only issues that match from now on/ }) as HTMLInputElement).checked).toBe(true);
+    // WHEN the rule is previewed
+    fireEvent.click(screen.getByRole("button", { name: "Preview" }));
+    // THEN the stranger's issue is skipped as an untrusted author, named; the taken one shows its backlog claim
+    expect(await screen.findByText(/untrusted author: @drive-by, NONE/)).toBeTruthy();
+    expect(screen.getAllByText("Saved with new, this starts 0 sessions now; all would start 1 session.").length).toBeGreaterThan(0);
+    expect(screen.getByText("backlog", { selector: ".badge" })).toBeTruthy();
+  });
+
+  it("warns when the authors are widened beyond the default", async () => {
+    // GIVEN the card
+    vi.stubGlobal("fetch", vi.fn(async (path: string) => api(path)));
+    render(<ProjectView id="web" />);
+    // WHEN NONE is ticked
+    fireEvent.click(await screen.findByRole("checkbox", { name: "NONE" }));
+    // THEN the card says their issues will instruct the agent
+    expect(screen.getByText(/Widened to NONE: their issues will instruct the agent./)).toBeTruthy();
+  });
+});
