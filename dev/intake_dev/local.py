@@ -140,6 +140,11 @@ class LocalStack:
             AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         )
         os.environ.pop("AWS_PROFILE", None)
+        # Powertools keeps the Secrets Manager client it made first, in this process: one made
+        # before the endpoint above (an earlier stack, in tests) would read another AWS.
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
         self.dynamodb = boto3.client("dynamodb")
         self.sqs = boto3.client("sqs")
         self.resources = create_resources(self.dynamodb, self.sqs, prefix="intake-local", exist_ok=restored)
