@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from intake_dev.fake_github import FakeGitHub
@@ -21,6 +22,15 @@ for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
     os.environ.pop(_name, None)
 os.environ["AWS_ACCESS_KEY_ID"] = "testing"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_secret_providers() -> Iterator[None]:
+    """Powertools keeps one default Secrets Manager provider (and its boto3 client) per process.
+    One made inside a test's moto would outlive it: a later local stack's pollers would then read
+    their secrets through it, from no AWS at all (token_unavailable). Each test starts without."""
+    yield
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ from tracker_intake.domain.records import (
     TokenBudget,
 )
 from tracker_intake.domain.session import SessionRequest
+from tracker_intake.domain.status import REPORTABLE
 from tracker_intake.domain.tracker import CachedPage
 
 __all__ = ["MemoryQueue", "MemoryStore", "Operations", "SentMessage"]
@@ -349,7 +350,13 @@ class MemoryStore:
             current = self._claims.get(key)
             if current is None or current.claim_token != old_token or current.status is not old_status:
                 return False
-            self._claims[key] = replace(claim, updated_at=claim.updated_at or claim.claimed_at)
+            # As DynamoDB's: the report count and the replay guard outlive the generation.
+            self._claims[key] = replace(
+                claim,
+                updated_at=claim.updated_at or claim.claimed_at,
+                status_reports=current.status_reports,
+                report_guard=current.report_guard,
+            )
             return True
 
     def mark_enqueued(self, canonical_id: str, claim_token: str, now: datetime) -> bool:
@@ -429,6 +436,28 @@ class MemoryStore:
             released = replace(current, status=ClaimStatus.RELEASED, updated_at=now)
             self._claims[key] = released
             return released
+
+    def record_status(self, claim: Claim, expected_reports: int) -> bool:
+        with self._lock:
+            self._op("record_status")
+            key = dedupe_key(claim.canonical_id)
+            current = self._claims.get(key)
+            if (
+                current is None
+                or current.status not in REPORTABLE
+                or current.generation != claim.generation
+                or current.status_reports != expected_reports
+            ):
+                return False
+            self._claims[key] = replace(
+                current,
+                session_status=claim.session_status,
+                pr_url=claim.pr_url,
+                status_history=claim.status_history,
+                status_reports=claim.status_reports,
+                report_guard=claim.report_guard,
+            )
+            return True
 
     # --- TokenBudgets --------------------------------------------------------------------------
 

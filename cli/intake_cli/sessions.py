@@ -1,11 +1,12 @@
-"""`intake sessions`: which issues became worker sessions, and releasing a claim."""
+"""`intake sessions`: which issues became worker sessions, what their backend reports they are
+doing, and releasing a claim."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from .api_client import ApiClient, add_json_flag, print_json, run, table
+from .api_client import ApiClient, ApiError, add_json_flag, print_json, run, table
 
 _TITLE_WIDTH = 48
 
@@ -18,6 +19,14 @@ def register(subparsers: Any) -> None:
     listing.add_argument("id", help="project id")
     add_json_flag(listing)
     listing.set_defaults(func=lambda args: run(args, lambda api: list_sessions(api, args)))
+
+    show = commands.add_parser(
+        "show", help="one session: its claim, and the status its backend reported, with the history"
+    )
+    show.add_argument("id", help="project id")
+    show.add_argument("issue_id", metavar="ISSUE_ID", help="canonical id, e.g. github:acme/app#42")
+    add_json_flag(show)
+    show.set_defaults(func=lambda args: run(args, lambda api: show_session(api, args)))
 
     release = commands.add_parser(
         "release", help="release a claim, so the issue can start a session again on a later poll"
@@ -40,13 +49,48 @@ def list_sessions(api: ApiClient, args: argparse.Namespace) -> int:
         [
             s["issueId"],
             s["status"],
+            _reported(s),
             _short(s.get("title") or ""),
             s.get("sessionRef") or s.get("reason") or "",
+            s.get("prUrl") or "",
             _minute(s.get("claimedAt")),
         ]
         for s in sessions
     ]
-    print(table(rows, ["ISSUE", "STATUS", "TITLE", "SESSION / REASON", "CLAIMED (UTC)"]))
+    headers = ["ISSUE", "STATUS", "SESSION STATUS", "TITLE", "SESSION / REASON", "PR", "CLAIMED (UTC)"]
+    print(table(rows, headers))
+    return 0
+
+
+def show_session(api: ApiClient, args: argparse.Namespace) -> int:
+    wanted = args.issue_id.lower()
+    found = next((s for s in api.sessions(args.id) if s["issueId"].lower() == wanted), None)
+    if found is None:
+        raise ApiError(404, f"project {args.id!r} has no session for {args.issue_id!r}", [{"field": "issueId"}])
+    if args.json:
+        print_json(found)
+        return 0
+    lines = [
+        ("issue", found["issueId"]),
+        ("title", found.get("title") or "-"),
+        ("url", found.get("url") or "-"),
+        ("status", f"{found['status']} (generation {found.get('generation', 1)}, attempts {found.get('attempts', 1)})"),
+        ("claimed", _minute(found.get("claimedAt")) or "-"),
+        ("session", found.get("sessionRef") or "-"),
+        ("last error", found.get("reason") or "-"),
+        ("session status", found.get("sessionStatus") or "none reported"),
+        ("pull request", found.get("prUrl") or "-"),
+    ]
+    width = max(len(label) for label, _ in lines)
+    print("\n".join(f"{label.ljust(width)}  {value}" for label, value in lines))
+    history = found.get("statusHistory") or []
+    if history:
+        print("history (UTC)")
+        for change in history:
+            print(
+                f"  {_minute(change.get('at'))}  {change['status']}"
+                + (f"  {change['prUrl']}" if change.get("prUrl") else "")
+            )
     return 0
 
 
@@ -57,6 +101,15 @@ def release_claim(api: ApiClient, args: argparse.Namespace) -> int:
     else:
         print(f"released {claim['issueId']}: the next poll that sees it eligible starts a new session")
     return 0
+
+
+def _reported(session: dict[str, Any]) -> str:
+    """The backend's last reported status, and when: `pr_open 2026-11-24 12:03`."""
+    status = session.get("sessionStatus")
+    if not status:
+        return "-"
+    history = session.get("statusHistory") or []
+    return f"{status} {_minute(history[-1].get('at'))}" if history else str(status)
 
 
 def _short(text: str) -> str:

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, getProject, listSessions, previewRule, releaseSession, saveConfig, type Backlog, type Preview, type PreviewIssue, type Project, type Session } from "./api";
-import { chipState, duration, repoUrl, when } from "./format";
+import { chipState, duration, pullRequestName, repoUrl, sessionStatusWords, when } from "./format";
 import { draftOf, intakeOf, IntakeFields, problemsOf, startsInWords, type Draft } from "./IntakeFields";
 import { Dialog, useNow } from "./ui";
 
@@ -290,6 +290,7 @@ function Sessions({ projectId }: { projectId: string }) {
                 session: {/^https?:\/\//.test(s.sessionRef) ? <a href={s.sessionRef}>{s.sessionRef}</a> : <code>{s.sessionRef}</code>}
               </p>
             )}
+            <Reported session={s} />
             <div className="actions">
               <button type="button" onClick={() => setInspecting(s)} aria-label={`inspect ${s.issueId}`}>
                 Inspect
@@ -356,7 +357,31 @@ function Sessions({ projectId }: { projectId: string }) {
             <dd>{inspecting.reason ?? "none"}</dd>
             <dt>Session</dt>
             <dd>{inspecting.sessionRef ?? "none yet"}</dd>
+            <dt>Session status</dt>
+            <dd>{inspecting.sessionStatus ? sessionStatusWords(inspecting.sessionStatus) : "none reported"}</dd>
+            <dt>Pull request</dt>
+            <dd>
+              <PullRequest url={inspecting.prUrl} fallback="none" />
+            </dd>
           </dl>
+          <h3>Status history</h3>
+          {inspecting.statusHistory && inspecting.statusHistory.length > 0 ? (
+            <ol className="history" aria-label="status history, oldest first">
+              {inspecting.statusHistory.map((h, i) => (
+                <li key={`${h.at}-${i}`}>
+                  <time dateTime={h.at}>{when(h.at)}</time> <span className={`badge session-${h.status}`}>{sessionStatusWords(h.status)}</span>
+                  {h.prUrl && (
+                    <>
+                      {" "}
+                      <PullRequest url={h.prUrl} />
+                    </>
+                  )}
+                </li>
+              ))}
+            </ol>
+          ) : (
+            <p className="muted">The session's backend has reported no status yet.</p>
+          )}
           <div className="actions">
             <button type="button" onClick={() => setInspecting(null)}>
               Close
@@ -366,4 +391,30 @@ function Sessions({ projectId }: { projectId: string }) {
       )}
     </section>
   );
+}
+
+/** What the session's backend last reported, on the session card: the status, when, and the PR. */
+function Reported({ session }: { session: Session }) {
+  if (!session.sessionStatus) return null;
+  const history = session.statusHistory ?? [];
+  const last = history.length ? history[history.length - 1] : null;
+  return (
+    <p className="reported">
+      session status: <span className={`badge session-${session.sessionStatus}`}>{sessionStatusWords(session.sessionStatus)}</span>
+      {last && <span className="muted">reported {when(last.at)}</span>}
+      {session.prUrl && (
+        <>
+          {" · "}
+          <PullRequest url={session.prUrl} />
+        </>
+      )}
+    </p>
+  );
+}
+
+/** A pull request as a link (only an https pull request URL is ever a link). */
+function PullRequest({ url, fallback = null }: { url: string | null | undefined; fallback?: string | null }) {
+  const name = pullRequestName(url);
+  if (!url) return <>{fallback}</>;
+  return name ? <a href={url}>pull request {name}</a> : <code>{url}</code>;
 }

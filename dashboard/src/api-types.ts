@@ -206,6 +206,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{issueId}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a session's status (the session backend, signed with the webhook key)
+         * @description Not SigV4: sign with the session webhook key, as the launcher signs its webhook. Send `X-Intake-Timestamp: <Unix seconds>` and `X-Intake-Signature: sha256=<hex HMAC-SHA256 of '<timestamp>.<exact body bytes>'>`. A report is accepted within 300 s of its timestamp, once (a replay, or a report older than the last one accepted, is 401). It is kept on the claim (the status, the PR URL, the last 20 reports) and never moves the claim: a report on a claim that is not launching or launched (released, failed, not yet launched) is 409. `issueId` is the URL-encoded canonical id, e.g. `github%3Aacme%2Fapp%2342`.
+         */
+        post: operations["report_status_sessions__issueId__status_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -480,8 +500,20 @@ export interface components {
             nextToken?: string | null;
         };
         /**
+         * SessionStatus
+         * @description What the session backend says its session is doing (`POST /sessions/{issueId}/status`).
+         *
+         *     Not the claim's status: a session's status is reported, kept and shown, and never moves the
+         *     claim (only a release re-opens one).
+         * @enum {string}
+         */
+        SessionStatus: "working" | "needs_input" | "pr_open" | "ci_failed" | "merged" | "failed" | "terminated";
+        /**
          * SessionView
          * @description One row of the ledger: an issue and the session it started (or is starting).
+         *
+         *     `status` is the claim's (the intake's side); `sessionStatus` is what the session's backend
+         *     last reported (`POST /sessions/{issueId}/status`), with `statusHistory` its recent reports.
          */
         SessionView: {
             /**
@@ -503,19 +535,56 @@ export interface components {
             issueId: string;
             /** Number */
             number: number;
+            /** Prurl */
+            prUrl?: string | null;
             /** Projectid */
             projectId: string;
             /** Reason */
             reason?: string | null;
             /** Sessionref */
             sessionRef?: string | null;
+            sessionStatus?: components["schemas"]["SessionStatus"] | null;
             status: components["schemas"]["ClaimStatus"];
+            /**
+             * Statushistory
+             * @default []
+             */
+            statusHistory: components["schemas"]["StatusChangeView"][];
             /** Title */
             title: string;
             /** Updatedat */
             updatedAt?: string | null;
             /** Url */
             url: string;
+        };
+        /**
+         * StatusChangeView
+         * @description One status report the session's backend made: the status, when it was accepted, the PR.
+         */
+        StatusChangeView: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Prurl */
+            prUrl?: string | null;
+            status: components["schemas"]["SessionStatus"];
+        };
+        /**
+         * StatusReportBody
+         * @description The body of `POST /sessions/{issueId}/status`: what the session is doing now.
+         *
+         *     Signed, not SigV4: `X-Intake-Timestamp` (Unix seconds) and `X-Intake-Signature:
+         *     sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">` with the session webhook key. `prUrl` must
+         *     be on github.com or the deployment's GitHub host (422 at the field otherwise).
+         */
+        StatusReportBody: {
+            /** Generation */
+            generation?: number | null;
+            /** Prurl */
+            prUrl?: string | null;
+            status: components["schemas"]["SessionStatus"];
         };
         /**
          * TrackerIntake
@@ -625,7 +694,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the store is unavailable; nothing was changed */
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -706,7 +775,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the store is unavailable; nothing was changed */
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -763,7 +832,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the project exists, the body's version is stale, or projects still use the credential */
+            /** @description the project exists, the body's version is stale, projects still use the credential, or a status report's claim is not launching or launched */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -781,7 +850,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the store is unavailable; nothing was changed */
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -867,7 +936,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no GitHub is configured for previews here */
+            /** @description no GitHub is configured for previews here, or no webhook key for status reports */
             501: {
                 headers: {
                     [name: string]: unknown;
@@ -876,7 +945,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the store is unavailable; nothing was changed */
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1003,7 +1072,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no GitHub is configured for previews here */
+            /** @description no GitHub is configured for previews here, or no webhook key for status reports */
             501: {
                 headers: {
                     [name: string]: unknown;
@@ -1021,7 +1090,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the store is unavailable; nothing was changed */
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1082,7 +1151,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the store is unavailable; nothing was changed */
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1133,7 +1202,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the project exists, the body's version is stale, or projects still use the credential */
+            /** @description the project exists, the body's version is stale, projects still use the credential, or a status report's claim is not launching or launched */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1169,7 +1238,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the store is unavailable; nothing was changed */
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1237,7 +1306,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the store is unavailable; nothing was changed */
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1303,7 +1372,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the store is unavailable; nothing was changed */
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1369,7 +1438,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the project exists, the body's version is stale, or projects still use the credential */
+            /** @description the project exists, the body's version is stale, projects still use the credential, or a status report's claim is not launching or launched */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1414,7 +1483,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the store is unavailable; nothing was changed */
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1513,7 +1582,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no GitHub is configured for previews here */
+            /** @description no GitHub is configured for previews here, or no webhook key for status reports */
             501: {
                 headers: {
                     [name: string]: unknown;
@@ -1531,7 +1600,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the store is unavailable; nothing was changed */
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1604,7 +1673,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the store is unavailable; nothing was changed */
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1674,7 +1743,124 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the store is unavailable; nothing was changed */
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    report_status_sessions__issueId__status_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342 */
+                issueId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusReportBody"];
+            };
+        };
+        responses: {
+            /** @description the session, with the report kept */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionView"];
+                };
+            };
+            /** @description malformed request (bad JSON, path parameter, header or nextToken) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a status report's signature is missing or wrong, its timestamp stale, or it is a replay */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such project, claim or credential */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description this path does not take this method */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the project exists, the body's version is stale, projects still use the credential, or a status report's claim is not launching or launched */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body over 16 KB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body or a query parameter breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no GitHub is configured for previews here, or no webhook key for status reports */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
             503: {
                 headers: {
                     [name: string]: unknown;

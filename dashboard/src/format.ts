@@ -65,3 +65,15 @@ export function perDay(sessions: Session[], now: Date, days = 30): number[] {
   }
   return counts;
 }
+
+/** A session status its backend reported, in words: "needs_input" reads "needs input", "pr_open" "PR open". */
+export function sessionStatusWords(status: string): string {
+  const words: Record<string, string> = { needs_input: "needs input", pr_open: "PR open", ci_failed: "CI failed" };
+  return words[status] ?? status.replace(/_/g, " ");
+}
+
+/** How a pull request URL reads: "acme/app#43"; null when it is not an https pull request URL. */
+export function pullRequestName(url: string | null | undefined): string | null {
+  const match = url ? /^https:\/\/[^/]+\/([^/]+\/[^/]+)\/pull\/(\d+)$/.exec(url) : null;
+  return match ? `${match[1]}#${match[2]}` : null;
+}

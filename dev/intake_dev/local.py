@@ -149,11 +149,12 @@ class LocalStack:
         self.sqs = boto3.client("sqs")
         self.resources = create_resources(self.dynamodb, self.sqs, prefix="intake-local", exist_ok=restored)
         secrets = boto3.client("secretsmanager")
-        name = "intake-local/session-webhook"
-        try:
-            self.webhook_secret_arn = secrets.create_secret(Name=name, SecretString=opts.webhook_secret)["ARN"]
-        except secrets.exceptions.ResourceExistsException:  # restored: this run's key replaces it
-            self.webhook_secret_arn = secrets.put_secret_value(SecretId=name, SecretString=opts.webhook_secret)["ARN"]
+        name, key = "intake-local/session-webhook", opts.webhook_secret
+        with _not_recorded(opts.state_dir is not None):  # the key never reaches the state directory
+            try:
+                self.webhook_secret_arn = secrets.create_secret(Name=name, SecretString=key)["ARN"]
+            except secrets.exceptions.ResourceExistsException:  # recorded by an older run: replaced
+                self.webhook_secret_arn = secrets.put_secret_value(SecretId=name, SecretString=key)["ARN"]
         state = f"  state {opts.state_dir}{' (restored)' if restored else ''}" if opts.state_dir else ""
         self.say(f"embedded AWS (moto) on {self.aws_endpoint}  table {self.resources['table_name']}{state}")
 
@@ -211,7 +212,9 @@ class LocalStack:
             "POLLER_FUNCTION_NAME": "local-poller",
             "SESSION_BACKEND": "webhook" if opts.session_webhook else "log",
             "SESSION_WEBHOOK_URL": opts.session_webhook or "",
-            "SESSION_WEBHOOK_SECRET_ARN": self.webhook_secret_arn if opts.session_webhook else "",
+            # The launcher signs with it (with --session-webhook); the API checks status reports
+            # with it (always: a backend may report on sessions it was told of another way).
+            "SESSION_WEBHOOK_SECRET_ARN": self.webhook_secret_arn,
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": "TrackerIntakeLocal",
             "GITHUB_TOKEN_SECRET_ARN": "",
@@ -588,7 +591,8 @@ def register(subparsers: Any) -> None:
         "--webhook-secret",
         default="local-webhook-secret",
         metavar="KEY",
-        help="HMAC key the launcher signs --session-webhook requests with (default local-webhook-secret)",
+        help="HMAC key the launcher signs --session-webhook requests with, and status reports to "
+        "POST /sessions/{issueId}/status are checked with (default local-webhook-secret)",
     )
     parser.add_argument("--session-webhook", help="POST session requests here instead of logging them")
     parser.add_argument("--github-app-id", metavar="ID", help="poll as this GitHub App (with --github-app-key)")

@@ -7,11 +7,14 @@ Every page is checked with axe-core, and must have no violations.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -25,6 +28,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from intake_dev.local import LocalOptions, LocalStack
 from intake_dev.template import REPO_ROOT
+from tracker_intake.domain.status import report_signature
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -238,6 +242,41 @@ def test_sessions_appear_after_a_tick_with_their_canonical_ids(stack: LocalStack
     assert "ok" in card.text and "with any assignee" in card.text and f"Sessions\n{len(ledger)}" in card.text
     shot(browser, "projects")
     assert axe_violations(browser) == []
+
+
+def report_status(stack: LocalStack, issue_id: str, body: dict[str, Any]) -> requests.Response:
+    """What a session backend sends: the status, signed with the stack's webhook key."""
+    text = json.dumps(body)
+    stamp = str(int(time.time()))
+    signature = report_signature(stack.options.webhook_secret, stamp, text.encode())
+    headers = {"Content-Type": "application/json", "X-Intake-Timestamp": stamp, "X-Intake-Signature": signature}
+    return api(stack, "POST", f"/sessions/{quote(issue_id, safe='')}/status", data=text, headers=headers)
+
+
+def test_a_sessions_reported_status_is_on_its_card_and_its_history_in_the_inspector(
+    stack: LocalStack, browser: WebDriver
+) -> None:
+    # GIVEN a launched session whose backend reported working, then a pull request
+    issue = api(stack, "GET", "/projects/widgets/sessions").json()["items"][-1]["issueId"]
+    pr = f"https://github.com/{issue.split(':', 1)[1].split('#')[0]}/pull/77"
+    assert report_status(stack, issue, {"status": "working"}).status_code == 200
+    assert report_status(stack, issue, {"status": "pr_open", "prUrl": pr}).status_code == 200
+    # WHEN the project page opens
+    open_page(browser, stack, "/projects/widgets")
+    # THEN its card shows the reported status beside the claim's, and links the pull request
+    until(browser, lambda d: "PR open" in wait(d, ".session", issue).text)
+    card = wait(browser, ".session", issue)
+    assert "launched" in card.text
+    link = card.find_element(By.CSS_SELECTOR, ".reported a")
+    assert link.get_attribute("href") == pr
+    # AND the inspector lists both reports, oldest first
+    button(browser, f"inspect {issue}").click()
+    inspector = wait(browser, "[role=dialog]", "Status history")
+    items = [li.text for li in inspector.find_elements(By.CSS_SELECTOR, "ol.history li")]
+    assert len(items) == 2 and "working" in items[0] and "PR open" in items[1], items
+    shot(browser, "session-status")
+    assert axe_violations(browser) == []
+    button(browser, "Close").click()
 
 
 def test_edit_the_rule_and_save(stack: LocalStack, browser: WebDriver) -> None:

@@ -44,8 +44,11 @@ def api_url(aws: dict[str, Any], github: FakeGitHub) -> Iterator[str]:
     settings = ApiSettings.model_validate(
         {"TABLE_NAME": aws["table_name"], "GITHUB_API_URL": github.base_url, "API_AUTH": "NONE"}
     )
-    # As the local stack serves it: no SigV4 check, and a document that does not claim one.
-    module.use(build_api_context(settings, dynamodb=aws["dynamodb"], token="contract-test-token"))
+    # As the local stack serves it: no SigV4 check, and a document that does not claim one. Status
+    # reports are checked against a webhook key schemathesis does not hold (see NEED_STATE).
+    module.use(
+        build_api_context(settings, dynamodb=aws["dynamodb"], token="contract-test-token", report_key=REPORT_KEY)
+    )
     # The handler logs every request as JSON on stdout, as in Lambda: thousands of lines here.
     with quiet_handler_logs():
         server = serve_api(module.lambda_handler, "127.0.0.1", 0)
@@ -97,13 +100,18 @@ def test_schemathesis_finds_nothing_in_the_config_api(api_url: str) -> None:
         f"schemathesis failed (reports in {REPORTS}):\n{run.stdout[-20000:]}\n{run.stderr[-3000:]}"
     )
     # AND it did reach the API: every operation was called, and each was answered with a success
-    # but two that need a world the fuzzer cannot make: releasing a claim (no poller runs here,
-    # so there is none) and previewing (GitHub's stand-in holds one repository, and generated
-    # projects name others). tests/integration covers both succeeding.
+    # but three that need a world the fuzzer cannot make: releasing a claim (no poller runs here,
+    # so there is none), previewing (GitHub's stand-in holds one repository, and generated
+    # projects name others) and reporting a session's status (signed with a key the fuzzer does
+    # not hold). tests/integration covers all three succeeding.
     answers = _statuses_by_operation(REPORTS / "events.ndjson")
     assert set(answers) == OPERATIONS, set(answers) ^ OPERATIONS
     succeeded = {op for op, statuses in answers.items() if any(200 <= s < 300 for s in statuses)}
     assert succeeded == OPERATIONS - NEED_STATE, OPERATIONS - succeeded
+    # AND an unsigned status report is refused before its body or issue id is read: 401, or the
+    # refusals of a body no route could read (too big, not JSON), or of another method (405)
+    assert answers[STATUS_REPORT] <= {401, 400, 405, 413, 415}, answers[STATUS_REPORT]
+    assert 401 in answers[STATUS_REPORT]
 
 
 OPERATIONS = {
@@ -117,10 +125,13 @@ OPERATIONS = {
     "DELETE /projects/{id}/sessions/{issueId}",
     "POST /projects/{id}/preview",
     "POST /preview",
+    "POST /sessions/{issueId}/status",
 }
 
+STATUS_REPORT = "POST /sessions/{issueId}/status"
+REPORT_KEY = "contract-test-webhook-key"
 
-NEED_STATE = {"DELETE /projects/{id}/sessions/{issueId}", "POST /projects/{id}/preview", "POST /preview"}
+NEED_STATE = {"DELETE /projects/{id}/sessions/{issueId}", "POST /projects/{id}/preview", "POST /preview", STATUS_REPORT}
 
 
 def _statuses_by_operation(events: Path) -> dict[str, set[int]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from intake_cli.main import main as intake
 from intake_dev.fake_github import FakeGitHub
 from intake_dev.local import LocalOptions, LocalStack
 from intake_dev.template import load_template
+from tracker_intake.domain.status import report_signature
 
 
 @pytest.fixture
@@ -342,14 +344,60 @@ def test_the_local_api_answers_under_the_stage_its_openapi_document_names(stack:
 
 
 def test_the_local_api_document_claims_no_signature_it_does_not_check(stack: LocalStack) -> None:
-    # GIVEN the local stack, which checks no SigV4 signature
+    # GIVEN the local stack, which checks no SigV4 signature (but does check a status report's)
     # WHEN its OpenAPI document is read, and a request is made without any signature
     document = requests.get(f"{stack.api_url}/openapi.json", timeout=10).json()
     unsigned = requests.get(f"{stack.api_url}/projects", timeout=10)
-    # THEN the document declares no security, which is how the API behaves here
+    # THEN the document declares no SigV4, which is how the API behaves here; only the status
+    # report asks for the webhook key's signature, which the local stack checks as deployed
     assert "security" not in document
-    assert "securitySchemes" not in document.get("components", {})
+    assert set(document["components"]["securitySchemes"]) == {"intakeSignature", "intakeTimestamp"}
+    secured = [
+        f"{method.upper()} {path}"
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if "security" in operation
+    ]
+    assert secured == ["POST /sessions/{issueId}/status"]
     assert unsigned.status_code == 200
+
+
+def test_the_local_stack_takes_status_reports_signed_with_its_webhook_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN `intake local --offline --webhook-secret KEY`, with a project whose issues became sessions
+    saved = dict(os.environ)
+    key = "e2e-webhook-secret"
+    options = LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log", webhook_secret=key)
+    stack = LocalStack(options, say=lambda line: None).start()
+    try:
+        origin = f"https://github.com/{stack.sample.full_name}"
+        assert _cli(stack, capsys, "project", "create", "widgets", "--git-origin", origin)[0] == 0
+        _cli(stack, capsys, "project", "set-config", "widgets", "--tracker-intake", "--tracker-label", "agent")
+        issue = stack.tick().launched[0]
+        url = f"{stack.api_url}/sessions/{quote(issue, safe='')}/status"
+        body = json.dumps({"status": "pr_open", "prUrl": f"https://github.com/{stack.sample.full_name}/pull/9"})
+
+        def post(signing_key: str) -> requests.Response:
+            stamp = str(int(time.time()))
+            signature = report_signature(signing_key, stamp, body.encode())
+            headers = {"Content-Type": "application/json", "X-Intake-Timestamp": stamp, "X-Intake-Signature": signature}
+            return requests.post(url, data=body, headers=headers, timeout=10)
+
+        # WHEN the backend reports a PR, signed with another key, then with the stack's
+        refused = post("local-webhook-secret")
+        accepted = post(key)
+        # THEN the first is 401 and the second kept: the CLI lists the session as pr_open
+        assert refused.status_code == 401, refused.text
+        assert accepted.status_code == 200, accepted.text
+        code, out = _cli(stack, capsys, "sessions", "list", "widgets", "--json")
+        listed = {s["issueId"]: s for s in json.loads(out)}
+        assert code == 0 and listed[issue]["sessionStatus"] == "pr_open"
+        assert [h["status"] for h in listed[issue]["statusHistory"]] == ["pr_open"]
+    finally:
+        stack.stop()
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.mark.parametrize("method", ["TRACE", "QUERY", "BREW"])

@@ -71,21 +71,23 @@ class Answer:
 class Api:
     """The ApiFunction module, loaded fresh (a cold start) against the moto table."""
 
-    def __init__(self, aws: dict[str, Any]) -> None:
+    def __init__(self, aws: dict[str, Any], env: dict[str, str] | None = None) -> None:
         self.aws = aws
         self.module: ModuleType = load_handler("api", fresh=True)
         self.store = DynamoStore(aws["table_name"], client=aws["dynamodb"])
-        # The handler's own composition root, from the environment as template.yaml sets it;
-        # the environment is put back afterwards so no other test sees this table name.
-        previous = os.environ.get("TABLE_NAME")
-        os.environ["TABLE_NAME"] = aws["table_name"]
+        # The handler's own composition root, from the environment as template.yaml sets it
+        # (TABLE_NAME, and `env`); the environment is put back afterwards so no other test sees it.
+        wanted = {"TABLE_NAME": aws["table_name"], **(env or {})}
+        previous = {name: os.environ.get(name) for name in wanted}
+        os.environ.update(wanted)
         try:
             self.module.ports()
         finally:
-            if previous is None:
-                del os.environ["TABLE_NAME"]
-            else:
-                os.environ["TABLE_NAME"] = previous
+            for name, value in previous.items():
+                if value is None:
+                    del os.environ[name]
+                else:
+                    os.environ[name] = value
 
     def __call__(self, event: dict[str, Any]) -> Answer:
         result: dict[str, Any] = self.module.lambda_handler(event, LocalLambdaContext(function_name="api"))

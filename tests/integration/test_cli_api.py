@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from api_support import Api, claim
+from api_support import CLAIMED_AT, Api, claim
 from cli_support import Served, described
 
 from intake_cli.main import main
 from intake_dev.functions import quiet_handler_logs
 from tracker_intake.domain.config import ProjectConfig
-from tracker_intake.domain.records import ClaimStatus
+from tracker_intake.domain.records import Claim, ClaimStatus, SessionStatus, StatusChange
 
 
 @pytest.fixture
@@ -153,6 +155,63 @@ def test_sessions_list_shows_the_ledger(cli: Served) -> None:
     rows = {line.split()[0]: line.split()[1] for line in out.splitlines()[1:]}
     assert code == 0
     assert rows == {"github:acme/app#42": "launched", "github:acme/app#7": "failed"}
+
+
+def reported_claim() -> Claim:
+    """Acme/app#42, launched, whose backend reported working and then a PR."""
+    pr = "https://github.com/acme/app/pull/43"
+    return replace(
+        claim(number=42),
+        session_status=SessionStatus.PR_OPEN,
+        pr_url=pr,
+        status_history=(
+            StatusChange(SessionStatus.WORKING, CLAIMED_AT + timedelta(minutes=1)),
+            StatusChange(SessionStatus.PR_OPEN, CLAIMED_AT + timedelta(minutes=9), pr),
+        ),
+        status_reports=2,
+    )
+
+
+def test_sessions_list_shows_the_status_the_backend_reported_and_the_pr(cli: Served) -> None:
+    # GIVEN a launched session whose backend reported a PR, and one that reported nothing
+    cli.run("project", "create", "demo")
+    cli.api.store.put_claim(reported_claim())
+    cli.api.store.put_claim(claim(number=7))
+    # WHEN the sessions are listed
+    code, out, _ = cli.run("sessions", "list", "demo")
+    # THEN each row shows the reported status with when it was reported, and the PR
+    lines = out.splitlines()
+    assert code == 0 and "SESSION STATUS" in lines[0] and "PR" in lines[0].split()
+    (reported,) = [line for line in lines if line.startswith("github:acme/app#42")]
+    (silent,) = [line for line in lines if line.startswith("github:acme/app#7")]
+    assert "pr_open 2026-11-24 12:09" in reported and "https://github.com/acme/app/pull/43" in reported
+    assert silent.split()[2] == "-"
+    # AND --json carries the status history
+    listed = {s["issueId"]: s for s in cli.json("sessions", "list", "demo")}
+    assert [h["status"] for h in listed["github:acme/app#42"]["statusHistory"]] == ["working", "pr_open"]
+
+
+def test_sessions_show_prints_one_session_with_its_status_history(cli: Served) -> None:
+    # GIVEN a session whose backend reported working, then a PR
+    cli.run("project", "create", "demo")
+    cli.api.store.put_claim(reported_claim())
+    # WHEN it is shown, named as the user writes it
+    code, out, _ = cli.run("sessions", "show", "demo", "github:Acme/App#42")
+    # THEN its facts and its dated history read in order
+    assert code == 0
+    assert "session status  pr_open" in out
+    assert "pull request    https://github.com/acme/app/pull/43" in out
+    history = out.split("history (UTC)\n", 1)[1].splitlines()
+    assert history == [
+        "  2026-11-24 12:01  working",
+        "  2026-11-24 12:09  pr_open  https://github.com/acme/app/pull/43",
+    ]
+
+
+def test_sessions_show_of_an_issue_without_a_session_exits_1(cli: Served) -> None:
+    cli.run("project", "create", "demo")
+    code, _, err = cli.run("sessions", "show", "demo", "github:acme/app#1")
+    assert code == 1 and "no session" in err
 
 
 def test_sessions_release_releases_the_claim(cli: Served) -> None:

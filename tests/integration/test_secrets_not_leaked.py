@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
+import boto3
 import pytest
-from api_support import Api, load_event, request
+from api_support import Api, claim, load_event, request
 from launcher_support import SECRET, Launcher, Reply, sample_body, session_backend, sqs_event
 
 from intake_dev.functions import LocalLambdaContext
 from tracker_intake.domain.records import ClaimStatus
+from tracker_intake.domain.status import report_signature
 
 TOKEN = "ghp_apiLeakTestToken0123456789abcdefABCD"
 
@@ -102,3 +106,37 @@ def test_rejected_launch_reason_does_not_carry_the_key(aws: dict[str, Any], logs
     assert launcher.claim.status is ClaimStatus.FAILED
     assert SECRET not in (launcher.claim.reason or "")
     assert not [line for line in logs.lines if SECRET in line]
+
+
+def test_webhook_key_never_appears_in_status_report_answers_logs_or_the_ledger(
+    aws: dict[str, Any], capfd: pytest.CaptureFixture[str], logs: Everything
+) -> None:
+    # GIVEN the API checking status reports with the webhook key, and a launched session
+    arn = boto3.client("secretsmanager").create_secret(Name="intake/status-key", SecretString=SECRET)["ARN"]
+    api = Api(aws, env={"SESSION_WEBHOOK_SECRET_ARN": arn})
+    api.store.put_claim(claim())
+    path = "/sessions/" + quote("github:acme/app#42", safe="") + "/status"
+    now = str(int(time.time()))
+
+    def signed(text: str, key: str = SECRET, stamp: str = now) -> dict[str, Any]:
+        signature = report_signature(key, stamp, text.encode())
+        return request("POST", path, raw=text, headers={"X-Intake-Timestamp": stamp, "X-Intake-Signature": signature})
+
+    # WHEN reports are accepted and refused every way, one of them carrying the key in its body
+    events = [
+        signed('{"status":"working"}'),
+        signed('{"status":"working"}'),
+        signed('{"status":"pr_open","prUrl":"https://github.com/acme/app/pull/1"}', key="wrong"),
+        signed(json.dumps({"status": SECRET})),
+        signed('{"status":"merged"}', stamp="1"),
+    ]
+    answers = [api(event) for event in events]
+    # THEN the key is in no answer (but the one to the body that sent it), no log record, nothing
+    # printed, and not in the table
+    assert [a.status for a in answers] == [200, 401, 401, 422, 401]
+    shown = [a for n, a in enumerate(answers) if n != 3]
+    assert all(SECRET not in answer.text and SECRET not in str(answer.headers) for answer in shown)
+    assert not [line for line in logs.lines if SECRET in line]
+    out, err = capfd.readouterr()
+    assert SECRET not in out + err
+    assert SECRET not in json.dumps(api.scan())

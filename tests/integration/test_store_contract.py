@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,9 @@ from tracker_intake.domain.records import (
     IssueSnapshot,
     Pace,
     PollState,
+    ReportGuard,
+    SessionStatus,
+    StatusChange,
     TokenBudget,
 )
 from tracker_intake.domain.tracker import CachedPage
@@ -862,6 +866,109 @@ def test_releasing_a_claim_the_project_does_not_hold_raises_claim_not_found(
         store.release(project_id, canonical, NOW)
     stored = store.get_claim(ISSUE)
     assert stored is not None and stored.status is ClaimStatus.CLAIMED
+
+
+# --- session status reports ------------------------------------------------------------------------
+
+
+def reported(
+    stored: Claim, status: SessionStatus, at: datetime, reports: int, pr_url: str | None = None, timestamp: int = 1
+) -> Claim:
+    """The claim with one more report kept on it, as the domain builds it."""
+    change = StatusChange(status, at, pr_url)
+    return replace(
+        stored,
+        session_status=status,
+        pr_url=pr_url or stored.pr_url,
+        status_history=(*stored.status_history, change),
+        status_reports=reports,
+        report_guard=ReportGuard(timestamp, (f"digest-{reports}",)),
+    )
+
+
+def launched(store: Store) -> Claim:
+    store.create_project("app", enabled(), NOW)
+    store.put_claim(claim(token="t"))
+    store.transition(ISSUE, ClaimStatus.CLAIMED, ClaimStatus.LAUNCHED, NOW, session_ref="s-1")
+    found = store.get_claim(ISSUE)
+    assert found is not None
+    return found
+
+
+def test_a_recorded_status_reads_back_with_its_history_and_guard(store: Store) -> None:
+    # GIVEN a launched claim
+    stored = launched(store)
+    # WHEN two reports are recorded, each on the count it read
+    first = reported(stored, SessionStatus.WORKING, NOW, 1)
+    assert store.record_status(first, 0) is True
+    pr = "https://github.com/acme/app/pull/8"
+    second = reported(first, SessionStatus.PR_OPEN, NOW + timedelta(minutes=5), 2, pr, timestamp=2)
+    assert store.record_status(second, 1) is True
+    # THEN the claim holds the last status, the PR, both reports and the guard; nothing else moved
+    assert store.get_claim(ISSUE) == second
+    assert second.status is ClaimStatus.LAUNCHED and second.session_ref == "s-1"
+
+
+def test_a_status_write_on_a_stale_report_count_is_refused(store: Store) -> None:
+    # GIVEN a claim another report was recorded on after this one read it
+    stored = launched(store)
+    assert store.record_status(reported(stored, SessionStatus.WORKING, NOW, 1), 0)
+    # WHEN a report built on the claim as first read is written
+    late = reported(stored, SessionStatus.MERGED, NOW, 1, timestamp=3)
+    # THEN it is refused, and the first report stands
+    assert store.record_status(late, 0) is False
+    found = store.get_claim(ISSUE)
+    assert found is not None and found.session_status is SessionStatus.WORKING
+
+
+@pytest.mark.parametrize("status", [ClaimStatus.CLAIMED, ClaimStatus.ENQUEUED, ClaimStatus.FAILED])
+def test_a_status_write_on_a_claim_with_no_session_is_refused(store: Store, status: ClaimStatus) -> None:
+    # GIVEN a claim that is not launching or launched
+    store.put_claim(claim(token="t", status=status))
+    before = store.get_claim(ISSUE)
+    assert before is not None
+    # WHEN a status is written on it THEN it is refused, and the claim is untouched
+    assert store.record_status(reported(before, SessionStatus.WORKING, NOW, 1), 0) is False
+    assert store.get_claim(ISSUE) == before
+
+
+def test_a_status_write_never_reopens_a_released_claim(store: Store) -> None:
+    # GIVEN a launched claim, released after it was read for a report
+    stored = launched(store)
+    store.release("app", ISSUE, NOW)
+    released = store.get_claim(ISSUE)
+    # WHEN the report is written THEN it is refused, and the claim stays released as it was
+    assert store.record_status(reported(stored, SessionStatus.WORKING, NOW, 1), 0) is False
+    assert store.get_claim(ISSUE) == released
+
+
+def test_a_status_write_for_another_generation_is_refused(store: Store) -> None:
+    # GIVEN a launched claim
+    stored = launched(store)
+    # WHEN a report built for its next generation is written THEN it is refused
+    assert store.record_status(replace(reported(stored, SessionStatus.WORKING, NOW, 1), generation=2), 0) is False
+
+
+def test_a_status_write_on_a_missing_claim_is_refused(store: Store) -> None:
+    # GIVEN no claim WHEN a status is written THEN it is refused, and no claim appears
+    assert store.record_status(reported(claim(status=ClaimStatus.LAUNCHED), SessionStatus.WORKING, NOW, 1), 0) is False
+    assert store.get_claim(ISSUE) is None
+
+
+def test_taking_a_released_claim_again_clears_its_status_but_keeps_the_replay_guard(store: Store) -> None:
+    # GIVEN a launched claim with a reported status, then released
+    stored = launched(store)
+    first = reported(stored, SessionStatus.MERGED, NOW, 1, "https://github.com/acme/app/pull/8")
+    assert store.record_status(first, 0)
+    store.release("app", ISSUE, NOW)
+    # WHEN a poller takes it again as generation 2
+    base = claim(token="again", at=NOW + timedelta(hours=1))
+    assert store.take_over(replace(base, generation=2, attempts=2), "t", ClaimStatus.RELEASED)
+    # THEN the new generation has no status, PR or history, and the count and guard carry on
+    found = store.get_claim(ISSUE)
+    assert found is not None
+    assert (found.session_status, found.pr_url, found.status_history) == (None, None, ())
+    assert (found.status_reports, found.report_guard) == (1, first.report_guard)
 
 
 # --- token budgets ---------------------------------------------------------------------------------

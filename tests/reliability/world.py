@@ -213,6 +213,9 @@ class CrashingLedger:
     def release(self, project_id: str, canonical_id: str, now: datetime) -> Claim:
         return self.inner.release(project_id, canonical_id, now)
 
+    def record_status(self, claim: Claim, expected_reports: int) -> bool:
+        return self.inner.record_status(claim, expected_reports)
+
 
 class CrashingLauncher:
     """The webhook backend client, with a crash point right after the backend answered."""

@@ -1,5 +1,6 @@
-"""What the template turns into once SAM has expanded it: IAM auth on every API operation, no
-open invoke permission, and no IAM statement on an unscoped resource where a scoped one exists.
+"""What the template turns into once SAM has expanded it: IAM auth on every API operation but the
+session backend's signed status report, no open invoke permission, and no IAM statement on an
+unscoped resource where a scoped one exists.
 
 tests/unit/test_template.py checks the SAM template as written (DefaultAuthorizer AWS_IAM, no
 event turning auth off, every policy a scoped SAM template or statement). SAM adds things of its
@@ -119,10 +120,16 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-# --- every API route requires IAM auth -------------------------------------------------------------
+# --- every API route requires IAM auth, but the one the session backend signs -----------------------
+
+# The session backend reports a session's status here. It is not an AWS principal, so it cannot
+# sign with SigV4; it holds the session webhook key, and ApiFunction checks that key's HMAC
+# signature over the timestamp and the raw body, refusing stale and replayed reports, before it
+# reads anything (docs/design.md, "Session status from the backend"). This is the only exception.
+SIGNED_BY_THE_BACKEND = ("post", "/sessions/{issueId}/status")
 
 
-def test_every_operation_of_the_deployed_api_requires_aws_iam() -> None:
+def test_every_operation_of_the_deployed_api_requires_aws_iam_but_the_status_report() -> None:
     # GIVEN the REST API definition SAM generates from the template
     apis = resources("AWS::ApiGateway::RestApi")
     assert apis, "the expanded template has no REST API"
@@ -131,13 +138,36 @@ def test_every_operation_of_the_deployed_api_requires_aws_iam() -> None:
             (path, method, spec) for path, item in props["Body"]["paths"].items() for method, spec in item.items()
         ]
         # WHEN each operation's security requirement is read
-        # THEN every operation asks for AWS_IAM, and AWS_IAM is SigV4
+        # THEN every operation asks for AWS_IAM, and AWS_IAM is SigV4; the status report alone
+        # asks API Gateway for none (the function checks its signature)
         assert operations, name
         for path, method, spec in operations:
-            assert spec.get("security") == [{"AWS_IAM": []}], f"{name}: {method.upper()} {path}"
+            expected: list[dict[str, list[str]]] = [
+                {"NONE" if (method, path) == SIGNED_BY_THE_BACKEND else "AWS_IAM": []}
+            ]
+            assert spec.get("security") == expected, f"{name}: {method.upper()} {path}"
             assert method != "x-amazon-apigateway-any-method" and "{proxy+}" not in path, f"{method} {path}"
+        assert SIGNED_BY_THE_BACKEND[1] in props["Body"]["paths"], name
         scheme = props["Body"]["securityDefinitions"]["AWS_IAM"]
         assert scheme["x-amazon-apigateway-authtype"] == "awsSigv4"
+
+
+def test_the_status_report_without_iam_is_throttled_before_it_reaches_lambda() -> None:
+    # GIVEN the stages of the expanded template
+    stages = resources("AWS::ApiGateway::Stage")
+    assert stages
+    method, path = SIGNED_BY_THE_BACKEND
+    resource_path = "/" + path.replace("/", "~1")  # CloudFormation escapes the path: /~1a~1b
+    for name, props in stages.items():
+        # WHEN the method settings of the unauthenticated route are read
+        found = [
+            s
+            for s in props.get("MethodSettings", [])
+            if s.get("ResourcePath") == resource_path and s.get("HttpMethod") == method.upper()
+        ]
+        # THEN a rate and a burst limit hold a flood of unsigned requests at API Gateway
+        assert len(found) == 1, name
+        assert 0 < found[0]["ThrottlingRateLimit"] <= 100 and 0 < found[0]["ThrottlingBurstLimit"] <= 200, found
 
 
 def test_no_other_way_in_without_iam_auth() -> None:

@@ -140,7 +140,13 @@ def test_api_default_authorizer_is_aws_iam() -> None:
         assert props.get("Auth", {}).get("DefaultAuthorizer") == "AWS_IAM", name
 
 
-def test_no_api_event_turns_auth_off() -> None:
+# The session backend is not an AWS principal: it signs its status reports with the webhook key,
+# which ApiFunction checks (docs/design.md, "Session status from the backend"). The only event
+# that turns IAM off, and only for that route.
+STATUS_REPORT_EVENT = ("ApiFunction", "ReportSessionStatus")
+
+
+def test_no_api_event_turns_auth_off_but_the_signed_status_report() -> None:
     # GIVEN every Api event of every function
     events = [
         (function, event, spec.get("Properties", {}))
@@ -149,11 +155,38 @@ def test_no_api_event_turns_auth_off() -> None:
         if spec["Type"] == "Api"
     ]
     # WHEN their Auth overrides are read
-    # THEN none sets the authorizer to NONE, and each one is attached to the IAM-protected API
+    # THEN none but the status report sets the authorizer to NONE, and each one is attached to
+    # the IAM-protected API
     assert events
     for function, event, props in events:
-        assert props.get("Auth", {}).get("Authorizer") != "NONE", f"{function}.{event}"
+        if (function, event) == STATUS_REPORT_EVENT:
+            assert props["Auth"] == {"Authorizer": "NONE"}
+            assert (props["Path"], props["Method"]) == ("/sessions/{issueId}/status", "POST")
+        else:
+            assert props.get("Auth", {}).get("Authorizer") != "NONE", f"{function}.{event}"
         assert "RestApiId" in props, f"{function}.{event} would create an implicit API without IAM auth"
+    assert STATUS_REPORT_EVENT in {(function, event) for function, event, _ in events}
+
+
+def test_the_api_reads_the_webhook_key_it_checks_status_reports_with() -> None:
+    # GIVEN the API function
+    api = functions()["ApiFunction"]
+    # WHEN its environment and policies are read
+    env = api["Environment"]["Variables"]
+    secret_policies = [
+        p for p in api["Policies"] if isinstance(p, dict) and "Fn::If" in p and p["Fn::If"][0] == "HasWebhookSecret"
+    ]
+    # THEN it is given the launcher's webhook key, and may read that secret only
+    assert env["SESSION_WEBHOOK_SECRET_ARN"] == {"Ref": "SessionWebhookSecretArn"}
+    assert secret_policies == [
+        {
+            "Fn::If": [
+                "HasWebhookSecret",
+                {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "SessionWebhookSecretArn"}}},
+                {"Ref": "AWS::NoValue"},
+            ]
+        }
+    ]
 
 
 # --- the launch queue ------------------------------------------------------------------

@@ -72,3 +72,5 @@ class ApiSettings(_CredentialSettings):
     github_api_url: str | None = Field(default=None, alias="GITHUB_API_URL")
     github_requests_per_minute: int = Field(default=600, alias="GITHUB_REQUESTS_PER_MINUTE", ge=1, le=5000)
     max_pages_per_poll: int = Field(default=10, alias="MAX_PAGES_PER_POLL", ge=1, le=100)
+    # The key status reports are signed with: the launcher's webhook key (None: reports are 501).
+    session_webhook_secret_arn: str | None = Field(default=None, alias="SESSION_WEBHOOK_SECRET_ARN")

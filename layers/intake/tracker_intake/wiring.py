@@ -207,9 +207,13 @@ def session_launcher(settings: LauncherSettings) -> SessionLauncher:
     )
 
 
-def build_api_context(settings: ApiSettings, *, dynamodb: Any = None, token: str | None = None) -> ApiContext:
+def build_api_context(
+    settings: ApiSettings, *, dynamodb: Any = None, token: str | None = None, report_key: str | None = None
+) -> ApiContext:
+    """The API's ports; `report_key` stands in for the webhook key's secret (tests)."""
     from .adapters.dynamodb import DynamoStore
     from .api.routes import ApiContext
+    from .domain.status import web_hosts
 
     store = DynamoStore(settings.table_name, client=dynamodb)
     previewer: CredentialPreviewer | None = None
@@ -229,7 +233,21 @@ def build_api_context(settings: ApiSettings, *, dynamodb: Any = None, token: str
         default_credential=default_credential(settings),
         secret_prefix=settings.credential_secret_prefix,
         access=access,
+        report_key=_report_key(settings, report_key),
+        github_hosts=web_hosts(settings.github_api_url),
     )
+
+
+def _report_key(settings: ApiSettings, key: str | None) -> Callable[[], str] | None:
+    """The webhook key status reports are signed with: read on the first report, then cached."""
+    if key is not None:
+        return lambda: key
+    if not settings.session_webhook_secret_arn:
+        return None
+    from .adapters.webhook import secret_from_secrets_manager
+    from .domain.errors import ReportKeyUnavailable
+
+    return secret_from_secrets_manager(settings.session_webhook_secret_arn, unavailable=ReportKeyUnavailable)
 
 
 class CredentialPreviewer:

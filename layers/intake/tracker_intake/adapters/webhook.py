@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
-from ..domain.errors import LaunchRejected, LaunchRetryable
+from ..domain.errors import IntakeError, LaunchRejected, LaunchRetryable
 from ..domain.launch import idempotency_key
 from ..domain.session import SessionRequest
 
@@ -35,8 +35,15 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def secret_from_secrets_manager(secret_arn: str, provider: SecretsProvider | None = None) -> Callable[[], str]:
-    """A reader of the webhook key: fetched on first use, then cached for five minutes."""
+def secret_from_secrets_manager(
+    secret_arn: str,
+    provider: SecretsProvider | None = None,
+    unavailable: type[IntakeError] = LaunchRetryable,
+) -> Callable[[], str]:
+    """A reader of the webhook key: fetched on first use, then cached for five minutes.
+
+    A key that cannot be read raises `unavailable`: a retry for the launcher, a 503 for the API.
+    """
     secrets = provider or SecretsProvider()
 
     def read() -> str:
@@ -44,9 +51,9 @@ def secret_from_secrets_manager(secret_arn: str, provider: SecretsProvider | Non
             value = secrets.get(secret_arn, max_age=SECRET_MAX_AGE_SECONDS)
         except (GetParameterError, TransformParameterError) as e:
             # The SDK error names the secret, never its value.
-            raise LaunchRetryable(f"cannot read the webhook secret: {type(e.__cause__ or e).__name__}") from e
+            raise unavailable(f"cannot read the webhook secret: {type(e.__cause__ or e).__name__}") from e
         if not isinstance(value, str) or not value:
-            raise LaunchRetryable("the webhook secret is empty or not a string")
+            raise unavailable("the webhook secret is empty or not a string")
         return value
 
     return read

@@ -12,6 +12,8 @@ from .. import __version__
 from .credential_routes import router as credential_router
 from .errors import body_refusal, json_object_body, oversized_body, register_error_handlers
 from .routes import ApiContext, ApiStore, Context, api_context, router
+from .status_routes import SIGNED_EXTENSION, unsigned_report
+from .status_routes import router as status_router
 
 __all__ = ["ApiContext", "ApiStore", "build_api", "resolve"]
 
@@ -23,6 +25,7 @@ def build_api(context: Callable[[], ApiContext]) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
     app.include_router(router)
     app.include_router(credential_router)
+    app.include_router(status_router)
     app.dependency_overrides[api_context] = context
     register_error_handlers(app)
     app.use(middlewares=[json_object_body])
@@ -41,13 +44,30 @@ def build_api(context: Callable[[], ApiContext]) -> APIGatewayRestResolver:
 _EVERY_OPERATION = {405: "this path does not take this method"}
 _WITH_BODY = {413: "the body is over 16 KB", 415: "the body is not application/json"}
 SIGV4 = {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}
+# The status route's own authentication (not SigV4: see status_routes.py). Both headers, together.
+SIGNED = {
+    "intakeSignature": {
+        "type": "apiKey",
+        "name": "X-Intake-Signature",
+        "in": "header",
+        "description": "sha256=<hex HMAC-SHA256 of '<X-Intake-Timestamp>.<body bytes>'>, keyed with the session "
+        "webhook key",
+    },
+    "intakeTimestamp": {
+        "type": "apiKey",
+        "name": "X-Intake-Timestamp",
+        "in": "header",
+        "description": "the Unix time (s) the report was signed at; accepted within 300 s, once",
+    },
+}
 
 
 def as_deployed(document: dict[str, Any], stage: str | None, *, sigv4: bool = True) -> dict[str, Any]:
     """The generated document, told the truth about the API as API Gateway serves it.
 
     - every operation needs IAM (SigV4), as API Gateway itself exports it (unless `sigv4` is
-      false: the local stack checks no signature, and its document does not claim it does);
+      false: the local stack checks no signature, and its document does not claim it does),
+      but the status report, which is signed with the webhook key instead, everywhere;
     - the server carries the stage (`/v1`), so a client joins paths onto the deployed URL;
     - a 204 has no content;
     - the statuses any operation can answer (405; 413 and 415 where a body is read) are listed,
@@ -62,6 +82,9 @@ def as_deployed(document: dict[str, Any], stage: str | None, *, sigv4: bool = Tr
     document["components"].get("schemas", {}).pop("HTTPValidationError", None)
     for operations in document.get("paths", {}).values():
         for method, operation in operations.items():
+            if operation.pop(SIGNED_EXTENSION, False):
+                document["components"].setdefault("securitySchemes", {}).update(SIGNED)
+                operation["security"] = [{name: [] for name in SIGNED}]
             for parameter in operation.get("parameters", []):
                 parameter["schema"] = _never_null(parameter.get("schema", {}))
             # An optional body is absent, or a JSON object: never `null`, which the API refuses.
@@ -94,5 +117,11 @@ def _never_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Answer one API Gateway proxy event. A body too big, or that cannot be read, is refused first."""
-    return oversized_body(event) or body_refusal(event) or app.resolve(event, context)
+    """Answer one API Gateway proxy event. A body too big, or that cannot be read, is refused
+    first; then a status report whose signature does not hold (nothing else reads it before)."""
+    return (
+        oversized_body(event)
+        or body_refusal(event)
+        or unsigned_report(event, app.dependency_overrides[api_context])
+        or app.resolve(event, context)
+    )

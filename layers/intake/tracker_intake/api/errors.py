@@ -36,6 +36,10 @@ from ..domain.errors import (
     ProjectExists,
     ProjectNotFound,
     RepoNotVisible,
+    ReportKeyUnavailable,
+    ReportRefused,
+    ReportsUnavailable,
+    ReportUnauthenticated,
     RuleBroken,
     StoreUnavailable,
     TokenUnavailable,
@@ -109,7 +113,7 @@ def body_refusal(event: dict[str, Any]) -> dict[str, Any] | None:
     media = content_type.split(";", 1)[0].strip().lower()
     if media != JSON_MEDIA_TYPE:
         reason = "send the body as application/json"
-        return _answer(415, f"unsupported content type: {reason}", problem("Content-Type", reason))
+        return error_answer(415, f"unsupported content type: {reason}", problem("Content-Type", reason))
     _set_header(event, "content-type", JSON_MEDIA_TYPE + content_type[len(content_type.split(";", 1)[0]) :])
     try:
         parsed = decoded_json(body, bool(event.get("isBase64Encoded")))
@@ -119,7 +123,7 @@ def body_refusal(event: dict[str, Any]) -> dict[str, Any] | None:
         if where is not None:
             raise InvalidInput(where, "is not valid Unicode: it holds a lone surrogate (U+D800 to U+DFFF)")
     except InvalidInput as e:
-        return _answer(400, f"invalid request: {e}", problem(e.field, e.reason))
+        return error_answer(400, f"invalid request: {e}", problem(e.field, e.reason))
     return None
 
 
@@ -130,6 +134,11 @@ def _header(event: Mapping[str, Any], name: str) -> str:
     return ""
 
 
+def header(event: Mapping[str, Any], name: str) -> str:
+    """A request header of the raw proxy event, by name in any case ("" when absent)."""
+    return _header(event, name.lower())
+
+
 def _set_header(event: dict[str, Any], name: str, value: str) -> None:
     for holder, wrap in (("headers", False), ("multiValueHeaders", True)):
         headers = event.get(holder)
@@ -138,11 +147,14 @@ def _set_header(event: dict[str, Any], name: str, value: str) -> None:
                 headers[key] = [value] if wrap else value
 
 
-def _answer(status: int, message: str, *problems: FieldProblem) -> dict[str, Any]:
+def error_answer(
+    status: int, message: str, *problems: FieldProblem, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A refusal as a proxy response, for checks that answer before the resolver runs."""
     body = ErrorBody(message=message, errors=list(problems)).model_dump_json(by_alias=True)
     return {
         "statusCode": status,
-        "multiValueHeaders": {"Content-Type": ["application/json"]},
+        "multiValueHeaders": {"Content-Type": ["application/json"], **{k: [v] for k, v in (headers or {}).items()}},
         "body": body,
         "isBase64Encoded": False,
     }
@@ -206,6 +218,10 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         (CredentialInUse, mapping.credential_in_use),
         (CredentialNotFound, mapping.credential_not_found),
         (ProjectNotFound, mapping.project_not_found),
+        (ReportUnauthenticated, mapping.report_unauthenticated),
+        (ReportRefused, mapping.report_refused),
+        (ReportsUnavailable, mapping.reports_unavailable),
+        (ReportKeyUnavailable, mapping.report_key_unavailable),
         (ClaimNotFound, mapping.claim_not_found),
         (ProjectExists, mapping.project_exists),
         (VersionConflict, mapping.version_conflict),
@@ -256,8 +272,21 @@ class _ErrorMapping:
         return refusal(404, str(error), problem("id", "no project with this id"))
 
     def claim_not_found(self, error: ClaimNotFound) -> Response[str]:
-        reason = "this project has no claim on the issue"
-        return refusal(404, str(error) or reason, problem("issueId", reason))
+        return refusal(404, str(error) or error.reason, problem("issueId", error.reason))
+
+    def report_unauthenticated(self, error: ReportUnauthenticated) -> Response[str]:
+        return refusal(401, f"status report not accepted: {error.reason}", problem(error.field, error.reason))
+
+    def report_refused(self, error: ReportRefused) -> Response[str]:
+        return refusal(409, f"status report not accepted: {error.reason}", problem(error.field, error.reason))
+
+    def reports_unavailable(self, error: ReportsUnavailable) -> Response[str]:
+        return refusal(501, str(error))
+
+    def report_key_unavailable(self, error: ReportKeyUnavailable) -> Response[str]:
+        logger.error("the session webhook key is unavailable", extra={"error": str(error)[:300]})
+        message = "the session webhook key cannot be read right now; nothing was written, try again shortly"
+        return refusal(503, message, headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)})
 
     def project_exists(self, error: ProjectExists) -> Response[str]:
         return refusal(409, str(error), problem("id", "a project with this id already exists"))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from ..domain.config import (
@@ -20,8 +21,10 @@ from ..domain.config import (
 from ..domain.eligibility import SkipReason
 from ..domain.errors import ConfigInvalid
 from ..domain.issue import Issue
+from ..domain.patterns import schema_pattern
 from ..domain.preview import Preview
-from ..domain.records import Claim, ClaimStatus, ProjectRecord
+from ..domain.records import STATUS_HISTORY_LIMIT, Claim, ClaimStatus, ProjectRecord, SessionStatus, StatusChange
+from ..domain.status import PR_URL_MAX_CHARS, PR_URL_PATTERN, StatusReport
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -40,6 +43,8 @@ __all__ = [
     "ProjectView",
     "SessionList",
     "SessionView",
+    "StatusChangeView",
+    "StatusReportBody",
 ]
 
 
@@ -131,8 +136,24 @@ class ProjectList(_Out):
     next_token: str | None = None
 
 
+class StatusChangeView(_Out):
+    """One status report the session's backend made: the status, when it was accepted, the PR."""
+
+    status: SessionStatus
+    at: datetime
+    pr_url: str | None = None
+
+    @classmethod
+    def of(cls, change: StatusChange) -> StatusChangeView:
+        return cls(status=change.status, at=change.at, pr_url=change.pr_url)
+
+
 class SessionView(_Out):
-    """One row of the ledger: an issue and the session it started (or is starting)."""
+    """One row of the ledger: an issue and the session it started (or is starting).
+
+    `status` is the claim's (the intake's side); `sessionStatus` is what the session's backend
+    last reported (`POST /sessions/{issueId}/status`), with `statusHistory` its recent reports.
+    """
 
     issue_id: str
     project_id: str
@@ -146,6 +167,10 @@ class SessionView(_Out):
     reason: str | None = None
     attempts: int = 1
     generation: int = 1
+    session_status: SessionStatus | None = None
+    pr_url: str | None = None
+    # Oldest first, the last STATUS_HISTORY_LIMIT reports of this generation.
+    status_history: Annotated[list[StatusChangeView], Field(max_length=STATUS_HISTORY_LIMIT)] = []
 
     @classmethod
     def of(cls, claim: Claim) -> SessionView:
@@ -162,12 +187,55 @@ class SessionView(_Out):
             reason=claim.reason,
             attempts=claim.attempts,
             generation=claim.generation,
+            session_status=claim.session_status,
+            pr_url=claim.pr_url,
+            status_history=[StatusChangeView.of(c) for c in claim.status_history],
         )
 
 
 class SessionList(_Out):
     items: list[SessionView]
     next_token: str | None = None
+
+
+def _a_pull_request(value: str) -> str:
+    if not re.fullmatch(PR_URL_PATTERN, value):
+        raise ValueError("must be a pull request's URL, https://HOST/OWNER/REPO/pull/NUMBER")
+    return value
+
+
+class StatusReportBody(BaseModel):
+    """The body of `POST /sessions/{issueId}/status`: what the session is doing now.
+
+    Signed, not SigV4: `X-Intake-Timestamp` (Unix seconds) and `X-Intake-Signature:
+    sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">` with the session webhook key. `prUrl` must
+    be on github.com or the deployment's GitHub host (422 at the field otherwise).
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
+    )
+
+    status: SessionStatus
+    pr_url: (
+        Annotated[
+            str,
+            Field(
+                json_schema_extra={
+                    "pattern": schema_pattern(PR_URL_PATTERN),
+                    "maxLength": PR_URL_MAX_CHARS,
+                    "examples": ["https://github.com/acme/app/pull/43"],
+                }
+            ),
+            AfterValidator(_a_pull_request),
+        ]
+        | None
+    ) = None
+    # The claim generation the session was launched for (the webhook body's `generation`).
+    generation: Annotated[int, Field(ge=1, le=MAX_VERSION), WHOLE_NUMBER] | None = None
+
+    def report(self) -> StatusReport:
+        return StatusReport(self.status, self.pr_url, self.generation)
 
 
 class PreviewRequest(BaseModel):

@@ -82,6 +82,10 @@ class ApiContext:
     secret_prefix: str | None = None
     # Whether a project's credential can see its repository: None when it can, else why not.
     access: Callable[[ProjectRecord], str | None] | None = None
+    # The session webhook key, which status reports are signed with (None: none configured).
+    report_key: Callable[[], str] | None = None
+    # The hosts a reported pull request may be on: github.com and the deployment's GitHub.
+    github_hosts: frozenset[str] = frozenset({"github.com"})
 
 
 def api_context() -> ApiContext:
@@ -120,16 +124,20 @@ IssueIdParam = Annotated[
 
 _REFUSALS = {
     400: "malformed request (bad JSON, path parameter, header or nextToken)",
+    401: "a status report's signature is missing or wrong, its timestamp stale, or it is a replay",
     404: "no such project, claim or credential",
     405: "method not allowed on this path",
-    409: "the project exists, the body's version is stale, or projects still use the credential",
+    409: (
+        "the project exists, the body's version is stale, projects still use the credential, or a "
+        "status report's claim is not launching or launched"
+    ),
     412: "the If-Match version is stale",
     429: "the GitHub credential's budget is taken or paused (Retry-After)",
-    501: "no GitHub is configured for previews here",
+    501: "no GitHub is configured for previews here, or no webhook key for status reports",
     502: "GitHub failed or refused the deployment's credential",
     413: "body over 16 KB",
     422: "the body or a query parameter breaks a rule",
-    503: "the store is unavailable; nothing was changed",
+    503: "the store (or the webhook key) is unavailable; nothing was changed",
 }
 
 
@@ -244,7 +252,7 @@ def list_sessions(
 def release_session(ctx: Context, project_id: ProjectIdParam, issue_id: IssueIdParam) -> SessionView:
     project_id = _project_id(project_id)
     logger.append_keys(project_id=project_id)
-    canonical = _issue_id(issue_id)
+    canonical = issue_id_of(issue_id)
     claim = changes.release_claim(ctx.store, ctx.store, project_id, canonical, ctx.clock.now())
     logger.info("claim released", extra={"issue_id": canonical})
     return SessionView.of(claim)
@@ -335,7 +343,8 @@ def _project_id(raw: str) -> str:
     return checked("id", value, check_project_id)
 
 
-def _issue_id(raw: str) -> str:
+def issue_id_of(raw: str) -> str:
+    """The canonical id a path's `issueId` names; InvalidInput("issueId") if it names none."""
     # API Gateway (REST) hands the path over still percent-encoded: `github%3Aacme%2Fapp%2342`.
     value = unquote(raw)
     return checked("issueId", value, lambda v: parse_canonical_id(v).canonical_id)

@@ -116,6 +116,14 @@ class VersionConflict(IntakeError):
 
 class ClaimNotFound(IntakeError):
     kind = "claim_not_found"
+    # What the API's answer says of the `issueId` it names.
+    reason = "this project has no claim on the issue"
+
+
+class SessionNotFound(ClaimNotFound):
+    """A status report on an issue that has no claim: no session was ever started for it (404)."""
+
+    reason = "no session was started for this issue"
 
 
 class QueueUnavailable(IntakeError):
@@ -204,3 +212,42 @@ class CredentialNotFound(IntakeError):
     def __init__(self, name: str) -> None:
         super().__init__(f"no credential named {name!r} is registered")
         self.name = name
+
+
+# --- session status reports ----------------------------------------------------------------
+
+
+class ReportUnauthenticated(IntakeError):
+    """A status report that is not signed with the webhook key, is stale, or was already
+    accepted (a replay). `field` is the header at fault. The API answers 401; nothing is written."""
+
+    kind = "report_unauthenticated"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+class ReportRefused(IntakeError):
+    """A signed report the claim cannot take: it is not launched (released, failed, not yet
+    launched) or the report is for another generation of it. The API answers 409."""
+
+    kind = "report_refused"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+class ReportsUnavailable(IntakeError):
+    """This deployment has no webhook key, so no status report can be verified (501)."""
+
+    kind = "reports_unavailable"
+
+
+class ReportKeyUnavailable(IntakeError):
+    """The webhook key could not be read right now (503); the secret's value is never named."""
+
+    kind = "report_key_unavailable"

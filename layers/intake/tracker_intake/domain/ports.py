@@ -138,6 +138,12 @@ class Ledger(Protocol):
         """Mark the claim released so the issue can start a session again. ClaimNotFound."""
         ...
 
+    def record_status(self, claim: Claim, expected_reports: int) -> bool:
+        """Write the claim's session status, PR URL, history, report count and replay guard (and
+        nothing else), only if the stored claim has `expected_reports` reports, is launching or
+        launched, and is of `claim.generation`. False when it is not (a race, or no claim)."""
+        ...
+
 
 class TokenBudgets(Protocol):
     """Per credential: what GitHub said of its limits, and the dispatcher's pacing of it."""

@@ -1,4 +1,5 @@
-"""What the store keeps: projects with their poll state, claims (the ledger), credential budgets."""
+"""What the store keeps: projects with their poll state, claims (the ledger) with their sessions'
+reported status, credential budgets."""
 
 from __future__ import annotations
 
@@ -81,6 +82,40 @@ class ClaimStatus(StrEnum):
         return self in {ClaimStatus.ENQUEUED, ClaimStatus.LAUNCHING, ClaimStatus.LAUNCHED, ClaimStatus.FAILED}
 
 
+class SessionStatus(StrEnum):
+    """What the session backend says its session is doing (`POST /sessions/{issueId}/status`).
+
+    Not the claim's status: a session's status is reported, kept and shown, and never moves the
+    claim (only a release re-opens one).
+    """
+
+    WORKING = "working"
+    NEEDS_INPUT = "needs_input"
+    PR_OPEN = "pr_open"
+    CI_FAILED = "ci_failed"
+    MERGED = "merged"
+    FAILED = "failed"
+    TERMINATED = "terminated"
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One accepted status report: the status, when it was accepted, and the PR it named."""
+
+    status: SessionStatus
+    at: datetime
+    pr_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportGuard:
+    """The replay guard of an issue's status reports: the newest signed timestamp accepted, and
+    digests of the signatures accepted with it. A report older than it, or one of those, is a replay."""
+
+    timestamp: int
+    digests: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class IssueSnapshot:
     number: int
@@ -108,6 +143,19 @@ class Claim:
     updated_at: datetime | None = None
     session_ref: str | None = None
     reason: str | None = None
+    # The session's status as its backend last reported it, the PR it named, and the recent
+    # reports (oldest first, at most `STATUS_HISTORY_LIMIT`). Cleared when the claim is taken again.
+    session_status: SessionStatus | None = None
+    pr_url: str | None = None
+    status_history: tuple[StatusChange, ...] = ()
+    # Reports accepted on this issue, every generation: the version a report's write is
+    # conditional on. Kept, with the guard, when the claim is taken again, so an old session's
+    # report cannot be replayed onto the new one.
+    status_reports: int = 0
+    report_guard: ReportGuard | None = None
+
+
+STATUS_HISTORY_LIMIT = 20
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from typing import Any
 
 from ...domain.errors import ClaimNotFound
 from ...domain.issue import dedupe_key
-from ...domain.records import Claim, ClaimStatus, IssueSnapshot
+from ...domain.records import Claim, ClaimStatus, IssueSnapshot, ReportGuard, SessionStatus, StatusChange
+from ...domain.status import REPORTABLE
 from .table import (
     BATCH_GET_MAX,
     CLAIM_SK,
@@ -53,9 +54,37 @@ def claim_data(claim: Claim) -> dict[str, Any]:
         "issue": {k: v for k, v in snapshot_data(claim.issue).items() if v is not None},
         "sessionRef": claim.session_ref,
         "reason": claim.reason,
+        # None (removed by a take-over): a new generation starts with no reported status. The
+        # report count and the replay guard are not here: they outlive the generation.
+        **status_data(claim),
         "gsi1pk": sessions_pk(claim.project_id),
         "gsi1sk": iso(claim.claimed_at),
     }
+
+
+def status_data(claim: Claim) -> dict[str, Any]:
+    """The session's reported status as the claim item holds it."""
+    return {
+        "sessionStatus": claim.session_status.value if claim.session_status is not None else None,
+        "prUrl": claim.pr_url,
+        "statusHistory": [
+            {"status": c.status.value, "at": iso(c.at), **({"prUrl": c.pr_url} if c.pr_url else {})}
+            for c in claim.status_history
+        ]
+        or None,
+    }
+
+
+def _history(items: Any) -> tuple[StatusChange, ...]:
+    return tuple(
+        StatusChange(SessionStatus(item["status"]), parse_iso(item["at"]), item.get("prUrl")) for item in items or ()
+    )
+
+
+def _guard(data: Any) -> ReportGuard | None:
+    if not isinstance(data, dict):
+        return None
+    return ReportGuard(int(data["timestamp"]), tuple(data.get("digests", ())))
 
 
 def claim_record(data: Mapping[str, Any]) -> Claim:
@@ -80,6 +109,11 @@ def claim_record(data: Mapping[str, Any]) -> Claim:
         updated_at=parse_iso(data["updatedAt"]) if "updatedAt" in data else None,
         session_ref=data.get("sessionRef"),
         reason=data.get("reason"),
+        session_status=SessionStatus(data["sessionStatus"]) if data.get("sessionStatus") else None,
+        pr_url=data.get("prUrl"),
+        status_history=_history(data.get("statusHistory")),
+        status_reports=int(data.get("statusReports", 0)),
+        report_guard=_guard(data.get("reportGuard")),
     )
 
 
@@ -235,3 +269,35 @@ class DynamoLedger:
         except ConditionFailed:
             raise missing from None
         return claim_record(data)
+
+    def record_status(self, claim: Claim, expected_reports: int) -> bool:
+        data = status_data(claim)
+        guard = claim.report_guard
+        values: dict[str, Any] = {
+            **{k: v for k, v in data.items() if v is not None},
+            "statusReports": claim.status_reports,
+            "reportGuard": {"timestamp": guard.timestamp, "digests": list(guard.digests)} if guard else None,
+        }
+        sources = {f":reportable{i}": s.value for i, s in enumerate(REPORTABLE)}
+        version = "attribute_not_exists(statusReports)" if expected_reports == 0 else "statusReports = :reports"
+        extra: dict[str, Any] = {**sources, ":generation": claim.generation}
+        # Claims written before generations were counted have none: they are generation 1.
+        generation = "generation = :generation"
+        if claim.generation == 1:
+            generation = f"(attribute_not_exists(generation) OR {generation})"
+        if expected_reports:
+            extra[":reports"] = expected_reports
+        try:
+            self.table.update(
+                claim_key(claim.canonical_id),
+                set_values={k: v for k, v in values.items() if v is not None},
+                remove=[k for k, v in data.items() if v is None],
+                extra_values=extra,
+                condition=(
+                    f"attribute_exists(pk) AND #status IN ({', '.join(sources)}) AND {generation} AND {version}"
+                ),
+                action="record session status",
+            )
+        except ConditionFailed:
+            return False
+        return True
