@@ -128,7 +128,7 @@ def test_the_built_api_creates_a_project_and_imports_only_what_was_built(built: 
     body = {
         "id": "demo",
         "gitOrigin": "git@github.com:acme/widgets.git",
-        "trackerIntake": {"enabled": True, "labels": ["agent"]},
+        "trackerIntake": {"enabled": True, "labels": ["agent"], "backlog": "all"},
     }
     result = built.invoke("ApiFunction", _api_event("POST", "/projects", body))
     # THEN it answers 201

@@ -166,7 +166,7 @@ def register_and_create(stack: Stack) -> None:
     stack.call("PUT", "/credentials/broken", {"kind": "app", "secretArn": stack.cut_arn, "appId": TRIAGE_APP})
     stack.call("PUT", "/credentials/mixup", {"kind": "token", "secretArn": stack.mixup_arn})
     for project, (repo, credential) in PROJECTS.items():
-        intake = {"enabled": True, "repo": repo, "labels": ["agent"]}
+        intake = {"enabled": True, "repo": repo, "labels": ["agent"], "backlog": "all"}
         created = stack.call("POST", "/projects", {"id": project, "trackerIntake": intake | {"credential": credential}})
         assert created["status"] == 201, created
 
