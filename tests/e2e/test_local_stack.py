@@ -373,7 +373,18 @@ def test_the_local_stack_takes_status_reports_signed_with_its_webhook_secret(
     try:
         origin = f"https://github.com/{stack.sample.full_name}"
         assert _cli(stack, capsys, "project", "create", "widgets", "--git-origin", origin)[0] == 0
-        _cli(stack, capsys, "project", "set-config", "widgets", "--tracker-intake", "--tracker-label", "agent", "--tracker-backlog", "all")
+        _cli(
+            stack,
+            capsys,
+            "project",
+            "set-config",
+            "widgets",
+            "--tracker-intake",
+            "--tracker-label",
+            "agent",
+            "--tracker-backlog",
+            "all",
+        )
         issue = stack.tick().launched[0]
         url = f"{stack.api_url}/sessions/{quote(issue, safe='')}/status"
         body = json.dumps({"status": "pr_open", "prUrl": f"https://github.com/{stack.sample.full_name}/pull/9"})

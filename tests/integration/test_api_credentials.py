@@ -465,3 +465,33 @@ def test_no_credentials_route_ever_answers_secret_material(
     texts = [answer.text + json.dumps(answer.headers) for answer in answers]
     texts += [json.dumps(item) for item in registered.scan()]
     assert leaks(found, texts) == []
+
+
+def test_a_preview_with_a_credential_registered_just_now_uses_it_at_once(
+    api: Api, secrets: Secrets, github: FakeGitHub
+) -> None:
+    # GIVEN a project, previewed once naming `late` before `late` was registered (refused)
+    assert create_project(api, "app", "acme/app").status == 201
+    draft = {"trackerIntake": {"enabled": True, "repo": "acme/app", "labels": ["agent"], "credential": "late"}}
+    before = api(request("POST", "/projects/app/preview", body=draft))
+    assert before.status == 422, before.text
+    # WHEN `late` is registered and the same preview is asked again
+    assert put(api, "late", **token_body(secrets)).status == 200
+    after = api(request("POST", "/projects/app/preview", body=draft))
+    # THEN the API knows it at once (the pollers' five-minute registry cache is not the API's)
+    assert after.status == 200, after.text
+
+
+def test_a_preview_with_a_credential_whose_secret_is_gone_is_422_at_the_credential(api: Api) -> None:
+    # GIVEN a credential registered with the ARN of a secret that does not exist
+    missing = PREFIX + "gone-AbCdEf"
+    assert put(api, "gone", kind="token", secretArn=missing).status == 200
+    assert create_project(api, "app", "acme/app").status == 201
+    # WHEN a rule naming it is previewed
+    draft = {"trackerIntake": {"enabled": True, "repo": "acme/app", "labels": ["agent"], "credential": "gone"}}
+    answer = api(request("POST", "/projects/app/preview", body=draft))
+    # THEN the fault is the registration's: 422 at the field, saying so (not a 503 to retry)
+    assert answer.status == 422, answer.text
+    assert answer.body["errors"] == [
+        {"field": "trackerIntake.credential", "reason": "the secret of credential 'gone' cannot be read"}
+    ]

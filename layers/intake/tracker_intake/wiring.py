@@ -79,6 +79,7 @@ def build_credentials(
     include_pull_requests: bool = False,
     default_tracker: Any = None,
     clock: Any = None,
+    registry_max_age: Any = None,
 ) -> DeploymentCredentials:
     """The deployment's credentials: its default (a token secret, a GitHub App, or `token` /
     GITHUB_TOKEN locally) and those registered in the table. Reads no secret until a poll needs it."""
@@ -105,6 +106,7 @@ def build_credentials(
         default_token=token,
         default_tracker=default_tracker,
         clock=clock,
+        **({} if registry_max_age is None else {"registry_max_age": registry_max_age}),
     )
 
 
@@ -220,8 +222,15 @@ def build_api_context(
     access = None
     if settings.github_api_url:
         # Previews and checks read GitHub with the project's credential (read on first use).
+        from datetime import timedelta
+
         credentials = build_credentials(
-            settings, store, api_url=settings.github_api_url, token=token, include_pull_requests=True
+            settings,
+            store,
+            api_url=settings.github_api_url,
+            token=token,
+            include_pull_requests=True,
+            registry_max_age=timedelta(0),  # what the API just registered, previews use at once
         )
         previewer = CredentialPreviewer(settings, store, credentials)
         access = credentials.check_access
@@ -259,11 +268,19 @@ class CredentialPreviewer:
         self._credentials = credentials
 
     def __call__(self, config: ProjectConfig, project_id: str = "preview") -> Preview:
+        from .domain.errors import RuleBroken, TokenUnavailable
         from .domain.preview import PreviewContext, preview
         from .domain.records import ProjectRecord
 
         # A draft's repository may not be the project's: nothing found is cached on the project.
-        resolved = self._credentials.for_project(ProjectRecord(project_id, config, 0), remember=False)
+        try:
+            resolved = self._credentials.for_project(ProjectRecord(project_id, config, 0), remember=False)
+        except TokenUnavailable as e:
+            name = config.tracker_intake.credential if config.tracker_intake is not None else None
+            if name is None:
+                raise  # the deployment's own: 503, try again shortly
+            # A registered credential whose secret cannot be read is the registration's fault.
+            raise RuleBroken("trackerIntake.credential", f"the secret of credential {name!r} cannot be read") from e
         context = PreviewContext(
             tracker=resolved.tracker,
             budgets=self._store,

@@ -52,6 +52,7 @@ class DeploymentCredentials:
         default_token: str | None = None,
         default_tracker: Tracker | None = None,
         clock: Clock | None = None,
+        registry_max_age: timedelta = REGISTRY_MAX_AGE,
     ) -> None:
         # `default` None: the default is `default_token` (GITHUB_TOKEN, or none, locally).
         self._default = default
@@ -62,6 +63,8 @@ class DeploymentCredentials:
         self._projects = projects
         self._options = options
         self._read_secret = read_secret
+        # The API reads the registry on every use (zero): what it just registered applies at once.
+        self._registry_max_age = registry_max_age
         # The apps sign their JWTs and judge their tokens' expiry by it, the trackers GitHub's
         # retry-after and reset times; the registry ages by it.
         self._clock = clock or SystemClock()
@@ -137,7 +140,7 @@ class DeploymentCredentials:
         now = self._clock.now()
         with self._lock:
             cached = self._specs.get(name)
-        if cached is None or now - cached[0] >= REGISTRY_MAX_AGE or now < cached[0]:
+        if cached is None or now - cached[0] >= self._registry_max_age or now < cached[0]:
             cached = (now, self._registry.get_credential(name))
             with self._lock:
                 self._specs[name] = cached
