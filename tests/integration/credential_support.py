@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities import parameters
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from intake_dev.fake_github import FakeGitHub
 from tracker_intake.adapters.github_app import forget_cached_credentials
 
 # CREDENTIAL_SECRET_PREFIX for moto's account and region (deployed: the stack's name).
@@ -63,3 +64,12 @@ def fresh_credential_caches() -> Iterator[None]:
     finally:
         parameters.clear_caches()  # type: ignore[no-untyped-call]
         forget_cached_credentials()
+
+
+def install_app_on_acme_app(github: FakeGitHub, key: AppKey) -> FakeGitHub:
+    """acme/app and acme/tools; app APP_ID installed (11) on acme/app only."""
+    github.add_app(APP_ID, key.public_pem)
+    github.add_installation(APP_ID, 11, ["acme/app"])
+    github.add_repo("acme", "app")
+    github.add_repo("acme", "tools")
+    return github

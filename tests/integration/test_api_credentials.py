@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from api_support import Answer, Api, request
-from credential_support import APP_ID, PREFIX, AppKey, fresh_credential_caches, store_secret
+from credential_support import APP_ID, PREFIX, AppKey, fresh_credential_caches, install_app_on_acme_app, store_secret
 from security.leaks import leaks
 
 from intake_dev.clock import FixedClock
@@ -49,12 +49,7 @@ def secrets(aws: dict[str, Any]) -> Secrets:
 
 @pytest.fixture
 def github(github: FakeGitHub) -> FakeGitHub:
-    """acme/app and acme/tools; app 4242 installed (11) on acme/app only."""
-    github.add_app(APP_ID, APP_KEY.public_pem)
-    github.add_installation(APP_ID, 11, ["acme/app"])
-    github.add_repo("acme", "app")
-    github.add_repo("acme", "tools")
-    return github
+    return install_app_on_acme_app(github, APP_KEY)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from api_support import Api
 from cli_support import Served, described
-from credential_support import APP_ID, PREFIX, AppKey, fresh_credential_caches, store_secret
+from credential_support import APP_ID, PREFIX, AppKey, fresh_credential_caches, install_app_on_acme_app, store_secret
 
 from intake_dev.fake_github import FakeGitHub
 from intake_dev.functions import quiet_handler_logs
@@ -42,12 +42,7 @@ def secrets(aws: dict[str, Any]) -> Secrets:
 
 @pytest.fixture
 def github(github: FakeGitHub) -> FakeGitHub:
-    """acme/app and acme/tools; app 4242 installed on acme/app only."""
-    github.add_app(APP_ID, APP_KEY.public_pem)
-    github.add_installation(APP_ID, 11, ["acme/app"])
-    github.add_repo("acme", "app")
-    github.add_repo("acme", "tools")
-    return github
+    return install_app_on_acme_app(github, APP_KEY)
 
 
 @pytest.fixture

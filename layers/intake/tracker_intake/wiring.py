@@ -51,13 +51,6 @@ __all__ = ["Ports", "build_api_context", "build_dispatch_context", "build_poll_c
 USER_AGENT = "tracker-intake/0.1 (+https://github.com/tracker-intake)"
 
 
-def github_token(secret_arn: str | None) -> str | None:
-    """The Secrets Manager secret in AWS; GITHUB_TOKEN (or none) for local use."""
-    from .adapters.github_token import token_from_env, token_from_secret
-
-    return token_from_secret(secret_arn) if secret_arn else token_from_env()
-
-
 def default_credential(settings: _CredentialSettings) -> Credential | None:
     """The deployment's own credential: a GitHub App, or a token secret (None: GITHUB_TOKEN)."""
     if settings.github_app_id and settings.github_app_key_secret_arn:
