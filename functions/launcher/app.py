@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -11,9 +12,11 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
+from tracker_intake.domain.acknowledge import AckOutcome, AckReport
+from tracker_intake.domain.errors import AckDeferred, IntakeError
 from tracker_intake.domain.launch import LaunchContext, LaunchReport, launch_session
 from tracker_intake.domain.session import SessionRequest
-from tracker_intake.observability import record_launch
+from tracker_intake.observability import record_ack, record_launch
 from tracker_intake.settings import LauncherSettings
 from tracker_intake.tracing import traced
 from tracker_intake.wiring import Ports, build_launch_context
@@ -48,8 +51,28 @@ def report(result: LaunchReport) -> None:
     record_launch(metrics, logger, result)
 
 
+def report_ack(result: AckReport) -> None:
+    record_ack(metrics, logger, result)
+
+
 def record_handler(record: SessionRequestRecord) -> None:
-    launch_session(record.body, ports(), report)
+    context = ports()
+    request = record.body
+    deliveries = int(record.attributes.ApproximateReceiveCount)
+    try:
+        launch_session(request, context, report, report_ack, last_delivery=deliveries >= context.max_receives)
+    except AckDeferred as deferred:
+        # The session is launched; only its acknowledgement waits. Ask for the message again
+        # when it can be written, rather than after the queue's visibility timeout.
+        report_ack(AckReport(AckOutcome.DEFERRED, request.project_id, request.issue_id, request.acknowledge))
+        logger.info("acknowledgement deferred", extra={"issue_id": request.issue_id, "reason": str(deferred)})
+        if context.redelivery is not None:
+            seconds = math.ceil((deferred.until - context.clock.now()).total_seconds())
+            try:
+                context.redelivery.delay(record.receiptHandle, max(seconds, 1))
+            except IntakeError as e:  # the visibility timeout brings it back all the same
+                logger.warning("could not set the redelivery time", extra={"reason": str(e)})
+        raise
 
 
 @traced

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from .domain.acknowledge import AckOutcome, AckReport
 from .domain.dispatch import DispatchSummary
 from .domain.launch import LaunchOutcome, LaunchReport
 from .domain.poll import PollOutcome, PollResult
@@ -74,3 +75,33 @@ def record_launch(metrics: Metrics, logger: Logger, result: LaunchReport) -> Non
         logger.info("launch " + result.outcome.value, extra=line)
     else:
         logger.warning("launch " + result.outcome.value, extra=line)
+
+
+_ACK_METRICS = {
+    AckOutcome.DONE: "AcknowledgementsWritten",
+    AckOutcome.REFUSED: "AcknowledgementsRefused",
+    AckOutcome.FAILED: "AcknowledgementsFailed",
+    AckOutcome.DEFERRED: "AcknowledgementsDeferred",
+}
+
+
+def record_ack(metrics: Metrics, logger: Logger, result: AckReport) -> None:
+    """The acknowledgement on the issue: a metric and a log line, unless there was none to do."""
+    if result.outcome is AckOutcome.NONE:
+        return
+    metrics.add_metric(_ACK_METRICS[result.outcome], MetricUnit.Count, 1)
+    line = {
+        "project_id": result.project_id,
+        "issue_id": result.issue_id,
+        "outcome": result.outcome.value,
+        "kind": result.kind.value if result.kind else None,
+    }
+    if result.url:
+        line["url"] = result.url
+    if result.reason:
+        line["reason"] = result.reason
+    if result.outcome is AckOutcome.DONE:
+        logger.info("acknowledgement " + result.outcome.value, extra=line)
+    else:
+        # A refused write (403/404) is the operator's to fix: the credential cannot write there.
+        logger.warning("acknowledgement " + result.outcome.value, extra=line)

@@ -57,10 +57,17 @@ class PollerSettings(_CredentialSettings):
         return timedelta(seconds=self.stale_claim_seconds)
 
 
-class LauncherSettings(_Settings):
+class LauncherSettings(_CredentialSettings):
     session_backend: Literal["webhook", "log"] = Field(default="log", alias="SESSION_BACKEND")
     session_webhook_url: str | None = Field(default=None, alias="SESSION_WEBHOOK_URL")
     session_webhook_secret_arn: str | None = Field(default=None, alias="SESSION_WEBHOOK_SECRET_ARN")
+    # Acknowledgements on the issue write with the project's credential, to this GitHub.
+    github_api_url: str = Field(default="https://api.github.com", alias="GITHUB_API_URL")
+    # The launch queue: an acknowledgement that waits sets its message's visibility there.
+    queue_url: str | None = Field(default=None, alias="QUEUE_URL")
+    # The launch queue's maxReceiveCount: on the last delivery an acknowledgement gives up
+    # rather than send the request to the dead-letter queue.
+    max_receives: int = Field(default=5, alias="LAUNCH_MAX_RECEIVES", ge=1)
 
 
 class ApiSettings(_CredentialSettings):

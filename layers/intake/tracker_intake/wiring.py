@@ -179,13 +179,30 @@ def build_dispatch_context(
     return replace(context, **overrides)
 
 
-def build_launch_context(settings: LauncherSettings) -> LaunchContext:
-    from .adapters.dynamodb import DynamoLedger, DynamoTable
+def build_launch_context(
+    settings: LauncherSettings, *, dynamodb: Any = None, sqs: Any = None, token: str | None = None, **overrides: Any
+) -> LaunchContext:
+    """The launcher's ports; overrides as `build_poll_context`'s (`ack` fields go in `ack_overrides`)."""
+    import time
+
+    from .adapters.dynamodb import DynamoStore
+    from .adapters.sqs import SqsSessionQueue
+    from .domain.acknowledge import AckContext
     from .domain.launch import LaunchContext
 
-    return LaunchContext(
-        ledger=DynamoLedger(DynamoTable(settings.table_name)), launcher=session_launcher(settings), clock=SystemClock()
+    store = DynamoStore(settings.table_name, client=dynamodb)
+    clock = overrides.get("clock") or SystemClock()
+    credentials = build_credentials(settings, store, api_url=settings.github_api_url, token=token, clock=clock)
+    ack = AckContext(projects=store, credentials=credentials, pace=store, budgets=store, sleep=time.sleep)
+    context = LaunchContext(
+        ledger=store,
+        launcher=session_launcher(settings),
+        clock=clock,
+        ack=replace(ack, **overrides.pop("ack_overrides", {})),
+        redelivery=SqsSessionQueue(settings.queue_url, client=sqs) if settings.queue_url else None,
+        max_receives=settings.max_receives,
     )
+    return replace(context, **overrides)
 
 
 def session_launcher(settings: LauncherSettings) -> SessionLauncher:

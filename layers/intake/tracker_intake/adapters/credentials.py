@@ -26,6 +26,7 @@ from .github import GitHubTracker
 from .github_app import GitHubApp
 from .github_auth import GitHubAuth, TokenAuth
 from .github_token import token_key
+from .github_writes import GitHubIssueWriter
 
 REGISTRY_MAX_AGE = timedelta(minutes=5)  # a re-registered credential applies within five minutes
 
@@ -72,6 +73,7 @@ class DeploymentCredentials:
         self._specs: dict[str, tuple[datetime, Credential | None]] = {}
         self._apps: dict[tuple[str, str, str], GitHubApp] = {}
         self._trackers: dict[tuple[str, int], GitHubTracker] = {}
+        self._writers: dict[tuple[str, int], GitHubIssueWriter] = {}
         # (app id, owner) -> the installation a project of that owner was found on (`key_for`).
         self._accounts: dict[tuple[str, str], int] = {}
 
@@ -84,11 +86,11 @@ class DeploymentCredentials:
             return Resolved(name, token_key(self._default_token), self._default_tracker)
         if spec is None or spec.kind is CredentialKind.TOKEN:
             auth: GitHubAuth = TokenAuth(self._token(spec))
-            return Resolved(name, auth.key, self._tracker(auth))
+            return Resolved(name, auth.key, self._tracker(auth), self._writer(auth))
         app = self._app(spec)
         auth = self._installation_auth(app, spec, record, remember)
         # A tracker per app object: a rotated key makes a new app, whose tracker mints with it.
-        return Resolved(name, auth.key, self._tracker(auth, holder=id(app)))
+        return Resolved(name, auth.key, self._tracker(auth, holder=id(app)), self._writer(auth, holder=id(app)))
 
     def key_for(self, record: ProjectRecord) -> str:
         spec = self._spec(record.credential or DEFAULT_CREDENTIAL)
@@ -210,6 +212,16 @@ class DeploymentCredentials:
                 )
                 self._trackers[(auth.key, holder)] = tracker
             return tracker
+
+    def _writer(self, auth: GitHubAuth, holder: int = 0) -> GitHubIssueWriter:
+        """One writer per budget key (and app key) and container, as `_tracker`."""
+        with self._lock:
+            writer = self._writers.get((auth.key, holder))
+            if writer is None:
+                options = self._options
+                writer = GitHubIssueWriter(options.api_url, auth, user_agent=options.user_agent, clock=self._clock)
+                self._writers[(auth.key, holder)] = writer
+            return writer
 
 
 def _owner(record: ProjectRecord) -> str:

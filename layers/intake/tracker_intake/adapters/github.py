@@ -273,10 +273,11 @@ def send(
     headers: Mapping[str, str],
     timeout: tuple[float, float],
     where: str,
+    json: Any = None,
 ) -> requests.Response:
     """One request to GitHub; a transport failure leaves as a `TrackerError` naming `where`."""
     try:
-        return session.request(method, url, headers=dict(headers), timeout=timeout, allow_redirects=True)
+        return session.request(method, url, headers=dict(headers), timeout=timeout, allow_redirects=True, json=json)
     except requests.Timeout as e:
         raise TrackerUnavailable(f"GitHub did not answer in time for {where}") from e
     except requests.ConnectionError as e:

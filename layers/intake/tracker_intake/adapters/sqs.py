@@ -15,6 +15,7 @@ from ..domain.session import SessionRequest
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
+MAX_VISIBILITY_SECONDS = 43_200
 _CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
 
@@ -39,3 +40,18 @@ class SqsSessionQueue:
             raise QueueUnavailable(f"SQS send failed: {code}") from e
         except BotoCoreError as e:
             raise QueueUnavailable(f"SQS send failed: {type(e).__name__}") from e
+
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        """Deliver a received message again in `seconds` (0 to 43,200: SQS's bounds), not after
+        the queue's visibility timeout."""
+        try:
+            self.client.change_message_visibility(
+                QueueUrl=self.queue_url,
+                ReceiptHandle=receipt_handle,
+                VisibilityTimeout=max(0, min(seconds, MAX_VISIBILITY_SECONDS)),
+            )
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "Unknown")
+            raise QueueUnavailable(f"SQS change visibility failed: {code}") from e
+        except BotoCoreError as e:
+            raise QueueUnavailable(f"SQS change visibility failed: {type(e).__name__}") from e

@@ -61,6 +61,24 @@ class Backlog(StrEnum):
 
 
 DEFAULT_BACKLOG = Backlog.NEW
+
+
+class Acknowledge(StrEnum):
+    """What intake writes on an issue once its session is launched (opt-in: the default writes nothing).
+
+    `reaction`: a 👀 reaction; `comment`: one comment naming the session; `label`: the
+    `in-progress` label (which the default exclusions skip). Each needs write access to issues.
+    """
+
+    NONE = "none"
+    REACTION = "reaction"
+    COMMENT = "comment"
+    LABEL = "label"
+
+
+DEFAULT_ACKNOWLEDGE = Acknowledge.NONE
+# The label `acknowledge: label` adds: the first of the default exclusions.
+ACK_LABEL = "in-progress"
 DEFAULT_MAX_SESSIONS_PER_POLL = 10
 MAX_LABELS = 10
 MAX_EXCLUDE_LABELS = 20
@@ -225,6 +243,8 @@ class TrackerIntake(_Model):
     `authors`: the `author_association` values whose issues may start a session (default
     OWNER, MEMBER, COLLABORATOR; anything wider is explicit). `backlog`: `new` (default) records
     the issues that match when intake is switched on without starting them; `all` starts them.
+    `acknowledge`: `none` (default, read-only), `reaction`, `comment` or `label`, written once
+    per launched session (docs/design.md, "Acknowledgement on the issue").
     """
 
     enabled: StrictBool = False
@@ -244,6 +264,7 @@ class TrackerIntake(_Model):
         AfterValidator(_check_authors),
     ] = list(DEFAULT_AUTHORS)
     backlog: Backlog = DEFAULT_BACKLOG
+    acknowledge: Acknowledge = DEFAULT_ACKNOWLEDGE
 
     @field_validator("provider")
     @classmethod

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # config.py imports this module's rules; records.py imports config.py
+    from .ports import IssueWriter
     from .records import ProjectRecord
     from .tracker import Tracker
 
@@ -99,6 +100,8 @@ class Resolved:
     name: str
     key: str
     tracker: Tracker
+    # The same credential's writes on issues (acknowledgements); None where it cannot write.
+    writer: IssueWriter | None = None
 
 
 class Credentials(Protocol):

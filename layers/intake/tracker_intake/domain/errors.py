@@ -77,6 +77,13 @@ class BadTrackerResponse(TrackerError):
     kind = "bad_response"
 
 
+class WriteRefused(TrackerError):
+    """GitHub refused a write on an issue for good (401, 403 other than a rate limit, 404, 410,
+    422): the credential may not write there, or the issue is gone or locked. Not retried."""
+
+    kind = "write_refused"
+
+
 # --- storage, queue, invoke, launch --------------------------------------------------
 
 
@@ -138,6 +145,19 @@ class LaunchRetryable(IntakeError):
     """The session backend failed in a way worth retrying (429, 5xx, timeout)."""
 
     kind = "launch_retryable"
+
+
+class AckDeferred(IntakeError):
+    """An acknowledgement waits for its write slot (or a retry): deliver the request again at `until`.
+
+    The session is launched and recorded; only the write on the issue is still to do.
+    """
+
+    kind = "ack_deferred"
+
+    def __init__(self, until: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.until = until
 
 
 class LaunchRejected(IntakeError):

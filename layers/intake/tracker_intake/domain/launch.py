@@ -13,20 +13,22 @@ Crash points, and why each is safe:
   `claimed`: the delivery launches it all the same (the poller's re-send, if any, is then a
   duplicate), because a re-send within SQS's deduplication window would be dropped.
 A request whose claim is `launched`, `failed` or `released`, or belongs to an older generation
-of the claim, is a duplicate: a counted no-op.
+of the claim, is a duplicate: a counted no-op, but for the acknowledgement on the issue
+(domain/acknowledge.py), which a launched claim's delivery finishes if it is not done yet.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from .acknowledge import AckContext, AckReport, acknowledge
 from .errors import LaunchRejected, LaunchRetryable
 from .issue import dedupe_key
-from .ports import Clock, Ledger, SessionLauncher
+from .ports import Clock, Ledger, Redelivery, SessionLauncher
 from .records import Claim, ClaimStatus
 from .session import SessionRequest, cap_utf8
 
@@ -58,6 +60,7 @@ class LaunchReport:
 
 
 Report = Callable[[LaunchReport], None]
+AckReporter = Callable[[AckReport], None]
 
 
 def _random_mark() -> str:
@@ -159,13 +162,30 @@ class LaunchContext:
     launcher: SessionLauncher
     clock: Clock
     stale_after: timedelta = timedelta(seconds=STALE_LAUNCH_SECONDS)
+    # GitHub's side of the acknowledgement on the issue; None: the launcher writes nothing there.
+    ack: AckContext | None = None
+    # The launch queue: an acknowledgement that waits asks for its request again at its slot
+    # (None: the queue's visibility timeout decides).
+    redelivery: Redelivery | None = None
+    # The launch queue's maxReceiveCount: on the last delivery, an acknowledgement gives up
+    # rather than send a launched session's request to the dead-letter queue.
+    max_receives: int = 5
 
 
-def launch_session(request: SessionRequest, ctx: LaunchContext, report: Report) -> LaunchReport:
-    """Launch the session a queue message asks for, and record the outcome on its claim.
+def launch_session(
+    request: SessionRequest,
+    ctx: LaunchContext,
+    report: Report,
+    report_ack: AckReporter = lambda _: None,
+    *,
+    last_delivery: bool = False,
+) -> LaunchReport:
+    """Launch the session a queue message asks for, record the outcome on its claim, then
+    acknowledge it on the issue if the project asks for that.
 
     The message is parsed at the edge (the launcher handler's batch model). Raises
-    LaunchRetryable (after putting the claim back to `enqueued`) when SQS should try again.
+    LaunchRetryable (after putting the claim back to `enqueued`) when SQS should try again, and
+    AckDeferred when only the acknowledgement is left to do, at a later delivery.
     """
     ledger, clock = ctx.ledger, ctx.clock
     claim = ledger.get_claim(request.issue_id)
@@ -180,7 +200,9 @@ def launch_session(request: SessionRequest, ctx: LaunchContext, report: Report) 
         _done(report, LaunchOutcome.RETRY, request, reason=_reason(e))
         raise
     if not taken:
-        return _done(report, LaunchOutcome.DUPLICATE, request, reason=f"claim is {claim.status}")
+        result = _done(report, LaunchOutcome.DUPLICATE, request, reason=f"claim is {claim.status}")
+        _acknowledge(claim, request, ctx, report_ack, last_delivery)
+        return result
 
     try:
         session_ref = ctx.launcher.launch(request, build_prompt(request))
@@ -194,10 +216,24 @@ def launch_session(request: SessionRequest, ctx: LaunchContext, report: Report) 
         _done(report, LaunchOutcome.RETRY, request, reason=reason)
         raise
 
-    ledger.transition(
+    launched = ledger.transition(
         request.issue_id, ClaimStatus.LAUNCHING, ClaimStatus.LAUNCHED, clock.now(), session_ref=session_ref
     )
-    return _done(report, LaunchOutcome.LAUNCHED, request, session_ref=session_ref)
+    result = _done(report, LaunchOutcome.LAUNCHED, request, session_ref=session_ref)
+    if launched:
+        # The claim as it now is: a new launch of this generation has no acknowledgement yet.
+        claim = replace(claim, status=ClaimStatus.LAUNCHED, session_ref=session_ref, ack=None)
+        _acknowledge(claim, request, ctx, report_ack, last_delivery)
+    return result
+
+
+def _acknowledge(
+    claim: Claim, request: SessionRequest, ctx: LaunchContext, report_ack: AckReporter, last_delivery: bool
+) -> None:
+    if ctx.ack is None or claim.generation != request.generation:
+        return
+    result = acknowledge(claim, request.acknowledge, ctx.ack, ctx.ledger, ctx.clock, last_delivery=last_delivery)
+    report_ack(result)
 
 
 def _take(ledger: Ledger, claim: Claim, now: datetime, stale_after: timedelta) -> bool:

@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from .backlog import predates
 from .backoff import backoff_until
-from .config import Backlog, intake_repo
+from .config import Acknowledge, Backlog, intake_repo
 from .credentials import Credentials
 from .eligibility import EligibilityRule, is_eligible
 from .errors import (
@@ -347,7 +347,9 @@ class _PollRun:
             if stale:
                 self.outcome.claims_recovered += 1
                 log.info("recovered stale claim", extra={"issue_id": issue.canonical_id})
-        request = SessionRequest.for_issue(self.record.project_id, issue, now, claim.generation)
+        intake = self.record.config.tracker_intake
+        acknowledge = intake.acknowledge if intake is not None else Acknowledge.NONE
+        request = SessionRequest.for_issue(self.record.project_id, issue, now, claim.generation, acknowledge)
         ctx.queue.send(request)
         # False here means a later poll took the claim over; its send is deduplicated.
         ctx.ledger.mark_enqueued(issue.canonical_id, claim.claim_token, now)

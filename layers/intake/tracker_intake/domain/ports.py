@@ -9,7 +9,8 @@ from typing import Protocol
 from .backlog import Snapshot
 from .config import ProjectConfig
 from .credentials import Credential
-from .records import Claim, ClaimStatus, Installation, Pace, PollState, ProjectRecord, TokenBudget
+from .issue import IssueRef
+from .records import Acknowledgement, Claim, ClaimStatus, Installation, Pace, PollState, ProjectRecord, TokenBudget
 from .session import SessionRequest
 from .tracker import CachedPage, Tracker
 
@@ -17,12 +18,15 @@ __all__ = [
     "Clock",
     "CredentialRegistry",
     "Invoker",
+    "IssueWriter",
     "Ledger",
     "ProjectStore",
+    "Redelivery",
     "SessionLauncher",
     "SessionQueue",
     "TokenBudgets",
     "Tracker",
+    "WritePace",
 ]
 
 
@@ -144,6 +148,12 @@ class Ledger(Protocol):
         launched, and is of `claim.generation`. False when it is not (a race, or no claim)."""
         ...
 
+    def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
+        """Write the claim's acknowledgement (and nothing else), only if the stored claim is
+        launched, of `claim.generation`, and its acknowledgement is at `expected_version` (None:
+        it has none yet). False when it is not: another delivery got there first."""
+        ...
+
 
 class TokenBudgets(Protocol):
     """Per credential: what GitHub said of its limits, and the dispatcher's pacing of it."""
@@ -181,9 +191,41 @@ class CredentialRegistry(Protocol):
         ...
 
 
+class WritePace(Protocol):
+    """Per credential: the moments its writes on issues were given, shared by every launcher."""
+
+    def reserve_write(self, token_key: str, now: datetime) -> datetime:
+        """Reserve the credential's next write slot (see `domain.acknowledge.next_write_slot`);
+        when it is. Conditional on the record read, retried when another launcher won the race."""
+        ...
+
+
+class IssueWriter(Protocol):
+    """The writes an acknowledgement makes on an issue. Each returns the URL of what it wrote
+    (None when GitHub gives none). Raises WriteRefused for good, another TrackerError to retry."""
+
+    def add_reaction(self, issue: IssueRef, content: str) -> str | None: ...
+
+    def add_comment(self, issue: IssueRef, body: str) -> str | None: ...
+
+    def find_comment(self, issue: IssueRef, containing: str, since: datetime) -> str | None:
+        """The URL of a comment updated at or after `since` whose body contains `containing`."""
+        ...
+
+    def add_label(self, issue: IssueRef, label: str) -> str | None: ...
+
+
 class SessionQueue(Protocol):
     def send(self, request: SessionRequest) -> None:
         """Put the request on the FIFO queue. Raises QueueUnavailable."""
+        ...
+
+
+class Redelivery(Protocol):
+    """The launch queue, as its consumer sees it: a message delivered again sooner or later."""
+
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        """Deliver the received message again in `seconds`. Raises QueueUnavailable."""
         ...
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .config import ProjectConfig
+from .config import Acknowledge, ProjectConfig
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,49 @@ class ReportGuard:
     digests: tuple[str, ...]
 
 
+class AckState(StrEnum):
+    """Where an issue's acknowledgement stands (docs/design.md, "Acknowledgement on the issue").
+
+    `waiting`: a write slot is reserved, nothing sent; `writing`: a delivery holds the lease and
+    may have sent the write; `done`, `refused` (403/404: never retried) and `failed` (gave up on
+    a GitHub that kept failing) are final for the claim's generation.
+    """
+
+    WAITING = "waiting"
+    WRITING = "writing"
+    DONE = "done"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+    @property
+    def final(self) -> bool:
+        return self in (AckState.DONE, AckState.REFUSED, AckState.FAILED)
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """The write on the issue that says its session started: one per claim generation.
+
+    Kept on the claim, and each change is conditional on `version`, so two deliveries of one
+    request cannot both write. `marker` is drawn once and hidden in the comment, so a delivery
+    that finds an interrupted write can tell whether the comment is already there.
+    """
+
+    kind: Acknowledge
+    state: AckState
+    marker: str
+    started_at: datetime
+    updated_at: datetime
+    version: int = 1
+    attempts: int = 0
+    # A delivery entered `writing` once: the write may have reached GitHub.
+    sent: bool = False
+    slot: datetime | None = None
+    lease_until: datetime | None = None
+    url: str | None = None
+    detail: str | None = None
+
+
 @dataclass(frozen=True)
 class IssueSnapshot:
     number: int
@@ -153,6 +196,9 @@ class Claim:
     # report cannot be replayed onto the new one.
     status_reports: int = 0
     report_guard: ReportGuard | None = None
+    # The write on the issue that acknowledges the launch (`trackerIntake.acknowledge`); None
+    # until a launcher tries it. Cleared when the claim is taken again: one per generation.
+    ack: Acknowledgement | None = None
 
 
 STATUS_HISTORY_LIMIT = 20

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from .config import Acknowledge
 from .issue import Issue
 
 SCHEMA: Literal["tracker-intake.session-request/v1"] = "tracker-intake.session-request/v1"
@@ -50,9 +51,19 @@ class SessionRequest(_Wire):
     issue: SessionIssue
     enqueued_at: datetime
     generation: int = 1
+    # What to write on the issue once launched (`trackerIntake.acknowledge` when it was queued;
+    # the launcher reads the project's current choice before writing). Absent: nothing.
+    acknowledge: Acknowledge = Acknowledge.NONE
 
     @classmethod
-    def for_issue(cls, project_id: str, issue: Issue, now: datetime, generation: int = 1) -> SessionRequest:
+    def for_issue(
+        cls,
+        project_id: str,
+        issue: Issue,
+        now: datetime,
+        generation: int = 1,
+        acknowledge: Acknowledge = Acknowledge.NONE,
+    ) -> SessionRequest:
         body, _ = cap_utf8(issue.body or "", BODY_CAP_BYTES)
         return cls(
             project_id=project_id,
@@ -70,6 +81,7 @@ class SessionRequest(_Wire):
             ),
             enqueued_at=now,
             generation=generation,
+            acknowledge=acknowledge,
         )
 
     def to_json(self) -> str:

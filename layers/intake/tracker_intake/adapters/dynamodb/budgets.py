@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
+from ...domain.acknowledge import kept_slots, next_write_slot
+from ...domain.errors import StoreUnavailable
 from ...domain.records import Grant, Pace, TokenBudget
 from .table import (
     BUDGET_SK,
     PACE_SK,
+    WRITES_SK,
     ConditionFailed,
     DynamoTable,
     budget_pk,
@@ -20,9 +24,12 @@ from .table import (
     translated,
 )
 
+# Launchers racing for one credential's next slot: each lost race costs a read and a write.
+_RESERVE_ATTEMPTS = 10
+
 
 class DynamoBudgets:
-    """Credential budgets and paces on one table."""
+    """Credential budgets, paces and write slots on one table."""
 
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
@@ -89,3 +96,44 @@ class DynamoBudgets:
         except ConditionFailed:
             return False
         return True
+
+    # --- WritePace -----------------------------------------------------------------------------
+
+    def reserve_write(self, token_key: str, now: datetime) -> datetime:
+        """The credential's next write slot, taken: the last hour's slots are one item (epoch
+        milliseconds, at most 500), rewritten conditionally on its version."""
+        key = token_item_key(token_key, WRITES_SK)
+        for _ in range(_RESERVE_ATTEMPTS):
+            data = self.table.get(key)
+            version = int(data.get("version", 0)) if data else 0
+            slots = [_moment(int(ms)) for ms in (data or {}).get("slots", [])]
+            kept = kept_slots(slots, now)
+            # Whole milliseconds, rounded up, so the slot stored is the slot given.
+            slot = _moment(math.ceil(next_write_slot(kept, now).timestamp() * 1000))
+            item: dict[str, Any] = {
+                "pk": budget_pk(token_key),
+                "sk": WRITES_SK,
+                "slots": [_ms(s) for s in (*kept, slot)],
+                "version": version + 1,
+            }
+            args: dict[str, Any] = {"TableName": self.table.name, "Item": to_item(item)}
+            if version:
+                args["ConditionExpression"] = "version = :previous"
+                args["ExpressionAttributeValues"] = {":previous": {"N": str(version)}}
+            else:
+                args["ConditionExpression"] = "attribute_not_exists(pk)"
+            try:
+                with translated("reserve write slot"):
+                    self.table.client.put_item(**args)
+            except ConditionFailed:
+                continue
+            return slot
+        raise StoreUnavailable(f"could not reserve a write slot for {token_key}: {_RESERVE_ATTEMPTS} races lost")
+
+
+def _ms(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+def _moment(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)

@@ -7,9 +7,19 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from ...domain.config import Acknowledge
 from ...domain.errors import ClaimNotFound
 from ...domain.issue import dedupe_key
-from ...domain.records import Claim, ClaimStatus, IssueSnapshot, ReportGuard, SessionStatus, StatusChange
+from ...domain.records import (
+    Acknowledgement,
+    AckState,
+    Claim,
+    ClaimStatus,
+    IssueSnapshot,
+    ReportGuard,
+    SessionStatus,
+    StatusChange,
+)
 from ...domain.status import REPORTABLE
 from .table import (
     BATCH_GET_MAX,
@@ -57,6 +67,8 @@ def claim_data(claim: Claim) -> dict[str, Any]:
         # None (removed by a take-over): a new generation starts with no reported status. The
         # report count and the replay guard are not here: they outlive the generation.
         **status_data(claim),
+        # None too (removed by a take-over): each generation acknowledges once, afresh.
+        **ack_data(claim.ack),
         "gsi1pk": sessions_pk(claim.project_id),
         "gsi1sk": iso(claim.claimed_at),
     }
@@ -73,6 +85,46 @@ def status_data(claim: Claim) -> dict[str, Any]:
         ]
         or None,
     }
+
+
+def ack_data(ack: Acknowledgement | None) -> dict[str, Any]:
+    """The acknowledgement as the claim item holds it: a map, and its version beside it (the
+    version is what each write of it is conditional on)."""
+    if ack is None:
+        return {"ack": None, "ackVersion": None}
+    data: dict[str, Any] = {
+        "kind": ack.kind.value,
+        "state": ack.state.value,
+        "marker": ack.marker,
+        "startedAt": iso(ack.started_at),
+        "updatedAt": iso(ack.updated_at),
+        "attempts": ack.attempts,
+        "sent": ack.sent,
+        "slot": iso(ack.slot) if ack.slot else None,
+        "leaseUntil": iso(ack.lease_until) if ack.lease_until else None,
+        "url": ack.url,
+        "detail": ack.detail,
+    }
+    return {"ack": {k: v for k, v in data.items() if v is not None}, "ackVersion": ack.version}
+
+
+def _ack(data: Any, version: Any) -> Acknowledgement | None:
+    if not isinstance(data, dict):
+        return None
+    return Acknowledgement(
+        kind=Acknowledge(data["kind"]),
+        state=AckState(data["state"]),
+        marker=data["marker"],
+        started_at=parse_iso(data["startedAt"]),
+        updated_at=parse_iso(data["updatedAt"]),
+        version=int(version or 1),
+        attempts=int(data.get("attempts", 0)),
+        sent=bool(data.get("sent", False)),
+        slot=parse_iso(data["slot"]) if data.get("slot") else None,
+        lease_until=parse_iso(data["leaseUntil"]) if data.get("leaseUntil") else None,
+        url=data.get("url"),
+        detail=data.get("detail"),
+    )
 
 
 def _history(items: Any) -> tuple[StatusChange, ...]:
@@ -114,6 +166,7 @@ def claim_record(data: Mapping[str, Any]) -> Claim:
         status_history=_history(data.get("statusHistory")),
         status_reports=int(data.get("statusReports", 0)),
         report_guard=_guard(data.get("reportGuard")),
+        ack=_ack(data.get("ack"), data.get("ackVersion")),
     )
 
 
@@ -297,6 +350,27 @@ class DynamoLedger:
                     f"attribute_exists(pk) AND #status IN ({', '.join(sources)}) AND {generation} AND {version}"
                 ),
                 action="record session status",
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
+        extra: dict[str, Any] = {":launched": ClaimStatus.LAUNCHED.value, ":generation": claim.generation}
+        generation = "generation = :generation"
+        if claim.generation == 1:  # claims written before generations were counted are generation 1
+            generation = f"(attribute_not_exists(generation) OR {generation})"
+        version = "attribute_not_exists(ackVersion)"
+        if expected_version is not None:
+            version = "ackVersion = :version"
+            extra[":version"] = expected_version
+        try:
+            self.table.update(
+                claim_key(claim.canonical_id),
+                set_values=ack_data(ack),
+                extra_values=extra,
+                condition=f"attribute_exists(pk) AND #status = :launched AND {generation} AND {version}",
+                action="record acknowledgement",
             )
         except ConditionFailed:
             return False

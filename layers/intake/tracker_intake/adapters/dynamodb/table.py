@@ -1,7 +1,7 @@
 """The DynamoDB single table itself: keys, item mapping, paging, error translation, requests.
 
 Layout (docs/design.md): `PROJECT#<id>/PROJECT`, `PROJECT#<id>/ETAG#<hash>`, `ISSUE#<key>/ISSUE`,
-`TOKEN#<key>/BUDGET`, `TOKEN#<key>/PACE`, one overloaded GSI (`INTAKE#ENABLED` sparse,
+`TOKEN#<key>/BUDGET`, `TOKEN#<key>/PACE`, `TOKEN#<key>/WRITES`, one overloaded GSI (`INTAKE#ENABLED` sparse,
 `SESSIONS#<project>`). The ports (projects, ledger, budgets) each sit on one `DynamoTable`.
 Every botocore failure leaves this package as a typed domain error.
 """
@@ -38,6 +38,7 @@ ETAG_PREFIX = "ETAG#"
 CLAIM_SK = "ISSUE"
 BUDGET_SK = "BUDGET"
 PACE_SK = "PACE"
+WRITES_SK = "WRITES"
 INTAKE_ENABLED = "INTAKE#ENABLED"
 _BATCH_WRITE_MAX = 25
 _BATCH_WRITE_ROUNDS = 5
