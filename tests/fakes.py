@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from intake_dev.moto_rigs import FIFO_DEDUP_WINDOW
+from tracker_intake.domain.acknowledge import kept_slots, next_write_slot
 from tracker_intake.domain.backlog import Snapshot
 from tracker_intake.domain.clock import SystemClock
 from tracker_intake.domain.config import ProjectConfig, parse_config
@@ -32,6 +33,7 @@ from tracker_intake.domain.errors import (
 from tracker_intake.domain.issue import dedupe_key, deduplication_id
 from tracker_intake.domain.ports import Clock
 from tracker_intake.domain.records import (
+    Acknowledgement,
     Claim,
     ClaimStatus,
     Installation,
@@ -162,6 +164,7 @@ class MemoryStore:
         self._claims: dict[str, Claim] = {}
         self._budgets: dict[str, TokenBudget] = {}
         self._paces: dict[str, Pace] = {}
+        self._write_slots: dict[str, list[datetime]] = {}
         self._faults: dict[str, list[Exception]] = {}
         self.ops = Operations()
 
@@ -458,6 +461,36 @@ class MemoryStore:
                 report_guard=claim.report_guard,
             )
             return True
+
+    def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
+        with self._lock:
+            self._op("save_ack")
+            key = dedupe_key(claim.canonical_id)
+            current = self._claims.get(key)
+            stored = current.ack.version if current is not None and current.ack is not None else None
+            if (
+                current is None
+                or current.status is not ClaimStatus.LAUNCHED
+                or current.generation != claim.generation
+                or stored != expected_version
+            ):
+                return False
+            self._claims[key] = replace(current, ack=ack)
+            return True
+
+    def write_slots(self, token_key: str) -> list[datetime]:
+        with self._lock:
+            return list(self._write_slots.get(token_key, []))
+
+    # --- WritePace -----------------------------------------------------------------------------
+
+    def reserve_write(self, token_key: str, now: datetime) -> datetime:
+        with self._lock:
+            self._op("reserve_write")
+            kept = kept_slots(self._write_slots.get(token_key, []), now)
+            slot = next_write_slot(kept, now)
+            self._write_slots[token_key] = [*kept, slot]
+            return slot
 
     # --- TokenBudgets --------------------------------------------------------------------------
 
