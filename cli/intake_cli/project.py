@@ -82,6 +82,12 @@ def register(subparsers: Any) -> None:
         help="on switching intake on: 'new' (default) records the matching issues without sessions; "
         "'all' starts a session for each",
     )
+    config.add_argument(
+        "--tracker-acknowledge",
+        choices=["none", "reaction", "comment", "label"],
+        help="what to write on an issue once its session is launched: 'none' (default, read-only), "
+        "'reaction' (eyes), 'comment' (names the session) or 'label' (in-progress); needs write access to issues",
+    )
     credential = config.add_mutually_exclusive_group()
     credential.add_argument(
         "--tracker-credential", metavar="NAME", help="poll with this registered credential (intake credentials list)"
@@ -195,6 +201,7 @@ def tracker_intake(current: dict[str, Any], args: argparse.Namespace) -> dict[st
         "credential": args.tracker_credential,
         "authors": args.tracker_author,
         "backlog": args.tracker_backlog,
+        "acknowledge": args.tracker_acknowledge,
     }
     intake.update({key: value for key, value in changes.items() if value is not None})
     cleared = {
@@ -248,6 +255,7 @@ def describe(project: dict[str, Any]) -> str:
         ("  credential", intake.get("credential") or "default"),
         ("  authors", ", ".join(intake.get("authors", [])) or "-"),
         ("  backlog", intake.get("backlog") or "-"),
+        ("  acknowledge", intake.get("acknowledge") or "-"),
         ("status", status.get("state", "-")),
     ]
     optional = [

@@ -80,6 +80,7 @@ def show_session(api: ApiClient, args: argparse.Namespace) -> int:
         ("last error", found.get("reason") or "-"),
         ("session status", found.get("sessionStatus") or "none reported"),
         ("pull request", found.get("prUrl") or "-"),
+        ("acknowledgement", _acknowledgement(found.get("acknowledgement"))),
     ]
     width = max(len(label) for label, _ in lines)
     print("\n".join(f"{label.ljust(width)}  {value}" for label, value in lines))
@@ -101,6 +102,18 @@ def release_claim(api: ApiClient, args: argparse.Namespace) -> int:
     else:
         print(f"released {claim['issueId']}: the next poll that sees it eligible starts a new session")
     return 0
+
+
+def _acknowledgement(ack: dict[str, Any] | None) -> str:
+    """`comment done https://...`, `reaction refused: GitHub refused ... (403: ...)`, or `-`."""
+    if not ack:
+        return "-"
+    text = f"{ack['kind']} {ack['state']}"
+    if ack.get("url"):
+        text += f" {ack['url']}"
+    if ack.get("detail"):
+        text += f": {ack['detail']}"
+    return text
 
 
 def _reported(session: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from pydantic.alias_generators import to_camel
 
 from ..domain.config import (
     WHOLE_NUMBER,
+    Acknowledge,
     FieldProblem,
     NewProject,
     ProjectConfig,
@@ -23,7 +24,16 @@ from ..domain.errors import ConfigInvalid
 from ..domain.issue import Issue
 from ..domain.patterns import schema_pattern
 from ..domain.preview import Preview
-from ..domain.records import STATUS_HISTORY_LIMIT, Claim, ClaimStatus, ProjectRecord, SessionStatus, StatusChange
+from ..domain.records import (
+    STATUS_HISTORY_LIMIT,
+    Acknowledgement,
+    AckState,
+    Claim,
+    ClaimStatus,
+    ProjectRecord,
+    SessionStatus,
+    StatusChange,
+)
 from ..domain.status import PR_URL_MAX_CHARS, PR_URL_PATTERN, StatusReport
 
 DEFAULT_PAGE_SIZE = 50
@@ -31,6 +41,7 @@ MAX_PAGE_SIZE = 100
 MAX_NEXT_TOKEN_CHARS = 2048
 
 __all__ = [
+    "AcknowledgementView",
     "ConfigUpdate",
     "DraftPreviewRequest",
     "ErrorBody",
@@ -148,6 +159,33 @@ class StatusChangeView(_Out):
         return cls(status=change.status, at=change.at, pr_url=change.pr_url)
 
 
+class AcknowledgementView(_Out):
+    """The write on the issue that acknowledged the launch (`trackerIntake.acknowledge`).
+
+    `state`: waiting (for its write slot or a retry), writing, done, refused (GitHub said 403 or
+    404: the credential may not write there) or failed (gave up). `url`: the comment's.
+    `detail`: GitHub's words on a refusal, or the last failure. Never blocks the launch.
+    """
+
+    kind: Acknowledge
+    state: AckState
+    attempts: int
+    updated_at: datetime
+    url: str | None = None
+    detail: str | None = None
+
+    @classmethod
+    def of(cls, ack: Acknowledgement) -> AcknowledgementView:
+        return cls(
+            kind=ack.kind,
+            state=ack.state,
+            attempts=ack.attempts,
+            updated_at=ack.updated_at,
+            url=ack.url,
+            detail=ack.detail,
+        )
+
+
 class SessionView(_Out):
     """One row of the ledger: an issue and the session it started (or is starting).
 
@@ -171,6 +209,8 @@ class SessionView(_Out):
     pr_url: str | None = None
     # Oldest first, the last STATUS_HISTORY_LIMIT reports of this generation.
     status_history: Annotated[list[StatusChangeView], Field(max_length=STATUS_HISTORY_LIMIT)] = []
+    # Absent until a launcher tried to acknowledge the launch on the issue.
+    acknowledgement: AcknowledgementView | None = None
 
     @classmethod
     def of(cls, claim: Claim) -> SessionView:
@@ -190,6 +230,7 @@ class SessionView(_Out):
             session_status=claim.session_status,
             pr_url=claim.pr_url,
             status_history=[StatusChangeView.of(c) for c in claim.status_history],
+            acknowledgement=AcknowledgementView.of(claim.ack) if claim.ack is not None else None,
         )
 
 
