@@ -30,7 +30,10 @@ from tracker_intake.domain.errors import (
     ProjectNotFound,
     VersionConflict,
 )
+from tracker_intake.domain.config import Acknowledge
 from tracker_intake.domain.records import (
+    Acknowledgement,
+    AckState,
     Claim,
     ClaimStatus,
     Grant,
@@ -1035,3 +1038,102 @@ def test_a_deferral_is_marked_cleared_and_dropped_with_a_new_config(store: Store
     # AND a mark on a project that does not exist is ProjectNotFound
     with pytest.raises(ProjectNotFound):
         store.set_deferred("nope", NOW)
+
+
+# --- acknowledgements and write slots ----------------------------------------------------------
+
+
+def _ack(version: int, state: AckState = AckState.WRITING, **changes: Any) -> Acknowledgement:
+    fields: dict[str, Any] = {
+        "kind": Acknowledge.COMMENT,
+        "state": state,
+        "marker": "m1",
+        "started_at": NOW,
+        "updated_at": NOW,
+        "version": version,
+        "attempts": 1,
+        "sent": True,
+        "slot": NOW + timedelta(seconds=2),
+        "lease_until": NOW + timedelta(seconds=62),
+    }
+    return Acknowledgement(**{**fields, **changes})
+
+
+def test_an_acknowledgement_is_saved_over_the_version_read_and_reads_back_whole(store: Store) -> None:
+    # GIVEN a launched claim without an acknowledgement
+    store.put_claim(claim(status=ClaimStatus.LAUNCHED))
+    launched = store.get_claim(ISSUE)
+    assert launched is not None and launched.ack is None
+    # WHEN the first one is saved (none expected), then a second over version 1
+    first = _ack(1)
+    assert store.save_ack(launched, first, None) is True
+    done = _ack(2, AckState.DONE, lease_until=None, url="https://github.com/acme/app/issues/7#issuecomment-1")
+    assert store.save_ack(launched, done, 1) is True
+    # THEN the claim holds the second, every field as written, and nothing else changed
+    stored = store.get_claim(ISSUE)
+    assert stored is not None and stored.ack == done
+    assert replace(stored, ack=None) == replace(launched, ack=None)
+
+
+@pytest.mark.parametrize("expected", [None, 1, 3])
+def test_an_acknowledgement_over_another_version_is_refused(store: Store, expected: int | None) -> None:
+    # GIVEN a claim whose acknowledgement is at version 2
+    store.put_claim(claim(status=ClaimStatus.LAUNCHED))
+    launched = store.get_claim(ISSUE)
+    assert launched is not None
+    assert store.save_ack(launched, _ack(1), None) and store.save_ack(launched, _ack(2), 1)
+    # WHEN a delivery that read another version saves THEN it loses, and version 2 stays
+    assert store.save_ack(launched, _ack(expected + 1 if expected else 1, AckState.DONE), expected) is False
+    stored = store.get_claim(ISSUE)
+    assert stored is not None and stored.ack == _ack(2)
+
+
+@pytest.mark.parametrize("status", [ClaimStatus.LAUNCHING, ClaimStatus.RELEASED, ClaimStatus.FAILED])
+def test_an_acknowledgement_is_saved_only_on_a_launched_claim(store: Store, status: ClaimStatus) -> None:
+    # GIVEN a claim that is not launched (or no longer)
+    store.put_claim(claim(status=status))
+    current = store.get_claim(ISSUE)
+    assert current is not None
+    # WHEN an acknowledgement is saved THEN it is refused and nothing is written
+    assert store.save_ack(current, _ack(1), None) is False
+    assert store.get_claim(ISSUE) == current
+
+
+def test_a_take_over_clears_the_acknowledgement_for_the_new_generation(store: Store) -> None:
+    # GIVEN an acknowledged claim that was released
+    store.put_claim(claim(status=ClaimStatus.LAUNCHED))
+    launched = store.get_claim(ISSUE)
+    assert launched is not None and store.save_ack(launched, _ack(1, AckState.DONE), None)
+    store.release("app", ISSUE, NOW)
+    # WHEN it is taken again as generation 2
+    again = replace(claim(token="token-2", status=ClaimStatus.CLAIMED), generation=2)
+    assert store.take_over(again, "token-1", ClaimStatus.RELEASED)
+    # THEN it has no acknowledgement, and the new generation's first one needs none expected
+    taken = store.get_claim(ISSUE)
+    assert taken is not None and taken.ack is None
+    store.transition(ISSUE, ClaimStatus.CLAIMED, ClaimStatus.LAUNCHED, NOW)
+    relaunched = store.get_claim(ISSUE)
+    assert relaunched is not None
+    assert store.save_ack(relaunched, _ack(1, marker="m2"), None) is True
+    # AND an acknowledgement saved for generation 1 is refused
+    assert store.save_ack(launched, _ack(2), 1) is False
+
+
+def test_write_slots_are_a_second_apart_and_kept_per_credential(store: Store) -> None:
+    # GIVEN three writes reserved on one credential in the same instant, and one on another
+    slots = [store.reserve_write("cred-a", NOW) for _ in range(3)]
+    other = store.reserve_write("cred-b", NOW)
+    # THEN each is a second after the one before, and the other credential is not held up
+    assert slots == [NOW, NOW + timedelta(seconds=1), NOW + timedelta(seconds=2)]
+    assert other == NOW
+    # AND an hour and more later the old slots no longer count
+    assert store.reserve_write("cred-a", NOW + timedelta(hours=2)) == NOW + timedelta(hours=2)
+
+
+def test_concurrent_reservations_never_share_a_slot(store: Store) -> None:
+    # GIVEN eight launchers reserving on one credential at once
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        slots = list(pool.map(lambda _: store.reserve_write("cred-a", NOW), range(8)))
+    # THEN the slots are distinct and a second apart
+    ordered = sorted(slots)
+    assert ordered == [NOW + timedelta(seconds=i) for i in range(8)]

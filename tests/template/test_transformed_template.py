@@ -186,6 +186,16 @@ def test_alarms_notify_the_topic_asked_for_or_nobody(parameters: dict[str, str],
     assert topic is not None and evaluate.condition(topic["Condition"]) == (actions == [{"Ref": "AlarmTopic"}])
 
 
+def test_the_launcher_knows_the_launch_queue_s_last_delivery() -> None:
+    # The acknowledgement gives up on the last delivery rather than send a launched request to
+    # the dead-letter queue: the launcher's count must be the queue's.
+    template = transformed()
+    queue = template["Resources"]["LaunchQueue"]["Properties"]
+    env = template["Resources"]["LauncherFunction"]["Properties"]["Environment"]["Variables"]
+    assert int(env["LAUNCH_MAX_RECEIVES"]) == int(queue["RedrivePolicy"]["maxReceiveCount"])
+    assert env["QUEUE_URL"] == {"Ref": "LaunchQueue"}
+
+
 def test_the_table_outlives_the_stack() -> None:
     table = transformed()["Resources"]["IntakeTable"]
     assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
