@@ -408,7 +408,12 @@ class LocalStack:
                 issue_id = json.loads(message["Body"]).get("issueId", "?")
                 if message["MessageId"] in failed:
                     # It stays on the queue; SQS redelivers it after the visibility timeout.
-                    self.say(f"launch of {issue_id} failed; SQS will retry it ({self._claim_reason(issue_id)})")
+                    claim = self._claim(issue_id)
+                    if claim is not None and claim.status.value == "launched":
+                        waiting = claim.ack.detail or "its write slot" if claim.ack is not None else "a redelivery"
+                        self.say(f"{issue_id} launched; its acknowledgement on the issue waits ({waiting})")
+                    else:
+                        self.say(f"launch of {issue_id} failed; SQS will retry it ({self._claim_reason(issue_id)})")
                     continue
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 claim = self._claim(issue_id)
@@ -473,7 +478,12 @@ class LocalStack:
             elif poll.get("result") == "config_invalid":
                 self.say(f"config error {poll['projectId']}: {poll.get('error')}")
         for issue_id in report.launched:
-            self.say(f"  session started for {issue_id}")
+            claim = self._claim(issue_id)
+            ack = claim.ack if claim is not None else None
+            said = f" ({ack.kind.value} on the issue: {ack.state.value}" if ack is not None else ""
+            if ack is not None:
+                said += f", {ack.url or ack.detail})" if ack.url or ack.detail else ")"
+            self.say(f"  session started for {issue_id}{said}")
 
     def run_forever(self) -> None:
         stop = threading.Event()

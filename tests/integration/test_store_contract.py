@@ -22,7 +22,7 @@ from intake_dev.moto_rigs import atomic_calls
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.domain import changes
 from tracker_intake.domain.backlog import Snapshot
-from tracker_intake.domain.config import ProjectConfig
+from tracker_intake.domain.config import Acknowledge, ProjectConfig
 from tracker_intake.domain.errors import (
     ClaimNotFound,
     InvalidInput,
@@ -30,7 +30,6 @@ from tracker_intake.domain.errors import (
     ProjectNotFound,
     VersionConflict,
 )
-from tracker_intake.domain.config import Acknowledge
 from tracker_intake.domain.records import (
     Acknowledgement,
     AckState,

@@ -3,6 +3,7 @@ generation, whatever the deliveries, crashes, refusals and GitHub's limits do.""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -32,7 +33,7 @@ from tracker_intake.domain.errors import (
 )
 from tracker_intake.domain.issue import IssueRef
 from tracker_intake.domain.launch import LaunchContext, LaunchOutcome, LaunchReport, launch_session
-from tracker_intake.domain.records import AckState, Claim, ClaimStatus, IssueSnapshot, ProjectRecord
+from tracker_intake.domain.records import Acknowledgement, AckState, Claim, ClaimStatus, IssueSnapshot, ProjectRecord
 from tracker_intake.domain.session import SessionIssue, SessionRequest
 
 ISSUE = "github:acme/app#42"
@@ -263,11 +264,11 @@ def test_a_crash_between_the_comment_and_its_record_leaves_one_comment() -> None
     original = h.store.save_ack
     calls = {"n": 0}
 
-    def crash_on_second(*args: object) -> bool:
+    def crash_on_second(claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
         calls["n"] += 1
         if calls["n"] == 2:
             raise StoreUnavailable("the launcher died here")
-        return original(*args)  # type: ignore[arg-type]
+        return original(claim, ack, expected_version)
 
     h.store.save_ack = crash_on_second  # type: ignore[method-assign]
     with pytest.raises(StoreUnavailable):
@@ -412,7 +413,7 @@ def test_writes_on_one_credential_are_a_second_apart_and_waited_for_when_near() 
     # THEN all five are written, their slots a second apart, each waited for in the launcher
     slots = h.store.write_slots(KEY)
     assert len(h.writer.reactions) == 5 and len(slots) == 5
-    assert [later - earlier for earlier, later in zip(slots, slots[1:], strict=False)] == [timedelta(seconds=1)] * 4
+    assert [later - earlier for earlier, later in itertools.pairwise(slots)] == [timedelta(seconds=1)] * 4
     assert h.slept == [1.0] * 4 and h.clock.now() - start == timedelta(seconds=4)
 
 
