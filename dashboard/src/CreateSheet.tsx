@@ -1,11 +1,11 @@
 import { useState } from "react";
 import { ApiError, createProject, previewNewProject, type Project } from "./api";
 import { draftOf, intakeOf, IntakeFields, problemsOf, type Draft, type StartCounts } from "./IntakeFields";
-import { checkString, RULES, ruleIsSet } from "./rules";
+import { checkString, DEFAULT_ACKNOWLEDGE, RULES, ruleIsSet } from "./rules";
 import { Dialog, TextField } from "./ui";
 
 // The fields this sheet renders, where the API's reasons are shown; any other is said below.
-const SHOWN_AT_A_FIELD = ["id", "name", "gitOrigin", "trackerIntake.labels", "trackerIntake.assignee", "trackerIntake.backlog"];
+const SHOWN_AT_A_FIELD = ["id", "name", "gitOrigin", "trackerIntake.labels", "trackerIntake.assignee", "trackerIntake.backlog", "trackerIntake.acknowledge"];
 
 /** The create-project sheet: id, name, git origin, and the compact intake fields. */
 export function CreateSheet({ onClose, onCreated }: { onClose: () => void; onCreated: (p: Project) => void }) {
@@ -27,7 +27,7 @@ export function CreateSheet({ onClose, onCreated }: { onClose: () => void; onCre
   const ready = id !== "" && !idProblem && !originProblem && Object.keys(intakeProblems).length === 0 && (!draft.enabled || ruleIsSet(draft.labels, draft.assignee));
 
   const edit = (next: Draft) => {
-    const sameRule = JSON.stringify({ ...intakeOf(next), backlog: null }) === JSON.stringify({ ...intakeOf(draft), backlog: null });
+    const sameRule = JSON.stringify({ ...intakeOf(next), backlog: null, acknowledge: null }) === JSON.stringify({ ...intakeOf(draft), backlog: null, acknowledge: null });
     if (!sameRule) setCounts(null);
     setDraft(next);
   };
@@ -53,7 +53,8 @@ export function CreateSheet({ onClose, onCreated }: { onClose: () => void; onCre
         id,
         name: name.trim() || null,
         gitOrigin: gitOrigin.trim() || null,
-        trackerIntake: draft.enabled || draft.labels.length || draft.assignee ? intakeOf(draft) : null,
+        // A chosen acknowledgement is kept even with intake off and no rule yet.
+        trackerIntake: draft.enabled || draft.labels.length || draft.assignee || draft.acknowledge !== DEFAULT_ACKNOWLEDGE ? intakeOf(draft) : null,
       });
       onCreated(created);
     } catch (e) {

@@ -1,9 +1,9 @@
 // The intake rule's fields, shared by the create sheet (compact) and the Tracker Intake card.
 import { useId, type ReactNode } from "react";
-import { ASSOCIATIONS, checkLabels, checkMaxSessions, checkString, DEFAULT_AUTHORS, DEFAULT_BACKLOG, RULES, ruleIsSet } from "./rules";
+import { ACKNOWLEDGE_KINDS, ASSOCIATIONS, checkLabels, checkMaxSessions, checkString, DEFAULT_ACKNOWLEDGE, DEFAULT_AUTHORS, DEFAULT_BACKLOG, RULES, ruleIsSet } from "./rules";
 import { DEFAULT_EXCLUDES } from "./format";
 import { ChipsInput, Switch, TextField } from "./ui";
-import type { ApiError, Association, Backlog, TrackerIntake } from "./api";
+import type { Acknowledge, ApiError, Association, Backlog, TrackerIntake } from "./api";
 
 export type Draft = {
   enabled: boolean;
@@ -14,6 +14,7 @@ export type Draft = {
   maxSessionsPerPoll: number;
   authors: Association[];
   backlog: Backlog;
+  acknowledge: Acknowledge;
 };
 
 /** What a preview said saving would start: with the backlog choice it was asked with, and with `all`. */
@@ -32,6 +33,7 @@ export function draftOf(intake: TrackerIntake | null | undefined): Draft {
     maxSessionsPerPoll: intake?.maxSessionsPerPoll ?? 10,
     authors: intake?.authors ?? DEFAULT_AUTHORS,
     backlog: intake?.backlog ?? DEFAULT_BACKLOG,
+    acknowledge: intake?.acknowledge ?? DEFAULT_ACKNOWLEDGE,
   };
 }
 
@@ -46,6 +48,7 @@ export function intakeOf(draft: Draft): TrackerIntake {
     maxSessionsPerPoll: draft.maxSessionsPerPoll,
     authors: draft.authors,
     backlog: draft.backlog,
+    acknowledge: draft.acknowledge,
   };
 }
 
@@ -139,6 +142,7 @@ export function IntakeFields({
         </p>
       )}
       <BacklogField backlog={draft.backlog} onChange={(backlog) => set({ backlog })} counts={counts ?? null} counting={counting} error={refused?.reasonFor("trackerIntake.backlog")} />
+      <AcknowledgeField acknowledge={draft.acknowledge} onChange={(acknowledge) => set({ acknowledge })} error={refused?.reasonFor("trackerIntake.acknowledge")} />
     </>
   );
 }
@@ -210,4 +214,46 @@ export function startsInWords(counts: StartCounts, backlog: Backlog): string {
   if (backlog === "all") return `Saved with all, this starts ${n(counts.wouldStartWithAll)} now (max sessions per poll each minute).`;
   if (counts.backlog === backlog) return `Saved with ${backlog}, this starts ${n(counts.wouldStart)} now; ${all}.`;
   return `${all[0].toUpperCase()}${all.slice(1)} now; preview again to count what ${backlog} starts.`;
+}
+
+export const ACKNOWLEDGE_CHOICES: Record<Acknowledge, string> = {
+  none: "nothing (intake only reads the issue)",
+  reaction: "a 👀 reaction",
+  comment: "one comment naming the session",
+  label: "the in-progress label",
+};
+
+export const ACKNOWLEDGE_HELP = "Anything but none needs write access to issues (Issues: Read and write); without it GitHub refuses, and the session is launched all the same.";
+
+/** What intake writes on the issue once its session is launched: nothing by default. */
+function AcknowledgeField({ acknowledge, onChange, error }: { acknowledge: Acknowledge; onChange: (a: Acknowledge) => void; error?: string }) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>Once a session is launched, write on the issue</label>
+      <select
+        id={id}
+        value={acknowledge}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${id}-error` : `${id}-help`}
+        onChange={(e) => onChange(e.target.value as Acknowledge)}
+      >
+        {ACKNOWLEDGE_KINDS.map((kind) => (
+          <option key={kind} value={kind}>
+            {kind}: {ACKNOWLEDGE_CHOICES[kind]}
+          </option>
+        ))}
+      </select>
+      {!error && (
+        <p className="help" id={`${id}-help`}>
+          {ACKNOWLEDGE_HELP}
+        </p>
+      )}
+      {error && (
+        <p className="error" id={`${id}-error`}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
 }

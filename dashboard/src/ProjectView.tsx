@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
-import { ApiError, getProject, listSessions, previewRule, releaseSession, saveConfig, type Backlog, type Preview, type PreviewIssue, type Project, type Session } from "./api";
-import { chipState, duration, pullRequestName, repoUrl, sessionStatusWords, when } from "./format";
+import { ApiError, getProject, listSessions, previewRule, releaseSession, saveConfig, type Acknowledgement, type Backlog, type Preview, type PreviewIssue, type Project, type Session } from "./api";
+import { acknowledgementWords, ackTroubled, chipState, duration, pullRequestName, repoUrl, sessionStatusWords, shortened, when } from "./format";
 import { draftOf, intakeOf, IntakeFields, problemsOf, startsInWords, type Draft } from "./IntakeFields";
 import { Dialog, useNow } from "./ui";
 
@@ -291,6 +291,7 @@ function Sessions({ projectId }: { projectId: string }) {
               </p>
             )}
             <Reported session={s} />
+            <Acknowledged ack={s.acknowledgement} />
             <div className="actions">
               <button type="button" onClick={() => setInspecting(s)} aria-label={`inspect ${s.issueId}`}>
                 Inspect
@@ -363,6 +364,20 @@ function Sessions({ projectId }: { projectId: string }) {
             <dd>
               <PullRequest url={inspecting.prUrl} fallback="none" />
             </dd>
+            {inspecting.acknowledgement && (
+              <>
+                <dt>Acknowledgement</dt>
+                <dd>
+                  <AckBadge ack={inspecting.acknowledgement} />{" "}
+                  <span className="muted">
+                    {inspecting.acknowledgement.attempts} attempt{inspecting.acknowledgement.attempts === 1 ? "" : "s"} · updated {when(inspecting.acknowledgement.updatedAt)}
+                  </span>
+                  {inspecting.acknowledgement.detail && (
+                    <p className={ackTroubled(inspecting.acknowledgement) ? "warning ack-detail" : "muted ack-detail"}>{inspecting.acknowledgement.detail}</p>
+                  )}
+                </dd>
+              </>
+            )}
           </dl>
           <h3>Status history</h3>
           {inspecting.statusHistory && inspecting.statusHistory.length > 0 ? (
@@ -409,6 +424,39 @@ function Reported({ session }: { session: Session }) {
         </>
       )}
     </p>
+  );
+}
+
+/** The write on the issue that acknowledged the launch, on the session card; nothing when there was none. */
+function Acknowledged({ ack }: { ack: Acknowledgement | null | undefined }) {
+  if (!ack) return null;
+  return (
+    <p className="reported">
+      on the issue: <AckBadge ack={ack} />
+      {ackTroubled(ack) && ack.detail && (
+        <span className="warning ack-detail" title={ack.detail}>
+          {shortened(ack.detail)}
+        </span>
+      )}
+    </p>
+  );
+}
+
+/** "comment done", a link to the comment when there is one (https only); refused and failed as a warning, GitHub's words as its title. */
+function AckBadge({ ack }: { ack: Acknowledgement }) {
+  const className = `badge ack-${ack.state}`;
+  const words = acknowledgementWords(ack);
+  if (ack.url && /^https:\/\//.test(ack.url)) {
+    return (
+      <a className={className} href={ack.url} title={ack.detail ?? undefined}>
+        {words}
+      </a>
+    );
+  }
+  return (
+    <span className={className} title={ack.detail ?? undefined}>
+      {words}
+    </span>
   );
 }
 

@@ -231,6 +231,48 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * AckState
+         * @description Where an issue's acknowledgement stands (docs/design.md, "Acknowledgement on the issue").
+         *
+         *     `waiting`: a write slot is reserved, nothing sent; `writing`: a delivery holds the lease and
+         *     may have sent the write; `done`, `refused` (403/404: never retried) and `failed` (gave up on
+         *     a GitHub that kept failing) are final for the claim's generation.
+         * @enum {string}
+         */
+        AckState: "waiting" | "writing" | "done" | "refused" | "failed";
+        /**
+         * Acknowledge
+         * @description What intake writes on an issue once its session is launched (opt-in: the default writes nothing).
+         *
+         *     `reaction`: a 👀 reaction; `comment`: one comment naming the session; `label`: the
+         *     `in-progress` label (which the default exclusions skip). Each needs write access to issues.
+         * @enum {string}
+         */
+        Acknowledge: "none" | "reaction" | "comment" | "label";
+        /**
+         * AcknowledgementView
+         * @description The write on the issue that acknowledged the launch (`trackerIntake.acknowledge`).
+         *
+         *     `state`: waiting (for its write slot or a retry), writing, done, refused (GitHub said 403 or
+         *     404: the credential may not write there) or failed (gave up). `url`: the comment's.
+         *     `detail`: GitHub's words on a refusal, or the last failure. Never blocks the launch.
+         */
+        AcknowledgementView: {
+            /** Attempts */
+            attempts: number;
+            /** Detail */
+            detail?: string | null;
+            kind: components["schemas"]["Acknowledge"];
+            state: components["schemas"]["AckState"];
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /** Url */
+            url?: string | null;
+        };
+        /**
          * AuthorAssociation
          * @description GitHub's `author_association` of an issue: the author's relation to the repository.
          * @enum {string}
@@ -516,6 +558,7 @@ export interface components {
          *     last reported (`POST /sessions/{issueId}/status`), with `statusHistory` its recent reports.
          */
         SessionView: {
+            acknowledgement?: components["schemas"]["AcknowledgementView"] | null;
             /**
              * Attempts
              * @default 1
@@ -599,8 +642,12 @@ export interface components {
          *     `authors`: the `author_association` values whose issues may start a session (default
          *     OWNER, MEMBER, COLLABORATOR; anything wider is explicit). `backlog`: `new` (default) records
          *     the issues that match when intake is switched on without starting them; `all` starts them.
+         *     `acknowledge`: `none` (default, read-only), `reaction`, `comment` or `label`, written once
+         *     per launched session (docs/design.md, "Acknowledgement on the issue").
          */
         TrackerIntake: {
+            /** @default none */
+            acknowledge: components["schemas"]["Acknowledge"];
             /** Assignee */
             assignee?: string | null;
             /**

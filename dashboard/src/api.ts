@@ -11,6 +11,8 @@ export type Preview = components["schemas"]["PreviewView"];
 export type PreviewIssue = components["schemas"]["PreviewIssue"];
 export type Association = components["schemas"]["AuthorAssociation"];
 export type Backlog = components["schemas"]["Backlog"];
+export type Acknowledge = components["schemas"]["Acknowledge"];
+export type Acknowledgement = components["schemas"]["AcknowledgementView"];
 export type FieldProblem = { field: string; reason: string };
 
 /** A refused or failed request: the API's sentence, and the fields it names. */

@@ -1,4 +1,4 @@
-import type { Project, Session, TrackerIntake } from "./api";
+import type { Acknowledgement, Project, Session, TrackerIntake } from "./api";
 import { DEFAULT_AUTHORS } from "./rules";
 
 export const DEFAULT_EXCLUDES = ["in-progress", "in-review"];
@@ -76,4 +76,20 @@ export function sessionStatusWords(status: string): string {
 export function pullRequestName(url: string | null | undefined): string | null {
   const match = url ? /^https:\/\/[^/]+\/([^/]+\/[^/]+)\/pull\/(\d+)$/.exec(url) : null;
   return match ? `${match[1]}#${match[2]}` : null;
+}
+
+/** An acknowledgement on the issue in words: its kind and state, "comment done", "reaction refused". */
+export function acknowledgementWords(ack: Pick<Acknowledgement, "kind" | "state">): string {
+  return `${ack.kind} ${ack.state}`;
+}
+
+/** Whether an acknowledgement needs someone's attention: GitHub refused it, or intake gave up. */
+export function ackTroubled(ack: Pick<Acknowledgement, "state">): boolean {
+  return ack.state === "refused" || ack.state === "failed";
+}
+
+/** A text cut to `max` characters (code points), with an ellipsis when it was longer. */
+export function shortened(text: string, max = 80): string {
+  const chars = [...text];
+  return chars.length > max ? `${chars.slice(0, max - 1).join("")}…` : text;
 }

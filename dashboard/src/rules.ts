@@ -2,7 +2,7 @@
 // dashboard keeps no second copy of them. The API stays the judge; its field errors are shown
 // next to the field they name.
 import openapi from "../openapi.json";
-import type { Association, Backlog } from "./api";
+import type { Acknowledge, Association, Backlog } from "./api";
 
 type StringSchema = { pattern?: string; minLength?: number; maxLength?: number };
 type Schema = StringSchema & { anyOf?: Schema[]; items?: Schema; maxItems?: number; minimum?: number; maximum?: number; type?: string; default?: unknown };
@@ -32,6 +32,9 @@ export const RULES = {
 export const ASSOCIATIONS = (schemas.AuthorAssociation.enum ?? []) as Association[];
 export const DEFAULT_AUTHORS = (intake.authors.default ?? []) as Association[];
 export const DEFAULT_BACKLOG = (intake.backlog.default ?? "new") as Backlog;
+/** What intake may write on an issue once its session is launched, in the API's order, and the default (none). */
+export const ACKNOWLEDGE_KINDS = (schemas.Acknowledge.enum ?? []) as Acknowledge[];
+export const DEFAULT_ACKNOWLEDGE = (intake.acknowledge.default ?? "none") as Acknowledge;
 
 /** Why `value` breaks the published rule, or undefined when it keeps it. */
 export function checkString(rule: StringSchema, value: string, what: string): string | undefined {

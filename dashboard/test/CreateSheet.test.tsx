@@ -1,4 +1,4 @@
-import { cleanup, fireEvent, render, screen } from "@testing-library/react";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CreateSheet } from "../src/CreateSheet";
 
@@ -44,6 +44,27 @@ describe("the create-project sheet", () => {
     // AND WHEN `all` is chosen THEN the same count says what saving starts, and it is what is sent
     fireEvent.click(screen.getByRole("radio", { name: /Every matching open issue/ }));
     expect(screen.getByText("Saved with all, this starts 2 sessions now (max sessions per poll each minute).")).toBeTruthy();
+    vi.unstubAllGlobals();
+  });
+
+  it("sends the acknowledge choice, none unless another is chosen", async () => {
+    // GIVEN an API that creates what it is sent
+    const fetch = vi.fn(async (_path: string, init?: RequestInit) => new Response(String(init?.body), { status: 201 }));
+    vi.stubGlobal("fetch", fetch);
+    const created = vi.fn();
+    render(<CreateSheet onClose={() => {}} onCreated={created} />);
+    const select = screen.getByLabelText("Once a session is launched, write on the issue") as HTMLSelectElement;
+    expect(select.value).toBe("none");
+    expect(screen.getByText(/Anything but none needs write access to issues/)).toBeTruthy();
+    // WHEN a project is created with intake off and a reaction chosen
+    fireEvent.change(screen.getByLabelText("Project id"), { target: { value: "web" } });
+    fireEvent.change(select, { target: { value: "reaction" } });
+    fireEvent.click(screen.getByRole("button", { name: "Create project" }));
+    // THEN the choice is sent, though intake is off and has no rule yet
+    await waitFor(() => expect(created).toHaveBeenCalled());
+    const [path, init] = fetch.mock.calls[0];
+    expect(path).toBe("projects");
+    expect(JSON.parse(String(init?.body)).trackerIntake).toMatchObject({ enabled: false, acknowledge: "reaction" });
     vi.unstubAllGlobals();
   });
 

@@ -11,7 +11,7 @@ const PROJECT = {
   id: "web",
   name: null,
   gitOrigin: "git@github.com:acme/app.git",
-  trackerIntake: { enabled: true, provider: "github", repo: null, labels: ["agent"], assignee: null, excludeLabels: null, maxSessionsPerPoll: 10, credential: null, authors: ["OWNER", "MEMBER", "COLLABORATOR"], backlog: "new" },
+  trackerIntake: { enabled: true, provider: "github", repo: null, labels: ["agent"], assignee: null, excludeLabels: null, maxSessionsPerPoll: 10, credential: null, authors: ["OWNER", "MEMBER", "COLLABORATOR"], backlog: "new", acknowledge: "none" },
   version: 3,
   intake: { state: "ok", repo: "acme/app", consecutiveFailures: 0 },
 };
@@ -51,6 +51,28 @@ describe("the Tracker Intake card", () => {
     expect(await screen.findByText(/untrusted author: @drive-by, NONE/)).toBeTruthy();
     expect(screen.getAllByText("Saved with new, this starts 0 sessions now; all would start 1 session.").length).toBeGreaterThan(0);
     expect(screen.getByText("backlog", { selector: ".badge" })).toBeTruthy();
+  });
+
+  it("shows the acknowledge choice, none by default, and saves the one chosen", async () => {
+    // GIVEN a project that writes nothing on its issues, and an API that takes the save
+    const fetch = vi.fn(async (path: string, init?: RequestInit) =>
+      path === "projects/web/config" ? new Response(JSON.stringify({ ...PROJECT, ...JSON.parse(String(init?.body)), version: 4 }), { status: 200 }) : api(path),
+    );
+    vi.stubGlobal("fetch", fetch);
+    render(<ProjectView id="web" />);
+    // THEN the choice reads none, offers the four values, and says the others need write access
+    const select = (await screen.findByLabelText("Once a session is launched, write on the issue")) as HTMLSelectElement;
+    expect(select.value).toBe("none");
+    expect([...select.options].map((o) => o.value)).toEqual(["none", "reaction", "comment", "label"]);
+    expect(screen.getByText(/Anything but none needs write access to issues/).id).toBe(select.getAttribute("aria-describedby"));
+    // WHEN comment is chosen and the card saved
+    fireEvent.change(select, { target: { value: "comment" } });
+    fireEvent.click(screen.getByRole("button", { name: "Save" }));
+    // THEN the config sent asks for a comment, the rest of the rule as it was
+    expect(await screen.findByText("Saved.")).toBeTruthy();
+    const [, init] = fetch.mock.calls.find(([path]) => path === "projects/web/config") ?? [];
+    expect(init?.method).toBe("PUT");
+    expect(JSON.parse(String(init?.body)).trackerIntake).toMatchObject({ acknowledge: "comment", labels: ["agent"], backlog: "new" });
   });
 
   it("warns when the authors are widened beyond the default", async () => {

@@ -63,7 +63,7 @@ describe("a draft rule", () => {
   });
 
   it("reads as a sentence", () => {
-    const intake = { enabled: true, provider: "github" as const, labels: ["agent"], assignee: "*", excludeLabels: null, maxSessionsPerPoll: 5, authors: DEFAULT_AUTHORS, backlog: "new" as const };
+    const intake = { enabled: true, provider: "github" as const, labels: ["agent"], assignee: "*", excludeLabels: null, maxSessionsPerPoll: 5, authors: DEFAULT_AUTHORS, backlog: "new" as const, acknowledge: "none" as const };
     expect(ruleInWords(intake)).toBe("open issues labelled agent, with any assignee, except in-progress, in-review; up to 5 a poll");
     // AND a rule widened beyond the default authors says so
     expect(ruleInWords({ ...intake, authors: [...DEFAULT_AUTHORS, "NONE"] })).toBe(

@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
@@ -24,10 +25,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from intake_dev.local import LocalOptions, LocalStack
 from intake_dev.template import REPO_ROOT
+from tracker_intake.adapters.dynamodb import DynamoLedger, DynamoTable
+from tracker_intake.domain.config import Acknowledge
+from tracker_intake.domain.records import Acknowledgement, AckState
 from tracker_intake.domain.status import report_signature
 
 pytestmark = pytest.mark.timeout(300)
@@ -277,6 +281,71 @@ def test_a_sessions_reported_status_is_on_its_card_and_its_history_in_the_inspec
     shot(browser, "session-status")
     assert axe_violations(browser) == []
     button(browser, "Close").click()
+
+
+def record_ack(stack: LocalStack, issue_id: str, ack: Acknowledgement) -> None:
+    """What a launcher records on a launched claim once it acknowledged (or tried to) on the issue."""
+    ledger = DynamoLedger(DynamoTable(stack.resources["table_name"], client=stack.dynamodb))
+    claim = ledger.get_claim(issue_id)
+    assert claim is not None and claim.ack is None, claim
+    assert ledger.save_ack(claim, ack, None)
+
+
+def test_an_acknowledgement_is_on_its_session_card_and_in_the_inspector(stack: LocalStack, browser: WebDriver) -> None:
+    # GIVEN the project page, where comment is chosen as the acknowledgement and saved
+    open_page(browser, stack, "/projects/widgets")
+    wait(browser, "#intake-title")
+    acknowledge = Select(field(browser, "Once a session is launched, write on the issue"))
+    assert acknowledge.first_selected_option.get_attribute("value") == "none"
+    assert "Anything but none needs write access to issues" in body(browser)
+    acknowledge.select_by_value("comment")
+    button(browser, "Save").click()
+    wait(browser, "[role=status]", "Saved.")
+    current = api(stack, "GET", "/projects/widgets").json()
+    assert current["trackerIntake"]["acknowledge"] == "comment"
+    # AND two launched sessions, one acknowledged with a comment, one whose reaction GitHub refused
+    launched = [
+        s["issueId"]
+        for s in api(stack, "GET", "/projects/widgets/sessions").json()["items"]
+        if s["status"] == "launched"
+    ]
+    assert len(launched) >= 2, launched
+    done, refused = launched[:2]
+    now = datetime.now(UTC)
+    comment = f"https://github.com/acme/widgets/issues/{done.rsplit('#', 1)[1]}#issuecomment-1"
+    refusal = "Resource not accessible by integration (403)"
+    record_ack(
+        stack,
+        done,
+        Acknowledgement(Acknowledge.COMMENT, AckState.DONE, "m-1", now, now, attempts=1, sent=True, url=comment),
+    )
+    record_ack(
+        stack,
+        refused,
+        Acknowledgement(Acknowledge.REACTION, AckState.REFUSED, "m-2", now, now, attempts=1, sent=True, detail=refusal),
+    )
+    # WHEN the page opens again
+    open_page(browser, stack, "/projects/widgets")
+    # THEN the first card links "comment done" to the comment
+    until(browser, lambda d: "comment done" in wait(d, ".session", done).text)
+    link = wait(browser, ".session", done).find_element(By.CSS_SELECTOR, "a.ack-done")
+    assert link.text == "comment done" and link.get_attribute("href") == comment
+    # AND the second shows "reaction refused" as a warning, GitHub's words beside it and as its title
+    card = wait(browser, ".session", refused)
+    badge = card.find_element(By.CSS_SELECTOR, ".ack-refused")
+    assert badge.text == "reaction refused" and badge.get_attribute("title") == refusal
+    assert refusal in card.text
+    shot(browser, "acknowledgement")
+    assert axe_violations(browser) == []
+    # AND its inspector says so in full
+    button(browser, f"inspect {refused}").click()
+    inspector = wait(browser, "[role=dialog]", "Acknowledgement")
+    assert "reaction refused" in inspector.text and refusal in inspector.text, inspector.text
+    assert axe_violations(browser) == []
+    button(browser, "Close").click()
+    # (back to none: the stand-in takes no writes, and the later ticks would try them)
+    rule = {"gitOrigin": current["gitOrigin"], "trackerIntake": {**current["trackerIntake"], "acknowledge": "none"}}
+    assert api(stack, "PUT", "/projects/widgets/config", json=rule).status_code == 200
 
 
 def test_edit_the_rule_and_save(stack: LocalStack, browser: WebDriver) -> None:
