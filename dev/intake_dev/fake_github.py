@@ -23,9 +23,32 @@ What it serves, as GitHub does:
 - `x-ratelimit-limit/remaining/reset/used/resource` per token (60 an hour without one)
   (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api).
 - Secondary limits per token: points per rolling minute, one per GET, a 304 included (GitHub
-  documents no exemption), and requests in flight at once; over either, 403 with `retry-after`
-  and GitHub's secondary-limit message
+  documents no exemption), five per write; requests in flight at once; and content-generating
+  requests (comments, reactions, labels answered 2xx) per minute and per hour. Over any, 403
+  with `retry-after` and GitHub's secondary-limit message
   (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits).
+- Writes to an issue, each needing a token that may write (401 "Requires authentication"
+  without one; 403 "Resource not accessible by integration" for an installation without
+  `issues: write`, "... by personal access token" for a `read_only_tokens` one), 404 for an
+  unknown issue, 410 when the repository has no issues, 422 "Validation Failed" for a body
+  GitHub would not take, 400 for one that is not JSON:
+  - `POST /repos/{owner}/{repo}/issues/{n}/comments` `{"body": ...}`: 201 with the comment and
+    a `Location`; it bumps the issue's `comments` and `updated_at` (so the listing's ETag
+    changes). On a `locked` issue people with write access may comment, an app may not (403)
+    (https://docs.github.com/rest/issues/comments#create-an-issue-comment,
+    https://docs.github.com/communities/moderating-comments-and-conversations/locking-conversations).
+  - `POST /repos/{owner}/{repo}/issues/{n}/reactions` `{"content": "eyes"}`: 201 with the
+    reaction, 200 with the existing one when the user already reacted so; none on a locked
+    issue (https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue).
+  - `POST /repos/{owner}/{repo}/issues/{n}/labels` `{"labels": [...]}` (or a bare array, or one
+    name): 200 with the issue's labels; a label the repository lacks is created, one already
+    on the issue is no error, an empty list removes them all, and a change bumps `updated_at`
+    (https://docs.github.com/rest/issues/labels#add-labels-to-an-issue).
+  A plain token writes as `intake-bot` (`logins`, `set_login` name others), an installation
+  token as its app's bot `app-<app_id>[bot]`.
+- `GET /repos/{owner}/{repo}/issues/{n}/comments` with `since`, `per_page`, `page`, ascending by
+  id, with `Link`s and ETags as the issue listing has
+  (https://docs.github.com/rest/issues/comments#list-issue-comments).
 - GitHub Apps (`add_app`, `add_installation`): `GET /repos/{owner}/{repo}/installation` and
   `POST /app/installations/{id}/access_tokens` take only a JWT signed RS256 with the app's key,
   with `iss`, `iat` and an `exp` at most ten minutes ahead; anything else is a 401 in GitHub's
@@ -34,8 +57,10 @@ What it serves, as GitHub does:
   them, `uninstall` ends the installation and its tokens), counts against its
   installation's own primary and secondary limits, and is refused `GET /user` (403)
   (https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app).
-  Injected faults answer the app's endpoints too, once the JWT has passed.
-- Faults injected on demand (see `FAULTS` and `inject`), and a log of every request.
+  Injected faults answer the app's endpoints too, once the JWT has passed. `permissions` on
+  `add_installation` are served with the installation and its tokens.
+- Faults injected on demand (see `FAULTS` and `inject`; `method="POST"` fails writes only), and
+  a log of every request with its body (`requests`, `writes`).
 
 Its clock (`clock`, epoch seconds) can be a test's simulated one, so rolling windows and resets
 follow the test's time rather than the wall clock.
@@ -45,13 +70,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import secrets
 import string
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,6 +93,11 @@ from tracker_intake.domain.issue import label_names
 
 DOCS = "https://docs.github.com/rest/issues/issues#list-repository-issues"
 USER_DOCS = "https://docs.github.com/rest/users/users#get-the-authenticated-user"
+COMMENTS_DOCS = "https://docs.github.com/rest/issues/comments#create-an-issue-comment"
+LIST_COMMENTS_DOCS = "https://docs.github.com/rest/issues/comments#list-issue-comments"
+REACTIONS_DOCS = "https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue"
+LABELS_DOCS = "https://docs.github.com/rest/issues/labels#add-labels-to-an-issue"
+LOCKING_DOCS = "https://docs.github.com/communities/moderating-comments-and-conversations/locking-conversations"
 AUTHENTICATED_LIMIT = 5000
 ANONYMOUS_LIMIT = 60
 RATE_WINDOW_SECONDS = 3600
@@ -75,11 +106,34 @@ RATE_WINDOW_SECONDS = 3600
 SECONDARY_POINTS_PER_MINUTE = 900
 SECONDARY_CONCURRENCY = 100
 SECONDARY_WINDOW_SECONDS = 60
+# "Most REST API POST, PATCH, PUT, or DELETE requests" cost 5 points. GitHub does not publish
+# the token mint's cost; the stand-in keeps charging it 1.
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+WRITE_POINTS = 5
+# "No more than 80 content-generating requests per minute and no more than 500
+# content-generating requests per hour"; here a comment, a reaction or a label added.
+SECONDARY_CONTENT_PER_MINUTE = 80
+SECONDARY_CONTENT_PER_HOUR = 500
+CONTENT_HOUR_SECONDS = 3600
 SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
     "If you reach out to GitHub Support for help, please include the request ID 0000:FAKE."
 )
 FIRST_REPO_ID = 700_000_001
+# What the stand-in answers: (method, route kind); anything else is a 404.
+ENDPOINTS = frozenset(
+    {
+        ("GET", "repo"),
+        ("GET", "issues"),
+        ("GET", "issue"),
+        ("GET", "issue_comments"),
+        ("POST", "issue_comments"),
+        ("POST", "issue_reactions"),
+        ("POST", "issue_labels"),
+    }
+)
+# A POST to these generates content, for the content-creation limit.
+CONTENT_KINDS = frozenset({"issue_comments", "issue_reactions", "issue_labels"})
 # GitHub Apps: a JWT may be used for ten minutes at most; an installation token for an hour.
 JWT_MAX_SECONDS = 600
 JWT_LEEWAY_SECONDS = 60  # the clock drift the stand-in forgives
@@ -92,6 +146,18 @@ JWT_EXPIRED = (
 )
 JWT_BAD_IAT = "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
 _EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+REACTION_CONTENTS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
+# Who writes when a plain token does not say: the stand-in's tokens belong to this collaborator.
+DEFAULT_LOGIN = "intake-bot"
+# An installation's permissions unless `add_installation` says otherwise (reading issues only).
+READ_ISSUES = {"issues": "read", "metadata": "read"}
+# GitHub answers an app that comments on a locked issue so (write access lets people comment,
+# an integration's issues: write does not).
+LOCKED_COMMENT = "Unable to create comment because issue is locked."
+# GitHub documents that reactions on a locked conversation are disabled for everyone, but not
+# the REST answer's words: these are the stand-in's.
+LOCKED_REACTION = "Unable to create reaction because issue is locked."
 
 FAULTS = (
     "primary_rate_limit",  # 403 (or status=429), x-ratelimit-remaining: 0; reset_in=seconds
@@ -142,6 +208,7 @@ class RecordedRequest:
     # whose limits it counted against: "token:<sha256 prefix>", "installation:<id>", "app:<id>"
     identity: str = "anonymous"
     secondary_limited: bool = False  # refused by the stand-in's own secondary limits
+    body: bytes = b""  # what the request carried (a write's JSON)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -154,6 +221,7 @@ class _Fault:
     times: int | None
     page: int | None
     params: dict[str, Any]
+    method: str | None = None  # "POST": only writes match
 
 
 @dataclass
@@ -178,12 +246,25 @@ class _Installation:
     installation_id: int
     app_id: str
     repos: frozenset[str]  # "owner/name", casefolded
+    permissions: Mapping[str, str] = field(default_factory=lambda: dict(READ_ISSUES))
 
 
 @dataclass
 class _InstallationToken:
     installation_id: int
     expires_at: float  # the stand-in's clock
+
+
+@dataclass(frozen=True)
+class _Writer:
+    """Who a write is by: a user behind a plain token, or an installation's bot."""
+
+    login: str
+    app_id: str | None = None  # set for an installation token: the app's bot writes
+
+    @property
+    def is_bot(self) -> bool:
+        return self.app_id is not None
 
 
 @dataclass
@@ -216,6 +297,8 @@ class FakeRepo:
         self.has_issues = has_issues
         self._issues: dict[int, dict[str, Any]] = {}
         self._labels: dict[str, dict[str, Any]] = {}
+        self._comments: dict[int, list[dict[str, Any]]] = {}  # by issue number, oldest first
+        self._reactions: dict[int, list[dict[str, Any]]] = {}
 
     @property
     def full_name(self) -> str:
@@ -241,6 +324,7 @@ class FakeRepo:
         author_association: str | None = None,
         comments: int = 0,
         labels_as_strings: bool = False,
+        locked: bool = False,
     ) -> dict[str, Any]:
         """Add an issue (or a pull request) and return it as GitHub would list it.
 
@@ -249,7 +333,8 @@ class FakeRepo:
         `author_association` is served as given (`update_issue` can change it, as GitHub's
         answer changes when the author joins or leaves); by default it is OWNER for the
         repository's owner and COLLABORATOR for anyone else: the stand-in's authors can write
-        to the repository unless a test says otherwise.
+        to the repository unless a test says otherwise. A `locked` issue takes comments only
+        from people with write access, and reactions from nobody.
         """
         with self._github._lock:
             if number is None:
@@ -272,6 +357,7 @@ class FakeRepo:
                 "user": user,
                 "author_association": author_association,
                 "comments": comments,
+                "locked": locked,
                 "id": self._github._next_issue_id(),
             }
             return self._render(self._issues[number])
@@ -285,7 +371,7 @@ class FakeRepo:
                 raise TypeError(f"unknown issue fields: {sorted(unknown)}")
             for key, value in changes.items():
                 stored[key] = list(value) if key in ("labels", "assignees") else value
-            stored["updated_at"] = max(self._github._tick(), stored["updated_at"] + timedelta(seconds=1))
+            self._bump(stored)
             if "state" in changes:
                 stored["closed_at"] = stored["updated_at"] if changes["state"] == "closed" else None
             return self._render(stored)
@@ -328,6 +414,91 @@ class FakeRepo:
                 }
             return dict(self._labels[key])
 
+    # --- comments, reactions, labels written to an issue -------------------------------
+
+    def add_comment(self, number: int, body: str, *, user: str = "octocat") -> dict[str, Any]:
+        """A comment by `user` on issue `number`, as if written on GitHub; returns it as served."""
+        with self._github._lock:
+            return self._comment(number, body, _Writer(user))
+
+    def comments(self, number: int) -> list[dict[str, Any]]:
+        """Issue `number`'s comments as GitHub serves them, oldest first."""
+        with self._github._lock:
+            return [self._render_comment(number, c) for c in self._comments.get(number, [])]
+
+    def reactions(self, number: int) -> list[dict[str, Any]]:
+        """The reactions on issue `number` (not on its comments), oldest first."""
+        with self._github._lock:
+            return [self._render_reaction(r) for r in self._reactions.get(number, [])]
+
+    def _comment(self, number: int, body: str, writer: _Writer) -> dict[str, Any]:
+        stored = self._issues[number]
+        at = self._bump(stored)
+        comment = {"id": self._github._next_write_id(), "body": body, "writer": writer, "at": at}
+        self._comments.setdefault(number, []).append(comment)
+        stored["comments"] += 1
+        return self._render_comment(number, comment)
+
+    def _react(self, number: int, content: str, writer: _Writer) -> tuple[dict[str, Any], bool]:
+        """(the reaction, whether it is new): one of each content per user and issue."""
+        reactions = self._reactions.setdefault(number, [])
+        for reaction in reactions:
+            if reaction["content"] == content and reaction["writer"].login.casefold() == writer.login.casefold():
+                return self._render_reaction(reaction), False
+        # A reaction does not touch the issue's updated_at, so the listing's ETag holds.
+        reaction = {"id": self._github._next_write_id(), "content": content, "writer": writer}
+        reaction["at"] = self._github._tick()
+        reactions.append(reaction)
+        return self._render_reaction(reaction), True
+
+    def _add_labels(self, number: int, names: list[str]) -> list[dict[str, Any]]:
+        """Add `names` to the issue's labels (an empty list removes them all); the issue's labels."""
+        stored = self._issues[number]
+        have = {name.casefold() for name in label_names(stored["labels"])}
+        added = [self.label(name)["name"] for name in names if name.casefold() not in have]
+        if not names and stored["labels"]:
+            stored["labels"] = []
+            self._bump(stored)
+        elif added:
+            stored["labels"] = [*stored["labels"], *dict.fromkeys(added)]
+            self._bump(stored)
+        return [self.label(item) if isinstance(item, str) else dict(item) for item in stored["labels"]]
+
+    def _bump(self, stored: dict[str, Any]) -> datetime:
+        moment: datetime = max(self._github._tick(), stored["updated_at"] + timedelta(seconds=1))
+        stored["updated_at"] = moment
+        return moment
+
+    def _render_comment(self, number: int, comment: Mapping[str, Any]) -> dict[str, Any]:
+        writer: _Writer = comment["writer"]
+        kind = "pull" if self._issues[number]["pull_request"] else "issues"
+        if writer.is_bot:
+            association = "NONE"
+        else:
+            association = "OWNER" if writer.login.casefold() == self.owner.casefold() else "COLLABORATOR"
+        return {
+            "id": comment["id"],
+            "node_id": f"IC_kwDO{comment['id']:012d}",
+            "url": f"{self._api}/issues/comments/{comment['id']}",
+            "html_url": f"{self._github.html_base}/{self.full_name}/{kind}/{number}#issuecomment-{comment['id']}",
+            "body": comment["body"],
+            "user": self._github._user_of(writer),
+            "created_at": _iso(comment["at"]),
+            "updated_at": _iso(comment["at"]),
+            "issue_url": f"{self._api}/issues/{number}",
+            "author_association": association,
+            "performed_via_github_app": self._github._app_json(writer.app_id) if writer.app_id else None,
+        }
+
+    def _render_reaction(self, reaction: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "id": reaction["id"],
+            "node_id": f"REA_lATO{reaction['id']:012d}",
+            "user": self._github._user_of(reaction["writer"]),
+            "content": reaction["content"],
+            "created_at": _iso(reaction["at"]),
+        }
+
     # --- what GitHub would answer ----------------------------------------------------
 
     @property
@@ -358,7 +529,7 @@ class FakeRepo:
             "user": _user(stored["user"], self._github.base_url),
             "labels": labels,
             "state": stored["state"],
-            "locked": False,
+            "locked": stored["locked"],
             "assignee": assignees[0] if assignees else None,
             "assignees": assignees,
             "milestone": None,
@@ -432,6 +603,10 @@ class FakeGitHub:
         clock: Callable[[], float] = time.time,
         secondary_points_per_minute: int = SECONDARY_POINTS_PER_MINUTE,
         secondary_concurrency: int = SECONDARY_CONCURRENCY,
+        secondary_content_per_minute: int = SECONDARY_CONTENT_PER_MINUTE,
+        secondary_content_per_hour: int = SECONDARY_CONTENT_PER_HOUR,
+        logins: Mapping[str, str] | None = None,
+        read_only_tokens: Iterable[str] = (),
     ) -> None:
         self.per_page_default = per_page_default
         # A GitHub Enterprise Server API lives under /api/v3: `prefix="/api/v3"` mimics it.
@@ -442,7 +617,13 @@ class FakeGitHub:
         self.clock = clock
         self.secondary_points_per_minute = secondary_points_per_minute
         self.secondary_concurrency = secondary_concurrency
-        self._points: dict[str, deque[float]] = {}
+        self.secondary_content_per_minute = secondary_content_per_minute
+        self.secondary_content_per_hour = secondary_content_per_hour
+        # A plain token writes as its login (DEFAULT_LOGIN unless mapped); a read-only one cannot.
+        self._logins = dict(logins or {})
+        self._read_only = set(read_only_tokens)
+        self._points: dict[str, deque[tuple[float, int]]] = {}  # (when, points) per identity
+        self._content: dict[str, deque[float]] = {}  # content-generating requests per identity
         self._in_flight: dict[str, int] = {}
         self.max_in_flight: dict[str, int] = {}
         self._lock = threading.RLock()
@@ -456,6 +637,7 @@ class FakeGitHub:
         self._installation_tokens: dict[str, _InstallationToken] = {}
         self._clock = _EPOCH
         self._issue_ids = 1_000_000_000
+        self._write_ids = 2_000_000_000  # comments and reactions
         self._stopping = threading.Event()
         self._server = _Server((host, port), _Handler, self)
         self._thread = threading.Thread(
@@ -524,16 +706,27 @@ class FakeGitHub:
             self._apps[str(app_id)] = _App(str(app_id), key)
 
     def add_installation(
-        self, app_id: str | int, installation_id: int, repos: Iterable[str], limit: int = AUTHENTICATED_LIMIT
+        self,
+        app_id: str | int,
+        installation_id: int,
+        repos: Iterable[str],
+        limit: int = AUTHENTICATED_LIMIT,
+        *,
+        permissions: Mapping[str, str] | None = None,
     ) -> None:
-        """The app installed on `repos` ("owner/name"), its tokens `limit` requests an hour."""
+        """The app installed on `repos` ("owner/name"), its tokens `limit` requests an hour.
+
+        `permissions` (default `READ_ISSUES`) are served with the installation and its tokens;
+        writing to an issue needs `{"issues": "write"}`.
+        """
         with self._lock:
             if str(app_id) not in self._apps:
                 raise ValueError(f"no app {app_id}: add_app first")
             if installation_id in self._installations:
                 raise ValueError(f"installation {installation_id} exists already")
             covered = frozenset(name.casefold() for name in repos)
-            self._installations[installation_id] = _Installation(installation_id, str(app_id), covered)
+            granted = dict(permissions if permissions is not None else READ_ISSUES)
+            self._installations[installation_id] = _Installation(installation_id, str(app_id), covered, granted)
             self._buckets[_installation_identity(installation_id)] = _Bucket(
                 limit, limit, int(self.clock()) + RATE_WINDOW_SECONDS
             )
@@ -541,9 +734,14 @@ class FakeGitHub:
     def set_installation_repos(self, installation_id: int, repos: Iterable[str]) -> None:
         """The installation now covers `repos` only; its tokens, minted or not, follow at once."""
         with self._lock:
-            installation = self._installations[installation_id]
             covered = frozenset(name.casefold() for name in repos)
-            self._installations[installation_id] = _Installation(installation_id, installation.app_id, covered)
+            self._installations[installation_id] = replace(self._installations[installation_id], repos=covered)
+
+    def set_installation_permissions(self, installation_id: int, permissions: Mapping[str, str]) -> None:
+        """The installation's permissions change (the owner accepted new ones); its tokens follow at once."""
+        with self._lock:
+            granted = dict(permissions)
+            self._installations[installation_id] = replace(self._installations[installation_id], permissions=granted)
 
     def uninstall(self, installation_id: int) -> None:
         """The app uninstalled: lookups and mints no longer find the installation, its tokens are 401."""
@@ -578,6 +776,21 @@ class FakeGitHub:
         with self._lock:
             return self._bucket(_installation_identity(installation_id)).remaining
 
+    # --- who writes ------------------------------------------------------------------
+
+    def set_login(self, token: str, login: str) -> None:
+        """What `token` writes as (a plain token writes as DEFAULT_LOGIN unless mapped)."""
+        with self._lock:
+            self._logins[token] = login
+
+    def set_read_only(self, token: str, read_only: bool = True) -> None:
+        """A read-only token reads as before; its writes are GitHub's 403 for a token without access."""
+        with self._lock:
+            if read_only:
+                self._read_only.add(token)
+            else:
+                self._read_only.discard(token)
+
     # --- faults ----------------------------------------------------------------------
 
     def inject(
@@ -587,18 +800,20 @@ class FakeGitHub:
         repo: str | None = None,
         times: int | None = 1,
         page: int | None = None,
+        method: str | None = None,
         **params: Any,
     ) -> None:
         """Make the next `times` matching requests fail (`times=None`: until `clear_faults`).
 
-        `repo` ("owner/name") and `page` narrow which requests match. Faults fire in the
-        order they were injected. `ECHO_CREDENTIAL` in a `message` or `body` is replaced by the
-        token the request carried.
+        `repo` ("owner/name"), `page` and `method` ("POST": writes only, so a poller's GETs
+        pass) narrow which requests match. Faults fire in the order they were injected.
+        `ECHO_CREDENTIAL` in a `message` or `body` is replaced by the token the request carried.
         """
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
         with self._lock:
-            self._faults.append(_Fault(fault, repo.casefold() if repo else None, times, page, params))
+            scope = repo.casefold() if repo else None
+            self._faults.append(_Fault(fault, scope, times, page, params, method.upper() if method else None))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -639,6 +854,12 @@ class FakeGitHub:
         with self._lock:
             return [r for r in self._requests if r.repo and r.repo.casefold() == full_name.casefold()]
 
+    def writes(self, full_name: str | None = None) -> list[RecordedRequest]:
+        """Every request but GETs and HEADs (a token mint included), of one repository if named."""
+        with self._lock:
+            chosen = self._requests if full_name is None else self.requests_for(full_name)
+            return [r for r in chosen if r.method not in ("GET", "HEAD")]
+
     def clear_requests(self) -> None:
         with self._lock:
             self._requests.clear()
@@ -652,6 +873,30 @@ class FakeGitHub:
     def _next_issue_id(self) -> int:
         self._issue_ids += 1
         return self._issue_ids
+
+    def _next_write_id(self) -> int:
+        self._write_ids += 1
+        return self._write_ids
+
+    def _user_of(self, writer: _Writer) -> dict[str, Any]:
+        if not writer.is_bot:
+            return _user(writer.login, self.base_url)
+        return {
+            **_user(writer.login, self.base_url),
+            "type": "Bot",
+            "html_url": f"https://github.com/apps/app-{writer.app_id}",
+        }
+
+    def _app_json(self, app_id: str) -> dict[str, Any]:
+        return {"id": int(app_id) if app_id.isdigit() else app_id, "slug": f"app-{app_id}", "name": f"app-{app_id}"}
+
+    def _writer(self, token: str | None) -> _Writer:
+        issued = self._installation_tokens.get(token) if token is not None else None
+        if issued is not None:
+            installation = self._installations.get(issued.installation_id)
+            app_id = installation.app_id if installation is not None else "0"
+            return _Writer(f"app-{app_id}[bot]", app_id)
+        return _Writer(self._logins.get(token or "", DEFAULT_LOGIN))
 
     def _bucket(self, identity: str) -> _Bucket:
         now = int(self.clock())
@@ -668,10 +913,12 @@ class FakeGitHub:
         path = split.path
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         headers = {k.lower(): v for k, v in handler.headers.items()}
+        body = handler.rfile.read(max(_int(headers.get("content-length"), 0), 0))
+        method = handler.command
         with self._lock:
             identity = self._identity_of(_token(headers.get("authorization"))[0])
-            repo = self._route(path)[1]
-            fault = self._take_fault(repo, query)
+            kind, repo, _ = self._route(path)
+            fault = self._take_fault(repo, query, method)
             in_flight = self._in_flight[identity] = self._in_flight.get(identity, 0) + 1
             self.max_in_flight[identity] = max(self.max_in_flight.get(identity, 0), in_flight)
         try:
@@ -680,13 +927,17 @@ class FakeGitHub:
                 fault = None
             with self._lock:
                 at = self.clock()
-                limited = self._secondary_limit(identity, in_flight, at)
+                points = WRITE_POINTS if method in WRITE_METHODS and kind != "access_tokens" else 1
+                content = method == "POST" and kind in CONTENT_KINDS
+                limited = self._secondary_limit(identity, in_flight, at, points, content)
                 response = limited or self._respond(
-                    handler.command, path, split.query, query, headers, identity, repo, fault
+                    method, path, split.query, query, headers, identity, repo, fault, body
                 )
+                if content and limited is None and 200 <= response.status < 300:
+                    self._content.setdefault(identity, deque()).append(at)
                 self._requests.append(
                     RecordedRequest(
-                        method=handler.command,
+                        method=method,
                         path=path,
                         query=query,
                         headers=headers,
@@ -696,6 +947,7 @@ class FakeGitHub:
                         at=at,
                         identity=identity,
                         secondary_limited=limited is not None,
+                        body=body,
                     )
                 )
             _write(handler, response)
@@ -711,26 +963,38 @@ class FakeGitHub:
         issuer = _jwt_issuer(token)
         return f"app:{issuer}" if issuer is not None else _identity(token)
 
-    def _secondary_limit(self, identity: str, in_flight: int, at: float) -> _Response | None:
+    def _secondary_limit(self, identity: str, in_flight: int, at: float, cost: int, content: bool) -> _Response | None:
         """GitHub's secondary limits for this credential, or None when the request may go on.
 
-        Every request served costs a point, a 304 included; a refused one costs none here.
+        Every request served costs its points (a GET 1, a 304 included; a write 5); a refused one
+        costs none here. A content-generating request must also fit the content-creation limits.
         """
         points = self._points.setdefault(identity, deque())
-        while points and points[0] <= at - SECONDARY_WINDOW_SECONDS:
+        while points and points[0][0] <= at - SECONDARY_WINDOW_SECONDS:
             points.popleft()
-        if in_flight > self.secondary_concurrency or len(points) >= self.secondary_points_per_minute:
-            return _json(
-                403,
-                {
-                    "message": SECONDARY_MESSAGE,
-                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
-                    "#about-secondary-rate-limits",
-                },
-                {"retry-after": str(SECONDARY_WINDOW_SECONDS)},
-            )
-        points.append(at)
+        spent = sum(points_of for _, points_of in points)
+        if in_flight > self.secondary_concurrency or spent + cost > self.secondary_points_per_minute:
+            return _secondary_refusal(SECONDARY_WINDOW_SECONDS)
+        if content:
+            wait = self._content_wait(identity, at)
+            if wait > 0:
+                return _secondary_refusal(wait)
+        points.append((at, cost))
         return None
+
+    def _content_wait(self, identity: str, at: float) -> int:
+        """Seconds until `identity` may create content again, 0 if it may now."""
+        created = self._content.setdefault(identity, deque())
+        while created and created[0] <= at - CONTENT_HOUR_SECONDS:
+            created.popleft()
+        last_minute = [t for t in created if t > at - SECONDARY_WINDOW_SECONDS]
+        waits = [0.0]
+        per_minute, per_hour = self.secondary_content_per_minute, self.secondary_content_per_hour
+        if len(last_minute) >= per_minute:
+            waits.append(last_minute[-per_minute] + SECONDARY_WINDOW_SECONDS - at if per_minute > 0 else 60)
+        if len(created) >= per_hour:
+            waits.append(created[-per_hour] + CONTENT_HOUR_SECONDS - at if per_hour > 0 else 3600)
+        return math.ceil(max(waits))
 
     def secondary_refusals(self) -> int:
         """How many requests the stand-in's secondary limits refused so far."""
@@ -772,15 +1036,26 @@ class FakeGitHub:
             return "issues", repo, None
         if len(rest) == 2 and rest[0] == "issues" and rest[1].isdigit():
             return "issue", repo, int(rest[1])
+        if (
+            len(rest) == 3
+            and rest[0] == "issues"
+            and rest[1].isdigit()
+            and rest[2] in ("comments", "reactions", "labels")
+        ):
+            return f"issue_{rest[2]}", repo, int(rest[1])
         return "unknown", repo, None
 
-    def _take_fault(self, repo: FakeRepo | None, query: Mapping[str, str]) -> _Fault | None:
+    def _take_fault(self, repo: FakeRepo | None, query: Mapping[str, str], method: str) -> _Fault | None:
         page = _int(query.get("page"), 1)
         for fault in self._faults:
             if fault.repo is not None and (repo is None or repo.full_name.casefold() != fault.repo):
                 continue
             if fault.page is not None and fault.page != page:
                 continue
+            if fault.method is not None and fault.method != method:
+                continue
+            if fault.kind == "vanish_after_first_page" and method != "GET":
+                continue  # it changes a listing; a write has none
             if fault.times is not None:
                 fault.times -= 1
                 if fault.times <= 0:
@@ -798,6 +1073,7 @@ class FakeGitHub:
         identity: str,
         repo: FakeRepo | None,
         fault: _Fault | None,
+        body: bytes = b"",
     ) -> _Response:
         if not headers.get("user-agent"):
             return _json(
@@ -823,6 +1099,8 @@ class FakeGitHub:
             return _bad_credentials()
         bucket = self._bucket(identity)
         rate = _rate_headers(bucket)
+        writing = method in WRITE_METHODS and (method, kind) in ENDPOINTS
+        docs = _endpoint_docs(method, kind)
 
         if kind == "rate_limit":
             core = {
@@ -832,6 +1110,8 @@ class FakeGitHub:
                 "used": bucket.used,
             }
             return _json(200, {"resources": {"core": core}, "rate": core}, rate)
+        if writing and token is None:
+            return self._spend(bucket, _json(401, {"message": "Requires authentication", "documentation_url": docs}))
         if fault is not None and fault.kind != "vanish_after_first_page":
             return self._fault_response(fault, bucket, rate, token)
         if bucket.remaining <= 0:
@@ -849,7 +1129,7 @@ class FakeGitHub:
                 bucket,
                 _json(403, {"message": "Resource not accessible by integration", "documentation_url": USER_DOCS}),
             )
-        if method != "GET" or kind in ("unknown", "user"):
+        if (method, kind) not in ENDPOINTS:
             return self._spend(bucket, _json(404, _not_found()))
         if repo is None or (repo.private and token is None):
             return self._spend(bucket, _json(404, _not_found()))
@@ -857,17 +1137,75 @@ class FakeGitHub:
             return self._spend(bucket, _json(404, _not_found()))  # GitHub hides what an installation cannot see
         if kind == "repo":
             return self._spend(bucket, _json(200, _repo_json(repo, self.base_url)))
+        if writing:
+            refusal = self._write_refusal(token, issued, docs)
+            if refusal is not None:
+                return self._spend(bucket, refusal)
         if not repo.has_issues:
             return self._spend(
                 bucket,
-                _json(410, {"message": "Issues are disabled for this repo", "documentation_url": DOCS}),
+                _json(410, {"message": "Issues are disabled for this repo", "documentation_url": docs}),
             )
+        if kind == "issues":
+            return self._issues_page(repo, raw_query, query, headers, identity, bucket, fault)
+        assert number is not None
+        if number not in repo._issues:
+            return self._spend(bucket, _json(404, _not_found()))
         if kind == "issue":
-            assert number is not None
-            if number not in repo._issues:
-                return self._spend(bucket, _json(404, _not_found()))
             return self._spend(bucket, _json(200, repo._render(repo._issues[number])))
-        return self._issues_page(repo, raw_query, query, headers, identity, bucket, fault)
+        if method == "GET":
+            return self._comments_page(repo, number, raw_query, query, headers, identity, bucket)
+        return self._spend(bucket, self._write_to_issue(kind, repo, number, body, self._writer(token), docs))
+
+    def _write_refusal(self, token: str | None, issued: _InstallationToken | None, docs: str) -> _Response | None:
+        """GitHub's 403 for a credential that may read the repository but not write to its issues."""
+        if issued is not None:
+            installation = self._installations[issued.installation_id]
+            if installation.permissions.get("issues") != "write":
+                return _json(
+                    403,
+                    {"message": "Resource not accessible by integration", "documentation_url": docs, "status": "403"},
+                )
+        elif token in self._read_only:
+            return _json(
+                403,
+                {
+                    "message": "Resource not accessible by personal access token",
+                    "documentation_url": docs,
+                    "status": "403",
+                },
+            )
+        return None
+
+    def _write_to_issue(
+        self, kind: str, repo: FakeRepo, number: int, raw: bytes, writer: _Writer, docs: str
+    ) -> _Response:
+        """A comment, a reaction or labels written to an existing issue, validated as GitHub does."""
+        try:
+            payload = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            return _json(400, {"message": "Problems parsing JSON", "documentation_url": docs, "status": "400"})
+        locked = repo._issues[number]["locked"]
+        if kind == "issue_comments":
+            text = payload.get("body") if isinstance(payload, dict) else None
+            if not isinstance(text, str) or not text:
+                return _invalid("IssueComment", "body", docs)
+            if locked and writer.is_bot:
+                return _json(403, {"message": LOCKED_COMMENT, "documentation_url": LOCKING_DOCS})
+            comment = repo._comment(number, text, writer)
+            return _json(201, comment, {"Location": comment["url"]})
+        if kind == "issue_reactions":
+            content = payload.get("content") if isinstance(payload, dict) else None
+            if content not in REACTION_CONTENTS:
+                return _invalid("Reaction", "content", docs)
+            if locked:
+                return _json(403, {"message": LOCKED_REACTION, "documentation_url": LOCKING_DOCS})
+            reaction, created = repo._react(number, str(content), writer)
+            return _json(201 if created else 200, reaction)
+        names = _label_names_given(payload)
+        if names is None:
+            return _invalid("Label", "labels", docs)
+        return _json(200, repo._add_labels(number, names))
 
     def _as_app(
         self, method: str, kind: str, path: str, token: str | None, installation_id: int | None, fault: _Fault | None
@@ -896,7 +1234,7 @@ class FakeGitHub:
         body = {
             "token": value,
             "expires_at": _iso(datetime.fromtimestamp(expires_at, UTC)),
-            "permissions": {"issues": "read", "metadata": "read"},
+            "permissions": dict(installation.permissions),
             "repository_selection": "selected",
         }
         return _json(201, body)
@@ -937,7 +1275,7 @@ class FakeGitHub:
             "repository_selection": "selected",
             "access_tokens_url": f"{self.base_url}/app/installations/{installation.installation_id}/access_tokens",
             "repositories_url": f"{self.base_url}/installation/repositories",
-            "permissions": {"issues": "read", "metadata": "read"},
+            "permissions": dict(installation.permissions),
             "events": [],
             "suspended_at": None,
         }
@@ -959,9 +1297,7 @@ class FakeGitHub:
         rows = [repo._render(stored) for stored in listing[(page - 1) * per_page : page * per_page]]
         link = self._link(repo, raw_query, page, last)
         body = json.dumps(rows, ensure_ascii=False).encode()
-        # The body and the credential, never the Link header: GitHub's ETags work that way.
-        digest = hashlib.sha256(body + identity.encode()).hexdigest()
-        etag = f'W/"{digest}"' if repo.weak_etags else f'"{digest}"'
+        etag = _etag(repo, body, identity)
         out = {"ETag": etag, **({"Link": link} if link else {})}
         if fault is not None:  # vanish_after_first_page: answer this page, then change the repo
             served = {row["number"] for row in rows}
@@ -970,19 +1306,47 @@ class FakeGitHub:
             for number in closing:
                 repo._issues[number]["state"] = "closed"
                 repo._issues[number]["updated_at"] = self._tick()
-        if _etag_matches(headers.get("if-none-match"), etag):
+        return self._conditional(body, out, headers, identity, bucket)
+
+    def _comments_page(
+        self,
+        repo: FakeRepo,
+        number: int,
+        raw_query: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        identity: str,
+        bucket: _Bucket,
+    ) -> _Response:
+        """One page of an issue's comments: ascending by id, `since` on updated_at, `Link`s and ETag."""
+        per_page = min(max(_int(query.get("per_page"), 30), 1), 100)
+        page = max(_int(query.get("page"), 1), 1)
+        since = _parse_since(query.get("since"))
+        listing = [c for c in repo._comments.get(number, []) if since is None or c["at"] >= since]
+        last = max((len(listing) + per_page - 1) // per_page, 1)
+        rows = [repo._render_comment(number, c) for c in listing[(page - 1) * per_page : page * per_page]]
+        link = self._link(repo, raw_query, page, last, f"issues/{number}/comments")
+        body = json.dumps(rows, ensure_ascii=False).encode()
+        out = {"ETag": _etag(repo, body, identity), **({"Link": link} if link else {})}
+        return self._conditional(body, out, headers, identity, bucket)
+
+    def _conditional(
+        self, body: bytes, out: dict[str, str], headers: Mapping[str, str], identity: str, bucket: _Bucket
+    ) -> _Response:
+        """A listing's 200, or its 304 when If-None-Match names its ETag."""
+        if _etag_matches(headers.get("if-none-match"), out["ETag"]):
             if identity == "anonymous":  # only an authorized 304 is free of the primary limit
                 return self._spend(bucket, _Response(304, b"", out))
             return _Response(304, b"", {**_rate_headers(bucket), **out})
         return self._spend(bucket, _Response(200, body, {**_json_type(), **out}))
 
-    def _link(self, repo: FakeRepo, raw_query: str, page: int, last: int) -> str:
+    def _link(self, repo: FakeRepo, raw_query: str, page: int, last: int, listing: str = "issues") -> str:
         if last <= 1:
             return ""
         kept = [part for part in raw_query.split("&") if part and not part.startswith("page=")]
 
         def url(n: int) -> str:
-            return f"{self.base_url}/repositories/{repo.repo_id}/issues?" + "&".join([*kept, f"page={n}"])
+            return f"{self.base_url}/repositories/{repo.repo_id}/{listing}?" + "&".join([*kept, f"page={n}"])
 
         links = []
         if page > 1:
@@ -1166,6 +1530,55 @@ def _jwt_issuer(token: str | None) -> str | None:
         return None
     issuer = claims.get("iss")
     return str(issuer) if isinstance(issuer, str | int) and not isinstance(issuer, bool) else None
+
+
+def _etag(repo: FakeRepo, body: bytes, identity: str) -> str:
+    """The body and the credential, never the Link header: GitHub's ETags work that way."""
+    digest = hashlib.sha256(body + identity.encode()).hexdigest()
+    return f'W/"{digest}"' if repo.weak_etags else f'"{digest}"'
+
+
+def _endpoint_docs(method: str, kind: str) -> str:
+    if kind == "issue_comments":
+        return COMMENTS_DOCS if method == "POST" else LIST_COMMENTS_DOCS
+    return {"issue_reactions": REACTIONS_DOCS, "issue_labels": LABELS_DOCS}.get(kind, DOCS)
+
+
+def _invalid(resource: str, name: str, docs: str) -> _Response:
+    """GitHub's 422 for a write whose field is missing or not one it takes."""
+    error = {"resource": resource, "code": "invalid", "field": name}
+    return _json(422, {"message": "Validation Failed", "errors": [error], "documentation_url": docs, "status": "422"})
+
+
+def _label_names_given(payload: Any) -> list[str] | None:
+    """The names an add-labels body carries, in any form GitHub takes, or None if it is not one.
+
+    GitHub takes `{"labels": [...]}`, a bare array, either with names or `{"name": ...}`
+    objects, and a single name as a string.
+    """
+    if isinstance(payload, str):
+        return [payload] if payload else None
+    given = payload.get("labels") if isinstance(payload, dict) else payload
+    if isinstance(given, str):
+        given = [given]
+    if not isinstance(given, list):
+        return None
+    names = [item.get("name") if isinstance(item, dict) else item for item in given]
+    if not all(isinstance(name, str) and name for name in names):
+        return None
+    return [str(name) for name in names]
+
+
+def _secondary_refusal(retry_after: int) -> _Response:
+    return _json(
+        403,
+        {
+            "message": SECONDARY_MESSAGE,
+            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+            "#about-secondary-rate-limits",
+        },
+        {"retry-after": str(max(retry_after, 1))},
+    )
 
 
 def _bad_credentials() -> _Response:

@@ -2,20 +2,50 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import jwt
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from intake_dev.fake_github import ECHO_CREDENTIAL, FakeGitHub
+from intake_dev.fake_github import ECHO_CREDENTIAL, LOCKED_COMMENT, FakeGitHub
 from intake_dev.sample_repo import load_sample
 
 UA = {"User-Agent": "stand-in-test"}
+APP_ID = "123"
+APP_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def _get(github: FakeGitHub, path: str, token: str | None = None, **headers: str) -> requests.Response:
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     return requests.get(github.base_url + path, headers={**UA, **headers}, timeout=5)
+
+
+def _post(github: FakeGitHub, path: str, payload: Any, token: str | None = "t") -> requests.Response:
+    headers = {**UA, **({"Authorization": f"Bearer {token}"} if token is not None else {})}
+    return requests.post(github.base_url + path, json=payload, headers=headers, timeout=5)
+
+
+def _install(github: FakeGitHub, installation_id: int, repos: list[str], **permissions: str) -> str:
+    """App APP_ID installed on `repos` with `permissions` (default: GitHub's read-only); a token of it."""
+    public = APP_KEY.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    github.add_app(APP_ID, public)
+    github.add_installation(APP_ID, installation_id, repos, permissions=permissions or None)
+    now = int(github.clock())
+    app_jwt = jwt.encode({"iss": APP_ID, "iat": now - 30, "exp": now + 300}, APP_KEY, algorithm="RS256")
+    minted = requests.post(
+        f"{github.base_url}/app/installations/{installation_id}/access_tokens",
+        headers={**UA, "Authorization": f"Bearer {app_jwt}"},
+        timeout=5,
+    )
+    assert minted.status_code == 201
+    token: str = minted.json()["token"]
+    return token
 
 
 def _numbers(response: requests.Response) -> list[int]:
@@ -335,3 +365,339 @@ def test_an_anonymous_304_spends_primary_rate_limit_an_authorized_one_does_not(g
     assert anonymous_304.status_code == authorized_304.status_code == 304
     assert int(anonymous_304.headers["x-ratelimit-remaining"]) == int(anonymous.headers["x-ratelimit-remaining"]) - 1
     assert authorized_304.headers["x-ratelimit-remaining"] == authorized.headers["x-ratelimit-remaining"]
+
+
+# --- writes to an issue (the acknowledgement a launch leaves) --------------------------------
+
+
+def test_a_comment_is_created_with_its_location_and_bumps_the_issue(github: FakeGitHub) -> None:
+    # GIVEN an issue and the listing's ETag
+    repo = github.add_repo("acme", "widgets")
+    repo.add_issue("one")
+    before = _get(github, "/repos/acme/widgets/issues", token="t")
+
+    # WHEN a token comments on it
+    response = _post(github, "/repos/acme/widgets/issues/1/comments", {"body": "On it: session 7"})
+
+    # THEN GitHub's 201 with the comment, its API URL in Location, written by the token's user
+    assert response.status_code == 201
+    comment = response.json()
+    assert response.headers["Location"] == comment["url"]
+    assert comment["url"] == f"{github.base_url}/repos/acme/widgets/issues/comments/{comment['id']}"
+    assert comment["html_url"] == f"https://github.com/acme/widgets/issues/1#issuecomment-{comment['id']}"
+    assert comment["issue_url"] == f"{github.base_url}/repos/acme/widgets/issues/1"
+    assert (comment["body"], comment["user"]["login"], comment["author_association"]) == (
+        "On it: session 7",
+        "intake-bot",
+        "COLLABORATOR",
+    )
+    assert {"node_id", "created_at", "updated_at"} <= comment.keys()
+    # AND the issue counts it and moved, so the listing's old ETag no longer matches
+    assert repo.issue(1)["comments"] == 1
+    assert repo.issue(1)["updated_at"] > before.json()[0]["updated_at"]
+    again = _get(github, "/repos/acme/widgets/issues", token="t", **{"If-None-Match": before.headers["ETag"]})
+    assert again.status_code == 200
+    # AND the stand-in keeps it and logs the write with its body
+    assert repo.comments(1) == [comment]
+    (write,) = github.writes("acme/widgets")
+    assert (write.method, json.loads(write.body)) == ("POST", {"body": "On it: session 7"})
+
+
+def test_a_comment_without_a_body_is_422_and_a_body_that_is_not_json_400(github: FakeGitHub) -> None:
+    # GIVEN an issue
+    github.add_repo("acme", "widgets").add_issue("one")
+
+    # WHEN comments are posted without a body, with an empty one, and with broken JSON
+    missing = _post(github, "/repos/acme/widgets/issues/1/comments", {})
+    empty = _post(github, "/repos/acme/widgets/issues/1/comments", {"body": ""})
+    broken = requests.post(
+        github.base_url + "/repos/acme/widgets/issues/1/comments",
+        data=b'{"body": ',
+        headers={**UA, "Authorization": "Bearer t"},
+        timeout=5,
+    )
+
+    # THEN GitHub's validation failure twice, and its parse error
+    assert [missing.status_code, empty.status_code, broken.status_code] == [422, 422, 400]
+    assert missing.json()["message"] == "Validation Failed"
+    assert github.repo("acme/widgets").comments(1) == []
+
+
+def test_a_repeated_reaction_is_200_with_the_reaction_that_exists(github: FakeGitHub) -> None:
+    # GIVEN an issue, and two tokens of two users
+    repo = github.add_repo("acme", "widgets")
+    repo.add_issue("one")
+    github.set_login("t2", "ana")
+
+    # WHEN the first reacts with eyes twice, then the second once
+    first = _post(github, "/repos/acme/widgets/issues/1/reactions", {"content": "eyes"})
+    repeated = _post(github, "/repos/acme/widgets/issues/1/reactions", {"content": "eyes"})
+    other = _post(github, "/repos/acme/widgets/issues/1/reactions", {"content": "eyes"}, token="t2")
+
+    # THEN 201 created, 200 with the same reaction, 201 for the other user; two reactions kept
+    assert [first.status_code, repeated.status_code, other.status_code] == [201, 200, 201]
+    assert repeated.json() == first.json()
+    assert set(first.json()) == {"id", "node_id", "user", "content", "created_at"}
+    assert [(r["user"]["login"], r["content"]) for r in repo.reactions(1)] == [("intake-bot", "eyes"), ("ana", "eyes")]
+
+
+def test_a_reaction_github_does_not_know_is_422(github: FakeGitHub) -> None:
+    # GIVEN an issue
+    github.add_repo("acme", "widgets").add_issue("one")
+
+    # WHEN a reaction outside GitHub's eight is posted
+    response = _post(github, "/repos/acme/widgets/issues/1/reactions", {"content": "thumbsup"})
+
+    # THEN GitHub's validation failure, and nothing is kept
+    assert response.status_code == 422
+    assert response.json()["message"] == "Validation Failed"
+    assert github.repo("acme/widgets").reactions(1) == []
+
+
+def test_adding_labels_creates_a_missing_label_and_never_duplicates_one(github: FakeGitHub) -> None:
+    # GIVEN an issue labelled agent, in a repository that has no in-progress label yet
+    repo = github.add_repo("acme", "widgets")
+    repo.add_issue("one", labels=["agent"])
+    updated = repo.issue(1)["updated_at"]
+
+    # WHEN in-progress is added, then added again with agent, as a bare array in other case
+    first = _post(github, "/repos/acme/widgets/issues/1/labels", {"labels": ["in-progress"]})
+    moved = repo.issue(1)["updated_at"]
+    second = _post(github, "/repos/acme/widgets/issues/1/labels", ["IN-PROGRESS", "agent"])
+
+    # THEN both answer 200 with the issue's full label objects, each label once
+    assert first.status_code == second.status_code == 200
+    assert [label["name"] for label in first.json()] == ["agent", "in-progress"]
+    assert second.json() == first.json()
+    assert first.json()[1] == repo.label("in-progress")
+    # AND only the change moved updated_at
+    assert moved > updated
+    assert repo.issue(1)["updated_at"] == moved
+
+
+def test_comment_listing_takes_since_and_pages_ascending_with_links(github: FakeGitHub) -> None:
+    # GIVEN five comments on an issue
+    repo = github.add_repo("acme", "widgets", repo_id=77)
+    repo.add_issue("one")
+    comments = [repo.add_comment(1, f"comment {n}") for n in range(5)]
+
+    # WHEN comments since the third are asked, then all of them two a page
+    since = _get(github, f"/repos/acme/widgets/issues/1/comments?since={comments[2]['updated_at']}")
+    page_1 = _get(github, "/repos/acme/widgets/issues/1/comments?per_page=2")
+    page_3 = _get(github, "/repos/acme/widgets/issues/1/comments?per_page=2&page=3")
+
+    # THEN since keeps comments updated at or after it; pages go by ascending id with Links
+    assert [c["body"] for c in since.json()] == ["comment 2", "comment 3", "comment 4"]
+    assert "Link" not in since.headers
+    assert [c["id"] for c in page_1.json()] == [c["id"] for c in comments[:2]]
+    base = f"{github.base_url}/repositories/77/issues/1/comments?per_page=2"
+    assert {rel: link["url"] for rel, link in page_1.links.items()} == {
+        "next": base + "&page=2",
+        "last": base + "&page=3",
+    }
+    assert [c["body"] for c in page_3.json()] == ["comment 4"]
+    assert set(page_3.links) == {"prev", "first"}
+
+
+def test_an_installation_writes_only_with_issues_write_and_as_its_bot(github: FakeGitHub) -> None:
+    # GIVEN one installation with GitHub's default read permissions and one with issues: write
+    github.add_repo("acme", "widgets").add_issue("one")
+    reader = _install(github, 11, ["acme/widgets"])
+    writer = _install(github, 12, ["acme/widgets"], issues="write", metadata="read")
+
+    # WHEN each comments, and the reader lists the comments
+    refused = _post(github, "/repos/acme/widgets/issues/1/comments", {"body": "hi"}, token=reader)
+    written = _post(github, "/repos/acme/widgets/issues/1/comments", {"body": "hi"}, token=writer)
+    listed = _get(github, "/repos/acme/widgets/issues/1/comments", token=reader)
+
+    # THEN the reader gets GitHub's 403 for integrations but may read; the writer writes as the bot
+    assert refused.status_code == 403
+    assert refused.json()["message"] == "Resource not accessible by integration"
+    assert written.status_code == 201
+    user = written.json()["user"]
+    assert (user["login"], user["type"]) == (f"app-{APP_ID}[bot]", "Bot")
+    assert listed.status_code == 200 and len(listed.json()) == 1
+
+
+def test_an_installation_serves_the_permissions_it_was_given(github: FakeGitHub) -> None:
+    # GIVEN an app installed with issues: write
+    github.add_repo("acme", "widgets")
+    _install(github, 12, ["acme/widgets"], issues="write", metadata="read")
+    now = int(github.clock())
+    app_jwt = jwt.encode({"iss": APP_ID, "iat": now - 30, "exp": now + 300}, APP_KEY, algorithm="RS256")
+
+    # WHEN the app looks its installation up and mints a token
+    headers = {**UA, "Authorization": f"Bearer {app_jwt}"}
+    installation = requests.get(f"{github.base_url}/repos/acme/widgets/installation", headers=headers, timeout=5)
+    minted = requests.post(f"{github.base_url}/app/installations/12/access_tokens", headers=headers, timeout=5)
+
+    # THEN both carry those permissions
+    assert installation.json()["permissions"] == minted.json()["permissions"] == {"issues": "write", "metadata": "read"}
+
+
+def test_a_read_only_token_reads_but_its_writes_are_403() -> None:
+    # GIVEN a stand-in where one token is read-only
+    with FakeGitHub(read_only_tokens=["ghp_reader"]) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+
+        # WHEN it lists the issues and reacts to one
+        listed = _get(github, "/repos/acme/widgets/issues", token="ghp_reader")
+        refused = _post(github, "/repos/acme/widgets/issues/1/reactions", {"content": "eyes"}, token="ghp_reader")
+
+    # THEN the read works and the write is GitHub's 403 for a personal access token
+    assert listed.status_code == 200
+    assert refused.status_code == 403
+    assert refused.json()["message"] == "Resource not accessible by personal access token"
+
+
+def test_an_anonymous_write_needs_authentication(github: FakeGitHub) -> None:
+    # GIVEN a public repository's issue
+    github.add_repo("acme", "widgets").add_issue("one")
+
+    # WHEN it is commented on without a token
+    response = _post(github, "/repos/acme/widgets/issues/1/comments", {"body": "hi"}, token=None)
+
+    # THEN GitHub's 401
+    assert response.status_code == 401
+    assert response.json()["message"] == "Requires authentication"
+
+
+def test_writes_to_a_missing_issue_are_404_and_to_a_repository_without_issues_410(github: FakeGitHub) -> None:
+    # GIVEN a repository with issue 1 and one with issues turned off
+    github.add_repo("acme", "widgets").add_issue("one")
+    github.add_repo("acme", "quiet", has_issues=False)
+
+    # WHEN each kind of write goes to issue 2 of the first and issue 1 of the second
+    missing = [
+        _post(github, "/repos/acme/widgets/issues/2/comments", {"body": "hi"}).status_code,
+        _post(github, "/repos/acme/widgets/issues/2/reactions", {"content": "eyes"}).status_code,
+        _post(github, "/repos/acme/widgets/issues/2/labels", {"labels": ["x"]}).status_code,
+    ]
+    gone = _post(github, "/repos/acme/quiet/issues/1/comments", {"body": "hi"})
+
+    # THEN 404s, and GitHub's 410
+    assert missing == [404, 404, 404]
+    assert gone.status_code == 410
+    assert gone.json()["message"] == "Issues are disabled for this repo"
+
+
+def test_a_locked_issue_refuses_an_apps_comment_and_every_reaction_but_takes_labels(github: FakeGitHub) -> None:
+    # GIVEN a locked issue, an installation with issues: write and a collaborator's token
+    repo = github.add_repo("acme", "widgets")
+    repo.add_issue("heated", locked=True)
+    app = _install(github, 12, ["acme/widgets"], issues="write", metadata="read")
+
+    # WHEN each comments and reacts, and the app adds a label
+    app_comment = _post(github, "/repos/acme/widgets/issues/1/comments", {"body": "hi"}, token=app)
+    collaborator_comment = _post(github, "/repos/acme/widgets/issues/1/comments", {"body": "hi"})
+    reactions = [
+        _post(github, "/repos/acme/widgets/issues/1/reactions", {"content": "eyes"}, token=t).status_code
+        for t in (app, "t")
+    ]
+    labels = _post(github, "/repos/acme/widgets/issues/1/labels", {"labels": ["in-progress"]}, token=app)
+
+    # THEN the app's comment is GitHub's locked-issue 403, a person with write access may comment,
+    # reactions are off for everyone, and labels are not part of the conversation
+    assert (app_comment.status_code, app_comment.json()["message"]) == (403, LOCKED_COMMENT)
+    assert collaborator_comment.status_code == 201
+    assert reactions == [403, 403]
+    assert labels.status_code == 200
+    assert repo.issue(1)["locked"] is True
+
+
+def test_writes_spend_the_primary_limit_and_carry_its_headers(github: FakeGitHub) -> None:
+    # GIVEN an issue
+    github.add_repo("acme", "widgets").add_issue("one")
+
+    # WHEN a token writes, then reads
+    written = _post(github, "/repos/acme/widgets/issues/1/reactions", {"content": "rocket"})
+    read = _get(github, "/repos/acme/widgets/issues", token="t")
+
+    # THEN each spent one request of the token's hour
+    assert written.headers["x-ratelimit-remaining"] == "4999"
+    assert read.headers["x-ratelimit-remaining"] == "4998"
+
+
+def test_a_write_costs_five_secondary_points() -> None:
+    # GIVEN a stand-in allowing 11 points a minute, on a clock the test moves
+    clock = SimClock()
+    with FakeGitHub(clock=clock, secondary_points_per_minute=11) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+        # WHEN a token writes twice (10 points), reads once (11), then reads again
+        writes = [
+            _post(github, "/repos/acme/widgets/issues/1/comments", {"body": f"hi {n}"}).status_code for n in range(2)
+        ]
+        read = _get(github, "/repos/acme/widgets/issues", token="t")
+        refused = _get(github, "/repos/acme/widgets/issues", token="t")
+        # AND, a minute later, writes once more
+        clock.now += 60
+        later = _post(github, "/repos/acme/widgets/issues/1/comments", {"body": "later"})
+    # THEN only the twelfth point was refused, as GitHub's secondary limit
+    assert writes == [201, 201]
+    assert read.status_code == 200
+    assert refused.status_code == 403 and "secondary rate limit" in refused.json()["message"]
+    assert later.status_code == 201
+
+
+def test_content_creation_limit_refuses_the_fourth_write_in_a_minute_until_the_window_passes() -> None:
+    # GIVEN a stand-in allowing 3 content-generating requests a minute, on a clock the test moves
+    clock = SimClock()
+    with FakeGitHub(clock=clock, secondary_content_per_minute=3) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+        # WHEN a token comments, reacts and labels, then comments again 10 seconds later
+        first = [
+            _post(github, "/repos/acme/widgets/issues/1/comments", {"body": "hi"}).status_code,
+            _post(github, "/repos/acme/widgets/issues/1/reactions", {"content": "eyes"}).status_code,
+            _post(github, "/repos/acme/widgets/issues/1/labels", {"labels": ["in-progress"]}).status_code,
+        ]
+        clock.now += 10
+        fourth = _post(github, "/repos/acme/widgets/issues/1/comments", {"body": "again"})
+        read = _get(github, "/repos/acme/widgets/issues", token="t")
+        # AND once the minute since the first has passed
+        clock.now += 50
+        after = _post(github, "/repos/acme/widgets/issues/1/comments", {"body": "again"})
+        refusals = github.secondary_refusals()
+    # THEN the fourth is GitHub's secondary limit with the wait left; reads go on; then it is taken
+    assert first == [201, 201, 200]
+    assert fourth.status_code == 403
+    assert "secondary rate limit" in fourth.json()["message"]
+    assert fourth.headers["retry-after"] == "50"
+    assert read.status_code == 200
+    assert after.status_code == 201
+    assert refusals == 1
+
+
+def test_content_creation_limit_also_counts_an_hour() -> None:
+    # GIVEN a stand-in allowing 2 content-generating requests an hour
+    clock = SimClock()
+    with FakeGitHub(clock=clock, secondary_content_per_hour=2) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+        # WHEN a token comments every ten minutes, three times, then an hour after its first
+        statuses = []
+        for _ in range(3):
+            statuses.append(_post(github, "/repos/acme/widgets/issues/1/comments", {"body": "hi"}))
+            clock.now += 600
+        clock.now += 1800
+        later = _post(github, "/repos/acme/widgets/issues/1/comments", {"body": "hi"})
+    # THEN the third waits for the first to leave the hour; an hour on, writing goes on
+    assert [r.status_code for r in statuses] == [201, 201, 403]
+    assert statuses[2].headers["retry-after"] == str(3600 - 1200)
+    assert later.status_code == 201
+
+
+def test_a_fault_injected_for_posts_fails_the_write_and_not_the_poll(github: FakeGitHub) -> None:
+    # GIVEN an issue and a 500 for the next POST to acme/widgets
+    github.add_repo("acme", "widgets").add_issue("one")
+    github.inject("server_error", repo="acme/widgets", method="POST")
+
+    # WHEN the poller lists, a write follows, then both again
+    statuses = [
+        _get(github, "/repos/acme/widgets/issues", token="t").status_code,
+        _post(github, "/repos/acme/widgets/issues/1/reactions", {"content": "eyes"}).status_code,
+        _get(github, "/repos/acme/widgets/issues", token="t").status_code,
+        _post(github, "/repos/acme/widgets/issues/1/reactions", {"content": "eyes"}).status_code,
+    ]
+
+    # THEN only the first write failed, and the log tells writes apart
+    assert statuses == [200, 500, 200, 201]
+    assert [(r.method, r.status) for r in github.writes()] == [("POST", 500), ("POST", 201)]
