@@ -419,7 +419,8 @@ class FakeRepo:
     def add_comment(self, number: int, body: str, *, user: str = "octocat") -> dict[str, Any]:
         """A comment by `user` on issue `number`, as if written on GitHub; returns it as served."""
         with self._github._lock:
-            return self._comment(number, body, _Writer(user))
+            # Seeded as written earlier: the stand-in's own (advancing) clock, a moment apart each.
+            return self._comment(number, body, _Writer(user), at=self._github._tick())
 
     def comments(self, number: int) -> list[dict[str, Any]]:
         """Issue `number`'s comments as GitHub serves them, oldest first."""
@@ -431,9 +432,12 @@ class FakeRepo:
         with self._github._lock:
             return [self._render_reaction(r) for r in self._reactions.get(number, [])]
 
-    def _comment(self, number: int, body: str, writer: _Writer) -> dict[str, Any]:
+    def _comment(self, number: int, body: str, writer: _Writer, at: datetime | None = None) -> dict[str, Any]:
         stored = self._issues[number]
-        at = self._bump(stored)
+        self._bump(stored)
+        # Written over HTTP: stamped with the server's clock, as GitHub stamps what is written to
+        # it, so a client that lists comments `since` the moment it wrote (by its clock) finds them.
+        at = at or datetime.fromtimestamp(self._github.clock(), UTC)
         comment = {"id": self._github._next_write_id(), "body": body, "writer": writer, "at": at}
         self._comments.setdefault(number, []).append(comment)
         stored["comments"] += 1
@@ -447,7 +451,7 @@ class FakeRepo:
                 return self._render_reaction(reaction), False
         # A reaction does not touch the issue's updated_at, so the listing's ETag holds.
         reaction = {"id": self._github._next_write_id(), "content": content, "writer": writer}
-        reaction["at"] = self._github._tick()
+        reaction["at"] = datetime.fromtimestamp(self._github.clock(), UTC)
         reactions.append(reaction)
         return self._render_reaction(reaction), True
 

@@ -108,7 +108,12 @@ def test_a_comment_is_written_once_naming_the_session_and_recorded_with_its_url(
     launcher = Launcher(pipe)
     # WHEN it is polled and its request launched
     pipe.poll("app")
+    pipe.counter.reset()
     failed = launcher.drain()
+    # (the launch: a claim read and two updates; the acknowledgement: the project read, the
+    # credential's slots read and put, and the claim's acknowledgement updated twice)
+    launch_cost = (pipe.counter.count("GetItem"), pipe.counter.count("UpdateItem"), pipe.counter.count("PutItem"))
+    assert launch_cost == (1 + 2, 2 + 2, 1)
     # THEN the issue has one comment, by the credential's user, naming the session and hiding the marker
     assert failed == set()
     comments = github.repo("acme/app").comments(1)
