@@ -43,7 +43,7 @@ from tracker_intake.domain.errors import LaunchRetryable
 from tracker_intake.domain.launch import LaunchContext
 from tracker_intake.domain.poll import PollContext
 from tracker_intake.domain.ports import Ledger, SessionLauncher
-from tracker_intake.domain.records import Claim, ClaimStatus
+from tracker_intake.domain.records import Acknowledgement, Claim, ClaimStatus
 from tracker_intake.domain.session import SessionRequest
 from tracker_intake.settings import DispatcherSettings, PollerSettings
 from tracker_intake.wiring import USER_AGENT, build_dispatch_context, build_poll_context
@@ -215,6 +215,9 @@ class CrashingLedger:
 
     def record_status(self, claim: Claim, expected_reports: int) -> bool:
         return self.inner.record_status(claim, expected_reports)
+
+    def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
+        return self.inner.save_ack(claim, ack, expected_version)
 
 
 class CrashingLauncher:
