@@ -80,7 +80,7 @@ def show_session(api: ApiClient, args: argparse.Namespace) -> int:
         ("last error", found.get("reason") or "-"),
         ("session status", found.get("sessionStatus") or "none reported"),
         ("pull request", found.get("prUrl") or "-"),
-        ("acknowledgement", _acknowledgement(found.get("acknowledgement"))),
+        ("on the issue", _acknowledgement(found.get("acknowledgement"))),
     ]
     width = max(len(label) for label, _ in lines)
     print("\n".join(f"{label.ljust(width)}  {value}" for label, value in lines))

@@ -15,8 +15,8 @@ from cli_support import Served, described
 
 from intake_cli.main import main
 from intake_dev.functions import quiet_handler_logs
-from tracker_intake.domain.config import ProjectConfig
-from tracker_intake.domain.records import Claim, ClaimStatus, SessionStatus, StatusChange
+from tracker_intake.domain.config import Acknowledge, ProjectConfig
+from tracker_intake.domain.records import Acknowledgement, AckState, Claim, ClaimStatus, SessionStatus, StatusChange
 
 
 @pytest.fixture
@@ -206,6 +206,40 @@ def test_sessions_show_prints_one_session_with_its_status_history(cli: Served) -
         "  2026-11-24 12:01  working",
         "  2026-11-24 12:09  pr_open  https://github.com/acme/app/pull/43",
     ]
+
+
+@pytest.mark.parametrize(
+    ("ack", "line"),
+    [
+        (None, "on the issue    -"),
+        (
+            ("comment", "done", "https://github.com/acme/app/issues/42#issuecomment-1", None),
+            "on the issue    comment done https://github.com/acme/app/issues/42#issuecomment-1",
+        ),
+        (
+            ("reaction", "refused", None, "GitHub refused the reaction on acme/app#42 (403: Not accessible)"),
+            "on the issue    reaction refused: GitHub refused the reaction on acme/app#42 (403: Not accessible)",
+        ),
+    ],
+    ids=["none", "done", "refused"],
+)
+def test_sessions_show_says_what_was_written_on_the_issue(
+    cli: Served, ack: tuple[str, str, str | None, str | None] | None, line: str
+) -> None:
+    # GIVEN a launched session, acknowledged on the issue (or not)
+    cli.run("project", "create", "demo")
+    launched = reported_claim()
+    if ack is not None:
+        kind, state, url, detail = ack
+        at = CLAIMED_AT + timedelta(minutes=1)
+        acknowledged = Acknowledgement(
+            Acknowledge(kind), AckState(state), "m", at, at, attempts=1, sent=True, url=url, detail=detail
+        )
+        launched = replace(launched, ack=acknowledged)
+    cli.api.store.put_claim(launched)
+    # WHEN it is shown THEN one line says what intake wrote on the issue, and how it went
+    code, out, _ = cli.run("sessions", "show", "demo", "github:acme/app#42")
+    assert code == 0 and line in out.splitlines()
 
 
 def test_sessions_show_of_an_issue_without_a_session_exits_1(cli: Served) -> None:
