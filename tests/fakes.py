@@ -380,6 +380,7 @@ class MemoryStore:
         now: datetime,
         *,
         session_ref: str | None = None,
+        session_url: str | None = None,
         reason: str | None = None,
     ) -> bool:
         sources = (from_status,) if isinstance(from_status, ClaimStatus) else from_status
@@ -394,6 +395,7 @@ class MemoryStore:
                 status=to_status,
                 updated_at=now,
                 session_ref=session_ref if session_ref is not None else current.session_ref,
+                session_url=session_url if session_url is not None else current.session_url,
                 reason=reason if reason is not None else current.reason,
             )
             return True

@@ -76,7 +76,7 @@ def show_session(api: ApiClient, args: argparse.Namespace) -> int:
         ("url", found.get("url") or "-"),
         ("status", f"{found['status']} (generation {found.get('generation', 1)}, attempts {found.get('attempts', 1)})"),
         ("claimed", _minute(found.get("claimedAt")) or "-"),
-        ("session", found.get("sessionRef") or "-"),
+        ("session", " ".join(filter(None, [found.get("sessionRef"), found.get("sessionUrl")])) or "-"),
         ("last error", found.get("reason") or "-"),
         ("session status", found.get("sessionStatus") or "none reported"),
         ("pull request", found.get("prUrl") or "-"),

@@ -287,7 +287,7 @@ function Sessions({ projectId }: { projectId: string }) {
             </p>
             {s.sessionRef && (
               <p>
-                session: {/^https?:\/\//.test(s.sessionRef) ? <a href={s.sessionRef}>{s.sessionRef}</a> : <code>{s.sessionRef}</code>}
+                session: <SessionLink session={s} />
               </p>
             )}
             <Reported session={s} />
@@ -357,7 +357,7 @@ function Sessions({ projectId }: { projectId: string }) {
             <dt>Last error</dt>
             <dd>{inspecting.reason ?? "none"}</dd>
             <dt>Session</dt>
-            <dd>{inspecting.sessionRef ?? "none yet"}</dd>
+            <dd>{inspecting.sessionRef ? <SessionLink session={inspecting} /> : "none yet"}</dd>
             <dt>Session status</dt>
             <dd>{inspecting.sessionStatus ? sessionStatusWords(inspecting.sessionStatus) : "none reported"}</dd>
             <dt>Pull request</dt>
@@ -409,6 +409,18 @@ function Sessions({ projectId }: { projectId: string }) {
 }
 
 /** What the session's backend last reported, on the session card: the status, when, and the PR. */
+/** The session's reference, linked to its page when the backend gave one (`sessionUrl`, https). */
+export function SessionLink({ session }: { session: Session }) {
+  const url = session.sessionUrl ?? (/^https:\/\//.test(session.sessionRef ?? "") ? session.sessionRef : null);
+  return url ? (
+    <a href={url}>
+      <code>{session.sessionRef}</code>
+    </a>
+  ) : (
+    <code>{session.sessionRef}</code>
+  );
+}
+
 function Reported({ session }: { session: Session }) {
   if (!session.sessionStatus) return null;
   const history = session.statusHistory ?? [];

@@ -587,6 +587,8 @@ export interface components {
             /** Sessionref */
             sessionRef?: string | null;
             sessionStatus?: components["schemas"]["SessionStatus"] | null;
+            /** Sessionurl */
+            sessionUrl?: string | null;
             status: components["schemas"]["ClaimStatus"];
             /**
              * Statushistory

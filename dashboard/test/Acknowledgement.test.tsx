@@ -117,3 +117,24 @@ describe("the acknowledgement on the issue", () => {
     expect(within(dialog).queryByText("Acknowledgement")).toBeNull();
   });
 });
+
+describe("the session's reference", () => {
+  it("links the session's page when the backend gave one, on the card and in the inspector", async () => {
+    // GIVEN a session whose backend answered with a sessionUrl
+    serve([{ ...session(), sessionUrl: "https://agents.example.com/s/sess-1" }]);
+    render(<ProjectView id="demo" />);
+    // THEN its reference links that page
+    expect(within(await card()).getByRole("link", { name: "sess-1" }).getAttribute("href")).toBe("https://agents.example.com/s/sess-1");
+    const fact = within(await inspector()).getByText("Session").nextElementSibling as HTMLElement;
+    expect(within(fact).getByRole("link", { name: "sess-1" }).getAttribute("href")).toBe("https://agents.example.com/s/sess-1");
+  });
+
+  it("is plain text without a page", async () => {
+    // GIVEN a session with a reference only
+    serve([session()]);
+    render(<ProjectView id="demo" />);
+    // THEN the reference is shown, not linked
+    const c = await card();
+    expect(within(c).getByText("sess-1").closest("a")).toBeNull();
+  });
+});

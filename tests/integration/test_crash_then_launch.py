@@ -11,16 +11,16 @@ from test_poll_pipeline import Crash, CrashingQueue
 from intake_dev.fake_github import FakeGitHub
 from tracker_intake.domain.launch import LaunchContext, launch_session
 from tracker_intake.domain.records import ClaimStatus
-from tracker_intake.domain.session import SessionRequest
+from tracker_intake.domain.session import LaunchedSession, SessionRequest
 
 
 class RecordingBackend:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def launch(self, request: SessionRequest, prompt: str) -> str:
+    def launch(self, request: SessionRequest, prompt: str) -> LaunchedSession:
         self.calls.append(request.issue_id)
-        return f"session-{len(self.calls)}"
+        return LaunchedSession(f"session-{len(self.calls)}")
 
 
 def _launch_all(pipe: Pipeline, backend: RecordingBackend) -> int:

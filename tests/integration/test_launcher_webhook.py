@@ -35,6 +35,34 @@ def test_success_records_launched_with_the_backends_session_id(aws: dict[str, An
     assert launcher.claim.session_ref == "sess-1"
 
 
+@pytest.mark.parametrize(
+    ("answer", "kept"),
+    [
+        (
+            {"sessionId": "sess-1", "sessionUrl": "https://agents.example.com/s/sess-1"},
+            "https://agents.example.com/s/sess-1",
+        ),
+        ({"sessionId": "sess-1", "sessionUrl": "http://agents.example.com/s/sess-1"}, None),
+        ({"sessionId": "sess-1", "sessionUrl": "javascript:alert(1)"}, None),
+        ({"sessionId": "sess-1", "sessionUrl": 'https://x.example/"><script>'}, None),
+        ({"sessionId": "sess-1", "sessionUrl": 42}, None),
+        ({"sessionId": "sess-1"}, None),
+    ],
+    ids=["https", "http", "javascript", "quotes", "not-a-string", "absent"],
+)
+def test_the_backends_session_url_is_kept_only_when_it_is_an_https_url(
+    aws: dict[str, Any], answer: dict[str, Any], kept: str | None
+) -> None:
+    # GIVEN a backend whose answer names the session's page (or something that is not one)
+    with session_backend(Reply(201, answer)) as backend:
+        launcher = Launcher(aws, backend)
+        # WHEN the request is delivered
+        assert launcher.deliver() == []
+    # THEN the session is launched with its id, and the URL is kept only if it is https
+    assert launcher.claim.session_ref == "sess-1"
+    assert launcher.claim.session_url == kept
+
+
 def test_500_then_success_gives_one_launch(aws: dict[str, Any]) -> None:
     # GIVEN a backend that answers 500 once, then 201
     with session_backend(Reply(500), Reply(201, {"sessionId": "sess-1"})) as backend:

@@ -44,7 +44,7 @@ from tracker_intake.domain.launch import LaunchContext
 from tracker_intake.domain.poll import PollContext
 from tracker_intake.domain.ports import Ledger, SessionLauncher
 from tracker_intake.domain.records import Acknowledgement, Claim, ClaimStatus
-from tracker_intake.domain.session import SessionRequest
+from tracker_intake.domain.session import LaunchedSession, SessionRequest
 from tracker_intake.settings import DispatcherSettings, PollerSettings
 from tracker_intake.wiring import USER_AGENT, build_dispatch_context, build_poll_context
 
@@ -198,11 +198,14 @@ class CrashingLedger:
         now: datetime,
         *,
         session_ref: str | None = None,
+        session_url: str | None = None,
         reason: str | None = None,
     ) -> bool:
         if to_status is ClaimStatus.LAUNCHED:
             self.crashes.take("before_record")
-        moved = self.inner.transition(canonical_id, from_status, to_status, now, session_ref=session_ref, reason=reason)
+        moved = self.inner.transition(
+            canonical_id, from_status, to_status, now, session_ref=session_ref, session_url=session_url, reason=reason
+        )
         if moved and to_status is ClaimStatus.LAUNCHING:
             self.crashes.take("after_launching")
         return moved
@@ -227,10 +230,10 @@ class CrashingLauncher:
         self.inner = inner
         self.crashes = crashes
 
-    def launch(self, request: SessionRequest, prompt: str) -> str:
-        ref = self.inner.launch(request, prompt)
+    def launch(self, request: SessionRequest, prompt: str) -> LaunchedSession:
+        session = self.inner.launch(request, prompt)
         self.crashes.take("after_backend_call")
-        return ref
+        return session
 
 
 # --- Lambda's Invoke, answered in-process ----------------------------------------------------------

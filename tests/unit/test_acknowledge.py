@@ -34,7 +34,7 @@ from tracker_intake.domain.errors import (
 from tracker_intake.domain.issue import IssueRef
 from tracker_intake.domain.launch import LaunchContext, LaunchOutcome, LaunchReport, launch_session
 from tracker_intake.domain.records import Acknowledgement, AckState, Claim, ClaimStatus, IssueSnapshot, ProjectRecord
-from tracker_intake.domain.session import SessionIssue, SessionRequest
+from tracker_intake.domain.session import LaunchedSession, SessionIssue, SessionRequest
 
 ISSUE = "github:acme/app#42"
 KEY = "token-key-1"
@@ -121,8 +121,9 @@ class Harness:
         self.set_acknowledge(acknowledge, create=True)
 
     # the session backend
-    def launch(self, request: SessionRequest, prompt: str) -> str:
-        return self.backend_answer
+    def launch(self, request: SessionRequest, prompt: str) -> LaunchedSession:
+        url = self.backend_answer if self.backend_answer.startswith("https://") else None
+        return LaunchedSession("sess-1" if url else self.backend_answer, url)
 
     def _sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
@@ -205,14 +206,14 @@ def test_each_kind_is_written_once_after_the_launch(
 
 
 def test_the_comment_names_the_session_and_carries_a_hidden_marker_of_the_claim() -> None:
-    # GIVEN a comment acknowledgement and a backend that answers with a session URL
+    # GIVEN a comment acknowledgement and a backend that answers with a session URL (sessionUrl)
     h = Harness(Acknowledge.COMMENT, backend_answer="https://agents.example.com/s/1")
     h.claim()
     # WHEN it is launched
     h.deliver()
     # THEN the comment links the session and hides a marker naming the claim and its generation
     body = h.writer.comments[0][1]
-    assert "[https://agents.example.com/s/1](https://agents.example.com/s/1)" in body
+    assert "[`sess-1`](https://agents.example.com/s/1)" in body
     ack = h.stored().ack
     assert ack is not None
     assert f"<!-- tracker-intake:ack {ISSUE} generation=1 token={ack.marker} -->" in body

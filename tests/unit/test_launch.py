@@ -19,7 +19,7 @@ from tracker_intake.domain.launch import (
     launch_session,
 )
 from tracker_intake.domain.records import Claim, ClaimStatus, IssueSnapshot
-from tracker_intake.domain.session import SessionIssue, SessionRequest
+from tracker_intake.domain.session import LaunchedSession, SessionIssue, SessionRequest
 
 ISSUE = "github:acme/app#42"
 
@@ -31,12 +31,12 @@ class ScriptedLauncher:
         self.answers = list(answers)
         self.calls: list[tuple[SessionRequest, str]] = []
 
-    def launch(self, request: SessionRequest, prompt: str) -> str:
+    def launch(self, request: SessionRequest, prompt: str) -> LaunchedSession:
         self.calls.append((request, prompt))
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        return LaunchedSession(answer)
 
 
 class Harness:

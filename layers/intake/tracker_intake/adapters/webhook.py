@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -16,7 +17,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 
 from ..domain.errors import IntakeError, LaunchRejected, LaunchRetryable
 from ..domain.launch import idempotency_key
-from ..domain.session import SessionRequest
+from ..domain.session import LaunchedSession, SessionRequest
 
 # A child of the function's Powertools logger: same JSON lines, same destination.
 logger = Logger(child=True)
@@ -26,6 +27,9 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 SECRET_MAX_AGE_SECONDS = 300
 _EXCERPT_CHARS = 200
 _SESSION_REF_CHARS = 256
+# The session's page, as the backend may give it (`sessionUrl`): an https URL, no spaces or
+# quotes (the dashboard and a comment link it), at most this long; anything else is dropped.
+_SESSION_URL = re.compile(r"https://[^\s\"'<>`]{1,500}")
 
 Secret = str | Callable[[], str]
 
@@ -74,7 +78,7 @@ class WebhookLauncher:
         self._timeout = timeout
         self._session = session or requests.Session()
 
-    def launch(self, request: SessionRequest, prompt: str) -> str:
+    def launch(self, request: SessionRequest, prompt: str) -> LaunchedSession:
         payload: dict[str, Any] = {**request.model_dump(mode="json", by_alias=True), "prompt": prompt}
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         key = idempotency_key(request)
@@ -98,10 +102,11 @@ class WebhookLauncher:
         return self._secret() if callable(self._secret) else self._secret
 
     @staticmethod
-    def _outcome(response: requests.Response, key: str, secret: str) -> str:
+    def _outcome(response: requests.Response, key: str, secret: str) -> LaunchedSession:
         status = response.status_code
         if 200 <= status < 300:
-            return _session_id(response) or f"webhook:{key}"
+            ref, url = _session(response)
+            return LaunchedSession(ref or f"webhook:{key}", url)
         # The excerpt is logged, kept on the claim and shown by the API: a backend that echoes
         # the key back must not leak it there (scrubbed before the cut, so no piece survives).
         excerpt = response.text.replace(secret, "***")[:_EXCERPT_CHARS].strip()
@@ -113,23 +118,27 @@ class WebhookLauncher:
         raise LaunchRejected(f"session backend refused the request ({detail})")
 
 
-def _session_id(response: requests.Response) -> str | None:
+def _session(response: requests.Response) -> tuple[str | None, str | None]:
+    """`sessionId` and `sessionUrl` from the backend's JSON answer, each None when absent or unfit."""
     try:
         data = response.json()
     except ValueError:
-        return None
-    value = data.get("sessionId") if isinstance(data, dict) else None
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    value, url = data.get("sessionId"), data.get("sessionUrl")
+    ref = None
     if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
-        return str(value)[:_SESSION_REF_CHARS]
-    return None
+        ref = str(value)[:_SESSION_REF_CHARS]
+    return ref, url if isinstance(url, str) and _SESSION_URL.fullmatch(url) else None
 
 
 class LogLauncher:
     """For local use: logs the prompt and calls the session launched, with the reference `log`."""
 
-    def launch(self, request: SessionRequest, prompt: str) -> str:
+    def launch(self, request: SessionRequest, prompt: str) -> LaunchedSession:
         logger.info(
             f"session for {request.issue_id}",
             extra={"project_id": request.project_id, "issue_id": request.issue_id, "prompt": prompt},
         )
-        return "log"
+        return LaunchedSession("log")

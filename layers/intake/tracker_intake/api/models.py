@@ -202,6 +202,8 @@ class SessionView(_Out):
     claimed_at: datetime
     updated_at: datetime | None = None
     session_ref: str | None = None
+    # The session's page, when the backend's answer gave one (`sessionUrl`, https).
+    session_url: str | None = None
     reason: str | None = None
     attempts: int = 1
     generation: int = 1
@@ -224,6 +226,7 @@ class SessionView(_Out):
             claimed_at=claim.claimed_at,
             updated_at=claim.updated_at,
             session_ref=claim.session_ref,
+            session_url=claim.session_url,
             reason=claim.reason,
             attempts=claim.attempts,
             generation=claim.generation,

@@ -113,9 +113,12 @@ def marker(claim: Claim, token: str) -> str:
     return f"<!-- {MARKER_PREFIX} {claim.canonical_id} generation={claim.generation} token={token} -->"
 
 
-def comment_body(claim: Claim, session_ref: str | None, token: str) -> str:
-    ref = session_ref or "(no reference)"
-    said = f"[{ref}]({ref})" if ref.startswith("https://") else f"`{ref}`"
+def comment_body(claim: Claim, token: str) -> str:
+    ref = claim.session_ref or "(no reference)"
+    # The backend's `sessionUrl` when it gave one (checked https at the edge); a reference that
+    # is itself an https URL links too.
+    url = claim.session_url or (ref if ref.startswith("https://") else None)
+    said = f"[`{ref}`]({url})" if url else f"`{ref}`"
     return (
         f"A worker session started for this issue: {said}.\n\n"
         f"It was started by tracker intake for project `{claim.project_id}`, and will link its pull "
@@ -226,7 +229,7 @@ def _write(writer: IssueWriter, issue: IssueRef, claim: Claim, ack: Acknowledgem
         found = writer.find_comment(issue, hidden, ack.started_at - timedelta(seconds=1))
         if found is not None:
             return found
-    return writer.add_comment(issue, comment_body(claim, claim.session_ref, ack.marker))
+    return writer.add_comment(issue, comment_body(claim, ack.marker))
 
 
 def _retry(

@@ -205,7 +205,7 @@ def launch_session(
         return result
 
     try:
-        session_ref = ctx.launcher.launch(request, build_prompt(request))
+        session = ctx.launcher.launch(request, build_prompt(request))
     except LaunchRejected as e:
         reason = _reason(e)
         ledger.transition(request.issue_id, ClaimStatus.LAUNCHING, ClaimStatus.FAILED, clock.now(), reason=reason)
@@ -217,12 +217,17 @@ def launch_session(
         raise
 
     launched = ledger.transition(
-        request.issue_id, ClaimStatus.LAUNCHING, ClaimStatus.LAUNCHED, clock.now(), session_ref=session_ref
+        request.issue_id,
+        ClaimStatus.LAUNCHING,
+        ClaimStatus.LAUNCHED,
+        clock.now(),
+        session_ref=session.ref,
+        session_url=session.url,
     )
-    result = _done(report, LaunchOutcome.LAUNCHED, request, session_ref=session_ref)
+    result = _done(report, LaunchOutcome.LAUNCHED, request, session_ref=session.ref)
     if launched:
         # The claim as it now is: a new launch of this generation has no acknowledgement yet.
-        claim = replace(claim, status=ClaimStatus.LAUNCHED, session_ref=session_ref, ack=None)
+        claim = replace(claim, status=ClaimStatus.LAUNCHED, session_ref=session.ref, session_url=session.url, ack=None)
         _acknowledge(claim, request, ctx, report_ack, last_delivery)
     return result
 

@@ -11,7 +11,7 @@ from .config import ProjectConfig
 from .credentials import Credential
 from .issue import IssueRef
 from .records import Acknowledgement, Claim, ClaimStatus, Installation, Pace, PollState, ProjectRecord, TokenBudget
-from .session import SessionRequest
+from .session import LaunchedSession, SessionRequest
 from .tracker import CachedPage, Tracker
 
 __all__ = [
@@ -131,6 +131,7 @@ class Ledger(Protocol):
         now: datetime,
         *,
         session_ref: str | None = None,
+        session_url: str | None = None,
         reason: str | None = None,
     ) -> bool:
         """Move a claim between states; False when it is not in (one of) `from_status` (a no-op)."""
@@ -239,8 +240,8 @@ class Invoker(Protocol):
 
 
 class SessionLauncher(Protocol):
-    def launch(self, request: SessionRequest, prompt: str) -> str:
-        """Start the worker session; returns the backend's reference for it.
+    def launch(self, request: SessionRequest, prompt: str) -> LaunchedSession:
+        """Start the worker session; returns the backend's reference for it (and its URL, if given).
 
         Raises LaunchRetryable (try again later) or LaunchRejected (never will work).
         """

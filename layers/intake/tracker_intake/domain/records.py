@@ -185,6 +185,9 @@ class Claim:
     generation: int = 1
     updated_at: datetime | None = None
     session_ref: str | None = None
+    # The session's page, when its backend gave one (`sessionUrl`): linked by the dashboard and
+    # an acknowledgement comment.
+    session_url: str | None = None
     reason: str | None = None
     # The session's status as its backend last reported it, the PR it named, and the recent
     # reports (oldest first, at most `STATUS_HISTORY_LIMIT`). Cleared when the claim is taken again.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -13,6 +14,15 @@ from .issue import Issue
 
 SCHEMA: Literal["tracker-intake.session-request/v1"] = "tracker-intake.session-request/v1"
 BODY_CAP_BYTES = 16 * 1024  # keeps every message far below SQS's 256 KiB
+
+
+@dataclass(frozen=True)
+class LaunchedSession:
+    """What the session backend said of the session it started: its reference (kept on the claim,
+    shown everywhere), and the page where people can watch it, when the backend gives one."""
+
+    ref: str
+    url: str | None = None
 
 
 def cap_utf8(text: str, limit: int) -> tuple[str, bool]:

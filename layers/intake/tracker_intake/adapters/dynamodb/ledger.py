@@ -63,6 +63,7 @@ def claim_data(claim: Claim) -> dict[str, Any]:
         "generation": claim.generation,
         "issue": {k: v for k, v in snapshot_data(claim.issue).items() if v is not None},
         "sessionRef": claim.session_ref,
+        "sessionUrl": claim.session_url,
         "reason": claim.reason,
         # None (removed by a take-over): a new generation starts with no reported status. The
         # report count and the replay guard are not here: they outlive the generation.
@@ -160,6 +161,7 @@ def claim_record(data: Mapping[str, Any]) -> Claim:
         generation=int(data.get("generation", 1)),
         updated_at=parse_iso(data["updatedAt"]) if "updatedAt" in data else None,
         session_ref=data.get("sessionRef"),
+        session_url=data.get("sessionUrl"),
         reason=data.get("reason"),
         session_status=SessionStatus(data["sessionStatus"]) if data.get("sessionStatus") else None,
         pr_url=data.get("prUrl"),
@@ -259,6 +261,7 @@ class DynamoLedger:
         now: datetime,
         *,
         session_ref: str | None = None,
+        session_url: str | None = None,
         reason: str | None = None,
     ) -> bool:
         sources = (from_status,) if isinstance(from_status, ClaimStatus) else from_status
@@ -269,6 +272,7 @@ class DynamoLedger:
             "status": to_status.value,
             "updatedAt": iso(now),
             "sessionRef": session_ref,
+            "sessionUrl": session_url,
             "reason": reason,
         }
         try:
