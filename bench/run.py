@@ -27,6 +27,7 @@ GROUPS = (
     "claims",
     "durations",
     "credentials",
+    "acknowledge",
 )
 
 
@@ -50,15 +51,19 @@ def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
         from . import durations as module  # type: ignore[no-redef]
     elif group == "credentials":
         from . import credentials as module  # type: ignore[no-redef]
+    elif group == "acknowledge":
+        from . import acknowledge as module  # type: ignore[no-redef]
     else:
         raise ValueError(group)
     return module.run, dict(module.TARGETS)
 
 
 def _meets(value: Any, target: Any) -> bool:
-    """A number target is a maximum (equality for counts); a string is `<= x` or `< x`."""
+    """A number target is a maximum (equality for counts); a string is `<= x`, `< x` or `>= x`."""
     if isinstance(target, str):
         op, _, bound = target.partition(" ")
+        if op == ">=":
+            return bool(value >= float(bound))
         return bool(value <= float(bound) if op == "<=" else value < float(bound))
     return bool(value == target)
 
@@ -101,6 +106,7 @@ _EXTRA = {
     "pacing": ("capacity_projects_at_600", "capacity_projects_at_900", "unpaced_refusals_total"),
     "claims": ("c_dynamodb_reads",),
     "durations": ("poll_ms", "poll_without_services_ms", "tick_ms", "tick_without_services_cpu_ms"),
+    "acknowledge": ("launchers",),
     "credentials": (
         "sustained_projects_1_credential",
         "sustained_projects_4_credentials",

@@ -59,20 +59,42 @@ def record_handler(record: SessionRequestRecord) -> None:
     context = ports()
     request = record.body
     deliveries = int(record.attributes.ApproximateReceiveCount)
+    redelivery = context.redelivery
+    # A request parked while its acknowledgement waits: its launch was reported already.
+    parked = redelivery is not None and redelivery.parked(record.attributes.MessageGroupId or "")
     try:
-        launch_session(request, context, report, report_ack, last_delivery=deliveries >= context.max_receives)
+        launch_session(
+            request,
+            context,
+            _unreported if parked else report,
+            report_ack,
+            last_delivery=deliveries >= context.max_receives,
+        )
     except AckDeferred as deferred:
-        # The session is launched; only its acknowledgement waits. Ask for the message again
-        # when it can be written, rather than after the queue's visibility timeout.
-        report_ack(AckReport(AckOutcome.DEFERRED, request.project_id, request.issue_id, request.acknowledge))
-        logger.info("acknowledgement deferred", extra={"issue_id": request.issue_id, "reason": str(deferred)})
-        if context.redelivery is not None:
-            seconds = math.ceil((deferred.until - context.clock.now()).total_seconds())
+        # The session is launched; only its acknowledgement waits.
+        if redelivery is None:
+            raise
+        if not parked:
+            report_ack(AckReport(AckOutcome.DEFERRED, request.project_id, request.issue_id, request.acknowledge))
             try:
-                context.redelivery.delay(record.receiptHandle, max(seconds, 1))
-            except IntakeError as e:  # the visibility timeout brings it back all the same
-                logger.warning("could not set the redelivery time", extra={"reason": str(e)})
+                # Out of the project's message group (FIFO would hold the project's next launches
+                # behind it until then): this message is done, the parked one waits alone.
+                redelivery.park(request, deferred.until)
+                logger.info("acknowledgement parked", extra={"issue_id": request.issue_id, "reason": str(deferred)})
+                return
+            except IntakeError as e:  # wait in the project's group, then
+                logger.warning("could not park the acknowledgement", extra={"reason": str(e)})
+        # Delivered again when it can be written, rather than after the visibility timeout.
+        seconds = math.ceil((deferred.until - context.clock.now()).total_seconds())
+        try:
+            redelivery.delay(record.receiptHandle, max(seconds, 1))
+        except IntakeError as e:  # the visibility timeout brings it back all the same
+            logger.warning("could not set the redelivery time", extra={"reason": str(e)})
         raise
+
+
+def _unreported(result: LaunchReport) -> None:
+    """A parked request's launch outcome (a duplicate of its launch): not counted again."""
 
 
 @traced

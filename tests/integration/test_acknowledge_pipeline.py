@@ -224,7 +224,9 @@ def test_writes_are_a_second_apart_and_within_github_s_content_limits(aws: dict[
     assert github.secondary_refusals() == 0
 
 
-def test_a_slot_taken_by_other_launchers_redelivers_the_message_at_it(aws: dict[str, Any], github: FakeGitHub) -> None:
+def test_a_far_slot_parks_the_request_out_of_its_project_s_group_until_the_slot(
+    aws: dict[str, Any], github: FakeGitHub
+) -> None:
     # GIVEN other launchers took the credential's next ten write slots a moment ago
     pipe = _pipeline(aws, github, "label")
     launcher = Launcher(pipe)
@@ -235,18 +237,47 @@ def test_a_slot_taken_by_other_launchers_redelivers_the_message_at_it(aws: dict[
     messages = launcher.receive()
     # WHEN the request is delivered
     failed = launcher.deliver(messages)
-    # THEN the session is launched, the label not written yet: the item is failed for a redelivery,
-    # the message hidden until the slot (ChangeMessageVisibility), the slot kept on the claim
-    assert failed == {messages[0]["MessageId"]}
+    # THEN the session is launched and the project's message is done (deleted), the slot kept on
+    # the claim, nothing written yet, and the request parked in a message group of its own
+    assert failed == set()
     ack = _ack(pipe)
     assert ack.state is AckState.WAITING and ack.slot is not None and not ack.sent
-    assert launcher.receive() == []
     assert _writes(github) == []
+    parked = launcher.receive()
+    assert len(parked) == 1 and parked[0]["Attributes"]["MessageGroupId"].startswith("ack-")
+    # AND the parked one, delivered, waits alone: failed, hidden until the slot
+    assert launcher.deliver(parked) == {parked[0]["MessageId"]}
+    assert launcher.receive() == []
     # AND delivered again at its slot, it writes the label on that slot without taking another
     pipe.clock.advance((ack.slot - pipe.clock.now()).total_seconds())
-    assert launcher.deliver(messages, receive_count=2) == set()
+    assert launcher.deliver(parked, receive_count=2) == set()
     assert [label["name"] for label in github.repo("acme/app").issue(1)["labels"]] == ["agent", "in-progress"]
     assert _ack(pipe).state is AckState.DONE and launcher.slept == []
+
+
+def test_a_waiting_acknowledgement_holds_up_none_of_its_project_s_launches(
+    aws: dict[str, Any], github: FakeGitHub
+) -> None:
+    # GIVEN an acknowledgement parked until a slot ten seconds away (other launchers took the rest)
+    pipe = _pipeline(aws, github, "comment")
+    launcher = Launcher(pipe)
+    key = launcher.context.ack.credentials.for_project(pipe.project("app")).key  # type: ignore[union-attr]
+    for _ in range(10):
+        pipe.store.reserve_write(key, pipe.clock.now())
+    pipe.poll("app")
+    assert launcher.deliver(launcher.receive()) == set()
+    parked = launcher.receive()
+    assert launcher.deliver(parked) == {parked[0]["MessageId"]}
+    # WHEN a new issue of the same project is polled a minute later (the slot still ahead for SQS)
+    github.repo("acme/app").add_issue("fix 2", labels=["agent"])
+    pipe.clock.advance(60)
+    pipe.poll("app")
+    # THEN its request is delivered at once, in the project's group, and launched
+    waiting = launcher.receive()
+    assert [m["Attributes"]["MessageGroupId"] for m in waiting] == ["app"]
+    launcher.deliver(waiting)
+    claim = pipe.claim("github:acme/app#2")
+    assert claim is not None and claim.status is ClaimStatus.LAUNCHED
 
 
 @pytest.mark.parametrize("acknowledge", ["none"])

@@ -433,6 +433,11 @@ def test_a_slot_further_than_max_wait_is_kept_and_the_request_redelivered_at_it(
     ack = h.stored().ack
     assert ack is not None and ack.state is AckState.WAITING and ack.slot == slot and not ack.sent
     assert h.writer.writes == 0
+    # AND a delivery before the slot (the parked request, delivered at once) waits again, writing nothing
+    h.store.ops.reset()
+    with pytest.raises(AckDeferred) as again:
+        h.deliver()
+    assert again.value.until == slot and h.store.ops.count("save_ack") == 0 and h.writer.writes == 0
     # AND the redelivery at that moment writes it on that slot, taking no other
     h.clock.advance(10)
     h.deliver()

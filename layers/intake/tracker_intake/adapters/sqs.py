@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import boto3
@@ -9,13 +11,15 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.errors import QueueUnavailable
-from ..domain.issue import deduplication_id
+from ..domain.issue import dedupe_key, deduplication_id
 from ..domain.session import SessionRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 MAX_VISIBILITY_SECONDS = 43_200
+# The message group of a request parked while its acknowledgement waits: its own, per issue.
+PARKED_GROUP_PREFIX = "ack-"
 _CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
 
@@ -40,6 +44,34 @@ class SqsSessionQueue:
             raise QueueUnavailable(f"SQS send failed: {code}") from e
         except BotoCoreError as e:
             raise QueueUnavailable(f"SQS send failed: {type(e).__name__}") from e
+
+    def park(self, request: SessionRequest, until: datetime) -> None:
+        """Send the request again in a message group of its own, so that waiting for its
+        acknowledgement (until `until`) holds up none of its project's launches.
+
+        Deduplicated on the issue, its generation and `until`: two deliveries that park the same
+        wait send one message.
+        """
+        issue = dedupe_key(request.issue_id)
+        group = PARKED_GROUP_PREFIX + hashlib.sha256(issue.encode()).hexdigest()[:40]
+        dedup = hashlib.sha256(f"{issue}|{request.generation}|{until.isoformat()}".encode()).hexdigest()
+        try:
+            self.client.send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=request.to_json(),
+                MessageGroupId=group,
+                MessageDeduplicationId=PARKED_GROUP_PREFIX + dedup[:60],
+            )
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "Unknown")
+            raise QueueUnavailable(f"SQS send failed: {code}") from e
+        except BotoCoreError as e:
+            raise QueueUnavailable(f"SQS send failed: {type(e).__name__}") from e
+
+    @staticmethod
+    def parked(message_group_id: str) -> bool:
+        """Whether a message's group is a parked acknowledgement's (not a project's)."""
+        return message_group_id.startswith(PARKED_GROUP_PREFIX)
 
     def delay(self, receipt_handle: str, seconds: int) -> None:
         """Deliver a received message again in `seconds` (0 to 43,200: SQS's bounds), not after

@@ -180,10 +180,13 @@ def acknowledge(
         if last_delivery:
             detail = f"no write slot before the request's last delivery (the next is at {slot:%H:%M:%S} UTC)"
             return _finish(report, ledger, claim, current, AckState.FAILED, now, detail=detail)
+        why = f"the write slot of its credential is at {slot:%H:%M:%S} UTC"
+        if current.state is AckState.WAITING and current.slot == slot and current.version:
+            raise AckDeferred(slot, why)  # kept already (a parked request, delivered early): no write
         waiting = _save(ledger, claim, replace(current, kind=kind, state=AckState.WAITING, slot=slot, updated_at=now))
         if waiting is None:
             return report(AckOutcome.NONE, reason="another delivery took it")
-        raise AckDeferred(slot, f"the write slot of its credential is at {slot:%H:%M:%S} UTC")
+        raise AckDeferred(slot, why)
 
     # Interrupted: an earlier delivery may have sent the write and died before recording it.
     interrupted = current.sent

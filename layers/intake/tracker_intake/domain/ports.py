@@ -225,6 +225,15 @@ class SessionQueue(Protocol):
 class Redelivery(Protocol):
     """The launch queue, as its consumer sees it: a message delivered again sooner or later."""
 
+    def park(self, request: SessionRequest, until: datetime) -> None:
+        """Send `request` again, alone in a message group of its own, for a wait (until `until`)
+        that must hold up no other message. Raises QueueUnavailable."""
+        ...
+
+    def parked(self, message_group_id: str) -> bool:
+        """Whether a message of this group was parked by `park`."""
+        ...
+
     def delay(self, receipt_handle: str, seconds: int) -> None:
         """Deliver the received message again in `seconds`. Raises QueueUnavailable."""
         ...
