@@ -159,6 +159,32 @@ def test_switching_intake_on_records_the_samples_backlog_until_all_is_asked_for(
     assert sorted(second.launched) == sorted(second.new_sessions)
 
 
+def test_the_cli_s_acknowledge_choice_comments_once_on_each_launched_issue(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a project switched on through the CLI, asking for a comment on each launched issue
+    origin = f"https://github.com/{stack.sample.full_name}"
+    assert _cli(stack, capsys, "project", "create", "widgets", "--git-origin", origin)[0] == 0
+    args = ["--tracker-intake", "--tracker-label", "agent", "--tracker-backlog", "all"]
+    args += ["--tracker-acknowledge", "comment"]
+    assert _cli(stack, capsys, "project", "set-config", "widgets", *args)[0] == 0
+    # WHEN two ticks run
+    first = stack.tick()
+    second = stack.tick()
+    # THEN each launched issue has exactly one comment, the tick said so, and the second tick wrote nothing
+    assert first.launched and second.launched == []
+    lines: list[str] = stack.lines  # type: ignore[attr-defined]
+    for issue_id in first.launched:
+        number = int(issue_id.rpartition("#")[2])
+        comments = stack.sample.comments(number)
+        assert len(comments) == 1 and f"tracker-intake:ack {issue_id} generation=1" in comments[0]["body"]
+        said = f"  session started for {issue_id} (comment on the issue: done, {comments[0]['html_url']})"
+        assert said in lines
+        # AND the CLI shows it on the session
+        code, out = _cli(stack, capsys, "sessions", "show", "widgets", issue_id)
+        assert code == 0 and f"on the issue    comment done {comments[0]['html_url']}" in out.splitlines()
+
+
 def test_offline_demo_exits_zero_after_checking_every_step(capsys: pytest.CaptureFixture[str]) -> None:
     saved = dict(os.environ)
     try:
