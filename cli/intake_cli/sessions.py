@@ -101,6 +101,13 @@ def release_claim(api: ApiClient, args: argparse.Namespace) -> int:
         print_json(claim)
     else:
         print(f"released {claim['issueId']}: the next poll that sees it eligible starts a new session")
+        ack = claim.get("acknowledgement") or {}
+        if ack.get("kind") == "label" and ack.get("state") in ("done", "writing"):
+            # The label intake added is one of the default exclusions: the issue stays skipped.
+            print(
+                "note: intake labelled this issue in-progress when it launched the session, and in-progress "
+                "issues are skipped (excludeLabels): remove the label on GitHub for a new session to start"
+            )
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -20,6 +21,9 @@ from tracker_intake.observability import record_ack, record_launch
 from tracker_intake.settings import LauncherSettings
 from tracker_intake.tracing import traced
 from tracker_intake.wiring import Ports, build_launch_context
+
+# A write's worst case (connect 3 s, read 10 s, once more after a 401) and a margin.
+WRITE_RESERVE = timedelta(seconds=15)
 
 logger = Logger()
 metrics = Metrics()
@@ -55,7 +59,7 @@ def report_ack(result: AckReport) -> None:
     record_ack(metrics, logger, result)
 
 
-def record_handler(record: SessionRequestRecord) -> None:
+def record_handler(record: SessionRequestRecord, lambda_context: LambdaContext | None = None) -> None:
     context = ports()
     request = record.body
     deliveries = int(record.attributes.ApproximateReceiveCount)
@@ -69,6 +73,7 @@ def record_handler(record: SessionRequestRecord) -> None:
             _unreported if parked else report,
             report_ack,
             last_delivery=deliveries >= context.max_receives,
+            deadline=_deadline(context, lambda_context),
         )
     except AckDeferred as deferred:
         # The session is launched; only its acknowledgement waits.
@@ -84,13 +89,25 @@ def record_handler(record: SessionRequestRecord) -> None:
                 return
             except IntakeError as e:  # wait in the project's group, then
                 logger.warning("could not park the acknowledgement", extra={"reason": str(e)})
-        # Delivered again when it can be written, rather than after the visibility timeout.
-        seconds = math.ceil((deferred.until - context.clock.now()).total_seconds())
+        # Delivered again when it can be written, rather than after the visibility timeout: a
+        # second early for a kept slot (the launcher waits out the rest; late, the slot would be
+        # lost), no earlier than a retry's time.
+        wait = (deferred.until - context.clock.now()).total_seconds()
+        seconds = math.floor(wait) - 1 if deferred.at_slot else math.ceil(wait)
         try:
-            redelivery.delay(record.receiptHandle, max(seconds, 1))
+            redelivery.delay(record.receiptHandle, max(seconds, 0))
         except IntakeError as e:  # the visibility timeout brings it back all the same
             logger.warning("could not set the redelivery time", extra={"reason": str(e)})
         raise
+
+
+def _deadline(context: LaunchContext, lambda_context: LambdaContext | None) -> datetime | None:
+    """Past it, an acknowledgement must not wait for its slot: the invocation's end, less what a
+    write and the records after it may take."""
+    if lambda_context is None:
+        return None
+    remaining = timedelta(milliseconds=lambda_context.get_remaining_time_in_millis())
+    return context.clock.now() + remaining - WRITE_RESERVE
 
 
 def _unreported(result: LaunchReport) -> None:

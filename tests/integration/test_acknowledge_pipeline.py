@@ -5,6 +5,7 @@ does, and enforces its content-creation limits)."""
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,6 @@ from intake_dev.fake_github import FakeGitHub, RecordedRequest
 from intake_dev.functions import LocalLambdaContext, load_handler
 from intake_dev.moto_rigs import sqs_record
 from tracker_intake.adapters.dynamodb import DynamoStore
-from tracker_intake.domain.errors import StoreUnavailable
 from tracker_intake.domain.records import Acknowledgement, AckState, Claim, ClaimStatus
 from tracker_intake.settings import LauncherSettings
 from tracker_intake.wiring import build_launch_context
@@ -111,9 +111,9 @@ def test_a_comment_is_written_once_naming_the_session_and_recorded_with_its_url(
     pipe.counter.reset()
     failed = launcher.drain()
     # (the launch: a claim read and two updates; the acknowledgement: the project read, the
-    # credential's slots read and put, and the claim's acknowledgement updated twice)
+    # credential's pause read, its slots read and put, the claim's acknowledgement updated twice)
     launch_cost = (pipe.counter.count("GetItem"), pipe.counter.count("UpdateItem"), pipe.counter.count("PutItem"))
-    assert launch_cost == (1 + 2, 2 + 2, 1)
+    assert launch_cost == (1 + 3, 2 + 2, 1)
     # THEN the issue has one comment, by the credential's user, naming the session and hiding the marker
     assert failed == set()
     comments = github.repo("acme/app").comments(1)
@@ -169,6 +169,10 @@ def test_a_refused_write_is_recorded_and_the_session_still_launches(aws: dict[st
     assert github.repo("acme/app").comments(1) == []
 
 
+class LauncherDied(Exception):
+    """The launcher's process ending mid-way: not an IntakeError, so nothing in intake catches it."""
+
+
 class CrashingLedger:
     """The launcher's ledger, dying once on the write that records the acknowledgement done."""
 
@@ -182,7 +186,7 @@ class CrashingLedger:
     def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
         if ack.state is AckState.DONE and not self.crashed:
             self.crashed = True
-            raise StoreUnavailable("the launcher died between the comment and its record")
+            raise LauncherDied("the launcher died between the comment and its record")
         return self.store.save_ack(claim, ack, expected_version)
 
 
@@ -244,7 +248,7 @@ def test_a_far_slot_parks_the_request_out_of_its_project_s_group_until_the_slot(
     assert ack.state is AckState.WAITING and ack.slot is not None and not ack.sent
     assert _writes(github) == []
     parked = launcher.receive()
-    assert len(parked) == 1 and parked[0]["Attributes"]["MessageGroupId"].startswith("ack-")
+    assert len(parked) == 1 and parked[0]["Attributes"]["MessageGroupId"].startswith("ack#")
     # AND the parked one, delivered, waits alone: failed, hidden until the slot
     assert launcher.deliver(parked) == {parked[0]["MessageId"]}
     assert launcher.receive() == []
@@ -278,6 +282,49 @@ def test_a_waiting_acknowledgement_holds_up_none_of_its_project_s_launches(
     launcher.deliver(waiting)
     claim = pipe.claim("github:acme/app#2")
     assert claim is not None and claim.status is ClaimStatus.LAUNCHED
+
+
+def test_a_failed_write_is_parked_and_retried_no_sooner_than_a_minute_later(
+    aws: dict[str, Any], github: FakeGitHub
+) -> None:
+    # GIVEN GitHub answers the first write with a 502
+    pipe = _pipeline(aws, github, "reaction")
+    launcher = Launcher(pipe)
+    github.inject("bad_gateway", repo="acme/app", method="POST")
+    pipe.poll("app")
+    # WHEN the request is delivered, then its parked copy at once
+    assert launcher.deliver(launcher.receive()) == set()
+    parked = launcher.receive()
+    assert [m["Attributes"]["MessageGroupId"][:4] for m in parked] == ["ack#"]
+    assert launcher.deliver(parked) == {parked[0]["MessageId"]}
+    # THEN only the first write was sent: the parked copy waits out the minute, hidden
+    assert len(_writes(github)) == 1 and launcher.receive() == []
+    ack = _ack(pipe)
+    assert ack.state is AckState.WAITING and ack.not_before == pipe.clock.now() + timedelta(seconds=60)
+    # AND a minute later it is written
+    pipe.clock.advance(60)
+    assert launcher.deliver(parked, receive_count=2) == set()
+    assert [r["content"] for r in github.repo("acme/app").reactions(1)] == ["eyes"]
+
+
+def test_a_project_whose_id_starts_like_a_parked_group_is_still_parked(aws: dict[str, Any], github: FakeGitHub) -> None:
+    # GIVEN a project named ack-app, whose write slot is ten seconds away
+    repo = github.add_repo("acme", "app")
+    repo.add_issue("fix 1", labels=["agent"])
+    pipe = Pipeline(aws, github)
+    pipe.create_project("ack-app", repo="acme/app", labels=["agent"], backlog="all", acknowledge="comment")
+    launcher = Launcher(pipe)
+    key = launcher.context.ack.credentials.for_project(pipe.project("ack-app")).key  # type: ignore[union-attr]
+    for _ in range(10):
+        pipe.store.reserve_write(key, pipe.clock.now())
+    pipe.poll("ack-app")
+    messages = launcher.receive()
+    assert [m["Attributes"]["MessageGroupId"] for m in messages] == ["ack-app"]
+    # WHEN its request is delivered
+    failed = launcher.deliver(messages)
+    # THEN its own message is done (its group is not held) and the wait is parked
+    assert failed == set()
+    assert [m["Attributes"]["MessageGroupId"][:4] for m in launcher.receive()] == ["ack#"]
 
 
 @pytest.mark.parametrize("acknowledge", ["none"])

@@ -260,6 +260,22 @@ def test_sessions_release_releases_the_claim(cli: Served) -> None:
     assert cli.json("sessions", "list", "demo")[0]["status"] == "released"
 
 
+@pytest.mark.parametrize(("kind", "noted"), [("label", True), ("comment", False)])
+def test_releasing_an_issue_intake_labelled_says_the_label_keeps_it_skipped(
+    cli: Served, kind: str, noted: bool
+) -> None:
+    # GIVEN a launched claim acknowledged on the issue with the in-progress label (or a comment)
+    cli.run("project", "create", "demo")
+    at = CLAIMED_AT + timedelta(minutes=1)
+    done = Acknowledgement(Acknowledge(kind), AckState.DONE, "m", at, at, attempts=1, sent=True)
+    cli.api.store.put_claim(replace(claim(number=42), ack=done))
+    # WHEN it is released
+    code, out, _ = cli.run("sessions", "release", "demo", "github:acme/app#42")
+    # THEN only a labelled one says the label must go for a new session to start
+    assert code == 0 and out.startswith("released github:acme/app#42")
+    assert ("remove the label on GitHub for a new session to start" in out) is noted
+
+
 def test_release_of_an_unknown_claim_exits_1(cli: Served) -> None:
     # GIVEN a project without claims
     cli.run("project", "create", "demo")

@@ -196,6 +196,24 @@ def test_the_launcher_knows_the_launch_queue_s_last_delivery() -> None:
     assert env["QUEUE_URL"] == {"Ref": "LaunchQueue"}
 
 
+def test_the_launcher_may_do_on_the_launch_queue_what_its_handler_does() -> None:
+    # Receive and delete (SQS's mapping), change visibility (a write slot's wait) and send (a
+    # waiting acknowledgement is parked in a group of its own): moto checks no IAM, so this does.
+    template = transformed()
+    role_name = template["Resources"]["LauncherFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
+    role = template["Resources"][role_name]["Properties"]
+    actions = {
+        action
+        for policy in role.get("Policies", [])
+        if "PolicyDocument" in policy  # the others are the webhook secret's, behind a condition
+        for statement in policy["PolicyDocument"]["Statement"]
+        if "LaunchQueue" in json.dumps(statement.get("Resource"))
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    wanted = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:SendMessage"}
+    assert wanted <= {a.removesuffix("*") for a in actions}, actions
+
+
 def test_the_table_outlives_the_stack() -> None:
     table = transformed()["Resources"]["IntakeTable"]
     assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"

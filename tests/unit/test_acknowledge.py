@@ -4,6 +4,7 @@ generation, whatever the deliveries, crashes, refusals and GitHub's limits do.""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -38,6 +39,10 @@ from tracker_intake.domain.session import LaunchedSession, SessionIssue, Session
 
 ISSUE = "github:acme/app#42"
 KEY = "token-key-1"
+
+
+class LauncherDied(Exception):
+    """The launcher's process ending mid-way (not an IntakeError: nothing in intake catches it)."""
 
 
 @dataclass
@@ -86,8 +91,11 @@ class OneCredential:
 
     def __init__(self, writer: RecordingWriter) -> None:
         self.writer = writer
+        # What resolving takes (reading a secret, minting an installation token): moves the clock.
+        self.takes: Callable[[], None] = lambda: None
 
     def for_project(self, record: ProjectRecord, *, remember: bool = True) -> Resolved:
+        self.takes()
         return Resolved("default", KEY, tracker=None, writer=self.writer)  # type: ignore[arg-type]
 
     def key_for(self, record: ProjectRecord) -> str:
@@ -106,13 +114,14 @@ class Harness:
         self.acks: list[AckReport] = []
         self.launches: list[LaunchReport] = []
         self.backend_answer = backend_answer
+        self.credentials = OneCredential(self.writer)
         self.ctx = LaunchContext(
             ledger=self.store,
             launcher=self,
             clock=self.clock,
             ack=AckContext(
                 projects=self.store,
-                credentials=OneCredential(self.writer),
+                credentials=self.credentials,
                 pace=self.store,
                 budgets=self.store,
                 sleep=self._sleep,
@@ -128,6 +137,10 @@ class Harness:
     def _sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.clock.advance(seconds)
+        self.while_asleep()
+
+    def while_asleep(self) -> None:
+        """What happens elsewhere while the launcher sleeps for its slot (a test may set it)."""
 
     def set_acknowledge(self, kind: Acknowledge, *, create: bool = False) -> None:
         config = parse_config(
@@ -165,9 +178,21 @@ class Harness:
             acknowledge=kind,
         )
 
-    def deliver(self, canonical: str = ISSUE, kind: Acknowledge = Acknowledge.COMMENT, *, last: bool = False) -> None:
+    def deliver(
+        self,
+        canonical: str = ISSUE,
+        kind: Acknowledge = Acknowledge.COMMENT,
+        *,
+        last: bool = False,
+        deadline: datetime | None = None,
+    ) -> None:
         launch_session(
-            self.request(canonical, kind), self.ctx, self.launches.append, self.acks.append, last_delivery=last
+            self.request(canonical, kind),
+            self.ctx,
+            self.launches.append,
+            self.acks.append,
+            last_delivery=last,
+            deadline=deadline,
         )
 
     def stored(self, canonical: str = ISSUE) -> Claim:
@@ -268,11 +293,11 @@ def test_a_crash_between_the_comment_and_its_record_leaves_one_comment() -> None
     def crash_on_second(claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
         calls["n"] += 1
         if calls["n"] == 2:
-            raise StoreUnavailable("the launcher died here")
+            raise LauncherDied("the launcher died here")
         return original(claim, ack, expected_version)
 
     h.store.save_ack = crash_on_second  # type: ignore[method-assign]
-    with pytest.raises(StoreUnavailable):
+    with pytest.raises(LauncherDied):
         h.deliver()
     assert len(h.writer.comments) == 1
     assert h.stored().ack is not None and h.stored().ack.state is AckState.WRITING  # type: ignore[union-attr]
@@ -492,3 +517,171 @@ def test_a_new_generation_is_acknowledged_afresh() -> None:
     assert "generation=2" in h.writer.comments[1][1]
     ack = h.stored().ack
     assert ack is not None and ack.state is AckState.DONE and ack.marker != first.ack.marker  # type: ignore[union-attr]
+
+
+# --- what a review found ----------------------------------------------------------------------
+
+
+def test_a_retry_delivered_before_its_time_writes_nothing() -> None:
+    # GIVEN a write GitHub answered with its secondary limit, retry after 90 s
+    h = Harness(Acknowledge.COMMENT)
+    h.claim()
+    retry_at = h.clock.now() + timedelta(seconds=90)
+    h.writer.failures.append(SecondaryRateLimited(retry_at))
+    with pytest.raises(AckDeferred):
+        h.deliver()
+    # WHEN the request comes back at once (a parked copy is delivered immediately) and 89 s on
+    for wait in (0, 89):
+        h.clock.advance(wait)
+        with pytest.raises(AckDeferred) as again:
+            h.deliver()
+        # THEN nothing is written, and it waits for the same moment, spending no try
+        assert again.value.until == retry_at and not again.value.at_slot
+        assert h.writer.writes == 0 and h.stored().ack.attempts == 1  # type: ignore[union-attr]
+    # AND at that moment it is written
+    h.clock.advance(1)
+    h.deliver()
+    assert len(h.writer.comments) == 1
+
+
+def test_a_paused_credential_is_not_written_with() -> None:
+    # GIVEN the credential is paused for two minutes (a poll met GitHub's secondary limit)
+    h = Harness(Acknowledge.LABEL)
+    h.claim()
+    until = h.clock.now() + timedelta(minutes=2)
+    h.store.pause(KEY, until)
+    # WHEN the request is delivered THEN the write waits for the pause, takes no slot and no try
+    with pytest.raises(AckDeferred) as deferred:
+        h.deliver(kind=Acknowledge.LABEL)
+    assert deferred.value.until == until and h.writer.writes == 0
+    assert h.store.write_slots(KEY) == []
+    # AND after the pause it is written
+    h.clock.advance(120)
+    h.deliver(kind=Acknowledge.LABEL)
+    assert len(h.writer.labels) == 1 and h.stored().ack.attempts == 1  # type: ignore[union-attr]
+
+
+def test_a_slot_past_the_invocation_s_deadline_is_deferred_not_slept_for() -> None:
+    # GIVEN the credential's next slot three seconds away, and two seconds left to the invocation
+    h = Harness(Acknowledge.REACTION)
+    h.claim()
+    for _ in range(3):
+        h.store.reserve_write(KEY, h.clock.now())
+    # WHEN the request is delivered
+    with pytest.raises(AckDeferred) as deferred:
+        h.deliver(kind=Acknowledge.REACTION, deadline=h.clock.now() + timedelta(seconds=2))
+    # THEN it does not sleep: the slot is kept and asked for, a little early
+    assert h.slept == [] and deferred.value.at_slot
+    assert deferred.value.until == h.clock.now() + timedelta(seconds=3)
+
+
+def test_a_slot_is_reserved_when_the_credential_is_resolved_not_before() -> None:
+    # GIVEN resolving the credential takes two seconds (a secret read, a token minted)
+    h = Harness(Acknowledge.REACTION)
+
+    def two_seconds() -> None:
+        h.clock.advance(2)
+
+    h.credentials.takes = two_seconds
+    issues = [h.claim(n) for n in (1, 2)]
+    # WHEN two launches are acknowledged one after the other
+    for canonical in issues:
+        h.deliver(canonical, Acknowledge.REACTION)
+    # THEN the slots, and the writes, are a second apart or more, each taken after resolving
+    slots = h.store.write_slots(KEY)
+    assert slots[1] - slots[0] >= timedelta(seconds=1)
+    assert slots[0] == datetime(2026, 1, 1, 12, 0, 2, tzinfo=slots[0].tzinfo)
+
+
+def test_a_kept_slot_missed_is_not_used_late() -> None:
+    # GIVEN a write kept for a slot ten seconds away
+    h = Harness(Acknowledge.COMMENT)
+    h.claim()
+    for _ in range(10):
+        h.store.reserve_write(KEY, h.clock.now())
+    with pytest.raises(AckDeferred) as deferred:
+        h.deliver()
+    # WHEN its request comes back half a second after the slot
+    h.clock.advance(10.5)
+    h.deliver()
+    # THEN a new slot is taken (no write lands late in another's second), and the comment written on it
+    slots = h.store.write_slots(KEY)
+    assert len(slots) == 12 and slots[-1] >= slots[-2] + timedelta(seconds=1)
+    assert deferred.value.until == slots[-2] and len(h.writer.comments) == 1
+
+
+def test_a_store_failure_after_the_launch_defers_the_acknowledgement_not_the_launch() -> None:
+    # GIVEN DynamoDB fails the project read the acknowledgement makes
+    h = Harness(Acknowledge.COMMENT)
+    h.claim()
+    h.store.fail("get_project", StoreUnavailable("throttled"))
+    # WHEN the request is delivered THEN the launch stands, and the acknowledgement waits a minute
+    with pytest.raises(AckDeferred) as deferred:
+        h.deliver()
+    assert h.stored().status is ClaimStatus.LAUNCHED
+    assert deferred.value.until == h.clock.now() + timedelta(seconds=60)
+    # AND on the last delivery the same failure lets the message go, said as failed
+    h.store.fail("get_project", StoreUnavailable("throttled"))
+    h.deliver(last=True)
+    assert h.acks[-1].outcome is AckOutcome.FAILED and "throttled" in (h.acks[-1].reason or "")
+
+
+def test_an_acknowledgement_switched_off_while_it_waited_is_closed_not_left_waiting() -> None:
+    # GIVEN a comment waiting for its slot
+    h = Harness(Acknowledge.COMMENT)
+    h.claim()
+    for _ in range(10):
+        h.store.reserve_write(KEY, h.clock.now())
+    with pytest.raises(AckDeferred):
+        h.deliver()
+    # WHEN the project is switched to none, and the request comes back
+    h.set_acknowledge(Acknowledge.NONE)
+    h.clock.advance(10)
+    h.deliver()
+    # THEN nothing is written, and the claim says so for good
+    ack = h.stored().ack
+    assert h.writer.writes == 0 and ack is not None and ack.state is AckState.FAILED
+    assert ack.detail == "not written: the project no longer asks for an acknowledgement"
+
+
+def test_a_release_while_the_write_waits_for_its_slot_writes_nothing() -> None:
+    # GIVEN a write waiting three seconds for its slot, and a release landing meanwhile
+    h = Harness(Acknowledge.LABEL)
+    h.claim()
+    for _ in range(3):
+        h.store.reserve_write(KEY, h.clock.now())
+
+    def release() -> None:
+        h.store.release("demo", ISSUE, h.clock.now())
+
+    h.while_asleep = release  # type: ignore[method-assign]
+    # WHEN the request is delivered
+    h.deliver(kind=Acknowledge.LABEL)
+    # THEN the released session's issue gets no label (it would exclude the issue from then on)
+    assert h.slept == [3.0] and h.writer.writes == 0
+    assert h.stored().status is ClaimStatus.RELEASED
+
+
+def test_a_kind_switched_after_a_write_may_have_gone_out_keeps_the_first() -> None:
+    # GIVEN a comment sent by a delivery that died before recording it
+    h = Harness(Acknowledge.COMMENT)
+    h.claim()
+    original = h.store.save_ack
+
+    def die_on_done(claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
+        if ack.state is AckState.DONE:
+            raise LauncherDied("died")
+        return original(claim, ack, expected_version)
+
+    h.store.save_ack = die_on_done  # type: ignore[method-assign]
+    with pytest.raises(LauncherDied):
+        h.deliver()
+    h.store.save_ack = original  # type: ignore[method-assign]
+    # WHEN the project switches to a label, and the request comes back after the lease
+    h.set_acknowledge(Acknowledge.LABEL)
+    h.clock.advance(61)
+    h.deliver(kind=Acknowledge.LABEL)
+    # THEN the comment already there is recorded, and no label is added beside it
+    assert len(h.writer.comments) == 1 and h.writer.labels == []
+    ack = h.stored().ack
+    assert ack is not None and ack.kind is Acknowledge.COMMENT and ack.state is AckState.DONE

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 MAX_VISIBILITY_SECONDS = 43_200
-# The message group of a request parked while its acknowledgement waits: its own, per issue.
-PARKED_GROUP_PREFIX = "ack-"
+# The message group of a request parked while its acknowledgement waits: its own, per issue and
+# generation. A project id never holds '#', so no project's group can be taken for one.
+PARKED_GROUP_PREFIX = "ack#"
 _CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
 
@@ -53,14 +54,14 @@ class SqsSessionQueue:
         wait send one message.
         """
         issue = dedupe_key(request.issue_id)
-        group = PARKED_GROUP_PREFIX + hashlib.sha256(issue.encode()).hexdigest()[:40]
+        group = f"{PARKED_GROUP_PREFIX}{hashlib.sha256(issue.encode()).hexdigest()[:40]}#{request.generation}"
         dedup = hashlib.sha256(f"{issue}|{request.generation}|{until.isoformat()}".encode()).hexdigest()
         try:
             self.client.send_message(
                 QueueUrl=self.queue_url,
                 MessageBody=request.to_json(),
                 MessageGroupId=group,
-                MessageDeduplicationId=PARKED_GROUP_PREFIX + dedup[:60],
+                MessageDeduplicationId="ack-" + dedup[:60],
             )
         except ClientError as e:
             code = e.response.get("Error", {}).get("Code", "Unknown")

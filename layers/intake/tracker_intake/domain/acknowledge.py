@@ -134,12 +134,14 @@ def acknowledge(
     clock: Clock,
     *,
     last_delivery: bool = False,
+    deadline: datetime | None = None,
 ) -> AckReport:
     """Write the acknowledgement `kind` on the launched `claim`'s issue, unless it is written.
 
     `kind` is what the queued request asked for; the project's current config is read and wins
     (intake may have been switched to `none` since). Raises AckDeferred when the write is to be
-    tried on a later delivery; on the `last_delivery` SQS makes, it gives up instead.
+    tried on a later delivery; on the `last_delivery` SQS makes, it gives up instead. Never
+    sleeps past `deadline` (the invocation's time, less a write's): a later slot is deferred.
     """
 
     def report(outcome: AckOutcome, ack: Acknowledgement | None = None, reason: str | None = None) -> AckReport:
@@ -159,34 +161,52 @@ def acknowledge(
     try:
         project = ctx.projects.get_project(claim.project_id)
     except ProjectNotFound:
-        return report(AckOutcome.NONE, reason="the project is deleted")
-    intake = project.config.tracker_intake
+        project = None
+    intake = project.config.tracker_intake if project is not None else None
     kind = intake.acknowledge if intake is not None else Acknowledge.NONE
-    if kind is Acknowledge.NONE:
-        return report(AckOutcome.NONE, reason="the project no longer asks for one")
+    if project is None or kind is Acknowledge.NONE:
+        why = "the project is deleted" if project is None else "the project no longer asks for an acknowledgement"
+        if ack is None:
+            return report(AckOutcome.NONE, reason=why)
+        # Begun, not written: said so for good, rather than left waiting.
+        return _finish(report, ledger, claim, ack, AckState.FAILED, now, detail=f"not written: {why}")
 
     current = ack or Acknowledgement(kind, AckState.WAITING, ctx.draw(), now, now, version=0)
+    if current.sent:
+        kind = current.kind  # a write may have gone out: the generation keeps its kind
+    if current.not_before is not None and current.not_before > now:
+        # A retry, delivered before its time (a parked copy is delivered at once).
+        return _not_yet(report, ledger, claim, current, current.not_before, "retry", last_delivery, now)
     try:
         resolved = ctx.credentials.for_project(project)
-        slot = current.slot if current.state is AckState.WAITING and current.slot is not None else None
-        if slot is None:
-            slot = ctx.pace.reserve_write(resolved.key, now)
+        budget = ctx.budgets.get_budget(resolved.key)
+        paused = budget.blocked_until(clock.now()) if budget is not None else None
+        if paused is not None:
+            # GitHub limited the credential: no write until then (it spends no attempt).
+            return _not_yet(report, ledger, claim, current, paused, "credential paused", last_delivery, now)
+        # A kept slot is used only on time: one used late would crowd the writer of the next.
+        kept = current.slot if current.state is AckState.WAITING else None
+        slot = kept if kept is not None and kept >= clock.now() else ctx.pace.reserve_write(resolved.key, clock.now())
+    except AckDeferred:
+        raise
     except IntakeError as e:
-        return _retry(report, ledger, claim, current, now, e, last_delivery)
+        return _retry(report, ledger, claim, current, clock.now(), e, last_delivery)
     if resolved.writer is None:
         return _finish(report, ledger, claim, current, AckState.FAILED, now, detail="this credential cannot write")
 
-    if slot - now > MAX_WAIT:
+    now = clock.now()
+    room = MAX_WAIT if deadline is None else max(min(MAX_WAIT, deadline - now), timedelta(0))
+    if slot - now > room:
         if last_delivery:
             detail = f"no write slot before the request's last delivery (the next is at {slot:%H:%M:%S} UTC)"
             return _finish(report, ledger, claim, current, AckState.FAILED, now, detail=detail)
         why = f"the write slot of its credential is at {slot:%H:%M:%S} UTC"
-        if current.state is AckState.WAITING and current.slot == slot and current.version:
-            raise AckDeferred(slot, why)  # kept already (a parked request, delivered early): no write
-        waiting = _save(ledger, claim, replace(current, kind=kind, state=AckState.WAITING, slot=slot, updated_at=now))
-        if waiting is None:
-            return report(AckOutcome.NONE, reason="another delivery took it")
-        raise AckDeferred(slot, why)
+        if not (current.state is AckState.WAITING and current.slot == slot and current.version):
+            # Kept on the claim (a parked copy delivered early finds it there and writes nothing).
+            waiting = replace(current, kind=kind, state=AckState.WAITING, slot=slot, not_before=None, updated_at=now)
+            if _save(ledger, claim, waiting) is None:
+                return report(AckOutcome.NONE, reason="another delivery took it")
+        raise AckDeferred(slot, why, at_slot=True)
 
     # Interrupted: an earlier delivery may have sent the write and died before recording it.
     interrupted = current.sent
@@ -198,6 +218,7 @@ def acknowledge(
             kind=kind,
             state=AckState.WRITING,
             slot=slot,
+            not_before=None,
             sent=True,
             attempts=current.attempts + 1,
             updated_at=now,
@@ -208,6 +229,10 @@ def acknowledge(
         return report(AckOutcome.NONE, reason="another delivery took it")
     if slot > now:
         ctx.sleep((slot - now).total_seconds())
+        # A release may have landed while this slept: its session is not to be acknowledged.
+        fresh = ledger.get_claim(claim.canonical_id)
+        if fresh is None or fresh.status is not ClaimStatus.LAUNCHED or fresh.generation != claim.generation:
+            return report(AckOutcome.NONE, reason="the claim was released while the write waited for its slot")
 
     issue = parse_canonical_id(claim.canonical_id)
     try:
@@ -220,6 +245,23 @@ def acknowledge(
             ctx.budgets.pause(resolved.key, e.retry_at)
         return _retry(report, ledger, claim, writing, clock.now(), e, last_delivery)
     return _finish(report, ledger, claim, writing, AckState.DONE, clock.now(), url=url)
+
+
+def _not_yet(
+    report: Callable[..., AckReport],
+    ledger: Ledger,
+    claim: Claim,
+    ack: Acknowledgement,
+    until: datetime,
+    why: str,
+    last_delivery: bool,
+    now: datetime,
+) -> AckReport:
+    """Nothing may be written before `until`: defer to it (writing nothing), or give up on the last delivery."""
+    if last_delivery:
+        detail = f"gave up: {why} until {until:%H:%M:%S} UTC, past the request's last delivery"
+        return _finish(report, ledger, claim, ack, AckState.FAILED, now, detail=detail)
+    raise AckDeferred(until, f"{why} until {until:%H:%M:%S} UTC")
 
 
 def _write(writer: IssueWriter, issue: IssueRef, claim: Claim, ack: Acknowledgement, interrupted: bool) -> str | None:
@@ -249,8 +291,11 @@ def _retry(
         why = f"gave up after {ack.attempts} tries: {detail}" if ack.attempts else detail
         return _finish(report, ledger, claim, ack, AckState.FAILED, now, detail=why)
     until = max(error.retry_at, now) if isinstance(error, TrackerError) and error.retry_at else now + RETRY_AFTER
-    # A new slot next time: this one was spent, or is in the past by then.
-    waiting = replace(ack, state=AckState.WAITING, slot=None, lease_until=None, updated_at=now, detail=detail)
+    # Kept on the claim: a delivery before it (a parked copy comes at once) writes nothing. A new
+    # slot then: this one was spent, or is in the past by then.
+    waiting = replace(
+        ack, state=AckState.WAITING, slot=None, not_before=until, lease_until=None, updated_at=now, detail=detail
+    )
     if _save(ledger, claim, waiting) is None:
         return report(AckOutcome.NONE, reason="another delivery took it")
     raise AckDeferred(until, f"acknowledgement failed, retrying at {until:%H:%M:%S} UTC: {detail}")

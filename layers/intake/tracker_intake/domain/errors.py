@@ -155,9 +155,12 @@ class AckDeferred(IntakeError):
 
     kind = "ack_deferred"
 
-    def __init__(self, until: datetime, reason: str) -> None:
+    def __init__(self, until: datetime, reason: str, *, at_slot: bool = False) -> None:
         super().__init__(reason)
         self.until = until
+        # A write slot kept for it (deliver a little early: the launcher waits out the rest), not
+        # a time before which nothing may be tried (deliver no earlier).
+        self.at_slot = at_slot
 
 
 class LaunchRejected(IntakeError):

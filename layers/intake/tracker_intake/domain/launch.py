@@ -25,8 +25,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .acknowledge import AckContext, AckReport, acknowledge
-from .errors import LaunchRejected, LaunchRetryable
+from .acknowledge import RETRY_AFTER, AckContext, AckOutcome, AckReport, acknowledge
+from .errors import AckDeferred, IntakeError, LaunchRejected, LaunchRetryable
 from .issue import dedupe_key
 from .ports import Clock, Ledger, Redelivery, SessionLauncher
 from .records import Claim, ClaimStatus
@@ -179,13 +179,15 @@ def launch_session(
     report_ack: AckReporter = lambda _: None,
     *,
     last_delivery: bool = False,
+    deadline: datetime | None = None,
 ) -> LaunchReport:
     """Launch the session a queue message asks for, record the outcome on its claim, then
     acknowledge it on the issue if the project asks for that.
 
     The message is parsed at the edge (the launcher handler's batch model). Raises
     LaunchRetryable (after putting the claim back to `enqueued`) when SQS should try again, and
-    AckDeferred when only the acknowledgement is left to do, at a later delivery.
+    AckDeferred when only the acknowledgement is left to do, at a later delivery. `deadline`:
+    the moment past which the acknowledgement must not wait for its write slot (the invocation's).
     """
     ledger, clock = ctx.ledger, ctx.clock
     claim = ledger.get_claim(request.issue_id)
@@ -201,7 +203,7 @@ def launch_session(
         raise
     if not taken:
         result = _done(report, LaunchOutcome.DUPLICATE, request, reason=f"claim is {claim.status}")
-        _acknowledge(claim, request, ctx, report_ack, last_delivery)
+        _acknowledge(claim, request, ctx, report_ack, last_delivery, deadline)
         return result
 
     try:
@@ -228,16 +230,43 @@ def launch_session(
     if launched:
         # The claim as it now is: a new launch of this generation has no acknowledgement yet.
         claim = replace(claim, status=ClaimStatus.LAUNCHED, session_ref=session.ref, session_url=session.url, ack=None)
-        _acknowledge(claim, request, ctx, report_ack, last_delivery)
+        _acknowledge(claim, request, ctx, report_ack, last_delivery, deadline)
     return result
 
 
 def _acknowledge(
-    claim: Claim, request: SessionRequest, ctx: LaunchContext, report_ack: AckReporter, last_delivery: bool
+    claim: Claim,
+    request: SessionRequest,
+    ctx: LaunchContext,
+    report_ack: AckReporter,
+    last_delivery: bool,
+    deadline: datetime | None,
 ) -> None:
+    """The acknowledgement after the launch. Its failures never fail the launched request: a
+    store or GitHub that fails it defers it to a later delivery (out of the project's way), or,
+    on the last delivery, it is left as it stands, so the request never reaches the DLQ for it."""
     if ctx.ack is None or claim.generation != request.generation:
         return
-    result = acknowledge(claim, request.acknowledge, ctx.ack, ctx.ledger, ctx.clock, last_delivery=last_delivery)
+    try:
+        result = acknowledge(
+            claim,
+            request.acknowledge,
+            ctx.ack,
+            ctx.ledger,
+            ctx.clock,
+            last_delivery=last_delivery,
+            deadline=deadline,
+        )
+    except AckDeferred:
+        raise
+    except IntakeError as e:
+        reason = f"acknowledgement interrupted: {_reason(e)}"
+        if last_delivery:
+            report_ack(
+                AckReport(AckOutcome.FAILED, request.project_id, request.issue_id, request.acknowledge, None, reason)
+            )
+            return
+        raise AckDeferred(ctx.clock.now() + RETRY_AFTER, reason) from e
     report_ack(result)
 
 

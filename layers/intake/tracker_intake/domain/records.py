@@ -155,6 +155,8 @@ class Acknowledgement:
     sent: bool = False
     slot: datetime | None = None
     lease_until: datetime | None = None
+    # After a failed try: no write before then (GitHub's retry-after, or a minute).
+    not_before: datetime | None = None
     url: str | None = None
     detail: str | None = None
 

@@ -103,6 +103,7 @@ def ack_data(ack: Acknowledgement | None) -> dict[str, Any]:
         "sent": ack.sent,
         "slot": iso(ack.slot) if ack.slot else None,
         "leaseUntil": iso(ack.lease_until) if ack.lease_until else None,
+        "notBefore": iso(ack.not_before) if ack.not_before else None,
         "url": ack.url,
         "detail": ack.detail,
     }
@@ -123,6 +124,7 @@ def _ack(data: Any, version: Any) -> Acknowledgement | None:
         sent=bool(data.get("sent", False)),
         slot=parse_iso(data["slot"]) if data.get("slot") else None,
         lease_until=parse_iso(data["leaseUntil"]) if data.get("leaseUntil") else None,
+        not_before=parse_iso(data["notBefore"]) if data.get("notBefore") else None,
         url=data.get("url"),
         detail=data.get("detail"),
     )
