@@ -9,8 +9,10 @@ whose clock is the simulated one.
 The queue and the launchers are simulated: `LAUNCHERS` launcher containers take the visible
 messages in order, each delivery running whole on the first free one (so deliveries on
 different containers overlap in simulated time, as concurrent Lambdas do). A deferred
-acknowledgement's message becomes visible again at its slot (ChangeMessageVisibility); any
-other failure after the visibility timeout. As the launcher handler does, a deferral in the
+acknowledgement's message is hidden as the handler hides it (two seconds before its slot, or
+until its retry time) and comes back up to `LATENCY_SECONDS` later (Lambda's polling, assumed;
+seeded random); any other failure after the visibility timeout. Each delivery's deadline is the
+invocation's. As the launcher handler does, a deferral in the
 project's message group parks the request in a group of its own (a new message, visible at
 once), whose own deferral hides it until the slot: the project's launches are never held.
 The acknowledgement's sleep moves its container's clock. Each delivery also costs
@@ -27,6 +29,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
+import random
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +57,10 @@ from tracker_intake.wiring import build_credentials
 
 from .common import TOKEN
 
+# functions/launcher/app.py's
+WRITE_RESERVE = timedelta(seconds=15)
+EARLY_FOR_SLOT = 2
+
 TARGETS = {
     "written_exactly_once": True,
     "secondary_answers_total": 0,
@@ -67,6 +75,9 @@ LAUNCHERS = 10  # concurrent launcher containers
 DELIVERY_SECONDS = 0.05
 VISIBILITY_TIMEOUT = 180.0
 MAX_RECEIVES = 5
+# A hidden message comes back up to this much after its visibility ends (Lambda polls the queue).
+LATENCY_SECONDS = 1.5
+INVOCATION = timedelta(seconds=30)  # the launcher's timeout
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
@@ -163,6 +174,7 @@ def burst(issues: int) -> dict[str, Any]:
         github.clear_requests()
         counter.reset()
         lanes = [START] * LAUNCHERS
+        rng = random.Random(7)
         written_at: dict[str, datetime] = {}
         parked = 0
         deliveries: dict[str, int] = {}
@@ -179,10 +191,14 @@ def burst(issues: int) -> dict[str, Any]:
                     lambda _: None,
                     lambda r: _note(written_at, r, clock.now()),
                     last_delivery=message.receives >= MAX_RECEIVES,
+                    deadline=clock.now() + INVOCATION - WRITE_RESERVE,
                 )
             except AckDeferred as e:
-                if message.parked:  # waits alone, visible again at its slot
-                    again = Message(e.until, next(seq), message.request, message.launched_at, message.receives, True)
+                if message.parked:  # waits alone: hidden as the handler hides it, then SQS's latency
+                    wait = (e.until - clock.now()).total_seconds()
+                    hidden = max(math.floor(wait) - EARLY_FOR_SLOT, 0) if e.at_slot else math.ceil(wait)
+                    at = clock.now() + timedelta(seconds=hidden + rng.uniform(0, LATENCY_SECONDS))
+                    again = Message(at, next(seq), message.request, message.launched_at, message.receives, True)
                 else:  # the project's message is done; a parked copy is sent, visible at once
                     again = Message(clock.now(), next(seq), message.request, message.launched_at, 0, True)
                     parked += 1
@@ -192,7 +208,8 @@ def burst(issues: int) -> dict[str, Any]:
                 heapq.heappush(queue, Message(at, next(seq), message.request, message.launched_at, message.receives))
             lanes[lane] = clock.now() + timedelta(seconds=DELIVERY_SECONDS)
 
-        writes = sorted((r for r in github.requests if r.method == "POST"), key=lambda r: r.at)
+        # What GitHub took (a refused request created nothing; it is counted as an answer below).
+        writes = sorted((r for r in github.requests if r.method == "POST" and r.status < 300), key=lambda r: r.at)
         times = [r.at for r in writes]
         waits = sorted((at - START).total_seconds() for at in written_at.values())
         per_issue = [r.path for r in writes]

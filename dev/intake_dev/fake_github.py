@@ -988,9 +988,10 @@ class FakeGitHub:
 
     def _content_wait(self, identity: str, at: float) -> int:
         """Seconds until `identity` may create content again, 0 if it may now."""
-        created = self._content.setdefault(identity, deque())
-        while created and created[0] <= at - CONTENT_HOUR_SECONDS:
-            created.popleft()
+        # Filtered and sorted rather than popped from the left: a simulation's clock may hand the
+        # stand-in requests out of order (two launchers' writes a second apart, run one after the other).
+        kept = sorted(t for t in self._content.get(identity, ()) if t > at - CONTENT_HOUR_SECONDS)
+        created = self._content[identity] = deque(kept)
         last_minute = [t for t in created if t > at - SECONDARY_WINDOW_SECONDS]
         waits = [0.0]
         per_minute, per_hour = self.secondary_content_per_minute, self.secondary_content_per_hour

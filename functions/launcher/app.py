@@ -24,6 +24,9 @@ from tracker_intake.wiring import Ports, build_launch_context
 
 # A write's worst case (connect 3 s, read 10 s, once more after a 401) and a margin.
 WRITE_RESERVE = timedelta(seconds=15)
+# How early a parked request comes back for its write slot: more than SQS's and Lambda's
+# latency in giving it back, less than the acknowledgement's MAX_WAIT (5 s).
+EARLY_FOR_SLOT = 2
 
 logger = Logger()
 metrics = Metrics()
@@ -89,11 +92,11 @@ def record_handler(record: SessionRequestRecord, lambda_context: LambdaContext |
                 return
             except IntakeError as e:  # wait in the project's group, then
                 logger.warning("could not park the acknowledgement", extra={"reason": str(e)})
-        # Delivered again when it can be written, rather than after the visibility timeout: a
-        # second early for a kept slot (the launcher waits out the rest; late, the slot would be
-        # lost), no earlier than a retry's time.
+        # Delivered again when it can be written, rather than after the visibility timeout:
+        # EARLY_FOR_SLOT seconds early for a kept slot (the launcher waits out the rest; late, the
+        # slot would be lost and another taken), no earlier than a retry's time.
         wait = (deferred.until - context.clock.now()).total_seconds()
-        seconds = math.floor(wait) - 1 if deferred.at_slot else math.ceil(wait)
+        seconds = math.floor(wait) - EARLY_FOR_SLOT if deferred.at_slot else math.ceil(wait)
         try:
             redelivery.delay(record.receiptHandle, max(seconds, 0))
         except IntakeError as e:  # the visibility timeout brings it back all the same
