@@ -116,6 +116,8 @@ def _acknowledgement(ack: dict[str, Any] | None) -> str:
     if not ack:
         return "-"
     text = f"{ack['kind']} {ack['state']}"
+    if ack.get("nextAttemptAt"):
+        text += f" (next try {_minute(ack['nextAttemptAt'])}:{ack['nextAttemptAt'][17:19]} UTC)"
     if ack.get("url"):
         text += f" {ack['url']}"
     if ack.get("detail"):

@@ -371,6 +371,7 @@ function Sessions({ projectId }: { projectId: string }) {
                   <AckBadge ack={inspecting.acknowledgement} />{" "}
                   <span className="muted">
                     {inspecting.acknowledgement.attempts} attempt{inspecting.acknowledgement.attempts === 1 ? "" : "s"} · updated {when(inspecting.acknowledgement.updatedAt)}
+                    {inspecting.acknowledgement.nextAttemptAt && <> · next try {when(inspecting.acknowledgement.nextAttemptAt)}</>}
                   </span>
                   {inspecting.acknowledgement.detail && (
                     <p className={ackTroubled(inspecting.acknowledgement) ? "warning ack-detail" : "muted ack-detail"}>{inspecting.acknowledgement.detail}</p>
@@ -445,6 +446,7 @@ function Acknowledged({ ack }: { ack: Acknowledgement | null | undefined }) {
   return (
     <p className="reported">
       on the issue: <AckBadge ack={ack} />
+      {ack.nextAttemptAt && <span className="muted"> next try {when(ack.nextAttemptAt)}</span>}
       {ackTroubled(ack) && ack.detail && (
         <span className="warning ack-detail" title={ack.detail}>
           {shortened(ack.detail)}

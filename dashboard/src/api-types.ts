@@ -254,8 +254,9 @@ export interface components {
          * @description The write on the issue that acknowledged the launch (`trackerIntake.acknowledge`).
          *
          *     `state`: waiting (for its write slot or a retry), writing, done, refused (GitHub said 403 or
-         *     404: the credential may not write there) or failed (gave up). `url`: the comment's.
-         *     `detail`: GitHub's words on a refusal, or the last failure. Never blocks the launch.
+         *     404: the credential may not write there) or failed (gave up). `nextAttemptAt`, while
+         *     waiting: its write slot, or the time of its retry. `url`: the comment's. `detail`: GitHub's
+         *     words on a refusal, or the last failure. Never blocks the launch.
          */
         AcknowledgementView: {
             /** Attempts */
@@ -263,6 +264,8 @@ export interface components {
             /** Detail */
             detail?: string | null;
             kind: components["schemas"]["Acknowledge"];
+            /** Nextattemptat */
+            nextAttemptAt?: string | null;
             state: components["schemas"]["AckState"];
             /**
              * Updatedat

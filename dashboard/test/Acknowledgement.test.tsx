@@ -118,6 +118,22 @@ describe("the acknowledgement on the issue", () => {
   });
 });
 
+describe("a waiting acknowledgement", () => {
+  it("says when it will be tried next, on the card and in the inspector", async () => {
+    // GIVEN a comment waiting for its write slot
+    const next = "2026-11-24T12:03:05.000000Z";
+    serve([session({ kind: "comment", state: "waiting", attempts: 0, updatedAt: "2026-11-24T12:02:00.000000Z", nextAttemptAt: next, url: null, detail: null })]);
+    render(<ProjectView id="demo" />);
+    // THEN the card says "comment waiting" and when it is tried next, as no warning
+    const c = await card();
+    expect(within(c).getByText("comment waiting").className).not.toContain("warning");
+    expect(c.textContent).toContain(`next try ${new Date(next).toLocaleString()}`);
+    // AND the inspector says the same
+    const fact = within(await inspector()).getByText("Acknowledgement").nextElementSibling as HTMLElement;
+    expect(fact.textContent).toContain(`next try ${new Date(next).toLocaleString()}`);
+  });
+});
+
 describe("the session's reference", () => {
   it("links the session's page when the backend gave one, on the card and in the inspector", async () => {
     // GIVEN a session whose backend answered with a sessionUrl

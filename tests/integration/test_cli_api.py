@@ -242,6 +242,19 @@ def test_sessions_show_says_what_was_written_on_the_issue(
     assert code == 0 and line in out.splitlines()
 
 
+def test_sessions_show_says_when_a_waiting_acknowledgement_is_tried_next(cli: Served) -> None:
+    # GIVEN a launched session whose comment waits for its write slot
+    cli.run("project", "create", "demo")
+    at = CLAIMED_AT + timedelta(minutes=1)
+    slot = at + timedelta(seconds=47)
+    waiting = Acknowledgement(Acknowledge.COMMENT, AckState.WAITING, "m", at, at, slot=slot)
+    cli.api.store.put_claim(replace(reported_claim(), ack=waiting))
+    # WHEN it is shown THEN the line says when it will be written, to the second
+    code, out, _ = cli.run("sessions", "show", "demo", "github:acme/app#42")
+    assert code == 0
+    assert f"on the issue    comment waiting (next try {slot:%Y-%m-%d %H:%M:%S} UTC)" in out.splitlines()
+
+
 def test_sessions_show_of_an_issue_without_a_session_exits_1(cli: Served) -> None:
     cli.run("project", "create", "demo")
     code, _, err = cli.run("sessions", "show", "demo", "github:acme/app#1")

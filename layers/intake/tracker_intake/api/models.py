@@ -163,24 +163,28 @@ class AcknowledgementView(_Out):
     """The write on the issue that acknowledged the launch (`trackerIntake.acknowledge`).
 
     `state`: waiting (for its write slot or a retry), writing, done, refused (GitHub said 403 or
-    404: the credential may not write there) or failed (gave up). `url`: the comment's.
-    `detail`: GitHub's words on a refusal, or the last failure. Never blocks the launch.
+    404: the credential may not write there) or failed (gave up). `nextAttemptAt`, while
+    waiting: its write slot, or the time of its retry. `url`: the comment's. `detail`: GitHub's
+    words on a refusal, or the last failure. Never blocks the launch.
     """
 
     kind: Acknowledge
     state: AckState
     attempts: int
     updated_at: datetime
+    next_attempt_at: datetime | None = None
     url: str | None = None
     detail: str | None = None
 
     @classmethod
     def of(cls, ack: Acknowledgement) -> AcknowledgementView:
+        waiting = ack.state is AckState.WAITING
         return cls(
             kind=ack.kind,
             state=ack.state,
             attempts=ack.attempts,
             updated_at=ack.updated_at,
+            next_attempt_at=(ack.slot or ack.not_before) if waiting else None,
             url=ack.url,
             detail=ack.detail,
         )
