@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Acknowledgement, Project, Session } from "../src/api";
 import { shortened } from "../src/format";
 import { ProjectView } from "../src/ProjectView";
+import { aSession } from "./fixtures";
 
 afterEach(() => {
   cleanup();
@@ -22,20 +23,7 @@ const project: Project = {
 };
 
 function session(acknowledgement?: Acknowledgement): Session {
-  return {
-    issueId: "github:acme/app#42",
-    projectId: "demo",
-    status: "launched",
-    number: 42,
-    title: "Crash on empty config",
-    url: "https://github.com/acme/app/issues/42",
-    claimedAt: "2026-11-24T12:00:00.000000Z",
-    attempts: 1,
-    generation: 1,
-    sessionRef: "sess-1",
-    statusHistory: [],
-    acknowledgement,
-  };
+  return aSession({ acknowledgement });
 }
 
 function serve(sessions: Session[]) {

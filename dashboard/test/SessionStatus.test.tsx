@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Project, Session } from "../src/api";
 import { pullRequestName, sessionStatusWords } from "../src/format";
 import { ProjectView } from "../src/ProjectView";
+import { aSession } from "./fixtures";
 
 afterEach(() => {
   cleanup();
@@ -20,23 +21,6 @@ const project: Project = {
   intake: { state: "ok", repo: "acme/app", consecutiveFailures: 0 },
 };
 
-function session(overrides: Partial<Session>): Session {
-  return {
-    issueId: "github:acme/app#42",
-    projectId: "demo",
-    status: "launched",
-    number: 42,
-    title: "Crash on empty config",
-    url: "https://github.com/acme/app/issues/42",
-    claimedAt: "2026-11-24T12:00:00.000000Z",
-    attempts: 1,
-    generation: 1,
-    sessionRef: "sess-1",
-    statusHistory: [],
-    ...overrides,
-  };
-}
-
 /** The API, as the dashboard reads it: the project, and its sessions. */
 function serve(sessions: Session[]) {
   vi.stubGlobal(
@@ -52,7 +36,7 @@ describe("the session status its backend reports", () => {
   it("is on the session card beside the claim's status, with the pull request", async () => {
     // GIVEN a launched session whose backend reported a PR
     serve([
-      session({
+      aSession({
         sessionStatus: "pr_open",
         prUrl: PR,
         statusHistory: [
@@ -73,7 +57,7 @@ describe("the session status its backend reports", () => {
   it("is in the inspector with its history, oldest first", async () => {
     // GIVEN the same session
     serve([
-      session({
+      aSession({
         sessionStatus: "ci_failed",
         prUrl: PR,
         statusHistory: [
@@ -102,7 +86,7 @@ describe("the session status its backend reports", () => {
 
   it("says so when nothing was reported", async () => {
     // GIVEN a session whose backend never reported
-    serve([session({})]);
+    serve([aSession({})]);
     render(<ProjectView id="demo" />);
     // WHEN it is inspected THEN the inspector says none was reported, and the card shows no status
     fireEvent.click(await screen.findByRole("button", { name: "inspect github:acme/app#42" }));

@@ -49,6 +49,13 @@ class Launcher:
         self.slept.append(seconds)
         self.pipe.clock.advance(seconds)
 
+    def others_take_slots(self, project_id: str, count: int) -> None:
+        """Other launchers take the next `count` write slots of the project's credential, now."""
+        assert self.context.ack is not None
+        key = self.context.ack.credentials.for_project(self.pipe.project(project_id)).key
+        for _ in range(count):
+            self.pipe.store.reserve_write(key, self.pipe.clock.now())
+
     def receive(self) -> list[dict[str, Any]]:
         sqs, url = self.pipe.aws["sqs"], self.pipe.aws["queue_url"]
         got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0)
@@ -234,9 +241,7 @@ def test_a_far_slot_parks_the_request_out_of_its_project_s_group_until_the_slot(
     # GIVEN other launchers took the credential's next ten write slots a moment ago
     pipe = _pipeline(aws, github, "label")
     launcher = Launcher(pipe)
-    key = launcher.context.ack.credentials.for_project(pipe.project("app")).key  # type: ignore[union-attr]
-    for _ in range(10):
-        pipe.store.reserve_write(key, pipe.clock.now())
+    launcher.others_take_slots("app", 10)
     pipe.poll("app")
     messages = launcher.receive()
     # WHEN the request is delivered
@@ -265,9 +270,7 @@ def test_a_waiting_acknowledgement_holds_up_none_of_its_project_s_launches(
     # GIVEN an acknowledgement parked until a slot ten seconds away (other launchers took the rest)
     pipe = _pipeline(aws, github, "comment")
     launcher = Launcher(pipe)
-    key = launcher.context.ack.credentials.for_project(pipe.project("app")).key  # type: ignore[union-attr]
-    for _ in range(10):
-        pipe.store.reserve_write(key, pipe.clock.now())
+    launcher.others_take_slots("app", 10)
     pipe.poll("app")
     assert launcher.deliver(launcher.receive()) == set()
     parked = launcher.receive()
@@ -314,9 +317,7 @@ def test_a_project_whose_id_starts_like_a_parked_group_is_still_parked(aws: dict
     pipe = Pipeline(aws, github)
     pipe.create_project("ack-app", repo="acme/app", labels=["agent"], backlog="all", acknowledge="comment")
     launcher = Launcher(pipe)
-    key = launcher.context.ack.credentials.for_project(pipe.project("ack-app")).key  # type: ignore[union-attr]
-    for _ in range(10):
-        pipe.store.reserve_write(key, pipe.clock.now())
+    launcher.others_take_slots("ack-app", 10)
     pipe.poll("ack-app")
     messages = launcher.receive()
     assert [m["Attributes"]["MessageGroupId"] for m in messages] == ["ack-app"]

@@ -139,6 +139,11 @@ class Harness:
         self.clock.advance(seconds)
         self.while_asleep()
 
+    def others_take_slots(self, count: int) -> None:
+        """Other launchers take the credential's next `count` write slots, now."""
+        for _ in range(count):
+            self.store.reserve_write(KEY, self.clock.now())
+
     def while_asleep(self) -> None:
         """What happens elsewhere while the launcher sleeps for its slot (a test may set it)."""
 
@@ -447,8 +452,7 @@ def test_a_slot_further_than_max_wait_is_kept_and_the_request_redelivered_at_it(
     # GIVEN other launchers took the credential's next ten write slots a moment ago
     h = Harness(Acknowledge.COMMENT)
     h.claim()
-    for _ in range(10):
-        h.store.reserve_write(KEY, h.clock.now())
+    h.others_take_slots(10)
     # WHEN this launch's request is delivered
     with pytest.raises(AckDeferred) as deferred:
         h.deliver()
@@ -473,8 +477,7 @@ def test_a_slot_too_far_for_the_last_delivery_fails_the_acknowledgement() -> Non
     # GIVEN the credential's write slots are taken for the next ten seconds
     h = Harness(Acknowledge.LABEL)
     h.claim()
-    for _ in range(10):
-        h.store.reserve_write(KEY, h.clock.now())
+    h.others_take_slots(10)
     # WHEN the request is delivered for the last time
     h.deliver(kind=Acknowledge.LABEL, last=True)
     # THEN it is failed, saying why, rather than sleeping past the launcher's timeout
@@ -565,8 +568,7 @@ def test_a_slot_past_the_invocation_s_deadline_is_deferred_not_slept_for() -> No
     # GIVEN the credential's next slot three seconds away, and two seconds left to the invocation
     h = Harness(Acknowledge.REACTION)
     h.claim()
-    for _ in range(3):
-        h.store.reserve_write(KEY, h.clock.now())
+    h.others_take_slots(3)
     # WHEN the request is delivered
     with pytest.raises(AckDeferred) as deferred:
         h.deliver(kind=Acknowledge.REACTION, deadline=h.clock.now() + timedelta(seconds=2))
@@ -597,8 +599,7 @@ def test_a_kept_slot_missed_is_not_used_late() -> None:
     # GIVEN a write kept for a slot ten seconds away
     h = Harness(Acknowledge.COMMENT)
     h.claim()
-    for _ in range(10):
-        h.store.reserve_write(KEY, h.clock.now())
+    h.others_take_slots(10)
     with pytest.raises(AckDeferred) as deferred:
         h.deliver()
     # WHEN its request comes back half a second after the slot
@@ -630,8 +631,7 @@ def test_an_acknowledgement_switched_off_while_it_waited_is_closed_not_left_wait
     # GIVEN a comment waiting for its slot
     h = Harness(Acknowledge.COMMENT)
     h.claim()
-    for _ in range(10):
-        h.store.reserve_write(KEY, h.clock.now())
+    h.others_take_slots(10)
     with pytest.raises(AckDeferred):
         h.deliver()
     # WHEN the project is switched to none, and the request comes back
@@ -648,8 +648,7 @@ def test_a_release_while_the_write_waits_for_its_slot_writes_nothing() -> None:
     # GIVEN a write waiting three seconds for its slot, and a release landing meanwhile
     h = Harness(Acknowledge.LABEL)
     h.claim()
-    for _ in range(3):
-        h.store.reserve_write(KEY, h.clock.now())
+    h.others_take_slots(3)
 
     def release() -> None:
         h.store.release("demo", ISSUE, h.clock.now())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -32,19 +34,8 @@ class SqsSessionQueue:
         self.client: SQSClient = client or boto3.client("sqs", config=_CLIENT_CONFIG)
 
     def send(self, request: SessionRequest) -> None:
-        try:
-            self.client.send_message(
-                QueueUrl=self.queue_url,
-                MessageBody=request.to_json(),
-                # Per-project ordering; projects never hold each other up.
-                MessageGroupId=request.project_id,
-                MessageDeduplicationId=deduplication_id(request.issue_id, request.generation),
-            )
-        except ClientError as e:
-            code = e.response.get("Error", {}).get("Code", "Unknown")
-            raise QueueUnavailable(f"SQS send failed: {code}") from e
-        except BotoCoreError as e:
-            raise QueueUnavailable(f"SQS send failed: {type(e).__name__}") from e
+        # Per-project ordering; projects never hold each other up.
+        self._send(request, request.project_id, deduplication_id(request.issue_id, request.generation))
 
     def park(self, request: SessionRequest, until: datetime) -> None:
         """Send the request again in a message group of its own, so that waiting for its
@@ -56,18 +47,7 @@ class SqsSessionQueue:
         issue = dedupe_key(request.issue_id)
         group = f"{PARKED_GROUP_PREFIX}{hashlib.sha256(issue.encode()).hexdigest()[:40]}#{request.generation}"
         dedup = hashlib.sha256(f"{issue}|{request.generation}|{until.isoformat()}".encode()).hexdigest()
-        try:
-            self.client.send_message(
-                QueueUrl=self.queue_url,
-                MessageBody=request.to_json(),
-                MessageGroupId=group,
-                MessageDeduplicationId="ack-" + dedup[:60],
-            )
-        except ClientError as e:
-            code = e.response.get("Error", {}).get("Code", "Unknown")
-            raise QueueUnavailable(f"SQS send failed: {code}") from e
-        except BotoCoreError as e:
-            raise QueueUnavailable(f"SQS send failed: {type(e).__name__}") from e
+        self._send(request, group, "ack-" + dedup[:60])
 
     @staticmethod
     def parked(message_group_id: str) -> bool:
@@ -77,14 +57,30 @@ class SqsSessionQueue:
     def delay(self, receipt_handle: str, seconds: int) -> None:
         """Deliver a received message again in `seconds` (0 to 43,200: SQS's bounds), not after
         the queue's visibility timeout."""
-        try:
+        with _translated("change visibility"):
             self.client.change_message_visibility(
                 QueueUrl=self.queue_url,
                 ReceiptHandle=receipt_handle,
                 VisibilityTimeout=max(0, min(seconds, MAX_VISIBILITY_SECONDS)),
             )
-        except ClientError as e:
-            code = e.response.get("Error", {}).get("Code", "Unknown")
-            raise QueueUnavailable(f"SQS change visibility failed: {code}") from e
-        except BotoCoreError as e:
-            raise QueueUnavailable(f"SQS change visibility failed: {type(e).__name__}") from e
+
+    def _send(self, request: SessionRequest, group: str, deduplication: str) -> None:
+        with _translated("send"):
+            self.client.send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=request.to_json(),
+                MessageGroupId=group,
+                MessageDeduplicationId=deduplication,
+            )
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    """An SQS failure leaves as QueueUnavailable, naming the action and AWS's error code."""
+    try:
+        yield
+    except ClientError as e:
+        code = e.response.get("Error", {}).get("Code", "Unknown")
+        raise QueueUnavailable(f"SQS {action} failed: {code}") from e
+    except BotoCoreError as e:
+        raise QueueUnavailable(f"SQS {action} failed: {type(e).__name__}") from e

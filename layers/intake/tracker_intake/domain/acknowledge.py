@@ -157,6 +157,13 @@ def acknowledge(
         # Another delivery (a duplicate request) is writing it. If that one dies, its own
         # message comes back after the lease and finishes the job.
         return report(AckOutcome.NONE, ack, "another delivery is writing it")
+    if ack is not None and ack.state is AckState.WAITING and not last_delivery:
+        # Not due yet (a parked copy comes at once, then shortly before its time): nothing to
+        # read or write until it is; what may have changed meanwhile is checked when it is due.
+        if ack.not_before is not None and ack.not_before > now:
+            raise AckDeferred(ack.not_before, f"retry until {ack.not_before:%H:%M:%S} UTC")
+        if ack.slot is not None and ack.slot - now > _room(now, deadline):
+            raise AckDeferred(ack.slot, f"the write slot of its credential is at {ack.slot:%H:%M:%S} UTC", at_slot=True)
 
     try:
         project = ctx.projects.get_project(claim.project_id)
@@ -195,8 +202,7 @@ def acknowledge(
         return _finish(report, ledger, claim, current, AckState.FAILED, now, detail="this credential cannot write")
 
     now = clock.now()
-    room = MAX_WAIT if deadline is None else max(min(MAX_WAIT, deadline - now), timedelta(0))
-    if slot - now > room:
+    if slot - now > _room(now, deadline):
         if last_delivery:
             detail = f"no write slot before the request's last delivery (the next is at {slot:%H:%M:%S} UTC)"
             return _finish(report, ledger, claim, current, AckState.FAILED, now, detail=detail)
@@ -245,6 +251,11 @@ def acknowledge(
             ctx.budgets.pause(resolved.key, e.retry_at)
         return _retry(report, ledger, claim, writing, clock.now(), e, last_delivery)
     return _finish(report, ledger, claim, writing, AckState.DONE, clock.now(), url=url)
+
+
+def _room(now: datetime, deadline: datetime | None) -> timedelta:
+    """How long a delivery may sleep for its slot: MAX_WAIT, and never past the deadline."""
+    return MAX_WAIT if deadline is None else max(min(MAX_WAIT, deadline - now), timedelta(0))
 
 
 def _not_yet(

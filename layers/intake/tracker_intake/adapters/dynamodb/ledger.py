@@ -340,10 +340,7 @@ class DynamoLedger:
         sources = {f":reportable{i}": s.value for i, s in enumerate(REPORTABLE)}
         version = "attribute_not_exists(statusReports)" if expected_reports == 0 else "statusReports = :reports"
         extra: dict[str, Any] = {**sources, ":generation": claim.generation}
-        # Claims written before generations were counted have none: they are generation 1.
-        generation = "generation = :generation"
-        if claim.generation == 1:
-            generation = f"(attribute_not_exists(generation) OR {generation})"
+        generation = _of_generation(claim)
         if expected_reports:
             extra[":reports"] = expected_reports
         try:
@@ -363,9 +360,7 @@ class DynamoLedger:
 
     def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
         extra: dict[str, Any] = {":launched": ClaimStatus.LAUNCHED.value, ":generation": claim.generation}
-        generation = "generation = :generation"
-        if claim.generation == 1:  # claims written before generations were counted are generation 1
-            generation = f"(attribute_not_exists(generation) OR {generation})"
+        generation = _of_generation(claim)
         version = "attribute_not_exists(ackVersion)"
         if expected_version is not None:
             version = "ackVersion = :version"
@@ -381,3 +376,12 @@ class DynamoLedger:
         except ConditionFailed:
             return False
         return True
+
+
+def _of_generation(claim: Claim) -> str:
+    """The condition that the stored claim is of `claim`'s generation (`:generation`).
+
+    Claims written before generations were counted have none: they are generation 1.
+    """
+    generation = "generation = :generation"
+    return f"(attribute_not_exists(generation) OR {generation})" if claim.generation == 1 else generation

@@ -1,0 +1,19 @@
+import type { Session } from "../src/api";
+
+/** A launched session of acme/app#42, as the API lists it, with the fields a test sets. */
+export function aSession(overrides: Partial<Session> = {}): Session {
+  return {
+    issueId: "github:acme/app#42",
+    projectId: "demo",
+    status: "launched",
+    number: 42,
+    title: "Crash on empty config",
+    url: "https://github.com/acme/app/issues/42",
+    claimedAt: "2026-11-24T12:00:00.000000Z",
+    attempts: 1,
+    generation: 1,
+    sessionRef: "sess-1",
+    statusHistory: [],
+    ...overrides,
+  };
+}
