@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 
 class IntakeError(Exception):
-    """Base of every error the domain knows how to handle."""
+    """Base of every error the domain knows how to handle.
+
+    Picklable whatever its `__init__` takes: an error crosses a process boundary whole (a pool
+    of workers, the benchmark's), with its message and its attributes, without calling
+    `__init__` again (which would be handed the message in place of its own arguments).
+    """
 
     kind = "intake_error"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuilt, (type(self), self.args, self.__dict__))
+
+
+def _rebuilt(cls: type[IntakeError], args: tuple[Any, ...], state: dict[str, Any]) -> IntakeError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 # --- client input ----------------------------------------------------------------------
