@@ -45,7 +45,7 @@ from tracker_intake.adapters.sqs import SqsSessionQueue
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.poll import PollContext
 from tracker_intake.domain.records import PollState
-from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, Tracker
+from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, Retries, Tracker
 from tracker_intake.settings import DispatcherSettings
 from tracker_intake.wiring import build_dispatch_context
 
@@ -99,9 +99,13 @@ class TimedTracker:
         self.seconds = 0.0
 
     def pages(
-        self, query: IssueQuery, cache: Mapping[str, CachedPage], page_cap: int = DEFAULT_PAGE_CAP
+        self,
+        query: IssueQuery,
+        cache: Mapping[str, CachedPage],
+        page_cap: int = DEFAULT_PAGE_CAP,
+        retries: Retries | None = None,
     ) -> Iterator[Page]:
-        walk = self.tracker.pages(query, cache, page_cap)
+        walk = self.tracker.pages(query, cache, page_cap, retries)
         while True:
             started = time.perf_counter()
             page = next(walk, None)

@@ -36,7 +36,7 @@ from tracker_intake.domain.issue import Issue
 from tracker_intake.domain.poll import PollContext, poll_project
 from tracker_intake.domain.records import Pace, PollState, TokenBudget
 from tracker_intake.domain.session import SessionRequest
-from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page
+from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, Retries
 
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 from fakes import MemoryStore
@@ -80,7 +80,11 @@ class SimTracker:
         self.github = github
 
     def pages(
-        self, query: IssueQuery, cache: Mapping[str, CachedPage], page_cap: int = DEFAULT_PAGE_CAP
+        self,
+        query: IssueQuery,
+        cache: Mapping[str, CachedPage],
+        page_cap: int = DEFAULT_PAGE_CAP,
+        retries: Retries | None = None,
     ) -> Iterator[Page]:
         url = f"sim://{query.owner}/{query.repo}"
         self.github.ask()

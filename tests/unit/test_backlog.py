@@ -19,7 +19,7 @@ from tracker_intake.domain.errors import StoreUnavailable
 from tracker_intake.domain.issue import Issue
 from tracker_intake.domain.poll import PollContext, PollOutcome, PollResult, poll_project
 from tracker_intake.domain.records import Claim, ClaimStatus
-from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page
+from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, Retries
 
 START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 REPO = "acme/app"
@@ -53,7 +53,11 @@ class Repo:
         self.issues[number] = replace(issue, labels=(*issue.labels, *labels))
 
     def pages(
-        self, query: IssueQuery, cache: Mapping[str, CachedPage], page_cap: int = DEFAULT_PAGE_CAP
+        self,
+        query: IssueQuery,
+        cache: Mapping[str, CachedPage],
+        page_cap: int = DEFAULT_PAGE_CAP,
+        retries: Retries | None = None,
     ) -> Iterator[Page]:
         ordered = sorted(self.issues.values(), key=lambda i: (i.created_at or START, i.number))
         chunks = [ordered[i : i + self.per_page] for i in range(0, len(ordered), self.per_page)] or [[]]
@@ -198,6 +202,10 @@ def test_steady_state_after_the_backlog_costs_one_304_and_no_write() -> None:
     # GIVEN the backlog recorded
     world = World(backlog_of(50))
     world.poll()
+    # AND the first 304 after it, which records the project quiet again (one write)
+    world.store.ops.reset()
+    world.poll()
+    assert world.store.ops.calls.count("save_poll_state") == 1
     world.repo.answers.clear()
     world.store.ops.reset()
     # WHEN nothing changes and the project is polled again

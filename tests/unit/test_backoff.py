@@ -42,3 +42,28 @@ def test_server_hint_earlier_than_the_step_is_not_a_shortcut() -> None:
     # WHEN the backoff is computed after three failures
     # THEN the exponential step still applies
     assert backoff_until(NOW, 3, hint, rng=lambda: 0.0) == NOW + timedelta(minutes=20)
+
+
+def test_a_transient_failure_backs_off_a_minute_then_doubles_to_the_hour() -> None:
+    # GIVEN no jitter and a run of transient failures (a 5xx, a reset, a timeout)
+    # WHEN the delay is computed for 1..8 consecutive failures
+    delays = [backoff_delay(n, rng=lambda: 0.0, transient=True) for n in range(1, 9)]
+    # THEN the first is a minute (one tick), and only repeated failures reach the cap
+    assert [d // timedelta(minutes=1) for d in delays] == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+def test_a_transient_backoff_is_at_most_a_minute_and_at_least_48_seconds() -> None:
+    # GIVEN the largest and the smallest draw of the jitter
+    # WHEN the first transient backoff is computed
+    longest = backoff_until(NOW, 1, rng=lambda: 0.0, transient=True)
+    shortest = backoff_until(NOW, 1, rng=lambda: 1.0, transient=True)
+    # THEN the next tick (a minute later) may poll the project again
+    assert longest == NOW + timedelta(minutes=1)
+    assert shortest == NOW + timedelta(seconds=48)
+
+
+def test_a_server_hint_wins_over_a_transient_backoff() -> None:
+    # GIVEN a retry-after three minutes away on a transient failure
+    hint = NOW + timedelta(minutes=3)
+    # THEN the hint is honoured, not the one-minute step
+    assert backoff_until(NOW, 1, hint, rng=lambda: 0.0, transient=True) == hint

@@ -130,10 +130,32 @@ def test_each_poll_is_granted_what_its_last_walk_needed_and_a_new_project_two_re
     ctx, store, invoker, _ = _world(1, limit=100)
     store.save_poll_state("p00", PollState(pages_read=3))
     store.create_project("new", store.get_project("p00").config, ctx.clock.now())
+    # WHEN a tick runs on a budget that has room to spare
+    summary = dispatch(ctx)
+    # THEN the grants travel with the invokes: 3, and two (a page and the next) for the new one,
+    # each with the two retries the spare allows
+    assert invoker.grants == {"p00": 3 + 2, "new": 2 + 2}
+    assert (summary.points_granted, summary.retries_granted) == (5, 4)
+
+
+def test_retries_are_granted_only_from_what_the_minute_leaves_spare() -> None:
+    # GIVEN 4 one-page projects on a budget of 6 (2 spare once each has its page)
+    ctx, store, invoker, _ = _world(4, limit=6)
     # WHEN a tick runs
-    dispatch(ctx)
-    # THEN the grants travel with the invokes: 3, and two (a page and the next) for the new one
-    assert invoker.grants == {"p00": 3, "new": 2}
+    summary = dispatch(ctx)
+    # THEN the 2 spare requests go to the first two polls as one retry each, and are not reserved
+    assert invoker.grants == {"p00": 2, "p01": 2, "p02": 1, "p03": 1}
+    assert summary.retries_granted == 2
+    pace = store.get_pace(KEY)
+    assert pace is not None and pace.spent(ctx.clock.now()) == 4
+
+
+def test_a_full_minute_grants_no_retries() -> None:
+    # GIVEN 5 one-page projects on a budget of 3
+    ctx, _, invoker, _ = _world(5, limit=3)
+    # WHEN a tick runs  THEN each granted poll may make its one request and no more
+    summary = dispatch(ctx)
+    assert invoker.grants == {"p00": 1, "p01": 1, "p02": 1} and summary.retries_granted == 0
 
 
 def test_a_paused_credential_polls_nothing_until_the_pause_ends() -> None:
@@ -250,3 +272,106 @@ def test_a_tick_that_loses_the_pace_to_a_preview_plans_again_and_polls() -> None
     assert len(invoker.invoked) == 2 and summary.deferred == 1
     pace = store.get_pace(KEY)
     assert pace is not None and [(g.points, g.preview) for g in pace.grants] == [(8, True), (2, False)]
+
+
+# --- the primary budget: quiet projects keep their cadence, busy ones share what is left ----------
+
+
+def _busy_and_quiet(
+    busy: int, quiet: int, *, remaining: int, reset_in: int, limit: int = 5000
+) -> tuple[DispatchContext, MemoryStore, RecordingInvoker, FixedClock]:
+    """`busy` projects whose recent polls were all 200s, `quiet` ones whose last was a 304, and the
+    credential's primary budget as GitHub last said it."""
+    ctx, store, invoker, clock = _world(0, limit=600)
+    config = ProjectConfig.model_validate({"trackerIntake": {"enabled": True, "labels": ["agent"], "repo": "a/b"}})
+    for n in range(busy):
+        store.create_project(f"busy{n:02d}", config, clock.now())
+        store.save_poll_state(f"busy{n:02d}", PollState(pages_read=1, primary_costs=(1, 1, 1, 1)))
+    for n in range(quiet):
+        store.create_project(f"quiet{n:02d}", config, clock.now())
+        store.save_poll_state(f"quiet{n:02d}", PollState(pages_read=1, primary_costs=(0,)))
+    store.record_budget(TokenBudget(KEY, remaining, clock.now() + timedelta(seconds=reset_in), limit=limit))
+    return ctx, store, invoker, clock
+
+
+def test_busy_projects_share_what_is_left_evenly_and_quiet_ones_keep_their_cadence() -> None:
+    # GIVEN 8 busy and 4 quiet projects, and a credential that always has 12 left for the 3
+    # minutes until its reset (a 90 limit keeps 2 back: 10 / 3 ticks = 3.3 a tick)
+    ctx, store, invoker, clock = _busy_and_quiet(8, 4, remaining=12, reset_in=180, limit=90)
+    # WHEN six ticks run a minute apart
+    polled_per_tick = []
+    for _ in range(6):
+        store.record_budget(TokenBudget(KEY, 12, clock.now() + timedelta(seconds=180), limit=90))
+        invoker.invoked.clear()
+        summary = dispatch(ctx)
+        polled_per_tick.append(sorted(invoker.invoked))
+        clock.advance(60)
+    # THEN every tick polled every quiet project
+    quiet = [f"quiet{n:02d}" for n in range(4)]
+    assert all([p for p in tick if p.startswith("quiet")] == quiet for tick in polled_per_tick)
+    # AND each busy project once every 3 ticks, 2 or 3 of them a tick (3.3 allowed)
+    busy = [[p for p in tick if p.startswith("busy")] for tick in polled_per_tick]
+    assert sorted(p for tick in busy[:3] for p in tick) == [f"busy{n:02d}" for n in range(8)]
+    assert busy[:3] == busy[3:]
+    assert all(2 <= len(tick) <= 3 for tick in busy)
+    assert summary.busy_every == 3 and summary.slowed_busy == 8 - len(busy[-1])
+
+
+def test_with_room_for_every_busy_project_nobody_is_slowed() -> None:
+    # GIVEN 8 busy projects and 4,000 of 5,000 left for the 30 minutes to the reset
+    ctx, _, invoker, _ = _busy_and_quiet(8, 4, remaining=4000, reset_in=1800)
+    # WHEN a tick runs  THEN all 12 are polled
+    summary = dispatch(ctx)
+    assert len(invoker.invoked) == 12 and summary.slowed_busy == 0 and summary.busy_every is None
+
+
+def test_an_almost_spent_window_polls_only_the_quiet_projects_until_the_reset() -> None:
+    # GIVEN 100 left of 5,000 (the reserve) for the 20 minutes to the reset
+    ctx, _, invoker, clock = _busy_and_quiet(8, 4, remaining=100, reset_in=1200)
+    # WHEN a tick runs
+    summary = dispatch(ctx)
+    # THEN the quiet projects are polled (their 304s cost nothing), the busy ones wait
+    assert sorted(invoker.invoked) == [f"quiet{n:02d}" for n in range(4)]
+    assert summary.slowed_busy == 8
+    # AND once the reset has passed (the new window unknown until a poll says), all are polled
+    clock.advance(1200)
+    invoker.invoked.clear()
+    dispatch(ctx)
+    assert len(invoker.invoked) == 12
+
+
+def test_a_quiet_projects_first_200_keeps_it_quiet_and_two_in_a_row_make_it_busy() -> None:
+    # GIVEN one project per recent history, and no room for any busy one
+    ctx, store, invoker, _ = _busy_and_quiet(0, 0, remaining=100, reset_in=1200)
+    config = ProjectConfig.model_validate({"trackerIntake": {"enabled": True, "labels": ["agent"], "repo": "a/b"}})
+    for name, costs in (("new-issue", (0, 1)), ("talking", (0, 1, 1)), ("never", ())):
+        store.create_project(name, config, ctx.clock.now())
+        store.save_poll_state(name, PollState(pages_read=1, primary_costs=costs))
+    # WHEN a tick runs on a spent allowance
+    dispatch(ctx)
+    # THEN the project whose one 200 was a new issue is polled; the one whose last two polls were
+    # 200s waits, as does one whose cost is unknown (costed at what it is granted)
+    assert invoker.invoked == ["new-issue"]
+
+
+def test_without_a_known_budget_the_tick_paces_on_the_secondary_budget_only() -> None:
+    # GIVEN busy projects and no primary budget ever observed
+    ctx, store, invoker, _ = _world(0, limit=600)
+    config = ProjectConfig.model_validate({"trackerIntake": {"enabled": True, "labels": ["agent"], "repo": "a/b"}})
+    for n in range(5):
+        store.create_project(f"busy{n}", config, ctx.clock.now())
+        store.save_poll_state(f"busy{n}", PollState(pages_read=1, primary_costs=(1, 1)))
+    # WHEN a tick runs  THEN every one is polled (nothing assumed of GitHub's budget)
+    summary = dispatch(ctx)
+    assert len(invoker.invoked) == 5 and summary.primary_allowance is None
+
+
+def test_a_project_in_a_transient_backoff_is_counted_apart() -> None:
+    # GIVEN two projects backing off, one after a 502 and one after bad credentials
+    ctx, store, _, clock = _world(2, limit=10)
+    until = clock.now() + timedelta(minutes=1)
+    store.save_poll_state("p00", PollState(pages_read=1, backoff_until=until, consecutive_failures=1, transient=True))
+    store.save_poll_state("p01", PollState(pages_read=1, backoff_until=until, consecutive_failures=1))
+    # WHEN a tick runs  THEN both are skipped, one of them as transient
+    summary = dispatch(ctx)
+    assert (summary.skipped_backoff, summary.skipped_backoff_transient) == (2, 1)

@@ -26,6 +26,7 @@ SAMPLES: dict[str, Any] = {
     "retry_at": AT,
     "until": AT,
     "at_slot": True,
+    "retryable": True,
     "name": "ops",
     "projects": ["a", "b"],
 }

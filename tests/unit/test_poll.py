@@ -22,8 +22,8 @@ from tracker_intake.domain.errors import (
 )
 from tracker_intake.domain.issue import Issue
 from tracker_intake.domain.poll import PollContext, PollResult, poll_project
-from tracker_intake.domain.records import Installation, ProjectRecord
-from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page
+from tracker_intake.domain.records import Installation, ProjectRecord, TokenBudget
+from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, RateLimit, Retries
 
 KEY = "credential"
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
@@ -39,7 +39,11 @@ class PagedTracker:
         self.requests = 0
 
     def pages(
-        self, query: IssueQuery, cache: Mapping[str, CachedPage], page_cap: int = DEFAULT_PAGE_CAP
+        self,
+        query: IssueQuery,
+        cache: Mapping[str, CachedPage],
+        page_cap: int = DEFAULT_PAGE_CAP,
+        retries: Retries | None = None,
     ) -> Iterator[Page]:
         for index in range(1, min(self.pages_total, page_cap) + 1):
             self.requests += 1
@@ -151,7 +155,11 @@ class OnePage(PagedTracker):
     """One page of `eligible` issues that answers 304 to the ETag it gave."""
 
     def pages(
-        self, query: IssueQuery, cache: Mapping[str, CachedPage], page_cap: int = DEFAULT_PAGE_CAP
+        self,
+        query: IssueQuery,
+        cache: Mapping[str, CachedPage],
+        page_cap: int = DEFAULT_PAGE_CAP,
+        retries: Retries | None = None,
     ) -> Iterator[Page]:
         cached = cache.get("u1")
         if cached is not None and cached.etag == '"1"':
@@ -173,7 +181,11 @@ def test_the_cap_holds_issues_back_and_the_page_is_committed_only_once_all_are_e
     assert [len(o.new_sessions) for o in outcomes] == [10, 10, 5]
     assert outcomes[0].new_sessions[0] == "github:acme/app#1" and outcomes[0].held_back == 15
     assert store.ops.count("commit_page") == 1
-    # AND the next poll is a 304 that writes nothing
+    # AND the next poll is a 304 that records the project quiet again (its only write), and the
+    # one after it writes nothing
+    store.ops.reset()
+    assert poll_project(ctx, "app").result is PollResult.NOT_MODIFIED
+    assert store.ops.calls == ["load_for_poll", "get_budget", "save_poll_state"]
     store.ops.reset()
     assert poll_project(ctx, "app").result is PollResult.NOT_MODIFIED
     assert store.ops.writes == 0
@@ -223,9 +235,11 @@ def test_a_github_failure_backs_the_project_off_and_a_success_resets_it() -> Non
     state = store.get_project("app").poll
     clock.advance(6 * 60)
     recovered = poll_project(ctx, "app")
-    # THEN the failure backed it off for 5 minutes and counted; the success cleared both
+    # THEN the failure (a 502: transient) backed it off for a minute and counted; the success
+    # cleared both
     assert failed.result is PollResult.FAILED and state.consecutive_failures == 1
-    assert state.backoff_until == NOW + timedelta(minutes=5)
+    assert state.backoff_until == NOW + timedelta(minutes=1) and state.transient
+    assert failed.transient
     assert recovered.result is PollResult.CHANGED
     assert store.get_project("app").poll.consecutive_failures == 0
 
@@ -236,12 +250,16 @@ class FailingOnce:
         self.failed = False
 
     def pages(
-        self, query: IssueQuery, cache: Mapping[str, CachedPage], page_cap: int = DEFAULT_PAGE_CAP
+        self,
+        query: IssueQuery,
+        cache: Mapping[str, CachedPage],
+        page_cap: int = DEFAULT_PAGE_CAP,
+        retries: Retries | None = None,
     ) -> Iterator[Page]:
         if not self.failed:
             self.failed = True
             raise TrackerUnavailable("GitHub is unavailable (502)")
-        yield from self.inner.pages(query, cache, page_cap)
+        yield from self.inner.pages(query, cache, page_cap, retries)
 
 
 class Refusing:
@@ -251,7 +269,11 @@ class Refusing:
         self.error = error
 
     def pages(
-        self, query: IssueQuery, cache: Mapping[str, CachedPage], page_cap: int = DEFAULT_PAGE_CAP
+        self,
+        query: IssueQuery,
+        cache: Mapping[str, CachedPage],
+        page_cap: int = DEFAULT_PAGE_CAP,
+        retries: Retries | None = None,
     ) -> Iterator[Page]:
         raise self.error
         yield  # a generator, as GitHub's tracker is
@@ -298,3 +320,141 @@ def test_an_installation_that_cannot_see_the_repository_is_forgotten_and_the_pro
     assert outcome.result is PollResult.FAILED
     assert store.get_project("app").poll.last_error == f"{error.kind}: {error}"
     assert credentials.forgotten == forgotten
+
+
+# --- a transient failure is cheap: retries within the grant, a short backoff ---------------------
+
+
+class Blipping:
+    """A `Tracker` of one page whose first `failures` requests fail in passing (a 502), asking the
+    poll's `Retries` as GitHub's tracker does; the rate-limit headers of its 200 are `rate`."""
+
+    def __init__(self, failures: int, *, retryable: bool = True, rate: RateLimit | None = None) -> None:
+        self.failures = failures
+        self.retryable = retryable
+        self.rate = rate or RateLimit()
+        self.requests = 0
+
+    def pages(
+        self,
+        query: IssueQuery,
+        cache: Mapping[str, CachedPage],
+        page_cap: int = DEFAULT_PAGE_CAP,
+        retries: Retries | None = None,
+    ) -> Iterator[Page]:
+        attempt = 1
+        while True:
+            self.requests += 1
+            if self.requests > self.failures:
+                break
+            error = TrackerUnavailable("GitHub is unavailable (502)", retryable=self.retryable)
+            if not (self.retryable and retries is not None and retries.allow(error, attempt)):
+                raise error
+            attempt += 1
+        yield Page("u1", 1, True, (), etag='"1"', item_count=0, rate=self.rate)
+
+
+def _blip_context(store: MemoryStore, tracker: Blipping, clock: FixedClock, slept: list[float]) -> PollContext:
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.advance(seconds)
+
+    return PollContext(store, store, store, MemoryQueue(clock), tracker, clock, KEY, rng=lambda: 0.5, sleep=sleep)
+
+
+def test_a_blip_is_retried_within_the_poll_after_a_pause_of_one_to_two_seconds() -> None:
+    # GIVEN GitHub failing the page twice in passing, and a grant with room for two retries
+    store, clock = MemoryStore(), FixedClock(NOW)
+    slept: list[float] = []
+    _project(store)
+    tracker = Blipping(2)
+    # WHEN the project is polled
+    outcome = poll_project(_blip_context(store, tracker, clock, slept), "app", max_requests=3)
+    # THEN the third request succeeded, after two jittered pauses, and the project is healthy
+    assert outcome.result is PollResult.CHANGED and outcome.retries == 2 and outcome.requests == 3
+    assert slept == [1.5, 1.5] and tracker.requests == 3
+    assert store.get_project("app").poll.consecutive_failures == 0
+
+
+def test_retries_stop_at_two_and_the_project_backs_off_a_minute() -> None:
+    # GIVEN GitHub failing three times in a row, and a generous grant
+    store, clock = MemoryStore(), FixedClock(NOW)
+    slept: list[float] = []
+    _project(store)
+    tracker = Blipping(3)
+    # WHEN the project is polled
+    outcome = poll_project(_blip_context(store, tracker, clock, slept), "app", max_requests=10)
+    # THEN it tried three times in all, then backed off a minute (at most), as a transient failure
+    assert outcome.result is PollResult.FAILED and tracker.requests == 3 and outcome.transient
+    state = store.get_project("app").poll
+    assert state.transient and state.backoff_until is not None
+    assert state.backoff_until - clock.now() <= timedelta(minutes=1)
+
+
+def test_a_retry_never_exceeds_the_grant() -> None:
+    # GIVEN a grant of one request (a full minute: nothing spare)
+    store, clock = MemoryStore(), FixedClock(NOW)
+    slept: list[float] = []
+    _project(store)
+    tracker = Blipping(1)
+    # WHEN the only request fails in passing
+    outcome = poll_project(_blip_context(store, tracker, clock, slept), "app", max_requests=1)
+    # THEN it is not sent again: the project backs off for a minute instead
+    assert tracker.requests == 1 and slept == [] and outcome.result is PollResult.FAILED
+
+
+def test_a_retry_never_runs_past_the_deadline() -> None:
+    # GIVEN a poll with 10 seconds left before its deadline (a retry needs its pause and a timeout)
+    store, clock = MemoryStore(), FixedClock(NOW)
+    slept: list[float] = []
+    _project(store)
+    tracker = Blipping(1)
+    ctx = _blip_context(store, tracker, clock, slept)
+    # WHEN the request fails in passing  THEN it is not sent again
+    outcome = poll_project(ctx, "app", deadline=NOW + timedelta(seconds=10), max_requests=5)
+    assert tracker.requests == 1 and outcome.result is PollResult.FAILED
+
+
+def test_a_persistent_failure_keeps_the_five_minute_backoff() -> None:
+    # GIVEN GitHub refusing the credential (not transient)
+    store, clock = MemoryStore(), FixedClock(NOW)
+    _project(store)
+    ctx = _context(store, Refusing(AuthFailed("GitHub refused access (401)")), clock)  # type: ignore[arg-type]
+    # WHEN the project is polled
+    outcome = poll_project(ctx, "app")
+    # THEN it backs off five minutes, and says the failure is not transient
+    state = store.get_project("app").poll
+    assert outcome.result is PollResult.FAILED and not outcome.transient and not state.transient
+    assert state.backoff_until == NOW + timedelta(minutes=5)
+
+
+# --- what GitHub said of the primary budget is kept for the dispatcher ----------------------------
+
+
+def test_a_poll_that_spent_records_the_credentials_primary_budget() -> None:
+    # GIVEN a 200 whose headers say 80 of 90 are left until 09:03
+    store, clock = MemoryStore(), FixedClock(NOW)
+    _project(store)
+    rate = RateLimit(80, NOW + timedelta(minutes=3), "core", 90)
+    # WHEN the project is polled
+    poll_project(_blip_context(store, Blipping(0, rate=rate), clock, []), "app")
+    # THEN the credential's budget says so, and the project's recent cost is one 200
+    assert store.get_budget(KEY) == TokenBudget(KEY, 80, NOW + timedelta(minutes=3), limit=90)
+    assert store.get_project("app").poll.primary_costs == (1,)
+
+
+def test_a_poll_of_304s_in_a_known_window_records_nothing() -> None:
+    # GIVEN a project polled once (its page cached) and the window's budget recorded
+    store, clock = MemoryStore(), FixedClock(NOW)
+    _project(store)
+    tracker = OnePage(1, eligible=0)
+    ctx = _context(store, tracker, clock)
+    poll_project(ctx, "app")
+    store.record_budget(TokenBudget(KEY, 70, NOW + timedelta(minutes=3), limit=90))
+    poll_project(ctx, "app")  # the first 304: the project is quiet again
+    store.ops.reset()
+    # WHEN it answers 304 again
+    outcome = poll_project(ctx, "app")
+    # THEN nothing is written: not the budget, not the project
+    assert outcome.result is PollResult.NOT_MODIFIED and store.ops.writes == 0
+    assert store.get_project("app").poll.primary_costs == (0,)

@@ -29,7 +29,7 @@ from tracker_intake.domain.errors import (
 )
 from tracker_intake.domain.issue import Issue, label_names
 from tracker_intake.domain.ports import Clock
-from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, RateLimit
+from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, RateLimit, Retries
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ SECONDARY_LIMIT_MIN_WAIT = timedelta(seconds=60)
 # A primary-limit answer without a reset header should not make us hammer GitHub either.
 PRIMARY_LIMIT_FALLBACK_WAIT = timedelta(seconds=60)
 _MESSAGE_CAP = 200
+# Answers of a gateway or a GitHub front end in trouble: worth one more try a second later.
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
 
 # Requests in flight per credential, in this process. In Lambda a container runs one poll at a
 # time and the poller's reserved concurrency is the bound; the local stack and the tests run
@@ -107,6 +109,7 @@ class GitHubTracker:
         query: IssueQuery,
         cache: Mapping[str, CachedPage],
         page_cap: int = DEFAULT_PAGE_CAP,
+        retries: Retries | None = None,
     ) -> Iterator[Page]:
         if page_cap < 1:
             raise ValueError(f"page_cap must be at least 1, got {page_cap}")
@@ -114,7 +117,7 @@ class GitHubTracker:
         index = 0
         while url is not None and index < page_cap:
             index += 1
-            page = self._page(query, url, index, cache.get(url))
+            page = self._page(query, url, index, cache.get(url), retries)
             url = page.next_url
             full_last = url is None and page.item_count >= PER_PAGE
             if full_last and index < page_cap:
@@ -152,11 +155,13 @@ class GitHubTracker:
 
     # --- one request -----------------------------------------------------------------
 
-    def _page(self, query: IssueQuery, url: str, index: int, cached: CachedPage | None) -> Page:
+    def _page(
+        self, query: IssueQuery, url: str, index: int, cached: CachedPage | None, retries: Retries | None
+    ) -> Page:
         headers = dict(self._headers)
         if cached is not None and cached.etag:
             headers["If-None-Match"] = cached.etag  # verbatim: a weak W/"..." stays weak
-        response, header = self._get(_repo(query), url, headers)
+        response, header = self._get_retrying(_repo(query), url, headers, retries)
         rate = _rate_limit(response.headers)
         etag = response.headers.get("ETag")
 
@@ -196,6 +201,30 @@ class GitHubTracker:
             rate=rate,
             item_count=item_count,
         )
+
+    def _get_retrying(
+        self, where: str, url: str, headers: dict[str, str], retries: Retries | None
+    ) -> tuple[requests.Response, str | None]:
+        """`_get`, sent again after a 502, 503 or 504, a reset or a timeout while `retries` allows.
+
+        A GET is idempotent, so a retry cannot do anything twice. Whatever answer is last (a
+        success, another failure, or a failure not worth retrying) is the caller's.
+        """
+        attempt = 1
+        while True:
+            try:
+                response, header = self._get(where, url, headers)
+            except TrackerUnavailable as e:
+                if not (e.retryable and retries is not None and retries.allow(e, attempt)):
+                    raise
+            else:
+                if response.status_code not in RETRYABLE_STATUSES or retries is None:
+                    return response, header
+                error = self._error(where, response, header)
+                if not retries.allow(error, attempt):
+                    return response, header
+            attempt += 1
+            logger.info("retrying %s after a transient failure (attempt %d)", where, attempt)
 
     def _get(self, where: str, url: str, headers: dict[str, str]) -> tuple[requests.Response, str | None]:
         """GitHub's answer, and the Authorization header it answered (to scrub from its message).
@@ -253,7 +282,9 @@ class GitHubTracker:
         if status in (404, 410):
             return RepoNotFound(f"repository {where} not found or not visible to this token ({status})")
         if status >= 500:
-            return TrackerUnavailable(f"GitHub is unavailable ({status}) for {where}")
+            return TrackerUnavailable(
+                f"GitHub is unavailable ({status}) for {where}", retryable=status in RETRYABLE_STATUSES
+            )
         return BadTrackerResponse(
             f"GitHub answered {status} for {where}, which intake does not expect" + (f": {said}" if said else "")
         )
@@ -279,9 +310,11 @@ def send(
     try:
         return session.request(method, url, headers=dict(headers), timeout=timeout, allow_redirects=True, json=json)
     except requests.Timeout as e:
-        raise TrackerUnavailable(f"GitHub did not answer in time for {where}") from e
+        raise TrackerUnavailable(f"GitHub did not answer in time for {where}", retryable=True) from e
     except requests.ConnectionError as e:
-        raise TrackerUnavailable(f"cannot reach GitHub at {origin(url)} for {where}: the connection failed") from e
+        raise TrackerUnavailable(
+            f"cannot reach GitHub at {origin(url)} for {where}: the connection failed", retryable=True
+        ) from e
     except requests.TooManyRedirects as e:
         raise BadTrackerResponse(f"GitHub redirected too many times for {where}") from e
     except requests.RequestException as e:
@@ -373,11 +406,12 @@ def _timestamp(value: Any) -> datetime | None:
 
 
 def _rate_limit(headers: Mapping[str, str]) -> RateLimit:
-    remaining = headers.get("x-ratelimit-remaining")
+    remaining, limit = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-limit")
     return RateLimit(
         remaining=int(remaining) if remaining and remaining.strip().isdigit() else None,
         reset_at=_epoch(headers.get("x-ratelimit-reset")),
         resource=headers.get("x-ratelimit-resource") or None,
+        limit=int(limit) if limit and limit.strip().isdigit() else None,
     )
 
 

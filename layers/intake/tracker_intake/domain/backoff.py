@@ -1,4 +1,10 @@
-"""When a failing project may be polled again: exponential, capped, jittered, after any server hint."""
+"""When a failing project may be polled again: exponential, capped, jittered, after any server hint.
+
+A transient failure (a 5xx, a reset connection, a timeout: `IntakeError.transient`) starts at a
+minute, so a blip costs a project one tick; anything else (bad credentials, a repository not
+found, an unreadable answer) starts at five. Both double on each consecutive failure up to the
+hour.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,18 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 BASE = timedelta(minutes=5)
+TRANSIENT_BASE = timedelta(minutes=1)
 CAP = timedelta(hours=1)
 JITTER = 0.2  # the delay is drawn from [80 %, 100 %] of the exponential step
 
 
-def backoff_delay(failures: int, rng: Callable[[], float] = random.random) -> timedelta:
-    """min(5 min * 2^(failures-1), 1 h), less up to 20 % jitter so failing projects spread out."""
-    step: timedelta = min(BASE * 2 ** min(max(failures - 1, 0), 16), CAP)  # no overflow
+def backoff_delay(failures: int, rng: Callable[[], float] = random.random, *, transient: bool = False) -> timedelta:
+    """min(base * 2^(failures-1), 1 h), less up to 20 % jitter so failing projects spread out.
+
+    The base is a minute after a transient failure, five minutes after any other.
+    """
+    base = TRANSIENT_BASE if transient else BASE
+    step: timedelta = min(base * 2 ** min(max(failures - 1, 0), 16), CAP)  # no overflow
     return step * (1 - JITTER * rng())
 
 
@@ -22,7 +33,9 @@ def backoff_until(
     failures: int,
     hint: datetime | None = None,
     rng: Callable[[], float] = random.random,
+    *,
+    transient: bool = False,
 ) -> datetime:
     """max(server hint, now + backoff_delay): a rate-limit reset is always honoured."""
-    until = now + backoff_delay(failures, rng)
+    until = now + backoff_delay(failures, rng, transient=transient)
     return max(until, hint) if hint is not None else until

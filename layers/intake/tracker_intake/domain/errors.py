@@ -15,6 +15,9 @@ class IntakeError(Exception):
     """
 
     kind = "intake_error"
+    # A failure that passes by itself (a 5xx, a reset connection, a timeout, a throttled AWS
+    # call): its backoff starts at a minute rather than five (domain/backoff.py).
+    transient = False
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuilt, (type(self), self.args, self.__dict__))
@@ -86,7 +89,18 @@ class RepoNotFound(TrackerError):
 
 
 class TrackerUnavailable(TrackerError):
+    """GitHub failed in a way that passes: a 5xx, a connection that failed or was reset, a timeout.
+
+    `retryable`: worth sending again within the same poll, after a pause of a second or two (a
+    502, 503 or 504, a reset, a timeout); a 500 is not retried at once, only after the backoff.
+    """
+
     kind = "tracker_unavailable"
+    transient = True
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class BadTrackerResponse(TrackerError):
@@ -107,6 +121,7 @@ class StoreUnavailable(IntakeError):
     """DynamoDB failed (throttled, unreachable, or an unexpected error)."""
 
     kind = "store_unavailable"
+    transient = True
 
 
 class ProjectNotFound(IntakeError):
@@ -151,6 +166,7 @@ class SessionNotFound(ClaimNotFound):
 
 class QueueUnavailable(IntakeError):
     kind = "queue_unavailable"
+    transient = True
 
 
 class InvokeFailed(IntakeError):

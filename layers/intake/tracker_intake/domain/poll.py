@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,7 @@ from .errors import (
     QueueUnavailable,
     RepoNotFound,
     SecondaryRateLimited,
+    TrackerError,
 )
 from .issue import Issue, dedupe_key
 from .ports import Clock, Ledger, ProjectStore, SessionQueue, TokenBudgets
@@ -44,10 +46,16 @@ log = logging.getLogger(__name__)
 # A claim older than this with no send behind it belongs to a dead poller. It must exceed the
 # poller's Lambda timeout: a poller still running can never lose its claim to another.
 DEFAULT_STALE_CLAIM = timedelta(seconds=45)
-# Below this many requests left, the token budget is recorded so the dispatcher can see it.
-LOW_BUDGET = 100
 # GitHub: after a secondary-limit answer without retry-after, "wait for at least one minute".
 SECONDARY_LIMIT_MIN_PAUSE = timedelta(seconds=60)
+# A request that failed in passing (a 502, 503 or 504, a reset, a timeout) is sent again at most
+# this many times within the poll, after a pause of one to two seconds (jittered, so the
+# projects that failed together do not retry together), and only while the grant and the
+# deadline leave room: a retry is a request like any other.
+MAX_RETRIES = 2
+RETRY_PAUSE_SECONDS = (1.0, 2.0)
+# A retry needs this much time before the deadline besides its pause: the request's own timeout.
+RETRY_ROOM = timedelta(seconds=14)
 
 
 class PollResult(StrEnum):
@@ -85,6 +93,19 @@ class PollOutcome:
     error: str | None = None
     backoff_until: datetime | None = None
     backoff_entered: bool = False
+    # Requests sent again after a transient failure, and whether the failure that ended the poll
+    # (if any) was transient (a 5xx, a reset, a timeout).
+    retries: int = 0
+    transient: bool = False
+    # Pages GitHub answered 200 (each a point of the credential's primary budget), and the last
+    # `x-ratelimit-*` it sent.
+    pages_changed: int = 0
+    rate: RateLimit | None = None
+
+    @property
+    def requests(self) -> int:
+        """GitHub requests this poll made: its pages and its retries."""
+        return self.pages + self.retries
 
 
 @dataclass(frozen=True)
@@ -101,6 +122,8 @@ class PollContext:
     page_cap: int = DEFAULT_PAGE_CAP
     stale_claim: timedelta = DEFAULT_STALE_CLAIM
     rng: Callable[[], float] = random.random
+    # Waits out a retry's pause (a simulation's clock advances instead).
+    sleep: Callable[[float], None] = time.sleep
     # Resolves a project's own credential (`trackerIntake.credential`), which then replaces
     # `tracker` and `token_key` for its poll. None: every project polls with those two.
     credentials: Credentials | None = None
@@ -146,7 +169,8 @@ def poll_project(
         ctx = replace(ctx, tracker=resolved.tracker, token_key=resolved.key)
     cache = own_pages(cache, ctx.token_key, record.credential)
 
-    paused = _credential_paused_until(ctx, now)
+    budget = _credential_budget(ctx)
+    paused = budget.blocked_until(now) if budget is not None else None
     if paused is not None:
         return PollOutcome(project_id, PollResult.CREDENTIAL_PAUSED, backoff_until=paused)
 
@@ -164,6 +188,8 @@ def poll_project(
         return _failed(ctx, record, run.outcome, e, now)
     except IntakeError as e:
         return _failed(ctx, record, run.outcome, e, now)
+    finally:
+        _record_rate(ctx, budget, run.outcome)
     return _succeeded(ctx, record, run, now)
 
 
@@ -193,18 +219,37 @@ def own_pages(cache: dict[str, CachedPage], key: str, credential: str | None) ->
     }
 
 
-def _credential_paused_until(ctx: PollContext, now: datetime) -> datetime | None:
-    """Checked before the first request: a pause recorded by any poller, in any container, holds.
+def _credential_budget(ctx: PollContext) -> TokenBudget | None:
+    """Read before the first request: a pause recorded by any poller, in any container, holds.
 
     One eventually consistent read of a small item. If it cannot be read the poll goes ahead:
     the dispatcher has already checked the same item at the start of the tick.
     """
     try:
-        budget = ctx.budgets.get_budget(ctx.token_key)
+        return ctx.budgets.get_budget(ctx.token_key)
     except IntakeError as e:
         log.warning("could not read the credential's budget", extra={"error_kind": e.kind})
         return None
-    return budget.blocked_until(now) if budget is not None else None
+
+
+def _record_rate(ctx: PollContext, seen: TokenBudget | None, outcome: PollOutcome) -> None:
+    """Keep what GitHub said of the credential's primary budget, for the dispatcher's pacing.
+
+    Written when this poll spent some of it (a 200) or saw a window the record does not know;
+    a poll of 304s in a known window writes nothing, so steady state stays free of writes.
+    """
+    rate = outcome.rate
+    if rate is None or rate.remaining is None or rate.reset_at is None:
+        return
+    if outcome.pages_changed == 0 and seen is not None and seen.reset_at == rate.reset_at:
+        return
+    budget = TokenBudget(ctx.token_key, rate.remaining, rate.reset_at, limit=rate.limit)
+    if not budget.supersedes(seen):
+        return
+    try:
+        ctx.budgets.record_budget(budget)
+    except IntakeError as e:  # the next poll that spends records it
+        log.warning("could not record the credential's budget", extra={"error_kind": e.kind})
 
 
 class _PollRun:
@@ -224,7 +269,6 @@ class _PollRun:
         self.now = now
         self.deadline = deadline
         self.outcome = PollOutcome(record.project_id, PollResult.NOT_MODIFIED)
-        self.low_rate: RateLimit | None = None
         self.max_requests: int | None = None
         self.stopped_early = False
         self.backlog = Backlog.ALL
@@ -240,10 +284,11 @@ class _PollRun:
 
     def walk(self, query: IssueQuery, cache: dict[str, CachedPage]) -> None:
         ctx, project_id = self.ctx, self.record.project_id
-        for page in ctx.tracker.pages(query, cache, ctx.page_cap):
+        for page in ctx.tracker.pages(query, cache, ctx.page_cap, retries=self):
             self.outcome.pages += 1
             self.outcome.truncated = page.truncated
-            self._watch_budget(page.rate)
+            if page.rate.known:
+                self.outcome.rate = page.rate
             if not page.modified:
                 self.outcome.pages_not_modified += 1
                 cached = cache.get(page.url)
@@ -251,17 +296,34 @@ class _PollRun:
                     ctx.store.commit_page(project_id, replace(cached, etag=page.etag, credential=ctx.token_key))
             else:
                 self.outcome.result = PollResult.CHANGED
+                self.outcome.pages_changed += 1
                 done = self._process(page)
                 self.complete = self.complete and done
                 if done and page.etag:
                     ctx.store.commit_page(project_id, page.cached(ctx.token_key))
-            spent = self.max_requests is not None and self.outcome.pages >= self.max_requests
+            spent = self.max_requests is not None and self.outcome.requests >= self.max_requests
             if self.room == 0 or self._past_deadline() or spent:
                 # The rest waits for the next poll; nothing after this is committed. Stopped
                 # before a page the walk would have asked for, it tells the dispatcher so.
                 self.stopped_early = page.continues
                 break
         self.complete = self.complete and not self.stopped_early and not self.outcome.truncated
+
+    def allow(self, error: TrackerError, attempt: int) -> bool:
+        """The `Retries` port: send a request that failed in passing again, within the grant and
+        the deadline, after a jittered pause of one to two seconds."""
+        if attempt > MAX_RETRIES:
+            return False
+        if self.max_requests is not None and self.outcome.requests + 1 >= self.max_requests:
+            return False  # the retry and the page it replaces must both fit the grant
+        low, high = RETRY_PAUSE_SECONDS
+        pause = low + (high - low) * self.ctx.rng()
+        if self.deadline is not None and self.ctx.clock.now() + timedelta(seconds=pause) + RETRY_ROOM > self.deadline:
+            return False
+        log.info("retrying after a transient failure", extra={"error_kind": error.kind, "attempt": attempt})
+        self.ctx.sleep(pause)
+        self.outcome.retries += 1
+        return True
 
     def _process(self, page: Page) -> bool:
         """Claim and enqueue the page's eligible issues; True when the page is fully done.
@@ -358,10 +420,6 @@ class _PollRun:
     def _past_deadline(self) -> bool:
         return self.deadline is not None and self.ctx.clock.now() >= self.deadline
 
-    def _watch_budget(self, rate: RateLimit) -> None:
-        if rate.remaining is not None and rate.remaining < LOW_BUDGET and rate.reset_at is not None:
-            self.low_rate = rate
-
 
 _EPOCH = datetime.fromtimestamp(0, UTC)
 
@@ -385,7 +443,11 @@ def _snapshot(issue: Issue) -> IssueSnapshot:
 def _succeeded(ctx: PollContext, record: ProjectRecord, run: _PollRun, now: datetime) -> PollOutcome:
     outcome = run.outcome
     last_change = now if outcome.result is PollResult.CHANGED else record.poll.last_change_at
-    state = PollState(last_change_at=last_change, pages_read=run.requests_needed)
+    state = PollState(
+        last_change_at=last_change,
+        pages_read=run.requests_needed,
+        primary_costs=record.poll.with_primary_cost(outcome.pages_changed),
+    )
     try:
         if state != record.poll:  # a steady-state poll (all 304, healthy) writes nothing
             ctx.store.save_poll_state(record.project_id, state)
@@ -394,9 +456,6 @@ def _succeeded(ctx: PollContext, record: ProjectRecord, run: _PollRun, now: date
             # poll read, so a switch-on written meanwhile keeps its own.
             ctx.store.end_backlog(record.project_id, run.backlog_since)
             outcome.backlog_done = True
-        if run.low_rate is not None and run.low_rate.reset_at is not None:
-            remaining = run.low_rate.remaining or 0
-            ctx.budgets.record_budget(TokenBudget(ctx.token_key, remaining, run.low_rate.reset_at))
     except IntakeError as e:  # the work is done; only the bookkeeping is late
         log.warning("could not record poll state", extra={"error_kind": e.kind})
     return outcome
@@ -407,13 +466,14 @@ def _failed(
 ) -> PollOutcome:
     failures = record.poll.consecutive_failures + 1
     hint = getattr(error, "retry_at", None)
-    until = backoff_until(now, failures, hint, ctx.rng)
+    until = backoff_until(now, failures, hint, ctx.rng, transient=error.transient)
     changed = outcome.result is PollResult.CHANGED
     outcome.result = PollResult.FAILED
     outcome.error_kind = error.kind
     outcome.error = str(error)
     outcome.backoff_until = until
     outcome.backoff_entered = True
+    outcome.transient = error.transient
     state = PollState(
         backoff_until=until,
         consecutive_failures=failures,
@@ -422,6 +482,8 @@ def _failed(
         # The walk got at least as far as the page that failed: the next grant covers it (an
         # unknown cost stays unknown, so the next poll is granted a first poll's two requests).
         pages_read=max(outcome.pages + 1, record.poll.pages_read) if record.poll.pages_read else 0,
+        transient=error.transient,
+        primary_costs=record.poll.primary_costs,
     )
     try:
         ctx.store.save_poll_state(record.project_id, state)

@@ -20,9 +20,33 @@ class PollState:
     last_change_at: datetime | None = None
     # GitHub requests the last walk made: the dispatcher's estimate of the next poll's cost.
     pages_read: int = 0
+    # The last failure was transient (a 5xx, a reset connection, a timeout): its backoff starts
+    # at a minute, not five (domain/backoff.py).
+    transient: bool = False
+    # The 200s (answers that cost a point of the primary budget) of the recent polls, oldest
+    # first, at most `PRIMARY_COST_HISTORY`; a poll of 304s only starts it again at (0,). The
+    # dispatcher's estimate of the next poll's primary cost (domain/dispatch.py): two polls of
+    # 200s in a row make a project busy, one of 304s quiet again. Written only when it changes,
+    # so steady state (304s) writes nothing, and a change costs one write after it.
+    primary_costs: tuple[int, ...] = ()
 
     def healthy(self) -> bool:
         return self.consecutive_failures == 0 and self.last_error is None and self.backoff_until is None
+
+    def expected_primary_cost(self) -> float | None:
+        """The 200s the next poll is expected to cost: the mean of the recent polls' (None: unknown)."""
+        if not self.primary_costs:
+            return None
+        return sum(self.primary_costs) / len(self.primary_costs)
+
+    def with_primary_cost(self, spent: int) -> tuple[int, ...]:
+        """The recent costs after a poll that got `spent` 200s (none: back to quiet, `(0,)`)."""
+        if spent == 0:
+            return (0,)
+        return (*self.primary_costs, spent)[-PRIMARY_COST_HISTORY:]
+
+
+PRIMARY_COST_HISTORY = 4
 
 
 @dataclass(frozen=True)
@@ -221,6 +245,18 @@ class TokenBudget:
     remaining: int
     reset_at: datetime
     paused_until: datetime | None = None
+    # `x-ratelimit-limit`: the window's whole budget (None: not said, or recorded before it was kept).
+    limit: int | None = None
+
+    def supersedes(self, other: TokenBudget | None) -> bool:
+        """Whether this observation replaces `other`: a later window, or less left in the same one.
+
+        Pollers record what they saw concurrently and out of order; within one window GitHub's
+        remaining only falls, so the lowest is the newest.
+        """
+        if other is None or other.reset_at < self.reset_at:
+            return True
+        return other.reset_at == self.reset_at and self.remaining < other.remaining
 
     def blocked_until(self, now: datetime) -> datetime | None:
         """When requests on this credential may start again, or None when they may now."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from .errors import TrackerError
 from .issue import Issue
 
 DEFAULT_PAGE_CAP = 10
@@ -42,11 +43,17 @@ class CachedPage:
 
 @dataclass(frozen=True)
 class RateLimit:
-    """The `x-ratelimit-*` headers of one response, for the token budget."""
+    """The `x-ratelimit-*` headers of one response: the credential's primary budget as GitHub
+    says it is (never assumed: a token, an app installation and Enterprise Cloud differ)."""
 
     remaining: int | None = None
     reset_at: datetime | None = None
     resource: str | None = None
+    limit: int | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.remaining is not None and self.reset_at is not None
 
 
 @dataclass(frozen=True)
@@ -73,17 +80,31 @@ class Page:
         return CachedPage(self.url, self.etag or "", self.next_url, self.item_count, credential)
 
 
+class Retries(Protocol):
+    """The poll's say on sending a failed request again (the tracker asks; the poll decides)."""
+
+    def allow(self, error: TrackerError, attempt: int) -> bool:
+        """Whether the request that failed with `error` on its `attempt`th try is sent again.
+
+        True only after waiting out the pause before the retry; the retry is then counted
+        against the poll's grant.
+        """
+        ...
+
+
 class Tracker(Protocol):
     def pages(
         self,
         query: IssueQuery,
         cache: Mapping[str, CachedPage],
         page_cap: int = DEFAULT_PAGE_CAP,
+        retries: Retries | None = None,
     ) -> Iterator[Page]:
         """Walk the open issues oldest first, page by page.
 
         `cache` maps a page URL to what its last 200 said. A page with a cached ETag is asked
-        conditionally; on 304 the walk continues with the cached next link. Raises a
-        `TrackerError` subclass on failure.
+        conditionally; on 304 the walk continues with the cached next link. A transient failure
+        worth retrying is sent again while `retries` allows. Raises a `TrackerError` subclass
+        on failure.
         """
         ...

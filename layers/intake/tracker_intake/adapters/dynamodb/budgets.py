@@ -46,15 +46,27 @@ class DynamoBudgets:
             int(data.get("remaining", 1)),
             parse_iso(data["resetAt"]) if "resetAt" in data else datetime.fromtimestamp(0, UTC),
             parse_iso(paused) if isinstance(paused, str) else None,
+            int(data["rateLimit"]) if "rateLimit" in data else None,
         )
 
     def record_budget(self, budget: TokenBudget) -> None:
-        self.table.update(
-            token_item_key(budget.token_key, BUDGET_SK),
-            set_values={"remaining": budget.remaining, "resetAt": iso(budget.reset_at)},
-            condition=None,
-            action="record token budget",
-        )
+        """What GitHub said, unless a later window or a lower remaining is already recorded
+        (`TokenBudget.supersedes`): concurrent pollers record out of order."""
+        values: dict[str, Any] = {"remaining": budget.remaining, "resetAt": iso(budget.reset_at)}
+        if budget.limit is not None:
+            values["rateLimit"] = budget.limit  # LIMIT is a DynamoDB reserved word
+        # A refused condition means a newer observation is recorded: it stays.
+        with suppress(ConditionFailed):
+            self.table.update(
+                token_item_key(budget.token_key, BUDGET_SK),
+                set_values=values,
+                extra_values={":reset": iso(budget.reset_at), ":remaining": budget.remaining},
+                # ISO strings of one fixed width sort as the instants do.
+                condition=(
+                    "attribute_not_exists(resetAt) OR resetAt < :reset OR (resetAt = :reset AND remaining > :remaining)"
+                ),
+                action="record token budget",
+            )
 
     def pause(self, token_key: str, until: datetime) -> None:
         # A refused condition means a later pause is already recorded: it stays.
