@@ -20,8 +20,27 @@ What it serves, as GitHub does:
   appropriate", https://docs.github.com/rest/using-the-rest-api/best-practices-for-using-the-rest-api).
 - A 304 to an authorized conditional request costs no primary rate limit; an anonymous one does
   (https://docs.github.com/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate).
-- `x-ratelimit-limit/remaining/reset/used/resource` per token (60 an hour without one)
-  (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api).
+- The primary limit per credential (a token, an installation; 60 without one), from the
+  stand-in's own clock (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api):
+  - a window of `primary_window_seconds` (default an hour) opens at the credential's first
+    request with `primary_limit` requests (default 5,000); `x-ratelimit-reset` is its end in
+    epoch seconds, and once the clock reaches it the next request opens a new, full window;
+  - every answer of the API carries `x-ratelimit-limit`, `-remaining`, `-used`, `-reset` and
+    `-resource: core` (not those GitHub's front end gives instead: the `bad_gateway`,
+    `service_unavailable` and `gateway_timeout` faults, a `connection_reset`; nor a 401 "Bad
+    credentials", nor a refusal for a missing User-Agent);
+  - every answer it counts spends one request (a 200, a 201, a 404, a 422, ...); an authorized
+    304 spends none, an anonymous one does; the stand-in's injected faults spend none;
+  - once the window is spent, every request of the credential but `GET /rate_limit` is refused
+    as GitHub documents: 403, `x-ratelimit-remaining: 0`, the window's reset, "API rate limit
+    exceeded for ..." (`primary_refusals` counts them). A conditional request is refused too,
+    whether its ETag still matches or not: GitHub documents that a 304 does not count against
+    the limit, not that a conditional request is answered once the limit is spent; it says
+    "If the `x-ratelimit-remaining` header is `0`, you should not make another request until
+    after the time specified by the `x-ratelimit-reset` header"
+    (https://docs.github.com/rest/using-the-rest-api/best-practices-for-using-the-rest-api,
+    "Use conditional requests" and "Handle rate limit errors appropriately").
+  `set_rate_limit` and `set_installation_rate_limit` set a credential's current window.
 - Secondary limits per token: points per rolling minute, one per GET, a 304 included (GitHub
   documents no exemption), five per write; requests in flight at once; and content-generating
   requests (comments, reactions, labels answered 2xx) per minute and per hour. Over any, 403
@@ -59,8 +78,15 @@ What it serves, as GitHub does:
   (https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app).
   Injected faults answer the app's endpoints too, once the JWT has passed. `permissions` on
   `add_installation` are served with the installation and its tokens.
-- Faults injected on demand (see `FAULTS` and `inject`; `method="POST"` fails writes only), and
-  a log of every request with its body (`requests`, `writes`).
+- Faults injected on demand (see `FAULTS` and `inject`; `method="POST"` fails writes only).
+  Those of a GitHub blip: `server_error` (500 from the API), `bad_gateway` (502, an HTML page),
+  `service_unavailable` (503) and `gateway_timeout` (504) in the words GitHub's front end uses,
+  and `connection_reset` (the connection is reset without any answer: `requests` raises
+  `ConnectionError`). `outage(until, kinds=...)` fails every request until the stand-in's clock
+  reaches `until`, taking `kinds` in turn (by default 502, 500, a reset).
+- A log of every request with its body (`requests`, `writes`): `at` (the stand-in's clock),
+  `repo`, `identity`, `status` (0 for a reset connection), and whether the stand-in's own
+  primary or secondary limit refused it, so a test can read each repository's cadence.
 
 Its clock (`clock`, epoch seconds) can be a test's simulated one, so rolling windows and resets
 follow the test's time rather than the wall clock.
@@ -72,7 +98,9 @@ import hashlib
 import json
 import math
 import secrets
+import socket
 import string
+import struct
 import threading
 import time
 from collections import deque
@@ -170,12 +198,30 @@ FAULTS = (
     "gone",  # 410
     "server_error",  # 500
     "bad_gateway",  # 502
+    "service_unavailable",  # 503, GitHub's front end: no server available
+    "gateway_timeout",  # 504, GitHub's front end: no answer in time
+    "connection_reset",  # no answer at all: the connection is reset (requests raises ConnectionError)
     "status",  # any answer: status=..., body=..., headers={...}, rate_headers=False drops x-ratelimit-*
     "slow",  # sleeps `seconds` (default 2) before answering normally
     "malformed_json",  # 200 with a body that is not JSON (or body=... of your choosing)
     "not_modified_without_etag",  # 304 with no ETag header, whatever was asked
     "vanish_after_first_page",  # serves page 1, then closes issues (mode="rest" or "served")
 )
+# What `outage` fails requests with unless told otherwise, in turn: a blip as GitHub has them.
+OUTAGE_KINDS = ("bad_gateway", "server_error", "connection_reset")
+# GitHub's front end, in its own words (seen in the wild; GitHub documents only that a request
+# it takes more than 10 seconds over ends in "a timeout response",
+# https://docs.github.com/rest/using-the-rest-api/troubleshooting-the-rest-api#timeouts).
+UNAVAILABLE_MESSAGE = (
+    "No server is currently available to service your request. Sorry about that. "
+    "Please try resubmitting your request and contact us if the problem persists."
+)
+TIMEOUT_MESSAGE = (
+    "We couldn't respond to your request in time. Sorry about that. "
+    "Please try resubmitting your request and contact us if the problem persists."
+)
+PRIMARY_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+
 # In a fault's `message` or `body`: the token (or JWT) the faulted request carried, echoed back
 # as a misbehaving proxy, or GitHub quoting what it refused, might.
 ECHO_CREDENTIAL = "{credential}"
@@ -209,6 +255,7 @@ class RecordedRequest:
     identity: str = "anonymous"
     secondary_limited: bool = False  # refused by the stand-in's own secondary limits
     body: bytes = b""  # what the request carried (a write's JSON)
+    primary_limited: bool = False  # refused because its credential's primary window was spent
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -222,6 +269,9 @@ class _Fault:
     page: int | None
     params: dict[str, Any]
     method: str | None = None  # "POST": only writes match
+    until: float | None = None  # an outage: matches until the stand-in's clock reaches it
+    kinds: tuple[str, ...] = ()  # an outage: the kinds it answers with, in turn
+    fired: int = 0
 
 
 @dataclass
@@ -272,6 +322,8 @@ class _Response:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    primary_limited: bool = False  # the stand-in's own primary window refused it
+    reset: bool = False  # no answer: the connection is reset instead
 
 
 class FakeRepo:
@@ -611,8 +663,17 @@ class FakeGitHub:
         secondary_content_per_hour: int = SECONDARY_CONTENT_PER_HOUR,
         logins: Mapping[str, str] | None = None,
         read_only_tokens: Iterable[str] = (),
+        primary_limit: int = AUTHENTICATED_LIMIT,
+        primary_window_seconds: int = RATE_WINDOW_SECONDS,
     ) -> None:
+        """`primary_limit` requests per `primary_window_seconds` for each token and installation
+        (an anonymous caller keeps 60), on `clock`: a test's small window on its simulated clock
+        behaves as GitHub's hour does."""
+        if primary_window_seconds <= 0:
+            raise ValueError("primary_window_seconds must be positive")
         self.per_page_default = per_page_default
+        self.primary_limit = primary_limit
+        self.primary_window_seconds = primary_window_seconds
         # A GitHub Enterprise Server API lives under /api/v3: `prefix="/api/v3"` mimics it.
         self.prefix = prefix.rstrip("/")
         # None accepts any token; a set answers 401 "Bad credentials" to every other one.
@@ -635,7 +696,8 @@ class FakeGitHub:
         self._repos_by_id: dict[int, FakeRepo] = {}
         self._faults: list[_Fault] = []
         self._requests: list[RecordedRequest] = []
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, _Bucket] = {}  # each identity's current primary window
+        self._limits: dict[str, int] = {}  # an identity's own primary limit, when not the default
         self._apps: dict[str, _App] = {}
         self._installations: dict[int, _Installation] = {}
         self._installation_tokens: dict[str, _InstallationToken] = {}
@@ -714,11 +776,12 @@ class FakeGitHub:
         app_id: str | int,
         installation_id: int,
         repos: Iterable[str],
-        limit: int = AUTHENTICATED_LIMIT,
+        limit: int | None = None,
         *,
         permissions: Mapping[str, str] | None = None,
     ) -> None:
-        """The app installed on `repos` ("owner/name"), its tokens `limit` requests an hour.
+        """The app installed on `repos` ("owner/name"), its tokens `limit` requests a window
+        (default `primary_limit`); its first window opens at its tokens' first request.
 
         `permissions` (default `READ_ISSUES`) are served with the installation and its tokens;
         writing to an issue needs `{"issues": "write"}`.
@@ -731,9 +794,9 @@ class FakeGitHub:
             covered = frozenset(name.casefold() for name in repos)
             granted = dict(permissions if permissions is not None else READ_ISSUES)
             self._installations[installation_id] = _Installation(installation_id, str(app_id), covered, granted)
-            self._buckets[_installation_identity(installation_id)] = _Bucket(
-                limit, limit, int(self.clock()) + RATE_WINDOW_SECONDS
-            )
+            identity = _installation_identity(installation_id)
+            self._limits[identity] = limit if limit is not None else self.primary_limit
+            self._buckets.pop(identity, None)
 
     def set_installation_repos(self, installation_id: int, repos: Iterable[str]) -> None:
         """The installation now covers `repos` only; its tokens, minted or not, follow at once."""
@@ -766,19 +829,15 @@ class FakeGitHub:
         with self._lock:
             return list(self._installation_tokens)
 
-    def set_installation_rate_limit(
-        self, installation_id: int, *, remaining: int, reset_in: int = RATE_WINDOW_SECONDS
-    ) -> None:
-        """Set an installation's budget; at 0 its tokens get GitHub's primary-limit 403."""
+    def set_installation_rate_limit(self, installation_id: int, *, remaining: int, reset_in: int | None = None) -> None:
+        """Set an installation's current window (see `set_rate_limit`); at 0 its tokens get
+        GitHub's primary-limit 403 until it resets."""
         with self._lock:
-            limit = self._bucket(_installation_identity(installation_id)).limit
-            self._buckets[_installation_identity(installation_id)] = _Bucket(
-                max(limit, remaining), remaining, int(self.clock()) + reset_in
-            )
+            self._set_window(_installation_identity(installation_id), remaining, None, reset_in)
 
     def installation_rate_remaining(self, installation_id: int) -> int:
         with self._lock:
-            return self._bucket(_installation_identity(installation_id)).remaining
+            return self._peek(_installation_identity(installation_id)).remaining
 
     # --- who writes ------------------------------------------------------------------
 
@@ -819,6 +878,32 @@ class FakeGitHub:
             scope = repo.casefold() if repo else None
             self._faults.append(_Fault(fault, scope, times, page, params, method.upper() if method else None))
 
+    def outage(
+        self,
+        until: float,
+        kinds: Iterable[str] = OUTAGE_KINDS,
+        *,
+        repo: str | None = None,
+        method: str | None = None,
+        **params: Any,
+    ) -> None:
+        """Fail every matching request until the stand-in's clock reaches `until` (epoch seconds).
+
+        The requests get `kinds` in turn (the first request the first kind, and so on, round
+        and round); `params` go to each, as `inject`'s do. `repo` and `method` narrow it as they
+        do `inject`. A request that arrives at `until` or later gets through; `clear_faults` ends
+        the outage early. Faults injected before it fire first; those injected after it wait for
+        it to end.
+        """
+        chosen = tuple(kinds)
+        unknown = [kind for kind in chosen if kind not in FAULTS]
+        if not chosen or unknown:
+            raise ValueError(f"outage kinds must be some of: {', '.join(FAULTS)}; got {list(chosen)!r}")
+        with self._lock:
+            scope = repo.casefold() if repo else None
+            fault = _Fault(chosen[0], scope, None, None, params, method.upper() if method else None, until, chosen)
+            self._faults.append(fault)
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -831,20 +916,53 @@ class FakeGitHub:
         *,
         remaining: int,
         limit: int | None = None,
-        reset_in: int = RATE_WINDOW_SECONDS,
+        reset_in: int | None = None,
     ) -> None:
-        """Set a token's budget (None: anonymous). At 0 every call gets GitHub's primary-limit 403."""
+        """Set a token's current window (None: anonymous): `remaining` requests until `reset_in`
+        seconds from now (default: a whole window). `limit` (default: the larger of its limit and
+        `remaining`) is its limit from now on, in later windows too. At 0 every call but
+        `GET /rate_limit` gets GitHub's primary-limit 403 until the reset."""
         with self._lock:
-            default = ANONYMOUS_LIMIT if token is None else AUTHENTICATED_LIMIT
-            self._buckets[_identity(token)] = _Bucket(
-                limit if limit is not None else max(default, remaining),
-                remaining,
-                int(self.clock()) + reset_in,
-            )
+            self._set_window(_identity(token), remaining, limit, reset_in)
 
     def rate_remaining(self, token: str | None) -> int:
+        """What the token has left now (its whole limit when no window is open; none is opened)."""
         with self._lock:
-            return self._bucket(_identity(token)).remaining
+            return self._peek(_identity(token)).remaining
+
+    def primary_refusals(self) -> int:
+        """How many requests the stand-in's own primary windows refused so far (not injected faults)."""
+        with self._lock:
+            return sum(1 for r in self._requests if r.primary_limited)
+
+    def _limit_of(self, identity: str) -> int:
+        if identity in self._limits:
+            return self._limits[identity]
+        return ANONYMOUS_LIMIT if identity == "anonymous" else self.primary_limit
+
+    def _set_window(self, identity: str, remaining: int, limit: int | None, reset_in: int | None) -> None:
+        limit = limit if limit is not None else max(self._limit_of(identity), remaining)
+        self._limits[identity] = limit
+        window = self.primary_window_seconds if reset_in is None else reset_in
+        self._buckets[identity] = _Bucket(limit, remaining, int(self.clock()) + window)
+
+    def _peek(self, identity: str) -> _Bucket:
+        """`identity`'s window as it stands now, without opening one (a full one if none is open)."""
+        now = int(self.clock())
+        bucket = self._buckets.get(identity)
+        if bucket is None or bucket.reset <= now:
+            limit = self._limit_of(identity)
+            return _Bucket(limit, limit, now + self.primary_window_seconds)
+        return bucket
+
+    def _window(self, identity: str) -> _Bucket:
+        """`identity`'s current window; its first request, or the first once the reset has come,
+        opens a full one that ends `primary_window_seconds` later."""
+        now = int(self.clock())
+        bucket = self._buckets.get(identity)
+        if bucket is None or bucket.reset <= now:
+            bucket = self._buckets[identity] = self._peek(identity)
+        return bucket
 
     # --- the request log -------------------------------------------------------------
 
@@ -902,16 +1020,6 @@ class FakeGitHub:
             return _Writer(f"app-{app_id}[bot]", app_id)
         return _Writer(self._logins.get(token or "", DEFAULT_LOGIN))
 
-    def _bucket(self, identity: str) -> _Bucket:
-        now = int(self.clock())
-        bucket = self._buckets.get(identity)
-        if bucket is None or bucket.reset <= now:
-            limit = ANONYMOUS_LIMIT if identity.startswith("anonymous") else AUTHENTICATED_LIMIT
-            if bucket is not None:
-                limit = bucket.limit
-            bucket = self._buckets[identity] = _Bucket(limit, limit, now + RATE_WINDOW_SECONDS)
-        return bucket
-
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         split = urlsplit(handler.path)
         path = split.path
@@ -934,6 +1042,8 @@ class FakeGitHub:
                 points = WRITE_POINTS if method in WRITE_METHODS and kind != "access_tokens" else 1
                 content = method == "POST" and kind in CONTENT_KINDS
                 limited = self._secondary_limit(identity, in_flight, at, points, content)
+                if limited is not None:  # GitHub's refusal carries the primary window too; spends none of it
+                    limited.headers.update(_rate_headers(self._window(identity)))
                 response = limited or self._respond(
                     method, path, split.query, query, headers, identity, repo, fault, body
                 )
@@ -952,8 +1062,13 @@ class FakeGitHub:
                         identity=identity,
                         secondary_limited=limited is not None,
                         body=body,
+                        primary_limited=response.primary_limited,
                     )
                 )
+            if response.reset:
+                self._server.reset(handler.connection)
+                handler.close_connection = True
+                return
             _write(handler, response)
         finally:
             with self._lock:
@@ -1051,21 +1166,28 @@ class FakeGitHub:
         return "unknown", repo, None
 
     def _take_fault(self, repo: FakeRepo | None, query: Mapping[str, str], method: str) -> _Fault | None:
+        """The fault this request meets, if any (an outage's with this request's kind)."""
         page = _int(query.get("page"), 1)
-        for fault in self._faults:
+        now = self.clock()
+        for fault in list(self._faults):
+            if fault.until is not None and now >= fault.until:
+                self._faults.remove(fault)  # the outage is over
+                continue
             if fault.repo is not None and (repo is None or repo.full_name.casefold() != fault.repo):
                 continue
             if fault.page is not None and fault.page != page:
                 continue
             if fault.method is not None and fault.method != method:
                 continue
-            if fault.kind == "vanish_after_first_page" and method != "GET":
+            kind = fault.kinds[fault.fired % len(fault.kinds)] if fault.kinds else fault.kind
+            if kind == "vanish_after_first_page" and method != "GET":
                 continue  # it changes a listing; a write has none
+            fault.fired += 1
             if fault.times is not None:
                 fault.times -= 1
                 if fault.times <= 0:
                     self._faults.remove(fault)
-            return fault
+            return replace(fault, kind=kind) if fault.kinds else fault
         return None
 
     def _respond(
@@ -1102,7 +1224,7 @@ class FakeGitHub:
             auth_ok = token in self.tokens
         if not auth_ok:
             return _bad_credentials()
-        bucket = self._bucket(identity)
+        bucket = self._window(identity)
         rate = _rate_headers(bucket)
         writing = method in WRITE_METHODS and (method, kind) in ENDPOINTS
         docs = _endpoint_docs(method, kind)
@@ -1120,15 +1242,7 @@ class FakeGitHub:
         if fault is not None and fault.kind != "vanish_after_first_page":
             return self._fault_response(fault, bucket, rate, token)
         if bucket.remaining <= 0:
-            who = identity.replace("installation:", "installation ID ")
-            return _json(
-                403,
-                {
-                    "message": f"API rate limit exceeded for {who}.",
-                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
-                },
-                rate,
-            )
+            return self._primary_refusal(identity, token, rate)
         if kind == "user" and issued is not None:
             return self._spend(
                 bucket,
@@ -1161,6 +1275,26 @@ class FakeGitHub:
         if method == "GET":
             return self._comments_page(repo, number, raw_query, query, headers, identity, bucket)
         return self._spend(bucket, self._write_to_issue(kind, repo, number, body, self._writer(token), docs))
+
+    def _primary_refusal(self, identity: str, token: str | None, rate: dict[str, str]) -> _Response:
+        """GitHub's answer once the window is spent: 403, remaining 0, the window's reset; it spends nothing.
+
+        GitHub documents "403 or 429"; the stand-in answers 403 (the `primary_rate_limit` fault
+        takes `status=429`). It refuses a conditional request too: GitHub documents no exemption
+        for one once the limit is spent (see the module's docstring).
+        """
+        if identity.startswith("installation:"):
+            who = identity.replace("installation:", "installation ID ") + "."
+        elif token is None:
+            who = (
+                "127.0.0.1. (But here's the good news: Authenticated requests get a higher rate limit. "
+                "Check out the documentation for more details.)"
+            )
+        else:
+            who = f"user ID {_user(self._writer(token).login, self.base_url)['id']}."
+        refusal = _json(403, {"message": f"API rate limit exceeded for {who}", "documentation_url": PRIMARY_DOCS}, rate)
+        refusal.primary_limited = True
+        return refusal
 
     def _write_refusal(self, token: str | None, issued: _InstallationToken | None, docs: str) -> _Response | None:
         """GitHub's 403 for a credential that may read the repository but not write to its issues."""
@@ -1220,7 +1354,7 @@ class FakeGitHub:
         if app is None:
             return _json(401, {"message": refusal, "documentation_url": "https://docs.github.com/rest"})
         if fault is not None and fault.kind != "vanish_after_first_page":
-            return self._fault_response(fault, self._bucket(f"app:{app.app_id}"), {}, token)
+            return self._fault_response(fault, self._window(f"app:{app.app_id}"), {}, token)
         if kind == "installation":
             if method != "GET":
                 return _json(404, _not_found())
@@ -1410,6 +1544,12 @@ class FakeGitHub:
                 return _Response(
                     502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", {"Content-Type": "text/html"}
                 )
+            case "service_unavailable":  # GitHub's front end: no rate headers, nothing spent
+                return _json(503, {"message": UNAVAILABLE_MESSAGE})
+            case "gateway_timeout":
+                return _json(504, {"message": TIMEOUT_MESSAGE})
+            case "connection_reset":
+                return _Response(0, reset=True)
             case "malformed_json":
                 body = params.get("body", '[{"number": 1, "title": "cut off')
                 return _Response(200, str(body).encode(), {**_json_type(), **rate})
@@ -1434,7 +1574,25 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeGitHub) -> None:
         self.fake = fake
+        self._resetting: set[socket.socket] = set()
+        self._resetting_lock = threading.Lock()
         super().__init__(address, handler)
+
+    def reset(self, connection: socket.socket) -> None:
+        """End `connection` with a TCP reset, and no answer, once its handler returns."""
+        # SO_LINGER on with a zero timeout: close() sends RST instead of FIN.
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with self._resetting_lock:
+            self._resetting.add(connection)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._resetting_lock:
+            resetting = request in self._resetting
+            self._resetting.discard(request)
+        if resetting:
+            self.close_request(request)  # no shutdown(SHUT_WR) first: that would send a FIN
+        else:
+            super().shutdown_request(request)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import jwt
+import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -701,3 +702,268 @@ def test_a_fault_injected_for_posts_fails_the_write_and_not_the_poll(github: Fak
     # THEN only the first write failed, and the log tells writes apart
     assert statuses == [200, 500, 200, 201]
     assert [(r.method, r.status) for r in github.writes()] == [("POST", 500), ("POST", 201)]
+
+
+# --- the primary window per credential, on the stand-in's clock (issue 23) ------------------------
+
+ISSUES = "/repos/acme/widgets/issues"
+
+
+def _rate(response: requests.Response) -> tuple[str, str, str, str, str]:
+    """(limit, remaining, used, reset, resource) as the answer carries them."""
+    h = response.headers
+    return (
+        h["x-ratelimit-limit"],
+        h["x-ratelimit-remaining"],
+        h["x-ratelimit-used"],
+        h["x-ratelimit-reset"],
+        h["x-ratelimit-resource"],
+    )
+
+
+def test_a_primary_window_opens_at_the_credentials_first_request_and_its_reset_is_the_windows_end() -> None:
+    # GIVEN a stand-in with 3 requests per 180 s window, on a clock the test moves
+    clock = SimClock()
+    with FakeGitHub(clock=clock, primary_limit=3, primary_window_seconds=180) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+        # WHEN a token first asks 50 s later, then again 100 s after that
+        clock.now += 50
+        opened = clock.now
+        first = _get(github, ISSUES, token="a")
+        clock.now += 100
+        second = _get(github, ISSUES, token="a")
+        # AND another token first asks then
+        other = _get(github, ISSUES, token="b")
+        log = [(r.at - opened, r.status) for r in github.requests_for("acme/widgets")]
+        whose = [r.identity for r in github.requests]
+    # THEN the window ends 180 s after the token's first request, and every answer says so
+    assert _rate(first) == ("3", "2", "1", str(int(opened) + 180), "core")
+    assert _rate(second) == ("3", "1", "2", str(int(opened) + 180), "core")
+    # AND the other token's window is its own, from its own first request
+    assert _rate(other) == ("3", "2", "1", str(int(opened) + 100 + 180), "core")
+    # AND the log dates each request of the repository by the stand-in's clock, and names whose it was
+    assert log == [(0, 200), (100, 200), (100, 200)]
+    assert whose[0] == whose[1] != whose[2]
+
+
+def test_a_200_spends_one_request_and_an_authorized_304_none() -> None:
+    # GIVEN a small window and a listing's ETag, which cost one request
+    clock = SimClock()
+    with FakeGitHub(clock=clock, primary_limit=3, primary_window_seconds=180) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+        first = _get(github, ISSUES, token="a")
+        # WHEN it is asked three times with that ETag, then once without
+        not_modified = [_get(github, ISSUES, token="a", **{"If-None-Match": first.headers["ETag"]}) for _ in range(3)]
+        fresh = _get(github, ISSUES, token="a")
+    # THEN the 304s spent nothing and carried the window; the 200 spent one more
+    assert [r.status_code for r in not_modified] == [304, 304, 304]
+    assert {_rate(r)[1:3] for r in not_modified} == {("2", "1")}
+    assert fresh.status_code == 200 and _rate(fresh)[1:3] == ("1", "2")
+
+
+def test_a_200_once_the_window_is_spent_is_refused_403_with_remaining_0_and_the_reset() -> None:
+    # GIVEN a token that spent its 2 requests of a 180 s window
+    clock = SimClock()
+    with FakeGitHub(clock=clock, primary_limit=2, primary_window_seconds=180) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+        spent = [_get(github, ISSUES, token="a").status_code for _ in range(2)]
+        reset = int(clock.now) + 180
+        # WHEN it asks again 60 s later, checks its limit, and another token asks
+        clock.now += 60
+        refused = _get(github, ISSUES, token="a")
+        rate_limit = _get(github, "/rate_limit", token="a")
+        other = _get(github, ISSUES, token="b")
+        refusals = github.primary_refusals()
+        (logged,) = [r for r in github.requests if r.status == 403]
+    # THEN GitHub's primary-limit refusal: 403, remaining 0, the window's end, its message
+    assert spent == [200, 200]
+    assert refused.status_code == 403
+    assert _rate(refused) == ("2", "0", "2", str(reset), "core")
+    assert refused.json()["message"].startswith("API rate limit exceeded for user ID ")
+    assert "retry-after" not in refused.headers
+    # AND it is counted and logged as the stand-in's own primary refusal, not a secondary one
+    assert refusals == 1
+    assert logged.primary_limited and not logged.secondary_limited
+    # AND GET /rate_limit still answers, and another token has its own window
+    assert rate_limit.status_code == 200 and rate_limit.json()["rate"]["remaining"] == 0
+    assert other.status_code == 200
+
+
+def test_a_conditional_request_once_the_window_is_spent_is_refused_as_github_documents_no_exemption() -> None:
+    # GIVEN a listing's ETag, and a token that then spent its window
+    clock = SimClock()
+    with FakeGitHub(clock=clock, primary_limit=2, primary_window_seconds=180) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+        etag = _get(github, ISSUES, token="a").headers["ETag"]
+        _get(github, "/repos/acme/widgets/issues?page=2", token="a")
+        # WHEN it asks conditionally with an ETag that still matches
+        refused = _get(github, ISSUES, token="a", **{"If-None-Match": etag})
+        # AND again once the clock reaches the reset
+        clock.now += 180
+        after = _get(github, ISSUES, token="a", **{"If-None-Match": etag})
+        refusals = github.primary_refusals()
+    # THEN the conditional request is refused like any other (GitHub: do not make another
+    # request until the reset), and after the reset it is a free 304 in a new, full window
+    assert refused.status_code == 403 and refused.headers["x-ratelimit-remaining"] == "0"
+    assert after.status_code == 304
+    assert _rate(after)[:3] == ("2", "2", "0")
+    assert refusals == 1
+
+
+def test_a_new_window_after_the_reset_restores_the_full_limit_and_ends_a_window_later() -> None:
+    # GIVEN a token refused for a spent window of 2 requests per 180 s
+    clock = SimClock()
+    with FakeGitHub(clock=clock, primary_limit=2, primary_window_seconds=180) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+        first_reset = int(_get(github, ISSUES, token="a").headers["x-ratelimit-reset"])
+        _get(github, ISSUES, token="a")
+        clock.now += 179
+        last_second = _get(github, ISSUES, token="a")
+        # WHEN the clock passes the reset by 20 s and the token asks again
+        clock.now += 21
+        renewed = _get(github, ISSUES, token="a")
+    # THEN it was refused up to the reset, and the new window is whole and ends 180 s on
+    assert last_second.status_code == 403
+    assert renewed.status_code == 200
+    assert _rate(renewed) == ("2", "1", "1", str(first_reset + 20 + 180), "core")
+
+
+def test_an_installation_has_its_own_window_of_its_own_limit() -> None:
+    # GIVEN an installation limited to 1 request per 180 s, and the token default of 3
+    clock = SimClock()
+    with FakeGitHub(clock=clock, primary_limit=3, primary_window_seconds=180) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+        public = APP_KEY.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        github.add_app(APP_ID, public)
+        github.add_installation(APP_ID, 11, ["acme/widgets"], limit=1)
+        now = int(clock.now)
+        app_jwt = jwt.encode({"iss": APP_ID, "iat": now - 30, "exp": now + 300}, APP_KEY, algorithm="RS256")
+        minted = requests.post(
+            f"{github.base_url}/app/installations/11/access_tokens",
+            headers={**UA, "Authorization": f"Bearer {app_jwt}"},
+            timeout=5,
+        )
+        token = minted.json()["token"]
+        # WHEN its token asks twice, 30 s after the install
+        clock.now += 30
+        answers = [_get(github, ISSUES, token=token) for _ in range(2)]
+    # THEN its window opened at its first request, and the second is refused for installation 11
+    assert [a.status_code for a in answers] == [200, 403]
+    assert _rate(answers[0]) == ("1", "0", "1", str(now + 30 + 180), "core")
+    assert answers[1].json()["message"] == "API rate limit exceeded for installation ID 11."
+
+
+def test_set_rate_limit_sets_the_current_window_and_keeps_its_limit_for_the_next() -> None:
+    # GIVEN a token set to 1 left of 10, resetting in 60 s, on a 180 s window
+    clock = SimClock()
+    with FakeGitHub(clock=clock, primary_window_seconds=180) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+        github.set_rate_limit("a", remaining=1, limit=10, reset_in=60)
+        # WHEN it asks twice, then once the reset has come
+        answers = [_get(github, ISSUES, token="a").status_code for _ in range(2)]
+        clock.now += 60
+        renewed = _get(github, ISSUES, token="a")
+    # THEN the set window held, and the next one is whole at the set limit
+    assert answers == [200, 403]
+    assert _rate(renewed)[:4] == ("10", "9", "1", str(int(clock.now) + 180))
+
+
+def test_a_secondary_limit_refusal_carries_the_primary_window_and_spends_none_of_it() -> None:
+    # GIVEN a stand-in allowing 1 point a minute, on a clock the test moves
+    clock = SimClock()
+    with FakeGitHub(clock=clock, secondary_points_per_minute=1, primary_limit=10) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+        # WHEN a token asks twice in the same minute
+        served = _get(github, ISSUES, token="a")
+        refused = _get(github, ISSUES, token="a")
+        refusals = (github.secondary_refusals(), github.primary_refusals())
+    # THEN the secondary refusal says the primary window as it stands, untouched by it
+    assert refused.status_code == 403 and refused.headers["retry-after"] == "60"
+    assert _rate(refused) == _rate(served) == ("10", "9", "1", served.headers["x-ratelimit-reset"], "core")
+    assert refusals == (1, 0)
+
+
+# --- a GitHub blip: transient faults and outages (issue 23) ------------------------------------
+
+
+def test_a_503_and_a_504_answer_in_githubs_front_end_words_without_spending_or_rate_headers(
+    github: FakeGitHub,
+) -> None:
+    # GIVEN a 503 and a 504 for the next two requests
+    github.add_repo("acme", "widgets").add_issue("one")
+    github.inject("service_unavailable")
+    github.inject("gateway_timeout")
+
+    # WHEN the token asks three times
+    answers = [_get(github, ISSUES, token="t") for _ in range(3)]
+
+    # THEN GitHub's front end answered the first two, which spent nothing of the window
+    assert [a.status_code for a in answers] == [503, 504, 200]
+    assert answers[0].json()["message"].startswith("No server is currently available to service your request.")
+    assert answers[1].json()["message"].startswith("We couldn't respond to your request in time.")
+    assert not any("x-ratelimit-limit" in a.headers for a in answers[:2])
+    assert answers[2].headers["x-ratelimit-remaining"] == "4999"
+
+
+def test_a_connection_reset_gives_no_answer_so_requests_raises_connection_error(github: FakeGitHub) -> None:
+    # GIVEN a session with an open keep-alive connection, and a reset for the next request
+    github.add_repo("acme", "widgets").add_issue("one")
+    session = requests.Session()
+    headers = {**UA, "Authorization": "Bearer t"}
+    before = session.get(github.base_url + ISSUES, headers=headers, timeout=5)
+    github.inject("connection_reset")
+
+    # WHEN the session asks again, and then once more
+    with pytest.raises(requests.ConnectionError):
+        session.get(github.base_url + ISSUES, headers=headers, timeout=5)
+    after = session.get(github.base_url + ISSUES, headers=headers, timeout=5)
+    session.close()
+
+    # THEN only the reset request failed, it spent nothing, and the log shows it with status 0
+    assert (before.status_code, after.status_code) == (200, 200)
+    assert after.headers["x-ratelimit-remaining"] == "4998"
+    assert [r.status for r in github.requests] == [200, 0, 200]
+
+
+def test_an_outage_fails_every_request_in_turn_until_the_clock_reaches_its_end() -> None:
+    # GIVEN an 8 s outage of 502, 500 and resets from now, on a clock the test moves
+    clock = SimClock()
+    with FakeGitHub(clock=clock) as github:
+        github.add_repo("acme", "a").add_issue("one")
+        github.add_repo("acme", "b").add_issue("one")
+        start = clock.now
+        github.outage(until=start + 8)
+        # WHEN the two repositories are asked once a second
+        outcomes: list[int | str] = []
+        for second in range(10):
+            clock.now = start + second
+            try:
+                outcomes.append(_get(github, f"/repos/acme/{'ab'[second % 2]}/issues", token="t").status_code)
+            except requests.ConnectionError:
+                outcomes.append("reset")
+        log = [(r.at - start, r.repo, r.status) for r in github.requests]
+    # THEN every request inside the span failed, the kinds in turn, and none once it ended
+    assert outcomes == [502, 500, "reset", 502, 500, "reset", 502, 500, 200, 200]
+    # AND the log tells each repository's failures and recovery apart by the stand-in's clock
+    assert log[-3:] == [(7, "acme/b", 500), (8, "acme/a", 200), (9, "acme/b", 200)]
+
+
+def test_an_outage_can_be_narrowed_to_a_repository_and_given_its_kinds() -> None:
+    # GIVEN a 60 s outage of 503s and 504s on acme/a only
+    clock = SimClock()
+    with FakeGitHub(clock=clock) as github:
+        github.add_repo("acme", "a").add_issue("one")
+        github.add_repo("acme", "b").add_issue("one")
+        github.outage(until=clock.now + 60, kinds=("service_unavailable", "gateway_timeout"), repo="acme/a")
+        # WHEN both are asked twice during it, and acme/a once after it
+        during = [_get(github, f"/repos/acme/{name}/issues", token="t").status_code for name in "aabb"]
+        clock.now += 60
+        after = _get(github, "/repos/acme/a/issues", token="t").status_code
+        # AND an outage of a kind the stand-in does not know is refused at once
+        with pytest.raises(ValueError, match="meltdown"):
+            github.outage(until=clock.now + 60, kinds=("meltdown",))
+    # THEN only acme/a failed, with the kinds in turn, until the clock reached the end
+    assert during == [503, 504, 200, 200]
+    assert after == 200
