@@ -149,6 +149,11 @@ class _Project:
         )
 
 
+def _without_backoff(poll: PollState) -> PollState:
+    """The poll state with its backoff and failures cleared, as DynamoProjects removes them."""
+    return replace(poll, backoff_until=None, consecutive_failures=0, last_error=None, transient=False)
+
+
 def _dump(config: ProjectConfig) -> dict[str, Any]:
     data: dict[str, Any] = config.model_dump(by_alias=True, exclude_none=True, mode="json")
     return data
@@ -229,6 +234,13 @@ class MemoryStore:
             self._op("set_deferred")
             self._project(project_id).deferred_since = since
 
+    def clear_backoff(self, project_id: str) -> ProjectRecord:
+        with self._lock:
+            self._op("clear_backoff")
+            project = self._project(project_id)
+            project.poll = _without_backoff(project.poll)
+            return project.record()
+
     def set_installation(self, project_id: str, installation: Installation | None) -> None:
         with self._lock:
             self._op("set_installation")
@@ -288,6 +300,7 @@ class MemoryStore:
         now: datetime,
         *,
         snapshot: Snapshot = Snapshot.KEEP,
+        clear_backoff: bool = False,
     ) -> ProjectRecord:
         with self._lock:
             self._op("replace_config")
@@ -300,6 +313,8 @@ class MemoryStore:
             project.deferred_since = None
             if snapshot is not Snapshot.KEEP:
                 project.backlog_since = now if snapshot is Snapshot.START else None
+            if clear_backoff:
+                project.poll = _without_backoff(project.poll)
             return project.record()
 
     def delete_project(self, project_id: str) -> None:

@@ -94,6 +94,10 @@ class ApiClient:
         headers = {"If-Match": f'"{version}"'} if version is not None else {}
         return self._call("PUT", f"/projects/{_segment(project_id)}/config", body=config, headers=headers)
 
+    def poll(self, project_id: str) -> dict[str, Any]:
+        """Clear the project's backoff so the next tick polls it; the project as it now is."""
+        return self._call("POST", f"/projects/{_segment(project_id)}/poll")
+
     def sessions(self, project_id: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
         yield from self._pages(f"/projects/{_segment(project_id)}/sessions", page_size)
 
@@ -228,8 +232,10 @@ def run(args: argparse.Namespace, command: Callable[[ApiClient], int], err: Text
             return _json_error(EXIT_REFUSED, "refused", e.message, status=e.status, errors=e.problems)
         print(f"intake: refused (HTTP {e.status}): {e.message}", file=err)
         lines = [f"{p.get('field', '?')}: {p.get('reason', '')}" for p in e.problems]
-        # A single problem is usually the message itself; list them when they add something.
-        if len(lines) > 1 or (lines and lines[0] not in e.message):
+        # A single problem is usually the message itself (or its reason is); list them when they
+        # add something.
+        said = bool(lines) and (lines[0] in e.message or str(e.problems[0].get("reason", "")) in e.message)
+        if len(lines) > 1 or (lines and not said):
             for line in lines:
                 print(f"  - {line}", file=err)
         return EXIT_REFUSED

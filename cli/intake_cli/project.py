@@ -22,6 +22,13 @@ def register(subparsers: Any) -> None:
     add_json_flag(show)
     show.set_defaults(func=lambda args: run(args, lambda api: show_project(api, args)))
 
+    poll = commands.add_parser(
+        "poll", help="poll a project on the next tick (within a minute): clears its backoff ('retry now')"
+    )
+    poll.add_argument("id")
+    add_json_flag(poll)
+    poll.set_defaults(func=lambda args: run(args, lambda api: poll_project(api, args)))
+
     create = commands.add_parser("create", help="create a project (intake off; see set-config)")
     create.add_argument("id", help="1-64 lower-case letters, digits and '-'")
     create.add_argument("--name")
@@ -142,6 +149,19 @@ def show_project(api: ApiClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def poll_project(api: ApiClient, args: argparse.Namespace) -> int:
+    before = (api.project(args.id).get("intake") or {}).get("state")
+    project = api.poll(args.id)
+    if args.json:
+        print_json(project)
+        return 0
+    cleared = {"backoff": "backoff cleared; ", "error": "failures cleared; "}.get(before or "", "")
+    deferred = (project.get("intake") or {}).get("deferredSince")
+    wait = " or, while its credential's budget is taken, a tick or more later" if deferred else ""
+    print(f"{project['id']}: {cleared}polled on the next tick (within a minute){wait}")
+    return 0
+
+
 def create_project(api: ApiClient, args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"id": args.id}
     if args.name is not None:
@@ -236,6 +256,12 @@ def update_project(api: ApiClient, args: argparse.Namespace) -> int:
     return _edit(api, args, change)
 
 
+_FAILURE_KINDS = {
+    "transient": "transient (a 5xx, a reset or a timeout: its backoff starts at about a minute)",
+    "persistent": "persistent (needs a fix, see the last error; then intake project poll ID)",
+}
+
+
 def describe(project: dict[str, Any]) -> str:
     """A project as people read it: config first, then how its intake is doing."""
     intake = project.get("trackerIntake") or {}
@@ -262,6 +288,7 @@ def describe(project: dict[str, Any]) -> str:
         ("  backoff until", status.get("backoffUntil")),
         ("  failures in a row", str(status["consecutiveFailures"]) if status.get("consecutiveFailures") else None),
         ("  last error", status.get("lastError")),
+        ("  failure", _FAILURE_KINDS.get(status.get("failureKind") or "")),
         ("  config error", status.get("configError")),
         ("  last change", status.get("lastChangeAt")),
         ("  deferred since", status.get("deferredSince")),

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
-import { ApiError, getProject, listSessions, previewRule, releaseSession, saveConfig, type Acknowledgement, type Backlog, type Preview, type PreviewIssue, type Project, type Session } from "./api";
-import { acknowledgementWords, ackTroubled, chipState, duration, pullRequestName, repoUrl, sessionStatusWords, shortened, when } from "./format";
+import { ApiError, getProject, listSessions, pollProject, previewRule, releaseSession, saveConfig, type Acknowledgement, type Backlog, type Preview, type PreviewIssue, type Project, type Session } from "./api";
+import { acknowledgementWords, ackTroubled, chipState, duration, failureKindWords, pullRequestName, repoUrl, sentence, sessionStatusWords, shortened, when } from "./format";
 import { draftOf, intakeOf, IntakeFields, problemsOf, startsInWords, type Draft } from "./IntakeFields";
 import { Dialog, useNow } from "./ui";
 
@@ -48,9 +48,89 @@ export function ProjectView({ id }: { id: string }) {
         </h1>
         <span className={`state state-${chipState(project).replace(" ", "-")}`}>{chipState(project)}</span>
       </header>
+      <Polling project={project} onPolled={setProject} />
       <IntakeCard key={`${project.id}:${reloads}`} project={project} onSaved={setProject} onReload={reload} />
       <Sessions projectId={project.id} />
     </main>
+  );
+}
+
+/** How polling goes: the last change, a backoff and the failure's kind, and "Retry now" (in
+ * backoff) or "Poll now", which clears the backoff so the next tick polls the project. */
+export function Polling({ project, onPolled }: { project: Project; onPolled: (p: Project) => void }) {
+  const now = useNow();
+  const [busy, setBusy] = useState(false);
+  const [said, setSaid] = useState<string | null>(null);
+  const [failure, setFailure] = useState<ApiError | null>(null);
+  const intake = project.intake;
+  const backoffLeft = intake.backoffUntil ? new Date(intake.backoffUntil).getTime() - now.getTime() : 0;
+  const inBackoff = backoffLeft > 0;
+  const kind = failureKindWords(intake.failureKind);
+  const label = inBackoff ? "Retry now" : "Poll now";
+
+  const poll = async () => {
+    setBusy(true);
+    setSaid(null);
+    setFailure(null);
+    try {
+      onPolled(await pollProject(project.id));
+      setSaid(`${inBackoff ? "Backoff cleared: p" : "P"}olled on the next tick (within a minute).`);
+    } catch (e) {
+      setFailure(e instanceof ApiError ? e : new ApiError(0, String(e)));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="card" aria-labelledby="polling-title">
+      <h2 id="polling-title">Polling</h2>
+      <dl className="facts">
+        <dt>Last change</dt>
+        <dd>{when(intake.lastChangeAt)}</dd>
+        {inBackoff && (
+          <>
+            <dt>Backoff</dt>
+            <dd>
+              polls again in <span className="countdown">{duration(backoffLeft)}</span>
+              {kind && <span className="muted"> · {kind}</span>}
+            </dd>
+          </>
+        )}
+        {intake.lastError && (
+          <>
+            <dt>Last error</dt>
+            <dd className="error-text">
+              {sentence(intake.lastError)}
+              {!inBackoff && kind && <span className="muted"> ({kind})</span>}
+            </dd>
+          </>
+        )}
+        {intake.deferredSince && (
+          <>
+            <dt>Waiting</dt>
+            <dd>for its credential's request budget since {when(intake.deferredSince)}</dd>
+          </>
+        )}
+      </dl>
+      {project.trackerIntake?.enabled && !intake.configError ? (
+        <div className="actions">
+          <button type="button" disabled={busy} onClick={() => void poll()}>
+            {label}
+          </button>
+          <span role="status" aria-live="polite">
+            {said}
+          </span>
+        </div>
+      ) : (
+        <p className="muted">Intake is off{intake.configError ? " or its stored config is invalid" : ""}: nothing is polled.</p>
+      )}
+      {failure && (
+        <p className="error" role="alert">
+          {label}: {failure.message}
+        </p>
+      )}
+    </section>
   );
 }
 

@@ -102,6 +102,7 @@ function ProjectCard({ row, now }: { row: Row; now: Date }) {
             <dt>Backoff</dt>
             <dd>
               polls again in <span className="countdown">{duration(backoffLeft)}</span>
+              {intake.failureKind && <span className="muted"> · {intake.failureKind}</span>}
             </dd>
           </>
         )}

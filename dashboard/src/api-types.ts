@@ -149,6 +149,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/projects/{id}/poll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Poll the project on the next tick: clears its backoff
+         * @description Clears the project's backoff and failures (`backoffUntil`, `consecutiveFailures`, `lastError`, `failureKind`), so the dispatcher polls it on its next tick (it runs every minute), within its credential's budget: "Retry now" while the project is in backoff, "Poll now" otherwise. The poll itself is not made here, hence 202, with the project as it now is. 409 when intake is off or the stored config no longer validates. No body.
+         */
+        post: operations["poll_project_projects__id__poll_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/projects/{id}/preview": {
         parameters: {
             query?: never;
@@ -396,6 +416,14 @@ export interface components {
             /** Message */
             message: string;
         };
+        /**
+         * FailureKind
+         * @description What the last poll failure was: `transient` (a 5xx, a reset connection, a timeout: it
+         *     passes by itself, and its backoff starts at a minute) or `persistent` (bad credentials, a
+         *     repository not found, an invalid config: it waits for someone to fix it).
+         * @enum {string}
+         */
+        FailureKind: "transient" | "persistent";
         /** FieldProblem */
         FieldProblem: {
             /** Field */
@@ -423,6 +451,7 @@ export interface components {
             consecutiveFailures: number;
             /** Deferredsince */
             deferredSince?: string | null;
+            failureKind?: components["schemas"]["FailureKind"] | null;
             /** Lastchangeat */
             lastChangeAt?: string | null;
             /** Lasterror */
@@ -884,7 +913,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the project exists, the body's version is stale, projects still use the credential, or a status report's claim is not launching or launched */
+            /** @description the project exists, the body's version is stale, projects still use the credential, a status report's claim is not launching or launched, or a poll was asked of a project with intake off */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1254,7 +1283,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the project exists, the body's version is stale, projects still use the credential, or a status report's claim is not launching or launched */
+            /** @description the project exists, the body's version is stale, projects still use the credential, a status report's claim is not launching or launched, or a poll was asked of a project with intake off */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1490,7 +1519,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the project exists, the body's version is stale, projects still use the credential, or a status report's claim is not launching or launched */
+            /** @description the project exists, the body's version is stale, projects still use the credential, a status report's claim is not launching or launched, or a poll was asked of a project with intake off */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1527,6 +1556,101 @@ export interface operations {
                 };
             };
             /** @description the body or a query parameter breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    poll_project_projects__id__poll_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description accepted: polled on the next tick (ETag: its version) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectView"];
+                };
+            };
+            /** @description malformed request (bad JSON, path parameter, header or nextToken) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such project, claim or credential */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description this path does not take this method */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the project exists, the body's version is stale, projects still use the credential, a status report's claim is not launching or launched, or a poll was asked of a project with intake off */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 16 KB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1867,7 +1991,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the project exists, the body's version is stale, projects still use the credential, or a status report's claim is not launching or launched */
+            /** @description the project exists, the body's version is stale, projects still use the credential, a status report's claim is not launching or launched, or a poll was asked of a project with intake off */
             409: {
                 headers: {
                     [name: string]: unknown;

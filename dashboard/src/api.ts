@@ -81,6 +81,11 @@ export async function saveConfig(id: string, config: ConfigUpdate, version: numb
   return (await call<Project>("PUT", `projects/${encodeURIComponent(id)}/config`, config, { "If-Match": `"${version}"` })).data;
 }
 
+/** Clear the project's backoff so the next tick (within a minute) polls it: "Retry now", "Poll now". */
+export async function pollProject(id: string): Promise<Project> {
+  return (await call<Project>("POST", `projects/${encodeURIComponent(id)}/poll`)).data;
+}
+
 /** The newest sessions first; `more` when the ledger holds more than `limit`. */
 export async function listSessions(id: string, limit = 100): Promise<{ items: Session[]; more: boolean }> {
   const { data } = await call<components["schemas"]["SessionList"]>("GET", `projects/${encodeURIComponent(id)}/sessions?limit=${limit}`);

@@ -27,6 +27,13 @@ export function chipState(project: Project): ChipState {
   return project.intake.state as ChipState;
 }
 
+/** The last poll failure's kind in words, beside the backoff: a transient one passes by itself. */
+export function failureKindWords(kind: string | null | undefined): string | null {
+  if (kind === "transient") return "transient failure (a 5xx, a reset or a timeout)";
+  if (kind === "persistent") return "persistent failure (needs a fix)";
+  return null;
+}
+
 export function repoUrl(repo: string | null | undefined): string | undefined {
   return repo ? `https://github.com/${repo}` : undefined;
 }

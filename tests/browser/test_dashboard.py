@@ -468,6 +468,13 @@ def test_a_project_in_backoff_shows_its_countdown_and_error(stack: LocalStack, b
     assert "Last error" in card.text
     shot(browser, "projects-backoff")
     assert axe_violations(browser) == []
+    # AND its page says the failure is transient beside the backoff, and Retry now clears it
+    open_page(browser, stack, "/projects/flaky")
+    wait(browser, ".card", "transient failure")
+    assert axe_violations(browser) == []
+    button(browser, "Retry now").click()
+    wait(browser, "[role=status]", "Backoff cleared: polled on the next tick")
+    assert api(stack, "GET", "/projects/flaky").json()["intake"]["backoffUntil"] is None
 
 
 def test_the_dashboard_is_usable_from_the_keyboard(stack: LocalStack, browser: WebDriver) -> None:

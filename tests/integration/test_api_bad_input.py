@@ -134,6 +134,11 @@ CORPUS = [
     Bad("claim of no issue", "DELETE", "/projects/demo/sessions/github%3Aacme%2Fapp%237", 404, "issueId"),
     Bad("unknown project", "GET", "/projects/nope", 404, "id"),
     Bad("config of unknown project", "PUT", "/projects/nope/config", 404, "id", body={"name": "x"}),
+    # poll now
+    Bad("project id ../x on poll", "POST", "/projects/..%2Fx/poll", 400, "id"),
+    Bad("poll of unknown project", "POST", "/projects/nope/poll", 404, "id"),
+    Bad("poll of a project with intake off", "POST", "/projects/quiet/poll", 409, "id"),
+    Bad("GET on poll", "GET", "/projects/demo/poll", 405, "method"),
     create("existing project", 409, "id", id="demo"),
     # routes and methods
     Bad("unknown route", "GET", "/widgets", 404, "path"),
@@ -159,12 +164,13 @@ CORPUS = [
 
 @pytest.fixture
 def seeded(aws: dict[str, Any]) -> Api:
-    """Project demo at version 2 with intake on, and one launched claim."""
+    """Project demo at version 2 with intake on, and one launched claim; project quiet, intake off."""
     api = Api(aws)
     config = ProjectConfig.model_validate({"name": "Demo", "trackerIntake": GOOD_INTAKE})
     api.store.create_project("demo", config, CLAIMED_AT)
     api.store.replace_config("demo", config, 1, CLAIMED_AT)
     api.store.put_claim(claim())
+    api.store.create_project("quiet", ProjectConfig(name="Quiet"), CLAIMED_AT)
     return api
 
 

@@ -73,6 +73,7 @@ def test_get_project_event_returns_config_status_and_version_with_etag(demo: Api
         "backoffUntil": None,
         "consecutiveFailures": 0,
         "lastError": None,
+        "failureKind": None,
         "lastChangeAt": None,
         "configError": None,
         "deferredSince": None,
@@ -95,6 +96,84 @@ def test_get_project_shows_backoff_written_by_the_poller(demo: Api) -> None:
     assert status["backoffUntil"].startswith(str(until.year))
     assert status["consecutiveFailures"] == 2
     assert status["lastError"] == "rate limited"
+
+
+@pytest.mark.parametrize(("transient", "kind"), [(True, "transient"), (False, "persistent")])
+def test_get_project_says_whether_the_last_failure_was_transient(demo: Api, transient: bool, kind: str) -> None:
+    # GIVEN the poller recorded a failure, transient (a 502) or not (bad credentials)
+    demo.store.save_poll_state(
+        "demo",
+        PollState(backoff_until=CLAIMED_AT, consecutive_failures=1, last_error="failed", transient=transient),
+    )
+    # WHEN the project is read  THEN its status names the kind of the failure
+    assert demo(load_event("api-get-project.json")).body["intake"]["failureKind"] == kind
+
+
+def test_poll_project_event_clears_the_backoff_and_answers_202_with_the_project(demo: Api) -> None:
+    # GIVEN demo in backoff for ten years after two transient failures, with a last change kept
+    until = CLAIMED_AT + timedelta(days=3650)
+    demo.store.save_poll_state(
+        "demo",
+        PollState(
+            backoff_until=until,
+            consecutive_failures=2,
+            last_error="tracker_unavailable: 502",
+            last_change_at=CLAIMED_AT,
+            pages_read=2,
+            transient=True,
+        ),
+    )
+    # WHEN events/api-poll-project.json (POST /projects/demo/poll) arrives
+    answer = demo(load_event("api-poll-project.json"))
+    # THEN 202: accepted, the project is polled on the next tick; its status no longer says backoff
+    assert answer.status == 202, answer.text
+    assert answer.headers["ETag"] == '"1"'
+    status = answer.body["intake"]
+    assert (status["state"], status["backoffUntil"], status["consecutiveFailures"]) == ("ok", None, 0)
+    assert (status["lastError"], status["failureKind"], status["requestsPerPoll"]) == (None, None, 2)
+    # AND the dispatcher's index sees it due, with the rest of its poll state kept
+    (record,) = demo.store.intake_enabled()
+    assert record.poll == PollState(last_change_at=CLAIMED_AT, pages_read=2)
+
+
+def test_poll_of_a_project_not_in_backoff_answers_202_and_writes_nothing(demo: Api) -> None:
+    # GIVEN demo, healthy
+    before = demo.scan()
+    # WHEN a poll is asked for  THEN 202 with the project, and nothing written (it is due anyway)
+    answer = demo(request("POST", "/projects/demo/poll"))
+    assert (answer.status, answer.body["intake"]["state"]) == (202, "ok")
+    assert demo.scan() == before
+
+
+def test_poll_of_a_project_with_intake_off_answers_409_saying_so(api: Api) -> None:
+    # GIVEN a project without intake, in backoff from when it had it
+    api.store.create_project("quiet", ProjectConfig(name="Quiet"), CLAIMED_AT)
+    api.store.save_poll_state("quiet", PollState(backoff_until=CLAIMED_AT, consecutive_failures=1, last_error="x"))
+    # WHEN a poll is asked for
+    answer = api(request("POST", "/projects/quiet/poll"))
+    # THEN 409 says intake is off, names the id, and the backoff is untouched
+    assert answer.status == 409
+    assert answer.fields == ["id"]
+    assert "intake is off" in answer.body["message"]
+    assert api.store.get_project("quiet").poll.consecutive_failures == 1
+
+
+def test_poll_of_an_unknown_project_answers_404(api: Api) -> None:
+    # GIVEN an empty table  WHEN events/api-poll-project.json arrives  THEN 404 names the id
+    answer = api(load_event("api-poll-project.json"))
+    assert (answer.status, answer.fields) == (404, ["id"])
+
+
+def test_put_config_that_fixes_the_rule_clears_the_backoff(demo: Api) -> None:
+    # GIVEN demo in backoff
+    demo.store.save_poll_state(
+        "demo", PollState(backoff_until=CLAIMED_AT + timedelta(days=1), consecutive_failures=3, last_error="x")
+    )
+    # WHEN events/api-put-config.json changes its labels
+    answer = demo(load_event("api-put-config.json"))
+    # THEN the answer and the store show no backoff: the next tick polls it
+    assert (answer.status, answer.body["intake"]["state"], answer.body["intake"]["backoffUntil"]) == (200, "ok", None)
+    assert demo.store.get_project("demo").poll.healthy()
 
 
 def test_get_project_of_a_disabled_project_says_disabled(api: Api) -> None:

@@ -16,7 +16,15 @@ from cli_support import Served, described
 from intake_cli.main import main
 from intake_dev.functions import quiet_handler_logs
 from tracker_intake.domain.config import Acknowledge, ProjectConfig
-from tracker_intake.domain.records import Acknowledgement, AckState, Claim, ClaimStatus, SessionStatus, StatusChange
+from tracker_intake.domain.records import (
+    Acknowledgement,
+    AckState,
+    Claim,
+    ClaimStatus,
+    PollState,
+    SessionStatus,
+    StatusChange,
+)
 
 
 @pytest.fixture
@@ -142,6 +150,67 @@ def test_bad_label_is_refused_naming_the_field(cli: Served) -> None:
     assert code == 1
     assert "trackerIntake.labels.0" in err
     assert "comma" in err
+
+
+def _in_backoff(cli: Served, *, transient: bool) -> None:
+    """Project demo, intake on, in backoff for a day after two failures of the kind asked for."""
+    cli.run("project", "create", "demo", "--git-origin", "git@github.com:acme/app.git")
+    cli.run("project", "set-config", "demo", "--tracker-intake", "--tracker-label", "agent")
+    state = PollState(
+        backoff_until=_now() + timedelta(days=1),
+        consecutive_failures=2,
+        last_error="tracker_unavailable: 502 Bad Gateway" if transient else "auth_failed: bad credentials",
+        transient=transient,
+    )
+    cli.api.store.save_poll_state("demo", state)
+
+
+def test_project_poll_clears_the_backoff_in_one_sentence(cli: Served) -> None:
+    # GIVEN demo in backoff
+    _in_backoff(cli, transient=True)
+    # WHEN it is polled now
+    code, out, err = cli.run("project", "poll", "demo")
+    # THEN one sentence says the backoff is cleared and when it is polled, and the store agrees
+    assert (code, err) == (0, "")
+    assert out == "demo: backoff cleared; polled on the next tick (within a minute)\n"
+    assert cli.api.store.get_project("demo").poll.healthy()
+    assert described(cli.run("project", "show", "demo")[1])["status"] == "ok"
+
+
+def test_project_poll_of_a_healthy_project_says_when_it_is_polled(cli: Served) -> None:
+    # GIVEN demo, healthy  WHEN it is polled now  THEN it says when, and that there was nothing to clear
+    cli.run("project", "create", "demo", "--git-origin", "git@github.com:acme/app.git")
+    cli.run("project", "set-config", "demo", "--tracker-intake", "--tracker-label", "agent")
+    assert cli.run("project", "poll", "demo")[1] == "demo: polled on the next tick (within a minute)\n"
+    # AND --json is the project
+    assert cli.json("project", "poll", "demo")["intake"]["state"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("project", "said", "lines"),
+    [("quiet", "intake is off; switch it on first", 1), ("nope", "project 'nope' does not exist", 2)],
+    ids=["intake off", "unknown project (and the field)"],
+)
+def test_project_poll_refused_says_why_in_one_sentence_and_exits_1(
+    cli: Served, project: str, said: str, lines: int
+) -> None:
+    # GIVEN a project with intake off (and no project nope)
+    cli.run("project", "create", "quiet")
+    # WHEN it is polled now
+    code, out, err = cli.run("project", "poll", project)
+    # THEN exit 1, the sentence saying why on stderr's first line, no traceback
+    assert (code, out) == (1, "")
+    assert said in err.splitlines()[0] and len(err.splitlines()) == lines and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("transient", "kind"), [(True, "transient"), (False, "persistent")])
+def test_project_show_says_whether_the_last_failure_was_transient(cli: Served, transient: bool, kind: str) -> None:
+    # GIVEN demo in backoff after a transient or a persistent failure
+    _in_backoff(cli, transient=transient)
+    # WHEN it is shown  THEN the failure's kind is beside the backoff and the error
+    shown = described(cli.run("project", "show", "demo")[1])
+    assert shown["status"] == "backoff"
+    assert shown["failure"].startswith(kind + " (")
 
 
 def test_sessions_list_shows_the_ledger(cli: Served) -> None:

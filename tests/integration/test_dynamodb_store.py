@@ -88,6 +88,33 @@ def test_saving_poll_state_is_one_update_of_the_poll_attributes_only(aws: dict[s
         "lastError",
         "lastChangeAt",
         "pagesRead",
+        "failureTransient",
+        "primaryCosts",
+    }
+    assert params["ConditionExpression"] == "attribute_exists(pk)"
+
+
+def test_clearing_the_backoff_is_one_update_that_removes_the_failure_attributes_only(aws: dict[str, Any]) -> None:
+    # GIVEN a project in backoff
+    store = DynamoStore(aws["table_name"], aws["dynamodb"])
+    store.create_project("app", ENABLED, NOW)
+    store.save_poll_state("app", PollState(backoff_until=NOW, consecutive_failures=1, last_error="x", pages_read=2))
+    calls: list[dict[str, Any]] = []
+    store.client.meta.events.register(
+        "provide-client-params.dynamodb.UpdateItem", lambda params, **_: calls.append(params)
+    )
+    counter = CallCounter(store.client)
+    # WHEN its backoff is cleared ("poll now")
+    store.clear_backoff("app")
+    # THEN one conditional UpdateItem removes the backoff, the failures and their kind, nothing else
+    assert counter.log == ["UpdateItem"]
+    (params,) = calls
+    assert params["UpdateExpression"].startswith("REMOVE ")
+    assert set(params["ExpressionAttributeNames"].values()) == {
+        "backoffUntil",
+        "consecutiveFailures",
+        "lastError",
+        "failureTransient",
     }
     assert params["ConditionExpression"] == "attribute_exists(pk)"
 

@@ -804,6 +804,132 @@ def test_replacing_a_config_forgets_the_projects_pages(store: Store) -> None:
     assert store.load_for_poll("app")[1] == {}
 
 
+# --- clearing a backoff (poll now; a config fix) -------------------------------------------------
+
+
+def _in_backoff(store: Store, transient: bool = True) -> PollState:
+    """Put project "app" in backoff after failures, with the rest of a poll state beside it."""
+    state = PollState(
+        backoff_until=NOW + timedelta(minutes=5),
+        consecutive_failures=3,
+        last_error="tracker_unavailable: 502 Bad Gateway",
+        last_change_at=NOW - timedelta(hours=1),
+        pages_read=2,
+        transient=transient,
+        primary_costs=(1, 0, 2),
+    )
+    store.save_poll_state("app", state)
+    return state
+
+
+def _cleared(state: PollState) -> PollState:
+    return PollState(
+        last_change_at=state.last_change_at, pages_read=state.pages_read, primary_costs=state.primary_costs
+    )
+
+
+def test_clearing_the_backoff_ends_it_and_keeps_the_rest_of_the_poll_state(harness: Harness) -> None:
+    # GIVEN a project in backoff after three transient failures
+    store = harness.store
+    store.create_project("app", enabled(), NOW)
+    state = _in_backoff(store)
+    harness.reset()
+    # WHEN its backoff is cleared
+    record = store.clear_backoff("app")
+    # THEN in one write, the backoff, the failures and their kind are gone; the last change, the
+    # pages read and the primary costs stay (the dispatcher still needs them), as returned and as read
+    assert harness.reads_and_writes() == (0, 1)
+    assert record.poll == store.get_project("app").poll == _cleared(state)
+    assert (record.version, record.config) == (1, enabled())
+
+
+def test_clearing_the_backoff_of_a_missing_project_raises_and_does_not_create_it(store: Store) -> None:
+    # GIVEN no project WHEN its backoff is cleared THEN ProjectNotFound, and still no project
+    with pytest.raises(ProjectNotFound):
+        store.clear_backoff("nope")
+    with pytest.raises(ProjectNotFound):
+        store.get_project("nope")
+
+
+def test_a_config_write_told_to_clear_the_backoff_clears_it_in_the_same_write(harness: Harness) -> None:
+    # GIVEN a project in backoff
+    store = harness.store
+    store.create_project("app", enabled(), NOW)
+    state = _in_backoff(store)
+    harness.reset()
+    # WHEN its config is replaced, told to clear the backoff
+    record = store.replace_config("app", enabled(labels=("bug",)), 1, NOW, clear_backoff=True)
+    # THEN one write stored the config and cleared the backoff
+    assert harness.reads_and_writes() == (0, 1)
+    assert record.poll == store.get_project("app").poll == _cleared(state)
+    assert record.config == enabled(labels=("bug",))
+
+
+@pytest.mark.parametrize(
+    "fixed",
+    [
+        enabled(labels=("bug",)),
+        enabled(repo="acme/other"),
+        ProjectConfig.model_validate(
+            {
+                "name": "App",
+                "trackerIntake": {"enabled": True, "repo": "acme/app", "labels": ["agent"], "credential": "ops"},
+            }
+        ),
+        ProjectConfig.model_validate(
+            {
+                "name": "App",
+                "trackerIntake": {"enabled": True, "repo": "acme/app", "labels": ["agent"], "excludeLabels": []},
+            }
+        ),
+    ],
+    ids=["the labels", "the repository", "the credential", "the exclude labels"],
+)
+def test_a_config_fix_clears_the_backoff_so_the_next_tick_polls(store: Store, fixed: ProjectConfig) -> None:
+    # GIVEN a project in backoff
+    store.create_project("app", enabled(), NOW)
+    state = _in_backoff(store, transient=False)
+    # WHEN its rule, repository or credential is changed through the domain
+    changes.replace_config(store, "app", fixed, None, NOW)
+    # THEN the backoff is gone: the dispatcher polls it on its next tick
+    assert store.get_project("app").poll == _cleared(state)
+
+
+@pytest.mark.parametrize(
+    "same_poll",
+    [
+        ProjectConfig.model_validate(
+            {"name": "Renamed", "trackerIntake": {"enabled": True, "repo": "Acme/App", "labels": ["Agent"]}}
+        ),
+        ProjectConfig.model_validate(
+            {
+                "name": "App",
+                "trackerIntake": {"enabled": True, "repo": "acme/app", "labels": ["agent"], "maxSessionsPerPoll": 3},
+            }
+        ),
+    ],
+    ids=["a rename (labels and repository in another case)", "a session cap"],
+)
+def test_a_config_write_that_polls_the_same_keeps_the_backoff(store: Store, same_poll: ProjectConfig) -> None:
+    # GIVEN a project in backoff
+    store.create_project("app", enabled(), NOW)
+    state = _in_backoff(store)
+    # WHEN a config that polls GitHub the same way is written through the domain
+    changes.replace_config(store, "app", same_poll, None, NOW)
+    # THEN the backoff stands: the failure it waits out is still there
+    assert store.get_project("app").poll == state
+
+
+def test_poll_now_clears_the_backoff_of_a_project_in_backoff(store: Store) -> None:
+    # GIVEN a project in backoff
+    store.create_project("app", enabled(), NOW)
+    state = _in_backoff(store)
+    # WHEN a poll is asked for now
+    record = changes.poll_now(store, "app")
+    # THEN its backoff is gone, as answered and as stored
+    assert record.poll == store.get_project("app").poll == _cleared(state)
+
+
 # --- the backlog mark (domain/backlog.py) -------------------------------------------------------
 
 
@@ -985,6 +1111,22 @@ def test_a_recorded_token_budget_reads_back(store: Store) -> None:
     refreshed = TokenBudget("abc123", 4000, NOW + timedelta(hours=1))
     store.record_budget(refreshed)
     assert store.get_budget("abc123") == refreshed
+
+
+def test_a_budget_keeps_the_lowest_remaining_of_a_window_and_a_later_window_replaces_it(store: Store) -> None:
+    # GIVEN pollers that saw one window's budget out of order (70 left, then 80 left)
+    window = NOW + timedelta(minutes=3)
+    store.record_budget(TokenBudget("key", 70, window, limit=90))
+    store.record_budget(TokenBudget("key", 80, window, limit=90))
+    # THEN the lowest stands: within a window GitHub's remaining only falls
+    assert store.get_budget("key") == TokenBudget("key", 70, window, limit=90)
+    # WHEN an earlier window's late observation arrives  THEN it changes nothing
+    store.record_budget(TokenBudget("key", 5, NOW, limit=90))
+    assert store.get_budget("key") == TokenBudget("key", 70, window, limit=90)
+    # WHEN the next window is seen  THEN it replaces the spent one, full again
+    later = window + timedelta(minutes=3)
+    store.record_budget(TokenBudget("key", 89, later, limit=90))
+    assert store.get_budget("key") == TokenBudget("key", 89, later, limit=90)
 
 
 def test_an_unknown_token_has_no_budget(store: Store) -> None:

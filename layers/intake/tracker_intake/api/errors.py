@@ -25,6 +25,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from pydantic import ValidationError
 
+from ..domain.changes import PollRefused
 from ..domain.config import FieldProblem, field_problems
 from ..domain.errors import (
     ClaimNotFound,
@@ -218,6 +219,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         (CredentialInUse, mapping.credential_in_use),
         (CredentialNotFound, mapping.credential_not_found),
         (ProjectNotFound, mapping.project_not_found),
+        (PollRefused, mapping.poll_refused),
         (ReportUnauthenticated, mapping.report_unauthenticated),
         (ReportRefused, mapping.report_refused),
         (ReportsUnavailable, mapping.reports_unavailable),
@@ -270,6 +272,9 @@ class _ErrorMapping:
 
     def project_not_found(self, error: ProjectNotFound) -> Response[str]:
         return refusal(404, str(error), problem("id", "no project with this id"))
+
+    def poll_refused(self, error: PollRefused) -> Response[str]:
+        return refusal(409, str(error), problem("id", error.reason))
 
     def claim_not_found(self, error: ClaimNotFound) -> Response[str]:
         return refusal(404, str(error) or error.reason, problem("issueId", error.reason))

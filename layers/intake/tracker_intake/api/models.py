@@ -45,6 +45,7 @@ __all__ = [
     "ConfigUpdate",
     "DraftPreviewRequest",
     "ErrorBody",
+    "FailureKind",
     "IntakeState",
     "IntakeStatus",
     "NewProject",
@@ -84,12 +85,23 @@ class IntakeState(StrEnum):
     ERROR = "error"
 
 
+class FailureKind(StrEnum):
+    """What the last poll failure was: `transient` (a 5xx, a reset connection, a timeout: it
+    passes by itself, and its backoff starts at a minute) or `persistent` (bad credentials, a
+    repository not found, an invalid config: it waits for someone to fix it)."""
+
+    TRANSIENT = "transient"
+    PERSISTENT = "persistent"
+
+
 class IntakeStatus(_Out):
     state: IntakeState
     repo: str | None = None
     backoff_until: datetime | None = None
     consecutive_failures: int = 0
     last_error: str | None = None
+    # The kind of the last failure, while there is one (null when the last poll succeeded).
+    failure_kind: FailureKind | None = None
     last_change_at: datetime | None = None
     config_error: str | None = None
     # Set while the dispatcher holds the project back for its credential's request budget.
@@ -109,6 +121,7 @@ class IntakeStatus(_Out):
             backoff_until=poll.backoff_until,
             consecutive_failures=poll.consecutive_failures,
             last_error=poll.last_error,
+            failure_kind=_failure_kind(record),
             last_change_at=poll.last_change_at,
             config_error=record.config_error,
             deferred_since=record.deferred_since,
@@ -382,6 +395,13 @@ def _state(record: ProjectRecord, now: datetime) -> IntakeState:
     if poll.consecutive_failures > 0 or poll.last_error is not None:
         return IntakeState.ERROR
     return IntakeState.OK
+
+
+def _failure_kind(record: ProjectRecord) -> FailureKind | None:
+    poll = record.poll
+    if poll.consecutive_failures == 0 and poll.last_error is None:
+        return None
+    return FailureKind.TRANSIENT if poll.transient else FailureKind.PERSISTENT
 
 
 def _repo(config: ProjectConfig) -> str | None:

@@ -128,8 +128,9 @@ _REFUSALS = {
     404: "no such project, claim or credential",
     405: "method not allowed on this path",
     409: (
-        "the project exists, the body's version is stale, projects still use the credential, or a "
-        "status report's claim is not launching or launched"
+        "the project exists, the body's version is stale, projects still use the credential, a "
+        "status report's claim is not launching or launched, or a poll was asked of a project "
+        "with intake off"
     ),
     412: "the If-Match version is stale",
     429: "the GitHub credential's budget is taken or paused (Retry-After)",
@@ -211,6 +212,27 @@ def replace_config(
     record = changes.replace_config(ctx.store, project_id, config, expected, ctx.clock.now())
     logger.info("config replaced", extra={"version": record.version, "intake_enabled": config.intake_enabled})
     return _project_answer(ctx, record)
+
+
+@router.post(
+    "/projects/<id>/poll",
+    summary="Poll the project on the next tick: clears its backoff",
+    description=(
+        "Clears the project's backoff and failures (`backoffUntil`, `consecutiveFailures`, "
+        "`lastError`, `failureKind`), so the dispatcher polls it on its next tick (it runs every "
+        'minute), within its credential\'s budget: "Retry now" while the project is in backoff, '
+        '"Poll now" otherwise. The poll itself is not made here, hence 202, with the project as '
+        "it now is. 409 when intake is off or the stored config no longer validates. No body."
+    ),
+    tags=["projects"],
+    responses=responses(202, ProjectView, "accepted: polled on the next tick (ETag: its version)", 400, 404, 409),
+)
+def poll_project(ctx: Context, project_id: ProjectIdParam) -> Response[ProjectView]:
+    project_id = _project_id(project_id)
+    logger.append_keys(project_id=project_id)
+    record = changes.poll_now(ctx.store, project_id)
+    logger.info("poll asked for: backoff cleared")
+    return _project_answer(ctx, record, 202)
 
 
 @router.delete(

@@ -53,6 +53,12 @@ class ProjectStore(Protocol):
         """Record (or, with None, clear) that the project waits for its credential's budget."""
         ...
 
+    def clear_backoff(self, project_id: str) -> ProjectRecord:
+        """Clear the project's backoff and failures (`backoff_until`, `consecutive_failures`,
+        `last_error`, `transient`), keeping the rest of its poll state, so the next tick polls it.
+        The project as it now is; ProjectNotFound."""
+        ...
+
     def set_installation(self, project_id: str, installation: Installation | None) -> None:
         """Cache (or, with None, forget) the GitHub App installation that sees the project's repo."""
         ...
@@ -83,10 +89,12 @@ class ProjectStore(Protocol):
         now: datetime,
         *,
         snapshot: Snapshot = Snapshot.KEEP,
+        clear_backoff: bool = False,
     ) -> ProjectRecord:
         """Replace the config; VersionConflict if `expected_version` is stale.
 
-        `snapshot` sets the `backlogSince` mark to `now`, keeps it, or removes it, in the same write.
+        `snapshot` sets the `backlogSince` mark to `now`, keeps it, or removes it, in the same write;
+        `clear_backoff` clears the backoff and failures as `clear_backoff()` does, in the same write.
         """
         ...
 

@@ -29,6 +29,10 @@ from .table import (
     translated,
 )
 
+# The poll state a backoff is made of: cleared by "poll now" and by a config write that touches
+# the poll (domain/changes.py). The rest (last change, pages read, primary costs) stays.
+BACKOFF_ATTRIBUTES = ("backoffUntil", "consecutiveFailures", "lastError", "failureTransient")
+
 
 def config_data(config: ProjectConfig) -> dict[str, Any]:
     data: dict[str, Any] = config.model_dump(by_alias=True, exclude_none=True, mode="json")
@@ -57,6 +61,8 @@ def project_record(data: Mapping[str, Any]) -> ProjectRecord:
             last_error=data.get("lastError"),
             last_change_at=when("lastChangeAt"),
             pages_read=int(data.get("pagesRead", 0)),
+            transient=bool(data.get("failureTransient", False)),
+            primary_costs=tuple(int(n) for n in data.get("primaryCosts", [])),
         ),
         created_at=when("createdAt"),
         updated_at=when("updatedAt"),
@@ -120,6 +126,8 @@ class DynamoProjects:
             "lastError": poll.last_error,
             "lastChangeAt": iso(poll.last_change_at) if poll.last_change_at else None,
             "pagesRead": poll.pages_read or None,
+            "failureTransient": True if poll.transient else None,
+            "primaryCosts": list(poll.primary_costs) or None,
         }
         try:
             self.table.update(
@@ -151,6 +159,19 @@ class DynamoProjects:
             for data in self.table.query_partition(project_pk(project_id), sk_prefix=ETAG_PREFIX, keys_only=True)
         ]
         self.table.delete_keys(keys, "forget pages")
+
+    def clear_backoff(self, project_id: str) -> ProjectRecord:
+        try:
+            data = self.table.update(
+                project_key(project_id),
+                set_values={},
+                remove=list(BACKOFF_ATTRIBUTES),
+                condition="attribute_exists(pk)",
+                action="clear backoff",
+            )
+        except ConditionFailed:
+            raise ProjectNotFound(project_id) from None
+        return project_record(data)
 
     def set_installation(self, project_id: str, installation: Installation | None) -> None:
         try:
@@ -279,6 +300,7 @@ class DynamoProjects:
         now: datetime,
         *,
         snapshot: Snapshot = Snapshot.KEEP,
+        clear_backoff: bool = False,
     ) -> ProjectRecord:
         index = self._intake_index(project_id, config)
         condition = "attribute_exists(pk)"
@@ -293,7 +315,8 @@ class DynamoProjects:
                 set_values={"config": config_data(config), "updatedAt": iso(now), **index, **mark},
                 # A deferral belongs to the config that was due; the next tick marks it anew.
                 remove=(["deferredSince"] if index else ["gsi1pk", "gsi1sk", "deferredSince"])
-                + (["backlogSince"] if snapshot is Snapshot.DROP else []),
+                + (["backlogSince"] if snapshot is Snapshot.DROP else [])
+                + (list(BACKOFF_ATTRIBUTES) if clear_backoff else []),
                 extra_set=["version = version + :one"],
                 extra_values=values,
                 condition=condition,
