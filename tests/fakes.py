@@ -520,7 +520,8 @@ class MemoryStore:
         with self._lock:
             self._op("record_budget")
             old = self._budgets.get(budget.token_key)
-            self._budgets[budget.token_key] = replace(budget, paused_until=old.paused_until if old else None)
+            if budget.supersedes(old):
+                self._budgets[budget.token_key] = replace(budget, paused_until=old.paused_until if old else None)
 
     def pause(self, token_key: str, until: datetime) -> None:
         with self._lock:

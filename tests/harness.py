@@ -59,6 +59,7 @@ class Pipeline:
         # DynamoDB's per-request atomicity, which moto in-process lacks (see fakes.atomic_calls).
         atomic_calls(aws["dynamodb"])
         self.queue_wrapper: Callable[[SessionQueue], SessionQueue] = lambda q: q
+        self.pauses: list[float] = []  # retries' pauses, in seconds
         self.poller = load_handler("poller")
         self.dispatcher = load_handler("dispatcher")
         self.restart()
@@ -111,7 +112,13 @@ class Pipeline:
             ),
             clock=self.clock,
             rng=lambda: 0.0,
+            sleep=self._sleep,
         )
+
+    def _sleep(self, seconds: float) -> None:
+        """A retry's pause: the test's clock moves (and with it the stand-in's), nobody waits."""
+        self.pauses.append(seconds)
+        self.clock.advance(seconds)
 
     def set_github_max_concurrency(self, bound: int | None) -> None:
         """Bound the pollers' requests in flight on the token (GITHUB_MAX_CONCURRENCY)."""

@@ -452,7 +452,16 @@ class LocalStack:
             )
         in_backoff = report.dispatch.get("skippedBackoff", 0)
         if in_backoff:
-            line += f" ({in_backoff} skipped in backoff)"
+            transient = report.dispatch.get("skippedBackoffTransient", 0)
+            kinds = [f"{transient} transient"] if transient else []
+            kinds += [f"{in_backoff - transient} persistent"] if in_backoff - transient else []
+            line += f" ({in_backoff} skipped in backoff: {', '.join(kinds)})"
+        slowed = report.dispatch.get("slowedBusy", 0)
+        if slowed:
+            line += (
+                f" ({slowed} busy project{'s' if slowed != 1 else ''} waiting their turn, polled every"
+                f" {report.dispatch.get('busyEvery')} minutes to keep the credential's hourly budget)"
+            )
         paused = report.dispatch.get("skippedBudget", 0)
         if paused:
             line += f" ({paused} skipped: the GitHub credential is paused by a rate limit)"
@@ -474,7 +483,8 @@ class LocalStack:
             elif poll.get("backoffUntil"):
                 until = datetime.fromisoformat(poll["backoffUntil"]).astimezone(UTC)
                 reason = _reason(poll.get("errorKind"))
-                self.say(f"backoff {poll['projectId']} until {until:%H:%M} UTC ({reason})")
+                kind = "transient, retried after a minute" if poll.get("transient") else "persistent"
+                self.say(f"backoff {poll['projectId']} until {until:%H:%M:%S} UTC ({reason}; {kind})")
             elif poll.get("result") == "config_invalid":
                 self.say(f"config error {poll['projectId']}: {poll.get('error')}")
         for issue_id in report.launched:

@@ -52,6 +52,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "result": outcome.result.value,
         "pages": outcome.pages,
         "pagesNotModified": outcome.pages_not_modified,
+        "retries": outcome.retries,
         "newSessions": outcome.new_sessions,
         "claimsRecovered": outcome.claims_recovered,
         "heldBack": outcome.held_back,
@@ -60,6 +61,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "truncated": outcome.truncated,
         "errorKind": outcome.error_kind,
         "error": outcome.error,
+        "transient": outcome.transient,
         "backoffUntil": outcome.backoff_until.isoformat() if outcome.backoff_until else None,
     }
     # A steady-state poll logs at DEBUG: CloudWatch Logs ingestion is the largest cost at scale.

@@ -376,11 +376,15 @@ def test_secondary_rate_limit_without_a_hint_pauses_for_at_least_a_minute(pipe: 
 
 
 @pytest.mark.parametrize(
-    ("fault", "kind"),
-    [("unauthorized", "auth_failed"), ("not_found", "repo_not_found"), ("server_error", "tracker_unavailable")],
+    ("fault", "kind", "base"),
+    [
+        ("unauthorized", "auth_failed", timedelta(minutes=5)),
+        ("not_found", "repo_not_found", timedelta(minutes=5)),
+        ("server_error", "tracker_unavailable", timedelta(seconds=55)),  # transient: the next tick
+    ],
 )
 def test_failures_back_off_exponentially_and_reset_after_success(
-    pipe: Pipeline, github: FakeGitHub, fault: str, kind: str
+    pipe: Pipeline, github: FakeGitHub, fault: str, kind: str, base: timedelta
 ) -> None:
     # GIVEN a project whose GitHub answers fail twice, then recover
     github.add_repo("acme", "app").add_issue("a", labels=["agent"])
@@ -389,28 +393,29 @@ def test_failures_back_off_exponentially_and_reset_after_success(
     # WHEN it is polled, and again once each backoff has passed
     first = pipe.poll("app")
     until_1 = pipe.project("app").poll.backoff_until
-    pipe.clock.advance(5 * 60)
+    pipe.clock.advance(base.total_seconds())
     pipe.poll("app")
     until_2 = pipe.project("app").poll.backoff_until
     state_2 = pipe.project("app").poll
-    pipe.clock.advance(10 * 60)
+    pipe.clock.advance(2 * base.total_seconds())
     last = pipe.poll("app")
-    # THEN the backoff doubled (5 then 10 minutes, jitter pinned to 0), and success reset it
-    assert first["errorKind"] == kind
+    # THEN the backoff doubled (from 5 minutes, or 55 s for a transient 500; jitter pinned to 0),
+    # and success reset it
+    assert first["errorKind"] == kind and first["transient"] is (kind == "tracker_unavailable")
     assert until_1 is not None and until_2 is not None
-    assert until_1 - (pipe.clock.now() - timedelta(minutes=15)) == timedelta(minutes=5)
-    assert until_2 - (pipe.clock.now() - timedelta(minutes=10)) == timedelta(minutes=10)
-    assert state_2.consecutive_failures == 2
+    assert until_1 - (pipe.clock.now() - 3 * base) == base
+    assert until_2 - (pipe.clock.now() - 2 * base) == 2 * base
+    assert state_2.consecutive_failures == 2 and state_2.transient is (kind == "tracker_unavailable")
     assert last["newSessions"] == ["github:acme/app#1"]
     state = pipe.project("app").poll
     assert state.consecutive_failures == 0 and state.backoff_until is None and state.last_error is None
 
 
 def test_no_github_request_is_made_for_a_project_in_backoff(pipe: Pipeline, github: FakeGitHub) -> None:
-    # GIVEN a project put into backoff by a 502
+    # GIVEN a project put into a five-minute backoff by a 404
     github.add_repo("acme", "app").add_issue("a", labels=["agent"])
     pipe.create_project("app", repo="acme/app", labels=["agent"])
-    github.inject("bad_gateway", repo="acme/app")
+    github.inject("not_found", repo="acme/app")
     pipe.poll("app")
     github.clear_requests()
     # WHEN ticks run during the backoff window (and a stray direct invoke arrives too)

@@ -4,6 +4,7 @@ the stated number of ticks (`Case.recovery_ticks`, after one probe tick)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -33,7 +34,7 @@ def github(fault: str, *, times: int = 1, page: int | None = None, **params: Any
 
 def github_timeout(world: World) -> None:
     # The stand-in answers after 1.5 s; the tracker gives up after 0.5 s.
-    world.github.inject("slow", repo=REPOS[SUBJECT], seconds=1.5)
+    world.github.inject("slow", repo=REPOS[SUBJECT], seconds=1.5, times=3)  # the request and its two retries
     world.settle_seconds = 1.5
 
 
@@ -118,6 +119,11 @@ def paused_at_least(seconds: int) -> Any:
     return verify
 
 
+def _no_pause(world: World) -> bool:
+    budget = world.observer.get_budget(world.token_key)
+    return budget is None or budget.paused_until is None
+
+
 def not_failed(world: World, checks: Checks) -> None:
     state = world.observer.get_project(SUBJECT).poll
     healthy = state.consecutive_failures == 0 and state.backoff_until is None
@@ -132,21 +138,45 @@ def retry_after_date_honoured(world: World, checks: Checks) -> None:
     not_failed(world, checks)
 
 
-def token_budget_recorded(world: World, checks: Checks) -> None:
-    budget = world.observer.get_budget(world.token_key)
-    checks.check("token budget recorded as spent", budget is not None and budget.remaining == 0, budget)
-    until = budget.blocked_until(world.clock.now()) if budget is not None else None
-    reset = budget.reset_at if budget is not None else None
-    checks.check("credential paused until the reset", until is not None and reset is not None and until >= reset)
-    not_failed(world, checks)
+def spent_until_reset(seconds: int) -> Any:
+    """A primary-limit refusal blocks the credential until the reset it gave, `seconds` after arming.
+
+    (The spent budget itself may be superseded on the record by the other project's answers: the
+    injected refusal's reset differs from the stand-in's own window, as GitHub's never would. The
+    pause is what holds.)
+    """
+
+    def verify(world: World, checks: Checks) -> None:
+        budget = world.observer.get_budget(world.token_key)
+        until = budget.blocked_until(world.clock.now()) if budget is not None else None
+        floor = world.clock.now() + timedelta(seconds=seconds - 1)
+        checks.check(
+            f"credential blocked until the refusal's reset ({seconds} s)", until is not None and until >= floor, until
+        )
+        not_failed(world, checks)
+
+    return verify
 
 
 def backoff_doubled(world: World, checks: Checks) -> None:
     state = world.observer.get_project(SUBJECT).poll
     checks.check("three failures counted", state.consecutive_failures == 3, state)
+    checks.check("the failures are transient", state.transient, state)
     windows = [w.end - w.start for w in world.windows if w.project == SUBJECT]
-    expected = [timedelta(minutes=5), timedelta(minutes=10), timedelta(minutes=20)]
-    checks.check("backoff doubled each time (5, 10, 20 min)", windows == expected, windows)
+    expected = [timedelta(seconds=55), timedelta(seconds=110), timedelta(seconds=220)]
+    checks.check("a transient backoff doubled each time (55, 110, 220 s)", windows == expected, windows)
+
+
+def retried(times: int) -> Callable[[World, Checks], None]:
+    def verify(world: World, checks: Checks) -> None:
+        checks.check(f"retried {times} time(s) after a one-second pause", world.pauses == [1.0] * times, world.pauses)
+        state = world.observer.get_project(SUBJECT).poll
+        checks.check("the poll did not fail", state.consecutive_failures == 0 and state.backoff_until is None, state)
+
+    return verify
+
+
+retried_once, retried_twice = retried(1), retried(2)
 
 
 def page_2_answered_304_without_etag(world: World, checks: Checks) -> None:
@@ -172,7 +202,7 @@ CASES = [
         "poll:primary_rate_limit",
         scope="token",
         github_faults=1,
-        verify=token_budget_recorded,
+        verify=spent_until_reset(1800),
     ),
     Case(
         "github-primary-rate-limit-429",
@@ -181,7 +211,7 @@ CASES = [
         "poll:primary_rate_limit",
         scope="token",
         github_faults=1,
-        verify=token_budget_recorded,
+        verify=spent_until_reset(900),
     ),
     Case(
         "github-secondary-retry-after-seconds",
@@ -218,12 +248,26 @@ CASES = [
     Case(
         "github-502-three-polls-running",
         "github",
-        github("bad_gateway", times=3),
+        github("bad_gateway", times=9),  # each poll tries three times (two retries)
         "poll:tracker_unavailable",
         backoff=True,
         fault_steps=3,
         github_faults=3,
         verify=backoff_doubled,
+    ),
+    Case(
+        "github-502-twice-retried-within-the-poll",
+        "github",
+        github("bad_gateway", times=2),
+        "ok",
+        verify=retried_twice,
+    ),
+    Case(
+        "github-reset-retried-within-the-poll",
+        "github",
+        github("connection_reset", times=1),
+        "ok",
+        verify=retried_once,
     ),
     Case(
         "github-500-on-page-2",
@@ -376,7 +420,7 @@ CASES = [
         github_faults=1,
         verify=lambda w, c: c.check(
             "the project backs off when the credential's pause could not be recorded",
-            w.in_backoff(SUBJECT) and w.observer.get_budget(w.token_key) is None,
+            w.in_backoff(SUBJECT) and _no_pause(w),
             w.observer.get_project(SUBJECT).poll,
         ),
     ),

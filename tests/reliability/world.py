@@ -38,7 +38,7 @@ from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_key
 from tracker_intake.adapters.webhook import WebhookLauncher
-from tracker_intake.domain.dispatch import DispatchContext
+from tracker_intake.domain.dispatch import DispatchContext, primary_allowance
 from tracker_intake.domain.errors import LaunchRetryable
 from tracker_intake.domain.launch import LaunchContext
 from tracker_intake.domain.poll import PollContext
@@ -319,6 +319,7 @@ class World:
         self.forbidden: set[str] = set()
         self.added: dict[str, list[str]] = {SUBJECT: [], HEALTHY: []}
         self.settle_seconds = 0.0
+        self.pauses: list[float] = []  # retries' pauses (seconds), recorded instead of slept
         self._seen_requests = 0
         self._seen_messages: set[str] = set()
         self.restart()
@@ -402,6 +403,8 @@ class World:
             tracker=tracker,
             clock=self.clock,
             rng=lambda: 0.0,
+            # A retry's pause: recorded, not waited (the world's clock moves only between steps).
+            sleep=self.pauses.append,
         )
 
     def dispatch_context(self, dynamodb: Any | None = None) -> DispatchContext:
@@ -500,6 +503,8 @@ class World:
                 horizon = until + timedelta(seconds=1)
         budget = self.observer.get_budget(self.token_key)
         blocked = budget.blocked_until(now) if budget is not None else None
+        if blocked is None and primary_allowance(budget, now) == 0 and budget is not None:
+            blocked = budget.reset_at  # only quiet projects poll until the reset: move past it
         if blocked is not None and blocked + timedelta(seconds=1) > horizon:
             horizon = blocked + timedelta(seconds=1)
         return horizon - now

@@ -44,22 +44,23 @@ def test_server_hint_earlier_than_the_step_is_not_a_shortcut() -> None:
     assert backoff_until(NOW, 3, hint, rng=lambda: 0.0) == NOW + timedelta(minutes=20)
 
 
-def test_a_transient_failure_backs_off_a_minute_then_doubles_to_the_hour() -> None:
+def test_a_transient_failure_backs_off_until_the_next_tick_then_doubles_to_the_hour() -> None:
     # GIVEN no jitter and a run of transient failures (a 5xx, a reset, a timeout)
-    # WHEN the delay is computed for 1..8 consecutive failures
-    delays = [backoff_delay(n, rng=lambda: 0.0, transient=True) for n in range(1, 9)]
-    # THEN the first is a minute (one tick), and only repeated failures reach the cap
-    assert [d // timedelta(minutes=1) for d in delays] == [1, 2, 4, 8, 16, 32, 60, 60]
+    # WHEN the delay is computed for 1..9 consecutive failures
+    delays = [backoff_delay(n, rng=lambda: 0.0, transient=True) for n in range(1, 10)]
+    # THEN the first is 55 s (over before the next tick), and only repeated failures reach the cap
+    assert [d.total_seconds() for d in delays] == [55, 110, 220, 440, 880, 1760, 3520, 3600, 3600]
 
 
-def test_a_transient_backoff_is_at_most_a_minute_and_at_least_48_seconds() -> None:
+def test_a_first_transient_backoff_ends_before_the_next_tick() -> None:
     # GIVEN the largest and the smallest draw of the jitter
-    # WHEN the first transient backoff is computed
+    # WHEN the first transient backoff is computed from the poll's start
     longest = backoff_until(NOW, 1, rng=lambda: 0.0, transient=True)
     shortest = backoff_until(NOW, 1, rng=lambda: 1.0, transient=True)
-    # THEN the next tick (a minute later) may poll the project again
-    assert longest == NOW + timedelta(minutes=1)
-    assert shortest == NOW + timedelta(seconds=48)
+    # THEN it is 44-55 s: the tick a minute later polls the project again, even one whose poll
+    # started five seconds after its own tick
+    assert longest == NOW + timedelta(seconds=55)
+    assert shortest == NOW + timedelta(seconds=44)
 
 
 def test_a_server_hint_wins_over_a_transient_backoff() -> None:

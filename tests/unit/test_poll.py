@@ -235,10 +235,10 @@ def test_a_github_failure_backs_the_project_off_and_a_success_resets_it() -> Non
     state = store.get_project("app").poll
     clock.advance(6 * 60)
     recovered = poll_project(ctx, "app")
-    # THEN the failure (a 502: transient) backed it off for a minute and counted; the success
-    # cleared both
+    # THEN the failure (a 502: transient) backed it off until the next tick (55 s) and counted;
+    # the success cleared both
     assert failed.result is PollResult.FAILED and state.consecutive_failures == 1
-    assert state.backoff_until == NOW + timedelta(minutes=1) and state.transient
+    assert state.backoff_until == NOW + timedelta(seconds=55) and state.transient
     assert failed.transient
     assert recovered.result is PollResult.CHANGED
     assert store.get_project("app").poll.consecutive_failures == 0
@@ -376,7 +376,7 @@ def test_a_blip_is_retried_within_the_poll_after_a_pause_of_one_to_two_seconds()
     assert store.get_project("app").poll.consecutive_failures == 0
 
 
-def test_retries_stop_at_two_and_the_project_backs_off_a_minute() -> None:
+def test_retries_stop_at_two_and_the_project_backs_off_until_the_next_tick() -> None:
     # GIVEN GitHub failing three times in a row, and a generous grant
     store, clock = MemoryStore(), FixedClock(NOW)
     slept: list[float] = []
@@ -438,9 +438,10 @@ def test_a_poll_that_spent_records_the_credentials_primary_budget() -> None:
     rate = RateLimit(80, NOW + timedelta(minutes=3), "core", 90)
     # WHEN the project is polled
     poll_project(_blip_context(store, Blipping(0, rate=rate), clock, []), "app")
-    # THEN the credential's budget says so, and the project's recent cost is one 200
+    # THEN the credential's budget says so, and the project's recent costs are its first 200
+    # after a quiet start (a first poll's 200s are for want of ETags, not a busy repository)
     assert store.get_budget(KEY) == TokenBudget(KEY, 80, NOW + timedelta(minutes=3), limit=90)
-    assert store.get_project("app").poll.primary_costs == (1,)
+    assert store.get_project("app").poll.primary_costs == (0, 1)
 
 
 def test_a_poll_of_304s_in_a_known_window_records_nothing() -> None:
@@ -458,3 +459,33 @@ def test_a_poll_of_304s_in_a_known_window_records_nothing() -> None:
     # THEN nothing is written: not the budget, not the project
     assert outcome.result is PollResult.NOT_MODIFIED and store.ops.writes == 0
     assert store.get_project("app").poll.primary_costs == (0,)
+
+
+def test_a_poll_of_304s_records_a_budget_that_others_spent_once_it_fell_by_a_hundredth() -> None:
+    # GIVEN a recorded budget of 4,000 of 5,000, and 304s that say 3,960 and then 3,940 are left
+    # (acknowledgements and other projects spent them: GitHub counts per credential)
+    store, clock = MemoryStore(), FixedClock(NOW)
+    _project(store)
+    reset = NOW + timedelta(minutes=30)
+    store.record_budget(TokenBudget(KEY, 4000, reset, limit=5000))
+
+    class NotModified(Blipping):
+        def pages(
+            self,
+            query: IssueQuery,
+            cache: Mapping[str, CachedPage],
+            page_cap: int = DEFAULT_PAGE_CAP,
+            retries: Retries | None = None,
+        ) -> Iterator[Page]:
+            yield Page("u1", 1, False, etag='"1"', rate=self.rate)
+
+    def poll_seeing(remaining: int) -> TokenBudget | None:
+        tracker = NotModified(0, rate=RateLimit(remaining, reset, "core", 5000))
+        poll_project(_blip_context(store, tracker, clock, []), "app")
+        return store.get_budget(KEY)
+
+    # WHEN polls see 3,960 (40 spent: less than 50, a hundredth) and then 3,940 (60 spent)
+    first, second = poll_seeing(3960), poll_seeing(3940)
+    # THEN only the second is recorded
+    assert first is not None and first.remaining == 4000
+    assert second is not None and second.remaining == 3940

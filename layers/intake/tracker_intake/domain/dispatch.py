@@ -10,10 +10,10 @@ A credential has two budgets at GitHub (docs/design.md, "Limits are per credenti
   conditionally, so overlapping ticks never spend the same minute twice.
 - **Primary**, so many requests a window (an hour at GitHub) as `x-ratelimit-*` says, where a 200
   costs a point and a 304 nothing. A tick spreads what is left until the reset evenly over the
-  ticks left: projects whose recent polls answered 304 ("quiet") keep their cadence, and those
-  whose polls keep answering 200 ("busy": a repository where people talk) share what the quiet
-  ones are not expected to spend, each polled once every `every` ticks. So the credential never
-  runs dry before its reset, and a quiet project is never stopped because busy ones spent it.
+  ticks left: projects whose polls are expected to answer 304 ("quiet") keep their cadence, and
+  the costly ones (busy: a repository where people talk, whose polls keep answering 200; or one
+  whose cost is not known yet) share the tick's allowance in turns. So the credential never runs
+  dry before its reset, and a quiet project is never stopped because busy ones spent it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import math
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from .credentials import Credentials
@@ -40,13 +40,10 @@ DEFAULT_REQUESTS_PER_MINUTE = 600  # of GitHub's ~900 points a minute: room for 
 FIRST_POLL_REQUESTS = 2
 # Retries a poll may be granted from what the minute leaves over (domain/poll.py, MAX_RETRIES).
 RETRIES_PER_POLL = 2
-# Primary pacing: the schedule's period; the share of the window's limit kept back for what no
-# estimate foresees (a quiet project's new issue, acknowledgements, the token's other users); and
-# the expected 200s a poll above which a project counts as busy: (0, 1), a quiet project's first
-# 200 (a new issue), is 0.5 and quiet; (0, 1, 1) is busy.
+# Primary pacing: the schedule's period, and the share of the window's limit kept back for what
+# no estimate foresees (a quiet project's new issue, acknowledgements, the token's other users).
 TICK = timedelta(seconds=60)
 PRIMARY_RESERVE_SHARE = 0.02
-BUSY = 0.5
 
 
 @dataclass(frozen=True)
@@ -67,6 +64,11 @@ class DispatchContext:
     # Which credential each project spends (`trackerIntake.credential`): each is paced on its
     # own budget. None: every project spends `token_key`'s.
     credentials: Credentials | None = None
+    # Pace the primary budget from what GitHub said of it, and grant retries from what the minute
+    # leaves spare. Deployments keep both; the benchmark turns them off to measure the
+    # dispatcher as it was before them.
+    pace_primary: bool = True
+    retries_per_poll: int = RETRIES_PER_POLL
 
 
 @dataclass
@@ -77,7 +79,8 @@ class DispatchSummary:
     skipped_backoff_transient: int = 0
     skipped_budget: int = 0
     deferred: int = 0
-    # Busy projects not polled this tick: their turn comes once every `busy_every` ticks.
+    # Costly projects (busy, or of unknown cost) not polled this tick: they wait their turn of the
+    # primary budget's share, about once every `busy_every` ticks.
     slowed_busy: int = 0
     busy_every: int | None = None
     points_granted: int = 0
@@ -142,32 +145,56 @@ def primary_allowance(budget: TokenBudget | None, now: datetime) -> float | None
 
 
 @dataclass(frozen=True)
-class BusyTurns:
-    """Which busy projects this tick polls: each once every `every` ticks, in turns.
+class PrimaryShare:
+    """Which costly projects (busy, or of unknown cost) a tick may poll within its primary allowance.
 
-    Stateless, so no item records it: the tick's number (minutes since the epoch) picks the turn,
-    and a project's place among the credential's busy projects (by id) its turn, so each tick
-    polls as many of them as the next (within one).
+    They take turns: in id order from where the last tick's share ended (`Pace.busy_cursor`),
+    each costing what it is expected to, until the allowance is spent. The first in line goes
+    even when it alone costs more (what it overspends, the next ticks' allowance no longer has).
+    Quiet projects are not in it: their polls are expected to cost nothing.
     """
 
-    every: int  # 0: none this tick (the allowance is spent on quiet projects)
-    tick: int
+    allowance: float | None  # None: the primary budget is not paced this tick
+    costly: frozenset[str] = frozenset()
+    chosen: tuple[str, ...] = ()
+    cursor: str | None = None
+    demand: float = 0.0
 
     @classmethod
-    def plan(cls, busy_costs: Sequence[float], allowance: float, now: datetime) -> BusyTurns:
-        tick = int(now.timestamp() // TICK.total_seconds())
-        demand = sum(busy_costs)
-        if demand <= 0 or allowance >= demand:
-            return cls(1, tick)
-        if allowance <= 0:
-            return cls(0, tick)
-        return cls(math.ceil(demand / allowance), tick)
+    def plan(cls, allowance: float | None, costs: dict[str, float], cursor: str | None) -> PrimaryShare:
+        if allowance is None:
+            return cls(None, cursor=cursor)
+        costly = sorted(pid for pid, cost in costs.items() if cost > 0)
+        after = [pid for pid in costly if cursor is None or pid > cursor]
+        chosen: list[str] = []
+        left = allowance
+        for pid in after + [pid for pid in costly if pid not in after]:
+            if left <= 0 or (chosen and costs[pid] > left):
+                break
+            chosen.append(pid)
+            left -= costs[pid]
+        demand = sum(costs[pid] for pid in costly)
+        return cls(allowance, frozenset(costly), tuple(chosen), cursor, demand)
 
-    def chosen(self, busy: Sequence[ProjectRecord]) -> list[ProjectRecord]:
-        if self.every <= 1:
-            return list(busy) if self.every == 1 else []
-        ordered = sorted(busy, key=lambda r: r.project_id)
-        return [r for place, r in enumerate(ordered) if place % self.every == self.tick % self.every]
+    def allows(self, project_id: str) -> bool:
+        return self.allowance is None or project_id not in self.costly or project_id in self.chosen
+
+    def next_cursor(self, granted: set[str]) -> str | None:
+        """Where the next tick's share starts: after the last chosen project polled in turn (one
+        the secondary budget deferred keeps its place at the head of the line)."""
+        cursor = self.cursor
+        for pid in self.chosen:
+            if pid not in granted:
+                break
+            cursor = pid
+        return cursor
+
+    @property
+    def every(self) -> int | None:
+        """About how many ticks apart each costly project is polled (None: every tick)."""
+        if self.allowance is None or not self.costly or len(self.chosen) == len(self.costly):
+            return None
+        return math.ceil(len(self.costly) / len(self.chosen)) if self.chosen else 0
 
 
 def round_robin(records: Sequence[ProjectRecord], cursor: str | None) -> list[ProjectRecord]:
@@ -262,25 +289,27 @@ def _plan_credential(
             due.append(record)
     if ctx.requests_per_minute is None or not due:
         return [(r, None) for r in due], []
-    due = _primary_paced(ctx, summary, budget, due, now)
-    if not due:
-        return [], []
 
     limit = ctx.requests_per_minute
     pace = ctx.budgets.get_pace(key) or Pace(key)
+    allowance = primary_allowance(budget, now) if ctx.pace_primary else None
+    costs = {r.project_id: expected_primary_cost(r, ctx.first_poll_requests) for r in due}
     for _ in range(PREVIEW_RACES + 1):
-        granted, deferred, points = _grants(ctx, due, pace, limit, now)
+        share = PrimaryShare.plan(allowance, costs, pace.busy_cursor)
+        granted, deferred, slowed, points = _grants(ctx, due, pace, limit, now, share)
         cursor = granted[-1][0].project_id if deferred and granted else pace.cursor
+        busy_cursor = share.next_cursor({r.project_id for r, _ in granted})
         available = max(limit - pace.spent(now), 0)
         # Retries come from what the minute leaves spare and are not reserved: a poll uses them
         # only when GitHub fails it in passing (the budget's margin below GitHub's 900 covers a
         # preview that takes the same spare within the minute).
-        granted, retries = _with_retries(granted, available - points)
-        if ctx.budgets.save_pace(pace.after_tick(now, points, cursor)):
+        granted, retries = _with_retries(granted, available - points, ctx.retries_per_poll)
+        if ctx.budgets.save_pace(replace(pace.after_tick(now, points, cursor), busy_cursor=busy_cursor)):
             summary.points_available = (summary.points_available or 0) + available
             summary.points_granted += points
             summary.retries_granted += retries
             summary.deferred += len(deferred)
+            _count_share(summary, share, slowed)
             return granted, deferred
         # The pace was written since we read it. By a preview's reservation only: plan again on
         # what is left. By another tick: it is dispatching this minute, not us.
@@ -293,36 +322,21 @@ def _plan_credential(
     return [], []
 
 
-def _primary_paced(
-    ctx: DispatchContext, summary: DispatchSummary, budget: TokenBudget | None, due: list[ProjectRecord], now: datetime
-) -> list[ProjectRecord]:
-    """The due projects this tick may poll within the credential's primary budget.
-
-    Quiet projects (expected to answer 304, which costs nothing) all stay due, and their expected
-    200s are set aside first; busy ones share the rest of the tick's allowance in turns.
-    """
-    allowance = primary_allowance(budget, now)
-    if allowance is None:
-        return due
-    costs = {r.project_id: expected_primary_cost(r, ctx.first_poll_requests) for r in due}
-    busy = [r for r in due if costs[r.project_id] > BUSY]
-    quiet_spend = sum(cost for cost in costs.values() if cost <= BUSY)
-    turns = BusyTurns.plan([costs[r.project_id] for r in busy], allowance - quiet_spend, now)
-    summary.primary_allowance = (summary.primary_allowance or 0.0) + allowance
-    if turns.every != 1:
-        summary.busy_every = max(summary.busy_every or 0, turns.every) or None
-    polled = {r.project_id for r in turns.chosen(busy)}
-    slowed = {r.project_id for r in busy if r.project_id not in polled}
-    summary.slowed_busy += len(slowed)
-    return [r for r in due if r.project_id not in slowed]
+def _count_share(summary: DispatchSummary, share: PrimaryShare, slowed: int) -> None:
+    if share.allowance is None:
+        return
+    summary.primary_allowance = (summary.primary_allowance or 0.0) + share.allowance
+    summary.slowed_busy += slowed
+    if share.every is not None:
+        summary.busy_every = max(summary.busy_every or 0, share.every)
 
 
-def _with_retries(granted: Grants, spare: int) -> tuple[Grants, int]:
-    """Each grant with up to `RETRIES_PER_POLL` more requests, from what the minute leaves spare:
-    a request that fails in passing is sent again within the same poll. None when nothing is spare."""
+def _with_retries(granted: Grants, spare: int, per_poll: int) -> tuple[Grants, int]:
+    """Each grant with up to `per_poll` more requests, from what the minute leaves spare: a
+    request that fails in passing is sent again within the same poll. None when nothing is spare."""
     if spare <= 0 or not granted:
         return granted, 0
-    given = min(spare, RETRIES_PER_POLL * len(granted))
+    given = min(spare, per_poll * len(granted))
     each, extra = divmod(given, len(granted))
     out: Grants = [
         (record, None if cost is None else cost + each + (1 if n < extra else 0))
@@ -332,14 +346,18 @@ def _with_retries(granted: Grants, spare: int) -> tuple[Grants, int]:
 
 
 def _grants(
-    ctx: DispatchContext, due: list[ProjectRecord], pace: Pace, limit: int, now: datetime
-) -> tuple[Grants, list[ProjectRecord], int]:
-    """In round-robin order from the cursor, each due project's grant while the minute has room."""
+    ctx: DispatchContext, due: list[ProjectRecord], pace: Pace, limit: int, now: datetime, share: PrimaryShare
+) -> tuple[Grants, list[ProjectRecord], int, int]:
+    """In round-robin order from the cursor, each due project's grant while the minute has room;
+    a costly project only in its turn of the primary share (the others are slowed, not deferred)."""
     available = max(limit - pace.spent(now), 0)
     granted: Grants = []
     deferred: list[ProjectRecord] = []
-    points = 0
+    points = slowed = 0
     for record in round_robin(due, pace.cursor):
+        if not share.allows(record.project_id):
+            slowed += 1
+            continue
         cost = poll_cost(record, limit, ctx.first_poll_requests)
         # Strictly in order: a costly project is never passed over for cheaper ones behind it.
         if not deferred and cost <= available:
@@ -348,7 +366,7 @@ def _grants(
             points += cost
         else:
             deferred.append(record)
-    return granted, deferred, points
+    return granted, deferred, slowed, points
 
 
 def _mark_deferrals(

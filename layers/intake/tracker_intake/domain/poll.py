@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 DEFAULT_STALE_CLAIM = timedelta(seconds=45)
 # GitHub: after a secondary-limit answer without retry-after, "wait for at least one minute".
 SECONDARY_LIMIT_MIN_PAUSE = timedelta(seconds=60)
+# A poll records the credential's primary budget once it fell by 1/this of the window.
+RECORD_STEP_SHARE = 100
 # A request that failed in passing (a 502, 503 or 504, a reset, a timeout) is sent again at most
 # this many times within the poll, after a pause of one to two seconds (jittered, so the
 # projects that failed together do not retry together), and only while the grant and the
@@ -185,11 +187,13 @@ def poll_project(
         return _rate_limited(ctx, record, run.outcome, e, now)
     except (RepoNotFound, AuthFailed) as e:
         _forget_installation(ctx, record)
+        _record_rate(ctx, budget, run.outcome)
         return _failed(ctx, record, run.outcome, e, now)
     except IntakeError as e:
-        return _failed(ctx, record, run.outcome, e, now)
-    finally:
         _record_rate(ctx, budget, run.outcome)
+        return _failed(ctx, record, run.outcome, e, now)
+    # Not after a rate limit: GitHub's refusal is its latest word on the budget.
+    _record_rate(ctx, budget, run.outcome)
     return _succeeded(ctx, record, run, now)
 
 
@@ -235,17 +239,22 @@ def _credential_budget(ctx: PollContext) -> TokenBudget | None:
 def _record_rate(ctx: PollContext, seen: TokenBudget | None, outcome: PollOutcome) -> None:
     """Keep what GitHub said of the credential's primary budget, for the dispatcher's pacing.
 
-    Written when this poll spent some of it (a 200) or saw a window the record does not know;
-    a poll of 304s in a known window writes nothing, so steady state stays free of writes.
+    GitHub counts per credential, so every answer's `x-ratelimit-remaining` (a 304's included)
+    says what everything on the credential spent: polls, acknowledgements, its other users.
+    Written when the record is of another window, or the budget fell by a hundredth of the
+    window since it was written (50 of 5,000): a poll on a budget nobody spends writes nothing,
+    and one credential's busy polls write it about a hundred times a window, not once each.
     """
     rate = outcome.rate
     if rate is None or rate.remaining is None or rate.reset_at is None:
         return
-    if outcome.pages_changed == 0 and seen is not None and seen.reset_at == rate.reset_at:
-        return
     budget = TokenBudget(ctx.token_key, rate.remaining, rate.reset_at, limit=rate.limit)
     if not budget.supersedes(seen):
         return
+    if seen is not None and seen.reset_at == rate.reset_at:
+        step = max((rate.limit or 0) // RECORD_STEP_SHARE, 1)
+        if seen.remaining - rate.remaining < step:
+            return
     try:
         ctx.budgets.record_budget(budget)
     except IntakeError as e:  # the next poll that spends records it
@@ -437,6 +446,8 @@ def _snapshot(issue: Issue) -> IssueSnapshot:
         assignees=issue.assignees,
         body="",  # the queue carries the body; the ledger keeps only what operators look at
         created_at=issue.created_at.isoformat() if issue.created_at else None,
+        # Pickup latency is measured from it (domain/pickup.py).
+        updated_at=issue.updated_at.isoformat() if issue.updated_at else None,
     )
 
 

@@ -34,16 +34,32 @@ class PollState:
         return self.consecutive_failures == 0 and self.last_error is None and self.backoff_until is None
 
     def expected_primary_cost(self) -> float | None:
-        """The 200s the next poll is expected to cost: the mean of the recent polls' (None: unknown)."""
+        """The 200s the next poll is expected to cost (None: unknown).
+
+        Busy (the last two polls or more got 200s): the mean of that run. Otherwise none: the
+        last poll answered 304, or its 200 was one change (a new issue) after quiet polls, whose
+        ETag the next poll asks with.
+        """
         if not self.primary_costs:
             return None
-        return sum(self.primary_costs) / len(self.primary_costs)
+        run = 0
+        for cost in reversed(self.primary_costs):
+            if cost == 0:
+                break
+            run += 1
+        if run < 2:
+            return 0.0
+        return sum(self.primary_costs[-run:]) / run
 
     def with_primary_cost(self, spent: int) -> tuple[int, ...]:
-        """The recent costs after a poll that got `spent` 200s (none: back to quiet, `(0,)`)."""
+        """The recent costs after a poll that got `spent` 200s (none: back to quiet, `(0,)`).
+
+        A first poll gets 200s for want of ETags, not because the repository is busy: it starts
+        from quiet, `(0, spent)`, so it takes a second poll of 200s to count as busy.
+        """
         if spent == 0:
             return (0,)
-        return (*self.primary_costs, spent)[-PRIMARY_COST_HISTORY:]
+        return (*(self.primary_costs or (0,)), spent)[-PRIMARY_COST_HISTORY:]
 
 
 PRIMARY_COST_HISTORY = 4
@@ -194,6 +210,9 @@ class IssueSnapshot:
     assignees: tuple[str, ...]
     body: str
     created_at: str | None
+    # GitHub's `updated_at` (ISO) in the answer that first matched the issue: opening, labelling
+    # or assigning it updates it, so the pickup latency is measured from it (domain/pickup.py).
+    updated_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -252,9 +271,11 @@ class TokenBudget:
         """Whether this observation replaces `other`: a later window, or less left in the same one.
 
         Pollers record what they saw concurrently and out of order; within one window GitHub's
-        remaining only falls, so the lowest is the newest.
+        remaining only falls, so the lowest is the newest. A spent budget (GitHub's refusal) is
+        always kept: it blocks only until its own reset, so a late one from a window already
+        over blocks nothing.
         """
-        if other is None or other.reset_at < self.reset_at:
+        if other is None or other.reset_at < self.reset_at or self.remaining <= 0:
             return True
         return other.reset_at == self.reset_at and self.remaining < other.remaining
 
@@ -292,6 +313,9 @@ class Pace:
     grants: tuple[Grant, ...] = ()
     cursor: str | None = None
     version: int = 0
+    # The primary budget's rotation: the last costly project (busy, or of unknown cost) a tick
+    # polled within its share; the next tick's share starts after it.
+    busy_cursor: str | None = None
 
     def spent(self, now: datetime) -> int:
         """Points granted within the rolling minute that ends now."""
@@ -300,9 +324,10 @@ class Pace:
     def after_tick(self, now: datetime, points: int, cursor: str | None, *, preview: bool = False) -> Pace:
         kept = tuple(g for g in self.grants if now - g.at < PACE_WINDOW)
         grants = (*kept, Grant(now, points, preview)) if points else kept
-        return Pace(self.token_key, grants, cursor, self.version + 1)
+        return replace(self, grants=grants, cursor=cursor, version=self.version + 1)
 
     def only_previews_since(self, earlier: Pace) -> bool:
         """Whether every write after `earlier` was a preview's reservation (no tick's grant)."""
         new = [g for g in self.grants if g not in earlier.grants]
-        return self.cursor == earlier.cursor and all(g.preview for g in new)
+        same_cursors = (self.cursor, self.busy_cursor) == (earlier.cursor, earlier.busy_cursor)
+        return same_cursors and all(g.preview for g in new)

@@ -88,7 +88,7 @@ class DynamoBudgets:
         grants = tuple(
             Grant(parse_iso(g[0]), int(g[1]), len(g) > 2 and g[2] == "preview") for g in data.get("grants", [])
         )
-        return Pace(token_key, grants, data.get("cursor"), int(data.get("version", 0)))
+        return Pace(token_key, grants, data.get("cursor"), int(data.get("version", 0)), data.get("busyCursor"))
 
     def save_pace(self, pace: Pace) -> bool:
         item = {
@@ -96,6 +96,7 @@ class DynamoBudgets:
             "sk": PACE_SK,
             "grants": [[iso(g.at), g.points, *(["preview"] if g.preview else [])] for g in pace.grants],
             "cursor": pace.cursor,
+            "busyCursor": pace.busy_cursor,
             "version": pace.version,
         }
         condition = "attribute_not_exists(pk)" if pace.version <= 1 else "version = :previous"
