@@ -256,6 +256,33 @@ def update_project(api: ApiClient, args: argparse.Namespace) -> int:
     return _edit(api, args, change)
 
 
+def _pickup(pickup: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """How long matching issues waited for their sessions (from the issue's update on GitHub to
+    the launch), over the project's recent launches; nothing until one launched."""
+    if not pickup:
+        return []
+    launches = int(pickup["launches"])
+    return [
+        ("pickup", f"last {waited(pickup['lastSeconds'])} (launched {pickup['lastLaunchedAt']})"),
+        (
+            "  over launches",
+            f"p50 {waited(pickup['p50Seconds'])}, p95 {waited(pickup['p95Seconds'])} "
+            f"({launches} recent launch{'' if launches == 1 else 'es'})",
+        ),
+    ]
+
+
+def waited(seconds: float) -> str:
+    """ "42 s", "4 min 5 s", "2 h 3 min": a wait as people read it."""
+    total = max(0, round(seconds))
+    if total < 60:
+        return f"{total} s"
+    minutes = total // 60
+    if minutes < 60:
+        return f"{minutes} min {total % 60} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
 _FAILURE_KINDS = {
     "transient": "transient (a 5xx, a reset or a timeout: its backoff starts at about a minute)",
     "persistent": "persistent (needs a fix, see the last error; then intake project poll ID)",
@@ -296,5 +323,6 @@ def describe(project: dict[str, Any]) -> str:
         ("  GitHub requests/poll", str(status["requestsPerPoll"]) if status.get("requestsPerPoll") else None),
     ]
     lines.extend((label, value) for label, value in optional if value)
+    lines.extend(_pickup(project.get("pickup")))
     width = max(len(label) for label, _ in lines)
     return "\n".join(f"{label.ljust(width)}  {value}" for label, value in lines)

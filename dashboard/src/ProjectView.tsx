@@ -55,8 +55,9 @@ export function ProjectView({ id }: { id: string }) {
   );
 }
 
-/** How polling goes: the last change, a backoff and the failure's kind, and "Retry now" (in
- * backoff) or "Poll now", which clears the backoff so the next tick polls the project. */
+/** How polling goes: the last change, a backoff and the failure's kind, the pickup (from an
+ * issue's update on GitHub to its session's launch), and "Retry now" (in backoff) or "Poll now",
+ * which clears the backoff so the next tick polls the project. */
 export function Polling({ project, onPolled }: { project: Project; onPolled: (p: Project) => void }) {
   const now = useNow();
   const [busy, setBusy] = useState(false);
@@ -106,6 +107,20 @@ export function Polling({ project, onPolled }: { project: Project; onPolled: (p:
             </dd>
           </>
         )}
+        <dt>Pickup</dt>
+        <dd>
+          {project.pickup ? (
+            <>
+              last {duration(project.pickup.lastSeconds * 1000)}
+              <span className="muted">
+                {" "}
+                · p50 {duration(project.pickup.p50Seconds * 1000)} · p95 {duration(project.pickup.p95Seconds * 1000)} over {project.pickup.launches} recent launch{project.pickup.launches === 1 ? "" : "es"}
+              </span>
+            </>
+          ) : (
+            <span className="muted">no launch yet</span>
+          )}
+        </dd>
         {intake.deferredSince && (
           <>
             <dt>Waiting</dt>

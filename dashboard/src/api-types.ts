@@ -475,6 +475,27 @@ export interface components {
             name?: string | null;
             trackerIntake?: components["schemas"]["TrackerIntake"] | null;
         };
+        /**
+         * PickupView
+         * @description How long matching issues waited for their sessions: from the issue's `updated_at` on
+         *     GitHub (in the answer that first matched it) to the session's launch, over the launched
+         *     claims among the project's 50 newest (a released issue's later sessions are left out).
+         */
+        PickupView: {
+            /**
+             * Lastlaunchedat
+             * Format: date-time
+             */
+            lastLaunchedAt: string;
+            /** Lastseconds */
+            lastSeconds: number;
+            /** Launches */
+            launches: number;
+            /** P50Seconds */
+            p50Seconds: number;
+            /** P95Seconds */
+            p95Seconds: number;
+        };
         /** PreviewIssue */
         PreviewIssue: {
             /** Assignees */
@@ -544,6 +565,7 @@ export interface components {
             intake: components["schemas"]["IntakeStatus"];
             /** Name */
             name?: string | null;
+            pickup?: components["schemas"]["PickupView"] | null;
             trackerIntake?: components["schemas"]["TrackerIntake"] | null;
             /** Updatedat */
             updatedAt?: string | null;

@@ -87,6 +87,20 @@ describe("polling on the project page", () => {
     expect((await screen.findByRole("alert")).textContent).toContain("intake is off; switch it on first");
   });
 
+  it("shows the pickup of the recent launches, or that there was none yet", async () => {
+    // GIVEN demo whose last launch came 75 s after its issue's update, p95 5 min 3 s over 12
+    serve({ ...HEALTHY, pickup: { launches: 12, lastSeconds: 75, lastLaunchedAt: "2026-11-24T12:42:00Z", p50Seconds: 40, p95Seconds: 303 } });
+    render(<ProjectView id="demo" />);
+    // THEN the card reads the last, then the percentiles over the launches
+    const pickup = await screen.findByText(/^last 1 min 15 s/);
+    expect(pickup.textContent).toBe("last 1 min 15 s · p50 40 s · p95 5 min 3 s over 12 recent launches");
+    cleanup();
+    // AND a project that launched nothing yet says so
+    serve(HEALTHY);
+    render(<ProjectView id="demo" />);
+    expect(await screen.findByText("no launch yet")).toBeTruthy();
+  });
+
   it("offers no poll while intake is off", async () => {
     // GIVEN demo with intake off  THEN there is nothing to press, and the page says why
     serve({ ...HEALTHY, trackerIntake: { ...HEALTHY.trackerIntake!, enabled: false }, intake: { state: "disabled", consecutiveFailures: 0 } });

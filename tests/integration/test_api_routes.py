@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -174,6 +175,30 @@ def test_put_config_that_fixes_the_rule_clears_the_backoff(demo: Api) -> None:
     # THEN the answer and the store show no backoff: the next tick polls it
     assert (answer.status, answer.body["intake"]["state"], answer.body["intake"]["backoffUntil"]) == (200, "ok", None)
     assert demo.store.get_project("demo").poll.healthy()
+
+
+def test_get_project_gives_the_pickup_of_its_recent_launches(demo: Api) -> None:
+    # GIVEN demo launched issue 42 two minutes after GitHub updated it, and issue 7 ten seconds after
+    for number, waited in ((42, 120), (7, 10)):
+        launched_at = CLAIMED_AT + timedelta(minutes=number)
+        issue = replace(claim().issue, number=number, updated_at=(launched_at - timedelta(seconds=waited)).isoformat())
+        demo.store.put_claim(replace(claim(number=number), issue=issue, updated_at=launched_at))
+    # AND an issue of its still waiting for its launch
+    demo.store.put_claim(claim(number=9, status=ClaimStatus.ENQUEUED))
+    # WHEN the project is read
+    pickup = demo(load_event("api-get-project.json")).body["pickup"]
+    # THEN the last launch's pickup, and the percentiles over the two launches
+    assert pickup["launches"] == 2
+    assert (pickup["lastSeconds"], pickup["p50Seconds"], pickup["p95Seconds"]) == (120.0, 10.0, 120.0)
+    assert pickup["lastLaunchedAt"].startswith("2026-11-24T12:42:00")
+
+
+def test_a_project_without_a_launch_has_no_pickup_and_lists_carry_none(demo: Api) -> None:
+    # GIVEN demo, one issue enqueued and none launched
+    demo.store.put_claim(claim(status=ClaimStatus.ENQUEUED))
+    # WHEN it is read, and listed  THEN its pickup is null (a list never reads the ledgers)
+    assert demo(load_event("api-get-project.json")).body["pickup"] is None
+    assert [p["pickup"] for p in demo(load_event("api.json")).body["items"]] == [None]
 
 
 def test_get_project_of_a_disabled_project_says_disabled(api: Api) -> None:

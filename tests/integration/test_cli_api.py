@@ -213,6 +213,25 @@ def test_project_show_says_whether_the_last_failure_was_transient(cli: Served, t
     assert shown["failure"].startswith(kind + " (")
 
 
+def test_project_show_gives_the_pickup_of_the_recent_launches(cli: Served) -> None:
+    # GIVEN demo launched one issue 75 s after GitHub updated it, and another 5 min 3 s after
+    cli.run("project", "create", "demo")
+    for number, waited in ((42, 75), (7, 303)):
+        launched_at = CLAIMED_AT + timedelta(minutes=number)
+        issue = replace(claim().issue, number=number, updated_at=(launched_at - timedelta(seconds=waited)).isoformat())
+        cli.api.store.put_claim(replace(claim(number=number), issue=issue, updated_at=launched_at))
+    # WHEN it is shown  THEN the last launch's pickup reads beside its time, then the percentiles
+    shown = described(cli.run("project", "show", "demo")[1])
+    assert shown["pickup"].startswith("last 1 min 15 s (launched 2026-11-24T12:42:00")
+    assert shown["over launches"] == "p50 1 min 15 s, p95 5 min 3 s (2 recent launches)"
+
+
+def test_project_show_says_nothing_of_pickup_before_a_launch(cli: Served) -> None:
+    # GIVEN demo with no launch  WHEN it is shown  THEN no pickup line
+    cli.run("project", "create", "demo")
+    assert "pickup" not in described(cli.run("project", "show", "demo")[1])
+
+
 def test_sessions_list_shows_the_ledger(cli: Served) -> None:
     # GIVEN a project with one launched and one failed claim
     cli.run("project", "create", "demo")

@@ -158,6 +158,7 @@ def claim(
             assignees=("octocat",),
             body="",
             created_at="2026-02-01T00:00:00+00:00",
+            updated_at="2026-02-01T00:05:00+00:00",
         ),
         updated_at=at,
     )

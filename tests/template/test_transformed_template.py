@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -146,6 +147,35 @@ def test_the_dead_letter_queue_and_the_service_signals_are_watched() -> None:
         if alarm["Namespace"] == "TrackerIntake":
             assert f'"{alarm["MetricName"]}"' in emitted, alarm["MetricName"]
             assert {"Name": "service", "Value": "tracker-intake"} in alarm["Dimensions"]
+
+
+def test_a_slow_pickup_alarms_when_its_p95_stays_above_five_minutes_for_fifteen() -> None:
+    # GIVEN the transformed template
+    template = transformed()
+    # WHEN the alarm on PickupSeconds is read
+    (alarm,) = _watching(template, "PickupSeconds", service="tracker-intake")
+    # THEN it watches the 95th percentile, above 300 s, in every period of a quarter of an hour
+    assert alarm["ExtendedStatistic"] == "p95" and "Statistic" not in alarm
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (300, "GreaterThanThreshold")
+    assert alarm["Period"] * alarm["EvaluationPeriods"] == 900
+    assert alarm["DatapointsToAlarm"] == alarm["EvaluationPeriods"]
+    # AND a quiet stretch (no launch, no data) is no alarm
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_operations_dashboard_shows_pickup_p50_and_p95() -> None:
+    # GIVEN the operations dashboard, its references filled in as CloudFormation would
+    template = transformed()
+    (board,) = resources(template, "AWS::CloudWatch::Dashboard").values()
+    body = json.loads(re.sub(r"\$\{[^}]+\}", "x", board["Properties"]["DashboardBody"]["Fn::Sub"]))
+    # WHEN its widgets are read
+    (pickup,) = [
+        w["properties"] for w in body["widgets"] if any("PickupSeconds" in m for m in w["properties"]["metrics"])
+    ]
+    # THEN PickupSeconds is drawn as its p50 and its p95 (the second line repeats the first's metric)
+    first, second = pickup["metrics"]
+    assert first[:4] == ["TrackerIntake", "PickupSeconds", "service", "tracker-intake"]
+    assert (first[-1]["stat"], second) == ("p50", ["...", {"stat": "p95", "label": "p95"}])
 
 
 def test_a_silent_dispatcher_alarms_only_while_the_schedule_is_on() -> None:

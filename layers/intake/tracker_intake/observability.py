@@ -64,9 +64,21 @@ _LAUNCH_METRICS = {
 
 
 def record_launch(metrics: Metrics, logger: Logger, result: LaunchReport) -> None:
-    """One metric and one log line per queued request (the prompt is never logged here)."""
+    """One metric and one log line per queued request (the prompt is never logged here); a launch
+    also publishes its pickup: from the issue's update on GitHub to the launch (`PickupSeconds`,
+    the figure the dashboard's p50/p95 and the alarm read) and to the enqueue."""
     metrics.add_metric(_LAUNCH_METRICS[result.outcome], MetricUnit.Count, 1)
-    line = {"project_id": result.project_id, "issue_id": result.issue_id, "outcome": result.outcome.value}
+    line: dict[str, str | float] = {
+        "project_id": result.project_id,
+        "issue_id": result.issue_id,
+        "outcome": result.outcome.value,
+    }
+    if result.pickup_seconds is not None:
+        metrics.add_metric("PickupSeconds", MetricUnit.Seconds, result.pickup_seconds)
+        line["pickup_seconds"] = round(result.pickup_seconds, 3)
+    if result.enqueue_seconds is not None:
+        metrics.add_metric("PickupEnqueueSeconds", MetricUnit.Seconds, result.enqueue_seconds)
+        line["enqueue_seconds"] = round(result.enqueue_seconds, 3)
     if result.session_ref:
         line["session_ref"] = result.session_ref
     if result.reason:

@@ -23,6 +23,7 @@ from ..domain.eligibility import SkipReason
 from ..domain.errors import ConfigInvalid
 from ..domain.issue import Issue
 from ..domain.patterns import schema_pattern
+from ..domain.pickup import Pickup
 from ..domain.preview import Preview
 from ..domain.records import (
     STATUS_HISTORY_LIMIT,
@@ -49,6 +50,7 @@ __all__ = [
     "IntakeState",
     "IntakeStatus",
     "NewProject",
+    "PickupView",
     "PreviewRequest",
     "PreviewView",
     "ProjectList",
@@ -130,6 +132,28 @@ class IntakeStatus(_Out):
         )
 
 
+class PickupView(_Out):
+    """How long matching issues waited for their sessions: from the issue's `updated_at` on
+    GitHub (in the answer that first matched it) to the session's launch, over the launched
+    claims among the project's 50 newest (a released issue's later sessions are left out)."""
+
+    launches: int
+    last_seconds: float
+    last_launched_at: datetime
+    p50_seconds: float
+    p95_seconds: float
+
+    @classmethod
+    def of(cls, pickup: Pickup) -> PickupView:
+        return cls(
+            launches=pickup.launches,
+            last_seconds=pickup.last_seconds,
+            last_launched_at=pickup.last_launched_at,
+            p50_seconds=pickup.p50_seconds,
+            p95_seconds=pickup.p95_seconds,
+        )
+
+
 class ProjectView(_Out):
     id: str
     name: str | None = None
@@ -139,9 +163,11 @@ class ProjectView(_Out):
     intake: IntakeStatus
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # In an answer about one project (never in a list): null until one of its recent claims launched.
+    pickup: PickupView | None = None
 
     @classmethod
-    def of(cls, record: ProjectRecord, now: datetime) -> ProjectView:
+    def of(cls, record: ProjectRecord, now: datetime, pickup: Pickup | None = None) -> ProjectView:
         config = record.config
         return cls(
             id=record.project_id,
@@ -152,6 +178,7 @@ class ProjectView(_Out):
             intake=IntakeStatus.of(record, now),
             created_at=record.created_at,
             updated_at=record.updated_at,
+            pickup=PickupView.of(pickup) if pickup is not None else None,
         )
 
 

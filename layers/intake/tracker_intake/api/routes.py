@@ -41,6 +41,7 @@ from ..domain.errors import (
 )
 from ..domain.issue import CANONICAL_ID_PATTERN, parse_canonical_id
 from ..domain.patterns import schema_pattern
+from ..domain.pickup import project_pickup
 from ..domain.ports import Clock, CredentialRegistry, Ledger, ProjectStore
 from ..domain.preview import Previewer
 from ..domain.records import ProjectRecord
@@ -397,10 +398,12 @@ def _etag(version: int) -> str:
 
 
 def _project_answer(ctx: Context, record: ProjectRecord, status: int = 200, **headers: str) -> Response[ProjectView]:
-    """A project as JSON, with its version as the ETag (what If-Match sends back)."""
+    """A project as JSON, with its pickup figures (one query of its ledger), and its version as
+    the ETag (what If-Match sends back)."""
+    pickup = project_pickup(ctx.store, record.project_id)
     return Response(
         status,
         content_type="application/json",
-        body=ProjectView.of(record, ctx.clock.now()),
+        body=ProjectView.of(record, ctx.clock.now(), pickup),
         headers={**headers, "ETag": _etag(record.version)},
     )

@@ -28,6 +28,7 @@ from enum import StrEnum
 from .acknowledge import RETRY_AFTER, AckContext, AckOutcome, AckReport, acknowledge
 from .errors import AckDeferred, IntakeError, LaunchRejected, LaunchRetryable
 from .issue import dedupe_key
+from .pickup import launch_pickup
 from .ports import Clock, Ledger, Redelivery, SessionLauncher
 from .records import Claim, ClaimStatus
 from .session import SessionRequest, cap_utf8
@@ -57,6 +58,10 @@ class LaunchReport:
     issue_id: str
     session_ref: str | None = None
     reason: str | None = None
+    # Launched only: seconds from the issue's update on GitHub to its enqueue and to its launch
+    # (domain/pickup.py); None when unknown.
+    pickup_seconds: float | None = None
+    enqueue_seconds: float | None = None
 
 
 Report = Callable[[LaunchReport], None]
@@ -218,15 +223,24 @@ def launch_session(
         _done(report, LaunchOutcome.RETRY, request, reason=reason)
         raise
 
+    launched_at = clock.now()
     launched = ledger.transition(
         request.issue_id,
         ClaimStatus.LAUNCHING,
         ClaimStatus.LAUNCHED,
-        clock.now(),
+        launched_at,
         session_ref=session.ref,
         session_url=session.url,
     )
-    result = _done(report, LaunchOutcome.LAUNCHED, request, session_ref=session.ref)
+    pickup = launch_pickup(claim, request.enqueued_at, launched_at)
+    result = _done(
+        report,
+        LaunchOutcome.LAUNCHED,
+        request,
+        session_ref=session.ref,
+        pickup_seconds=pickup.launch_seconds if pickup else None,
+        enqueue_seconds=pickup.enqueue_seconds if pickup else None,
+    )
     if launched:
         # The claim as it now is: a new launch of this generation has no acknowledgement yet.
         claim = replace(claim, status=ClaimStatus.LAUNCHED, session_ref=session.ref, session_url=session.url, ack=None)
@@ -295,8 +309,12 @@ def _done(
     *,
     session_ref: str | None = None,
     reason: str | None = None,
+    pickup_seconds: float | None = None,
+    enqueue_seconds: float | None = None,
 ) -> LaunchReport:
-    result = LaunchReport(outcome, request.project_id, request.issue_id, session_ref, reason)
+    result = LaunchReport(
+        outcome, request.project_id, request.issue_id, session_ref, reason, pickup_seconds, enqueue_seconds
+    )
     report(result)
     return result
 

@@ -48,6 +48,7 @@ def snapshot_data(issue: IssueSnapshot) -> dict[str, Any]:
         "assignees": list(issue.assignees),
         "body": issue.body,
         "createdAt": issue.created_at,
+        "updatedAt": issue.updated_at,
     }
 
 
@@ -158,6 +159,7 @@ def claim_record(data: Mapping[str, Any]) -> Claim:
             assignees=tuple(issue.get("assignees", ())),
             body=issue.get("body", ""),
             created_at=issue.get("createdAt"),
+            updated_at=issue.get("updatedAt"),
         ),
         attempts=int(data.get("attempts", 1)),
         generation=int(data.get("generation", 1)),
