@@ -238,6 +238,8 @@ def test_sessions_appear_after_a_tick_with_their_canonical_ids(stack: LocalStack
     ledger = [s["issueId"] for s in api(stack, "GET", "/projects/widgets/sessions").json()["items"]]
     assert sorted(ids) == sorted(ledger) and ids
     wait(browser, ".muted", "updated ")
+    # AND the Polling card gives the pickup of the launches (from each issue's update to its launch)
+    wait(browser, ".card", "recent launch")
     shot(browser, "project")
     assert axe_violations(browser) == []
     # AND the projects list shows the state, the rule in words and the count
