@@ -372,6 +372,8 @@ def run() -> dict[str, Any]:
         "busy_one_credential": busy,
         "busy_ten_installations": spread,
         "outage_last_pickup_after_recovery_s": outage["today"]["last_pickup_after_recovery_s"],
+        "outage_pickup_p95_today_s": outage["today"]["pickup_s"]["p95"],
+        "outage_pickup_p95_before_s": outage["before"]["pickup_s"]["p95"],
         "busy_primary_refusals": sum(r["primary_refusals"] for r in today),
         "busy_minutes_paused": sum(r["minutes_with_refusals"] + r["minutes_credential_stalled"] for r in today),
         # A quiet project's new issue waits no longer than the project's cadence: a minute, or the

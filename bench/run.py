@@ -28,6 +28,7 @@ GROUPS = (
     "durations",
     "credentials",
     "acknowledge",
+    "pickup",
 )
 
 
@@ -53,6 +54,8 @@ def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
         from . import credentials as module  # type: ignore[no-redef]
     elif group == "acknowledge":
         from . import acknowledge as module  # type: ignore[no-redef]
+    elif group == "pickup":
+        from . import pickup as module  # type: ignore[no-redef]
     else:
         raise ValueError(group)
     return module.run, dict(module.TARGETS)
@@ -100,7 +103,8 @@ def table(results: dict[str, Any], groups: tuple[str, ...]) -> str:
 # Figures shown beside the targeted ones, to read them by.
 _EXTRA = {
     "rate_limit": ("steady_units", "steady_naive_units", "steady_ratio_vs_naive"),
-    "fanout": ("projects", "invokes_per_s", "index_read_s", "end_to_end_wall_s"),
+    "fanout": ("projects", "credentials", "wall_s", "floor_s", "invokes_per_s", "index_read_s", "end_to_end_wall_s"),
+    "pickup": ("outage_pickup_p95_today_s", "outage_pickup_p95_before_s"),
     "cold_import": ("boto3_ms", "api_ms", "api_first_get_ms"),
     "memory": ("rss_before_poll_mb", "pages"),
     "pacing": ("capacity_projects_at_600", "capacity_projects_at_900", "unpaced_refusals_total"),

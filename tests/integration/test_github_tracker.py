@@ -648,6 +648,68 @@ def test_5xx_means_github_is_unavailable(github: FakeGitHub, fault: str) -> None
         list(_tracker(github).pages(QUERY, {}))
 
 
+class CountingRetries:
+    """The poll's side of `Retries`: allows up to `allowed` retries, notes what it was asked."""
+
+    def __init__(self, allowed: int) -> None:
+        self.allowed = allowed
+        self.asked: list[tuple[str, int]] = []
+
+    def allow(self, error: TrackerError, attempt: int) -> bool:
+        self.asked.append((str(error), attempt))
+        return attempt <= self.allowed
+
+
+@pytest.mark.parametrize("fault", ["bad_gateway", "service_unavailable", "gateway_timeout", "connection_reset"])
+def test_a_failure_in_passing_is_sent_again_while_the_poll_allows(github: FakeGitHub, fault: str) -> None:
+    # GIVEN GitHub failing the first request in passing (502, 503, 504, or a reset connection)
+    github.add_repo("acme", "widgets").add_issue("one", labels=["agent"])
+    github.inject(fault, times=1)
+    retries = CountingRetries(2)
+    # WHEN the tracker lists with the poll's retries
+    pages = list(_tracker(github).pages(QUERY, {}, retries=retries))
+    # THEN it asked the poll once, sent the request again, and got the page
+    assert [len(p.issues) for p in pages] == [1]
+    assert [attempt for _, attempt in retries.asked] == [1]
+    assert [r.status for r in github.requests_for("acme/widgets")][-1] == 200
+
+
+def test_a_failure_in_passing_is_not_sent_again_when_the_poll_says_no(github: FakeGitHub) -> None:
+    # GIVEN GitHub answering 502 three times, and a poll that allows one retry
+    github.add_repo("acme", "widgets")
+    github.inject("bad_gateway", times=3)
+    retries = CountingRetries(1)
+    # WHEN the tracker lists  THEN the second 502 ends it, as GitHub being unavailable
+    with pytest.raises(TrackerUnavailable) as failed:
+        list(_tracker(github).pages(QUERY, {}, retries=retries))
+    assert failed.value.retryable and failed.value.transient
+    assert [attempt for _, attempt in retries.asked] == [1, 2]
+    assert len(github.requests_for("acme/widgets")) == 2
+
+
+@pytest.mark.parametrize("fault", ["server_error", "not_found", "unauthorized", "malformed_json"])
+def test_a_500_or_an_answer_that_will_not_change_is_never_sent_again(github: FakeGitHub, fault: str) -> None:
+    # GIVEN GitHub answering 500, 404, 401 or a body that is not JSON
+    github.add_repo("acme", "widgets")
+    github.inject(fault, times=1)
+    retries = CountingRetries(2)
+    # WHEN the tracker lists  THEN it fails at once, without asking the poll
+    with pytest.raises(TrackerError):
+        list(_tracker(github).pages(QUERY, {}, retries=retries))
+    assert retries.asked == []
+    assert len(github.requests_for("acme/widgets")) == 1
+
+
+def test_without_retries_a_502_fails_the_walk_at_once(github: FakeGitHub) -> None:
+    # GIVEN GitHub answering 502 once  WHEN the tracker lists without retries (a preview)
+    github.add_repo("acme", "widgets")
+    github.inject("bad_gateway", times=1)
+    # THEN the 502 is the answer
+    with pytest.raises(TrackerUnavailable):
+        list(_tracker(github).pages(QUERY, {}))
+    assert len(github.requests_for("acme/widgets")) == 1
+
+
 def test_a_slow_answer_past_the_read_timeout_means_github_is_unavailable(github: FakeGitHub) -> None:
     # GIVEN GitHub takes five seconds to answer
     github.add_repo("acme", "widgets")
