@@ -48,7 +48,8 @@ class Installations:
     (by its owner), as `Credentials.key_for` names them; the dispatcher never resolves a token."""
 
     def key_for(self, record: ProjectRecord) -> str:
-        owner = record.config.tracker_intake.repo.split("/")[0] if record.config.tracker_intake else ""
+        intake = record.config.tracker_intake
+        owner = (intake.repo or "org0/").split("/")[0] if intake is not None else "org0"
         return f"app-1-{int(owner.removeprefix('org')) % INSTALLATIONS}"
 
     def for_project(self, record: ProjectRecord, *, remember: bool = True) -> Resolved:
