@@ -26,6 +26,9 @@ def record_poll(metrics: Metrics, outcome: PollOutcome) -> None:
             default_dimensions=metrics.default_dimensions,
         ) as metric:
             metric.add_dimension(name="ErrorKind", value=outcome.error_kind or "unknown")
+        # Transient (a 5xx, a reset, a timeout: backed off until the next tick) apart from the rest.
+        name = "PollFailuresTransient" if outcome.transient else "PollFailuresPersistent"
+        metrics.add_metric(name, MetricUnit.Count, 1)
     elif outcome.result is PollResult.CREDENTIAL_PAUSED:
         # A rate limit pauses the credential: a signal for the operator, not a project failure.
         metrics.add_metric("CredentialPaused", MetricUnit.Count, 1 if outcome.error_kind else 0)
@@ -40,8 +43,10 @@ def record_poll(metrics: Metrics, outcome: PollOutcome) -> None:
         metrics.add_metric("ClaimsRecovered", MetricUnit.Count, outcome.claims_recovered)
     if outcome.backoff_entered:
         metrics.add_metric("BackoffsEntered", MetricUnit.Count, 1)
-    if outcome.pages:
-        metrics.add_metric("GitHubRequests", MetricUnit.Count, outcome.pages)
+    if outcome.requests:
+        metrics.add_metric("GitHubRequests", MetricUnit.Count, outcome.requests)
+    if outcome.retries:
+        metrics.add_metric("GitHubRetries", MetricUnit.Count, outcome.retries)
 
 
 def record_dispatch(metrics: Metrics, summary: DispatchSummary) -> None:
@@ -52,6 +57,9 @@ def record_dispatch(metrics: Metrics, summary: DispatchSummary) -> None:
     # Polls due but left for a later tick: the credential's request budget was spent.
     metrics.add_metric("PollsDeferred", MetricUnit.Count, summary.deferred)
     metrics.add_metric("GitHubPointsGranted", MetricUnit.Count, summary.points_granted)
+    metrics.add_metric("DispatchSkippedBackoffTransient", MetricUnit.Count, summary.skipped_backoff_transient)
+    # Busy projects (polls that keep answering 200) left for their turn: the primary budget's pacing.
+    metrics.add_metric("PollsSlowedBusy", MetricUnit.Count, summary.slowed_busy)
 
 
 _LAUNCH_METRICS = {

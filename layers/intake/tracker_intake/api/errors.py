@@ -25,7 +25,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from pydantic import ValidationError
 
-from ..domain.changes import PollRefused
 from ..domain.config import FieldProblem, field_problems
 from ..domain.errors import (
     ClaimNotFound,
@@ -33,6 +32,7 @@ from ..domain.errors import (
     CredentialInUse,
     CredentialNotFound,
     InvalidInput,
+    PollRefused,
     PreviewUnavailable,
     ProjectExists,
     ProjectNotFound,

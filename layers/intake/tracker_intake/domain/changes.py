@@ -25,7 +25,7 @@ from datetime import datetime
 
 from .backlog import Snapshot, snapshot_on_write
 from .config import ProjectConfig, intake_repo
-from .errors import ConfigInvalid, IntakeError, VersionConflict
+from .errors import ConfigInvalid, PollRefused, VersionConflict
 from .ports import Ledger, ProjectStore
 from .records import Claim, ProjectRecord
 
@@ -104,18 +104,6 @@ def _poll_rule(config: ProjectConfig) -> tuple[object, ...] | None:
         frozenset(label.casefold() for label in intake.effective_exclude_labels),
         frozenset(intake.authors),
     )
-
-
-class PollRefused(IntakeError):
-    """A poll was asked for a project that cannot be polled: intake is off, or its stored config
-    no longer validates. Nothing is written (the API answers 409)."""
-
-    kind = "poll_refused"
-
-    def __init__(self, project_id: str, reason: str) -> None:
-        super().__init__(f"project {project_id!r} cannot be polled: {reason}")
-        self.project_id = project_id
-        self.reason = reason
 
 
 def poll_now(store: ProjectStore, project_id: str) -> ProjectRecord:

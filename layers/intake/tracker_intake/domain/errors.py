@@ -132,6 +132,18 @@ class ProjectNotFound(IntakeError):
         self.project_id = project_id
 
 
+class PollRefused(IntakeError):
+    """A poll was asked for a project that cannot be polled: intake is off, or its stored config
+    no longer validates. Nothing is written (the API answers 409)."""
+
+    kind = "poll_refused"
+
+    def __init__(self, project_id: str, reason: str) -> None:
+        super().__init__(f"project {project_id!r} cannot be polled: {reason}")
+        self.project_id = project_id
+        self.reason = reason
+
+
 class ProjectExists(IntakeError):
     kind = "project_exists"
 
