@@ -88,8 +88,8 @@ class CountingInvoker(Invoker):
         self._lock = threading.Lock()
         self.results: Counter[str] = Counter()
 
-    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
-        outcome = poll_project(self.ctx, project_id, max_requests=max_requests)
+    def invoke_poller(self, project_id: str, max_requests: int | None = None, max_retries: int | None = None) -> None:
+        outcome = poll_project(self.ctx, project_id, max_requests=max_requests, max_retries=max_retries)
         said = outcome.result.value if outcome.error is None else f"{outcome.result.value}: {outcome.error}"
         with self._lock:
             self.results[said] += 1

@@ -78,7 +78,7 @@ class SlowInvoker:
         self.invoked = 0
         self._lock = threading.Lock()
 
-    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
+    def invoke_poller(self, project_id: str, max_requests: int | None = None, max_retries: int | None = None) -> None:
         time.sleep(self.seconds)
         with self._lock:
             self.invoked += 1

@@ -132,8 +132,8 @@ class Invoker:
     def __init__(self, ctx: PollContext) -> None:
         self.ctx = ctx
 
-    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
-        poll_project(self.ctx, project_id, max_requests=max_requests)
+    def invoke_poller(self, project_id: str, max_requests: int | None = None, max_retries: int | None = None) -> None:
+        poll_project(self.ctx, project_id, max_requests=max_requests, max_retries=max_retries)
 
 
 def simulate(

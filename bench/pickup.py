@@ -199,7 +199,7 @@ class Invoker:
     def __init__(self, ctx: PollContext, github: SimGitHub, tick: FixedClock) -> None:
         self.ctx, self.github, self.tick = ctx, github, tick
 
-    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
+    def invoke_poller(self, project_id: str, max_requests: int | None = None, max_retries: int | None = None) -> None:
         clock = FixedClock(self.tick.now())
         self.github.clock = clock
 
@@ -207,7 +207,8 @@ class Invoker:
             clock.advance(seconds)
 
         ctx = replace(self.ctx, clock=clock, sleep=sleep)
-        poll_project(ctx, project_id, deadline=clock.now() + timedelta(seconds=55), max_requests=max_requests)
+        deadline = clock.now() + timedelta(seconds=55)
+        poll_project(ctx, project_id, deadline=deadline, max_requests=max_requests, max_retries=max_retries)
 
 
 @dataclass(frozen=True)

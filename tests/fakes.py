@@ -521,7 +521,9 @@ class MemoryStore:
             self._op("record_budget")
             old = self._budgets.get(budget.token_key)
             if budget.supersedes(old):
-                self._budgets[budget.token_key] = replace(budget, paused_until=old.paused_until if old else None)
+                limit = budget.limit if budget.limit is not None or old is None else old.limit
+                paused = old.paused_until if old else None
+                self._budgets[budget.token_key] = replace(budget, paused_until=paused, limit=limit)
 
     def pause(self, token_key: str, until: datetime) -> None:
         with self._lock:

@@ -20,9 +20,9 @@ class InProcessInvoker:
         self.poll = poll  # takes the poller's event, as the handler does
         self.invoked: list[str] = []
 
-    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
+    def invoke_poller(self, project_id: str, max_requests: int | None = None, max_retries: int | None = None) -> None:
         self.invoked.append(project_id)
         try:
-            self.poll(poller_event(project_id, max_requests))
+            self.poll(poller_event(project_id, max_requests, max_retries))
         except Exception as e:
             raise InvokeFailed(f"poll of {project_id!r} raised {type(e).__name__}: {e}") from e

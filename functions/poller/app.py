@@ -26,6 +26,8 @@ class PollRequest(BaseModel):
     project_id: str = Field(alias="projectId", min_length=1, max_length=64)
     # The dispatcher's grant: GitHub requests this poll may make (absent: up to the page cap).
     max_requests: int | None = Field(default=None, alias="maxRequests", ge=1, le=5000)
+    # Of the requests that fail in passing (a 502, a reset), how many may be sent again.
+    max_retries: int | None = Field(default=None, alias="maxRetries", ge=0, le=10)
 
 
 ports: Ports[PollContext] = Ports(lambda: build_poll_context(PollerSettings.from_env()))
@@ -45,7 +47,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     deps = ports()
     remaining = timedelta(milliseconds=context.get_remaining_time_in_millis())
     deadline = deps.clock.now() + remaining - SAFETY_MARGIN
-    outcome = poll_project(deps, request.project_id, deadline=deadline, max_requests=request.max_requests)
+    outcome = poll_project(
+        deps,
+        request.project_id,
+        deadline=deadline,
+        max_requests=request.max_requests,
+        max_retries=request.max_retries,
+    )
     record_poll(metrics, outcome)
     summary = {
         "projectId": outcome.project_id,

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from intake_dev.fake_github import FakeGitHub
 from tracker_intake.adapters.github_app import forget_cached_credentials
 from tracker_intake.adapters.github_token import token_key
-from tracker_intake.domain.records import Installation, PollState
+from tracker_intake.domain.records import PRIMARY_COST_HISTORY, Installation, PollState
 
 CI_TOKEN = "ghp_ciBotCredential0123456789abcdefABCD"
 NARROW_TOKEN = "ghp_narrowCredential0123456789abcdefAB"
@@ -211,10 +211,13 @@ def test_a_credential_that_cannot_see_the_repository_backs_off_that_project_alon
 def test_a_steady_state_poll_is_one_304_one_query_and_the_budget_read_whatever_the_credential(
     world: CredentialWorld, github: FakeGitHub, credential: str | None, repo: str, identity: str
 ) -> None:
-    # GIVEN a one-page project on the credential, polled until it answers 304 (an app's project
-    # has found its installation and minted its token by then)
+    # GIVEN a one-page project on the credential, polled until it is at rest: its polls answer 304
+    # and its recent costs are all zeros (an app's project has found its installation and minted
+    # its token by then)
     world.add_project("steady", repo, credential)
     world.settle()
+    for _ in range(PRIMARY_COST_HISTORY - 1):  # within the registry's five-minute cache
+        world.tick()
     world.reset_counts()
 
     # WHEN the next tick polls it

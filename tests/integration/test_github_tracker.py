@@ -20,6 +20,7 @@ from tracker_intake.domain.errors import (
     RepoNotFound,
     SecondaryRateLimited,
     TrackerError,
+    TrackerMisconfigured,
     TrackerUnavailable,
 )
 from tracker_intake.domain.tracker import CachedPage, IssueQuery, Page
@@ -698,6 +699,32 @@ def test_a_500_or_an_answer_that_will_not_change_is_never_sent_again(github: Fak
         list(_tracker(github).pages(QUERY, {}, retries=retries))
     assert retries.asked == []
     assert len(github.requests_for("acme/widgets")) == 1
+
+
+def test_a_503_with_retry_after_is_not_retried_sooner_and_carries_the_time(github: FakeGitHub) -> None:
+    # GIVEN GitHub answering 503 with retry-after: 120, on the tracker's clock
+    github.add_repo("acme", "widgets")
+    github.inject("status", status=503, headers={"retry-after": "120"}, times=1)
+    declining = CountingRetries(0)  # the poll declines a retry before the server's time (test_poll)
+    # WHEN the tracker lists  THEN the poll was asked with the server's time on the error, and
+    # the error that ends the walk carries it to the backoff
+    with pytest.raises(TrackerUnavailable) as failed:
+        list(_tracker(github, clock=FixedClock(NOW)).pages(QUERY, {}, retries=declining))
+    assert failed.value.retry_at == NOW + timedelta(seconds=120) and failed.value.retryable
+    assert [attempt for _, attempt in declining.asked] == [1]
+
+
+def test_a_certificate_that_does_not_verify_is_no_blip(github: FakeGitHub) -> None:
+    # GIVEN the tracker speaking TLS to a server that does not (as a wrong proxy or certificate
+    # would have it: the handshake fails)
+    github.add_repo("acme", "widgets")
+    tracker = GitHubTracker(github.base_url.replace("http://", "https://"), TOKEN, timeout=(2.0, 2.0))
+    retries = CountingRetries(2)
+    # WHEN it lists  THEN it is a setting to fix: not retried, not transient
+    with pytest.raises(TrackerMisconfigured) as failed:
+        list(tracker.pages(QUERY, {}, retries=retries))
+    assert not failed.value.transient and retries.asked == []
+    assert "TLS certificate" in str(failed.value) and TOKEN not in str(failed.value)
 
 
 def test_without_retries_a_502_fails_the_walk_at_once(github: FakeGitHub) -> None:

@@ -20,7 +20,7 @@ from tracker_intake.domain import changes
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.errors import QueueUnavailable
 from tracker_intake.domain.ports import SessionQueue
-from tracker_intake.domain.records import ClaimStatus
+from tracker_intake.domain.records import PRIMARY_COST_HISTORY, ClaimStatus
 from tracker_intake.domain.session import SessionRequest
 
 
@@ -82,7 +82,8 @@ def test_steady_state_poll_costs_one_304_per_page_and_no_writes(pipe: Pipeline, 
         pipe.poll("big")
         pipe.clock.advance(60)
     assert len(pipe.drain()) == 250
-    pipe.poll("big")  # the first all-304 poll may still reset status attributes
+    for _ in range(PRIMARY_COST_HISTORY):  # the 304s that follow write the recent costs till all zeros
+        pipe.poll("big")
     github.clear_requests()
     pipe.counter.reset()
     # WHEN a steady-state tick runs
@@ -145,7 +146,7 @@ def test_after_the_backlog_is_recorded_a_steady_tick_costs_304s_and_no_project_w
     for n in range(150):
         repo.add_issue(f"issue {n}", labels=["agent"])
     _switch_on(pipe, "big", repo="acme/big", labels=["agent"])
-    for _ in range(3):
+    for _ in range(2 + PRIMARY_COST_HISTORY):  # recorded, then at rest (its recent costs all zeros)
         pipe.tick()
         pipe.clock.advance(60)
     assert pipe.project("big").backlog_since is None
@@ -380,7 +381,7 @@ def test_secondary_rate_limit_without_a_hint_pauses_for_at_least_a_minute(pipe: 
     [
         ("unauthorized", "auth_failed", timedelta(minutes=5)),
         ("not_found", "repo_not_found", timedelta(minutes=5)),
-        ("server_error", "tracker_unavailable", timedelta(seconds=55)),  # transient: the next tick
+        ("server_error", "tracker_unavailable", timedelta(seconds=45)),  # transient: the next tick
     ],
 )
 def test_failures_back_off_exponentially_and_reset_after_success(
@@ -399,7 +400,7 @@ def test_failures_back_off_exponentially_and_reset_after_success(
     state_2 = pipe.project("app").poll
     pipe.clock.advance(2 * base.total_seconds())
     last = pipe.poll("app")
-    # THEN the backoff doubled (from 5 minutes, or 55 s for a transient 500; jitter pinned to 0),
+    # THEN the backoff doubled (from 5 minutes, or 45 s for a transient 500; jitter pinned to 0),
     # and success reset it
     assert first["errorKind"] == kind and first["transient"] is (kind == "tracker_unavailable")
     assert until_1 is not None and until_2 is not None

@@ -1124,9 +1124,18 @@ def test_a_budget_keeps_the_lowest_remaining_of_a_window_and_a_later_window_repl
     # WHEN an earlier window's late observation arrives  THEN it changes nothing
     store.record_budget(TokenBudget("key", 5, NOW, limit=90))
     assert store.get_budget("key") == TokenBudget("key", 70, window, limit=90)
+    # WHEN GitHub says the window is spent (a 200 with remaining 0, or a refusal)  THEN that is
+    # kept, and blocks until the window's reset
+    store.record_budget(TokenBudget("key", 0, window))
+    spent = store.get_budget("key")
+    assert spent is not None and (spent.remaining, spent.limit) == (0, 90)
+    assert spent.blocked_until(NOW) == window
     # WHEN the next window is seen  THEN it replaces the spent one, full again
     later = window + timedelta(minutes=3)
     store.record_budget(TokenBudget("key", 89, later, limit=90))
+    assert store.get_budget("key") == TokenBudget("key", 89, later, limit=90)
+    # AND a refusal from the window before, arriving late, changes nothing
+    store.record_budget(TokenBudget("key", 0, window))
     assert store.get_budget("key") == TokenBudget("key", 89, later, limit=90)
 
 

@@ -91,7 +91,7 @@ def test_two_overlapping_dispatcher_ticks_enqueue_and_launch_each_issue_once(wor
 
     def tick() -> None:
         client = boto3.client("lambda")
-        LambdaLoopback(lambda project_id, _grant: fresh_poll(world, project_id)).attach(client)
+        LambdaLoopback(lambda project_id, _grant, _retries: fresh_poll(world, project_id)).attach(client)
         dynamodb = world.poller_client("dynamodb")
         store = DynamoStore(world.aws["table_name"], client=dynamodb)
         ctx = DispatchContext(

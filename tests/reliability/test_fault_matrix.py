@@ -163,8 +163,8 @@ def backoff_doubled(world: World, checks: Checks) -> None:
     checks.check("three failures counted", state.consecutive_failures == 3, state)
     checks.check("the failures are transient", state.transient, state)
     windows = [w.end - w.start for w in world.windows if w.project == SUBJECT]
-    expected = [timedelta(seconds=55), timedelta(seconds=110), timedelta(seconds=220)]
-    checks.check("a transient backoff doubled each time (55, 110, 220 s)", windows == expected, windows)
+    expected = [timedelta(seconds=45), timedelta(seconds=90), timedelta(seconds=180)]
+    checks.check("a transient backoff doubled each time (45, 90, 180 s)", windows == expected, windows)
 
 
 def retried(times: int) -> Callable[[World, Checks], None]:

@@ -37,12 +37,14 @@ from intake_dev.moto_rigs import atomic_calls, sqs_record
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_key
+from tracker_intake.adapters.invoker import poller_event
 from tracker_intake.adapters.webhook import WebhookLauncher
-from tracker_intake.domain.dispatch import DispatchContext, primary_allowance
+from tracker_intake.domain.dispatch import DispatchContext
 from tracker_intake.domain.errors import LaunchRetryable
 from tracker_intake.domain.launch import LaunchContext
 from tracker_intake.domain.poll import PollContext
 from tracker_intake.domain.ports import Ledger, SessionLauncher
+from tracker_intake.domain.primary import allowance as primary_allowance
 from tracker_intake.domain.records import Acknowledgement, Claim, ClaimStatus
 from tracker_intake.domain.session import LaunchedSession, SessionRequest
 from tracker_intake.settings import DispatcherSettings, PollerSettings
@@ -242,7 +244,7 @@ class CrashingLauncher:
 class LambdaLoopback:
     """A botocore hook that answers Invoke with 202 and runs the poll, as an async invoke does."""
 
-    def __init__(self, run_poll: Callable[[str, int | None], None]) -> None:
+    def __init__(self, run_poll: Callable[[str, int | None, int | None], None]) -> None:
         self.run_poll = run_poll
 
     def attach(self, client: Any) -> None:
@@ -253,7 +255,7 @@ class LambdaLoopback:
         if model.name != "Invoke":
             return None
         payload = json.loads(params["body"])
-        self.run_poll(str(payload["projectId"]), payload.get("maxRequests"))
+        self.run_poll(str(payload["projectId"]), payload.get("maxRequests"), payload.get("maxRetries"))
         return _response(202), {"StatusCode": 202, "ResponseMetadata": {"HTTPStatusCode": 202}}
 
 
@@ -445,12 +447,10 @@ class World:
 
     # --- driving ---------------------------------------------------------------------------------
 
-    def run_poll(self, project_id: str, max_requests: int | None = None) -> None:
+    def run_poll(self, project_id: str, max_requests: int | None = None, max_retries: int | None = None) -> None:
         """One poller invocation, as Lambda runs it: a crash ends the container, nothing else."""
         # One poller handler at a time: Powertools metrics are process-wide (one container each in AWS).
-        event: dict[str, Any] = {"projectId": project_id}
-        if max_requests is not None:
-            event["maxRequests"] = max_requests
+        event = poller_event(project_id, max_requests, max_retries)
         with self._poll_lock:
             try:
                 result = self.pipe.poll_event(event)

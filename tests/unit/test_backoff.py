@@ -48,8 +48,8 @@ def test_a_transient_failure_backs_off_until_the_next_tick_then_doubles_to_the_h
     # GIVEN no jitter and a run of transient failures (a 5xx, a reset, a timeout)
     # WHEN the delay is computed for 1..9 consecutive failures
     delays = [backoff_delay(n, rng=lambda: 0.0, transient=True) for n in range(1, 10)]
-    # THEN the first is 55 s (over before the next tick), and only repeated failures reach the cap
-    assert [d.total_seconds() for d in delays] == [55, 110, 220, 440, 880, 1760, 3520, 3600, 3600]
+    # THEN the first is 45 s (over before the next tick), and only repeated failures reach the cap
+    assert [d.total_seconds() for d in delays] == [45, 90, 180, 360, 720, 1440, 2880, 3600, 3600]
 
 
 def test_a_first_transient_backoff_ends_before_the_next_tick() -> None:
@@ -57,10 +57,10 @@ def test_a_first_transient_backoff_ends_before_the_next_tick() -> None:
     # WHEN the first transient backoff is computed from the poll's start
     longest = backoff_until(NOW, 1, rng=lambda: 0.0, transient=True)
     shortest = backoff_until(NOW, 1, rng=lambda: 1.0, transient=True)
-    # THEN it is 44-55 s: the tick a minute later polls the project again, even one whose poll
-    # started five seconds after its own tick
-    assert longest == NOW + timedelta(seconds=55)
-    assert shortest == NOW + timedelta(seconds=44)
+    # THEN it is 36-45 s: the tick a minute later polls the project again, even one whose poll
+    # started fifteen seconds after its own tick
+    assert longest == NOW + timedelta(seconds=45)
+    assert shortest == NOW + timedelta(seconds=36)
 
 
 def test_a_server_hint_wins_over_a_transient_backoff() -> None:

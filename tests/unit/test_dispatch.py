@@ -21,10 +21,12 @@ class RecordingInvoker:
     def __init__(self) -> None:
         self.invoked: list[str] = []
         self.grants: dict[str, int | None] = {}
+        self.retries: dict[str, int | None] = {}
 
-    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
+    def invoke_poller(self, project_id: str, max_requests: int | None = None, max_retries: int | None = None) -> None:
         self.invoked.append(project_id)
         self.grants[project_id] = max_requests
+        self.retries[project_id] = max_retries
 
 
 def _world(projects: int, *, limit: int | None) -> tuple[DispatchContext, MemoryStore, RecordingInvoker, FixedClock]:
@@ -135,7 +137,8 @@ def test_each_poll_is_granted_what_its_last_walk_needed_and_a_new_project_two_re
     summary = dispatch(ctx)
     # THEN the grants travel with the invokes: 3, and two (a page and the next) for the new one,
     # each with the two retries the spare allows
-    assert invoker.grants == {"p00": 3 + 2, "new": 2 + 2}
+    assert invoker.grants == {"p00": 3, "new": 2}
+    assert invoker.retries == {"p00": 2, "new": 2}
     assert (summary.points_granted, summary.retries_granted) == (5, 4)
 
 
@@ -145,7 +148,8 @@ def test_retries_are_granted_only_from_what_the_minute_leaves_spare() -> None:
     # WHEN a tick runs
     summary = dispatch(ctx)
     # THEN the 2 spare requests go to the first two polls as one retry each, and are not reserved
-    assert invoker.grants == {"p00": 2, "p01": 2, "p02": 1, "p03": 1}
+    assert invoker.grants == {"p00": 1, "p01": 1, "p02": 1, "p03": 1}
+    assert invoker.retries == {"p00": 1, "p01": 1, "p02": 0, "p03": 0}
     assert summary.retries_granted == 2
     pace = store.get_pace(KEY)
     assert pace is not None and pace.spent(ctx.clock.now()) == 4
@@ -157,6 +161,7 @@ def test_a_full_minute_grants_no_retries() -> None:
     # WHEN a tick runs  THEN each granted poll may make its one request and no more
     summary = dispatch(ctx)
     assert invoker.grants == {"p00": 1, "p01": 1, "p02": 1} and summary.retries_granted == 0
+    assert invoker.retries == {"p00": 0, "p01": 0, "p02": 0}
 
 
 def test_a_paused_credential_polls_nothing_until_the_pause_ends() -> None:
@@ -299,9 +304,9 @@ def test_busy_projects_share_what_is_left_evenly_and_quiet_ones_keep_their_caden
     # GIVEN 8 busy and 4 quiet projects, and a credential that always has 12 left for the 3
     # minutes until its reset (a 90 limit keeps 2 back: 10 / 3 ticks = 3.3 a tick)
     ctx, store, invoker, clock = _busy_and_quiet(8, 4, remaining=12, reset_in=180, limit=90)
-    # WHEN eight ticks run a minute apart
+    # WHEN nine ticks run a minute apart
     polled_per_tick = []
-    for _ in range(8):
+    for _ in range(9):
         store.record_budget(TokenBudget(KEY, 12, clock.now() + timedelta(seconds=180), limit=90))
         invoker.invoked.clear()
         summary = dispatch(ctx)
@@ -310,11 +315,13 @@ def test_busy_projects_share_what_is_left_evenly_and_quiet_ones_keep_their_caden
     # THEN every tick polled every quiet project
     quiet = [f"quiet{n:02d}" for n in range(4)]
     assert all([p for p in tick if p.startswith("quiet")] == quiet for tick in polled_per_tick)
-    # AND 3 busy ones a tick (within the 3.3), in turns: each busy project 3 times in 8 ticks
+    # AND 3.3 busy ones a tick on average (3, 3, then 4 with what the first two left over), in
+    # turns: each busy project polled as often as the others, within one
     busy = [[p for p in tick if p.startswith("busy")] for tick in polled_per_tick]
-    assert [len(tick) for tick in busy] == [3] * 8
-    assert Counter(p for tick in busy for p in tick) == {f"busy{n:02d}": 3 for n in range(8)}
-    assert summary.busy_every == 3 and summary.slowed_busy == 5
+    assert [len(tick) for tick in busy] == [3, 3, 4] * 3
+    counts = Counter(p for tick in busy for p in tick)
+    assert sorted(counts) == [f"busy{n:02d}" for n in range(8)] and max(counts.values()) - min(counts.values()) <= 1
+    assert summary.busy_every == 2 and summary.slowed_busy == 4
 
 
 def test_with_room_for_every_busy_project_nobody_is_slowed() -> None:
@@ -340,19 +347,47 @@ def test_an_almost_spent_window_polls_only_the_quiet_projects_until_the_reset() 
     assert len(invoker.invoked) == 12
 
 
-def test_a_quiet_projects_first_200_keeps_it_quiet_and_two_in_a_row_make_it_busy() -> None:
-    # GIVEN one project per recent history, and no room for any busy one
-    ctx, store, invoker, _ = _busy_and_quiet(0, 0, remaining=100, reset_in=1200)
+def test_recent_changes_are_served_first_and_most_polls_of_200s_make_a_project_busy() -> None:
+    # GIVEN one project per recent history, and 1 point to spend this tick (120 left of 5,000:
+    # 20 after the reserve, over the 20 minutes to the reset)
+    ctx, store, invoker, _ = _busy_and_quiet(0, 0, remaining=120, reset_in=1200)
     config = ProjectConfig.model_validate({"trackerIntake": {"enabled": True, "labels": ["agent"], "repo": "a/b"}})
-    for name, costs in (("new-issue", (0, 1)), ("talking", (0, 1, 1)), ("never", ())):
+    for name, costs, pages in (
+        ("new-issue", (0, 0, 0, 1), 1),  # one 200 in four polls: a new issue (charged 0.25)
+        ("two-issues", (0, 0, 1, 1), 1),  # new issues on two polls in a row: still quiet (0.5)
+        ("talking", (0, 1, 1, 1), 1),  # three in four: busy (charged a whole 200)
+        ("upgraded", (), 1),  # polled before its costs were kept: its ETags are cached (free)
+        ("never", (), 0),  # never polled: its first poll is all 200s (busy, charged 2)
+        ("at-rest", (0, 0, 0, 0), 1),  # free
+    ):
         store.create_project(name, config, ctx.clock.now())
-        store.save_poll_state(name, PollState(pages_read=1, primary_costs=costs))
-    # WHEN a tick runs on a spent allowance
-    dispatch(ctx)
-    # THEN the project whose one 200 was a new issue is polled (its next answer is a 304); the one
-    # whose last two polls were 200s waits, and so does one whose cost is not known yet (a first
-    # poll is all 200s)
-    assert invoker.invoked == ["new-issue"]
+        store.save_poll_state(name, PollState(pages_read=pages, primary_costs=costs))
+    # WHEN a tick runs
+    summary = dispatch(ctx)
+    # THEN the free and the quiet ones are polled (0.75 of the 1 point); the busy ones wait
+    assert sorted(invoker.invoked) == ["at-rest", "new-issue", "two-issues", "upgraded"]
+    assert summary.slowed_busy == 2
+
+
+def test_a_busy_project_costlier_than_a_ticks_share_waits_for_its_turn_instead_of_overspending() -> None:
+    # GIVEN one busy project whose polls cost 3 pages of 200s, and 1 a tick to spend (62 left
+    # for the hour: 60 after the reserve of a 100 limit, spread over 60 ticks)
+    ctx, store, invoker, clock = _busy_and_quiet(0, 0, remaining=62, reset_in=3600, limit=100)
+    config = ProjectConfig.model_validate({"trackerIntake": {"enabled": True, "labels": ["agent"], "repo": "a/b"}})
+    store.create_project("big", config, clock.now())
+    store.save_poll_state("big", PollState(pages_read=3, primary_costs=(3, 3, 3, 3)))
+    # WHEN six ticks run, the budget as GitHub would say it after each poll
+    remaining, reset = 62, clock.now() + timedelta(hours=1)
+    polled = []
+    for _ in range(6):
+        store.record_budget(TokenBudget(KEY, remaining, reset, limit=100))
+        invoker.invoked.clear()
+        dispatch(ctx)
+        polled.append(bool(invoker.invoked))
+        remaining -= 3 if invoker.invoked else 0
+        clock.advance(60)
+    # THEN it was polled every third tick, when its share had gathered its cost
+    assert polled == [False, False, True, False, False, True]
 
 
 def test_without_a_known_budget_the_tick_paces_on_the_secondary_budget_only() -> None:

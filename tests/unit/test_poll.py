@@ -22,7 +22,7 @@ from tracker_intake.domain.errors import (
 )
 from tracker_intake.domain.issue import Issue
 from tracker_intake.domain.poll import PollContext, PollResult, poll_project
-from tracker_intake.domain.records import Installation, ProjectRecord, TokenBudget
+from tracker_intake.domain.records import PRIMARY_COST_HISTORY, Installation, ProjectRecord, TokenBudget
 from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, RateLimit, Retries
 
 KEY = "credential"
@@ -181,11 +181,12 @@ def test_the_cap_holds_issues_back_and_the_page_is_committed_only_once_all_are_e
     assert [len(o.new_sessions) for o in outcomes] == [10, 10, 5]
     assert outcomes[0].new_sessions[0] == "github:acme/app#1" and outcomes[0].held_back == 15
     assert store.ops.count("commit_page") == 1
-    # AND the next poll is a 304 that records the project quiet again (its only write), and the
-    # one after it writes nothing
+    # AND the next polls are 304s, which write only the project's recent costs until they are
+    # all zeros, and the one after that writes nothing
     store.ops.reset()
-    assert poll_project(ctx, "app").result is PollResult.NOT_MODIFIED
-    assert store.ops.calls == ["load_for_poll", "get_budget", "save_poll_state"]
+    for _ in range(PRIMARY_COST_HISTORY):
+        assert poll_project(ctx, "app").result is PollResult.NOT_MODIFIED
+    assert set(store.ops.calls) == {"load_for_poll", "get_budget", "save_poll_state"}
     store.ops.reset()
     assert poll_project(ctx, "app").result is PollResult.NOT_MODIFIED
     assert store.ops.writes == 0
@@ -235,10 +236,10 @@ def test_a_github_failure_backs_the_project_off_and_a_success_resets_it() -> Non
     state = store.get_project("app").poll
     clock.advance(6 * 60)
     recovered = poll_project(ctx, "app")
-    # THEN the failure (a 502: transient) backed it off until the next tick (55 s) and counted;
+    # THEN the failure (a 502: transient) backed it off until the next tick (45 s) and counted;
     # the success cleared both
     assert failed.result is PollResult.FAILED and state.consecutive_failures == 1
-    assert state.backoff_until == NOW + timedelta(seconds=55) and state.transient
+    assert state.backoff_until == NOW + timedelta(seconds=45) and state.transient
     assert failed.transient
     assert recovered.result is PollResult.CHANGED
     assert store.get_project("app").poll.consecutive_failures == 0
@@ -363,13 +364,13 @@ def _blip_context(store: MemoryStore, tracker: Blipping, clock: FixedClock, slep
 
 
 def test_a_blip_is_retried_within_the_poll_after_a_pause_of_one_to_two_seconds() -> None:
-    # GIVEN GitHub failing the page twice in passing, and a grant with room for two retries
+    # GIVEN GitHub failing the page twice in passing, and a grant of one page and two retries
     store, clock = MemoryStore(), FixedClock(NOW)
     slept: list[float] = []
     _project(store)
     tracker = Blipping(2)
     # WHEN the project is polled
-    outcome = poll_project(_blip_context(store, tracker, clock, slept), "app", max_requests=3)
+    outcome = poll_project(_blip_context(store, tracker, clock, slept), "app", max_requests=1, max_retries=2)
     # THEN the third request succeeded, after two jittered pauses, and the project is healthy
     assert outcome.result is PollResult.CHANGED and outcome.retries == 2 and outcome.requests == 3
     assert slept == [1.5, 1.5] and tracker.requests == 3
@@ -377,13 +378,13 @@ def test_a_blip_is_retried_within_the_poll_after_a_pause_of_one_to_two_seconds()
 
 
 def test_retries_stop_at_two_and_the_project_backs_off_until_the_next_tick() -> None:
-    # GIVEN GitHub failing three times in a row, and a generous grant
+    # GIVEN GitHub failing three times in a row, and a grant of more retries than a poll makes
     store, clock = MemoryStore(), FixedClock(NOW)
     slept: list[float] = []
     _project(store)
     tracker = Blipping(3)
     # WHEN the project is polled
-    outcome = poll_project(_blip_context(store, tracker, clock, slept), "app", max_requests=10)
+    outcome = poll_project(_blip_context(store, tracker, clock, slept), "app", max_requests=10, max_retries=5)
     # THEN it tried three times in all, then backed off a minute (at most), as a transient failure
     assert outcome.result is PollResult.FAILED and tracker.requests == 3 and outcome.transient
     state = store.get_project("app").poll
@@ -392,15 +393,53 @@ def test_retries_stop_at_two_and_the_project_backs_off_until_the_next_tick() -> 
 
 
 def test_a_retry_never_exceeds_the_grant() -> None:
-    # GIVEN a grant of one request (a full minute: nothing spare)
+    # GIVEN a grant of one request and no retry (a full minute: nothing spare)
     store, clock = MemoryStore(), FixedClock(NOW)
     slept: list[float] = []
     _project(store)
     tracker = Blipping(1)
     # WHEN the only request fails in passing
-    outcome = poll_project(_blip_context(store, tracker, clock, slept), "app", max_requests=1)
-    # THEN it is not sent again: the project backs off for a minute instead
+    outcome = poll_project(_blip_context(store, tracker, clock, slept), "app", max_requests=1, max_retries=0)
+    # THEN it is not sent again: the project backs off until the next tick instead
     assert tracker.requests == 1 and slept == [] and outcome.result is PollResult.FAILED
+
+
+def test_a_grant_without_retries_allows_none() -> None:
+    # GIVEN a grant that says nothing of retries (an older dispatcher's event)
+    store, clock = MemoryStore(), FixedClock(NOW)
+    _project(store)
+    tracker = Blipping(1)
+    # WHEN the request fails in passing  THEN it is not sent again
+    outcome = poll_project(_blip_context(store, tracker, clock, []), "app", max_requests=5)
+    assert tracker.requests == 1 and outcome.result is PollResult.FAILED
+
+
+def test_a_503_that_says_when_is_not_retried_sooner_and_backs_off_until_then() -> None:
+    # GIVEN GitHub answering 503 with retry-after two minutes
+    store, clock = MemoryStore(), FixedClock(NOW)
+    _project(store)
+    hint = NOW + timedelta(minutes=2)
+
+    class SaysWhen(Blipping):
+        def pages(
+            self,
+            query: IssueQuery,
+            cache: Mapping[str, CachedPage],
+            page_cap: int = DEFAULT_PAGE_CAP,
+            retries: Retries | None = None,
+        ) -> Iterator[Page]:
+            self.requests += 1
+            error = TrackerUnavailable("GitHub is unavailable (503)", retryable=True, retry_at=hint)
+            if retries is not None and retries.allow(error, 1):
+                raise AssertionError("retried before the server's time")
+            raise error
+            yield  # a generator, as GitHub's tracker is
+
+    # WHEN the project is polled with retries to spare
+    outcome = poll_project(_blip_context(store, SaysWhen(1), clock, []), "app", max_requests=1, max_retries=2)
+    # THEN it backs off until the hint, not the next tick
+    assert outcome.result is PollResult.FAILED
+    assert store.get_project("app").poll.backoff_until == hint
 
 
 def test_a_retry_never_runs_past_the_deadline() -> None:
@@ -438,10 +477,10 @@ def test_a_poll_that_spent_records_the_credentials_primary_budget() -> None:
     rate = RateLimit(80, NOW + timedelta(minutes=3), "core", 90)
     # WHEN the project is polled
     poll_project(_blip_context(store, Blipping(0, rate=rate), clock, []), "app")
-    # THEN the credential's budget says so, and the project's recent costs are its first 200
-    # after a quiet start (a first poll's 200s are for want of ETags, not a busy repository)
+    # THEN the credential's budget says so, and the project's recent costs count its first
+    # poll's 200 as none (it was for want of ETags, not a busy repository)
     assert store.get_budget(KEY) == TokenBudget(KEY, 80, NOW + timedelta(minutes=3), limit=90)
-    assert store.get_project("app").poll.primary_costs == (0, 1)
+    assert store.get_project("app").poll.primary_costs == (0,)
 
 
 def test_a_poll_of_304s_in_a_known_window_records_nothing() -> None:
@@ -452,13 +491,14 @@ def test_a_poll_of_304s_in_a_known_window_records_nothing() -> None:
     ctx = _context(store, tracker, clock)
     poll_project(ctx, "app")
     store.record_budget(TokenBudget(KEY, 70, NOW + timedelta(minutes=3), limit=90))
-    poll_project(ctx, "app")  # the first 304: the project is quiet again
+    for _ in range(PRIMARY_COST_HISTORY):  # 304s: the recent costs fill up with zeros
+        poll_project(ctx, "app")
     store.ops.reset()
     # WHEN it answers 304 again
     outcome = poll_project(ctx, "app")
     # THEN nothing is written: not the budget, not the project
     assert outcome.result is PollResult.NOT_MODIFIED and store.ops.writes == 0
-    assert store.get_project("app").poll.primary_costs == (0,)
+    assert store.get_project("app").poll.primary_costs == (0,) * PRIMARY_COST_HISTORY
 
 
 def test_a_poll_of_304s_records_a_budget_that_others_spent_once_it_fell_by_a_hundredth() -> None:

@@ -25,6 +25,7 @@ from tracker_intake.domain.errors import (
     RepoNotFound,
     SecondaryRateLimited,
     TrackerError,
+    TrackerMisconfigured,
     TrackerUnavailable,
 )
 from tracker_intake.domain.issue import Issue, label_names
@@ -283,7 +284,9 @@ class GitHubTracker:
             return RepoNotFound(f"repository {where} not found or not visible to this token ({status})")
         if status >= 500:
             return TrackerUnavailable(
-                f"GitHub is unavailable ({status}) for {where}", retryable=status in RETRYABLE_STATUSES
+                f"GitHub is unavailable ({status}) for {where}",
+                retryable=status in RETRYABLE_STATUSES,
+                retry_at=_retry_after(response.headers.get("retry-after"), self._now()),
             )
         return BadTrackerResponse(
             f"GitHub answered {status} for {where}, which intake does not expect" + (f": {said}" if said else "")
@@ -311,6 +314,14 @@ def send(
         return session.request(method, url, headers=dict(headers), timeout=timeout, allow_redirects=True, json=json)
     except requests.Timeout as e:
         raise TrackerUnavailable(f"GitHub did not answer in time for {where}", retryable=True) from e
+    except (requests.exceptions.SSLError, requests.exceptions.ProxyError) as e:
+        # ConnectionErrors too, but no blip: a certificate or a proxy setting to fix.
+        what = (
+            "its TLS certificate did not verify" if isinstance(e, requests.exceptions.SSLError) else "the proxy refused"
+        )
+        raise TrackerMisconfigured(f"cannot reach GitHub at {origin(url)} for {where}: {what}") from e
+    except requests.exceptions.ChunkedEncodingError as e:
+        raise TrackerUnavailable(f"GitHub's answer for {where} was cut off", retryable=True) from e
     except requests.ConnectionError as e:
         raise TrackerUnavailable(
             f"cannot reach GitHub at {origin(url)} for {where}: the connection failed", retryable=True

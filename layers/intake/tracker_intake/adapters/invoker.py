@@ -18,16 +18,18 @@ _ACCEPTED = 202  # what an InvocationType=Event call answers when Lambda queued 
 _CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
 
 
-def poller_event(project_id: str, max_requests: int | None = None) -> dict[str, Any]:
-    """The poller's event: the project, and the dispatcher's grant of GitHub requests."""
+def poller_event(project_id: str, max_requests: int | None = None, max_retries: int | None = None) -> dict[str, Any]:
+    """The poller's event: the project, and the dispatcher's grant of GitHub requests and retries."""
     event: dict[str, Any] = {"projectId": project_id}
     if max_requests is not None:
         event["maxRequests"] = max_requests
+    if max_retries is not None:
+        event["maxRetries"] = max_retries
     return event
 
 
-def poller_payload(project_id: str, max_requests: int | None = None) -> bytes:
-    return json.dumps(poller_event(project_id, max_requests)).encode()
+def poller_payload(project_id: str, max_requests: int | None = None, max_retries: int | None = None) -> bytes:
+    return json.dumps(poller_event(project_id, max_requests, max_retries)).encode()
 
 
 class LambdaInvoker:
@@ -37,12 +39,12 @@ class LambdaInvoker:
         self.function_name = function_name
         self.client: LambdaClient = client or boto3.client("lambda", config=_CLIENT_CONFIG)
 
-    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
+    def invoke_poller(self, project_id: str, max_requests: int | None = None, max_retries: int | None = None) -> None:
         try:
             response = self.client.invoke(
                 FunctionName=self.function_name,
                 InvocationType="Event",
-                Payload=poller_payload(project_id, max_requests),
+                Payload=poller_payload(project_id, max_requests, max_retries),
             )
         except ClientError as e:
             code = e.response.get("Error", {}).get("Code", "Unknown")

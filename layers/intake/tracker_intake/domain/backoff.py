@@ -1,9 +1,10 @@
 """When a failing project may be polled again: exponential, capped, jittered, after any server hint.
 
 A transient failure (a 5xx, a reset connection, a timeout: `IntakeError.transient`) starts at
-55 s less jitter (44-55 s from the poll's start): over before the next tick even for a poll that
-started a few seconds late, so a blip costs a project one tick. Anything else (bad credentials,
-a repository not found, an unreadable answer) starts at five minutes. Both double on each
+45 s less jitter (36-45 s from the poll's start): over before the next tick even for a poll that
+started 15 s after its own (EventBridge's delay and a cold start), so a blip costs one tick.
+Anything else (bad credentials, a repository not found, an unreadable answer) starts at five
+minutes. Both double on each
 consecutive failure up to the hour.
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 BASE = timedelta(minutes=5)
-TRANSIENT_BASE = timedelta(seconds=55)
+TRANSIENT_BASE = timedelta(seconds=45)
 CAP = timedelta(hours=1)
 JITTER = 0.2  # the delay is drawn from [80 %, 100 %] of the exponential step
 
@@ -22,7 +23,7 @@ JITTER = 0.2  # the delay is drawn from [80 %, 100 %] of the exponential step
 def backoff_delay(failures: int, rng: Callable[[], float] = random.random, *, transient: bool = False) -> timedelta:
     """min(base * 2^(failures-1), 1 h), less up to 20 % jitter so failing projects spread out.
 
-    The base is 55 s after a transient failure (the next tick), five minutes after any other.
+    The base is 45 s after a transient failure (the next tick), five minutes after any other.
     """
     base = TRANSIENT_BASE if transient else BASE
     step: timedelta = min(base * 2 ** min(max(failures - 1, 0), 16), CAP)  # no overflow

@@ -19,9 +19,8 @@ A credential has two budgets at GitHub (docs/design.md, "Limits are per credenti
 from __future__ import annotations
 
 import logging
-import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -29,7 +28,8 @@ from datetime import datetime, timedelta
 from .credentials import Credentials
 from .errors import IntakeError
 from .ports import Clock, Invoker, ProjectStore, TokenBudgets
-from .records import Pace, ProjectRecord, TokenBudget
+from .primary import PrimaryShare, allowance, expected_cost, is_busy
+from .records import Pace, ProjectRecord
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,6 @@ DEFAULT_REQUESTS_PER_MINUTE = 600  # of GitHub's ~900 points a minute: room for 
 FIRST_POLL_REQUESTS = 2
 # Retries a poll may be granted from what the minute leaves over (domain/poll.py, MAX_RETRIES).
 RETRIES_PER_POLL = 2
-# Primary pacing: the schedule's period, and the share of the window's limit kept back for what
-# no estimate foresees (a quiet project's new issue, acknowledgements, the token's other users).
-TICK = timedelta(seconds=60)
-PRIMARY_RESERVE_SHARE = 0.02
 
 
 @dataclass(frozen=True)
@@ -123,80 +119,6 @@ def poll_cost(record: ProjectRecord, limit: int, first_poll: int = FIRST_POLL_RE
     return min(max(needed, 1), limit)
 
 
-def expected_primary_cost(record: ProjectRecord, first_poll: int = FIRST_POLL_REQUESTS) -> float:
-    """The 200s the project's next poll is expected to get: learned from its recent polls
-    (`PollState.primary_costs`); unknown, every request it is granted."""
-    known = record.poll.expected_primary_cost()
-    return known if known is not None else float(record.poll.pages_read or first_poll)
-
-
-def primary_allowance(budget: TokenBudget | None, now: datetime) -> float | None:
-    """The 200s one tick may spend of the credential's primary budget: what GitHub last said is
-    left, less a reserve, spread evenly over the ticks until its reset.
-
-    None when nothing is known of the current window (never observed, or its reset has passed:
-    the first polls of the new window say what it holds, and the next tick paces on that).
-    """
-    if budget is None or budget.reset_at <= now:
-        return None
-    ticks = max(math.ceil((budget.reset_at - now) / TICK), 1)
-    reserve = math.ceil((budget.limit or 0) * PRIMARY_RESERVE_SHARE)
-    return max(budget.remaining - reserve, 0) / ticks
-
-
-@dataclass(frozen=True)
-class PrimaryShare:
-    """Which costly projects (busy, or of unknown cost) a tick may poll within its primary allowance.
-
-    They take turns: in id order from where the last tick's share ended (`Pace.busy_cursor`),
-    each costing what it is expected to, until the allowance is spent. The first in line goes
-    even when it alone costs more (what it overspends, the next ticks' allowance no longer has).
-    Quiet projects are not in it: their polls are expected to cost nothing.
-    """
-
-    allowance: float | None  # None: the primary budget is not paced this tick
-    costly: frozenset[str] = frozenset()
-    chosen: tuple[str, ...] = ()
-    cursor: str | None = None
-    demand: float = 0.0
-
-    @classmethod
-    def plan(cls, allowance: float | None, costs: dict[str, float], cursor: str | None) -> PrimaryShare:
-        if allowance is None:
-            return cls(None, cursor=cursor)
-        costly = sorted(pid for pid, cost in costs.items() if cost > 0)
-        after = [pid for pid in costly if cursor is None or pid > cursor]
-        chosen: list[str] = []
-        left = allowance
-        for pid in after + [pid for pid in costly if pid not in after]:
-            if left <= 0 or (chosen and costs[pid] > left):
-                break
-            chosen.append(pid)
-            left -= costs[pid]
-        demand = sum(costs[pid] for pid in costly)
-        return cls(allowance, frozenset(costly), tuple(chosen), cursor, demand)
-
-    def allows(self, project_id: str) -> bool:
-        return self.allowance is None or project_id not in self.costly or project_id in self.chosen
-
-    def next_cursor(self, granted: set[str]) -> str | None:
-        """Where the next tick's share starts: after the last chosen project polled in turn (one
-        the secondary budget deferred keeps its place at the head of the line)."""
-        cursor = self.cursor
-        for pid in self.chosen:
-            if pid not in granted:
-                break
-            cursor = pid
-        return cursor
-
-    @property
-    def every(self) -> int | None:
-        """About how many ticks apart each costly project is polled (None: every tick)."""
-        if self.allowance is None or not self.costly or len(self.chosen) == len(self.costly):
-            return None
-        return math.ceil(len(self.costly) / len(self.chosen)) if self.chosen else 0
-
-
 def round_robin(records: Sequence[ProjectRecord], cursor: str | None) -> list[ProjectRecord]:
     """Projects in id order, starting after `cursor`: those deferred last tick come first."""
     ordered = sorted(records, key=lambda r: r.project_id)
@@ -227,24 +149,36 @@ def dispatch(ctx: DispatchContext, scheduled: datetime | None = None) -> Dispatc
     summary = DispatchSummary()
     now = tick_time(ctx.clock.now(), scheduled)
     try:
-        grants, deferred = _plan(ctx, summary, now)
+        grants, deferred, slowed = _plan(ctx, summary, now)
     except IntakeError as e:  # the index or the budget could not be read: the next tick retries
         summary.error = f"{e.kind}: {e}"
         log.error("dispatch failed", extra={"error_kind": e.kind})
         return summary
     _invoke_all(ctx, summary, grants)
-    # After the polls are on their way: marking is for display, and must not delay them.
-    _mark_deferrals(ctx, summary, [r for r, _ in grants], deferred, now)
+    # After the polls are on their way: marking is for display, and must not delay them. A slowed
+    # project is not waiting for the minute's budget: a mark from before is cleared.
+    _mark_deferrals(ctx, summary, [g.record for g in grants] + slowed, deferred, now)
     return summary
 
 
-Grants = list[tuple[ProjectRecord, int | None]]
+@dataclass(frozen=True)
+class PollGrant:
+    """One poll a tick grants: the requests its walk may make for pages, and the retries of a
+    request that fails in passing (None, None: not paced; the poll's own bounds hold)."""
+
+    record: ProjectRecord
+    requests: int | None
+    retries: int | None = None
+
+
+Grants = list[PollGrant]
+Planned = tuple[Grants, list[ProjectRecord], list[ProjectRecord]]  # granted, deferred, slowed
 # Previews reserve their pages in the same pace item: a tick that loses its write to them plans
 # again (at most this many times) rather than polling nothing.
 PREVIEW_RACES = 3
 
 
-def _plan(ctx: DispatchContext, summary: DispatchSummary, now: datetime) -> tuple[Grants, list[ProjectRecord]]:
+def _plan(ctx: DispatchContext, summary: DispatchSummary, now: datetime) -> Planned:
     """Which projects this tick polls, each with its grant; each credential's grant recorded first."""
     by_credential: dict[str, list[ProjectRecord]] = {}
     # Projects whose app installation is known first: a new project of the same account is then
@@ -253,11 +187,13 @@ def _plan(ctx: DispatchContext, summary: DispatchSummary, now: datetime) -> tupl
         by_credential.setdefault(_credential_key(ctx, record), []).append(record)
     grants: Grants = []
     deferred: list[ProjectRecord] = []
+    slowed: list[ProjectRecord] = []
     for key in sorted(by_credential):
-        granted, waiting = _plan_credential(ctx, summary, key, by_credential[key], now)
+        granted, waiting, turned_away = _plan_credential(ctx, summary, key, by_credential[key], now)
         grants += granted
         deferred += waiting
-    return grants, deferred
+        slowed += turned_away
+    return grants, deferred, slowed
 
 
 def _credential_key(ctx: DispatchContext, record: ProjectRecord) -> str:
@@ -274,8 +210,9 @@ def _credential_key(ctx: DispatchContext, record: ProjectRecord) -> str:
 
 def _plan_credential(
     ctx: DispatchContext, summary: DispatchSummary, key: str, records: list[ProjectRecord], now: datetime
-) -> tuple[Grants, list[ProjectRecord]]:
-    """One credential's projects: those due, within its budget for the rolling minute."""
+) -> Planned:
+    """One credential's projects: those due, within its budgets (the rolling minute, and the
+    primary share)."""
     budget = ctx.budgets.get_budget(key)
     blocked = budget.blocked_until(now) if budget is not None else None
     due: list[ProjectRecord] = []
@@ -288,29 +225,31 @@ def _plan_credential(
         else:
             due.append(record)
     if ctx.requests_per_minute is None or not due:
-        return [(r, None) for r in due], []
+        return [PollGrant(r, None) for r in due], [], []
 
     limit = ctx.requests_per_minute
     pace = ctx.budgets.get_pace(key) or Pace(key)
-    allowance = primary_allowance(budget, now) if ctx.pace_primary else None
-    costs = {r.project_id: expected_primary_cost(r, ctx.first_poll_requests) for r in due}
+    share_of, busy = _primary(ctx, due, allowance(budget, now) if ctx.pace_primary else None)
     for _ in range(PREVIEW_RACES + 1):
-        share = PrimaryShare.plan(allowance, costs, pace.busy_cursor)
+        share = share_of(pace)
         granted, deferred, slowed, points = _grants(ctx, due, pace, limit, now, share)
-        cursor = granted[-1][0].project_id if deferred and granted else pace.cursor
-        busy_cursor = share.next_cursor({r.project_id for r, _ in granted})
+        cursor = granted[-1].record.project_id if deferred and granted else pace.cursor
         available = max(limit - pace.spent(now), 0)
         # Retries come from what the minute leaves spare and are not reserved: a poll uses them
         # only when GitHub fails it in passing (the budget's margin below GitHub's 900 covers a
         # preview that takes the same spare within the minute).
         granted, retries = _with_retries(granted, available - points, ctx.retries_per_poll)
-        if ctx.budgets.save_pace(replace(pace.after_tick(now, points, cursor), busy_cursor=busy_cursor)):
+        polled = {g.record.project_id for g in granted}
+        after = replace(
+            pace.after_tick(now, points, cursor), busy_cursor=share.next_cursor(polled, busy), busy_credit=share.credit
+        )
+        if ctx.budgets.save_pace(after):
             summary.points_available = (summary.points_available or 0) + available
             summary.points_granted += points
             summary.retries_granted += retries
             summary.deferred += len(deferred)
-            _count_share(summary, share, slowed)
-            return granted, deferred
+            _count_share(summary, share, len(slowed))
+            return granted, deferred, slowed
         # The pace was written since we read it. By a preview's reservation only: plan again on
         # what is left. By another tick: it is dispatching this minute, not us.
         fresh = ctx.budgets.get_pace(key) or Pace(key)
@@ -319,7 +258,17 @@ def _plan_credential(
         pace = fresh
     summary.error = "another tick is dispatching: this one polls nothing"
     summary.skipped_budget += len(due)
-    return [], []
+    return [], [], []
+
+
+def _primary(
+    ctx: DispatchContext, due: list[ProjectRecord], allowed: float | None
+) -> tuple[Callable[[Pace], PrimaryShare], frozenset[str]]:
+    """The tick's primary share, planned from a pace item (the due projects' costs computed once),
+    and which of them are busy."""
+    costs = {r.project_id: expected_cost(r, ctx.first_poll_requests) for r in due}
+    busy = frozenset(r.project_id for r in due if is_busy(r))
+    return lambda pace: PrimaryShare.plan(allowed, costs, busy, pace.busy_cursor, pace.busy_credit), busy
 
 
 def _count_share(summary: DispatchSummary, share: PrimaryShare, slowed: int) -> None:
@@ -332,36 +281,34 @@ def _count_share(summary: DispatchSummary, share: PrimaryShare, slowed: int) -> 
 
 
 def _with_retries(granted: Grants, spare: int, per_poll: int) -> tuple[Grants, int]:
-    """Each grant with up to `per_poll` more requests, from what the minute leaves spare: a
-    request that fails in passing is sent again within the same poll. None when nothing is spare."""
-    if spare <= 0 or not granted:
+    """Each grant with up to `per_poll` retries, from what the minute leaves spare: a request that
+    fails in passing is sent again within the same poll. None when nothing is spare."""
+    if not granted:
         return granted, 0
-    given = min(spare, per_poll * len(granted))
+    given = min(max(spare, 0), per_poll * len(granted))
     each, extra = divmod(given, len(granted))
-    out: Grants = [
-        (record, None if cost is None else cost + each + (1 if n < extra else 0))
-        for n, (record, cost) in enumerate(granted)
-    ]
+    out = [replace(g, retries=each + (1 if n < extra else 0)) for n, g in enumerate(granted)]
     return out, given
 
 
 def _grants(
     ctx: DispatchContext, due: list[ProjectRecord], pace: Pace, limit: int, now: datetime, share: PrimaryShare
-) -> tuple[Grants, list[ProjectRecord], int, int]:
+) -> tuple[Grants, list[ProjectRecord], list[ProjectRecord], int]:
     """In round-robin order from the cursor, each due project's grant while the minute has room;
     a costly project only in its turn of the primary share (the others are slowed, not deferred)."""
     available = max(limit - pace.spent(now), 0)
     granted: Grants = []
     deferred: list[ProjectRecord] = []
-    points = slowed = 0
+    slowed: list[ProjectRecord] = []
+    points = 0
     for record in round_robin(due, pace.cursor):
         if not share.allows(record.project_id):
-            slowed += 1
+            slowed.append(record)
             continue
         cost = poll_cost(record, limit, ctx.first_poll_requests)
         # Strictly in order: a costly project is never passed over for cheaper ones behind it.
         if not deferred and cost <= available:
-            granted.append((record, cost))  # the poll makes no more requests than this
+            granted.append(PollGrant(record, cost))  # the poll asks for no more pages than this
             available -= cost
             points += cost
         else:
@@ -391,9 +338,9 @@ def _mark_deferrals(
 def _invoke_all(ctx: DispatchContext, summary: DispatchSummary, grants: Grants) -> None:
     lock = threading.Lock()
 
-    def invoke(project_id: str, max_requests: int | None) -> None:
+    def invoke(project_id: str, max_requests: int | None, max_retries: int | None) -> None:
         try:
-            ctx.invoker.invoke_poller(project_id, max_requests)
+            ctx.invoker.invoke_poller(project_id, max_requests, max_retries)
         except IntakeError as e:
             log.warning("invoke failed", extra={"project_id": project_id, "error_kind": e.kind})
             with lock:
@@ -404,6 +351,6 @@ def _invoke_all(ctx: DispatchContext, summary: DispatchSummary, grants: Grants) 
                 summary.dispatched += 1
 
     with ThreadPoolExecutor(max_workers=ctx.max_concurrency, thread_name_prefix="dispatch") as pool:
-        pending: list[Future[None]] = [pool.submit(invoke, r.project_id, cost) for r, cost in grants]
+        pending: list[Future[None]] = [pool.submit(invoke, g.record.project_id, g.requests, g.retries) for g in grants]
         for future in pending:
             future.result()

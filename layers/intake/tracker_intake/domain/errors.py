@@ -98,9 +98,17 @@ class TrackerUnavailable(TrackerError):
     kind = "tracker_unavailable"
     transient = True
 
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
+    def __init__(self, message: str, *, retryable: bool = False, retry_at: datetime | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_at = retry_at  # a 503's retry-after: nothing is sent before then
+
+
+class TrackerMisconfigured(TrackerError):
+    """GitHub cannot be reached as configured: its TLS certificate did not verify, or the proxy
+    refused. Not transient: trying again changes nothing until the setting is fixed."""
+
+    kind = "tracker_misconfigured"
 
 
 class BadTrackerResponse(TrackerError):

@@ -132,14 +132,19 @@ class PollContext:
 
 
 def poll_project(
-    ctx: PollContext, project_id: str, deadline: datetime | None = None, max_requests: int | None = None
+    ctx: PollContext,
+    project_id: str,
+    deadline: datetime | None = None,
+    max_requests: int | None = None,
+    max_retries: int | None = None,
 ) -> PollOutcome:
     """Poll one project. Never raises an IntakeError: failures become backoff on the project.
 
     `deadline` stops the walk before the Lambda timeout, so no claim outlives its poller
     unnoticed (work left over is picked up by the next poll; nothing is committed for it).
-    `max_requests` is the dispatcher's grant: the walk makes no more GitHub requests than that,
-    and records that it needed more, so the next grant is bigger.
+    `max_requests` is the dispatcher's grant: the walk asks for no more pages than that, and
+    records that it needed more, so the next grant is bigger. `max_retries` is its grant of
+    requests sent again after failing in passing (None: none with a grant, else `MAX_RETRIES`).
     """
     try:
         record, cache = ctx.store.load_for_poll(project_id)
@@ -179,6 +184,9 @@ def poll_project(
     query = IssueQuery(owner, name, tuple(intake.labels), intake.assignee)
     run = _PollRun(ctx, record, EligibilityRule.of(intake), intake.max_sessions_per_poll, now, deadline)
     run.max_requests = max_requests
+    run.max_retries = (
+        min(max_retries, MAX_RETRIES) if max_retries is not None else (0 if max_requests is not None else MAX_RETRIES)
+    )
     run.backlog = intake.backlog
     run.backlog_since = record.backlog_since if intake.backlog is Backlog.NEW else None
     try:
@@ -253,7 +261,8 @@ def _record_rate(ctx: PollContext, seen: TokenBudget | None, outcome: PollOutcom
         return
     if seen is not None and seen.reset_at == rate.reset_at:
         step = max((rate.limit or 0) // RECORD_STEP_SHARE, 1)
-        if seen.remaining - rate.remaining < step:
+        # Near the end of the budget every drop counts: a spent one must block the next polls.
+        if seen.remaining - rate.remaining < step and rate.remaining > step:
             return
     try:
         ctx.budgets.record_budget(budget)
@@ -279,6 +288,7 @@ class _PollRun:
         self.deadline = deadline
         self.outcome = PollOutcome(record.project_id, PollResult.NOT_MODIFIED)
         self.max_requests: int | None = None
+        self.max_retries = MAX_RETRIES
         self.stopped_early = False
         self.backlog = Backlog.ALL
         # Set while the issues that matched at the switch-on are still to be recorded.
@@ -310,7 +320,7 @@ class _PollRun:
                 self.complete = self.complete and done
                 if done and page.etag:
                     ctx.store.commit_page(project_id, page.cached(ctx.token_key))
-            spent = self.max_requests is not None and self.outcome.requests >= self.max_requests
+            spent = self.max_requests is not None and self.outcome.pages >= self.max_requests
             if self.room == 0 or self._past_deadline() or spent:
                 # The rest waits for the next poll; nothing after this is committed. Stopped
                 # before a page the walk would have asked for, it tells the dispatcher so.
@@ -319,15 +329,17 @@ class _PollRun:
         self.complete = self.complete and not self.stopped_early and not self.outcome.truncated
 
     def allow(self, error: TrackerError, attempt: int) -> bool:
-        """The `Retries` port: send a request that failed in passing again, within the grant and
-        the deadline, after a jittered pause of one to two seconds."""
-        if attempt > MAX_RETRIES:
+        """The `Retries` port: send a request that failed in passing again, within the grant of
+        retries and the deadline, after a jittered pause of one to two seconds; never before a
+        time the server asked for."""
+        if attempt > MAX_RETRIES or self.outcome.retries >= self.max_retries:
             return False
-        if self.max_requests is not None and self.outcome.requests + 1 >= self.max_requests:
-            return False  # the retry and the page it replaces must both fit the grant
         low, high = RETRY_PAUSE_SECONDS
         pause = low + (high - low) * self.ctx.rng()
-        if self.deadline is not None and self.ctx.clock.now() + timedelta(seconds=pause) + RETRY_ROOM > self.deadline:
+        resume = self.ctx.clock.now() + timedelta(seconds=pause)
+        if error.retry_at is not None and error.retry_at > resume:
+            return False  # GitHub said when (a retry-after): the backoff honours it
+        if self.deadline is not None and resume + RETRY_ROOM > self.deadline:
             return False
         log.info("retrying after a transient failure", extra={"error_kind": error.kind, "attempt": attempt})
         self.ctx.sleep(pause)

@@ -248,10 +248,12 @@ class Redelivery(Protocol):
 
 
 class Invoker(Protocol):
-    def invoke_poller(self, project_id: str, max_requests: int | None = None) -> None:
+    def invoke_poller(self, project_id: str, max_requests: int | None = None, max_retries: int | None = None) -> None:
         """Start one poll of the project (asynchronously where it can). Raises InvokeFailed.
 
-        `max_requests` is the poll's grant of GitHub requests (None: no limit but the page cap).
+        `max_requests` is the poll's grant of GitHub requests for pages (None: no limit but the
+        page cap); `max_retries`, of requests sent again after failing in passing (None: none
+        when `max_requests` is given, else the poll's own bound).
         """
         ...
 

@@ -23,43 +23,22 @@ class PollState:
     # The last failure was transient (a 5xx, a reset connection, a timeout): its backoff starts
     # at a minute, not five (domain/backoff.py).
     transient: bool = False
-    # The 200s (answers that cost a point of the primary budget) of the recent polls, oldest
-    # first, at most `PRIMARY_COST_HISTORY`; a poll of 304s only starts it again at (0,). The
-    # dispatcher's estimate of the next poll's primary cost (domain/dispatch.py): two polls of
-    # 200s in a row make a project busy, one of 304s quiet again. Written only when it changes,
-    # so steady state (304s) writes nothing, and a change costs one write after it.
+    # The 200s (answers that cost a point of the primary budget) of the last polls, oldest first,
+    # at most `PRIMARY_COST_HISTORY`: the dispatcher's estimate of the next poll's primary cost
+    # (domain/dispatch.py). A first poll's 200s (for want of ETags) count as none. Written only
+    # when it changes: steady state (all 304s) writes nothing; a change costs a write on each of
+    # the next few polls, until the history is all zeros again.
     primary_costs: tuple[int, ...] = ()
 
     def healthy(self) -> bool:
         return self.consecutive_failures == 0 and self.last_error is None and self.backoff_until is None
 
-    def expected_primary_cost(self) -> float | None:
-        """The 200s the next poll is expected to cost (None: unknown).
-
-        Busy (the last two polls or more got 200s): the mean of that run. Otherwise none: the
-        last poll answered 304, or its 200 was one change (a new issue) after quiet polls, whose
-        ETag the next poll asks with.
-        """
-        if not self.primary_costs:
-            return None
-        run = 0
-        for cost in reversed(self.primary_costs):
-            if cost == 0:
-                break
-            run += 1
-        if run < 2:
-            return 0.0
-        return sum(self.primary_costs[-run:]) / run
-
     def with_primary_cost(self, spent: int) -> tuple[int, ...]:
-        """The recent costs after a poll that got `spent` 200s (none: back to quiet, `(0,)`).
-
-        A first poll gets 200s for want of ETags, not because the repository is busy: it starts
-        from quiet, `(0, spent)`, so it takes a second poll of 200s to count as busy.
-        """
-        if spent == 0:
+        """The recent costs after a poll that got `spent` 200s; a first poll's count as none
+        (its 200s are for want of ETags, not because the repository changed)."""
+        if not self.primary_costs and not self.pages_read:
             return (0,)
-        return (*(self.primary_costs or (0,)), spent)[-PRIMARY_COST_HISTORY:]
+        return (*self.primary_costs, spent)[-PRIMARY_COST_HISTORY:]
 
 
 PRIMARY_COST_HISTORY = 4
@@ -271,11 +250,9 @@ class TokenBudget:
         """Whether this observation replaces `other`: a later window, or less left in the same one.
 
         Pollers record what they saw concurrently and out of order; within one window GitHub's
-        remaining only falls, so the lowest is the newest. A spent budget (GitHub's refusal) is
-        always kept: it blocks only until its own reset, so a late one from a window already
-        over blocks nothing.
+        remaining only falls, so the lowest is the newest.
         """
-        if other is None or other.reset_at < self.reset_at or self.remaining <= 0:
+        if other is None or other.reset_at < self.reset_at:
             return True
         return other.reset_at == self.reset_at and self.remaining < other.remaining
 
@@ -313,9 +290,12 @@ class Pace:
     grants: tuple[Grant, ...] = ()
     cursor: str | None = None
     version: int = 0
-    # The primary budget's rotation: the last costly project (busy, or of unknown cost) a tick
-    # polled within its share; the next tick's share starts after it.
+    # The primary budget's rotation: the last costly project a tick polled within its share (the
+    # next tick's share starts after it), and what the share had left when the project at the
+    # head of the line cost more: carried to the next tick, so a costly project waits for its
+    # turn instead of overspending every tick.
     busy_cursor: str | None = None
+    busy_credit: float = 0.0
 
     def spent(self, now: datetime) -> int:
         """Points granted within the rolling minute that ends now."""
