@@ -24,6 +24,7 @@ from intake_dev.functions import LocalLambdaContext, load_handler
 from tracker_intake.adapters.dynamodb import DynamoProjects, DynamoStore
 from tracker_intake.domain.clock import SystemClock
 from tracker_intake.domain.config import ProjectConfig
+from tracker_intake.domain.records import PRIMARY_COST_HISTORY
 from tracker_intake.settings import PollerSettings
 from tracker_intake.wiring import build_poll_context
 
@@ -164,6 +165,8 @@ def steady() -> dict[str, Any]:
         for n in range(40):
             world.repo.add_issue(f"issue {n}", labels=[LABEL])
         world.until_not_modified()
+        for _ in range(PRIMARY_COST_HISTORY):  # its recent costs fill with zeros: then at rest
+            world.poll()
         world.reset()
         world.poll()
         calls: Counter[str] = Counter(world.dynamodb())

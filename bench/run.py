@@ -105,7 +105,7 @@ _EXTRA = {
     "rate_limit": ("steady_units", "steady_naive_units", "steady_ratio_vs_naive"),
     "fanout": ("projects", "credentials", "wall_s", "floor_s", "invokes_per_s", "index_read_s", "end_to_end_wall_s"),
     "pickup": ("outage_pickup_p95_today_s", "outage_pickup_p95_before_s"),
-    "cold_import": ("boto3_ms", "api_ms", "api_first_get_ms"),
+    "cold_import": ("ratio_vs_boto3", "boto3_ms", "api_ms", "api_first_get_ms"),
     "memory": ("rss_before_poll_mb", "pages"),
     "pacing": ("capacity_projects_at_600", "capacity_projects_at_900", "unpaced_refusals_total"),
     "claims": ("c_dynamodb_reads",),

@@ -22,6 +22,7 @@ from tracker_intake.adapters.sqs import SqsSessionQueue
 from tracker_intake.domain.clock import SystemClock
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.poll import PollContext
+from tracker_intake.domain.records import PRIMARY_COST_HISTORY
 from tracker_intake.settings import PollerSettings
 from tracker_intake.wiring import build_poll_context
 
@@ -77,7 +78,10 @@ def settled_poller(wrap: Callable[[PollContext], PollContext] = lambda context: 
         warm_up.append(settled.poll())
         while warm_up[-1]["result"] != "not_modified" and len(warm_up) < WARM_UP_POLLS:
             warm_up.append(settled.poll())
-        warm_up.append(settled.poll())  # the first all-304 poll may still clear poll-state attributes
+        # The 304s after the last change write the project's recent costs until they are all
+        # zeros (PRIMARY_COST_HISTORY polls); then it is at rest.
+        for _ in range(PRIMARY_COST_HISTORY):
+            warm_up.append(settled.poll())
         enqueued = sum(len(p["newSessions"]) for p in warm_up)
         if enqueued != eligible:
             raise RuntimeError(f"warm-up enqueued {enqueued} of {eligible} eligible issues")

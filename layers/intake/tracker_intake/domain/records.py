@@ -34,9 +34,10 @@ class PollState:
         return self.consecutive_failures == 0 and self.last_error is None and self.backoff_until is None
 
     def with_primary_cost(self, spent: int) -> tuple[int, ...]:
-        """The recent costs after a poll that got `spent` 200s; a first poll's count as none
-        (its 200s are for want of ETags, not because the repository changed)."""
-        if not self.primary_costs and not self.pages_read:
+        """The recent costs after a poll that got `spent` 200s. The first poll a history records
+        counts as none: a first poll's 200s (or the first since the ETags were dropped, or the
+        first since costs were kept) are for want of ETags, not because the repository changed."""
+        if not self.primary_costs:
             return (0,)
         return (*self.primary_costs, spent)[-PRIMARY_COST_HISTORY:]
 
