@@ -25,6 +25,7 @@ Counts are exact; times are medians over the invocations, with their min and max
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import statistics
@@ -43,8 +44,9 @@ from tracker_intake.adapters.dynamodb import DynamoProjects, DynamoStore
 from tracker_intake.adapters.invoker import LambdaInvoker
 from tracker_intake.adapters.sqs import SqsSessionQueue
 from tracker_intake.domain.config import ProjectConfig
+from tracker_intake.domain.credentials import Credentials, Resolved
 from tracker_intake.domain.poll import PollContext
-from tracker_intake.domain.records import PollState
+from tracker_intake.domain.records import PollState, ProjectRecord
 from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, Retries, Tracker
 from tracker_intake.settings import DispatcherSettings
 from tracker_intake.wiring import build_dispatch_context
@@ -115,6 +117,26 @@ class TimedTracker:
             yield page
 
 
+class TimedCredentials:
+    """The `Credentials` port, each resolved tracker timed: the poll resolves its project's
+    credential (the default included) and polls with its tracker, not the context's."""
+
+    def __init__(self, credentials: Credentials, timed: TimedTracker) -> None:
+        self.credentials = credentials
+        self.timed = timed
+
+    def for_project(self, record: ProjectRecord, *, remember: bool = True) -> Resolved:
+        resolved = self.credentials.for_project(record, remember=remember)
+        self.timed.tracker = resolved.tracker
+        return dataclasses.replace(resolved, tracker=self.timed)
+
+    def key_for(self, record: ProjectRecord) -> str:
+        return self.credentials.key_for(record)
+
+    def forget_installation(self, record: ProjectRecord) -> None:
+        self.credentials.forget_installation(record)
+
+
 @contextlib.contextmanager
 def as_deployed(handler: Any) -> Iterator[None]:
     """The handler logging at the template's level (INFO) and printing its metrics (EMF), as in
@@ -151,7 +173,8 @@ def measure_poll() -> dict[str, Any]:
         moto.attach(context.store.table.client)
         moto.attach(context.queue.client)
         tracker = TimedTracker(context.tracker)
-        return replace(context, tracker=tracker)
+        credentials = TimedCredentials(context.credentials, tracker) if context.credentials is not None else None
+        return replace(context, tracker=tracker, credentials=credentials)
 
     with settled_poller(timed) as settled, as_deployed(settled.poller):
         assert tracker is not None
