@@ -212,6 +212,10 @@ class LocalStack:
             "POLLER_FUNCTION_NAME": "local-poller",
             "SESSION_BACKEND": "webhook" if opts.session_webhook else "log",
             "SESSION_WEBHOOK_URL": opts.session_webhook or "",
+            # The local stack's exception to https-only: a backend on this machine (`_option_problem`).
+            "SESSION_WEBHOOK_LOOPBACK_HTTP": "true",
+            # The log backend shows the whole prompt here: it is your machine and your log file.
+            "SESSION_LOG_PROMPTS": "true",
             # The launcher signs with it (with --session-webhook); the API checks status reports
             # with it (always: a backend may report on sessions it was told of another way).
             "SESSION_WEBHOOK_SECRET_ARN": self.webhook_secret_arn,
@@ -559,6 +563,7 @@ _SAM_ENV_NAMES = (
     "SESSION_BACKEND",
     "SESSION_WEBHOOK_URL",
     "SESSION_WEBHOOK_SECRET_ARN",
+    "SESSION_LOG_PROMPTS",
     "POWERTOOLS_METRICS_NAMESPACE",
     "GITHUB_REQUESTS_PER_MINUTE",
     "GITHUB_APP_ID",
@@ -678,6 +683,19 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _webhook_allowed(url: str) -> bool:
+    """What the launcher's settings accept with the local stack's loopback exception."""
+    from tracker_intake.settings import LauncherSettings
+
+    try:
+        LauncherSettings.model_validate(
+            {"TABLE_NAME": "-", "SESSION_WEBHOOK_URL": url, "SESSION_WEBHOOK_LOOPBACK_HTTP": True}
+        )
+    except ValueError:
+        return False
+    return True
+
+
 def _option_problem(options: LocalOptions) -> str | None:
     """The first option that cannot work, said as a sentence; None when all can."""
     for flag, port in (("--port", options.port), ("--aws-port", options.aws_port)):
@@ -687,6 +705,8 @@ def _option_problem(options: LocalOptions) -> str | None:
         return f"--interval must be at least 1 second, not {options.interval:g}"
     if not 1 <= options.github_requests_per_minute <= 5000:
         return "--github-requests-per-minute must be between 1 and 5000"
+    if options.session_webhook is not None and not _webhook_allowed(options.session_webhook):
+        return "--session-webhook must be an https:// URL, or http:// to a loopback address (127.0.0.1, localhost)"
     if (options.github_app_id is None) != (options.github_app_key is None):
         return "--github-app-id and --github-app-key go together"
     if options.github_app_id is not None and options.github_app_key is not None:

@@ -20,7 +20,7 @@ from intake_cli.main import main as intake
 from intake_dev.fake_github import FakeGitHub
 from intake_dev.local import LocalOptions, LocalStack
 from intake_dev.template import load_template
-from tracker_intake.domain.status import report_signature
+from tracker_intake.domain.signing import report_signature
 
 
 @pytest.fixture
@@ -413,11 +413,12 @@ def test_the_local_stack_takes_status_reports_signed_with_its_webhook_secret(
         )
         issue = stack.tick().launched[0]
         url = f"{stack.api_url}/sessions/{quote(issue, safe='')}/status"
-        body = json.dumps({"status": "pr_open", "prUrl": f"https://github.com/{stack.sample.full_name}/pull/9"})
+        pr = f"https://github.com/{stack.sample.full_name}/pull/9"
+        body = json.dumps({"status": "pr_open", "prUrl": pr, "generation": 1})
 
         def post(signing_key: str) -> requests.Response:
             stamp = str(int(time.time()))
-            signature = report_signature(signing_key, stamp, body.encode())
+            signature = report_signature(signing_key, stamp, "POST", issue, body.encode())
             headers = {"Content-Type": "application/json", "X-Intake-Timestamp": stamp, "X-Intake-Signature": signature}
             return requests.post(url, data=body, headers=headers, timeout=10)
 
@@ -560,6 +561,21 @@ def test_local_stack_polls_as_a_github_app_when_given_its_key(tmp_path: Path) ->
         stack.stop()
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.mark.parametrize("url", ["http://sessions.example.com/start", "http://127.0.0.1.example.com/", "ftp://x/"])
+def test_local_refuses_a_session_webhook_that_is_neither_https_nor_loopback(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a session webhook over plain http to another machine (or not http at all)
+    # WHEN `intake local` is started with it THEN one sentence, exit 2, and nothing starts
+    code = intake(["local", "--offline", "--session-webhook", url])
+    out = capsys.readouterr().out.strip()
+    assert code == 2
+    assert out == (
+        "intake local: --session-webhook must be an https:// URL, or http:// to a loopback address "
+        "(127.0.0.1, localhost)"
+    ), out
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import boto3
 import pytest
 from api_support import Api, claim, request
 
 from tracker_intake.domain.records import ClaimStatus
-from tracker_intake.domain.status import report_signature
+from tracker_intake.domain.signing import legacy_signature, report_signature
 
 KEY = "status-report-test-key"
 ISSUE = "github:acme/app#42"
@@ -40,11 +40,14 @@ def report(
     timestamp: int | None = None,
     path: str = PATH,
     signature: str | None = None,
+    signed_for: str | None = None,
 ) -> dict[str, Any]:
-    """A status report event, signed with `key` over the exact body text at `timestamp` (now)."""
-    text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+    """A status report event, signed with `key` at `timestamp` (now) for the issue its path names
+    (or `signed_for`) over the exact body text; a dict body gets `generation: 1` unless it has one."""
+    text = body if isinstance(body, str) else json.dumps({"generation": 1, **body}, separators=(",", ":"))
     stamp = str(int(time.time()) if timestamp is None else timestamp)
-    signed = signature if signature is not None else report_signature(key, stamp, text.encode())
+    issue = signed_for if signed_for is not None else unquote(path.split("/")[2])
+    signed = signature if signature is not None else report_signature(key, stamp, "POST", issue, text.encode())
     return request("POST", path, raw=text, headers={"X-Intake-Timestamp": stamp, "X-Intake-Signature": signed})
 
 
@@ -127,6 +130,42 @@ def test_a_report_not_signed_with_the_key_now_is_refused_with_401_and_writes_not
     assert answer.status == 401, answer.body
     assert answer.fields == [field]
     assert answer.body["message"].startswith("status report not accepted: ")
+    assert api.scan() == before
+
+
+def test_a_report_signed_for_one_issue_is_refused_on_another_and_writes_nothing(api: Api) -> None:
+    # GIVEN two launched sessions, on acme/app#42 and acme/app#7
+    api.store.put_claim(claim(number=7))
+    before = api.scan()
+    # WHEN a report signed for #42 is sent, unchanged, to #7's path
+    other = f"/sessions/{quote('github:acme/app#7', safe='')}/status"
+    answer = api(report({"status": "merged"}, path=other, signed_for=ISSUE))
+    # THEN 401 at the signature, naming the issue the path asked for, and nothing is written
+    assert (answer.status, answer.fields) == (401, ["X-Intake-Signature"]), answer.body
+    assert "github:acme/app#7" in answer.body["message"]
+    assert api.scan() == before
+    # AND the same report on its own issue is accepted
+    assert api(report({"status": "merged"}, signed_for=ISSUE)).status == 200
+
+
+def test_a_report_signed_the_old_way_is_refused_with_401_saying_what_to_sign(api: Api) -> None:
+    # GIVEN a report signed over "<timestamp>.<body>", as the first version documented
+    stamp, text = str(int(time.time())), '{"status":"working","generation":1}'
+    before = api.scan()
+    # WHEN it arrives
+    answer = api(report(text, timestamp=int(stamp), signature=legacy_signature(KEY, stamp, text.encode())))
+    # THEN 401 says the old string is no longer accepted and names the new one; nothing is written
+    assert (answer.status, answer.fields) == (401, ["X-Intake-Signature"])
+    assert "no longer accepted" in answer.body["message"] and "intake-report-v2" in answer.body["message"]
+    assert api.scan() == before
+
+
+def test_a_report_without_its_generation_is_422_at_generation(api: Api) -> None:
+    # GIVEN a well-signed report whose body does not say which generation it is for
+    before = api.scan()
+    answer = api(report('{"status":"working"}'))
+    # THEN 422 at generation: the generation is what binds a report to one claim; nothing is written
+    assert (answer.status, answer.fields) == (422, ["generation"]), answer.body
     assert api.scan() == before
 
 

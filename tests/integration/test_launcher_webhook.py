@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -14,8 +16,8 @@ from launcher_support import ISSUE, SECRET, Launcher, Reply, SessionBackend, sam
 
 from intake_dev.functions import LocalLambdaContext, load_handler
 from tracker_intake.adapters.dynamodb import DynamoStore
-from tracker_intake.adapters.webhook import sign
 from tracker_intake.domain.records import ClaimStatus
+from tracker_intake.domain.signing import launch_signature
 
 
 @pytest.fixture
@@ -142,16 +144,24 @@ def test_same_message_twice_in_one_batch_calls_the_backend_once(aws: dict[str, A
     assert response["batchItemFailures"] == []
 
 
-def test_signature_verifies_over_the_exact_body(aws: dict[str, Any], backend: SessionBackend) -> None:
+def test_signature_covers_the_direction_the_timestamp_and_the_exact_body(
+    aws: dict[str, Any], backend: SessionBackend
+) -> None:
     # GIVEN an enqueued claim
     launcher = Launcher(aws, backend)
     # WHEN the request is delivered
+    before = int(time.time())
     launcher.deliver()
-    # THEN X-Intake-Signature is the HMAC-SHA256 of the body bytes under the shared secret
+    # THEN X-Intake-Timestamp is the time it was sent, and X-Intake-Signature the HMAC-SHA256,
+    # under the shared secret, of "intake-launch-v2\n<timestamp>\n<body bytes>" (as documented)
     (got,) = backend.received
-    expected = "sha256=" + hmac.new(SECRET.encode(), got.body, "sha256").hexdigest()
+    stamp = got.headers["X-Intake-Timestamp"]
+    assert before <= int(stamp) <= int(time.time())
+    message = b"intake-launch-v2\n" + stamp.encode() + b"\n" + got.body
+    expected = "sha256=" + hmac.new(SECRET.encode(), message, "sha256").hexdigest()
     assert hmac.compare_digest(got.headers["X-Intake-Signature"], expected)
-    assert got.headers["X-Intake-Signature"] == sign(SECRET, got.body)
+    # AND it is not the HMAC of the body alone, which a captured request would replay for ever
+    assert got.headers["X-Intake-Signature"] != "sha256=" + hmac.new(SECRET.encode(), got.body, "sha256").hexdigest()
 
 
 def test_webhook_body_is_the_request_and_the_prompt(aws: dict[str, Any], backend: SessionBackend) -> None:
@@ -199,6 +209,8 @@ def test_deployed_wiring_reads_the_secret_from_secrets_manager(
     monkeypatch.setenv("TABLE_NAME", aws["table_name"])
     monkeypatch.setenv("SESSION_BACKEND", "webhook")
     monkeypatch.setenv("SESSION_WEBHOOK_URL", backend.url)
+    # (the stand-in backend is plain http on loopback: the local stack's explicit exception)
+    monkeypatch.setenv("SESSION_WEBHOOK_LOOPBACK_HTTP", "true")
     monkeypatch.setenv("SESSION_WEBHOOK_SECRET_ARN", arn)
     DynamoStore(aws["table_name"]).put_claim(claim(status=ClaimStatus.ENQUEUED))
     module = load_handler("launcher", fresh=True)
@@ -207,32 +219,54 @@ def test_deployed_wiring_reads_the_secret_from_secrets_manager(
     response = module.lambda_handler(sqs_event(sample_body()), LocalLambdaContext())
     # THEN the session launched, signed with the secret's value
     assert response["batchItemFailures"] == []
-    assert backend.received[0].headers["X-Intake-Signature"] == sign(SECRET, backend.received[0].body)
+    got = backend.received[0]
+    assert got.headers["X-Intake-Signature"] == launch_signature(SECRET, got.headers["X-Intake-Timestamp"], got.body)
 
 
-def test_log_backend_marks_the_claim_launched_with_ref_log(
-    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    # GIVEN the launcher configured with the log backend (the default)
+def _launch_with_log_backend(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, log_prompts: str | None
+) -> list[dict[str, Any]]:
+    """The launcher with the log backend handles events/launcher.json; its "session for" records."""
     monkeypatch.setenv("TABLE_NAME", aws["table_name"])
     monkeypatch.setenv("SESSION_BACKEND", "log")
+    if log_prompts is not None:
+        monkeypatch.setenv("SESSION_LOG_PROMPTS", log_prompts)
     store = DynamoStore(aws["table_name"])
     store.put_claim(claim(status=ClaimStatus.ENQUEUED))
     module = load_handler("launcher", fresh=True)
     module.use(None)
     logging.getLogger("tracker-intake").addHandler(caplog.handler)
-    # WHEN events/launcher.json is handled
     try:
         module.lambda_handler(sqs_event(sample_body()), LocalLambdaContext())
     finally:
         logging.getLogger("tracker-intake").removeHandler(caplog.handler)
-    # THEN the claim is launched with the reference `log`, and the prompt is in the log
     launched = store.get_claim(ISSUE)
     assert launched is not None
     assert (launched.status, launched.session_ref) == (ClaimStatus.LAUNCHED, "log")
-    prompts = [r.__dict__["prompt"] for r in caplog.records if r.getMessage() == f"session for {ISSUE}"]
-    assert prompts
-    assert "Title: Crash when the config file is empty" in prompts[0]
+    return [r.__dict__ for r in caplog.records if r.getMessage() == f"session for {ISSUE}"]
+
+
+def test_log_backend_launches_with_ref_log_and_logs_the_issue_and_sizes_not_the_prompt(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN the launcher configured with the log backend (the default), SessionLogPrompts unset
+    # WHEN events/launcher.json is handled
+    record, *_ = _launch_with_log_backend(aws, monkeypatch, caplog, None)
+    # THEN the claim is launched with the reference `log` (above), and the log line names the
+    # issue and the prompt's size, but holds none of the issue's text
+    assert record["issue_id"] == ISSUE and record["prompt_chars"] > 0 and record["body_bytes"] > 0
+    assert "prompt" not in record
+    assert "Crash when the config file is empty" not in json.dumps(record, default=str)
+
+
+def test_log_backend_logs_the_prompt_when_asked_to(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN the log backend with SessionLogPrompts=true (as `intake local` sets it)
+    # WHEN events/launcher.json is handled
+    record, *_ = _launch_with_log_backend(aws, monkeypatch, caplog, "true")
+    # THEN the whole prompt is in the log line
+    assert "Title: Crash when the config file is empty" in record["prompt"]
 
 
 def test_a_message_that_is_not_a_session_request_is_a_failed_record_and_calls_nothing(

@@ -16,7 +16,7 @@ from launcher_support import SECRET, Launcher, Reply, sample_body, session_backe
 
 from intake_dev.functions import LocalLambdaContext
 from tracker_intake.domain.records import ClaimStatus
-from tracker_intake.domain.status import report_signature
+from tracker_intake.domain.signing import report_signature
 
 TOKEN = "ghp_apiLeakTestToken0123456789abcdefABCD"
 
@@ -119,16 +119,16 @@ def test_webhook_key_never_appears_in_status_report_answers_logs_or_the_ledger(
     now = str(int(time.time()))
 
     def signed(text: str, key: str = SECRET, stamp: str = now) -> dict[str, Any]:
-        signature = report_signature(key, stamp, text.encode())
+        signature = report_signature(key, stamp, "POST", "github:acme/app#42", text.encode())
         return request("POST", path, raw=text, headers={"X-Intake-Timestamp": stamp, "X-Intake-Signature": signature})
 
     # WHEN reports are accepted and refused every way, one of them carrying the key in its body
     events = [
-        signed('{"status":"working"}'),
-        signed('{"status":"working"}'),
-        signed('{"status":"pr_open","prUrl":"https://github.com/acme/app/pull/1"}', key="wrong"),
-        signed(json.dumps({"status": SECRET})),
-        signed('{"status":"merged"}', stamp="1"),
+        signed('{"status":"working","generation":1}'),
+        signed('{"status":"working","generation":1}'),
+        signed('{"status":"pr_open","prUrl":"https://github.com/acme/app/pull/1","generation":1}', key="wrong"),
+        signed(json.dumps({"status": SECRET, "generation": 1})),
+        signed('{"status":"merged","generation":1}', stamp="1"),
     ]
     answers = [api(event) for event in events]
     # THEN the key is in no answer (but the one to the body that sent it), no log record, nothing

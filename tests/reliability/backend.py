@@ -17,7 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from tracker_intake.adapters.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
+from tracker_intake.adapters.webhook import IDEMPOTENCY_HEADER
+from tracker_intake.domain.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, launch_signature
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,8 @@ class SessionBackend:
         raw = handler.rfile.read(length)
         body: dict[str, Any] = json.loads(raw)
         key = handler.headers.get(IDEMPOTENCY_HEADER, "")
-        signature_ok = hmac.compare_digest(handler.headers.get(SIGNATURE_HEADER, ""), sign(self.secret, raw))
+        expected = launch_signature(self.secret, handler.headers.get(TIMESTAMP_HEADER, ""), raw)
+        signature_ok = hmac.compare_digest(handler.headers.get(SIGNATURE_HEADER, ""), expected)
         issue_id, project_id = str(body.get("issueId")), str(body.get("projectId"))
         with self._lock:
             answer = self._take_answer(issue_id) if signature_ok else None

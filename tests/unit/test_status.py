@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -16,15 +18,20 @@ from tracker_intake.domain.records import (
     IssueSnapshot,
     SessionStatus,
 )
-from tracker_intake.domain.status import (
-    MAX_SKEW_SECONDS,
+from tracker_intake.domain.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    launch_signature,
+    legacy_signature,
+    report_signature,
+)
+from tracker_intake.domain.status import (
+    MAX_SKEW_SECONDS,
     Receipt,
+    SignedReport,
     StatusReport,
     check_pr_url,
     record_report,
-    report_signature,
     verify_report,
     web_hosts,
 )
@@ -33,7 +40,7 @@ ISSUE = "github:acme/app#42"
 KEY = "webhook-key"
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 T0 = int(NOW.timestamp())
-BODY = b'{"status":"working"}'
+BODY = b'{"status":"working","generation":1}'
 PR = "https://github.com/acme/app/pull/43"
 
 
@@ -57,9 +64,22 @@ def store_with(status: ClaimStatus = ClaimStatus.LAUNCHED) -> MemoryStore:
     return store
 
 
+def signed(
+    timestamp: str | None = str(T0),
+    signature: str | None = None,
+    body: bytes = BODY,
+    issue_id: str = ISSUE,
+    method: str = "POST",
+) -> SignedReport:
+    """A report on `issue_id` as it arrives; signed for it with the key unless `signature` is given."""
+    if signature is None and timestamp is not None:
+        signature = report_signature(KEY, timestamp, method, issue_id, body)
+    return SignedReport(method, issue_id, body, timestamp, signature)
+
+
 def receipt(timestamp: int = T0, body: bytes = BODY) -> Receipt:
     """What verify_report gives for a report signed at `timestamp`."""
-    return verify_report(KEY, str(timestamp), report_signature(KEY, str(timestamp), body), body, NOW)
+    return verify_report(KEY, signed(str(timestamp), body=body), NOW)
 
 
 def stored(store: MemoryStore) -> Claim:
@@ -71,22 +91,30 @@ def stored(store: MemoryStore) -> Claim:
 # --- the signature ---------------------------------------------------------------------------------
 
 
-def test_a_report_signed_with_the_key_over_its_timestamp_and_body_is_verified() -> None:
-    # GIVEN a body signed with the webhook key at the server's time
-    signature = report_signature(KEY, str(T0), BODY)
+def test_a_report_signed_with_the_key_over_its_target_timestamp_and_body_is_verified() -> None:
+    # GIVEN a body signed with the webhook key, for its issue, at the server's time
+    report = signed()
     # WHEN it is verified
-    got = verify_report(KEY, str(T0), signature, BODY, NOW)
+    got = verify_report(KEY, report, NOW)
     # THEN the receipt carries its timestamp and a digest of the signature, not the signature
     assert got.timestamp == T0
-    assert got.digest and got.digest not in signature
+    assert report.signature is not None and got.digest and got.digest not in report.signature
+
+
+def test_the_report_string_is_the_documented_one() -> None:
+    # GIVEN the string the docs tell a backend to sign, built by hand
+    message = b"intake-report-v2\n" + str(T0).encode() + b"\nPOST\n" + ISSUE.encode() + b"\n" + BODY
+    by_hand = "sha256=" + hmac.new(KEY.encode(), message, hashlib.sha256).hexdigest()
+    # WHEN such a report is verified THEN it holds
+    assert verify_report(KEY, signed(signature=by_hand), NOW).timestamp == T0
 
 
 @pytest.mark.parametrize(
     ("signature", "body"),
     [
-        (report_signature("another-key", str(T0), BODY), BODY),
-        (report_signature(KEY, str(T0), BODY), b'{"status":"merged"}'),
-        (report_signature(KEY, str(T0 + 1), BODY), BODY),
+        (report_signature("another-key", str(T0), "POST", ISSUE, BODY), BODY),
+        (report_signature(KEY, str(T0), "POST", ISSUE, BODY), b'{"status":"merged","generation":1}'),
+        (report_signature(KEY, str(T0 + 1), "POST", ISSUE, BODY), BODY),
         ("sha256=" + "0" * 64, BODY),
         ("sha256=\u00e9", BODY),
     ],
@@ -96,8 +124,43 @@ def test_a_report_not_signed_with_the_key_over_this_timestamp_and_body_is_refuse
     # GIVEN a signature that does not cover this timestamp and body with the key
     # WHEN it is verified THEN it is refused, naming the signature header
     with pytest.raises(ReportUnauthenticated) as refused:
-        verify_report(KEY, str(T0), signature, body, NOW)
+        verify_report(KEY, signed(signature=signature, body=body), NOW)
     assert refused.value.field == SIGNATURE_HEADER
+
+
+@pytest.mark.parametrize(
+    ("signed_for", "method"),
+    [("github:acme/app#7", "POST"), ("github:acme/other#42", "POST"), ("github:ACME/app#42", "POST"), (ISSUE, "PUT")],
+    ids=["another number", "another repository", "another spelling", "another method"],
+)
+def test_a_report_signed_for_another_issue_or_method_is_refused_naming_the_path_issue(
+    signed_for: str, method: str
+) -> None:
+    # GIVEN a report signed for another issue (or method) than the one its path names
+    signature = report_signature(KEY, str(T0), method, signed_for, BODY)
+    # WHEN it arrives on this issue's path THEN it is refused at the signature, naming this issue
+    with pytest.raises(ReportUnauthenticated) as refused:
+        verify_report(KEY, signed(signature=signature), NOW)
+    assert refused.value.field == SIGNATURE_HEADER
+    assert repr(ISSUE) in refused.value.reason
+
+
+def test_a_report_signed_the_old_way_is_refused_saying_what_to_sign_now() -> None:
+    # GIVEN a report signed over "<timestamp>.<body>", as the first version documented
+    signature = legacy_signature(KEY, str(T0), BODY)
+    # WHEN it is verified THEN it is refused, and the sentence says which string to sign instead
+    with pytest.raises(ReportUnauthenticated) as refused:
+        verify_report(KEY, signed(signature=signature), NOW)
+    assert refused.value.field == SIGNATURE_HEADER
+    assert "no longer accepted" in refused.value.reason and "intake-report-v2" in refused.value.reason
+
+
+def test_a_launch_signature_is_never_a_report_signature() -> None:
+    # GIVEN the launcher's signature of a body, with the same key and timestamp
+    signature = launch_signature(KEY, str(T0), BODY)
+    # WHEN it is sent back as a report on the issue THEN it is refused: the directions are kept apart
+    with pytest.raises(ReportUnauthenticated):
+        verify_report(KEY, signed(signature=signature), NOW)
 
 
 @pytest.mark.parametrize("offset", [-(MAX_SKEW_SECONDS + 1), MAX_SKEW_SECONDS + 1])
@@ -106,7 +169,7 @@ def test_a_report_signed_more_than_five_minutes_away_from_the_server_clock_is_re
     timestamp = str(T0 + offset)
     # WHEN it is verified THEN it is refused as stale, naming the timestamp header
     with pytest.raises(ReportUnauthenticated) as refused:
-        verify_report(KEY, timestamp, report_signature(KEY, timestamp, BODY), BODY, NOW)
+        verify_report(KEY, signed(timestamp), NOW)
     assert refused.value.field == TIMESTAMP_HEADER
     assert f"{MAX_SKEW_SECONDS} s" in refused.value.reason
 
@@ -135,8 +198,12 @@ def test_a_report_missing_or_misspelling_a_header_is_refused_naming_it(
     # GIVEN a report without one of its headers, or with a timestamp that is not whole seconds
     # WHEN it is verified THEN it is refused, naming that header
     with pytest.raises(ReportUnauthenticated) as refused:
-        verify_report(KEY, timestamp, signature, BODY, NOW)
+        verify_report(KEY, signed(timestamp, signature) if signature is not None else _unsigned(timestamp), NOW)
     assert refused.value.field == field
+
+
+def _unsigned(timestamp: str | None) -> SignedReport:
+    return SignedReport("POST", ISSUE, BODY, timestamp, None)
 
 
 # --- what a report keeps -----------------------------------------------------------------------------
@@ -146,7 +213,7 @@ def test_a_report_on_a_launched_session_keeps_its_status_and_a_history_entry() -
     # GIVEN a launched claim
     store = store_with()
     # WHEN the backend reports a PR open
-    after = record_report(store, ISSUE, StatusReport(SessionStatus.PR_OPEN, PR, 1), receipt(), NOW)
+    after = record_report(store, ISSUE, StatusReport(SessionStatus.PR_OPEN, 1, PR), receipt(), NOW)
     # THEN the claim keeps the status, the PR and one dated entry, and is still launched
     assert stored(store) == after
     assert (after.session_status, after.pr_url, after.status) == (SessionStatus.PR_OPEN, PR, ClaimStatus.LAUNCHED)
@@ -157,17 +224,17 @@ def test_a_report_on_a_session_still_launching_is_kept() -> None:
     # GIVEN a claim whose launch has not been recorded yet (the backend answered, the launcher has not)
     store = store_with(ClaimStatus.LAUNCHING)
     # WHEN the backend reports the session working THEN it is kept, and the claim is still launching
-    after = record_report(store, ISSUE, StatusReport(SessionStatus.WORKING), receipt(), NOW)
+    after = record_report(store, ISSUE, StatusReport(SessionStatus.WORKING, 1), receipt(), NOW)
     assert (after.session_status, after.status) == (SessionStatus.WORKING, ClaimStatus.LAUNCHING)
 
 
 def test_a_later_report_without_a_pr_url_keeps_the_pr_already_reported() -> None:
     # GIVEN a session that reported its PR
     store = store_with()
-    record_report(store, ISSUE, StatusReport(SessionStatus.PR_OPEN, PR), receipt(T0), NOW)
+    record_report(store, ISSUE, StatusReport(SessionStatus.PR_OPEN, 1, PR), receipt(T0), NOW)
     # WHEN it reports CI failed, naming no PR
     later = NOW + timedelta(minutes=3)
-    after = record_report(store, ISSUE, StatusReport(SessionStatus.CI_FAILED), receipt(T0 + 1), later)
+    after = record_report(store, ISSUE, StatusReport(SessionStatus.CI_FAILED, 1), receipt(T0 + 1), later)
     # THEN the PR stays; the history says which report named it
     assert (after.session_status, after.pr_url) == (SessionStatus.CI_FAILED, PR)
     assert [(c.status, c.pr_url) for c in after.status_history] == [
@@ -182,7 +249,7 @@ def test_the_history_keeps_only_the_last_reports() -> None:
     statuses = [SessionStatus.WORKING, SessionStatus.NEEDS_INPUT] * STATUS_HISTORY_LIMIT
     # WHEN it reports more times than the history holds
     for i, status in enumerate(statuses):
-        record_report(store, ISSUE, StatusReport(status), receipt(T0 + i), NOW + timedelta(seconds=i))
+        record_report(store, ISSUE, StatusReport(status, 1), receipt(T0 + i), NOW + timedelta(seconds=i))
     # THEN the history holds the newest STATUS_HISTORY_LIMIT, oldest first; every report counted
     after = stored(store)
     assert len(after.status_history) == STATUS_HISTORY_LIMIT
@@ -193,10 +260,10 @@ def test_the_history_keeps_only_the_last_reports() -> None:
 def test_two_different_reports_signed_in_the_same_second_are_both_kept() -> None:
     # GIVEN a report accepted at T0
     store = store_with()
-    record_report(store, ISSUE, StatusReport(SessionStatus.PR_OPEN, PR), receipt(T0), NOW)
+    record_report(store, ISSUE, StatusReport(SessionStatus.PR_OPEN, 1, PR), receipt(T0), NOW)
     # WHEN another report, with another body, is signed in the same second
     body = b'{"status":"ci_failed"}'
-    after = record_report(store, ISSUE, StatusReport(SessionStatus.CI_FAILED), receipt(T0, body), NOW)
+    after = record_report(store, ISSUE, StatusReport(SessionStatus.CI_FAILED, 1), receipt(T0, body), NOW)
     # THEN it is kept too
     assert after.session_status is SessionStatus.CI_FAILED and after.status_reports == 2
 
@@ -207,11 +274,11 @@ def test_two_different_reports_signed_in_the_same_second_are_both_kept() -> None
 def test_a_replayed_report_is_refused_and_changes_nothing() -> None:
     # GIVEN a report accepted once
     store = store_with()
-    record_report(store, ISSUE, StatusReport(SessionStatus.WORKING), receipt(), NOW)
+    record_report(store, ISSUE, StatusReport(SessionStatus.WORKING, 1), receipt(), NOW)
     before = stored(store)
     # WHEN the same signed request arrives again, within the five minutes
     with pytest.raises(ReportUnauthenticated) as refused:
-        record_report(store, ISSUE, StatusReport(SessionStatus.WORKING), receipt(), NOW + timedelta(seconds=30))
+        record_report(store, ISSUE, StatusReport(SessionStatus.WORKING, 1), receipt(), NOW + timedelta(seconds=30))
     # THEN it is refused as a replay, and the claim is as it was
     assert refused.value.field == SIGNATURE_HEADER
     assert stored(store) == before
@@ -220,11 +287,11 @@ def test_a_replayed_report_is_refused_and_changes_nothing() -> None:
 def test_a_report_older_than_the_last_accepted_is_refused_and_changes_nothing() -> None:
     # GIVEN a report accepted at T0 + 10
     store = store_with()
-    record_report(store, ISSUE, StatusReport(SessionStatus.MERGED), receipt(T0 + 10), NOW)
+    record_report(store, ISSUE, StatusReport(SessionStatus.MERGED, 1), receipt(T0 + 10), NOW)
     before = stored(store)
     # WHEN a report signed earlier arrives (a replay of an older one, or out of order)
     with pytest.raises(ReportUnauthenticated) as refused:
-        record_report(store, ISSUE, StatusReport(SessionStatus.WORKING), receipt(T0), NOW)
+        record_report(store, ISSUE, StatusReport(SessionStatus.WORKING, 1), receipt(T0), NOW)
     # THEN it is refused, naming the timestamp: the newer status stands
     assert refused.value.field == TIMESTAMP_HEADER
     assert stored(store) == before
@@ -233,14 +300,14 @@ def test_a_report_older_than_the_last_accepted_is_refused_and_changes_nothing() 
 def test_a_report_replayed_onto_the_next_generation_of_a_claim_is_refused() -> None:
     # GIVEN a report accepted on generation 1, then the claim released and taken again
     store = store_with()
-    record_report(store, ISSUE, StatusReport(SessionStatus.MERGED), receipt(), NOW)
+    record_report(store, ISSUE, StatusReport(SessionStatus.MERGED, 1), receipt(), NOW)
     store.release("demo", ISSUE, NOW)
     assert store.take_over(claim(ClaimStatus.LAUNCHED, generation=2), "t1", ClaimStatus.RELEASED)
     before = stored(store)
     # WHEN the old report is replayed within its five minutes
     # THEN it is refused as a replay: the new session's claim is untouched
     with pytest.raises(ReportUnauthenticated):
-        record_report(store, ISSUE, StatusReport(SessionStatus.MERGED), receipt(), NOW)
+        record_report(store, ISSUE, StatusReport(SessionStatus.MERGED, 1), receipt(), NOW)
     assert stored(store) == before and before.session_status is None
 
 
@@ -254,7 +321,7 @@ def test_a_report_on_a_released_claim_is_refused_and_the_claim_stays_released() 
     before = stored(store)
     # WHEN the old session reports it is still working
     with pytest.raises(ReportRefused) as refused:
-        record_report(store, ISSUE, StatusReport(SessionStatus.WORKING), receipt(), NOW)
+        record_report(store, ISSUE, StatusReport(SessionStatus.WORKING, 1), receipt(), NOW)
     # THEN it is refused with the reason, and the claim is released as before
     assert "never re-opens" in refused.value.reason
     assert stored(store) == before and before.status is ClaimStatus.RELEASED
@@ -267,7 +334,7 @@ def test_a_report_on_a_claim_with_no_launched_session_is_refused(status: ClaimSt
     before = stored(store)
     # WHEN a report arrives THEN it is refused and nothing changes
     with pytest.raises(ReportRefused):
-        record_report(store, ISSUE, StatusReport(SessionStatus.WORKING), receipt(), NOW)
+        record_report(store, ISSUE, StatusReport(SessionStatus.WORKING, 1), receipt(), NOW)
     assert stored(store) == before
 
 
@@ -286,7 +353,7 @@ def test_a_report_on_an_issue_with_no_claim_is_not_found() -> None:
     # GIVEN no claim WHEN a report arrives THEN SessionNotFound, and no claim appears
     store = MemoryStore()
     with pytest.raises(SessionNotFound):
-        record_report(store, ISSUE, StatusReport(SessionStatus.WORKING), receipt(), NOW)
+        record_report(store, ISSUE, StatusReport(SessionStatus.WORKING, 1), receipt(), NOW)
     assert store.get_claim(ISSUE) is None
 
 
@@ -306,7 +373,7 @@ def test_a_release_racing_a_report_wins_and_the_report_is_refused() -> None:
     # WHEN the report is recorded
     # THEN its conditional write fails, the claim is read again, and the report is refused
     with pytest.raises(ReportRefused):
-        record_report(store, ISSUE, StatusReport(SessionStatus.WORKING), receipt(), NOW)
+        record_report(store, ISSUE, StatusReport(SessionStatus.WORKING, 1), receipt(), NOW)
     after = stored(store)
     assert after.status is ClaimStatus.RELEASED and after.session_status is None
 
@@ -365,6 +432,6 @@ def test_a_report_leaves_the_claim_fields_it_does_not_own_alone() -> None:
     original = replace(claim(), attempts=3, reason="first try timed out")
     store.put_claim(original)
     # WHEN a report is kept
-    after = record_report(store, ISSUE, StatusReport(SessionStatus.WORKING), receipt(), NOW)
+    after = record_report(store, ISSUE, StatusReport(SessionStatus.WORKING, 1), receipt(), NOW)
     # THEN only the status fields changed
     assert replace(after, session_status=None, status_history=(), status_reports=0, report_guard=None) == original

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Settings(BaseModel):
@@ -57,10 +59,25 @@ class PollerSettings(_CredentialSettings):
         return timedelta(seconds=self.stale_claim_seconds)
 
 
+def _loopback(host: str) -> bool:
+    """`localhost`, or an address in 127.0.0.0/8 or ::1 (never a name that merely starts so)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class LauncherSettings(_CredentialSettings):
     session_backend: Literal["webhook", "log"] = Field(default="log", alias="SESSION_BACKEND")
+    # https only: the request carries the issue's text and a signature a listener could replay.
     session_webhook_url: str | None = Field(default=None, alias="SESSION_WEBHOOK_URL")
+    # The local stack's explicit exception: plain http to a loopback backend (`intake local`).
+    session_webhook_loopback_http: bool = Field(default=False, alias="SESSION_WEBHOOK_LOOPBACK_HTTP")
     session_webhook_secret_arn: str | None = Field(default=None, alias="SESSION_WEBHOOK_SECRET_ARN")
+    # With the `log` backend: log the whole prompt, not only the issue's id and sizes.
+    session_log_prompts: bool = Field(default=False, alias="SESSION_LOG_PROMPTS")
     # Acknowledgements on the issue write with the project's credential, to this GitHub.
     github_api_url: str = Field(default="https://api.github.com", alias="GITHUB_API_URL")
     # The launch queue: an acknowledgement that waits sets its message's visibility there.
@@ -68,6 +85,19 @@ class LauncherSettings(_CredentialSettings):
     # The launch queue's maxReceiveCount: on the last delivery an acknowledgement gives up
     # rather than send the request to the dead-letter queue.
     max_receives: int = Field(default=5, alias="LAUNCH_MAX_RECEIVES", ge=1)
+
+    @model_validator(mode="after")
+    def _https_webhook(self) -> Self:
+        url = self.session_webhook_url
+        if url is None or url.startswith("https://"):
+            return self
+        parts = urlsplit(url)
+        if parts.scheme == "http" and self.session_webhook_loopback_http and _loopback(parts.hostname or ""):
+            return self
+        raise ValueError(
+            "SESSION_WEBHOOK_URL must be an https:// URL (plain http is allowed only to a loopback "
+            "address, and only in the local stack)"
+        )
 
 
 class ApiSettings(_CredentialSettings):

@@ -210,7 +210,7 @@ def session_launcher(settings: LauncherSettings) -> SessionLauncher:
     from .adapters.webhook import LogLauncher, WebhookLauncher, secret_from_secrets_manager
 
     if settings.session_backend == "log":
-        return LogLauncher()
+        return LogLauncher(settings.session_log_prompts)
     if not settings.session_webhook_url or not settings.session_webhook_secret_arn:
         raise ValueError("SESSION_BACKEND=webhook needs SESSION_WEBHOOK_URL and SESSION_WEBHOOK_SECRET_ARN")
     # The secret is read on the first launch, then cached: a cold start makes no network call.

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -18,11 +17,11 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from ..domain.errors import IntakeError, LaunchRejected, LaunchRetryable
 from ..domain.launch import idempotency_key
 from ..domain.session import LaunchedSession, SessionRequest
+from ..domain.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, launch_signature
 
 # A child of the function's Powertools logger: same JSON lines, same destination.
 logger = Logger(child=True)
 
-SIGNATURE_HEADER = "X-Intake-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 SECRET_MAX_AGE_SECONDS = 300
 _EXCERPT_CHARS = 200
@@ -32,11 +31,6 @@ _SESSION_REF_CHARS = 256
 _SESSION_URL = re.compile(r"https://[^\s\"'<>`]{1,500}")
 
 Secret = str | Callable[[], str]
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The `X-Intake-Signature` value: `sha256=<hex HMAC-SHA256 of the exact body bytes>`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def secret_from_secrets_manager(
@@ -64,7 +58,13 @@ def secret_from_secrets_manager(
 
 
 class WebhookLauncher:
-    """POSTs the request and its prompt as JSON; the backend starts the session."""
+    """POSTs the request and its prompt as JSON; the backend starts the session.
+
+    Each attempt is signed afresh, at its own time (`X-Intake-Timestamp`), over
+    `intake-launch-v2\\n<timestamp>\\n<body>` (domain/signing.py): a backend that refuses
+    timestamps over five minutes old and remembers the `Idempotency-Key`s of the last five
+    minutes can be replayed nothing.
+    """
 
     def __init__(
         self,
@@ -72,21 +72,25 @@ class WebhookLauncher:
         secret: Secret,
         timeout: tuple[float, float] = (3.05, 10),
         session: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._url = url
         self._secret = secret
         self._timeout = timeout
         self._session = session or requests.Session()
+        self._clock = clock
 
     def launch(self, request: SessionRequest, prompt: str) -> LaunchedSession:
         payload: dict[str, Any] = {**request.model_dump(mode="json", by_alias=True), "prompt": prompt}
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         key = idempotency_key(request)
         secret = self._read_secret()
+        timestamp = str(int(self._clock()))
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             IDEMPOTENCY_HEADER: quote(key, safe=":/#@"),
-            SIGNATURE_HEADER: sign(secret, body),
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: launch_signature(secret, timestamp, body),
         }
         try:
             response = self._session.post(
@@ -134,11 +138,24 @@ def _session(response: requests.Response) -> tuple[str | None, str | None]:
 
 
 class LogLauncher:
-    """For local use: logs the prompt and calls the session launched, with the reference `log`."""
+    """For local use: logs the session and calls it launched, with the reference `log`.
+
+    The line names the issue and the prompt's size, not the prompt: an issue's text is the
+    tracker's to keep, and CloudWatch keeps logs for as long as the log group says. With
+    `log_prompts` (`SessionLogPrompts=true`, and always in `intake local`) the prompt is logged too.
+    """
+
+    def __init__(self, log_prompts: bool = False) -> None:
+        self._log_prompts = log_prompts
 
     def launch(self, request: SessionRequest, prompt: str) -> LaunchedSession:
-        logger.info(
-            f"session for {request.issue_id}",
-            extra={"project_id": request.project_id, "issue_id": request.issue_id, "prompt": prompt},
-        )
+        extra: dict[str, Any] = {
+            "project_id": request.project_id,
+            "issue_id": request.issue_id,
+            "prompt_chars": len(prompt),
+            "body_bytes": len(request.issue.body.encode()),
+        }
+        if self._log_prompts:
+            extra["prompt"] = prompt
+        logger.info(f"session for {request.issue_id}", extra=extra)
         return LaunchedSession("log")

@@ -296,8 +296,10 @@ class StatusReportBody(BaseModel):
     """The body of `POST /sessions/{issueId}/status`: what the session is doing now.
 
     Signed, not SigV4: `X-Intake-Timestamp` (Unix seconds) and `X-Intake-Signature:
-    sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">` with the session webhook key. `prUrl` must
-    be on github.com or the deployment's GitHub host (422 at the field otherwise).
+    sha256=<hex HMAC-SHA256 of "intake-report-v2\\n<timestamp>\\nPOST\\n<canonical issue id>\\n<body>">`
+    with the session webhook key. `generation` is required: the body carries it under the
+    signature. `prUrl` must be on github.com or the deployment's GitHub host (422 at the field
+    otherwise).
     """
 
     model_config = ConfigDict(
@@ -319,11 +321,12 @@ class StatusReportBody(BaseModel):
         ]
         | None
     ) = None
-    # The claim generation the session was launched for (the webhook body's `generation`).
-    generation: Annotated[int, Field(ge=1, le=MAX_VERSION), WHOLE_NUMBER] | None = None
+    # The claim generation the session was launched for (the webhook body's `generation`):
+    # required, so the signature binds the report to one claim, never to the next one.
+    generation: Annotated[int, Field(ge=1, le=MAX_VERSION), WHOLE_NUMBER]
 
     def report(self) -> StatusReport:
-        return StatusReport(self.status, self.pr_url, self.generation)
+        return StatusReport(self.status, self.generation, self.pr_url)
 
 
 class PreviewRequest(BaseModel):

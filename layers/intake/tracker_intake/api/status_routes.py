@@ -13,20 +13,15 @@ import binascii
 import re
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from ..domain.errors import ReportKeyUnavailable, ReportsUnavailable, ReportUnauthenticated
-from ..domain.status import (
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    Receipt,
-    check_pr_url,
-    record_report,
-    verify_report,
-)
+from ..domain.signing import REPORT_STRING, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from ..domain.status import Receipt, SignedReport, check_pr_url, record_report, verify_report
 from .errors import error_answer, header, problem
 from .models import SessionView, StatusReportBody
 from .routes import ApiContext, Context, IssueIdParam, issue_id_of, responses
@@ -36,7 +31,7 @@ router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__
 
 STATUS_PATH = "/sessions/<issueId>/status"
 # The path as a request names it (the issue id still percent-encoded, as API Gateway hands it over).
-_SIGNED = re.compile(r"/sessions/[^/]+/status")
+_SIGNED = re.compile(r"/sessions/([^/]+)/status")
 # Where the verified signature travels to the route: where API Gateway puts an authorizer's context.
 _RECEIPT = "intakeReport"
 # The OpenAPI operation's marker; `as_deployed` turns it into the signature's security requirement.
@@ -47,10 +42,13 @@ SIGNED_EXTENSION = "x-intake-signed"
     STATUS_PATH,
     summary="Report a session's status (the session backend, signed with the webhook key)",
     description=(
-        "Not SigV4: sign with the session webhook key, as the launcher signs its webhook. Send "
+        "Not SigV4: sign with the session webhook key. Send "
         f"`{TIMESTAMP_HEADER}: <Unix seconds>` and `{SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of "
-        "'<timestamp>.<exact body bytes>'>`. A report is accepted within 300 s of its timestamp, once "
-        "(a replay, or a report older than the last one accepted, is 401). It is kept on the claim "
+        f"'{REPORT_STRING}'>`, where the issue id is the one the path names, decoded, and the body "
+        "is its exact bytes, with the session's `generation`. A report signed for another issue, "
+        "or the old way (`'<timestamp>.<body>'`), is 401. A report is accepted within 300 s of its "
+        "timestamp, once (a replay, or a report older than the last one accepted, is 401), and only "
+        "for the claim's current generation (409 otherwise). It is kept on the claim "
         "(the status, the PR URL, the last 20 reports) and never moves the claim: a report on a "
         "claim that is not launching or launched (released, failed, not yet launched) is 409. "
         "`issueId` is the URL-encoded canonical id, e.g. `github%3Aacme%2Fapp%2342`."
@@ -78,7 +76,9 @@ def unsigned_report(event: dict[str, Any], context: Callable[[], ApiContext]) ->
     401 names the header at fault; 501 when no key is configured, 503 when it cannot be read.
     Nothing is read from the store here, and nothing is written.
     """
-    if str(event.get("httpMethod", "")).upper() != "POST" or not _SIGNED.fullmatch(str(event.get("path") or "")):
+    method = str(event.get("httpMethod", "")).upper()
+    target = _SIGNED.fullmatch(str(event.get("path") or ""))
+    if method != "POST" or target is None:
         return None
     ctx = context()
     if ctx.report_key is None:
@@ -90,9 +90,7 @@ def unsigned_report(event: dict[str, Any], context: Callable[[], ApiContext]) ->
         message = "the session webhook key cannot be read right now; nothing was written, try again shortly"
         return error_answer(503, message, headers={"Retry-After": "5"})
     try:
-        receipt = verify_report(
-            key, header(event, TIMESTAMP_HEADER), header(event, SIGNATURE_HEADER), _raw_body(event), ctx.clock.now()
-        )
+        receipt = verify_report(key, _signed(event, method, target[1]), ctx.clock.now())
     except ReportUnauthenticated as e:
         logger.warning("status report refused", extra={"field": e.field})
         return error_answer(401, f"status report not accepted: {e.reason}", problem(e.field, e.reason))
@@ -107,6 +105,13 @@ _NO_KEY = ReportsUnavailable(
     "status reports are signed with the session webhook key, and this deployment has none "
     "(set the SessionWebhookSecretArn parameter)"
 )
+
+
+def _signed(event: dict[str, Any], method: str, issue_segment: str) -> SignedReport:
+    """The report as its signature must cover it: the issue as the route reads it (`issue_id_of`
+    decodes the same path segment), the body's bytes as sent."""
+    timestamp, signature = header(event, TIMESTAMP_HEADER), header(event, SIGNATURE_HEADER)
+    return SignedReport(method, unquote(issue_segment), _raw_body(event), timestamp, signature)
 
 
 def _receipt(event: dict[str, Any]) -> Receipt:

@@ -1,9 +1,11 @@
 """Session status reports from the backend: how they are signed, which are accepted, and what
 they change on the claim (docs/design.md, "Session status from the backend").
 
-A report is signed with the key the launcher signs its webhook with, over the timestamp and the
-exact body bytes. It is accepted within five minutes of its timestamp, once, and only on a
-claim that is launching or launched: it never moves the claim itself (only a release does).
+A report is signed with the key the launcher signs its webhook with, over what it authorises:
+the method, the canonical issue id the path names, the timestamp and the exact body bytes, which
+carry the claim generation (domain/signing.py). It is accepted within five minutes of its
+timestamp, once, and only on the claim of that generation while it is launching or launched: it
+never moves the claim itself (only a release does).
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ from .errors import ReportRefused, ReportUnauthenticated, RuleBroken, SessionNot
 from .patterns import LOGIN_PATTERN, REPO_CHARS
 from .ports import Ledger
 from .records import STATUS_HISTORY_LIMIT, Claim, ClaimStatus, ReportGuard, SessionStatus, StatusChange
+from .signing import REPORT_STRING, SIGNATURE_HEADER, TIMESTAMP_HEADER, legacy_signature, report_signature
 
-SIGNATURE_HEADER = "X-Intake-Signature"
-TIMESTAMP_HEADER = "X-Intake-Timestamp"
 # How far a report's timestamp may be from the API's clock, either way.
 MAX_SKEW_SECONDS = 300
 # Reports with one timestamp (one second) whose signatures the guard keeps; more are refused.
@@ -45,9 +46,22 @@ class StatusReport:
     """What a report says (the API's body, validated)."""
 
     status: SessionStatus
+    # The claim generation the session was launched for (the webhook's `generation`): signed
+    # with the body, so a report for one generation never lands on the next.
+    generation: int
     pr_url: str | None = None
-    # The claim generation the session was launched for (the webhook's `generation`), if sent.
-    generation: int | None = None
+
+
+@dataclass(frozen=True)
+class SignedReport:
+    """A report as it arrived, before anything reads its body: what its signature must cover."""
+
+    method: str
+    # The canonical id the request's path names, decoded (`github:acme/app#42`).
+    issue_id: str
+    body: bytes
+    timestamp: str | None
+    signature: str | None
 
 
 @dataclass(frozen=True)
@@ -58,32 +72,25 @@ class Receipt:
     digest: str
 
 
-def report_signature(key: str, timestamp: str, body: bytes) -> str:
-    """`X-Intake-Signature`: `sha256=<hex HMAC-SHA256 of "<timestamp>.<body bytes>">`."""
-    return "sha256=" + hmac.new(key.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def verify_report(key: str, timestamp: str | None, signature: str | None, body: bytes, now: datetime) -> Receipt:
-    """The receipt of a report signed with `key` within `MAX_SKEW_SECONDS` of `now`.
+def verify_report(key: str, report: SignedReport, now: datetime) -> Receipt:
+    """The receipt of a report signed with `key`, for its method and issue, within
+    `MAX_SKEW_SECONDS` of `now`.
 
     Raises ReportUnauthenticated naming the header at fault. The signature is compared in
     constant time, and checked before the timestamp's age, so a stale report and a forged one
-    are told apart only for a caller who holds the key.
+    are told apart only for a caller who holds the key. A signature made for another issue (or
+    method) does not match: the refusal names the issue this path asked for.
     """
+    timestamp, signature = report.timestamp, report.signature
     if not timestamp:
         raise ReportUnauthenticated(TIMESTAMP_HEADER, f"{TIMESTAMP_HEADER} is required: the report's Unix time (s)")
     if not _TIMESTAMP.fullmatch(timestamp):
         raise ReportUnauthenticated(TIMESTAMP_HEADER, f"{TIMESTAMP_HEADER} is not a Unix time in whole seconds")
     if not signature:
         raise ReportUnauthenticated(
-            SIGNATURE_HEADER, f"{SIGNATURE_HEADER} is required: sha256=<hex HMAC-SHA256 of '<timestamp>.<body>'>"
+            SIGNATURE_HEADER, f"{SIGNATURE_HEADER} is required: sha256=<hex HMAC-SHA256 of '{REPORT_STRING}'>"
         )
-    expected = report_signature(key, timestamp, body).encode()
-    if not hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass")):
-        raise ReportUnauthenticated(
-            SIGNATURE_HEADER,
-            f"{SIGNATURE_HEADER} does not match: sign '<timestamp>.<body>' with the session webhook key",
-        )
+    _check_signature(key, report, timestamp, signature)
     skew = int(now.timestamp()) - int(timestamp)
     if abs(skew) > MAX_SKEW_SECONDS:
         direction = "old" if skew > 0 else "in the future"
@@ -93,6 +100,24 @@ def verify_report(key: str, timestamp: str | None, signature: str | None, body: 
             f"{MAX_SKEW_SECONDS} s of the server's clock (sign it again now, and check the sender's clock)",
         )
     return Receipt(int(timestamp), hashlib.sha256(signature.encode()).hexdigest()[:32])
+
+
+def _check_signature(key: str, report: SignedReport, timestamp: str, signature: str) -> None:
+    sent = signature.encode("utf-8", "surrogatepass")
+    expected = report_signature(key, timestamp, report.method, report.issue_id, report.body)
+    if hmac.compare_digest(expected.encode(), sent):
+        return
+    if hmac.compare_digest(legacy_signature(key, timestamp, report.body).encode(), sent):
+        raise ReportUnauthenticated(
+            SIGNATURE_HEADER,
+            f"{SIGNATURE_HEADER} signs '<timestamp>.<body>', which is no longer accepted: sign "
+            f"'{REPORT_STRING}', which binds the report to its issue",
+        )
+    raise ReportUnauthenticated(
+        SIGNATURE_HEADER,
+        f"{SIGNATURE_HEADER} does not match: sign '{REPORT_STRING}' with the session webhook key, "
+        f"where the issue id is the one this path names ({report.issue_id[:200]!r})",
+    )
 
 
 def web_hosts(github_api_url: str | None) -> frozenset[str]:
@@ -149,7 +174,7 @@ def with_report(claim: Claim, report: StatusReport, receipt: Receipt, now: datet
         raise ReportUnauthenticated(SIGNATURE_HEADER, "this report was already accepted; a replayed request is refused")
     if claim.status not in REPORTABLE:
         raise ReportRefused("issueId", _not_reportable(claim))
-    if report.generation is not None and report.generation != claim.generation:
+    if report.generation != claim.generation:
         raise ReportRefused(
             "generation",
             f"the report is for generation {report.generation}, and the claim on {claim.canonical_id} is at "
