@@ -237,7 +237,7 @@ export interface paths {
         put?: never;
         /**
          * Report a session's status (the session backend, signed with the webhook key)
-         * @description Not SigV4: sign with the session webhook key, as the launcher signs its webhook. Send `X-Intake-Timestamp: <Unix seconds>` and `X-Intake-Signature: sha256=<hex HMAC-SHA256 of '<timestamp>.<exact body bytes>'>`. A report is accepted within 300 s of its timestamp, once (a replay, or a report older than the last one accepted, is 401). It is kept on the claim (the status, the PR URL, the last 20 reports) and never moves the claim: a report on a claim that is not launching or launched (released, failed, not yet launched) is 409. `issueId` is the URL-encoded canonical id, e.g. `github%3Aacme%2Fapp%2342`.
+         * @description Not SigV4: sign with the session webhook key. Send `X-Intake-Timestamp: <Unix seconds>` and `X-Intake-Signature: sha256=<hex HMAC-SHA256 of 'intake-report-v2\n<timestamp>\nPOST\n<canonical issue id>\n<body>'>`, where the issue id is the one the path names, decoded, and the body is its exact bytes, with the session's `generation`. A report signed for another issue, or the old way (`'<timestamp>.<body>'`), is 401. A report is accepted within 300 s of its timestamp, once (a replay, or a report older than the last one accepted, is 401), and only for the claim's current generation (409 otherwise). It is kept on the claim (the status, the PR URL, the last 20 reports) and never moves the claim: a report on a claim that is not launching or launched (released, failed, not yet launched) is 409. `issueId` is the URL-encoded canonical id, e.g. `github%3Aacme%2Fapp%2342`.
          */
         post: operations["report_status_sessions__issueId__status_post"];
         delete?: never;
@@ -675,12 +675,14 @@ export interface components {
          * @description The body of `POST /sessions/{issueId}/status`: what the session is doing now.
          *
          *     Signed, not SigV4: `X-Intake-Timestamp` (Unix seconds) and `X-Intake-Signature:
-         *     sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">` with the session webhook key. `prUrl` must
-         *     be on github.com or the deployment's GitHub host (422 at the field otherwise).
+         *     sha256=<hex HMAC-SHA256 of "intake-report-v2\n<timestamp>\nPOST\n<canonical issue id>\n<body>">`
+         *     with the session webhook key. `generation` is required: the body carries it under the
+         *     signature. `prUrl` must be on github.com or the deployment's GitHub host (422 at the field
+         *     otherwise).
          */
         StatusReportBody: {
             /** Generation */
-            generation?: number | null;
+            generation: number;
             /** Prurl */
             prUrl?: string | null;
             status: components["schemas"]["SessionStatus"];
