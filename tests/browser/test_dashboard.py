@@ -32,7 +32,7 @@ from intake_dev.template import REPO_ROOT
 from tracker_intake.adapters.dynamodb import DynamoLedger, DynamoTable
 from tracker_intake.domain.config import Acknowledge
 from tracker_intake.domain.records import Acknowledgement, AckState
-from tracker_intake.domain.status import report_signature
+from tracker_intake.domain.signing import report_signature
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -254,7 +254,7 @@ def report_status(stack: LocalStack, issue_id: str, body: dict[str, Any]) -> req
     """What a session backend sends: the status, signed with the stack's webhook key."""
     text = json.dumps(body)
     stamp = str(int(time.time()))
-    signature = report_signature(stack.options.webhook_secret, stamp, text.encode())
+    signature = report_signature(stack.options.webhook_secret, stamp, "POST", issue_id, text.encode())
     headers = {"Content-Type": "application/json", "X-Intake-Timestamp": stamp, "X-Intake-Signature": signature}
     return api(stack, "POST", f"/sessions/{quote(issue_id, safe='')}/status", data=text, headers=headers)
 
@@ -263,10 +263,11 @@ def test_a_sessions_reported_status_is_on_its_card_and_its_history_in_the_inspec
     stack: LocalStack, browser: WebDriver
 ) -> None:
     # GIVEN a launched session whose backend reported working, then a pull request
-    issue = api(stack, "GET", "/projects/widgets/sessions").json()["items"][-1]["issueId"]
+    session = api(stack, "GET", "/projects/widgets/sessions").json()["items"][-1]
+    issue, generation = session["issueId"], session["generation"]
     pr = f"https://github.com/{issue.split(':', 1)[1].split('#')[0]}/pull/77"
-    assert report_status(stack, issue, {"status": "working"}).status_code == 200
-    assert report_status(stack, issue, {"status": "pr_open", "prUrl": pr}).status_code == 200
+    assert report_status(stack, issue, {"status": "working", "generation": generation}).status_code == 200
+    assert report_status(stack, issue, {"status": "pr_open", "prUrl": pr, "generation": generation}).status_code == 200
     # WHEN the project page opens
     open_page(browser, stack, "/projects/widgets")
     # THEN its card shows the reported status beside the claim's, and links the pull request
