@@ -3,86 +3,22 @@
 The raw YAML can say one thing and the transform another (the schedule switch did: SAM turns
 `Enabled: !If [...]` into ENABLED whatever the condition), so these tests read the output of
 SAM's own translator (`sam_transform.py`, run in `.tools`, where SAM CLI installs it), and
-evaluate its conditions for given parameter values.
+evaluate its conditions for given parameter values (`expanded_template.py`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
+from expanded_template import FUNCTIONS, Evaluate, resources, transformed
 
 from intake_dev.template import REPO_ROOT
 from tracker_intake.domain.errors import AuthFailed, RepoNotFound
 
-TOOLS_PYTHON = REPO_ROOT / ".tools" / "bin" / "python"
 OBSERVABILITY = REPO_ROOT / "layers" / "intake" / "tracker_intake" / "observability.py"
-FUNCTIONS = ("DispatcherFunction", "PollerFunction", "LauncherFunction", "ApiFunction")
-
-
-@cache
-def transformed(*parameters: str) -> dict[str, Any]:
-    assert TOOLS_PYTHON.exists(), "SAM CLI's environment is missing: make tools (make test installs it)"
-    run = subprocess.run(
-        [
-            str(TOOLS_PYTHON),
-            str(Path(__file__).with_name("sam_transform.py")),
-            str(REPO_ROOT / "template.yaml"),
-            *parameters,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    template: dict[str, Any] = json.loads(run.stdout)
-    return template
-
-
-class Evaluate:
-    """CloudFormation's condition functions and Ref, for parameter values (else defaults)."""
-
-    def __init__(self, template: dict[str, Any], **values: str) -> None:
-        self.template = template
-        defaults = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
-        self.values = {**defaults, **values}
-
-    def condition(self, name: str) -> bool:
-        return bool(self(self.template["Conditions"][name]))
-
-    def __call__(self, node: Any) -> Any:
-        if isinstance(node, dict) and len(node) == 1:
-            ((fn, arg),) = node.items()
-            match fn:
-                case "Ref":
-                    return self.values.get(arg, {"Ref": arg})
-                case "Condition":
-                    return self.condition(arg)
-                case "Fn::Equals":
-                    return self(arg[0]) == self(arg[1])
-                case "Fn::Not":
-                    return not self(arg[0])
-                case "Fn::And":
-                    return all(self(a) for a in arg)
-                case "Fn::Or":
-                    return any(self(a) for a in arg)
-                case "Fn::If":
-                    return self(arg[1]) if self.condition(arg[0]) else self(arg[2])
-        if isinstance(node, list):
-            return [self(n) for n in node]
-        return node
-
-
-def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
 
 
 @pytest.mark.parametrize(("switch", "state"), [("true", "ENABLED"), ("false", "DISABLED")])
