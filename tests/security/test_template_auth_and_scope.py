@@ -1,6 +1,6 @@
 """What the template turns into once SAM has expanded it: IAM auth on every API operation but the
-session backend's signed status report, no open invoke permission, and no IAM statement on an
-unscoped resource where a scoped one exists.
+session backend's signed status report, no open invoke permission, no IAM statement on an
+unscoped resource where a scoped one exists, and prompts sent over https only.
 
 tests/unit/test_template.py checks the SAM template as written (DefaultAuthorizer AWS_IAM, no
 event turning auth off, every policy a scoped SAM template or statement). SAM adds things of its
@@ -232,3 +232,29 @@ def test_managed_policies_are_only_the_logging_one() -> None:
     # THEN there is no other: a managed policy grants on "*" what a scoped template can grant
     # on this stack's resources (e.g. SQSPollerPolicy for the launch queue)
     assert not unexpected, unexpected
+
+
+# --- prompts leave over https only -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("", True),  # no webhook: SessionBackend=log
+        ("https://sessions.example.com/v1/launch", True),
+        ("https://10.0.0.7:8443/launch?team=intake", True),
+        ("http://sessions.example.com/v1/launch", False),
+        ("HTTP://sessions.example.com/", False),
+        ("ftp://sessions.example.com/", False),
+        ("https://", False),
+        ("https://sessions.example.com/a b", False),
+        ("sessions.example.com/launch", False),
+    ],
+)
+def test_the_session_webhook_url_must_be_https(url: str, accepted: bool) -> None:
+    # GIVEN the SessionWebhookUrl parameter (each session request carries the issue's prompt)
+    parameter = expanded()["Parameters"]["SessionWebhookUrl"]
+    # WHEN a URL is matched against its pattern, as CloudFormation matches the whole value
+    # THEN only https URLs (or none) are accepted, and a refusal says why
+    assert (re.fullmatch(parameter["AllowedPattern"], url) is not None) is accepted
+    assert parameter["Default"] == "" and "https://" in parameter["ConstraintDescription"]

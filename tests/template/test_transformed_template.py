@@ -224,3 +224,15 @@ def test_every_function_runs_on_the_architecture_asked_for_with_the_layer_built_
         if evaluate.condition(layer["Condition"])
     ] == [[arch]]
     assert template["Parameters"]["Architecture"]["Default"] == "arm64"
+
+
+@pytest.mark.parametrize("value", ["false", "true"])
+def test_the_launcher_is_told_whether_to_log_whole_prompts(value: str) -> None:
+    # GIVEN the transformed template with SessionLogPrompts set
+    template = transformed(f"SessionLogPrompts={value}")
+    env = template["Resources"]["LauncherFunction"]["Properties"]["Environment"]["Variables"]
+    # WHEN the launcher's SESSION_LOG_PROMPTS is evaluated
+    # THEN it is the parameter's value, and prompts stay out of the logs unless asked for
+    assert Evaluate(template, SessionLogPrompts=value)(env["SESSION_LOG_PROMPTS"]) == value
+    parameter = template["Parameters"]["SessionLogPrompts"]
+    assert parameter["Default"] == "false" and sorted(parameter["AllowedValues"]) == ["false", "true"]
