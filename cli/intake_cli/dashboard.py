@@ -5,6 +5,10 @@ it. The browser talks only to this loopback server: the page and its assets are 
 package, every other request is forwarded to `--api-url`, signed with SigV4 from the user's own
 AWS credentials exactly as the CLI signs. No credential reaches the browser, and nothing new is
 exposed in AWS. The local stack (`intake local`) serves the same bundle on the API's own port.
+
+Only the dashboard's own page may use it: another site can neither frame it nor send it a
+request that is forwarded (see `_refusal`, and `browser_guard` for the headers every answer
+carries).
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from urllib.parse import unquote
 
 from botocore.exceptions import BotoCoreError
 
+from . import browser_guard
 from .api_client import ApiClient, ApiUnreachable, UsageError, client_for
 
 BUNDLE = files("intake_cli") / "web"
 _ASSET = re.compile(r"/assets/[A-Za-z0-9._-]+")
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
-# What the browser sends that the API reads, and what the API answers that the page reads.
+# What the browser sends that the API reads, and what the API answers that the page reads (the
+# dashboard's own header, browser_guard.DASHBOARD_HEADER, is checked here and not forwarded).
 _REQUEST_HEADERS = ("Content-Type", "If-Match", "Accept")
 _ANSWER_HEADERS = ("Content-Type", "ETag", "Location", "Retry-After", "Allow")
 MAX_BODY = 16 * 1024
@@ -51,12 +57,13 @@ _LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 _DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
 
 
-def _refusal(target: str, headers: Any, port: int) -> tuple[int, str] | None:
+def _refusal(target: str, headers: browser_guard.Headers, port: int) -> tuple[int, str] | None:
     """Why this request may not go through the proxy, or None.
 
-    - Only this loopback origin may use it: a page elsewhere (DNS rebinding, a cross-site form)
-      would otherwise act with the user's AWS identity. `Host` must name loopback and this
-      port, and an `Origin`, when sent, must be this one.
+    - Only this loopback origin may use it: a page elsewhere (DNS rebinding, a cross-site form
+      or link) would otherwise act with the user's AWS identity. `Host` must name loopback and
+      this port, an `Origin`, when sent, must be this one, and a `Sec-Fetch-Site`, when sent,
+      must say the request is the page's own or the user's (a GET from elsewhere has no Origin).
     - The target is a path on the API: `/`-rooted, not `//` (another host), no `.` or `..`
       segments (out of the stage), no backslash.
     - The body has a plain length, at most 16 KB (no chunked bodies, which would be read as a
@@ -68,6 +75,8 @@ def _refusal(target: str, headers: Any, port: int) -> tuple[int, str] | None:
     origin = headers.get("Origin")
     if origin is not None and origin not in {f"http://{host}" for host in allowed}:
         return 403, "requests from other origins are refused"
+    if browser_guard.from_another_site(headers):
+        return 403, browser_guard.CROSS_SITE_REFUSAL
     path = target.split("?", 1)[0]
     if not path.startswith("/") or path.startswith("//") or "\\" in target or _DOT_SEGMENT.search(unquote(path)):
         return 400, "the request path is not a path on the API"
@@ -96,9 +105,7 @@ def serve_dashboard(client: ApiClient, host: str = "127.0.0.1", port: int = 8765
             port = cast(tuple[str, int], self.server.server_address)[1]
             refusal = _refusal(self.path, self.headers, port)
             if refusal is not None:
-                status, message = refusal
-                self._reply(status, "application/json", json.dumps({"message": message}).encode(), {})
-                self.close_connection = True
+                self._refuse(*refusal)
                 return
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
@@ -107,6 +114,10 @@ def serve_dashboard(client: ApiClient, host: str = "127.0.0.1", port: int = 8765
                 if found is not None:
                     self._reply(200, found[1], found[0], {"Cache-Control": "no-cache"})
                     return
+            # Only the page's own script can add this header: a form or a link cannot.
+            if not browser_guard.from_the_dashboard(self.headers):
+                self._refuse(403, browser_guard.NO_DASHBOARD_HEADER_REFUSAL)
+                return
             headers = {name: self.headers[name] for name in _REQUEST_HEADERS if self.headers.get(name) is not None}
             try:
                 answer = client.forward(self.command, self.path, body, headers)
@@ -124,6 +135,10 @@ def serve_dashboard(client: ApiClient, host: str = "127.0.0.1", port: int = 8765
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
+        def _refuse(self, status: int, message: str) -> None:
+            self._reply(status, "application/json", json.dumps({"message": message}).encode(), {})
+            self.close_connection = True
+
         def _reply(self, status: int, content_type: str, payload: bytes, headers: dict[str, str]) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -133,6 +148,12 @@ def serve_dashboard(client: ApiClient, host: str = "127.0.0.1", port: int = 8765
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
+
+        def end_headers(self) -> None:
+            # On every answer, http.server's own errors included.
+            for name, value in browser_guard.SECURITY_HEADERS.items():
+                self.send_header(name, value)
+            super().end_headers()
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -31,12 +31,19 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Sent on every API call: `intake dashboard` forwards only calls that carry it (and `intake local`
+ * asks it of a browser's calls), since a form or a link from another site cannot add a header.
+ * The name is cli/intake_cli/browser_guard.py's DASHBOARD_HEADER.
+ */
+const DASHBOARD_HEADER = { "X-Intake-Dashboard": "1" };
+
 async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ data: T; etag: string | null }> {
   let response: Response;
   try {
     response = await fetch(path, {
       method,
-      headers: body === undefined ? headers : { "Content-Type": "application/json", ...headers },
+      headers: body === undefined ? { ...DASHBOARD_HEADER, ...headers } : { ...DASHBOARD_HEADER, "Content-Type": "application/json", ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {

@@ -2,7 +2,8 @@
 
 The stand-in is the real API handler on moto behind a SigV4 verifier (`sigv4_stand_in`), on
 loopback; the dashboard server is the one `intake dashboard` runs. The browser's side is played
-by `requests`, which sends no credential at all.
+by `requests`, which sends no credential at all: the dashboard's own page is a session that sends
+the dashboard's header, as its script does; another site's page sends what a browser would.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from botocore.credentials import Credentials
 from sigv4_stand_in import iam_checked
 
 from intake_cli.api_client import ApiClient, UsageError
-from intake_cli.dashboard import serve_dashboard
+from intake_cli.browser_guard import DASHBOARD_HEADER, SECURITY_HEADERS
+from intake_cli.dashboard import BUNDLE, serve_dashboard, static_file
 from intake_dev.functions import quiet_handler_logs
 from intake_dev.local_api import serve_api
 
 REGION = "eu-west-1"
 KEY = Credentials("AKIDDASHBOARDTEST", "dashboard-test-secret")
+# What the dashboard's own script adds to every API call.
+FROM_THE_PAGE = {DASHBOARD_HEADER: "1"}
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Rig:
     dashboard_url: str
     seen: list[str]
     headers: list[dict[str, str]]
+    page: requests.Session
 
     def raw(
         self, method: str, target: str, headers: dict[str, str] | None = None, body: bytes = b""
@@ -61,9 +66,12 @@ def rig(aws: dict[str, Any]) -> Iterator[Rig]:
         api_url = f"http://127.0.0.1:{upstream.server_address[1]}"
         client = ApiClient(api_url, credentials=lambda: KEY, sign_region=REGION)
         dashboard = serve_dashboard(client, "127.0.0.1", 0)
+        page = requests.Session()
+        page.headers.update(FROM_THE_PAGE)
         try:
-            yield Rig(api_url, f"http://127.0.0.1:{dashboard.server_address[1]}", seen, arrived)
+            yield Rig(api_url, f"http://127.0.0.1:{dashboard.server_address[1]}", seen, arrived, page)
         finally:
+            page.close()
             for server in (dashboard, upstream):
                 server.shutdown()
                 server.server_close()
@@ -100,9 +108,9 @@ def test_the_dashboard_page_is_served_without_calling_the_api(rig: Rig) -> None:
 def test_api_calls_are_forwarded_signed_and_answered_whole(rig: Rig) -> None:
     # GIVEN the browser, which holds no credential
     # WHEN it creates a project, reads it, and saves with a stale If-Match, through the dashboard
-    created = requests.post(f"{rig.dashboard_url}/projects", json={"id": "web", "name": "Web"}, timeout=10)
-    listed = requests.get(f"{rig.dashboard_url}/projects?limit=5", timeout=10)
-    stale = requests.put(
+    created = rig.page.post(f"{rig.dashboard_url}/projects", json={"id": "web", "name": "Web"}, timeout=10)
+    listed = rig.page.get(f"{rig.dashboard_url}/projects?limit=5", timeout=10)
+    stale = rig.page.put(
         f"{rig.dashboard_url}/projects/web/config", json={"name": "x"}, headers={"If-Match": '"9"'}, timeout=10
     )
     # THEN every call reached the API signed (the stand-in checked each), with the API's answers
@@ -126,7 +134,9 @@ def test_an_unreachable_api_is_a_502_with_a_sentence(aws: dict[str, Any]) -> Non
     dashboard = serve_dashboard(ApiClient(f"http://127.0.0.1:{port}"), "127.0.0.1", 0)
     try:
         # WHEN the page asks for the projects
-        answer = requests.get(f"http://127.0.0.1:{dashboard.server_address[1]}/projects", timeout=10)
+        answer = requests.get(
+            f"http://127.0.0.1:{dashboard.server_address[1]}/projects", headers=FROM_THE_PAGE, timeout=10
+        )
     finally:
         dashboard.shutdown()
         dashboard.server_close()
@@ -138,7 +148,7 @@ def test_what_the_browser_sends_besides_the_request_never_reaches_the_api(rig: R
     # GIVEN a browser request carrying its own credentials and cookies
     sent = {"Authorization": "Bearer from-the-page", "Cookie": "session=1", "X-Amz-Security-Token": "page-token"}
     # WHEN it goes through the dashboard
-    answer = requests.get(f"{rig.dashboard_url}/projects", headers=sent, timeout=10)
+    answer = rig.page.get(f"{rig.dashboard_url}/projects", headers=sent, timeout=10)
     # THEN the API got the dashboard's own signature and none of the page's headers
     assert answer.status_code == 200 and rig.seen == ["ok"]
     arrived = rig.headers[0]
@@ -150,8 +160,8 @@ def test_what_the_browser_sends_besides_the_request_never_reaches_the_api(rig: R
 
 def test_encoded_paths_and_queries_are_signed_as_sent(rig: Rig) -> None:
     # WHEN the page releases a claim (a canonical id with %2F and %23) and pages with a nextToken
-    released = requests.delete(f"{rig.dashboard_url}/projects/web/sessions/github%3Aacme%2Fapp%2342", timeout=10)
-    paged = requests.get(f"{rig.dashboard_url}/projects?limit=1&nextToken=bm9wZQ", timeout=10)
+    released = rig.page.delete(f"{rig.dashboard_url}/projects/web/sessions/github%3Aacme%2Fapp%2342", timeout=10)
+    paged = rig.page.get(f"{rig.dashboard_url}/projects?limit=1&nextToken=bm9wZQ", timeout=10)
     # THEN both signatures hold, and the API answers for itself (no such project; a token it never gave)
     assert rig.seen == ["ok", "ok"]
     assert released.status_code == 404 and paged.status_code == 400
@@ -203,7 +213,7 @@ def test_a_body_that_cannot_be_read_plainly_is_refused(rig: Rig, headers: dict[s
 
 def test_a_request_line_naming_another_host_stays_on_the_api(rig: Rig) -> None:
     # WHEN the request target looks like another host (http.server reads it as a path)
-    status, _ = rig.raw("GET", "//attacker.example/projects")
+    status, _ = rig.raw("GET", "//attacker.example/projects", FROM_THE_PAGE)
     # THEN it was answered by the API itself (no such route), signed for it
     assert status == 404 and rig.seen == ["ok"]
 
@@ -215,3 +225,95 @@ def test_the_client_signs_only_requests_to_the_apis_own_host(path: str) -> None:
     # WHEN asked to forward something that would change the host THEN it refuses before signing
     with pytest.raises(UsageError, match="not a path on the config API"):
         client.forward("GET", path, None, {})
+
+
+# --- framing, other sites, and the dashboard's header ---------------------------------------------
+
+
+def assert_guarded(answer: requests.Response) -> None:
+    """The answer forbids framing, sniffing, referrers and other origins' use, once each."""
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    policy = answer.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy and "unsafe-inline" not in policy
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Referrer-Policy"] == "no-referrer"
+    assert answer.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert answer.headers["Cross-Origin-Resource-Policy"] == "same-origin"
+    # requests joins repeated headers with ", ": equal values mean each was sent once
+    assert {name: answer.headers[name] for name in SECURITY_HEADERS} == SECURITY_HEADERS
+
+
+def script_of(page: requests.Response) -> str:
+    return page.text.split('src="./', 1)[1].split('"', 1)[0]
+
+
+def test_every_answer_of_the_dashboard_forbids_framing_and_sniffing(rig: Rig) -> None:
+    # GIVEN the page (the user typed its address), its script, an API answer, a refusal, and
+    # http.server's own answer to a method it does not take
+    own = {"Sec-Fetch-Site": "same-origin"}
+    page = requests.get(f"{rig.dashboard_url}/", headers={"Sec-Fetch-Site": "none"}, timeout=10)
+    asset = requests.get(f"{rig.dashboard_url}/{script_of(page)}", headers=own, timeout=10)
+    forwarded = rig.page.get(f"{rig.dashboard_url}/projects", headers=own, timeout=10)
+    refused = requests.post(f"{rig.dashboard_url}/projects", headers={"Sec-Fetch-Site": "cross-site"}, timeout=10)
+    unknown = requests.request("TRACE", f"{rig.dashboard_url}/", timeout=10)
+    # THEN each is what it is
+    assert [a.status_code for a in (page, asset, forwarded, refused, unknown)] == [200, 200, 200, 403, 501]
+    # AND each carries the security headers
+    for answer in (page, asset, forwarded, refused, unknown):
+        assert_guarded(answer)
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+@pytest.mark.parametrize(("method", "path"), [("GET", "/projects"), ("POST", "/projects"), ("GET", "/")])
+def test_a_request_another_site_made_is_refused_and_not_forwarded(rig: Rig, site: str, method: str, path: str) -> None:
+    # GIVEN a page on another site, or on another port of loopback (same-site), that even knows the
+    # dashboard's header; its browser sends no Origin on a GET, but says where the request came from
+    headers = {"Sec-Fetch-Site": site, "Content-Type": "application/json"}
+    # WHEN it calls the dashboard (or frames or links its page)
+    answer = rig.page.request(method, f"{rig.dashboard_url}{path}", headers=headers, data=b"{}", timeout=10)
+    # THEN 403 with a sentence, and nothing reached the API
+    assert answer.status_code == 403
+    assert answer.json() == {"message": "requests from other sites are refused: open the dashboard at its own address"}
+    assert rig.seen == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/projects", b""),
+        ("POST", "/projects", b"id=web&name=Web"),
+        ("DELETE", "/projects/web/sessions/github%3Aacme%2Fapp%2342", b""),
+    ],
+)
+def test_an_api_call_without_the_dashboards_header_is_refused_and_not_forwarded(
+    rig: Rig, method: str, path: str, body: bytes
+) -> None:
+    # GIVEN a request a link, an <img> or a form could make (an older browser says nothing of its
+    # site): no dashboard header
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+    # WHEN it reaches the dashboard
+    answer = requests.request(method, f"{rig.dashboard_url}{path}", headers=headers, data=body, timeout=10)
+    # THEN 403 naming the header, and nothing reached the API
+    assert answer.status_code == 403
+    assert answer.json() == {"message": "API calls through the dashboard must carry the X-Intake-Dashboard header"}
+    assert rig.seen == []
+
+
+def test_the_pages_own_call_is_forwarded_without_the_browsers_headers(rig: Rig) -> None:
+    # GIVEN the dashboard's own page: same origin, its header on the call
+    marks = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors", "Origin": rig.dashboard_url}
+    # WHEN it creates a project
+    answer = rig.page.post(f"{rig.dashboard_url}/projects", json={"id": "web"}, headers=marks, timeout=10)
+    # THEN the call was forwarded, signed, and answered
+    assert answer.status_code == 201 and rig.seen == ["ok"]
+    # AND neither the dashboard's header nor the browser's marks reached the API
+    assert not {"x-intake-dashboard", "sec-fetch-site", "sec-fetch-mode", "origin"} & set(rig.headers[0])
+
+
+def test_the_built_page_sends_the_header_the_dashboard_asks_for() -> None:
+    # GIVEN the committed bundle's script (the one its page loads)
+    page = static_file("/")
+    assert page is not None
+    script = page[0].decode().split('src="./', 1)[1].split('"', 1)[0]
+    # THEN its API calls carry the header, by the name the servers check
+    assert f'"{DASHBOARD_HEADER}":"1"' in BUNDLE.joinpath(*script.split("/")).read_text()
