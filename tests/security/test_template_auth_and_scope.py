@@ -1,6 +1,6 @@
 """What the template turns into once SAM has expanded it: IAM auth on every API operation but the
-session backend's signed status report, no open invoke permission, no IAM statement on an
-unscoped resource where a scoped one exists, and prompts sent over https only.
+session backend's signed status report, every request in an access log, no open invoke permission,
+no IAM statement on an unscoped resource where a scoped one exists, and prompts sent over https only.
 
 tests/unit/test_template.py checks the SAM template as written (DefaultAuthorizer AWS_IAM, no
 event turning auth off, every policy a scoped SAM template or statement). SAM adds things of its
@@ -36,6 +36,10 @@ ALLOWED_MANAGED_POLICIES = {
     # SAM attaches it to every function that declares Tracing (ours: Active or PassThrough, by
     # the Tracing parameter). It only writes traces, and X-Ray's write actions take no resource.
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+    # API Gateway's own role, which its account settings name (ApiGatewayLogRole=create) to write
+    # the access log. That role serves every API of the account and region, so it cannot be held
+    # to this stack's log group; this is the policy AWS provides for it.
+    "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
 }
 
 
@@ -216,6 +220,13 @@ def test_no_iam_statement_allows_an_unscoped_resource_or_action() -> None:
             assert action != "*" and not action.endswith(":*"), f"{role}: action {action!r}"
 
 
+def in_aws(arn: Any) -> str:
+    """A managed policy's ARN in the aws partition (the template writes its own with ${AWS::Partition})."""
+    if isinstance(arn, dict) and isinstance(arn.get("Fn::Sub"), str):
+        return str(arn["Fn::Sub"]).replace("${AWS::Partition}", "aws")
+    return str(arn)
+
+
 def test_managed_policies_are_only_the_logging_one() -> None:
     # GIVEN the managed policies attached to the stack's roles (SAM adds some for event sources)
     attached = [
@@ -227,11 +238,59 @@ def test_managed_policies_are_only_the_logging_one() -> None:
     unexpected = {
         (role, str(arn))
         for role, arn in attached
-        if not (isinstance(arn, dict) and arn.get("Ref") in own) and str(arn) not in ALLOWED_MANAGED_POLICIES
+        if not (isinstance(arn, dict) and arn.get("Ref") in own) and in_aws(arn) not in ALLOWED_MANAGED_POLICIES
     }
     # THEN there is no other: a managed policy grants on "*" what a scoped template can grant
     # on this stack's resources (e.g. SQSPollerPolicy for the launch queue)
     assert not unexpected, unexpected
+
+
+# --- an audit trail of every request ----------------------------------------------------------------
+
+
+def test_every_request_to_the_api_is_logged_with_who_sent_it_to_a_group_that_expires() -> None:
+    # GIVEN the stage of the expanded template
+    ((name, stage),) = resources("AWS::ApiGateway::Stage").items()
+    setting = stage.get("AccessLogSetting")
+    # WHEN its access log is read (API Gateway writes it for every request, refused ones included)
+    assert setting, f"{name} has no access log"
+    fields = json.loads(setting["Format"])
+    # THEN each line is JSON with the request, its source address, its signer and its outcome
+    wanted = {
+        "$context.requestId",
+        "$context.requestTime",
+        "$context.identity.sourceIp",
+        "$context.identity.caller",
+        "$context.identity.userArn",
+        "$context.httpMethod",
+        "$context.path",
+        "$context.resourcePath",
+        "$context.status",
+    }
+    assert wanted <= set(fields.values()), sorted(wanted - set(fields.values()))
+    # AND it goes to a log group of the stack, kept LogRetentionDays
+    (group,) = references(setting["DestinationArn"])
+    assert resources("AWS::Logs::LogGroup")[group]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_the_stage_is_created_after_the_account_s_logging_role_when_the_stack_sets_it() -> None:
+    # API Gateway refuses an access log until its account settings name a role to write it with.
+    template = expanded()
+    account = template["Resources"]["ApiGatewayAccount"]
+    role = template["Resources"]["ApiGatewayLoggingRole"]
+    # GIVEN the account settings and their role, made only when ApiGatewayLogRole is create
+    assert account["Condition"] == role["Condition"] == "CreateApiGatewayLogRole"
+    assert template["Parameters"]["ApiGatewayLogRole"]["Default"] == "create"
+    # WHEN the stage's log group is followed
+    ((_, stage),) = resources("AWS::ApiGateway::Stage").items()
+    (group,) = references(stage["AccessLogSetting"]["DestinationArn"])
+    # THEN it refers to the account settings (so the stage comes after them) when they are made
+    assert "ApiGatewayAccount" in references(template["Resources"][group]["Properties"]["Tags"])
+    # AND the role stays when the stack goes: other APIs of the account may log with it
+    assert role["DeletionPolicy"] == role["UpdateReplacePolicy"] == "Retain"
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "apigateway.amazonaws.com"
+    }
 
 
 # --- prompts leave over https only -----------------------------------------------------------------------
