@@ -226,6 +226,26 @@ def test_every_function_runs_on_the_architecture_asked_for_with_the_layer_built_
     assert template["Parameters"]["Architecture"]["Default"] == "arm64"
 
 
+def test_the_api_function_has_a_reserve_of_its_own_beside_the_poller_s() -> None:
+    # GIVEN the transformed template with its default parameters
+    template = transformed()
+    evaluate = Evaluate(template)
+    functions = {name: template["Resources"][name]["Properties"] for name in FUNCTIONS}
+    # WHEN the reserved concurrency of the API and of the poller are evaluated
+    api = functions["ApiFunction"]["ReservedConcurrentExecutions"]
+    poller = functions["PollerFunction"]["ReservedConcurrentExecutions"]
+    # THEN the API's is a parameter of its own, 10 by default: a flood on the open status route is
+    # throttled there, and the poller keeps its own reserve (GitHubMaxConcurrency)
+    assert api == {"Ref": "ApiReservedConcurrency"} and poller == {"Ref": "GitHubMaxConcurrency"}
+    assert (int(evaluate(api)), int(evaluate(poller))) == (10, 20)
+    parameter = template["Parameters"]["ApiReservedConcurrency"]
+    assert parameter["Type"] == "Number" and 1 <= parameter["MinValue"] <= 10 <= parameter["MaxValue"] <= 100
+    assert "starve" in parameter["Description"]
+    # AND both reserves together leave Lambda's default account limit (1,000) its 100 unreserved
+    largest = int(template["Parameters"]["GitHubMaxConcurrency"]["MaxValue"]) + int(parameter["MaxValue"])
+    assert largest <= 1000 - 100
+
+
 @pytest.mark.parametrize("value", ["false", "true"])
 def test_the_launcher_is_told_whether_to_log_whole_prompts(value: str) -> None:
     # GIVEN the transformed template with SessionLogPrompts set
