@@ -12,7 +12,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= $(REGION)
 
 # (The invoke-<function> targets are a pattern rule: declared phony, make would skip them.)
-.PHONY: help install tools test lint typecheck template-check unit build deploy deploy-guided demo local load \
+.PHONY: help install tools test lint typecheck template-check checkov unit build deploy deploy-guided demo local load \
         bench clean browser dashboard dashboard-check dashboard-test built samlocal-deps lambda-image
 
 help: ## list the targets
@@ -32,6 +32,15 @@ $(TOOLS)/bin/.installed:
 	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
 	$(TOOLS)/bin/python -m pip install --quiet aws-sam-cli cfn-lint
+	@touch $@
+
+# checkov pins boto3, pydantic and many more, so it has an environment of its own as well.
+CHECKOV := .checkov
+CHECKOV_VERSION := 3.3.30
+$(CHECKOV)/.installed-$(CHECKOV_VERSION):
+	rm -rf $(CHECKOV) && $(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
 	@touch $@
 
 install: $(BIN)/.installed ## create .venv with the service, dev tools and the `intake` command
@@ -80,15 +89,22 @@ template-check: tools ## cfn-lint and sam validate --lint on template.yaml
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint --region $(REGION)
 
+# On the template as SAM expands it (what CloudFormation is given: the roles, the stage...). A
+# finding fails the run unless template.yaml skips it on the resource, with its reason.
+checkov: tools $(CHECKOV)/.installed-$(CHECKOV_VERSION) ## checkov on the expanded template: every finding fixed or skipped with a reason
+	$(TOOLS)/bin/python tests/template/for_checkov.py template.yaml .aws-sam/checkov/template.json
+	$(CHECKOV)/bin/checkov -f .aws-sam/checkov/template.json --framework cloudformation --compact --quiet --skip-download
+
 unit: install ## pytest only
 	$(BIN)/pytest -q
 
-test: install tools browser samlocal-deps ## the whole check CI runs: ruff, mypy, cfn-lint, sam validate, the dashboard, pytest
+test: install tools browser samlocal-deps ## the whole check CI runs: ruff, mypy, cfn-lint, sam validate, checkov, the dashboard, pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory typecheck
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint --region $(REGION)
+	$(MAKE) --no-print-directory checkov
 	$(MAKE) --no-print-directory dashboard-check dashboard-test built
 	INTAKE_PY312="$(PY312)" $(BIN)/pytest -q
 

@@ -22,17 +22,22 @@ class NoLookups:
         raise RuntimeError("the template named a managed policy by name: use its ARN")
 
 
-def main(argv: list[str]) -> int:
-    template: dict[str, Any] = yaml_parse(Path(argv[0]).read_text())
+def expand(path: Path, parameters: dict[str, str]) -> dict[str, Any]:
+    """The template at `path` as SAM expands it, for these parameter values (else the defaults)."""
+    template: dict[str, Any] = yaml_parse(path.read_text())
     # As `sam package` leaves it: local code folders become S3 objects (as `sam validate` does too).
     for resource in template.get("Resources", {}).values():
         properties = resource.get("Properties", {})
         for key in ("CodeUri", "ContentUri"):
             if isinstance(properties.get(key), str) and not properties[key].startswith("s3://"):
                 properties[key] = f"s3://packaged/{properties[key]}"
+    expanded: dict[str, Any] = transform(template, parameters, NoLookups())
+    return expanded
+
+
+def main(argv: list[str]) -> int:
     parameters = dict(arg.split("=", 1) for arg in argv[1:])
-    expanded = transform(template, parameters, NoLookups())
-    print(json.dumps(expanded, indent=1, default=str))
+    print(json.dumps(expand(Path(argv[0]), parameters), indent=1, default=str))
     return 0
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
-from expanded_template import FUNCTIONS, Evaluate, resources, transformed
+from expanded_template import FUNCTIONS, Evaluate, resources, run_in_tools, transformed
 
-from intake_dev.template import REPO_ROOT
+from intake_dev.template import REPO_ROOT, load_template
 from tracker_intake.domain.errors import AuthFailed, RepoNotFound
 
 OBSERVABILITY = REPO_ROOT / "layers" / "intake" / "tracker_intake" / "observability.py"
@@ -256,3 +257,39 @@ def test_the_launcher_is_told_whether_to_log_whole_prompts(value: str) -> None:
     assert Evaluate(template, SessionLogPrompts=value)(env["SESSION_LOG_PROMPTS"]) == value
     parameter = template["Parameters"]["SessionLogPrompts"]
     assert parameter["Default"] == "false" and sorted(parameter["AllowedValues"]) == ["false", "true"]
+
+
+def _skips(resource: dict[str, Any]) -> dict[str, str]:
+    return {s["id"]: s.get("comment", "") for s in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])}
+
+
+def test_every_checkov_skip_in_the_template_gives_its_reason() -> None:
+    # GIVEN the checkov findings template.yaml skips (`make checkov` fails on any other)
+    written = {name: _skips(r) for name, r in load_template()["Resources"].items() if _skips(r)}
+    assert written
+    # WHEN their comments are read
+    # THEN each skip says why, in a sentence
+    for name, skips in written.items():
+        for check, comment in skips.items():
+            assert re.fullmatch(r"CKV_AWS_\d+", check), (name, check)
+            assert len(comment) > 40 and comment.endswith("."), (name, check, comment)
+
+
+def test_the_skips_reach_what_sam_makes_of_each_function_and_of_the_api_stage(tmp_path: Path) -> None:
+    # GIVEN the skips written on the SAM resources of template.yaml
+    written = load_template()["Resources"]
+    # WHEN the template is expanded for checkov (`make checkov`)
+    run = run_in_tools("for_checkov.py", str(REPO_ROOT / "template.yaml"), str(tmp_path / "template.json"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    scanned = json.loads((tmp_path / "template.json").read_text())["Resources"]
+    # THEN SAM carries each function's to the function it makes
+    for name in FUNCTIONS:
+        assert scanned[name]["Type"] == "AWS::Lambda::Function"
+        assert _skips(scanned[name]) == _skips(written[name]) != {}, name
+    # AND the API's reach the stage it deploys (SAM leaves them on the RestApi: the script copies them)
+    (stage,) = [r for r in scanned.values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    assert stage["Properties"]["RestApiId"] == {"Ref": "IntakeApi"}
+    assert _skips(stage) == _skips(written["IntakeApi"]) != {}
+    # AND nothing but the stage's Metadata differs from the plain expansion
+    del stage["Metadata"]
+    assert scanned == transformed()["Resources"]
