@@ -171,4 +171,4 @@ bench: install ## benchmarks: writes bench/results.json, prints a table (BENCHMA
 	$(BIN)/python -m bench.run
 
 clean: ## remove the environments and build output
-	rm -rf $(VENV) $(TOOLS) $(WHEELHOUSE) .aws-sam .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) $(WHEELHOUSE) .aws-sam .mypy_cache .ruff_cache .pytest_cache
