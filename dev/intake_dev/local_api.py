@@ -3,6 +3,10 @@
 `sam local start-api` without containers: the real ApiFunction handler answers, and its
 proxy response becomes the HTTP response. The path is handed over still percent-encoded,
 as API Gateway (REST) does, and `pathParameters` is left to the handler's own router.
+
+It also serves the dashboard (`static`), so it guards it as `intake dashboard` does: every answer
+carries the dashboard's security headers, and a browser's request from another site is refused
+(`guard`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from intake_cli import browser_guard
+
 from .functions import LocalLambdaContext
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -28,6 +34,8 @@ Static = Callable[[str], tuple[bytes, str] | None]
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 STAGE = "local"
 _BAD_GATEWAY = json.dumps({"message": "Internal server error"})
+# Headers this server sets itself, whatever the handler answers.
+_SET_HERE = {"content-length", "connection", "transfer-encoding", *map(str.lower, browser_guard.SECURITY_HEADERS)}
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +84,24 @@ def proxy_event(method: str, target: str, headers: list[tuple[str, str]], body: 
     }
 
 
+def guard(headers: browser_guard.Headers, static: bool) -> str | None:
+    """Why this request is refused, or None: the dashboard's rules, loose enough for the CLI.
+
+    A request another site's page made (its Sec-Fetch-Site says so) is refused, page and API
+    alike. An API call needs the dashboard's header only when it shows a browser's marks (an
+    `Origin` or a `Sec-Fetch-*` header): the CLI (`intake --api-url`), curl and the tests call
+    this API as they would call API Gateway, with neither, and are not asked for it. A modern
+    browser marks every request with Sec-Fetch-*, an older one at least a cross-site POST with
+    `Origin`; what neither marks is an old browser's cross-site GET, a read whose answer the
+    page cannot see. The deployed API needs none of this: it takes only SigV4-signed calls.
+    """
+    if browser_guard.from_another_site(headers):
+        return browser_guard.CROSS_SITE_REFUSAL
+    if not static and browser_guard.from_a_browser(headers) and not browser_guard.from_the_dashboard(headers):
+        return browser_guard.NO_DASHBOARD_HEADER_REFUSAL
+    return None
+
+
 def serve_api(
     handler: Handler, host: str = "127.0.0.1", port: int = 3000, static: Static | None = None
 ) -> ThreadingHTTPServer:
@@ -90,13 +116,16 @@ def serve_api(
         server_version = "intake-local-api"
 
         def _serve(self) -> None:
+            found = static(self.path) if static is not None and self.command in ("GET", "HEAD") else None
+            refusal = guard(self.headers, static=found is not None)
+            if refusal is not None:
+                self._refuse(403, refusal)
+                return
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_PAYLOAD_BYTES:
-                self._reply(413, {"Content-Type": ["application/json"]}, json.dumps({"message": "payload too large"}))
-                self.close_connection = True
+                self._refuse(413, "payload too large")
                 return
             body = self.rfile.read(length) if length else b""
-            found = static(self.path) if static is not None and self.command in ("GET", "HEAD") else None
             if found is not None:
                 self._reply(200, {"Content-Type": [found[1]], "Cache-Control": ["no-cache"]}, found[0])
                 return
@@ -114,11 +143,16 @@ def serve_api(
             payload = base64.b64decode(raw) if answer.get("isBase64Encoded") else str(raw).encode()
             self._reply(int(answer.get("statusCode", 200)), headers, payload)
 
+        def _refuse(self, status: int, message: str) -> None:
+            """Answered before the body is read, so the connection cannot be reused."""
+            self._reply(status, {"Content-Type": ["application/json"]}, json.dumps({"message": message}))
+            self.close_connection = True
+
         def _reply(self, status: int, headers: dict[str, list[str]], payload: bytes | str) -> None:
             data = payload.encode() if isinstance(payload, str) else payload
             self.send_response(status)
             for name, values in headers.items():
-                if name.lower() in {"content-length", "connection", "transfer-encoding"}:
+                if name.lower() in _SET_HERE:
                     continue
                 for value in values:
                     self.send_header(name, value)
@@ -126,6 +160,12 @@ def serve_api(
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
+
+        def end_headers(self) -> None:
+            # On every answer, http.server's own errors included.
+            for name, value in browser_guard.SECURITY_HEADERS.items():
+                self.send_header(name, value)
+            super().end_headers()
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 

@@ -4,6 +4,9 @@ The stand-in is the real API handler on moto behind a SigV4 verifier (`sigv4_sta
 loopback; the dashboard server is the one `intake dashboard` runs. The browser's side is played
 by `requests`, which sends no credential at all: the dashboard's own page is a session that sends
 the dashboard's header, as its script does; another site's page sends what a browser would.
+
+The local stack's server (`intake local`), which serves the same bundle on the API's own port, is
+checked here too for the same guards (its API is a recording stand-in).
 """
 
 from __future__ import annotations
@@ -317,3 +320,75 @@ def test_the_built_page_sends_the_header_the_dashboard_asks_for() -> None:
     script = page[0].decode().split('src="./', 1)[1].split('"', 1)[0]
     # THEN its API calls carry the header, by the name the servers check
     assert f'"{DASHBOARD_HEADER}":"1"' in BUNDLE.joinpath(*script.split("/")).read_text()
+
+
+# --- the local stack's server: the same bundle, the same guards --------------------------------------
+
+
+@dataclass
+class Local:
+    url: str
+    handled: list[dict[str, Any]]  # the proxy events the API handler got
+
+
+@pytest.fixture
+def local() -> Iterator[Local]:
+    handled: list[dict[str, Any]] = []
+
+    def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        handled.append(event)
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": '{"items": []}'}
+
+    server = serve_api(api, "127.0.0.1", 0, static=static_file)
+    try:
+        yield Local(f"http://127.0.0.1:{server.server_address[1]}", handled)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_every_answer_of_the_local_stack_forbids_framing_and_sniffing(local: Local) -> None:
+    # GIVEN the page, its script, an API answer (the CLI's call), a refusal, and http.server's own
+    page = requests.get(f"{local.url}/", headers={"Sec-Fetch-Site": "none"}, timeout=10)
+    asset = requests.get(f"{local.url}/{script_of(page)}", headers={"Sec-Fetch-Site": "same-origin"}, timeout=10)
+    api = requests.get(f"{local.url}/projects", timeout=10)
+    refused = requests.get(f"{local.url}/projects", headers={"Sec-Fetch-Site": "cross-site"}, timeout=10)
+    malformed = requests.get(f"{local.url}/" + "x" * 70_000, timeout=10)
+    # THEN each is what it is, and each carries the same security headers as `intake dashboard`
+    assert [a.status_code for a in (page, asset, api, refused, malformed)] == [200, 200, 200, 403, 414]
+    for answer in (page, asset, api, refused, malformed):
+        assert_guarded(answer)
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+@pytest.mark.parametrize("path", ["/", "/projects"])
+def test_the_local_stack_refuses_a_request_another_site_made(local: Local, site: str, path: str) -> None:
+    # GIVEN a page on another site (or another loopback port) WHEN it links, frames or calls the local stack
+    answer = requests.get(f"{local.url}{path}", headers={"Sec-Fetch-Site": site, **FROM_THE_PAGE}, timeout=10)
+    # THEN 403 with a sentence, and the API handler never ran
+    assert answer.status_code == 403 and "other sites are refused" in answer.json()["message"]
+    assert local.handled == []
+
+
+@pytest.mark.parametrize(
+    "marks", [{"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://127.0.0.1"}, {"Sec-Fetch-Mode": "navigate"}]
+)
+def test_the_local_stack_asks_a_browsers_api_call_for_the_dashboards_header(
+    local: Local, marks: dict[str, str]
+) -> None:
+    # GIVEN a request with a browser's marks but not the dashboard's header (a form, a link)
+    answer = requests.post(f"{local.url}/projects", headers=marks, data=b"id=web", timeout=10)
+    # THEN 403 naming the header, and the API handler never ran
+    assert answer.status_code == 403 and "X-Intake-Dashboard header" in answer.json()["message"]
+    assert local.handled == []
+
+
+def test_the_local_stack_takes_the_pages_own_call_and_the_clis(local: Local) -> None:
+    # GIVEN the dashboard's own page (same origin, its header), and the CLI (no browser marks, no header)
+    from_the_page = requests.get(
+        f"{local.url}/projects", headers={"Sec-Fetch-Site": "same-origin", **FROM_THE_PAGE}, timeout=10
+    )
+    from_the_cli = requests.post(f"{local.url}/projects", json={"id": "web"}, timeout=10)
+    # THEN both reach the API
+    assert from_the_page.status_code == from_the_cli.status_code == 200
+    assert [event["httpMethod"] for event in local.handled] == ["GET", "POST"]
