@@ -7,12 +7,15 @@ Every page is checked with axe-core, and must have no violations.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
@@ -23,6 +26,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.command import Command
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -75,6 +79,7 @@ def browser() -> Iterator[WebDriver]:
     options.binary_location = CHROMIUM
     for flag in FLAGS:
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP violations are logged there
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     driver.implicitly_wait(0)
     try:
@@ -499,3 +504,71 @@ def test_the_dashboard_is_usable_from_the_keyboard(stack: LocalStack, browser: W
     WebDriverWait(browser, 5).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[role=dialog]"))
     # AND the focus is back on the button that opened it
     assert browser.switch_to.active_element.text == "New project"
+
+
+# --- what another site's page cannot do ------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def page_elsewhere(host: str, html: str) -> Iterator[str]:
+    """A page served on `host` (another origin than the dashboard's), at the URL yielded."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def security_log(driver: WebDriver) -> list[str]:
+    """What the browser logged about the page's security (CSP) since the last look."""
+    entries: list[dict[str, Any]] = driver.execute(Command.GET_LOG, {"type": "browser"})["value"]
+    return [entry["message"] for entry in entries if entry.get("source") == "security"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2"], ids=["another-port", "another-site"])
+def test_a_page_elsewhere_cannot_frame_the_dashboard(stack: LocalStack, browser: WebDriver, host: str) -> None:
+    # GIVEN a page on another loopback port (same site) or another loopback address (another site)
+    # that frames the dashboard, to trick a click on release or delete
+    security_log(browser)
+    html = f'<!doctype html><title>elsewhere</title><iframe id="victim" src="{stack.api_url}/"></iframe>'
+    with page_elsewhere(host, html) as url:
+        # WHEN the user opens it
+        browser.get(url)
+        frame = wait(browser, "#victim")
+        # THEN the frame holds the browser's error page, not the dashboard
+        browser.switch_to.frame(frame)
+        try:
+            until(browser, lambda d: d.execute_script("return location.href") == "chrome-error://chromewebdata/")
+            assert not browser.find_elements(By.CSS_SELECTOR, "nav.top")
+        finally:
+            browser.switch_to.default_content()
+        # AND the browser says why: the answer forbids any frame
+        assert any("frame-ancestors 'none'" in message for message in security_log(browser))
+
+
+def test_the_dashboard_runs_under_its_content_security_policy(stack: LocalStack, browser: WebDriver) -> None:
+    # GIVEN a project, and the browser's security log looked at
+    api(stack, "POST", "/projects", json={"id": "policy", "name": "Policy"}).raise_for_status()
+    security_log(browser)
+    # WHEN the projects page and the project's page are opened
+    open_page(browser, stack)
+    wait(browser, ".projects", "policy")
+    open_page(browser, stack, "/projects/policy")
+    wait(browser, ".card", "Tracker Intake")
+    # THEN the page's script and style loaded and ran (the content above), and nothing was refused
+    assert security_log(browser) == []
