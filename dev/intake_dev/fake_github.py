@@ -68,6 +68,16 @@ What it serves, as GitHub does:
 - `GET /repos/{owner}/{repo}/issues/{n}/comments` with `since`, `per_page`, `page`, ascending by
   id, with `Link`s and ETags as the issue listing has
   (https://docs.github.com/rest/issues/comments#list-issue-comments).
+- `GET /repos/{owner}/{repo}/collaborators/{username}/permission`, "Get repository permissions
+  for a user" (https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user):
+  200 with `permission`, the legacy base role (`admin`, `write`, `read` or `none`: `maintain` is
+  mapped to `write`, `triage` to `read`), `role_name` (the role itself, a custom one included) and
+  the `user` with its `permissions` hash; rate-limit headers and a primary point, as every
+  answer. `FakeRepo.set_permission` sets a login's role; the owner is `admin`, anyone else `none`
+  (a non-collaborator: `none` is one of the documented values; its `role_name` here is the
+  stand-in's own choice). A credential that may not ask gets GitHub's 403 "Must have push access
+  to view collaborator permission." (what GitHub answers a token whose user cannot push): an
+  anonymous caller or a `read_only_tokens` one; an installation token may (Metadata: read).
 - GitHub Apps (`add_app`, `add_installation`): `GET /repos/{owner}/{repo}/installation` and
   `POST /app/installations/{id}/access_tokens` take only a JWT signed RS256 with the app's key,
   with `iss`, `iat` and an `exp` at most ten minutes ahead; anything else is a 401 in GitHub's
@@ -126,6 +136,10 @@ LIST_COMMENTS_DOCS = "https://docs.github.com/rest/issues/comments#list-issue-co
 REACTIONS_DOCS = "https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue"
 LABELS_DOCS = "https://docs.github.com/rest/issues/labels#add-labels-to-an-issue"
 LOCKING_DOCS = "https://docs.github.com/communities/moderating-comments-and-conversations/locking-conversations"
+PERMISSION_DOCS = "https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user"
+PERMISSION_REFUSED = "Must have push access to view collaborator permission."
+# A role's base permission, as `permission` reports it (GitHub maps maintain to write, triage to read).
+BASE_PERMISSIONS = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read"}
 AUTHENTICATED_LIMIT = 5000
 ANONYMOUS_LIMIT = 60
 RATE_WINDOW_SECONDS = 3600
@@ -155,6 +169,7 @@ ENDPOINTS = frozenset(
         ("GET", "issues"),
         ("GET", "issue"),
         ("GET", "issue_comments"),
+        ("GET", "collaborator_permission"),
         ("POST", "issue_comments"),
         ("POST", "issue_reactions"),
         ("POST", "issue_labels"),
@@ -351,6 +366,8 @@ class FakeRepo:
         self._labels: dict[str, dict[str, Any]] = {}
         self._comments: dict[int, list[dict[str, Any]]] = {}  # by issue number, oldest first
         self._reactions: dict[int, list[dict[str, Any]]] = {}
+        # login (casefolded) -> (role_name, base permission)
+        self._roles: dict[str, tuple[str, str]] = {}
 
     @property
     def full_name(self) -> str:
@@ -554,6 +571,27 @@ class FakeRepo:
             "content": reaction["content"],
             "created_at": _iso(reaction["at"]),
         }
+
+    # --- who may write ----------------------------------------------------------------
+
+    def set_permission(self, login: str, role: str | None, *, base: str | None = None) -> None:
+        """`login`'s role on the repository: `admin`, `maintain`, `write`, `triage`, `read`, or a
+        custom role named with its `base` (one of those); None takes it away (`none`)."""
+        with self._github._lock:
+            if role is None:
+                self._roles.pop(login.casefold(), None)
+                return
+            permission = BASE_PERMISSIONS.get(base or role)
+            if permission is None:
+                raise ValueError(f"{role!r} needs a base role: one of {', '.join(BASE_PERMISSIONS)}")
+            self._roles[login.casefold()] = (role, permission)
+
+    def permission_of(self, login: str) -> tuple[str, str]:
+        """(role_name, permission) as GitHub answers them for `login`."""
+        with self._github._lock:
+            if login.casefold() == self.owner.casefold():
+                return "admin", "admin"
+            return self._roles.get(login.casefold(), ("none", "none"))
 
     # --- what GitHub would answer ----------------------------------------------------
 
@@ -982,6 +1020,12 @@ class FakeGitHub:
             chosen = self._requests if full_name is None else self.requests_for(full_name)
             return [r for r in chosen if r.method not in ("GET", "HEAD")]
 
+    def permission_requests(self, full_name: str | None = None) -> list[RecordedRequest]:
+        """Every request for a collaborator's permission (of one repository, if named)."""
+        with self._lock:
+            chosen = self._requests if full_name is None else self.requests_for(full_name)
+            return [r for r in chosen if r.path.rstrip("/").endswith("/permission")]
+
     def clear_requests(self) -> None:
         with self._lock:
             self._requests.clear()
@@ -1154,6 +1198,8 @@ class FakeGitHub:
             return "repo", repo, None
         if rest == ["issues"]:
             return "issues", repo, None
+        if len(rest) == 3 and rest[0] == "collaborators" and rest[2] == "permission":
+            return "collaborator_permission", repo, None
         if len(rest) == 2 and rest[0] == "issues" and rest[1].isdigit():
             return "issue", repo, int(rest[1])
         if (
@@ -1256,6 +1302,8 @@ class FakeGitHub:
             return self._spend(bucket, _json(404, _not_found()))  # GitHub hides what an installation cannot see
         if kind == "repo":
             return self._spend(bucket, _json(200, _repo_json(repo, self.base_url)))
+        if kind == "collaborator_permission":
+            return self._spend(bucket, self._collaborator_permission(repo, path, token, issued))
         if writing:
             refusal = self._write_refusal(token, issued, docs)
             if refusal is not None:
@@ -1275,6 +1323,29 @@ class FakeGitHub:
         if method == "GET":
             return self._comments_page(repo, number, raw_query, query, headers, identity, bucket)
         return self._spend(bucket, self._write_to_issue(kind, repo, number, body, self._writer(token), docs))
+
+    def _collaborator_permission(
+        self, repo: FakeRepo, path: str, token: str | None, issued: _InstallationToken | None
+    ) -> _Response:
+        """GitHub's answer on one login's permission; its 403 to a credential whose user cannot push."""
+        if issued is None and (token is None or token in self._read_only):
+            return _json(403, {"message": PERMISSION_REFUSED, "documentation_url": PERMISSION_DOCS, "status": "403"})
+        login = unquote(path.rstrip("/").split("/")[-2])
+        role, permission = repo.permission_of(login)
+        level = ("read", "triage", "write", "maintain", "admin")
+        held = level.index(role) if role in level else level.index(permission) if permission != "none" else -1
+        user = {
+            **_user(login, self.base_url),
+            "permissions": {
+                "admin": held >= 4,
+                "maintain": held >= 3,
+                "push": held >= 2,
+                "triage": held >= 1,
+                "pull": held >= 0,
+            },
+            "role_name": role,
+        }
+        return _json(200, {"permission": permission, "role_name": role, "user": user})
 
     def _primary_refusal(self, identity: str, token: str | None, rate: dict[str, str]) -> _Response:
         """GitHub's answer once the window is spent: 403, remaining 0, the window's reset; it spends nothing.

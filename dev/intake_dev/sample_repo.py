@@ -4,7 +4,8 @@ A dozen issues that exercise every eligibility rule with the label `agent`: labe
 unlabelled, assigned and not, a pull request, excluded labels, a closed issue, unicode, a body
 longer than 5 KB, and an issue from a stranger (`author_association` NONE) that carries the label,
 as an issue form's automatic label would, with a body that tries to give the agent orders.
-The others come from the owner (OWNER) and an organisation member (MEMBER).
+The others come from the owner (OWNER) and an organisation member (MEMBER) who may write to the
+repository (a maintainer, as GitHub's collaborator permission says).
 
     python -m intake_dev.sample_repo [--port 8765]   # serves it until Ctrl-C
 """
@@ -149,6 +150,7 @@ def load_sample(fake: FakeGitHub) -> FakeRepo:
         ("in-review", "Waiting for review"),
     ]:
         repo.label(label, description=description)
+    repo.set_permission("ana-acme", "maintain")  # a member's issue is taken only if they may write
     for n, fields in enumerate(_ISSUES):
         author = {"user": "ana-acme", "author_association": "MEMBER"} if n % 3 else {"user": "acme"}
         repo.add_issue(**{**author, **fields}, created_at=_START + timedelta(days=n, hours=n % 5, minutes=7 * n))

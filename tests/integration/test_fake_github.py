@@ -254,6 +254,9 @@ def test_sample_repository_has_the_cases_the_demo_needs(github: FakeGitHub) -> N
     assert associations == {"OWNER", "MEMBER", "NONE"}
     (stranger,) = [i for i in issues if i["author_association"] == "NONE"]
     assert "agent" in [label["name"] for label in stranger["labels"]] and stranger["state"] == "open"
+    # AND the member may write (a maintainer), so the demo's member issues start sessions
+    (member,) = {i["user"]["login"] for i in issues if i["author_association"] == "MEMBER"}
+    assert repo.permission_of(member) == ("maintain", "write")
 
 
 def test_author_association_is_served_per_issue_as_set(github: FakeGitHub) -> None:
@@ -967,3 +970,57 @@ def test_an_outage_can_be_narrowed_to_a_repository_and_given_its_kinds() -> None
     # THEN only acme/a failed, with the kinds in turn, until the clock reached the end
     assert during == [503, 504, 200, 200]
     assert after == 200
+
+
+# --- who may write: GET /repos/{owner}/{repo}/collaborators/{username}/permission -----------------
+
+
+@pytest.mark.parametrize(
+    ("role", "permission", "push"),
+    [("admin", "admin", True), ("maintain", "write", True), ("write", "write", True), ("triage", "read", False)],
+)
+def test_a_collaborators_permission_is_served_as_github_documents_it(
+    github: FakeGitHub, role: str, permission: str, push: bool
+) -> None:
+    # GIVEN a login with this role on the repository
+    github.add_repo("acme", "app").set_permission("ana", role)
+    # WHEN their permission is asked for with a token
+    answer = _get(github, "/repos/acme/app/collaborators/ana/permission", "t")
+    # THEN 200 with the base permission (maintain as write, triage as read), the role, and the user
+    # with the permissions hash; the answer carries the rate-limit headers and spent a point
+    body = answer.json()
+    assert answer.status_code == 200
+    assert (body["permission"], body["role_name"]) == (permission, role)
+    assert (body["user"]["login"], body["user"]["permissions"]["push"]) == ("ana", push)
+    assert answer.headers["x-ratelimit-remaining"] == str(github.rate_remaining("t"))
+    assert answer.headers["x-ratelimit-resource"] == "core" and int(answer.headers["x-ratelimit-used"]) == 1
+
+
+def test_the_owner_is_admin_and_anyone_else_none_unless_set(github: FakeGitHub) -> None:
+    repo = github.add_repo("acme", "app")
+    repo.set_permission("docs-team", "docs-writer", base="read")  # a custom role on a base role
+    owner = _get(github, "/repos/acme/app/collaborators/acme/permission", "t").json()
+    stranger = _get(github, "/repos/acme/app/collaborators/stranger/permission", "t").json()
+    custom = _get(github, "/repos/acme/app/collaborators/Docs-Team/permission", "t").json()
+    assert (owner["permission"], stranger["permission"]) == ("admin", "none")
+    assert (custom["permission"], custom["role_name"]) == ("read", "docs-writer")
+    repo.set_permission("docs-team", None)
+    assert _get(github, "/repos/acme/app/collaborators/docs-team/permission", "t").json()["permission"] == "none"
+
+
+@pytest.mark.parametrize("token", [None, "read-only"], ids=["anonymous", "a token whose user cannot push"])
+def test_a_credential_whose_user_cannot_push_is_refused_in_githubs_words(github: FakeGitHub, token: str | None) -> None:
+    github.add_repo("acme", "app").set_permission("ana", "write")
+    github.set_read_only("read-only")
+    answer = _get(github, "/repos/acme/app/collaborators/ana/permission", token)
+    assert answer.status_code == 403
+    assert answer.json()["message"] == "Must have push access to view collaborator permission."
+    assert answer.json()["documentation_url"].endswith("#get-repository-permissions-for-a-user")
+
+
+def test_an_installation_token_may_ask_with_its_metadata_read(github: FakeGitHub) -> None:
+    github.add_repo("acme", "app").set_permission("ana", "maintain")
+    token = _install(github, 7, ["acme/app"])
+    answer = _get(github, "/repos/acme/app/collaborators/ana/permission", token)
+    assert answer.status_code == 200 and answer.json()["permission"] == "write"
+    assert github.permission_requests("acme/app")[-1].identity == "installation:7"
