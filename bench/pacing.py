@@ -175,7 +175,7 @@ def simulate(
                     assignees=(),
                     body="",
                     created_at=datetime.fromtimestamp(at, UTC),
-                    author_association="MEMBER",
+                    author_association="COLLABORATOR",  # may write: no member check to pace
                 )
                 github.issues[name].append(issue)
                 github.opened[issue.canonical_id] = at

@@ -298,7 +298,7 @@ def _open_issues(
             body="",
             created_at=datetime.fromtimestamp(at, UTC),
             updated_at=datetime.fromtimestamp(at, UTC),
-            author_association="MEMBER",
+            author_association="COLLABORATOR",  # may write: no member check to pace
         )
         repo.issues.append(issue)
         opened[issue.canonical_id] = (at, repo.busy)

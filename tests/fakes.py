@@ -38,6 +38,7 @@ from tracker_intake.domain.records import (
     ClaimStatus,
     Installation,
     Pace,
+    Permission,
     PollState,
     ProjectRecord,
     TokenBudget,
@@ -59,6 +60,7 @@ _READS = frozenset(
         "list_sessions",
         "get_budget",
         "get_pace",
+        "get_permissions",
     }
 )
 
@@ -160,7 +162,8 @@ def _dump(config: ProjectConfig) -> dict[str, Any]:
 
 
 class MemoryStore:
-    """`ProjectStore` + `Ledger` + `TokenBudgets` in memory, behaving as `DynamoStore` does."""
+    """`ProjectStore` + `Ledger` + `TokenBudgets` + `PermissionCache` in memory, behaving as
+    `DynamoStore` does."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -170,6 +173,8 @@ class MemoryStore:
         self._budgets: dict[str, TokenBudget] = {}
         self._paces: dict[str, Pace] = {}
         self._write_slots: dict[str, list[datetime]] = {}
+        # (project, repository, login), lower-cased -> what GitHub said of the login's permission
+        self._permissions: dict[tuple[str, str, str], Permission] = {}
         self._faults: dict[str, list[Exception]] = {}
         self.ops = Operations()
 
@@ -323,6 +328,8 @@ class MemoryStore:
             self._project(project_id)
             del self._projects[project_id]
             self._pages.pop(project_id, None)
+            for key in [key for key in self._permissions if key[0] == project_id]:
+                del self._permissions[key]
 
     # --- Ledger --------------------------------------------------------------------------------
 
@@ -508,6 +515,21 @@ class MemoryStore:
             slot = next_write_slot(kept, now)
             self._write_slots[token_key] = [*kept, slot]
             return slot
+
+    # --- PermissionCache -----------------------------------------------------------------------
+
+    def get_permissions(self, project_id: str, repo: str, logins: Sequence[str]) -> dict[str, Permission]:
+        if not logins:
+            return {}  # as DynamoStore: nothing to ask, no call
+        with self._lock:
+            self._op("get_permissions")
+            keys = {(project_id, repo.lower(), login.lower()) for login in logins}
+            return {key[2]: self._permissions[key] for key in keys if key in self._permissions}
+
+    def put_permission(self, project_id: str, permission: Permission) -> None:
+        with self._lock:
+            self._op("put_permission")
+            self._permissions[(project_id, permission.repo.lower(), permission.login.lower())] = permission
 
     # --- TokenBudgets --------------------------------------------------------------------------
 

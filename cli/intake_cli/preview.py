@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_from_env
+from tracker_intake.domain.clock import SystemClock
 from tracker_intake.domain.config import AuthorAssociation, TrackerIntake, field_problems
 from tracker_intake.domain.eligibility import EligibilityRule, SkipReason
 from tracker_intake.domain.errors import (
@@ -23,10 +24,12 @@ from tracker_intake.domain.errors import (
     RepoNotFound,
     SecondaryRateLimited,
     TrackerError,
+    WriteAccessUnreadable,
 )
 from tracker_intake.domain.issue import Issue
 from tracker_intake.domain.preview import classify, open_issues
 from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, IssueQuery
+from tracker_intake.domain.write_access import Unmetered, WriteAccess, check_writers
 
 DEFAULT_GITHUB_URL = "https://api.github.com"
 EXIT_OK, EXIT_USAGE, EXIT_GITHUB = 0, 2, 3
@@ -38,7 +41,10 @@ _FLAGS = {
     "assignee": "--assignee",
     "excludeLabels": "--exclude-label",
     "authors": "--author",
+    "memberWriteCheck": "--no-member-write-check",
 }
+# Reasons that concern the author: the line names them, with their association.
+_ABOUT_THE_AUTHOR = (str(SkipReason.UNTRUSTED_AUTHOR), str(SkipReason.MEMBER_WITHOUT_WRITE), "member: ")
 
 
 def register(subparsers: Any) -> None:
@@ -75,6 +81,13 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="ASSOCIATION",
         help="an author_association whose issues intake takes (repeatable; default: OWNER, MEMBER, COLLABORATOR)",
+    )
+    parser.add_argument(
+        "--no-member-write-check",
+        dest="member_write_check",
+        action="store_false",
+        help="take a MEMBER's issue without asking GitHub whether they may write to the repository "
+        "(memberWriteCheck: false; see the README for the risk)",
     )
     parser.add_argument(
         "--github-url",
@@ -114,15 +127,27 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_GITHUB
 
     eligible, skipped = classify(issues, rule)
+    # A member's issue is taken only if GitHub says they may write, as a poll does; what cannot be
+    # checked is said, not guessed.
+    access = WriteAccess(tracker, None, SystemClock(), Unmetered(), project_id=None, owner=owner, repo=name)
+    writers = check_writers(access, rule, eligible, failed=lambda e: _one_sentence(e, args.repo, token))
+    reasons = sorted(
+        [(issue, str(reason)) for issue, reason in [*skipped, *writers.refused]] + writers.unchecked,
+        key=lambda pair: (pair[0].created_at.timestamp() if pair[0].created_at else 0.0, pair[0].number),
+    )
     if args.as_json:
-        _print_json(eligible, skipped if args.explain else None)
+        _print_json(writers.taken, reasons if args.explain else None)
     else:
-        _print_text(args.repo, rule, eligible, skipped if args.explain else None)
+        _print_text(args.repo, rule, writers.taken, reasons if args.explain else None)
+    notes = sys.stderr if args.as_json else sys.stdout
+    if writers.unchecked and not args.explain:
+        count = len(writers.unchecked)
+        print(f"note: {count} member issue{'s' if count != 1 else ''} not shown: {writers.unchecked[0][1]}", file=notes)
     if truncated:
         print(
             f"note: stopped after {args.max_pages} page{'s' if args.max_pages != 1 else ''}, "
             "as a poll does; newer issues are not shown",
-            file=sys.stderr if args.as_json else sys.stdout,
+            file=notes,
         )
     return EXIT_OK
 
@@ -142,6 +167,8 @@ def _intake_from_flags(args: argparse.Namespace) -> tuple[TrackerIntake | None, 
         config["excludeLabels"] = args.exclude_labels
     if args.authors is not None:
         config["authors"] = args.authors
+    if not args.member_write_check:
+        config["memberWriteCheck"] = False
     try:
         return TrackerIntake.model_validate(config), problems
     except ValidationError as e:
@@ -162,6 +189,8 @@ def _one_sentence(error: TrackerError, repo: str, token: str | None) -> str:
         sentence = f"rate limited by GitHub's secondary limit until {error.retry_at:%H:%M:%S} UTC"
     elif isinstance(error, AuthFailed):
         sentence = "authentication failed (check GITHUB_TOKEN)"
+    elif isinstance(error, WriteAccessUnreadable) and not token:
+        sentence = "GitHub tells whether a member may write only to a token whose account can push (set GITHUB_TOKEN)"
     elif isinstance(error, RepoNotFound):
         who = "this token" if token else "anonymous requests (set GITHUB_TOKEN for a private repository)"
         sentence = f"repository {repo} not found or not visible to {who}"
@@ -174,14 +203,14 @@ def _row(issue: Issue) -> dict[str, Any]:
     return {"canonicalId": issue.canonical_id, "number": issue.number, "title": issue.title, "url": issue.url}
 
 
-def _skipped_row(issue: Issue, reason: SkipReason) -> dict[str, Any]:
-    row = {**_row(issue), "reason": str(reason)}
-    if reason is SkipReason.UNTRUSTED_AUTHOR:
+def _skipped_row(issue: Issue, reason: str) -> dict[str, Any]:
+    row = {**_row(issue), "reason": reason}
+    if reason.startswith(_ABOUT_THE_AUTHOR):
         row.update(author=issue.author, authorAssociation=issue.author_association)
     return row
 
 
-def _print_json(eligible: list[Issue], skipped: list[tuple[Issue, SkipReason]] | None) -> None:
+def _print_json(eligible: list[Issue], skipped: list[tuple[Issue, str]] | None) -> None:
     rows = [_row(issue) for issue in eligible]
     if skipped is None:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -197,7 +226,7 @@ def _print_text(
     repo: str,
     rule: EligibilityRule,
     eligible: list[Issue],
-    skipped: list[tuple[Issue, SkipReason]] | None,
+    skipped: list[tuple[Issue, str]] | None,
 ) -> None:
     every = eligible + [issue for issue, _ in skipped or []]
     id_width = max((len(issue.canonical_id) for issue in every), default=0)
@@ -213,10 +242,10 @@ def _print_text(
     if skipped is None:
         return
     print(f"skipped: {len(skipped)}")
-    reason_width = max((len(str(reason)) for _, reason in skipped), default=0)
+    reason_width = max((len(reason) for _, reason in skipped), default=0)
     for issue, reason in skipped:
-        by = f" (@{issue.author}, {issue.author_association})" if reason is SkipReason.UNTRUSTED_AUTHOR else ""
-        print(line(issue, f"{reason!s:<{reason_width}}  ") + by)
+        by = f" (@{issue.author}, {issue.author_association})" if reason.startswith(_ABOUT_THE_AUTHOR) else ""
+        print(line(issue, f"{reason:<{reason_width}}  ") + by)
 
 
 def _describe(rule: EligibilityRule) -> str:
@@ -227,4 +256,6 @@ def _describe(rule: EligibilityRule) -> str:
         parts.append(f"assignee: {rule.assignee}")
     parts.append("excluding: " + (", ".join(rule.exclude_labels) or "nothing"))
     parts.append("authors: " + ", ".join(a for a in AuthorAssociation if a in rule.authors))
+    if not rule.member_write_check and AuthorAssociation.MEMBER in rule.authors:
+        parts.append("members unchecked")
     return "; ".join(parts)

@@ -83,6 +83,21 @@ def register(subparsers: Any) -> None:
     authors.add_argument(
         "--reset-tracker-authors", action="store_true", help="back to the default (OWNER, MEMBER, COLLABORATOR)"
     )
+    member_check = config.add_mutually_exclusive_group()
+    member_check.add_argument(
+        "--tracker-member-write-check",
+        dest="member_write_check",
+        action="store_true",
+        default=None,
+        help="take a MEMBER's issue only if GitHub says they may write to the repository (the default)",
+    )
+    member_check.add_argument(
+        "--no-tracker-member-write-check",
+        dest="member_write_check",
+        action="store_false",
+        help="take a MEMBER's issue without that check: every member of the organisation, read-only "
+        "ones included, can then write the prompt of a worker that can push",
+    )
     config.add_argument(
         "--tracker-backlog",
         choices=["new", "all"],
@@ -220,6 +235,7 @@ def tracker_intake(current: dict[str, Any], args: argparse.Namespace) -> dict[st
         "maxSessionsPerPoll": args.max_sessions_per_poll,
         "credential": args.tracker_credential,
         "authors": args.tracker_author,
+        "memberWriteCheck": args.member_write_check,
         "backlog": args.tracker_backlog,
         "acknowledge": args.tracker_acknowledge,
     }
@@ -240,6 +256,14 @@ def tracker_intake(current: dict[str, Any], args: argparse.Namespace) -> dict[st
         intake["excludeLabels"] = []
     intake.setdefault("enabled", False)
     return intake
+
+
+def _member_check(intake: dict[str, Any]) -> str:
+    if not intake:
+        return "-"
+    if intake.get("memberWriteCheck", True):
+        return "on (a MEMBER's issue starts only if they may write)"
+    return "off (any MEMBER's issue starts)"
 
 
 def update_project(api: ApiClient, args: argparse.Namespace) -> int:
@@ -307,6 +331,7 @@ def describe(project: dict[str, Any]) -> str:
         ("  max sessions/poll", str(intake.get("maxSessionsPerPoll", "-")) if intake else "-"),
         ("  credential", intake.get("credential") or "default"),
         ("  authors", ", ".join(intake.get("authors", [])) or "-"),
+        ("  member check", _member_check(intake)),
         ("  backlog", intake.get("backlog") or "-"),
         ("  acknowledge", intake.get("acknowledge") or "-"),
         ("status", status.get("state", "-")),

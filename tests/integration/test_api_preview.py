@@ -281,3 +281,77 @@ def test_a_bad_new_project_preview_names_the_field_and_writes_nothing(
     assert answer.status == 422, answer.body
     assert field in [e["field"] for e in answer.body["errors"]]
     assert github.requests_for("acme/app") == [] and api.scan() == before
+
+
+# --- a member's issue, as the poll will see it ------------------------------------------------------
+
+
+def _member_issue(github: FakeGitHub, login: str, title: str, role: str | None) -> None:
+    repo = github.repo("acme/app")
+    if role is not None:
+        repo.set_permission(login, role)
+    repo.add_issue(title, labels=["agent"], user=login, author_association="MEMBER")
+
+
+def _kept(api: Api) -> list[str]:
+    return [i["sk"]["S"] for i in api.scan() if i["sk"]["S"].startswith("PERMISSION#")]
+
+
+def test_a_read_only_members_issue_is_skipped_as_a_member_without_write_access_naming_them(
+    api: Api, github: FakeGitHub
+) -> None:
+    # GIVEN labelled issues by a read-only member and by a member who maintains the repository
+    _member_issue(github, "reader", "a reader's", "read")
+    _member_issue(github, "keeper", "a maintainer's", "maintain")
+    # WHEN the project's rule is previewed
+    answer = preview(api, {"trackerIntake": {"enabled": True, "labels": ["agent"]}})
+    # THEN the maintainer's is taken, the reader's skipped with the reason, who, and how they relate
+    assert answer.status == 200, answer.body
+    assert "a maintainer's" in [i["title"] for i in answer.body["eligible"]]
+    (skipped,) = [i for i in answer.body["skipped"] if i["title"] == "a reader's"]
+    assert (skipped["reason"], skipped["author"], skipped["authorAssociation"]) == (
+        "member without write access",
+        "reader",
+        "MEMBER",
+    )
+    # AND it asked the page and each member's permission once, and kept both answers for the polls
+    assert answer.body["requests"] == 3 and len(github.permission_requests("acme/app")) == 2
+    assert _kept(api) == ["PERMISSION#acme/app#keeper", "PERMISSION#acme/app#reader"]
+
+
+def test_a_preview_that_cannot_check_a_member_says_so_instead_of_guessing(api: Api, github: FakeGitHub) -> None:
+    # GIVEN three members' issues, and a preview that reserves 3 requests (the page cap)
+    for login in ("ana", "bo", "cy"):
+        _member_issue(github, login, f"{login}'s", "write")
+    # WHEN the rule is previewed
+    answer = preview(api, {"trackerIntake": {"enabled": True, "labels": ["agent"]}})
+    # THEN the page and two members were asked; the third member's issue says it was not checked
+    assert answer.body["requests"] == 3
+    (unchecked,) = [i for i in answer.body["skipped"] if i["title"] == "cy's"]
+    assert (
+        unchecked["reason"] == "member: write access not checked: the 3 GitHub requests this preview reserved are spent"
+    )
+    assert "cy's" not in [i["title"] for i in answer.body["eligible"]]
+    assert answer.body["wouldStartWithAll"] == 4  # the two agent issues and two members' (not cy's)
+
+
+def test_a_credential_github_refuses_the_question_is_named_in_the_reason(api: Api, github: FakeGitHub) -> None:
+    # GIVEN a member's issue, and the deployment's token refused the question (its account cannot push)
+    _member_issue(github, "ana", "ana's", "write")
+    github.set_read_only(TOKEN)
+    # WHEN previewed THEN the issue is not taken, and the reason says what the credential lacks
+    answer = preview(api, {"trackerIntake": {"enabled": True, "labels": ["agent"]}})
+    (unchecked,) = [i for i in answer.body["skipped"] if i["title"] == "ana's"]
+    assert unchecked["reason"].startswith("member: write access not checked: GitHub refused to say whether ana")
+    assert "Metadata: read" in unchecked["reason"]
+
+
+def test_a_new_projects_preview_checks_members_but_keeps_nothing(api: Api, github: FakeGitHub) -> None:
+    # GIVEN a read-only member's issue, and no project `fresh`
+    _member_issue(github, "reader", "a reader's", "read")
+    # WHEN the create sheet previews its rule
+    body = {"gitOrigin": "git@github.com:acme/app.git", "trackerIntake": {"enabled": True, "labels": ["agent"]}}
+    answer = api(request("POST", "/preview", body=body))
+    # THEN the issue is skipped for its author, and no answer was kept (there is no project to keep it for)
+    assert {i["title"]: i["reason"] for i in answer.body["skipped"]}["a reader's"] == "member without write access"
+    assert _kept(api) == []

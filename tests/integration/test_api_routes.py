@@ -231,6 +231,26 @@ def test_put_config_event_replaces_the_config_and_bumps_the_version(demo: Api) -
     assert demo.store.get_project("demo").config.tracker_intake.max_sessions_per_poll == 5  # type: ignore[union-attr]
 
 
+def test_a_project_switches_the_member_write_check_off_explicitly_and_a_value_not_boolean_is_refused(
+    demo: Api,
+) -> None:
+    # GIVEN project demo, created without saying anything of the check
+    assert demo(load_event("api-get-project.json")).body["trackerIntake"]["memberWriteCheck"] is True
+
+    def replaced_with(check: Any) -> Any:
+        intake = {"enabled": True, "labels": ["agent"], "memberWriteCheck": check}
+        body = {"gitOrigin": "git@github.com:acme/app.git", "trackerIntake": intake}
+        return demo(request("PUT", "/projects/demo/config", body=body))
+
+    # WHEN its config is replaced with the check switched off, then with a value that is no boolean
+    off, refused = replaced_with(False), replaced_with("no")
+    # THEN off is stored and answered back; the bad value is refused at the field and changes nothing
+    assert off.status == 200 and off.body["trackerIntake"]["memberWriteCheck"] is False
+    assert demo.store.get_project("demo").config.tracker_intake.member_write_check is False  # type: ignore[union-attr]
+    assert refused.status == 422 and refused.fields == ["trackerIntake.memberWriteCheck"]
+    assert demo.store.get_project("demo").version == off.body["version"]
+
+
 def test_put_config_with_a_stale_if_match_answers_412(demo: Api) -> None:
     # GIVEN someone already moved demo to version 2
     demo(load_event("api-put-config.json"))
@@ -365,8 +385,11 @@ def test_openapi_document_describes_camel_case_bodies(api: Api) -> None:
     schemas = api(load_event("api-openapi.json")).body["components"]["schemas"]
     # THEN the config body uses the camelCase vocabulary and forbids unknown fields
     intake = schemas["TrackerIntake"]
-    assert {"excludeLabels", "maxSessionsPerPoll"} <= set(intake["properties"])
+    assert {"excludeLabels", "maxSessionsPerPoll", "memberWriteCheck"} <= set(intake["properties"])
     assert intake["additionalProperties"] is False
+    # AND the member write check says, where clients read it, what switching it off risks
+    check = intake["properties"]["memberWriteCheck"]
+    assert check["type"] == "boolean" and check["default"] is True and "push" in check["description"]
 
 
 def test_openapi_document_tells_the_truth_about_the_deployed_api(api: Api) -> None:

@@ -510,3 +510,20 @@ def test_under_json_an_unreachable_api_is_json_and_exit_3(capsys: pytest.Capture
     # THEN it is a JSON error naming the kind, no class name in its message
     assert code == 3 and answer["error"]["kind"] == "unreachable"
     assert "Error" not in answer["error"]["message"]
+
+
+def test_set_config_switches_the_member_write_check_off_and_on_and_show_says_which(cli: Served) -> None:
+    # GIVEN a project with intake on (the check is on unless switched off)
+    cli.run("project", "create", "demo", "--git-origin", "git@github.com:acme/app.git")
+    cli.run("project", "set-config", "demo", "--tracker-intake", "--tracker-label", "agent")
+    assert described(cli.run("project", "show", "demo")[1])["member check"].startswith("on")
+    # WHEN it is switched off explicitly
+    code, _, err = cli.run("project", "set-config", "demo", "--no-tracker-member-write-check")
+    # THEN the API holds false, the rest of the rule stays, and show says any member's issue starts
+    assert code == 0, err
+    intake = cli.json("project", "show", "demo")["trackerIntake"]
+    assert intake["memberWriteCheck"] is False and intake["labels"] == ["agent"]
+    assert described(cli.run("project", "show", "demo")[1])["member check"].startswith("off")
+    # AND it is switched back on the same way
+    assert cli.run("project", "set-config", "demo", "--tracker-member-write-check")[0] == 0
+    assert cli.json("project", "show", "demo")["trackerIntake"]["memberWriteCheck"] is True

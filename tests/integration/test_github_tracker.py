@@ -22,6 +22,7 @@ from tracker_intake.domain.errors import (
     TrackerError,
     TrackerMisconfigured,
     TrackerUnavailable,
+    WriteAccessUnreadable,
 )
 from tracker_intake.domain.tracker import CachedPage, IssueQuery, Page
 
@@ -884,3 +885,70 @@ def test_a_token_quoted_where_githubs_message_is_cut_leaves_no_piece_of_it(githu
     # THEN the message keeps GitHub's words, and not even the token's head
     assert "x" * 100 in str(caught.value)
     assert TOKEN[:12] not in str(caught.value)
+
+
+# --- who may write: a collaborator's permission ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "permission"),
+    [("admin", "admin"), ("maintain", "write"), ("write", "write"), ("triage", "read"), ("read", "read")],
+)
+def test_a_logins_permission_is_githubs_base_role_with_the_role_itself(
+    github: FakeGitHub, role: str, permission: str
+) -> None:
+    # GIVEN a member with this role on the repository
+    github.add_repo("acme", "widgets").set_permission("ana", role)
+    # WHEN the tracker asks for their permission
+    answer = _tracker(github).permission("acme", "widgets", "ana")
+    # THEN it is GitHub's base permission (maintain is write, triage is read) and the role's name,
+    # asked at the documented route with the token, and the answer's rate-limit headers come along
+    assert (answer.permission, answer.role) == (permission, role)
+    (request,) = github.requests
+    assert request.path == "/repos/acme/widgets/collaborators/ana/permission"
+    assert request.header("Authorization") == f"Bearer {TOKEN}"
+    assert answer.rate.known and answer.rate.remaining == github.rate_remaining(TOKEN)
+
+
+def test_someone_who_is_no_collaborator_has_permission_none(github: FakeGitHub) -> None:
+    github.add_repo("acme", "widgets")
+    assert _tracker(github).permission("acme", "widgets", "stranger").permission == "none"
+
+
+def test_a_login_github_does_not_know_reads_as_none(github: FakeGitHub) -> None:
+    # GIVEN GitHub answering 404 for the login (no such user)
+    github.add_repo("acme", "widgets")
+    github.inject("not_found", repo="acme/widgets")
+    # WHEN asked THEN nobody may write under that name
+    assert _tracker(github).permission("acme", "widgets", "ghost").permission == "none"
+
+
+def test_a_credential_github_refuses_the_question_is_told_what_to_grant(github: FakeGitHub) -> None:
+    # GIVEN a token whose account cannot push (GitHub's 403 "Must have push access ...")
+    github.add_repo("acme", "widgets")
+    github.set_read_only(TOKEN)
+    # WHEN the tracker asks THEN a persistent, typed error names the permission the credential lacks
+    with pytest.raises(WriteAccessUnreadable) as refused:
+        _tracker(github).permission("acme", "widgets", "ana")
+    message = str(refused.value)
+    assert not refused.value.transient
+    assert "Must have push access to view collaborator permission" in message
+    assert "Metadata: read" in message and "push access" in message and "memberWriteCheck" in message
+    assert TOKEN not in message
+
+
+def test_a_rate_limited_question_is_a_rate_limit_not_a_refusal(github: FakeGitHub) -> None:
+    github.add_repo("acme", "widgets")
+    github.inject("secondary_rate_limit_seconds", seconds=30)
+    with pytest.raises(SecondaryRateLimited):
+        _tracker(github, clock=FixedClock(NOW)).permission("acme", "widgets", "ana")
+
+
+def test_a_question_that_fails_in_passing_is_asked_again_while_the_poll_allows(github: FakeGitHub) -> None:
+    # GIVEN GitHub answering the first question 502, and a poll that allows a retry
+    github.add_repo("acme", "widgets").set_permission("ana", "write")
+    github.inject("bad_gateway", times=1)
+    retries = CountingRetries(1)
+    # WHEN asked THEN the retry got the answer
+    assert _tracker(github).permission("acme", "widgets", "ana", retries).permission == "write"
+    assert len(retries.asked) == 1 and len(github.permission_requests()) == 2

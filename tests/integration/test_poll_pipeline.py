@@ -175,8 +175,11 @@ def test_after_the_backlog_is_recorded_a_steady_tick_costs_304s_and_no_project_w
 def test_only_the_default_authors_labelled_issues_start_sessions(
     pipe: Pipeline, github: FakeGitHub, association: str, starts: bool
 ) -> None:
-    # GIVEN a running project (backlog recorded) on label `agent` with the default authors
+    # GIVEN a running project (backlog recorded) on label `agent` with the default authors, and
+    # an author who may write to the repository (a member's issue is checked for that:
+    # tests/integration/test_member_write_check.py)
     repo = github.add_repo("acme", "app")
+    repo.set_permission("someone", "write")
     _switch_on(pipe, "app", repo="acme/app", labels=["agent"])
     pipe.poll("app")
     # WHEN an author of this association opens an issue carrying the trigger label

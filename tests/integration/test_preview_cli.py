@@ -54,8 +54,10 @@ def test_preview_lets_github_filter_like_the_poller_does(
     # WHEN a user previews a label and an assignee
     _preview(sample, "--repo", "acme/widgets", "--label", "agent", "--assignee", "marta-k")
 
-    # THEN GitHub was asked with the same filter the poller sends
-    (request,) = sample.requests
+    # THEN GitHub was asked with the same filter the poller sends (and, as a poll would, whether
+    # the member who wrote the one match may write)
+    (request,) = [r for r in sample.requests if r.path.endswith("/issues")]
+    assert len(sample.permission_requests("acme/widgets")) == 1
     assert request.query["labels"] == "agent"
     assert request.query["assignee"] == "marta-k"
     assert _numbers(capsys.readouterr().out) == [2]
@@ -255,7 +257,14 @@ def test_without_a_token_preview_warns_once_and_still_works(
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert warnings == ["no GitHub token: unauthenticated requests are limited to 60 an hour"]
     assert github.requests[0].header("Authorization") is None
-    assert _numbers(capsys.readouterr().out) == [1, 2, 6, 9, 10]
+    # AND the member's issues, whose write access GitHub tells only a token that may push, are
+    # not taken: the note says why rather than guess
+    out = capsys.readouterr().out
+    assert _numbers(out) == [1, 10]
+    assert (
+        "note: 3 member issues not shown: member: write access not checked: GitHub tells whether a member "
+        "may write only to a token whose account can push (set GITHUB_TOKEN)"
+    ) in out
 
 
 def test_reaching_the_page_cap_is_reported(
@@ -322,3 +331,40 @@ def test_unreachable_github_is_one_sentence_without_a_class_name(capsys: pytest.
     said = [line for line in err.splitlines() if "cannot reach GitHub" in line]
     assert code != 0 and len(said) == 1, err
     assert "Error" not in said[0] and "Exception" not in said[0]
+
+
+# --- a member's write access, checked as a poll checks it ----------------------------------------------
+
+
+def test_explain_names_a_member_without_write_access(sample: FakeGitHub, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN acme/widgets, whose member ana-acme may now only read
+    sample.repo("acme/widgets").set_permission("ana-acme", "read")
+    # WHEN a user asks why, as text and as JSON
+    _preview(sample, "--repo", "acme/widgets", "--label", "agent", "--explain")
+    text = capsys.readouterr().out
+    _preview(sample, "--repo", "acme/widgets", "--label", "agent", "--explain", "--json")
+    rows = json.loads(capsys.readouterr().out)
+    # THEN the member's issues are skipped with the reason, naming them, and only the owner's are taken
+    assert _numbers(text)[:2] == [1, 10]
+    assert "member without write access  Add a --version flag to the CLI (@ana-acme, MEMBER)" in text
+    member = next(row for row in rows["skipped"] if row["number"] == 2)
+    assert (member["reason"], member["author"], member["authorAssociation"]) == (
+        "member without write access",
+        "ana-acme",
+        "MEMBER",
+    )
+    # AND each run asked about the member once, however many issues they wrote
+    assert len(sample.permission_requests("acme/widgets")) == 2
+
+
+def test_no_member_write_check_takes_members_issues_without_asking(
+    sample: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a member who may only read
+    sample.repo("acme/widgets").set_permission("ana-acme", "read")
+    # WHEN the rule is previewed with the check off
+    _preview(sample, "--repo", "acme/widgets", "--label", "agent", "--no-member-write-check")
+    # THEN their issues are taken, GitHub was not asked, and the rule says members are unchecked
+    out = capsys.readouterr().out
+    assert _numbers(out) == [1, 2, 6, 9, 10] and "members unchecked" in out
+    assert sample.permission_requests() == []

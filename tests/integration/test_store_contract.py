@@ -38,6 +38,7 @@ from tracker_intake.domain.records import (
     Grant,
     IssueSnapshot,
     Pace,
+    Permission,
     PollState,
     ReportGuard,
     SessionStatus,
@@ -429,6 +430,93 @@ def test_deleting_a_missing_project_raises_project_not_found(store: Store) -> No
     # GIVEN no project WHEN it is deleted THEN ProjectNotFound
     with pytest.raises(ProjectNotFound):
         store.delete_project("nope")
+
+
+def test_deleting_a_project_drops_its_kept_permissions_too(store: Store) -> None:
+    # GIVEN a project with a member's kept permission
+    store.create_project("app", enabled(), NOW)
+    store.put_permission("app", Permission("acme/app", "ana", "write", NOW))
+    # WHEN it is deleted and created again
+    store.delete_project("app")
+    store.create_project("app", enabled(), NOW)
+    # THEN the new project keeps nothing of the old one's answers
+    assert store.get_permissions("app", "acme/app", ["ana"]) == {}
+
+
+# --- members' kept write permissions (domain/write_access.py) ----------------------------------------
+
+
+def permission(login: str = "ana", value: str = "write", repo: str = "acme/app", **fields: Any) -> Permission:
+    return Permission(repo, login, value, fields.pop("checked_at", NOW), **fields)
+
+
+def test_a_kept_permission_reads_back_whole_for_its_repository_and_login_in_any_case(store: Store) -> None:
+    # GIVEN GitHub's answer on Ana, kept for the project
+    kept = permission("Ana", "write", "Acme/App", role="maintain")
+    store.put_permission("app", kept)
+    # WHEN it is read back, spelled otherwise
+    found = store.get_permissions("app", "acme/app", ["ANA"])
+    # THEN it comes back whole, keyed by the lower-cased login
+    assert found == {"ana": kept}
+
+
+def test_a_newer_answer_replaces_the_kept_one(store: Store) -> None:
+    store.put_permission("app", permission("ana", "write"))
+    later = permission("ana", "read", checked_at=NOW + timedelta(hours=2))
+    store.put_permission("app", later)
+    assert store.get_permissions("app", "acme/app", ["ana"]) == {"ana": later}
+
+
+def test_answers_are_kept_per_project_and_per_repository(store: Store) -> None:
+    store.put_permission("app", permission("ana", "write", "acme/app"))
+    store.put_permission("app", permission("ana", "read", "acme/other"))
+    assert store.get_permissions("web", "acme/app", ["ana"]) == {}
+    assert store.get_permissions("app", "acme/other", ["ana"])["ana"].permission == "read"
+    assert store.get_permissions("app", "acme/app", ["ana"])["ana"].permission == "write"
+
+
+def test_reading_no_logins_reads_nothing(harness: Harness) -> None:
+    assert harness.store.get_permissions("app", "acme/app", []) == {}
+    assert harness.calls() == []
+
+
+def test_one_login_is_one_read_and_several_are_one_batch_read_of_only_those_kept(harness: Harness) -> None:
+    # GIVEN answers kept on two of three members
+    store = harness.store
+    store.put_permission("app", permission("ana", "write"))
+    store.put_permission("app", permission("bo", "read"))
+    harness.reset()
+    # WHEN one login is read, then all three at once
+    one = store.get_permissions("app", "acme/app", ["ana"])
+    one_call = harness.calls()
+    harness.reset()
+    several = store.get_permissions("app", "acme/app", ["ana", "bo", "cy"])
+    # THEN one GetItem, then one BatchGetItem; only the kept answers come back
+    assert set(one) == {"ana"} and one_call in (["GetItem"], ["get_permissions"])
+    assert set(several) == {"ana", "bo"} and harness.calls() in (["BatchGetItem"], ["get_permissions"])
+
+
+def test_more_logins_than_a_batch_are_read_in_batches_of_100(harness: Harness) -> None:
+    store = harness.store
+    for n in range(150):
+        store.put_permission("app", permission(f"member-{n}", "write"))
+    harness.reset()
+    found = store.get_permissions("app", "acme/app", [f"member-{n}" for n in range(160)])
+    assert len(found) == 150 and found["member-149"].login == "member-149"
+    assert harness.calls() in (["BatchGetItem", "BatchGetItem"], ["get_permissions"])
+
+
+def test_kept_permissions_do_not_show_among_the_projects_cached_pages(store: Store) -> None:
+    # GIVEN a project with a cached page and a member's kept permission in its partition
+    store.create_project("app", enabled(), NOW)
+    store.commit_page("app", CachedPage("https://x/1", '"a"', item_count=1))
+    store.put_permission("app", permission())
+    # WHEN it is loaded for a poll, and its pages forgotten
+    _, pages = store.load_for_poll("app")
+    store.forget_pages("app")
+    # THEN the page alone is a page; forgetting pages keeps the permission
+    assert list(pages) == ["https://x/1"]
+    assert store.get_permissions("app", "acme/app", ["ana"]) != {}
 
 
 # --- listing projects ------------------------------------------------------------------------------

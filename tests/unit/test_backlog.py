@@ -44,7 +44,8 @@ class Repo:
             labels=labels,
             created_at=created_at,
             author="ana",
-            author_association=fields.pop("author_association", "MEMBER"),
+            # A collaborator: write access without a check (members' checks: tests/unit/test_write_access.py).
+            author_association=fields.pop("author_association", "COLLABORATOR"),
             **fields,
         )
 

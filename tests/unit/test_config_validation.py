@@ -189,6 +189,18 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
     ("authors-empty", project(trackerIntake=intake(authors=[])), "trackerIntake.authors"),
     ("authors-a-string", project(trackerIntake=intake(authors="OWNER")), "trackerIntake.authors"),
     ("authors-null", project(trackerIntake={**intake(), "authors": None}), "trackerIntake.authors"),
+    # memberWriteCheck: a JSON boolean, never null or a string
+    (
+        "member-write-check-string",
+        project(trackerIntake=intake(memberWriteCheck="false")),
+        "trackerIntake.memberWriteCheck",
+    ),
+    ("member-write-check-number", project(trackerIntake=intake(memberWriteCheck=0)), "trackerIntake.memberWriteCheck"),
+    (
+        "member-write-check-null",
+        project(trackerIntake={**intake(), "memberWriteCheck": None}),
+        "trackerIntake.memberWriteCheck",
+    ),
     # backlog: all or new
     ("backlog-unknown", project(trackerIntake=intake(backlog="old")), "trackerIntake.backlog"),
     ("backlog-capitalised", project(trackerIntake=intake(backlog="New")), "trackerIntake.backlog"),
@@ -339,6 +351,8 @@ GOOD_CONFIGS: list[tuple[str, dict[str, Any]]] = [
         project(trackerIntake=intake(authors=["NONE", "FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR", "MANNEQUIN"])),
     ),
     ("authors-owner-only", project(trackerIntake=intake(authors=["OWNER"]))),
+    ("member-write-check-off", project(trackerIntake=intake(memberWriteCheck=False))),
+    ("member-write-check-on", project(trackerIntake=intake(memberWriteCheck=True))),
     ("backlog-all", project(trackerIntake=intake(backlog="all"))),
     ("backlog-new", project(trackerIntake=intake(backlog="new"))),
 ]
@@ -378,8 +392,26 @@ def test_authors_default_to_owner_member_and_collaborator() -> None:
     # GIVEN a trackerIntake that says nothing about authors
     # WHEN it is validated
     parsed = TrackerIntake.model_validate(intake())
-    # THEN only people who own or can write to the repository may start a session
+    # THEN only the owner, collaborators and the organisation's members may start a session
     assert parsed.authors == ["OWNER", "MEMBER", "COLLABORATOR"]
+
+
+def test_a_members_write_access_is_checked_unless_switched_off_explicitly() -> None:
+    # GIVEN a trackerIntake that says nothing of the check, and one that switches it off
+    # WHEN they are validated
+    default = TrackerIntake.model_validate(intake())
+    off = TrackerIntake.model_validate(intake(memberWriteCheck=False))
+    # THEN a member's issue is checked by default; off is kept, and round-trips under its name
+    assert default.member_write_check is True and off.member_write_check is False
+    assert off.model_dump(by_alias=True)["memberWriteCheck"] is False
+
+
+def test_the_member_write_check_states_its_risk_where_the_api_publishes_it() -> None:
+    # GIVEN the config's JSON Schema (what the OpenAPI document publishes)
+    schema = TrackerIntake.model_json_schema(by_alias=True)["properties"]["memberWriteCheck"]
+    # THEN it is a boolean, on by default, whose description says what switching it off risks
+    assert (schema["type"], schema["default"]) == ("boolean", True)
+    assert "base permission is read" in schema["description"] and "push" in schema["description"]
 
 
 def test_backlog_defaults_to_new() -> None:

@@ -58,7 +58,7 @@ class PagedTracker:
                     url=f"https://github.com/{query.owner}/{query.repo}/issues/{n}",
                     labels=("agent",) if (n - 1) % 100 < self.eligible else (),
                     created_at=NOW + timedelta(seconds=n),
-                    author_association="MEMBER",
+                    author_association="COLLABORATOR",  # may write: no member's check
                 )
                 for n in range((index - 1) * 100 + 1, index * 100 + 1)
             )

@@ -47,6 +47,12 @@ def record_poll(metrics: Metrics, outcome: PollOutcome) -> None:
         metrics.add_metric("GitHubRequests", MetricUnit.Count, outcome.requests)
     if outcome.retries:
         metrics.add_metric("GitHubRetries", MetricUnit.Count, outcome.retries)
+    if outcome.members_without_write:
+        # An organisation member's matching issue, skipped: GitHub says they may not write.
+        metrics.add_metric("IssuesSkippedMemberWithoutWrite", MetricUnit.Count, outcome.members_without_write)
+    if outcome.writes_unchecked:
+        # A member's issue held back because their write access could not be checked this poll.
+        metrics.add_metric("IssuesWaitingWriteCheck", MetricUnit.Count, outcome.writes_unchecked)
 
 
 def record_dispatch(metrics: Metrics, summary: DispatchSummary) -> None:

@@ -146,6 +146,7 @@ def build_poll_context(
         page_cap=settings.max_pages_per_poll,
         stale_claim=settings.stale_claim,
         credentials=credentials,
+        permissions=store,
     )
     return replace(context, **overrides)
 
@@ -277,14 +278,15 @@ class CredentialPreviewer:
         self._store = store  # the credential budgets, and the ledger the claims are read from
         self._credentials = credentials
 
-    def __call__(self, config: ProjectConfig, project_id: str = "preview") -> Preview:
+    def __call__(self, config: ProjectConfig, project_id: str | None = None) -> Preview:
         from .domain.errors import RuleBroken, TokenUnavailable
         from .domain.preview import PreviewContext, preview
         from .domain.records import ProjectRecord
 
         # A draft's repository may not be the project's: nothing found is cached on the project.
         try:
-            resolved = self._credentials.for_project(ProjectRecord(project_id, config, 0), remember=False)
+            record = ProjectRecord(project_id or "preview", config, 0)
+            resolved = self._credentials.for_project(record, remember=False)
         except TokenUnavailable as e:
             name = config.tracker_intake.credential if config.tracker_intake is not None else None
             if name is None:
@@ -299,5 +301,9 @@ class CredentialPreviewer:
             requests_per_minute=self._settings.github_requests_per_minute,
             page_cap=self._settings.max_pages_per_poll,
             ledger=self._store,
+            # A stored project's members' write access is kept for its polls; a new one's is not.
+            collaborators=resolved.collaborators,
+            permissions=self._store,
+            project_id=project_id,
         )
         return preview(context, config)

@@ -83,14 +83,19 @@ class DeploymentCredentials:
         name = record.credential or DEFAULT_CREDENTIAL
         spec = self._spec(name)
         if spec is None and self._default_tracker is not None:
-            return Resolved(name, token_key(self._default_token), self._default_tracker)
+            tracker = self._default_tracker
+            # GitHub's own tracker answers on collaborators too; a stand-in of the caller's may not.
+            collaborators = tracker if isinstance(tracker, GitHubTracker) else None
+            return Resolved(name, token_key(self._default_token), tracker, collaborators=collaborators)
         if spec is None or spec.kind is CredentialKind.TOKEN:
             auth: GitHubAuth = TokenAuth(self._token(spec))
-            return Resolved(name, auth.key, self._tracker(auth), self._writer(auth))
+            own = self._tracker(auth)
+            return Resolved(name, auth.key, own, self._writer(auth), own)
         app = self._app(spec)
         auth = self._installation_auth(app, spec, record, remember)
         # A tracker per app object: a rotated key makes a new app, whose tracker mints with it.
-        return Resolved(name, auth.key, self._tracker(auth, holder=id(app)), self._writer(auth, holder=id(app)))
+        installed = self._tracker(auth, holder=id(app))
+        return Resolved(name, auth.key, installed, self._writer(auth, holder=id(app)), installed)
 
     def key_for(self, record: ProjectRecord) -> str:
         spec = self._spec(record.credential or DEFAULT_CREDENTIAL)

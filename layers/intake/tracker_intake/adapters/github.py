@@ -27,10 +27,19 @@ from tracker_intake.domain.errors import (
     TrackerError,
     TrackerMisconfigured,
     TrackerUnavailable,
+    WriteAccessUnreadable,
 )
 from tracker_intake.domain.issue import Issue, label_names
 from tracker_intake.domain.ports import Clock
-from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, RateLimit, Retries
+from tracker_intake.domain.tracker import (
+    DEFAULT_PAGE_CAP,
+    CachedPage,
+    CollaboratorPermission,
+    IssueQuery,
+    Page,
+    RateLimit,
+    Retries,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +162,29 @@ class GitHubTracker:
         if isinstance(error, AuthFailed | RepoNotFound):
             return str(error)
         raise error
+
+    def permission(self, owner: str, repo: str, login: str, retries: Retries | None = None) -> CollaboratorPermission:
+        """The `Collaborators` port: `GET /repos/{owner}/{repo}/collaborators/{username}/permission`
+        (https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user).
+
+        GitHub answers `permission` (`admin`, `write`, `read`, `none`: `maintain` reads as `write`,
+        `triage` as `read`) and `role_name`; a login it does not know is a 404, read as `none`. A
+        403 that is no rate limit means the credential may not ask: WriteAccessUnreadable.
+        """
+        where = f"{owner}/{repo}"
+        names = "/".join(quote(part, safe="") for part in (owner, repo, "collaborators", login, "permission"))
+        response, header = self._get_retrying(where, f"{self._base}/repos/{names}", dict(self._headers), retries)
+        rate = _rate_limit(response.headers)
+        if response.status_code == 404:
+            return CollaboratorPermission("none", None, rate)
+        if response.status_code == 403:
+            error = self._error(where, response, header)
+            if isinstance(error, AuthFailed):  # no rate limit: the credential may not ask
+                raise WriteAccessUnreadable(_unreadable(where, login, github_message(response, header)))
+            raise error
+        if response.status_code != 200:
+            raise self._error(where, response, header)
+        return _collaborator_permission(where, login, response, rate)
 
     # --- one request -----------------------------------------------------------------
 
@@ -390,6 +422,31 @@ def _to_issue(query: IssueQuery, item: Mapping[str, Any]) -> Issue:
         author=_login(item.get("user")),
         author_association=association if isinstance(association := item.get("author_association"), str) else None,
         extra={"id": item.get("id"), "node_id": item.get("node_id")},
+    )
+
+
+def _collaborator_permission(
+    where: str, login: str, response: requests.Response, rate: RateLimit
+) -> CollaboratorPermission:
+    try:
+        body = response.json()
+    except ValueError as e:
+        raise BadTrackerResponse(f"GitHub's permission of {login} on {where} is not valid JSON") from e
+    permission = body.get("permission") if isinstance(body, dict) else None
+    if not isinstance(permission, str) or not permission:
+        raise BadTrackerResponse(f"GitHub's answer on {login}'s permission on {where} names no permission")
+    role = body.get("role_name")
+    return CollaboratorPermission(permission.lower(), role if isinstance(role, str) and role else None, rate)
+
+
+def _unreadable(where: str, login: str, said: str) -> str:
+    """What a 403 on a collaborator's permission means, and what to grant."""
+    return (
+        f"GitHub refused to say whether {login} may write to {where} (403{': ' + said if said else ''}): "
+        "the credential must be able to read collaborators' permissions. A token's account needs push "
+        "access to the repository (a classic token also the repo scope on a private one); a fine-grained "
+        "token or a GitHub App needs the repository permission Metadata: read. Or switch the check off "
+        "with trackerIntake.memberWriteCheck: false (README, 'Who may start a session')"
     )
 
 

@@ -356,13 +356,14 @@ class PreviewIssue(_Out):
     # Who opened it, and GitHub's `author_association` for them (what `authors` is checked against).
     author: str | None = None
     author_association: str | None = None
-    # Why the rule skips it (skipped issues only).
+    # Why the rule skips it (skipped issues only): a `SkipReason`, or "member: write access not
+    # checked: <why>" when a member's write access could not be checked (no poll takes it then).
     reason: str | None = None
     # The status of the claim that holds it, if any (eligible issues only): `launched`, `backlog`...
     claim: ClaimStatus | None = None
 
     @classmethod
-    def of(cls, issue: Issue, reason: SkipReason | None = None, claim: Claim | None = None) -> PreviewIssue:
+    def of(cls, issue: Issue, reason: SkipReason | str | None = None, claim: Claim | None = None) -> PreviewIssue:
         return cls(
             canonical_id=issue.canonical_id,
             number=issue.number,
@@ -399,7 +400,7 @@ class PreviewView(_Out):
         return cls(
             repo=preview.repo,
             eligible=[PreviewIssue.of(i, claim=preview.claim_of(i)) for i in preview.eligible],
-            skipped=[PreviewIssue.of(i, r) for i, r in preview.skipped],
+            skipped=[PreviewIssue.of(i, r) for i, r in preview.reasons()],
             truncated=preview.truncated,
             requests=preview.requests,
             would_start=would_start,

@@ -335,7 +335,7 @@ def _preview(ctx: Context, config: ProjectConfig, record: ProjectRecord | None) 
     if ctx.previewer is None:
         raise PreviewUnavailable("previews need a GitHub credential, and none is configured here")
     try:
-        result = ctx.previewer(config)
+        result = ctx.previewer(config, record.project_id if record is not None else None)
     except RepoNotFound:
         # Name the field the repository came from: the rule's repo, or the project's gitOrigin.
         derived = config.tracker_intake is None or config.tracker_intake.repo is None

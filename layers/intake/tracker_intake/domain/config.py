@@ -39,9 +39,10 @@ class AuthorAssociation(StrEnum):
     NONE = "NONE"
 
 
-# An issue's text becomes an agent's prompt, and the agent can push: by default only people
-# who can already write to the repository (or own it) may start a session (docs/design.md,
-# "Who may start a session").
+# An issue's text becomes an agent's prompt, and the agent can push: by default only the owner,
+# collaborators and members of the owning organisation may start a session, and a member only
+# while GitHub says they may write to the repository (`memberWriteCheck`; docs/design.md, "Who
+# may start a session").
 DEFAULT_AUTHORS: tuple[AuthorAssociation, ...] = (
     AuthorAssociation.OWNER,
     AuthorAssociation.MEMBER,
@@ -61,6 +62,15 @@ class Backlog(StrEnum):
 
 
 DEFAULT_BACKLOG = Backlog.NEW
+
+MEMBER_WRITE_CHECK_DESCRIPTION = (
+    "An issue whose author is trusted as MEMBER alone (a member of the organisation that owns the "
+    "repository) starts a session only if GitHub says they may write to the repository (write, "
+    "maintain or admin); otherwise it is skipped as 'member without write access'. One request "
+    "per member an hour at most. Risk of false: in an organisation whose base permission is read "
+    "(or none), every member can write the prompt of a worker that can push, for instance through "
+    "an issue form that adds the rule's label."
+)
 
 
 class Acknowledge(StrEnum):
@@ -241,7 +251,9 @@ class TrackerIntake(_Model):
     `in-review` are excluded).
 
     `authors`: the `author_association` values whose issues may start a session (default
-    OWNER, MEMBER, COLLABORATOR; anything wider is explicit). `backlog`: `new` (default) records
+    OWNER, MEMBER, COLLABORATOR; anything wider is explicit). `memberWriteCheck` (default true):
+    an issue by an author trusted as MEMBER alone starts a session only if GitHub says they may
+    write to the repository. `backlog`: `new` (default) records
     the issues that match when intake is switched on without starting them; `all` starts them.
     `acknowledge`: `none` (default, read-only), `reaction`, `comment` or `label`, written once
     per launched session (docs/design.md, "Acknowledgement on the issue").
@@ -263,6 +275,7 @@ class TrackerIntake(_Model):
         Field(json_schema_extra={"minItems": 1, "maxItems": len(AuthorAssociation), "uniqueItems": True}),
         AfterValidator(_check_authors),
     ] = list(DEFAULT_AUTHORS)
+    member_write_check: Annotated[StrictBool, Field(description=MEMBER_WRITE_CHECK_DESCRIPTION)] = True
     backlog: Backlog = DEFAULT_BACKLOG
     acknowledge: Acknowledge = DEFAULT_ACKNOWLEDGE
 

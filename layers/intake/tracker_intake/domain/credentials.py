@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:  # config.py imports this module's rules; records.py imports config.py
     from .ports import IssueWriter
     from .records import ProjectRecord
-    from .tracker import Tracker
+    from .tracker import Collaborators, Tracker
 
 DEFAULT_CREDENTIAL = "default"
 # Like a project id: 1-64 lower-case letters, digits and '-'.
@@ -102,6 +102,9 @@ class Resolved:
     tracker: Tracker
     # The same credential's writes on issues (acknowledgements); None where it cannot write.
     writer: IssueWriter | None = None
+    # The same credential's answers on who may write to the repository (a member's issue is
+    # taken only once one says they may); None: no member's issue can be checked, none is taken.
+    collaborators: Collaborators | None = None
 
 
 class Credentials(Protocol):

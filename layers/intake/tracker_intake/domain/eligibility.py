@@ -17,6 +17,9 @@ class SkipReason(StrEnum):
     ASSIGNEE_MISMATCH = "assignee mismatch"
     # The issue matches the rule, but its author is not one the rule lets start a session.
     UNTRUSTED_AUTHOR = "untrusted author"
+    # Its author is trusted as MEMBER alone, and GitHub says they may not write to the repository
+    # (domain/write_access.py): decided after the rule, only for issues a poll would claim.
+    MEMBER_WITHOUT_WRITE = "member without write access"
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class EligibilityRule:
     exclude_labels: tuple[str, ...] = DEFAULT_EXCLUDE_LABELS
     # The `author_association` values allowed to start a session.
     authors: frozenset[str] = frozenset(DEFAULT_AUTHORS)
+    # Whether an author trusted as MEMBER alone must also be able to write (`memberWriteCheck`).
+    member_write_check: bool = True
 
     @classmethod
     def of(cls, intake: TrackerIntake) -> EligibilityRule:
@@ -34,6 +39,7 @@ class EligibilityRule:
             intake.assignee,
             intake.effective_exclude_labels,
             frozenset(str(a) for a in intake.authors),
+            intake.member_write_check,
         )
 
 

@@ -115,6 +115,14 @@ class BadTrackerResponse(TrackerError):
     kind = "bad_response"
 
 
+class WriteAccessUnreadable(TrackerError):
+    """GitHub refused to say whether an author may write to the repository (a 403 that is no rate
+    limit): the credential lacks what reading a collaborator's permission takes. Persistent: the
+    poll backs off with the sentence, which says what to grant (or how to switch the check off)."""
+
+    kind = "write_access_unreadable"
+
+
 class WriteRefused(TrackerError):
     """GitHub refused a write on an issue for good (401, 403 other than a rate limit, 404, 410,
     422): the credential may not write there, or the issue is gone or locked. Not retried."""

@@ -36,10 +36,11 @@ from .errors import (
     TrackerError,
 )
 from .issue import Issue, dedupe_key
-from .ports import Clock, Ledger, ProjectStore, SessionQueue, TokenBudgets
+from .ports import Clock, Ledger, PermissionCache, ProjectStore, SessionQueue, TokenBudgets
 from .records import Claim, ClaimStatus, IssueSnapshot, PollState, ProjectRecord, TokenBudget
 from .session import SessionRequest
-from .tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, RateLimit, Tracker
+from .tracker import DEFAULT_PAGE_CAP, CachedPage, Collaborators, IssueQuery, Page, RateLimit, Tracker
+from .write_access import Access, Verdict, WriteAccess, needs_check
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +104,16 @@ class PollOutcome:
     # `x-ratelimit-*` it sent.
     pages_changed: int = 0
     rate: RateLimit | None = None
+    # Requests asking whether a member may write (from the grant, as pages are); issues skipped
+    # because their member author may not; issues held back because that could not be checked.
+    write_checks: int = 0
+    members_without_write: int = 0
+    writes_unchecked: int = 0
 
     @property
     def requests(self) -> int:
-        """GitHub requests this poll made: its pages and its retries."""
-        return self.pages + self.retries
+        """GitHub requests this poll made: its pages, its members' write checks and its retries."""
+        return self.pages + self.write_checks + self.retries
 
 
 @dataclass(frozen=True)
@@ -127,8 +133,12 @@ class PollContext:
     # Waits out a retry's pause (a simulation's clock advances instead).
     sleep: Callable[[float], None] = time.sleep
     # Resolves a project's own credential (`trackerIntake.credential`), which then replaces
-    # `tracker` and `token_key` for its poll. None: every project polls with those two.
+    # `tracker`, `token_key` and `collaborators` for its poll. None: every project polls with those.
     credentials: Credentials | None = None
+    # Who may write to the repository, asked with the poll's credential (None: a member's issue
+    # cannot be checked, so none is taken), and where the answers are kept (None: asked anew).
+    collaborators: Collaborators | None = None
+    permissions: PermissionCache | None = None
 
 
 def poll_project(
@@ -173,7 +183,7 @@ def poll_project(
             resolved = ctx.credentials.for_project(record)
         except IntakeError as e:  # an unknown name, an unreadable secret, an app not installed
             return _failed(ctx, record, PollOutcome(project_id, PollResult.FAILED), e, now)
-        ctx = replace(ctx, tracker=resolved.tracker, token_key=resolved.key)
+        ctx = replace(ctx, tracker=resolved.tracker, token_key=resolved.key, collaborators=resolved.collaborators)
     cache = own_pages(cache, ctx.token_key, record.credential)
 
     budget = _credential_budget(ctx)
@@ -288,6 +298,19 @@ class _PollRun:
         self.deadline = deadline
         self.outcome = PollOutcome(record.project_id, PollResult.NOT_MODIFIED)
         self.max_requests: int | None = None
+        # Members' write checks the grant could not take: the next poll is granted them.
+        self.checks_denied = 0
+        owner, name = intake_repo(record.config)
+        self.access = WriteAccess(
+            ctx.collaborators,
+            ctx.permissions,
+            ctx.clock,
+            self,
+            project_id=record.project_id,
+            owner=owner,
+            repo=name,
+            retries=self,
+        )
         self.max_retries = MAX_RETRIES
         self.stopped_early = False
         self.backlog = Backlog.ALL
@@ -298,8 +321,14 @@ class _PollRun:
 
     @property
     def requests_needed(self) -> int:
-        """What the next poll should be granted: this walk's requests, one more if it was cut short."""
-        return self.outcome.pages + (1 if self.stopped_early else 0)
+        """What the next poll should be granted: this walk's requests (its pages and its members'
+        write checks, those the grant could not take included), one more if it was cut short."""
+        checks = self.outcome.write_checks + self.checks_denied
+        return self.outcome.pages + checks + (1 if self.stopped_early else 0)
+
+    @property
+    def granted_spent(self) -> bool:
+        return self.max_requests is not None and self.outcome.pages + self.outcome.write_checks >= self.max_requests
 
     def walk(self, query: IssueQuery, cache: dict[str, CachedPage]) -> None:
         ctx, project_id = self.ctx, self.record.project_id
@@ -320,8 +349,7 @@ class _PollRun:
                 self.complete = self.complete and done
                 if done and page.etag:
                     ctx.store.commit_page(project_id, page.cached(ctx.token_key))
-            spent = self.max_requests is not None and self.outcome.pages >= self.max_requests
-            if self.room == 0 or self._past_deadline() or spent:
+            if self.room == 0 or self._past_deadline() or self.granted_spent:
                 # The rest waits for the next poll; nothing after this is committed. Stopped
                 # before a page the walk would have asked for, it tells the dispatcher so.
                 self.stopped_early = page.continues
@@ -346,6 +374,18 @@ class _PollRun:
         self.outcome.retries += 1
         return True
 
+    def grant(self) -> str | None:
+        """The `Allowance` port: a member's write check is a request of the poll's grant, as a page is."""
+        if self.granted_spent:
+            self.checks_denied += 1
+            return "this poll's grant of GitHub requests is spent"
+        self.outcome.write_checks += 1
+        return None
+
+    def answered(self, rate: RateLimit) -> None:
+        if rate.known:
+            self.outcome.rate = rate
+
     def _process(self, page: Page) -> bool:
         """Claim and enqueue the page's eligible issues; True when the page is fully done.
 
@@ -358,34 +398,70 @@ class _PollRun:
         if not eligible:
             return True
         known = self.ctx.ledger.get_claims([issue.canonical_id for issue in eligible])
+        holders = [(issue, known.get(dedupe_key(issue.canonical_id))) for issue in eligible]
+        # The kept answers on the members whose issues this page may start, in one read.
+        self.access.prepare(i for i, holder in holders if needs_check(i, self.rule) and self._may_start(i, holder))
         done = True
-        for issue in eligible:
-            holder = known.get(dedupe_key(issue.canonical_id))
-            if self._settled(holder):
-                continue  # nothing to write, and it does not hold the page back
-            if holder is None and self.backlog_since is not None and predates(issue, self.backlog_since):
-                if self._past_deadline():
-                    self.outcome.held_back += 1
-                    done = False
-                    continue
-                # Not capped: it starts nothing. A refusal carries the claim that won the race.
-                holder = self.ctx.ledger.try_claim(self._claim(issue, ClaimStatus.BACKLOG))
-                if holder is None:
-                    self.outcome.backlog_recorded += 1
-                    continue
-                if self._settled(holder):
-                    continue
-            if self.room == 0 or self._past_deadline():
-                self.outcome.held_back += 1
-                done = False
-                continue
-            result = self._claim_and_enqueue(issue, holder)
-            if result is ClaimResult.ENQUEUED:
-                self.room -= 1
-                self.outcome.new_sessions.append(issue.canonical_id)
-            elif result is ClaimResult.BUSY:
-                done = False
+        for issue, holder in holders:
+            done = self._take(issue, holder) and done
         return done
+
+    def _take(self, issue: Issue, holder: Claim | None) -> bool:
+        """One eligible issue: settled, recorded as backlog, or on to a session. False when it
+        holds the page back (held back, busy, or its author's write access not checked)."""
+        if self._settled(holder):
+            return True  # nothing to write, and it does not hold the page back
+        if holder is None and self._predates_backlog(issue):
+            if self._past_deadline():
+                self.outcome.held_back += 1
+                return False
+            # Not capped: it starts nothing. A refusal carries the claim that won the race.
+            holder = self.ctx.ledger.try_claim(self._claim(issue, ClaimStatus.BACKLOG))
+            if holder is None:
+                self.outcome.backlog_recorded += 1
+                return True
+            if self._settled(holder):
+                return True
+        return self._start(issue, holder)
+
+    def _start(self, issue: Issue, holder: Claim | None) -> bool:
+        """Within the cap, and once a member author is shown to write, claim and enqueue the issue."""
+        if self.room == 0 or self._past_deadline():
+            self.outcome.held_back += 1
+            return False
+        # Last, and only here: an issue this poll would claim (docs/design.md, "Who may start a session").
+        if needs_check(issue, self.rule):
+            verdict = self.access.verdict(issue)
+            if verdict.access is not Access.WRITE:
+                return self._not_started(issue, verdict)
+        result = self._claim_and_enqueue(issue, holder)
+        if result is ClaimResult.ENQUEUED:
+            self.room -= 1
+            self.outcome.new_sessions.append(issue.canonical_id)
+        return result is not ClaimResult.BUSY
+
+    def _not_started(self, issue: Issue, verdict: Verdict) -> bool:
+        """A member's issue that starts nothing: skipped for good (True), or waiting for a check (False)."""
+        if verdict.access is Access.NO_WRITE:
+            self.outcome.members_without_write += 1
+            log.info("skipped: member without write access", extra={"issue_id": issue.canonical_id})
+            return True
+        # Never let through unchecked: the page is not committed, so the next poll sees it again.
+        self.outcome.writes_unchecked += 1
+        self.outcome.held_back += 1
+        log.warning(
+            "member's write access not checked; the issue waits",
+            extra={"issue_id": issue.canonical_id, "why": verdict.why},
+        )
+        return False
+
+    def _may_start(self, issue: Issue, holder: Claim | None) -> bool:
+        """Whether this poll may go on to claim the issue for a session (it may still be capped)."""
+        return not self._settled(holder) and not (holder is None and self._predates_backlog(issue))
+
+    def _predates_backlog(self, issue: Issue) -> bool:
+        """Matched when intake was switched on under `new`: recorded as backlog, not started."""
+        return self.backlog_since is not None and predates(issue, self.backlog_since)
 
     def _settled(self, holder: Claim | None) -> bool:
         """Whether the claim leaves this poll nothing to do: past the queue, or kept as backlog."""
@@ -469,7 +545,8 @@ def _succeeded(ctx: PollContext, record: ProjectRecord, run: _PollRun, now: date
     state = PollState(
         last_change_at=last_change,
         pages_read=run.requests_needed,
-        primary_costs=record.poll.with_primary_cost(outcome.pages_changed),
+        # A member's write check is answered 200 too: a point of the primary budget, as a page.
+        primary_costs=record.poll.with_primary_cost(outcome.pages_changed + outcome.write_checks),
     )
     try:
         if state != record.poll:  # a steady-state poll (all 304, healthy) writes nothing

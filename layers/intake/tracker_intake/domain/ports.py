@@ -10,7 +10,17 @@ from .backlog import Snapshot
 from .config import ProjectConfig
 from .credentials import Credential
 from .issue import IssueRef
-from .records import Acknowledgement, Claim, ClaimStatus, Installation, Pace, PollState, ProjectRecord, TokenBudget
+from .records import (
+    Acknowledgement,
+    Claim,
+    ClaimStatus,
+    Installation,
+    Pace,
+    Permission,
+    PollState,
+    ProjectRecord,
+    TokenBudget,
+)
 from .session import LaunchedSession, SessionRequest
 from .tracker import CachedPage, Tracker
 
@@ -20,6 +30,7 @@ __all__ = [
     "Invoker",
     "IssueWriter",
     "Ledger",
+    "PermissionCache",
     "ProjectStore",
     "Redelivery",
     "SessionLauncher",
@@ -161,6 +172,23 @@ class Ledger(Protocol):
         """Write the claim's acknowledgement (and nothing else), only if the stored claim is
         launched, of `claim.generation`, and its acknowledgement is at `expected_version` (None:
         it has none yet). False when it is not: another delivery got there first."""
+        ...
+
+
+class PermissionCache(Protocol):
+    """Per project: GitHub's answers on whether an author may write to the repository, kept for
+    a while so a member costs a request an hour at most (domain/write_access.py)."""
+
+    def get_permissions(self, project_id: str, repo: str, logins: Sequence[str]) -> dict[str, Permission]:
+        """The answers kept for these logins on `repo` ("owner/name"), keyed by lower-cased login,
+        however old (the caller judges): none asked, no call; one, one read; several, batches of 100.
+
+        Eventually consistent: an answer written a moment ago may be missing, which costs a request.
+        """
+        ...
+
+    def put_permission(self, project_id: str, permission: Permission) -> None:
+        """Keep the answer, replacing the one kept for its repository and login."""
         ...
 
 

@@ -2,9 +2,12 @@
 
 It reads the claims of the issues the rule takes, to count what would start a session (a claimed
 issue starts none, a backlog one only under `backlog: all`), and writes none, nor the ETag cache.
+A member's issue that a poll could claim is checked as the poll checks it (domain/write_access.py),
+through the same kept answers (a stored project's: an answer it gets is kept for the polls too);
+when the check cannot be made, the preview says so rather than guess.
 The requests count in the credential's budget as a poll's do: a paused or spent credential is not
-used, and the pages a preview may read are reserved in the dispatcher's rolling minute first, so
-previews cannot starve the polls.
+used, and the requests a preview may make (the page cap) are reserved in the dispatcher's rolling
+minute first, so previews cannot starve the polls.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from typing import Protocol
 from .backlog import starts_session
 from .config import Backlog, ProjectConfig, TrackerIntake, intake_repo
 from .eligibility import EligibilityRule, SkipReason, skip_reason
-from .errors import CredentialBusy, PrimaryRateLimited, SecondaryRateLimited
+from .errors import CredentialBusy, PrimaryRateLimited, SecondaryRateLimited, TrackerError
 from .issue import Issue, dedupe_key
-from .ports import Clock, Ledger, TokenBudgets
+from .ports import Clock, Ledger, PermissionCache, TokenBudgets
 from .records import PACE_WINDOW, Claim, Pace, TokenBudget
-from .tracker import DEFAULT_PAGE_CAP, IssueQuery, Tracker
+from .tracker import DEFAULT_PAGE_CAP, Collaborators, IssueQuery, RateLimit, Tracker
+from .write_access import WriteAccess, check_writers
 
 # Reserving the minute is a conditional write; a tick or another preview may win it.
 _RESERVE_ATTEMPTS = 3
@@ -36,9 +40,17 @@ class Preview:
     requests: int
     # The claims that hold eligible issues, by `dedupe_key` (none read: no ledger given).
     claims: Mapping[str, Claim] = field(default_factory=dict)
+    # Members' issues the rule takes but whose author's write access could not be checked, with
+    # "member: write access not checked: <why>": no poll takes one until it is.
+    unchecked: tuple[tuple[Issue, str], ...] = ()
 
     def claim_of(self, issue: Issue) -> Claim | None:
         return self.claims.get(dedupe_key(issue.canonical_id))
+
+    def reasons(self) -> list[tuple[Issue, str]]:
+        """Every issue not taken, oldest first, with why in words (skipped and unchecked alike)."""
+        said = [(issue, str(reason)) for issue, reason in self.skipped] + list(self.unchecked)
+        return sorted(said, key=lambda pair: _order(pair[0]))
 
     def would_start(self, backlog: Backlog, since: datetime | None) -> int:
         """How many eligible issues polls would start sessions for (`maxSessionsPerPoll` a poll),
@@ -56,10 +68,18 @@ class PreviewContext:
     page_cap: int = DEFAULT_PAGE_CAP
     # Where the eligible issues' claims are read (None: the preview says nothing of them).
     ledger: Ledger | None = None
+    # Who may write to the repository (the preview's credential; None: members' issues cannot be
+    # checked), where the answers are kept, and for which project (None: one not created yet,
+    # whose answers are not kept).
+    collaborators: Collaborators | None = None
+    permissions: PermissionCache | None = None
+    project_id: str | None = None
 
 
 class Previewer(Protocol):
-    def __call__(self, config: ProjectConfig) -> Preview: ...
+    def __call__(self, config: ProjectConfig, project_id: str | None = None) -> Preview:
+        """`project_id`: the stored project previewed (None: one not created yet)."""
+        ...
 
 
 def open_issues(tracker: Tracker, query: IssueQuery, page_cap: int) -> tuple[list[Issue], bool, int]:
@@ -74,9 +94,13 @@ def open_issues(tracker: Tracker, query: IssueQuery, page_cap: int) -> tuple[lis
     return issues, truncated, requests
 
 
+def _order(issue: Issue) -> tuple[float, int]:
+    return (issue.created_at.timestamp() if issue.created_at else 0.0, issue.number)
+
+
 def classify(issues: list[Issue], rule: EligibilityRule) -> tuple[list[Issue], list[tuple[Issue, SkipReason]]]:
     """Oldest first: the issues the rule takes, and the others with the reason it skips them."""
-    ordered = sorted(issues, key=lambda i: (i.created_at.timestamp() if i.created_at else 0.0, i.number))
+    ordered = sorted(issues, key=_order)
     eligible = [issue for issue in ordered if skip_reason(issue, rule) is None]
     skipped = [(issue, reason) for issue in ordered if (reason := skip_reason(issue, rule)) is not None]
     return eligible, skipped
@@ -87,32 +111,80 @@ def preview(ctx: PreviewContext, config: ProjectConfig) -> Preview:
     owner, name = intake_repo(config)  # ConfigInvalid names the field when there is no repo
     intake = config.tracker_intake or TrackerIntake()
     rule = EligibilityRule.of(intake)
-    _reserve(ctx)
+    reserved = _reserve(ctx)
     try:
         issues, truncated, requests = open_issues(ctx.tracker, IssueQuery(owner, name), ctx.page_cap)
-    except PrimaryRateLimited as e:
-        ctx.budgets.record_budget(TokenBudget(ctx.token_key, 0, e.reset_at))
-        raise CredentialBusy(
-            e.reset_at, f"GitHub's rate limit for this credential is spent until {e.reset_at:%H:%M} UTC"
-        ) from e
-    except SecondaryRateLimited as e:
-        until = e.retry_at or ctx.clock.now() + PACE_WINDOW
-        ctx.budgets.pause(ctx.token_key, until)
-        raise CredentialBusy(until, f"GitHub's secondary rate limit: try again after {until:%H:%M:%S} UTC") from e
+    except (PrimaryRateLimited, SecondaryRateLimited) as e:
+        raise _limited(ctx, e) from e
     eligible, skipped = classify(issues, rule)
     claims = ctx.ledger.get_claims([issue.canonical_id for issue in eligible]) if ctx.ledger and eligible else {}
-    return Preview(f"{owner}/{name}", tuple(eligible), tuple(skipped), truncated, requests, claims)
+    reservation = _Reservation(reserved, requests)
+    access = WriteAccess(
+        ctx.collaborators,
+        ctx.permissions,
+        ctx.clock,
+        reservation,
+        project_id=ctx.project_id,
+        owner=owner,
+        repo=name,
+    )
+    writers = check_writers(access, rule, eligible, claims, lambda e: _failed_check(ctx, e))
+    return Preview(
+        f"{owner}/{name}",
+        tuple(writers.taken),
+        tuple(sorted([*skipped, *writers.refused], key=lambda pair: _order(pair[0]))),
+        truncated,
+        reservation.used,
+        claims,
+        tuple(writers.unchecked),
+    )
 
 
-def _reserve(ctx: PreviewContext) -> None:
-    """Take the pages this preview may read from the credential's minute, or refuse."""
+class _Reservation:
+    """The `Allowance` of a preview: the requests it reserved, its pages first, then its checks."""
+
+    def __init__(self, reserved: int | None, used: int) -> None:
+        self.reserved = reserved
+        self.used = used
+
+    def grant(self) -> str | None:
+        if self.reserved is not None and self.used >= self.reserved:
+            return f"the {self.reserved} GitHub requests this preview reserved are spent"
+        self.used += 1
+        return None
+
+    def answered(self, rate: RateLimit) -> None:
+        return None
+
+
+def _limited(ctx: PreviewContext, error: PrimaryRateLimited | SecondaryRateLimited) -> CredentialBusy:
+    """Record GitHub's limit on the credential for the polls too; the refusal that says until when."""
+    if isinstance(error, PrimaryRateLimited):
+        ctx.budgets.record_budget(TokenBudget(ctx.token_key, 0, error.reset_at))
+        return CredentialBusy(
+            error.reset_at, f"GitHub's rate limit for this credential is spent until {error.reset_at:%H:%M} UTC"
+        )
+    until = error.retry_at or ctx.clock.now() + PACE_WINDOW
+    ctx.budgets.pause(ctx.token_key, until)
+    return CredentialBusy(until, f"GitHub's secondary rate limit: try again after {until:%H:%M:%S} UTC")
+
+
+def _failed_check(ctx: PreviewContext, error: TrackerError) -> str:
+    if isinstance(error, PrimaryRateLimited | SecondaryRateLimited):
+        return str(_limited(ctx, error))
+    return str(error)
+
+
+def _reserve(ctx: PreviewContext) -> int | None:
+    """Take the requests this preview may make from the credential's minute, or refuse; how many
+    (None: no budget to keep)."""
     now = ctx.clock.now()
     budget = ctx.budgets.get_budget(ctx.token_key)
     blocked = budget.blocked_until(now) if budget is not None else None
     if blocked is not None:
         raise CredentialBusy(blocked, f"the GitHub credential is paused until {blocked:%H:%M:%S} UTC")
     if ctx.requests_per_minute is None:
-        return
+        return None
     for _ in range(_RESERVE_ATTEMPTS):
         pace = ctx.budgets.get_pace(ctx.token_key) or Pace(ctx.token_key)
         # At most the whole minute, as a poll's grant: a cap above it would never fit.
@@ -121,7 +193,7 @@ def _reserve(ctx: PreviewContext) -> None:
             retry = _frees_up(pace, now, needed, ctx.requests_per_minute)
             raise CredentialBusy(retry, "this minute's GitHub requests are taken by polls; try again shortly")
         if ctx.budgets.save_pace(pace.after_tick(now, needed, pace.cursor, preview=True)):
-            return
+            return needed
     raise CredentialBusy(now + PACE_WINDOW / 12, "the GitHub budget is being granted right now; try again shortly")
 
 

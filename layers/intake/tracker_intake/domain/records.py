@@ -312,3 +312,29 @@ class Pace:
         new = [g for g in self.grants if g not in earlier.grants]
         same_cursors = (self.cursor, self.busy_cursor) == (earlier.cursor, earlier.busy_cursor)
         return same_cursors and all(g.preview for g in new)
+
+
+# GitHub's `permission` of a login that may push: the legacy base roles, where `maintain` reads
+# as `write` (and `triage` as `read`); `maintain` itself is accepted too.
+WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+
+
+@dataclass(frozen=True)
+class Permission:
+    """What GitHub said of one login's permission on one repository, and when it said it.
+
+    Kept per project (docs/design.md, "Who may start a session"): an organisation member's issue
+    starts a session only while the answer says they may write.
+    """
+
+    repo: str  # "owner/name", as the project's rule names it
+    login: str
+    # GitHub's `permission`: `admin`, `write`, `read` or `none`.
+    permission: str
+    checked_at: datetime
+    # GitHub's `role_name`: the role itself (`maintain`, `triage`, a custom role), for people.
+    role: str | None = None
+
+    @property
+    def may_write(self) -> bool:
+        return self.permission in WRITE_PERMISSIONS

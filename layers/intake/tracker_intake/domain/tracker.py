@@ -92,6 +92,31 @@ class Retries(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class CollaboratorPermission:
+    """GitHub's answer on what one login may do in a repository.
+
+    `permission` is the legacy base role: `admin`, `write`, `read` or `none` (`maintain` reads
+    as `write`, `triage` as `read`); `role` is GitHub's `role_name`, custom roles included.
+    """
+
+    permission: str
+    role: str | None = None
+    rate: RateLimit = field(default_factory=RateLimit)
+
+
+class Collaborators(Protocol):
+    """Who may write to a repository, asked with the same credential as the pages."""
+
+    def permission(self, owner: str, repo: str, login: str, retries: Retries | None = None) -> CollaboratorPermission:
+        """The login's permission on the repository (`none` for one GitHub does not know).
+
+        Raises WriteAccessUnreadable when the credential may not read it, another
+        `TrackerError` on failure (a rate limit, a transient failure once `retries` says no).
+        """
+        ...
+
+
 class Tracker(Protocol):
     def pages(
         self,

@@ -1,6 +1,6 @@
 """The DynamoDB adapters: one per port, each on the one shared `DynamoTable`.
 
-`DynamoStore` is the three on one table, for callers that want a single object (the API, tests).
+`DynamoStore` is them all on one table, for callers that want a single object (the API, tests).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from .budgets import DynamoBudgets
 from .credentials import DynamoCredentials
 from .ledger import DynamoLedger, claim_data, claim_record
+from .permissions import DynamoPermissions, permission_key, permission_record
 from .projects import DynamoProjects, cached_page, project_record
 from .table import DynamoTable, claim_key, claim_pk, etag_sk, project_pk
 
@@ -20,6 +21,7 @@ __all__ = [
     "DynamoBudgets",
     "DynamoCredentials",
     "DynamoLedger",
+    "DynamoPermissions",
     "DynamoProjects",
     "DynamoStore",
     "DynamoTable",
@@ -29,13 +31,16 @@ __all__ = [
     "claim_pk",
     "claim_record",
     "etag_sk",
+    "permission_key",
+    "permission_record",
     "project_pk",
     "project_record",
 ]
 
 
-class DynamoStore(DynamoProjects, DynamoLedger, DynamoBudgets, DynamoCredentials):
-    """`ProjectStore`, `Ledger`, `TokenBudgets` and `CredentialRegistry` together, on one table."""
+class DynamoStore(DynamoProjects, DynamoLedger, DynamoBudgets, DynamoCredentials, DynamoPermissions):
+    """`ProjectStore`, `Ledger`, `TokenBudgets`, `CredentialRegistry` and `PermissionCache`
+    together, on one table."""
 
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         super().__init__(DynamoTable(table_name, client))

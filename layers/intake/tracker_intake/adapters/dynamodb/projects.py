@@ -331,10 +331,16 @@ class DynamoProjects:
         return project_record(data)
 
     def delete_project(self, project_id: str) -> None:
-        """The project and its ETag cache. Its claims stay: the ledger is history."""
-        # Cache first: a failure half-way leaves the project in place (with a cold cache), so
+        """The project, its ETag cache and its members' kept permissions. Its claims stay: the
+        ledger is history."""
+        # Caches first: a failure half-way leaves the project in place (with cold caches), so
         # the caller can simply try again.
-        self.forget_pages(project_id)
+        keys = [
+            {"pk": data["pk"], "sk": data["sk"]}
+            for data in self.table.query_partition(project_pk(project_id), keys_only=True)
+            if data["sk"] != PROJECT_SK
+        ]
+        self.table.delete_keys(keys, "forget project caches")
         try:
             with translated("delete project"):
                 self.table.client.delete_item(

@@ -1,8 +1,9 @@
 """The DynamoDB single table itself: keys, item mapping, paging, error translation, requests.
 
-Layout (docs/design.md): `PROJECT#<id>/PROJECT`, `PROJECT#<id>/ETAG#<hash>`, `ISSUE#<key>/ISSUE`,
-`TOKEN#<key>/BUDGET`, `TOKEN#<key>/PACE`, `TOKEN#<key>/WRITES`, one overloaded GSI (`INTAKE#ENABLED` sparse,
-`SESSIONS#<project>`). The ports (projects, ledger, budgets) each sit on one `DynamoTable`.
+Layout (docs/design.md): `PROJECT#<id>/PROJECT`, `PROJECT#<id>/ETAG#<hash>`,
+`PROJECT#<id>/PERMISSION#<owner/name>#<login>`, `ISSUE#<key>/ISSUE`, `TOKEN#<key>/BUDGET`,
+`TOKEN#<key>/PACE`, `TOKEN#<key>/WRITES`, one overloaded GSI (`INTAKE#ENABLED` sparse,
+`SESSIONS#<project>`). The ports (projects, ledger, budgets, permissions) each sit on one `DynamoTable`.
 Every botocore failure leaves this package as a typed domain error.
 """
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 GSI = "gsi1"
 PROJECT_SK = "PROJECT"
 ETAG_PREFIX = "ETAG#"
+PERMISSION_PREFIX = "PERMISSION#"
 CLAIM_SK = "ISSUE"
 BUDGET_SK = "BUDGET"
 PACE_SK = "PACE"
@@ -62,6 +64,12 @@ def project_pk(project_id: str) -> str:
 
 def etag_sk(url: str) -> str:
     return ETAG_PREFIX + hashlib.sha256(url.encode()).hexdigest()[:32]
+
+
+def permission_sk(repo: str, login: str) -> str:
+    """A member's write access on one repository, in its project's partition. Lower-cased: GitHub
+    compares logins and repository names without case; neither can hold a '#'."""
+    return f"{PERMISSION_PREFIX}{repo.lower()}#{login.lower()}"
 
 
 def claim_pk(canonical_id: str) -> str:
