@@ -153,12 +153,12 @@ def test_switching_intake_on_records_the_samples_backlog_until_all_is_asked_for(
     assert code == 0 and items and {i["status"] for i in items} == {"backlog"}
     # AND WHEN `all` is asked for explicitly, and the next tick runs
     assert _cli(stack, capsys, "project", "set-config", "widgets", "--tracker-backlog", "all")[0] == 0
-    second, third = stack.tick(), stack.tick()
-    # THEN exactly the backlog starts: the owner's issues on that tick, the member's on the next
-    # (the first tick's grant, one page, left no room to ask GitHub whether the member may write)
-    started = second.new_sessions + third.new_sessions
-    assert sorted(started) == sorted(i["issueId"] for i in items)
-    assert sorted(second.launched + third.launched) == sorted(started)
+    second = stack.tick()
+    # THEN exactly the backlog starts on that tick, the member's issue included: the tick's grant
+    # (one page) had no room to ask GitHub whether the member may write, so the check took one
+    # of the retries the dispatcher grants from the credential's spare minute
+    assert sorted(second.new_sessions) == sorted(i["issueId"] for i in items)
+    assert sorted(second.launched) == sorted(second.new_sessions)
 
 
 def test_the_cli_s_acknowledge_choice_comments_once_on_each_launched_issue(

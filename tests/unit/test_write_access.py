@@ -130,8 +130,8 @@ class World:
             permissions=self.store,
         )
 
-    def poll(self, max_requests: int | None = None) -> PollOutcome:
-        return poll_project(self.ctx, "app", max_requests=max_requests)
+    def poll(self, max_requests: int | None = None, max_retries: int | None = None) -> PollOutcome:
+        return poll_project(self.ctx, "app", max_requests=max_requests, max_retries=max_retries)
 
     def claimed(self, canonical: str) -> bool:
         return self.store.get_claim(canonical) is not None
@@ -329,6 +329,22 @@ def test_a_check_stopped_by_the_grant_holds_the_issue_and_the_page_for_the_next_
     # AND a poll granted two requests reads the page again and starts it
     again = world.poll(max_requests=2)
     assert again.result is PollResult.CHANGED and again.new_sessions == [issue]
+
+
+def test_a_check_past_the_grant_takes_a_spare_retry_and_starts_the_issue_in_the_same_poll() -> None:
+    # GIVEN two members who may write, and a poll granted one request (its page) and one spare
+    # retry (the dispatcher grants retries only from what the credential's minute leaves spare)
+    world = World(Collaborators(writer="write", other="write"))
+    first = world.repo.open("writer", "MEMBER")
+    second = world.repo.open("other", "MEMBER")
+    # WHEN polled
+    outcome = world.poll(max_requests=1, max_retries=1)
+    # THEN the first member's check takes the spare retry and their issue starts now; the second
+    # waits for a grant that includes it, and the page waits with it
+    assert outcome.new_sessions == [first] and outcome.writes_unchecked == 1
+    assert world.collaborators.asked == ["writer"] and not world.claimed(second)
+    assert world.store.ops.count("commit_page") == 0
+    assert world.store.get_project("app").poll.pages_read == 3
 
 
 def test_a_passing_github_failure_holds_the_issue_back_without_a_backoff() -> None:

@@ -300,6 +300,8 @@ class _PollRun:
         self.max_requests: int | None = None
         # Members' write checks the grant could not take: the next poll is granted them.
         self.checks_denied = 0
+        # Members' write checks sent on the spare requests granted for retries.
+        self.checks_on_spare = 0
         owner, name = intake_repo(record.config)
         self.access = WriteAccess(
             ctx.collaborators,
@@ -360,7 +362,7 @@ class _PollRun:
         """The `Retries` port: send a request that failed in passing again, within the grant of
         retries and the deadline, after a jittered pause of one to two seconds; never before a
         time the server asked for."""
-        if attempt > MAX_RETRIES or self.outcome.retries >= self.max_retries:
+        if attempt > MAX_RETRIES or self.outcome.retries + self.checks_on_spare >= self.max_retries:
             return False
         low, high = RETRY_PAUSE_SECONDS
         pause = low + (high - low) * self.ctx.rng()
@@ -375,12 +377,19 @@ class _PollRun:
         return True
 
     def grant(self) -> str | None:
-        """The `Allowance` port: a member's write check is a request of the poll's grant, as a page is."""
-        if self.granted_spent:
-            self.checks_denied += 1
-            return "this poll's grant of GitHub requests is spent"
-        self.outcome.write_checks += 1
-        return None
+        """The `Allowance` port: a member's write check is a request of the poll's grant, as a page
+        is. When the pages have spent it, the check may take one of the retries granted: the
+        dispatcher grants those only from what the credential's minute leaves spare, so the
+        issue need not wait a tick for a grant sized to include it."""
+        if not self.granted_spent:
+            self.outcome.write_checks += 1
+            return None
+        if self.outcome.retries + self.checks_on_spare < self.max_retries:
+            self.checks_on_spare += 1
+            self.outcome.write_checks += 1
+            return None
+        self.checks_denied += 1
+        return "this poll's grant of GitHub requests is spent"
 
     def answered(self, rate: RateLimit) -> None:
         if rate.known:
