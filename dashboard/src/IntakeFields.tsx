@@ -13,6 +13,8 @@ export type Draft = {
   excludeLabels: string[] | null; // null: the default (in-progress, in-review)
   maxSessionsPerPoll: number;
   authors: Association[];
+  // MEMBER starts a session only with write access to the repository (GitHub asked, answer kept).
+  memberWriteCheck: boolean;
   backlog: Backlog;
   acknowledge: Acknowledge;
 };
@@ -32,6 +34,7 @@ export function draftOf(intake: TrackerIntake | null | undefined): Draft {
     excludeLabels: intake?.excludeLabels ?? null,
     maxSessionsPerPoll: intake?.maxSessionsPerPoll ?? 10,
     authors: intake?.authors ?? DEFAULT_AUTHORS,
+    memberWriteCheck: intake?.memberWriteCheck ?? true,
     backlog: intake?.backlog ?? DEFAULT_BACKLOG,
     acknowledge: intake?.acknowledge ?? DEFAULT_ACKNOWLEDGE,
   };
@@ -47,6 +50,7 @@ export function intakeOf(draft: Draft): TrackerIntake {
     excludeLabels: draft.excludeLabels,
     maxSessionsPerPoll: draft.maxSessionsPerPoll,
     authors: draft.authors,
+    memberWriteCheck: draft.memberWriteCheck,
     backlog: draft.backlog,
     acknowledge: draft.acknowledge,
   };
@@ -134,6 +138,9 @@ export function IntakeFields({
             error={shown("maxSessionsPerPoll", problems, refused)}
           />
           <AuthorsField authors={draft.authors} onChange={(authors) => set({ authors })} error={shown("authors", problems, refused)} />
+          {draft.authors.includes("MEMBER") && (
+            <MemberWriteCheckField checked={draft.memberWriteCheck} onChange={(memberWriteCheck) => set({ memberWriteCheck })} error={refused?.reasonFor("trackerIntake.memberWriteCheck")} />
+          )}
         </>
       )}
       {compact && (
@@ -179,6 +186,26 @@ function AuthorsField({ authors, onChange, error }: { authors: Association[]; on
         </p>
       )}
     </fieldset>
+  );
+}
+
+export const MEMBER_CHECK_HELP =
+  "MEMBER says the author belongs to the organisation, not that they may push: with a read-only base permission, many members cannot. With this on, a member's issue starts a session only if GitHub says they may write to the repository (one request per member an hour, kept).";
+
+/** Whether a member's issue needs their write access on the repository: on unless switched off on purpose. */
+function MemberWriteCheckField({ checked, onChange, error }: { checked: boolean; onChange: (v: boolean) => void; error?: string }) {
+  const id = useId();
+  return (
+    <div className="field" aria-describedby={`${id}-help`}>
+      <label className="choice">
+        <input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} /> Members must have write access to the repository
+      </label>
+      <p className="help" id={`${id}-help`}>
+        {MEMBER_CHECK_HELP}
+        {!checked && <strong className="warning"> Off: any member of the organisation, read-only ones included, can instruct the agent.</strong>}
+      </p>
+      {error && <p className="error">{error}</p>}
+    </div>
   );
 }
 

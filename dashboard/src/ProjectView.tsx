@@ -299,6 +299,9 @@ export function skipInWords(issue: PreviewIssue): string {
     const who = issue.author ? `@${issue.author}` : "an unknown author";
     return `untrusted author: ${who}, ${issue.authorAssociation ?? "no association"}`;
   }
+  if (issue.reason === "member without write access") {
+    return `member without write access: ${issue.author ? `@${issue.author}` : "an unknown author"}`;
+  }
   return issue.reason ?? "";
 }
 

@@ -698,7 +698,9 @@ export interface components {
          *     `in-review` are excluded).
          *
          *     `authors`: the `author_association` values whose issues may start a session (default
-         *     OWNER, MEMBER, COLLABORATOR; anything wider is explicit). `backlog`: `new` (default) records
+         *     OWNER, MEMBER, COLLABORATOR; anything wider is explicit). `memberWriteCheck` (default true):
+         *     an issue by an author trusted as MEMBER alone starts a session only if GitHub says they may
+         *     write to the repository. `backlog`: `new` (default) records
          *     the issues that match when intake is switched on without starting them; `all` starts them.
          *     `acknowledge`: `none` (default, read-only), `reaction`, `comment` or `label`, written once
          *     per launched session (docs/design.md, "Acknowledgement on the issue").
@@ -738,6 +740,12 @@ export interface components {
              * @default 10
              */
             maxSessionsPerPoll: number;
+            /**
+             * Memberwritecheck
+             * @description An issue whose author is trusted as MEMBER alone (a member of the organisation that owns the repository) starts a session only if GitHub says they may write to the repository (write, maintain or admin); otherwise it is skipped as 'member without write access'. One request per member an hour at most. Risk of false: in an organisation whose base permission is read (or none), every member can write the prompt of a worker that can push, for instance through an issue form that adds the rule's label.
+             * @default true
+             */
+            memberWriteCheck: boolean;
             /**
              * Provider
              * @default github

@@ -17,7 +17,8 @@ export function ruleInWords(intake: TrackerIntake | null | undefined): string {
   const except = excludes.length ? `, except ${excludes.join(", ")}` : "";
   const authors = intake.authors ?? [];
   const widened = authors.some((a) => !DEFAULT_AUTHORS.includes(a)) ? `; by ${authors.join(", ")}` : "";
-  return `${rule}${except}${widened}; up to ${intake.maxSessionsPerPoll} a poll`;
+  const unchecked = intake.memberWriteCheck === false && authors.includes("MEMBER") ? "; members without a write-access check" : "";
+  return `${rule}${except}${widened}${unchecked}; up to ${intake.maxSessionsPerPoll} a poll`;
 }
 
 export type ChipState = "ok" | "backoff" | "error" | "disabled" | "config invalid";

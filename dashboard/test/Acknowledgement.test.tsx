@@ -17,7 +17,7 @@ const project: Project = {
   id: "demo",
   name: null,
   gitOrigin: "git@github.com:acme/app.git",
-  trackerIntake: { enabled: true, provider: "github", repo: null, labels: ["agent"], assignee: null, excludeLabels: null, maxSessionsPerPoll: 10, credential: null, authors: ["OWNER", "MEMBER", "COLLABORATOR"], backlog: "new", acknowledge: "comment" },
+  trackerIntake: { enabled: true, provider: "github", repo: null, labels: ["agent"], assignee: null, excludeLabels: null, maxSessionsPerPoll: 10, credential: null, authors: ["OWNER", "MEMBER", "COLLABORATOR"], memberWriteCheck: true, backlog: "new", acknowledge: "comment" },
   version: 1,
   intake: { state: "ok", repo: "acme/app", consecutiveFailures: 0 },
 };

@@ -12,7 +12,7 @@ const HEALTHY: Project = {
   id: "demo",
   name: null,
   gitOrigin: "git@github.com:acme/app.git",
-  trackerIntake: { enabled: true, provider: "github", repo: null, labels: ["agent"], assignee: null, excludeLabels: null, maxSessionsPerPoll: 10, credential: null, authors: ["OWNER", "MEMBER", "COLLABORATOR"], backlog: "new", acknowledge: "none" },
+  trackerIntake: { enabled: true, provider: "github", repo: null, labels: ["agent"], assignee: null, excludeLabels: null, maxSessionsPerPoll: 10, credential: null, authors: ["OWNER", "MEMBER", "COLLABORATOR"], memberWriteCheck: true, backlog: "new", acknowledge: "none" },
   version: 4,
   intake: { state: "ok", repo: "acme/app", consecutiveFailures: 0 },
 };

@@ -11,7 +11,7 @@ const PROJECT = {
   id: "web",
   name: null,
   gitOrigin: "git@github.com:acme/app.git",
-  trackerIntake: { enabled: true, provider: "github", repo: null, labels: ["agent"], assignee: null, excludeLabels: null, maxSessionsPerPoll: 10, credential: null, authors: ["OWNER", "MEMBER", "COLLABORATOR"], backlog: "new", acknowledge: "none" },
+  trackerIntake: { enabled: true, provider: "github", repo: null, labels: ["agent"], assignee: null, excludeLabels: null, maxSessionsPerPoll: 10, credential: null, authors: ["OWNER", "MEMBER", "COLLABORATOR"], memberWriteCheck: true, backlog: "new", acknowledge: "none" },
   version: 3,
   intake: { state: "ok", repo: "acme/app", consecutiveFailures: 0 },
 };
@@ -21,7 +21,10 @@ const issue = (number: number, extra: object) => ({ canonicalId: `github:acme/ap
 const PREVIEW = {
   repo: "acme/app",
   eligible: [issue(1, { claim: "backlog", author: "ana", authorAssociation: "MEMBER" })],
-  skipped: [issue(2, { reason: "untrusted author", author: "drive-by", authorAssociation: "NONE" })],
+  skipped: [
+    issue(2, { reason: "untrusted author", author: "drive-by", authorAssociation: "NONE" }),
+    issue(3, { reason: "member without write access", author: "reader", authorAssociation: "MEMBER" }),
+  ],
   truncated: false,
   requests: 1,
   wouldStart: 0,
@@ -49,8 +52,31 @@ describe("the Tracker Intake card", () => {
     fireEvent.click(screen.getByRole("button", { name: "Preview" }));
     // THEN the stranger's issue is skipped as an untrusted author, named; the taken one shows its backlog claim
     expect(await screen.findByText(/untrusted author: @drive-by, NONE/)).toBeTruthy();
+    // AND the read-only member's issue is skipped as a member without write access, named
+    expect(screen.getByText(/member without write access: @reader/)).toBeTruthy();
     expect(screen.getAllByText("Saved with new, this starts 0 sessions now; all would start 1 session.").length).toBeGreaterThan(0);
     expect(screen.getByText("backlog", { selector: ".badge" })).toBeTruthy();
+  });
+
+  it("shows the members' write-access check on, warns when it is switched off, and saves the choice", async () => {
+    // GIVEN a project with the default authors (MEMBER among them), and an API that takes the save
+    const fetch = vi.fn(async (path: string, init?: RequestInit) =>
+      path === "projects/web/config" ? new Response(JSON.stringify({ ...PROJECT, ...JSON.parse(String(init?.body)), version: 4 }), { status: 200 }) : api(path),
+    );
+    vi.stubGlobal("fetch", fetch);
+    render(<ProjectView id="web" />);
+    // THEN the check reads on, and no warning shows
+    const check = (await screen.findByRole("checkbox", { name: /Members must have write access/ })) as HTMLInputElement;
+    expect(check.checked).toBe(true);
+    expect(screen.queryByText(/read-only ones included/)).toBeNull();
+    // WHEN it is switched off and the card saved
+    fireEvent.click(check);
+    expect(screen.getByText(/read-only ones included, can instruct the agent/)).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Save" }));
+    // THEN the config sent switches it off, the rest of the rule as it was
+    expect(await screen.findByText("Saved.")).toBeTruthy();
+    const [, init] = fetch.mock.calls.find(([path]) => path === "projects/web/config") ?? [];
+    expect(JSON.parse(String(init?.body)).trackerIntake).toMatchObject({ memberWriteCheck: false, labels: ["agent"] });
   });
 
   it("shows the acknowledge choice, none by default, and saves the one chosen", async () => {

@@ -16,7 +16,7 @@ const project: Project = {
   id: "demo",
   name: "Demo app",
   gitOrigin: "git@github.com:acme/app.git",
-  trackerIntake: { enabled: true, provider: "github", repo: null, labels: ["agent"], assignee: null, excludeLabels: null, maxSessionsPerPoll: 10, credential: null, authors: ["OWNER", "MEMBER", "COLLABORATOR"], backlog: "new", acknowledge: "none" },
+  trackerIntake: { enabled: true, provider: "github", repo: null, labels: ["agent"], assignee: null, excludeLabels: null, maxSessionsPerPoll: 10, credential: null, authors: ["OWNER", "MEMBER", "COLLABORATOR"], memberWriteCheck: true, backlog: "new", acknowledge: "none" },
   version: 1,
   intake: { state: "ok", repo: "acme/app", consecutiveFailures: 0 },
 };

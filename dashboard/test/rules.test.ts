@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ruleInWords, sentence } from "../src/format";
-import { problemsOf, draftOf } from "../src/IntakeFields";
+import { draftOf, intakeOf, problemsOf } from "../src/IntakeFields";
 import { ASSOCIATIONS, checkLabels, checkString, DEFAULT_AUTHORS, DEFAULT_BACKLOG, RULES } from "../src/rules";
 
 describe("the rules come from the API's OpenAPI document", () => {
@@ -63,11 +63,26 @@ describe("a draft rule", () => {
   });
 
   it("reads as a sentence", () => {
-    const intake = { enabled: true, provider: "github" as const, labels: ["agent"], assignee: "*", excludeLabels: null, maxSessionsPerPoll: 5, authors: DEFAULT_AUTHORS, backlog: "new" as const, acknowledge: "none" as const };
+    const intake = { enabled: true, provider: "github" as const, labels: ["agent"], assignee: "*", excludeLabels: null, maxSessionsPerPoll: 5, authors: DEFAULT_AUTHORS, memberWriteCheck: true, backlog: "new" as const, acknowledge: "none" as const };
     expect(ruleInWords(intake)).toBe("open issues labelled agent, with any assignee, except in-progress, in-review; up to 5 a poll");
     // AND a rule widened beyond the default authors says so
     expect(ruleInWords({ ...intake, authors: [...DEFAULT_AUTHORS, "NONE"] })).toBe(
       "open issues labelled agent, with any assignee, except in-progress, in-review; by OWNER, MEMBER, COLLABORATOR, NONE; up to 5 a poll",
     );
+    // AND a rule whose members' write access is not checked says so
+    expect(ruleInWords({ ...intake, memberWriteCheck: false })).toBe(
+      "open issues labelled agent, with any assignee, except in-progress, in-review; members without a write-access check; up to 5 a poll",
+    );
+  });
+});
+
+describe("the members' write-access check", () => {
+  it("is on in a new draft, and a rule that switched it off keeps it off when saved again", () => {
+    // GIVEN a new draft, and the draft of a stored rule that switched the check off
+    expect(draftOf(null).memberWriteCheck).toBe(true);
+    const stored = { enabled: true, provider: "github" as const, labels: ["agent"], assignee: null, excludeLabels: null, maxSessionsPerPoll: 10, authors: DEFAULT_AUTHORS, memberWriteCheck: false, backlog: "new" as const, acknowledge: "none" as const };
+    // WHEN the draft is turned back into the rule a save sends
+    // THEN the choice survives: saving from the dashboard never switches the check back on
+    expect(intakeOf(draftOf(stored)).memberWriteCheck).toBe(false);
   });
 });
