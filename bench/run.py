@@ -102,6 +102,7 @@ def table(results: dict[str, Any], groups: tuple[str, ...]) -> str:
 
 # Figures shown beside the targeted ones, to read them by.
 _EXTRA = {
+    "steady_state": ("member_warm_up_sessions", "member_kept_new_issue_sessions"),
     "rate_limit": ("steady_units", "steady_naive_units", "steady_ratio_vs_naive"),
     "fanout": ("projects", "credentials", "wall_s", "floor_s", "invokes_per_s", "index_read_s", "end_to_end_wall_s"),
     "pickup": ("outage_pickup_p95_today_s", "outage_pickup_p95_before_s"),

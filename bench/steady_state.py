@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from intake_dev.call_counter import CallCounter
-from intake_dev.fake_github import FakeGitHub
+from intake_dev.fake_github import FakeGitHub, FakeRepo
 from intake_dev.functions import LocalLambdaContext, load_handler
 from tracker_intake.adapters.dynamodb import DynamoProjects, DynamoStore
 from tracker_intake.adapters.sqs import SqsSessionQueue
@@ -30,7 +30,18 @@ from .common import LABEL, TOKEN, add_issues, moto_account
 
 # Two reads: the project's one Query, and the credential's pause (a GetItem of a small item,
 # eventually consistent), read before the first request so a pause recorded by any poller holds.
-TARGETS = {"github_requests": 1, "rate_limit_units": 0, "dynamodb_reads": 2, "dynamodb_writes": 0, "sqs_sends": 0}
+TARGETS = {
+    "github_requests": 1,
+    "rate_limit_units": 0,
+    "dynamodb_reads": 2,
+    "dynamodb_writes": 0,
+    "sqs_sends": 0,
+    # Members cost nothing more at rest, one question each while settling, none while kept.
+    "member_steady_github_requests": 1,
+    "member_steady_permission_requests": 0,
+    "member_warm_up_permission_requests": 5,
+    "member_kept_new_issue_permission_requests": 0,
+}
 WARM_UP_POLLS = 10
 PROJECT = "one page: 41 open issues (20 eligible, 20 excluded, 1 pull request), default cap 10"
 
@@ -44,20 +55,47 @@ class SettledPoller:
     github: FakeGitHub
     counter: CallCounter
     warm_up: list[dict[str, Any]]
+    repo: FakeRepo
+    # Members' write checks GitHub was asked while the backlog was enqueued.
+    warm_up_permission_requests: int = 0
 
     def poll(self) -> dict[str, Any]:
         result: dict[str, Any] = self.poller.lambda_handler({"projectId": "widgets"}, LocalLambdaContext())
         return result
 
 
+# The members variant: the 20 eligible issues written by 5 organisation members (4 issues each),
+# 4 of whom may write to the repository and 1 may only read (GitHub's `MEMBER` says neither).
+MEMBERS = {"ana": "write", "bo": "maintain", "cy": "admin", "di": "write", "ed": "read"}
+MEMBERS_PROJECT = "the same page, its eligible issues by 5 MEMBERs (4 may write, 1 read-only)"
+
+
+def _by_members(repo: FakeRepo) -> int:
+    """Make the eligible issues (the even numbers, as `add_issues` made them) the members', in
+    turn; the number that may start a session."""
+    logins = sorted(MEMBERS)
+    for login, role in MEMBERS.items():
+        repo.set_permission(login, role)
+    starting = 0
+    for n, number in enumerate(range(2, 41, 2)):
+        login = logins[n % len(logins)]
+        repo.update_issue(number, user=login, author_association="MEMBER")
+        starting += MEMBERS[login] != "read"
+    return starting
+
+
 @contextmanager
-def settled_poller(wrap: Callable[[PollContext], PollContext] = lambda context: context) -> Iterator[SettledPoller]:
-    """The project of PROJECT, polled until it is settled. `wrap` may wrap the context's ports
-    (to time them) before the handler is given it."""
+def settled_poller(
+    wrap: Callable[[PollContext], PollContext] = lambda context: context, *, members: bool = False
+) -> Iterator[SettledPoller]:
+    """The project of PROJECT (of MEMBERS_PROJECT with `members`), polled until it is settled.
+    `wrap` may wrap the context's ports (to time them) before the handler is given it."""
     with FakeGitHub() as github, moto_account() as aws:
         repo = github.add_repo("acme", "widgets")
         eligible = add_issues(repo, 40, eligible_every=2)  # one page of 40 issues, 20 eligible
         repo.add_issue("a pull request", labels=[LABEL], pull_request=True)
+        if members:
+            eligible = _by_members(repo)
         intake = {"enabled": True, "repo": "acme/widgets", "labels": [LABEL]}
         config = ProjectConfig.model_validate({"trackerIntake": intake})
         DynamoStore(aws.table_name, client=aws.dynamodb).create_project("widgets", config, SystemClock().now())
@@ -72,7 +110,7 @@ def settled_poller(wrap: Callable[[PollContext], PollContext] = lambda context: 
         context = wrap(context)
         poller = load_handler("poller", fresh=True)
         poller.use(context)
-        settled = SettledPoller(poller, context, github, counter, [])
+        settled = SettledPoller(poller, context, github, counter, [], repo)
 
         warm_up = settled.warm_up
         warm_up.append(settled.poll())
@@ -85,12 +123,42 @@ def settled_poller(wrap: Callable[[PollContext], PollContext] = lambda context: 
         enqueued = sum(len(p["newSessions"]) for p in warm_up)
         if enqueued != eligible:
             raise RuntimeError(f"warm-up enqueued {enqueued} of {eligible} eligible issues")
+        settled.warm_up_permission_requests = len(github.permission_requests())
         github.clear_requests()
         counter.reset()
         yield settled
 
 
+def members() -> dict[str, Any]:
+    """The members variant: what the write checks cost while settling, and at rest."""
+    with settled_poller(members=True) as settled:
+        github = settled.github
+        measured = settled.poll()
+        steady = {
+            "member_steady_github_requests": len(github.requests),
+            "member_steady_permission_requests": len(github.permission_requests()),
+            "member_steady_result": measured["result"],
+        }
+        # A new issue by a member whose answer is kept (asked minutes ago): no question again.
+        github.clear_requests()
+        settled.repo.add_issue("a new one", labels=[LABEL], user="ana", author_association="MEMBER")
+        taken = settled.poll()
+        return {
+            **steady,
+            "member_warm_up_permission_requests": settled.warm_up_permission_requests,
+            "member_warm_up_sessions": sum(len(p["newSessions"]) for p in settled.warm_up),
+            "member_warm_up_polls": len(settled.warm_up),
+            "member_kept_new_issue_permission_requests": len(github.permission_requests()),
+            "member_kept_new_issue_sessions": len(taken["newSessions"]),
+            "members_project": MEMBERS_PROJECT,
+        }
+
+
 def run() -> dict[str, Any]:
+    return {**owners(), **members()}
+
+
+def owners() -> dict[str, Any]:
     with settled_poller() as settled:
         github, counter = settled.github, settled.counter
         remaining = github.rate_remaining(TOKEN)
