@@ -48,6 +48,9 @@ SECURITY_HEADERS: dict[str, str] = {
 # `none` is the user typing the address or opening a bookmark; `same-origin` is the page itself.
 _OWN_SITE = frozenset({"same-origin", "none"})
 
+FOREIGN_HOST_REFUSAL = "this dashboard answers only on its own loopback address"
+FOREIGN_ORIGIN_REFUSAL = "requests from other origins are refused"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 CROSS_SITE_REFUSAL = "requests from other sites are refused: open the dashboard at its own address"
 NO_DASHBOARD_HEADER_REFUSAL = f"API calls through the dashboard must carry the {DASHBOARD_HEADER} header"
 
@@ -69,3 +72,19 @@ def from_a_browser(headers: Headers) -> bool:
     """Whether the request shows a browser's marks: an `Origin` or any `Sec-Fetch-*` header.
     The CLI, curl and the tests send neither."""
     return headers.get("Origin") is not None or any(name.lower().startswith("sec-fetch-") for name in headers)
+
+
+def foreign_address(headers: Headers, port: int, hosts: tuple[str, ...] = LOOPBACK_HOSTS) -> str | None:
+    """Why a browser's request is not for this server's own address, or None.
+
+    `Host` must name one of `hosts` with this port, and an `Origin`, when sent, must be this
+    server's: a page elsewhere that got a name of its own resolved to loopback (DNS rebinding)
+    is same-origin to the browser, and only `Host` tells it apart.
+    """
+    allowed = {f"{host}:{port}" for host in hosts}
+    if headers.get("Host") not in allowed:
+        return FOREIGN_HOST_REFUSAL
+    origin = headers.get("Origin")
+    if origin is not None and origin not in {f"http://{address}" for address in allowed}:
+        return FOREIGN_ORIGIN_REFUSAL
+    return None

@@ -53,7 +53,6 @@ def static_file(path: str) -> tuple[bytes, str] | None:
     return resource.read_bytes(), _TYPES.get(suffix, "application/octet-stream")
 
 
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 _DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
 
 
@@ -69,12 +68,9 @@ def _refusal(target: str, headers: browser_guard.Headers, port: int) -> tuple[in
     - The body has a plain length, at most 16 KB (no chunked bodies, which would be read as a
       second request).
     """
-    allowed = {f"{host}:{port}" for host in _LOOPBACK_HOSTS}
-    if headers.get("Host") not in allowed:
-        return 403, "this dashboard answers only on its own loopback address"
-    origin = headers.get("Origin")
-    if origin is not None and origin not in {f"http://{host}" for host in allowed}:
-        return 403, "requests from other origins are refused"
+    foreign = browser_guard.foreign_address(headers, port)
+    if foreign is not None:
+        return 403, foreign
     if browser_guard.from_another_site(headers):
         return 403, browser_guard.CROSS_SITE_REFUSAL
     path = target.split("?", 1)[0]

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from intake_cli import browser_guard
@@ -84,20 +84,31 @@ def proxy_event(method: str, target: str, headers: list[tuple[str, str]], body: 
     }
 
 
-def guard(headers: browser_guard.Headers, static: bool) -> str | None:
+def guard(headers: browser_guard.Headers, static: bool, address: tuple[str, int] | None = None) -> str | None:
     """Why this request is refused, or None: the dashboard's rules, loose enough for the CLI.
 
     A request another site's page made (its Sec-Fetch-Site says so) is refused, page and API
-    alike. An API call needs the dashboard's header only when it shows a browser's marks (an
-    `Origin` or a `Sec-Fetch-*` header): the CLI (`intake --api-url`), curl and the tests call
-    this API as they would call API Gateway, with neither, and are not asked for it. A modern
-    browser marks every request with Sec-Fetch-*, an older one at least a cross-site POST with
-    `Origin`; what neither marks is an old browser's cross-site GET, a read whose answer the
-    page cannot see. The deployed API needs none of this: it takes only SigV4-signed calls.
+    alike. A request with a browser's marks (an `Origin` or a `Sec-Fetch-*` header) must name
+    this server's own address (`address`: the host it listens on and its port) in `Host`, and
+    in `Origin` when it sends one, as `intake dashboard` asks: a page whose name was made to
+    resolve to loopback (DNS rebinding) is same-origin to the browser, and only `Host` tells it
+    apart. And such a request, when it is an API call, needs the dashboard's header. The CLI
+    (`intake --api-url`), curl and the tests call this API as they would call API Gateway, with
+    no browser's marks, and are asked for none of this. A modern browser marks every request
+    with Sec-Fetch-*, an older one at least a cross-site POST with `Origin`; what neither marks
+    is an old browser's cross-site GET, a read whose answer the page cannot see. The deployed
+    API needs none of this: it takes only SigV4-signed calls.
     """
     if browser_guard.from_another_site(headers):
         return browser_guard.CROSS_SITE_REFUSAL
-    if not static and browser_guard.from_a_browser(headers) and not browser_guard.from_the_dashboard(headers):
+    if not browser_guard.from_a_browser(headers):
+        return None
+    if address is not None:
+        host, port = address
+        foreign = browser_guard.foreign_address(headers, port, (*browser_guard.LOOPBACK_HOSTS, host))
+        if foreign is not None:
+            return foreign
+    if not static and not browser_guard.from_the_dashboard(headers):
         return browser_guard.NO_DASHBOARD_HEADER_REFUSAL
     return None
 
@@ -117,7 +128,8 @@ def serve_api(
 
         def _serve(self) -> None:
             found = static(self.path) if static is not None and self.command in ("GET", "HEAD") else None
-            refusal = guard(self.headers, static=found is not None)
+            port = cast(tuple[str, int], self.server.server_address)[1]
+            refusal = guard(self.headers, static=found is not None, address=(host, port))
             if refusal is not None:
                 self._refuse(403, refusal)
                 return

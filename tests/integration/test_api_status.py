@@ -305,4 +305,8 @@ def test_the_document_declares_the_signature_for_this_route_and_sigv4_for_the_ot
         "X-Intake-Signature",
         "X-Intake-Timestamp",
     )
+    # AND the scheme describes the string the route accepts, not the one it refuses
+    described = schemes["intakeSignature"]["description"]
+    assert "intake-report-v2" in described and "<canonical issue id>" in described
+    assert "<X-Intake-Timestamp>.<body bytes>" not in described
     assert "x-intake-signed" not in json.dumps(document)

@@ -371,12 +371,13 @@ def test_the_local_stack_refuses_a_request_another_site_made(local: Local, site:
 
 
 @pytest.mark.parametrize(
-    "marks", [{"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://127.0.0.1"}, {"Sec-Fetch-Mode": "navigate"}]
+    "marks", [{"Sec-Fetch-Site": "same-origin"}, {"Origin": "OWN"}, {"Sec-Fetch-Mode": "navigate"}]
 )
 def test_the_local_stack_asks_a_browsers_api_call_for_the_dashboards_header(
     local: Local, marks: dict[str, str]
 ) -> None:
     # GIVEN a request with a browser's marks but not the dashboard's header (a form, a link)
+    marks = {name: local.url if value == "OWN" else value for name, value in marks.items()}
     answer = requests.post(f"{local.url}/projects", headers=marks, data=b"id=web", timeout=10)
     # THEN 403 naming the header, and the API handler never ran
     assert answer.status_code == 403 and "X-Intake-Dashboard header" in answer.json()["message"]
@@ -392,3 +393,34 @@ def test_the_local_stack_takes_the_pages_own_call_and_the_clis(local: Local) -> 
     # THEN both reach the API
     assert from_the_page.status_code == from_the_cli.status_code == 200
     assert [event["httpMethod"] for event in local.handled] == ["GET", "POST"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "said"),
+    [
+        ({"Host": "attacker.example:PORT", "Sec-Fetch-Site": "same-origin"}, "own loopback address"),
+        ({"Host": "127.0.0.1:1", "Sec-Fetch-Site": "same-origin"}, "own loopback address"),
+        ({"Origin": "http://attacker.example"}, "other origins are refused"),
+        ({"Origin": "null", "Sec-Fetch-Site": "same-origin"}, "other origins are refused"),
+    ],
+    ids=["a rebound name", "another port", "a foreign origin", "a null origin"],
+)
+def test_the_local_stack_refuses_a_browsers_request_for_another_address(
+    local: Local, headers: dict[str, str], said: str
+) -> None:
+    # GIVEN a browser's request, with the dashboard's header, that names another host or origin:
+    # a page whose name was made to resolve to loopback (DNS rebinding) is same-origin to the browser
+    port = local.url.rsplit(":", 1)[1]
+    sent = {**FROM_THE_PAGE, **{name: value.replace("PORT", port) for name, value in headers.items()}}
+    # WHEN it calls the local stack
+    answer = requests.get(f"{local.url}/projects", headers=sent, timeout=10)
+    # THEN 403 with a sentence, and the API handler never ran
+    assert answer.status_code == 403 and said in answer.json()["message"], answer.text
+    assert local.handled == []
+
+
+def test_the_local_stack_takes_the_cli_by_any_name_it_is_reached_by(local: Local) -> None:
+    # GIVEN a call with no browser's marks that names another host (a container through the relay)
+    answer = requests.get(f"{local.url}/projects", headers={"Host": "10.88.0.1:3000"}, timeout=10)
+    # THEN it reaches the API: only a browser is held to the loopback address
+    assert answer.status_code == 200 and len(local.handled) == 1

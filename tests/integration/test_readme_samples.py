@@ -127,6 +127,17 @@ def test_the_launch_check_sample_accepts_what_the_launcher_sends_and_nothing_els
     assert not verified(got.body, stamp, signature, SECRET, max_age=-1)
 
 
+@pytest.mark.parametrize(
+    ("timestamp", "signature"),
+    [("\u00b2", "sha256=00"), ("1e9", "sha256=00"), ("", "sha256=00"), ("1", "sha256=\u00e9"), ("1", "")],
+    ids=["a unicode digit", "not digits", "empty", "a non-ASCII signature", "no signature"],
+)
+def test_the_launch_check_sample_answers_false_to_crafted_headers_never_raises(timestamp: str, signature: str) -> None:
+    # GIVEN headers no launcher sends, as anyone may send them to a backend
+    # WHEN the README's check reads them THEN it says False: a backend copied from it never fails
+    assert defined("verify-launch", "verified")(b"{}", timestamp, signature, SECRET) is False
+
+
 def test_the_launch_check_sample_refuses_a_request_signed_over_six_minutes_ago(backend: SessionBackend) -> None:
     # GIVEN a launch the launcher sent with its clock six minutes behind (a capture replayed late)
     late = WebhookLauncher(backend.url, SECRET, clock=lambda: time.time() - 360)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import __version__
+from ..domain.signing import REPORT_STRING
 from .credential_routes import router as credential_router
 from .errors import body_refusal, json_object_body, oversized_body, register_error_handlers
 from .routes import ApiContext, ApiStore, Context, api_context, router
@@ -50,8 +51,8 @@ SIGNED = {
         "type": "apiKey",
         "name": "X-Intake-Signature",
         "in": "header",
-        "description": "sha256=<hex HMAC-SHA256 of '<X-Intake-Timestamp>.<body bytes>'>, keyed with the session "
-        "webhook key",
+        "description": f"sha256=<hex HMAC-SHA256 of '{REPORT_STRING}'>, keyed with the session webhook key: "
+        "the issue id is the one the path names, decoded, and the body carries the session's generation",
     },
     "intakeTimestamp": {
         "type": "apiKey",
