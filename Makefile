@@ -27,6 +27,12 @@ $(BIN)/.installed: pyproject.toml
 	rm -rf $(WHEELHOUSE) && $(BIN)/python -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) .
 	@touch $@
 
+# Debian packages a check needs and this machine lacks, with apt, as root (no recommends). Without
+# root it stops with one sentence saying what to install.
+apt_install = if [ "$$(id -u)" -ne 0 ]; then \
+	echo "make: this check needs the Debian packages $(1), and installing them needs root: run 'sudo apt-get install --no-install-recommends $(1)' (or make as root), then make again"; exit 1; fi; \
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(1)
+
 # SAM's own tools pin boto3 and pydantic, so they live in their own environment.
 $(TOOLS)/bin/.installed:
 	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
@@ -50,7 +56,7 @@ tools: $(TOOLS)/bin/.installed ## install sam and cfn-lint into .tools (separate
 # downloaded by test tools here). Installed only when missing.
 browser: ## install chromium and chromium-driver (apt) when they are missing
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver)
+		($(call apt_install,chromium chromium-driver fonts-liberation))
 
 # The dashboard's sources are in dashboard/ (Node is needed only there); its built bundle is
 # committed in cli/intake_cli/web, where the CLI and the local stack serve it from.
@@ -146,10 +152,12 @@ invoke-%: build ## invoke-dispatcher|poller|launcher|api: sam local invoke with 
 		$(if $(wildcard $(SAM_ENV)),--env-vars $(SAM_ENV)) $(if $(INVOKE_IMAGE),--invoke-image $(INVOKE_IMAGE))
 
 # Debian's podman serves `sam local invoke` where no Docker engine runs (tests/samlocal).
+# Without recommends, podman's network stack would be the CNI plugins: tests/samlocal writes
+# netavark's network file, so netavark is named, with what podman recommends for running as root.
 samlocal-deps: ## install podman, runc, debootstrap and iptables (apt) when they are missing
 	@command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null && \
-		command -v iptables >/dev/null || (apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc debootstrap iptables)
+		command -v iptables >/dev/null || \
+		($(call apt_install,podman runc debootstrap iptables netavark aardvark-dns catatonit fuse-overlayfs slirp4netns uidmap))
 
 LAMBDA_IMAGE := localhost/tracker-intake/lambda-python:3.12
 lambda-image: samlocal-deps ## build a stand-in for Lambda's python3.12 base image into podman (root; Debian, not Amazon Linux)
