@@ -24,7 +24,8 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from .functions import LocalLambdaContext, load_handler
-from .moto_rigs import sqs_record
+from .moto_rigs import redeliver_in_flight, sqs_record
+from .state_lock import StateDirInUse, StateLock, hold
 from .template import create_resources
 
 SERVICE = "tracker-intake"
@@ -65,6 +66,8 @@ class TickReport:
     polls: list[dict[str, Any]] = field(default_factory=list)
     dispatch: dict[str, Any] = field(default_factory=dict)
     launched: list[str] = field(default_factory=list)
+    # Deliveries that launched nothing (a duplicate, no claim...): what the terminal says of each.
+    not_launched: dict[str, str] = field(default_factory=dict)
 
     @property
     def new_sessions(self) -> list[str]:
@@ -73,13 +76,23 @@ class TickReport:
     def count(self, result: str) -> int:
         return sum(1 for poll in self.polls if poll.get("result") == result)
 
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [poll for poll in self.polls if poll.get("result") == "failed"]
+
 
 class LocalStack:
     """Starts every part; `tick()` runs one schedule tick and drains the launch queue."""
 
-    def __init__(self, options: LocalOptions, say: Callable[[str], None] = print) -> None:
+    def __init__(
+        self, options: LocalOptions, say: Callable[[str], None] = print, state_lock: StateLock | None = None
+    ) -> None:
         self.options = options
         self.say = say
+        # Taken at start when not given (`_run` takes it before anything else, to refuse first).
+        self.state_lock = state_lock
+        # What the launcher reported for each issue of the batch it runs (see `_load_handlers`).
+        self._launches: dict[str, Any] = {}
         self.ticks = 0
         self._lock = threading.Lock()
         self._polls: list[dict[str, Any]] = []
@@ -92,6 +105,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         opts = self.options
+        self._hold_state_dir()
         opts.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log = opts.log_file.open("a", encoding="utf-8")
         self._stops.append(self._log.close)
@@ -114,6 +128,19 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _hold_state_dir(self) -> None:
+        """One stack per state directory: two would replay, record and launch the same issues."""
+        opts = self.options
+        if opts.state_dir is None:
+            return
+        if self.state_lock is None:
+            self.state_lock = hold(opts.state_dir)  # raises StateDirInUse, having written nothing
+        self._stops.append(self.state_lock.release)
+        if self.state_lock.previous_holder is not None:
+            self.say(
+                f"took over {opts.state_dir} from {self.state_lock.previous_holder}, which stopped without releasing it"
+            )
 
     def _start_aws(self) -> None:
         import boto3
@@ -179,6 +206,13 @@ class LocalStack:
         restored = recording.exists() and recording.stat().st_size > 0
         if restored:
             recorder.replay_recording(target_host=self.aws_endpoint)
+            # The replay leaves the queue's messages in flight: received (the recorded receives,
+            # replayed), never deleted (a recorded delete names a receipt handle of the old run,
+            # which the replay's receives do not draw again). No consumer survives a restart, so
+            # they are delivered again at once rather than after the visibility timeout (180 s),
+            # during which FIFO would also hold back every later request of their projects. The
+            # launcher tells a duplicate by its claim.
+            redeliver_in_flight()
         recorder.start_recording()
         self._stops.append(recorder.stop_recording)
         return restored
@@ -196,7 +230,8 @@ class LocalStack:
             os.environ.setdefault("GITHUB_TOKEN", "offline-stand-in-token")
             return str(self.github.base_url)
         url = self.options.github_url or "https://api.github.com"
-        if not os.environ.get("GITHUB_TOKEN"):
+        # A stand-in on this machine has no GitHub's rate limit to warn of.
+        if not os.environ.get("GITHUB_TOKEN") and not _is_loopback(url):
             self.say("warning: GITHUB_TOKEN is not set; GitHub allows 60 unauthenticated requests an hour")
         self.say(f"polling GitHub at {url}")
         return url
@@ -328,6 +363,7 @@ class LocalStack:
             self.poller: ModuleType = load_handler("poller", fresh=True)
             self.dispatcher: ModuleType = load_handler("dispatcher", fresh=True)
             self.launcher: ModuleType = load_handler("launcher", fresh=True)
+            self._hear_launches(self.launcher)
             self.poller.use(None)
             # The dispatcher as deployed, but polls run in-process instead of Lambda Invoke.
             settings = DispatcherSettings.from_env()
@@ -339,6 +375,20 @@ class LocalStack:
         for handler in logging.getLogger(SERVICE).handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(HandlerOutput(self._log))
+
+    def _hear_launches(self, launcher: ModuleType) -> None:
+        """Keep what the launcher reports of each delivery (launched, duplicate...): the terminal
+        says that, and a batch response tells only which records failed.
+
+        The handler calls its module's `report` by name at each record, so it is wrapped there.
+        """
+        report = launcher.report  # type: ignore[attr-defined]
+
+        def heard(result: Any) -> None:
+            report(result)
+            self._launches[result.issue_id] = result
+
+        launcher.report = heard  # type: ignore[attr-defined]
 
     def _start_api(self) -> None:
         from .local_api import serve_api
@@ -389,13 +439,17 @@ class LocalStack:
             dispatch = self.dispatcher.lambda_handler({}, LocalLambdaContext(function_name="local-dispatcher"))
         with self._lock:
             report = TickReport(self.ticks, list(self._polls), dispatch)
-        report.launched = self.drain_queue()
+        report.launched = self.drain_queue(report.not_launched)
         self._report(report)
         return report
 
-    def drain_queue(self) -> list[str]:
-        """Feed queued session requests to the launcher handler as SQS batches."""
+    def drain_queue(self, not_launched: dict[str, str] | None = None) -> list[str]:
+        """Feed queued session requests to the launcher handler as SQS batches; the issues launched.
+
+        Deliveries that launched nothing go into `not_launched`, each with its sentence.
+        """
         launched: list[str] = []
+        not_launched = {} if not_launched is None else not_launched
         url = self.resources["queue_url"]
         while True:
             got = self.sqs.receive_message(
@@ -405,6 +459,7 @@ class LocalStack:
             if not messages:
                 return launched
             event = {"Records": [sqs_record(m, url) for m in messages]}
+            self._launches.clear()
             with self._quiet():
                 response = self.launcher.lambda_handler(event, LocalLambdaContext(function_name="local-launcher"))
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
@@ -424,7 +479,14 @@ class LocalStack:
                 if claim is not None and claim.status.value == "failed":
                     self.say(f"launch of {issue_id} refused for good: {claim.reason or 'see the log'}")
                     continue
-                launched.append(issue_id)
+                heard = self._launches.get(issue_id)
+                if heard is None:  # a parked request, back for its acknowledgement only
+                    state = claim.ack.state.value if claim is not None and claim.ack is not None else "waits"
+                    not_launched[issue_id] = f"{issue_id} launched before; its acknowledgement on the issue: {state}"
+                elif heard.outcome.value == "launched":
+                    launched.append(issue_id)
+                else:
+                    not_launched[issue_id] = _not_launched(issue_id, heard.outcome.value, heard.reason)
             if failed:
                 return launched
 
@@ -445,6 +507,10 @@ class LocalStack:
             f"tick {report.number}: {polled} project{'s' if polled != 1 else ''} polled, "
             f"{report.count('not_modified')} not modified, {report.count('changed')} changed"
         )
+        failed = report.failed
+        if failed:
+            why = ", ".join(f"{poll['projectId']}: {_reason(poll.get('errorKind'))}" for poll in failed)
+            line += f", {len(failed)} failed ({why})"
         new = report.new_sessions
         if new:
             line += f" -> {len(new)} new session{'s' if len(new) != 1 else ''} {' '.join(new)}"
@@ -498,6 +564,8 @@ class LocalStack:
             if ack is not None:
                 said += f", {ack.url or ack.detail})" if ack.url or ack.detail else ")"
             self.say(f"  session started for {issue_id}{said}")
+        for sentence in report.not_launched.values():
+            self.say(f"  {sentence}")
 
     def run_forever(self) -> None:
         stop = threading.Event()
@@ -550,6 +618,29 @@ _REASONS = {
 
 def _reason(kind: str | None) -> str:
     return _REASONS.get(kind or "", kind or "error")
+
+
+def _not_launched(issue_id: str, outcome: str, reason: str | None) -> str:
+    """What the terminal says of a delivery that launched nothing."""
+    if outcome == "duplicate":
+        why = "already launched" if reason == "claim is launched" else reason or "a duplicate"
+        return f"duplicate delivery of {issue_id}: {why}, no new session"
+    if outcome == "no_claim":
+        return f"request for {issue_id} dropped: no claim for this issue, no session"
+    return f"{issue_id}: {outcome}{f' ({reason})' if reason else ''}, nothing launched"
+
+
+def _is_loopback(url: str) -> bool:
+    """Whether `url` names this machine's loopback (a stand-in, not GitHub)."""
+    import ipaddress
+
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # --- the command ------------------------------------------------------------------------------------
@@ -635,7 +726,14 @@ def register(subparsers: Any) -> None:
         help="also serve the embedded AWS and the GitHub stand-in on this address of the machine, "
         "for `sam local invoke` containers (your container bridge's gateway, e.g. 172.17.0.1)",
     )
-    parser.add_argument("--log-file", type=Path, default=Path(".intake-local/intake-local.log"))
+    parser.add_argument(
+        "--log-file",
+        type=Path,
+        default=Path(".intake-local/intake-local.log"),
+        metavar="FILE",
+        help="where the handlers' logs and metrics and each poll's and launch's details go, appended "
+        "to; sam-env.json is written beside it (default .intake-local/intake-local.log)",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -662,11 +760,19 @@ def _run(args: argparse.Namespace) -> int:
         print(f"intake local: {problem}")
         return 2
     terminal = sys.stdout
+    # Before the ports: a second stack on the same state directory is told whose it is.
+    try:
+        state_lock = hold(options.state_dir) if options.state_dir is not None else None
+    except StateDirInUse as e:
+        print(f"intake local: {e}")
+        return 1
     busy = _busy_port(options)
     if busy is not None:
         print(f"intake local: cannot start: {busy} is in use; choose another with {busy.split()[0]}")
+        if state_lock is not None:
+            state_lock.release()
         return 1
-    stack = LocalStack(options, say=lambda line: print(line, file=terminal, flush=True))
+    stack = LocalStack(options, say=lambda line: print(line, file=terminal, flush=True), state_lock=state_lock)
     try:
         stack.start()
     except OSError as e:

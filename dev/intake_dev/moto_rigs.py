@@ -66,3 +66,27 @@ def sqs_record(message: Mapping[str, Any], queue_url: str, region: str | None = 
         "eventSourceARN": f"arn:aws:sqs:{region}:123456789012:{name}",
         "awsRegion": region,
     }
+
+
+def redeliver_in_flight(region: str | None = None) -> int:
+    """Make every message the embedded SQS holds in flight visible now; how many were.
+
+    For a restart with kept state: the consumer that received them is gone, so no one will
+    delete them or change their visibility, and SQS would hide them (and, on a FIFO queue, every
+    later message of their group) until their visibility timeout ends. The API cannot do this:
+    `ChangeMessageVisibility` needs a receipt handle, and moto draws a new random one at every
+    receive, so the old process's handles (and the replay's, whose answers nobody reads) are
+    not to be had. moto's backend holds the messages themselves; this reaches into it.
+    """
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    backend = sqs_backends[DEFAULT_ACCOUNT_ID][region or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")]
+    released = 0
+    for queue in backend.queues.values():
+        for message in queue._messages:
+            if not message.visible:
+                message.visible_at = 0.0
+                released += 1
+        queue.pending_messages.clear()  # what holds a FIFO group back
+    return released
