@@ -460,7 +460,9 @@ class MemoryStore:
             current = self._claims.get(key)
             if current is None or current.project_id != project_id:
                 raise missing
-            released = replace(current, status=ClaimStatus.RELEASED, updated_at=now)
+            # A backlog claim launched nothing: released, it counts no attempt.
+            attempts = 0 if current.status is ClaimStatus.BACKLOG else current.attempts
+            released = replace(current, status=ClaimStatus.RELEASED, updated_at=now, attempts=attempts)
             self._claims[key] = released
             return released
 

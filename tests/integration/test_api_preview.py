@@ -245,6 +245,40 @@ def test_an_issue_with_a_session_would_start_nothing_either_way(api: Api) -> Non
     assert {i["number"]: i["claim"] for i in answer.body["eligible"]} == {2: "launched", 1: None}
 
 
+def test_an_issue_another_project_holds_names_that_project_and_is_counted(api: Api) -> None:
+    # GIVEN issue 2 launched by project widgets (same repository), issue 1 launched by demo itself
+    api.store.put_claim(claim(project_id="widgets", number=2, status=ClaimStatus.LAUNCHED))
+    api.store.put_claim(claim(number=1, status=ClaimStatus.LAUNCHED))
+    # WHEN demo's rule is previewed
+    answer = preview(api, {"trackerIntake": {"enabled": True, "labels": ["agent"], "backlog": "all"}})
+    # THEN issue 2 says widgets holds it, issue 1 names no other project; one is held elsewhere
+    assert answer.status == 200, answer.body
+    held = {i["number"]: (i["claim"], i["claimProject"]) for i in answer.body["eligible"]}
+    assert held == {2: ("launched", "widgets"), 1: ("launched", None)}
+    assert (answer.body["heldElsewhere"], answer.body["wouldStartWithAll"]) == (1, 0)
+
+
+def test_a_claim_another_project_released_holds_nothing(api: Api) -> None:
+    # GIVEN issue 2's claim, released by project widgets
+    api.store.put_claim(claim(project_id="widgets", number=2, status=ClaimStatus.RELEASED))
+    # WHEN demo's rule is previewed
+    answer = preview(api, {"trackerIntake": {"enabled": True, "labels": ["agent"], "backlog": "all"}})
+    # THEN no project holds it: demo would start it, as the unclaimed issue 1
+    assert {i["number"]: i["claimProject"] for i in answer.body["eligible"]} == {2: None, 1: None}
+    assert (answer.body["heldElsewhere"], answer.body["wouldStartWithAll"]) == (0, 2)
+
+
+def test_a_new_projects_preview_names_the_project_holding_an_issue(api: Api) -> None:
+    # GIVEN issue 2 launched by demo
+    api.store.put_claim(claim(number=2, status=ClaimStatus.LAUNCHED))
+    # WHEN a project not created yet previews a rule on the same repository
+    body = {"gitOrigin": "git@github.com:acme/app.git", "trackerIntake": {"enabled": True, "labels": ["agent"]}}
+    answer = api(request("POST", "/preview", body=body))
+    # THEN issue 2 is held by demo
+    assert {i["number"]: i["claimProject"] for i in answer.body["eligible"]} == {2: "demo", 1: None}
+    assert answer.body["heldElsewhere"] == 1
+
+
 def test_a_new_projects_rule_is_previewed_before_it_exists(api: Api, github: FakeGitHub) -> None:
     # GIVEN no project `fresh`
     before = [i for i in api.scan() if not i["sk"]["S"].startswith("PACE")]

@@ -14,6 +14,7 @@ from api_support import CLAIMED_AT, Api, claim, load_event, request
 from intake_dev.template import resource
 from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.records import ClaimStatus, PollState
+from tracker_intake.domain.tracker import CachedPage
 
 
 @pytest.fixture
@@ -282,6 +283,30 @@ def test_put_config_with_the_current_version_field_succeeds(demo: Api) -> None:
     assert (answer.body["name"], answer.body["version"]) == ("Renamed", 2)
 
 
+@pytest.mark.parametrize("version", [None, 1], ids=["no version", "the current version"])
+def test_put_config_with_the_stored_config_answers_200_and_writes_nothing(demo: Api, version: int | None) -> None:
+    # GIVEN demo at version 1, with a cached page, as stored
+    stored = demo(request("GET", "/projects/demo")).body
+    body = {k: v for k, v in stored.items() if k in ("name", "gitOrigin", "trackerIntake")}
+    demo.store.commit_page("demo", CachedPage("https://api.github.com/x", '"a"'))
+    before = demo.scan()
+    # WHEN the same config is written back (with or without the version read)
+    answer = demo(request("PUT", "/projects/demo/config", body={**body, **({"version": version} if version else {})}))
+    # THEN it answers 200 with the project as it was, version 1, and nothing was written
+    assert answer.status == 200, answer.body
+    assert (answer.body["version"], answer.headers["ETag"]) == (1, '"1"')
+    assert answer.body["updatedAt"] == stored["updatedAt"]
+    assert demo.scan() == before
+
+
+def test_put_config_with_the_stored_config_on_a_stale_version_still_answers_409(demo: Api) -> None:
+    # GIVEN demo at version 2
+    demo(request("PUT", "/projects/demo/config", body={"name": "Renamed"}))
+    config = {k: v for k, v in demo(request("GET", "/projects/demo")).body.items() if k in ("name", "gitOrigin")}
+    # WHEN its config is written back on version 1 THEN it is a conflict: the writer read an old one
+    assert demo(request("PUT", "/projects/demo/config", body={**config, "version": 1})).status == 409
+
+
 def test_disabling_intake_takes_the_project_out_of_the_poll_index(demo: Api) -> None:
     # GIVEN demo with intake enabled
     # WHEN its config turns intake off
@@ -327,6 +352,21 @@ def test_list_sessions_event_shows_the_ledger(demo: Api) -> None:
     assert row["url"] == "https://github.com/acme/app/issues/42"
     assert row["claimedAt"].startswith("2026-11-24T12:00:00")
     assert row["sessionRef"] == "session-42"
+
+
+@pytest.mark.parametrize(
+    ("status", "attempts"),
+    [(ClaimStatus.BACKLOG, 0), (ClaimStatus.LAUNCHED, 1)],
+    ids=["backlog: launched nothing", "launched once"],
+)
+def test_a_sessions_attempts_count_its_launches_not_its_backlog_record(
+    demo: Api, status: ClaimStatus, attempts: int
+) -> None:
+    # GIVEN a claim on issue 42, recorded as backlog or launched
+    demo.store.put_claim(claim(status=status))
+    # WHEN the ledger is listed THEN its attempts are its launches
+    (row,) = demo(request("GET", "/projects/demo/sessions")).body["items"]
+    assert (row["status"], row["attempts"]) == (status.value, attempts)
 
 
 def test_list_sessions_of_an_unknown_project_answers_404(api: Api) -> None:

@@ -872,6 +872,26 @@ def test_releasing_a_claim_marks_it_released(store: Store) -> None:
     assert store.get_claim(ISSUE) == released
 
 
+def test_releasing_a_backlog_claim_leaves_it_with_no_attempt_so_its_first_launch_counts_one(store: Store) -> None:
+    # GIVEN an issue recorded as backlog (it started no session)
+    store.create_project("app", enabled(), NOW)
+    store.put_claim(claim(token="t", status=ClaimStatus.BACKLOG))
+    # WHEN it is released through the API
+    released = store.release("app", ISSUE, NOW)
+    # THEN it counts no attempt, as returned and as stored, so the take-over's `+ 1` counts one
+    assert (released.status, released.attempts, released.launches) == (ClaimStatus.RELEASED, 0, 0)
+    assert store.get_claim(ISSUE) == released
+
+
+def test_releasing_a_launched_claim_keeps_its_attempts(store: Store) -> None:
+    # GIVEN a launched claim on its second attempt
+    store.create_project("app", enabled(), NOW)
+    store.put_claim(replace(claim(token="t"), attempts=2))
+    store.transition(ISSUE, ClaimStatus.CLAIMED, ClaimStatus.LAUNCHED, NOW)
+    # WHEN it is released THEN both attempts still count
+    assert store.release("app", ISSUE, NOW).attempts == 2
+
+
 def test_releasing_a_claim_forgets_the_projects_pages_so_the_next_poll_rereads_them(store: Store) -> None:
     # GIVEN a project with a cached page and a claim
     store.create_project("app", enabled(), NOW)

@@ -249,6 +249,7 @@ class SessionView(_Out):
     # The session's page, when the backend's answer gave one (`sessionUrl`, https).
     session_url: str | None = None
     reason: str | None = None
+    # The times the issue was taken to launch a session (0 for a backlog claim: it started none).
     attempts: int = 1
     generation: int = 1
     session_status: SessionStatus | None = None
@@ -272,7 +273,7 @@ class SessionView(_Out):
             session_ref=claim.session_ref,
             session_url=claim.session_url,
             reason=claim.reason,
-            attempts=claim.attempts,
+            attempts=claim.launches,
             generation=claim.generation,
             session_status=claim.session_status,
             pr_url=claim.pr_url,
@@ -361,9 +362,19 @@ class PreviewIssue(_Out):
     reason: str | None = None
     # The status of the claim that holds it, if any (eligible issues only): `launched`, `backlog`...
     claim: ClaimStatus | None = None
+    # The other project whose claim holds it (eligible issues only): one session per issue across
+    # every project, and the first to claim it holds it. None when unclaimed, this project's, or
+    # released.
+    claim_project: str | None = None
 
     @classmethod
-    def of(cls, issue: Issue, reason: SkipReason | str | None = None, claim: Claim | None = None) -> PreviewIssue:
+    def of(
+        cls,
+        issue: Issue,
+        reason: SkipReason | str | None = None,
+        claim: Claim | None = None,
+        claim_project: str | None = None,
+    ) -> PreviewIssue:
         return cls(
             canonical_id=issue.canonical_id,
             number=issue.number,
@@ -376,6 +387,7 @@ class PreviewIssue(_Out):
             author_association=issue.author_association,
             reason=str(reason) if reason is not None else None,
             claim=claim.status if claim is not None else None,
+            claim_project=claim_project,
         )
 
 
@@ -394,17 +406,24 @@ class PreviewView(_Out):
     # Issues with a claim start none (a `backlog` one only under `all`).
     would_start: int
     would_start_with_all: int
+    # Eligible issues another project's claim holds (each names it, `claimProject`): this project
+    # starts none of them, whatever its `backlog`.
+    held_elsewhere: int = 0
 
     @classmethod
     def of(cls, preview: Preview, would_start: int, would_start_with_all: int) -> PreviewView:
         return cls(
             repo=preview.repo,
-            eligible=[PreviewIssue.of(i, claim=preview.claim_of(i)) for i in preview.eligible],
+            eligible=[
+                PreviewIssue.of(i, claim=preview.claim_of(i), claim_project=preview.held_by(i))
+                for i in preview.eligible
+            ],
             skipped=[PreviewIssue.of(i, r) for i, r in preview.reasons()],
             truncated=preview.truncated,
             requests=preview.requests,
             would_start=would_start,
             would_start_with_all=would_start_with_all,
+            held_elsewhere=preview.held_elsewhere(),
         )
 
 

@@ -198,7 +198,10 @@ def get_project(ctx: Context, project_id: ProjectIdParam) -> Response[ProjectVie
 @router.put(
     "/projects/<id>/config",
     summary="Replace a project's config",
-    description='Optimistic locking: send `If-Match: "<version>"` (412 when stale) or `version` (409).',
+    description=(
+        'Optimistic locking: send `If-Match: "<version>"` (412 when stale) or `version` (409). The '
+        "config stored already changes nothing: 200 with the project as it is, its version the same."
+    ),
     tags=["projects"],
     responses=responses(200, ProjectView, "the project as it is now", 400, 404, 409, 412, 413, 422),
 )
@@ -210,6 +213,11 @@ def replace_config(
     expected = _expected_version(if_match, update.version)
     config = update.config()
     _check_credential(ctx, config)
+    current = ctx.store.get_project(project_id)
+    if current.unchanged_by(config, expected):
+        # Nothing to write: the version, the ETag cache and any backoff stay as they are.
+        logger.info("config unchanged", extra={"version": current.version})
+        return _project_answer(ctx, current)
     record = changes.replace_config(ctx.store, project_id, config, expected, ctx.clock.now())
     logger.info("config replaced", extra={"version": record.version, "intake_enabled": config.intake_enabled})
     return _project_answer(ctx, record)

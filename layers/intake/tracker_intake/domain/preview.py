@@ -2,6 +2,8 @@
 
 It reads the claims of the issues the rule takes, to count what would start a session (a claimed
 issue starts none, a backlog one only under `backlog: all`), and writes none, nor the ETag cache.
+An issue starts one session across every project: the first project to claim it holds it, so the
+preview names the other project holding an issue (`held_by`) rather than let it pass for its own.
 A member's issue that a poll could claim is checked as the poll checks it (domain/write_access.py),
 through the same kept answers (a stored project's: an answer it gets is kept for the polls too);
 when the check cannot be made, the preview says so rather than guess.
@@ -23,7 +25,7 @@ from .eligibility import EligibilityRule, SkipReason, skip_reason
 from .errors import CredentialBusy, PrimaryRateLimited, SecondaryRateLimited, TrackerError
 from .issue import Issue, dedupe_key
 from .ports import Clock, Ledger, PermissionCache, TokenBudgets
-from .records import PACE_WINDOW, Claim, Pace, TokenBudget
+from .records import PACE_WINDOW, Claim, ClaimStatus, Pace, TokenBudget
 from .tracker import DEFAULT_PAGE_CAP, Collaborators, IssueQuery, RateLimit, Tracker
 from .write_access import WriteAccess, check_writers
 
@@ -43,9 +45,23 @@ class Preview:
     # Members' issues the rule takes but whose author's write access could not be checked, with
     # "member: write access not checked: <why>": no poll takes one until it is.
     unchecked: tuple[tuple[Issue, str], ...] = ()
+    # The project previewed (None: one not created yet, so every claim is another project's).
+    project_id: str | None = None
 
     def claim_of(self, issue: Issue) -> Claim | None:
         return self.claims.get(dedupe_key(issue.canonical_id))
+
+    def held_by(self, issue: Issue) -> str | None:
+        """The other project whose claim holds the issue (None: unclaimed, this project's, or
+        released, which any project's next poll may claim)."""
+        claim = self.claim_of(issue)
+        if claim is None or claim.status is ClaimStatus.RELEASED or claim.project_id == self.project_id:
+            return None
+        return claim.project_id
+
+    def held_elsewhere(self) -> int:
+        """How many eligible issues other projects' claims hold: this project starts none of them."""
+        return sum(1 for issue in self.eligible if self.held_by(issue) is not None)
 
     def reasons(self) -> list[tuple[Issue, str]]:
         """Every issue not taken, oldest first, with why in words (skipped and unchecked alike)."""
@@ -137,6 +153,7 @@ def preview(ctx: PreviewContext, config: ProjectConfig) -> Preview:
         reservation.used,
         claims,
         tuple(writers.unchecked),
+        ctx.project_id,
     )
 
 

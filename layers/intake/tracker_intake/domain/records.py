@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from .config import Acknowledge, ProjectConfig
 
@@ -80,6 +81,20 @@ class ProjectRecord:
 
     def with_poll(self, poll: PollState) -> ProjectRecord:
         return replace(self, poll=poll)
+
+    def unchanged_by(self, config: ProjectConfig, expected_version: int | None) -> bool:
+        """Whether writing `config` on `expected_version` would change nothing: the stored config,
+        as it would be written, on the version read (or none sent). A stored config that no longer
+        validates is always changed: whatever replaces it is a fix."""
+        if self.config_error is not None or expected_version not in (None, self.version):
+            return False
+        return _as_written(self.config) == _as_written(config)
+
+
+def _as_written(config: ProjectConfig) -> dict[str, Any]:
+    # As the store writes it: two configs that would be stored alike are the same config.
+    written: dict[str, Any] = config.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return written
 
 
 class ClaimStatus(StrEnum):
@@ -205,6 +220,9 @@ class Claim:
     claim_token: str
     claimed_at: datetime
     issue: IssueSnapshot
+    # The claims taken to launch a session, this one included. A backlog claim holds the 1 its
+    # first launch will count (poll.py keeps it when it takes the claim): `launches` is what it
+    # has launched.
     attempts: int = 1
     # Bumped when a released claim is taken again: one session per issue per generation.
     generation: int = 1
@@ -227,6 +245,11 @@ class Claim:
     # The write on the issue that acknowledges the launch (`trackerIntake.acknowledge`); None
     # until a launcher tries it. Cleared when the claim is taken again: one per generation.
     ack: Acknowledgement | None = None
+
+    @property
+    def launches(self) -> int:
+        """How many times the issue was taken to launch a session: none while it is backlog."""
+        return 0 if self.status is ClaimStatus.BACKLOG else self.attempts
 
 
 STATUS_HISTORY_LIMIT = 20

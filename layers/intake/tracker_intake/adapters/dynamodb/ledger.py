@@ -319,17 +319,29 @@ class DynamoLedger:
             key = claim_key(canonical_id)
         except ValueError:
             raise missing from None
-        try:
-            data = self.table.update(
-                key,
-                set_values={"status": ClaimStatus.RELEASED.value, "updatedAt": iso(now)},
-                extra_values={":project": project_id},
-                condition="attribute_exists(pk) AND projectId = :project",
-                action="release claim",
-            )
-        except ConditionFailed:
-            raise missing from None
-        return claim_record(data)
+        # Twice round: the claim may leave backlog between the two conditional writes.
+        for _ in range(2):
+            for backlog in (False, True):
+                try:
+                    return claim_record(self._release(key, project_id, now, backlog=backlog))
+                except ConditionFailed:
+                    continue
+        raise missing
+
+    def _release(self, key: dict[str, Any], project_id: str, now: datetime, *, backlog: bool) -> dict[str, Any]:
+        """Release a claim of the project, if it is (or is not) backlog. A backlog claim launched
+        nothing: released, it counts no attempt, so its first launch counts one."""
+        return self.table.update(
+            key,
+            set_values={
+                "status": ClaimStatus.RELEASED.value,
+                "updatedAt": iso(now),
+                **({"attempts": 0} if backlog else {}),
+            },
+            extra_values={":project": project_id, ":backlog": ClaimStatus.BACKLOG.value},
+            condition=f"attribute_exists(pk) AND projectId = :project AND #status {'=' if backlog else '<>'} :backlog",
+            action="release claim",
+        )
 
     def record_status(self, claim: Claim, expected_reports: int) -> bool:
         data = status_data(claim)
