@@ -63,6 +63,14 @@ What it serves, as GitHub does:
     name): 200 with the issue's labels; a label the repository lacks is created, one already
     on the issue is no error, an empty list removes them all, and a change bumps `updated_at`
     (https://docs.github.com/rest/issues/labels#add-labels-to-an-issue).
+  - `POST /repos/{owner}/{repo}/issues` `{"title": ..., "body", "labels", "assignees"}`: 201
+    with the new issue and its `Location`; its author is the writing token's user, its
+    `author_association` derived as `add_issue`'s is; labels the repository lacks are created
+    (https://docs.github.com/rest/issues/issues#create-an-issue).
+  - `PATCH /repos/{owner}/{repo}/issues/{n}` with any of `state` (`open`, `closed`), `title`,
+    `body`, `labels` and `assignees` (each list replacing the issue's): 200 with the issue
+    (https://docs.github.com/rest/issues/issues#update-an-issue).
+  Either changes the issue listing's body, so its ETag, and the next poll sees the issue.
   A plain token writes as `intake-bot` (`logins`, `set_login` name others), an installation
   token as its app's bot `app-<app_id>[bot]`.
 - `GET /repos/{owner}/{repo}/issues/{n}/comments` with `since`, `per_page`, `page`, ascending by
@@ -135,6 +143,9 @@ COMMENTS_DOCS = "https://docs.github.com/rest/issues/comments#create-an-issue-co
 LIST_COMMENTS_DOCS = "https://docs.github.com/rest/issues/comments#list-issue-comments"
 REACTIONS_DOCS = "https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue"
 LABELS_DOCS = "https://docs.github.com/rest/issues/labels#add-labels-to-an-issue"
+CREATE_ISSUE_DOCS = "https://docs.github.com/rest/issues/issues#create-an-issue"
+UPDATE_ISSUE_DOCS = "https://docs.github.com/rest/issues/issues#update-an-issue"
+ISSUE_STATES = ("open", "closed")
 LOCKING_DOCS = "https://docs.github.com/communities/moderating-comments-and-conversations/locking-conversations"
 PERMISSION_DOCS = "https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user"
 PERMISSION_REFUSED = "Must have push access to view collaborator permission."
@@ -170,13 +181,15 @@ ENDPOINTS = frozenset(
         ("GET", "issue"),
         ("GET", "issue_comments"),
         ("GET", "collaborator_permission"),
+        ("POST", "issues"),
+        ("PATCH", "issue"),
         ("POST", "issue_comments"),
         ("POST", "issue_reactions"),
         ("POST", "issue_labels"),
     }
 )
-# A POST to these generates content, for the content-creation limit.
-CONTENT_KINDS = frozenset({"issue_comments", "issue_reactions", "issue_labels"})
+# A POST to these generates content, for the content-creation limit (an issue opened included).
+CONTENT_KINDS = frozenset({"issues", "issue_comments", "issue_reactions", "issue_labels"})
 # GitHub Apps: a JWT may be used for ten minutes at most; an installation token for an hour.
 JWT_MAX_SECONDS = 600
 JWT_LEEWAY_SECONDS = 60  # the clock drift the stand-in forgives
@@ -1313,11 +1326,15 @@ class FakeGitHub:
                 bucket,
                 _json(410, {"message": "Issues are disabled for this repo", "documentation_url": docs}),
             )
+        if kind == "issues" and method == "POST":
+            return self._spend(bucket, self._open_issue(repo, body, self._writer(token)))
         if kind == "issues":
             return self._issues_page(repo, raw_query, query, headers, identity, bucket, fault)
         assert number is not None
         if number not in repo._issues:
             return self._spend(bucket, _json(404, _not_found()))
+        if kind == "issue" and method == "PATCH":
+            return self._spend(bucket, self._edit_issue(repo, number, body))
         if kind == "issue":
             return self._spend(bucket, _json(200, repo._render(repo._issues[number])))
         if method == "GET":
@@ -1416,6 +1433,42 @@ class FakeGitHub:
         if names is None:
             return _invalid("Label", "labels", docs)
         return _json(200, repo._add_labels(number, names))
+
+    def _open_issue(self, repo: FakeRepo, raw: bytes, writer: _Writer) -> _Response:
+        """Create an issue as GitHub does (CREATE_ISSUE_DOCS): `title` is required; the writer is its author."""
+        payload = _parsed(raw)
+        if not isinstance(payload, dict):
+            return _unparsable(CREATE_ISSUE_DOCS)
+        fields = _issue_fields(payload, CREATE_ISSUE_DOCS)
+        if isinstance(fields, _Response):
+            return fields
+        if "title" not in fields:
+            return _invalid("Issue", "title", CREATE_ISSUE_DOCS)
+        labels = [repo.label(name)["name"] for name in fields.get("labels", [])]
+        issue = repo.add_issue(
+            str(fields["title"]),
+            labels=dict.fromkeys(labels),
+            assignees=fields.get("assignees", []),
+            body=str(fields.get("body") or ""),
+            # GitHub's moment, not the stand-in's simulated `_tick`: a poll compares it with its own.
+            created_at=datetime.fromtimestamp(self.clock(), UTC),
+            user=writer.login,
+        )
+        return _json(201, issue, {"Location": issue["url"]})
+
+    def _edit_issue(self, repo: FakeRepo, number: int, raw: bytes) -> _Response:
+        """Update an issue as GitHub does (UPDATE_ISSUE_DOCS): only the fields sent change."""
+        payload = _parsed(raw)
+        if not isinstance(payload, dict):
+            return _unparsable(UPDATE_ISSUE_DOCS)
+        fields = _issue_fields(payload, UPDATE_ISSUE_DOCS)
+        if isinstance(fields, _Response):
+            return fields
+        if "labels" in fields:
+            fields["labels"] = list(dict.fromkeys(repo.label(name)["name"] for name in fields["labels"]))
+        if "body" in fields:
+            fields["body"] = fields["body"] or ""
+        return _json(200, repo.update_issue(number, **fields) if fields else repo._render(repo._issues[number]))
 
     def _as_app(
         self, method: str, kind: str, path: str, token: str | None, installation_id: int | None, fault: _Fault | None
@@ -1773,6 +1826,10 @@ def _etag(repo: FakeRepo, body: bytes, identity: str) -> str:
 
 
 def _endpoint_docs(method: str, kind: str) -> str:
+    if (method, kind) == ("POST", "issues"):
+        return CREATE_ISSUE_DOCS
+    if (method, kind) == ("PATCH", "issue"):
+        return UPDATE_ISSUE_DOCS
     if kind == "issue_comments":
         return COMMENTS_DOCS if method == "POST" else LIST_COMMENTS_DOCS
     return {"issue_reactions": REACTIONS_DOCS, "issue_labels": LABELS_DOCS}.get(kind, DOCS)
@@ -1801,6 +1858,46 @@ def _label_names_given(payload: Any) -> list[str] | None:
     if not all(isinstance(name, str) and name for name in names):
         return None
     return [str(name) for name in names]
+
+
+_NOT_JSON = object()
+
+
+def _parsed(raw: bytes) -> Any:
+    """The JSON body (an empty one is `{}`), `_NOT_JSON` when it is not JSON."""
+    try:
+        return json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return _NOT_JSON
+
+
+def _unparsable(docs: str) -> _Response:
+    return _json(400, {"message": "Problems parsing JSON", "documentation_url": docs, "status": "400"})
+
+
+def _issue_fields(payload: Mapping[str, Any], docs: str) -> dict[str, Any] | _Response:
+    """The issue fields a create or update body sets, checked as GitHub's schema types them (a 422
+    naming the first that is not); the fields GitHub takes and the stand-in does not serve
+    (`milestone`, `type`...) are ignored."""
+    fields: dict[str, Any] = {}
+    checks: dict[str, Callable[[Any], bool]] = {
+        # GitHub's schema: a string or an integer, never empty.
+        "title": lambda v: (isinstance(v, str) and bool(v.strip())) or (isinstance(v, int) and not isinstance(v, bool)),
+        "body": lambda v: v is None or isinstance(v, str),
+        "state": lambda v: v in ISSUE_STATES,
+        "assignees": lambda v: isinstance(v, list) and all(isinstance(a, str) and a for a in v),
+        "labels": lambda v: isinstance(v, list) and _label_names_given(v) is not None,
+    }
+    for name, valid in checks.items():
+        if name not in payload:
+            continue
+        value = payload[name]
+        if not valid(value):
+            return _invalid("Issue", name, docs)
+        fields[name] = _label_names_given(value) if name == "labels" else value
+    if "title" in fields:
+        fields["title"] = str(fields["title"])
+    return fields
 
 
 def _secondary_refusal(retry_after: int) -> _Response:

@@ -1024,3 +1024,112 @@ def test_an_installation_token_may_ask_with_its_metadata_read(github: FakeGitHub
     answer = _get(github, "/repos/acme/app/collaborators/ana/permission", token)
     assert answer.status_code == 200 and answer.json()["permission"] == "write"
     assert github.permission_requests("acme/app")[-1].identity == "installation:7"
+
+
+def _patch(github: FakeGitHub, path: str, payload: Any, token: str | None = "t") -> requests.Response:
+    headers = {**UA, **({"Authorization": f"Bearer {token}"} if token is not None else {})}
+    return requests.patch(github.base_url + path, json=payload, headers=headers, timeout=5)
+
+
+def test_an_issue_opened_over_http_is_201_authored_by_the_tokens_user_and_listed() -> None:
+    # GIVEN a repository with one issue, and a token whose user is `alice`
+    with FakeGitHub(logins={"t": "alice"}, clock=lambda: 1_800_000_000.0) as github:
+        repo = github.add_repo("acme", "widgets")
+        repo.add_issue("one", labels=["agent"])
+        before = _get(github, "/repos/acme/widgets/issues", token="t")
+
+        # WHEN the token opens an issue with a body, a label the repository lacks, and an assignee
+        payload = {"title": "Add a dark theme", "body": "Spec.", "labels": ["agent", "ui"], "assignees": ["bob"]}
+        opened = _post(github, "/repos/acme/widgets/issues", payload)
+        after = _get(github, "/repos/acme/widgets/issues", token="t", **{"If-None-Match": before.headers["ETag"]})
+
+    # THEN it is GitHub's 201 with the issue, its Location, and the rate-limit headers
+    assert opened.status_code == 201, opened.text
+    issue = opened.json()
+    assert (issue["number"], issue["title"], issue["body"], issue["state"]) == (2, "Add a dark theme", "Spec.", "open")
+    assert [label["name"] for label in issue["labels"]] == ["agent", "ui"]
+    assert [user["login"] for user in issue["assignees"]] == ["bob"]
+    assert opened.headers["Location"] == issue["url"] and opened.headers["x-ratelimit-remaining"] == "4998"
+    # AND its author is the token's user, with the association the stand-in derives, created now
+    assert (issue["user"]["login"], issue["author_association"]) == ("alice", "COLLABORATOR")
+    assert issue["created_at"] == "2027-01-15T08:00:00Z"
+    # AND the listing's ETag changed: the next poll reads it, and sees the new issue
+    assert after.status_code == 200
+    assert _numbers(after) == [2, 1]
+
+
+def test_an_issue_is_closed_relabelled_and_retitled_over_http_and_the_listing_changes(github: FakeGitHub) -> None:
+    # GIVEN two open issues, listed
+    repo = github.add_repo("acme", "widgets")
+    repo.add_issue("one", labels=["agent"])
+    repo.add_issue("two", labels=["agent"], assignees=["bob"])
+    listed = _get(github, "/repos/acme/widgets/issues", token="t")
+
+    # WHEN issue 1 is closed, and issue 2 retitled, given other labels and no assignee
+    closed = _patch(github, "/repos/acme/widgets/issues/1", {"state": "closed"})
+    edited = _patch(github, "/repos/acme/widgets/issues/2", {"title": "Two", "labels": ["bug"], "assignees": []})
+    relisted = _get(github, "/repos/acme/widgets/issues", token="t", **{"If-None-Match": listed.headers["ETag"]})
+
+    # THEN each answers 200 with the issue as it now is
+    assert closed.status_code == edited.status_code == 200
+    assert (closed.json()["state"], closed.json()["closed_at"] is not None) == ("closed", True)
+    two = edited.json()
+    assert (two["title"], [label["name"] for label in two["labels"]], two["assignees"]) == ("Two", ["bug"], [])
+    assert two["body"] is None and closed.headers["x-ratelimit-remaining"] == "4998"
+    # AND the open listing changed: only issue 2 is left
+    assert relisted.status_code == 200 and _numbers(relisted) == [2]
+
+
+def test_labels_are_added_to_an_issue_opened_over_http(github: FakeGitHub) -> None:
+    # GIVEN an issue opened over HTTP without labels
+    github.add_repo("acme", "widgets")
+    assert _post(github, "/repos/acme/widgets/issues", {"title": "Later"}).status_code == 201
+
+    # WHEN the label agent is added through the add-labels route
+    added = _post(github, "/repos/acme/widgets/issues/1/labels", {"labels": ["agent"]})
+
+    # THEN the issue carries it
+    assert added.status_code == 200 and [label["name"] for label in added.json()] == ["agent"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "field"),
+    [
+        ("POST", "/repos/acme/widgets/issues", {"body": "no title"}, "title"),
+        ("POST", "/repos/acme/widgets/issues", {"title": "x", "labels": "agent,bug"}, "labels"),
+        ("PATCH", "/repos/acme/widgets/issues/1", {"state": "done"}, "state"),
+        ("PATCH", "/repos/acme/widgets/issues/1", {"assignees": [1]}, "assignees"),
+    ],
+    ids=["no title", "labels not a list", "unknown state", "assignee not a login"],
+)
+def test_an_issue_write_github_would_not_take_is_422_naming_the_field(
+    github: FakeGitHub, method: str, path: str, payload: Any, field: str
+) -> None:
+    # GIVEN an issue
+    github.add_repo("acme", "widgets").add_issue("one")
+    # WHEN a write with a field GitHub's schema refuses arrives
+    call = _post if method == "POST" else _patch
+    response = call(github, path, payload)
+    # THEN GitHub's 422 names the field, and nothing changed
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"resource": "Issue", "code": "invalid", "field": field}]
+    assert [issue["title"] for issue in github.repo("acme/widgets").issues()] == ["one"]
+
+
+def test_opening_or_editing_an_issue_needs_a_token_that_may_write() -> None:
+    # GIVEN an issue, and a read-only token
+    with FakeGitHub(read_only_tokens=["ghp_reader"]) as github:
+        github.add_repo("acme", "widgets").add_issue("one")
+        # WHEN an issue is opened without a token, then with the read-only one, and one edited with it
+        anonymous = _post(github, "/repos/acme/widgets/issues", {"title": "x"}, token=None)
+        reader = _post(github, "/repos/acme/widgets/issues", {"title": "x"}, token="ghp_reader")
+        edit = _patch(github, "/repos/acme/widgets/issues/1", {"state": "closed"}, token="ghp_reader")
+        # THEN GitHub's 401 and 403s, and the issue is as it was
+        assert (anonymous.status_code, reader.status_code, edit.status_code) == (401, 403, 403)
+        assert [issue["state"] for issue in github.repo("acme/widgets").issues()] == ["open"]
+
+
+def test_editing_a_missing_issue_is_404(github: FakeGitHub) -> None:
+    # GIVEN a repository without issue 9 WHEN it is closed THEN 404
+    github.add_repo("acme", "widgets")
+    assert _patch(github, "/repos/acme/widgets/issues/9", {"state": "closed"}).status_code == 404
