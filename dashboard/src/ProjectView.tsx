@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, getProject, listSessions, pollProject, previewRule, releaseSession, saveConfig, type Acknowledgement, type Backlog, type Preview, type PreviewIssue, type Project, type Session } from "./api";
-import { acknowledgementWords, ackTroubled, chipState, duration, failureKindWords, pullRequestName, repoUrl, sentence, sessionStatusWords, shortened, when } from "./format";
+import { acknowledgementWords, ackTroubled, chipState, duration, failureKindWords, pullRequestName, repoUrl, sentence, sessionStatusWords, shortened } from "./format";
 import { draftOf, intakeOf, IntakeFields, problemsOf, startsInWords, type Draft } from "./IntakeFields";
-import { Dialog, useNow } from "./ui";
+import { Dialog, useNow, When } from "./ui";
 
 const STATUSES = ["claimed", "enqueued", "launching", "launched", "failed", "released", "backlog"] as const;
 
@@ -88,7 +88,7 @@ export function Polling({ project, onPolled }: { project: Project; onPolled: (p:
       <h2 id="polling-title">Polling</h2>
       <dl className="facts">
         <dt>Last change</dt>
-        <dd>{when(intake.lastChangeAt)}</dd>
+        <dd><When at={intake.lastChangeAt} /></dd>
         {inBackoff && (
           <>
             <dt>Backoff</dt>
@@ -124,7 +124,7 @@ export function Polling({ project, onPolled }: { project: Project; onPolled: (p:
         {intake.deferredSince && (
           <>
             <dt>Waiting</dt>
-            <dd>for its credential's request budget since {when(intake.deferredSince)}</dd>
+            <dd>for its credential's request budget since <When at={intake.deferredSince} /></dd>
           </>
         )}
       </dl>
@@ -266,10 +266,15 @@ function PreviewList({ preview }: { preview: Preview & { backlog: Backlog } }) {
               {i.canonicalId}
             </a>{" "}
             {i.title}
-            {i.claim && <span className={`badge badge-${i.claim}`}>{i.claim}</span>}
+            {i.claim && <span className={`badge badge-${i.claim}`}>{claimInWords(i)}</span>}
           </li>
         ))}
       </ul>
+      {(preview.heldElsewhere ?? 0) > 0 && (
+        <p className="muted">
+          {preview.heldElsewhere} held by another project on this repository: one session per issue across every project, and the first project to claim an issue holds it.
+        </p>
+      )}
       {preview.skipped.length > 0 && (
         <details>
           <summary>Skipped: {preview.skipped.length}</summary>
@@ -291,6 +296,11 @@ function PreviewList({ preview }: { preview: Preview & { backlog: Backlog } }) {
       </p>
     </section>
   );
+}
+
+/** A previewed issue's claim: "launched", or "launched · held by widgets" when another project's claim holds it. */
+export function claimInWords(issue: PreviewIssue): string {
+  return issue.claimProject ? `${issue.claim} · held by ${issue.claimProject}` : `${issue.claim ?? ""}`;
 }
 
 /** Why an issue is skipped; for an untrusted author, who wrote it and how they relate to the repository. */
@@ -380,8 +390,8 @@ function Sessions({ projectId }: { projectId: string }) {
             </div>
             <p>{s.title}</p>
             <p className="muted">
-              claimed {when(s.claimedAt)}
-              {s.updatedAt && <> · updated {when(s.updatedAt)}</>}
+              claimed <When at={s.claimedAt} />
+              {s.updatedAt && <> · updated <When at={s.updatedAt} /></>}
             </p>
             {s.sessionRef && (
               <p>
@@ -451,7 +461,7 @@ function Sessions({ projectId }: { projectId: string }) {
             <dt>Generation</dt>
             <dd>{inspecting.generation}</dd>
             <dt>Claimed</dt>
-            <dd>{when(inspecting.claimedAt)}</dd>
+            <dd><When at={inspecting.claimedAt} /></dd>
             <dt>Last error</dt>
             <dd>{inspecting.reason ?? "none"}</dd>
             <dt>Session</dt>
@@ -468,8 +478,8 @@ function Sessions({ projectId }: { projectId: string }) {
                 <dd>
                   <AckBadge ack={inspecting.acknowledgement} />{" "}
                   <span className="muted">
-                    {inspecting.acknowledgement.attempts} attempt{inspecting.acknowledgement.attempts === 1 ? "" : "s"} · updated {when(inspecting.acknowledgement.updatedAt)}
-                    {inspecting.acknowledgement.nextAttemptAt && <> · next try {when(inspecting.acknowledgement.nextAttemptAt)}</>}
+                    {inspecting.acknowledgement.attempts} attempt{inspecting.acknowledgement.attempts === 1 ? "" : "s"} · updated <When at={inspecting.acknowledgement.updatedAt} />
+                    {inspecting.acknowledgement.nextAttemptAt && <> · next try <When at={inspecting.acknowledgement.nextAttemptAt} /></>}
                   </span>
                   {inspecting.acknowledgement.detail && (
                     <p className={ackTroubled(inspecting.acknowledgement) ? "warning ack-detail" : "muted ack-detail"}>{inspecting.acknowledgement.detail}</p>
@@ -483,7 +493,7 @@ function Sessions({ projectId }: { projectId: string }) {
             <ol className="history" aria-label="status history, oldest first">
               {inspecting.statusHistory.map((h, i) => (
                 <li key={`${h.at}-${i}`}>
-                  <time dateTime={h.at}>{when(h.at)}</time> <span className={`badge session-${h.status}`}>{sessionStatusWords(h.status)}</span>
+                  <When at={h.at} /> <span className={`badge session-${h.status}`}>{sessionStatusWords(h.status)}</span>
                   {h.prUrl && (
                     <>
                       {" "}
@@ -527,7 +537,7 @@ function Reported({ session }: { session: Session }) {
   return (
     <p className="reported">
       session status: <span className={`badge session-${session.sessionStatus}`}>{sessionStatusWords(session.sessionStatus)}</span>
-      {last && <span className="muted">reported {when(last.at)}</span>}
+      {last && <span className="muted">reported <When at={last.at} /></span>}
       {session.prUrl && (
         <>
           {" · "}
@@ -544,7 +554,7 @@ function Acknowledged({ ack }: { ack: Acknowledgement | null | undefined }) {
   return (
     <p className="reported">
       on the issue: <AckBadge ack={ack} />
-      {ack.nextAttemptAt && <span className="muted"> next try {when(ack.nextAttemptAt)}</span>}
+      {ack.nextAttemptAt && <span className="muted"> next try <When at={ack.nextAttemptAt} /></span>}
       {ackTroubled(ack) && ack.detail && (
         <span className="warning ack-detail" title={ack.detail}>
           {shortened(ack.detail)}

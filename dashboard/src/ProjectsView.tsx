@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, listProjects, listSessions, type Project, type Session } from "./api";
 import { CreateSheet } from "./CreateSheet";
-import { chipState, duration, perDay, repoUrl, ruleInWords, sentence, when } from "./format";
-import { useNow } from "./ui";
+import { chipState, duration, perDay, repoUrl, ruleInWords, sentence } from "./format";
+import { useNow, When } from "./ui";
 
 type Row = { project: Project; sessions: Session[]; more: boolean };
 
@@ -96,7 +96,7 @@ function ProjectCard({ row, now }: { row: Row; now: Date }) {
       <p>{ruleInWords(project.trackerIntake)}</p>
       <dl className="facts">
         <dt>Last change</dt>
-        <dd>{when(intake.lastChangeAt)}</dd>
+        <dd><When at={intake.lastChangeAt} /></dd>
         {backoffLeft > 0 && (
           <>
             <dt>Backoff</dt>
@@ -123,7 +123,7 @@ function ProjectCard({ row, now }: { row: Row; now: Date }) {
         {intake.backlogSince && (
           <>
             <dt>Recording backlog</dt>
-            <dd>issues open on {when(intake.backlogSince)}</dd>
+            <dd>issues open when intake was switched on, <When at={intake.backlogSince} /></dd>
           </>
         )}
       </dl>

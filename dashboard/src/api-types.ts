@@ -139,7 +139,7 @@ export interface paths {
         get?: never;
         /**
          * Replace a project's config
-         * @description Optimistic locking: send `If-Match: "<version>"` (412 when stale) or `version` (409).
+         * @description Optimistic locking: send `If-Match: "<version>"` (412 when stale) or `version` (409). The config stored already changes nothing: 200 with the project as it is, its version the same.
          */
         put: operations["replace_config_projects__id__config_put"];
         post?: never;
@@ -507,6 +507,8 @@ export interface components {
             /** Canonicalid */
             canonicalId: string;
             claim?: components["schemas"]["ClaimStatus"] | null;
+            /** Claimproject */
+            claimProject?: string | null;
             /** Createdat */
             createdAt?: string | null;
             /** Labels */
@@ -534,6 +536,8 @@ export interface components {
         PreviewView: {
             /** Eligible */
             eligible: components["schemas"]["PreviewIssue"][];
+            /** Heldelsewhere */
+            heldElsewhere: number;
             /** Repo */
             repo: string;
             /** Requests */

@@ -56,9 +56,20 @@ export function sentence(error: string): string {
   return /[.!?]$/.test(first) ? first : `${first}.`;
 }
 
-export function when(iso: string | null | undefined): string {
-  if (!iso) return "never";
-  return new Date(iso).toLocaleString();
+/** How long ago (or how soon) a moment is, from `now`: "just now", "3 min ago", "in 2 h", "5 days ago". */
+export function relative(iso: string, now: Date = new Date()): string {
+  const ms = new Date(iso).getTime() - now.getTime();
+  const s = Math.round(Math.abs(ms) / 1000);
+  if (s < 45) return "just now";
+  const [amount, unit] =
+    s < 3600 ? [Math.max(1, Math.round(s / 60)), "min"] : s < 86_400 ? [Math.round(s / 3600), "h"] : [Math.round(s / 86_400), "day"];
+  const span = unit === "day" && amount !== 1 ? `${amount} days` : `${amount} ${unit}`;
+  return ms < 0 ? `${span} ago` : `in ${span}`;
+}
+
+/** A moment as ISO 8601 in UTC to the second, "2026-11-24T12:00:00Z": what a relative time holds on hover. */
+export function utc(iso: string): string {
+  return new Date(iso).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** Sessions started on each of the last `days` days (oldest first), from their claim times. */

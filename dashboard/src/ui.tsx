@@ -1,4 +1,16 @@
 import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { relative, utc } from "./format";
+
+/** A moment as relative time ("3 min ago"), with the ISO UTC time on hover; "never" without one. */
+export function When({ at, now }: { at: string | null | undefined; now?: Date }) {
+  if (!at) return <>never</>;
+  const exact = utc(at);
+  return (
+    <time dateTime={exact} title={exact}>
+      {relative(at, now)}
+    </time>
+  );
+}
 
 /** A modal dialog: labelled, focus moves in, Escape closes, focus goes back where it was. */
 export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {

@@ -1,7 +1,7 @@
 import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Acknowledgement, Project, Session } from "../src/api";
-import { shortened } from "../src/format";
+import { relative, shortened } from "../src/format";
 import { ProjectView } from "../src/ProjectView";
 import { aSession } from "./fixtures";
 
@@ -115,10 +115,11 @@ describe("a waiting acknowledgement", () => {
     // THEN the card says "comment waiting" and when it is tried next, as no warning
     const c = await card();
     expect(within(c).getByText("comment waiting").className).not.toContain("warning");
-    expect(c.textContent).toContain(`next try ${new Date(next).toLocaleString()}`);
+    expect(c.textContent).toContain(`next try ${relative(next)}`);
+    expect(c.querySelector(`time[title="2026-11-24T12:03:05Z"]`)).toBeTruthy();
     // AND the inspector says the same
     const fact = within(await inspector()).getByText("Acknowledgement").nextElementSibling as HTMLElement;
-    expect(fact.textContent).toContain(`next try ${new Date(next).toLocaleString()}`);
+    expect(fact.textContent).toContain(`next try ${relative(next)}`);
   });
 });
 

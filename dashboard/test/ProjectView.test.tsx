@@ -29,6 +29,7 @@ const PREVIEW = {
   requests: 1,
   wouldStart: 0,
   wouldStartWithAll: 1,
+  heldElsewhere: 0,
 };
 
 function api(path: string): Response {
@@ -37,6 +38,29 @@ function api(path: string): Response {
   if (path === "projects/web/preview") return new Response(JSON.stringify(PREVIEW), { status: 200 });
   return new Response("{}", { status: 404 });
 }
+
+describe("the preview of an issue another project holds", () => {
+  it("says which project holds it, and how many are held elsewhere", async () => {
+    // GIVEN a preview where project widgets launched issue 4 and this project launched issue 5
+    const held = {
+      ...PREVIEW,
+      eligible: [issue(4, { claim: "launched", claimProject: "widgets" }), issue(5, { claim: "launched", claimProject: null })],
+      heldElsewhere: 1,
+    };
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (path: string) => (path === "projects/web/preview" ? new Response(JSON.stringify(held), { status: 200 }) : api(path))),
+    );
+    render(<ProjectView id="web" />);
+    // WHEN the rule is previewed
+    fireEvent.click(await screen.findByRole("button", { name: "Preview" }));
+    // THEN issue 4 reads "launched · held by widgets", issue 5 plainly "launched"
+    expect(await screen.findByText("launched · held by widgets", { selector: ".badge" })).toBeTruthy();
+    expect(screen.getByText("launched", { selector: ".badge" })).toBeTruthy();
+    // AND the list says one is held by another project, and the rule
+    expect(screen.getByText(/^1 held by another project on this repository: one session per issue across every project/)).toBeTruthy();
+  });
+});
 
 describe("the Tracker Intake card", () => {
   it("shows the authors allowed, the backlog choice, and the preview's author skips and counts", async () => {

@@ -81,7 +81,7 @@ describe("the session status its backend reports", () => {
       "PR open pull request acme/app#43",
       "CI failed",
     ]);
-    expect(within(history).getAllByRole("listitem")[0].querySelector("time")?.getAttribute("dateTime")).toBe("2026-11-24T12:01:00.000000Z");
+    expect(within(history).getAllByRole("listitem")[0].querySelector("time")?.getAttribute("dateTime")).toBe("2026-11-24T12:01:00Z");
   });
 
   it("says so when nothing was reported", async () => {

@@ -408,7 +408,7 @@ class PreviewView(_Out):
     would_start_with_all: int
     # Eligible issues another project's claim holds (each names it, `claimProject`): this project
     # starts none of them, whatever its `backlog`.
-    held_elsewhere: int = 0
+    held_elsewhere: int
 
     @classmethod
     def of(cls, preview: Preview, would_start: int, would_start_with_all: int) -> PreviewView:
