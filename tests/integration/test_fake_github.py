@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 from typing import Any
 
 import jwt
@@ -13,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from intake_dev.fake_github import ECHO_CREDENTIAL, LOCKED_COMMENT, FakeGitHub
 from intake_dev.sample_repo import load_sample
+from intake_dev.template import REPO_ROOT
 
 UA = {"User-Agent": "stand-in-test"}
 APP_ID = "123"
@@ -1133,3 +1137,22 @@ def test_editing_a_missing_issue_is_404(github: FakeGitHub) -> None:
     # GIVEN a repository without issue 9 WHEN it is closed THEN 404
     github.add_repo("acme", "widgets")
     assert _patch(github, "/repos/acme/widgets/issues/9", {"state": "closed"}).status_code == 404
+
+
+def test_the_readmes_curl_opens_an_issue_on_the_sample_repository_as_intake_bot(github: FakeGitHub) -> None:
+    # GIVEN the sample repository on the stand-in, and the README's command that opens an issue
+    load_sample(github)
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"<!-- sample: open-an-issue -->\n```console\n(.*?)\n```", text, re.DOTALL)
+    assert found is not None, "the README has no sample open-an-issue"
+    (command,) = [line.removeprefix("$ ") for line in found[1].splitlines() if line.startswith("$ curl")]
+    # WHEN it is run with GH set to the stand-in's URL, as `intake local --offline` prints it
+    ran = subprocess.run(
+        ["bash", "-c", command], env={**os.environ, "GH": github.base_url}, capture_output=True, text=True, timeout=10
+    )
+    # THEN the issue is open, labelled agent, by intake-bot as a collaborator: a poll would take it
+    assert ran.returncode == 0, ran.stderr
+    issue = json.loads(ran.stdout)
+    assert ([label["name"] for label in issue["labels"]], issue["state"]) == (["agent"], "open")
+    assert (issue["user"]["login"], issue["author_association"]) == ("intake-bot", "COLLABORATOR")
+    assert issue["number"] == max(i["number"] for i in github.repo("acme/widgets").issues())
