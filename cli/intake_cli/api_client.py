@@ -8,8 +8,9 @@ import os
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TextIO
 from urllib.parse import quote, urlsplit
 
@@ -47,6 +48,17 @@ class ApiUnreachable(Exception):
 
     def __str__(self) -> str:
         return f"cannot reach the config API at {self.url}: {self.reason}"
+
+
+@dataclass
+class NotTheApi(ApiUnreachable):
+    """Something answers at the URL, but not as the config API does (a 404 page of another server)."""
+
+    status: int = 0
+    path: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.url}: this is not the tracker intake API (HTTP {self.status} at {self.path}; check --api-url)"
 
 
 class UsageError(Exception):
@@ -162,7 +174,7 @@ class ApiClient:
         all_headers = {"Accept": "application/json", **(headers or {})}
         if data is not None:
             all_headers["Content-Type"] = "application/json"
-        return _answer(self.forward(method, path, data, all_headers))
+        return _answer(self.forward(method, path, data, all_headers), self.base_url)
 
     def _signed(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> dict[str, str]:
         credentials = self._resolved = self._resolved or self._credentials()
@@ -181,11 +193,18 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def _answer(response: requests.Response) -> dict[str, Any]:
+def _answer(response: requests.Response, base_url: str) -> dict[str, Any]:
     try:
         data = response.json() if response.content else {}
     except ValueError:
-        data = {}
+        data = None
+    # Every answer of the API is a JSON object, and every refusal {"message": ..., "errors": [...]}.
+    # A route it does not have still answers in that shape: a 404 or 405 in another is another
+    # server (a wrong --api-url), as is a success that is not JSON.
+    refusal_shape = isinstance(data, dict) and isinstance(data.get("message"), str) and "errors" in data
+    if (response.status_code in (404, 405) and not refusal_shape) or (response.ok and data is None):
+        path = urlsplit(response.url).path.removeprefix(urlsplit(base_url).path) or "/"
+        raise NotTheApi(base_url, "", response.status_code, path)
     if not isinstance(data, dict):
         data = {}
     if response.ok:
@@ -216,9 +235,19 @@ def client_for(args: argparse.Namespace) -> ApiClient:
     return ApiClient(url, sign_region=getattr(args, "sign_region", None))
 
 
-def run(args: argparse.Namespace, command: Callable[[ApiClient], int], err: TextIO | None = None) -> int:
-    """Run `command` against the API; refusals and connection problems become exit codes."""
+def run(
+    args: argparse.Namespace,
+    command: Callable[[ApiClient], int],
+    err: TextIO | None = None,
+    *,
+    flags: Mapping[str, str] | None = None,
+) -> int:
+    """Run `command` against the API; refusals and connection problems become exit codes.
+
+    `flags` names, for each field of the body the command sends, the flag that set it: a refusal
+    names the flag, as the user wrote it, rather than the field."""
     err = err or sys.stderr
+    flags = flags or {}
     as_json = bool(getattr(args, "json", False))
     try:
         return command(client_for(args))
@@ -230,20 +259,66 @@ def run(args: argparse.Namespace, command: Callable[[ApiClient], int], err: Text
     except ApiError as e:
         if as_json:
             return _json_error(EXIT_REFUSED, "refused", e.message, status=e.status, errors=e.problems)
-        print(f"intake: refused (HTTP {e.status}): {e.message}", file=err)
-        lines = [f"{p.get('field', '?')}: {p.get('reason', '')}" for p in e.problems]
-        # A single problem is usually the message itself (or its reason is); list them when they
-        # add something.
-        said = bool(lines) and (lines[0] in e.message or str(e.problems[0].get("reason", "")) in e.message)
-        if len(lines) > 1 or (lines and not said):
-            for line in lines:
-                print(f"  - {line}", file=err)
+        lines = [_as_flag(str(p.get("field", "?")), str(p.get("reason", "")), flags) for p in e.problems]
+        if e.status == 422 and lines:
+            # The API's message lists the fields by their path in the body; the flags say it better.
+            print(f"intake: refused (HTTP 422): {lines[0] if len(lines) == 1 else 'invalid arguments'}", file=err)
+            lines = lines[1:] if len(lines) == 1 else lines
+        else:
+            print(f"intake: refused (HTTP {e.status}): {_in_cli_words(e.message, flags)}", file=err)
+            # A single problem is usually the message itself (or its reason is); list them when
+            # they add something.
+            reason = str(e.problems[0].get("reason", "")) if e.problems else ""
+            if len(lines) == 1 and reason in e.message:
+                lines = []
+        for line in lines:
+            print(f"  - {line}", file=err)
         return EXIT_REFUSED
     except ApiUnreachable as e:
         if as_json:
             return _json_error(EXIT_UNREACHABLE, "unreachable", str(e))
         print(f"intake: error: {e}", file=err)
         return EXIT_UNREACHABLE
+
+
+def _as_flag(field_path: str, reason: str, flags: Mapping[str, str]) -> str:
+    """`trackerIntake.maxSessionsPerPoll`, `Input should be greater than or equal to 1` ->
+    `--max-sessions-per-poll must be at least 1`; a field with no flag keeps its path."""
+    # trackerIntake.labels.0: the first label given; the flag is the list's.
+    key = re.sub(r"(\.\d+)+$", "", field_path)
+    said = _in_cli_words(reason, flags)
+    for pydantic, plain in _PYDANTIC_WORDS:
+        said = said.replace(pydantic, plain)
+    name = flags.get(key, field_path)
+    return f"{name} {said}" if said.startswith("must ") else f"{name}: {said}"
+
+
+# pydantic's wording of a bound, as a sentence about a flag reads it.
+_PYDANTIC_WORDS = (
+    ("Input should be greater than or equal to", "must be at least"),
+    ("Input should be less than or equal to", "must be at most"),
+    ("Input should be greater than", "must be more than"),
+    ("Input should be less than", "must be less than"),
+    ("Input should be a valid", "must be a valid"),
+    ("Input should be", "must be"),
+)
+# The API's sentences that send its clients to a route, as the CLI's user finds the same thing.
+_ROUTES_AS_COMMANDS = (
+    ("GET /credentials lists them", "intake credentials list shows them"),
+    ("see GET /credentials", "see intake credentials list"),
+)
+
+
+def _in_cli_words(text: str, flags: Mapping[str, str]) -> str:
+    """An API sentence with its routes as commands, and the body's fields as the flags that set them."""
+    for route, command in _ROUTES_AS_COMMANDS:
+        text = text.replace(route, command)
+    # Longest first: trackerIntake.repo before repo. Only names a sentence would not otherwise
+    # use: dotted paths and camelCase names (gitOrigin), never a plain word such as `labels`.
+    for name in sorted(flags, key=len, reverse=True):
+        if "." in name or any(ch.isupper() for ch in name):
+            text = re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", flags[name], text)
+    return text
 
 
 def _json_error(code: int, kind: str, message: str, **detail: Any) -> int:
@@ -263,14 +338,27 @@ def print_json(value: Any) -> None:
 def table(rows: list[list[str]], headers: list[str]) -> str:
     """A plain text table, columns padded to their widest cell (as a terminal draws it)."""
     cells = [headers, *rows]
-    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
+    widths = [max(text_width(row[i]) for row in cells) for i in range(len(headers))]
     lines = [
-        "  ".join(cell + " " * (width - _width(cell)) for cell, width in zip(row, widths, strict=True)).rstrip()
+        "  ".join(cell + " " * (width - text_width(cell)) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in cells
     ]
     return "\n".join(lines)
 
 
-def _width(text: str) -> int:
+def utc(value: str | datetime | None) -> str:
+    """Every time the CLI prints: ISO 8601, UTC, to the second (2026-12-04T18:15:42Z); "" for none."""
+    if value is None or value == "":
+        return ""
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    except ValueError:
+        return str(value)  # not a time the API sends: shown as it came
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # the API's times are UTC
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def text_width(text: str) -> int:
     """Terminal columns: wide (CJK, emoji) characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

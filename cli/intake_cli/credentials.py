@@ -7,6 +7,9 @@ from typing import Any
 
 from .api_client import ApiClient, add_json_flag, print_json, run, table
 
+# A credential's fields, by their path in the API's body, as the arguments that set them.
+FLAGS = {"name": "NAME", "kind": "--app-id", "appId": "--app-id", "secretArn": "--secret-arn"}
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("credentials", help="GitHub credentials: tokens and GitHub Apps (through the API)")
@@ -14,7 +17,7 @@ def register(subparsers: Any) -> None:
 
     listing = commands.add_parser("list", help="the default credential and those registered")
     add_json_flag(listing)
-    listing.set_defaults(func=lambda args: run(args, lambda api: list_credentials(api, args)))
+    listing.set_defaults(func=lambda args: run(args, lambda api: list_credentials(api, args), flags=FLAGS))
 
     add = commands.add_parser(
         "add",
@@ -25,18 +28,19 @@ def register(subparsers: Any) -> None:
     add.add_argument("--secret-arn", required=True, metavar="ARN", help="the Secrets Manager secret's ARN")
     add.add_argument("--app-id", metavar="ID", help="a GitHub App's id: the secret then holds its private key")
     add_json_flag(add)
-    add.set_defaults(func=lambda args: run(args, lambda api: add_credential(api, args)))
+    add.set_defaults(func=lambda args: run(args, lambda api: add_credential(api, args), flags=FLAGS))
 
     remove = commands.add_parser("remove", help="remove a registered credential (not while a project names it)")
     remove.add_argument("name")
-    remove.set_defaults(func=lambda args: run(args, lambda api: remove_credential(api, args)))
+    add_json_flag(remove)
+    remove.set_defaults(func=lambda args: run(args, lambda api: remove_credential(api, args), flags=FLAGS))
 
     check = commands.add_parser(
         "check", help="which repositories of the projects using a credential it can see (reads GitHub)"
     )
     check.add_argument("name", nargs="?", help="one credential (default: every one)")
     add_json_flag(check)
-    check.set_defaults(func=lambda args: run(args, lambda api: check_credentials(api, args)))
+    check.set_defaults(func=lambda args: run(args, lambda api: check_credentials(api, args), flags=FLAGS))
 
 
 def list_credentials(api: ApiClient, args: argparse.Namespace) -> int:
@@ -62,13 +66,19 @@ def add_credential(api: ApiClient, args: argparse.Namespace) -> int:
     if args.json:
         print_json(saved)
     else:
-        print(f"registered credential {saved['name']} ({saved['kind']}); projects name it in trackerIntake.credential")
+        print(
+            f"registered credential {saved['name']} ({saved['kind']}); "
+            f"projects poll with it after intake project set-config ID --tracker-credential {saved['name']}"
+        )
     return 0
 
 
 def remove_credential(api: ApiClient, args: argparse.Namespace) -> int:
     api.delete_credential(args.name)
-    print(f"removed credential {args.name}")
+    if args.json:
+        print_json({"name": args.name, "removed": True})
+    else:
+        print(f"removed credential {args.name}")
     return 0
 
 
@@ -79,17 +89,32 @@ def check_credentials(api: ApiClient, args: argparse.Namespace) -> int:
         listed = api.credentials()
         names = [c["name"] for c in [listed["default"], *listed["items"]]]
     checks = [api.check_credential(name) for name in names]
+    # The API checks every project that names the credential; one with intake off polls nothing,
+    # so what it cannot see is said, but is no failure.
+    polling = {p["id"] for p in api.projects() if (p.get("trackerIntake") or {}).get("enabled")}
+    lines = [(c["credential"], p, p["projectId"] in polling) for c in checks for p in c["projects"]]
+    failed = any(on and not p["visible"] for _, p, on in lines)
     if args.json:
-        print_json(checks)
-        return 0 if all(p["visible"] for c in checks for p in c["projects"]) else 1
+        print_json(
+            [
+                {**c, "projects": [{**p, "intakeEnabled": p["projectId"] in polling} for p in c["projects"]]}
+                for c in checks
+            ]
+        )
+        return 1 if failed else 0
     rows = [
-        [c["credential"], p["projectId"], p.get("repo") or "-", "yes" if p["visible"] else "no", p.get("reason") or ""]
-        for c in checks
-        for p in c["projects"]
+        [name, p["projectId"], p.get("repo") or "-", _visible(p["visible"], on), p.get("reason") or ""]
+        for name, p, on in lines
     ]
     if not rows:
         print("no project uses " + (f"credential {args.name}" if args.name else "any credential"))
         return 0
     print(table(rows, ["CREDENTIAL", "PROJECT", "REPO", "VISIBLE", "WHY NOT"]))
-    # Non-zero when a repository cannot be seen: scripts can gate on it.
-    return 0 if all(p["visible"] for c in checks for p in c["projects"]) else 1
+    # Non-zero when a repository that intake polls cannot be seen: scripts can gate on it.
+    return 1 if failed else 0
+
+
+def _visible(visible: bool, intake_on: bool) -> str:
+    if visible:
+        return "yes" if intake_on else "yes (intake off)"
+    return "no" if intake_on else "no (intake off)"

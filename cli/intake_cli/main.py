@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import argcomplete
 
@@ -26,6 +28,37 @@ COMMAND_MODULES = (
     "intake_cli.sessions",
 )
 DEV_COMMAND_MODULES = ("intake_dev.local", "intake_dev.demo")
+# What a shell reports for a command that SIGPIPE ended (128 + 13): `cat`, `seq` and `git` end so
+# when the reader goes away (`| head`), and `set -o pipefail` scripts can tell output was cut.
+EXIT_CLOSED_PIPE = 141
+
+
+class Subcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands whose unknown arguments are refused by the subcommand's own parser, so the
+    error shows `usage: intake project set-config ...` rather than the top level's usage."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        extras = getattr(namespace, argparse._UNRECOGNIZED_ARGS_ATTR, None)
+        if extras:
+            delattr(namespace, argparse._UNRECOGNIZED_ARGS_ATTR)
+            self.choices[values[0]].error(f"unrecognized arguments: {' '.join(extras)}")
+
+
+class IntakeParser(argparse.ArgumentParser):
+    """Every parser of `intake`: no abbreviated flags (`--tracker-lab` is not `--tracker-label`),
+    and subcommands report their own errors. `add_subparsers` makes its parsers of this class."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", Subcommands)
 
 
 def package_version() -> str:
@@ -43,7 +76,7 @@ def _dev_available() -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = IntakeParser(
         prog="intake",
         description="tracker intake: GitHub issues in, one worker session per issue out.",
     )
@@ -75,6 +108,18 @@ def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentPars
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # within the try: the last of the output may be written only now
+    except BrokenPipeError:
+        # The reader went away (`intake sessions list demo | head -1`): end quietly, as Unix tools
+        # do. Python's recipe: stdout to devnull, so the flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLOSED_PIPE
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     # Shell completion (`eval "$(register-python-argcomplete intake)"`): when the shell asks,
     # this prints the completions and exits; otherwise it does nothing.

@@ -6,7 +6,26 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from .api_client import ApiClient, add_json_flag, print_json, run, table
+from .api_client import ApiClient, add_json_flag, print_json, run, table, utc
+
+# The project's fields, by their path in the API's body, as the flags (or arguments) that set
+# them: a refusal names what the user typed. Kept beside the flags they name.
+FLAGS = {
+    "id": "ID",
+    "name": "--name",
+    "gitOrigin": "--git-origin",
+    "trackerIntake.enabled": "--tracker-intake",
+    "trackerIntake.repo": "--tracker-repo",
+    "trackerIntake.labels": "--tracker-label",
+    "trackerIntake.assignee": "--tracker-assignee",
+    "trackerIntake.excludeLabels": "--tracker-exclude-label",
+    "trackerIntake.maxSessionsPerPoll": "--max-sessions-per-poll",
+    "trackerIntake.authors": "--tracker-author",
+    "trackerIntake.memberWriteCheck": "--tracker-member-write-check",
+    "trackerIntake.backlog": "--tracker-backlog",
+    "trackerIntake.acknowledge": "--tracker-acknowledge",
+    "trackerIntake.credential": "--tracker-credential",
+}
 
 
 def register(subparsers: Any) -> None:
@@ -15,31 +34,31 @@ def register(subparsers: Any) -> None:
 
     listing = commands.add_parser("list", help="list every project")
     add_json_flag(listing)
-    listing.set_defaults(func=lambda args: run(args, lambda api: list_projects(api, args)))
+    listing.set_defaults(func=lambda args: run(args, lambda api: list_projects(api, args), flags=FLAGS))
 
     show = commands.add_parser("show", help="a project's config, intake status and version")
     show.add_argument("id")
     add_json_flag(show)
-    show.set_defaults(func=lambda args: run(args, lambda api: show_project(api, args)))
+    show.set_defaults(func=lambda args: run(args, lambda api: show_project(api, args), flags=FLAGS))
 
     poll = commands.add_parser(
         "poll", help="poll a project on the next tick (within a minute): clears its backoff ('retry now')"
     )
     poll.add_argument("id")
     add_json_flag(poll)
-    poll.set_defaults(func=lambda args: run(args, lambda api: poll_project(api, args)))
+    poll.set_defaults(func=lambda args: run(args, lambda api: poll_project(api, args), flags=FLAGS))
 
     create = commands.add_parser("create", help="create a project (intake off; see set-config)")
     create.add_argument("id", help="1-64 lower-case letters, digits and '-'")
     create.add_argument("--name")
     create.add_argument("--git-origin", help="e.g. git@github.com:acme/app.git (intake can poll its repo)")
     add_json_flag(create)
-    create.set_defaults(func=lambda args: run(args, lambda api: create_project(api, args)))
+    create.set_defaults(func=lambda args: run(args, lambda api: create_project(api, args), flags=FLAGS))
 
     delete = commands.add_parser("delete", help="delete a project (its session ledger stays)")
     delete.add_argument("id")
     add_json_flag(delete)
-    delete.set_defaults(func=lambda args: run(args, lambda api: delete_project(api, args)))
+    delete.set_defaults(func=lambda args: run(args, lambda api: delete_project(api, args), flags=FLAGS))
 
     config = commands.add_parser(
         "set-config",
@@ -50,8 +69,8 @@ def register(subparsers: Any) -> None:
     switch.add_argument("--tracker-intake", dest="enabled", action="store_true", default=None, help="turn on")
     switch.add_argument("--no-tracker-intake", dest="enabled", action="store_false", help="turn off")
     repo = config.add_mutually_exclusive_group()
-    repo.add_argument("--tracker-repo", metavar="OWNER/NAME", help="default: derived from the gitOrigin")
-    repo.add_argument("--clear-tracker-repo", action="store_true", help="drop the override: use the gitOrigin's repo")
+    repo.add_argument("--tracker-repo", metavar="OWNER/NAME", help="default: derived from the project's git origin")
+    repo.add_argument("--clear-tracker-repo", action="store_true", help="drop the override: use the git origin's repo")
     labels = config.add_mutually_exclusive_group()
     labels.add_argument(
         "--tracker-label", metavar="LABEL", action="append", help="issues need every label (repeatable)"
@@ -118,7 +137,7 @@ def register(subparsers: Any) -> None:
         "--clear-tracker-credential", action="store_true", help="poll with the deployment's default credential"
     )
     add_json_flag(config)
-    config.set_defaults(func=lambda args: run(args, lambda api: set_config(api, args)))
+    config.set_defaults(func=lambda args: run(args, lambda api: set_config(api, args), flags=FLAGS))
 
     update = commands.add_parser("update", help="change a project's name or git origin")
     update.add_argument("id")
@@ -129,7 +148,7 @@ def register(subparsers: Any) -> None:
     origin.add_argument("--git-origin", help="e.g. git@github.com:acme/app.git")
     origin.add_argument("--clear-git-origin", action="store_true")
     add_json_flag(update)
-    update.set_defaults(func=lambda args: run(args, lambda api: update_project(api, args)))
+    update.set_defaults(func=lambda args: run(args, lambda api: update_project(api, args), flags=FLAGS))
 
 
 def list_projects(api: ApiClient, args: argparse.Namespace) -> int:
@@ -287,7 +306,7 @@ def _pickup(pickup: dict[str, Any] | None) -> list[tuple[str, str]]:
         return []
     launches = int(pickup["launches"])
     return [
-        ("pickup", f"last {waited(pickup['lastSeconds'])} (launched {pickup['lastLaunchedAt']})"),
+        ("pickup", f"last {waited(pickup['lastSeconds'])} (launched {utc(pickup['lastLaunchedAt'])})"),
         (
             "  over launches",
             f"p50 {waited(pickup['p50Seconds'])}, p95 {waited(pickup['p95Seconds'])} "
@@ -337,14 +356,14 @@ def describe(project: dict[str, Any]) -> str:
         ("status", status.get("state", "-")),
     ]
     optional = [
-        ("  backoff until", status.get("backoffUntil")),
+        ("  backoff until", utc(status.get("backoffUntil"))),
         ("  failures in a row", str(status["consecutiveFailures"]) if status.get("consecutiveFailures") else None),
         ("  last error", status.get("lastError")),
         ("  failure", _FAILURE_KINDS.get(status.get("failureKind") or "")),
         ("  config error", status.get("configError")),
-        ("  last change", status.get("lastChangeAt")),
-        ("  deferred since", status.get("deferredSince")),
-        ("  recording backlog", f"since {status['backlogSince']}" if status.get("backlogSince") else None),
+        ("  last change", utc(status.get("lastChangeAt"))),
+        ("  deferred since", utc(status.get("deferredSince"))),
+        ("  recording backlog", f"since {utc(status['backlogSince'])}" if status.get("backlogSince") else None),
         ("  GitHub requests/poll", str(status["requestsPerPoll"]) if status.get("requestsPerPoll") else None),
     ]
     lines.extend((label, value) for label, value in optional if value)

@@ -4,11 +4,21 @@ doing, and releasing a claim."""
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
 from typing import Any
 
-from .api_client import ApiClient, ApiError, add_json_flag, print_json, run, table
+from tracker_intake.domain.issue import parse_canonical_id
 
-_TITLE_WIDTH = 48
+from .api_client import ApiClient, ApiError, UsageError, add_json_flag, print_json, run, table, text_width, utc
+
+# The fields of the API's answers and refusals, as the arguments that name them.
+FLAGS = {"id": "ID", "issueId": "ISSUE_ID"}
+# A title is cut to fit the terminal, but never below this many columns.
+_TITLE_MIN_WIDTH = 12
+_COLUMN_GAP = 2
+# Ways people write an issue that are not its canonical id: acme/app#42, or its URL.
+_SHORTHAND = re.compile(r"(?:https://github\.com/)?(?P<repo>[^/#\s]+/[^/#\s]+?)(?:#|/issues/)(?P<number>\d+)")
 
 
 def register(subparsers: Any) -> None:
@@ -18,7 +28,7 @@ def register(subparsers: Any) -> None:
     listing = commands.add_parser("list", help="the project's claims, newest first")
     listing.add_argument("id", help="project id")
     add_json_flag(listing)
-    listing.set_defaults(func=lambda args: run(args, lambda api: list_sessions(api, args)))
+    listing.set_defaults(func=lambda args: run(args, lambda api: list_sessions(api, args), flags=FLAGS))
 
     show = commands.add_parser(
         "show", help="one session: its claim, and the status its backend reported, with the history"
@@ -26,7 +36,7 @@ def register(subparsers: Any) -> None:
     show.add_argument("id", help="project id")
     show.add_argument("issue_id", metavar="ISSUE_ID", help="canonical id, e.g. github:acme/app#42")
     add_json_flag(show)
-    show.set_defaults(func=lambda args: run(args, lambda api: show_session(api, args)))
+    show.set_defaults(func=lambda args: run(args, lambda api: show_session(api, args), flags=FLAGS))
 
     release = commands.add_parser(
         "release", help="release a claim, so the issue can start a session again on a later poll"
@@ -34,7 +44,7 @@ def register(subparsers: Any) -> None:
     release.add_argument("id", help="project id")
     release.add_argument("issue_id", metavar="ISSUE_ID", help="canonical id, e.g. github:acme/app#42")
     add_json_flag(release)
-    release.set_defaults(func=lambda args: run(args, lambda api: release_claim(api, args)))
+    release.set_defaults(func=lambda args: run(args, lambda api: release_claim(api, args), flags=FLAGS))
 
 
 def list_sessions(api: ApiClient, args: argparse.Namespace) -> int:
@@ -50,20 +60,31 @@ def list_sessions(api: ApiClient, args: argparse.Namespace) -> int:
             s["issueId"],
             s["status"],
             _reported(s),
-            _short(s.get("title") or ""),
+            s.get("title") or "",
             s.get("sessionRef") or s.get("reason") or "",
             s.get("prUrl") or "",
-            _minute(s.get("claimedAt")),
+            utc(s.get("claimedAt")),
         ]
         for s in sessions
     ]
-    headers = ["ISSUE", "STATUS", "SESSION STATUS", "TITLE", "SESSION / REASON", "PR", "CLAIMED (UTC)"]
-    print(table(rows, headers))
+    headers = ["ISSUE", "STATUS", "SESSION STATUS", "TITLE", "SESSION / REASON", "PR", "CLAIMED"]
+    print(table(_titles_cut_to_fit(rows, headers, title=3), headers))
     return 0
 
 
+def _titles_cut_to_fit(rows: list[list[str]], headers: list[str], title: int) -> list[list[str]]:
+    """The rows with their titles cut (with an ellipsis) so that a line fits the terminal: its
+    width when stdout is one, else $COLUMNS, else 80 (shutil's order)."""
+    columns = shutil.get_terminal_size((80, 24)).columns
+    others = sum(
+        max(text_width(row[i]) for row in [headers, *rows]) + _COLUMN_GAP for i in range(len(headers)) if i != title
+    )
+    width = max(_TITLE_MIN_WIDTH, columns - others)
+    return [[*row[:title], _short(row[title], width), *row[title + 1 :]] for row in rows]
+
+
 def show_session(api: ApiClient, args: argparse.Namespace) -> int:
-    wanted = args.issue_id.lower()
+    wanted = canonical(args.issue_id).lower()
     found = next((s for s in api.sessions(args.id) if s["issueId"].lower() == wanted), None)
     if found is None:
         raise ApiError(404, f"project {args.id!r} has no session for {args.issue_id!r}", [{"field": "issueId"}])
@@ -75,7 +96,7 @@ def show_session(api: ApiClient, args: argparse.Namespace) -> int:
         ("title", found.get("title") or "-"),
         ("url", found.get("url") or "-"),
         ("status", f"{found['status']} (generation {found.get('generation', 1)}, attempts {found.get('attempts', 1)})"),
-        ("claimed", _minute(found.get("claimedAt")) or "-"),
+        ("claimed", utc(found.get("claimedAt")) or "-"),
         ("session", " ".join(filter(None, [found.get("sessionRef"), found.get("sessionUrl")])) or "-"),
         ("last error", found.get("reason") or "-"),
         ("session status", found.get("sessionStatus") or "none reported"),
@@ -86,17 +107,17 @@ def show_session(api: ApiClient, args: argparse.Namespace) -> int:
     print("\n".join(f"{label.ljust(width)}  {value}" for label, value in lines))
     history = found.get("statusHistory") or []
     if history:
-        print("history (UTC)")
+        print("history")
         for change in history:
             print(
-                f"  {_minute(change.get('at'))}  {change['status']}"
+                f"  {utc(change.get('at'))}  {change['status']}"
                 + (f"  {change['prUrl']}" if change.get("prUrl") else "")
             )
     return 0
 
 
 def release_claim(api: ApiClient, args: argparse.Namespace) -> int:
-    claim = api.release(args.id, args.issue_id)
+    claim = api.release(args.id, canonical(args.issue_id))
     if args.json:
         print_json(claim)
     else:
@@ -111,13 +132,25 @@ def release_claim(api: ApiClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def canonical(issue_id: str) -> str:
+    """The issue id as given when it is canonical (github:owner/repo#number); otherwise a usage
+    error that shows the canonical form of what was meant, when it can tell."""
+    try:
+        parse_canonical_id(issue_id)
+    except ValueError:
+        shorthand = _SHORTHAND.fullmatch(issue_id.strip())
+        meant = f"github:{shorthand['repo']}#{shorthand['number']}" if shorthand else "github:owner/repo#number"
+        raise UsageError(f"ISSUE_ID {issue_id[:80]!r} is not a canonical issue id: write it as {meant}") from None
+    return issue_id
+
+
 def _acknowledgement(ack: dict[str, Any] | None) -> str:
     """`comment done https://...`, `reaction refused: GitHub refused ... (403: ...)`, or `-`."""
     if not ack:
         return "-"
     text = f"{ack['kind']} {ack['state']}"
     if ack.get("nextAttemptAt"):
-        text += f" (next try {_minute(ack['nextAttemptAt'])}:{ack['nextAttemptAt'][17:19]} UTC)"
+        text += f" (next try {utc(ack['nextAttemptAt'])})"
     if ack.get("url"):
         text += f" {ack['url']}"
     if ack.get("detail"):
@@ -126,18 +159,18 @@ def _acknowledgement(ack: dict[str, Any] | None) -> str:
 
 
 def _reported(session: dict[str, Any]) -> str:
-    """The backend's last reported status, and when: `pr_open 2026-11-24 12:03`."""
+    """The backend's last reported status, and when: `pr_open 2026-11-24T12:03:10Z`."""
     status = session.get("sessionStatus")
     if not status:
         return "-"
     history = session.get("statusHistory") or []
-    return f"{status} {_minute(history[-1].get('at'))}" if history else str(status)
+    return f"{status} {utc(history[-1].get('at'))}" if history else str(status)
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= _TITLE_WIDTH else text[: _TITLE_WIDTH - 3] + "..."
-
-
-def _minute(value: str | None) -> str:
-    # 2026-01-01T12:00:00.000000Z -> 2026-01-01 12:00
-    return value[:16].replace("T", " ") if value else ""
+def _short(text: str, width: int) -> str:
+    """`text` in at most `width` terminal columns, cut with an ellipsis."""
+    if text_width(text) <= width:
+        return text
+    while text_width(text) > width - 1:
+        text = text[:-1]
+    return text + "…"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +38,10 @@ class Served:
         out, err = self.capsys.readouterr()
         return code, out, err
 
+    def child(self, *argv: str, **options: Any) -> subprocess.CompletedProcess[str]:
+        """The CLI as a user runs it, in its own process, pointed at this API."""
+        return intake("--api-url", self.url, *argv, **options)
+
     def json(self, *argv: str) -> Any:
         code, out, err = self.run(*argv, "--json")
         assert code == 0, err
@@ -43,6 +50,34 @@ class Served:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def intake(
+    *argv: str, env: dict[str, str] | None = None, stdout: int = subprocess.PIPE
+) -> subprocess.CompletedProcess[str]:
+    """`intake ARGV` in a child process (stdin closed, stderr captured, stdout captured unless
+    given), with `env` added to this process's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "intake_cli.main", *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def into_closed_pipe(run: Callable[[int], subprocess.CompletedProcess[str]]) -> subprocess.CompletedProcess[str]:
+    """`run` with its stdout a pipe whose reader has gone, as `| head -1` leaves it once head has
+    read its line: every write fails with EPIPE (here from the first one, so it never races)."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return run(writer)
+    finally:
+        os.close(writer)
 
 
 def described(out: str) -> dict[str, str]:

@@ -97,7 +97,10 @@ def test_credentials_add_registers_a_token_and_an_app_that_list_shows_after_the_
     code, out, err = cli.run("credentials", "list")
     # THEN each add says what it registered and how projects use it
     assert token[0] == app[0] == 0, (token[2], app[2])
-    assert token[1].strip() == "registered credential ci (token); projects name it in trackerIntake.credential"
+    assert token[1].strip() == (
+        "registered credential ci (token); "
+        "projects poll with it after intake project set-config ID --tracker-credential ci"
+    )
     assert app[1].startswith("registered credential triage (app)")
     # AND the list is a table: the default first, then each by kind and secret, then the prefix
     assert code == 0, err
@@ -139,7 +142,7 @@ def test_credentials_add_of_a_secret_outside_the_prefix_is_one_sentence_and_exit
     # THEN exit 1, one line on stderr naming the field and the prefix, no traceback, nothing registered
     assert (code, out) == (1, "")
     assert err.count("\n") == 1, err
-    assert err.startswith("intake: refused (HTTP 422): invalid request: secretArn: the secret must be under ")
+    assert err.startswith("intake: refused (HTTP 422): --secret-arn: the secret must be under ")
     assert PREFIX in err and "Traceback" not in err
     assert cli.json("credentials", "list")["items"] == []
 
@@ -149,7 +152,7 @@ def test_credentials_add_of_something_that_is_not_an_arn_does_not_print_it_back(
     # WHEN it is added
     code, out, err = cli.run("credentials", "add", "ci", "--secret-arn", CI_TOKEN)
     # THEN exit 1 naming the field, and the token is not on the screen
-    assert code == 1 and "secretArn: is not the ARN of a Secrets Manager secret" in err
+    assert code == 1 and "--secret-arn: is not the ARN of a Secrets Manager secret" in err
     assert CI_TOKEN not in out + err
 
 
@@ -193,9 +196,10 @@ def test_set_config_naming_an_unregistered_credential_exits_1_naming_the_field(r
     project(registered, "app", "acme/app")
     # WHEN it is pointed at a credential nobody registered
     code, out, err = registered.run("project", "set-config", "app", "--tracker-credential", "nobody")
-    # THEN exit 1 naming trackerIntake.credential, no traceback, and the project unchanged
+    # THEN exit 1 naming --tracker-credential and the command that lists them, no traceback, and the
+    # project unchanged
     assert (code, out) == (1, "")
-    assert "trackerIntake.credential: no credential named 'nobody' is registered" in err
+    assert "--tracker-credential: no credential named 'nobody' is registered; intake credentials list shows them" in err
     assert "Traceback" not in err
     assert registered.json("project", "show", "app")["version"] == 2
 
@@ -240,6 +244,37 @@ def test_credentials_check_exits_1_when_a_repo_is_not_visible_and_says_why(regis
             f"the GitHub App {APP_ID} is not installed on acme/tools (or cannot see it)",
         ],
     ]
+
+
+def test_credentials_check_does_not_count_a_project_with_intake_off_as_a_failure(registered: Served) -> None:
+    # GIVEN project app (acme/app) on `triage`, and project parked (acme/tools, intake off) on it too,
+    # a repository `triage` cannot see
+    project(registered, "app", "acme/app", "--tracker-credential", "triage")
+    project(registered, "parked", "acme/tools", "--tracker-credential", "triage")
+    assert registered.child("project", "set-config", "parked", "--no-tracker-intake").returncode == 0
+    # WHEN `triage` is checked, as a user runs it
+    ran = registered.child("credentials", "check", "triage")
+    as_json = registered.child("credentials", "check", "triage", "--json")
+    # THEN parked's line says it is not visible and that its intake is off, and the check passes
+    assert ran.returncode == 0, ran.stderr
+    parked = next(row for row in rows(ran.stdout) if row[1] == "parked")
+    assert parked[:4] == ["triage", "parked", "acme/tools", "no (intake off)"]
+    lines = {p["projectId"]: p for p in json.loads(as_json.stdout)[0]["projects"]}
+    assert as_json.returncode == 0
+    assert (lines["parked"]["visible"], lines["parked"]["intakeEnabled"], lines["app"]["intakeEnabled"]) == (
+        False,
+        False,
+        True,
+    )
+
+
+def test_credentials_remove_json_says_what_it_removed(registered: Served) -> None:
+    # WHEN a credential no project uses is removed with --json, as a user runs it
+    ran = registered.child("credentials", "remove", "ci", "--json")
+    # THEN the answer is JSON on stdout, and the credential is gone
+    assert (ran.returncode, ran.stderr) == (0, "")
+    assert json.loads(ran.stdout) == {"name": "ci", "removed": True}
+    assert [c["name"] for c in registered.json("credentials", "list")["items"]] == ["triage"]
 
 
 def test_credentials_check_without_a_name_checks_every_credential(registered: Served) -> None:
