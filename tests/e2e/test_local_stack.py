@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -450,11 +452,11 @@ def test_the_local_api_answers_405_to_a_method_no_path_takes(stack: LocalStack, 
     assert answer.json()["errors"][0]["field"] == "method"
 
 
-def test_the_missing_token_warning_is_said_once(tmp_path: Path, github: FakeGitHub) -> None:
-    # GIVEN `intake local` as a user runs it, without GITHUB_TOKEN, pointed at a GitHub (the
-    # loopback stand-in)
+def test_the_missing_token_warning_is_said_once_against_github(tmp_path: Path) -> None:
+    # GIVEN `intake local` as a user runs it, without GITHUB_TOKEN, polling GitHub itself (the
+    # default URL; no project, so nothing is asked of it)
     env = {k: v for k, v in os.environ.items() if k != "GITHUB_TOKEN"}
-    run = Run(tmp_path / "state", tmp_path / "local.log", tmp_path / "out", "--github-url", github.base_url, env=env)
+    run = Run(tmp_path / "state", tmp_path / "local.log", tmp_path / "out", "--interval", "1", env=env)
     # WHEN it has ticked once (every handler has read the token by then)
     try:
         run.wait_for(r"tick 1:", timeout=90)
@@ -462,8 +464,63 @@ def test_the_missing_token_warning_is_said_once(tmp_path: Path, github: FakeGitH
         run.stop(signal.SIGINT)
     # THEN the terminal says it once, in the stack's words; the handlers' own line is in the log
     terminal = run.text()
-    assert terminal.count("unauthenticated requests") == 1, terminal
+    assert terminal.count("warning: GITHUB_TOKEN is not set; GitHub allows 60 unauthenticated") == 1, terminal
     assert "no GitHub token" in (tmp_path / "local.log").read_text()
+
+
+def test_no_missing_token_warning_against_a_loopback_stand_in(tmp_path: Path, github: FakeGitHub) -> None:
+    # GIVEN `intake local` without GITHUB_TOKEN, pointed at a GitHub stand-in on loopback
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_TOKEN"}
+    run = Run(tmp_path / "state", tmp_path / "local.log", tmp_path / "out", "--github-url", github.base_url, env=env)
+    # WHEN it has ticked once
+    try:
+        run.wait_for(r"tick 1:", timeout=90)
+    finally:
+        run.stop(signal.SIGINT)
+    # THEN nothing warns of GitHub's unauthenticated rate limit, which the stand-in does not have
+    terminal = run.text()
+    assert "unauthenticated requests" not in terminal, terminal
+    assert f"polling GitHub at {github.base_url}" in terminal
+
+
+def test_a_failed_poll_is_counted_as_failed_in_the_tick_line(tmp_path: Path) -> None:
+    # GIVEN `intake local --offline` with a project whose repository the stand-in does not have
+    run = Run(tmp_path / "state", tmp_path / "local.log", tmp_path / "out")
+    try:
+        api = run.wait_for(r"config API on (http://127\.0\.0\.1:\d+)").group(1)
+        created = requests.post(
+            f"{api}/projects",
+            json={
+                "id": "ghost",
+                "gitOrigin": "https://github.com/acme/ghost",
+                "trackerIntake": {"enabled": True, "labels": ["agent"]},
+            },
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        # WHEN its poll fails
+        line = run.wait_for(r"(?m)^tick \d+: 1 project polled.*$", timeout=90).group(0)
+    finally:
+        run.stop(signal.SIGINT)
+    # THEN the tick line counts it as failed, with the project and the reason
+    assert line.endswith(": 1 project polled, 0 not modified, 0 changed, 1 failed (ghost: repository not found)"), line
+
+
+def test_local_help_says_what_the_log_file_holds_and_its_default() -> None:
+    # GIVEN `intake local --help` as a user runs it
+    # WHEN it is read
+    shown = subprocess.run(
+        [sys.executable, "-m", "intake_cli.main", "local", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "400"},  # argparse wraps at hyphens otherwise
+    )
+    # THEN --log-file has a help text: what is written there, and the default
+    assert shown.returncode == 0, shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert "--log-file FILE where the handlers' logs" in text, text
+    assert "(default .intake-local/intake-local.log)" in text.rsplit("--log-file FILE", 1)[1], text
 
 
 def test_local_writes_the_env_vars_file_sam_local_invoke_needs(stack: LocalStack) -> None:
