@@ -368,18 +368,6 @@ class NewProject(ProjectConfig):
 
     id: ProjectId
 
-    @field_validator("git_origin")
-    @classmethod
-    def _a_github_remote(cls, value: str | None) -> str | None:
-        # Refused when it is written, not when intake is later switched on: a new project's origin
-        # must be one intake can derive its repo from. (A stored one is read as it was written.)
-        if value is not None:
-            try:
-                repo_from_git_origin(value)
-            except ConfigInvalid as e:
-                raise ValueError(e.reason) from None
-        return value
-
 
 def repo_from_git_origin(git_origin: str) -> str:
     """`owner/name` from a GitHub remote URL, or ConfigInvalid naming gitOrigin."""
