@@ -110,6 +110,10 @@ class ApiClient:
         """Clear the project's backoff so the next tick polls it; the project as it now is."""
         return self._call("POST", f"/projects/{_segment(project_id)}/poll")
 
+    def preview(self, project_id: str) -> dict[str, Any]:
+        """What the project's stored rule would pick up now (the API reads GitHub, writes no claim)."""
+        return self._call("POST", f"/projects/{_segment(project_id)}/preview", body={})
+
     def sessions(self, project_id: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
         yield from self._pages(f"/projects/{_segment(project_id)}/sessions", page_size)
 

@@ -48,6 +48,15 @@ def register(subparsers: Any) -> None:
     add_json_flag(poll)
     poll.set_defaults(func=lambda args: run(args, lambda api: poll_project(api, args), flags=FLAGS))
 
+    preview = commands.add_parser(
+        "preview",
+        help="what the project's stored rule would pick up now, and which project holds each issue "
+        "(through the API, within the deployment credential's budget)",
+    )
+    preview.add_argument("id")
+    add_json_flag(preview)
+    preview.set_defaults(func=lambda args: run(args, lambda api: preview_project(api, args), flags=FLAGS))
+
     create = commands.add_parser("create", help="create a project (intake off; see set-config)")
     create.add_argument("id", help="1-64 lower-case letters, digits and '-'")
     create.add_argument("--name")
@@ -194,6 +203,38 @@ def poll_project(api: ApiClient, args: argparse.Namespace) -> int:
     wait = " or, while its credential's budget is taken, a tick or more later" if deferred else ""
     print(f"{project['id']}: {cleared}polled on the next tick (within a minute){wait}")
     return 0
+
+
+def preview_project(api: ApiClient, args: argparse.Namespace) -> int:
+    """The API's preview of the stored rule: each issue it takes, with the claim that holds it and,
+    when another project's claim holds it, that project (one session per issue, across projects)."""
+    preview = api.preview(args.id)
+    if args.json:
+        print_json(preview)
+        return 0
+    eligible: list[dict[str, Any]] = preview.get("eligible") or []
+    print(f"{preview.get('repo')}: {len(eligible)} issue{'' if len(eligible) == 1 else 's'} match the rule now")
+    rows = [[str(i.get("canonicalId")), _holder(i), str(i.get("title") or "")[:60]] for i in eligible]
+    if rows:
+        print(table(rows, ["ISSUE", "CLAIM", "TITLE"]))
+    held = int(preview.get("heldElsewhere") or 0)
+    print(f"saving would start {preview.get('wouldStart', 0)} session(s) now")
+    if held:
+        print(
+            f"{held} of them {'is' if held == 1 else 'are'} held by another project: one session per issue, "
+            "across every project; the project that claimed it first keeps it"
+        )
+    skipped = preview.get("skipped") or []
+    if skipped:
+        print(f"skipped: {len(skipped)} (intake preview --explain says why each)")
+    return 0
+
+
+def _holder(issue: dict[str, Any]) -> str:
+    claim, other = issue.get("claim"), issue.get("claimProject")
+    if other:
+        return f"{claim} (held by {other})"
+    return f"{claim} (this project)" if claim else "none: would start"
 
 
 def create_project(api: ApiClient, args: argparse.Namespace) -> int:
