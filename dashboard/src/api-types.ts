@@ -464,7 +464,9 @@ export interface components {
         };
         /**
          * NewProject
-         * @description A project as created: its id plus its config.
+         * @description A project as created: its id plus its config. Its gitOrigin, when given, must be a GitHub
+         *     remote intake can poll, refused now rather than when intake is switched on (a stored
+         *     project's config may still hold another: it is valid to store, and refused only by intake).
          */
         NewProject: {
             /** Gitorigin */

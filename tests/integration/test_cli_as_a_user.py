@@ -214,11 +214,6 @@ def test_sessions_list_cuts_titles_to_fit_the_terminal(widgets: Served, columns:
 # --- 11. a git origin intake cannot poll is refused when the project is created ----------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the rule belongs in NewProject, whose gitOrigin must then publish it as a pattern in the "
-    "OpenAPI document (test_published_patterns): not done yet",
-)
 @pytest.mark.parametrize(
     "origin", ["https://gitlab.com/acme/widgets", "https://github.com/acme/..", "git@github.com:acme/wid..gets.git"]
 )

@@ -102,6 +102,36 @@ def test_git_origin_credentials_rule_is_published_as_enforced(value: str) -> Non
     assert published == enforced, value
 
 
+_ORIGIN_PARTS = st.sampled_from(
+    ["git@github.com:", "https://github.com/", "ssh://git@github.com:22/", "https://GitHub.COM/", "https://gitlab.com/"]
+)
+_ORIGIN_TAILS = st.text(alphabet="ab.-_/Gitg \n@:", max_size=16)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    value=texts
+    | st.tuples(_ORIGIN_PARTS, st.sampled_from(["acme/", "a-b/", "-x/", ""]), _ORIGIN_TAILS).map("".join)
+    | st.from_regex(
+        _string_schema(_PROJECT["gitOrigin"])["pattern"].removeprefix("^").removesuffix(r"$(?![\s\S])"), fullmatch=True
+    )
+)
+def test_a_new_projects_git_origin_rule_is_published_as_enforced(value: str) -> None:
+    # GIVEN a gitOrigin: any text, a GitHub (or GitLab) remote with an arbitrary tail, or one the
+    # published pattern itself produces
+    schema = _string_schema(_PROJECT["gitOrigin"])
+    # WHEN the published schema, read as ECMAScript and as Python reads it, and the model judge it
+    ecmascript = jsonschema_rs.validator_for(schema).is_valid(value)
+    python = jsonschema.Draft202012Validator(schema).is_valid(value)
+    try:
+        NewProject.model_validate({"id": "p", "gitOrigin": value})
+        enforced = True
+    except ValueError:
+        enforced = False
+    # THEN all three agree: a new project's origin is a GitHub remote intake can poll, or refused
+    assert ecmascript == python == enforced, value
+
+
 def test_whitespace_is_exactly_what_python_strips() -> None:
     # GIVEN every code point
     import re

@@ -111,6 +111,23 @@ PROJECT_ID_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?"
 # `scheme://user:password@` in a remote URL ('git@' is the SSH user, not a credential).
 _CREDENTIALS = rf"://(?!git@)[^/@{WHITESPACE}]*@"
 GIT_ORIGIN_PATTERN = rf"(?![\s\S]*{_CREDENTIALS})[\s\S]{{1,500}}"
+# A new project's gitOrigin: a GitHub remote intake can derive `owner/name` from, exactly as
+# `repo_from_git_origin` does (surrounding whitespace allowed; the host in any case; the name
+# ends where only `.git`, `/` and whitespace are left, as its lazy match does, and then holds
+# GitHub's rules). Written for both dialects, so the name's rules look no further than its end.
+_WS = rf"[{WHITESPACE}]*"
+_GITHUB = r"[Gg][Ii][Tt][Hh][Uu][Bb]\.[Cc][Oo][Mm]"
+_NAME_END = rf"(?=(?:\.git)?/?{_WS}$(?![\s\S]))"
+_NAME_CHAR = rf"(?:(?!{_NAME_END}){REPO_CHARS})"
+_ORIGIN_NAME = (
+    rf"(?!\.{_NAME_END})(?!{_NAME_CHAR}*(?!{_NAME_END})\.(?!{_NAME_END})\.)"
+    rf"(?!{_NAME_CHAR}*(?!{_NAME_END})\.[Gg][Ii][Tt]{_NAME_END})"
+    rf"{_NAME_CHAR}{{1,100}}{_NAME_END}"
+)
+GITHUB_ORIGIN_PATTERN = (
+    rf"{_WS}(?:git@{_GITHUB}:|https://{_GITHUB}/|ssh://git@{_GITHUB}(?::22)?/)"
+    rf"{LOGIN_PATTERN}/{_ORIGIN_NAME}(?:\.git)?/?{_WS}"
+)
 
 _LOGIN = re.compile(LOGIN_PATTERN)
 _REPO = re.compile(REPO_PATTERN)
@@ -364,9 +381,29 @@ class ProjectConfig(_Model):
 
 
 class NewProject(ProjectConfig):
-    """A project as created: its id plus its config."""
+    """A project as created: its id plus its config. Its gitOrigin, when given, must be a GitHub
+    remote intake can poll, refused now rather than when intake is switched on (a stored
+    project's config may still hold another: it is valid to store, and refused only by intake)."""
 
     id: ProjectId
+    git_origin: (
+        Annotated[
+            str,
+            Field(min_length=1, max_length=500, json_schema_extra={"pattern": schema_pattern(GITHUB_ORIGIN_PATTERN)}),
+        ]
+        | None
+    ) = None
+
+    @field_validator("git_origin")
+    @classmethod
+    def _a_github_remote(cls, value: str | None) -> str | None:
+        if value is None or _HAS_CREDENTIALS.search(value):
+            return value  # the credentials rule (ProjectConfig's) says why
+        try:
+            repo_from_git_origin(value)
+        except ConfigInvalid as e:
+            raise ValueError(e.reason) from None
+        return value
 
 
 def repo_from_git_origin(git_origin: str) -> str:
