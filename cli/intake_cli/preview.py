@@ -31,6 +31,8 @@ from tracker_intake.domain.preview import classify, open_issues
 from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, IssueQuery
 from tracker_intake.domain.write_access import Unmetered, WriteAccess, check_writers
 
+from .api_client import utc
+
 DEFAULT_GITHUB_URL = "https://api.github.com"
 EXIT_OK, EXIT_USAGE, EXIT_GITHUB = 0, 2, 3
 
@@ -184,9 +186,9 @@ def _intake_from_flags(args: argparse.Namespace) -> tuple[TrackerIntake | None, 
 def _one_sentence(error: TrackerError, repo: str, token: str | None) -> str:
     if isinstance(error, PrimaryRateLimited):
         hint = "" if token else " (set GITHUB_TOKEN: unauthenticated requests are limited to 60 an hour)"
-        sentence = f"rate limited until {error.reset_at:%H:%M} UTC{hint}"
+        sentence = f"rate limited until {utc(error.reset_at)}{hint}"
     elif isinstance(error, SecondaryRateLimited) and error.retry_at is not None:
-        sentence = f"rate limited by GitHub's secondary limit until {error.retry_at:%H:%M:%S} UTC"
+        sentence = f"rate limited by GitHub's secondary limit until {utc(error.retry_at)}"
     elif isinstance(error, AuthFailed):
         sentence = "authentication failed (check GITHUB_TOKEN)"
     elif isinstance(error, WriteAccessUnreadable) and not token:

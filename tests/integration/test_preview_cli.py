@@ -205,8 +205,12 @@ def test_github_url_defaults_to_api_github_com() -> None:
 @pytest.mark.parametrize(
     ("fault", "params", "sentence"),
     [
-        ("primary_rate_limit", {}, r"rate limited until \d\d:\d\d UTC"),
-        ("secondary_rate_limit_seconds", {}, r"rate limited by GitHub's secondary limit until \d\d:\d\d:\d\d UTC"),
+        ("primary_rate_limit", {}, r"rate limited until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"),
+        (
+            "secondary_rate_limit_seconds",
+            {},
+            r"rate limited by GitHub's secondary limit until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
+        ),
         ("unauthorized", {}, r"authentication failed \(check GITHUB_TOKEN\)"),
         ("forbidden", {}, r"authentication failed \(check GITHUB_TOKEN\)"),
         ("not_found", {}, r"repository acme/widgets not found or not visible to this token"),
