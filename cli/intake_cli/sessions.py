@@ -4,8 +4,10 @@ doing, and releasing a claim."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
+import sys
 from typing import Any
 
 from tracker_intake.domain.issue import parse_canonical_id
@@ -16,6 +18,8 @@ from .api_client import ApiClient, ApiError, UsageError, add_json_flag, print_js
 FLAGS = {"id": "ID", "issueId": "ISSUE_ID"}
 # A title is cut to fit the terminal, but never below this many columns.
 _TITLE_MIN_WIDTH = 12
+# The room a title should have before a narrow terminal keeps the columns after it.
+_TITLE_ROOM = 24
 _COLUMN_GAP = 2
 # Ways people write an issue that are not its canonical id: acme/app#42, or its URL.
 _SHORTHAND = re.compile(r"(?:https://github\.com/)?(?P<repo>[^/#\s]+/[^/#\s]+?)(?:#|/issues/)(?P<number>\d+)")
@@ -68,19 +72,38 @@ def list_sessions(api: ApiClient, args: argparse.Namespace) -> int:
         for s in sessions
     ]
     headers = ["ISSUE", "STATUS", "SESSION STATUS", "TITLE", "SESSION / REASON", "PR", "CLAIMED"]
-    print(table(_titles_cut_to_fit(rows, headers, title=3), headers))
+    print(table(*_fit(rows, headers, title="TITLE")))
     return 0
 
 
-def _titles_cut_to_fit(rows: list[list[str]], headers: list[str], title: int) -> list[list[str]]:
-    """The rows with their titles cut (with an ellipsis) so that a line fits the terminal: its
-    width when stdout is one, else $COLUMNS, else 80 (shutil's order)."""
+# What a narrow terminal drops first, then next (`intake sessions show` has them all, and --json).
+_DROPPED_FIRST = ("PR", "SESSION / REASON", "CLAIMED", "SESSION STATUS")
+
+
+def _fit(rows: list[list[str]], headers: list[str], title: str) -> tuple[list[list[str]], list[str]]:
+    """The rows and headers so that a line fits the terminal: its width when stdout is one, else
+    $COLUMNS, else 80 (shutil's order). On a terminal (or with $COLUMNS), the columns of
+    `_DROPPED_FIRST` go, in that order, until
+    the title has room for its first words (`_TITLE_ROOM`); the title is then cut to fit (with an
+    ellipsis), never below a dozen columns."""
     columns = shutil.get_terminal_size((80, 24)).columns
-    others = sum(
-        max(text_width(row[i]) for row in [headers, *rows]) + _COLUMN_GAP for i in range(len(headers)) if i != title
-    )
+    shown = list(headers)
+    # Into a pipe, with no width asked for ($COLUMNS), every column stays: a script reads them.
+    droppable = _DROPPED_FIRST if sys.stdout.isatty() or os.environ.get("COLUMNS") else ()
+    for dropped in (None, *droppable):
+        if dropped is not None:
+            shown.remove(dropped)
+        kept = [[row[headers.index(h)] for h in shown] for row in rows]
+        others = sum(_widest(kept, shown, i) + _COLUMN_GAP for i, h in enumerate(shown) if h != title)
+        if others + _TITLE_ROOM <= columns:
+            break
+    at = shown.index(title)
     width = max(_TITLE_MIN_WIDTH, columns - others)
-    return [[*row[:title], _short(row[title], width), *row[title + 1 :]] for row in rows]
+    return [[*row[:at], _short(row[at], width), *row[at + 1 :]] for row in kept], shown
+
+
+def _widest(rows: list[list[str]], headers: list[str], i: int) -> int:
+    return max(text_width(row[i]) for row in [headers, *rows])
 
 
 def show_session(api: ApiClient, args: argparse.Namespace) -> int:
