@@ -444,7 +444,7 @@ class LocalStack:
         return report
 
     def drain_queue(self, not_launched: dict[str, str] | None = None) -> list[str]:
-        """Feed queued session requests to the launcher handler as SQS batches; the issues launched.
+        """Feed queued session requests to the launcher handler, a record at a time; the issues launched.
 
         Deliveries that launched nothing go into `not_launched`, each with its sentence.
         """
@@ -458,12 +458,15 @@ class LocalStack:
             messages = got.get("Messages", [])
             if not messages:
                 return launched
-            event = {"Records": [sqs_record(m, url) for m in messages]}
-            self._launches.clear()
-            with self._quiet():
-                response = self.launcher.lambda_handler(event, LocalLambdaContext(function_name="local-launcher"))
-            failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+            failed: set[str] = set()
             for message in messages:
+                # One record an invocation: what the launcher reports then is this message's, even
+                # when a batch holds two deliveries of one issue (a restart's, and a new generation's).
+                self._launches.clear()
+                event = {"Records": [sqs_record(message, url)]}
+                with self._quiet():
+                    response = self.launcher.lambda_handler(event, LocalLambdaContext(function_name="local-launcher"))
+                failed |= {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
                 issue_id = json.loads(message["Body"]).get("issueId", "?")
                 if message["MessageId"] in failed:
                     # It stays on the queue; SQS redelivers it after the visibility timeout.

@@ -661,3 +661,47 @@ def test_local_refuses_a_github_app_it_cannot_use(
     out = capsys.readouterr().out.strip()
     assert code == 2
     assert out.startswith(f"intake local: {said}"), out
+
+
+def test_two_deliveries_of_one_issue_in_one_batch_are_said_each_as_what_it_was(tmp_path: Path) -> None:
+    # GIVEN the local stack with widgets launching its backlog, and the launcher's records seen
+    saved = dict(os.environ)
+    lines: list[str] = []
+    stack = LocalStack(
+        LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log"), say=lines.append
+    ).start()
+    try:
+        rule = {"enabled": True, "labels": ["agent"], "backlog": "all"}
+        body = {"id": "widgets", "gitOrigin": "https://github.com/acme/widgets", "trackerIntake": rule}
+        assert requests.post(f"{stack.api_url}/projects", json=body, timeout=10).status_code == 201
+        seen: list[dict[str, Any]] = []
+        handler = stack.launcher.lambda_handler
+
+        def spy(event: dict[str, Any], context: Any) -> Any:
+            seen.extend(event["Records"])
+            return handler(event, context)
+
+        stack.launcher.lambda_handler = spy  # type: ignore[attr-defined]
+        issue = "github:acme/widgets#1"
+        assert issue in stack.tick().launched, lines
+        first = next(r for r in seen if json.loads(r["body"])["issueId"] == issue)
+        # WHEN the issue is released, and its first generation's request comes back (as a restart's
+        # replay brings every request back) into the batch that carries the new generation's
+        path = f"{stack.api_url}/projects/widgets/sessions/{quote(issue, safe='')}"
+        assert requests.delete(path, timeout=10).status_code == 200
+        stack.sqs.send_message(
+            QueueUrl=stack.resources["queue_url"],
+            MessageBody=first["body"],
+            MessageGroupId="widgets",
+            MessageDeduplicationId="replayed-generation-1",
+        )
+        lines.clear()
+        second = stack.tick()
+        # THEN one session is said started (generation 2), and the replayed request as a duplicate
+        assert second.launched == [issue], lines
+        assert [line for line in lines if "session started for" in line] == [f"  session started for {issue}"]
+        assert any(line.strip().startswith(f"duplicate delivery of {issue}") for line in lines), lines
+    finally:
+        stack.stop()
+        os.environ.clear()
+        os.environ.update(saved)
