@@ -485,6 +485,8 @@ def test_repo_is_derived_from_a_github_remote(origin: str, repo: str) -> None:
     [
         "https://gitlab.com/o/r.git",
         "git@gitlab.com:o/r.git",
+        "https://g\u0131thub.com/o/r",  # a dotless i: another host, which Python's (?i) took for GitHub
+        "git@G\u0130THUB.com:o/r.git",
         "http://github.com/o/r",
         "https://github.com/o",
         "https://github.com/o/",

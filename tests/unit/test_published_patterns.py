@@ -103,7 +103,15 @@ def test_git_origin_credentials_rule_is_published_as_enforced(value: str) -> Non
 
 
 _ORIGIN_PARTS = st.sampled_from(
-    ["git@github.com:", "https://github.com/", "ssh://git@github.com:22/", "https://GitHub.COM/", "https://gitlab.com/"]
+    [
+        "git@github.com:",
+        "https://github.com/",
+        "ssh://git@github.com:22/",
+        "https://GitHub.COM/",
+        "https://gitlab.com/",
+        "https://g\u0131thub.com/",
+        "git@G\u0130THUB.com:",
+    ]
 )
 _ORIGIN_TAILS = st.text(alphabet="ab.-_/Gitg \n@:", max_size=16)
 

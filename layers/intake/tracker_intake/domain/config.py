@@ -137,11 +137,12 @@ _PROJECT_ID = re.compile(PROJECT_ID_PATTERN)
 _HAS_CREDENTIALS = re.compile(_CREDENTIALS)
 
 
-# The host is case-insensitive; the path is not.
+# The host is case-insensitive, in ASCII only (Python's own case-folding would also take the
+# dotless ı and the dotted İ for i: another host); the path is not.
 _GIT_ORIGINS = (
-    re.compile(r"git@(?i:github\.com):(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?"),
-    re.compile(r"https://(?i:github\.com)/(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?"),
-    re.compile(r"ssh://git@(?i:github\.com)(?::22)?/(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?"),
+    re.compile(r"git@(?ai:github\.com):(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?"),
+    re.compile(r"https://(?ai:github\.com)/(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?"),
+    re.compile(r"ssh://git@(?ai:github\.com)(?::22)?/(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?"),
 )
 # `scheme://user:password@` in a remote URL: never echoed back in an error message.
 _USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
