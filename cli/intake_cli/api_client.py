@@ -202,11 +202,12 @@ def _answer(response: requests.Response, base_url: str) -> dict[str, Any]:
         data = response.json() if response.content else {}
     except ValueError:
         data = None
-    # Every answer of the API is a JSON object, and every refusal {"message": ..., "errors": [...]}.
-    # A route it does not have still answers in that shape: a 404 or 405 in another is another
-    # server (a wrong --api-url), as is a success that is not JSON.
+    # Every answer of the API is a JSON object (API Gateway's own, a 403 or a 5xx, too), and every
+    # refusal {"message": ..., "errors": [...]}. A route it does not have still answers in that
+    # shape: a 404 or 405 in another is another server (a wrong --api-url), as is any answer with
+    # a body that is not JSON.
     refusal_shape = isinstance(data, dict) and isinstance(data.get("message"), str) and "errors" in data
-    if (response.status_code in (404, 405) and not refusal_shape) or (response.ok and data is None):
+    if (response.status_code in (404, 405) and not refusal_shape) or data is None:
         path = urlsplit(response.url).path.removeprefix(urlsplit(base_url).path) or "/"
         raise NotTheApi(base_url, "", response.status_code, path)
     if not isinstance(data, dict):

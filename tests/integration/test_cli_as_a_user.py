@@ -162,12 +162,17 @@ def another_server(tmp_path: Path) -> Iterator[str]:
     server.server_close()
 
 
-def test_a_url_that_is_not_the_api_says_so_and_exits_3(another_server: str) -> None:
-    # WHEN the CLI is pointed at another server
-    ran = intake("--api-url", another_server, "project", "list")
+@pytest.mark.parametrize(
+    ("argv", "status"),
+    [(("project", "list"), 404), (("project", "create", "widgets"), 501)],
+    ids=["a 404 to a read", "an HTML refusal of a write"],
+)
+def test_a_url_that_is_not_the_api_says_so_and_exits_3(another_server: str, argv: tuple[str, ...], status: int) -> None:
+    # WHEN the CLI is pointed at another server (which answers a POST with an HTML 501)
+    ran = intake("--api-url", another_server, *argv)
     # THEN it says the URL is not the intake API, where it looked, and which flag to check
     assert ran.returncode == 3
-    said = "this is not the tracker intake API (HTTP 404 at /projects; check --api-url)"
+    said = f"this is not the tracker intake API (HTTP {status} at /projects; check --api-url)"
     assert ran.stderr == f"intake: error: {another_server}: {said}\n"
 
 
