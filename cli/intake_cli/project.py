@@ -226,7 +226,7 @@ def preview_project(api: ApiClient, args: argparse.Namespace) -> int:
         )
     skipped = preview.get("skipped") or []
     if skipped:
-        print(f"skipped: {len(skipped)} (intake preview --explain says why each)")
+        print(f"skipped: {len(skipped)} (--json says why each)")
     return 0
 
 
@@ -234,7 +234,7 @@ def _holder(issue: dict[str, Any]) -> str:
     claim, other = issue.get("claim"), issue.get("claimProject")
     if other:
         return f"{claim} (held by {other})"
-    return f"{claim} (this project)" if claim else "none: would start"
+    return f"{claim} (this project)" if claim else "none"
 
 
 def create_project(api: ApiClient, args: argparse.Namespace) -> int:

@@ -20,6 +20,8 @@ FLAGS = {"id": "ID", "issueId": "ISSUE_ID"}
 _TITLE_MIN_WIDTH = 12
 # The room a title should have before a narrow terminal keeps the columns after it.
 _TITLE_ROOM = 24
+# Into a pipe, where no terminal says how wide: titles cut as they always were.
+_PIPED_TITLE_WIDTH = 48
 _COLUMN_GAP = 2
 # Ways people write an issue that are not its canonical id: acme/app#42, or its URL.
 _SHORTHAND = re.compile(r"(?:https://github\.com/)?(?P<repo>[^/#\s]+/[^/#\s]+?)(?:#|/issues/)(?P<number>\d+)")
@@ -88,7 +90,8 @@ def _fit(rows: list[list[str]], headers: list[str], title: str) -> tuple[list[li
     ellipsis), never below a dozen columns."""
     columns = shutil.get_terminal_size((80, 24)).columns
     shown = list(headers)
-    # Into a pipe, with no width asked for ($COLUMNS), every column stays: a script reads them.
+    # Into a pipe, with no width asked for ($COLUMNS), every column stays (a script reads them),
+    # and titles are cut at _PIPED_TITLE_WIDTH.
     droppable = _DROPPED_FIRST if sys.stdout.isatty() or os.environ.get("COLUMNS") else ()
     for dropped in (None, *droppable):
         if dropped is not None:
@@ -98,7 +101,7 @@ def _fit(rows: list[list[str]], headers: list[str], title: str) -> tuple[list[li
         if others + _TITLE_ROOM <= columns:
             break
     at = shown.index(title)
-    width = max(_TITLE_MIN_WIDTH, columns - others)
+    width = max(_TITLE_MIN_WIDTH, columns - others) if droppable else _PIPED_TITLE_WIDTH
     return [[*row[:at], _short(row[at], width), *row[at + 1 :]] for row in kept], shown
 
 

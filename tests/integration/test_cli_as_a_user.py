@@ -216,6 +216,22 @@ def test_sessions_list_cuts_titles_to_fit_the_terminal(widgets: Served, columns:
     assert LONG_TITLE in [s["title"] for s in as_json]
 
 
+def test_into_a_pipe_every_column_stays_and_titles_are_cut_as_before(
+    widgets: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a session with a long title, and no terminal width asked for
+    monkeypatch.delenv("COLUMNS", raising=False)
+    long = claim(project_id="widgets", number=7)
+    widgets.api.store.put_claim(replace(long, issue=replace(long.issue, title=LONG_TITLE)))
+    # WHEN the sessions are listed into a pipe (a script reads them)
+    listed = widgets.child("sessions", "list", "widgets").stdout
+    # THEN every column is there, and the title keeps its first 47 columns, then an ellipsis
+    header = listed.splitlines()[0].split()
+    assert header[:2] == ["ISSUE", "STATUS"] and "PR" in header and header[-1] == "CLAIMED"
+    (row,) = [line for line in listed.splitlines() if line.startswith("github:acme/app#7 ")]
+    assert LONG_TITLE[:47] + "…" in row
+
+
 # --- 11. a git origin intake cannot poll is refused when the project is created ----------------
 
 
