@@ -268,6 +268,16 @@ def test_a_claim_another_project_released_holds_nothing(api: Api) -> None:
     assert (answer.body["heldElsewhere"], answer.body["wouldStartWithAll"]) == (0, 2)
 
 
+def test_another_projects_backlog_record_holds_nothing_this_project_would_start_it(api: Api) -> None:
+    # GIVEN issue 2 recorded as backlog by project widgets (its switch-on under `new`): no session
+    api.store.put_claim(claim(project_id="widgets", number=2, status=ClaimStatus.BACKLOG))
+    # WHEN demo's rule is previewed under `all`, whose polls take such a record over
+    answer = preview(api, {"trackerIntake": {"enabled": True, "labels": ["agent"], "backlog": "all"}})
+    # THEN no project is said to hold it, and demo would start it
+    assert {i["number"]: i["claimProject"] for i in answer.body["eligible"]} == {2: None, 1: None}
+    assert (answer.body["heldElsewhere"], answer.body["wouldStartWithAll"]) == (0, 2)
+
+
 def test_a_new_projects_preview_names_the_project_holding_an_issue(api: Api) -> None:
     # GIVEN issue 2 launched by demo
     api.store.put_claim(claim(number=2, status=ClaimStatus.LAUNCHED))

@@ -138,7 +138,7 @@ _HAS_CREDENTIALS = re.compile(_CREDENTIALS)
 
 
 # The host is case-insensitive, in ASCII only (Python's own case-folding would also take the
-# dotless ı and the dotted İ for i: another host); the path is not.
+# dotless i, U+0131, and the dotted capital, U+0130, for i: another host); the path is not.
 _GIT_ORIGINS = (
     re.compile(r"git@(?ai:github\.com):(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?"),
     re.compile(r"https://(?ai:github\.com)/(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?"),

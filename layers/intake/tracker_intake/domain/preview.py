@@ -33,6 +33,10 @@ from .write_access import WriteAccess, check_writers
 _RESERVE_ATTEMPTS = 3
 
 
+
+# Claims that start no session and that a poll may take over: they hold the issue for nobody.
+_HOLDS_NO_SESSION = (ClaimStatus.RELEASED, ClaimStatus.BACKLOG)
+
 @dataclass(frozen=True)
 class Preview:
     repo: str
@@ -52,10 +56,11 @@ class Preview:
         return self.claims.get(dedupe_key(issue.canonical_id))
 
     def held_by(self, issue: Issue) -> str | None:
-        """The other project whose claim holds the issue (None: unclaimed, this project's, or
-        released, which any project's next poll may claim)."""
+        """The other project whose claim holds the issue (None: unclaimed, this project's, or one
+        that holds no session: released, or recorded as another project's backlog, which a poll
+        under `backlog: all` takes over as it takes a released one)."""
         claim = self.claim_of(issue)
-        if claim is None or claim.status is ClaimStatus.RELEASED or claim.project_id == self.project_id:
+        if claim is None or claim.status in _HOLDS_NO_SESSION or claim.project_id == self.project_id:
             return None
         return claim.project_id
 
