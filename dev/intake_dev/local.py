@@ -318,9 +318,28 @@ class LocalStack:
                     self._stops.append(relay.close)
                     relayed.add(url.port)
                 env[name] = url._replace(netloc=f"{address}:{url.port}").geturl()
+        if not self._hold_sam_env():
+            return
         self.sam_env_file.write_text(json.dumps({"Parameters": env}, indent=2) + "\n", encoding="utf-8")
         where = f" (reached at {address})" if address else ""
         self.say(f"sam local invoke: --env-vars {self.sam_env_file}{where}")
+
+    def _hold_sam_env(self) -> bool:
+        """Whether this stack may write `sam-env.json`: not while another live stack, on another
+        state directory but the same --log-file's directory, holds it (it would point that
+        stack's `sam local invoke` at this one)."""
+        from .state_lock import StateDirInUse, hold
+
+        try:
+            held = hold(self.sam_env_file.parent, name="sam-env.lock")
+        except StateDirInUse as e:
+            self.say(
+                f"sam local invoke: {self.sam_env_file} belongs to {e.holder}: not written "
+                "(give this stack its own --log-file to get one)"
+            )
+            return False
+        self._stops.append(held.release)
+        return True
 
     def _github_token_secret(self) -> str:
         """The ARN of a secret in the embedded AWS holding GITHUB_TOKEN, for containers.

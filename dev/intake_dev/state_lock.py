@@ -49,13 +49,14 @@ class StateLock:
             self.fd = -1
 
 
-def hold(state_dir: Path, command: list[str] | None = None) -> StateLock:
-    """Take `state_dir` for this process (for its life, or until `release`).
+def hold(state_dir: Path, command: list[str] | None = None, name: str = LOCK_NAME) -> StateLock:
+    """Take `state_dir` for this process (for its life, or until `release`), with the lock file
+    `name` in it (another name locks something else kept there: `sam-env.json`'s directory).
 
     Raises StateDirInUse, having written nothing, when a live process holds it.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(state_dir / name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -246,3 +246,21 @@ def test_a_lock_left_by_a_stack_killed_with_9_is_taken_over_and_said_so(tmp_path
     third.wait_for_ticks(1)
     third.stop(signal.SIGINT)
     assert "took over" not in third.text(), third.text()
+
+
+def test_a_second_stack_on_another_state_dir_leaves_the_first_stacks_sam_env_alone(tmp_path: Path) -> None:
+    # GIVEN a stack running, its sam-env.json beside its --log-file
+    log = tmp_path / "logs" / "intake-local.log"
+    first = Run(tmp_path / "state", log, tmp_path / "1.out", "--offline")
+    first.api()
+    sam_env = log.parent / "sam-env.json"
+    before = sam_env.read_text()
+    # WHEN a second stack starts, as the refusal advises, on another --state-dir, same --log-file
+    second = Run(tmp_path / "other", log, tmp_path / "2.out", "--offline")
+    second.api()
+    after = sam_env.read_text()
+    second.stop(signal.SIGINT)
+    first.stop(signal.SIGINT)
+    # THEN the first stack's sam-env.json is as it wrote it, and the second says why it wrote none
+    assert after == before
+    assert "belongs to process" in second.text() and "not written" in second.text()
