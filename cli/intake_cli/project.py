@@ -276,9 +276,13 @@ def _edit(api: ApiClient, args: argparse.Namespace, change: Callable[[dict[str, 
     project = api.replace_config(args.id, config, current["version"])
     if args.json:
         print_json(project)
+        return 0
+    if project["version"] == current["version"]:
+        # The API wrote nothing: the config asked for is the one stored.
+        print(f"project {project['id']} unchanged (version {project['version']}): it already reads so")
     else:
         print(f"updated project {project['id']} (version {project['version']})")
-        print(describe(project))
+    print(describe(project))
     return 0
 
 

@@ -245,3 +245,14 @@ def test_create_refuses_a_git_origin_intake_cannot_derive_a_repo_from(cli: Serve
     assert (ran.returncode, ran.stdout) == (1, "")
     assert ran.stderr.startswith("intake: refused (HTTP 422): --git-origin: cannot derive repo")
     assert cli.child("project", "list", "--json").stdout.strip() == "[]"
+
+
+def test_set_config_that_changes_nothing_says_so_and_keeps_the_version(widgets: Served) -> None:
+    # GIVEN widgets on label agent, at some version
+    before = json.loads(widgets.child("project", "show", "widgets", "--json").stdout)["version"]
+    # WHEN the same rule is set again
+    ran = widgets.child("project", "set-config", "widgets", "--tracker-intake", "--tracker-label", "agent")
+    # THEN it says nothing changed, at the same version, and the API wrote nothing
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines()[0] == f"project widgets unchanged (version {before}): it already reads so"
+    assert json.loads(widgets.child("project", "show", "widgets", "--json").stdout)["version"] == before
