@@ -33,9 +33,9 @@ from .write_access import WriteAccess, check_writers
 _RESERVE_ATTEMPTS = 3
 
 
-
 # Claims that start no session and that a poll may take over: they hold the issue for nobody.
 _HOLDS_NO_SESSION = (ClaimStatus.RELEASED, ClaimStatus.BACKLOG)
+
 
 @dataclass(frozen=True)
 class Preview:
