@@ -654,15 +654,9 @@ def _not_launched(issue_id: str, outcome: str, reason: str | None) -> str:
 
 def _is_loopback(url: str) -> bool:
     """Whether `url` names this machine's loopback (a stand-in, not GitHub)."""
-    import ipaddress
+    from tracker_intake.settings import is_loopback
 
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 # --- the command ------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ class PollerSettings(_CredentialSettings):
         return timedelta(seconds=self.stale_claim_seconds)
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     """`localhost`, or an address in 127.0.0.0/8 or ::1 (never a name that merely starts so)."""
     if host == "localhost":
         return True
@@ -92,7 +92,7 @@ class LauncherSettings(_CredentialSettings):
         if url is None or url.startswith("https://"):
             return self
         parts = urlsplit(url)
-        if parts.scheme == "http" and self.session_webhook_loopback_http and _loopback(parts.hostname or ""):
+        if parts.scheme == "http" and self.session_webhook_loopback_http and is_loopback(parts.hostname or ""):
             return self
         raise ValueError(
             "SESSION_WEBHOOK_URL must be an https:// URL (plain http is allowed only to a loopback "
