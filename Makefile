@@ -13,7 +13,7 @@ export AWS_DEFAULT_REGION ?= $(REGION)
 
 # (The invoke-<function> targets are a pattern rule: declared phony, make would skip them.)
 .PHONY: help install tools test lint typecheck template-check checkov unit build deploy deploy-guided demo local load \
-        bench clean browser dashboard dashboard-check dashboard-test built samlocal-deps lambda-image
+        bench clean docs docs-serve browser dashboard dashboard-check dashboard-test built samlocal-deps lambda-image
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
@@ -84,7 +84,7 @@ lint: install ## ruff
 # The handlers are all named app.py, so each is checked on its own. Test folders import their
 # helpers as top-level modules (pytest's rootdir-relative imports), so each is checked on its own
 # too; the shared rigs, reliability, security and bench as packages.
-TEST_DIRS := unit integration e2e load packaging contract browser template built samlocal
+TEST_DIRS := unit integration e2e load packaging contract browser template built samlocal docs
 typecheck: install ## mypy (strict, pydantic plugin) on the packages, every handler, tests and bench
 	$(BIN)/mypy
 	for f in functions/*/app.py; do $(BIN)/mypy --follow-imports=silent $$f || exit 1; done
@@ -111,7 +111,7 @@ test: install tools browser samlocal-deps ## the whole check CI runs: ruff, mypy
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint --region $(REGION)
 	$(MAKE) --no-print-directory checkov
-	$(MAKE) --no-print-directory dashboard-check dashboard-test built
+	$(MAKE) --no-print-directory dashboard-check dashboard-test built docs
 	INTAKE_PY312="$(PY312)" $(BIN)/pytest -q
 
 # Lambda's runtime is Python 3.12: sam build needs it on PATH (pyenv's, when there is one).
@@ -164,6 +164,17 @@ lambda-image: samlocal-deps ## build a stand-in for Lambda's python3.12 base ima
 	@test -n "$(PY312)" || (echo "the image needs Python 3.12 (pyenv install 3.12)"; exit 1)
 	bash dev/lambda-image/build.sh $(LAMBDA_IMAGE) $(PY312) .aws-sam/lambda-image
 
+# The documentation site (mkdocs-material): docs/ and mkdocs.yml; the reference pages are generated
+# from the code as it builds (dev/intake_dev/docs_reference.py). Strict: a warning (a broken link or
+# anchor, a page not in the navigation) fails the build. Material's banner about MkDocs 2.0 is
+# silenced: mkdocs is pinned below 2.0 in pyproject.toml.
+export NO_MKDOCS_2_WARNING := 1
+docs: install ## build the documentation site into site/ (strict: a broken link or anchor fails)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: install ## serve the documentation site on http://127.0.0.1:8000/, rebuilt as you edit
+	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
+
 demo: install ## the offline walk-through: GitHub issues become sessions, no AWS or token needed
 	$(BIN)/intake demo
 
@@ -179,4 +190,4 @@ bench: install ## benchmarks: writes bench/results.json, prints a table (BENCHMA
 	$(BIN)/python -m bench.run
 
 clean: ## remove the environments and build output
-	rm -rf $(VENV) $(TOOLS) $(CHECKOV) $(WHEELHOUSE) .aws-sam .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) $(WHEELHOUSE) site .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -1,4 +1,4 @@
-"""The README's signing samples, run as a backend author would run them: the shell and Python
+"""The signing samples of the docs (docs/how-to/session-backend.md), run as a backend author would run them: the shell and Python
 status reports against the API over HTTP on loopback, and the launch check on a request the
 launcher really sent. A sample that drifts from what the service accepts fails here."""
 
@@ -25,22 +25,25 @@ from tracker_intake.adapters.webhook import WebhookLauncher
 from tracker_intake.domain.session import SessionIssue, SessionRequest
 
 KEY = "readme-sample-key"
-ISSUE = "github:acme/app#15"  # the issue the README's shell sample reports on
+ISSUE = "github:acme/app#15"  # the issue the docs' shell sample reports on
 PR = "https://github.com/acme/app/pull/16"
 
 
+SAMPLES = REPO_ROOT / "docs" / "how-to" / "session-backend.md"
+
+
 def sample(name: str) -> str:
-    """The code block that follows `<!-- sample: NAME -->` in the README."""
-    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    """The code block that follows `<!-- sample: NAME -->` on the session backend's page."""
+    text = SAMPLES.read_text(encoding="utf-8")
     found = re.search(rf"<!-- sample: {re.escape(name)} -->\n```[a-z]*\n(.*?)\n```", text, re.DOTALL)
-    assert found is not None, f"the README has no sample {name}"
+    assert found is not None, f"{SAMPLES.name} has no sample {name}"
     return found[1]
 
 
 def defined(name: str, function: str) -> Callable[..., Any]:
-    """The function `function` the README's Python sample `name` defines."""
+    """The function `function` the docs' Python sample `name` defines."""
     namespace: dict[str, Any] = {}
-    exec(compile(sample(name), f"README.md:{name}", "exec"), namespace)
+    exec(compile(sample(name), f"session-backend.md:{name}", "exec"), namespace)
     return cast(Callable[..., Any], namespace[function])
 
 
@@ -72,7 +75,7 @@ def session_status(api: Api) -> tuple[str | None, str | None]:
 
 
 def test_the_python_report_sample_is_accepted_and_kept(served: Served) -> None:
-    # GIVEN the README's `report` function
+    # GIVEN the docs' `report` function
     report = defined("report-py", "report")
     # WHEN it reports a PR on the launched session, with the key
     answer = report(served.url, KEY, ISSUE, 1, "pr_open", PR)
@@ -82,7 +85,7 @@ def test_the_python_report_sample_is_accepted_and_kept(served: Served) -> None:
 
 
 def test_the_python_report_sample_for_another_generation_is_refused(served: Served) -> None:
-    # GIVEN the README's `report` function WHEN it reports for a generation the claim has left
+    # GIVEN the docs' `report` function WHEN it reports for a generation the claim has left
     answer = defined("report-py", "report")(served.url, KEY, ISSUE, 2, "merged")
     # THEN 409 at generation, and nothing is kept
     assert answer.status_code == 409, answer.text
@@ -91,7 +94,7 @@ def test_the_python_report_sample_for_another_generation_is_refused(served: Serv
 
 @pytest.mark.skipif(not (shutil.which("openssl") and shutil.which("curl")), reason="needs openssl and curl")
 def test_the_shell_report_sample_is_accepted_and_kept(served: Served) -> None:
-    # GIVEN the README's shell sample, with the API's URL and the key in its environment
+    # GIVEN the docs' shell sample, with the API's URL and the key in its environment
     env = {**os.environ, "API": served.url, "WEBHOOK_KEY": KEY}
     # WHEN bash runs it
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", sample("report-sh")], env=env, capture_output=True)
@@ -113,7 +116,7 @@ def backend() -> Iterator[SessionBackend]:
 
 
 def test_the_launch_check_sample_accepts_what_the_launcher_sends_and_nothing_else(backend: SessionBackend) -> None:
-    # GIVEN the README's `verified` function, and a launch the launcher really sent
+    # GIVEN the docs' `verified` function, and a launch the launcher really sent
     verified = defined("verify-launch", "verified")
     WebhookLauncher(backend.url, SECRET).launch(request(), "the prompt")
     (got,) = backend.received
@@ -134,7 +137,7 @@ def test_the_launch_check_sample_accepts_what_the_launcher_sends_and_nothing_els
 )
 def test_the_launch_check_sample_answers_false_to_crafted_headers_never_raises(timestamp: str, signature: str) -> None:
     # GIVEN headers no launcher sends, as anyone may send them to a backend
-    # WHEN the README's check reads them THEN it says False: a backend copied from it never fails
+    # WHEN the docs' check reads them THEN it says False: a backend copied from it never fails
     assert defined("verify-launch", "verified")(b"{}", timestamp, signature, SECRET) is False
 
 
@@ -143,7 +146,7 @@ def test_the_launch_check_sample_refuses_a_request_signed_over_six_minutes_ago(b
     late = WebhookLauncher(backend.url, SECRET, clock=lambda: time.time() - 360)
     late.launch(request(), "the prompt")
     (got,) = backend.received
-    # WHEN the README's check reads it THEN it is refused, though its signature is the key's
+    # WHEN the docs' check reads it THEN it is refused, though its signature is the key's
     assert not defined("verify-launch", "verified")(
         got.body, got.headers["X-Intake-Timestamp"], got.headers["X-Intake-Signature"], SECRET
     )
