@@ -589,6 +589,11 @@ class LocalStack:
         for sentence in report.not_launched.values():
             self.say(f"  {sentence}")
 
+    def announce_schedule(self) -> None:
+        """What `intake local` says once, as its schedule starts: then it ticks at once, and every
+        interval (`run_forever`). The docs' console samples say it too, before their first tick."""
+        self.say(f"ticking every {self.options.interval:g}s; details in {self.options.log_file}; Ctrl-C stops")
+
     def run_forever(self) -> None:
         stop = threading.Event()
 
@@ -597,7 +602,7 @@ class LocalStack:
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
-        self.say(f"ticking every {self.options.interval:g}s; details in {self.options.log_file}; Ctrl-C stops")
+        self.announce_schedule()
         while not stop.is_set():
             self.tick()
             stop.wait(self.options.interval)
