@@ -320,12 +320,22 @@ export interface components {
          * @description The body of `PUT /projects/{id}/config`: the whole config, and optionally its version.
          */
         ConfigUpdate: {
-            /** Gitorigin */
+            /**
+             * Gitorigin
+             * @description The project's git remote; intake derives `trackerIntake.repo` from it when that is absent, from a GitHub remote only (git@github.com:owner/name.git, https://github.com/owner/name(.git), ssh://git@github.com/owner/name.git). Never with credentials (`user:token@`): the API returns it.
+             */
             gitOrigin?: string | null;
-            /** Name */
+            /**
+             * Name
+             * @description A name for people, 1-200 characters; intake does not read it.
+             */
             name?: string | null;
+            /** @description Which issues of which repository become sessions; absent or null: intake off. */
             trackerIntake?: components["schemas"]["TrackerIntake"] | null;
-            /** Version */
+            /**
+             * Version
+             * @description The version you read (optimistic locking): a stale one is refused with 409, and nothing is written. Or send it as `If-Match: "<version>"` (412 when stale). Absent: no check.
+             */
             version?: number | null;
         };
         /**
@@ -397,9 +407,15 @@ export interface components {
          * @description The body of `POST /preview`: the config of a project not created yet (its name is ignored).
          */
         DraftPreviewRequest: {
-            /** Gitorigin */
+            /**
+             * Gitorigin
+             * @description The project's git remote; intake derives `trackerIntake.repo` from it when that is absent, from a GitHub remote only (git@github.com:owner/name.git, https://github.com/owner/name(.git), ssh://git@github.com/owner/name.git). Never with credentials (`user:token@`): the API returns it.
+             */
             gitOrigin?: string | null;
-            /** Name */
+            /**
+             * Name
+             * @description A name for people, 1-200 characters; intake does not read it.
+             */
             name?: string | null;
             trackerIntake: components["schemas"]["TrackerIntake"];
         };
@@ -469,12 +485,22 @@ export interface components {
          *     project's config may still hold another: it is valid to store, and refused only by intake).
          */
         NewProject: {
-            /** Gitorigin */
+            /**
+             * Gitorigin
+             * @description The project's git remote: a GitHub remote intake can poll, git@github.com:owner/name.git, https://github.com/owner/name(.git) or ssh://git@github.com/owner/name.git, naming a repository GitHub could have (422 at the field otherwise). Never with credentials (`user:token@`).
+             */
             gitOrigin?: string | null;
-            /** Id */
+            /**
+             * Id
+             * @description The project's id, for good (the paths name it): 1-64 lower-case letters, digits and '-', starting and ending with a letter or digit.
+             */
             id: string;
-            /** Name */
+            /**
+             * Name
+             * @description A name for people, 1-200 characters; intake does not read it.
+             */
             name?: string | null;
+            /** @description Which issues of which repository become sessions; absent or null: intake off. */
             trackerIntake?: components["schemas"]["TrackerIntake"] | null;
         };
         /**
@@ -701,23 +727,22 @@ export interface components {
          *     enabled intake needs at least one label or an assignee, and a `repo` or a project
          *     `gitOrigin` to derive it from; labels are unique ignoring case, and so are exclude labels;
          *     with intake enabled, no label may also be an exclude label (by default `in-progress` and
-         *     `in-review` are excluded).
-         *
-         *     `authors`: the `author_association` values whose issues may start a session (default
-         *     OWNER, MEMBER, COLLABORATOR; anything wider is explicit). `memberWriteCheck` (default true):
-         *     an issue by an author trusted as MEMBER alone starts a session only if GitHub says they may
-         *     write to the repository. `backlog`: `new` (default) records
-         *     the issues that match when intake is switched on without starting them; `all` starts them.
-         *     `acknowledge`: `none` (default, read-only), `reaction`, `comment` or `label`, written once
-         *     per launched session (docs/design.md, "Acknowledgement on the issue").
+         *     `in-review` are excluded). Each field's own rule is its description.
          */
         TrackerIntake: {
-            /** @default none */
+            /**
+             * @description What intake writes on an issue once its session is launched: `none` (nothing: read-only), `reaction` (a 👀 reaction), `comment` (one comment naming the session) or `label` (the `in-progress` label, which the default exclusions skip). All but `none` need write access to issues.
+             * @default none
+             */
             acknowledge: components["schemas"]["Acknowledge"];
-            /** Assignee */
+            /**
+             * Assignee
+             * @description A login (case-insensitive), `*` (any assignee) or `none` (unassigned); absent: no assignee rule.
+             */
             assignee?: string | null;
             /**
              * Authors
+             * @description GitHub's `author_association` values whose issues may start a session, of `OWNER`, `MEMBER`, `COLLABORATOR`, `CONTRIBUTOR`, `FIRST_TIME_CONTRIBUTOR`, `FIRST_TIMER`, `MANNEQUIN`, `NONE`; unique, at least one (default `OWNER`, `MEMBER`, `COLLABORATOR`). Anyone else's matching issue is skipped as 'untrusted author'.
              * @default [
              *       "OWNER",
              *       "MEMBER",
@@ -725,24 +750,36 @@ export interface components {
              *     ]
              */
             authors: components["schemas"]["AuthorAssociation"][];
-            /** @default new */
+            /**
+             * @description What switching intake on does to the issues that match then: `new` records them as `backlog` claims without a session (only issues that match later start one); `all` starts each, `maxSessionsPerPoll` a poll. A config written without the field reads as `new`.
+             * @default new
+             */
             backlog: components["schemas"]["Backlog"];
-            /** Credential */
+            /**
+             * Credential
+             * @description The registered credential to poll with, by name (`GET /credentials` lists them); an unknown name is refused at the field. Absent: the deployment's default credential.
+             */
             credential?: string | null;
             /**
              * Enabled
+             * @description Intake on or off. Enabled intake needs at least one label or an assignee (intake of every open issue is not allowed), and a `repo` or a project `gitOrigin` to derive it from.
              * @default false
              */
             enabled: boolean;
-            /** Excludelabels */
+            /**
+             * Excludelabels
+             * @description An issue with any of them is skipped. Absent (null): `in-progress`, `in-review`; `[]` excludes nothing. At most 20, unique ignoring case; with intake enabled, none may also be a label.
+             */
             excludeLabels?: string[] | null;
             /**
              * Labels
+             * @description An issue needs all of them (case-insensitive). Each 1-50 characters, no comma; at most 10, unique ignoring case.
              * @default []
              */
             labels: string[];
             /**
              * Maxsessionsperpoll
+             * @description Sessions one poll starts at most, 1-100; the other matching issues wait for the next poll, oldest first.
              * @default 10
              */
             maxSessionsPerPoll: number;
@@ -754,11 +791,15 @@ export interface components {
             memberWriteCheck: boolean;
             /**
              * Provider
+             * @description The tracker: only `github`; anything else is refused by name.
              * @default github
              * @enum {string}
              */
             provider: "github";
-            /** Repo */
+            /**
+             * Repo
+             * @description The repository to poll, `owner/name`; absent: derived from the project's `gitOrigin`. GitHub's character rules: no `..`, `?`, `#`, whitespace, extra `/`, or `.git` suffix.
+             */
             repo?: string | null;
         };
         /** ValidationError */

@@ -74,7 +74,13 @@ class ConfigUpdate(ProjectConfig):
     """The body of `PUT /projects/{id}/config`: the whole config, and optionally its version."""
 
     # At most 2^53 - 1: any client's JSON can hold it exactly, and DynamoDB can store it.
-    version: Annotated[int, Field(ge=1, le=MAX_VERSION), WHOLE_NUMBER] | None = None
+    version: Annotated[
+        Annotated[int, Field(ge=1, le=MAX_VERSION), WHOLE_NUMBER] | None,
+        Field(
+            description="The version you read (optimistic locking): a stale one is refused with 409, and nothing "
+            'is written. Or send it as `If-Match: "<version>"` (412 when stale). Absent: no check.'
+        ),
+    ] = None
 
     def config(self) -> ProjectConfig:
         return ProjectConfig.model_validate(self.model_dump(exclude={"version"}))

@@ -90,6 +90,7 @@ DEFAULT_ACKNOWLEDGE = Acknowledge.NONE
 # The label `acknowledge: label` adds: the first of the default exclusions.
 ACK_LABEL = "in-progress"
 DEFAULT_MAX_SESSIONS_PER_POLL = 10
+MAX_SESSIONS_PER_POLL = 100
 MAX_LABELS = 10
 MAX_EXCLUDE_LABELS = 20
 MAX_LABEL_LENGTH = 50  # GitHub's own limit on a label name
@@ -143,6 +144,12 @@ _GIT_ORIGINS = (
     re.compile(r"git@(?ai:github\.com):(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?"),
     re.compile(r"https://(?ai:github\.com)/(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?"),
     re.compile(r"ssh://git@(?ai:github\.com)(?::22)?/(?P<repo>[^/\s]+/[^/\s]+?)(?:\.git)?/?"),
+)
+# The same three forms as people write them: the refusal quotes them, and the reference page lists them.
+GIT_ORIGIN_FORMS = (
+    "git@github.com:owner/name.git",
+    "https://github.com/owner/name(.git)",
+    "ssh://git@github.com/owner/name.git",
 )
 # `scheme://user:password@` in a remote URL: never echoed back in an error message.
 _USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
@@ -240,6 +247,57 @@ def _published(pattern: str, min_length: int, max_length: int) -> Any:
     )
 
 
+def _listed(values: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(f"`{value}`" for value in values)
+
+
+# Each field's rule, in the words people read: the OpenAPI document publishes them, and the
+# reference page (docs: Project config) is generated from them.
+ENABLED_DESCRIPTION = (
+    "Intake on or off. Enabled intake needs at least one label or an assignee (intake of every open issue is "
+    "not allowed), and a `repo` or a project `gitOrigin` to derive it from."
+)
+PROVIDER_DESCRIPTION = "The tracker: only `github`; anything else is refused by name."
+REPO_DESCRIPTION = (
+    "The repository to poll, `owner/name`; absent: derived from the project's `gitOrigin`. GitHub's character "
+    "rules: no `..`, `?`, `#`, whitespace, extra `/`, or `.git` suffix."
+)
+LABELS_DESCRIPTION = (
+    f"An issue needs all of them (case-insensitive). Each 1-{MAX_LABEL_LENGTH} characters, no comma; at most "
+    f"{MAX_LABELS}, unique ignoring case."
+)
+ASSIGNEE_DESCRIPTION = (
+    "A login (case-insensitive), `*` (any assignee) or `none` (unassigned); absent: no assignee rule."
+)
+EXCLUDE_LABELS_DESCRIPTION = (
+    f"An issue with any of them is skipped. Absent (null): {_listed(DEFAULT_EXCLUDE_LABELS)}; `[]` excludes "
+    f"nothing. At most {MAX_EXCLUDE_LABELS}, unique ignoring case; with intake enabled, none may also be a label."
+)
+MAX_SESSIONS_PER_POLL_DESCRIPTION = (
+    f"Sessions one poll starts at most, 1-{MAX_SESSIONS_PER_POLL}; the other matching issues wait for the next "
+    "poll, oldest first."
+)
+CREDENTIAL_DESCRIPTION = (
+    "The registered credential to poll with, by name (`GET /credentials` lists them); an unknown name is "
+    "refused at the field. Absent: the deployment's default credential."
+)
+AUTHORS_DESCRIPTION = (
+    f"GitHub's `author_association` values whose issues may start a session, of {_listed(list(AuthorAssociation))}; "
+    f"unique, at least one (default {_listed(list(DEFAULT_AUTHORS))}). Anyone else's matching issue is skipped as "
+    "'untrusted author'."
+)
+BACKLOG_DESCRIPTION = (
+    "What switching intake on does to the issues that match then: `new` records them as `backlog` claims without "
+    "a session (only issues that match later start one); `all` starts each, `maxSessionsPerPoll` a poll. A config "
+    "written without the field reads as `new`."
+)
+ACKNOWLEDGE_DESCRIPTION = (
+    "What intake writes on an issue once its session is launched: `none` (nothing: read-only), `reaction` (a "
+    f"\N{EYES} reaction), `comment` (one comment naming the session) or `label` (the `{ACK_LABEL}` label, which "
+    "the default exclusions skip). All but `none` need write access to issues."
+)
+
+
 Label = Annotated[str, _published(LABEL_PATTERN, 1, MAX_LABEL_LENGTH), AfterValidator(check_label)]
 Repo = Annotated[str, _published(REPO_PATTERN, 3, 140), AfterValidator(check_repo)]
 Assignee = Annotated[str, _published(ASSIGNEE_PATTERN, 1, 39), AfterValidator(check_assignee)]
@@ -266,36 +324,37 @@ class TrackerIntake(_Model):
     enabled intake needs at least one label or an assignee, and a `repo` or a project
     `gitOrigin` to derive it from; labels are unique ignoring case, and so are exclude labels;
     with intake enabled, no label may also be an exclude label (by default `in-progress` and
-    `in-review` are excluded).
-
-    `authors`: the `author_association` values whose issues may start a session (default
-    OWNER, MEMBER, COLLABORATOR; anything wider is explicit). `memberWriteCheck` (default true):
-    an issue by an author trusted as MEMBER alone starts a session only if GitHub says they may
-    write to the repository. `backlog`: `new` (default) records
-    the issues that match when intake is switched on without starting them; `all` starts them.
-    `acknowledge`: `none` (default, read-only), `reaction`, `comment` or `label`, written once
-    per launched session (docs/design.md, "Acknowledgement on the issue").
+    `in-review` are excluded). Each field's own rule is its description.
     """
 
-    enabled: StrictBool = False
-    provider: Annotated[str, Field(json_schema_extra={"enum": ["github"]})] = "github"
-    repo: Repo | None = None
-    labels: Annotated[list[Label], Field(max_length=MAX_LABELS, json_schema_extra={"uniqueItems": True})] = []
-    assignee: Assignee | None = None
-    exclude_labels: (
-        Annotated[list[Label], Field(max_length=MAX_EXCLUDE_LABELS, json_schema_extra={"uniqueItems": True})] | None
-    ) = None
-    max_sessions_per_poll: Annotated[int, Field(ge=1, le=100), WHOLE_NUMBER] = DEFAULT_MAX_SESSIONS_PER_POLL
+    enabled: Annotated[StrictBool, Field(description=ENABLED_DESCRIPTION)] = False
+    provider: Annotated[str, Field(description=PROVIDER_DESCRIPTION, json_schema_extra={"enum": ["github"]})] = "github"
+    repo: Annotated[Repo | None, Field(description=REPO_DESCRIPTION)] = None
+    labels: Annotated[
+        list[Label],
+        Field(description=LABELS_DESCRIPTION, max_length=MAX_LABELS, json_schema_extra={"uniqueItems": True}),
+    ] = []
+    assignee: Annotated[Assignee | None, Field(description=ASSIGNEE_DESCRIPTION)] = None
+    exclude_labels: Annotated[
+        Annotated[list[Label], Field(max_length=MAX_EXCLUDE_LABELS, json_schema_extra={"uniqueItems": True})] | None,
+        Field(description=EXCLUDE_LABELS_DESCRIPTION),
+    ] = None
+    max_sessions_per_poll: Annotated[
+        int, Field(description=MAX_SESSIONS_PER_POLL_DESCRIPTION, ge=1, le=MAX_SESSIONS_PER_POLL), WHOLE_NUMBER
+    ] = DEFAULT_MAX_SESSIONS_PER_POLL
     # A registered credential's name (GET /credentials); None: the deployment's default.
-    credential: CredentialName | None = None
+    credential: Annotated[CredentialName | None, Field(description=CREDENTIAL_DESCRIPTION)] = None
     authors: Annotated[
         list[AuthorAssociation],
-        Field(json_schema_extra={"minItems": 1, "maxItems": len(AuthorAssociation), "uniqueItems": True}),
+        Field(
+            description=AUTHORS_DESCRIPTION,
+            json_schema_extra={"minItems": 1, "maxItems": len(AuthorAssociation), "uniqueItems": True},
+        ),
         AfterValidator(_check_authors),
     ] = list(DEFAULT_AUTHORS)
     member_write_check: Annotated[StrictBool, Field(description=MEMBER_WRITE_CHECK_DESCRIPTION)] = True
-    backlog: Backlog = DEFAULT_BACKLOG
-    acknowledge: Acknowledge = DEFAULT_ACKNOWLEDGE
+    backlog: Annotated[Backlog, Field(description=BACKLOG_DESCRIPTION)] = DEFAULT_BACKLOG
+    acknowledge: Annotated[Acknowledge, Field(description=ACKNOWLEDGE_DESCRIPTION)] = DEFAULT_ACKNOWLEDGE
 
     @field_validator("provider")
     @classmethod
@@ -341,18 +400,38 @@ ProjectId = Annotated[
     AfterValidator(check_project_id),
 ]
 
+PROJECT_ID_DESCRIPTION = (
+    "The project's id, for good (the paths name it): 1-64 lower-case letters, digits and '-', starting and "
+    "ending with a letter or digit."
+)
+NAME_DESCRIPTION = "A name for people, 1-200 characters; intake does not read it."
+GIT_ORIGIN_DESCRIPTION = (
+    "The project's git remote; intake derives `trackerIntake.repo` from it when that is absent, from a GitHub "
+    f"remote only ({', '.join(GIT_ORIGIN_FORMS)}). Never with credentials (`user:token@`): the API returns it."
+)
+NEW_GIT_ORIGIN_DESCRIPTION = (
+    f"The project's git remote: a GitHub remote intake can poll, {', '.join(GIT_ORIGIN_FORMS[:-1])} or "
+    f"{GIT_ORIGIN_FORMS[-1]}, naming a repository GitHub could have (422 at the field otherwise). Never with "
+    "credentials (`user:token@`)."
+)
+TRACKER_INTAKE_DESCRIPTION = "Which issues of which repository become sessions; absent or null: intake off."
+
 
 class ProjectConfig(_Model):
     """The part of a project that people edit (through the API or the CLI)."""
 
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    git_origin: (
+    name: Annotated[
+        Annotated[str, Field(min_length=1, max_length=200)] | None,
+        Field(description=NAME_DESCRIPTION),
+    ] = None
+    git_origin: Annotated[
         Annotated[
             str, Field(min_length=1, max_length=500, json_schema_extra={"pattern": schema_pattern(GIT_ORIGIN_PATTERN)})
         ]
-        | None
-    ) = None
-    tracker_intake: TrackerIntake | None = None
+        | None,
+        Field(description=GIT_ORIGIN_DESCRIPTION),
+    ] = None
+    tracker_intake: Annotated[TrackerIntake | None, Field(description=TRACKER_INTAKE_DESCRIPTION)] = None
 
     @field_validator("git_origin")
     @classmethod
@@ -386,14 +465,15 @@ class NewProject(ProjectConfig):
     remote intake can poll, refused now rather than when intake is switched on (a stored
     project's config may still hold another: it is valid to store, and refused only by intake)."""
 
-    id: ProjectId
-    git_origin: (
+    id: Annotated[ProjectId, Field(description=PROJECT_ID_DESCRIPTION)]
+    git_origin: Annotated[
         Annotated[
             str,
             Field(min_length=1, max_length=500, json_schema_extra={"pattern": schema_pattern(GITHUB_ORIGIN_PATTERN)}),
         ]
-        | None
-    ) = None
+        | None,
+        Field(description=NEW_GIT_ORIGIN_DESCRIPTION),
+    ] = None
 
     @field_validator("git_origin")
     @classmethod
@@ -419,8 +499,7 @@ def repo_from_git_origin(git_origin: str) -> str:
     shown = _USERINFO.sub("***@", git_origin)[:100]
     raise ConfigInvalid(
         "gitOrigin",
-        f"cannot derive repo from {shown!r}: expected git@github.com:owner/name.git, "
-        "https://github.com/owner/name(.git) or ssh://git@github.com/owner/name.git",
+        f"cannot derive repo from {shown!r}: expected {', '.join(GIT_ORIGIN_FORMS[:-1])} or {GIT_ORIGIN_FORMS[-1]}",
     )
 
 
