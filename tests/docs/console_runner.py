@@ -15,7 +15,8 @@ The convention (docs authors write to it):
   what a sample prints), plus INTAKE_API_URL (the stack's API), GH (the GitHub stand-in), PATH
   with this Python's bin directory first (`intake` is the venv's), COLUMNS=200, NO_COLOR=1 and
   PYTHONUNBUFFERED=1 (stdout and stderr interleave as on a terminal; stderr is merged). A
-  command reads no input (its stdin is /dev/null); its exit status is said on a mismatch.
+  command reads no input (its stdin is /dev/null); `$?` in the next one is its exit status, and
+  a mismatch says it. A command gets 120 s; a sample's shell refuses to run the samples again.
 - A block after the comment `<!-- console: terminal -->` (blank lines between allowed) shows
   intake local's terminal: its `$ ` line, if any, is the block's first line and the page's first
   terminal block's, and must be `intake local --offline ...` (any path to `intake`) or
@@ -40,8 +41,9 @@ Both sides are normalised before they are compared:
 - trailing whitespace, and blank lines at the end of a command's output, dropped; runs of two or
   more spaces -> two (columns aligned to other widths still match).
 
-A mismatch fails with the page, the line of the command and of its block, the command, and a
-unified diff of the expected and actual lines, normalised.
+A mismatch fails with the page, the line of the command and of its block, the command, a
+unified diff of the expected and actual lines, normalised, and what was printed with the
+documented ports and paths (ready to paste into the page).
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ GUARD = "INTAKE_CONSOLE_SAMPLE"
 COMMAND_TIMEOUT = 120.0
 
 # A plain count, independent of the fence parser: every line that opens a console fence.
-CONSOLE_FENCE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})console\b", re.MULTILINE)
+CONSOLE_FENCE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})console(?=[ \t]|$)", re.MULTILINE)
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 
 

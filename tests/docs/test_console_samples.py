@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from console_runner import (
     CONSOLE_FENCE,
+    GUARD,
     REPO,
     Normaliser,
+    PageSession,
+    SampleError,
     SampleMismatch,
     SampleSyntaxError,
     Shell,
@@ -299,3 +302,13 @@ def test_a_syntax_error_fails_the_command_not_the_shell(tmp_path: Path) -> None:
         assert shell.run("printf 'no newline'") == (["no newline"], 0)
     finally:
         shell.close()
+
+
+def test_a_session_inside_a_sample_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the environment of a sample's shell (a sample that ran pytest, say)
+    monkeypatch.setenv(GUARD, "1")
+    # WHEN a page's session starts
+    # THEN it refuses, before it starts a stack
+    with pytest.raises(SampleError, match="inside a console sample"), PageSession(tmp_path / "session"):
+        pass
+    assert not (tmp_path / "session").exists()
