@@ -126,7 +126,7 @@ def scan(text: str, page: str) -> Fences:
     i = 0
     while i < len(lines):
         opening = _FENCE.match(lines[i])
-        if opening is None:
+        if opening is None or (opening["fence"][0] == "`" and "`" in opening["info"]):  # inline code
             i += 1
             continue
         end = _closing(lines, i, opening["fence"])
@@ -422,6 +422,7 @@ class PageSession:
         self.close()
 
     def _start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
         state = self.workdir / ".intake-local"
         options = LocalOptions(
             port=0, aws_port=0, offline=True, state_dir=state / "state", log_file=state / "intake-local.log"

@@ -198,6 +198,11 @@ def test_console_fences_inside_other_fences_are_examples_not_samples() -> None:
     assert len(fences.blocks) + fences.nested == len(CONSOLE_FENCE.findall(text))
 
 
+def test_inline_code_at_the_start_of_a_line_opens_no_fence() -> None:
+    text = "```console``` blocks run:\n\n```console\n$ echo run\nrun\n```\n"
+    assert [block.line for block in scan(text, "page.md").blocks] == [3]
+
+
 def test_a_fenced_block_indented_in_a_list_is_read_without_its_indent() -> None:
     [block] = scan("1. Run:\n\n   ```console\n   $ echo hi\n   hi\n   ```\n", "page.md").blocks
     [step] = parse_steps(block)
