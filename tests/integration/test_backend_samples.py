@@ -1,5 +1,5 @@
-"""The signing samples of the docs (docs/how-to/session-backend.md), run as a backend author would run them: the shell and Python
-status reports against the API over HTTP on loopback, and the launch check on a request the
+"""The signing samples of docs/how-to/session-backend.md, run as a backend author would run them:
+the shell and Python status reports against the API over HTTP on loopback, and the launch check on a request the
 launcher really sent. A sample that drifts from what the service accepts fails here."""
 
 from __future__ import annotations

@@ -1139,13 +1139,13 @@ def test_editing_a_missing_issue_is_404(github: FakeGitHub) -> None:
     assert _patch(github, "/repos/acme/widgets/issues/9", {"state": "closed"}).status_code == 404
 
 
-def test_the_readmes_curl_opens_an_issue_on_the_sample_repository_as_intake_bot(github: FakeGitHub) -> None:
-    # GIVEN the sample repository on the stand-in, and the README's command that opens an issue
+def test_the_tutorials_curl_opens_an_issue_on_the_sample_repository_as_intake_bot(github: FakeGitHub) -> None:
+    # GIVEN the sample repository on the stand-in, and the tutorial's command that opens an issue
     load_sample(github)
-    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.search(r"<!-- sample: open-an-issue -->\n```console\n(.*?)\n```", text, re.DOTALL)
-    assert found is not None, "the README has no sample open-an-issue"
-    (command,) = [line.removeprefix("$ ") for line in found[1].splitlines() if line.startswith("$ curl")]
+    text = (REPO_ROOT / "docs" / "tutorials" / "first-hour.md").read_text(encoding="utf-8")
+    (command,) = [
+        line.removeprefix("$ ") for line in text.splitlines() if line.startswith("$ curl") and "/issues" in line
+    ]
     # WHEN it is run with GH set to the stand-in's URL, as `intake local --offline` prints it
     ran = subprocess.run(
         ["bash", "-c", command], env={**os.environ, "GH": github.base_url}, capture_output=True, text=True, timeout=10
