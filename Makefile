@@ -101,8 +101,8 @@ checkov: tools $(CHECKOV)/.installed-$(CHECKOV_VERSION) ## checkov on the expand
 	$(TOOLS)/bin/python tests/template/for_checkov.py template.yaml .aws-sam/checkov/template.json
 	$(CHECKOV)/bin/checkov -f .aws-sam/checkov/template.json --framework cloudformation --compact --quiet --skip-download
 
-unit: install ## pytest only
-	$(BIN)/pytest -q
+unit: install ## the unit tests alone (tests/unit: in-memory fakes, seconds); make test runs every test
+	$(BIN)/pytest tests/unit -q
 
 test: install tools browser samlocal-deps ## the whole check CI runs: ruff, mypy, cfn-lint, sam validate, checkov, the dashboard, pytest
 	$(BIN)/ruff check .
