@@ -44,8 +44,8 @@ from tracker_intake.adapters.dynamodb import DynamoProjects, DynamoStore
 from tracker_intake.adapters.invoker import LambdaInvoker
 from tracker_intake.adapters.sqs import SqsSessionQueue
 from tracker_intake.domain.config import ProjectConfig
-from tracker_intake.domain.credentials import Credentials, Resolved
 from tracker_intake.domain.poll import PollContext
+from tracker_intake.domain.ports import Credentials, Resolved
 from tracker_intake.domain.records import PollState, ProjectRecord
 from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, Retries, Tracker
 from tracker_intake.settings import DispatcherSettings

@@ -30,8 +30,8 @@ from intake_dev.functions import LocalLambdaContext, load_handler
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github_token import token_key
 from tracker_intake.domain.config import ProjectConfig
-from tracker_intake.domain.credentials import Resolved
 from tracker_intake.domain.dispatch import DispatchContext
+from tracker_intake.domain.ports import Resolved
 from tracker_intake.domain.records import PollState, ProjectRecord
 from tracker_intake.settings import DispatcherSettings
 

@@ -38,7 +38,6 @@ from typing import Any
 from intake_dev.clock import FixedClock
 from intake_dev.template import REPO_ROOT
 from tracker_intake.domain.config import ProjectConfig
-from tracker_intake.domain.credentials import Resolved
 from tracker_intake.domain.dispatch import DispatchContext, dispatch
 from tracker_intake.domain.errors import (
     BadTrackerResponse,
@@ -48,6 +47,7 @@ from tracker_intake.domain.errors import (
 )
 from tracker_intake.domain.issue import Issue
 from tracker_intake.domain.poll import PollContext, poll_project
+from tracker_intake.domain.ports import Resolved
 from tracker_intake.domain.records import PollState, ProjectRecord
 from tracker_intake.domain.session import SessionRequest
 from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, RateLimit, Retries

@@ -24,7 +24,6 @@ from tracker_intake.domain.acknowledge import (
     next_write_slot,
 )
 from tracker_intake.domain.config import Acknowledge, parse_config
-from tracker_intake.domain.credentials import Resolved
 from tracker_intake.domain.errors import (
     AckDeferred,
     SecondaryRateLimited,
@@ -34,6 +33,7 @@ from tracker_intake.domain.errors import (
 )
 from tracker_intake.domain.issue import IssueRef
 from tracker_intake.domain.launch import LaunchContext, LaunchOutcome, LaunchReport, launch_session
+from tracker_intake.domain.ports import Resolved
 from tracker_intake.domain.records import Acknowledgement, AckState, Claim, ClaimStatus, IssueSnapshot, ProjectRecord
 from tracker_intake.domain.session import LaunchedSession, SessionIssue, SessionRequest
 

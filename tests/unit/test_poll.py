@@ -12,7 +12,6 @@ from fakes import MemoryQueue, MemoryStore
 from intake_dev.clock import FixedClock
 from tracker_intake.domain import changes
 from tracker_intake.domain.config import ProjectConfig
-from tracker_intake.domain.credentials import Resolved
 from tracker_intake.domain.errors import (
     AuthFailed,
     IntakeError,
@@ -22,6 +21,7 @@ from tracker_intake.domain.errors import (
 )
 from tracker_intake.domain.issue import Issue
 from tracker_intake.domain.poll import PollContext, PollResult, poll_project
+from tracker_intake.domain.ports import Resolved
 from tracker_intake.domain.records import PRIMARY_COST_HISTORY, Installation, ProjectRecord, TokenBudget
 from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, RateLimit, Retries
 

@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 
 from ..domain.clock import SystemClock
 from ..domain.config import intake_repo
-from ..domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind, Resolved, app_key
+from ..domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind, app_key
 from ..domain.errors import AuthFailed, ConfigInvalid, CredentialUnknown
-from ..domain.ports import Clock, CredentialRegistry, ProjectStore
+from ..domain.ports import Clock, CredentialRegistry, ProjectStore, Resolved
 from ..domain.records import Installation, ProjectRecord
 from ..domain.tracker import Tracker
 from .github import GitHubTracker

@@ -16,12 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:  # config.py imports this module's rules; records.py imports config.py
-    from .ports import IssueWriter
-    from .records import ProjectRecord
-    from .tracker import Collaborators, Tracker
+from typing import Any
 
 DEFAULT_CREDENTIAL = "default"
 # Like a project id: 1-64 lower-case letters, digits and '-'.
@@ -93,52 +88,11 @@ def app_key(app_id: str, installation_id: int | None) -> str:
     return f"app-{app_id}-{installation_id if installation_id is not None else 'pending'}"
 
 
-@dataclass(frozen=True)
-class Resolved:
-    """A project's credential, ready to poll with."""
+def __getattr__(name: str) -> Any:
+    # Transitional (issue 27): the port moved to ports.py; poll.py and acknowledge.py still
+    # import it from here until their rewrite lands. Removed in the same change as their imports.
+    if name in ("Credentials", "Resolved"):
+        from . import ports
 
-    name: str
-    key: str
-    tracker: Tracker
-    # The same credential's writes on issues (acknowledgements); None where it cannot write.
-    writer: IssueWriter | None = None
-    # The same credential's answers on who may write to the repository (a member's issue is
-    # taken only once one says they may); None: no member's issue can be checked, none is taken.
-    collaborators: Collaborators | None = None
-
-
-class Credentials(Protocol):
-    """Resolves a project's credential. Implemented in the adapters (secrets, app tokens)."""
-
-    def for_project(self, record: ProjectRecord, *, remember: bool = True) -> Resolved:
-        """The tracker and budget key for the project's credential.
-
-        `remember`: cache an app installation found for the project on it (False for a preview
-        of a draft config, whose repository may not be the project's).
-
-        Raises an IntakeError when it cannot be had: an unknown name (ConfigInvalid), a secret
-        that cannot be read (TokenUnavailable), an app not installed on the repository
-        (RepoNotFound) or a refused app key (AuthFailed). The poll then backs off, saying why.
-        """
-        ...
-
-    def key_for(self, record: ProjectRecord) -> str:
-        """The budget key the project's next poll will spend, for the dispatcher's pacing.
-
-        Never calls GitHub. An app project whose installation is not known yet is paced on the
-        installation of another project of the same owner, if one was asked for before (an app
-        is installed once per account), else as `app-<id>-pending`: so ask for the projects
-        whose installation is known first. Raises an IntakeError like `for_project` when the
-        credential is unknown or its secret unreadable.
-        """
-        ...
-
-    def forget_installation(self, record: ProjectRecord) -> None:
-        """The project's credential failed to see its repository: forget the app installation
-        cached for it, so its next poll looks the installation up again.
-
-        The repository may have moved to another installation, or the app been reinstalled under
-        a new id; a cached installation would otherwise fail every poll. Nothing for a token.
-        Raises an IntakeError when the project cannot be written.
-        """
-        ...
+        return getattr(ports, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

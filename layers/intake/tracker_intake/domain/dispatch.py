@@ -25,9 +25,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from .credentials import Credentials
 from .errors import IntakeError
-from .ports import Clock, Invoker, ProjectStore, TokenBudgets
+from .ports import Clock, Credentials, Invoker, ProjectStore, TokenBudgets
 from .primary import PrimaryShare, allowance, expected_cost, is_busy
 from .records import Pace, ProjectRecord
 

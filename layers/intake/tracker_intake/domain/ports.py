@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -22,17 +23,19 @@ from .records import (
     TokenBudget,
 )
 from .session import LaunchedSession, SessionRequest
-from .tracker import CachedPage, Tracker
+from .tracker import CachedPage, Collaborators, Tracker
 
 __all__ = [
     "Clock",
     "CredentialRegistry",
+    "Credentials",
     "Invoker",
     "IssueWriter",
     "Ledger",
     "PermissionCache",
     "ProjectStore",
     "Redelivery",
+    "Resolved",
     "SessionLauncher",
     "SessionQueue",
     "TokenBudgets",
@@ -291,5 +294,56 @@ class SessionLauncher(Protocol):
         """Start the worker session; returns the backend's reference for it (and its URL, if given).
 
         Raises LaunchRetryable (try again later) or LaunchRejected (never will work).
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A project's credential, ready to poll with."""
+
+    name: str
+    key: str
+    tracker: Tracker
+    # The same credential's writes on issues (acknowledgements); None where it cannot write.
+    writer: IssueWriter | None = None
+    # The same credential's answers on who may write to the repository (a member's issue is
+    # taken only once one says they may); None: no member's issue can be checked, none is taken.
+    collaborators: Collaborators | None = None
+
+
+class Credentials(Protocol):
+    """Resolves a project's credential. Implemented in the adapters (secrets, app tokens)."""
+
+    def for_project(self, record: ProjectRecord, *, remember: bool = True) -> Resolved:
+        """The tracker and budget key for the project's credential.
+
+        `remember`: cache an app installation found for the project on it (False for a preview
+        of a draft config, whose repository may not be the project's).
+
+        Raises an IntakeError when it cannot be had: an unknown name (ConfigInvalid), a secret
+        that cannot be read (TokenUnavailable), an app not installed on the repository
+        (RepoNotFound) or a refused app key (AuthFailed). The poll then backs off, saying why.
+        """
+        ...
+
+    def key_for(self, record: ProjectRecord) -> str:
+        """The budget key the project's next poll will spend, for the dispatcher's pacing.
+
+        Never calls GitHub. An app project whose installation is not known yet is paced on the
+        installation of another project of the same owner, if one was asked for before (an app
+        is installed once per account), else as `app-<id>-pending`: so ask for the projects
+        whose installation is known first. Raises an IntakeError like `for_project` when the
+        credential is unknown or its secret unreadable.
+        """
+        ...
+
+    def forget_installation(self, record: ProjectRecord) -> None:
+        """The project's credential failed to see its repository: forget the app installation
+        cached for it, so its next poll looks the installation up again.
+
+        The repository may have moved to another installation, or the app been reinstalled under
+        a new id; a cached installation would otherwise fail every poll. Nothing for a token.
+        Raises an IntakeError when the project cannot be written.
         """
         ...
