@@ -31,7 +31,7 @@ from tracker_intake.domain.errors import (
     VersionConflict,
 )
 from tracker_intake.domain.issue import dedupe_key, deduplication_id
-from tracker_intake.domain.ports import Clock
+from tracker_intake.domain.ports import Clock, LaunchLedger
 from tracker_intake.domain.records import (
     Acknowledgement,
     Claim,
@@ -47,7 +47,7 @@ from tracker_intake.domain.session import SessionRequest
 from tracker_intake.domain.status import REPORTABLE
 from tracker_intake.domain.tracker import CachedPage
 
-__all__ = ["MemoryQueue", "MemoryStore", "Operations", "SentMessage"]
+__all__ = ["LaunchLedgerOver", "MemoryQueue", "MemoryStore", "Operations", "SentMessage"]
 
 _READS = frozenset(
     {
@@ -334,6 +334,8 @@ class MemoryStore:
     # --- Ledger --------------------------------------------------------------------------------
 
     def put_claim(self, claim: Claim) -> bool:
+        """Create the claim if the issue has none; False when it is taken. No port has it: tests
+        and the bench seed claims with it."""
         return self.try_claim(claim) is None
 
     def try_claim(self, claim: Claim) -> Claim | None:
@@ -622,3 +624,32 @@ class MemoryQueue:
                 self.sent.append(SentMessage(request.to_json(), request.project_id, dedup, request))
             if fault is not None:
                 raise fault
+
+
+class LaunchLedgerOver:
+    """The launcher's ledger passed through to another, for a test to step in on one of its
+    writes (a crash between two steps, say) by overriding that method alone."""
+
+    def __init__(self, inner: LaunchLedger) -> None:
+        self.inner = inner
+
+    def get_claim(self, canonical_id: str) -> Claim | None:
+        return self.inner.get_claim(canonical_id)
+
+    def transition(
+        self,
+        canonical_id: str,
+        from_status: ClaimStatus | tuple[ClaimStatus, ...],
+        to_status: ClaimStatus,
+        now: datetime,
+        *,
+        session_ref: str | None = None,
+        session_url: str | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        return self.inner.transition(
+            canonical_id, from_status, to_status, now, session_ref=session_ref, session_url=session_url, reason=reason
+        )
+
+    def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
+        return self.inner.save_ack(claim, ack, expected_version)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fakes import LaunchLedgerOver
 from harness import TOKEN, Pipeline
 
 from intake_dev.fake_github import FakeGitHub, RecordedRequest
@@ -180,21 +181,16 @@ class LauncherDied(Exception):
     """The launcher's process ending mid-way: not an IntakeError, so nothing in intake catches it."""
 
 
-class CrashingLedger:
+class CrashingLedger(LaunchLedgerOver):
     """The launcher's ledger, dying once on the write that records the acknowledgement done."""
 
-    def __init__(self, store: DynamoStore) -> None:
-        self.store = store
-        self.crashed = False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
+    crashed = False
 
     def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
         if ack.state is AckState.DONE and not self.crashed:
             self.crashed = True
             raise LauncherDied("the launcher died between the comment and its record")
-        return self.store.save_ack(claim, ack, expected_version)
+        return super().save_ack(claim, ack, expected_version)
 
 
 def test_a_crash_between_the_comment_and_its_record_leaves_one_comment(aws: dict[str, Any], github: FakeGitHub) -> None:

@@ -20,13 +20,14 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import boto3
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from fakes import LaunchLedgerOver
 from harness import TOKEN, Pipeline
 from reliability.aws_faults import BotoFaults, CallRule, Crash, FifoModel, _response, pk_of, sk_of
 from reliability.backend import SessionBackend
@@ -43,9 +44,9 @@ from tracker_intake.domain.dispatch import DispatchContext
 from tracker_intake.domain.errors import LaunchRetryable
 from tracker_intake.domain.launch import LaunchContext
 from tracker_intake.domain.poll import PollContext
-from tracker_intake.domain.ports import Ledger, SessionLauncher
+from tracker_intake.domain.ports import LaunchLedger, SessionLauncher
 from tracker_intake.domain.primary import allowance as primary_allowance
-from tracker_intake.domain.records import Acknowledgement, Claim, ClaimStatus
+from tracker_intake.domain.records import Claim, ClaimStatus
 from tracker_intake.domain.session import LaunchedSession, SessionRequest
 from tracker_intake.settings import DispatcherSettings, PollerSettings
 from tracker_intake.wiring import USER_AGENT, build_dispatch_context, build_poll_context
@@ -167,30 +168,12 @@ class LauncherCrashes:
         return sum(self.armed.values())
 
 
-class CrashingLedger:
+class CrashingLedger(LaunchLedgerOver):
     """The launcher's ledger with crash points around its two transitions."""
 
-    def __init__(self, inner: Ledger, crashes: LauncherCrashes) -> None:
-        self.inner = inner
+    def __init__(self, inner: LaunchLedger, crashes: LauncherCrashes) -> None:
+        super().__init__(inner)
         self.crashes = crashes
-
-    def put_claim(self, claim: Claim) -> bool:
-        return self.inner.put_claim(claim)
-
-    def try_claim(self, claim: Claim) -> Claim | None:
-        return self.inner.try_claim(claim)
-
-    def get_claim(self, canonical_id: str) -> Claim | None:
-        return self.inner.get_claim(canonical_id)
-
-    def get_claims(self, canonical_ids: Sequence[str]) -> dict[str, Claim]:
-        return self.inner.get_claims(canonical_ids)
-
-    def take_over(self, claim: Claim, old_token: str, old_status: ClaimStatus) -> bool:
-        return self.inner.take_over(claim, old_token, old_status)
-
-    def mark_enqueued(self, canonical_id: str, claim_token: str, now: datetime) -> bool:
-        return self.inner.mark_enqueued(canonical_id, claim_token, now)
 
     def transition(
         self,
@@ -205,24 +188,12 @@ class CrashingLedger:
     ) -> bool:
         if to_status is ClaimStatus.LAUNCHED:
             self.crashes.take("before_record")
-        moved = self.inner.transition(
+        moved = super().transition(
             canonical_id, from_status, to_status, now, session_ref=session_ref, session_url=session_url, reason=reason
         )
         if moved and to_status is ClaimStatus.LAUNCHING:
             self.crashes.take("after_launching")
         return moved
-
-    def list_sessions(self, project_id: str, limit: int, next_token: str | None) -> tuple[list[Claim], str | None]:
-        return self.inner.list_sessions(project_id, limit, next_token)
-
-    def release(self, project_id: str, canonical_id: str, now: datetime) -> Claim:
-        return self.inner.release(project_id, canonical_id, now)
-
-    def record_status(self, claim: Claim, expected_reports: int) -> bool:
-        return self.inner.record_status(claim, expected_reports)
-
-    def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
-        return self.inner.save_ack(claim, ack, expected_version)
 
 
 class CrashingLauncher:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .domain.clock import SystemClock
 from .domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind
@@ -22,9 +22,13 @@ if TYPE_CHECKING:
     from .domain.dispatch import DispatchContext
     from .domain.launch import LaunchContext
     from .domain.poll import PollContext
-    from .domain.ports import SessionLauncher
+    from .domain.ports import ClaimsByIssue, PermissionCache, SessionLauncher, TokenBudgets
     from .domain.preview import Preview
     from .settings import ApiSettings, DispatcherSettings, LauncherSettings, PollerSettings, _CredentialSettings
+
+    class PreviewStore(TokenBudgets, ClaimsByIssue, PermissionCache, Protocol):
+        """What a preview reads: the budgets, the claims of a page's issues, members' write access."""
+
 
 T = TypeVar("T")
 
@@ -273,7 +277,7 @@ def _report_key(settings: ApiSettings, key: str | None) -> Callable[[], str] | N
 class CredentialPreviewer:
     """Previews a config with the credential it names, within that credential's budget."""
 
-    def __init__(self, settings: ApiSettings, store: Any, credentials: DeploymentCredentials) -> None:
+    def __init__(self, settings: ApiSettings, store: PreviewStore, credentials: DeploymentCredentials) -> None:
         self._settings = settings
         self._store = store  # the credential budgets, and the ledger the claims are read from
         self._credentials = credentials

@@ -19,7 +19,7 @@ from ..domain.clock import SystemClock
 from ..domain.config import intake_repo
 from ..domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind, app_key
 from ..domain.errors import AuthFailed, ConfigInvalid, CredentialUnknown
-from ..domain.ports import Clock, CredentialRegistry, ProjectStore, Resolved
+from ..domain.ports import Clock, CredentialRegistry, InstallationStore, Resolved
 from ..domain.records import Installation, ProjectRecord
 from ..domain.tracker import Tracker
 from .github import GitHubTracker
@@ -46,7 +46,7 @@ class DeploymentCredentials:
         self,
         default: Credential | None,
         registry: CredentialRegistry,
-        projects: ProjectStore,
+        projects: InstallationStore,
         options: TrackerOptions,
         *,
         read_secret: Callable[[str], str],

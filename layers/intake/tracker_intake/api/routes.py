@@ -42,7 +42,7 @@ from ..domain.errors import (
 from ..domain.issue import CANONICAL_ID_PATTERN, parse_canonical_id
 from ..domain.patterns import schema_pattern
 from ..domain.pickup import project_pickup
-from ..domain.ports import Clock, CredentialRegistry, Ledger, ProjectStore
+from ..domain.ports import Clock, ConfigStore, CredentialRegistry, SessionLedger, StatusLedger
 from ..domain.preview import Previewer
 from ..domain.records import ProjectRecord
 from .models import (
@@ -65,8 +65,9 @@ logger = Logger(child=True)
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 
 
-class ApiStore(ProjectStore, Ledger, CredentialRegistry, Protocol):
-    """The API edits projects, releases claims and registers credentials: one store serves all."""
+class ApiStore(ConfigStore, SessionLedger, StatusLedger, CredentialRegistry, Protocol):
+    """The API edits projects, lists and releases sessions, records status reports and registers
+    credentials: one store serves all."""
 
 
 @dataclass(frozen=True)

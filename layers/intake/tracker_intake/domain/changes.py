@@ -26,7 +26,7 @@ from datetime import datetime
 from .backlog import Snapshot, snapshot_on_write
 from .config import ProjectConfig, intake_repo
 from .errors import ConfigInvalid, PollRefused, VersionConflict
-from .ports import Ledger, ProjectStore
+from .ports import ConfigStore, PageCache, SessionLedger
 from .records import Claim, ProjectRecord
 
 # Without a version from the caller, a write that must know the stored config reads it and
@@ -34,14 +34,14 @@ from .records import Claim, ProjectRecord
 _UNLOCKED_ATTEMPTS = 3
 
 
-def create_project(store: ProjectStore, project_id: str, config: ProjectConfig, now: datetime) -> ProjectRecord:
+def create_project(store: ConfigStore, project_id: str, config: ProjectConfig, now: datetime) -> ProjectRecord:
     """Create the project; created with intake on and `backlog: new`, it is marked to record its backlog."""
     started = snapshot_on_write(None, config) is Snapshot.START
     return store.create_project(project_id, config, now, backlog_since=now if started else None)
 
 
 def replace_config(
-    store: ProjectStore, project_id: str, config: ProjectConfig, expected_version: int | None, now: datetime
+    store: ConfigStore, project_id: str, config: ProjectConfig, expected_version: int | None, now: datetime
 ) -> ProjectRecord:
     """Replace the project's config (VersionConflict on a stale version), then drop its ETag cache.
 
@@ -54,7 +54,7 @@ def replace_config(
 
 
 def _replace(
-    store: ProjectStore, project_id: str, config: ProjectConfig, expected_version: int | None, now: datetime
+    store: ConfigStore, project_id: str, config: ProjectConfig, expected_version: int | None, now: datetime
 ) -> ProjectRecord:
     if not config.intake_enabled:
         # Off: no mark whatever was stored, and no poll to hurry (switching it on again clears
@@ -106,7 +106,7 @@ def _poll_rule(config: ProjectConfig) -> tuple[object, ...] | None:
     )
 
 
-def poll_now(store: ProjectStore, project_id: str) -> ProjectRecord:
+def poll_now(store: ConfigStore, project_id: str) -> ProjectRecord:
     """Clear the project's backoff so the next tick polls it (the dispatcher polls every due
     project whose backoff has passed, within its credential's budget): "Poll now", or "Retry
     now" while it is in backoff. ProjectNotFound; PollRefused when intake is off or its stored
@@ -121,7 +121,7 @@ def poll_now(store: ProjectStore, project_id: str) -> ProjectRecord:
     return store.clear_backoff(project_id)
 
 
-def release_claim(store: ProjectStore, ledger: Ledger, project_id: str, canonical_id: str, now: datetime) -> Claim:
+def release_claim(store: PageCache, ledger: SessionLedger, project_id: str, canonical_id: str, now: datetime) -> Claim:
     """Release the claim so the issue can start a session again, then drop the ETag cache."""
     claim = ledger.release(project_id, canonical_id, now)
     store.forget_pages(project_id)

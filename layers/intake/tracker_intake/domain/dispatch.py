@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from .errors import IntakeError
-from .ports import Clock, Credentials, Invoker, ProjectStore, TokenBudgets
+from .ports import Clock, Credentials, DispatchStore, Invoker, TokenBudgets
 from .primary import PrimaryShare, allowance, expected_cost, is_busy
 from .records import Pace, ProjectRecord
 
@@ -45,7 +45,7 @@ RETRIES_PER_POLL = 2
 class DispatchContext:
     """The ports and knobs one tick needs; built once per container by the dispatcher's handler."""
 
-    store: ProjectStore
+    store: DispatchStore
     budgets: TokenBudgets
     invoker: Invoker
     clock: Clock

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .ports import Ledger
+from .ports import SessionList
 from .records import Claim, ClaimStatus, IssueSnapshot
 
 # How many of a project's newest claims the API reads for its figures (one query of its ledger).
@@ -75,7 +75,7 @@ class Pickup:
     p95_seconds: float
 
 
-def project_pickup(ledger: Ledger, project_id: str) -> Pickup | None:
+def project_pickup(ledger: SessionList, project_id: str) -> Pickup | None:
     """The project's pickups over the launched claims among its `RECENT_CLAIMS` newest (one
     query of the ledger's index, which the session list reads too; no write per launch)."""
     claims, _ = ledger.list_sessions(project_id, RECENT_CLAIMS, None)

@@ -26,18 +26,31 @@ from .session import LaunchedSession, SessionRequest
 from .tracker import CachedPage, Collaborators, Tracker
 
 __all__ = [
+    "AckLedger",
+    "ClaimsByIssue",
     "Clock",
+    "ConfigStore",
     "CredentialRegistry",
     "Credentials",
+    "DispatchStore",
+    "InstallationStore",
     "Invoker",
     "IssueWriter",
+    "LaunchLedger",
     "Ledger",
+    "PageCache",
     "PermissionCache",
+    "PollClaims",
+    "PollStore",
+    "ProjectLookup",
     "ProjectStore",
     "Redelivery",
     "Resolved",
     "SessionLauncher",
+    "SessionLedger",
+    "SessionList",
     "SessionQueue",
+    "StatusLedger",
     "TokenBudgets",
     "Tracker",
     "WritePace",
@@ -48,8 +61,11 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-class ProjectStore(Protocol):
-    """Projects, their config and poll state, and their cached page ETags."""
+# --- Projects: one port per use; `ProjectStore` is all of them, as the adapters implement it. ---
+
+
+class PollStore(Protocol):
+    """The poll's project: its record and cached pages, its poll state, its backlog mark."""
 
     def load_for_poll(self, project_id: str) -> tuple[ProjectRecord, dict[str, CachedPage]]:
         """The project and its cached pages, in one read. Raises ProjectNotFound."""
@@ -59,39 +75,55 @@ class ProjectStore(Protocol):
 
     def commit_page(self, project_id: str, page: CachedPage) -> None: ...
 
-    def forget_pages(self, project_id: str) -> None:
-        """Drop the project's ETag cache, so the next poll sees every page again."""
+    def end_backlog(self, project_id: str, since: datetime) -> bool:
+        """Remove the `backlogSince` mark, only if it is still `since`; False when it is not."""
+        ...
+
+
+class DispatchStore(Protocol):
+    """The dispatcher's projects: those with intake enabled, and whether each waits for budget."""
+
+    def intake_enabled(self) -> Iterator[ProjectRecord]:
+        """Every project with intake enabled (the sparse index), page by page."""
         ...
 
     def set_deferred(self, project_id: str, since: datetime | None) -> None:
         """Record (or, with None, clear) that the project waits for its credential's budget."""
         ...
 
-    def clear_backoff(self, project_id: str) -> ProjectRecord:
-        """Clear the project's backoff and failures (`backoff_until`, `consecutive_failures`,
-        `last_error`, `transient`), keeping the rest of its poll state, so the next tick polls it.
-        The project as it now is; ProjectNotFound."""
-        ...
+
+class InstallationStore(Protocol):
+    """Where a project's GitHub App installation is cached (the credentials adapter's)."""
 
     def set_installation(self, project_id: str, installation: Installation | None) -> None:
         """Cache (or, with None, forget) the GitHub App installation that sees the project's repo."""
         ...
 
-    def end_backlog(self, project_id: str, since: datetime) -> bool:
-        """Remove the `backlogSince` mark, only if it is still `since`; False when it is not."""
+
+class ProjectLookup(Protocol):
+    """One project, read (an acknowledgement reads its project's config)."""
+
+    def get_project(self, project_id: str) -> ProjectRecord:
+        """The project. Raises ProjectNotFound."""
         ...
 
-    def intake_enabled(self) -> Iterator[ProjectRecord]:
-        """Every project with intake enabled (the sparse index), page by page."""
+
+class PageCache(Protocol):
+    """A project's ETag cache, dropped when what the poll would see changes (a release, say)."""
+
+    def forget_pages(self, project_id: str) -> None:
+        """Drop the project's ETag cache, so the next poll sees every page again."""
         ...
+
+
+class ConfigStore(ProjectLookup, PageCache, Protocol):
+    """The config API's projects: create, list, replace, delete, and hurry the next poll."""
 
     def create_project(
         self, project_id: str, config: ProjectConfig, now: datetime, *, backlog_since: datetime | None = None
     ) -> ProjectRecord:
         """Create the project (ProjectExists), marked `backlog_since` when given (domain/backlog.py)."""
         ...
-
-    def get_project(self, project_id: str) -> ProjectRecord: ...
 
     def list_projects(self, limit: int, next_token: str | None) -> tuple[list[ProjectRecord], str | None]: ...
 
@@ -112,24 +144,25 @@ class ProjectStore(Protocol):
         """
         ...
 
+    def clear_backoff(self, project_id: str) -> ProjectRecord:
+        """Clear the project's backoff and failures (`backoff_until`, `consecutive_failures`,
+        `last_error`, `transient`), keeping the rest of its poll state, so the next tick polls it.
+        The project as it now is; ProjectNotFound."""
+        ...
+
     def delete_project(self, project_id: str) -> None: ...
 
 
-class Ledger(Protocol):
-    """Claims: one per issue, ever, keyed by the lower-cased canonical id."""
+class ProjectStore(PollStore, DispatchStore, InstallationStore, ConfigStore, Protocol):
+    """Projects, their config and poll state, and their cached page ETags: every use at once,
+    as the DynamoDB adapter and the in-memory fake implement it. A consumer asks for its use."""
 
-    def put_claim(self, claim: Claim) -> bool:
-        """Create the claim if the issue has none. False when it is already taken."""
-        ...
 
-    def try_claim(self, claim: Claim) -> Claim | None:
-        """Create the claim if the issue has none (None); else the claim that holds the issue.
+# --- Claims: one per issue, ever, keyed by the lower-cased canonical id; one port per use. ---
 
-        One conditional write either way: a refused write carries the item that refused it.
-        """
-        ...
 
-    def get_claim(self, canonical_id: str) -> Claim | None: ...
+class ClaimsByIssue(Protocol):
+    """The claims of a page's issues, read at once (the poll, and the preview of a config)."""
 
     def get_claims(self, canonical_ids: Sequence[str]) -> dict[str, Claim]:
         """The existing claims of these issues, keyed by `dedupe_key`, read in batches of 100.
@@ -139,11 +172,39 @@ class Ledger(Protocol):
         """
         ...
 
+
+class PollClaims(ClaimsByIssue, Protocol):
+    """The poll's claims: take an issue, take over a stale claim, mark it queued."""
+
+    def try_claim(self, claim: Claim) -> Claim | None:
+        """Create the claim if the issue has none (None); else the claim that holds the issue.
+
+        One conditional write either way: a refused write carries the item that refused it.
+        """
+        ...
+
     def take_over(self, claim: Claim, old_token: str, old_status: ClaimStatus) -> bool:
         """Replace a stale or released claim, only if it still holds `old_token`."""
         ...
 
     def mark_enqueued(self, canonical_id: str, claim_token: str, now: datetime) -> bool: ...
+
+
+class AckLedger(Protocol):
+    """An acknowledgement's claim: read it, record the acknowledgement on it."""
+
+    def get_claim(self, canonical_id: str) -> Claim | None: ...
+
+    def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
+        """Write the claim's acknowledgement (and nothing else), only if the stored claim is
+        launched, of `claim.generation`, and its acknowledgement is at `expected_version` (None:
+        it has none yet). False when it is not: another delivery got there first."""
+        ...
+
+
+class LaunchLedger(AckLedger, Protocol):
+    """The launcher's claims: move a claim through launching to launched (or failed), then
+    acknowledge it on the issue."""
 
     def transition(
         self,
@@ -159,11 +220,25 @@ class Ledger(Protocol):
         """Move a claim between states; False when it is not in (one of) `from_status` (a no-op)."""
         ...
 
+
+class SessionList(Protocol):
+    """A project's claims, newest first (the API's session list, the pickup figures)."""
+
     def list_sessions(self, project_id: str, limit: int, next_token: str | None) -> tuple[list[Claim], str | None]: ...
+
+
+class SessionLedger(SessionList, Protocol):
+    """The API's sessions: list them, release one."""
 
     def release(self, project_id: str, canonical_id: str, now: datetime) -> Claim:
         """Mark the claim released so the issue can start a session again. ClaimNotFound."""
         ...
+
+
+class StatusLedger(Protocol):
+    """Status reports from the session backend: read the claim, record the report on it."""
+
+    def get_claim(self, canonical_id: str) -> Claim | None: ...
 
     def record_status(self, claim: Claim, expected_reports: int) -> bool:
         """Write the claim's session status, PR URL, history, report count and replay guard (and
@@ -171,11 +246,10 @@ class Ledger(Protocol):
         launched, and is of `claim.generation`. False when it is not (a race, or no claim)."""
         ...
 
-    def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
-        """Write the claim's acknowledgement (and nothing else), only if the stored claim is
-        launched, of `claim.generation`, and its acknowledgement is at `expected_version` (None:
-        it has none yet). False when it is not: another delivery got there first."""
-        ...
+
+class Ledger(PollClaims, LaunchLedger, SessionLedger, StatusLedger, Protocol):
+    """Claims, every use at once, as the DynamoDB adapter and the in-memory fake implement them.
+    A consumer asks for its use."""
 
 
 class PermissionCache(Protocol):

@@ -24,7 +24,7 @@ from .config import Backlog, ProjectConfig, TrackerIntake, intake_repo
 from .eligibility import EligibilityRule, SkipReason, skip_reason
 from .errors import CredentialBusy, PrimaryRateLimited, SecondaryRateLimited, TrackerError
 from .issue import Issue, dedupe_key
-from .ports import Clock, Ledger, PermissionCache, TokenBudgets
+from .ports import ClaimsByIssue, Clock, PermissionCache, TokenBudgets
 from .records import PACE_WINDOW, Claim, ClaimStatus, Pace, TokenBudget
 from .tracker import DEFAULT_PAGE_CAP, Collaborators, IssueQuery, RateLimit, Tracker
 from .write_access import WriteAccess, check_writers
@@ -88,7 +88,7 @@ class PreviewContext:
     requests_per_minute: int | None = None
     page_cap: int = DEFAULT_PAGE_CAP
     # Where the eligible issues' claims are read (None: the preview says nothing of them).
-    ledger: Ledger | None = None
+    ledger: ClaimsByIssue | None = None
     # Who may write to the repository (the preview's credential; None: members' issues cannot be
     # checked), where the answers are kept, and for which project (None: one not created yet,
     # whose answers are not kept).

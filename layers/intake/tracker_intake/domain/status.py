@@ -18,7 +18,7 @@ from datetime import datetime
 
 from .errors import ReportRefused, ReportUnauthenticated, RuleBroken, SessionNotFound
 from .patterns import LOGIN_PATTERN, REPO_CHARS
-from .ports import Ledger
+from .ports import StatusLedger
 from .records import STATUS_HISTORY_LIMIT, Claim, ClaimStatus, ReportGuard, SessionStatus, StatusChange
 from .signing import REPORT_STRING, SIGNATURE_HEADER, TIMESTAMP_HEADER, legacy_signature, report_signature
 
@@ -142,7 +142,9 @@ def check_pr_url(url: str, hosts: frozenset[str]) -> str:
     return url
 
 
-def record_report(ledger: Ledger, canonical_id: str, report: StatusReport, receipt: Receipt, now: datetime) -> Claim:
+def record_report(
+    ledger: StatusLedger, canonical_id: str, report: StatusReport, receipt: Receipt, now: datetime
+) -> Claim:
     """Keep an accepted report on the issue's claim; the claim as it is afterwards.
 
     Raises SessionNotFound (no claim), ReportUnauthenticated (a replay) or ReportRefused (the

@@ -185,6 +185,8 @@ class DynamoLedger:
     # --- Ledger ------------------------------------------------------------------------------------
 
     def put_claim(self, claim: Claim) -> bool:
+        """Create the claim if the issue has none; False when it is taken. No port has it: tests
+        and the bench seed claims with it."""
         return self.try_claim(claim) is None
 
     def try_claim(self, claim: Claim) -> Claim | None:
