@@ -86,23 +86,33 @@ def as_deployed(document: dict[str, Any], stage: str | None, *, sigv4: bool = Tr
             if operation.pop(SIGNED_EXTENSION, False):
                 document["components"].setdefault("securitySchemes", {}).update(SIGNED)
                 operation["security"] = [{name: [] for name in SIGNED}]
-            for parameter in operation.get("parameters", []):
-                parameter["schema"] = _never_null(parameter.get("schema", {}))
-            # An optional body is absent, or a JSON object: never `null`, which the API refuses.
-            for media in operation.get("requestBody", {}).get("content", {}).values():
-                media["schema"] = _never_null(media.get("schema", {}))
-            responses = operation.setdefault("responses", {})
-            extra = dict(_EVERY_OPERATION)
-            if method in ("post", "put", "patch"):
-                extra.update(_WITH_BODY)
-            for code, description in extra.items():
-                responses.setdefault(str(code), {"description": description})
-            for code, response in responses.items():
-                if code == "204":
-                    response.pop("content", None)
-                elif code.startswith(("4", "5")):
-                    response["content"] = error
+            _inputs_never_null(operation)
+            _responses_as_served(method, operation.setdefault("responses", {}), error)
     return document
+
+
+def _inputs_never_null(operation: dict[str, Any]) -> None:
+    """An operation's parameters and its body, each given or absent, never `null`."""
+    for parameter in operation.get("parameters", []):
+        parameter["schema"] = _never_null(parameter.get("schema", {}))
+    # An optional body is absent, or a JSON object: never `null`, which the API refuses.
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        media["schema"] = _never_null(media.get("schema", {}))
+
+
+def _responses_as_served(method: str, responses: dict[str, Any], error: dict[str, Any]) -> None:
+    """The statuses any operation can answer listed, a 204 without content, every refusal the
+    API's own error body."""
+    extra = dict(_EVERY_OPERATION)
+    if method in ("post", "put", "patch"):
+        extra.update(_WITH_BODY)
+    for status, description in extra.items():
+        responses.setdefault(str(status), {"description": description})
+    for code, response in responses.items():
+        if code == "204":
+            response.pop("content", None)
+        elif code.startswith(("4", "5")):
+            response["content"] = error
 
 
 def _never_null(schema: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from .backlog import predates
 from .backoff import backoff_until
-from .config import Acknowledge, Backlog, intake_repo
+from .config import Acknowledge, Backlog, TrackerIntake, intake_repo
 from .credentials import Credentials
 from .eligibility import EligibilityRule, is_eligible
 from .errors import (
@@ -164,26 +164,14 @@ def poll_project(
         return PollOutcome(project_id, PollResult.FAILED, error_kind=e.kind, error=str(e))
 
     now = ctx.clock.now()
-    if record.config_error is not None:
-        # Checked first: a config that no longer validates loads as an empty (disabled) one.
-        return _config_invalid(ctx, record, ConfigInvalid("config", record.config_error))
-    intake = record.config.tracker_intake
-    if intake is None or not intake.enabled:
-        return PollOutcome(project_id, PollResult.DISABLED)
-    if record.poll.backoff_until is not None and record.poll.backoff_until > now:
-        return PollOutcome(project_id, PollResult.IN_BACKOFF, backoff_until=record.poll.backoff_until)
-
-    try:
-        owner, name = intake_repo(record.config)
-    except ConfigInvalid as e:
-        return _config_invalid(ctx, record, e)
-
-    if ctx.credentials is not None:
-        try:
-            resolved = ctx.credentials.for_project(record)
-        except IntakeError as e:  # an unknown name, an unreadable secret, an app not installed
-            return _failed(ctx, record, PollOutcome(project_id, PollResult.FAILED), e, now)
-        ctx = replace(ctx, tracker=resolved.tracker, token_key=resolved.key, collaborators=resolved.collaborators)
+    target = _target(ctx, record, now)
+    if isinstance(target, PollOutcome):
+        return target
+    intake, query = target
+    polling = _with_project_credential(ctx, record, now)
+    if isinstance(polling, PollOutcome):
+        return polling
+    ctx = polling
     cache = own_pages(cache, ctx.token_key, record.credential)
 
     budget = _credential_budget(ctx)
@@ -191,14 +179,53 @@ def poll_project(
     if paused is not None:
         return PollOutcome(project_id, PollResult.CREDENTIAL_PAUSED, backoff_until=paused)
 
-    query = IssueQuery(owner, name, tuple(intake.labels), intake.assignee)
     run = _PollRun(ctx, record, EligibilityRule.of(intake), intake.max_sessions_per_poll, now, deadline)
     run.max_requests = max_requests
-    run.max_retries = (
-        min(max_retries, MAX_RETRIES) if max_retries is not None else (0 if max_requests is not None else MAX_RETRIES)
-    )
+    run.max_retries = _retries_granted(max_requests, max_retries)
     run.backlog = intake.backlog
     run.backlog_since = record.backlog_since if intake.backlog is Backlog.NEW else None
+    return _walk(run, query, cache, budget)
+
+
+def _target(ctx: PollContext, record: ProjectRecord, now: datetime) -> PollOutcome | tuple[TrackerIntake, IssueQuery]:
+    """What this project's poll asks for, or why it asks for nothing (its config, its switch, its backoff)."""
+    if record.config_error is not None:
+        # Checked first: a config that no longer validates loads as an empty (disabled) one.
+        return _config_invalid(ctx, record, ConfigInvalid("config", record.config_error))
+    intake = record.config.tracker_intake
+    if intake is None or not intake.enabled:
+        return PollOutcome(record.project_id, PollResult.DISABLED)
+    if record.poll.backoff_until is not None and record.poll.backoff_until > now:
+        return PollOutcome(record.project_id, PollResult.IN_BACKOFF, backoff_until=record.poll.backoff_until)
+    try:
+        owner, name = intake_repo(record.config)
+    except ConfigInvalid as e:
+        return _config_invalid(ctx, record, e)
+    return intake, IssueQuery(owner, name, tuple(intake.labels), intake.assignee)
+
+
+def _with_project_credential(ctx: PollContext, record: ProjectRecord, now: datetime) -> PollContext | PollOutcome:
+    """The context polling with the project's own credential, or the failure to resolve it."""
+    if ctx.credentials is None:
+        return ctx
+    try:
+        resolved = ctx.credentials.for_project(record)
+    except IntakeError as e:  # an unknown name, an unreadable secret, an app not installed
+        return _failed(ctx, record, PollOutcome(record.project_id, PollResult.FAILED), e, now)
+    return replace(ctx, tracker=resolved.tracker, token_key=resolved.key, collaborators=resolved.collaborators)
+
+
+def _retries_granted(max_requests: int | None, max_retries: int | None) -> int:
+    """The retries a poll may send: the dispatcher's grant (at most `MAX_RETRIES`); none when it
+    granted requests but no retries; `MAX_RETRIES` when the poll runs on no grant at all."""
+    if max_retries is not None:
+        return min(max_retries, MAX_RETRIES)
+    return 0 if max_requests is not None else MAX_RETRIES
+
+
+def _walk(run: _PollRun, query: IssueQuery, cache: dict[str, CachedPage], budget: TokenBudget | None) -> PollOutcome:
+    """Walk the pages and settle the project: success, a rate limit, or a failure and its backoff."""
+    ctx, record, now = run.ctx, run.record, run.now
     try:
         run.walk(query, cache)
     except (PrimaryRateLimited, SecondaryRateLimited) as e:
