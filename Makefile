@@ -13,7 +13,7 @@ export AWS_DEFAULT_REGION ?= $(REGION)
 
 # (The invoke-<function> targets are a pattern rule: declared phony, make would skip them.)
 .PHONY: help install tools test lint typecheck template-check checkov unit build deploy deploy-guided demo local load \
-        bench clean docs docs-serve browser dashboard dashboard-check dashboard-test built samlocal-deps lambda-image
+        bench clean docs docs-serve mutation browser dashboard dashboard-check dashboard-test built samlocal-deps lambda-image
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
@@ -103,6 +103,21 @@ checkov: tools $(CHECKOV)/.installed-$(CHECKOV_VERSION) ## checkov on the expand
 
 unit: install ## the unit tests alone (tests/unit: in-memory fakes, seconds); make test runs every test
 	$(BIN)/pytest tests/unit -q
+
+# Mutation testing of four domain modules with the unit tests that import them (mutmut; the list is
+# [tool.mutmut] in pyproject.toml). mutmut names a mutant after its file's path and puts its
+# mutants/ copy first on sys.path, so it runs in .mutation/, where the package sits at the top as
+# tracker_intake: the tests then import the mutated copy, not layers/intake's (the editable
+# install's). Untested mutants count as survivors; equivalent ones are set aside, each with its
+# reason, in tests/unit/mutation_equivalents.toml. Scores: CONTRIBUTING.md, "Mutation testing".
+MUTATION_CHILDREN ?= 2
+mutation: install ## mutation testing (mutmut) of eligibility, backoff, issue, dispatch: fails under 90 % a module (minutes)
+	rm -rf .mutation && mkdir .mutation
+	cp -R layers/intake/tracker_intake .mutation/tracker_intake
+	cp pyproject.toml .mutation/ && ln -s ../tests .mutation/tests
+	cd .mutation && ../$(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) > mutmut.log 2>&1 || \
+		(tail -c 3000 mutmut.log; echo; echo "mutmut failed: .mutation/mutmut.log"; exit 1)
+	$(BIN)/python -m intake_dev.mutation_score .mutation/mutants tests/unit/mutation_equivalents.toml --minimum 90
 
 test: install tools browser samlocal-deps ## the whole check CI runs: ruff, mypy, cfn-lint, sam validate, checkov, the dashboard, pytest
 	$(BIN)/ruff check .
