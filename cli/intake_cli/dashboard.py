@@ -90,72 +90,84 @@ def bundle_present() -> bool:
     return BUNDLE.joinpath("index.html").is_file()
 
 
+class _DashboardServer(ThreadingHTTPServer):
+    """The loopback server, holding the client its requests are forwarded with."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], client: ApiClient) -> None:
+        self.client = client
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _DashboardServer
+    protocol_version = "HTTP/1.1"
+    server_version = "intake-dashboard"
+
+    def _serve(self) -> None:
+        port = cast(tuple[str, int], self.server.server_address)[1]
+        refusal = _refusal(self.path, self.headers, port)
+        if refusal is not None:
+            self._refuse(*refusal)
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        if self.command in ("GET", "HEAD"):
+            found = static_file(self.path)
+            if found is not None:
+                self._reply(200, found[1], found[0], {"Cache-Control": "no-cache"})
+                return
+        # Only the page's own script can add this header: a form or a link cannot.
+        if not browser_guard.from_the_dashboard(self.headers):
+            self._refuse(403, browser_guard.NO_DASHBOARD_HEADER_REFUSAL)
+            return
+        self._forward(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+    def _forward(self, body: bytes | None) -> None:
+        """The request sent on to the API, signed; its answer passed back (502 if none came)."""
+        headers = {name: self.headers[name] for name in _REQUEST_HEADERS if self.headers.get(name) is not None}
+        try:
+            answer = self.server.client.forward(self.command, self.path, body, headers)
+        except (ApiUnreachable, UsageError) as e:
+            self._reply(502, "application/json", json.dumps({"message": str(e)}).encode(), {})
+            return
+        except BotoCoreError as e:  # credentials that cannot be loaded or refreshed (SSO expired...)
+            message = f"cannot sign the request with your AWS credentials: {type(e).__name__.removesuffix('Error')}"
+            self._reply(502, "application/json", json.dumps({"message": message}).encode(), {})
+            return
+        passed = {name: answer.headers[name] for name in _ANSWER_HEADERS[1:] if name in answer.headers}
+        self._reply(answer.status_code, answer.headers.get("Content-Type", "application/json"), answer.content, passed)
+
+    def _refuse(self, status: int, message: str) -> None:
+        self._reply(status, "application/json", json.dumps({"message": message}).encode(), {})
+        self.close_connection = True
+
+    def _reply(self, status: int, content_type: str, payload: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def end_headers(self) -> None:
+        # On every answer, http.server's own errors included.
+        for name, value in browser_guard.SECURITY_HEADERS.items():
+            self.send_header(name, value)
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
 def serve_dashboard(client: ApiClient, host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTPServer:
     """The dashboard and the forwarding proxy on host:port, in a daemon thread."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "intake-dashboard"
-
-        def _serve(self) -> None:
-            port = cast(tuple[str, int], self.server.server_address)[1]
-            refusal = _refusal(self.path, self.headers, port)
-            if refusal is not None:
-                self._refuse(*refusal)
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
-            if self.command in ("GET", "HEAD"):
-                found = static_file(self.path)
-                if found is not None:
-                    self._reply(200, found[1], found[0], {"Cache-Control": "no-cache"})
-                    return
-            # Only the page's own script can add this header: a form or a link cannot.
-            if not browser_guard.from_the_dashboard(self.headers):
-                self._refuse(403, browser_guard.NO_DASHBOARD_HEADER_REFUSAL)
-                return
-            headers = {name: self.headers[name] for name in _REQUEST_HEADERS if self.headers.get(name) is not None}
-            try:
-                answer = client.forward(self.command, self.path, body, headers)
-            except (ApiUnreachable, UsageError) as e:
-                self._reply(502, "application/json", json.dumps({"message": str(e)}).encode(), {})
-                return
-            except BotoCoreError as e:  # credentials that cannot be loaded or refreshed (SSO expired...)
-                message = f"cannot sign the request with your AWS credentials: {type(e).__name__.removesuffix('Error')}"
-                self._reply(502, "application/json", json.dumps({"message": message}).encode(), {})
-                return
-            passed = {name: answer.headers[name] for name in _ANSWER_HEADERS[1:] if name in answer.headers}
-            self._reply(
-                answer.status_code, answer.headers.get("Content-Type", "application/json"), answer.content, passed
-            )
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
-
-        def _refuse(self, status: int, message: str) -> None:
-            self._reply(status, "application/json", json.dumps({"message": message}).encode(), {})
-            self.close_connection = True
-
-        def _reply(self, status: int, content_type: str, payload: bytes, headers: dict[str, str]) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
-
-        def end_headers(self) -> None:
-            # On every answer, http.server's own errors included.
-            for name, value in browser_guard.SECURITY_HEADERS.items():
-                self.send_header(name, value)
-            super().end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = _DashboardServer((host, port), client)
     threading.Thread(target=server.serve_forever, name="intake-dashboard", daemon=True).start()
     return server
 

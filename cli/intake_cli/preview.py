@@ -58,6 +58,13 @@ def register(subparsers: Any) -> None:
             "oldest first. Read-only; uses GITHUB_TOKEN when it is set."
         ),
     )
+    _rule_arguments(parser)
+    _walk_and_output_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _rule_arguments(parser: argparse.ArgumentParser) -> None:
+    """The repository and the rule, as a project's config would set them."""
     parser.add_argument("--repo", required=True, metavar="OWNER/NAME", help="the repository to look at")
     parser.add_argument(
         "--label",
@@ -91,6 +98,10 @@ def register(subparsers: Any) -> None:
         help="take a MEMBER's issue without asking GitHub whether they may write to the repository "
         "(memberWriteCheck: false; see the README for the risk)",
     )
+
+
+def _walk_and_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where GitHub is, how far to walk, and what to print."""
     parser.add_argument(
         "--github-url",
         default=DEFAULT_GITHUB_URL,
@@ -106,7 +117,6 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--explain", action="store_true", help="also list the skipped issues and why")
     parser.add_argument("--json", dest="as_json", action="store_true", help="print JSON")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -141,17 +151,22 @@ def run(args: argparse.Namespace) -> int:
         _print_json(writers.taken, reasons if args.explain else None)
     else:
         _print_text(args.repo, rule, writers.taken, reasons if args.explain else None)
+    _print_notes(args, writers.unchecked, truncated)
+    return EXIT_OK
+
+
+def _print_notes(args: argparse.Namespace, unchecked: list[tuple[Issue, str]], truncated: bool) -> None:
+    """What the list leaves out: member issues that could not be checked, pages past the cap."""
     notes = sys.stderr if args.as_json else sys.stdout
-    if writers.unchecked and not args.explain:
-        count = len(writers.unchecked)
-        print(f"note: {count} member issue{'s' if count != 1 else ''} not shown: {writers.unchecked[0][1]}", file=notes)
+    if unchecked and not args.explain:
+        count = len(unchecked)
+        print(f"note: {count} member issue{'s' if count != 1 else ''} not shown: {unchecked[0][1]}", file=notes)
     if truncated:
         print(
             f"note: stopped after {args.max_pages} page{'s' if args.max_pages != 1 else ''}, "
             "as a poll does; newer issues are not shown",
             file=notes,
         )
-    return EXIT_OK
 
 
 def _intake_from_flags(args: argparse.Namespace) -> tuple[TrackerIntake | None, list[tuple[str, str]]]:

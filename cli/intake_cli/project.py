@@ -28,58 +28,97 @@ FLAGS = {
 }
 
 
+Action = Callable[[ApiClient, argparse.Namespace], int]
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("project", help="projects and their intake config (through the API)")
     commands = parser.add_subparsers(dest="project_command", metavar="COMMAND", required=True)
-
-    listing = commands.add_parser("list", help="list every project")
-    add_json_flag(listing)
-    listing.set_defaults(func=lambda args: run(args, lambda api: list_projects(api, args), flags=FLAGS))
-
-    show = commands.add_parser("show", help="a project's config, intake status and version")
-    show.add_argument("id")
-    add_json_flag(show)
-    show.set_defaults(func=lambda args: run(args, lambda api: show_project(api, args), flags=FLAGS))
-
-    poll = commands.add_parser(
-        "poll", help="poll a project on the next tick (within a minute): clears its backoff ('retry now')"
+    _command(commands, "list", list_projects, "list every project", arguments=_no_arguments)
+    _command(commands, "show", show_project, "a project's config, intake status and version")
+    _command(
+        commands,
+        "poll",
+        poll_project,
+        "poll a project on the next tick (within a minute): clears its backoff ('retry now')",
     )
-    poll.add_argument("id")
-    add_json_flag(poll)
-    poll.set_defaults(func=lambda args: run(args, lambda api: poll_project(api, args), flags=FLAGS))
-
-    preview = commands.add_parser(
+    _command(
+        commands,
         "preview",
-        help="what the project's stored rule would pick up now, and which project holds each issue "
+        preview_project,
+        "what the project's stored rule would pick up now, and which project holds each issue "
         "(through the API, within the deployment credential's budget)",
     )
-    preview.add_argument("id")
-    add_json_flag(preview)
-    preview.set_defaults(func=lambda args: run(args, lambda api: preview_project(api, args), flags=FLAGS))
+    _command(commands, "create", create_project, "create a project (intake off; see set-config)", _create_arguments)
+    _command(commands, "delete", delete_project, "delete a project (its session ledger stays)")
+    _command(
+        commands,
+        "set-config",
+        set_config,
+        "change a project's tracker intake (reads the current version, so concurrent edits are safe)",
+        _config_arguments,
+    )
+    _command(commands, "update", update_project, "change a project's name or git origin", _update_arguments)
 
-    create = commands.add_parser("create", help="create a project (intake off; see set-config)")
+
+def _project_id(command: argparse.ArgumentParser) -> None:
+    command.add_argument("id")
+
+
+def _no_arguments(command: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _command(
+    commands: Any,
+    name: str,
+    action: Action,
+    summary: str,
+    arguments: Callable[[argparse.ArgumentParser], None] = _project_id,
+) -> None:
+    """One `intake project` command: its arguments, then --json; it runs `action` against the API."""
+    command = commands.add_parser(name, help=summary)
+    arguments(command)
+    add_json_flag(command)
+    command.set_defaults(func=lambda args: run(args, lambda api: action(api, args), flags=FLAGS))
+
+
+def _create_arguments(create: argparse.ArgumentParser) -> None:
     create.add_argument("id", help="1-64 lower-case letters, digits and '-'")
     create.add_argument("--name")
     create.add_argument("--git-origin", help="e.g. git@github.com:acme/app.git (intake can poll its repo)")
-    add_json_flag(create)
-    create.set_defaults(func=lambda args: run(args, lambda api: create_project(api, args), flags=FLAGS))
 
-    delete = commands.add_parser("delete", help="delete a project (its session ledger stays)")
-    delete.add_argument("id")
-    add_json_flag(delete)
-    delete.set_defaults(func=lambda args: run(args, lambda api: delete_project(api, args), flags=FLAGS))
 
-    config = commands.add_parser(
-        "set-config",
-        help="change a project's tracker intake (reads the current version, so concurrent edits are safe)",
-    )
+def _update_arguments(update: argparse.ArgumentParser) -> None:
+    update.add_argument("id")
+    name = update.add_mutually_exclusive_group()
+    name.add_argument("--name")
+    name.add_argument("--clear-name", action="store_true")
+    origin = update.add_mutually_exclusive_group()
+    origin.add_argument("--git-origin", help="e.g. git@github.com:acme/app.git")
+    origin.add_argument("--clear-git-origin", action="store_true")
+
+
+def _config_arguments(config: argparse.ArgumentParser) -> None:
+    """set-config's flags, each field's in its turn: a value, or the flag that clears or resets it."""
     config.add_argument("id")
+    _switch_and_repo_flags(config)
+    _rule_flags(config)
+    _author_flags(config)
+    _launch_flags(config)
+
+
+def _switch_and_repo_flags(config: argparse.ArgumentParser) -> None:
     switch = config.add_mutually_exclusive_group()
     switch.add_argument("--tracker-intake", dest="enabled", action="store_true", default=None, help="turn on")
     switch.add_argument("--no-tracker-intake", dest="enabled", action="store_false", help="turn off")
     repo = config.add_mutually_exclusive_group()
     repo.add_argument("--tracker-repo", metavar="OWNER/NAME", help="default: derived from the project's git origin")
     repo.add_argument("--clear-tracker-repo", action="store_true", help="drop the override: use the git origin's repo")
+
+
+def _rule_flags(config: argparse.ArgumentParser) -> None:
+    """Which issues match: labels, assignee, labels that exclude, and how many a poll takes."""
     labels = config.add_mutually_exclusive_group()
     labels.add_argument(
         "--tracker-label", metavar="LABEL", action="append", help="issues need every label (repeatable)"
@@ -100,6 +139,10 @@ def register(subparsers: Any) -> None:
     )
     exclude.add_argument("--no-tracker-exclude-labels", action="store_true", help="skip no issue for its labels")
     config.add_argument("--max-sessions-per-poll", metavar="N", type=int)
+
+
+def _author_flags(config: argparse.ArgumentParser) -> None:
+    """Whose issues may start sessions."""
     authors = config.add_mutually_exclusive_group()
     authors.add_argument(
         "--tracker-author",
@@ -126,6 +169,10 @@ def register(subparsers: Any) -> None:
         help="take a MEMBER's issue without that check: every member of the organisation, read-only "
         "ones included, can then write the prompt of a worker that can push",
     )
+
+
+def _launch_flags(config: argparse.ArgumentParser) -> None:
+    """What happens once intake is on: the backlog, the acknowledgement, the credential polled with."""
     config.add_argument(
         "--tracker-backlog",
         choices=["new", "all"],
@@ -145,19 +192,6 @@ def register(subparsers: Any) -> None:
     credential.add_argument(
         "--clear-tracker-credential", action="store_true", help="poll with the deployment's default credential"
     )
-    add_json_flag(config)
-    config.set_defaults(func=lambda args: run(args, lambda api: set_config(api, args), flags=FLAGS))
-
-    update = commands.add_parser("update", help="change a project's name or git origin")
-    update.add_argument("id")
-    name = update.add_mutually_exclusive_group()
-    name.add_argument("--name")
-    name.add_argument("--clear-name", action="store_true")
-    origin = update.add_mutually_exclusive_group()
-    origin.add_argument("--git-origin", help="e.g. git@github.com:acme/app.git")
-    origin.add_argument("--clear-git-origin", action="store_true")
-    add_json_flag(update)
-    update.set_defaults(func=lambda args: run(args, lambda api: update_project(api, args), flags=FLAGS))
 
 
 def list_projects(api: ApiClient, args: argparse.Namespace) -> int:
