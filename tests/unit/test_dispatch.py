@@ -178,30 +178,36 @@ def test_a_paused_credential_polls_nothing_until_the_pause_ends() -> None:
 
 
 def test_a_tick_that_loses_the_race_for_the_pace_item_polls_nothing() -> None:
-    # GIVEN another tick that wrote the credential's pace after this one would have read it
+    # GIVEN another tick that wrote the credential's pace (a grant of its own) after this one read it
     _ctx, store, invoker, clock = _world(2, limit=10)
     store.save_pace(Pace(KEY, (Grant(clock.now(), 2),), None, 1))
     stale = StaleReads(store)
     # WHEN this tick runs with the stale read
     summary = dispatch(DispatchContext(store, stale, invoker, clock, KEY, requests_per_minute=10))
-    # THEN it polls nothing and says why: the same minute is never spent twice
+    # THEN its write fails once, and reading the pace again shows another tick's grant: it plans no
+    # more, polls nothing and says why (the same minute is never spent twice)
+    assert stale.saves == 1
     assert invoker.invoked == [] and summary.dispatched == 0
     assert summary.error is not None and "another tick" in summary.error
 
 
 class StaleReads:
-    """The budgets port as a tick sees it when another tick wrote the pace since its read."""
+    """The budgets port as a tick sees it when another tick wrote the pace after its first read."""
 
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
+        self.reads = self.saves = 0
 
     def get_budget(self, token_key: str) -> TokenBudget | None:
         return self.store.get_budget(token_key)
 
     def get_pace(self, token_key: str) -> Pace | None:
-        return None  # read before the other tick saved
+        self.reads += 1
+        # The first read was before the other tick saved; a read after a failed write is fresh.
+        return None if self.reads == 1 else self.store.get_pace(token_key)
 
     def save_pace(self, pace: Pace) -> bool:
+        self.saves += 1
         return self.store.save_pace(pace)
 
     def record_budget(self, budget: TokenBudget) -> None:
