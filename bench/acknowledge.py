@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 import random
 import statistics
 from collections.abc import Iterator
@@ -48,18 +47,21 @@ from intake_dev.template import create_resources
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.domain.acknowledge import AckContext, AckOutcome, AckReport
 from tracker_intake.domain.config import ProjectConfig
-from tracker_intake.domain.errors import AckDeferred, LaunchRetryable
-from tracker_intake.domain.launch import LaunchContext, launch_session
+from tracker_intake.domain.launch import (
+    WRITE_RESERVE,
+    Delivery,
+    LaunchContext,
+    Redeliver,
+    Retry,
+    launch_session,
+    redeliver,
+)
 from tracker_intake.domain.records import Claim, ClaimStatus, IssueSnapshot
 from tracker_intake.domain.session import LaunchedSession, SessionIssue, SessionRequest
 from tracker_intake.settings import LauncherSettings
 from tracker_intake.wiring import build_credentials
 
 from .common import TOKEN
-
-# functions/launcher/app.py's
-WRITE_RESERVE = timedelta(seconds=15)
-EARLY_FOR_SLOT = 2
 
 TARGETS = {
     "written_exactly_once": True,
@@ -184,26 +186,23 @@ def burst(issues: int) -> dict[str, Any]:
             clock.at = max(lanes[lane], message.visible_at)
             message.receives += 1
             deliveries[message.request.issue_id] = max(deliveries.get(message.request.issue_id, 0), message.receives)
-            try:
-                launch_session(
-                    message.request,
-                    ctx,
-                    lambda _: None,
-                    lambda r: _note(written_at, r, clock.now()),
-                    last_delivery=message.receives >= MAX_RECEIVES,
-                    deadline=clock.now() + INVOCATION - WRITE_RESERVE,
-                )
-            except AckDeferred as e:
+            result = launch_session(
+                message.request,
+                ctx,
+                Delivery(last=message.receives >= MAX_RECEIVES, deadline=clock.now() + INVOCATION - WRITE_RESERVE),
+            )
+            if result.ack is not None:
+                _note(written_at, result.ack, clock.now())
+            if isinstance(result, Redeliver):
                 if message.parked:  # waits alone: hidden as the handler hides it, then SQS's latency
-                    wait = (e.until - clock.now()).total_seconds()
-                    hidden = max(math.floor(wait) - EARLY_FOR_SLOT, 0) if e.at_slot else math.ceil(wait)
-                    at = clock.now() + timedelta(seconds=hidden + rng.uniform(0, LATENCY_SECONDS))
+                    hidden = redeliver(message.request, None, result.deferred, clock.now(), parked=True).hidden_for
+                    at = clock.now() + timedelta(seconds=(hidden or 0) + rng.uniform(0, LATENCY_SECONDS))
                     again = Message(at, next(seq), message.request, message.launched_at, message.receives, True)
                 else:  # the project's message is done; a parked copy is sent, visible at once
                     again = Message(clock.now(), next(seq), message.request, message.launched_at, 0, True)
                     parked += 1
                 heapq.heappush(queue, again)
-            except LaunchRetryable:
+            elif isinstance(result, Retry):
                 at = clock.now() + timedelta(seconds=VISIBILITY_TIMEOUT)
                 heapq.heappush(queue, Message(at, next(seq), message.request, message.launched_at, message.receives))
             lanes[lane] = clock.now() + timedelta(seconds=DELIVERY_SECONDS)

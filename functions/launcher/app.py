@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -13,20 +12,23 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
-from tracker_intake.domain.acknowledge import AckOutcome, AckReport
-from tracker_intake.domain.errors import AckDeferred, IntakeError
-from tracker_intake.domain.launch import LaunchContext, LaunchReport, launch_session
+from tracker_intake.domain.acknowledge import AckReport
+from tracker_intake.domain.errors import IntakeError
+from tracker_intake.domain.launch import (
+    LaunchContext,
+    LaunchReport,
+    LaunchResult,
+    Redeliver,
+    Retry,
+    delivery_from,
+    launch_session,
+)
+from tracker_intake.domain.ports import Redelivery
 from tracker_intake.domain.session import SessionRequest
 from tracker_intake.observability import record_ack, record_launch
 from tracker_intake.settings import LauncherSettings
 from tracker_intake.tracing import traced
 from tracker_intake.wiring import Ports, build_launch_context
-
-# A write's worst case (connect 3 s, read 10 s, once more after a 401) and a margin.
-WRITE_RESERVE = timedelta(seconds=15)
-# How early a parked request comes back for its write slot: more than SQS's and Lambda's
-# latency in giving it back, less than the acknowledgement's MAX_WAIT (5 s).
-EARLY_FOR_SLOT = 2
 
 logger = Logger()
 metrics = Metrics()
@@ -62,59 +64,59 @@ def report_ack(result: AckReport) -> None:
     record_ack(metrics, logger, result)
 
 
+class AcknowledgementWaits(Exception):
+    """Fails a launched request's record: SQS delivers it again when its acknowledgement can be written."""
+
+
 def record_handler(record: SessionRequestRecord, lambda_context: LambdaContext | None = None) -> None:
     context = ports()
-    request = record.body
-    deliveries = int(record.attributes.ApproximateReceiveCount)
-    redelivery = context.redelivery
-    # A request parked while its acknowledgement waits: its launch was reported already.
-    parked = redelivery is not None and redelivery.parked(record.attributes.MessageGroupId or "")
-    try:
-        launch_session(
-            request,
-            context,
-            _unreported if parked else report,
-            report_ack,
-            last_delivery=deliveries >= context.max_receives,
-            deadline=_deadline(context, lambda_context),
-        )
-    except AckDeferred as deferred:
-        # The session is launched; only its acknowledgement waits.
-        if redelivery is None:
-            raise
-        if not parked:
-            report_ack(AckReport(AckOutcome.DEFERRED, request.project_id, request.issue_id, request.acknowledge))
-            try:
-                # Out of the project's message group (FIFO would hold the project's next launches
-                # behind it until then): this message is done, the parked one waits alone.
-                redelivery.park(request, deferred.until)
-                logger.info("acknowledgement parked", extra={"issue_id": request.issue_id, "reason": str(deferred)})
-                return
-            except IntakeError as e:  # wait in the project's group, then
-                logger.warning("could not park the acknowledgement", extra={"reason": str(e)})
-        # Delivered again when it can be written, rather than after the visibility timeout:
-        # EARLY_FOR_SLOT seconds early for a kept slot (the launcher waits out the rest; late, the
-        # slot would be lost and another taken), no earlier than a retry's time.
-        wait = (deferred.until - context.clock.now()).total_seconds()
-        seconds = math.floor(wait) - EARLY_FOR_SLOT if deferred.at_slot else math.ceil(wait)
+    attributes = record.attributes
+    delivery = delivery_from(
+        context,
+        receive_count=int(attributes.ApproximateReceiveCount),
+        message_group=attributes.MessageGroupId or "",
+        time_left=_time_left(lambda_context),
+    )
+    result = launch_session(record.body, context, delivery)
+    _report(result)
+    if isinstance(result, Retry):
+        raise result.error
+    if isinstance(result, Redeliver):
+        _redeliver(result, record, context.redelivery)
+
+
+def _report(result: LaunchResult) -> None:
+    if result.launch is not None:
+        report(result.launch)
+    if result.ack is not None:
+        report_ack(result.ack)
+
+
+def _redeliver(result: Redeliver, record: SessionRequestRecord, redelivery: Redelivery | None) -> None:
+    """Park the request (this message is then done), or fail this message, hidden until its time."""
+    if result.park and redelivery is not None:
         try:
-            redelivery.delay(record.receiptHandle, max(seconds, 0))
+            # Out of the project's message group (FIFO would hold the project's next launches
+            # behind it until then): this message is done, the parked one waits alone.
+            redelivery.park(record.body, result.deferred.until)
+            logger.info(
+                "acknowledgement parked", extra={"issue_id": record.body.issue_id, "reason": result.deferred.reason}
+            )
+            return
+        except IntakeError as e:  # wait in the project's group, then
+            logger.warning("could not park the acknowledgement", extra={"reason": str(e)})
+    if result.hidden_for is not None and redelivery is not None:
+        try:
+            redelivery.delay(record.receiptHandle, result.hidden_for)
         except IntakeError as e:  # the visibility timeout brings it back all the same
             logger.warning("could not set the redelivery time", extra={"reason": str(e)})
-        raise
+    raise AcknowledgementWaits(result.deferred.reason)
 
 
-def _deadline(context: LaunchContext, lambda_context: LambdaContext | None) -> datetime | None:
-    """Past it, an acknowledgement must not wait for its slot: the invocation's end, less what a
-    write and the records after it may take."""
+def _time_left(lambda_context: LambdaContext | None) -> timedelta | None:
     if lambda_context is None:
         return None
-    remaining = timedelta(milliseconds=lambda_context.get_remaining_time_in_millis())
-    return context.clock.now() + remaining - WRITE_RESERVE
-
-
-def _unreported(result: LaunchReport) -> None:
-    """A parked request's launch outcome (a duplicate of its launch): not counted again."""
+    return timedelta(milliseconds=lambda_context.get_remaining_time_in_millis())
 
 
 @traced

@@ -30,7 +30,7 @@ def _launch_all(pipe: Pipeline, backend: RecordingBackend) -> int:
     delivered = 0
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
         for message in messages:
-            launch_session(SessionRequest.model_validate_json(message["Body"]), ctx, lambda report: None)
+            launch_session(SessionRequest.model_validate_json(message["Body"]), ctx)
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             delivered += 1
     return delivered

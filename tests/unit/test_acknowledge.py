@@ -12,10 +12,8 @@ import pytest
 from fakes import MemoryStore
 
 from intake_dev.clock import FixedClock
+from tracker_intake.domain.ack_decision import LEASE, MAX_ATTEMPTS, MAX_WAIT, AckDeferred
 from tracker_intake.domain.acknowledge import (
-    LEASE,
-    MAX_ATTEMPTS,
-    MAX_WAIT,
     WRITES_PER_HOUR,
     WRITES_PER_MINUTE,
     AckContext,
@@ -25,14 +23,21 @@ from tracker_intake.domain.acknowledge import (
 )
 from tracker_intake.domain.config import Acknowledge, parse_config
 from tracker_intake.domain.errors import (
-    AckDeferred,
     SecondaryRateLimited,
     StoreUnavailable,
     TrackerUnavailable,
     WriteRefused,
 )
 from tracker_intake.domain.issue import IssueRef
-from tracker_intake.domain.launch import LaunchContext, LaunchOutcome, LaunchReport, launch_session
+from tracker_intake.domain.launch import (
+    Delivery,
+    LaunchContext,
+    LaunchOutcome,
+    LaunchReport,
+    LaunchResult,
+    Redeliver,
+    launch_session,
+)
 from tracker_intake.domain.ports import Resolved
 from tracker_intake.domain.records import Acknowledgement, AckState, Claim, ClaimStatus, IssueSnapshot, ProjectRecord
 from tracker_intake.domain.session import LaunchedSession, SessionIssue, SessionRequest
@@ -183,6 +188,20 @@ class Harness:
             acknowledge=kind,
         )
 
+    def attempt(
+        self,
+        canonical: str = ISSUE,
+        kind: Acknowledge = Acknowledge.COMMENT,
+        *,
+        last: bool = False,
+        deadline: datetime | None = None,
+    ) -> LaunchResult:
+        """Deliver the request; what it came to, its reports kept as the handler would report them."""
+        result = launch_session(self.request(canonical, kind), self.ctx, Delivery(last=last, deadline=deadline))
+        self.launches.extend([result.launch] if result.launch else [])
+        self.acks.extend([result.ack] if result.ack else [])
+        return result
+
     def deliver(
         self,
         canonical: str = ISSUE,
@@ -191,14 +210,17 @@ class Harness:
         last: bool = False,
         deadline: datetime | None = None,
     ) -> None:
-        launch_session(
-            self.request(canonical, kind),
-            self.ctx,
-            self.launches.append,
-            self.acks.append,
-            last_delivery=last,
-            deadline=deadline,
-        )
+        """Deliver the request, whose acknowledgement is not left for a later delivery."""
+        result = self.attempt(canonical, kind, last=last, deadline=deadline)
+        assert not isinstance(result, Redeliver), result
+
+    def deferred(
+        self, canonical: str = ISSUE, kind: Acknowledge = Acknowledge.COMMENT, *, deadline: datetime | None = None
+    ) -> AckDeferred:
+        """Deliver the request, whose acknowledgement is left for a later delivery: what it waits for."""
+        result = self.attempt(canonical, kind, deadline=deadline)
+        assert isinstance(result, Redeliver), result
+        return result.deferred
 
     def stored(self, canonical: str = ISSUE) -> Claim:
         claim = self.store.get_claim(canonical)
@@ -371,11 +393,10 @@ def test_a_failing_github_is_retried_on_a_later_delivery_then_written() -> None:
     h.claim()
     h.writer.failures.append(TrackerUnavailable("GitHub is unavailable (502)"))
     # WHEN the request is delivered
-    with pytest.raises(AckDeferred) as deferred:
-        h.deliver(kind=Acknowledge.REACTION)
+    deferred = h.deferred(kind=Acknowledge.REACTION)
     # THEN the launch stands, and the acknowledgement waits for a redelivery a minute on
     assert h.stored().status is ClaimStatus.LAUNCHED
-    assert deferred.value.until == h.clock.now() + timedelta(seconds=60)
+    assert deferred.until == h.clock.now() + timedelta(seconds=60)
     ack = h.stored().ack
     assert ack is not None and ack.state is AckState.WAITING and "502" in (ack.detail or "")
     # AND the redelivery writes it
@@ -393,9 +414,7 @@ def test_an_acknowledgement_gives_up_after_its_tries() -> None:
     # WHEN the request is delivered until the acknowledgement stops asking for more
     deferrals = 0
     for _ in range(MAX_ATTEMPTS):
-        try:
-            h.deliver(kind=Acknowledge.LABEL)
-        except AckDeferred:
+        if isinstance(h.attempt(kind=Acknowledge.LABEL), Redeliver):
             deferrals += 1
         h.clock.advance(61)
     # THEN it failed for good after MAX_ATTEMPTS tries, saying why, and the launch stands
@@ -425,12 +444,11 @@ def test_a_secondary_limit_on_a_write_pauses_the_credential_and_waits_for_it() -
     retry_at = h.clock.now() + timedelta(seconds=90)
     h.writer.failures.append(SecondaryRateLimited(retry_at))
     # WHEN the request is delivered
-    with pytest.raises(AckDeferred) as deferred:
-        h.deliver()
+    deferred = h.deferred()
     # THEN the credential is paused for the polls too, and the write waits until then
     budget = h.store.get_budget(KEY)
     assert budget is not None and budget.paused_until == retry_at
-    assert deferred.value.until == retry_at
+    assert deferred.until == retry_at
 
 
 def test_writes_on_one_credential_are_a_second_apart_and_waited_for_when_near() -> None:
@@ -454,19 +472,17 @@ def test_a_slot_further_than_max_wait_is_kept_and_the_request_redelivered_at_it(
     h.claim()
     h.others_take_slots(10)
     # WHEN this launch's request is delivered
-    with pytest.raises(AckDeferred) as deferred:
-        h.deliver()
+    deferred = h.deferred()
     # THEN nothing is written yet: the slot ten seconds on is kept on the claim, and asked for
     slot = h.clock.now() + timedelta(seconds=10)
-    assert deferred.value.until == slot and slot - h.clock.now() > MAX_WAIT
+    assert deferred.until == slot and slot - h.clock.now() > MAX_WAIT
     ack = h.stored().ack
     assert ack is not None and ack.state is AckState.WAITING and ack.slot == slot and not ack.sent
     assert h.writer.writes == 0
     # AND a delivery before the slot (the parked request, delivered at once) waits again, writing nothing
     h.store.ops.reset()
-    with pytest.raises(AckDeferred) as again:
-        h.deliver()
-    assert again.value.until == slot and h.store.ops.count("save_ack") == 0 and h.writer.writes == 0
+    again = h.deferred()
+    assert again.until == slot and h.store.ops.count("save_ack") == 0 and h.writer.writes == 0
     # AND the redelivery at that moment writes it on that slot, taking no other
     h.clock.advance(10)
     h.deliver()
@@ -514,7 +530,7 @@ def test_a_new_generation_is_acknowledged_afresh() -> None:
     )
     # WHEN the new generation's request is delivered
     request = h.request().model_copy(update={"generation": 2})
-    launch_session(request, h.ctx, h.launches.append, h.acks.append)
+    launch_session(request, h.ctx)
     # THEN its session gets its own comment, with a marker of its own
     assert len(h.writer.comments) == 2
     assert "generation=2" in h.writer.comments[1][1]
@@ -531,15 +547,13 @@ def test_a_retry_delivered_before_its_time_writes_nothing() -> None:
     h.claim()
     retry_at = h.clock.now() + timedelta(seconds=90)
     h.writer.failures.append(SecondaryRateLimited(retry_at))
-    with pytest.raises(AckDeferred):
-        h.deliver()
+    h.deferred()
     # WHEN the request comes back at once (a parked copy is delivered immediately) and 89 s on
     for wait in (0, 89):
         h.clock.advance(wait)
-        with pytest.raises(AckDeferred) as again:
-            h.deliver()
+        again = h.deferred()
         # THEN nothing is written, and it waits for the same moment, spending no try
-        assert again.value.until == retry_at and not again.value.at_slot
+        assert again.until == retry_at and not again.at_slot
         assert h.writer.writes == 0 and h.stored().ack.attempts == 1  # type: ignore[union-attr]
     # AND at that moment it is written
     h.clock.advance(1)
@@ -554,9 +568,8 @@ def test_a_paused_credential_is_not_written_with() -> None:
     until = h.clock.now() + timedelta(minutes=2)
     h.store.pause(KEY, until)
     # WHEN the request is delivered THEN the write waits for the pause, takes no slot and no try
-    with pytest.raises(AckDeferred) as deferred:
-        h.deliver(kind=Acknowledge.LABEL)
-    assert deferred.value.until == until and h.writer.writes == 0
+    deferred = h.deferred(kind=Acknowledge.LABEL)
+    assert deferred.until == until and h.writer.writes == 0
     assert h.store.write_slots(KEY) == []
     # AND after the pause it is written
     h.clock.advance(120)
@@ -570,11 +583,10 @@ def test_a_slot_past_the_invocation_s_deadline_is_deferred_not_slept_for() -> No
     h.claim()
     h.others_take_slots(3)
     # WHEN the request is delivered
-    with pytest.raises(AckDeferred) as deferred:
-        h.deliver(kind=Acknowledge.REACTION, deadline=h.clock.now() + timedelta(seconds=2))
+    deferred = h.deferred(kind=Acknowledge.REACTION, deadline=h.clock.now() + timedelta(seconds=2))
     # THEN it does not sleep: the slot is kept and asked for, a little early
-    assert h.slept == [] and deferred.value.at_slot
-    assert deferred.value.until == h.clock.now() + timedelta(seconds=3)
+    assert h.slept == [] and deferred.at_slot
+    assert deferred.until == h.clock.now() + timedelta(seconds=3)
 
 
 def test_a_slot_is_reserved_when_the_credential_is_resolved_not_before() -> None:
@@ -600,15 +612,14 @@ def test_a_kept_slot_missed_is_not_used_late() -> None:
     h = Harness(Acknowledge.COMMENT)
     h.claim()
     h.others_take_slots(10)
-    with pytest.raises(AckDeferred) as deferred:
-        h.deliver()
+    deferred = h.deferred()
     # WHEN its request comes back half a second after the slot
     h.clock.advance(10.5)
     h.deliver()
     # THEN a new slot is taken (no write lands late in another's second), and the comment written on it
     slots = h.store.write_slots(KEY)
     assert len(slots) == 12 and slots[-1] >= slots[-2] + timedelta(seconds=1)
-    assert deferred.value.until == slots[-2] and len(h.writer.comments) == 1
+    assert deferred.until == slots[-2] and len(h.writer.comments) == 1
 
 
 def test_a_store_failure_after_the_launch_defers_the_acknowledgement_not_the_launch() -> None:
@@ -617,10 +628,9 @@ def test_a_store_failure_after_the_launch_defers_the_acknowledgement_not_the_lau
     h.claim()
     h.store.fail("get_project", StoreUnavailable("throttled"))
     # WHEN the request is delivered THEN the launch stands, and the acknowledgement waits a minute
-    with pytest.raises(AckDeferred) as deferred:
-        h.deliver()
+    deferred = h.deferred()
     assert h.stored().status is ClaimStatus.LAUNCHED
-    assert deferred.value.until == h.clock.now() + timedelta(seconds=60)
+    assert deferred.until == h.clock.now() + timedelta(seconds=60)
     # AND on the last delivery the same failure lets the message go, said as failed
     h.store.fail("get_project", StoreUnavailable("throttled"))
     h.deliver(last=True)
@@ -632,8 +642,7 @@ def test_an_acknowledgement_switched_off_while_it_waited_is_closed_not_left_wait
     h = Harness(Acknowledge.COMMENT)
     h.claim()
     h.others_take_slots(10)
-    with pytest.raises(AckDeferred):
-        h.deliver()
+    h.deferred()
     # WHEN the project is switched to none, and the request comes back
     h.set_acknowledge(Acknowledge.NONE)
     h.clock.advance(10)

@@ -15,6 +15,7 @@ from tracker_intake.domain.launch import (
     LaunchContext,
     LaunchOutcome,
     LaunchReport,
+    Retry,
     idempotency_key,
     launch_session,
 )
@@ -69,7 +70,13 @@ class Harness:
             enqueued_at=self.clock.now(),
             generation=generation,
         )
-        return launch_session(body, self.ctx, self.reports.append)
+        # As the launcher's handler does: report the outcome, and fail the message on a retry.
+        result = launch_session(body, self.ctx)
+        assert result.launch is not None
+        self.reports.append(result.launch)
+        if isinstance(result, Retry):
+            raise result.error
+        return result.launch
 
     @property
     def status(self) -> ClaimStatus:

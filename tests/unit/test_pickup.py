@@ -64,8 +64,9 @@ def launch(claim: Claim, clock: FixedClock) -> LaunchReport:
         enqueued_at=claim.claimed_at,
         generation=claim.generation,
     )
-    reports: list[LaunchReport] = []
-    return launch_session(request, LaunchContext(ledger=store, launcher=Backend(), clock=clock), reports.append)
+    report = launch_session(request, LaunchContext(ledger=store, launcher=Backend(), clock=clock)).launch
+    assert report is not None
+    return report
 
 
 # --- one launch ---------------------------------------------------------------------------------------

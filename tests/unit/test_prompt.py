@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracker_intake.domain.launch import PROMPT_CAP_BYTES, build_prompt, idempotency_key
+from tracker_intake.domain.launch import idempotency_key
+from tracker_intake.domain.prompt import PROMPT_CAP_BYTES, build_prompt
 from tracker_intake.domain.session import SessionIssue, SessionRequest
 
 URL = "https://github.com/acme/app/issues/42"

@@ -12,8 +12,8 @@ delivered. What keeps it to one write:
 
 What keeps it within GitHub's limits on content-creating requests (80 a minute, 500 an hour, one
 a second or slower): each write takes a slot from its credential's `WritePace`. A slot within
-`MAX_WAIT` is waited for; a later one is kept on the claim and the request is delivered again at
-that time (`AckDeferred`). A refused write (401, 403, 404, 410, 422) is recorded and logged; it
+`MAX_WAIT` is waited for; a later one is kept on the claim and the request is to be delivered
+again at that time (an `AckDeferred`, returned). A refused write (401, 403, 404, 410, 422) is recorded and logged; it
 never undoes or delays the launch, which is recorded before any of this runs.
 """
 
@@ -25,36 +25,33 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .config import ACK_LABEL, Acknowledge
-from .credentials import Credentials
-from .errors import (
+from .ack_decision import (
     AckDeferred,
-    IntakeError,
-    PrimaryRateLimited,
-    ProjectNotFound,
-    SecondaryRateLimited,
-    TrackerError,
-    WriteRefused,
+    Defer,
+    GiveUp,
+    Skip,
+    Write,
+    after_failure,
+    asked_by,
+    not_wanted,
+    not_yet,
+    on_arrival,
+    on_slot,
+    room,
 )
+from .config import ACK_LABEL, Acknowledge
+from .errors import IntakeError, PrimaryRateLimited, ProjectNotFound, SecondaryRateLimited, TrackerError, WriteRefused
 from .issue import IssueRef, parse_canonical_id
-from .ports import Clock, IssueWriter, Ledger, ProjectStore, TokenBudgets, WritePace
-from .records import Acknowledgement, AckState, Claim, ClaimStatus
+from .ports import AckLedger, Clock, Credentials, IssueWriter, ProjectLookup, TokenBudgets, WritePace
+from .records import Acknowledgement, AckState, Claim, ClaimStatus, ProjectRecord
 
 # GitHub's limits on content-creating requests, per credential
 # (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits).
 WRITES_PER_MINUTE = 80
 WRITES_PER_HOUR = 500
 WRITE_SPACING = timedelta(seconds=1)
-# A slot this close is waited for in the launcher; a later one is a redelivery.
-MAX_WAIT = timedelta(seconds=5)
-# Longer than the launcher's timeout (30 s): a lease that runs out belongs to a dead delivery.
-LEASE = timedelta(seconds=60)
-# Tries on a GitHub that fails (5xx, timeouts, rate limits) before the acknowledgement is given up.
-MAX_ATTEMPTS = 3
-RETRY_AFTER = timedelta(seconds=60)
 REACTION = "eyes"
 MARKER_PREFIX = "tracker-intake:ack"
-_DETAIL_CHARS = 300
 
 
 class AckOutcome(StrEnum):
@@ -80,7 +77,7 @@ class AckReport:
 class AckContext:
     """The acknowledgement's ports: the launcher's ledger and clock, plus GitHub's side."""
 
-    projects: ProjectStore
+    projects: ProjectLookup
     credentials: Credentials
     pace: WritePace
     budgets: TokenBudgets
@@ -130,149 +127,149 @@ def acknowledge(
     claim: Claim,
     kind: Acknowledge,
     ctx: AckContext,
-    ledger: Ledger,
+    ledger: AckLedger,
     clock: Clock,
     *,
     last_delivery: bool = False,
     deadline: datetime | None = None,
-) -> AckReport:
+) -> AckReport | AckDeferred:
     """Write the acknowledgement `kind` on the launched `claim`'s issue, unless it is written.
 
     `kind` is what the queued request asked for; the project's current config is read and wins
-    (intake may have been switched to `none` since). Raises AckDeferred when the write is to be
-    tried on a later delivery; on the `last_delivery` SQS makes, it gives up instead. Never
+    (intake may have been switched to `none` since). Returns an AckDeferred when the write is to
+    be tried on a later delivery; on the `last_delivery` SQS makes, it gives up instead. Never
     sleeps past `deadline` (the invocation's time, less a write's): a later slot is deferred.
+    The steps are decided in domain/ack_decision.py; this reads what they need and carries them out.
     """
+    return _Delivery(claim, kind, ctx, ledger, clock, last_delivery, deadline).run()
 
-    def report(outcome: AckOutcome, ack: Acknowledgement | None = None, reason: str | None = None) -> AckReport:
-        return AckReport(outcome, claim.project_id, claim.canonical_id, kind, ack.url if ack else None, reason)
 
-    if kind is Acknowledge.NONE or claim.status is not ClaimStatus.LAUNCHED:
-        return report(AckOutcome.NONE)
-    ack = claim.ack
-    if ack is not None and ack.state.final:
-        return report(AckOutcome.NONE, ack, f"already {ack.state.value}")
-    now = clock.now()
-    if ack is not None and ack.state is AckState.WRITING and ack.lease_until is not None and ack.lease_until > now:
-        # Another delivery (a duplicate request) is writing it. If that one dies, its own
-        # message comes back after the lease and finishes the job.
-        return report(AckOutcome.NONE, ack, "another delivery is writing it")
-    if ack is not None and ack.state is AckState.WAITING and not last_delivery:
-        # Not due yet (a parked copy comes at once, then shortly before its time): nothing to
-        # read or write until it is; what may have changed meanwhile is checked when it is due.
-        if ack.not_before is not None and ack.not_before > now:
-            raise AckDeferred(ack.not_before, f"retry until {ack.not_before:%H:%M:%S} UTC")
-        if ack.slot is not None and ack.slot - now > _room(now, deadline):
-            raise AckDeferred(ack.slot, f"the write slot of its credential is at {ack.slot:%H:%M:%S} UTC", at_slot=True)
+@dataclass
+class _Delivery:
+    """One delivery's acknowledgement, carried out step by step."""
 
-    try:
-        project = ctx.projects.get_project(claim.project_id)
-    except ProjectNotFound:
-        project = None
-    intake = project.config.tracker_intake if project is not None else None
-    kind = intake.acknowledge if intake is not None else Acknowledge.NONE
-    if project is None or kind is Acknowledge.NONE:
-        why = "the project is deleted" if project is None else "the project no longer asks for an acknowledgement"
-        if ack is None:
-            return report(AckOutcome.NONE, reason=why)
-        # Begun, not written: said so for good, rather than left waiting.
-        return _finish(report, ledger, claim, ack, AckState.FAILED, now, detail=f"not written: {why}")
+    claim: Claim
+    # What the report names: the request's kind, then the project's, then the one a sent write kept.
+    kind: Acknowledge
+    ctx: AckContext
+    ledger: AckLedger
+    clock: Clock
+    last_delivery: bool
+    deadline: datetime | None
 
-    current = ack or Acknowledgement(kind, AckState.WAITING, ctx.draw(), now, now, version=0)
-    if current.sent:
-        kind = current.kind  # a write may have gone out: the generation keeps its kind
-    if current.not_before is not None and current.not_before > now:
-        # A retry, delivered before its time (a parked copy is delivered at once).
-        return _not_yet(report, ledger, claim, current, current.not_before, "retry", last_delivery, now)
-    try:
-        resolved = ctx.credentials.for_project(project)
-        budget = ctx.budgets.get_budget(resolved.key)
-        paused = budget.blocked_until(clock.now()) if budget is not None else None
-        if paused is not None:
-            # GitHub limited the credential: no write until then (it spends no attempt).
-            return _not_yet(report, ledger, claim, current, paused, "credential paused", last_delivery, now)
+    def run(self) -> AckReport | AckDeferred:
+        now = self.clock.now()
+        arrived = on_arrival(
+            self.claim, self.kind, now, last_delivery=self.last_delivery, room=room(now, self.deadline)
+        )
+        if arrived is not None:
+            return self._carry_out(arrived)
+        project = self._project()
+        self.kind = asked_by(project)
+        if project is None or self.kind is Acknowledge.NONE:
+            return self._carry_out(not_wanted(self.claim, project, now))
+        current = self.claim.ack or Acknowledgement(self.kind, AckState.WAITING, self.ctx.draw(), now, now, version=0)
+        if current.sent:
+            self.kind = current.kind  # a write may have gone out: the generation keeps its kind
+        if current.not_before is not None and current.not_before > now:
+            # A retry, delivered before its time (a parked copy is delivered at once).
+            return self._carry_out(not_yet(current, current.not_before, "retry", now, last_delivery=self.last_delivery))
+        return self._with_credential(project, current, now)
+
+    def _with_credential(
+        self, project: ProjectRecord, current: Acknowledgement, now: datetime
+    ) -> AckReport | AckDeferred:
+        try:
+            resolved = self.ctx.credentials.for_project(project)
+            paused = self._paused(resolved.key)
+            if paused is not None:
+                # GitHub limited the credential: no write until then (it spends no attempt).
+                return self._carry_out(
+                    not_yet(current, paused, "credential paused", now, last_delivery=self.last_delivery)
+                )
+            slot = self._slot(resolved.key, current)
+        except IntakeError as e:
+            return self._carry_out(after_failure(current, e, self.clock.now(), last_delivery=self.last_delivery))
+        if resolved.writer is None:
+            return self._carry_out(GiveUp(current, "this credential cannot write", now))
+        now = self.clock.now()
+        next_step = on_slot(
+            current, self.kind, slot, now, room=room(now, self.deadline), last_delivery=self.last_delivery
+        )
+        if isinstance(next_step, Write):
+            return self._write(next_step, resolved.writer, resolved.key, now)
+        return self._carry_out(next_step)
+
+    def _project(self) -> ProjectRecord | None:
+        try:
+            return self.ctx.projects.get_project(self.claim.project_id)
+        except ProjectNotFound:
+            return None
+
+    def _paused(self, key: str) -> datetime | None:
+        budget = self.ctx.budgets.get_budget(key)
+        return budget.blocked_until(self.clock.now()) if budget is not None else None
+
+    def _slot(self, key: str, current: Acknowledgement) -> datetime:
         # A kept slot is used only on time: one used late would crowd the writer of the next.
         kept = current.slot if current.state is AckState.WAITING else None
-        slot = kept if kept is not None and kept >= clock.now() else ctx.pace.reserve_write(resolved.key, clock.now())
-    except AckDeferred:
-        raise
-    except IntakeError as e:
-        return _retry(report, ledger, claim, current, clock.now(), e, last_delivery)
-    if resolved.writer is None:
-        return _finish(report, ledger, claim, current, AckState.FAILED, now, detail="this credential cannot write")
+        if kept is not None and kept >= self.clock.now():
+            return kept
+        return self.ctx.pace.reserve_write(key, self.clock.now())
 
-    now = clock.now()
-    if slot - now > _room(now, deadline):
-        if last_delivery:
-            detail = f"no write slot before the request's last delivery (the next is at {slot:%H:%M:%S} UTC)"
-            return _finish(report, ledger, claim, current, AckState.FAILED, now, detail=detail)
-        why = f"the write slot of its credential is at {slot:%H:%M:%S} UTC"
-        if not (current.state is AckState.WAITING and current.slot == slot and current.version):
-            # Kept on the claim (a parked copy delivered early finds it there and writes nothing).
-            waiting = replace(current, kind=kind, state=AckState.WAITING, slot=slot, not_before=None, updated_at=now)
-            if _save(ledger, claim, waiting) is None:
-                return report(AckOutcome.NONE, reason="another delivery took it")
-        raise AckDeferred(slot, why, at_slot=True)
+    def _write(self, step: Write, writer: IssueWriter, key: str, now: datetime) -> AckReport | AckDeferred:
+        writing = self._save(step.ack)
+        if writing is None:
+            return self._report(AckOutcome.NONE, reason="another delivery took it")
+        if step.slot > now:
+            self.ctx.sleep((step.slot - now).total_seconds())
+            if self._released():
+                return self._report(
+                    AckOutcome.NONE, reason="the claim was released while the write waited for its slot"
+                )
+        issue = parse_canonical_id(self.claim.canonical_id)
+        try:
+            url = _write(writer, issue, self.claim, writing, step.interrupted)
+        except WriteRefused as e:
+            return self._finish(writing, AckState.REFUSED, self.clock.now(), detail=str(e))
+        except TrackerError as e:
+            if isinstance(e, SecondaryRateLimited | PrimaryRateLimited) and e.retry_at is not None:
+                # The credential's polls must wait too: GitHub counts them against the same limits.
+                self.ctx.budgets.pause(key, e.retry_at)
+            return self._carry_out(after_failure(writing, e, self.clock.now(), last_delivery=self.last_delivery))
+        return self._finish(writing, AckState.DONE, self.clock.now(), url=url)
 
-    # Interrupted: an earlier delivery may have sent the write and died before recording it.
-    interrupted = current.sent
-    writing = _save(
-        ledger,
-        claim,
-        replace(
-            current,
-            kind=kind,
-            state=AckState.WRITING,
-            slot=slot,
-            not_before=None,
-            sent=True,
-            attempts=current.attempts + 1,
-            updated_at=now,
-            lease_until=max(now, slot) + LEASE,
-        ),
-    )
-    if writing is None:
-        return report(AckOutcome.NONE, reason="another delivery took it")
-    if slot > now:
-        ctx.sleep((slot - now).total_seconds())
-        # A release may have landed while this slept: its session is not to be acknowledged.
-        fresh = ledger.get_claim(claim.canonical_id)
-        if fresh is None or fresh.status is not ClaimStatus.LAUNCHED or fresh.generation != claim.generation:
-            return report(AckOutcome.NONE, reason="the claim was released while the write waited for its slot")
+    def _released(self) -> bool:
+        """Whether a release landed while this slept: its session is not to be acknowledged."""
+        fresh = self.ledger.get_claim(self.claim.canonical_id)
+        return fresh is None or fresh.status is not ClaimStatus.LAUNCHED or fresh.generation != self.claim.generation
 
-    issue = parse_canonical_id(claim.canonical_id)
-    try:
-        url = _write(resolved.writer, issue, claim, writing, interrupted)
-    except WriteRefused as e:
-        return _finish(report, ledger, claim, writing, AckState.REFUSED, clock.now(), detail=str(e))
-    except TrackerError as e:
-        if isinstance(e, SecondaryRateLimited | PrimaryRateLimited) and e.retry_at is not None:
-            # The credential's polls must wait too: GitHub counts them against the same limits.
-            ctx.budgets.pause(resolved.key, e.retry_at)
-        return _retry(report, ledger, claim, writing, clock.now(), e, last_delivery)
-    return _finish(report, ledger, claim, writing, AckState.DONE, clock.now(), url=url)
+    def _carry_out(self, step: Skip | Defer | GiveUp) -> AckReport | AckDeferred:
+        if isinstance(step, Skip):
+            return self._report(AckOutcome.NONE, step.url, step.reason)
+        if isinstance(step, GiveUp):
+            return self._finish(step.ack, AckState.FAILED, step.at, detail=step.detail)
+        if step.keep is not None and self._save(step.keep) is None:
+            return self._report(AckOutcome.NONE, reason="another delivery took it")
+        return step.deferred
 
+    def _finish(
+        self, ack: Acknowledgement, state: AckState, now: datetime, *, url: str | None = None, detail: str | None = None
+    ) -> AckReport:
+        final = replace(ack, state=state, lease_until=None, updated_at=now, url=url, detail=detail)
+        if self._save(final) is None:
+            # Released (or taken again) meanwhile: this generation's acknowledgement is moot.
+            return self._report(AckOutcome.NONE, final.url, "the claim changed meanwhile")
+        outcome = {AckState.DONE: AckOutcome.DONE, AckState.REFUSED: AckOutcome.REFUSED}.get(state, AckOutcome.FAILED)
+        return self._report(outcome, final.url, detail)
 
-def _room(now: datetime, deadline: datetime | None) -> timedelta:
-    """How long a delivery may sleep for its slot: MAX_WAIT, and never past the deadline."""
-    return MAX_WAIT if deadline is None else max(min(MAX_WAIT, deadline - now), timedelta(0))
+    def _save(self, ack: Acknowledgement) -> Acknowledgement | None:
+        """`ack` saved over the version it was made from (0: none stored); None when that lost a race."""
+        saved = replace(ack, version=ack.version + 1)
+        return saved if self.ledger.save_ack(self.claim, saved, ack.version or None) else None
 
-
-def _not_yet(
-    report: Callable[..., AckReport],
-    ledger: Ledger,
-    claim: Claim,
-    ack: Acknowledgement,
-    until: datetime,
-    why: str,
-    last_delivery: bool,
-    now: datetime,
-) -> AckReport:
-    """Nothing may be written before `until`: defer to it (writing nothing), or give up on the last delivery."""
-    if last_delivery:
-        detail = f"gave up: {why} until {until:%H:%M:%S} UTC, past the request's last delivery"
-        return _finish(report, ledger, claim, ack, AckState.FAILED, now, detail=detail)
-    raise AckDeferred(until, f"{why} until {until:%H:%M:%S} UTC")
+    def _report(self, outcome: AckOutcome, url: str | None = None, reason: str | None = None) -> AckReport:
+        return AckReport(outcome, self.claim.project_id, self.claim.canonical_id, self.kind, url, reason)
 
 
 def _write(writer: IssueWriter, issue: IssueRef, claim: Claim, ack: Acknowledgement, interrupted: bool) -> str | None:
@@ -286,56 +283,3 @@ def _write(writer: IssueWriter, issue: IssueRef, claim: Claim, ack: Acknowledgem
         if found is not None:
             return found
     return writer.add_comment(issue, comment_body(claim, ack.marker))
-
-
-def _retry(
-    report: Callable[..., AckReport],
-    ledger: Ledger,
-    claim: Claim,
-    ack: Acknowledgement,
-    now: datetime,
-    error: IntakeError,
-    last_delivery: bool,
-) -> AckReport:
-    detail = _detail(error)
-    if last_delivery or ack.attempts >= MAX_ATTEMPTS:
-        why = f"gave up after {ack.attempts} tries: {detail}" if ack.attempts else detail
-        return _finish(report, ledger, claim, ack, AckState.FAILED, now, detail=why)
-    until = max(error.retry_at, now) if isinstance(error, TrackerError) and error.retry_at else now + RETRY_AFTER
-    # Kept on the claim: a delivery before it (a parked copy comes at once) writes nothing. A new
-    # slot then: this one was spent, or is in the past by then.
-    waiting = replace(
-        ack, state=AckState.WAITING, slot=None, not_before=until, lease_until=None, updated_at=now, detail=detail
-    )
-    if _save(ledger, claim, waiting) is None:
-        return report(AckOutcome.NONE, reason="another delivery took it")
-    raise AckDeferred(until, f"acknowledgement failed, retrying at {until:%H:%M:%S} UTC: {detail}")
-
-
-def _finish(
-    report: Callable[..., AckReport],
-    ledger: Ledger,
-    claim: Claim,
-    ack: Acknowledgement,
-    state: AckState,
-    now: datetime,
-    *,
-    url: str | None = None,
-    detail: str | None = None,
-) -> AckReport:
-    final = replace(ack, state=state, lease_until=None, updated_at=now, url=url, detail=detail)
-    if _save(ledger, claim, final) is None:
-        # Released (or taken again) meanwhile: this generation's acknowledgement is moot.
-        return report(AckOutcome.NONE, final, "the claim changed meanwhile")
-    outcome = {AckState.DONE: AckOutcome.DONE, AckState.REFUSED: AckOutcome.REFUSED}.get(state, AckOutcome.FAILED)
-    return report(outcome, final, detail)
-
-
-def _save(ledger: Ledger, claim: Claim, ack: Acknowledgement) -> Acknowledgement | None:
-    """`ack` saved over the version it was made from (0: none stored); None when that lost a race."""
-    saved = replace(ack, version=ack.version + 1)
-    return saved if ledger.save_ack(claim, saved, ack.version or None) else None
-
-
-def _detail(error: Exception) -> str:
-    return str(error)[:_DETAIL_CHARS] or type(error).__name__
