@@ -13,8 +13,10 @@ delivered. What keeps it to one write:
 What keeps it within GitHub's limits on content-creating requests (80 a minute, 500 an hour, one
 a second or slower): each write takes a slot from its credential's `WritePace`. A slot within
 `MAX_WAIT` is waited for; a later one is kept on the claim and the request is to be delivered
-again at that time (an `AckDeferred`, returned). A refused write (401, 403, 404, 410, 422) is recorded and logged; it
-never undoes or delays the launch, which is recorded before any of this runs.
+again at that time (an `AckDeferred`, returned). A refused write (401, 403, 404, 410, 422) is
+recorded and logged; it never undoes or delays the launch, which is recorded before any of this
+runs. What to do at each point is decided in domain/ack_decision.py, without I/O; this module
+reads what each decision needs and carries it out.
 """
 
 from __future__ import annotations
@@ -139,14 +141,13 @@ def acknowledge(
     (intake may have been switched to `none` since). Returns an AckDeferred when the write is to
     be tried on a later delivery; on the `last_delivery` SQS makes, it gives up instead. Never
     sleeps past `deadline` (the invocation's time, less a write's): a later slot is deferred.
-    The steps are decided in domain/ack_decision.py; this reads what they need and carries them out.
     """
-    return _Delivery(claim, kind, ctx, ledger, clock, last_delivery, deadline).run()
+    return _Attempt(claim, kind, ctx, ledger, clock, last_delivery, deadline).run()
 
 
 @dataclass
-class _Delivery:
-    """One delivery's acknowledgement, carried out step by step."""
+class _Attempt:
+    """One delivery's attempt at the acknowledgement, carried out step by step."""
 
     claim: Claim
     # What the report names: the request's kind, then the project's, then the one a sent write kept.
