@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tracker_intake.domain.poll import PollContext, PollResult, poll_project
-from tracker_intake.observability import record_poll
+from tracker_intake.observability import record_poll, record_poll_counts
 from tracker_intake.settings import PollerSettings
 from tracker_intake.tracing import traced
 from tracker_intake.wiring import Ports, build_poll_context
@@ -55,6 +55,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         max_retries=request.max_retries,
     )
     record_poll(metrics, outcome)
+    record_poll_counts(metrics, outcome)
     summary = {
         "projectId": outcome.project_id,
         "result": outcome.result.value,

@@ -12,12 +12,7 @@ from .domain.poll import PollOutcome, PollResult
 
 
 def record_poll(metrics: Metrics, outcome: PollOutcome) -> None:
-    _record_poll_result(metrics, outcome)
-    _record_poll_counts(metrics, outcome)
-
-
-def _record_poll_result(metrics: Metrics, outcome: PollOutcome) -> None:
-    """One metric for how the poll ended."""
+    """How the poll ended (what it did: `record_poll_counts`)."""
     if outcome.result is PollResult.NOT_MODIFIED:
         metrics.add_metric("PollsNotModified", MetricUnit.Count, 1)
     elif outcome.result is PollResult.CHANGED:
@@ -41,8 +36,8 @@ def _record_poll_result(metrics: Metrics, outcome: PollOutcome) -> None:
         metrics.add_metric("PollsSkippedPaused", MetricUnit.Count, 0 if outcome.error_kind else 1)
 
 
-def _record_poll_counts(metrics: Metrics, outcome: PollOutcome) -> None:
-    """What the poll did, each count emitted only when there was some."""
+def record_poll_counts(metrics: Metrics, outcome: PollOutcome) -> None:
+    """What the poll did: each count, when there was some."""
     if outcome.new_sessions:
         metrics.add_metric("IssuesClaimed", MetricUnit.Count, len(outcome.new_sessions))
         metrics.add_metric("IssuesEnqueued", MetricUnit.Count, len(outcome.new_sessions))
