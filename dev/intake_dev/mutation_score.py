@@ -106,11 +106,30 @@ def check_equivalent(mutants_dir: Path, results: dict[str, dict[str, str]], eq: 
     return None
 
 
+def unselected_tests(pyproject: Path, tests_dir: Path, modules: set[str]) -> list[str]:
+    """The test files that import a mutated module but that mutmut does not run (its
+    `pytest_add_cli_args_test_selection`): the kills they would add are missing from the score."""
+    selection = tomllib.loads(pyproject.read_text())["tool"]["mutmut"]["pytest_add_cli_args_test_selection"]
+    missing = []
+    for path in sorted(tests_dir.glob("test_*.py")):
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        if imported & modules and path.as_posix() not in selection:
+            missing.append(path.as_posix())
+    return missing
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("mutants_dir", type=Path, help="mutmut's mutants/ folder, after mutmut run")
     parser.add_argument("equivalents", type=Path, help="the equivalent mutants set aside (TOML)")
     parser.add_argument("--minimum", type=float, default=90.0, help="the lowest score a module may have, in percent")
+    parser.add_argument("--pyproject", type=Path, default=Path("pyproject.toml"), help="where [tool.mutmut] is")
+    parser.add_argument("--tests", type=Path, default=Path("tests/unit"), help="the tests mutmut should run")
     args = parser.parse_args(argv)
 
     results = load_results(args.mutants_dir)
@@ -141,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{len(survivors)} not caught ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}):")
         for mutant in survivors:
             print(f"  {mutant}")
+    for path in unselected_tests(args.pyproject, args.tests, set(results)):
+        print(f"note: {path} imports a mutated module, but mutmut does not run it: add it to [tool.mutmut]")
     low = [s for s in scores if s.score < args.minimum]
     for s in low:
         print(f"{s.module}: {s.score:.1f}% is under {args.minimum:g}%", file=sys.stderr)
