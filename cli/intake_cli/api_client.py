@@ -264,26 +264,31 @@ def run(
     except ApiError as e:
         if as_json:
             return _json_error(EXIT_REFUSED, "refused", e.message, status=e.status, errors=e.problems)
-        lines = [_as_flag(str(p.get("field", "?")), str(p.get("reason", "")), flags) for p in e.problems]
-        if e.status == 422 and lines:
-            # The API's message lists the fields by their path in the body; the flags say it better.
-            print(f"intake: refused (HTTP 422): {lines[0] if len(lines) == 1 else 'invalid arguments'}", file=err)
-            lines = lines[1:] if len(lines) == 1 else lines
-        else:
-            print(f"intake: refused (HTTP {e.status}): {_in_cli_words(e.message, flags)}", file=err)
-            # A single problem is usually the message itself (or its reason is); list them when
-            # they add something.
-            reason = str(e.problems[0].get("reason", "")) if e.problems else ""
-            if len(lines) == 1 and reason in e.message:
-                lines = []
-        for line in lines:
-            print(f"  - {line}", file=err)
+        _print_refusal(e, flags, err)
         return EXIT_REFUSED
     except ApiUnreachable as e:
         if as_json:
             return _json_error(EXIT_UNREACHABLE, "unreachable", str(e))
         print(f"intake: error: {e}", file=err)
         return EXIT_UNREACHABLE
+
+
+def _print_refusal(e: ApiError, flags: Mapping[str, str], err: TextIO) -> None:
+    """The API's refusal in the CLI's words: the flags, not the body's fields, named."""
+    lines = [_as_flag(str(p.get("field", "?")), str(p.get("reason", "")), flags) for p in e.problems]
+    if e.status == 422 and lines:
+        # The API's message lists the fields by their path in the body; the flags say it better.
+        print(f"intake: refused (HTTP 422): {lines[0] if len(lines) == 1 else 'invalid arguments'}", file=err)
+        lines = lines[1:] if len(lines) == 1 else lines
+    else:
+        print(f"intake: refused (HTTP {e.status}): {_in_cli_words(e.message, flags)}", file=err)
+        # A single problem is usually the message itself (or its reason is); list them when
+        # they add something.
+        reason = str(e.problems[0].get("reason", "")) if e.problems else ""
+        if len(lines) == 1 and reason in e.message:
+            lines = []
+    for line in lines:
+        print(f"  - {line}", file=err)
 
 
 def _as_flag(field_path: str, reason: str, flags: Mapping[str, str]) -> str:

@@ -54,6 +54,14 @@ class Demo:
     def run(self) -> int:
         started = time.monotonic()
         repo = self.stack.sample
+        self.create_project(repo)
+        expected = self.first_tick(repo)
+        self.unchanged_tick()
+        self.new_issue_tick(repo)
+        self.release(expected[0])
+        return self.summary(len(expected) + 2, time.monotonic() - started)
+
+    def create_project(self, repo: Any) -> None:
         self.step(f"1. create a project for {repo.full_name}, with intake on the label 'agent'")
         print(
             "   (--tracker-backlog all: the issues open now start sessions too; the default, new,\n"
@@ -68,6 +76,8 @@ class Demo:
         )
         self.cli("project", "show", PROJECT)
 
+    def first_tick(self, repo: Any) -> list[str]:
+        """The first tick's sessions, checked against the sample's eligible issues; those issues."""
         self.step("2. first tick: every open issue labelled 'agent' by a trusted author becomes a session")
         self.stack.github.clear_requests()
         first = self.stack.tick()
@@ -81,7 +91,9 @@ class Demo:
             bool(strangers) and not set(strangers) & set(first.new_sessions),
             f"the issue a stranger labelled 'agent' ({', '.join(strangers)}, author_association NONE) started nothing",
         )
+        return expected
 
+    def unchanged_tick(self) -> None:
         self.step("3. second tick: nothing changed, so GitHub answers 304 and nothing starts")
         self.stack.github.clear_requests()
         second = self.stack.tick()
@@ -89,6 +101,7 @@ class Demo:
         self.check(bool(statuses) and set(statuses) == {304}, f"GitHub answered {statuses} (304 costs no rate limit)")
         self.check(second.new_sessions == [], "no new session")
 
+    def new_issue_tick(self, repo: Any) -> None:
         self.step("4. someone opens a new issue labelled 'agent'")
         issue = repo.add_issue("Widget export drops the last row", labels=["agent"], body="Repro: export 3 rows.")
         new_id = f"github:{repo.full_name}#{issue['number']}"
@@ -98,16 +111,16 @@ class Demo:
         third = self.stack.tick()
         self.check(third.new_sessions == [new_id], f"exactly one new session: {new_id}")
 
+    def release(self, released: str) -> None:
         self.step("6. release a claim: the issue is taken again on the next tick")
-        released = expected[0]
         self.cli("sessions", "release", PROJECT, released)
         fourth = self.stack.tick()
         self.check(fourth.new_sessions == [released], f"{released} started again, and nothing else")
         self.cli("sessions", "list", PROJECT)
 
-        elapsed = time.monotonic() - started
+    def summary(self, total: int, elapsed: float) -> int:
+        """The walk-through's last words, and its exit code: 0 only if every step did what it claims."""
         self.step("summary")
-        total = len(expected) + 2
         print(f"   {total} sessions started over 4 ticks; 1 tick cost only 304 answers; {elapsed:.1f}s", flush=True)
         if self.failures:
             print(f"   {len(self.failures)} step(s) did not do what they claim:", flush=True)

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -479,38 +479,53 @@ class LocalStack:
                 return launched
             failed: set[str] = set()
             for message in messages:
-                # One record an invocation: what the launcher reports then is this message's, even
-                # when a batch holds two deliveries of one issue (a restart's, and a new generation's).
-                self._launches.clear()
-                event = {"Records": [sqs_record(message, url)]}
-                with self._quiet():
-                    response = self.launcher.lambda_handler(event, LocalLambdaContext(function_name="local-launcher"))
-                failed |= {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-                issue_id = json.loads(message["Body"]).get("issueId", "?")
-                if message["MessageId"] in failed:
-                    # It stays on the queue; SQS redelivers it after the visibility timeout.
-                    claim = self._claim(issue_id)
-                    if claim is not None and claim.status.value == "launched":
-                        waiting = claim.ack.detail or "its write slot" if claim.ack is not None else "a redelivery"
-                        self.say(f"{issue_id} launched; its acknowledgement on the issue waits ({waiting})")
-                    else:
-                        self.say(f"launch of {issue_id} failed; SQS will retry it ({self._claim_reason(issue_id)})")
-                    continue
-                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                claim = self._claim(issue_id)
-                if claim is not None and claim.status.value == "failed":
-                    self.say(f"launch of {issue_id} refused for good: {claim.reason or 'see the log'}")
-                    continue
-                heard = self._launches.get(issue_id)
-                if heard is None:  # a parked request, back for its acknowledgement only
-                    state = claim.ack.state.value if claim is not None and claim.ack is not None else "waits"
-                    not_launched[issue_id] = f"{issue_id} launched before; its acknowledgement on the issue: {state}"
-                elif heard.outcome.value == "launched":
-                    launched.append(issue_id)
-                else:
-                    not_launched[issue_id] = _not_launched(issue_id, heard.outcome.value, heard.reason)
+                self._deliver(message, url, failed, launched, not_launched)
             if failed:
                 return launched
+
+    def _deliver(
+        self,
+        message: Mapping[str, Any],
+        url: str,
+        failed: set[str],
+        launched: list[str],
+        not_launched: dict[str, str],
+    ) -> None:
+        """One message through the launcher handler; the deliveries it failed are added to `failed`."""
+        # One record an invocation: what the launcher reports then is this message's, even
+        # when a batch holds two deliveries of one issue (a restart's, and a new generation's).
+        self._launches.clear()
+        event = {"Records": [sqs_record(message, url)]}
+        with self._quiet():
+            response = self.launcher.lambda_handler(event, LocalLambdaContext(function_name="local-launcher"))
+        failed |= {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        issue_id = json.loads(message["Body"]).get("issueId", "?")
+        if message["MessageId"] in failed:
+            # It stays on the queue; SQS redelivers it after the visibility timeout.
+            self._say_kept(issue_id)
+            return
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        claim = self._claim(issue_id)
+        if claim is not None and claim.status.value == "failed":
+            self.say(f"launch of {issue_id} refused for good: {claim.reason or 'see the log'}")
+            return
+        heard = self._launches.get(issue_id)
+        if heard is None:  # a parked request, back for its acknowledgement only
+            state = claim.ack.state.value if claim is not None and claim.ack is not None else "waits"
+            not_launched[issue_id] = f"{issue_id} launched before; its acknowledgement on the issue: {state}"
+        elif heard.outcome.value == "launched":
+            launched.append(issue_id)
+        else:
+            not_launched[issue_id] = _not_launched(issue_id, heard.outcome.value, heard.reason)
+
+    def _say_kept(self, issue_id: str) -> None:
+        """Why a delivery stays on the queue: its acknowledgement waits, or its launch failed."""
+        claim = self._claim(issue_id)
+        if claim is not None and claim.status.value == "launched":
+            waiting = claim.ack.detail or "its write slot" if claim.ack is not None else "a redelivery"
+            self.say(f"{issue_id} launched; its acknowledgement on the issue waits ({waiting})")
+        else:
+            self.say(f"launch of {issue_id} failed; SQS will retry it ({self._claim_reason(issue_id)})")
 
     def _claim(self, issue_id: str) -> Any:
         from tracker_intake.adapters.dynamodb import DynamoLedger, DynamoTable
@@ -524,6 +539,18 @@ class LocalStack:
         return (claim.reason if claim is not None else None) or f"details in {self.options.log_file}"
 
     def _report(self, report: TickReport) -> None:
+        self.say(self._tick_line(report))
+        for poll in report.polls:
+            sentence = _poll_sentence(poll)
+            if sentence is not None:
+                self.say(sentence)
+        for issue_id in report.launched:
+            self.say(f"  session started for {issue_id}{self._acknowledgement(issue_id)}")
+        for sentence in report.not_launched.values():
+            self.say(f"  {sentence}")
+
+    def _tick_line(self, report: TickReport) -> str:
+        """The tick in one line: the polls, their failures, the sessions and backlog, what the dispatcher held."""
         polled = len(report.polls)
         line = (
             f"tick {report.number}: {polled} project{'s' if polled != 1 else ''} polled, "
@@ -542,52 +569,16 @@ class LocalStack:
                 f" ({backlog} issue{'s' if backlog != 1 else ''} open when intake was switched on"
                 " recorded as backlog, no session: trackerIntake.backlog is new)"
             )
-        in_backoff = report.dispatch.get("skippedBackoff", 0)
-        if in_backoff:
-            transient = report.dispatch.get("skippedBackoffTransient", 0)
-            kinds = [f"{transient} transient"] if transient else []
-            kinds += [f"{in_backoff - transient} persistent"] if in_backoff - transient else []
-            line += f" ({in_backoff} skipped in backoff: {', '.join(kinds)})"
-        slowed = report.dispatch.get("slowedBusy", 0)
-        if slowed:
-            line += (
-                f" ({slowed} busy project{'s' if slowed != 1 else ''} waiting their turn, polled every"
-                f" {report.dispatch.get('busyEvery')} minutes to keep the credential's hourly budget)"
-            )
-        paused = report.dispatch.get("skippedBudget", 0)
-        if paused:
-            line += f" ({paused} skipped: the GitHub credential is paused by a rate limit)"
-        deferred = report.dispatch.get("deferred", 0)
-        if deferred:
-            line += (
-                f" ({deferred} deferred: over the budget of {self.options.github_requests_per_minute}"
-                " GitHub requests a minute)"
-            )
-        self.say(line)
-        for poll in report.polls:
-            if poll.get("result") == "credential_paused":
-                if poll.get("errorKind"):  # the poll that met the limit; the others were held
-                    until = datetime.fromisoformat(poll["backoffUntil"]).astimezone(UTC)
-                    reason = _reason(poll.get("errorKind"))
-                    self.say(
-                        f"GitHub credential paused until {until:%H:%M:%S} UTC ({reason}, met by {poll['projectId']})"
-                    )
-            elif poll.get("backoffUntil"):
-                until = datetime.fromisoformat(poll["backoffUntil"]).astimezone(UTC)
-                reason = _reason(poll.get("errorKind"))
-                kind = "transient, retried after a minute" if poll.get("transient") else "persistent"
-                self.say(f"backoff {poll['projectId']} until {until:%H:%M:%S} UTC ({reason}; {kind})")
-            elif poll.get("result") == "config_invalid":
-                self.say(f"config error {poll['projectId']}: {poll.get('error')}")
-        for issue_id in report.launched:
-            claim = self._claim(issue_id)
-            ack = claim.ack if claim is not None else None
-            said = f" ({ack.kind.value} on the issue: {ack.state.value}" if ack is not None else ""
-            if ack is not None:
-                said += f", {ack.url or ack.detail})" if ack.url or ack.detail else ")"
-            self.say(f"  session started for {issue_id}{said}")
-        for sentence in report.not_launched.values():
-            self.say(f"  {sentence}")
+        return line + _dispatch_notes(report.dispatch, self.options.github_requests_per_minute)
+
+    def _acknowledgement(self, issue_id: str) -> str:
+        """` (comment on the issue: done, URL)` for a launched issue's acknowledgement, or nothing."""
+        claim = self._claim(issue_id)
+        ack = claim.ack if claim is not None else None
+        said = f" ({ack.kind.value} on the issue: {ack.state.value}" if ack is not None else ""
+        if ack is not None:
+            said += f", {ack.url or ack.detail})" if ack.url or ack.detail else ")"
+        return said
 
     def announce_schedule(self) -> None:
         """What `intake local` says once, as its schedule starts: then it ticks at once, and every
@@ -657,6 +648,48 @@ def _not_launched(issue_id: str, outcome: str, reason: str | None) -> str:
     return f"{issue_id}: {outcome}{f' ({reason})' if reason else ''}, nothing launched"
 
 
+def _dispatch_notes(dispatch: dict[str, Any], requests_per_minute: int) -> str:
+    """What the dispatcher held back this tick, each in brackets: backoffs, busy projects, pauses, deferrals."""
+    notes = ""
+    in_backoff = dispatch.get("skippedBackoff", 0)
+    if in_backoff:
+        transient = dispatch.get("skippedBackoffTransient", 0)
+        kinds = [f"{transient} transient"] if transient else []
+        kinds += [f"{in_backoff - transient} persistent"] if in_backoff - transient else []
+        notes += f" ({in_backoff} skipped in backoff: {', '.join(kinds)})"
+    slowed = dispatch.get("slowedBusy", 0)
+    if slowed:
+        notes += (
+            f" ({slowed} busy project{'s' if slowed != 1 else ''} waiting their turn, polled every"
+            f" {dispatch.get('busyEvery')} minutes to keep the credential's hourly budget)"
+        )
+    paused = dispatch.get("skippedBudget", 0)
+    if paused:
+        notes += f" ({paused} skipped: the GitHub credential is paused by a rate limit)"
+    deferred = dispatch.get("deferred", 0)
+    if deferred:
+        notes += f" ({deferred} deferred: over the budget of {requests_per_minute} GitHub requests a minute)"
+    return notes
+
+
+def _poll_sentence(poll: dict[str, Any]) -> str | None:
+    """The line a poll that paused the credential, backed off or found its config invalid gets; None for others."""
+    if poll.get("result") == "credential_paused":
+        if not poll.get("errorKind"):  # held by the pause; only the poll that met the limit says it
+            return None
+        until = datetime.fromisoformat(poll["backoffUntil"]).astimezone(UTC)
+        reason = _reason(poll.get("errorKind"))
+        return f"GitHub credential paused until {until:%H:%M:%S} UTC ({reason}, met by {poll['projectId']})"
+    if poll.get("backoffUntil"):
+        until = datetime.fromisoformat(poll["backoffUntil"]).astimezone(UTC)
+        reason = _reason(poll.get("errorKind"))
+        kind = "transient, retried after a minute" if poll.get("transient") else "persistent"
+        return f"backoff {poll['projectId']} until {until:%H:%M:%S} UTC ({reason}; {kind})"
+    if poll.get("result") == "config_invalid":
+        return f"config error {poll['projectId']}: {poll.get('error')}"
+    return None
+
+
 def _is_loopback(url: str) -> bool:
     """Whether `url` names this machine's loopback (a stand-in, not GitHub)."""
     from tracker_intake.settings import is_loopback
@@ -704,6 +737,15 @@ def register(subparsers: Any) -> None:
         help="run the whole service on this machine (embedded AWS, no Docker)",
         description="Run the whole service locally: moto for AWS, the real handlers in-process.",
     )
+    _serving_arguments(parser)
+    _state_and_session_arguments(parser)
+    _github_app_arguments(parser)
+    _machine_arguments(parser)
+    parser.set_defaults(func=_run)
+
+
+def _serving_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ports, the schedule, and the GitHub it polls within which budget."""
     parser.add_argument("--port", type=int, default=3000, help="config API port (default 3000)")
     parser.add_argument("--aws-port", type=int, default=5000, help="embedded AWS port (default 5000)")
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between ticks (default 60)")
@@ -717,6 +759,10 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="GitHub requests per rolling minute for the credential; projects beyond it wait (default 600)",
     )
+
+
+def _state_and_session_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the embedded AWS keeps its state, and where session requests go, signed with which key."""
     parser.add_argument(
         "--state-dir",
         type=Path,
@@ -732,6 +778,9 @@ def register(subparsers: Any) -> None:
         "POST /sessions/{issueId}/status are checked with (default local-webhook-secret)",
     )
     parser.add_argument("--session-webhook", help="POST session requests here instead of logging them")
+
+
+def _github_app_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--github-app-id", metavar="ID", help="poll as this GitHub App (with --github-app-key)")
     parser.add_argument("--github-app-key", type=Path, metavar="FILE", help="the GitHub App's private key (PEM)")
     parser.add_argument(
@@ -741,6 +790,10 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="with --offline: the installation id the stand-in gives the app (default 1)",
     )
+
+
+def _machine_arguments(parser: argparse.ArgumentParser) -> None:
+    """What else of this machine the stack uses: an address for containers, a log file."""
     parser.add_argument(
         "--container-address",
         metavar="ADDR",
@@ -755,27 +808,10 @@ def register(subparsers: Any) -> None:
         help="where the handlers' logs and metrics and each poll's and launch's details go, appended "
         "to; sam-env.json is written beside it (default .intake-local/intake-local.log)",
     )
-    parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    options = LocalOptions(
-        port=args.port,
-        aws_port=args.aws_port,
-        interval=args.interval,
-        github_url=args.github_url,
-        offline=args.offline,
-        session_webhook=args.session_webhook,
-        log_file=args.log_file,
-        github_requests_per_minute=args.github_requests_per_minute,
-        webhook_secret=args.webhook_secret,
-        state_dir=args.state_dir,
-        fresh=args.fresh,
-        container_address=args.container_address,
-        github_app_id=args.github_app_id,
-        github_app_key=args.github_app_key,
-        github_app_installation=args.github_app_installation,
-    )
+    options = _options(args)
     problem = _option_problem(options)
     if problem is not None:
         print(f"intake local: {problem}")
@@ -810,6 +846,26 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _options(args: argparse.Namespace) -> LocalOptions:
+    return LocalOptions(
+        port=args.port,
+        aws_port=args.aws_port,
+        interval=args.interval,
+        github_url=args.github_url,
+        offline=args.offline,
+        session_webhook=args.session_webhook,
+        log_file=args.log_file,
+        github_requests_per_minute=args.github_requests_per_minute,
+        webhook_secret=args.webhook_secret,
+        state_dir=args.state_dir,
+        fresh=args.fresh,
+        container_address=args.container_address,
+        github_app_id=args.github_app_id,
+        github_app_key=args.github_app_key,
+        github_app_installation=args.github_app_installation,
+    )
+
+
 def _webhook_allowed(url: str) -> bool:
     """What the launcher's settings accept with the local stack's loopback exception."""
     from tracker_intake.settings import LauncherSettings
@@ -837,26 +893,40 @@ def _option_problem(options: LocalOptions) -> str | None:
     if (options.github_app_id is None) != (options.github_app_key is None):
         return "--github-app-id and --github-app-key go together"
     if options.github_app_id is not None and options.github_app_key is not None:
-        from tracker_intake.domain.credentials import check_app_id
-
-        try:
-            check_app_id(options.github_app_id)
-        except ValueError as e:
-            return f"--github-app-id: {e}"
-        problem = _key_problem(options.github_app_key)
+        problem = _app_problem(options.github_app_id, options.github_app_key, options.github_app_installation)
         if problem is not None:
-            return f"--github-app-key: {problem}"
-        if options.github_app_installation < 1:
-            return "--github-app-installation must be a positive number"
+            return problem
     if options.container_address is not None:
-        import ipaddress
+        return _container_address_problem(options.container_address)
+    return None
 
-        try:
-            address = ipaddress.IPv4Address(options.container_address)
-        except ValueError:
-            return f"--container-address must be an IPv4 address such as 172.17.0.1, not {options.container_address!r}"
-        if address.is_unspecified or address.is_loopback:
-            return "--container-address must be one address containers reach this machine by, not loopback or 0.0.0.0"
+
+def _app_problem(app_id: str, key: Path, installation: int) -> str | None:
+    """The first of the GitHub App's options that cannot work, or None."""
+    from tracker_intake.domain.credentials import check_app_id
+
+    try:
+        check_app_id(app_id)
+    except ValueError as e:
+        return f"--github-app-id: {e}"
+    problem = _key_problem(key)
+    if problem is not None:
+        return f"--github-app-key: {problem}"
+    if installation < 1:
+        return "--github-app-installation must be a positive number"
+    return None
+
+
+def _container_address_problem(given: str) -> str | None:
+    """Why containers could not reach this machine at `given`, or None."""
+    import ipaddress
+
+    try:
+        address = ipaddress.IPv4Address(given)
+    except ValueError:
+        return f"--container-address must be an IPv4 address such as 172.17.0.1, not {given!r}"
+    if address.is_unspecified or address.is_loopback:
+        return "--container-address must be one address containers reach this machine by, not loopback or 0.0.0.0"
     return None
 
 

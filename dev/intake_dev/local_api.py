@@ -113,6 +113,99 @@ def guard(headers: browser_guard.Headers, static: bool, address: tuple[str, int]
     return None
 
 
+class _ApiServer(ThreadingHTTPServer):
+    """The loopback server, holding what its requests are served with."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: Handler, static: Static | None) -> None:
+        self.handler = handler
+        self.static = static
+        self.host = address[0]
+        super().__init__(address, _ProxyRequestHandler)
+
+
+class _ProxyRequestHandler(BaseHTTPRequestHandler):
+    server: _ApiServer
+    protocol_version = "HTTP/1.1"
+    server_version = "intake-local-api"
+
+    def _serve(self) -> None:
+        static = self.server.static
+        found = static(self.path) if static is not None and self.command in ("GET", "HEAD") else None
+        port = cast(tuple[str, int], self.server.server_address)[1]
+        refusal = guard(self.headers, static=found is not None, address=(self.server.host, port))
+        if refusal is not None:
+            self._refuse(403, refusal)
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD_BYTES:
+            self._refuse(413, "payload too large")
+            return
+        body = self.rfile.read(length) if length else b""
+        if found is not None:
+            self._reply(200, {"Content-Type": [found[1]], "Cache-Control": ["no-cache"]}, found[0])
+            return
+        self._invoke(body)
+
+    def _invoke(self, body: bytes) -> None:
+        """The request as API Gateway's proxy event to the handler; its answer sent back."""
+        event = proxy_event(self.command, self.path, list(self.headers.items()), body)
+        try:
+            answer = self.server.handler(event, LocalLambdaContext(function_name="local-api"))
+        except Exception:  # a crashed Lambda is API Gateway's 502, logged in full
+            logger.exception("the API handler failed on %s %s", self.command, self.path)
+            self._reply(502, {"Content-Type": ["application/json"]}, _BAD_GATEWAY)
+            return
+        raw = answer.get("body") or ""
+        payload = base64.b64decode(raw) if answer.get("isBase64Encoded") else str(raw).encode()
+        self._reply(int(answer.get("statusCode", 200)), _answer_headers(answer), payload)
+
+    def _refuse(self, status: int, message: str) -> None:
+        """Answered before the body is read, so the connection cannot be reused."""
+        self._reply(status, {"Content-Type": ["application/json"]}, json.dumps({"message": message}))
+        self.close_connection = True
+
+    def _reply(self, status: int, headers: dict[str, list[str]], payload: bytes | str) -> None:
+        data = payload.encode() if isinstance(payload, str) else payload
+        self.send_response(status)
+        for name, values in headers.items():
+            if name.lower() in _SET_HERE:
+                continue
+            for value in values:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def end_headers(self) -> None:
+        # On every answer, http.server's own errors included.
+        for name, value in browser_guard.SECURITY_HEADERS.items():
+            self.send_header(name, value)
+        super().end_headers()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY, ...) reaches the handler too, which answers 405
+        # as API Gateway's proxy would; http.server's own answer is 501, a server error.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the handler's own logs say what happened."""
+
+
+def _answer_headers(answer: dict[str, Any]) -> dict[str, list[str]]:
+    """A proxy answer's headers and multi-value headers, as lists of values (the latter win)."""
+    headers: dict[str, list[str]] = {k: [str(v)] for k, v in (answer.get("headers") or {}).items()}
+    for name, values in (answer.get("multiValueHeaders") or {}).items():
+        headers[name] = [str(v) for v in values]
+    return headers
+
+
 def serve_api(
     handler: Handler, host: str = "127.0.0.1", port: int = 3000, static: Static | None = None
 ) -> ThreadingHTTPServer:
@@ -121,78 +214,7 @@ def serve_api(
     Port 0 picks a free port (see `server.server_address`); `server.shutdown()` stops it.
     `static` answers the GETs it knows (the dashboard's page and assets) before the API does.
     """
-
-    class ProxyRequestHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "intake-local-api"
-
-        def _serve(self) -> None:
-            found = static(self.path) if static is not None and self.command in ("GET", "HEAD") else None
-            port = cast(tuple[str, int], self.server.server_address)[1]
-            refusal = guard(self.headers, static=found is not None, address=(host, port))
-            if refusal is not None:
-                self._refuse(403, refusal)
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_PAYLOAD_BYTES:
-                self._refuse(413, "payload too large")
-                return
-            body = self.rfile.read(length) if length else b""
-            if found is not None:
-                self._reply(200, {"Content-Type": [found[1]], "Cache-Control": ["no-cache"]}, found[0])
-                return
-            event = proxy_event(self.command, self.path, list(self.headers.items()), body)
-            try:
-                answer = handler(event, LocalLambdaContext(function_name="local-api"))
-            except Exception:  # a crashed Lambda is API Gateway's 502, logged in full
-                logger.exception("the API handler failed on %s %s", self.command, self.path)
-                self._reply(502, {"Content-Type": ["application/json"]}, _BAD_GATEWAY)
-                return
-            headers: dict[str, list[str]] = {k: [str(v)] for k, v in (answer.get("headers") or {}).items()}
-            for name, values in (answer.get("multiValueHeaders") or {}).items():
-                headers[name] = [str(v) for v in values]
-            raw = answer.get("body") or ""
-            payload = base64.b64decode(raw) if answer.get("isBase64Encoded") else str(raw).encode()
-            self._reply(int(answer.get("statusCode", 200)), headers, payload)
-
-        def _refuse(self, status: int, message: str) -> None:
-            """Answered before the body is read, so the connection cannot be reused."""
-            self._reply(status, {"Content-Type": ["application/json"]}, json.dumps({"message": message}))
-            self.close_connection = True
-
-        def _reply(self, status: int, headers: dict[str, list[str]], payload: bytes | str) -> None:
-            data = payload.encode() if isinstance(payload, str) else payload
-            self.send_response(status)
-            for name, values in headers.items():
-                if name.lower() in _SET_HERE:
-                    continue
-                for value in values:
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
-
-        def end_headers(self) -> None:
-            # On every answer, http.server's own errors included.
-            for name, value in browser_guard.SECURITY_HEADERS.items():
-                self.send_header(name, value)
-            super().end_headers()
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
-
-        def __getattr__(self, name: str) -> Any:
-            # Any other method (TRACE, QUERY, ...) reaches the handler too, which answers 405
-            # as API Gateway's proxy would; http.server's own answer is 501, a server error.
-            if name.startswith("do_"):
-                return self._serve
-            raise AttributeError(name)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the handler's own logs say what happened."""
-
-    server = ThreadingHTTPServer((host, port), ProxyRequestHandler)
-    server.daemon_threads = True
+    server = _ApiServer((host, port), handler, static)
     thread = threading.Thread(target=server.serve_forever, name=f"intake-api-{port}", daemon=True)
     thread.start()
     return server
