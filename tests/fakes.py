@@ -7,9 +7,6 @@ Both fakes are thread-safe, so concurrent pollers can share them. Real (moto) ca
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from intake_dev.moto_rigs import FIFO_DEDUP_WINDOW
+from tracker_intake.adapters.dynamodb.formats import check_limit, encode_token, iso, resume_key
 from tracker_intake.domain.acknowledge import kept_slots, next_write_slot
 from tracker_intake.domain.backlog import Snapshot
 from tracker_intake.domain.clock import SystemClock
@@ -24,7 +22,6 @@ from tracker_intake.domain.config import ProjectConfig, parse_config
 from tracker_intake.domain.errors import (
     ClaimNotFound,
     ConfigInvalid,
-    InvalidInput,
     ProjectExists,
     ProjectNotFound,
     QueueUnavailable,
@@ -84,39 +81,6 @@ class Operations:
 
     def reset(self) -> None:
         self.calls.clear()
-
-
-def _token(key: dict[str, str]) -> str:
-    raw = json.dumps(key, separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _untoken(token: str, keys: tuple[str, ...], prefix: str, **fixed: str) -> dict[str, str]:
-    """The key a next token resumes after; InvalidInput("nextToken") for a token we did not issue."""
-    refused = InvalidInput("nextToken", "is not a token this API returned")
-    try:
-        key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, RecursionError) as e:
-        raise refused from e
-    if (
-        not isinstance(key, dict)
-        or set(key) != set(keys)
-        or not all(isinstance(v, str) and v for v in key.values())
-        or not key["pk"].startswith(prefix)
-        or any(key[k] != v for k, v in fixed.items())
-    ):
-        raise refused
-    return key
-
-
-def _iso(moment: datetime) -> str:
-    """The index's sort key: fixed-width UTC, so strings sort as instants do."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _check_limit(limit: int) -> None:
-    if limit < 1:
-        raise InvalidInput("limit", "must be at least 1")
 
 
 @dataclass
@@ -288,13 +252,14 @@ class MemoryStore:
     def list_projects(self, limit: int, next_token: str | None) -> tuple[list[ProjectRecord], str | None]:
         with self._lock:
             self._op("list_projects")
-            _check_limit(limit)
+            check_limit(limit)
             after = None
             if next_token is not None:
-                after = _untoken(next_token, ("pk", "sk"), "PROJECT#", sk="PROJECT")["pk"].removeprefix("PROJECT#")
+                resumed = resume_key(next_token, ("pk", "sk"), pk_prefix="PROJECT#", sk="PROJECT")
+                after = resumed["pk"].removeprefix("PROJECT#")
             ids = [pid for pid in sorted(self._projects) if after is None or pid > after]
             page = ids[:limit]
-            token = _token({"pk": f"PROJECT#{page[-1]}", "sk": "PROJECT"}) if len(ids) > limit else None
+            token = encode_token({"pk": f"PROJECT#{page[-1]}", "sk": "PROJECT"}) if len(ids) > limit else None
             return [self._projects[pid].record() for pid in page], token
 
     def replace_config(
@@ -427,14 +392,14 @@ class MemoryStore:
     def list_sessions(self, project_id: str, limit: int, next_token: str | None) -> tuple[list[Claim], str | None]:
         with self._lock:
             self._op("list_sessions")
-            _check_limit(limit)
+            check_limit(limit)
             index = f"SESSIONS#{project_id}"
             keys = ("pk", "sk", "gsi1pk", "gsi1sk")
-            after = _untoken(next_token, keys, "ISSUE#", gsi1pk=index) if next_token is not None else None
+            after = resume_key(next_token, keys, pk_prefix="ISSUE#", gsi1pk=index) if next_token is not None else None
             # Newest first by (claimedAt, key), as the index orders them; a token resumes by position.
             mine = sorted(
                 (
-                    (_iso(c.claimed_at), dedupe_key(c.canonical_id), c)
+                    (iso(c.claimed_at), dedupe_key(c.canonical_id), c)
                     for c in self._claims.values()
                     if c.project_id == project_id
                 ),
@@ -448,7 +413,7 @@ class MemoryStore:
             token = None
             if len(mine) > limit:
                 at, key, _ = page[-1]
-                token = _token({"pk": f"ISSUE#{key}", "sk": "ISSUE", "gsi1pk": index, "gsi1sk": at})
+                token = encode_token({"pk": f"ISSUE#{key}", "sk": "ISSUE", "gsi1pk": index, "gsi1sk": at})
             return [c for _, _, c in page], token
 
     def release(self, project_id: str, canonical_id: str, now: datetime) -> Claim:

@@ -18,8 +18,9 @@ from botocore.stub import Stubber
 from intake_dev.call_counter import CallCounter
 from intake_dev.moto_rigs import atomic_calls
 from tracker_intake.adapters.dynamodb import DynamoStore, claim_key, claim_record
+from tracker_intake.adapters.dynamodb.items import ClaimItem, Names
 from tracker_intake.domain.config import ProjectConfig
-from tracker_intake.domain.errors import StoreUnavailable
+from tracker_intake.domain.errors import ItemMalformed, StoreUnavailable
 from tracker_intake.domain.records import Claim, ClaimStatus, IssueSnapshot, PollState
 from tracker_intake.domain.tracker import CachedPage
 
@@ -245,6 +246,54 @@ def test_a_lost_conditional_write_is_an_outcome_not_an_error(aws: dict[str, Any]
     # WHEN it is claimed again THEN the put reports False after exactly one call
     assert store.put_claim(claim) is False
     assert counter.log == ["PutItem"]
+
+
+def test_a_malformed_claim_item_is_a_typed_error_naming_it_not_a_key_error(store: DynamoStore) -> None:
+    # GIVEN a claim item without its claim token and with a status no release writes
+    key = claim_key("github:acme/app#7")
+    store.client.put_item(
+        TableName=store.table_name,
+        Item={
+            **key,
+            "canonicalId": {"S": "github:acme/app#7"},
+            "projectId": {"S": "app"},
+            "status": {"S": "dancing"},
+            "claimedAt": {"S": "2026-03-01T12:00:00.000000Z"},
+        },
+    )
+    # WHEN the ledger reads it
+    with pytest.raises(ItemMalformed) as caught:
+        store.get_claim("github:acme/app#7")
+    # THEN the error names the item and each wrong attribute, and its callers see the store failing
+    assert caught.value.item == f"{key['pk']['S']}/{key['sk']['S']}"
+    assert "claimToken" in caught.value.problem and "status" in caught.value.problem
+    assert isinstance(caught.value, StoreUnavailable) and not caught.value.transient
+
+
+def test_a_malformed_project_item_is_a_typed_error(store: DynamoStore) -> None:
+    # GIVEN a project item whose version is not a number
+    store.create_project("app", ENABLED, NOW)
+    store.client.update_item(
+        TableName=store.table_name,
+        Key={"pk": {"S": "PROJECT#app"}, "sk": {"S": "PROJECT"}},
+        UpdateExpression="SET version = :v",
+        ExpressionAttributeValues={":v": {"S": "three"}},
+    )
+    # WHEN the store reads it
+    with pytest.raises(ItemMalformed) as caught:
+        store.get_project("app")
+    # THEN the error names the item and the attribute
+    assert caught.value.item == "PROJECT#app/PROJECT" and "version" in caught.value.problem
+
+
+def test_an_expression_cannot_name_an_attribute_its_item_model_lacks() -> None:
+    # GIVEN the claim item's names
+    names = Names(ClaimItem)
+    # WHEN a field of the model is asked, and then one it lacks
+    # THEN the first is its attribute, the second is refused
+    assert names.claim_token == "claimToken"
+    with pytest.raises(AttributeError, match="ClaimItem has no field 'claimtoken'"):
+        _ = names.claimtoken
 
 
 def project_item(project_id: str) -> dict[str, Any]:

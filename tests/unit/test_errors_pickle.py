@@ -29,6 +29,8 @@ SAMPLES: dict[str, Any] = {
     "retryable": True,
     "name": "ops",
     "projects": ["a", "b"],
+    "item": "ISSUE#github:acme/app#7/ISSUE",
+    "problem": "claimToken: Field required",
 }
 
 

@@ -140,6 +140,20 @@ class StoreUnavailable(IntakeError):
     transient = True
 
 
+class ItemMalformed(StoreUnavailable):
+    """An item in the table is not what its model says (edited by hand, or written by a release
+    that stored it otherwise): which item, and which attributes are wrong. Answered as the store
+    failing, but not transient: it stays until the item is fixed."""
+
+    kind = "item_malformed"
+    transient = False
+
+    def __init__(self, item: str, problem: str) -> None:
+        super().__init__(f"DynamoDB item {item} is malformed: {problem}")
+        self.item = item
+        self.problem = problem
+
+
 class ProjectNotFound(IntakeError):
     kind = "project_not_found"
 

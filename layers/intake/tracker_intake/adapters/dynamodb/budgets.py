@@ -10,6 +10,7 @@ from typing import Any
 from ...domain.acknowledge import kept_slots, next_write_slot
 from ...domain.errors import StoreUnavailable
 from ...domain.records import Grant, Pace, TokenBudget
+from .formats import iso, parse_iso
 from .table import (
     BUDGET_SK,
     PACE_SK,
@@ -17,8 +18,6 @@ from .table import (
     ConditionFailed,
     DynamoTable,
     budget_pk,
-    iso,
-    parse_iso,
     to_item,
     token_item_key,
     translated,

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from ...domain.credentials import Credential, CredentialKind
-from .table import ConditionFailed, DynamoTable, from_item, iso, parse_iso, to_item, translated
+from .formats import iso, parse_iso
+from .table import ConditionFailed, DynamoTable, from_item, to_item, translated
 
 CREDENTIALS_PK = "CREDENTIALS"
 CREDENTIAL_PREFIX = "CREDENTIAL#"

@@ -7,85 +7,83 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ...domain.config import Acknowledge
 from ...domain.errors import ClaimNotFound
 from ...domain.issue import dedupe_key
 from ...domain.records import (
     Acknowledgement,
-    AckState,
     Claim,
     ClaimStatus,
     IssueSnapshot,
     ReportGuard,
-    SessionStatus,
     StatusChange,
 )
 from ...domain.status import REPORTABLE
+from .formats import check_limit, iso, parse_iso
+from .items import AckItem, ClaimItem, GuardItem, IssueItem, Names, StatusChangeItem, read_item
 from .table import (
     BATCH_GET_MAX,
     CLAIM_SK,
     GSI,
     ConditionFailed,
     DynamoTable,
-    check_limit,
     claim_key,
     claim_pk,
     from_item,
-    iso,
-    parse_iso,
     sessions_pk,
     to_item,
     translated,
 )
 
+CLAIM = Names(ClaimItem)
+# `status` is a reserved word in DynamoDB's expressions: conditions say `#status`.
+_STATUS = {"#status": CLAIM.status}
+
 
 def snapshot_data(issue: IssueSnapshot) -> dict[str, Any]:
-    return {
-        "number": issue.number,
-        "title": issue.title,
-        "url": issue.url,
-        "labels": list(issue.labels),
-        "assignees": list(issue.assignees),
-        "body": issue.body,
-        "createdAt": issue.created_at,
-        "updatedAt": issue.updated_at,
-    }
+    """The issue as the claim item holds it (a map, without its absent attributes)."""
+    return IssueItem(
+        number=issue.number,
+        title=issue.title,
+        url=issue.url,
+        labels=issue.labels,
+        assignees=issue.assignees,
+        body=issue.body,
+        created_at=issue.created_at,
+        updated_at=issue.updated_at,
+    ).model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
 def claim_data(claim: Claim) -> dict[str, Any]:
-    return {
-        "canonicalId": claim.canonical_id,
-        "projectId": claim.project_id,
-        "status": claim.status.value,
-        "claimToken": claim.claim_token,
-        "claimedAt": iso(claim.claimed_at),
-        "updatedAt": iso(claim.updated_at or claim.claimed_at),
-        "attempts": claim.attempts,
-        "generation": claim.generation,
-        "issue": {k: v for k, v in snapshot_data(claim.issue).items() if v is not None},
-        "sessionRef": claim.session_ref,
-        "sessionUrl": claim.session_url,
-        "reason": claim.reason,
-        # None (removed by a take-over): a new generation starts with no reported status. The
-        # report count and the replay guard are not here: they outlive the generation.
-        **status_data(claim),
-        # None too (removed by a take-over): each generation acknowledges once, afresh.
-        **ack_data(claim.ack),
-        "gsi1pk": sessions_pk(claim.project_id),
-        "gsi1sk": iso(claim.claimed_at),
-    }
+    """The claim as its item holds it, but for its key. A None attribute is one a take-over removes:
+    a new generation starts with no reported status and no acknowledgement (each generation
+    acknowledges once, afresh). The report count and the replay guard are not here: they outlive
+    the generation."""
+    item = ClaimItem(
+        canonical_id=claim.canonical_id,
+        project_id=claim.project_id,
+        status=claim.status,
+        claim_token=claim.claim_token,
+        claimed_at=iso(claim.claimed_at),
+        updated_at=iso(claim.updated_at or claim.claimed_at),
+        attempts=claim.attempts,
+        generation=claim.generation,
+        session_ref=claim.session_ref,
+        session_url=claim.session_url,
+        reason=claim.reason,
+        gsi1pk=sessions_pk(claim.project_id),
+        gsi1sk=iso(claim.claimed_at),
+    )
+    data = item.model_dump(by_alias=True, mode="json", exclude_unset=True)  # what is given above, None too
+    return {**data, CLAIM.issue: snapshot_data(claim.issue), **status_data(claim), **ack_data(claim.ack)}
 
 
 def status_data(claim: Claim) -> dict[str, Any]:
     """The session's reported status as the claim item holds it."""
+    history = tuple(StatusChangeItem(status=c.status, at=iso(c.at), pr_url=c.pr_url) for c in claim.status_history)
     return {
-        "sessionStatus": claim.session_status.value if claim.session_status is not None else None,
-        "prUrl": claim.pr_url,
-        "statusHistory": [
-            {"status": c.status.value, "at": iso(c.at), **({"prUrl": c.pr_url} if c.pr_url else {})}
-            for c in claim.status_history
-        ]
-        or None,
+        CLAIM.session_status: claim.session_status.value if claim.session_status is not None else None,
+        CLAIM.pr_url: claim.pr_url,
+        CLAIM.status_history: [c.model_dump(by_alias=True, mode="json", exclude_none=True) for c in history] or None,
     }
 
 
@@ -93,86 +91,88 @@ def ack_data(ack: Acknowledgement | None) -> dict[str, Any]:
     """The acknowledgement as the claim item holds it: a map, and its version beside it (the
     version is what each write of it is conditional on)."""
     if ack is None:
-        return {"ack": None, "ackVersion": None}
-    data: dict[str, Any] = {
-        "kind": ack.kind.value,
-        "state": ack.state.value,
-        "marker": ack.marker,
-        "startedAt": iso(ack.started_at),
-        "updatedAt": iso(ack.updated_at),
-        "attempts": ack.attempts,
-        "sent": ack.sent,
-        "slot": iso(ack.slot) if ack.slot else None,
-        "leaseUntil": iso(ack.lease_until) if ack.lease_until else None,
-        "notBefore": iso(ack.not_before) if ack.not_before else None,
-        "url": ack.url,
-        "detail": ack.detail,
-    }
-    return {"ack": {k: v for k, v in data.items() if v is not None}, "ackVersion": ack.version}
+        return {CLAIM.ack: None, CLAIM.ack_version: None}
+    item = AckItem(
+        kind=ack.kind,
+        state=ack.state,
+        marker=ack.marker,
+        started_at=iso(ack.started_at),
+        updated_at=iso(ack.updated_at),
+        attempts=ack.attempts,
+        sent=ack.sent,
+        slot=iso(ack.slot) if ack.slot else None,
+        lease_until=iso(ack.lease_until) if ack.lease_until else None,
+        not_before=iso(ack.not_before) if ack.not_before else None,
+        url=ack.url,
+        detail=ack.detail,
+    )
+    return {CLAIM.ack: item.model_dump(by_alias=True, mode="json", exclude_none=True), CLAIM.ack_version: ack.version}
 
 
-def _ack(data: Any, version: Any) -> Acknowledgement | None:
-    if not isinstance(data, dict):
+def _ack(item: AckItem | None, version: int | None) -> Acknowledgement | None:
+    if item is None:
         return None
     return Acknowledgement(
-        kind=Acknowledge(data["kind"]),
-        state=AckState(data["state"]),
-        marker=data["marker"],
-        started_at=parse_iso(data["startedAt"]),
-        updated_at=parse_iso(data["updatedAt"]),
-        version=int(version or 1),
-        attempts=int(data.get("attempts", 0)),
-        sent=bool(data.get("sent", False)),
-        slot=parse_iso(data["slot"]) if data.get("slot") else None,
-        lease_until=parse_iso(data["leaseUntil"]) if data.get("leaseUntil") else None,
-        not_before=parse_iso(data["notBefore"]) if data.get("notBefore") else None,
-        url=data.get("url"),
-        detail=data.get("detail"),
+        kind=item.kind,
+        state=item.state,
+        marker=item.marker,
+        started_at=parse_iso(item.started_at),
+        updated_at=parse_iso(item.updated_at),
+        version=version or 1,
+        attempts=item.attempts,
+        sent=item.sent,
+        slot=_moment(item.slot),
+        lease_until=_moment(item.lease_until),
+        not_before=_moment(item.not_before),
+        url=item.url,
+        detail=item.detail,
     )
 
 
-def _history(items: Any) -> tuple[StatusChange, ...]:
-    return tuple(
-        StatusChange(SessionStatus(item["status"]), parse_iso(item["at"]), item.get("prUrl")) for item in items or ()
+def _moment(value: str | None) -> datetime | None:
+    return parse_iso(value) if value is not None else None
+
+
+def _history(items: tuple[StatusChangeItem, ...] | None) -> tuple[StatusChange, ...]:
+    return tuple(StatusChange(item.status, parse_iso(item.at), item.pr_url) for item in items or ())
+
+
+def _issue(item: IssueItem) -> IssueSnapshot:
+    return IssueSnapshot(
+        number=item.number,
+        title=item.title,
+        url=item.url,
+        labels=item.labels,
+        assignees=item.assignees,
+        body=item.body,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
     )
-
-
-def _guard(data: Any) -> ReportGuard | None:
-    if not isinstance(data, dict):
-        return None
-    return ReportGuard(int(data["timestamp"]), tuple(data.get("digests", ())))
 
 
 def claim_record(data: Mapping[str, Any]) -> Claim:
-    issue = data.get("issue", {})
+    """A claim item as a record; ItemMalformed when it is not one."""
+    item = read_item(ClaimItem, data)
+    guard = item.report_guard
     return Claim(
-        canonical_id=data["canonicalId"],
-        project_id=data.get("projectId") or data["pk"].removeprefix("PROJECT#"),
-        status=ClaimStatus(data["status"]),
-        claim_token=data["claimToken"],
-        claimed_at=parse_iso(data["claimedAt"]),
-        issue=IssueSnapshot(
-            number=int(issue.get("number", 0)),
-            title=issue.get("title", ""),
-            url=issue.get("url", ""),
-            labels=tuple(issue.get("labels", ())),
-            assignees=tuple(issue.get("assignees", ())),
-            body=issue.get("body", ""),
-            created_at=issue.get("createdAt"),
-            updated_at=issue.get("updatedAt"),
-        ),
-        attempts=int(data.get("attempts", 1)),
-        generation=int(data.get("generation", 1)),
-        updated_at=parse_iso(data["updatedAt"]) if "updatedAt" in data else None,
-        session_ref=data.get("sessionRef"),
-        session_url=data.get("sessionUrl"),
-        reason=data.get("reason"),
-        session_status=SessionStatus(data["sessionStatus"]) if data.get("sessionStatus") else None,
-        pr_url=data.get("prUrl"),
-        status_history=_history(data.get("statusHistory")),
-        status_reports=int(data.get("statusReports", 0)),
-        report_guard=_guard(data.get("reportGuard")),
-        ack=_ack(data.get("ack"), data.get("ackVersion")),
+        canonical_id=item.canonical_id,
+        project_id=item.project_id or (item.pk or "").removeprefix("PROJECT#"),
+        status=item.status,
+        claim_token=item.claim_token,
+        claimed_at=parse_iso(item.claimed_at),
+        issue=_issue(item.issue),
+        attempts=item.attempts,
+        generation=item.generation,
+        updated_at=_moment(item.updated_at),
+        session_ref=item.session_ref,
+        session_url=item.session_url,
+        reason=item.reason,
+        session_status=item.session_status,
+        pr_url=item.pr_url,
+        status_history=_history(item.status_history),
+        status_reports=item.status_reports,
+        report_guard=ReportGuard(guard.timestamp, guard.digests) if guard is not None else None,
+        ack=_ack(item.ack, item.ack_version),
     )
 
 
@@ -190,13 +190,13 @@ class DynamoLedger:
         return self.try_claim(claim) is None
 
     def try_claim(self, claim: Claim) -> Claim | None:
-        item = {"pk": claim_pk(claim.canonical_id), "sk": CLAIM_SK, **claim_data(claim)}
+        item = {CLAIM.pk: claim_pk(claim.canonical_id), CLAIM.sk: CLAIM_SK, **claim_data(claim)}
         try:
             with translated("put claim"):
                 self.table.client.put_item(
                     TableName=self.table.name,
                     Item=to_item(item),
-                    ConditionExpression="attribute_not_exists(pk)",
+                    ConditionExpression=f"attribute_not_exists({CLAIM.pk})",
                     # A lost race costs this one request: the refusal carries the holder.
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
@@ -239,7 +239,8 @@ class DynamoLedger:
                 set_values={k: v for k, v in data.items() if v is not None},
                 remove=[k for k, v in data.items() if v is None],
                 extra_values={":old_token": old_token, ":old_status": old_status.value},
-                condition="claimToken = :old_token AND #status = :old_status",
+                condition=f"{CLAIM.claim_token} = :old_token AND #status = :old_status",
+                condition_names=_STATUS,
                 action="take over claim",
             )
         except ConditionFailed:
@@ -250,9 +251,10 @@ class DynamoLedger:
         try:
             self.table.update(
                 claim_key(canonical_id),
-                set_values={"status": ClaimStatus.ENQUEUED.value, "updatedAt": iso(now)},
+                set_values={CLAIM.status: ClaimStatus.ENQUEUED.value, CLAIM.updated_at: iso(now)},
                 extra_values={":token": claim_token, ":claimed": ClaimStatus.CLAIMED.value},
-                condition="claimToken = :token AND #status = :claimed",
+                condition=f"{CLAIM.claim_token} = :token AND #status = :claimed",
+                condition_names=_STATUS,
                 action="mark claim enqueued",
             )
         except ConditionFailed:
@@ -275,18 +277,19 @@ class DynamoLedger:
             return False
         names = [f":from{i}" for i in range(len(sources))]
         values = {
-            "status": to_status.value,
-            "updatedAt": iso(now),
-            "sessionRef": session_ref,
-            "sessionUrl": session_url,
-            "reason": reason,
+            CLAIM.status: to_status.value,
+            CLAIM.updated_at: iso(now),
+            CLAIM.session_ref: session_ref,
+            CLAIM.session_url: session_url,
+            CLAIM.reason: reason,
         }
         try:
             self.table.update(
                 claim_key(canonical_id),
                 set_values={k: v for k, v in values.items() if v is not None},
                 extra_values={name: s.value for name, s in zip(names, sources, strict=True)},
-                condition=f"attribute_exists(pk) AND #status IN ({', '.join(names)})",
+                condition=f"attribute_exists({CLAIM.pk}) AND #status IN ({', '.join(names)})",
+                condition_names=_STATUS,
                 action="transition claim",
             )
         except ConditionFailed:
@@ -296,12 +299,12 @@ class DynamoLedger:
     def list_sessions(self, project_id: str, limit: int, next_token: str | None) -> tuple[list[Claim], str | None]:
         """The project's claims, newest first."""
         check_limit(limit)
-        keys = ("pk", "sk", "gsi1pk", "gsi1sk")
+        keys = (CLAIM.pk, CLAIM.sk, CLAIM.gsi1pk, CLAIM.gsi1sk)
         start = self.table.start_key(next_token, keys, gsi1pk=sessions_pk(project_id), pk_prefix="ISSUE#")
         args: dict[str, Any] = {
             "TableName": self.table.name,
             "IndexName": GSI,
-            "KeyConditionExpression": "gsi1pk = :pk",
+            "KeyConditionExpression": f"{CLAIM.gsi1pk} = :pk",
             "ExpressionAttributeValues": {":pk": {"S": sessions_pk(project_id)}},
             "ScanIndexForward": False,
             # One more than asked: a next token is returned only when there is a next page.
@@ -336,12 +339,16 @@ class DynamoLedger:
         return self.table.update(
             key,
             set_values={
-                "status": ClaimStatus.RELEASED.value,
-                "updatedAt": iso(now),
-                **({"attempts": 0} if backlog else {}),
+                CLAIM.status: ClaimStatus.RELEASED.value,
+                CLAIM.updated_at: iso(now),
+                **({CLAIM.attempts: 0} if backlog else {}),
             },
             extra_values={":project": project_id, ":backlog": ClaimStatus.BACKLOG.value},
-            condition=f"attribute_exists(pk) AND projectId = :project AND #status {'=' if backlog else '<>'} :backlog",
+            condition=(
+                f"attribute_exists({CLAIM.pk}) AND {CLAIM.project_id} = :project"
+                f" AND #status {'=' if backlog else '<>'} :backlog"
+            ),
+            condition_names=_STATUS,
             action="release claim",
         )
 
@@ -350,11 +357,14 @@ class DynamoLedger:
         guard = claim.report_guard
         values: dict[str, Any] = {
             **{k: v for k, v in data.items() if v is not None},
-            "statusReports": claim.status_reports,
-            "reportGuard": {"timestamp": guard.timestamp, "digests": list(guard.digests)} if guard else None,
+            CLAIM.status_reports: claim.status_reports,
+            CLAIM.report_guard: GuardItem(timestamp=guard.timestamp, digests=guard.digests).model_dump(mode="json")
+            if guard
+            else None,
         }
         sources = {f":reportable{i}": s.value for i, s in enumerate(REPORTABLE)}
-        version = "attribute_not_exists(statusReports)" if expected_reports == 0 else "statusReports = :reports"
+        reports = CLAIM.status_reports
+        version = f"attribute_not_exists({reports})" if expected_reports == 0 else f"{reports} = :reports"
         extra: dict[str, Any] = {**sources, ":generation": claim.generation}
         generation = _of_generation(claim)
         if expected_reports:
@@ -366,8 +376,9 @@ class DynamoLedger:
                 remove=[k for k, v in data.items() if v is None],
                 extra_values=extra,
                 condition=(
-                    f"attribute_exists(pk) AND #status IN ({', '.join(sources)}) AND {generation} AND {version}"
+                    f"attribute_exists({CLAIM.pk}) AND #status IN ({', '.join(sources)}) AND {generation} AND {version}"
                 ),
+                condition_names=_STATUS,
                 action="record session status",
             )
         except ConditionFailed:
@@ -377,16 +388,17 @@ class DynamoLedger:
     def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
         extra: dict[str, Any] = {":launched": ClaimStatus.LAUNCHED.value, ":generation": claim.generation}
         generation = _of_generation(claim)
-        version = "attribute_not_exists(ackVersion)"
+        version = f"attribute_not_exists({CLAIM.ack_version})"
         if expected_version is not None:
-            version = "ackVersion = :version"
+            version = f"{CLAIM.ack_version} = :version"
             extra[":version"] = expected_version
         try:
             self.table.update(
                 claim_key(claim.canonical_id),
                 set_values=ack_data(ack),
                 extra_values=extra,
-                condition=f"attribute_exists(pk) AND #status = :launched AND {generation} AND {version}",
+                condition=f"attribute_exists({CLAIM.pk}) AND #status = :launched AND {generation} AND {version}",
+                condition_names=_STATUS,
                 action="record acknowledgement",
             )
         except ConditionFailed:
@@ -399,5 +411,5 @@ def _of_generation(claim: Claim) -> str:
 
     Claims written before generations were counted have none: they are generation 1.
     """
-    generation = "generation = :generation"
-    return f"(attribute_not_exists(generation) OR {generation})" if claim.generation == 1 else generation
+    generation = f"{CLAIM.generation} = :generation"
+    return f"(attribute_not_exists({CLAIM.generation}) OR {generation})" if claim.generation == 1 else generation

@@ -12,17 +12,8 @@ from typing import Any
 
 from ...domain.records import Permission
 from ...domain.write_access import kept_until
-from .table import (
-    BATCH_GET_MAX,
-    PERMISSION_PREFIX,
-    DynamoTable,
-    iso,
-    parse_iso,
-    permission_sk,
-    project_pk,
-    to_item,
-    translated,
-)
+from .formats import iso, parse_iso
+from .table import BATCH_GET_MAX, PERMISSION_PREFIX, DynamoTable, permission_sk, project_pk, to_item, translated
 
 
 def permission_key(project_id: str, repo: str, login: str) -> dict[str, Any]:

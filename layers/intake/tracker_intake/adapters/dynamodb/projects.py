@@ -11,6 +11,8 @@ from ...domain.config import ProjectConfig, parse_config
 from ...domain.errors import ConfigInvalid, ProjectExists, ProjectNotFound, VersionConflict
 from ...domain.records import Installation, PollState, ProjectRecord
 from ...domain.tracker import CachedPage
+from .formats import check_limit, iso, parse_iso
+from .items import Names, PageItem, ProjectItem, read_item
 from .table import (
     ETAG_PREFIX,
     GSI,
@@ -18,20 +20,25 @@ from .table import (
     PROJECT_SK,
     ConditionFailed,
     DynamoTable,
-    check_limit,
     etag_sk,
     from_item,
-    iso,
-    parse_iso,
     project_key,
     project_pk,
     to_item,
     translated,
 )
 
+PROJECT = Names(ProjectItem)
+PAGE = Names(PageItem)
+
 # The poll state a backoff is made of: cleared by "poll now" and by a config write that touches
 # the poll (domain/changes.py). The rest (last change, pages read, primary costs) stays.
-BACKOFF_ATTRIBUTES = ("backoffUntil", "consecutiveFailures", "lastError", "failureTransient")
+BACKOFF_ATTRIBUTES = (
+    PROJECT.backoff_until,
+    PROJECT.consecutive_failures,
+    PROJECT.last_error,
+    PROJECT.failure_transient,
+)
 
 
 def config_data(config: ProjectConfig) -> dict[str, Any]:
@@ -40,41 +47,42 @@ def config_data(config: ProjectConfig) -> dict[str, Any]:
 
 
 def project_record(data: Mapping[str, Any]) -> ProjectRecord:
-    """A project item as a record. A stored config that no longer validates is reported, not raised."""
+    """A project item as a record; ItemMalformed when it is not one. A stored config that no
+    longer validates is reported on the record, not raised."""
+    item = read_item(ProjectItem, data)
     config_error = None
     try:
-        config = parse_config(data.get("config", {}))
+        config = parse_config(item.config)
     except ConfigInvalid as e:
         config, config_error = ProjectConfig(), str(e)
-
-    def when(name: str) -> datetime | None:
-        value = data.get(name)
-        return parse_iso(value) if isinstance(value, str) else None
-
     return ProjectRecord(
-        project_id=data.get("projectId") or data["pk"].removeprefix("PROJECT#"),
+        project_id=item.project_id or (item.pk or "").removeprefix("PROJECT#"),
         config=config,
-        version=int(data.get("version", 1)),
+        version=item.version,
         poll=PollState(
-            backoff_until=when("backoffUntil"),
-            consecutive_failures=int(data.get("consecutiveFailures", 0)),
-            last_error=data.get("lastError"),
-            last_change_at=when("lastChangeAt"),
-            pages_read=int(data.get("pagesRead", 0)),
-            transient=bool(data.get("failureTransient", False)),
-            primary_costs=tuple(int(n) for n in data.get("primaryCosts", [])),
+            backoff_until=_moment(item.backoff_until),
+            consecutive_failures=item.consecutive_failures,
+            last_error=item.last_error,
+            last_change_at=_moment(item.last_change_at),
+            pages_read=item.pages_read,
+            transient=item.failure_transient,
+            primary_costs=item.primary_costs,
         ),
-        created_at=when("createdAt"),
-        updated_at=when("updatedAt"),
+        created_at=_moment(item.created_at),
+        updated_at=_moment(item.updated_at),
         config_error=config_error,
-        deferred_since=when("deferredSince"),
-        installation=_installation(data),
-        backlog_since=when("backlogSince"),
+        deferred_since=_moment(item.deferred_since),
+        installation=_installation(item),
+        backlog_since=_moment(item.backlog_since),
     )
 
 
-def _installation(data: Mapping[str, Any]) -> Installation | None:
-    app_id, installation_id = data.get("installationAppId"), data.get("installationId")
+def _moment(value: str | None) -> datetime | None:
+    return parse_iso(value) if value is not None else None
+
+
+def _installation(item: ProjectItem) -> Installation | None:
+    app_id, installation_id = item.installation_app_id, item.installation_id
     if not isinstance(app_id, str) or installation_id is None:
         return None
     return Installation(app_id, int(installation_id))
@@ -86,14 +94,15 @@ def cached_page(data: Mapping[str, Any]) -> CachedPage | None:
     Such a page is asked again unconditionally once: without its count the poller could not
     tell a full last page (docs/design.md, "The last full page").
     """
-    if "itemCount" not in data:
+    item = read_item(PageItem, data)
+    if item.item_count is None:
         return None
     return CachedPage(
-        url=data["path"],
-        etag=data["etag"],
-        next_url=data.get("nextUrl"),
-        item_count=int(data["itemCount"]),
-        credential=data.get("credential"),
+        url=item.path,
+        etag=item.etag,
+        next_url=item.next_url,
+        item_count=item.item_count,
+        credential=item.credential,
     )
 
 
@@ -109,9 +118,9 @@ class DynamoProjects:
         record: ProjectRecord | None = None
         pages: dict[str, CachedPage] = {}
         for data in self.table.query_partition(project_pk(project_id)):
-            if data["sk"] == PROJECT_SK:
+            if data[PROJECT.sk] == PROJECT_SK:
                 record = project_record(data)
-            elif data["sk"].startswith(ETAG_PREFIX):
+            elif data[PAGE.sk].startswith(ETAG_PREFIX):
                 page = cached_page(data)
                 if page is not None:
                     pages[page.url] = page
@@ -121,41 +130,41 @@ class DynamoProjects:
 
     def save_poll_state(self, project_id: str, poll: PollState) -> None:
         values = {
-            "backoffUntil": iso(poll.backoff_until) if poll.backoff_until else None,
-            "consecutiveFailures": poll.consecutive_failures,
-            "lastError": poll.last_error,
-            "lastChangeAt": iso(poll.last_change_at) if poll.last_change_at else None,
-            "pagesRead": poll.pages_read or None,
-            "failureTransient": True if poll.transient else None,
-            "primaryCosts": list(poll.primary_costs) or None,
+            PROJECT.backoff_until: iso(poll.backoff_until) if poll.backoff_until else None,
+            PROJECT.consecutive_failures: poll.consecutive_failures,
+            PROJECT.last_error: poll.last_error,
+            PROJECT.last_change_at: iso(poll.last_change_at) if poll.last_change_at else None,
+            PROJECT.pages_read: poll.pages_read or None,
+            PROJECT.failure_transient: True if poll.transient else None,
+            PROJECT.primary_costs: list(poll.primary_costs) or None,
         }
         try:
             self.table.update(
                 project_key(project_id),
                 set_values={k: v for k, v in values.items() if v is not None},
                 remove=[k for k, v in values.items() if v is None],
-                condition="attribute_exists(pk)",
+                condition=f"attribute_exists({PROJECT.pk})",
                 action="save poll state",
             )
         except ConditionFailed:
             raise ProjectNotFound(project_id) from None
 
     def commit_page(self, project_id: str, page: CachedPage) -> None:
-        item = {
-            "pk": project_pk(project_id),
-            "sk": etag_sk(page.url),
-            "etag": page.etag,
-            "path": page.url,
-            "nextUrl": page.next_url,
-            "itemCount": page.item_count,
-            "credential": page.credential,
-        }
+        item = PageItem(
+            pk=project_pk(project_id),
+            sk=etag_sk(page.url),
+            etag=page.etag,
+            path=page.url,
+            next_url=page.next_url,
+            item_count=page.item_count,
+            credential=page.credential,
+        )
         with translated("commit page"):
-            self.table.client.put_item(TableName=self.table.name, Item=to_item(item))
+            self.table.client.put_item(TableName=self.table.name, Item=to_item(item.model_dump(by_alias=True)))
 
     def forget_pages(self, project_id: str) -> None:
         keys = [
-            {"pk": data["pk"], "sk": data["sk"]}
+            {PAGE.pk: data[PAGE.pk], PAGE.sk: data[PAGE.sk]}
             for data in self.table.query_partition(project_pk(project_id), sk_prefix=ETAG_PREFIX, keys_only=True)
         ]
         self.table.delete_keys(keys, "forget pages")
@@ -166,7 +175,7 @@ class DynamoProjects:
                 project_key(project_id),
                 set_values={},
                 remove=list(BACKOFF_ATTRIBUTES),
-                condition="attribute_exists(pk)",
+                condition=f"attribute_exists({PROJECT.pk})",
                 action="clear backoff",
             )
         except ConditionFailed:
@@ -178,12 +187,15 @@ class DynamoProjects:
             self.table.update(
                 project_key(project_id),
                 set_values=(
-                    {"installationAppId": installation.app_id, "installationId": installation.installation_id}
+                    {
+                        PROJECT.installation_app_id: installation.app_id,
+                        PROJECT.installation_id: installation.installation_id,
+                    }
                     if installation is not None
                     else {}
                 ),
-                remove=[] if installation is not None else ["installationAppId", "installationId"],
-                condition="attribute_exists(pk)",
+                remove=[] if installation is not None else [PROJECT.installation_app_id, PROJECT.installation_id],
+                condition=f"attribute_exists({PROJECT.pk})",
                 action="record installation",
             )
         except ConditionFailed:
@@ -194,9 +206,9 @@ class DynamoProjects:
             self.table.update(
                 project_key(project_id),
                 set_values={},
-                remove=["backlogSince"],
+                remove=[PROJECT.backlog_since],
                 extra_values={":since": iso(since)},
-                condition="backlogSince = :since",
+                condition=f"{PROJECT.backlog_since} = :since",
                 action="end backlog",
             )
         except ConditionFailed:
@@ -207,9 +219,9 @@ class DynamoProjects:
         try:
             self.table.update(
                 project_key(project_id),
-                set_values={"deferredSince": iso(since)} if since is not None else {},
-                remove=[] if since is not None else ["deferredSince"],
-                condition="attribute_exists(pk)",
+                set_values={PROJECT.deferred_since: iso(since)} if since is not None else {},
+                remove=[] if since is not None else [PROJECT.deferred_since],
+                condition=f"attribute_exists({PROJECT.pk})",
                 action="record deferral",
             )
         except ConditionFailed:
@@ -221,7 +233,7 @@ class DynamoProjects:
             args: dict[str, Any] = {
                 "TableName": self.table.name,
                 "IndexName": GSI,
-                "KeyConditionExpression": "gsi1pk = :pk",
+                "KeyConditionExpression": f"{PROJECT.gsi1pk} = :pk",
                 "ExpressionAttributeValues": {":pk": {"S": INTAKE_ENABLED}},
             }
             if start:
@@ -240,23 +252,26 @@ class DynamoProjects:
         self, project_id: str, config: ProjectConfig, now: datetime, *, backlog_since: datetime | None = None
     ) -> ProjectRecord:
         stamp = iso(now)
-        data: dict[str, Any] = {
-            "pk": project_pk(project_id),
-            "sk": PROJECT_SK,
-            "projectId": project_id,
-            "config": config_data(config),
-            "version": 1,
-            "createdAt": stamp,
-            "updatedAt": stamp,
+        item = ProjectItem(
+            pk=project_pk(project_id),
+            sk=PROJECT_SK,
+            project_id=project_id,
+            config=config_data(config),
+            version=1,
+            created_at=stamp,
+            updated_at=stamp,
+            backlog_since=iso(backlog_since) if backlog_since is not None else None,
+        )
+        data = {
+            **item.model_dump(by_alias=True, exclude_unset=True, exclude_none=True),
             **self._intake_index(project_id, config),
-            **({"backlogSince": iso(backlog_since)} if backlog_since is not None else {}),
         }
         try:
             with translated("create project"):
                 self.table.client.put_item(
                     TableName=self.table.name,
                     Item=to_item(data),
-                    ConditionExpression="attribute_not_exists(pk)",
+                    ConditionExpression=f"attribute_not_exists({PROJECT.pk})",
                 )
         except ConditionFailed:
             raise ProjectExists(project_id) from None
@@ -274,12 +289,13 @@ class DynamoProjects:
     def list_projects(self, limit: int, next_token: str | None) -> tuple[list[ProjectRecord], str | None]:
         """Projects only, in table order. A Scan: the API's listing, never the poll path."""
         check_limit(limit)
-        start = self.table.start_key(next_token, ("pk", "sk"), sk=PROJECT_SK, pk_prefix="PROJECT#")
+        keys = (PROJECT.pk, PROJECT.sk)
+        start = self.table.start_key(next_token, keys, sk=PROJECT_SK, pk_prefix="PROJECT#")
         found: list[dict[str, Any]] = []
         while len(found) <= limit:
             args: dict[str, Any] = {
                 "TableName": self.table.name,
-                "FilterExpression": "sk = :sk",
+                "FilterExpression": f"{PROJECT.sk} = :sk",
                 "ExpressionAttributeValues": {":sk": {"S": PROJECT_SK}},
             }
             if start:
@@ -290,7 +306,7 @@ class DynamoProjects:
             start = response.get("LastEvaluatedKey")
             if not start:
                 break
-        return self.table.page(found, limit, ("pk", "sk"), project_record)
+        return self.table.page(found, limit, keys, project_record)
 
     def replace_config(
         self,
@@ -303,21 +319,22 @@ class DynamoProjects:
         clear_backoff: bool = False,
     ) -> ProjectRecord:
         index = self._intake_index(project_id, config)
-        condition = "attribute_exists(pk)"
+        condition = f"attribute_exists({PROJECT.pk})"
         values: dict[str, Any] = {":one": 1}
         if expected_version is not None:
-            condition += " AND version = :expected"
+            condition += f" AND {PROJECT.version} = :expected"
             values[":expected"] = expected_version
-        mark = {"backlogSince": iso(now)} if snapshot is Snapshot.START else {}
+        mark = {PROJECT.backlog_since: iso(now)} if snapshot is Snapshot.START else {}
         try:
             data = self.table.update(
                 project_key(project_id),
-                set_values={"config": config_data(config), "updatedAt": iso(now), **index, **mark},
+                set_values={PROJECT.config: config_data(config), PROJECT.updated_at: iso(now), **index, **mark},
                 # A deferral belongs to the config that was due; the next tick marks it anew.
-                remove=(["deferredSince"] if index else ["gsi1pk", "gsi1sk", "deferredSince"])
-                + (["backlogSince"] if snapshot is Snapshot.DROP else [])
+                remove=([] if index else [PROJECT.gsi1pk, PROJECT.gsi1sk])
+                + [PROJECT.deferred_since]
+                + ([PROJECT.backlog_since] if snapshot is Snapshot.DROP else [])
                 + (list(BACKOFF_ATTRIBUTES) if clear_backoff else []),
-                extra_set=["version = version + :one"],
+                extra_set=[f"{PROJECT.version} = {PROJECT.version} + :one"],
                 extra_values=values,
                 condition=condition,
                 action="replace config",
@@ -327,7 +344,8 @@ class DynamoProjects:
             old = failed.item if failed.item is not None else self.table.get(project_key(project_id))
             if old is None:
                 raise ProjectNotFound(project_id) from None
-            raise VersionConflict(project_id, expected_version or 0, int(old.get("version", 1))) from None
+            stored = read_item(ProjectItem, old).version
+            raise VersionConflict(project_id, expected_version or 0, stored) from None
         return project_record(data)
 
     def delete_project(self, project_id: str) -> None:
@@ -336,9 +354,9 @@ class DynamoProjects:
         # Caches first: a failure half-way leaves the project in place (with cold caches), so
         # the caller can simply try again.
         keys = [
-            {"pk": data["pk"], "sk": data["sk"]}
+            {PROJECT.pk: data[PROJECT.pk], PROJECT.sk: data[PROJECT.sk]}
             for data in self.table.query_partition(project_pk(project_id), keys_only=True)
-            if data["sk"] != PROJECT_SK
+            if data[PROJECT.sk] != PROJECT_SK
         ]
         self.table.delete_keys(keys, "forget project caches")
         try:
@@ -346,7 +364,7 @@ class DynamoProjects:
                 self.table.client.delete_item(
                     TableName=self.table.name,
                     Key=project_key(project_id),
-                    ConditionExpression="attribute_exists(pk)",
+                    ConditionExpression=f"attribute_exists({PROJECT.pk})",
                 )
         except ConditionFailed:
             raise ProjectNotFound(project_id) from None
@@ -356,4 +374,4 @@ class DynamoProjects:
         """The sparse index attributes: present only while intake is enabled."""
         if not config.intake_enabled:
             return {}
-        return {"gsi1pk": INTAKE_ENABLED, "gsi1sk": project_pk(project_id)}
+        return {PROJECT.gsi1pk: INTAKE_ENABLED, PROJECT.gsi1sk: project_pk(project_id)}

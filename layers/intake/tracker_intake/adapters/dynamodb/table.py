@@ -9,16 +9,12 @@ Every botocore failure leaves this package as a typed domain error.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +23,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ...domain.errors import InvalidInput, StoreUnavailable
+from ...domain.errors import StoreUnavailable
 from ...domain.issue import dedupe_key
+from .formats import encode_token, resume_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -84,17 +81,6 @@ def budget_pk(token_key: str) -> str:
     return f"TOKEN#{token_key}"
 
 
-def iso(moment: datetime) -> str:
-    """Fixed-width UTC ISO-8601, so the strings sort as the instants do (the sessions index)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_iso(value: str) -> datetime:
-    return datetime.fromisoformat(value).astimezone(UTC)
-
-
 def project_key(project_id: str) -> dict[str, Any]:
     return {"pk": {"S": project_pk(project_id)}, "sk": {"S": PROJECT_SK}}
 
@@ -106,36 +92,6 @@ def token_item_key(token_key: str, sk: str) -> dict[str, Any]:
 def claim_key(canonical_id: str) -> dict[str, Any]:
     """Raises ValueError for a string that is not a canonical id."""
     return {"pk": {"S": claim_pk(canonical_id)}, "sk": {"S": CLAIM_SK}}
-
-
-# --- pagination tokens -------------------------------------------------------------------
-
-
-def encode_token(key: Mapping[str, str]) -> str:
-    """An opaque next token: base64url JSON of the key to resume after."""
-    raw = json.dumps(dict(key), separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_token(token: str, required: tuple[str, ...]) -> dict[str, str]:
-    """The key a next token holds; InvalidInput("nextToken") for anything we did not issue."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        key = json.loads(raw)
-    except (binascii.Error, ValueError, RecursionError) as e:  # RecursionError: crafted nesting
-        raise InvalidInput("nextToken", "is not a token this API returned") from e
-    if (
-        not isinstance(key, dict)
-        or set(key) != set(required)
-        or not all(isinstance(v, str) and v for v in key.values())
-    ):
-        raise InvalidInput("nextToken", "is not a token this API returned")
-    return key
-
-
-def check_limit(limit: int) -> None:
-    if limit < 1:
-        raise InvalidInput("limit", "must be at least 1")
 
 
 # --- item <-> record -----------------------------------------------------------------------
@@ -158,6 +114,39 @@ def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+# --- update expressions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpdateExpression:
+    """An UpdateItem's `SET ... REMOVE ...`, every attribute named through a placeholder (`#s0`,
+    `#r0`), so reserved words (`status`) and any other name are written the same way."""
+
+    sets: tuple[str, ...]
+    removes: tuple[str, ...]
+    names: dict[str, str]
+    values: dict[str, Any]
+
+    @classmethod
+    def of(cls, set_values: Mapping[str, Any], remove: Sequence[str], extra_set: Sequence[str]) -> UpdateExpression:
+        names = {f"#s{i}": attr for i, attr in enumerate(set_values)}
+        names.update({f"#r{i}": attr for i, attr in enumerate(remove)})
+        values = {f":s{i}": _serializer.serialize(value) for i, value in enumerate(set_values.values())}
+        sets = tuple(f"#s{i} = :s{i}" for i in range(len(set_values))) + tuple(extra_set)
+        return cls(sets, tuple(f"#r{i}" for i in range(len(remove))), names, values)
+
+    @property
+    def empty(self) -> bool:
+        return not self.sets and not self.removes
+
+    @property
+    def text(self) -> str:
+        clauses = [f"SET {', '.join(self.sets)}"] if self.sets else []
+        if self.removes:
+            clauses.append(f"REMOVE {', '.join(self.removes)}")
+        return " ".join(clauses)
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -237,42 +226,29 @@ class DynamoTable:
         key: dict[str, Any],
         *,
         set_values: Mapping[str, Any],
-        remove: list[str] | None = None,
-        extra_set: list[str] | None = None,
+        remove: Sequence[str] = (),
+        extra_set: Sequence[str] = (),
         extra_values: Mapping[str, Any] | None = None,
         condition: str | None,
+        condition_names: Mapping[str, str] | None = None,
         action: str,
         return_old_on_failure: bool = False,
     ) -> dict[str, Any]:
-        """UpdateItem on named attributes only; returns the item as it is afterwards."""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        sets: list[str] = []
-        for i, (attr, value) in enumerate(set_values.items()):
-            names[f"#s{i}"] = attr
-            values[f":s{i}"] = _serializer.serialize(value)
-            sets.append(f"#s{i} = :s{i}")
-        sets.extend(extra_set or [])
-        removes = []
-        for i, attr in enumerate(remove or []):
-            names[f"#r{i}"] = attr
-            removes.append(f"#r{i}")
-        for name, value in (extra_values or {}).items():
-            values[name] = _serializer.serialize(value)
-        if condition is not None and "#status" in condition:
-            names["#status"] = "status"
-        if not sets and not removes:
+        """UpdateItem on named attributes only; returns the item as it is afterwards.
+
+        `set_values` and `remove` name attributes (placeholders are made for them); `extra_set`
+        adds clauses written out (`version = version + :one`), `extra_values` the `:values` those
+        and `condition` use, and `condition_names` the `#names` the condition uses.
+        """
+        expression = UpdateExpression.of(set_values, remove, extra_set)
+        if expression.empty:
             raise ValueError("an UpdateItem must set or remove at least one attribute: " + action)
-        clauses = []
-        if sets:
-            clauses.append("SET " + ", ".join(sets))
-        if removes:
-            clauses.append("REMOVE " + ", ".join(removes))
+        values = {**expression.values, **{name: _serializer.serialize(v) for name, v in (extra_values or {}).items()}}
         args: dict[str, Any] = {
             "TableName": self.name,
             "Key": key,
-            "UpdateExpression": " ".join(clauses),
-            "ExpressionAttributeNames": names,
+            "UpdateExpression": expression.text,
+            "ExpressionAttributeNames": {**expression.names, **(condition_names or {})},
             "ReturnValues": "ALL_NEW",
         }
         if values:
@@ -324,9 +300,7 @@ class DynamoTable:
         """The ExclusiveStartKey a next token stands for, checked against the listing it came from."""
         if token is None:
             return None
-        key = decode_token(token, keys)
-        if not key["pk"].startswith(pk_prefix) or any(key.get(k) != v for k, v in fixed.items()):
-            raise InvalidInput("nextToken", "is not a token this API returned")
+        key = resume_key(token, keys, pk_prefix=pk_prefix, **fixed)
         return {k: {"S": v} for k, v in key.items()}
 
     @staticmethod
