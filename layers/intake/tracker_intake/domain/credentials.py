@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 DEFAULT_CREDENTIAL = "default"
 # Like a project id: 1-64 lower-case letters, digits and '-'.
@@ -86,13 +85,3 @@ def check_secret_arn(value: str, prefix: str | None) -> str:
 def app_key(app_id: str, installation_id: int | None) -> str:
     """The budget of one installation of an app (`pending` until the installation is known)."""
     return f"app-{app_id}-{installation_id if installation_id is not None else 'pending'}"
-
-
-def __getattr__(name: str) -> Any:
-    # Transitional (issue 27): the port moved to ports.py; poll.py and acknowledge.py still
-    # import it from here until their rewrite lands. Removed in the same change as their imports.
-    if name in ("Credentials", "Resolved"):
-        from . import ports
-
-        return getattr(ports, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,7 +22,6 @@ from enum import StrEnum
 from .backlog import predates
 from .backoff import backoff_until
 from .config import Acknowledge, Backlog, TrackerIntake, intake_repo
-from .credentials import Credentials
 from .eligibility import EligibilityRule, is_eligible
 from .errors import (
     AuthFailed,
@@ -36,7 +35,7 @@ from .errors import (
     TrackerError,
 )
 from .issue import Issue, dedupe_key
-from .ports import Clock, Ledger, PermissionCache, ProjectStore, SessionQueue, TokenBudgets
+from .ports import Clock, Credentials, PermissionCache, PollClaims, PollStore, SessionQueue, TokenBudgets
 from .records import Claim, ClaimStatus, IssueSnapshot, PollState, ProjectRecord, TokenBudget
 from .session import SessionRequest
 from .tracker import DEFAULT_PAGE_CAP, CachedPage, Collaborators, IssueQuery, Page, RateLimit, Tracker
@@ -120,8 +119,8 @@ class PollOutcome:
 class PollContext:
     """The ports and knobs one poll needs; built once per container by the poller's handler."""
 
-    store: ProjectStore
-    ledger: Ledger
+    store: PollStore
+    ledger: PollClaims
     budgets: TokenBudgets
     queue: SessionQueue
     tracker: Tracker
