@@ -221,22 +221,6 @@ class LaunchRetryable(IntakeError):
     kind = "launch_retryable"
 
 
-class AckDeferred(IntakeError):
-    """An acknowledgement waits for its write slot (or a retry): deliver the request again at `until`.
-
-    The session is launched and recorded; only the write on the issue is still to do.
-    """
-
-    kind = "ack_deferred"
-
-    def __init__(self, until: datetime, reason: str, *, at_slot: bool = False) -> None:
-        super().__init__(reason)
-        self.until = until
-        # A write slot kept for it (deliver a little early: the launcher waits out the rest), not
-        # a time before which nothing may be tried (deliver no earlier).
-        self.at_slot = at_slot
-
-
 class LaunchRejected(IntakeError):
     """The session backend refused the request for good (4xx other than 429)."""
 
