@@ -11,6 +11,7 @@ from ...domain.acknowledge import kept_slots, next_write_slot
 from ...domain.errors import StoreUnavailable
 from ...domain.records import Grant, Pace, TokenBudget
 from .formats import iso, parse_iso
+from .items import BudgetItem, Names, PaceItem, WritesItem, read_item
 from .table import (
     BUDGET_SK,
     PACE_SK,
@@ -26,6 +27,10 @@ from .table import (
 # Launchers racing for one credential's next slot: each lost race costs a read and a write.
 _RESERVE_ATTEMPTS = 10
 
+BUDGET = Names(BudgetItem)
+PACE = Names(PaceItem)
+WRITES = Names(WritesItem)
+
 
 class DynamoBudgets:
     """Credential budgets, paces and write slots on one table."""
@@ -39,21 +44,21 @@ class DynamoBudgets:
         data = self.table.get(token_item_key(token_key, BUDGET_SK), consistent=False)
         if data is None:
             return None
-        paused = data.get("pausedUntil")
+        item = read_item(BudgetItem, data)
         return TokenBudget(
             token_key,
-            int(data.get("remaining", 1)),
-            parse_iso(data["resetAt"]) if "resetAt" in data else datetime.fromtimestamp(0, UTC),
-            parse_iso(paused) if isinstance(paused, str) else None,
-            int(data["rateLimit"]) if "rateLimit" in data else None,
+            item.remaining,
+            parse_iso(item.reset_at) if item.reset_at is not None else datetime.fromtimestamp(0, UTC),
+            parse_iso(item.paused_until) if item.paused_until is not None else None,
+            item.rate_limit,
         )
 
     def record_budget(self, budget: TokenBudget) -> None:
         """What GitHub said, unless a later window or a lower remaining is already recorded
         (`TokenBudget.supersedes`): concurrent pollers record out of order."""
-        values: dict[str, Any] = {"remaining": budget.remaining, "resetAt": iso(budget.reset_at)}
+        values: dict[str, Any] = {BUDGET.remaining: budget.remaining, BUDGET.reset_at: iso(budget.reset_at)}
         if budget.limit is not None:
-            values["rateLimit"] = budget.limit  # LIMIT is a DynamoDB reserved word
+            values[BUDGET.rate_limit] = budget.limit
         # A refused condition means a newer observation is recorded: it stays.
         with suppress(ConditionFailed):
             self.table.update(
@@ -62,7 +67,8 @@ class DynamoBudgets:
                 extra_values={":reset": iso(budget.reset_at), ":remaining": budget.remaining},
                 # ISO strings of one fixed width sort as the instants do.
                 condition=(
-                    "attribute_not_exists(resetAt) OR resetAt < :reset OR (resetAt = :reset AND remaining > :remaining)"
+                    f"attribute_not_exists({BUDGET.reset_at}) OR {BUDGET.reset_at} < :reset"
+                    f" OR ({BUDGET.reset_at} = :reset AND {BUDGET.remaining} > :remaining)"
                 ),
                 action="record token budget",
             )
@@ -72,10 +78,10 @@ class DynamoBudgets:
         with suppress(ConditionFailed):
             self.table.update(
                 token_item_key(token_key, BUDGET_SK),
-                set_values={"pausedUntil": iso(until)},
+                set_values={BUDGET.paused_until: iso(until)},
                 extra_values={":until": iso(until)},
                 # ISO strings of one fixed width sort as the instants do: a longer pause stays.
-                condition="attribute_not_exists(pausedUntil) OR pausedUntil < :until",
+                condition=f"attribute_not_exists({BUDGET.paused_until}) OR {BUDGET.paused_until} < :until",
                 action="pause credential",
             )
 
@@ -83,23 +89,25 @@ class DynamoBudgets:
         data = self.table.get(token_item_key(token_key, PACE_SK))
         if data is None:
             return None
-        # [at, points], or [at, points, "preview"] for a preview's reservation.
-        grants = tuple(
-            Grant(parse_iso(g[0]), int(g[1]), len(g) > 2 and g[2] == "preview") for g in data.get("grants", [])
-        )
-        return Pace(token_key, grants, data.get("cursor"), int(data.get("version", 0)), data.get("busyCursor"))
+        item = read_item(PaceItem, data)
+        grants = tuple(Grant(parse_iso(g[0]), g[1], len(g) > 2 and g[2] == _PREVIEW) for g in item.grants)
+        return Pace(token_key, grants, item.cursor, item.version, item.busy_cursor)
 
     def save_pace(self, pace: Pace) -> bool:
-        item = {
-            "pk": budget_pk(pace.token_key),
-            "sk": PACE_SK,
-            "grants": [[iso(g.at), g.points, *(["preview"] if g.preview else [])] for g in pace.grants],
-            "cursor": pace.cursor,
-            "busyCursor": pace.busy_cursor,
-            "version": pace.version,
+        item = PaceItem(
+            pk=budget_pk(pace.token_key),
+            sk=PACE_SK,
+            grants=tuple(_grant(g) for g in pace.grants),
+            cursor=pace.cursor,
+            busy_cursor=pace.busy_cursor,
+            version=pace.version,
+        )
+        condition = f"attribute_not_exists({PACE.pk})" if pace.version <= 1 else f"{PACE.version} = :previous"
+        args: dict[str, Any] = {
+            "TableName": self.table.name,
+            "Item": to_item(item.model_dump(by_alias=True)),
+            "ConditionExpression": condition,
         }
-        condition = "attribute_not_exists(pk)" if pace.version <= 1 else "version = :previous"
-        args: dict[str, Any] = {"TableName": self.table.name, "Item": to_item(item), "ConditionExpression": condition}
         if pace.version > 1:
             args["ExpressionAttributeValues"] = {":previous": {"N": str(pace.version - 1)}}
         try:
@@ -117,23 +125,21 @@ class DynamoBudgets:
         key = token_item_key(token_key, WRITES_SK)
         for _ in range(_RESERVE_ATTEMPTS):
             data = self.table.get(key)
-            version = int(data.get("version", 0)) if data else 0
-            slots = [_moment(int(ms)) for ms in (data or {}).get("slots", [])]
+            stored = read_item(WritesItem, data) if data is not None else WritesItem()
+            version = stored.version
+            slots = [_moment(ms) for ms in stored.slots]
             kept = kept_slots(slots, now)
             # Whole milliseconds, rounded up, so the slot stored is the slot given.
             slot = _moment(math.ceil(next_write_slot(kept, now).timestamp() * 1000))
-            item: dict[str, Any] = {
-                "pk": budget_pk(token_key),
-                "sk": WRITES_SK,
-                "slots": [_ms(s) for s in (*kept, slot)],
-                "version": version + 1,
-            }
-            args: dict[str, Any] = {"TableName": self.table.name, "Item": to_item(item)}
+            item = WritesItem(
+                pk=budget_pk(token_key), sk=WRITES_SK, slots=tuple(_ms(s) for s in (*kept, slot)), version=version + 1
+            )
+            args: dict[str, Any] = {"TableName": self.table.name, "Item": to_item(item.model_dump(by_alias=True))}
             if version:
-                args["ConditionExpression"] = "version = :previous"
+                args["ConditionExpression"] = f"{WRITES.version} = :previous"
                 args["ExpressionAttributeValues"] = {":previous": {"N": str(version)}}
             else:
-                args["ConditionExpression"] = "attribute_not_exists(pk)"
+                args["ConditionExpression"] = f"attribute_not_exists({WRITES.pk})"
             try:
                 with translated("reserve write slot"):
                     self.table.client.put_item(**args)
@@ -141,6 +147,14 @@ class DynamoBudgets:
                 continue
             return slot
         raise StoreUnavailable(f"could not reserve a write slot for {token_key}: {_RESERVE_ATTEMPTS} races lost")
+
+
+# The mark of a grant reserved by a preview, its third element.
+_PREVIEW = "preview"
+
+
+def _grant(grant: Grant) -> tuple[str, int] | tuple[str, int, str]:
+    return (iso(grant.at), grant.points, _PREVIEW) if grant.preview else (iso(grant.at), grant.points)
 
 
 def _ms(moment: datetime) -> int:

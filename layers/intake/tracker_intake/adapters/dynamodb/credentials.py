@@ -10,12 +10,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ...domain.credentials import Credential, CredentialKind
+from ...domain.credentials import Credential
 from .formats import iso, parse_iso
+from .items import CredentialItem, Names, read_item
 from .table import ConditionFailed, DynamoTable, from_item, to_item, translated
 
 CREDENTIALS_PK = "CREDENTIALS"
 CREDENTIAL_PREFIX = "CREDENTIAL#"
+CREDENTIAL = Names(CredentialItem)
 
 
 def credential_key(name: str) -> dict[str, Any]:
@@ -23,13 +25,15 @@ def credential_key(name: str) -> dict[str, Any]:
 
 
 def credential_record(data: Mapping[str, Any]) -> Credential:
+    """A credential item as a record; ItemMalformed when it is not one."""
+    item = read_item(CredentialItem, data)
     return Credential(
-        name=data["sk"].removeprefix(CREDENTIAL_PREFIX),
-        kind=CredentialKind(data["kind"]),
-        secret_arn=data["secretArn"],
-        app_id=data.get("appId"),
-        created_at=parse_iso(data["createdAt"]) if "createdAt" in data else None,
-        updated_at=parse_iso(data["updatedAt"]) if "updatedAt" in data else None,
+        name=item.sk.removeprefix(CREDENTIAL_PREFIX),
+        kind=item.kind,
+        secret_arn=item.secret_arn,
+        app_id=item.app_id,
+        created_at=parse_iso(item.created_at) if item.created_at is not None else None,
+        updated_at=parse_iso(item.updated_at) if item.updated_at is not None else None,
     )
 
 
@@ -51,15 +55,15 @@ class DynamoCredentials:
         """Create or replace (keeping when it was first registered)."""
         old = self.get_credential(credential.name)
         created = old.created_at if old is not None and old.created_at is not None else now
-        data = {
-            "pk": CREDENTIALS_PK,
-            "sk": CREDENTIAL_PREFIX + credential.name,
-            "kind": credential.kind.value,
-            "secretArn": credential.secret_arn,
-            "appId": credential.app_id,
-            "createdAt": iso(created),
-            "updatedAt": iso(now),
-        }
+        data = CredentialItem(
+            pk=CREDENTIALS_PK,
+            sk=CREDENTIAL_PREFIX + credential.name,
+            kind=credential.kind,
+            secret_arn=credential.secret_arn,
+            app_id=credential.app_id,
+            created_at=iso(created),
+            updated_at=iso(now),
+        ).model_dump(by_alias=True, mode="json")
         with translated("put credential"):
             self.table.client.put_item(TableName=self.table.name, Item=to_item(data))
         return credential_record(from_item(to_item(data)))
@@ -69,7 +73,9 @@ class DynamoCredentials:
         try:
             with translated("delete credential"):
                 self.table.client.delete_item(
-                    TableName=self.table.name, Key=credential_key(name), ConditionExpression="attribute_exists(pk)"
+                    TableName=self.table.name,
+                    Key=credential_key(name),
+                    ConditionExpression=f"attribute_exists({CREDENTIAL.pk})",
                 )
         except ConditionFailed:
             return False

@@ -13,18 +13,24 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ...domain.config import Acknowledge
+from ...domain.credentials import CredentialKind
 from ...domain.errors import ItemMalformed
 from ...domain.records import AckState, ClaimStatus, SessionStatus
 
 __all__ = [
     "AckItem",
+    "BudgetItem",
     "ClaimItem",
+    "CredentialItem",
     "GuardItem",
     "IssueItem",
     "Names",
+    "PaceItem",
     "PageItem",
+    "PermissionItem",
     "ProjectItem",
     "StatusChangeItem",
+    "WritesItem",
     "read_item",
 ]
 
@@ -169,6 +175,72 @@ class PageItem(_Item):
     next_url: str | None = Field(None, alias="nextUrl")
     item_count: int | None = Field(None, alias="itemCount")
     credential: str | None = None
+
+
+# --- credential: TOKEN#<key> / BUDGET, PACE, WRITES; CREDENTIALS / CREDENTIAL#<name> ---------------
+
+
+class BudgetItem(_Item):
+    """What GitHub last said of a credential's primary budget, and any pause on it."""
+
+    pk: str | None = None
+    sk: str | None = None
+    remaining: int = 1
+    reset_at: str | None = Field(None, alias="resetAt")
+    paused_until: str | None = Field(None, alias="pausedUntil")
+    rate_limit: int | None = Field(None, alias="rateLimit")  # LIMIT is a DynamoDB reserved word
+
+    @field_validator("paused_until", mode="before")
+    @classmethod
+    def _pause(cls, value: Any) -> Any:
+        return value if isinstance(value, str) else None
+
+
+class PaceItem(_Item):
+    """The dispatcher's pace of a credential: grants as [at, points], or [at, points, "preview"]
+    for a preview's reservation."""
+
+    pk: str | None = None
+    sk: str | None = None
+    grants: tuple[tuple[str, int] | tuple[str, int, str], ...] = ()
+    cursor: str | None = None
+    busy_cursor: str | None = Field(None, alias="busyCursor")
+    version: int = 0
+
+
+class WritesItem(_Item):
+    """A credential's write slots of the last hour, in epoch milliseconds."""
+
+    pk: str | None = None
+    sk: str | None = None
+    slots: tuple[int, ...] = ()
+    version: int = 0
+
+
+class PermissionItem(_Item):
+    """A member's write access on a repository, as GitHub said it."""
+
+    pk: str | None = None
+    sk: str | None = None
+    repo: str
+    login: str
+    permission: str
+    role: str | None = None
+    checked_at: str = Field(alias="checkedAt")
+    # Epoch seconds, for a DynamoDB TTL should one be set; the code never reads it.
+    expires_at: int | None = Field(None, alias="expiresAt")
+
+
+class CredentialItem(_Item):
+    """A registered credential: references only, never the secret."""
+
+    pk: str | None = None
+    sk: str
+    kind: CredentialKind
+    secret_arn: str = Field(alias="secretArn")
+    app_id: str | None = Field(None, alias="appId")
+    created_at: str | None = Field(None, alias="createdAt")
+    updated_at: str | None = Field(None, alias="updatedAt")
 
 
 # --- names and reading ---------------------------------------------------------------------------

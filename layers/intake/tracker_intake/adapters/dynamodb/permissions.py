@@ -13,7 +13,10 @@ from typing import Any
 from ...domain.records import Permission
 from ...domain.write_access import kept_until
 from .formats import iso, parse_iso
+from .items import Names, PermissionItem, read_item
 from .table import BATCH_GET_MAX, PERMISSION_PREFIX, DynamoTable, permission_sk, project_pk, to_item, translated
+
+PERMISSION = Names(PermissionItem)
 
 
 def permission_key(project_id: str, repo: str, login: str) -> dict[str, Any]:
@@ -21,12 +24,14 @@ def permission_key(project_id: str, repo: str, login: str) -> dict[str, Any]:
 
 
 def permission_record(data: Mapping[str, Any]) -> Permission:
+    """A permission item as a record; ItemMalformed when it is not one."""
+    item = read_item(PermissionItem, data)
     return Permission(
-        repo=data["repo"],
-        login=data["login"],
-        permission=data["permission"],
-        checked_at=parse_iso(data["checkedAt"]),
-        role=data.get("role"),
+        repo=item.repo,
+        login=item.login,
+        permission=item.permission,
+        checked_at=parse_iso(item.checked_at),
+        role=item.role,
     )
 
 
@@ -49,21 +54,20 @@ class DynamoPermissions:
                 for start in range(0, len(pending), BATCH_GET_MAX)
                 for data in self.table.batch_get(pending[start : start + BATCH_GET_MAX], "read permissions")
             ]
-        kept = (permission_record(data) for data in found if data["sk"].startswith(PERMISSION_PREFIX))
+        kept = (permission_record(data) for data in found if data[PERMISSION.sk].startswith(PERMISSION_PREFIX))
         return {permission.login.casefold(): permission for permission in kept}
 
     def put_permission(self, project_id: str, permission: Permission) -> None:
-        item = {
-            "pk": project_pk(project_id),
-            "sk": permission_sk(permission.repo, permission.login),
-            "repo": permission.repo,
-            "login": permission.login,
-            "permission": permission.permission,
-            "role": permission.role,
-            "checkedAt": iso(permission.checked_at),
-            # Epoch seconds, for a DynamoDB TTL on the table should one be set: the domain judges
-            # freshness from `checkedAt` itself and never relies on the sweep.
-            "expiresAt": int(kept_until(permission).timestamp()),
-        }
+        item = PermissionItem(
+            pk=project_pk(project_id),
+            sk=permission_sk(permission.repo, permission.login),
+            repo=permission.repo,
+            login=permission.login,
+            permission=permission.permission,
+            role=permission.role,
+            checked_at=iso(permission.checked_at),
+            # The domain judges freshness from `checkedAt` itself and never relies on a TTL's sweep.
+            expires_at=int(kept_until(permission).timestamp()),
+        )
         with translated("keep permission"):
-            self.table.client.put_item(TableName=self.table.name, Item=to_item(item))
+            self.table.client.put_item(TableName=self.table.name, Item=to_item(item.model_dump(by_alias=True)))
