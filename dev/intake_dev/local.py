@@ -175,15 +175,22 @@ class LocalStack:
         self.dynamodb = boto3.client("dynamodb")
         self.sqs = boto3.client("sqs")
         self.resources = create_resources(self.dynamodb, self.sqs, prefix="intake-local", exist_ok=restored)
-        secrets = boto3.client("secretsmanager")
-        name, key = "intake-local/session-webhook", opts.webhook_secret
-        with _not_recorded(opts.state_dir is not None):  # the key never reaches the state directory
-            try:
-                self.webhook_secret_arn = secrets.create_secret(Name=name, SecretString=key)["ARN"]
-            except secrets.exceptions.ResourceExistsException:  # recorded by an older run: replaced
-                self.webhook_secret_arn = secrets.put_secret_value(SecretId=name, SecretString=key)["ARN"]
+        self.webhook_secret_arn = self._store_webhook_secret()
         state = f"  state {opts.state_dir}{' (restored)' if restored else ''}" if opts.state_dir else ""
         self.say(f"embedded AWS (moto) on {self.aws_endpoint}  table {self.resources['table_name']}{state}")
+
+    def _store_webhook_secret(self) -> str:
+        """The webhook key in the embedded Secrets Manager, as the launcher reads it; its ARN."""
+        import boto3
+
+        secrets = boto3.client("secretsmanager")
+        name, key = "intake-local/session-webhook", self.options.webhook_secret
+        with _not_recorded(self.options.state_dir is not None):  # the key never reaches the state directory
+            try:
+                arn: str = secrets.create_secret(Name=name, SecretString=key)["ARN"]
+            except secrets.exceptions.ResourceExistsException:  # recorded by an older run: replaced
+                arn = secrets.put_secret_value(SecretId=name, SecretString=key)["ARN"]
+        return arn
 
     def _restore(self) -> bool:
         """Replay the embedded AWS's recorded requests, and record this run's; True if any were replayed.

@@ -44,21 +44,13 @@ def proxy_event(method: str, target: str, headers: list[tuple[str, str]], body: 
     """The REST (v1) proxy event API Gateway would build for this request."""
     split = urlsplit(target)
     query = parse_qsl(split.query, keep_blank_values=True)
-    multi_headers: dict[str, list[str]] = {}
-    for name, value in headers:
-        multi_headers.setdefault(name, []).append(value)
-    multi_query: dict[str, list[str]] = {}
-    for name, value in query:
-        multi_query.setdefault(name, []).append(value)
+    multi_headers = _multi(headers)
+    multi_query = _multi(query)
     try:
         text, encoded = body.decode(), False
     except UnicodeDecodeError:
         text, encoded = base64.b64encode(body).decode(), True
-    path = split.path or "/"
-    # As on API Gateway, the stage may lead the path (the OpenAPI document's server is `/local`):
-    # `/local/projects` and `/projects` are the same resource here.
-    if path == f"/{STAGE}" or path.startswith(f"/{STAGE}/"):
-        path = path[len(STAGE) + 1 :] or "/"
+    path = _without_stage(split.path or "/")
     return {
         "resource": path,
         "path": path,
@@ -82,6 +74,22 @@ def proxy_event(method: str, target: str, headers: list[tuple[str, str]], body: 
         "body": text if body else None,
         "isBase64Encoded": encoded,
     }
+
+
+def _multi(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Each name's values, in order (API Gateway's multi-value form)."""
+    values: dict[str, list[str]] = {}
+    for name, value in pairs:
+        values.setdefault(name, []).append(value)
+    return values
+
+
+def _without_stage(path: str) -> str:
+    """As on API Gateway, the stage may lead the path (the OpenAPI document's server is `/local`):
+    `/local/projects` and `/projects` are the same resource here."""
+    if path == f"/{STAGE}" or path.startswith(f"/{STAGE}/"):
+        return path[len(STAGE) + 1 :] or "/"
+    return path
 
 
 def guard(headers: browser_guard.Headers, static: bool, address: tuple[str, int] | None = None) -> str | None:
