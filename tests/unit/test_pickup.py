@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -168,8 +170,20 @@ def test_percentiles_are_nearest_rank(values: list[float], p: float, expected: f
 # --- the metric ---------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def service_log_handlers_restored() -> Iterator[None]:
+    """A Powertools Logger made here writes to the stdout pytest captures for this test alone:
+    its handler must not outlive the test (a later one would log to a closed stream)."""
+    service = logging.getLogger("tracker-intake")
+    kept, marks = list(service.handlers), dict(vars(service))
+    yield
+    service.handlers[:] = kept
+    for name in set(vars(service)) - set(marks):  # Powertools marks the logger it set up
+        delattr(service, name)
+
+
 def test_a_launch_publishes_its_pickup_in_seconds_and_a_launch_without_one_publishes_none(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], service_log_handlers_restored: None
 ) -> None:
     # GIVEN the launcher's metrics
     metrics = Metrics(namespace="TrackerIntake", service="tracker-intake")
