@@ -384,6 +384,7 @@ class LocalStack:
         to_log.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         package.addHandler(to_log)
         self._stops.append(lambda: package.removeHandler(to_log))
+        self._point_service_logs()  # one left by earlier code in this process may hold a closed stream
         with self._quiet():
             self.api: ModuleType = load_handler("api", fresh=True)
             self.poller: ModuleType = load_handler("poller", fresh=True)
@@ -396,11 +397,15 @@ class LocalStack:
             self.dispatcher.use(
                 build_dispatch_context(settings, invoker=InProcessInvoker(self._poll), max_concurrency=4)
             )
-        # Powertools loggers keep the stdout they saw when built: point them at handler output,
-        # which goes to the log file while a handler runs (see `_quiet`).
+        self._point_service_logs()
+
+    def _point_service_logs(self) -> None:
+        """Powertools loggers keep the stdout they saw when built: point them at handler output,
+        which goes to the log file while a handler runs (see `_quiet`). The stream is replaced,
+        not flushed first (`setStream` would), as the old one may be closed."""
         for handler in logging.getLogger(SERVICE).handlers:
             if isinstance(handler, logging.StreamHandler):
-                handler.setStream(HandlerOutput(self._log))
+                handler.stream = HandlerOutput(self._log)
 
     def _hear_launches(self, launcher: ModuleType) -> None:
         """Keep what the launcher reports of each delivery (launched, duplicate...): the terminal
