@@ -187,8 +187,12 @@ export NO_MKDOCS_2_WARNING := 1
 docs: install ## build the documentation site into site/ (strict: a broken link or anchor fails)
 	$(BIN)/mkdocs build --strict --site-dir site
 
-docs-serve: install ## serve the documentation site on http://127.0.0.1:8000/, rebuilt as you edit
-	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
+DOCS_PORT ?= 8000
+docs-serve: install ## serve the documentation site on http://127.0.0.1:8000/ (DOCS_PORT=N for another), rebuilt as you edit
+	@$(BIN)/python -c "import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
+		sys.exit(0 if s.connect_ex(('127.0.0.1', $(DOCS_PORT))) else 1)" || \
+		(echo "make docs-serve: port $(DOCS_PORT) on 127.0.0.1 is in use: stop what holds it, or make docs-serve DOCS_PORT=8001"; exit 1)
+	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 demo: install ## the offline walk-through: GitHub issues become sessions, no AWS or token needed
 	$(BIN)/intake demo
