@@ -10,7 +10,7 @@ import shutil
 import sys
 from typing import Any
 
-from tracker_intake.domain.issue import parse_canonical_id
+from tracker_intake.domain.issue import parse_tracker_id
 
 from .api_client import ApiClient, ApiError, UsageError, add_json_flag, print_json, run, table, text_width, utc
 
@@ -159,10 +159,10 @@ def release_claim(api: ApiClient, args: argparse.Namespace) -> int:
 
 
 def canonical(issue_id: str) -> str:
-    """The issue id as given when it is canonical (github:owner/repo#number); otherwise a usage
+    """The issue id as given when it is canonical (github:owner/repo#number, linear:workspace/uuid); otherwise a usage
     error that shows the canonical form of what was meant, when it can tell."""
     try:
-        parse_canonical_id(issue_id)
+        parse_tracker_id(issue_id)
     except ValueError:
         shorthand = _SHORTHAND.fullmatch(issue_id.strip())
         meant = f"github:{shorthand['repo']}#{shorthand['number']}" if shorthand else "github:owner/repo#number"

@@ -20,7 +20,7 @@ import requests
 from tracker_intake.adapters.github import API_VERSION, github_message, origin, rate_limit_error, send
 from tracker_intake.adapters.github_auth import GitHubAuth
 from tracker_intake.domain.errors import BadTrackerResponse, TrackerError, TrackerUnavailable, WriteRefused
-from tracker_intake.domain.issue import IssueRef
+from tracker_intake.domain.issue import IssueRef, TrackerRef
 from tracker_intake.domain.ports import Clock
 
 logger = logging.getLogger(__name__)
@@ -59,19 +59,19 @@ class GitHubIssueWriter:
     def __repr__(self) -> str:  # never show the credential
         return f"GitHubIssueWriter({self._base!r}, auth={self._auth!r})"
 
-    def add_reaction(self, issue: IssueRef, content: str) -> str | None:
+    def add_reaction(self, issue: TrackerRef, content: str) -> str | None:
         self._call("POST", issue, "reactions", "the reaction", {"content": content})
         return None
 
-    def add_comment(self, issue: IssueRef, body: str) -> str | None:
+    def add_comment(self, issue: TrackerRef, body: str) -> str | None:
         answer = self._call("POST", issue, "comments", "the comment", {"body": body})
         return _html_url(answer)
 
-    def add_label(self, issue: IssueRef, label: str) -> str | None:
+    def add_label(self, issue: TrackerRef, label: str) -> str | None:
         self._call("POST", issue, "labels", f"the label {label!r}", {"labels": [label]})
         return None
 
-    def find_comment(self, issue: IssueRef, containing: str, since: datetime) -> str | None:
+    def find_comment(self, issue: TrackerRef, containing: str, since: datetime) -> str | None:
         moment = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         url: str | None = f"{self._issue_url(issue)}/comments?since={moment}&per_page=100"
         for _ in range(MAX_COMMENT_PAGES):
@@ -91,16 +91,18 @@ class GitHubIssueWriter:
 
     # --- requests ------------------------------------------------------------------------------
 
-    def _issue_url(self, issue: IssueRef) -> str:
+    def _issue_url(self, issue: TrackerRef) -> str:
+        if not isinstance(issue, IssueRef):
+            raise WriteRefused(f"{issue.canonical_id} is not a GitHub issue; a GitHub credential cannot write on it")
         owner, repo = quote(issue.owner, safe=""), quote(issue.repo, safe="")
         return f"{self._base}/repos/{owner}/{repo}/issues/{issue.number}"
 
-    def _call(self, method: str, issue: IssueRef, path: str, what: str, body: Mapping[str, Any]) -> Any:
+    def _call(self, method: str, issue: TrackerRef, path: str, what: str, body: Mapping[str, Any]) -> Any:
         response = self._send(method, f"{self._issue_url(issue)}/{path}", issue, what, body)
         return _json(response, issue)
 
     def _send(
-        self, method: str, url: str, issue: IssueRef, what: str, body: Mapping[str, Any] | None
+        self, method: str, url: str, issue: TrackerRef, what: str, body: Mapping[str, Any] | None
     ) -> requests.Response:
         where = _where(issue)
         header = self._auth.header()
@@ -135,7 +137,7 @@ class GitHubIssueWriter:
         return self._clock.now() if self._clock is not None else datetime.now(UTC)
 
 
-def _json(response: requests.Response, issue: IssueRef) -> Any:
+def _json(response: requests.Response, issue: TrackerRef) -> Any:
     try:
         return response.json()
     except ValueError as e:
@@ -147,5 +149,7 @@ def _html_url(answer: Any) -> str | None:
     return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
-def _where(issue: IssueRef) -> str:
-    return f"{issue.owner}/{issue.repo}#{issue.number}"
+def _where(issue: TrackerRef) -> str:
+    if isinstance(issue, IssueRef):
+        return f"{issue.owner}/{issue.repo}#{issue.number}"
+    return issue.canonical_id

@@ -39,7 +39,7 @@ from ..domain.errors import (
     RepoNotVisible,
     RuleBroken,
 )
-from ..domain.issue import CANONICAL_ID_PATTERN, parse_canonical_id
+from ..domain.issue import CANONICAL_ID_PATTERN, parse_tracker_id
 from ..domain.patterns import schema_pattern
 from ..domain.pickup import project_pickup
 from ..domain.ports import Clock, ConfigStore, CredentialRegistry, SessionLedger, StatusLedger
@@ -379,7 +379,7 @@ def issue_id_of(raw: str) -> str:
     """The canonical id a path's `issueId` names; InvalidInput("issueId") if it names none."""
     # API Gateway (REST) hands the path over still percent-encoded: `github%3Aacme%2Fapp%2342`.
     value = unquote(raw)
-    return checked("issueId", value, lambda v: parse_canonical_id(v).canonical_id)
+    return checked("issueId", value, lambda v: parse_tracker_id(v).canonical_id)
 
 
 def checked(field: str, value: str, check: Callable[[str], str]) -> str:

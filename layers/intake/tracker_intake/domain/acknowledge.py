@@ -43,7 +43,7 @@ from .ack_decision import (
 )
 from .config import ACK_LABEL, Acknowledge
 from .errors import IntakeError, PrimaryRateLimited, ProjectNotFound, SecondaryRateLimited, TrackerError, WriteRefused
-from .issue import IssueRef, parse_canonical_id
+from .issue import TrackerRef, parse_tracker_id
 from .ports import AckLedger, Clock, Credentials, IssueWriter, ProjectLookup, TokenBudgets, WritePace
 from .records import Acknowledgement, AckState, Claim, ClaimStatus, ProjectRecord
 
@@ -228,7 +228,7 @@ class _Attempt:
                 return self._report(
                     AckOutcome.NONE, reason="the claim was released while the write waited for its slot"
                 )
-        issue = parse_canonical_id(self.claim.canonical_id)
+        issue = parse_tracker_id(self.claim.canonical_id)
         try:
             url = _write(writer, issue, self.claim, writing, step.interrupted)
         except WriteRefused as e:
@@ -273,7 +273,7 @@ class _Attempt:
         return AckReport(outcome, self.claim.project_id, self.claim.canonical_id, self.kind, url, reason)
 
 
-def _write(writer: IssueWriter, issue: IssueRef, claim: Claim, ack: Acknowledgement, interrupted: bool) -> str | None:
+def _write(writer: IssueWriter, issue: TrackerRef, claim: Claim, ack: Acknowledgement, interrupted: bool) -> str | None:
     if ack.kind is Acknowledge.REACTION:
         return writer.add_reaction(issue, REACTION)  # GitHub answers 200 to a reaction it has
     if ack.kind is Acknowledge.LABEL:

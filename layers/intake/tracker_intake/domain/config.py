@@ -12,9 +12,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StrictBool,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -38,6 +40,48 @@ class AuthorAssociation(StrEnum):
     MANNEQUIN = "MANNEQUIN"
     NONE = "NONE"
 
+
+class Creator(StrEnum):
+    """Who created a Linear issue, as Linear lets us know it (its `creator` user and `botActor`):
+    a full member of the workspace (admins included), a guest (a user with `guest: true`, who
+    sees only the teams they were invited to), or an app (an integration or an OAuth app acting
+    as itself, which Linear gives as a `botActor`, or a user with `app: true`)."""
+
+    MEMBER = "MEMBER"
+    GUEST = "GUEST"
+    APP = "APP"
+
+
+# Every value `authors` takes: GitHub's associations and Linear's creator kinds (MEMBER is both).
+# A rule takes only its tracker's (`TrackerIntake._rule_for_its_tracker`).
+class Author(StrEnum):
+    OWNER = "OWNER"
+    MEMBER = "MEMBER"
+    COLLABORATOR = "COLLABORATOR"
+    CONTRIBUTOR = "CONTRIBUTOR"
+    FIRST_TIME_CONTRIBUTOR = "FIRST_TIME_CONTRIBUTOR"
+    FIRST_TIMER = "FIRST_TIMER"
+    MANNEQUIN = "MANNEQUIN"
+    NONE = "NONE"
+    GUEST = "GUEST"
+    APP = "APP"
+
+
+class Provider(StrEnum):
+    """The tracker a project's intake polls."""
+
+    GITHUB = "github"
+    LINEAR = "linear"
+    JIRA = "jira"
+
+
+# The trackers intake can poll today (Jira is named by the API, refused until it lands).
+SUPPORTED_PROVIDERS: tuple[Provider, ...] = (Provider.GITHUB, Provider.LINEAR)
+# On Linear, by default only full members of the workspace may start a session: not a guest, not an app.
+DEFAULT_LINEAR_AUTHORS: tuple[Creator, ...] = (Creator.MEMBER,)
+# Fields that mean something on one tracker only: a rule for another names them as refused.
+GITHUB_ONLY_FIELDS = ("repo", "memberWriteCheck")
+LINEAR_ONLY_FIELDS = ("team",)
 
 # An issue's text becomes an agent's prompt, and the agent can push: by default only the owner,
 # collaborators and members of the owning organisation may start a session, and a member only
@@ -106,8 +150,12 @@ REPO_PATTERN = f"{LOGIN_PATTERN}/{REPO_NAME_PATTERN}"
 # character, and no whitespace at either end.
 _LABEL_EDGE = rf"[^{WHITESPACE},\x00-\x1f\x7f]"
 LABEL_PATTERN = rf"{_LABEL_EDGE}(?:[^,\x00-\x1f\x7f]{{0,48}}{_LABEL_EDGE})?"
-# '*' (anyone), 'none' (nobody), or a login, but never another spelling of 'none'.
-ASSIGNEE_PATTERN = rf"\*|none|(?![Nn][Oo][Nn][Ee]$){LOGIN_PATTERN}"
+# An email address, as Linear names an assignee: one '@', no whitespace, no control character.
+EMAIL_PATTERN = rf"[^@{WHITESPACE}\x00-\x1f\x7f]{{1,64}}@[^@{WHITESPACE}\x00-\x1f\x7f]{{1,189}}"
+# '*' (anyone), 'none' (nobody), a GitHub login or (on Linear) an email, never another spelling of 'none'.
+ASSIGNEE_PATTERN = rf"\*|none|(?![Nn][Oo][Nn][Ee]$){LOGIN_PATTERN}|{EMAIL_PATTERN}"
+# A Linear team's key (`ENG`): letters and digits, matched ignoring case as Linear's filter does.
+TEAM_PATTERN = r"[A-Za-z0-9]{1,16}"
 PROJECT_ID_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?"
 # `scheme://user:password@` in a remote URL ('git@' is the SSH user, not a credential).
 _CREDENTIALS = rf"://(?!git@)[^/@{WHITESPACE}]*@"
@@ -134,6 +182,8 @@ _LOGIN = re.compile(LOGIN_PATTERN)
 _REPO = re.compile(REPO_PATTERN)
 _LABEL = re.compile(LABEL_PATTERN)
 _ASSIGNEE = re.compile(ASSIGNEE_PATTERN)
+_EMAIL = re.compile(EMAIL_PATTERN)
+_TEAM = re.compile(TEAM_PATTERN)
 _PROJECT_ID = re.compile(PROJECT_ID_PATTERN)
 _HAS_CREDENTIALS = re.compile(_CREDENTIALS)
 
@@ -197,7 +247,17 @@ def check_assignee(value: str) -> str:
         # GitHub's filter keyword is lower-case; `None` would be read as a login here and as
         # "no assignee" by people, so neither reading is safe.
         raise ValueError(f"{value!r} is ambiguous: write 'none' for issues without an assignee")
-    raise ValueError(f"{value[:60]!r} is not a GitHub login, '*' (anyone) or 'none'")
+    raise ValueError(f"{value[:60]!r} is not a GitHub login, an email (Linear), '*' (anyone) or 'none'")
+
+
+def is_email(value: str) -> bool:
+    return _EMAIL.fullmatch(value) is not None
+
+
+def check_team(value: str) -> str:
+    if not _TEAM.fullmatch(value):
+        raise ValueError(f"{value[:60]!r} is not a Linear team key: 1-16 letters and digits, such as ENG")
+    return value
 
 
 def _a_number(value: Any) -> Any:
@@ -231,7 +291,7 @@ def _unique_casefold(values: list[str]) -> list[str]:
     return values
 
 
-def _check_authors(values: list[AuthorAssociation]) -> list[AuthorAssociation]:
+def _check_authors(values: list[StrEnum]) -> list[StrEnum]:
     if not values:
         raise ValueError("at least one association must be allowed (to stop intake, disable it)")
     if len(set(values)) != len(values):
@@ -257,7 +317,15 @@ ENABLED_DESCRIPTION = (
     "Intake on or off. Enabled intake needs at least one label or an assignee (intake of every open issue is "
     "not allowed), and a `repo` or a project `gitOrigin` to derive it from."
 )
-PROVIDER_DESCRIPTION = "The tracker: only `github`; anything else is refused by name."
+PROVIDER_DESCRIPTION = (
+    "The tracker: `github` (the default) or `linear`; `jira` is named and refused until it lands. A rule for one "
+    f"tracker refuses the other's fields by name: {_listed(GITHUB_ONLY_FIELDS)} are GitHub's, "
+    f"{_listed(LINEAR_ONLY_FIELDS)} Linear's."
+)
+TEAM_DESCRIPTION = (
+    "Linear only, and required there: the key of the team whose issues to take (`ENG`), matched ignoring case. "
+    "An issue moved to another team leaves the rule; its session, if it had one, stays its only one."
+)
 REPO_DESCRIPTION = (
     "The repository to poll, `owner/name`; absent: derived from the project's `gitOrigin`. GitHub's character "
     "rules: no `..`, `?`, `#`, whitespace, extra `/`, or `.git` suffix."
@@ -267,7 +335,8 @@ LABELS_DESCRIPTION = (
     f"{MAX_LABELS}, unique ignoring case."
 )
 ASSIGNEE_DESCRIPTION = (
-    "A login (case-insensitive), `*` (any assignee) or `none` (unassigned); absent: no assignee rule."
+    "A GitHub login or, on Linear, the assignee's email (case-insensitive), `*` (any assignee) or `none` "
+    "(unassigned); absent: no assignee rule."
 )
 EXCLUDE_LABELS_DESCRIPTION = (
     f"An issue with any of them is skipped. Absent (null): {_listed(DEFAULT_EXCLUDE_LABELS)}; `[]` excludes "
@@ -282,9 +351,10 @@ CREDENTIAL_DESCRIPTION = (
     "refused at the field. Absent: the deployment's default credential."
 )
 AUTHORS_DESCRIPTION = (
-    f"GitHub's `author_association` values whose issues may start a session, of {_listed(list(AuthorAssociation))}; "
-    f"unique, at least one (default {_listed(list(DEFAULT_AUTHORS))}). Anyone else's matching issue is skipped as "
-    "'untrusted author'."
+    f"Whose issues may start a session. On GitHub, `author_association` values of {_listed(list(AuthorAssociation))} "
+    f"(default {_listed(list(DEFAULT_AUTHORS))}); on Linear, the creator's kind, of {_listed(list(Creator))} "
+    f"(default {_listed(list(DEFAULT_LINEAR_AUTHORS))}). Unique, at least one. Anyone else's matching issue is "
+    "skipped as 'untrusted author'."
 )
 BACKLOG_DESCRIPTION = (
     "What switching intake on does to the issues that match then: `new` records them as `backlog` claims without "
@@ -300,7 +370,8 @@ ACKNOWLEDGE_DESCRIPTION = (
 
 Label = Annotated[str, _published(LABEL_PATTERN, 1, MAX_LABEL_LENGTH), AfterValidator(check_label)]
 Repo = Annotated[str, _published(REPO_PATTERN, 3, 140), AfterValidator(check_repo)]
-Assignee = Annotated[str, _published(ASSIGNEE_PATTERN, 1, 39), AfterValidator(check_assignee)]
+Assignee = Annotated[str, _published(ASSIGNEE_PATTERN, 1, 254), AfterValidator(check_assignee)]
+Team = Annotated[str, _published(TEAM_PATTERN, 1, 16), AfterValidator(check_team)]
 CredentialName = Annotated[str, _published(CREDENTIAL_NAME_PATTERN, 1, 64), AfterValidator(check_credential_name)]
 
 
@@ -328,8 +399,11 @@ class TrackerIntake(_Model):
     """
 
     enabled: Annotated[StrictBool, Field(description=ENABLED_DESCRIPTION)] = False
-    provider: Annotated[str, Field(description=PROVIDER_DESCRIPTION, json_schema_extra={"enum": ["github"]})] = "github"
+    provider: Annotated[
+        str, Field(description=PROVIDER_DESCRIPTION, json_schema_extra={"enum": [str(p) for p in Provider]})
+    ] = "github"
     repo: Annotated[Repo | None, Field(description=REPO_DESCRIPTION)] = None
+    team: Annotated[Team | None, Field(description=TEAM_DESCRIPTION)] = None
     labels: Annotated[
         list[Label],
         Field(description=LABELS_DESCRIPTION, max_length=MAX_LABELS, json_schema_extra={"uniqueItems": True}),
@@ -345,23 +419,76 @@ class TrackerIntake(_Model):
     # A registered credential's name (GET /credentials); None: the deployment's default.
     credential: Annotated[CredentialName | None, Field(description=CREDENTIAL_DESCRIPTION)] = None
     authors: Annotated[
-        list[AuthorAssociation],
+        list[Author],
         Field(
             description=AUTHORS_DESCRIPTION,
-            json_schema_extra={"minItems": 1, "maxItems": len(AuthorAssociation), "uniqueItems": True},
+            json_schema_extra={"minItems": 1, "maxItems": len(Author), "uniqueItems": True},
         ),
         AfterValidator(_check_authors),
-    ] = list(DEFAULT_AUTHORS)
+    ] = [Author(a) for a in DEFAULT_AUTHORS]
     member_write_check: Annotated[StrictBool, Field(description=MEMBER_WRITE_CHECK_DESCRIPTION)] = True
     backlog: Annotated[Backlog, Field(description=BACKLOG_DESCRIPTION)] = DEFAULT_BACKLOG
     acknowledge: Annotated[Acknowledge, Field(description=ACKNOWLEDGE_DESCRIPTION)] = DEFAULT_ACKNOWLEDGE
 
     @field_validator("provider")
     @classmethod
-    def _github_only(cls, value: str) -> str:
-        if value != "github":
-            raise ValueError(f"provider {value[:40]!r} is not supported; the only provider is 'github'")
+    def _supported(cls, value: str) -> str:
+        if value == Provider.JIRA:
+            raise ValueError("provider 'jira' is not supported yet; the providers are 'github' and 'linear'")
+        if value not in SUPPORTED_PROVIDERS:
+            raise ValueError(f"provider {value[:40]!r} is not supported; the providers are 'github' and 'linear'")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_fields(cls, data: Any) -> Any:
+        """Refuse the other tracker's fields by name; fill in Linear's default authors.
+
+        A stored Linear rule is written without the GitHub-only fields (`_serialize`), so it reads back.
+        """
+        if not isinstance(data, dict):
+            return data
+        provider = data.get("provider", Provider.GITHUB)
+        if provider not in SUPPORTED_PROVIDERS:
+            return data  # the provider's own rule says why
+        foreign = LINEAR_ONLY_FIELDS if provider == Provider.GITHUB else GITHUB_ONLY_FIELDS
+        named = {"memberWriteCheck": "member_write_check"}
+        for name in foreign:
+            if data.get(name) is not None or data.get(named.get(name, name)) is not None:
+                raise ValueError(f"{name}: not a field of a {provider!s:.20} rule (it is the other tracker's)")
+        if provider == Provider.LINEAR and "authors" not in data:
+            return {**data, "authors": [str(c) for c in DEFAULT_LINEAR_AUTHORS]}
+        return data
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        written: dict[str, Any] = handler(self)
+        if self.provider != Provider.GITHUB:
+            for key in ("memberWriteCheck", "member_write_check"):
+                written.pop(key, None)
+        return written
+
+    @model_validator(mode="after")
+    def _rule_for_its_tracker(self) -> TrackerIntake:
+        if self.provider == Provider.LINEAR:
+            if self.team is None:
+                raise ValueError("team: a Linear rule needs the team's key (such as ENG)")
+            kinds: list[AuthorAssociation] | list[Creator] = list(Creator)
+            if self.assignee is not None and self.assignee not in ("*", "none") and not is_email(self.assignee):
+                raise ValueError(f"assignee: on Linear, name the assignee by email, not {self.assignee[:60]!r}")
+        else:
+            kinds = list(AuthorAssociation)
+            if self.assignee is not None and is_email(self.assignee):
+                raise ValueError(f"assignee: {self.assignee[:60]!r} is an email; GitHub names an assignee by login")
+        wrong = [str(a) for a in self.authors if str(a) not in {str(k) for k in kinds}]
+        if wrong:
+            allowed = _listed([str(k) for k in kinds])
+            raise ValueError(f"authors: {wrong[0]!r} is not one of {allowed} on {self.provider}")
+        return self
+
+    @property
+    def is_linear(self) -> bool:
+        return self.provider == Provider.LINEAR
 
     @field_validator("labels", "exclude_labels")
     @classmethod
@@ -444,7 +571,7 @@ class ProjectConfig(_Model):
     @model_validator(mode="after")
     def _repo_resolvable(self) -> ProjectConfig:
         intake = self.tracker_intake
-        if intake is not None and intake.enabled and intake.repo is None:
+        if intake is not None and intake.enabled and intake.repo is None and not intake.is_linear:
             if self.git_origin is None:
                 raise ValueError(
                     "trackerIntake.repo: enabled intake needs a repo, or a project gitOrigin to derive it from"

@@ -1,4 +1,10 @@
-"""Issues as the domain sees them, and their canonical id `github:<owner>/<repo>#<number>`."""
+"""Issues as the domain sees them, and their canonical ids.
+
+One per tracker, each naming the issue by what never changes for it:
+- GitHub: `github:<owner>/<repo>#<number>`;
+- Linear: `linear:<workspace url key>/<issue uuid>`. The identifier a person reads (`ENG-123`)
+  changes when the issue moves to another team, so it is shown beside the id, never part of it.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +20,16 @@ from .patterns import LOGIN_PATTERN, REPO_CHARS
 # owner (a GitHub login), repo (GitHub's name characters), number. Used with fullmatch. Plain
 # groups: the OpenAPI document publishes this pattern, and ECMAScript spells named groups
 # differently.
-CANONICAL_ID_PATTERN = rf"github:({LOGIN_PATTERN})/({REPO_CHARS}{{1,100}})#([1-9][0-9]{{0,17}})"
-_CANONICAL = re.compile(CANONICAL_ID_PATTERN)
+GITHUB_ID_PATTERN = rf"github:({LOGIN_PATTERN})/({REPO_CHARS}{{1,100}})#([1-9][0-9]{{0,17}})"
+# A Linear workspace's url key (lower-case letters, digits, '-' and '_'), then the issue's id: a
+# UUID, lower-case as Linear writes it.
+LINEAR_WORKSPACE_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
+UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+LINEAR_ID_PATTERN = rf"linear:({LINEAR_WORKSPACE_PATTERN})/({UUID_PATTERN})"
+CANONICAL_ID_PATTERN = f"{GITHUB_ID_PATTERN}|{LINEAR_ID_PATTERN}"
+_CANONICAL = re.compile(GITHUB_ID_PATTERN)
+_LINEAR = re.compile(LINEAR_ID_PATTERN)
+PROVIDERS = ("github", "linear")
 
 
 def canonical_id(owner: str, repo: str, number: int) -> str:
@@ -30,18 +44,49 @@ def canonical_id(owner: str, repo: str, number: int) -> str:
     return value
 
 
+def linear_id(workspace: str, issue_id: str) -> str:
+    """`linear:<workspace>/<uuid>`: the workspace's url key and the issue's id, which no move changes."""
+    value = f"linear:{workspace}/{issue_id}"
+    if _LINEAR.fullmatch(value) is None:
+        raise ValueError(f"{workspace[:64]!r}/{issue_id[:40]!r} cannot be a canonical Linear issue id")
+    return value
+
+
 @dataclass(frozen=True)
 class IssueRef:
+    """A GitHub issue: its repository and number."""
+
     owner: str
     repo: str
     number: int
+
+    provider = "github"
 
     @property
     def canonical_id(self) -> str:
         return canonical_id(self.owner, self.repo, self.number)
 
 
+@dataclass(frozen=True)
+class LinearRef:
+    """A Linear issue: its workspace's url key and its id (a UUID, the same for its whole life)."""
+
+    workspace: str
+    issue_id: str
+
+    provider = "linear"
+
+    @property
+    def canonical_id(self) -> str:
+        return linear_id(self.workspace, self.issue_id)
+
+
+# An issue on any tracker, as its canonical id names it.
+TrackerRef = IssueRef | LinearRef
+
+
 def parse_canonical_id(value: str) -> IssueRef:
+    """A GitHub canonical id, read back; ValueError for anything else (a Linear id included)."""
     match = _CANONICAL.fullmatch(value)
     if not match:
         raise ValueError(f"{value[:80]!r} is not a canonical issue id (github:owner/repo#number)")
@@ -49,9 +94,24 @@ def parse_canonical_id(value: str) -> IssueRef:
     return IssueRef(owner, repo, int(number))
 
 
+def parse_tracker_id(value: str) -> TrackerRef:
+    """Any tracker's canonical id, read back; ValueError naming the forms for anything else."""
+    if value.startswith("linear:"):
+        match = _LINEAR.fullmatch(value)
+        if match is None:
+            raise ValueError(f"{value[:80]!r} is not a canonical Linear issue id (linear:workspace/uuid)")
+        return LinearRef(*match.groups())
+    try:
+        return parse_canonical_id(value)
+    except ValueError:
+        raise ValueError(
+            f"{value[:80]!r} is not a canonical issue id (github:owner/repo#number or linear:workspace/uuid)"
+        ) from None
+
+
 def dedupe_key(canonical: str) -> str:
     """The key a claim is stored under. Lower-cased: `Acme/App` and `acme/app` are one repo."""
-    return parse_canonical_id(canonical).canonical_id.lower()
+    return parse_tracker_id(canonical).canonical_id.lower()
 
 
 def deduplication_id(canonical: str, generation: int = 1) -> str:
@@ -94,7 +154,24 @@ class Issue:
     author: str | None = None
     author_association: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The tracker. On Linear, `owner` is the workspace's url key, `repo` the team's key and
+    # `number` the identifier's number; `key` is the issue's id (the UUID the canonical id
+    # holds) and `identifier` what people read (`ENG-123`), which a move to another team changes.
+    provider: str = "github"
+    key: str | None = None
+    identifier: str | None = None
+
+    @property
+    def ref(self) -> TrackerRef:
+        if self.provider == "linear":
+            return LinearRef(self.owner, self.key or "")
+        return IssueRef(self.owner, self.repo, self.number)
 
     @property
     def canonical_id(self) -> str:
-        return canonical_id(self.owner, self.repo, self.number)
+        return self.ref.canonical_id
+
+    @property
+    def display_id(self) -> str:
+        """What a person reads: `ENG-123` on Linear, `owner/repo#n` on GitHub."""
+        return self.identifier or f"{self.owner}/{self.repo}#{self.number}"

@@ -10,7 +10,7 @@ from typing import Protocol
 from .backlog import Snapshot
 from .config import ProjectConfig
 from .credentials import Credential
-from .issue import IssueRef
+from .issue import TrackerRef
 from .records import (
     Acknowledgement,
     Claim,
@@ -318,15 +318,15 @@ class IssueWriter(Protocol):
     """The writes an acknowledgement makes on an issue. Each returns the URL of what it wrote
     (None when GitHub gives none). Raises WriteRefused for good, another TrackerError to retry."""
 
-    def add_reaction(self, issue: IssueRef, content: str) -> str | None: ...
+    def add_reaction(self, issue: TrackerRef, content: str) -> str | None: ...
 
-    def add_comment(self, issue: IssueRef, body: str) -> str | None: ...
+    def add_comment(self, issue: TrackerRef, body: str) -> str | None: ...
 
-    def find_comment(self, issue: IssueRef, containing: str, since: datetime) -> str | None:
+    def find_comment(self, issue: TrackerRef, containing: str, since: datetime) -> str | None:
         """The URL of a comment updated at or after `since` whose body contains `containing`."""
         ...
 
-    def add_label(self, issue: IssueRef, label: str) -> str | None: ...
+    def add_label(self, issue: TrackerRef, label: str) -> str | None: ...
 
 
 class SessionQueue(Protocol):
