@@ -38,6 +38,7 @@ from .issue import Issue, dedupe_key
 from .ports import Clock, Credentials, PermissionCache, PollClaims, PollStore, SessionQueue, TokenBudgets
 from .records import Claim, ClaimStatus, IssueSnapshot, PollState, ProjectRecord, TokenBudget
 from .session import SessionRequest
+from .sync import ChangeFeed, SyncCursor, SyncProgress, sync_scope
 from .tracker import DEFAULT_PAGE_CAP, CachedPage, Collaborators, IssueQuery, Page, RateLimit, Tracker
 from .write_access import Access, Verdict, WriteAccess, needs_check
 
@@ -123,7 +124,7 @@ class PollContext:
     ledger: PollClaims
     budgets: TokenBudgets
     queue: SessionQueue
-    tracker: Tracker
+    tracker: Tracker | ChangeFeed
     clock: Clock
     token_key: str
     page_cap: int = DEFAULT_PAGE_CAP
@@ -196,11 +197,18 @@ def _target(ctx: PollContext, record: ProjectRecord, now: datetime) -> PollOutco
         return PollOutcome(record.project_id, PollResult.DISABLED)
     if record.poll.backoff_until is not None and record.poll.backoff_until > now:
         return PollOutcome(record.project_id, PollResult.IN_BACKOFF, backoff_until=record.poll.backoff_until)
+    if intake.is_linear:
+        team = intake.team or ""
+        return intake, IssueQuery("", "", tuple(intake.labels), intake.assignee, "linear", team, _excluded(intake))
     try:
         owner, name = intake_repo(record.config)
     except ConfigInvalid as e:
         return _config_invalid(ctx, record, e)
     return intake, IssueQuery(owner, name, tuple(intake.labels), intake.assignee)
+
+
+def _excluded(intake: TrackerIntake) -> tuple[str, ...]:
+    return tuple(intake.effective_exclude_labels)
 
 
 def _with_project_credential(ctx: PollContext, record: ProjectRecord, now: datetime) -> PollContext | PollOutcome:
@@ -328,7 +336,9 @@ class _PollRun:
         self.checks_denied = 0
         # Members' write checks sent on the spare requests granted for retries.
         self.checks_on_spare = 0
-        owner, name = intake_repo(record.config)
+        intake = record.config.tracker_intake
+        # Only GitHub says who may write to a repository: a Linear rule checks no member's access.
+        owner, name = ("", "") if intake is not None and intake.is_linear else intake_repo(record.config)
         self.access = WriteAccess(
             ctx.collaborators,
             ctx.permissions,
@@ -359,8 +369,47 @@ class _PollRun:
         return self.max_requests is not None and self.outcome.pages + self.outcome.write_checks >= self.max_requests
 
     def walk(self, query: IssueQuery, cache: dict[str, CachedPage]) -> None:
+        if isinstance(self.ctx.tracker, ChangeFeed):
+            self.walk_changes(self.ctx.tracker, query, cache)
+        else:
+            self.walk_pages(self.ctx.tracker, query, cache)
+
+    def walk_changes(self, feed: ChangeFeed, query: IssueQuery, cache: dict[str, CachedPage]) -> None:
+        """A tracker without validators: read what changed since the rule's watermark (or all of
+        it, a reconcile), skip what the overlap re-reads and an earlier walk took, and commit the
+        cursor as far as the issues are done (domain/sync.py)."""
         ctx, project_id = self.ctx, self.record.project_id
-        for page in ctx.tracker.pages(query, cache, ctx.page_cap, retries=self):
+        scope = sync_scope(query)
+        cursor = SyncCursor.from_page(cache.get(scope))
+        plan = cursor.plan(self.now, feed.reconcile_every, feed.overlap)
+        progress = SyncProgress(cursor, plan, feed.overlap, self.now)
+        for page in feed.changes(query, plan.since, plan.after, ctx.page_cap, retries=self):
+            self.outcome.pages += 1
+            # Every answer costs a request of the credential's budget: there is no free 304.
+            self.outcome.pages_changed += 1
+            self.outcome.truncated = page.truncated
+            if page.rate.known:
+                self.outcome.rate = page.rate
+            fresh = progress.unseen(page.issues)
+            done = True
+            if fresh:
+                self.outcome.result = PollResult.CHANGED
+                done = self._process(replace(page, issues=fresh))
+            else:
+                self.outcome.pages_not_modified += 1
+            progress.page_done(page, done)
+            self.complete = self.complete and done
+            if self.room == 0 or self._past_deadline() or self.granted_spent:
+                self.stopped_early = page.continues
+                break
+        self.complete = self.complete and not self.stopped_early and not self.outcome.truncated
+        committed = progress.committed(self.complete)
+        if committed != cursor:
+            ctx.store.commit_page(project_id, committed.to_page(scope, ctx.token_key))
+
+    def walk_pages(self, tracker: Tracker, query: IssueQuery, cache: dict[str, CachedPage]) -> None:
+        ctx, project_id = self.ctx, self.record.project_id
+        for page in tracker.pages(query, cache, ctx.page_cap, retries=self):
             self.outcome.pages += 1
             self.outcome.truncated = page.truncated
             if page.rate.known:

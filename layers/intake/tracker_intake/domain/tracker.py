@@ -15,12 +15,16 @@ DEFAULT_PAGE_CAP = 10
 
 @dataclass(frozen=True)
 class IssueQuery:
-    """What to list: a repository and the server-side filter (re-checked on the client)."""
+    """What to list: a repository (GitHub) or a team (Linear), and the server-side filter
+    (re-checked on the client)."""
 
     owner: str
     repo: str
     labels: tuple[str, ...] = ()
     assignee: str | None = None
+    provider: str = "github"
+    team: str | None = None
+    exclude_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

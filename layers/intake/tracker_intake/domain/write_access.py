@@ -40,7 +40,9 @@ def kept_until(permission: Permission) -> datetime:
 
 def needs_check(issue: Issue, rule: EligibilityRule) -> bool:
     """Whether the issue's author must be shown to write: trusted as MEMBER, with the check on."""
-    return rule.member_write_check and issue.author_association == AuthorAssociation.MEMBER
+    return (
+        rule.member_write_check and issue.provider == "github" and issue.author_association == AuthorAssociation.MEMBER
+    )
 
 
 class Access(StrEnum):
