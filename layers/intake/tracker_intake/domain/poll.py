@@ -620,6 +620,7 @@ def _snapshot(issue: Issue) -> IssueSnapshot:
         created_at=issue.created_at.isoformat() if issue.created_at else None,
         # Pickup latency is measured from it (domain/pickup.py).
         updated_at=issue.updated_at.isoformat() if issue.updated_at else None,
+        identifier=issue.identifier,
     )
 
 

@@ -208,6 +208,9 @@ class IssueSnapshot:
     # GitHub's `updated_at` (ISO) in the answer that first matched the issue: opening, labelling
     # or assigning it updates it, so the pickup latency is measured from it (domain/pickup.py).
     updated_at: str | None = None
+    # What a person reads (`ENG-123` on Linear; None on GitHub, where it is `owner/repo#number`).
+    # A move to another team changes it; the claim keeps the one it was taken under.
+    identifier: str | None = None
 
 
 @dataclass(frozen=True)

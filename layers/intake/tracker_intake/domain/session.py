@@ -52,6 +52,10 @@ class SessionIssue(_Wire):
     # of its untrusted text. Absent in requests queued before they were sent.
     author: str | None = None
     author_association: str | None = None
+    # The tracker, and what a person reads there (`ENG-123` on Linear). Absent: GitHub, whose
+    # requests were queued before they were sent.
+    provider: str = "github"
+    identifier: str | None = None
 
 
 class SessionRequest(_Wire):
@@ -88,6 +92,8 @@ class SessionRequest(_Wire):
                 created_at=issue.created_at.isoformat() if issue.created_at else None,
                 author=issue.author,
                 author_association=issue.author_association,
+                provider=issue.provider,
+                identifier=issue.identifier,
             ),
             enqueued_at=now,
             generation=generation,

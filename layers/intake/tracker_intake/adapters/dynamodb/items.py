@@ -63,6 +63,7 @@ class IssueItem(_Item):
     body: str = ""
     created_at: str | None = Field(None, alias="createdAt")
     updated_at: str | None = Field(None, alias="updatedAt")
+    identifier: str | None = None
 
 
 class StatusChangeItem(_Item):

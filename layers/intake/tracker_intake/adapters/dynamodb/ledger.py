@@ -50,6 +50,7 @@ def snapshot_data(issue: IssueSnapshot) -> dict[str, Any]:
         body=issue.body,
         created_at=issue.created_at,
         updated_at=issue.updated_at,
+        identifier=issue.identifier,
     ).model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
@@ -147,6 +148,7 @@ def _issue(item: IssueItem) -> IssueSnapshot:
         body=item.body,
         created_at=item.created_at,
         updated_at=item.updated_at,
+        identifier=item.identifier,
     )
 
 
