@@ -16,6 +16,7 @@ from ..domain.config import (
     FieldProblem,
     NewProject,
     ProjectConfig,
+    Provider,
     TrackerIntake,
     intake_repo,
 )
@@ -236,19 +237,32 @@ class AcknowledgementView(_Out):
         )
 
 
+PROVIDER_OF_ISSUE = "The issue's tracker: the canonical id's prefix (`github`, `linear`)."
+IDENTIFIER_DESCRIPTION = (
+    "What a person reads on Linear (`ENG-123`), as it was when the issue was taken (a move to another team "
+    "changes it, never the canonical id); null on GitHub, where people read `#number`."
+)
+NUMBER_DESCRIPTION = "GitHub's issue number; on Linear, the number in the identifier (123 in `ENG-123`)."
+
+
 class SessionView(_Out):
     """One row of the ledger: an issue and the session it started (or is starting).
 
-    `status` is the claim's (the intake's side); `sessionStatus` is what the session's backend
-    last reported (`POST /sessions/{issueId}/status`), with `statusHistory` its recent reports.
+    `issueId` is the canonical id (`github:owner/repo#n`, `linear:workspace/uuid`), `provider`
+    its tracker (the id's prefix) and `identifier` what a person reads on Linear (`ENG-123`, as
+    the claim was taken; a move to another team changes it on Linear, never the id). `status` is
+    the claim's (the intake's side); `sessionStatus` is what the session's backend last reported
+    (`POST /sessions/{issueId}/status`), with `statusHistory` its recent reports.
     """
 
     issue_id: str
     project_id: str
+    provider: Annotated[Provider, Field(description=PROVIDER_OF_ISSUE)]
+    identifier: Annotated[str | None, Field(description=IDENTIFIER_DESCRIPTION)] = None
     status: ClaimStatus
-    number: int
+    number: Annotated[int, Field(description=NUMBER_DESCRIPTION)]
     title: str
-    url: str
+    url: Annotated[str, Field(description="The issue's page on its tracker.")]
     claimed_at: datetime
     updated_at: datetime | None = None
     session_ref: str | None = None
@@ -270,6 +284,8 @@ class SessionView(_Out):
         return cls(
             issue_id=claim.canonical_id,
             project_id=claim.project_id,
+            provider=provider_of(claim.canonical_id),
+            identifier=claim.issue.identifier,
             status=claim.status,
             number=claim.issue.number,
             title=claim.issue.title,
@@ -354,7 +370,9 @@ class DraftPreviewRequest(ProjectConfig):
 
 class PreviewIssue(_Out):
     canonical_id: str
-    number: int
+    provider: Annotated[Provider, Field(description=PROVIDER_OF_ISSUE)]
+    identifier: Annotated[str | None, Field(description=IDENTIFIER_DESCRIPTION)] = None
+    number: Annotated[int, Field(description=NUMBER_DESCRIPTION)]
     title: str
     url: str
     labels: list[str]
@@ -383,6 +401,8 @@ class PreviewIssue(_Out):
     ) -> PreviewIssue:
         return cls(
             canonical_id=issue.canonical_id,
+            provider=provider_of(issue.canonical_id),
+            identifier=issue.identifier,
             number=issue.number,
             title=issue.title,
             url=issue.url,
@@ -440,6 +460,11 @@ class ErrorBody(_Out):
     errors: list[FieldProblem] = []
 
 
+def provider_of(canonical_id: str) -> Provider:
+    """The tracker a canonical id names: its prefix (`github:`, `linear:`)."""
+    return Provider(canonical_id.partition(":")[0])
+
+
 def _state(record: ProjectRecord, now: datetime) -> IntakeState:
     if record.config_error is not None:
         return IntakeState.ERROR
@@ -461,8 +486,8 @@ def _failure_kind(record: ProjectRecord) -> FailureKind | None:
 
 
 def _repo(config: ProjectConfig) -> str | None:
-    if config.tracker_intake is None:
-        return None
+    if config.tracker_intake is None or config.tracker_intake.is_linear:
+        return None  # a Linear rule names a team, never a repository
     try:
         owner, name = intake_repo(config)
     except ConfigInvalid:

@@ -119,8 +119,14 @@ IssueIdParam = Annotated[
     str,
     Path(
         alias="issueId",
-        description="the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342",
-        json_schema_extra={"pattern": schema_pattern(CANONICAL_ID_PATTERN), "examples": ["github:acme/app#42"]},
+        description=(
+            "the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342 or "
+            "linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34"
+        ),
+        json_schema_extra={
+            "pattern": schema_pattern(CANONICAL_ID_PATTERN),
+            "examples": ["github:acme/app#42", "linear:acme/3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34"],
+        },
     ),
 ]
 
@@ -136,7 +142,10 @@ _REFUSALS = {
     ),
     412: "the If-Match version is stale",
     429: "the GitHub credential's budget is taken or paused (Retry-After)",
-    501: "no GitHub is configured for previews here, or no webhook key for status reports",
+    501: (
+        "no GitHub is configured for previews here, the rule is a Linear one (not previewable yet), or no "
+        "webhook key for status reports"
+    ),
     502: "GitHub failed or refused the deployment's credential",
     413: "body over 16 KB",
     422: "the body or a query parameter breaks a rule",
@@ -277,7 +286,10 @@ def list_sessions(
 @router.delete(
     "/projects/<id>/sessions/<issueId>",
     summary="Release a claim, so the issue can start a session again",
-    description="`issueId` is the URL-encoded canonical id, e.g. `github%3Aacme%2Fapp%2342`.",
+    description=(
+        "`issueId` is the URL-encoded canonical id, e.g. `github%3Aacme%2Fapp%2342` or "
+        "`linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34`."
+    ),
     tags=["sessions"],
     responses=responses(200, SessionView, "the released claim", 400, 404),
 )
@@ -333,6 +345,7 @@ def preview_rule(
     responses=responses(200, PreviewView, "the preview", 400, 413, 422, 429, 501, 502),
 )
 def preview_new_project(ctx: Context, draft: Annotated[DraftPreviewRequest, Body()]) -> PreviewView:
+    _previewable(ctx, draft)
     try:
         intake_repo(draft)
     except ConfigInvalid as e:  # a body that names no repository breaks a rule across fields
@@ -340,11 +353,19 @@ def preview_new_project(ctx: Context, draft: Annotated[DraftPreviewRequest, Body
     return _preview(ctx, draft, None)
 
 
-def _preview(ctx: Context, config: ProjectConfig, record: ProjectRecord | None) -> PreviewView:
+def _previewable(ctx: Context, config: ProjectConfig) -> Previewer:
     if ctx.previewer is None:
         raise PreviewUnavailable("previews need a GitHub credential, and none is configured here")
+    if config.tracker_intake is not None and config.tracker_intake.is_linear:
+        # The previewer reads GitHub: a Linear rule would be shown the gitOrigin's repository.
+        raise PreviewUnavailable("previews read GitHub only for now; a Linear rule cannot be previewed yet")
+    return ctx.previewer
+
+
+def _preview(ctx: Context, config: ProjectConfig, record: ProjectRecord | None) -> PreviewView:
+    previewer = _previewable(ctx, config)
     try:
-        result = ctx.previewer(config, record.project_id if record is not None else None)
+        result = previewer(config, record.project_id if record is not None else None)
     except RepoNotFound:
         # Name the field the repository came from: the rule's repo, or the project's gitOrigin.
         derived = config.tracker_intake is None or config.tracker_intake.repo is None

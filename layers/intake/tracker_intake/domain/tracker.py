@@ -61,6 +61,35 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
+class Allowance:
+    """One of a credential's named limits, as the tracker's headers say it (Linear: requests an
+    hour, and complexity points an hour), and what one request spends of it (`cost`: a request
+    is 1 request; a query of complexity 120 is 120 points)."""
+
+    name: str
+    remaining: int | None
+    reset_at: datetime | None
+    limit: int | None = None
+    cost: int = 1
+
+    @property
+    def requests_left(self) -> int | None:
+        return None if self.remaining is None else self.remaining // max(self.cost, 1)
+
+
+def binding_limit(allowances: tuple[Allowance, ...]) -> RateLimit:
+    """A credential's limits as one budget of requests, which the dispatcher paces as it paces
+    GitHub's primary window: the limit that allows the fewest more requests binds, with its reset.
+    Unknown when no limit is known."""
+    known = [a for a in allowances if a.requests_left is not None and a.reset_at is not None]
+    if not known:
+        return RateLimit()
+    tightest = min(known, key=lambda a: (a.requests_left, a.reset_at))
+    limit = None if tightest.limit is None else tightest.limit // max(tightest.cost, 1)
+    return RateLimit(tightest.requests_left, tightest.reset_at, tightest.name, limit)
+
+
+@dataclass(frozen=True)
 class Page:
     """One page of issues. `modified` False means 304: `issues` is empty and the cache holds."""
 

@@ -1,0 +1,348 @@
+"""Linear's GraphQL endpoint, as the Linear adapters share it: one POST per query, its
+credential, its rate-limit headers, and every failure translated into a typed `TrackerError`.
+
+Linear (https://linear.app/developers/graphql, /rate-limiting, /oauth-2-0-authentication):
+- one endpoint, `POST https://api.linear.app/graphql`, JSON `{query, variables}`;
+- a personal API key is sent as `Authorization: <key>`, an OAuth access token as
+  `Authorization: Bearer <token>`;
+- every answer carries the credential's two leaky buckets, requests an hour and complexity
+  points an hour (`X-RateLimit-Requests-*`, `X-RateLimit-Complexity-*`: `-Limit`, `-Remaining`,
+  `-Reset`), and the query's own cost (`X-Complexity`);
+- being throttled is a GraphQL error whose `extensions.code` is `RATELIMITED`, often with HTTP
+  400 (not 429): the credential waits for the bucket's reset.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import requests
+
+from tracker_intake.adapters.github import send
+from tracker_intake.domain.errors import (
+    AuthFailed,
+    BadTrackerResponse,
+    PrimaryRateLimited,
+    TrackerError,
+    TrackerUnavailable,
+)
+from tracker_intake.domain.ports import Clock
+from tracker_intake.domain.tracker import Allowance, RateLimit, Retries, binding_limit
+
+logger = logging.getLogger(__name__)
+
+LINEAR_GRAPHQL_URL = "https://api.linear.app/graphql"
+LINEAR_TOKEN_URL = "https://api.linear.app/oauth/token"  # noqa: S105 (an endpoint, not a secret)
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+# Throttled without a reset header: wait a minute rather than hammer Linear.
+RATELIMITED_FALLBACK_WAIT = timedelta(seconds=60)
+_MESSAGE_CAP = 200
+
+
+class LinearAuth(Protocol):
+    """The `Authorization` header for Linear, and a way to get a fresh one after a refusal."""
+
+    def header(self) -> str: ...
+
+    def refresh(self) -> bool:
+        """Get a fresh credential; False when there is none to get (an API key)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A personal API key: sent as is, `Authorization: <key>`; never refreshed."""
+
+    key: str
+
+    def header(self) -> str:
+        return self.key
+
+    def refresh(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "ApiKey(***)"
+
+
+@dataclass
+class OAuthTokens:
+    access_token: str
+    refresh_token: str | None
+    client_id: str
+    client_secret: str
+    expires_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"OAuthTokens(client_id={self.client_id!r}, ***)"
+
+
+class OAuthApp:
+    """An OAuth app's access token, sent as `Bearer`, refreshed with its refresh token when it
+    has expired or Linear refuses it (https://linear.app/developers/oauth-2-0-authentication:
+    `POST /oauth/token`, `grant_type=refresh_token`). Linear rotates the refresh token: each
+    refresh's tokens are handed to `on_refresh`, which keeps them (the secret)."""
+
+    def __init__(
+        self,
+        tokens: OAuthTokens,
+        *,
+        token_url: str = LINEAR_TOKEN_URL,
+        on_refresh: Callable[[OAuthTokens], None] | None = None,
+        session: requests.Session | None = None,
+        clock: Clock | None = None,
+        timeout: tuple[float, float] = (3.05, 10.0),
+    ) -> None:
+        self._tokens = tokens
+        self._token_url = token_url
+        self._on_refresh = on_refresh
+        self._session = session or requests.Session()
+        self._clock = clock
+        self._timeout = timeout
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"OAuthApp({self._token_url!r}, ***)"
+
+    def header(self) -> str:
+        expires = self._tokens.expires_at
+        if expires is not None and expires <= self._now() + timedelta(seconds=30):
+            self.refresh()
+        return f"Bearer {self._tokens.access_token}"
+
+    def refresh(self) -> bool:
+        with self._lock:
+            if not self._tokens.refresh_token:
+                return False
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": self._tokens.refresh_token,
+                "client_id": self._tokens.client_id,
+                "client_secret": self._tokens.client_secret,
+            }
+            try:
+                response = self._session.post(self._token_url, data=form, timeout=self._timeout)
+                body = response.json()
+            except (requests.RequestException, ValueError) as e:
+                raise TrackerUnavailable(f"Linear's token endpoint failed: {type(e).__name__}", retryable=True) from e
+            if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+                raise AuthFailed(f"Linear refused to refresh the OAuth app's token ({response.status_code})")
+            expires_in = body.get("expires_in")
+            self._tokens = OAuthTokens(
+                access_token=str(body["access_token"]),
+                refresh_token=str(body.get("refresh_token") or self._tokens.refresh_token),
+                client_id=self._tokens.client_id,
+                client_secret=self._tokens.client_secret,
+                expires_at=self._now() + timedelta(seconds=int(expires_in)) if isinstance(expires_in, int) else None,
+            )
+            if self._on_refresh is not None:
+                self._on_refresh(self._tokens)
+            return True
+
+    def _now(self) -> datetime:
+        return self._clock.now() if self._clock is not None else datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A query's `data`, and the credential's budget as the answer's headers said it."""
+
+    data: Mapping[str, Any]
+    rate: RateLimit
+    complexity: int | None
+
+
+class LinearClient:
+    """Sends GraphQL documents to Linear with one credential, over one `requests.Session`."""
+
+    def __init__(
+        self,
+        url: str,
+        auth: LinearAuth,
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (3.05, 10.0),
+        clock: Clock | None = None,
+        user_agent: str = "tracker-intake",
+    ) -> None:
+        self.url = url
+        self._auth = auth
+        self._session = session or requests.Session()
+        self._timeout = timeout
+        self._clock = clock
+        self._user_agent = user_agent
+
+    def __repr__(self) -> str:  # never show the credential
+        return f"LinearClient({self.url!r}, auth={self._auth!r})"
+
+    def query(self, document: str, variables: Mapping[str, Any], where: str, retries: Retries | None = None) -> Answer:
+        """The answer's data; a failure worth retrying is sent again while `retries` allows.
+
+        Queries only: a mutation is sent once (`mutate`), since a retry could write twice.
+        """
+        attempt = 1
+        while True:
+            try:
+                return self._send(document, variables, where)
+            except TrackerUnavailable as e:
+                if not (e.retryable and retries is not None and retries.allow(e, attempt)):
+                    raise
+            attempt += 1
+            logger.info("retrying %s after a transient failure (attempt %d)", where, attempt)
+
+    def mutate(self, document: str, variables: Mapping[str, Any], where: str) -> Answer:
+        return self._send(document, variables, where)
+
+    def _send(self, document: str, variables: Mapping[str, Any], where: str) -> Answer:
+        response = self._post(document, variables, where, self._auth.header())
+        if _unauthenticated(response) and self._auth.refresh():
+            logger.info("linear refused the credential for %s: trying once more with a fresh one", where)
+            response = self._post(document, variables, where, self._auth.header())
+        return self._answer(response, where)
+
+    def _post(self, document: str, variables: Mapping[str, Any], where: str, header: str) -> requests.Response:
+        headers = {
+            "Authorization": header,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": self._user_agent,
+        }
+        return send(
+            self._session,
+            "POST",
+            self.url,
+            headers=headers,
+            timeout=self._timeout,
+            where=where,
+            json={"query": document, "variables": dict(variables)},
+        )
+
+    def _answer(self, response: requests.Response, where: str) -> Answer:
+        now = self._now()
+        complexity = _int(response.headers.get("x-complexity"))
+        rate = rate_of(response.headers, complexity)
+        body = _body(response)
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if errors:
+            raise self._error(response, errors, where, now)
+        if response.status_code >= 500:
+            raise TrackerUnavailable(
+                f"Linear is unavailable ({response.status_code}) for {where}",
+                retryable=response.status_code in RETRYABLE_STATUSES,
+            )
+        if response.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+            status = response.status_code
+            raise BadTrackerResponse(f"Linear answered {status} for {where}, which intake does not expect")
+        return Answer(body["data"], rate, complexity)
+
+    def _error(self, response: requests.Response, errors: Any, where: str, now: datetime) -> TrackerError:
+        codes = _codes(errors)
+        said = _message(errors)
+        if "RATELIMITED" in codes:
+            reset = _throttled_until(response.headers, now)
+            return PrimaryRateLimited(reset, f"Linear rate-limited the credential until {reset:%H:%M:%S} UTC: {said}")
+        if response.status_code == 401 or "AUTHENTICATION_ERROR" in codes:
+            return AuthFailed(f"Linear refused the credential for {where} ({response.status_code}: {said})")
+        if response.status_code == 403 or "FORBIDDEN" in codes:
+            return AuthFailed(f"Linear refused access to {where} ({response.status_code}: {said})")
+        if response.status_code >= 500:
+            return TrackerUnavailable(
+                f"Linear is unavailable ({response.status_code}) for {where}: {said}",
+                retryable=response.status_code in RETRYABLE_STATUSES,
+            )
+        return BadTrackerResponse(f"Linear refused the query for {where} ({response.status_code}: {said})")
+
+    def _now(self) -> datetime:
+        return self._clock.now() if self._clock is not None else datetime.now(UTC)
+
+
+def rate_of(headers: Mapping[str, str], complexity: int | None) -> RateLimit:
+    """The credential's two buckets, as one budget of requests of this query's cost."""
+    return binding_limit(
+        (
+            _allowance("linear-requests", headers, "requests", 1),
+            _allowance("linear-complexity", headers, "complexity", complexity or 1),
+        )
+    )
+
+
+def _allowance(name: str, headers: Mapping[str, str], family: str, cost: int) -> Allowance:
+    prefix = f"x-ratelimit-{family}"
+    return Allowance(
+        name,
+        _int(headers.get(f"{prefix}-remaining")),
+        _epoch(headers.get(f"{prefix}-reset")),
+        _int(headers.get(f"{prefix}-limit")),
+        cost,
+    )
+
+
+def _throttled_until(headers: Mapping[str, str], now: datetime) -> datetime:
+    """When the spent bucket is full enough again: its reset (the later, when both are spent)."""
+    spent = [
+        reset
+        for family in ("requests", "complexity")
+        if _int(headers.get(f"x-ratelimit-{family}-remaining")) == 0
+        and (reset := _epoch(headers.get(f"x-ratelimit-{family}-reset"))) is not None
+    ]
+    if not spent:
+        spent = [
+            reset
+            for family in ("requests", "complexity")
+            if (reset := _epoch(headers.get(f"x-ratelimit-{family}-reset"))) is not None
+        ]
+    return max([*spent, now + timedelta(seconds=1)]) if spent else now + RATELIMITED_FALLBACK_WAIT
+
+
+def _unauthenticated(response: requests.Response) -> bool:
+    if response.status_code == 401:
+        return True
+    body = _body(response)
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return bool(errors) and "AUTHENTICATION_ERROR" in _codes(errors)
+
+
+def _body(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _codes(errors: Any) -> set[str]:
+    codes = set()
+    for error in errors if isinstance(errors, list) else []:
+        extensions = error.get("extensions") if isinstance(error, dict) else None
+        code = extensions.get("code") if isinstance(extensions, dict) else None
+        if isinstance(code, str):
+            codes.add(code)
+    return codes
+
+
+def _message(errors: Any) -> str:
+    first = errors[0] if isinstance(errors, list) and errors else {}
+    message = first.get("message") if isinstance(first, dict) else None
+    return json.dumps(message)[1:-1][:_MESSAGE_CAP] if isinstance(message, str) else "no message"
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(float(value.strip()))
+    except ValueError:
+        return None
+
+
+def _epoch(value: str | None) -> datetime | None:
+    """A reset as Linear sends it: epoch milliseconds (seconds, too, read by their size)."""
+    number = _int(value)
+    if number is None or number <= 0:
+        return None
+    return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, UTC)
