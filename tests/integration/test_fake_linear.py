@@ -577,3 +577,43 @@ def test_a_reset_connection_gives_no_answer(linear: FakeLinear) -> None:
         _post(linear, "{ viewer { id } }")
     assert linear.requests[-1].status == 0
     assert _post(linear, "{ viewer { id } }").status_code == 200
+
+
+def test_a_label_of_another_team_cannot_be_added_and_labels_filter_by_team(linear: FakeLinear) -> None:
+    # GIVEN an ENG issue, an OPS label and a workspace label of the same name elsewhere
+    issue = _issue(linear, "Crash")
+    ops = linear.add_label("agent-working", team="OPS")
+    linear.add_label("triaged")
+    add = "mutation($i: String!, $l: String!) { issueAddLabel(id: $i, labelId: $l) { success } }"
+    # WHEN the OPS label is added to the ENG issue
+    refused = _post(linear, add, {"i": issue.id, "l": ops.id}).json()
+    # THEN it is refused; and labels can be narrowed to the issue's team or the workspace's
+    assert refused["errors"][0]["extensions"]["code"] == "INPUT_ERROR"
+    eng = next(t.id for t in linear.teams.values() if t.key == "ENG")
+    find = (
+        "query($t: ID) { issueLabels(filter: {or: [{team: {id: {eq: $t}}}, {team: {null: true}}]}) { nodes { name } } }"
+    )
+    assert _data(_post(linear, find, {"t": eng}))["issueLabels"]["nodes"] == [{"name": "triaged"}]
+
+
+def test_an_input_field_the_stand_in_does_not_serve_is_an_error_not_ignored(linear: FakeLinear) -> None:
+    # GIVEN an issue
+    issue = _issue(linear, "Crash")
+    # WHEN a comment is created as a reply (parentId: declared by Linear's schema, not served here)
+    query = 'mutation($i: String!) { commentCreate(input: {issueId: $i, body: "x", parentId: "p"}) { success } }'
+    response = _post(linear, query, {"i": issue.id}).json()
+    # THEN a GraphQL error says so, and nothing was written
+    assert response["errors"][0]["extensions"]["code"] == "STAND_IN_UNSUPPORTED"
+    assert linear.issue_comments(issue.id) == []
+
+
+def test_a_closed_issue_leaves_the_open_states_and_keeps_its_id(linear: FakeLinear) -> None:
+    # GIVEN two open issues, one of them then canceled
+    gone = _issue(linear, "gone")
+    _issue(linear, "kept")
+    linear.advance(1)
+    closed = linear.close_issue(gone.id, "canceled")
+    # WHEN the open states are asked for / THEN only the other; the canceled one is newest overall
+    assert _identifiers(_sync(linear, {"state": {"type": {"in": OPEN}}})) == ["ENG-2"]
+    assert _identifiers(_sync(linear)) == ["ENG-1", "ENG-2"]
+    assert closed.state_type == "canceled"

@@ -8,8 +8,9 @@ resources, you can alternatively order by updatedAt field"; the rate-limiting pa
 ordering by the updated timestamp gets "the most recently changed data first". So both orders
 are descending, newest first; equal timestamps are ordered by id (descending), so pages are
 stable. A cursor is the node's id, as Linear's are; `after: X` serves what comes after X in the
-order as it is now (X may since have moved, been archived or filtered out). `first` above 250
-is refused (the bound Linear's API enforces, `max_first`).
+order as it is now (X may since have moved, been archived or filtered out). The pagination page
+states no largest page; the stand-in refuses `first` or `last` above `max_first` (250, the bound
+integrators report Linear enforcing) with an INPUT_ERROR.
 
 Archived issues are left out unless `includeArchived: true` ("Archived resources are hidden by
 default from the paginated responses", https://linear.app/developers/graphql).

@@ -13,6 +13,8 @@
   report Linear sends, `{"errors": [{"message": "Authentication required, not authenticated",
   "extensions": {"code": "AUTHENTICATION_ERROR", "type": "authentication error", ...}}]}`, with
   HTTP 401 unless `auth_error_status` says otherwise. It spends no rate limit.
+- The stand-in serves only `grant_type=refresh_token` (no authorization code, PKCE or
+  client_credentials flow): `FakeLinear.add_oauth_app` stands for an app a user has authorized.
 - Token endpoint errors use RFC 6749's codes (`invalid_client` 401, `invalid_grant`,
   `invalid_request`, `unsupported_grant_type` 400); Linear's page shows only the shape
   `{"error": ..., "error_description": ...}`.

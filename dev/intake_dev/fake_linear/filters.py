@@ -112,6 +112,7 @@ _SPECS: dict[str, dict[str, _Field]] = {
     "IssueLabelFilter": {
         "id": _Field("id", lambda c, label: label.id),
         "name": _Field("string", lambda c, label: label.name),
+        "team": _Field("relation", lambda c, label: c.workspace.teams.get(label.team_id or ""), "TeamFilter"),
     },
     "CommentFilter": {
         "id": _Field("id", lambda c, m: m.id),

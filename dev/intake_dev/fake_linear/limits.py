@@ -4,8 +4,9 @@
   LIMIT_AMOUNT / LIMIT_PERIOD": requests per hour (one per request) and complexity points per
   hour (each query's complexity). An API key's requests count against its user, "which means all
   requests by the same user share the same quota even when using different API keys"; an OAuth
-  token's against its "User (or App User)". The page's limits: 1,500 requests and 250,000 points
-  an hour for an API key, 1,200 and 200,000 for an OAuth app (both configurable here).
+  token's against its "User (or App User)". The page's limits (as a late-2025 copy of it states
+  them; Linear says they evolve): 1,500 requests and 250,000 points an hour for an API key,
+  1,200 and 200,000 for an OAuth app, all four configurable here.
 - Every answer to an authenticated request carries `X-RateLimit-Requests-Limit`, `-Remaining`,
   `-Reset`, `X-RateLimit-Complexity-Limit`, `-Remaining`, `-Reset` and `X-Complexity` ("the
   complexity of the query"); the resets are "the time at which the current rate limit window
