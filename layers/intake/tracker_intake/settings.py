@@ -36,6 +36,10 @@ class _CredentialSettings(_Settings):
     github_app_id: str | None = Field(default=None, alias="GITHUB_APP_ID")
     github_app_key_secret_arn: str | None = Field(default=None, alias="GITHUB_APP_KEY_SECRET_ARN")
     credential_secret_prefix: str | None = Field(default=None, alias="CREDENTIAL_SECRET_PREFIX")
+    # Linear's GraphQL endpoint (a stand-in's, locally), and the deployment's default Linear
+    # credential: a secret holding a personal API key (absent: a Linear project names its own).
+    linear_api_url: str = Field(default="https://api.linear.app/graphql", alias="LINEAR_API_URL")
+    linear_api_key_secret_arn: str | None = Field(default=None, alias="LINEAR_API_KEY_SECRET_ARN")
 
 
 class DispatcherSettings(_CredentialSettings):

@@ -8,6 +8,7 @@ imports this module, and none should load another function's code at its cold st
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -16,7 +17,7 @@ from .domain.clock import SystemClock
 from .domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind
 
 if TYPE_CHECKING:
-    from .adapters.credentials import DeploymentCredentials
+    from .adapters.credentials import DeploymentCredentials, LinearDefault
     from .api.routes import ApiContext
     from .domain.config import ProjectConfig
     from .domain.dispatch import DispatchContext
@@ -66,6 +67,17 @@ def default_credential(settings: _CredentialSettings) -> Credential | None:
     return None
 
 
+def linear_default(settings: _CredentialSettings, key: str | None = None) -> LinearDefault:
+    """The deployment's default Linear credential: its secret, else `key` or LINEAR_API_KEY (locally)."""
+    from .adapters.credentials import LinearDefault
+
+    if settings.linear_api_key_secret_arn:
+        return LinearDefault(
+            Credential(DEFAULT_CREDENTIAL, CredentialKind.LINEAR_API_KEY, settings.linear_api_key_secret_arn)
+        )
+    return LinearDefault(key=key or os.environ.get("LINEAR_API_KEY", "").strip() or None)
+
+
 def build_credentials(
     settings: _CredentialSettings,
     store: Any,
@@ -77,11 +89,12 @@ def build_credentials(
     default_tracker: Any = None,
     clock: Any = None,
     registry_max_age: Any = None,
+    linear_key: str | None = None,
 ) -> DeploymentCredentials:
     """The deployment's credentials: its default (a token secret, a GitHub App, or `token` /
     GITHUB_TOKEN locally) and those registered in the table. Reads no secret until a poll needs it."""
     from .adapters.credentials import DeploymentCredentials, TrackerOptions
-    from .adapters.github_token import token_from_env, token_from_secret
+    from .adapters.github_token import secret_to_secrets_manager, token_from_env, token_from_secret
 
     # A token of the caller's (tests, the local stack) stands in for a token secret.
     default = default_credential(settings)
@@ -98,8 +111,11 @@ def build_credentials(
             USER_AGENT,
             max_concurrency=max_concurrency,
             include_pull_requests=include_pull_requests,
+            linear_url=settings.linear_api_url,
         ),
         read_secret=token_from_secret,
+        linear=linear_default(settings, linear_key),
+        write_secret=secret_to_secrets_manager,
         default_token=token,
         default_tracker=default_tracker,
         clock=clock,

@@ -52,6 +52,19 @@ def token_from_secret(secret_arn: str) -> str:
     return token
 
 
+def secret_to_secrets_manager(secret_arn: str, value: str) -> None:
+    """Keep a new value in the secret (a Linear OAuth app's rotated tokens). Raises TokenUnavailable."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        boto3.client("secretsmanager").put_secret_value(SecretId=secret_arn, SecretString=value)
+    except (BotoCoreError, ClientError) as e:
+        raise TokenUnavailable(
+            f"cannot keep the refreshed tokens in the secret {secret_arn}: {type(e).__name__}"
+        ) from e
+
+
 def token_key(token: str | None) -> str:
     """Names the token's rate-limit budget without revealing it: sha256(token)[:16]."""
     if not token:

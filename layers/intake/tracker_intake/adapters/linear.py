@@ -11,7 +11,7 @@ Linear (https://linear.app/developers/filtering, /pagination):
   moves to another team. The canonical id is `linear:<workspace url key>/<id>`.
 
 Open is a workflow state of type `triage`, `backlog`, `unstarted` or `started`; `completed` and
-`canceled` are closed. Who created an issue: `creator` (a user: `guest`, `active`), or, for an
+`canceled` are closed. Who created an issue: `creator` (a user: `app`, `guest`, `active`), or, for an
 integration, `botActor`, read as the kinds `trackerIntake.authors` names (`MEMBER`, `GUEST`, `APP`).
 """
 
@@ -32,28 +32,30 @@ OPEN_STATE_TYPES = ("triage", "backlog", "unstarted", "started")
 # Issues a page: small, because a query's complexity (what it costs of the credential's points
 # an hour) is counted on `first`, however few issues come back.
 PAGE_SIZE = 25
-# Labels read per issue (the rule's are matched by Linear's filter; these are re-checked and shown).
-LABELS_PER_ISSUE = 20
 # Linear stamps `updatedAt` in milliseconds when a change is written; a change written in the same
 # instant as the newest one a walk saw, or committed a moment after being stamped, still shows.
 LINEAR_OVERLAP = timedelta(seconds=5)
 
-ISSUES_QUERY = f"""
-query IntakeIssues($filter: IssueFilter, $first: Int, $after: String) {{
-  organization {{ urlKey }}
-  issues(filter: $filter, first: $first, after: $after, orderBy: updatedAt) {{
-    nodes {{
+# An issue's labels are read only as far as the rule names them (its labels and its exclusions,
+# ignoring case): a query's complexity counts each label object it could return, so reading
+# every label of every issue would cost several times the rest of the query.
+ISSUES_QUERY = """
+query IntakeIssues(
+  $filter: IssueFilter, $first: Int, $after: String, $labels: IssueLabelFilter, $labelsFirst: Int
+) {
+  organization { urlKey }
+  issues(filter: $filter, first: $first, after: $after, orderBy: updatedAt) {
+    nodes {
       id identifier title description url createdAt updatedAt archivedAt
-      state {{ type }}
-      team {{ key }}
-      labels(first: {LABELS_PER_ISSUE}) {{ nodes {{ name }} }}
-      assignee {{ email }}
-      creator {{ name email guest active }}
-      botActor {{ name }}
-    }}
-    pageInfo {{ hasNextPage endCursor }}
-  }}
-}}
+      state { type }
+      labels(first: $labelsFirst, filter: $labels) { nodes { name } }
+      assignee { email }
+      creator { name email guest app active }
+      botActor { name }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
 """
 
 VIEWER_QUERY = "query IntakeViewer { viewer { email } organization { urlKey } }"
@@ -81,7 +83,11 @@ class LinearTracker:
         retries: Retries | None = None,
     ) -> Iterator[Page]:
         where = f"Linear team {query.team}"
-        variables: dict[str, Any] = {"filter": issue_filter(query, since), "first": self._page_size}
+        variables: dict[str, Any] = {
+            "filter": issue_filter(query, since),
+            "first": self._page_size,
+            **labels_read(query),
+        }
         for index in range(1, page_cap + 1):
             answer = self._client.query(ISSUES_QUERY, {**variables, "after": after}, where, retries)
             issues, more, after = _page(answer, where, index)
@@ -131,6 +137,14 @@ def issue_filter(query: IssueQuery, since: datetime | None) -> dict[str, Any]:
     return rule
 
 
+def labels_read(query: IssueQuery) -> dict[str, Any]:
+    """The labels to read of each issue: those the rule names, each ignoring case (none: none)."""
+    named = list(dict.fromkeys(label.casefold() for label in (*query.labels, *query.checked_labels)))
+    if not named:
+        return {"labels": {"name": {"in": []}}, "labelsFirst": 1}
+    return {"labels": {"or": [{"name": {"eqIgnoreCase": label}} for label in named]}, "labelsFirst": len(named)}
+
+
 def _page(answer: Answer, where: str, index: int) -> tuple[tuple[Issue, ...], bool, str | None]:
     try:
         workspace = answer.data["organization"]["urlKey"]
@@ -149,7 +163,7 @@ def _page(answer: Answer, where: str, index: int) -> tuple[tuple[Issue, ...], bo
 
 def to_issue(workspace: str, node: Mapping[str, Any]) -> Issue:
     identifier = str(node["identifier"])
-    team = node["team"]["key"] if isinstance(node.get("team"), dict) else identifier.rpartition("-")[0]
+    team = identifier.rpartition("-")[0]
     open_state = (node.get("state") or {}).get("type") in OPEN_STATE_TYPES and not node.get("archivedAt")
     assignee = node.get("assignee")
     creator, kind = _creator(node)
@@ -179,6 +193,8 @@ def _creator(node: Mapping[str, Any]) -> tuple[str | None, str | None]:
     user = node.get("creator")
     if isinstance(user, dict):
         name = user.get("name") or user.get("email")
+        if user.get("app"):
+            return name, Creator.APP
         if user.get("guest"):
             return name, Creator.GUEST
         return name, Creator.MEMBER if user.get("active", True) else None

@@ -34,10 +34,17 @@ query IntakeComments($id: String!, $since: DateTimeOrDuration!) {
   issue(id: $id) { comments(first: 50, filter: {updatedAt: {gte: $since}}) { nodes { body url } } }
 }
 """
+TEAM = """
+query IntakeIssueTeam($id: String!) { issue(id: $id) { team { id } } }
+"""
+# The issue's team's label, or a workspace label (one of no team): another team's label of the
+# same name cannot go on the issue.
 LABELS = """
-query IntakeLabel($id: String!, $name: String!) {
-  issue(id: $id) { team { id } }
-  issueLabels(first: 1, filter: {name: {eqIgnoreCase: $name}}) { nodes { id } }
+query IntakeLabel($name: String!, $teamId: ID!) {
+  issueLabels(
+    first: 1
+    filter: {name: {eqIgnoreCase: $name}, or: [{team: {id: {eq: $teamId}}}, {team: {null: true}}]}
+  ) { nodes { id } }
 }
 """
 LABEL_CREATE = """
@@ -89,15 +96,16 @@ class LinearIssueWriter:
 
     def add_label(self, issue: TrackerRef, label: str) -> str | None:
         ref = _linear(issue)
-        answer = self._client.query(LABELS, {"id": ref.issue_id, "name": label}, _where(ref, f"the label {label!r}"))
+        where = _where(ref, f"the label {label!r}")
+        found = self._client.query(TEAM, {"id": ref.issue_id}, where).data.get("issue")
+        team = found.get("team") if isinstance(found, dict) else None
+        if not isinstance(team, dict) or not isinstance(team.get("id"), str):
+            raise WriteRefused(_missing(ref))
+        answer = self._client.query(LABELS, {"name": label, "teamId": team["id"]}, where)
         labels = _nodes(answer.data.get("issueLabels"))
         if labels:
             label_id = labels[0].get("id")
         else:
-            found = answer.data.get("issue")
-            team = found.get("team") if isinstance(found, dict) else None
-            if not isinstance(team, dict):
-                raise WriteRefused(_missing(ref))
             made = self._mutate(
                 LABEL_CREATE, {"input": {"name": label, "teamId": team["id"]}}, ref, f"the label {label!r}"
             )

@@ -36,7 +36,16 @@ class CredentialBody(_In):
     functions may read no other.
     """
 
-    kind: Annotated[Literal["token", "app"], Field(description="token: a token in the secret; app: a PEM key")]
+    kind: Annotated[
+        Literal["token", "app", "linear-api-key", "linear-oauth"],
+        Field(
+            description=(
+                "token: a GitHub token in the secret; app: a GitHub App's PEM key; linear-api-key: a Linear personal "
+                "API key; linear-oauth: a Linear OAuth app's tokens as JSON (accessToken, refreshToken, clientId, "
+                "clientSecret)"
+            )
+        ),
+    ]
     secret_arn: Annotated[
         str,
         Field(
@@ -60,8 +69,8 @@ class CredentialBody(_In):
     def _app_id_with_apps_only(self) -> CredentialBody:
         if self.kind == "app" and self.app_id is None:
             raise ValueError("appId: a GitHub App credential needs the app's id")
-        if self.kind == "token" and self.app_id is not None:
-            raise ValueError("appId: only a GitHub App credential has one; leave it out for a token")
+        if self.kind != "app" and self.app_id is not None:
+            raise ValueError(f"appId: only a GitHub App credential has one; leave it out for kind {self.kind}")
         return self
 
 

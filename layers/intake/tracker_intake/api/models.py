@@ -162,6 +162,11 @@ class PickupView(_Out):
 
 
 class ProjectView(_Out):
+    # Its rule reads back as the API takes it, so the document describes it once (`TrackerIntake`):
+    # the rule's serializer, which leaves out `memberWriteCheck` on a Linear rule, would otherwise
+    # publish its output as an object of any shape.
+    model_config = ConfigDict(**_Out.model_config, json_schema_mode_override="validation")
+
     id: str
     name: str | None = None
     git_origin: str | None = None

@@ -1,4 +1,4 @@
-"""Credentials: named ways to authenticate to GitHub, each with its own rate budget.
+"""Credentials: named ways to authenticate to a tracker (GitHub, Linear), each with its own rate budget.
 
 A deployment has a `default` credential (its template parameters: a token secret, or a GitHub
 App). More are registered through the API by reference only: the ARN of a Secrets Manager
@@ -12,6 +12,7 @@ token, or `app-<app id>-<installation id>`. Keys reveal nothing of the secret.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,15 @@ _SECRET_ARN = re.compile(SECRET_ARN_PATTERN)
 class CredentialKind(StrEnum):
     TOKEN = "token"  # noqa: S105 - a kind, not a secret. A personal access token (or any token) in the secret's SecretString
     APP = "app"  # a GitHub App: its private key (PEM) in the secret, the app id alongside
+    # A Linear personal API key in the secret's SecretString (sent as `Authorization: <key>`).
+    LINEAR_API_KEY = "linear-api-key"
+    # A Linear OAuth app's tokens in the secret, as JSON: accessToken, refreshToken, clientId,
+    # clientSecret (sent as `Bearer`, refreshed with the refresh token, which Linear rotates).
+    LINEAR_OAUTH = "linear-oauth"
+
+    @property
+    def provider(self) -> str:
+        return "linear" if self in (CredentialKind.LINEAR_API_KEY, CredentialKind.LINEAR_OAUTH) else "github"
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,11 @@ def check_secret_arn(value: str, prefix: str | None) -> str:
     if prefix and not value.startswith(prefix):
         raise ValueError(f"the secret must be under {prefix} (the only secrets this deployment may read)")
     return value
+
+
+def linear_key(secret: str) -> str:
+    """The budget of a Linear credential: Linear limits each user (or app) by its own buckets."""
+    return f"linear-{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
 
 
 def app_key(app_id: str, installation_id: int | None) -> str:

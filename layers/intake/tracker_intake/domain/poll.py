@@ -199,16 +199,13 @@ def _target(ctx: PollContext, record: ProjectRecord, now: datetime) -> PollOutco
         return PollOutcome(record.project_id, PollResult.IN_BACKOFF, backoff_until=record.poll.backoff_until)
     if intake.is_linear:
         team = intake.team or ""
-        return intake, IssueQuery("", "", tuple(intake.labels), intake.assignee, "linear", team, _excluded(intake))
+        excluded = intake.effective_exclude_labels
+        return intake, IssueQuery("", "", tuple(intake.labels), intake.assignee, "linear", team, excluded)
     try:
         owner, name = intake_repo(record.config)
     except ConfigInvalid as e:
         return _config_invalid(ctx, record, e)
     return intake, IssueQuery(owner, name, tuple(intake.labels), intake.assignee)
-
-
-def _excluded(intake: TrackerIntake) -> tuple[str, ...]:
-    return tuple(intake.effective_exclude_labels)
 
 
 def _with_project_credential(ctx: PollContext, record: ProjectRecord, now: datetime) -> PollContext | PollOutcome:

@@ -23,6 +23,7 @@ from .records import (
     TokenBudget,
 )
 from .session import LaunchedSession, SessionRequest
+from .sync import ChangeFeed
 from .tracker import CachedPage, Collaborators, Tracker
 
 __all__ = [
@@ -378,7 +379,8 @@ class Resolved:
 
     name: str
     key: str
-    tracker: Tracker
+    # GitHub's pages with ETags, or a tracker without them (Linear): changes since a watermark.
+    tracker: Tracker | ChangeFeed
     # The same credential's writes on issues (acknowledgements); None where it cannot write.
     writer: IssueWriter | None = None
     # The same credential's answers on who may write to the repository (a member's issue is

@@ -26,6 +26,7 @@ from .errors import CredentialBusy, PrimaryRateLimited, SecondaryRateLimited, Tr
 from .issue import Issue, dedupe_key
 from .ports import ClaimsByIssue, Clock, PermissionCache, TokenBudgets
 from .records import PACE_WINDOW, Claim, ClaimStatus, Pace, TokenBudget
+from .sync import ChangeFeed
 from .tracker import DEFAULT_PAGE_CAP, Collaborators, IssueQuery, RateLimit, Tracker
 from .write_access import WriteAccess, check_writers
 
@@ -81,7 +82,7 @@ class Preview:
 
 @dataclass(frozen=True)
 class PreviewContext:
-    tracker: Tracker
+    tracker: Tracker | ChangeFeed
     budgets: TokenBudgets
     clock: Clock
     token_key: str
@@ -103,12 +104,17 @@ class Previewer(Protocol):
         ...
 
 
-def open_issues(tracker: Tracker, query: IssueQuery, page_cap: int) -> tuple[list[Issue], bool, int]:
+def open_issues(tracker: Tracker | ChangeFeed, query: IssueQuery, page_cap: int) -> tuple[list[Issue], bool, int]:
     """Every open issue the walk reaches, whether it stopped at the cap, and the requests made."""
     issues: list[Issue] = []
     truncated = False
     requests = 0
-    for page in tracker.pages(query, {}, page_cap):
+    pages = (
+        tracker.changes(query, None, None, page_cap)
+        if isinstance(tracker, ChangeFeed)
+        else tracker.pages(query, {}, page_cap)
+    )
+    for page in pages:
         requests += 1
         issues.extend(page.issues)
         truncated = page.truncated
@@ -129,12 +135,12 @@ def classify(issues: list[Issue], rule: EligibilityRule) -> tuple[list[Issue], l
 
 def preview(ctx: PreviewContext, config: ProjectConfig) -> Preview:
     """What `config`'s rule would pick up now (its repo: trackerIntake.repo, else from gitOrigin)."""
-    owner, name = intake_repo(config)  # ConfigInvalid names the field when there is no repo
     intake = config.tracker_intake or TrackerIntake()
+    owner, name, where, query = _source(config, intake)
     rule = EligibilityRule.of(intake)
     reserved = _reserve(ctx)
     try:
-        issues, truncated, requests = open_issues(ctx.tracker, IssueQuery(owner, name), ctx.page_cap)
+        issues, truncated, requests = open_issues(ctx.tracker, query, ctx.page_cap)
     except (PrimaryRateLimited, SecondaryRateLimited) as e:
         raise _limited(ctx, e) from e
     eligible, skipped = classify(issues, rule)
@@ -151,7 +157,7 @@ def preview(ctx: PreviewContext, config: ProjectConfig) -> Preview:
     )
     writers = check_writers(access, rule, eligible, claims, lambda e: _failed_check(ctx, e))
     return Preview(
-        f"{owner}/{name}",
+        where,
         tuple(writers.taken),
         tuple(sorted([*skipped, *writers.refused], key=lambda pair: _order(pair[0]))),
         truncated,
@@ -160,6 +166,17 @@ def preview(ctx: PreviewContext, config: ProjectConfig) -> Preview:
         tuple(writers.unchecked),
         ctx.project_id,
     )
+
+
+def _source(config: ProjectConfig, intake: TrackerIntake) -> tuple[str, str, str, IssueQuery]:
+    """Where the preview reads: a repository's open issues (ConfigInvalid names the field when
+    there is none), or a Linear team's, every one (the rule is applied here, to say why not)."""
+    if intake.is_linear:
+        team = intake.team or ""
+        checked = (*intake.labels, *intake.effective_exclude_labels)
+        return "", "", f"Linear team {team}", IssueQuery("", "", (), None, "linear", team, checked)
+    owner, name = intake_repo(config)
+    return owner, name, f"{owner}/{name}", IssueQuery(owner, name)
 
 
 class _Reservation:

@@ -24,7 +24,9 @@ class IssueQuery:
     assignee: str | None = None
     provider: str = "github"
     team: str | None = None
-    exclude_labels: tuple[str, ...] = ()
+    # Labels the client re-checks besides `labels` (the rule's exclusions; a preview's whole
+    # rule): a tracker that reads only the labels it is asked about reads these too.
+    checked_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
