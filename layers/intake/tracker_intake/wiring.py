@@ -129,6 +129,7 @@ def build_poll_context(
     dynamodb: Any = None,
     sqs: Any = None,
     token: str | None = None,
+    linear_key: str | None = None,
     **overrides: Any,
 ) -> PollContext:
     """The poller's ports from its settings.
@@ -152,6 +153,7 @@ def build_poll_context(
         default_tracker=overrides.get("tracker"),
         # A clock of the caller's (tests, benchmarks) times the apps' JWTs and tokens too.
         clock=overrides.get("clock"),
+        linear_key=linear_key,
     )
     context = PollContext(
         store=store,
@@ -177,6 +179,7 @@ def build_dispatch_context(
     dynamodb: Any = None,
     lambda_client: Any = None,
     token: str | None = None,
+    linear_key: str | None = None,
     **overrides: Any,
 ) -> DispatchContext:
     """The dispatcher's ports from its settings; overrides as `build_poll_context`'s."""
@@ -195,13 +198,21 @@ def build_dispatch_context(
         token_key=token_key(token) if token is not None else "unresolved",
         max_concurrency=settings.max_concurrency,
         requests_per_minute=settings.github_requests_per_minute,
-        credentials=build_credentials(settings, store, api_url=None, token=token, clock=overrides.get("clock")),
+        credentials=build_credentials(
+            settings, store, api_url=None, token=token, clock=overrides.get("clock"), linear_key=linear_key
+        ),
     )
     return replace(context, **overrides)
 
 
 def build_launch_context(
-    settings: LauncherSettings, *, dynamodb: Any = None, sqs: Any = None, token: str | None = None, **overrides: Any
+    settings: LauncherSettings,
+    *,
+    dynamodb: Any = None,
+    sqs: Any = None,
+    token: str | None = None,
+    linear_key: str | None = None,
+    **overrides: Any,
 ) -> LaunchContext:
     """The launcher's ports; overrides as `build_poll_context`'s (`ack` fields go in `ack_overrides`)."""
     import time
@@ -213,7 +224,9 @@ def build_launch_context(
 
     store = DynamoStore(settings.table_name, client=dynamodb)
     clock = overrides.get("clock") or SystemClock()
-    credentials = build_credentials(settings, store, api_url=settings.github_api_url, token=token, clock=clock)
+    credentials = build_credentials(
+        settings, store, api_url=settings.github_api_url, token=token, clock=clock, linear_key=linear_key
+    )
     ack = AckContext(projects=store, credentials=credentials, pace=store, budgets=store, sleep=time.sleep)
     context = LaunchContext(
         ledger=store,
@@ -241,7 +254,12 @@ def session_launcher(settings: LauncherSettings) -> SessionLauncher:
 
 
 def build_api_context(
-    settings: ApiSettings, *, dynamodb: Any = None, token: str | None = None, report_key: str | None = None
+    settings: ApiSettings,
+    *,
+    dynamodb: Any = None,
+    token: str | None = None,
+    report_key: str | None = None,
+    linear_key: str | None = None,
 ) -> ApiContext:
     """The API's ports; `report_key` stands in for the webhook key's secret (tests)."""
     from .adapters.dynamodb import DynamoStore
@@ -262,6 +280,7 @@ def build_api_context(
             token=token,
             include_pull_requests=True,
             registry_max_age=timedelta(0),  # what the API just registered, previews use at once
+            linear_key=linear_key,
         )
         previewer = CredentialPreviewer(settings, store, credentials)
         access = credentials.check_access
