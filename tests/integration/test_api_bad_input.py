@@ -115,7 +115,27 @@ CORPUS = [
     create("name of 4,000 CJK characters", 422, "name", name=UNICODE_LONG),
     create("project id in unicode", 422, "id", id="café"),
     # provider and breadth rules
-    intake("provider linear", "trackerIntake.provider", provider="linear"),
+    intake("provider jira, not supported yet", "trackerIntake.provider", provider="jira"),
+    intake("provider unknown", "trackerIntake.provider", provider="gitlab"),
+    intake("team on a github rule", "trackerIntake.team", team="ENG"),
+    # Linear rules: its team required, GitHub's fields refused by name
+    intake("linear rule without a team", "trackerIntake.team", provider="linear", repo=None),
+    intake("linear rule with a repo", "trackerIntake.repo", provider="linear", team="ENG"),
+    intake(
+        "linear rule with memberWriteCheck",
+        "trackerIntake.memberWriteCheck",
+        provider="linear",
+        repo=None,
+        team="ENG",
+        memberWriteCheck=True,
+    ),
+    intake("linear team key with a dash", "trackerIntake.team", provider="linear", repo=None, team="EN-G"),
+    intake(
+        "linear assignee as a login", "trackerIntake.assignee", provider="linear", repo=None, team="ENG", assignee="bob"
+    ),
+    intake("github assignee as an email", "trackerIntake.assignee", assignee="bob@example.com"),
+    intake("linear author OWNER", "trackerIntake.authors", provider="linear", repo=None, team="ENG", authors=["OWNER"]),
+    intake("github author GUEST", "trackerIntake.authors", authors=["GUEST"]),
     intake("intake enabled with no rule", "trackerIntake.labels", labels=[]),
     create(
         "intake with no repo and no gitOrigin",
@@ -198,7 +218,7 @@ def test_refused_request_names_the_field_and_writes_nothing(seeded: Api, case: B
 
 def test_refusal_lists_every_field_at_fault(seeded: Api) -> None:
     # GIVEN a body with three independent mistakes
-    body = {"id": "Bad!", "colour": "blue", "trackerIntake": {**GOOD_INTAKE, "provider": "linear"}}
+    body = {"id": "Bad!", "colour": "blue", "trackerIntake": {**GOOD_INTAKE, "provider": "jira"}}
     # WHEN it is posted
     answer = seeded(request("POST", "/projects", body=body))
     # THEN each mistake is named

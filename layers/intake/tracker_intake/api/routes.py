@@ -142,10 +142,7 @@ _REFUSALS = {
     ),
     412: "the If-Match version is stale",
     429: "the GitHub credential's budget is taken or paused (Retry-After)",
-    501: (
-        "no GitHub is configured for previews here, the rule is a Linear one (not previewable yet), or no "
-        "webhook key for status reports"
-    ),
+    501: "no GitHub is configured for previews here, or no webhook key for status reports",
     502: "GitHub failed or refused the deployment's credential",
     413: "body over 16 KB",
     422: "the body or a query parameter breaks a rule",
@@ -339,33 +336,25 @@ def preview_rule(
     summary="What a new project's rule would pick up now (read-only; reads GitHub)",
     description=(
         "As `POST /projects/{id}/preview`, for a project not created yet: send its `gitOrigin` "
-        "(or `trackerIntake.repo`) and `trackerIntake`. " + _PREVIEW_COUNTS
+        "(or `trackerIntake.repo`) and `trackerIntake`, or a Linear rule (its `team`). " + _PREVIEW_COUNTS
     ),
     tags=["projects"],
     responses=responses(200, PreviewView, "the preview", 400, 413, 422, 429, 501, 502),
 )
 def preview_new_project(ctx: Context, draft: Annotated[DraftPreviewRequest, Body()]) -> PreviewView:
-    _previewable(ctx, draft)
-    try:
-        intake_repo(draft)
-    except ConfigInvalid as e:  # a body that names no repository breaks a rule across fields
-        raise RuleBroken(e.field, e.reason) from None
+    if not draft.tracker_intake.is_linear:  # a Linear rule names its team, never a repository
+        try:
+            intake_repo(draft)
+        except ConfigInvalid as e:  # a body that names no repository breaks a rule across fields
+            raise RuleBroken(e.field, e.reason) from None
     return _preview(ctx, draft, None)
 
 
-def _previewable(ctx: Context, config: ProjectConfig) -> Previewer:
+def _preview(ctx: Context, config: ProjectConfig, record: ProjectRecord | None) -> PreviewView:
     if ctx.previewer is None:
         raise PreviewUnavailable("previews need a GitHub credential, and none is configured here")
-    if config.tracker_intake is not None and config.tracker_intake.is_linear:
-        # The previewer reads GitHub: a Linear rule would be shown the gitOrigin's repository.
-        raise PreviewUnavailable("previews read GitHub only for now; a Linear rule cannot be previewed yet")
-    return ctx.previewer
-
-
-def _preview(ctx: Context, config: ProjectConfig, record: ProjectRecord | None) -> PreviewView:
-    previewer = _previewable(ctx, config)
     try:
-        result = previewer(config, record.project_id if record is not None else None)
+        result = ctx.previewer(config, record.project_id if record is not None else None)
     except RepoNotFound:
         # Name the field the repository came from: the rule's repo, or the project's gitOrigin.
         derived = config.tracker_intake is None or config.tracker_intake.repo is None
