@@ -1,13 +1,17 @@
 // The intake rule's fields, shared by the create sheet (compact) and the Tracker Intake card.
 import { useId, type ReactNode } from "react";
-import { ACKNOWLEDGE_KINDS, ASSOCIATIONS, checkLabels, checkMaxSessions, checkString, DEFAULT_ACKNOWLEDGE, DEFAULT_AUTHORS, DEFAULT_BACKLOG, RULES, ruleIsSet } from "./rules";
+import { ACKNOWLEDGE_KINDS, authorsOf, checkLabels, checkMaxSessions, checkString, DEFAULT_ACKNOWLEDGE, DEFAULT_BACKLOG, defaultAuthorsOf, PROVIDER_NAMES, PROVIDERS, RULES, ruleIsSet } from "./rules";
 import { DEFAULT_EXCLUDES } from "./format";
 import { ChipsInput, Switch, TextField } from "./ui";
-import type { Acknowledge, ApiError, Association, Backlog, TrackerIntake } from "./api";
+import type { Acknowledge, ApiError, Association, Backlog, Provider, TrackerIntake } from "./api";
 
 export type Draft = {
   enabled: boolean;
+  provider: Provider;
+  // GitHub only: the repository, when not derived from the git origin.
   repo: string;
+  // Linear only, and required there: the team's key (ENG).
+  team: string;
   labels: string[];
   assignee: string;
   excludeLabels: string[] | null; // null: the default (in-progress, in-review)
@@ -26,44 +30,57 @@ export const ENABLE_INFO =
   "When on, every minute intake finds the repository's open issues that match the rule, written by an allowed author, and starts one worker session per issue, ever. With backlog new, the issues that match when you switch it on are recorded, not started.";
 
 export function draftOf(intake: TrackerIntake | null | undefined): Draft {
+  const provider = intake?.provider ?? "github";
   return {
     enabled: intake?.enabled ?? false,
+    provider,
     repo: intake?.repo ?? "",
+    team: intake?.team ?? "",
     labels: intake?.labels ?? [],
     assignee: intake?.assignee ?? "",
     excludeLabels: intake?.excludeLabels ?? null,
     maxSessionsPerPoll: intake?.maxSessionsPerPoll ?? 10,
-    authors: intake?.authors ?? DEFAULT_AUTHORS,
+    authors: intake?.authors ?? defaultAuthorsOf(provider),
     memberWriteCheck: intake?.memberWriteCheck ?? true,
     backlog: intake?.backlog ?? DEFAULT_BACKLOG,
     acknowledge: intake?.acknowledge ?? DEFAULT_ACKNOWLEDGE,
   };
 }
 
+/** The rule as the API takes it: each tracker's own fields only (the API refuses the other's by name). */
 export function intakeOf(draft: Draft): TrackerIntake {
-  return {
+  const common = {
     enabled: draft.enabled,
-    provider: "github",
-    repo: draft.repo.trim() || null,
     labels: draft.labels,
     assignee: draft.assignee.trim() || null,
     excludeLabels: draft.excludeLabels,
     maxSessionsPerPoll: draft.maxSessionsPerPoll,
     authors: draft.authors,
-    memberWriteCheck: draft.memberWriteCheck,
     backlog: draft.backlog,
     acknowledge: draft.acknowledge,
   };
+  // memberWriteCheck has a default, so the generated type requires it; a Linear rule must leave it out.
+  if (draft.provider === "linear") return { ...common, provider: "linear", team: draft.team.trim() || null } as TrackerIntake;
+  return { ...common, provider: draft.provider, repo: draft.repo.trim() || null, memberWriteCheck: draft.memberWriteCheck };
 }
 
-export type Problems = Partial<Record<"repo" | "labels" | "assignee" | "excludeLabels" | "maxSessionsPerPoll" | "authors", string>>;
+/** The draft on another tracker: its authors reset to that tracker's default (the kinds differ). */
+export function onProvider(draft: Draft, provider: Provider): Draft {
+  return provider === draft.provider ? draft : { ...draft, provider, authors: defaultAuthorsOf(provider) };
+}
+
+export type Problems = Partial<Record<"repo" | "team" | "labels" | "assignee" | "excludeLabels" | "maxSessionsPerPoll" | "authors", string>>;
 
 /** What is wrong with the draft, by field, from the published rules; empty when it may be sent. */
 export function problemsOf(draft: Draft): Problems {
   const problems: Problems = {};
-  if (draft.repo.trim()) problems.repo = checkString(RULES.repo, draft.repo.trim(), "Repository");
+  const linear = draft.provider === "linear";
+  if (!linear && draft.repo.trim()) problems.repo = checkString(RULES.repo, draft.repo.trim(), "Repository");
+  if (linear) problems.team = draft.team.trim() ? checkString(RULES.team, draft.team.trim(), "Team key") : "A Linear rule needs the team's key (such as ENG).";
   problems.labels = checkLabels(draft.labels, RULES.labels, "labels");
-  if (draft.assignee.trim()) problems.assignee = checkString(RULES.assignee, draft.assignee.trim(), "Assignee");
+  const assignee = draft.assignee.trim();
+  if (assignee) problems.assignee = checkString(RULES.assignee, assignee, "Assignee");
+  if (linear && assignee && assignee !== "*" && assignee !== "none" && !assignee.includes("@")) problems.assignee ??= "On Linear, the assignee is an email, * or none.";
   if (draft.excludeLabels) problems.excludeLabels = checkLabels(draft.excludeLabels, RULES.excludeLabels, "exclude labels");
   problems.maxSessionsPerPoll = checkMaxSessions(draft.maxSessionsPerPoll);
   if (draft.authors.length === 0) problems.authors = "Allow at least one association; to stop intake, switch it off.";
@@ -94,10 +111,22 @@ export function IntakeFields({
 }) {
   const problems = problemsOf(draft);
   const set = (patch: Partial<Draft>) => onChange({ ...draft, ...patch });
+  const linear = draft.provider === "linear";
   return (
     <>
       <Switch label="Tracker intake" checked={draft.enabled} onChange={(enabled) => set({ enabled })} info={ENABLE_INFO} />
-      {!compact && (
+      <ProviderField provider={draft.provider} onChange={(provider) => onChange(onProvider(draft, provider))} error={refused?.reasonFor("trackerIntake.provider")} />
+      {linear && (
+        <TextField
+          label="Team key"
+          value={draft.team}
+          onChange={(team) => set({ team })}
+          placeholder="e.g. ENG"
+          help="The key of the Linear team whose issues to take (the ENG of ENG-123)."
+          error={shown("team", problems, refused)}
+        />
+      )}
+      {!compact && !linear && (
         <TextField
           label="Repository override (owner/name)"
           value={draft.repo}
@@ -111,8 +140,8 @@ export function IntakeFields({
         label="Assignee"
         value={draft.assignee}
         onChange={(assignee) => set({ assignee })}
-        placeholder="type username or * for any"
-        help={<>A login; <code>*</code> = has an assignee; <code>none</code> = unassigned.</>}
+        placeholder={linear ? "type an email or * for any" : "type username or * for any"}
+        help={linear ? <>The assignee's email; <code>*</code> = has an assignee; <code>none</code> = unassigned.</> : <>A login; <code>*</code> = has an assignee; <code>none</code> = unassigned.</>}
         error={shown("assignee", problems, refused)}
       />
       {!compact && (
@@ -137,15 +166,15 @@ export function IntakeFields({
             onChange={(v) => set({ maxSessionsPerPoll: Number(v) })}
             error={shown("maxSessionsPerPoll", problems, refused)}
           />
-          <AuthorsField authors={draft.authors} onChange={(authors) => set({ authors })} error={shown("authors", problems, refused)} />
-          {draft.authors.includes("MEMBER") && (
+          <AuthorsField provider={draft.provider} authors={draft.authors} onChange={(authors) => set({ authors })} error={shown("authors", problems, refused)} />
+          {!linear && draft.authors.includes("MEMBER") && (
             <MemberWriteCheckField checked={draft.memberWriteCheck} onChange={(memberWriteCheck) => set({ memberWriteCheck })} error={refused?.reasonFor("trackerIntake.memberWriteCheck")} />
           )}
         </>
       )}
       {compact && (
         <p className="help">
-          Only issues by {DEFAULT_AUTHORS.join(", ")} start sessions; the project's settings can widen it.
+          Only issues by {defaultAuthorsOf(draft.provider).join(", ")} start sessions; the project's settings can widen it.
         </p>
       )}
       <BacklogField backlog={draft.backlog} onChange={(backlog) => set({ backlog })} counts={counts ?? null} counting={counting} error={refused?.reasonFor("trackerIntake.backlog")} />
@@ -154,29 +183,55 @@ export function IntakeFields({
   );
 }
 
+/** The tracker the rule polls: GitHub or Linear. */
+function ProviderField({ provider, onChange, error }: { provider: Provider; onChange: (p: Provider) => void; error?: string }) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>Tracker</label>
+      <select id={id} value={provider} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined} onChange={(e) => onChange(e.target.value as Provider)}>
+        {PROVIDERS.map((p) => (
+          <option key={p} value={p}>
+            {PROVIDER_NAMES[p]}
+          </option>
+        ))}
+      </select>
+      {error && (
+        <p className="error" id={`${id}-error`}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export const LINEAR_AUTHORS_HELP =
+  "An issue's title and description become the prompt of an agent that can push. MEMBER: a full member of the workspace; GUEST: a guest, who sees only the teams they were invited to; APP: an integration or an app acting as itself.";
+
 export const AUTHORS_HELP =
   "An issue's title and body become the prompt of an agent that can push to the repository. On a public repository anyone can open an issue, and an issue form can label it: allow only people you would let instruct that agent.";
 
 /** Which author_association values may start a session: the default ones, widened only on purpose. */
-function AuthorsField({ authors, onChange, error }: { authors: Association[]; onChange: (a: Association[]) => void; error?: string }) {
+function AuthorsField({ provider, authors, onChange, error }: { provider: Provider; authors: Association[]; onChange: (a: Association[]) => void; error?: string }) {
   const id = useId();
-  const widened = authors.filter((a) => !DEFAULT_AUTHORS.includes(a));
+  const choices = authorsOf(provider);
+  const widened = authors.filter((a) => !defaultAuthorsOf(provider).includes(a));
   return (
     <fieldset className="field choices" aria-describedby={error ? `${id}-error` : `${id}-help`}>
-      <legend>Who may start a session (the issue author's association)</legend>
-      {ASSOCIATIONS.map((a) => (
+      <legend>{provider === "linear" ? "Who may start a session (the issue creator's kind)" : "Who may start a session (the issue author's association)"}</legend>
+      {choices.map((a) => (
         <label key={a} className="choice">
           <input
             type="checkbox"
             checked={authors.includes(a)}
-            onChange={(e) => onChange(e.target.checked ? ASSOCIATIONS.filter((x) => x === a || authors.includes(x)) : authors.filter((x) => x !== a))}
+            onChange={(e) => onChange(e.target.checked ? choices.filter((x) => x === a || authors.includes(x)) : authors.filter((x) => x !== a))}
           />{" "}
           <code>{a}</code>
         </label>
       ))}
       {!error && (
         <p className="help" id={`${id}-help`}>
-          {AUTHORS_HELP}
+          {provider === "linear" ? LINEAR_AUTHORS_HELP : AUTHORS_HELP}
           {widened.length > 0 && <strong className="warning"> Widened to {widened.join(", ")}: their issues will instruct the agent.</strong>}
         </p>
       )}

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, getProject, listSessions, pollProject, previewRule, releaseSession, saveConfig, type Acknowledgement, type Backlog, type Preview, type PreviewIssue, type Project, type Session } from "./api";
-import { acknowledgementWords, ackTroubled, chipState, duration, failureKindWords, pullRequestName, repoUrl, sentence, sessionStatusWords, shortened } from "./format";
+import { acknowledgementWords, ackTroubled, chipState, duration, failureKindWords, issueName, pullRequestName, repoUrl, sentence, sessionStatusWords, shortened } from "./format";
 import { draftOf, intakeOf, IntakeFields, problemsOf, startsInWords, type Draft } from "./IntakeFields";
 import { Dialog, useNow, When } from "./ui";
 
@@ -180,10 +180,14 @@ function IntakeCard({ project, onSaved, onReload }: { project: Project; onSaved:
     <section className="card" aria-labelledby="intake-title">
       <h2 id="intake-title">Tracker Intake</h2>
       <p className="muted">Auto-spawn worker sessions from matching tracker issues.</p>
-      <p>
-        Repository:{" "}
-        {url ? <a href={url}>{repo}</a> : <span className="error-text">Could not detect a GitHub repo from this project's git origin.</span>}
-      </p>
+      {draft.provider === "linear" ? (
+        <p>Linear team: {draft.team.trim() || <span className="error-text">none yet: name the team's key below.</span>}</p>
+      ) : (
+        <p>
+          Repository:{" "}
+          {url ? <a href={url}>{repo}</a> : <span className="error-text">Could not detect a GitHub repo from this project's git origin.</span>}
+        </p>
+      )}
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -265,7 +269,7 @@ function PreviewList({ preview }: { preview: Preview & { backlog: Backlog } }) {
             <a className="canonical" href={i.url}>
               {i.canonicalId}
             </a>{" "}
-            {i.title}
+            <IdentifierChip issue={i} /> {i.title}
             {i.claim && <span className={`badge badge-${i.claim}`}>{claimInWords(i)}</span>}
           </li>
         ))}
@@ -284,7 +288,7 @@ function PreviewList({ preview }: { preview: Preview & { backlog: Backlog } }) {
                 <a className="canonical" href={i.url}>
                   {i.canonicalId}
                 </a>{" "}
-                {i.title} <span className="muted">({skipInWords(i)})</span>
+                <IdentifierChip issue={i} /> {i.title} <span className="muted">({skipInWords(i)})</span>
               </li>
             ))}
           </ul>
@@ -383,9 +387,10 @@ function Sessions({ projectId }: { projectId: string }) {
         {shown.map((s) => (
           <li key={s.issueId} className="card session">
             <div className="card-head">
-              <a className="canonical" href={s.url} title={`intake issue #${s.number}: ${s.title}`}>
+              <a className="canonical" href={s.url} title={`intake issue ${issueName(s)}: ${s.title}`}>
                 {s.issueId}
               </a>
+              <IdentifierChip issue={s} />
               <span className={`badge badge-${s.status}`}>{s.status}</span>
             </div>
             <p>{s.title}</p>
@@ -452,7 +457,7 @@ function Sessions({ projectId }: { projectId: string }) {
           <dl className="facts">
             <dt>Issue</dt>
             <dd>
-              <a href={inspecting.url}>#{inspecting.number}</a> {inspecting.title}
+              <a href={inspecting.url}>{issueName(inspecting)}</a> {inspecting.title}
             </dd>
             <dt>Status</dt>
             <dd>{inspecting.status}</dd>
@@ -587,4 +592,14 @@ function PullRequest({ url, fallback = null }: { url: string | null | undefined;
   const name = pullRequestName(url);
   if (!url) return <>{fallback}</>;
   return name ? <a href={url}>pull request {name}</a> : <code>{url}</code>;
+}
+
+/** Linear's identifier (ENG-123) beside the canonical id, linking to the issue; GitHub's issues need none (the id ends in #number). */
+function IdentifierChip({ issue }: { issue: { identifier?: string | null; url: string; title: string } }) {
+  if (!issue.identifier) return null;
+  return (
+    <a className="identifier" href={issue.url} title={`${issue.identifier}: ${issue.title}`}>
+      {issue.identifier}
+    </a>
+  );
 }

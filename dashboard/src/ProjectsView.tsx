@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, listProjects, listSessions, type Project, type Session } from "./api";
 import { CreateSheet } from "./CreateSheet";
-import { chipState, duration, perDay, repoUrl, ruleInWords, sentence } from "./format";
+import { chipState, duration, perDay, repoUrl, ruleInWords, sentence, sourceInWords } from "./format";
 import { useNow, When } from "./ui";
 
 type Row = { project: Project; sessions: Session[]; more: boolean };
@@ -92,7 +92,15 @@ function ProjectCard({ row, now }: { row: Row; now: Date }) {
         </h2>
         <span className={`state state-${state.replace(" ", "-")}`}>{state}</span>
       </div>
-      <p>{url ? <a href={url}>{intake.repo}</a> : <span className="muted">no repository</span>}</p>
+      <p>
+        {project.trackerIntake?.provider === "linear" ? (
+          sourceInWords(project.trackerIntake, null)
+        ) : url ? (
+          <a href={url}>{intake.repo}</a>
+        ) : (
+          <span className="muted">no repository</span>
+        )}
+      </p>
       <p>{ruleInWords(project.trackerIntake)}</p>
       <dl className="facts">
         <dt>Last change</dt>

@@ -84,7 +84,7 @@ export interface paths {
         put?: never;
         /**
          * What a new project's rule would pick up now (read-only; reads GitHub)
-         * @description As `POST /projects/{id}/preview`, for a project not created yet: send its `gitOrigin` (or `trackerIntake.repo`) and `trackerIntake`. `wouldStart` counts the sessions polls would start if the config were saved now with intake on (`maxSessionsPerPoll` a poll), `wouldStartWithAll` the same with `backlog: all`: with `new`, switching intake on records what matches as backlog and starts none of it.
+         * @description As `POST /projects/{id}/preview`, for a project not created yet: send its `gitOrigin` (or `trackerIntake.repo`) and `trackerIntake`, or a Linear rule (its `team`). `wouldStart` counts the sessions polls would start if the config were saved now with intake on (`maxSessionsPerPoll` a poll), `wouldStartWithAll` the same with `backlog: all`: with `new`, switching intake on records what matches as backlog and starts none of it.
          */
         post: operations["preview_new_project_preview_post"];
         delete?: never;
@@ -218,7 +218,7 @@ export interface paths {
         post?: never;
         /**
          * Release a claim, so the issue can start a session again
-         * @description `issueId` is the URL-encoded canonical id, e.g. `github%3Aacme%2Fapp%2342`.
+         * @description `issueId` is the URL-encoded canonical id, e.g. `github%3Aacme%2Fapp%2342` or `linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34`.
          */
         delete: operations["release_session_projects__id__sessions__issueId__delete"];
         options?: never;
@@ -296,11 +296,10 @@ export interface components {
             url?: string | null;
         };
         /**
-         * AuthorAssociation
-         * @description GitHub's `author_association` of an issue: the author's relation to the repository.
+         * Author
          * @enum {string}
          */
-        AuthorAssociation: "OWNER" | "MEMBER" | "COLLABORATOR" | "CONTRIBUTOR" | "FIRST_TIME_CONTRIBUTOR" | "FIRST_TIMER" | "MANNEQUIN" | "NONE";
+        Author: "OWNER" | "MEMBER" | "COLLABORATOR" | "CONTRIBUTOR" | "FIRST_TIME_CONTRIBUTOR" | "FIRST_TIMER" | "MANNEQUIN" | "NONE" | "GUEST" | "APP";
         /**
          * Backlog
          * @description What switching intake on does to the issues that already match.
@@ -350,10 +349,10 @@ export interface components {
             appId?: string | null;
             /**
              * Kind
-             * @description token: a token in the secret; app: a PEM key
+             * @description token: a GitHub token in the secret; app: a GitHub App's PEM key; linear-api-key: a Linear personal API key; linear-oauth: a Linear OAuth app's tokens as JSON (accessToken, refreshToken, clientId, clientSecret)
              * @enum {string}
              */
-            kind: "token" | "app";
+            kind: "token" | "app" | "linear-api-key" | "linear-oauth";
             /**
              * Secretarn
              * @description ARN of the Secrets Manager secret (its SecretString: the token, or the app's PEM key)
@@ -374,7 +373,7 @@ export interface components {
          * CredentialKind
          * @enum {string}
          */
-        CredentialKind: "token" | "app";
+        CredentialKind: "token" | "app" | "linear-api-key" | "linear-oauth";
         /** CredentialList */
         CredentialList: {
             default: components["schemas"]["CredentialView"];
@@ -539,10 +538,20 @@ export interface components {
             claimProject?: string | null;
             /** Createdat */
             createdAt?: string | null;
+            /**
+             * Identifier
+             * @description What a person reads on Linear (`ENG-123`), as it was when the issue was taken (a move to another team changes it, never the canonical id); null on GitHub, where people read `#number`.
+             */
+            identifier?: string | null;
             /** Labels */
             labels: string[];
-            /** Number */
+            /**
+             * Number
+             * @description GitHub's issue number; on Linear, the number in the identifier (123 in `ENG-123`).
+             */
             number: number;
+            /** @description The issue's tracker: the canonical id's prefix (`github`, `linear`). */
+            provider: components["schemas"]["Provider"];
             /** Reason */
             reason?: string | null;
             /** Title */
@@ -604,6 +613,12 @@ export interface components {
             /** Version */
             version: number;
         };
+        /**
+         * Provider
+         * @description The tracker a project's intake polls.
+         * @enum {string}
+         */
+        Provider: "github" | "linear" | "jira";
         /** RepoAccess */
         RepoAccess: {
             /** Projectid */
@@ -640,8 +655,11 @@ export interface components {
          * SessionView
          * @description One row of the ledger: an issue and the session it started (or is starting).
          *
-         *     `status` is the claim's (the intake's side); `sessionStatus` is what the session's backend
-         *     last reported (`POST /sessions/{issueId}/status`), with `statusHistory` its recent reports.
+         *     `issueId` is the canonical id (`github:owner/repo#n`, `linear:workspace/uuid`), `provider`
+         *     its tracker (the id's prefix) and `identifier` what a person reads on Linear (`ENG-123`, as
+         *     the claim was taken; a move to another team changes it on Linear, never the id). `status` is
+         *     the claim's (the intake's side); `sessionStatus` is what the session's backend last reported
+         *     (`POST /sessions/{issueId}/status`), with `statusHistory` its recent reports.
          */
         SessionView: {
             acknowledgement?: components["schemas"]["AcknowledgementView"] | null;
@@ -660,14 +678,24 @@ export interface components {
              * @default 1
              */
             generation: number;
+            /**
+             * Identifier
+             * @description What a person reads on Linear (`ENG-123`), as it was when the issue was taken (a move to another team changes it, never the canonical id); null on GitHub, where people read `#number`.
+             */
+            identifier?: string | null;
             /** Issueid */
             issueId: string;
-            /** Number */
+            /**
+             * Number
+             * @description GitHub's issue number; on Linear, the number in the identifier (123 in `ENG-123`).
+             */
             number: number;
             /** Prurl */
             prUrl?: string | null;
             /** Projectid */
             projectId: string;
+            /** @description The issue's tracker: the canonical id's prefix (`github`, `linear`). */
+            provider: components["schemas"]["Provider"];
             /** Reason */
             reason?: string | null;
             /** Sessionref */
@@ -685,7 +713,10 @@ export interface components {
             title: string;
             /** Updatedat */
             updatedAt?: string | null;
-            /** Url */
+            /**
+             * Url
+             * @description The issue's page on its tracker.
+             */
             url: string;
         };
         /**
@@ -737,19 +768,19 @@ export interface components {
             acknowledge: components["schemas"]["Acknowledge"];
             /**
              * Assignee
-             * @description A login (case-insensitive), `*` (any assignee) or `none` (unassigned); absent: no assignee rule.
+             * @description A GitHub login or, on Linear, the assignee's email (case-insensitive), `*` (any assignee) or `none` (unassigned); absent: no assignee rule.
              */
             assignee?: string | null;
             /**
              * Authors
-             * @description GitHub's `author_association` values whose issues may start a session, of `OWNER`, `MEMBER`, `COLLABORATOR`, `CONTRIBUTOR`, `FIRST_TIME_CONTRIBUTOR`, `FIRST_TIMER`, `MANNEQUIN`, `NONE`; unique, at least one (default `OWNER`, `MEMBER`, `COLLABORATOR`). Anyone else's matching issue is skipped as 'untrusted author'.
+             * @description Whose issues may start a session. On GitHub, `author_association` values of `OWNER`, `MEMBER`, `COLLABORATOR`, `CONTRIBUTOR`, `FIRST_TIME_CONTRIBUTOR`, `FIRST_TIMER`, `MANNEQUIN`, `NONE` (default `OWNER`, `MEMBER`, `COLLABORATOR`); on Linear, the creator's kind, of `MEMBER`, `GUEST`, `APP` (default `MEMBER`). Unique, at least one. Anyone else's matching issue is skipped as 'untrusted author'.
              * @default [
              *       "OWNER",
              *       "MEMBER",
              *       "COLLABORATOR"
              *     ]
              */
-            authors: components["schemas"]["AuthorAssociation"][];
+            authors: components["schemas"]["Author"][];
             /**
              * @description What switching intake on does to the issues that match then: `new` records them as `backlog` claims without a session (only issues that match later start one); `all` starts each, `maxSessionsPerPoll` a poll. A config written without the field reads as `new`.
              * @default new
@@ -791,16 +822,21 @@ export interface components {
             memberWriteCheck: boolean;
             /**
              * Provider
-             * @description The tracker: only `github`; anything else is refused by name.
+             * @description The tracker: `github` (the default) or `linear`; `jira` is named and refused until it lands. A rule for one tracker refuses the other's fields by name: `repo`, `memberWriteCheck` are GitHub's, `team` Linear's.
              * @default github
              * @enum {string}
              */
-            provider: "github";
+            provider: "github" | "linear" | "jira";
             /**
              * Repo
              * @description The repository to poll, `owner/name`; absent: derived from the project's `gitOrigin`. GitHub's character rules: no `..`, `?`, `#`, whitespace, extra `/`, or `.git` suffix.
              */
             repo?: string | null;
+            /**
+             * Team
+             * @description Linear only, and required there: the key of the team whose issues to take (`ENG`), matched ignoring case. An issue moved to another team leaves the rule; its session, if it had one, stays its only one.
+             */
+            team?: string | null;
         };
         /** ValidationError */
         ValidationError: {
@@ -1946,7 +1982,7 @@ export interface operations {
             path: {
                 /** @description the project id */
                 id: string;
-                /** @description the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342 */
+                /** @description the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342 or linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34 */
                 issueId: string;
             };
             cookie?: never;
@@ -2014,7 +2050,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342 */
+                /** @description the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342 or linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34 */
                 issueId: string;
             };
             cookie?: never;

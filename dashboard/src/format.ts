@@ -1,5 +1,5 @@
 import type { Acknowledgement, Project, Session, TrackerIntake } from "./api";
-import { DEFAULT_AUTHORS } from "./rules";
+import { defaultAuthorsOf } from "./rules";
 
 export const DEFAULT_EXCLUDES = ["in-progress", "in-review"];
 
@@ -13,10 +13,11 @@ export function ruleInWords(intake: TrackerIntake | null | undefined): string {
   else if (who === "none") parts.push("with no assignee");
   else if (who) parts.push(`assigned to ${who}`);
   const excludes = intake.excludeLabels ?? DEFAULT_EXCLUDES;
-  const rule = parts.length ? `open issues ${parts.join(", ")}` : "no label or assignee yet";
+  const where = intake.provider === "linear" && intake.team ? `${intake.team}'s ` : "";
+  const rule = parts.length ? `${where}open issues ${parts.join(", ")}` : "no label or assignee yet";
   const except = excludes.length ? `, except ${excludes.join(", ")}` : "";
   const authors = intake.authors ?? [];
-  const widened = authors.some((a) => !DEFAULT_AUTHORS.includes(a)) ? `; by ${authors.join(", ")}` : "";
+  const widened = authors.some((a) => !defaultAuthorsOf(intake.provider ?? "github").includes(a)) ? `; by ${authors.join(", ")}` : "";
   const unchecked = intake.memberWriteCheck === false && authors.includes("MEMBER") ? "; members without a write-access check" : "";
   return `${rule}${except}${widened}${unchecked}; up to ${intake.maxSessionsPerPoll} a poll`;
 }
@@ -111,4 +112,15 @@ export function ackTroubled(ack: Pick<Acknowledgement, "state">): boolean {
 export function shortened(text: string, max = 80): string {
   const chars = [...text];
   return chars.length > max ? `${chars.slice(0, max - 1).join("")}…` : text;
+}
+
+/** Where a project's rule reads: a Linear team ("Linear team ENG"), else its GitHub repository, if known. */
+export function sourceInWords(intake: TrackerIntake | null | undefined, repo: string | null | undefined): string | null {
+  if (intake?.provider === "linear") return intake.team ? `Linear team ${intake.team}` : "Linear, no team";
+  return repo ?? null;
+}
+
+/** How a person names an issue: Linear's identifier (ENG-123), else #number. */
+export function issueName(issue: { identifier?: string | null; number: number }): string {
+  return issue.identifier ?? `#${issue.number}`;
 }

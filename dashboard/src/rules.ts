@@ -2,7 +2,7 @@
 // dashboard keeps no second copy of them. The API stays the judge; its field errors are shown
 // next to the field they name.
 import openapi from "../openapi.json";
-import type { Acknowledge, Association, Backlog } from "./api";
+import type { Acknowledge, Association, Backlog, Provider } from "./api";
 
 type StringSchema = { pattern?: string; minLength?: number; maxLength?: number };
 type Schema = StringSchema & { anyOf?: Schema[]; items?: Schema; maxItems?: number; minimum?: number; maximum?: number; type?: string; default?: unknown };
@@ -21,6 +21,7 @@ export const RULES = {
   gitOrigin: stringBranch(project.gitOrigin),
   name: stringBranch(project.name),
   repo: stringBranch(intake.repo),
+  team: stringBranch(intake.team),
   assignee: stringBranch(intake.assignee),
   label: stringBranch(intake.labels).items ?? {},
   labels: stringBranch(intake.labels),
@@ -28,8 +29,26 @@ export const RULES = {
   maxSessionsPerPoll: stringBranch(intake.maxSessionsPerPoll),
 };
 
-/** GitHub's author_association values, in the API's order, and those allowed by default. */
-export const ASSOCIATIONS = (schemas.AuthorAssociation.enum ?? []) as Association[];
+/** The trackers a rule can name, and what people call them (the API names `jira` and refuses it until it lands). */
+export const PROVIDER_NAMES: Partial<Record<Provider, string>> = { github: "GitHub", linear: "Linear" };
+export const PROVIDERS = ((schemas.Provider.enum ?? []) as Provider[]).filter((p) => PROVIDER_NAMES[p] !== undefined);
+
+// Linear's creator kinds (the domain's `Creator`): a full member, a guest, an app. The API's
+// `Author` enum holds both trackers' values; a rule takes only its own tracker's.
+const LINEAR_CREATORS: Association[] = ["MEMBER", "GUEST", "APP"];
+const AUTHORS = (schemas.Author.enum ?? []) as Association[];
+
+/** The authors a rule on `provider` may allow, in the API's order: GitHub's author_association values, or Linear's creator kinds. */
+export function authorsOf(provider: Provider): Association[] {
+  return provider === "linear" ? LINEAR_CREATORS : AUTHORS.filter((a) => a === "MEMBER" || !LINEAR_CREATORS.includes(a));
+}
+
+/** Those allowed by default: GitHub's from the API's document; on Linear, full members only (as the API fills in). */
+export function defaultAuthorsOf(provider: Provider): Association[] {
+  return provider === "linear" ? ["MEMBER"] : DEFAULT_AUTHORS;
+}
+
+export const ASSOCIATIONS = authorsOf("github");
 export const DEFAULT_AUTHORS = (intake.authors.default ?? []) as Association[];
 export const DEFAULT_BACKLOG = (intake.backlog.default ?? "new") as Backlog;
 /** What intake may write on an issue once its session is launched, in the API's order, and the default (none). */
@@ -53,6 +72,8 @@ function describe(what: string): string {
       return "is owner/name, in GitHub's characters (no '.git' at the end).";
     case "Assignee":
       return "is a GitHub login, * (has an assignee) or none (unassigned).";
+    case "Team key":
+      return "is 1-16 letters and digits, such as ENG.";
     case "A label":
       return "has no comma, no control character, and no space at either end.";
     case "Git origin":

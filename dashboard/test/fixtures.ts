@@ -5,6 +5,7 @@ export function aSession(overrides: Partial<Session> = {}): Session {
   return {
     issueId: "github:acme/app#42",
     projectId: "demo",
+    provider: "github",
     status: "launched",
     number: 42,
     title: "Crash on empty config",
