@@ -7,6 +7,7 @@ and checks each claim it makes; the exit code is 0 only if every step did what i
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from typing import Any
 from .local import HandlerOutput, LocalOptions, LocalStack
 
 PROJECT = "widgets"
+LINEAR_PROJECT = "widgets-eng"
 
 
 class Demo:
@@ -59,7 +61,8 @@ class Demo:
         self.unchanged_tick()
         self.new_issue_tick(repo)
         self.release(expected[0])
-        return self.summary(len(expected) + 2, time.monotonic() - started)
+        linear = self.linear_project()
+        return self.summary(len(expected) + 2 + len(linear), time.monotonic() - started)
 
     def create_project(self, repo: Any) -> None:
         self.step(f"1. create a project for {repo.full_name}, with intake on the label 'agent'")
@@ -118,10 +121,64 @@ class Demo:
         self.check(fourth.new_sessions == [released], f"{released} started again, and nothing else")
         self.cli("sessions", "list", PROJECT)
 
+    def linear_project(self) -> list[str]:
+        """A Linear project beside the GitHub one, on the sample workspace; the sessions it started."""
+        sample = self.stack.linear_sample
+        self.step(f"7. a Linear project beside it: team {sample.team} of the workspace {sample.url_key}, label 'agent'")
+        print(
+            f"   (the offline stack serves a sample Linear workspace at {self.stack.linear.url};\n"
+            "   the project is created through the config API, as the dashboard does)",
+            flush=True,
+        )
+        self.create_linear_project(sample)
+        self.step("8. next tick: each open issue labelled 'agent' by a workspace member becomes a session")
+        self.stack.linear.clear_requests()
+        tick = self.stack.tick()
+        expected: list[str] = sample.eligible()
+        started = [i for i in tick.new_sessions if i.startswith("linear:")]
+        self.check(sorted(started) == sorted(expected), f"{len(expected)} new Linear sessions, one per eligible issue")
+        self.check(sorted(expected) == sorted(i for i in tick.launched if i.startswith("linear:")), "each launched")
+        guests = [issue.identifier for issue in sample.by_guests()]
+        self.check(
+            bool(guests) and not {sample.canonical_id(i) for i in sample.by_guests()} & set(started),
+            f"the issue a guest labelled 'agent' ({', '.join(guests)}) started nothing",
+        )
+        self.check(len(self.stack.linear.requests) == 1, "one GraphQL request to Linear for the project")
+        self.step("9. the CLI: the ledger by canonical id (the issue's UUID), a session with its identifier")
+        self.cli("sessions", "list", LINEAR_PROJECT)
+        first = sample.issues[0]
+        shown = self.cli("sessions", "show", LINEAR_PROJECT, sample.canonical_id(first))
+        self.check(first.identifier in shown, f"`sessions show` names {first.identifier}")
+        return expected
+
+    def create_linear_project(self, sample: Any) -> None:
+        import requests
+
+        body = {
+            "id": LINEAR_PROJECT,
+            "name": "Widgets (Linear)",
+            "gitOrigin": f"git@github.com:{self.stack.sample.full_name}.git",
+            "trackerIntake": {
+                "enabled": True,
+                "provider": "linear",
+                "team": sample.team,
+                "labels": ["agent"],
+                "backlog": "all",
+            },
+        }
+        print(f"$ POST {self.stack.api_url}/projects {json.dumps(body)}", flush=True)
+        answer = requests.post(f"{self.stack.api_url}/projects", json=body, timeout=30)
+        print(f"  {answer.status_code} {answer.reason}", flush=True)
+        self.check(answer.status_code == 201, f"the API created {LINEAR_PROJECT} (201)")
+
     def summary(self, total: int, elapsed: float) -> int:
         """The walk-through's last words, and its exit code: 0 only if every step did what it claims."""
         self.step("summary")
-        print(f"   {total} sessions started over 4 ticks; 1 tick cost only 304 answers; {elapsed:.1f}s", flush=True)
+        print(
+            f"   {total} sessions started over 5 ticks, on GitHub and Linear;"
+            f" 1 tick cost only 304 answers; {elapsed:.1f}s",
+            flush=True,
+        )
         if self.failures:
             print(f"   {len(self.failures)} step(s) did not do what they claim:", flush=True)
             for failure in self.failures:

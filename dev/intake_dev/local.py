@@ -29,6 +29,7 @@ from .state_lock import StateDirInUse, StateLock, hold
 from .template import create_resources
 
 SERVICE = "tracker-intake"
+LINEAR_URL = "https://api.linear.app/graphql"
 
 
 @dataclass
@@ -37,6 +38,8 @@ class LocalOptions:
     aws_port: int = 5000
     interval: float = 60.0
     github_url: str | None = None
+    # Linear's GraphQL endpoint Linear projects are polled at (None: Linear's own).
+    linear_url: str | None = None
     offline: bool = False
     session_webhook: str | None = None
     webhook_secret: str = "local-webhook-secret"  # noqa: S105 - local-only HMAC key
@@ -100,6 +103,9 @@ class LocalStack:
         self.github: Any = None
         self._ledger: Any = None
         self.sample: Any = None
+        # With --offline: the Linear stand-in, and the sample workspace it serves.
+        self.linear: Any = None
+        self.linear_sample: Any = None
 
     # --- start and stop ---------------------------------------------------------------------
 
@@ -111,7 +117,8 @@ class LocalStack:
         self._stops.append(self._log.close)
         self._start_aws()
         github_url = self._start_github()
-        self._configure_environment(github_url)
+        linear_url = self._start_linear()
+        self._configure_environment(github_url, linear_url)
         self._configure_app()
         self._write_sam_env()
         self._load_handlers()
@@ -243,7 +250,33 @@ class LocalStack:
         self.say(f"polling GitHub at {url}")
         return url
 
-    def _configure_environment(self, github_url: str) -> None:
+    def _start_linear(self) -> str:
+        """Linear's GraphQL endpoint for Linear projects: the sample workspace's stand-in when
+        offline (its key set as LINEAR_API_KEY unless one is), else --linear-url."""
+        if self.options.offline:
+            from .fake_linear import FakeLinear
+            from .sample_workspace import ORG_NAME, SAMPLE_KEY, URL_KEY, load_sample_workspace
+
+            yours = os.environ.get("LINEAR_API_KEY", "").strip()
+            self.linear = FakeLinear(host=self.options.host, url_key=URL_KEY, org_name=ORG_NAME)
+            self._stops.append(self.linear.stop)
+            # The stand-in plays Linear for a key of yours too, as the GitHub one takes any token.
+            self.linear_sample = load_sample_workspace(self.linear, extra_keys=[yours] if yours else [])
+            if not yours:
+                os.environ["LINEAR_API_KEY"] = SAMPLE_KEY
+            key = "with your LINEAR_API_KEY" if yours else "LINEAR_API_KEY set to its sample key"
+            self.say(f"offline Linear stand-in on {self.linear.url} serving {self.linear_sample.name} ({key})")
+            return str(self.linear.url)
+        url = self.options.linear_url or LINEAR_URL
+        if not os.environ.get("LINEAR_API_KEY", "").strip() and not _is_loopback(url):
+            self.say(
+                "warning: LINEAR_API_KEY is not set; a Linear project polls only with a credential it names"
+                " (trackerIntake.credential)"
+            )
+        self.say(f"polling Linear at {url}")
+        return url
+
+    def _configure_environment(self, github_url: str, linear_url: str) -> None:
         opts = self.options
         env = {
             "TABLE_NAME": self.resources["table_name"],
@@ -251,6 +284,7 @@ class LocalStack:
             "API_AUTH": "NONE",
             "QUEUE_URL": self.resources["queue_url"],
             "GITHUB_API_URL": github_url,
+            "LINEAR_API_URL": linear_url,
             "POLLER_FUNCTION_NAME": "local-poller",
             "SESSION_BACKEND": "webhook" if opts.session_webhook else "log",
             "SESSION_WEBHOOK_URL": opts.session_webhook or "",
@@ -264,6 +298,8 @@ class LocalStack:
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": "TrackerIntakeLocal",
             "GITHUB_TOKEN_SECRET_ARN": "",
+            # Linear projects without a credential of their own poll with LINEAR_API_KEY.
+            "LINEAR_API_KEY_SECRET_ARN": "",
             "GITHUB_REQUESTS_PER_MINUTE": str(opts.github_requests_per_minute),
         }
         os.environ.update(env)
@@ -557,7 +593,7 @@ class LocalStack:
             if sentence is not None:
                 self.say(sentence)
         for issue_id in report.launched:
-            self.say(f"  session started for {issue_id}{self._acknowledgement(issue_id)}")
+            self.say(f"  session started for {issue_id}{self._identifier(issue_id)}{self._acknowledgement(issue_id)}")
         for sentence in report.not_launched.values():
             self.say(f"  {sentence}")
 
@@ -582,6 +618,12 @@ class LocalStack:
                 " recorded as backlog, no session: trackerIntake.backlog is new)"
             )
         return line + _dispatch_notes(report.dispatch, self.options.github_requests_per_minute)
+
+    def _identifier(self, issue_id: str) -> str:
+        """` (ENG-123)` for a Linear issue, what a person reads beside its id; nothing on GitHub."""
+        claim = self._claim(issue_id)
+        identifier = claim.issue.identifier if claim is not None else None
+        return f" ({identifier})" if identifier else ""
 
     def _acknowledgement(self, issue_id: str) -> str:
         """` (comment on the issue: done, URL)` for a launched issue's acknowledgement, or nothing."""
@@ -771,6 +813,12 @@ def _serving_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="GitHub requests per rolling minute for the credential; projects beyond it wait (default 600)",
     )
+    parser.add_argument(
+        "--linear-url",
+        metavar="URL",
+        help=f"Linear GraphQL endpoint to poll Linear projects at, with LINEAR_API_KEY (default {LINEAR_URL}); "
+        "--offline serves a sample workspace instead",
+    )
 
 
 def _state_and_session_arguments(parser: argparse.ArgumentParser) -> None:
@@ -864,6 +912,7 @@ def _options(args: argparse.Namespace) -> LocalOptions:
         aws_port=args.aws_port,
         interval=args.interval,
         github_url=args.github_url,
+        linear_url=args.linear_url,
         offline=args.offline,
         session_webhook=args.session_webhook,
         log_file=args.log_file,
@@ -902,6 +951,13 @@ def _option_problem(options: LocalOptions) -> str | None:
         return "--github-requests-per-minute must be between 1 and 5000"
     if options.session_webhook is not None and not _webhook_allowed(options.session_webhook):
         return "--session-webhook must be an https:// URL, or http:// to a loopback address (127.0.0.1, localhost)"
+    if options.linear_url is not None:
+        return _linear_url_problem(options.linear_url, options.offline) or _app_and_address_problem(options)
+    return _app_and_address_problem(options)
+
+
+def _app_and_address_problem(options: LocalOptions) -> str | None:
+    """The first of the GitHub App's and the container address's options that cannot work, or None."""
     if (options.github_app_id is None) != (options.github_app_key is None):
         return "--github-app-id and --github-app-key go together"
     if options.github_app_id is not None and options.github_app_key is not None:
@@ -911,6 +967,19 @@ def _option_problem(options: LocalOptions) -> str | None:
     if options.container_address is not None:
         return _container_address_problem(options.container_address)
     return None
+
+
+def _linear_url_problem(url: str, offline: bool) -> str | None:
+    """Why --linear-url cannot work, or None. The key goes to it in every request: https only,
+    but for a stand-in on loopback."""
+    if offline:
+        return "--linear-url and --offline do not go together: --offline serves a sample Linear workspace"
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and _is_loopback(url):
+        return None
+    return f"--linear-url must be an https:// URL, or http:// to a loopback address (127.0.0.1, localhost), not {url!r}"
 
 
 def _app_problem(app_id: str, key: Path, installation: int) -> str | None:
