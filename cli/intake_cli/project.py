@@ -15,6 +15,8 @@ FLAGS = {
     "name": "--name",
     "gitOrigin": "--git-origin",
     "trackerIntake.enabled": "--tracker-intake",
+    "trackerIntake.provider": "--tracker-provider",
+    "trackerIntake.team": "--tracker-team",
     "trackerIntake.repo": "--tracker-repo",
     "trackerIntake.labels": "--tracker-label",
     "trackerIntake.assignee": "--tracker-assignee",
@@ -26,6 +28,9 @@ FLAGS = {
     "trackerIntake.acknowledge": "--tracker-acknowledge",
     "trackerIntake.credential": "--tracker-credential",
 }
+# Each tracker's own fields: a rule moved to another tracker drops the old one's (the API refuses
+# them by name), and its authors go back to the new tracker's default (the kinds differ).
+_ONLY_ON = {"github": ("repo", "memberWriteCheck"), "linear": ("team",)}
 
 
 Action = Callable[[ApiClient, argparse.Namespace], int]
@@ -112,8 +117,19 @@ def _switch_and_repo_flags(config: argparse.ArgumentParser) -> None:
     switch = config.add_mutually_exclusive_group()
     switch.add_argument("--tracker-intake", dest="enabled", action="store_true", default=None, help="turn on")
     switch.add_argument("--no-tracker-intake", dest="enabled", action="store_false", help="turn off")
+    config.add_argument(
+        "--tracker-provider",
+        choices=["github", "linear"],
+        help="the tracker to poll: 'github' (default) or 'linear' (then --tracker-team); switching drops the "
+        "other tracker's fields and resets the authors to the new tracker's default",
+    )
+    config.add_argument(
+        "--tracker-team", metavar="KEY", help="Linear only, and required there: the team's key, e.g. ENG"
+    )
     repo = config.add_mutually_exclusive_group()
-    repo.add_argument("--tracker-repo", metavar="OWNER/NAME", help="default: derived from the project's git origin")
+    repo.add_argument(
+        "--tracker-repo", metavar="OWNER/NAME", help="GitHub only; default: derived from the project's git origin"
+    )
     repo.add_argument("--clear-tracker-repo", action="store_true", help="drop the override: use the git origin's repo")
 
 
@@ -125,7 +141,11 @@ def _rule_flags(config: argparse.ArgumentParser) -> None:
     )
     labels.add_argument("--clear-tracker-labels", action="store_true", help="no label rule")
     assignee = config.add_mutually_exclusive_group()
-    assignee.add_argument("--tracker-assignee", metavar="LOGIN", help="a login, '*' (anyone) or 'none'")
+    assignee.add_argument(
+        "--tracker-assignee",
+        metavar="WHO",
+        help="a GitHub login or, on Linear, an email; '*' (anyone) or 'none' (unassigned)",
+    )
     assignee.add_argument("--clear-tracker-assignee", action="store_true", help="no assignee rule")
     exclude = config.add_mutually_exclusive_group()
     exclude.add_argument(
@@ -146,13 +166,15 @@ def _author_flags(config: argparse.ArgumentParser) -> None:
     authors = config.add_mutually_exclusive_group()
     authors.add_argument(
         "--tracker-author",
-        metavar="ASSOCIATION",
+        metavar="KIND",
         action="append",
-        help="an author_association whose issues may start sessions (repeatable, replaces the list; "
-        "e.g. CONTRIBUTOR; default OWNER, MEMBER, COLLABORATOR)",
+        help="whose issues may start sessions (repeatable, replaces the list): on GitHub an author_association, "
+        "e.g. CONTRIBUTOR (default OWNER, MEMBER, COLLABORATOR); on Linear MEMBER, GUEST or APP (default MEMBER)",
     )
     authors.add_argument(
-        "--reset-tracker-authors", action="store_true", help="back to the default (OWNER, MEMBER, COLLABORATOR)"
+        "--reset-tracker-authors",
+        action="store_true",
+        help="back to the tracker's default (GitHub: OWNER, MEMBER, COLLABORATOR; Linear: MEMBER)",
     )
     member_check = config.add_mutually_exclusive_group()
     member_check.add_argument(
@@ -160,7 +182,7 @@ def _author_flags(config: argparse.ArgumentParser) -> None:
         dest="member_write_check",
         action="store_true",
         default=None,
-        help="take a MEMBER's issue only if GitHub says they may write to the repository (the default)",
+        help="GitHub only: take a MEMBER's issue only if GitHub says they may write to the repository (the default)",
     )
     member_check.add_argument(
         "--no-tracker-member-write-check",
@@ -207,7 +229,7 @@ def list_projects(api: ApiClient, args: argparse.Namespace) -> int:
             p["id"],
             p.get("name") or "",
             p["intake"]["state"],
-            p["intake"].get("repo") or "",
+            _where(p),
             ",".join((p.get("trackerIntake") or {}).get("labels", [])),
             str(p["version"]),
         ]
@@ -215,6 +237,14 @@ def list_projects(api: ApiClient, args: argparse.Namespace) -> int:
     ]
     print(table(rows, ["ID", "NAME", "INTAKE", "REPO", "LABELS", "VERSION"]))
     return 0
+
+
+def _where(project: dict[str, Any]) -> str:
+    """The REPO column: the repository polled, or a Linear rule's team (`linear:ENG`)."""
+    intake = project.get("trackerIntake") or {}
+    if intake.get("provider") == "linear":
+        return f"linear:{intake.get('team') or '-'}"
+    return str(project["intake"].get("repo") or "")
 
 
 def show_project(api: ApiClient, args: argparse.Namespace) -> int:
@@ -248,7 +278,7 @@ def preview_project(api: ApiClient, args: argparse.Namespace) -> int:
         return 0
     eligible: list[dict[str, Any]] = preview.get("eligible") or []
     print(f"{preview.get('repo')}: {len(eligible)} issue{'' if len(eligible) == 1 else 's'} match the rule now")
-    rows = [[str(i.get("canonicalId")), _holder(i), str(i.get("title") or "")[:60]] for i in eligible]
+    rows = [[_issue(i), _holder(i), str(i.get("title") or "")[:60]] for i in eligible]
     if rows:
         print(table(rows, ["ISSUE", "CLAIM", "TITLE"]))
     held = int(preview.get("heldElsewhere") or 0)
@@ -262,6 +292,12 @@ def preview_project(api: ApiClient, args: argparse.Namespace) -> int:
     if skipped:
         print(f"skipped: {len(skipped)} (--json says why each)")
     return 0
+
+
+def _issue(issue: dict[str, Any]) -> str:
+    """The canonical id, with Linear's identifier beside it (`linear:acme/<uuid> ENG-123`)."""
+    identifier = issue.get("identifier")
+    return f"{issue.get('canonicalId')} {identifier}" if identifier else str(issue.get("canonicalId"))
 
 
 def _holder(issue: dict[str, Any]) -> str:
@@ -324,8 +360,11 @@ def tracker_intake(current: dict[str, Any], args: argparse.Namespace) -> dict[st
     """The current `trackerIntake` with the flags given on the command line applied."""
     intake = {key: value for key, value in current.items() if value is not None}
     intake.setdefault("provider", "github")
+    if args.tracker_provider is not None and args.tracker_provider != intake["provider"]:
+        intake = _on_tracker(intake, args.tracker_provider)
     changes: dict[str, Any] = {
         "enabled": args.enabled,
+        "team": args.tracker_team,
         "repo": args.tracker_repo,
         "labels": args.tracker_label,
         "assignee": args.tracker_assignee,
@@ -356,8 +395,14 @@ def tracker_intake(current: dict[str, Any], args: argparse.Namespace) -> dict[st
     return intake
 
 
+def _on_tracker(intake: dict[str, Any], provider: str) -> dict[str, Any]:
+    """The rule moved to `provider`: without the other tracker's fields, its authors the new default."""
+    dropped = {"authors", *_ONLY_ON.get(intake["provider"], ())}
+    return {**{key: value for key, value in intake.items() if key not in dropped}, "provider": provider}
+
+
 def _member_check(intake: dict[str, Any]) -> str:
-    if not intake:
+    if not intake or intake.get("provider") == "linear":
         return "-"
     if intake.get("memberWriteCheck", True):
         return "on (a MEMBER's issue starts only if they may write)"
@@ -411,6 +456,13 @@ _FAILURE_KINDS = {
 }
 
 
+def _source(intake: dict[str, Any], status: dict[str, Any]) -> list[tuple[str, str]]:
+    """Where the rule reads: a Linear team, or a GitHub repository (the tracker named only when it is not GitHub)."""
+    if intake.get("provider") == "linear":
+        return [("  tracker", "linear"), ("  team", intake.get("team") or "-")]
+    return [("  repo", status.get("repo") or intake.get("repo") or "-")]
+
+
 def describe(project: dict[str, Any]) -> str:
     """A project as people read it: config first, then how its intake is doing."""
     intake = project.get("trackerIntake") or {}
@@ -422,7 +474,7 @@ def describe(project: dict[str, Any]) -> str:
         ("git origin", project.get("gitOrigin") or "-"),
         ("version", str(project["version"])),
         ("intake", "on" if intake.get("enabled") else "off"),
-        ("  repo", status.get("repo") or intake.get("repo") or "-"),
+        *_source(intake, status),
         ("  labels", ", ".join(intake.get("labels", [])) or "-"),
         ("  assignee", intake.get("assignee") or "-"),
         ("  exclude labels", "in-progress, in-review (default)" if exclude is None else ", ".join(exclude) or "-"),

@@ -25,6 +25,11 @@ _PIPED_TITLE_WIDTH = 48
 _COLUMN_GAP = 2
 # Ways people write an issue that are not its canonical id: acme/app#42, or its URL.
 _SHORTHAND = re.compile(r"(?:https://github\.com/)?(?P<repo>[^/#\s]+/[^/#\s]+?)(?:#|/issues/)(?P<number>\d+)")
+# A Linear issue as people name it: its identifier (ENG-123), or its URL (which holds it).
+_LINEAR_NAME = re.compile(r"(?:https://linear\.app/[^/\s]+/issue/)?(?P<identifier>[A-Za-z0-9]+-\d+)(?:/\S*)?")
+
+
+_ISSUE_ID_HELP = "canonical id, e.g. github:acme/app#42 or linear:acme/<uuid> (sessions list shows it)"
 
 
 def register(subparsers: Any) -> None:
@@ -40,7 +45,7 @@ def register(subparsers: Any) -> None:
         "show", help="one session: its claim, and the status its backend reported, with the history"
     )
     show.add_argument("id", help="project id")
-    show.add_argument("issue_id", metavar="ISSUE_ID", help="canonical id, e.g. github:acme/app#42")
+    show.add_argument("issue_id", metavar="ISSUE_ID", help=_ISSUE_ID_HELP)
     add_json_flag(show)
     show.set_defaults(func=lambda args: run(args, lambda api: show_session(api, args), flags=FLAGS))
 
@@ -48,7 +53,7 @@ def register(subparsers: Any) -> None:
         "release", help="release a claim, so the issue can start a session again on a later poll"
     )
     release.add_argument("id", help="project id")
-    release.add_argument("issue_id", metavar="ISSUE_ID", help="canonical id, e.g. github:acme/app#42")
+    release.add_argument("issue_id", metavar="ISSUE_ID", help=_ISSUE_ID_HELP)
     add_json_flag(release)
     release.set_defaults(func=lambda args: run(args, lambda api: release_claim(api, args), flags=FLAGS))
 
@@ -64,6 +69,8 @@ def list_sessions(api: ApiClient, args: argparse.Namespace) -> int:
     rows = [
         [
             s["issueId"],
+            s.get("identifier") or "",
+            s.get("url") or "",
             s["status"],
             _reported(s),
             s.get("title") or "",
@@ -73,13 +80,16 @@ def list_sessions(api: ApiClient, args: argparse.Namespace) -> int:
         ]
         for s in sessions
     ]
-    headers = ["ISSUE", "STATUS", "SESSION STATUS", "TITLE", "SESSION / REASON", "PR", "CLAIMED"]
+    headers = ["ISSUE", "IDENTIFIER", "URL", "STATUS", "SESSION STATUS", "TITLE", "SESSION / REASON", "PR", "CLAIMED"]
+    if not any(s.get("identifier") for s in sessions):
+        # GitHub's canonical id is what people read (and links to its URL): no columns for Linear's.
+        rows, headers = [row[:1] + row[3:] for row in rows], headers[:1] + headers[3:]
     print(table(*_fit(rows, headers, title="TITLE")))
     return 0
 
 
 # What a narrow terminal drops first, then next (`intake sessions show` has them all, and --json).
-_DROPPED_FIRST = ("PR", "SESSION / REASON", "CLAIMED", "SESSION STATUS")
+_DROPPED_FIRST = ("URL", "PR", "SESSION / REASON", "CLAIMED", "SESSION STATUS")
 
 
 def _fit(rows: list[list[str]], headers: list[str], title: str) -> tuple[list[list[str]], list[str]]:
@@ -92,7 +102,7 @@ def _fit(rows: list[list[str]], headers: list[str], title: str) -> tuple[list[li
     shown = list(headers)
     # Into a pipe, with no width asked for ($COLUMNS), every column stays (a script reads them),
     # and titles are cut at _PIPED_TITLE_WIDTH.
-    droppable = _DROPPED_FIRST if sys.stdout.isatty() or os.environ.get("COLUMNS") else ()
+    droppable = [h for h in _DROPPED_FIRST if h in headers] if sys.stdout.isatty() or os.environ.get("COLUMNS") else []
     for dropped in (None, *droppable):
         if dropped is not None:
             shown.remove(dropped)
@@ -119,6 +129,7 @@ def show_session(api: ApiClient, args: argparse.Namespace) -> int:
         return 0
     lines = [
         ("issue", found["issueId"]),
+        *([("identifier", found["identifier"])] if found.get("identifier") else []),
         ("title", found.get("title") or "-"),
         ("url", found.get("url") or "-"),
         ("status", f"{found['status']} (generation {found.get('generation', 1)}, attempts {found.get('attempts', 1)})"),
@@ -164,10 +175,25 @@ def canonical(issue_id: str) -> str:
     try:
         parse_tracker_id(issue_id)
     except ValueError:
-        shorthand = _SHORTHAND.fullmatch(issue_id.strip())
-        meant = f"github:{shorthand['repo']}#{shorthand['number']}" if shorthand else "github:owner/repo#number"
-        raise UsageError(f"ISSUE_ID {issue_id[:80]!r} is not a canonical issue id: write it as {meant}") from None
+        raise UsageError(f"ISSUE_ID {issue_id[:80]!r} is not a canonical issue id: {_meant(issue_id)}") from None
     return issue_id
+
+
+def _meant(issue_id: str) -> str:
+    """What to write instead: the canonical form of a GitHub shorthand, or where a Linear id is shown."""
+    given = issue_id.strip()
+    if given.startswith("linear:"):
+        return "write it as linear:workspace/uuid, the issue's id (a UUID), not its identifier"
+    shorthand = _SHORTHAND.fullmatch(given)
+    if shorthand:
+        return f"write it as github:{shorthand['repo']}#{shorthand['number']}"
+    linear = _LINEAR_NAME.fullmatch(given)
+    if linear:
+        return (
+            f"a Linear issue is named by its id, linear:workspace/uuid; intake sessions list PROJECT shows it "
+            f"beside {linear['identifier'].upper()}"
+        )
+    return "write it as github:owner/repo#number or linear:workspace/uuid"
 
 
 def _acknowledgement(ack: dict[str, Any] | None) -> str:
