@@ -84,7 +84,7 @@ lint: install ## ruff
 # The handlers are all named app.py, so each is checked on its own. Test folders import their
 # helpers as top-level modules (pytest's rootdir-relative imports), so each is checked on its own
 # too; the shared rigs, reliability, security and bench as packages.
-TEST_DIRS := unit integration e2e load packaging contract browser template built samlocal docs
+TEST_DIRS := unit integration e2e load packaging contract browser template built samlocal docs trackers
 typecheck: install ## mypy (strict, pydantic plugin) on the packages, every handler, tests and bench
 	$(BIN)/mypy
 	for f in functions/*/app.py; do $(BIN)/mypy --follow-imports=silent $$f || exit 1; done

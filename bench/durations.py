@@ -47,6 +47,7 @@ from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.poll import PollContext
 from tracker_intake.domain.ports import Credentials, Resolved
 from tracker_intake.domain.records import PollState, ProjectRecord
+from tracker_intake.domain.sync import ChangeFeed
 from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, Retries, Tracker
 from tracker_intake.settings import DispatcherSettings
 from tracker_intake.wiring import build_dispatch_context
@@ -127,6 +128,7 @@ class TimedCredentials:
 
     def for_project(self, record: ProjectRecord, *, remember: bool = True) -> Resolved:
         resolved = self.credentials.for_project(record, remember=remember)
+        assert not isinstance(resolved.tracker, ChangeFeed), "the timed poll is a GitHub project's"
         self.timed.tracker = resolved.tracker
         return dataclasses.replace(resolved, tracker=self.timed)
 
@@ -172,6 +174,7 @@ def measure_poll() -> dict[str, Any]:
         assert isinstance(context.store, DynamoProjects) and isinstance(context.queue, SqsSessionQueue)
         moto.attach(context.store.table.client)
         moto.attach(context.queue.client)
+        assert not isinstance(context.tracker, ChangeFeed), "the timed poll is a GitHub project's"
         tracker = TimedTracker(context.tracker)
         credentials = TimedCredentials(context.credentials, tracker) if context.credentials is not None else None
         return replace(context, tracker=tracker, credentials=credentials)

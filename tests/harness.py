@@ -12,6 +12,7 @@ from typing import Any
 from intake_dev.call_counter import CallCounter
 from intake_dev.clock import FixedClock
 from intake_dev.fake_github import FakeGitHub
+from intake_dev.fake_linear import FakeLinear
 from intake_dev.functions import LocalLambdaContext, load_handler
 from intake_dev.invoker import InProcessInvoker
 from intake_dev.moto_rigs import atomic_calls
@@ -26,13 +27,15 @@ from tracker_intake.domain.ports import SessionQueue
 from tracker_intake.domain.records import Claim, ProjectRecord
 from tracker_intake.domain.session import SessionRequest
 from tracker_intake.settings import PollerSettings
-from tracker_intake.wiring import build_poll_context
+from tracker_intake.wiring import build_credentials, build_poll_context
 
 TOKEN = "ghp_pipelineTestToken0123456789abcdef"
+LINEAR_KEY = "lin_api_pipelineTestKey0123456789abcdef"
 
 
 class Pipeline:
-    """Dispatcher and poller handlers over one moto account and one GitHub stand-in."""
+    """Dispatcher and poller handlers over one moto account, one GitHub stand-in and, when given,
+    one Linear stand-in (its projects poll with `LINEAR_KEY`)."""
 
     def __init__(
         self,
@@ -42,13 +45,17 @@ class Pipeline:
         page_cap: int = 10,
         requests_per_minute: int | None = 600,
         dispatch_concurrency: int = 4,
+        linear: FakeLinear | None = None,
     ) -> None:
         self.aws = aws
         self.github = github
-        # Starts at the real time; the stand-in keeps the same (simulated) time, so its rolling
+        self.linear = linear
+        # Starts at the real time; the stand-ins keep the same (simulated) time, so their rolling
         # windows and rate-limit resets move when the test moves the clock.
         self.clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
         github.clock = lambda: self.clock.now().timestamp()
+        if linear is not None:
+            linear.clock = lambda: self.clock.now().timestamp()
         self.page_cap = page_cap
         self.requests_per_minute = requests_per_minute
         self.dispatch_concurrency = dispatch_concurrency
@@ -82,6 +89,12 @@ class Pipeline:
                 token_key=token_key(TOKEN),
                 max_concurrency=self.dispatch_concurrency,
                 requests_per_minute=self.requests_per_minute,
+                # With Linear projects, each project's budget is its own credential's.
+                credentials=None
+                if self.linear is None
+                else build_credentials(
+                    self.settings(), self.store, api_url=None, token=TOKEN, linear_key=LINEAR_KEY, clock=self.clock
+                ),
             )
         )
 
@@ -94,6 +107,7 @@ class Pipeline:
                 "GITHUB_API_URL": self.github.base_url,
                 "MAX_PAGES_PER_POLL": str(self.page_cap),
                 "STALE_CLAIM_SECONDS": "45",
+                **({"LINEAR_API_URL": self.linear.url} if self.linear is not None else {}),
             }
         )
 
@@ -103,6 +117,7 @@ class Pipeline:
             self.settings(),
             dynamodb=self.aws["dynamodb"],
             token=TOKEN,
+            linear_key=LINEAR_KEY,
             queue=self.queue_wrapper(queue),
             tracker=GitHubTracker(
                 self.github.base_url,

@@ -206,6 +206,19 @@ class FakeLinear(Writes):
             budget = self._budget(identity)
             return budget.requests.remaining(), budget.complexity.remaining()
 
+    def set_remaining(self, authorization: str, *, requests: int | None = None, points: int | None = None) -> None:
+        """Set what is left in the buckets this `Authorization` value spends (a test's shortcut to a
+        spent budget: the buckets then refill at their rate, as Linear's leaky buckets do)."""
+        with self._lock:
+            identity = self._credentials.identify(authorization, self.now_ms())
+            if identity is None:
+                raise KeyError("no such credential")
+            budget = self._budget(identity)
+            if requests is not None:
+                budget.requests.level = float(requests)
+            if points is not None:
+                budget.complexity.level = float(points)
+
     def _member(self, email: str | None) -> User:
         if email is not None:
             found = self._user_by_email(email)

@@ -29,9 +29,12 @@ from tracker_intake.domain.sync import DEFAULT_RECONCILE_EVERY
 from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, IssueQuery, Page, Retries
 
 OPEN_STATE_TYPES = ("triage", "backlog", "unstarted", "started")
-# Issues a page: small, because a query's complexity (what it costs of the credential's points
-# an hour) is counted on `first`, however few issues come back.
-PAGE_SIZE = 25
+# Issues a page. A query's complexity (what it costs of the credential's points an hour) is
+# counted on `first`, however few issues come back, so a page is small (about 110 points): an
+# incremental read finds a few changes at most, and a reconcile of many issues costs about the
+# same points in more requests. A rule that matches nothing yet has no watermark, so each of its
+# polls is a reconcile: with small pages that costs what a steady-state poll costs.
+PAGE_SIZE = 10
 # Linear stamps `updatedAt` in milliseconds when a change is written; a change written in the same
 # instant as the newest one a walk saw, or committed a moment after being stamped, still shows.
 LINEAR_OVERLAP = timedelta(seconds=5)

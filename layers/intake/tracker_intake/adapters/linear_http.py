@@ -226,7 +226,7 @@ class LinearClient:
     def _answer(self, response: requests.Response, where: str) -> Answer:
         now = self._now()
         complexity = _int(response.headers.get("x-complexity"))
-        rate = rate_of(response.headers, complexity)
+        rate = rate_of(response.headers, complexity, now)
         body = _body(response)
         errors = body.get("errors") if isinstance(body, dict) else None
         if errors:
@@ -262,13 +262,14 @@ class LinearClient:
         return self._clock.now() if self._clock is not None else datetime.now(UTC)
 
 
-def rate_of(headers: Mapping[str, str], complexity: int | None) -> RateLimit:
+def rate_of(headers: Mapping[str, str], complexity: int | None, now: datetime) -> RateLimit:
     """The credential's two buckets, as one budget of requests of this query's cost."""
     return binding_limit(
         (
             _allowance("linear-requests", headers, "requests", 1),
             _allowance("linear-complexity", headers, "complexity", complexity or 1),
-        )
+        ),
+        now,
     )
 
 
@@ -280,6 +281,7 @@ def _allowance(name: str, headers: Mapping[str, str], family: str, cost: int) ->
         _epoch(headers.get(f"{prefix}-reset")),
         _int(headers.get(f"{prefix}-limit")),
         cost,
+        leaky=True,
     )
 
 

@@ -51,6 +51,9 @@ DEFAULT_STALE_CLAIM = timedelta(seconds=45)
 SECONDARY_LIMIT_MIN_PAUSE = timedelta(seconds=60)
 # A poll records the credential's primary budget once it fell by 1/this of the window.
 RECORD_STEP_SHARE = 100
+# A leaky bucket's reset (Linear's) is when it is full again, which moves a little with every
+# request: a reset this close to the recorded one is the same window, so a quiet poll writes nothing.
+RESET_DRIFT = timedelta(seconds=60)
 # A request that failed in passing (a 502, 503 or 504, a reset, a timeout) is sent again at most
 # this many times within the poll, after a pause of one to two seconds (jittered, so the
 # projects that failed together do not retry together), and only while the grant and the
@@ -300,7 +303,7 @@ def _record_rate(ctx: PollContext, seen: TokenBudget | None, outcome: PollOutcom
     budget = TokenBudget(ctx.token_key, rate.remaining, rate.reset_at, limit=rate.limit)
     if not budget.supersedes(seen):
         return
-    if seen is not None and seen.reset_at == rate.reset_at:
+    if seen is not None and abs(seen.reset_at - rate.reset_at) <= RESET_DRIFT:
         step = max((rate.limit or 0) // RECORD_STEP_SHARE, 1)
         # Near the end of the budget every drop counts: a spent one must block the next polls.
         if seen.remaining - rate.remaining < step and rate.remaining > step:

@@ -73,20 +73,30 @@ class Allowance:
     reset_at: datetime | None
     limit: int | None = None
     cost: int = 1
+    # A leaky bucket (Linear's) refills all the time, and its reset is when it is full again:
+    # until then it pays out what it holds plus what flows in, which is its whole limit.
+    leaky: bool = False
 
     @property
     def requests_left(self) -> int | None:
-        return None if self.remaining is None else self.remaining // max(self.cost, 1)
+        """The requests of `cost` it can pay for until its reset."""
+        held = self.limit if self.leaky and self.limit is not None else self.remaining
+        return None if held is None else held // max(self.cost, 1)
 
 
-def binding_limit(allowances: tuple[Allowance, ...]) -> RateLimit:
+def binding_limit(allowances: tuple[Allowance, ...], now: datetime) -> RateLimit:
     """A credential's limits as one budget of requests, which the dispatcher paces as it paces
-    GitHub's primary window: the limit that allows the fewest more requests binds, with its reset.
-    Unknown when no limit is known."""
+    GitHub's primary window (what is left, spread until the reset): the limit that allows the
+    fewest requests a second from `now` binds. Unknown when no limit is known."""
     known = [a for a in allowances if a.requests_left is not None and a.reset_at is not None]
     if not known:
         return RateLimit()
-    tightest = min(known, key=lambda a: (a.requests_left, a.reset_at))
+
+    def rate(a: Allowance) -> float:
+        assert a.requests_left is not None and a.reset_at is not None
+        return a.requests_left / max((a.reset_at - now).total_seconds(), 1.0)
+
+    tightest = min(known, key=rate)
     limit = None if tightest.limit is None else tightest.limit // max(tightest.cost, 1)
     return RateLimit(tightest.requests_left, tightest.reset_at, tightest.name, limit)
 
