@@ -89,11 +89,12 @@ def _broken_rules(case: Any) -> set[str]:
     if isinstance(token, str) and (case.formatted_path, token) not in _HANDED_OUT:
         broken.add("nextToken")
     kind = body.get("kind") if case.operation.path == "/credentials/{name}" else None
-    if kind in ("app", "token") and (kind == "app") != (body.get("appId") is not None):
-        broken.add("appId")  # a GitHub App credential has an app id; a token none
+    if kind is not None and (kind == "app") != (body.get("appId") is not None):
+        broken.add("appId")  # a GitHub App credential has an app id; no other kind has one
     intake = body.get("trackerIntake")
     if not isinstance(intake, dict):
         return broken
+    broken |= _tracker_rules(intake)
     credential = intake.get("credential")
     if isinstance(credential, str) and credential not in _REGISTERED:
         broken.add("trackerIntake.credential")  # a config names only a registered credential
@@ -110,8 +111,34 @@ def _broken_rules(case: Any) -> set[str]:
         if {v.casefold() for v in labels} & {v.casefold() for v in effective if isinstance(v, str)}:
             broken.add("trackerIntake.labels")
         origin = body.get("gitOrigin")
-        if intake.get("repo") is None and not (isinstance(origin, str) and _GITHUB_REMOTE.fullmatch(origin.strip())):
+        derivable = isinstance(origin, str) and _GITHUB_REMOTE.fullmatch(origin.strip())
+        if intake.get("provider") != "linear" and intake.get("repo") is None and not derivable:
             # The repo is derived from gitOrigin: the API names gitOrigin when it cannot be,
             # trackerIntake.repo when there is none.
             broken.add("gitOrigin" if origin is not None else "trackerIntake.repo")
     return broken
+
+
+# Linear's creator kinds (README, "Who may start a session"); GitHub's associations are the others.
+_LINEAR_AUTHORS = {"MEMBER", "GUEST", "APP"}
+
+
+def _tracker_rules(intake: dict[str, Any]) -> set[str]:
+    """A rule takes its own tracker's fields only: on Linear a team (required), an email assignee and
+    creator kinds, never a repo or memberWriteCheck; on GitHub never a team, an email or a Linear kind.
+    Jira is named and refused until it lands."""
+    provider = intake.get("provider", "github")
+    if provider == "jira":
+        return {"trackerIntake.provider"}
+    assignee = intake.get("assignee")
+    authors = {a for a in intake.get("authors") or [] if isinstance(a, str)}
+    email = isinstance(assignee, str) and "@" in assignee
+    if provider == "linear":
+        named = {"team": intake.get("team") is None, "repo": intake.get("repo") is not None}
+        named["memberWriteCheck"] = intake.get("memberWriteCheck") is not None
+        named["assignee"] = isinstance(assignee, str) and assignee not in ("*", "none") and not email
+        named["authors"] = "authors" in intake and not authors <= _LINEAR_AUTHORS
+    else:
+        named = {"team": intake.get("team") is not None, "assignee": email}
+        named["authors"] = bool(authors & (_LINEAR_AUTHORS - {"MEMBER"}))
+    return {f"trackerIntake.{field}" for field, broke in named.items() if broke}
