@@ -91,12 +91,13 @@ def is_stack_reference(value: Any) -> bool:
 
 
 def is_stack_prefixed(value: Any) -> bool:
-    """A !Sub ARN whose resource name starts with this stack's name: `…:secret:${AWS::StackName}/*`."""
+    """A !Sub ARN whose resource name starts with this stack's name: `…:secret:${AWS::StackName}/*`,
+    or a folder under it (`…:secret:${AWS::StackName}/linear-oauth/*`)."""
     return (
         isinstance(value, dict)
         and isinstance(value.get("Fn::Sub"), str)
         and ":${AWS::AccountId}:" in value["Fn::Sub"]
-        and value["Fn::Sub"].endswith(":${AWS::StackName}/*")
+        and re.search(r":\$\{AWS::StackName\}/(?:[a-z0-9-]+/)*\*$", value["Fn::Sub"]) is not None
     )
 
 

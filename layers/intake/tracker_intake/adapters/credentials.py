@@ -159,8 +159,11 @@ class DeploymentCredentials:
     def check_access(self, record: ProjectRecord) -> str | None:
         """Whether the project's credential can see its repository: None, or why not."""
         resolved = self.for_project(record)
-        owner, name = intake_repo(record.config)
         tracker = resolved.tracker
+        if isinstance(tracker, LinearTracker):
+            intake = record.config.tracker_intake
+            return tracker.check_team(intake.team if intake is not None and intake.team else "")
+        owner, name = intake_repo(record.config)
         if not isinstance(tracker, GitHubTracker):
             raise TypeError("a repository is checked with GitHub's own tracker")
         return tracker.check_repo(owner, name)

@@ -23,7 +23,7 @@ from typing import Any
 
 from tracker_intake.adapters.linear_http import Answer, LinearClient
 from tracker_intake.domain.config import Creator
-from tracker_intake.domain.errors import BadTrackerResponse
+from tracker_intake.domain.errors import BadTrackerResponse, TrackerError
 from tracker_intake.domain.issue import Issue
 from tracker_intake.domain.sync import DEFAULT_RECONCILE_EVERY
 from tracker_intake.domain.tracker import DEFAULT_PAGE_CAP, IssueQuery, Page, Retries
@@ -62,6 +62,12 @@ query IntakeIssues(
 """
 
 VIEWER_QUERY = "query IntakeViewer { viewer { email } organization { urlKey } }"
+TEAM_QUERY = """
+query IntakeTeam($team: String!) {
+  organization { urlKey }
+  issues(first: 1, filter: {team: {key: {eqIgnoreCase: $team}}}) { nodes { id } }
+}
+"""
 
 
 class LinearTracker:
@@ -107,6 +113,21 @@ class LinearTracker:
             )
             if not more:
                 return
+
+    def check_team(self, team: str) -> str | None:
+        """Whether the credential sees the team's issues: None, or why not (a credential check).
+
+        Linear answers an unknown team's filter with no issues, as it does a team with none: a
+        team without a single issue reads as not visible."""
+        try:
+            answer = self._client.query(TEAM_QUERY, {"team": team}, f"Linear team {team}")
+        except TrackerError as e:
+            return str(e)
+        issues = answer.data.get("issues")
+        nodes = issues.get("nodes") if isinstance(issues, dict) else None
+        if not nodes:
+            return f"no issue of team {team} is visible to this credential (no such team, or its user is not in it)"
+        return None
 
     def workspace(self) -> tuple[str, str | None]:
         """The credential's workspace url key and user email (a credential check: one small query)."""

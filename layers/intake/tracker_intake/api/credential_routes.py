@@ -19,6 +19,7 @@ from ..domain.config import intake_repo
 from ..domain.credentials import (
     CREDENTIAL_NAME_PATTERN,
     DEFAULT_CREDENTIAL,
+    LINEAR_OAUTH_SECRETS,
     Credential,
     CredentialKind,
     check_credential_name,
@@ -86,8 +87,12 @@ def put_credential(ctx: Context, name: RegisteredNameParam, body: Annotated[Cred
         raise InvalidInput(
             "name", "'default' is the deployment's own credential: change it with its template parameters"
         )
+    # A Linear OAuth app's tokens are rewritten at each refresh: the functions may write only
+    # the secrets under <prefix>linear-oauth/ (template.yaml, CredentialSecretsPolicy).
+    oauth = body.kind == "linear-oauth" and ctx.secret_prefix
+    prefix = f"{ctx.secret_prefix}{LINEAR_OAUTH_SECRETS}" if oauth else ctx.secret_prefix
     try:
-        arn = check_secret_arn(body.secret_arn, ctx.secret_prefix)
+        arn = check_secret_arn(body.secret_arn, prefix)
     except ValueError as e:
         raise RuleBroken("secretArn", str(e)) from None
     credential = Credential(name, CredentialKind(body.kind), arn, body.app_id)
@@ -133,8 +138,13 @@ def check_credential(ctx: Context, name: NameParam) -> CredentialCheck:
 
 
 def _access(ctx: Context, record: ProjectRecord) -> RepoAccess:
+    intake = record.config.tracker_intake
     try:
-        owner, repo = intake_repo(record.config)
+        if intake is not None and intake.is_linear:
+            where = f"Linear team {intake.team}"
+        else:
+            owner, repo = intake_repo(record.config)
+            where = f"{owner}/{repo}"
     except ConfigInvalid as e:
         return RepoAccess(project_id=record.project_id, repo=None, visible=False, reason=e.reason)
     assert ctx.access is not None
@@ -142,7 +152,7 @@ def _access(ctx: Context, record: ProjectRecord) -> RepoAccess:
         reason = ctx.access(record)
     except IntakeError as e:
         reason = str(e)
-    return RepoAccess(project_id=record.project_id, repo=f"{owner}/{repo}", visible=reason is None, reason=reason)
+    return RepoAccess(project_id=record.project_id, repo=where, visible=reason is None, reason=reason)
 
 
 def _projects(ctx: Context) -> list[ProjectRecord]:

@@ -26,6 +26,10 @@ CREDENTIAL_NAME_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?"
 APP_ID_PATTERN = r"[1-9][0-9]{0,19}|Iv[0-9A-Za-z.]{4,40}"
 SECRET_ARN_PATTERN = r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}"  # noqa: S105 - a pattern, not a secret
 
+# Where a `linear-oauth` credential's secret lives under the deployment's prefix: the only
+# secrets the functions may write (each refresh rotates the refresh token they hold).
+LINEAR_OAUTH_SECRETS = "linear-oauth/"
+
 _NAME = re.compile(CREDENTIAL_NAME_PATTERN)
 _APP_ID = re.compile(APP_ID_PATTERN)
 _SECRET_ARN = re.compile(SECRET_ARN_PATTERN)
