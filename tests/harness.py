@@ -15,7 +15,7 @@ from intake_dev.fake_github import FakeGitHub
 from intake_dev.fake_linear import FakeLinear
 from intake_dev.functions import LocalLambdaContext, load_handler
 from intake_dev.invoker import InProcessInvoker
-from intake_dev.moto_rigs import atomic_calls
+from intake_dev.moto_rigs import atomic_calls, sqs_record
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.adapters.github import GitHubTracker
 from tracker_intake.adapters.github_token import token_key
@@ -26,8 +26,8 @@ from tracker_intake.domain.poll import PollContext
 from tracker_intake.domain.ports import SessionQueue
 from tracker_intake.domain.records import Claim, ProjectRecord
 from tracker_intake.domain.session import SessionRequest
-from tracker_intake.settings import PollerSettings
-from tracker_intake.wiring import build_credentials, build_poll_context
+from tracker_intake.settings import LauncherSettings, PollerSettings
+from tracker_intake.wiring import build_credentials, build_launch_context, build_poll_context
 
 TOKEN = "ghp_pipelineTestToken0123456789abcdef"
 LINEAR_KEY = "lin_api_pipelineTestKey0123456789abcdef"
@@ -183,3 +183,72 @@ class Pipeline:
 
     def project(self, project_id: str) -> ProjectRecord:
         return self.store.get_project(project_id)
+
+
+class Launcher:
+    """The launcher handler as Lambda's SQS integration drives it, on the pipeline's moto and clock."""
+
+    def __init__(self, pipe: Pipeline, *, ledger: Any = None) -> None:
+        self.pipe = pipe
+        self.module = load_handler("launcher", fresh=True)
+        self.slept: list[float] = []
+        settings = LauncherSettings.from_env(
+            {
+                "TABLE_NAME": pipe.aws["table_name"],
+                "QUEUE_URL": pipe.aws["queue_url"],
+                "GITHUB_API_URL": pipe.github.base_url,
+                "SESSION_BACKEND": "log",
+                **({"LINEAR_API_URL": pipe.linear.url} if pipe.linear is not None else {}),
+            }
+        )
+        overrides: dict[str, Any] = {"clock": pipe.clock, "ack_overrides": {"sleep": self._sleep}}
+        if ledger is not None:
+            overrides["ledger"] = ledger
+        self.context = build_launch_context(
+            settings,
+            dynamodb=pipe.aws["dynamodb"],
+            sqs=pipe.aws["sqs"],
+            token=TOKEN,
+            linear_key=LINEAR_KEY,
+            **overrides,
+        )
+        self.module.use(self.context)
+
+    def _sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.pipe.clock.advance(seconds)
+
+    def others_take_slots(self, project_id: str, count: int) -> None:
+        """Other launchers take the next `count` write slots of the project's credential, now."""
+        assert self.context.ack is not None
+        key = self.context.ack.credentials.for_project(self.pipe.project(project_id)).key
+        for _ in range(count):
+            self.pipe.store.reserve_write(key, self.pipe.clock.now())
+
+    def receive(self) -> list[dict[str, Any]]:
+        sqs, url = self.pipe.aws["sqs"], self.pipe.aws["queue_url"]
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0)
+        return list(got.get("Messages", []))
+
+    def deliver(self, messages: list[dict[str, Any]], receive_count: int = 1) -> set[str]:
+        """One batch to the handler; the ids of the records it reported failed. Succeeded ones are deleted."""
+        url = self.pipe.aws["queue_url"]
+        records = []
+        for message in messages:
+            record = sqs_record(message, url)
+            record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+            records.append(record)
+        response = self.module.lambda_handler({"Records": records}, LocalLambdaContext(function_name="launcher"))
+        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self.pipe.aws["sqs"].delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return failed
+
+    def drain(self) -> set[str]:
+        failed: set[str] = set()
+        while messages := self.receive():
+            failed |= self.deliver(messages)
+            if failed:
+                return failed
+        return failed

@@ -10,80 +10,13 @@ from typing import Any
 
 import pytest
 from fakes import LaunchLedgerOver
-from harness import TOKEN, Pipeline
+from harness import TOKEN, Launcher, Pipeline
 
 from intake_dev.fake_github import FakeGitHub, RecordedRequest
-from intake_dev.functions import LocalLambdaContext, load_handler
-from intake_dev.moto_rigs import sqs_record
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.domain.records import Acknowledgement, AckState, Claim, ClaimStatus
-from tracker_intake.settings import LauncherSettings
-from tracker_intake.wiring import build_launch_context
 
 ISSUE = "github:acme/app#1"
-
-
-class Launcher:
-    """The launcher handler as Lambda's SQS integration drives it, on the pipeline's moto and clock."""
-
-    def __init__(self, pipe: Pipeline, *, ledger: Any = None) -> None:
-        self.pipe = pipe
-        self.module = load_handler("launcher", fresh=True)
-        self.slept: list[float] = []
-        settings = LauncherSettings.from_env(
-            {
-                "TABLE_NAME": pipe.aws["table_name"],
-                "QUEUE_URL": pipe.aws["queue_url"],
-                "GITHUB_API_URL": pipe.github.base_url,
-                "SESSION_BACKEND": "log",
-            }
-        )
-        overrides: dict[str, Any] = {"clock": pipe.clock, "ack_overrides": {"sleep": self._sleep}}
-        if ledger is not None:
-            overrides["ledger"] = ledger
-        self.context = build_launch_context(
-            settings, dynamodb=pipe.aws["dynamodb"], sqs=pipe.aws["sqs"], token=TOKEN, **overrides
-        )
-        self.module.use(self.context)
-
-    def _sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.pipe.clock.advance(seconds)
-
-    def others_take_slots(self, project_id: str, count: int) -> None:
-        """Other launchers take the next `count` write slots of the project's credential, now."""
-        assert self.context.ack is not None
-        key = self.context.ack.credentials.for_project(self.pipe.project(project_id)).key
-        for _ in range(count):
-            self.pipe.store.reserve_write(key, self.pipe.clock.now())
-
-    def receive(self) -> list[dict[str, Any]]:
-        sqs, url = self.pipe.aws["sqs"], self.pipe.aws["queue_url"]
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0)
-        return list(got.get("Messages", []))
-
-    def deliver(self, messages: list[dict[str, Any]], receive_count: int = 1) -> set[str]:
-        """One batch to the handler; the ids of the records it reported failed. Succeeded ones are deleted."""
-        url = self.pipe.aws["queue_url"]
-        records = []
-        for message in messages:
-            record = sqs_record(message, url)
-            record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
-            records.append(record)
-        response = self.module.lambda_handler({"Records": records}, LocalLambdaContext(function_name="launcher"))
-        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-        for message in messages:
-            if message["MessageId"] not in failed:
-                self.pipe.aws["sqs"].delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return failed
-
-    def drain(self) -> set[str]:
-        failed: set[str] = set()
-        while messages := self.receive():
-            failed |= self.deliver(messages)
-            if failed:
-                return failed
-        return failed
 
 
 def _pipeline(aws: dict[str, Any], github: FakeGitHub, acknowledge: str, issues: int = 1) -> Pipeline:

@@ -60,6 +60,14 @@ class Board(Protocol):
         """The bodies of the issue's comments."""
         ...
 
+    def reactions(self, issue_id: str) -> int:
+        """How many reactions the issue has."""
+        ...
+
+    def labels(self, issue_id: str) -> list[str]:
+        """The names of the issue's labels."""
+        ...
+
 
 class GitHubBoard:
     """acme/app on the GitHub stand-in; an untrusted author is `NONE` to the repository."""
@@ -102,6 +110,12 @@ class GitHubBoard:
 
     def comments(self, issue_id: str) -> list[str]:
         return [c["body"] for c in self.repo.comments(self._number(issue_id))]
+
+    def reactions(self, issue_id: str) -> int:
+        return len(self.repo.reactions(self._number(issue_id)))
+
+    def labels(self, issue_id: str) -> list[str]:
+        return [label["name"] for label in self.repo.issue(self._number(issue_id))["labels"]]
 
 
 class LinearBoard:
@@ -148,6 +162,12 @@ class LinearBoard:
 
     def comments(self, issue_id: str) -> list[str]:
         return [c.body for c in self.linear.issue_comments(self._id(issue_id))]
+
+    def reactions(self, issue_id: str) -> int:
+        return len(self.linear.issue_reactions(self._id(issue_id)))
+
+    def labels(self, issue_id: str) -> list[str]:
+        return list(self.linear.snapshot(self._id(issue_id)).labels)
 
 
 def later(board: Board, seconds: float = 61) -> None:
