@@ -589,7 +589,7 @@ class LocalStack:
     def _report(self, report: TickReport) -> None:
         self.say(self._tick_line(report))
         for poll in report.polls:
-            sentence = _poll_sentence(poll)
+            sentence = _poll_sentence(poll, self._tracker(poll))
             if sentence is not None:
                 self.say(sentence)
         for issue_id in report.launched:
@@ -606,7 +606,9 @@ class LocalStack:
         )
         failed = report.failed
         if failed:
-            why = ", ".join(f"{poll['projectId']}: {_reason(poll.get('errorKind'))}" for poll in failed)
+            why = ", ".join(
+                f"{poll['projectId']}: {_reason(poll.get('errorKind'), self._tracker(poll))}" for poll in failed
+            )
             line += f", {len(failed)} failed ({why})"
         new = report.new_sessions
         if new:
@@ -618,6 +620,24 @@ class LocalStack:
                 " recorded as backlog, no session: trackerIntake.backlog is new)"
             )
         return line + _dispatch_notes(report.dispatch, self.options.github_requests_per_minute)
+
+    def _tracker(self, poll: Mapping[str, Any]) -> str:
+        """How the terminal names the tracker a poll read: `Linear` for a Linear project, else `GitHub`.
+
+        Read from the project only for a poll the terminal says more of than a count (a failure, a
+        backoff, a pause); one deleted since is named as GitHub, whose words the lines had first.
+        """
+        if not (poll.get("errorKind") or poll.get("backoffUntil")):
+            return "GitHub"
+        from tracker_intake.adapters.dynamodb import DynamoProjects, DynamoTable
+        from tracker_intake.domain.errors import ProjectNotFound, StoreUnavailable
+
+        projects = DynamoProjects(DynamoTable(self.resources["table_name"], client=self.dynamodb))
+        try:
+            intake = projects.get_project(str(poll["projectId"])).config.tracker_intake
+        except (ProjectNotFound, StoreUnavailable):
+            return "GitHub"
+        return "Linear" if intake is not None and intake.is_linear else "GitHub"
 
     def _identifier(self, issue_id: str) -> str:
         """` (ENG-123)` for a Linear issue, what a person reads beside its id; nothing on GitHub."""
@@ -681,15 +701,16 @@ _REASONS = {
     "secondary_rate_limit": "secondary rate limit",
     "auth_failed": "authentication failed",
     "repo_not_found": "repository not found",
-    "tracker_unavailable": "GitHub unavailable",
-    "bad_response": "bad answer from GitHub",
+    "tracker_unavailable": "{tracker} unavailable",
+    "bad_response": "bad answer from {tracker}",
     "queue_unavailable": "queue unavailable",
     "store_unavailable": "table unavailable",
 }
 
 
-def _reason(kind: str | None) -> str:
-    return _REASONS.get(kind or "", kind or "error")
+def _reason(kind: str | None, tracker: str = "GitHub") -> str:
+    """A poll's error kind in words; `tracker` names the tracker it read (GitHub, Linear)."""
+    return _REASONS.get(kind or "", kind or "error").format(tracker=tracker)
 
 
 def _not_launched(issue_id: str, outcome: str, reason: str | None) -> str:
@@ -726,17 +747,17 @@ def _dispatch_notes(dispatch: dict[str, Any], requests_per_minute: int) -> str:
     return notes
 
 
-def _poll_sentence(poll: dict[str, Any]) -> str | None:
+def _poll_sentence(poll: dict[str, Any], tracker: str = "GitHub") -> str | None:
     """The line a poll that paused the credential, backed off or found its config invalid gets; None for others."""
     if poll.get("result") == "credential_paused":
         if not poll.get("errorKind"):  # held by the pause; only the poll that met the limit says it
             return None
         until = datetime.fromisoformat(poll["backoffUntil"]).astimezone(UTC)
-        reason = _reason(poll.get("errorKind"))
-        return f"GitHub credential paused until {until:%H:%M:%S} UTC ({reason}, met by {poll['projectId']})"
+        reason = _reason(poll.get("errorKind"), tracker)
+        return f"{tracker} credential paused until {until:%H:%M:%S} UTC ({reason}, met by {poll['projectId']})"
     if poll.get("backoffUntil"):
         until = datetime.fromisoformat(poll["backoffUntil"]).astimezone(UTC)
-        reason = _reason(poll.get("errorKind"))
+        reason = _reason(poll.get("errorKind"), tracker)
         kind = "transient, retried after a minute" if poll.get("transient") else "persistent"
         return f"backoff {poll['projectId']} until {until:%H:%M:%S} UTC ({reason}; {kind})"
     if poll.get("result") == "config_invalid":

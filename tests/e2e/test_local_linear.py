@@ -152,6 +152,27 @@ def test_a_team_move_starts_nothing_new(stack: LocalStack, capsys: pytest.Captur
     assert len(rows) == 1 and rows[0]["status"] == "launched"
 
 
+def test_a_linear_failure_and_pause_are_said_in_linear_s_name(stack: LocalStack) -> None:
+    # GIVEN a Linear project, and a Linear stand-in answering 503 to every try of the next poll
+    _create(stack)
+    stack.linear.fail_next(10, 503)
+    # WHEN a tick runs
+    stack.tick()
+    # THEN the tick line and the backoff name Linear, not GitHub
+    lines: list[str] = stack.lines  # type: ignore[attr-defined]
+    assert any(line.endswith("1 failed (widgets-eng: Linear unavailable)") for line in lines), lines
+    assert any(line.startswith("backoff widgets-eng until ") and "(Linear unavailable;" in line for line in lines)
+
+    # GIVEN another Linear project, and the key's requests spent
+    stack.linear.clear_faults()
+    stack.linear.set_remaining(SAMPLE_KEY, requests=0)
+    _create(stack, "widgets-eng-2")
+    # WHEN a tick runs
+    stack.tick()
+    # THEN the pause is said as the Linear credential's
+    assert any(line.startswith("Linear credential paused until ") for line in lines), lines
+
+
 @pytest.mark.xfail(
     reason="issue 28, CLI part: `intake sessions list` has no identifier column yet (the API answers each "
     "session's `identifier`; the table shows only the canonical id)",
