@@ -1,4 +1,4 @@
-"""`intake credentials`: the GitHub credentials projects poll with, registered by reference."""
+"""`intake credentials`: the tracker credentials projects poll with (GitHub, Linear), registered by reference."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from typing import Any
 from .api_client import ApiClient, add_json_flag, print_json, run, table
 
 # A credential's fields, by their path in the API's body, as the arguments that set them.
-FLAGS = {"name": "NAME", "kind": "--app-id", "appId": "--app-id", "secretArn": "--secret-arn"}
+FLAGS = {"name": "NAME", "kind": "--kind", "appId": "--app-id", "secretArn": "--secret-arn"}
+KINDS = ("token", "app", "linear-api-key", "linear-oauth")
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("credentials", help="GitHub credentials: tokens and GitHub Apps (through the API)")
+    parser = subparsers.add_parser(
+        "credentials", help="tracker credentials: GitHub tokens and Apps, Linear keys and OAuth apps (through the API)"
+    )
     commands = parser.add_subparsers(dest="credentials_command", metavar="COMMAND", required=True)
 
     listing = commands.add_parser("list", help="the default credential and those registered")
@@ -22,11 +25,16 @@ def register(subparsers: Any) -> None:
     add = commands.add_parser(
         "add",
         help="register (or replace) a credential: the ARN of its secret, never the secret",
-        description="The secret holds a token, or (with --app-id) a GitHub App's private key in PEM.",
+        description=(
+            "The secret holds a GitHub token (--kind token, the default), a GitHub App's private key in PEM "
+            "(--app-id; --kind app), a Linear personal API key (--kind linear-api-key), or a Linear OAuth app's "
+            "tokens as JSON: accessToken, refreshToken, clientId, clientSecret (--kind linear-oauth)."
+        ),
     )
     add.add_argument("name", help="1-64 lower-case letters, digits and '-'")
     add.add_argument("--secret-arn", required=True, metavar="ARN", help="the Secrets Manager secret's ARN")
     add.add_argument("--app-id", metavar="ID", help="a GitHub App's id: the secret then holds its private key")
+    add.add_argument("--kind", choices=KINDS, help="what the secret holds (default: app with --app-id, else token)")
     add_json_flag(add)
     add.set_defaults(func=lambda args: run(args, lambda api: add_credential(api, args), flags=FLAGS))
 
@@ -36,7 +44,8 @@ def register(subparsers: Any) -> None:
     remove.set_defaults(func=lambda args: run(args, lambda api: remove_credential(api, args), flags=FLAGS))
 
     check = commands.add_parser(
-        "check", help="which repositories of the projects using a credential it can see (reads GitHub)"
+        "check",
+        help="which repositories (or Linear teams) of the projects using a credential it can see (reads the tracker)",
     )
     check.add_argument("name", nargs="?", help="one credential (default: every one)")
     add_json_flag(check)
@@ -59,7 +68,8 @@ def list_credentials(api: ApiClient, args: argparse.Namespace) -> int:
 
 
 def add_credential(api: ApiClient, args: argparse.Namespace) -> int:
-    body: dict[str, Any] = {"kind": "app" if args.app_id else "token", "secretArn": args.secret_arn}
+    kind = args.kind or ("app" if args.app_id else "token")
+    body: dict[str, Any] = {"kind": kind, "secretArn": args.secret_arn}
     if args.app_id:
         body["appId"] = args.app_id
     saved = api.put_credential(args.name, body)

@@ -300,3 +300,22 @@ def test_credentials_check_of_an_unknown_credential_exits_1_naming_it(registered
     assert (code, out) == (1, "")
     assert err.splitlines()[0] == "intake: refused (HTTP 404): no credential named 'nobody' is registered"
     assert "Traceback" not in err
+
+
+def test_credentials_add_registers_linear_kinds_and_keeps_an_oauth_apps_secret_where_intake_may_write(
+    cli: Served,
+) -> None:
+    # GIVEN a Linear API key's secret, and an OAuth app's tokens stored outside and inside linear-oauth/
+    key_arn = store_secret("intake-test/linear-key", "lin_api_cliTestKey0123456789")
+    tokens = json.dumps({"accessToken": "a", "refreshToken": "r", "clientId": "c", "clientSecret": "s"})
+    outside = store_secret("intake-test/linear-app", tokens)
+    inside = store_secret("intake-test/linear-oauth/app", tokens)
+    # WHEN each is added with its kind
+    key = cli.run("credentials", "add", "lin", "--kind", "linear-api-key", "--secret-arn", key_arn)
+    refused = cli.run("credentials", "add", "lin-app", "--kind", "linear-oauth", "--secret-arn", outside)
+    app = cli.run("credentials", "add", "lin-app", "--kind", "linear-oauth", "--secret-arn", inside)
+    # THEN the key and the app under linear-oauth/ are registered with their kinds; the app elsewhere
+    # is refused in one sentence naming where it must be (the only secrets intake may rewrite)
+    assert key[0] == 0 and key[1].startswith("registered credential lin (linear-api-key)"), key[2]
+    assert refused[0] == 1 and f"{PREFIX}linear-oauth/" in refused[2] and "Traceback" not in refused[2]
+    assert app[0] == 0 and app[1].startswith("registered credential lin-app (linear-oauth)"), app[2]
