@@ -29,6 +29,7 @@ GROUPS = (
     "credentials",
     "acknowledge",
     "pickup",
+    "linear_steady_state",
 )
 
 
@@ -56,6 +57,8 @@ def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
         from . import acknowledge as module  # type: ignore[no-redef]
     elif group == "pickup":
         from . import pickup as module  # type: ignore[no-redef]
+    elif group == "linear_steady_state":
+        from . import linear_steady_state as module  # type: ignore[no-redef]
     else:
         raise ValueError(group)
     return module.run, dict(module.TARGETS)
@@ -106,6 +109,7 @@ _EXTRA = {
     "rate_limit": ("steady_units", "steady_naive_units", "steady_ratio_vs_naive"),
     "fanout": ("projects", "credentials", "wall_s", "floor_s", "invokes_per_s", "index_read_s", "end_to_end_wall_s"),
     "pickup": ("outage_pickup_p95_today_s", "outage_pickup_p95_before_s"),
+    "linear_steady_state": ("poll_complexity_points", "poll_writes_per_tick_mean", "bulk_poll_writes_per_tick_max"),
     "cold_import": ("ratio_vs_boto3", "boto3_ms", "api_ms", "api_first_get_ms"),
     "memory": ("rss_before_poll_mb", "pages"),
     "pacing": ("capacity_projects_at_600", "capacity_projects_at_900", "unpaced_refusals_total"),
