@@ -144,11 +144,12 @@ class Demo:
             f"the issue a guest labelled 'agent' ({', '.join(guests)}) started nothing",
         )
         self.check(len(self.stack.linear.requests) == 1, "one GraphQL request to Linear for the project")
-        self.step("9. the CLI: the ledger by canonical id (the issue's UUID), a session with its identifier")
-        self.cli("sessions", "list", LINEAR_PROJECT)
-        first = sample.issues[0]
-        shown = self.cli("sessions", "show", LINEAR_PROJECT, sample.canonical_id(first))
-        self.check(first.identifier in shown, f"`sessions show` names {first.identifier}")
+        self.step("9. the CLI names each Linear session by its identifier (ENG-1) beside its canonical id")
+        listing = self.cli("sessions", "list", LINEAR_PROJECT).splitlines()
+        for issue in sample.current():
+            if sample.canonical_id(issue) in expected:
+                row = next((line for line in listing if sample.canonical_id(issue) in line), "")
+                self.check(issue.identifier in row, f"{issue.identifier} beside {sample.canonical_id(issue)}")
         return expected
 
     def create_linear_project(self, sample: Any) -> None:

@@ -346,7 +346,8 @@ class LocalStack:
         """
         env = {name: os.environ[name] for name in _SAM_ENV_NAMES if name in os.environ}
         env["AWS_ENDPOINT_URL"] = self.aws_endpoint
-        env["GITHUB_TOKEN_SECRET_ARN"] = self._github_token_secret()
+        env["GITHUB_TOKEN_SECRET_ARN"] = self._key_secret("GITHUB_TOKEN", "intake-local/github-token")
+        env["LINEAR_API_KEY_SECRET_ARN"] = self._key_secret("LINEAR_API_KEY", "intake-local/linear-api-key")
         address = self.options.container_address
         if address is not None:
             from .relay import Relay
@@ -384,20 +385,20 @@ class LocalStack:
         self._stops.append(held.release)
         return True
 
-    def _github_token_secret(self) -> str:
-        """The ARN of a secret in the embedded AWS holding GITHUB_TOKEN, for containers.
+    def _key_secret(self, variable: str, name: str) -> str:
+        """The ARN of a secret `name` in the embedded AWS holding the environment's `variable`
+        (GITHUB_TOKEN, LINEAR_API_KEY) for containers; "" when it is not set.
 
-        In-process handlers read GITHUB_TOKEN; a function in a container reads its token from
-        Secrets Manager as deployed. The secret is written outside moto's recording, so the
-        token never reaches the state directory on disk.
+        In-process handlers read the variable; a function in a container reads its default
+        credential from Secrets Manager as deployed. The secret is written outside moto's
+        recording, so the token never reaches the state directory on disk.
         """
         import boto3
 
-        token = os.environ.get("GITHUB_TOKEN")
+        token = os.environ.get(variable, "").strip()
         if not token:
             return ""
         secrets = boto3.client("secretsmanager")
-        name = "intake-local/github-token"
         with _not_recorded(self.options.state_dir is not None):
             try:
                 arn: str = secrets.create_secret(Name=name, SecretString=token)["ARN"]
@@ -780,6 +781,7 @@ _SAM_ENV_NAMES = (
     "TABLE_NAME",
     "QUEUE_URL",
     "GITHUB_API_URL",
+    "LINEAR_API_URL",
     "SESSION_BACKEND",
     "SESSION_WEBHOOK_URL",
     "SESSION_WEBHOOK_SECRET_ARN",

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import requests
 from test_local_restart import Run
@@ -173,11 +174,6 @@ def test_a_linear_failure_and_pause_are_said_in_linear_s_name(stack: LocalStack)
     assert any(line.startswith("Linear credential paused until ") for line in lines), lines
 
 
-@pytest.mark.xfail(
-    reason="issue 28, CLI part: `intake sessions list` has no identifier column yet (the API answers each "
-    "session's `identifier`; the table shows only the canonical id)",
-    strict=False,
-)
 def test_the_cli_lists_each_linear_session_with_its_identifier(
     stack: LocalStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -193,6 +189,16 @@ def test_the_cli_lists_each_linear_session_with_its_identifier(
         if sample.canonical_id(issue) in sample.eligible():
             row = next(line for line in out.splitlines() if sample.canonical_id(issue) in line)
             assert issue.identifier in row, out
+
+
+def test_sam_local_invoke_gets_the_linear_stand_in_and_its_key_through_a_secret(stack: LocalStack) -> None:
+    # GIVEN the local stack started offline WHEN `sam local invoke --env-vars` would read the file it wrote
+    written = json.loads(stack.sam_env_file.read_text())["Parameters"]
+    # THEN functions in containers poll the Linear stand-in, with the key through a secret as deployed
+    assert written["LINEAR_API_URL"] == stack.linear.url
+    assert SAMPLE_KEY not in stack.sam_env_file.read_text()
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=written["LINEAR_API_KEY_SECRET_ARN"])
+    assert secret["SecretString"] == SAMPLE_KEY
 
 
 def test_offline_takes_the_developers_own_linear_key_too(tmp_path: Path) -> None:
