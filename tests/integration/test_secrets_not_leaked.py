@@ -140,3 +140,40 @@ def test_webhook_key_never_appears_in_status_report_answers_logs_or_the_ledger(
     out, err = capfd.readouterr()
     assert SECRET not in out + err
     assert SECRET not in json.dumps(api.scan())
+
+
+def test_linear_key_and_oauth_tokens_never_appear_in_logs_the_table_or_a_failure(
+    aws: dict[str, Any], github: Any, capfd: pytest.CaptureFixture[str], logs: Everything
+) -> None:
+    from harness import LINEAR_KEY, Pipeline
+
+    from intake_dev.fake_linear import FakeLinear
+    from tracker_intake.adapters.linear_http import OAuthApp, OAuthTokens
+
+    # GIVEN a Linear project polled with a key, through a refusal, an outage and a rate limit
+    with FakeLinear() as linear:
+        linear.add_team("ENG")
+        linear.add_user("mia@acme.test")
+        linear.add_api_key(LINEAR_KEY, user="mia@acme.test")
+        linear.add_issue("ENG", "crash", labels=["agent"], creator="mia@acme.test")
+        pipe = Pipeline(aws, github, linear=linear)
+        pipe.create_project("app", provider="linear", team="ENG", labels=["agent"], backlog="all")
+        pipe.poll("app")
+        linear.fail_next(3, status=502)
+        pipe.clock.advance(60)
+        pipe.poll("app")
+        pipe.clock.advance(600)
+        linear.set_remaining(LINEAR_KEY, requests=0)
+        pipe.poll("app")
+        # ... and an OAuth app whose refresh Linear refuses
+        tokens = OAuthTokens("lin_oauth_accessSecret123456", "lin_refresh_secret123456", "client", "clientSecret42")
+        app = OAuthApp(tokens, token_url=linear.token_url)
+        with pytest.raises(Exception) as refused:
+            app.refresh()
+        # WHEN everything it printed, logged and stored is read
+        table = aws["dynamodb"].scan(TableName=aws["table_name"])["Items"]
+    out, err = capfd.readouterr()
+    seen = "\n".join([out, err, *logs.lines, json.dumps(table), str(refused.value), repr(app)])
+    # THEN neither the key nor any token is in it
+    for secret in (LINEAR_KEY, tokens.access_token, tokens.refresh_token, tokens.client_secret):
+        assert secret not in seen
