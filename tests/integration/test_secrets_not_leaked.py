@@ -175,5 +175,5 @@ def test_linear_key_and_oauth_tokens_never_appear_in_logs_the_table_or_a_failure
     out, err = capfd.readouterr()
     seen = "\n".join([out, err, *logs.lines, json.dumps(table), str(refused.value), repr(app)])
     # THEN neither the key nor any token is in it
-    for secret in (LINEAR_KEY, tokens.access_token, tokens.refresh_token, tokens.client_secret):
+    for secret in (LINEAR_KEY, tokens.access_token, tokens.refresh_token or "?", tokens.client_secret):
         assert secret not in seen
