@@ -161,3 +161,18 @@ def test_complexity_pacing_keeps_a_shared_key_under_its_budget(aws: dict[str, An
     spent = sum(r.complexity or 0 for r in log)
     assert spent <= 20_000 * 3  # two hours' refill and the full bucket it started with
     assert all(pipe.project(f"p{n}").poll.primary_costs for n in range(12))
+
+
+def test_a_linear_poll_counts_its_queries_as_linear_requests(
+    pipe: Pipeline, linear: FakeLinear, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a Linear project
+    _add(linear, "a")
+    _project(pipe)
+    capsys.readouterr()
+    # WHEN it is polled (its metrics printed as Lambda prints them, EMF on standard output)
+    pipe.poll("app")
+    out = capsys.readouterr().out
+    # THEN its query is counted as a Linear request, not a GitHub one
+    assert '"LinearRequests":[1.0]' in out
+    assert "GitHubRequests" not in out

@@ -48,10 +48,12 @@ def record_poll_counts(metrics: Metrics, outcome: PollOutcome) -> None:
         metrics.add_metric("ClaimsRecovered", MetricUnit.Count, outcome.claims_recovered)
     if outcome.backoff_entered:
         metrics.add_metric("BackoffsEntered", MetricUnit.Count, 1)
+    # Each tracker's requests apart: Linear's queries spend another credential's buckets.
+    linear = outcome.provider == "linear"
     if outcome.requests:
-        metrics.add_metric("GitHubRequests", MetricUnit.Count, outcome.requests)
+        metrics.add_metric("LinearRequests" if linear else "GitHubRequests", MetricUnit.Count, outcome.requests)
     if outcome.retries:
-        metrics.add_metric("GitHubRetries", MetricUnit.Count, outcome.retries)
+        metrics.add_metric("LinearRetries" if linear else "GitHubRetries", MetricUnit.Count, outcome.retries)
     if outcome.members_without_write:
         # An organisation member's matching issue, skipped: GitHub says they may not write.
         metrics.add_metric("IssuesSkippedMemberWithoutWrite", MetricUnit.Count, outcome.members_without_write)

@@ -112,6 +112,8 @@ class PollOutcome:
     write_checks: int = 0
     members_without_write: int = 0
     writes_unchecked: int = 0
+    # The tracker polled (its metrics are named for it).
+    provider: str = "github"
 
     @property
     def requests(self) -> int:
@@ -183,6 +185,7 @@ def poll_project(
         return PollOutcome(project_id, PollResult.CREDENTIAL_PAUSED, backoff_until=paused)
 
     run = _PollRun(ctx, record, EligibilityRule.of(intake), intake.max_sessions_per_poll, now, deadline)
+    run.outcome.provider = query.provider
     run.max_requests = max_requests
     run.max_retries = _retries_granted(max_requests, max_retries)
     run.backlog = intake.backlog
