@@ -741,10 +741,10 @@ def _dispatch_notes(dispatch: dict[str, Any], requests_per_minute: int) -> str:
         )
     paused = dispatch.get("skippedBudget", 0)
     if paused:
-        notes += f" ({paused} skipped: the GitHub credential is paused by a rate limit)"
+        notes += f" ({paused} skipped: their credential is paused by a rate limit)"
     deferred = dispatch.get("deferred", 0)
     if deferred:
-        notes += f" ({deferred} deferred: over the budget of {requests_per_minute} GitHub requests a minute)"
+        notes += f" ({deferred} deferred: over their credential's budget of {requests_per_minute} requests a minute)"
     return notes
 
 

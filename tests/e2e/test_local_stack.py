@@ -242,7 +242,7 @@ def test_local_stack_github_requests_per_minute_flag_defers_projects_beyond_it(
         os.environ.update(saved)
     # THEN one project was polled, the other deferred, and both the terminal and the API say so
     assert len(report.polls) == 1 and report.dispatch["deferred"] == 1
-    assert any("1 deferred: over the budget of 1 GitHub requests a minute" in line for line in lines), lines
+    assert any("1 deferred: over their credential's budget of 1 requests a minute" in line for line in lines), lines
     assert code == 0 and json.loads(out)["intake"]["deferredSince"] is not None
 
 
