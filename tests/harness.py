@@ -9,6 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from fakes import LaunchLedgerOver
+
 from intake_dev.call_counter import CallCounter
 from intake_dev.clock import FixedClock
 from intake_dev.fake_github import FakeGitHub
@@ -24,7 +26,7 @@ from tracker_intake.domain.config import ProjectConfig
 from tracker_intake.domain.dispatch import DispatchContext
 from tracker_intake.domain.poll import PollContext
 from tracker_intake.domain.ports import SessionQueue
-from tracker_intake.domain.records import Claim, ProjectRecord
+from tracker_intake.domain.records import Acknowledgement, AckState, Claim, ProjectRecord
 from tracker_intake.domain.session import SessionRequest
 from tracker_intake.settings import LauncherSettings, PollerSettings
 from tracker_intake.wiring import build_credentials, build_launch_context, build_poll_context
@@ -252,3 +254,19 @@ class Launcher:
             if failed:
                 return failed
         return failed
+
+
+class LauncherDied(Exception):
+    """The launcher's container died here."""
+
+
+class CrashingLedger(LaunchLedgerOver):
+    """The launcher's ledger, dying once on the write that records the acknowledgement done."""
+
+    crashed = False
+
+    def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
+        if ack.state is AckState.DONE and not self.crashed:
+            self.crashed = True
+            raise LauncherDied("the launcher died between the comment and its record")
+        return super().save_ack(claim, ack, expected_version)

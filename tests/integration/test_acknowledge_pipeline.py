@@ -9,12 +9,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fakes import LaunchLedgerOver
-from harness import TOKEN, Launcher, Pipeline
+from harness import TOKEN, CrashingLedger, Launcher, Pipeline
 
 from intake_dev.fake_github import FakeGitHub, RecordedRequest
 from tracker_intake.adapters.dynamodb import DynamoStore
-from tracker_intake.domain.records import Acknowledgement, AckState, Claim, ClaimStatus
+from tracker_intake.domain.records import Acknowledgement, AckState, ClaimStatus
 
 ISSUE = "github:acme/app#1"
 
@@ -108,22 +107,6 @@ def test_a_refused_write_is_recorded_and_the_session_still_launches(aws: dict[st
     assert ack.state is AckState.REFUSED
     assert ack.detail is not None and "403" in ack.detail and "personal access token" in ack.detail
     assert github.repo("acme/app").comments(1) == []
-
-
-class LauncherDied(Exception):
-    """The launcher's process ending mid-way: not an IntakeError, so nothing in intake catches it."""
-
-
-class CrashingLedger(LaunchLedgerOver):
-    """The launcher's ledger, dying once on the write that records the acknowledgement done."""
-
-    crashed = False
-
-    def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
-        if ack.state is AckState.DONE and not self.crashed:
-            self.crashed = True
-            raise LauncherDied("the launcher died between the comment and its record")
-        return super().save_ack(claim, ack, expected_version)
 
 
 def test_a_crash_between_the_comment_and_its_record_leaves_one_comment(aws: dict[str, Any], github: FakeGitHub) -> None:

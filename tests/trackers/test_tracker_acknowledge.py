@@ -8,28 +8,11 @@ from typing import Any
 
 import pytest
 from boards import Board, later
-from fakes import LaunchLedgerOver
-from harness import Launcher
+from harness import CrashingLedger, Launcher
 
 from tracker_intake.adapters.dynamodb import DynamoStore
 from tracker_intake.domain.changes import release_claim
-from tracker_intake.domain.records import Acknowledgement, AckState, Claim, ClaimStatus
-
-
-class LauncherDied(Exception):
-    pass
-
-
-class CrashingLedger(LaunchLedgerOver):
-    """The launcher's ledger, dying once on the write that records the acknowledgement done."""
-
-    crashed = False
-
-    def save_ack(self, claim: Claim, ack: Acknowledgement, expected_version: int | None) -> bool:
-        if ack.state is AckState.DONE and not self.crashed:
-            self.crashed = True
-            raise LauncherDied("the launcher died between the comment and its record")
-        return super().save_ack(claim, ack, expected_version)
+from tracker_intake.domain.records import Acknowledgement, AckState, ClaimStatus
 
 
 def _launched(board: Board, issue: str, acknowledge: str, **launcher: Any) -> Launcher:
