@@ -7,15 +7,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from harness import TOKEN
+from harness import LINEAR_KEY, TOKEN
 from reliability.backend import SessionBackend
 from reliability.world import SUITE, WEBHOOK_SECRET, World
 from security.leaks import capturing_logs, leaks
 
 from intake_dev.fake_github import FakeGitHub
+from intake_dev.fake_linear import FakeLinear
 from intake_dev.functions import load_handler
 
-SECRETS = {"GitHub token": TOKEN, "webhook secret": WEBHOOK_SECRET}
+SECRETS = {"GitHub token": TOKEN, "Linear key": LINEAR_KEY, "webhook secret": WEBHOOK_SECRET}
 
 
 @pytest.fixture
@@ -25,8 +26,17 @@ def backend() -> Iterator[SessionBackend]:
 
 
 @pytest.fixture
-def world(aws: dict[str, Any], github: FakeGitHub, backend: SessionBackend) -> World:
-    return World(aws, github, backend)
+def world(
+    request: pytest.FixtureRequest, aws: dict[str, Any], github: FakeGitHub, backend: SessionBackend
+) -> Iterator[World]:
+    """The world of one tracker's column: `github` unless a test parametrizes it (indirectly) with `linear`."""
+    tracker = getattr(request, "param", "github")
+    if tracker == "github":
+        yield World(aws, github, backend)
+        return
+    assert tracker == "linear", tracker
+    with FakeLinear() as linear:
+        yield World(aws, github, backend, linear=linear)
 
 
 @pytest.fixture(autouse=True)

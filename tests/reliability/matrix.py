@@ -2,18 +2,23 @@
 
 The timeline of a case, on the harness clock:
 
-1. `warm` (only if the case asks): one ordinary tick, so claims and ETags exist; then a new
-   eligible issue lands on the subject's page 2, so the next poll reads that page again.
+1. `warm` (only if the case asks): one ordinary tick, so claims and ETags (or Linear's cursor)
+   exist; then a new eligible issue lands on the subject's tracker, so the next poll reads it.
 2. `fault`: the case's faults are armed and one tick runs. Faults that need a later call site
    (a take-over, say) fire in further `fault+N` ticks, one minute apart.
 3. `probe`: one minute later, a new issue for the healthy project, one tick, and a stray direct
-   poll of the subject if it is in backoff (a late async invoke must not reach GitHub either).
+   poll of the subject if it is in backoff (a late async invoke must not reach its tracker either).
 4. `recovery N`: the stated bound. Each step moves the clock past the subject's backoff, any
    token reset, the stale-claim threshold and the queue's visibility timeout, then ticks.
 5. The invariants are checked; then a `steady` tick and a redelivery of every message check that
-   the system settled (all 304, nothing sent, nothing launched twice).
+   the system settled (all 304 on GitHub, one query for changes on Linear, nothing sent,
+   nothing launched twice).
 
 Every tick drains the launch queue through the real launcher handler (see `World.pump`).
+
+A case runs in each tracker's column it names (`Case.trackers`): the GitHub column as it always
+was, the Linear column with the subject on the Linear stand-in (`Case.id_for` names it there).
+A case in one column only says why (`Case.only`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reliability.subjects import TRACKERS
 from reliability.world import HEALTHY, REPOS, SUBJECT, SUITE, TICK, InvariantFailed, World
 
 ArmFn = Callable[[World], None]
@@ -31,8 +37,8 @@ ArmFn = Callable[[World], None]
 class Case:
     """A row of the fault matrix."""
 
-    id: str
-    family: str  # github | dynamodb | sqs | lambda | crash-poller | crash-launcher | backend | race
+    id: str  # in the GitHub column; `id_for` names the case in the others
+    family: str  # tracker | dynamodb | sqs | lambda | crash-poller | crash-launcher | backend | race
     arm: ArmFn
     # What the fault step must show: "poll:<errorKind>", "crash", "dispatch_error", "invoke_failed",
     # "backend_fault", "ok" (the fault is absorbed without a visible error), "vanished".
@@ -46,13 +52,22 @@ class Case:
     backoff: bool = False  # the subject must be in backoff after the fault step
     resends: int = 0  # extra SendMessage calls allowed for one issue (all collapsed by FIFO dedup)
     relaunches: int = 0  # extra backend calls allowed for one issue (same Idempotency-Key)
-    rejected: tuple[str, ...] = ()  # issues the backend refuses for good: they end `failed`
+    rejected: tuple[str, ...] = ()  # titles of subject issues the backend refuses for good: they end `failed`
     closed_unseen: tuple[int, ...] = ()
     tracker_timeout: float = 2.0
     launcher_timeout: float = 2.0
-    github_faults: int = 0  # GitHub answers the case injects (each must show as `expect`)
+    tracker_faults: int = 0  # tracker answers the case injects (each must show as `expect`)
     cap: int | None = None
     verify: Callable[[World, Checks], None] | None = None  # case-specific checks after the fault
+    trackers: tuple[str, ...] = TRACKERS  # the columns the case runs in
+    only: str = ""  # why a case runs in one column only
+
+    def id_for(self, tracker: str) -> str:
+        """The case's id in a tracker's column: the GitHub column's own, `linear-...` in Linear's."""
+        if tracker == "github" or self.id.startswith(f"{tracker}-"):
+            return self.id
+        named = self.id.replace("github", tracker)
+        return named if named.startswith(f"{tracker}-") else f"{tracker}-{named}"
 
 
 class Checks:
@@ -70,12 +85,13 @@ class Checks:
 
 
 def run_case(world: World, case: Case) -> None:
+    case_id = case.id_for(world.subject.provider)
     world.tracker_timeout = case.tracker_timeout
     world.launcher_timeout = case.launcher_timeout
     world.restart()
     world.seed(max_sessions_per_poll=case.cap)
     world.closed_unseen(case.closed_unseen)
-    checks = Checks(case.id)
+    checks = Checks(case_id)
     first = "fault"
     if case.warm:
         world.step("warm")
@@ -108,9 +124,9 @@ def run_case(world: World, case: Case) -> None:
 
     check_invariants(world, case, checks, first=first, probe_issue=probe_issue)
     check_settled(world, checks)
-    faults = world.boto_faults_fired() + sum(world.launcher_crashes.fired.values()) + case.github_faults
+    faults = world.boto_faults_fired() + sum(world.launcher_crashes.fired.values()) + case.tracker_faults
     faults += world.backend_faults_fired
-    SUITE.record(case.id, faults, checks.passed, world.steps, 1 + case.recovery_ticks)
+    SUITE.record(case_id, faults, checks.passed, world.steps, 1 + case.recovery_ticks)
 
 
 def check_fault_fired(world: World, case: Case, checks: Checks) -> None:
@@ -120,9 +136,11 @@ def check_fault_fired(world: World, case: Case, checks: Checks) -> None:
     if expect.startswith("poll:"):
         kind = expect.removeprefix("poll:")
         kinds = [r.get("errorKind") for r in world.results_for(SUBJECT)]
-        checks.check("fault showed as expected", kinds.count(kind) >= max(case.github_faults, 1), kinds)
-        if case.github_faults:
-            checks.check("each injected GitHub fault showed once", kinds.count(kind) == case.github_faults, kinds)
+        checks.check("fault showed as expected", kinds.count(kind) >= max(case.tracker_faults, 1), kinds)
+        if case.tracker_faults:
+            checks.check(
+                f"each injected {world.subject.name} fault showed once", kinds.count(kind) == case.tracker_faults, kinds
+            )
     elif expect == "crash":
         checks.check("fault showed as expected", any(s.startswith("fault") for s, _ in world.crashes), world.crashes)
     elif expect == "dispatch_error":
@@ -142,6 +160,7 @@ def check_fault_fired(world: World, case: Case, checks: Checks) -> None:
 
 def check_invariants(world: World, case: Case, checks: Checks, *, first: str, probe_issue: str) -> None:
     expected, forbidden = world.expected, world.forbidden
+    rejected = {world.issue(title) for title in case.rejected}
     delivered = Counter(d.issue_id for d in world.deliveries)
     fresh_sends = Counter(s.issue_id for s in world.fifo.sends if s.delivered)
     all_sends = Counter(s.issue_id for s in world.fifo.sends)
@@ -167,11 +186,11 @@ def check_invariants(world: World, case: Case, checks: Checks, *, first: str, pr
         dict(all_sends),
     )
     # 2. launched at most once (and, once the faults stopped, exactly once)
-    launched = expected - set(case.rejected)
+    launched = expected - rejected
     checks.check(
         "every eligible issue started exactly one session",
-        all(sessions[i] == 1 for i in launched) and all(sessions[i] == 0 for i in case.rejected),
-        {i: sessions[i] for i in sorted(expected) if sessions[i] != (0 if i in case.rejected else 1)},
+        all(sessions[i] == 1 for i in launched) and all(sessions[i] == 0 for i in rejected),
+        {i: sessions[i] for i in sorted(expected) if sessions[i] != (0 if i in rejected else 1)},
     )
     checks.check("no issue started two sessions", all(n <= 1 for n in sessions.values()), dict(sessions))
     checks.check(
@@ -185,7 +204,7 @@ def check_invariants(world: World, case: Case, checks: Checks, *, first: str, pr
     checks.check(
         "every claim of an eligible issue ended launched (or failed if refused)",
         all(
-            (c := claims.get(i)) is not None and c.status.value == ("failed" if i in case.rejected else "launched")
+            (c := claims.get(i)) is not None and c.status.value == ("failed" if i in rejected else "launched")
             for i in expected
         ),
         {i: c.status if (c := claims.get(i)) else None for i in sorted(expected)},
@@ -210,14 +229,15 @@ def check_invariants(world: World, case: Case, checks: Checks, *, first: str, pr
     checks.check("healthy project got its sessions enqueued in the same ticks", on_time, world.fifo.sends)
     healthy_errors = [r.get("errorKind") for r in world.results_for(HEALTHY) if r.get("errorKind")]
     checks.check("healthy project never failed a poll", not healthy_errors, healthy_errors)
-    # 5. no GitHub request during a backoff window
+    # 5. no tracker request during a backoff window
     violations = [
         (request, window)
         for request in world.timeline
         for window in world.windows
-        if window.start < request.at < window.end and (window.project is None or request.repo == REPOS[window.project])
+        if window.start < request.at < window.end
+        and (window.project is None or request.repo == world.where(window.project))
     ]
-    checks.check("no GitHub request during a backoff window", not violations, violations)
+    checks.check(f"no {world.subject.name} request during a backoff window", not violations, violations)
     # 6. the subject recovered, nothing crashed unexpectedly, nothing dead-lettered
     state = world.observer.get_project(SUBJECT).poll
     checks.check("subject's poll state is healthy again", state.healthy(), state)
@@ -229,12 +249,14 @@ def check_invariants(world: World, case: Case, checks: Checks, *, first: str, pr
 
 
 def check_settled(world: World, checks: Checks) -> None:
-    """One more tick costs one 304 per page and sends nothing; a redelivery launches nothing."""
+    """One more tick costs one 304 per page (on Linear: one query for changes) and sends nothing;
+    a redelivery launches nothing."""
     sends = len(world.fifo.sends)
     world.step("steady", advance=TICK)
-    for project in (SUBJECT, HEALTHY):
-        statuses = [r.status for r in world.requests_in("steady", project)]
-        checks.check(f"{project} settled: every page answered 304", bool(statuses) and set(statuses) == {304}, statuses)
+    statuses = [r.status for r in world.requests_in("steady", SUBJECT)]
+    checks.check(*world.subject.settled(statuses), statuses)
+    statuses = [r.status for r in world.requests_in("steady", HEALTHY)]
+    checks.check(f"{HEALTHY} settled: every page answered 304", bool(statuses) and set(statuses) == {304}, statuses)
     checks.check("settled tick sent nothing", len(world.fifo.sends) == sends)
     calls = len(world.backend.calls)
     world.redeliver_everything()

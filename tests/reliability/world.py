@@ -1,10 +1,12 @@
-"""The reliability world: two projects on the real handlers, moto, the GitHub stand-in and a
+"""The reliability world: two projects on the real handlers, moto, the tracker stand-ins and a
 loopback session backend, with every fault hook in place and every invariant ready to check.
 
-- `subject` (acme/subject) is the project faults are aimed at. Its repository lists two pages
-  (101 + 4 issues under the `agent` filter): eligible issues on both pages, a pull request,
-  excluded, unlabelled, other-labelled and closed issues.
-- `healthy` (acme/healthy) shares the token and the tick, and must not notice the faults.
+- `subject` is the project faults are aimed at, on the world's tracker (subjects.py): acme/subject
+  on the GitHub stand-in (two pages, 101 + 4 issues under the `agent` filter) or team ENG on the
+  Linear stand-in (two pages of a full read). Eligible issues on both pages, and issues the rule
+  must leave alone (a pull request or a guest's, excluded, unlabelled, other-labelled, closed).
+- `healthy` (acme/healthy, always on GitHub) shares the tick (and, in the GitHub world, the
+  token), and must not notice the faults.
 
 Every tick runs the real dispatcher handler; its `LambdaInvoker` talks to a botocore Lambda
 client whose Invoke is answered in-process (202, then the real poller handler runs, as an
@@ -31,8 +33,10 @@ from fakes import LaunchLedgerOver
 from harness import TOKEN, Pipeline
 from reliability.aws_faults import BotoFaults, CallRule, Crash, FifoModel, _response, pk_of, sk_of
 from reliability.backend import SessionBackend
+from reliability.subjects import LABEL, GitHubSubject, LinearSubject, Subject, eligible_on_github
 
 from intake_dev.fake_github import FakeGitHub
+from intake_dev.fake_linear import FakeLinear
 from intake_dev.functions import LocalLambdaContext
 from intake_dev.moto_rigs import atomic_calls, sqs_record
 from tracker_intake.adapters.dynamodb import DynamoStore
@@ -53,8 +57,6 @@ from tracker_intake.wiring import USER_AGENT, build_dispatch_context, build_poll
 
 SUBJECT, HEALTHY = "subject", "healthy"
 REPOS = {SUBJECT: "acme/subject", HEALTHY: "acme/healthy"}
-LABEL = "agent"
-EXCLUDED = {"in-progress", "in-review"}
 WEBHOOK_SECRET = "whsec_reliabilitySuiteWebhookKey9876543210"
 POLLER_FUNCTION = "PollerFunction"
 STALE_CLAIM = timedelta(seconds=45)
@@ -66,13 +68,8 @@ RECOVERY_STEP = VISIBILITY_TIMEOUT + timedelta(seconds=1)
 
 
 def canonical(project: str, number: int) -> str:
+    """A GitHub issue's canonical id (the subject's in the GitHub world, the healthy project's always)."""
     return f"github:{REPOS[project]}#{number}"
-
-
-def eligible_on_github(issue: dict[str, Any]) -> bool:
-    """The test's own oracle of docs/design.md's eligibility rule (independent of the domain code)."""
-    names = {(label if isinstance(label, str) else label["name"]).casefold() for label in issue["labels"]}
-    return issue["state"] == "open" and "pull_request" not in issue and LABEL in names and not (names & EXCLUDED)
 
 
 # --- the suite's counters ------------------------------------------------------------------
@@ -121,7 +118,7 @@ class TimedRequest:
 
 @dataclass(frozen=True)
 class Window:
-    """No GitHub request for `project` (None: for any project on the token) in (start, end)."""
+    """No tracker request for `project` (None: for any project, all on one token) in (start, end)."""
 
     project: str | None
     start: datetime
@@ -240,17 +237,26 @@ class World:
         github: FakeGitHub,
         backend: SessionBackend,
         *,
+        linear: FakeLinear | None = None,
         tracker_timeout: float = 2.0,
         launcher_timeout: float = 2.0,
     ) -> None:
+        """`linear` given: the subject is a Linear project on that stand-in (the Linear column)."""
         self.aws = aws
         self.github = github
         self.backend = backend
-        self.pipe = Pipeline(aws, github)
+        self.pipe = Pipeline(aws, github, linear=linear)
         self.clock = self.pipe.clock
+        self.subject: Subject = GitHubSubject(github) if linear is None else LinearSubject(linear)
         self.tracker_timeout = tracker_timeout
         self.launcher_timeout = launcher_timeout
         self.token_key = token_key(TOKEN)
+        # Each credential's budget, and the projects its pause holds back (None: every project).
+        self.credentials: dict[str, str | None] = (
+            {self.token_key: None}
+            if self.subject.shares_credential_with_healthy
+            else {self.token_key: HEALTHY, self.subject.credential: SUBJECT}
+        )
         # One client per role: faults aimed at the poller never touch the launcher or the checks.
         self.dynamodb_faults = BotoFaults(self.clock)
         self.sqs_faults = BotoFaults(self.clock)
@@ -295,50 +301,62 @@ class World:
         self.pauses: list[float] = []  # retries' pauses (seconds), recorded instead of slept
         self._seen_requests = 0
         self._seen_messages: set[str] = set()
+        self._before_poll: dict[str, list[Callable[[], None]]] = {}
         self.restart()
 
     # --- seeding ---------------------------------------------------------------------------------
 
     def seed(self, *, max_sessions_per_poll: int | None = None) -> None:
-        subject = self.github.add_repo("acme", "subject")
-        subject.add_issue("eligible 1", labels=[LABEL])  # 1
-        subject.add_issue("eligible 2", labels=[LABEL, "bug"])  # 2
-        subject.add_issue("a pull request", labels=[LABEL], pull_request=True)  # 3
-        subject.add_issue("being worked on", labels=[LABEL, "in-progress"])  # 4
-        subject.add_issue("no label")  # 5
-        subject.add_issue("other label", labels=["docs"])  # 6
-        subject.add_issue("closed", labels=[LABEL], state="closed")  # 7
-        for n in range(97):  # 8..104: fill page 1 (100 listed) and spill one onto page 2
-            subject.add_issue(f"in review {n}", labels=[LABEL, "in-review"])
-        subject.add_issue("eligible on page 2", labels=[LABEL])  # 105
-        subject.add_issue("eligible on page 2 too", labels=["Agent"], assignees=["octocat"])  # 106
-        subject.add_issue("excluded on page 2", labels=[LABEL, "In-Progress"])  # 107
+        subject = self.subject.seed()
+        self.expected |= {issue for issue, eligible in subject.items() if eligible}
+        self.forbidden |= {issue for issue, eligible in subject.items() if not eligible}
         healthy = self.github.add_repo("acme", "healthy")
         healthy.add_issue("healthy 1", labels=[LABEL])
         healthy.add_issue("healthy 2", labels=[LABEL])
         healthy.add_issue("healthy pull request", labels=[LABEL], pull_request=True)
         healthy.add_issue("healthy docs", labels=["docs"])
-        for project in (SUBJECT, HEALTHY):
-            for issue in self.github.repo(REPOS[project]).issues():
-                target = self.expected if eligible_on_github(issue) else self.forbidden
-                target.add(canonical(project, issue["number"]))
+        for issue in self.github.repo(REPOS[HEALTHY]).issues():
+            target = self.expected if eligible_on_github(issue) else self.forbidden
+            target.add(canonical(HEALTHY, issue["number"]))
         extra = {} if max_sessions_per_poll is None else {"maxSessionsPerPoll": max_sessions_per_poll}
-        for project in (SUBJECT, HEALTHY):
-            self.pipe.create_project(project, repo=REPOS[project], labels=[LABEL], **extra)
+        self.pipe.create_project(SUBJECT, **self.subject.rule(), **extra)
+        self.pipe.create_project(HEALTHY, repo=REPOS[HEALTHY], labels=[LABEL], **extra)
 
     def add_issue(self, project: str, title: str) -> str:
-        number = self.github.repo(REPOS[project]).add_issue(title, labels=[LABEL])["number"]
-        issue_id = canonical(project, number)
+        if project == SUBJECT:
+            issue_id = self.subject.add_issue(title)
+        else:
+            issue_id = canonical(project, self.github.repo(REPOS[project]).add_issue(title, labels=[LABEL])["number"])
         self.expected.add(issue_id)
         self.added[project].append(issue_id)
         return issue_id
 
+    def issue(self, title: str) -> str:
+        """The canonical id of the subject's seeded issue with this title."""
+        return self.subject.issue(title)
+
     def closed_unseen(self, numbers: tuple[int, ...]) -> None:
-        """Subject issues a fault closes before any poll can list them: never to be enqueued."""
+        """Subject issues (GitHub's, by number) a fault closes before any poll can list them: never to be enqueued."""
         for number in numbers:
             issue_id = canonical(SUBJECT, number)
             self.expected.discard(issue_id)
             self.forbidden.add(issue_id)
+
+    def where(self, project: str) -> str:
+        """How the request timeline names a project's requests."""
+        return self.subject.where if project == SUBJECT else REPOS[project]
+
+    # --- faults the world arms for the trackers ---------------------------------------------------
+
+    def before_poll(self, project_id: str, action: Callable[[], None]) -> None:
+        """Run `action` once, as the project's next poller starts (before any of its requests)."""
+        self._before_poll.setdefault(project_id, []).append(action)
+
+    def after_dynamodb_call(self, site: str, action: Callable[[], None]) -> None:
+        """Run `action` once, right after the poller's next call at `site` (DYNAMODB_SITES) succeeds."""
+        rule = dynamodb_rule(site, "call_after")
+        rule.callback = action
+        self.dynamodb_faults.arm(rule)
 
     # --- wiring ----------------------------------------------------------------------------------
 
@@ -359,6 +377,7 @@ class World:
                 "QUEUE_URL": self.aws["queue_url"],
                 "GITHUB_API_URL": self.github.base_url,
                 "STALE_CLAIM_SECONDS": str(int(STALE_CLAIM.total_seconds())),
+                **self.subject.env,
             }
         )
         tracker = GitHubTracker(
@@ -373,6 +392,7 @@ class World:
             dynamodb=dynamodb or self.poll_dynamodb,
             sqs=sqs or self.poll_sqs,
             token=TOKEN,
+            linear_key=self.subject.linear_key,
             tracker=tracker,
             clock=self.clock,
             rng=lambda: 0.0,
@@ -382,13 +402,14 @@ class World:
 
     def dispatch_context(self, dynamodb: Any | None = None) -> DispatchContext:
         settings = DispatcherSettings.from_env(
-            {"TABLE_NAME": self.aws["table_name"], "POLLER_FUNCTION_NAME": POLLER_FUNCTION}
+            {"TABLE_NAME": self.aws["table_name"], "POLLER_FUNCTION_NAME": POLLER_FUNCTION, **self.subject.env}
         )
         return build_dispatch_context(
             settings,
             dynamodb=dynamodb or self.poll_dynamodb,
             lambda_client=self.lambda_client,
             token=TOKEN,
+            linear_key=self.subject.linear_key,
             clock=self.clock,
             max_concurrency=4,
         )
@@ -423,6 +444,8 @@ class World:
         # One poller handler at a time: Powertools metrics are process-wide (one container each in AWS).
         event = poller_event(project_id, max_requests, max_retries)
         with self._poll_lock:
+            for action in self._before_poll.pop(project_id, []):
+                action()
             try:
                 result = self.pipe.poll_event(event)
             except Crash as crash:
@@ -472,12 +495,13 @@ class World:
             until = self.observer.get_project(project).poll.backoff_until
             if until is not None and until + timedelta(seconds=1) > horizon:
                 horizon = until + timedelta(seconds=1)
-        budget = self.observer.get_budget(self.token_key)
-        blocked = budget.blocked_until(now) if budget is not None else None
-        if blocked is None and primary_allowance(budget, now) == 0 and budget is not None:
-            blocked = budget.reset_at  # only quiet projects poll until the reset: move past it
-        if blocked is not None and blocked + timedelta(seconds=1) > horizon:
-            horizon = blocked + timedelta(seconds=1)
+        for key in self.credentials:
+            budget = self.observer.get_budget(key)
+            blocked = budget.blocked_until(now) if budget is not None else None
+            if blocked is None and primary_allowance(budget, now) == 0 and budget is not None:
+                blocked = budget.reset_at  # only quiet projects poll until the reset: move past it
+            if blocked is not None and blocked + timedelta(seconds=1) > horizon:
+                horizon = blocked + timedelta(seconds=1)
         return horizon - now
 
     # --- SQS's part: the launch queue into the launcher handler -----------------------------------------
@@ -562,21 +586,24 @@ class World:
         for request in requests[self._seen_requests :]:
             self.timeline.append(TimedRequest(self.step_name, now, request.repo, request.status, request.path))
         self._seen_requests = len(requests)
+        for seen in self.subject.new_requests():
+            self.timeline.append(TimedRequest(self.step_name, now, seen.where, seen.status, seen.path))
         known = {(w.project, w.end) for w in self.windows}
         for project in (SUBJECT, HEALTHY):
             until = self.observer.get_project(project).poll.backoff_until
             if until is not None and until > now and (project, until) not in known:
                 self.windows.append(Window(project, now, until))
-        budget = self.observer.get_budget(self.token_key)
-        blocked = budget.blocked_until(now) if budget is not None else None
-        if blocked is not None and (None, blocked) not in known:
-            self.windows.append(Window(None, now, blocked))
+        for key, held in self.credentials.items():
+            budget = self.observer.get_budget(key)
+            blocked = budget.blocked_until(now) if budget is not None else None
+            if blocked is not None and (held, blocked) not in known:
+                self.windows.append(Window(held, now, blocked))
 
     def results_for(self, project_id: str, step: str | None = None) -> list[dict[str, Any]]:
         return [r for s, p, r in self.poll_results if p == project_id and (step is None or s == step)]
 
     def requests_in(self, step: str, project: str) -> list[TimedRequest]:
-        return [r for r in self.timeline if r.step == step and r.repo == REPOS[project]]
+        return [r for r in self.timeline if r.step == step and r.repo == self.where(project)]
 
     def delivered_in(self, step: str) -> set[str]:
         return {d.issue_id for d in self.deliveries if d.step == step}
@@ -597,6 +624,7 @@ class World:
             )
             + self.launcher_crashes.pending
             + self.backend.faults_pending
+            + sum(len(actions) for actions in self._before_poll.values())
         )
 
     @property
@@ -628,15 +656,18 @@ class World:
 # --- call sites of the poller and the dispatcher ---------------------------------------------------
 
 
+# The subject's claims in either world: the healthy project's are GitHub's, never Linear's.
+SUBJECT_CLAIMS = (f"ISSUE#github:{REPOS[SUBJECT]}#", "ISSUE#linear:")
+
+
 def _subject_claim(params: dict[str, Any]) -> bool:
-    return pk_of(params).startswith(f"ISSUE#github:{REPOS[SUBJECT]}#")
+    return pk_of(params).startswith(SUBJECT_CLAIMS)
 
 
 def _subject_batch(params: dict[str, Any]) -> bool:
     """A BatchGetItem asking for any of the subject's claims."""
-    prefix = f"ISSUE#github:{REPOS[SUBJECT]}#"
     return any(
-        key.get("pk", {}).get("S", "").startswith(prefix)
+        key.get("pk", {}).get("S", "").startswith(SUBJECT_CLAIMS)
         for request in params.get("RequestItems", {}).values()
         for key in request.get("Keys", [])
     )
@@ -673,8 +704,24 @@ DYNAMODB_SITES: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
 }
 
 
-def dynamodb_rule(site: str, action: str = "fail", *, times: int = 1, error_code: str | None = None) -> CallRule:
+# The poller's writes of its credential's budget and pause: aimed at one credential when named.
+CREDENTIAL_SITES = ("record_budget", "pause_credential")
+
+
+def _on_credential(site: Callable[[dict[str, Any]], bool], credential: str) -> Callable[[dict[str, Any]], bool]:
+    def match(params: dict[str, Any]) -> bool:
+        return site(params) and pk_of(params) == f"TOKEN#{credential}"
+
+    return match
+
+
+def dynamodb_rule(
+    site: str, action: str = "fail", *, times: int = 1, error_code: str | None = None, credential: str | None = None
+) -> CallRule:
+    """A rule at a call site; `credential` narrows a credential site to that credential's item."""
     operation, match = DYNAMODB_SITES[site]
+    if credential is not None and site in CREDENTIAL_SITES:
+        match = _on_credential(match, credential)
     return CallRule(
         site=site,
         operation=operation,
