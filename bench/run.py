@@ -30,6 +30,8 @@ GROUPS = (
     "acknowledge",
     "pickup",
     "linear_steady_state",
+    "linear_capacity",
+    "linear_pickup",
 )
 
 
@@ -59,6 +61,10 @@ def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
         from . import pickup as module  # type: ignore[no-redef]
     elif group == "linear_steady_state":
         from . import linear_steady_state as module  # type: ignore[no-redef]
+    elif group == "linear_capacity":
+        from . import linear_capacity as module  # type: ignore[no-redef]
+    elif group == "linear_pickup":
+        from . import linear_pickup as module  # type: ignore[no-redef]
     else:
         raise ValueError(group)
     return module.run, dict(module.TARGETS)
@@ -110,6 +116,14 @@ _EXTRA = {
     "fanout": ("projects", "credentials", "wall_s", "floor_s", "invokes_per_s", "index_read_s", "end_to_end_wall_s"),
     "pickup": ("outage_pickup_p95_today_s", "outage_pickup_p95_before_s"),
     "linear_steady_state": ("poll_complexity_points", "poll_writes_per_tick_mean", "bulk_poll_writes_per_tick_max"),
+    "linear_capacity": ("points_per_query", "binds", "polls_a_minute_by_requests", "polls_a_minute_by_points"),
+    "linear_pickup": (
+        "pickup_p50_100_s",
+        "pickup_p95_100_s",
+        "pickup_p50_1000_s",
+        "pickup_p95_1000_s",
+        "ratelimited_one_key",
+    ),
     "cold_import": ("ratio_vs_boto3", "boto3_ms", "api_ms", "api_first_get_ms"),
     "memory": ("rss_before_poll_mb", "pages"),
     "pacing": ("capacity_projects_at_600", "capacity_projects_at_900", "unpaced_refusals_total"),
