@@ -1,4 +1,5 @@
-"""Concurrency: eight pollers on one project at once, and two dispatcher ticks that overlap.
+"""Concurrency: eight pollers on one project at once, and two dispatcher ticks that overlap, each
+with the subject on GitHub and on Linear (the `world` fixture's trackers).
 
 Each concurrent poll gets its own adapters and boto3 clients (a container of its own) and runs
 `poll_project`, the poller handler's one call: Powertools metrics are process-wide, and in AWS
@@ -16,7 +17,9 @@ from datetime import timedelta
 from typing import Any
 
 import boto3
+import pytest
 from reliability.matrix import Case, Checks, check_invariants, check_settled
+from reliability.subjects import TRACKERS
 from reliability.world import HEALTHY, SUBJECT, SUITE, LambdaLoopback, World
 
 from tracker_intake.adapters.dynamodb import DynamoStore
@@ -59,15 +62,17 @@ def finish(world: World, case: Case, first: str) -> None:
     """The stated bound (one probe tick), then the matrix's invariants and the settled checks."""
     probe_issue = world.add_issue(HEALTHY, "arrived after the race")
     world.step("probe")
-    checks = Checks(case.id)
+    case_id = case.id_for(world.subject.provider)
+    checks = Checks(case_id)
     check_invariants(world, case, checks, first=first, probe_issue=probe_issue)
     check_settled(world, checks)
-    SUITE.record(case.id, 0, checks.passed, world.steps, 1)
+    SUITE.record(case_id, 0, checks.passed, world.steps, 1)
 
 
+@pytest.mark.parametrize("world", TRACKERS, indirect=True)
 def test_eight_pollers_on_one_project_enqueue_and_launch_each_issue_once(world: World) -> None:
-    # GIVEN the subject with 12 eligible issues on two pages and a cap that lets one poll take
-    # them all, and the healthy project beside it
+    # GIVEN the subject (on each tracker) with 12 eligible issues on two or more pages and a cap
+    # that lets one poll take them all, and the healthy project beside it
     world.seed(max_sessions_per_poll=20)
     for n in range(8):
         world.add_issue(SUBJECT, f"more work {n}")
@@ -85,6 +90,7 @@ def test_eight_pollers_on_one_project_enqueue_and_launch_each_issue_once(world: 
     finish(world, Case("concurrency-8-pollers-one-project", "concurrency", lambda w: None, "ok"), "race")
 
 
+@pytest.mark.parametrize("world", TRACKERS, indirect=True)
 def test_two_overlapping_dispatcher_ticks_enqueue_and_launch_each_issue_once(world: World) -> None:
     # GIVEN both projects, and two dispatchers whose pollers run in containers of their own
     world.seed()
@@ -95,7 +101,13 @@ def test_two_overlapping_dispatcher_ticks_enqueue_and_launch_each_issue_once(wor
         dynamodb = world.poller_client("dynamodb")
         store = DynamoStore(world.aws["table_name"], client=dynamodb)
         ctx = DispatchContext(
-            store, store, LambdaInvoker("PollerFunction", client=client), world.clock, world.token_key
+            store,
+            store,
+            LambdaInvoker("PollerFunction", client=client),
+            world.clock,
+            world.token_key,
+            # Each project's budget is its own credential's (a Linear subject's is its key's).
+            credentials=world.dispatch_context(dynamodb).credentials,
         )
         # Unpaced: with pacing, the tick that loses the race for the credential's pace item
         # dispatches nothing (tests/unit/test_dispatch.py), and this test wants both to poll.
