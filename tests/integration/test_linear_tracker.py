@@ -118,16 +118,33 @@ def test_pages_follow_the_cursor_and_the_overlap_reads_only_what_changed_since(f
     assert [len(p.issues) for p in later] == [3]
 
 
-def test_ratelimited_is_a_pause_until_the_spent_buckets_reset(fake: FakeLinear, clock: Moving) -> None:
-    # GIVEN a key whose complexity bucket is empty
-    fake.set_remaining(KEY, points=0)
-    # WHEN it reads
+def test_ratelimited_is_a_pause_until_the_query_fits_again_and_at_least_a_minute(clock: Moving) -> None:
+    # GIVEN a key whose complexity bucket (600 points an hour) is empty
+    with FakeLinear(clock=lambda: clock.at, complexity_limit=600) as slow:
+        slow.add_team("ENG")
+        slow.add_user("mia@acme.test")
+        slow.add_api_key(KEY, user="mia@acme.test")
+        slow.set_remaining(KEY, points=0)
+        # WHEN it reads, then again once the bucket has 50 points
+        with pytest.raises(PrimaryRateLimited) as empty:
+            list(_tracker(slow, clock).changes(RULE, None, None))
+        slow.set_remaining(KEY, points=50)
+        with pytest.raises(PrimaryRateLimited) as short:
+            list(_tracker(slow, clock).changes(RULE, None, None))
+        cost = int(slow.requests[0].complexity or 0)
+    # THEN each pause lasts until the bucket has leaked back the query's points (600 an hour)
+    assert cost > 50
+    assert empty.value.reset_at == clock.now() + timedelta(hours=cost / 600)
+    assert short.value.reset_at == clock.now() + timedelta(hours=(cost - 50) / 600)
+
+
+def test_a_ratelimited_pause_is_at_least_until_the_next_tick(fake: FakeLinear, clock: Moving) -> None:
+    # GIVEN a key whose request bucket is empty (one request leaks back in 2.4 seconds)
+    fake.set_remaining(KEY, requests=0)
+    # WHEN it reads THEN the pause is a minute: the next tick, which the dispatcher paces
     with pytest.raises(PrimaryRateLimited) as caught:
         list(_tracker(fake, clock).changes(RULE, None, None))
-    # THEN the pause lasts until the complexity bucket's reset, which the headers named
-    (refused,) = fake.requests
-    headers = {k.lower(): v for k, v in refused.response_headers.items()}
-    assert int(caught.value.reset_at.timestamp() * 1000) // 1000 == int(headers["x-ratelimit-complexity-reset"]) // 1000
+    assert caught.value.reset_at == clock.now() + timedelta(seconds=60)
 
 
 def test_the_tighter_bucket_binds_the_budget_in_queries_of_this_cost(fake: FakeLinear, clock: Moving) -> None:

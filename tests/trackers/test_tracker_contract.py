@@ -201,10 +201,10 @@ def test_a_rate_limited_credential_is_paused_and_asks_nothing_until_its_reset(bo
     issue = board.add("a")
     start(board)
     board.spend_budget()
-    # WHEN the project is polled, then polled again a minute later
+    # WHEN the project is polled, then polled again half a minute later
     first = board.pipe.poll("app")
     asked = board.requests()
-    later(board)
+    later(board, 30)
     second = board.pipe.poll("app")
     # THEN the credential is paused (not the project's failure), and the second poll asked nothing
     assert first["result"] == "credential_paused"

@@ -153,9 +153,9 @@ def test_a_steady_state_poll_is_one_query_that_reads_no_claim_and_writes_nothing
     store.ops.reset()
     # WHEN the next poll finds nothing new on the tracker
     result = _poll(store, feed, NOW + timedelta(minutes=10))
-    # THEN it asked from the watermark less the overlap, and read nothing but the project and the
-    # credential's budget, and wrote nothing
-    assert feed.calls[-1] == (NOW - timedelta(minutes=1) - OVERLAP, None)
+    # THEN it asked for what is newer than the watermark (the overlap has settled), and read nothing
+    # but the project and the credential's budget, and wrote nothing
+    assert feed.calls[-1] == (NOW - timedelta(minutes=1), None)
     assert result is PollResult.NOT_MODIFIED
     assert store.ops.calls == ["load_for_poll", "get_budget"]
 
@@ -273,3 +273,54 @@ def test_another_rule_is_another_scope() -> None:
     # WHEN their scopes are computed THEN they differ, and case in labels does not matter
     assert sync_scope(one) != sync_scope(replace(one, labels=("agent", "bug")))
     assert sync_scope(one) == sync_scope(replace(one, labels=("Agent",)))
+
+
+def test_the_overlap_is_re_read_until_it_settles_then_only_what_is_newer() -> None:
+    # GIVEN a project synced once, its watermark the newest ticket's updatedAt
+    store, feed = MemoryStore(), MemoryFeed()
+    _project(store)
+    newest = feed.add(1, NOW - timedelta(minutes=1))
+    _poll(store, feed)
+    # WHEN it is polled a minute later, and three minutes later
+    _poll(store, feed, NOW + timedelta(minutes=1))
+    _poll(store, feed, NOW + timedelta(minutes=3))
+    # THEN the first re-read the overlap below the watermark, the second only what is newer
+    assert feed.calls[1:] == [(newest.updated_at - OVERLAP, None), (newest.updated_at, None)]
+
+
+def test_a_bulk_edit_stamped_in_one_instant_settles_to_one_query_that_reads_nothing() -> None:
+    # GIVEN 25 matching tickets stamped in the same millisecond (a bulk edit), pages of 10, and at
+    # most 10 sessions a poll
+    store, feed = MemoryStore(), MemoryFeed(per_page=10)
+    _project(store, cap=10)
+    instant = NOW - timedelta(seconds=30)
+    for n in range(1, 26):
+        feed.add(n, instant)
+    # WHEN it is polled every minute for ten minutes (the project's record of a poll's cost
+    # settling too)
+    for minute in range(10):
+        _poll(store, feed, NOW + timedelta(minutes=minute))
+    store.ops.reset()
+    feed.calls.clear()
+    _poll(store, feed, NOW + timedelta(minutes=10))
+    # THEN every ticket has its one session, and the poll after asks once, for what is newer than
+    # the instant, reading and writing nothing
+    assert len(_sessions(store)) == 25
+    assert feed.calls == [(instant, None)]
+    assert store.ops.calls == ["load_for_poll", "get_budget"]
+
+
+def test_a_resumed_walk_keeps_what_its_first_part_read() -> None:
+    # GIVEN 15 tickets in one instant, pages of 10, at most 10 sessions a poll: the first walk stops
+    # after its first page
+    store, feed = MemoryStore(), MemoryFeed(per_page=10)
+    _project(store, cap=10)
+    for n in range(1, 16):
+        feed.add(n, NOW - timedelta(seconds=30))
+    _poll(store, feed)
+    resume = _cursor(store).resume
+    # WHEN the next poll goes on after that page and completes the walk
+    _poll(store, feed, NOW + timedelta(minutes=1))
+    # THEN the cursor's recent issues are all 15, the first part's included
+    assert resume is not None and len(resume.seen) == 10
+    assert len(_cursor(store).recent) == 15 and _cursor(store).resume is None

@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 LINEAR_GRAPHQL_URL = "https://api.linear.app/graphql"
 LINEAR_TOKEN_URL = "https://api.linear.app/oauth/token"  # noqa: S105 (an endpoint, not a secret)
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
-# Throttled without a reset header: wait a minute rather than hammer Linear.
+# Throttled: wait at least a minute (the next tick) rather than hammer Linear.
 RATELIMITED_FALLBACK_WAIT = timedelta(seconds=60)
 _MESSAGE_CAP = 200
 
@@ -245,7 +245,7 @@ class LinearClient:
         codes = _codes(errors)
         said = _message(errors)
         if "RATELIMITED" in codes:
-            reset = _throttled_until(response.headers, now)
+            reset = _throttled_until(response.headers, _int(response.headers.get("x-complexity")), now)
             return PrimaryRateLimited(reset, f"Linear rate-limited the credential until {reset:%H:%M:%S} UTC: {said}")
         if response.status_code == 401 or "AUTHENTICATION_ERROR" in codes:
             return AuthFailed(f"Linear refused the credential for {where} ({response.status_code}: {said})")
@@ -285,21 +285,17 @@ def _allowance(name: str, headers: Mapping[str, str], family: str, cost: int) ->
     )
 
 
-def _throttled_until(headers: Mapping[str, str], now: datetime) -> datetime:
-    """When the spent bucket is full enough again: its reset (the later, when both are spent)."""
-    spent = [
-        reset
-        for family in ("requests", "complexity")
-        if _int(headers.get(f"x-ratelimit-{family}-remaining")) == 0
-        and (reset := _epoch(headers.get(f"x-ratelimit-{family}-reset"))) is not None
-    ]
-    if not spent:
-        spent = [
-            reset
-            for family in ("requests", "complexity")
-            if (reset := _epoch(headers.get(f"x-ratelimit-{family}-reset"))) is not None
-        ]
-    return max([*spent, now + timedelta(seconds=1)]) if spent else now + RATELIMITED_FALLBACK_WAIT
+def _throttled_until(headers: Mapping[str, str], cost: int | None, now: datetime) -> datetime:
+    """When the query fits again: Linear's buckets leak back `limit` an hour, so a spent one holds
+    another request (or this query's points) a few seconds later, not at its reset (when it is
+    full). At least the next tick: the dispatcher paces the credential from there."""
+    waits = [RATELIMITED_FALLBACK_WAIT]
+    for family, needed in (("requests", 1), ("complexity", cost or 1)):
+        remaining = _int(headers.get(f"x-ratelimit-{family}-remaining"))
+        limit = _int(headers.get(f"x-ratelimit-{family}-limit"))
+        if remaining is not None and limit and remaining < needed:
+            waits.append(timedelta(hours=(needed - remaining) / limit))
+    return now + max(waits)
 
 
 def _unauthenticated(response: requests.Response) -> bool:

@@ -51,9 +51,6 @@ DEFAULT_STALE_CLAIM = timedelta(seconds=45)
 SECONDARY_LIMIT_MIN_PAUSE = timedelta(seconds=60)
 # A poll records the credential's primary budget once it fell by 1/this of the window.
 RECORD_STEP_SHARE = 100
-# A leaky bucket's reset (Linear's) is when it is full again, which moves a little with every
-# request: a reset this close to the recorded one is the same window, so a quiet poll writes nothing.
-RESET_DRIFT = timedelta(seconds=60)
 # A request that failed in passing (a 502, 503 or 504, a reset, a timeout) is sent again at most
 # this many times within the poll, after a pause of one to two seconds (jittered, so the
 # projects that failed together do not retry together), and only while the grant and the
@@ -303,18 +300,30 @@ def _record_rate(ctx: PollContext, seen: TokenBudget | None, outcome: PollOutcom
     rate = outcome.rate
     if rate is None or rate.remaining is None or rate.reset_at is None:
         return
-    budget = TokenBudget(ctx.token_key, rate.remaining, rate.reset_at, limit=rate.limit)
-    if not budget.supersedes(seen):
+    budget = TokenBudget(
+        ctx.token_key, rate.remaining, rate.reset_at, limit=rate.limit, refill_per_hour=rate.refill_per_hour
+    )
+    if not budget.supersedes(seen) or not _moved(seen, budget):
         return
-    if seen is not None and abs(seen.reset_at - rate.reset_at) <= RESET_DRIFT:
-        step = max((rate.limit or 0) // RECORD_STEP_SHARE, 1)
-        # Near the end of the budget every drop counts: a spent one must block the next polls.
-        if seen.remaining - rate.remaining < step and rate.remaining > step:
-            return
     try:
         ctx.budgets.record_budget(budget)
     except IntakeError as e:  # the next poll that spends records it
         log.warning("could not record the credential's budget", extra={"error_kind": e.kind})
+
+
+def _moved(seen: TokenBudget | None, budget: TokenBudget) -> bool:
+    """Whether the budget moved enough since `seen` to be worth a write: another window, or a
+    hundredth of the limit spent (every drop near the end: a spent one must block the next polls).
+    A leaky bucket (Linear's) has no window, and its reset moves with every request: only its
+    level counts, up or down, so a bucket at rest is written once."""
+    if seen is None:
+        return True
+    step = max((budget.limit or 0) // RECORD_STEP_SHARE, 1)
+    if budget.refill_per_hour is not None and seen.refill_per_hour is not None:
+        return abs(seen.remaining - budget.remaining) >= step
+    if seen.reset_at != budget.reset_at:
+        return True
+    return seen.remaining - budget.remaining >= step or budget.remaining <= step
 
 
 class _PollRun:

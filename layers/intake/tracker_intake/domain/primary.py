@@ -34,6 +34,8 @@ RESERVE_SHARE = 0.02
 # A project whose last polls got more 200s than this on average is busy: three polls in four.
 # New issues on two polls in a row (0.5), where polls are minutes apart, keep a project quiet.
 BUSY = 0.5
+# A leaky bucket's level is spread over this many ticks (an hour), on top of its refill.
+LEAKY_HORIZON_TICKS = 60
 
 
 def allowance(budget: TokenBudget | None, now: datetime) -> float | None:
@@ -45,9 +47,20 @@ def allowance(budget: TokenBudget | None, now: datetime) -> float | None:
     """
     if budget is None or budget.reset_at <= now:
         return None
-    ticks = max(math.ceil((budget.reset_at - now) / TICK), 1)
     reserve = math.ceil((budget.limit or 0) * RESERVE_SHARE)
+    if budget.refill_per_hour is not None:
+        return _leaky_allowance(budget, now, reserve)
+    ticks = max(math.ceil((budget.reset_at - now) / TICK), 1)
     return max(budget.remaining - reserve, 0) / ticks
+
+
+def _leaky_allowance(budget: TokenBudget, now: datetime, reserve: int) -> float:
+    """A leaky bucket's share of a tick (Linear's): what flows in a tick, plus what it holds spread
+    over the hour ahead. Spent at that pace the level only falls, and reaches the reserve no
+    sooner than an hour from now: at rest it is twice the refill, under load the refill."""
+    assert budget.refill_per_hour is not None
+    held = max(budget.level(now) - reserve, 0.0)
+    return held / LEAKY_HORIZON_TICKS + budget.refill_per_hour * TICK.total_seconds() / 3600
 
 
 def expected_cost(record: ProjectRecord, first_poll: int) -> float:

@@ -272,6 +272,16 @@ class TokenBudget:
     paused_until: datetime | None = None
     # `x-ratelimit-limit`: the window's whole budget (None: not said, or recorded before it was kept).
     limit: int | None = None
+    # A leaky bucket (Linear's): what flows back in an hour; `remaining` is its level when seen
+    # and `reset_at` when it is full again. None: a window (GitHub's), spent until its reset.
+    refill_per_hour: int | None = None
+
+    def level(self, now: datetime) -> float:
+        """A leaky bucket's level at `now`: full at its reset, `refill_per_hour` less an hour before."""
+        if self.refill_per_hour is None or self.limit is None:
+            return float(self.remaining)
+        missing = max((self.reset_at - now).total_seconds(), 0.0) * self.refill_per_hour / 3600
+        return max(self.limit - missing, 0.0)
 
     def supersedes(self, other: TokenBudget | None) -> bool:
         """Whether this observation replaces `other`: a later window, or less left in the same one.
@@ -285,7 +295,9 @@ class TokenBudget:
 
     def blocked_until(self, now: datetime) -> datetime | None:
         """When requests on this credential may start again, or None when they may now."""
-        spent = self.reset_at if self.remaining <= 0 and self.reset_at > now else None
+        # A leaky bucket refills as it goes: only a pause (the tracker's refusal) holds it.
+        window = self.refill_per_hour is None
+        spent = self.reset_at if window and self.remaining <= 0 and self.reset_at > now else None
         paused = self.paused_until if self.paused_until is not None and self.paused_until > now else None
         moments = [m for m in (spent, paused) if m is not None]
         return max(moments) if moments else None

@@ -39,6 +39,11 @@ DEFAULT_RECONCILE_EVERY = timedelta(hours=1)
 # (which costs a claim read, never a second session).
 MAX_RECENT = 200
 SYNC_SCOPE_PREFIX = "sync:"
+# The overlap is re-read by the polls in the minutes after the watermark moved (at least this,
+# and twice the overlap), to catch what shows up late; once it has settled, a poll asks only for
+# what is newer than the watermark, so a burst of changes stamped in one instant (a bulk edit)
+# is not read again on every poll. What shows up later still is the hourly reconcile's.
+MIN_SETTLE = timedelta(minutes=2)
 
 
 @runtime_checkable
@@ -83,11 +88,12 @@ def sync_scope(query: IssueQuery) -> str:
 @dataclass(frozen=True)
 class Resume:
     """A walk cut short: the page cursor to go on after, the lower bound it read from (None: a
-    reconcile), and the newest `updatedAt` it has seen so far."""
+    reconcile), the newest `updatedAt` it has seen so far, and what it read (`recent`'s part)."""
 
     after: str
     since: datetime | None
     newest: datetime | None
+    seen: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,15 +107,19 @@ class SyncCursor:
     # When the last reconcile completed (the poll's clock: it only paces the reconcile).
     reconciled_at: datetime | None = None
     resume: Resume | None = None
+    # When the watermark last moved (the poll's clock: it only says when the overlap has settled).
+    moved_at: datetime | None = None
 
     def plan(self, now: datetime, reconcile_every: timedelta, overlap: timedelta) -> SyncPlan:
-        """What this poll reads: the rest of a cut walk, a reconcile, or what changed since the watermark."""
+        """What this poll reads: the rest of a cut walk, a reconcile, or what changed since the
+        watermark (less the overlap, until it has settled)."""
         if self.resume is not None:
             return SyncPlan(self.resume.since, self.resume.after, reconcile=self.resume.since is None)
         due = self.reconciled_at is None or now - self.reconciled_at >= reconcile_every
         if self.watermark is None or due:
             return SyncPlan(None, None, reconcile=True)
-        return SyncPlan(self.watermark - overlap, None, reconcile=False)
+        settled = self.moved_at is not None and now - self.moved_at >= max(MIN_SETTLE, 2 * overlap)
+        return SyncPlan(self.watermark if settled else self.watermark - overlap, None, reconcile=False)
 
     def to_page(self, scope: str, credential: str | None) -> CachedPage:
         """The cursor as the page cache keeps it: under its scope, its state in the `etag` slot."""
@@ -117,12 +127,14 @@ class SyncCursor:
             "w": _iso(self.watermark),
             "r": {key: _iso(at) for key, at in self.recent.items()},
             "c": _iso(self.reconciled_at),
+            "m": _iso(self.moved_at),
         }
         if self.resume is not None:
             state["resume"] = {
                 "after": self.resume.after,
                 "since": _iso(self.resume.since),
                 "newest": _iso(self.resume.newest),
+                "seen": {key: _iso(at) for key, at in self.resume.seen.items()},
             }
         return CachedPage(scope, json.dumps(state, separators=(",", ":")), credential=credential)
 
@@ -136,11 +148,10 @@ class SyncCursor:
             resume = state.get("resume")
             return cls(
                 watermark=_at(state.get("w")),
-                recent={key: at for key, raw in dict(state.get("r") or {}).items() if (at := _at(raw)) is not None},
+                recent=_moments(state.get("r")),
                 reconciled_at=_at(state.get("c")),
-                resume=None
-                if resume is None
-                else Resume(str(resume["after"]), _at(resume.get("since")), _at(resume.get("newest"))),
+                resume=None if resume is None else _resume(resume),
+                moved_at=_at(state.get("m")),
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             return cls()  # a cursor that cannot be read costs a reconcile, never a missed issue
@@ -162,7 +173,10 @@ class SyncProgress:
         self.overlap = overlap
         self.now = now
         self.newest = cursor.resume.newest if cursor.resume is not None else None
-        self.seen: dict[str, datetime] = {}
+        # What this walk read and is done with, a resumed walk's earlier part included; and what
+        # the page being processed holds.
+        self.seen: dict[str, datetime] = dict(cursor.resume.seen) if cursor.resume is not None else {}
+        self._page: dict[str, datetime] = {}
         # The page cursor after the last page done with every page before it done too.
         self.done_after: str | None = plan.after
         self.all_done = True
@@ -175,7 +189,7 @@ class SyncProgress:
         for issue in issues:
             at = issue.updated_at
             if at is not None:
-                self.seen[issue.canonical_id] = at
+                self._page[issue.canonical_id] = at
                 self.newest = at if self.newest is None else max(self.newest, at)
             if self.plan.reconcile or at is None or self.cursor.recent.get(issue.canonical_id) != at:
                 fresh.append(issue)
@@ -185,6 +199,8 @@ class SyncProgress:
         self.pages += 1
         if done and self.all_done:
             self.done_after = page.next_url
+            self.seen.update(self._page)
+        self._page = {}
         self.all_done = self.all_done and done
 
     def committed(self, complete: bool) -> SyncCursor:
@@ -196,18 +212,31 @@ class SyncProgress:
                 watermark=watermark,
                 recent=self._recent(watermark),
                 reconciled_at=self.now if self.plan.reconcile else self.cursor.reconciled_at,
+                moved_at=self.now if watermark != self.cursor.watermark else self.cursor.moved_at,
             )
         if self.done_after is not None and self.done_after != self.plan.after:
-            return replace(self.cursor, resume=Resume(self.done_after, self.plan.since, self.newest))
+            seen = self._within(self.seen, self.newest)
+            return replace(self.cursor, resume=Resume(self.done_after, self.plan.since, self.newest, seen))
         return self.cursor
 
     def _recent(self, watermark: datetime | None) -> dict[str, datetime]:
+        return self._within({**self.cursor.recent, **self.seen}, watermark)
+
+    def _within(self, moments: Mapping[str, datetime], watermark: datetime | None) -> dict[str, datetime]:
+        """The issues read within the overlap below `watermark`, the newest `MAX_RECENT`."""
         if watermark is None:
             return {}
         floor = watermark - self.overlap
-        merged = {**self.cursor.recent, **self.seen}
-        within = sorted(((at, key) for key, at in merged.items() if at >= floor), reverse=True)
+        within = sorted(((at, key) for key, at in moments.items() if at >= floor), reverse=True)
         return {key: at for at, key in within[:MAX_RECENT]}
+
+
+def _resume(state: Mapping[str, Any]) -> Resume:
+    return Resume(str(state["after"]), _at(state.get("since")), _at(state.get("newest")), _moments(state.get("seen")))
+
+
+def _moments(raw: Any) -> dict[str, datetime]:
+    return {key: at for key, value in dict(raw or {}).items() if (at := _at(value)) is not None}
 
 
 def is_sync_scope(url: str) -> bool:

@@ -56,6 +56,9 @@ class RateLimit:
     reset_at: datetime | None = None
     resource: str | None = None
     limit: int | None = None
+    # A leaky bucket (Linear's): what flows back in an hour, `remaining` its level and `reset_at`
+    # when it is full again. None: a window, spent until its reset (GitHub's).
+    refill_per_hour: int | None = None
 
     @property
     def known(self) -> bool:
@@ -79,26 +82,35 @@ class Allowance:
 
     @property
     def requests_left(self) -> int | None:
-        """The requests of `cost` it can pay for until its reset."""
-        held = self.limit if self.leaky and self.limit is not None else self.remaining
-        return None if held is None else held // max(self.cost, 1)
+        """The requests of `cost` it holds now."""
+        return None if self.remaining is None else self.remaining // max(self.cost, 1)
+
+    @property
+    def refill_per_hour(self) -> int | None:
+        """A leaky bucket's refill in requests of `cost` an hour (its limit: limits are hourly)."""
+        if not self.leaky or self.limit is None:
+            return None
+        return self.limit // max(self.cost, 1)
+
+    def pace(self, now: datetime) -> float:
+        """The requests a second it can pay for without running dry (what the dispatcher would
+        grant, before its reserve): a window's rest spread until its reset; a leaky bucket's
+        level spread over an hour, plus its refill."""
+        assert self.requests_left is not None and self.reset_at is not None
+        if self.refill_per_hour is not None:
+            return self.requests_left / 3600 + self.refill_per_hour / 3600
+        return self.requests_left / max((self.reset_at - now).total_seconds(), 1.0)
 
 
 def binding_limit(allowances: tuple[Allowance, ...], now: datetime) -> RateLimit:
-    """A credential's limits as one budget of requests, which the dispatcher paces as it paces
-    GitHub's primary window (what is left, spread until the reset): the limit that allows the
-    fewest requests a second from `now` binds. Unknown when no limit is known."""
+    """A credential's limits as one budget of requests, which the dispatcher paces (domain/primary.py):
+    the limit that can pay for the fewest requests a second binds. Unknown when none is known."""
     known = [a for a in allowances if a.requests_left is not None and a.reset_at is not None]
     if not known:
         return RateLimit()
-
-    def rate(a: Allowance) -> float:
-        assert a.requests_left is not None and a.reset_at is not None
-        return a.requests_left / max((a.reset_at - now).total_seconds(), 1.0)
-
-    tightest = min(known, key=rate)
+    tightest = min(known, key=lambda a: a.pace(now))
     limit = None if tightest.limit is None else tightest.limit // max(tightest.cost, 1)
-    return RateLimit(tightest.requests_left, tightest.reset_at, tightest.name, limit)
+    return RateLimit(tightest.requests_left, tightest.reset_at, tightest.name, limit, tightest.refill_per_hour)
 
 
 @dataclass(frozen=True)

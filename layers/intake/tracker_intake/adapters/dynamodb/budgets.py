@@ -51,6 +51,7 @@ class DynamoBudgets:
             parse_iso(item.reset_at) if item.reset_at is not None else datetime.fromtimestamp(0, UTC),
             parse_iso(item.paused_until) if item.paused_until is not None else None,
             item.rate_limit,
+            item.refill_per_hour,
         )
 
     def record_budget(self, budget: TokenBudget) -> None:
@@ -59,6 +60,8 @@ class DynamoBudgets:
         values: dict[str, Any] = {BUDGET.remaining: budget.remaining, BUDGET.reset_at: iso(budget.reset_at)}
         if budget.limit is not None:
             values[BUDGET.rate_limit] = budget.limit
+        if budget.refill_per_hour is not None:
+            values[BUDGET.refill_per_hour] = budget.refill_per_hour
         # A refused condition means a newer observation is recorded: it stays.
         with suppress(ConditionFailed):
             self.table.update(

@@ -190,6 +190,8 @@ class BudgetItem(_Item):
     reset_at: str | None = Field(None, alias="resetAt")
     paused_until: str | None = Field(None, alias="pausedUntil")
     rate_limit: int | None = Field(None, alias="rateLimit")  # LIMIT is a DynamoDB reserved word
+    # A leaky bucket's refill an hour (Linear's); absent: a window (GitHub's).
+    refill_per_hour: int | None = Field(None, alias="refillPerHour")
 
     @field_validator("paused_until", mode="before")
     @classmethod
