@@ -88,11 +88,16 @@ def references(value: Any) -> set[str]:
 
 
 def under_stack_name(value: Any) -> bool:
-    """An ARN whose resource name is under the stack's name: `…:secret:${AWS::StackName}/*`."""
+    """An ARN whose resource name is under the stack's name: `…:secret:${AWS::StackName}/*`, or
+    a folder of it (`…:secret:${AWS::StackName}/linear-oauth/*`)."""
     if isinstance(value, dict) and set(value) == {"Fn::If"}:
         return all(under_stack_name(v) for v in value["Fn::If"][1:] if v != {"Ref": "AWS::NoValue"})
     text = value.get("Fn::Sub") if isinstance(value, dict) else None
-    return isinstance(text, str) and ":${AWS::AccountId}:" in text and text.endswith(":${AWS::StackName}/*")
+    return (
+        isinstance(text, str)
+        and ":${AWS::AccountId}:" in text
+        and re.search(r":\$\{AWS::StackName\}/(?:[a-z0-9-]+/)*\*$", text) is not None
+    )
 
 
 def own_names() -> set[str]:
