@@ -23,6 +23,7 @@ from pydantic.alias_generators import to_camel
 
 from .credentials import CREDENTIAL_NAME_PATTERN, check_credential_name
 from .errors import ConfigInvalid
+from .issue import SITE_PATTERN
 from .patterns import LOGIN_PATTERN, REPO_CHARS, WHITESPACE, schema_pattern
 
 DEFAULT_EXCLUDE_LABELS: tuple[str, ...] = ("in-progress", "in-review")
@@ -65,6 +66,17 @@ class Author(StrEnum):
     NONE = "NONE"
     GUEST = "GUEST"
     APP = "APP"
+    CUSTOMER = "CUSTOMER"
+
+
+class Reporter(StrEnum):
+    """Who reported a Jira issue, as Jira's API says it (the reporter's `accountType` and
+    `active`): a user of the site (`atlassian`), an app (`app`), or a Jira Service Management
+    portal customer (`customer`), who can be anyone the service desk lets in."""
+
+    MEMBER = "MEMBER"
+    APP = "APP"
+    CUSTOMER = "CUSTOMER"
 
 
 class Provider(StrEnum):
@@ -79,9 +91,27 @@ class Provider(StrEnum):
 SUPPORTED_PROVIDERS: tuple[Provider, ...] = (Provider.GITHUB, Provider.LINEAR)
 # On Linear, by default only full members of the workspace may start a session: not a guest, not an app.
 DEFAULT_LINEAR_AUTHORS: tuple[Creator, ...] = (Creator.MEMBER,)
+# On Jira, by default only the site's users: not an app, not a service desk's customer.
+DEFAULT_JIRA_AUTHORS: tuple[Reporter, ...] = (Reporter.MEMBER,)
 # Fields that mean something on one tracker only: a rule for another names them as refused.
 GITHUB_ONLY_FIELDS = ("repo", "memberWriteCheck")
 LINEAR_ONLY_FIELDS = ("team",)
+JIRA_ONLY_FIELDS = ("site", "project")
+FIELDS_OF: dict[str, tuple[str, ...]] = {
+    Provider.GITHUB: GITHUB_ONLY_FIELDS,
+    Provider.LINEAR: LINEAR_ONLY_FIELDS,
+    Provider.JIRA: JIRA_ONLY_FIELDS,
+}
+# The `authors` values each tracker's rule takes, and its default when the rule names none.
+AUTHORS_OF: dict[str, tuple[str, ...]] = {
+    Provider.GITHUB: tuple(AuthorAssociation),
+    Provider.LINEAR: tuple(Creator),
+    Provider.JIRA: tuple(Reporter),
+}
+DEFAULT_AUTHORS_OF: dict[str, tuple[str, ...]] = {
+    Provider.LINEAR: DEFAULT_LINEAR_AUTHORS,
+    Provider.JIRA: DEFAULT_JIRA_AUTHORS,
+}
 
 # An issue's text becomes an agent's prompt, and the agent can push: by default only the owner,
 # collaborators and members of the owning organisation may start a session, and a member only
@@ -153,9 +183,14 @@ LABEL_PATTERN = rf"{_LABEL_EDGE}(?:[^,\x00-\x1f\x7f]{{0,48}}{_LABEL_EDGE})?"
 # An email address, as Linear names an assignee: one '@', no whitespace, no control character.
 EMAIL_PATTERN = rf"[^@{WHITESPACE}\x00-\x1f\x7f]{{1,64}}@[^@{WHITESPACE}\x00-\x1f\x7f]{{1,189}}"
 # '*' (anyone), 'none' (nobody), a GitHub login or (on Linear) an email, never another spelling of 'none'.
-ASSIGNEE_PATTERN = rf"\*|none|(?![Nn][Oo][Nn][Ee]$){LOGIN_PATTERN}|{EMAIL_PATTERN}"
+# An Atlassian account id: 24 letters and digits, or `<number>:<uuid>`.
+ACCOUNT_ID_PATTERN = r"[A-Za-z0-9]{24}|[0-9]{1,10}:[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
+ASSIGNEE_PATTERN = rf"\*|none|(?![Nn][Oo][Nn][Ee]$){LOGIN_PATTERN}|{EMAIL_PATTERN}|{ACCOUNT_ID_PATTERN}"
 # A Linear team's key (`ENG`): letters and digits, matched ignoring case as Linear's filter does.
 TEAM_PATTERN = r"[A-Za-z0-9]{1,16}"
+# A Jira project's key: an upper-case letter, then upper-case letters, digits or '_' (Jira's
+# default rule), 2-10 characters.
+PROJECT_KEY_PATTERN = r"[A-Z][A-Z0-9_]{1,9}"
 PROJECT_ID_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?"
 # `scheme://user:password@` in a remote URL ('git@' is the SSH user, not a credential).
 _CREDENTIALS = rf"://(?!git@)[^/@{WHITESPACE}]*@"
@@ -184,6 +219,9 @@ _LABEL = re.compile(LABEL_PATTERN)
 _ASSIGNEE = re.compile(ASSIGNEE_PATTERN)
 _EMAIL = re.compile(EMAIL_PATTERN)
 _TEAM = re.compile(TEAM_PATTERN)
+_ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN)
+_PROJECT_KEY = re.compile(PROJECT_KEY_PATTERN)
+_SITE = re.compile(SITE_PATTERN)
 _PROJECT_ID = re.compile(PROJECT_ID_PATTERN)
 _HAS_CREDENTIALS = re.compile(_CREDENTIALS)
 
@@ -250,8 +288,39 @@ def check_assignee(value: str) -> str:
     raise ValueError(f"{value[:60]!r} is not a GitHub login, an email (Linear), '*' (anyone) or 'none'")
 
 
+def _linear_rule(team: str | None, person: str | None) -> None:
+    if team is None:
+        raise ValueError("team: a Linear rule needs the team's key (such as ENG)")
+    if person is not None and not is_email(person):
+        raise ValueError(f"assignee: on Linear, name the assignee by email, not {person[:60]!r}")
+
+
+def _jira_rule(site: str | None, project: str | None, person: str | None) -> None:
+    if site is None:
+        raise ValueError("site: a Jira rule needs the site's host name (such as acme.atlassian.net)")
+    if project is None:
+        raise ValueError("project: a Jira rule needs the project's key (such as PROJ)")
+    if person is not None and not (is_email(person) or _ACCOUNT_ID.fullmatch(person)):
+        raise ValueError(f"assignee: on Jira, name the assignee by account id or email, not {person[:60]!r}")
+
+
 def is_email(value: str) -> bool:
     return _EMAIL.fullmatch(value) is not None
+
+
+def check_site(value: str) -> str:
+    if not _SITE.fullmatch(value):
+        raise ValueError(f"{value[:80]!r} is not a Jira site's host name in lower case, such as acme.atlassian.net")
+    return value
+
+
+def check_project_key(value: str) -> str:
+    if not _PROJECT_KEY.fullmatch(value):
+        raise ValueError(
+            f"{value[:20]!r} is not a Jira project key: an upper-case letter, then 1-9 upper-case letters, "
+            "digits or '_', such as PROJ"
+        )
+    return value
 
 
 def check_team(value: str) -> str:
@@ -322,6 +391,14 @@ PROVIDER_DESCRIPTION = (
     f"tracker refuses the other's fields by name: {_listed(GITHUB_ONLY_FIELDS)} are GitHub's, "
     f"{_listed(LINEAR_ONLY_FIELDS)} Linear's."
 )
+SITE_DESCRIPTION = (
+    "Jira only, and required there: the site's host name (`acme.atlassian.net`), which names the site in "
+    "canonical ids (`jira:<site>/<id>`) and links."
+)
+PROJECT_DESCRIPTION = (
+    "Jira only, and required there: the key of the project whose issues to take (`PROJ`). An issue moved to "
+    "another project leaves the rule; its session, if it had one, stays its only one."
+)
 TEAM_DESCRIPTION = (
     "Linear only, and required there: the key of the team whose issues to take (`ENG`), matched ignoring case. "
     "An issue moved to another team leaves the rule; its session, if it had one, stays its only one."
@@ -372,6 +449,8 @@ Label = Annotated[str, _published(LABEL_PATTERN, 1, MAX_LABEL_LENGTH), AfterVali
 Repo = Annotated[str, _published(REPO_PATTERN, 3, 140), AfterValidator(check_repo)]
 Assignee = Annotated[str, _published(ASSIGNEE_PATTERN, 1, 254), AfterValidator(check_assignee)]
 Team = Annotated[str, _published(TEAM_PATTERN, 1, 16), AfterValidator(check_team)]
+Site = Annotated[str, _published(SITE_PATTERN, 4, 253), AfterValidator(check_site)]
+ProjectKey = Annotated[str, _published(PROJECT_KEY_PATTERN, 2, 10), AfterValidator(check_project_key)]
 CredentialName = Annotated[str, _published(CREDENTIAL_NAME_PATTERN, 1, 64), AfterValidator(check_credential_name)]
 
 
@@ -404,6 +483,8 @@ class TrackerIntake(_Model):
     ] = "github"
     repo: Annotated[Repo | None, Field(description=REPO_DESCRIPTION)] = None
     team: Annotated[Team | None, Field(description=TEAM_DESCRIPTION)] = None
+    site: Annotated[Site | None, Field(description=SITE_DESCRIPTION)] = None
+    project: Annotated[ProjectKey | None, Field(description=PROJECT_DESCRIPTION)] = None
     labels: Annotated[
         list[Label],
         Field(description=LABELS_DESCRIPTION, max_length=MAX_LABELS, json_schema_extra={"uniqueItems": True}),
@@ -451,13 +532,13 @@ class TrackerIntake(_Model):
         provider = data.get("provider", Provider.GITHUB)
         if provider not in SUPPORTED_PROVIDERS:
             return data  # the provider's own rule says why
-        foreign = LINEAR_ONLY_FIELDS if provider == Provider.GITHUB else GITHUB_ONLY_FIELDS
+        foreign = [name for other, names in FIELDS_OF.items() if other != provider for name in names]
         named = {"memberWriteCheck": "member_write_check"}
         for name in foreign:
             if data.get(name) is not None or data.get(named.get(name, name)) is not None:
-                raise ValueError(f"{name}: not a field of a {provider!s:.20} rule (it is the other tracker's)")
-        if provider == Provider.LINEAR and "authors" not in data:
-            return {**data, "authors": [str(c) for c in DEFAULT_LINEAR_AUTHORS]}
+                raise ValueError(f"{name}: not a field of a {provider!s:.20} rule (it is another tracker's)")
+        if provider in DEFAULT_AUTHORS_OF and "authors" not in data:
+            return {**data, "authors": [str(c) for c in DEFAULT_AUTHORS_OF[provider]]}
         return data
 
     @model_serializer(mode="wrap")
@@ -470,25 +551,26 @@ class TrackerIntake(_Model):
 
     @model_validator(mode="after")
     def _rule_for_its_tracker(self) -> TrackerIntake:
+        person = self.assignee if self.assignee not in (None, "*", "none") else None
         if self.provider == Provider.LINEAR:
-            if self.team is None:
-                raise ValueError("team: a Linear rule needs the team's key (such as ENG)")
-            kinds: list[AuthorAssociation] | list[Creator] = list(Creator)
-            if self.assignee is not None and self.assignee not in ("*", "none") and not is_email(self.assignee):
-                raise ValueError(f"assignee: on Linear, name the assignee by email, not {self.assignee[:60]!r}")
-        else:
-            kinds = list(AuthorAssociation)
-            if self.assignee is not None and is_email(self.assignee):
-                raise ValueError(f"assignee: {self.assignee[:60]!r} is an email; GitHub names an assignee by login")
-        wrong = [str(a) for a in self.authors if str(a) not in {str(k) for k in kinds}]
+            _linear_rule(self.team, person)
+        elif self.provider == Provider.JIRA:
+            _jira_rule(self.site, self.project, person)
+        elif person is not None and not _LOGIN.fullmatch(person):
+            raise ValueError(f"assignee: {person[:60]!r} is not a GitHub login, which GitHub names an assignee by")
+        kinds = AUTHORS_OF[self.provider]
+        wrong = [str(a) for a in self.authors if str(a) not in kinds]
         if wrong:
-            allowed = _listed([str(k) for k in kinds])
-            raise ValueError(f"authors: {wrong[0]!r} is not one of {allowed} on {self.provider}")
+            raise ValueError(f"authors: {wrong[0]!r} is not one of {_listed(list(kinds))} on {self.provider}")
         return self
 
     @property
     def is_linear(self) -> bool:
         return self.provider == Provider.LINEAR
+
+    @property
+    def is_jira(self) -> bool:
+        return self.provider == Provider.JIRA
 
     @field_validator("labels", "exclude_labels")
     @classmethod

@@ -26,10 +26,15 @@ GITHUB_ID_PATTERN = rf"github:({LOGIN_PATTERN})/({REPO_CHARS}{{1,100}})#([1-9][0
 LINEAR_WORKSPACE_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
 UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 LINEAR_ID_PATTERN = rf"linear:({LINEAR_WORKSPACE_PATTERN})/({UUID_PATTERN})"
-CANONICAL_ID_PATTERN = f"{GITHUB_ID_PATTERN}|{LINEAR_ID_PATTERN}"
+# A Jira Cloud site's host name (lower-case labels: `acme.atlassian.net`), then the issue's
+# numeric id, which a move to another project does not change (its key, `PROJ-123`, does).
+SITE_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+"
+JIRA_ID_PATTERN = rf"jira:({SITE_PATTERN})/([1-9][0-9]{{0,18}})"
+CANONICAL_ID_PATTERN = f"{GITHUB_ID_PATTERN}|{LINEAR_ID_PATTERN}|{JIRA_ID_PATTERN}"
 _CANONICAL = re.compile(GITHUB_ID_PATTERN)
 _LINEAR = re.compile(LINEAR_ID_PATTERN)
-PROVIDERS = ("github", "linear")
+_JIRA = re.compile(JIRA_ID_PATTERN)
+PROVIDERS = ("github", "linear", "jira")
 
 
 def canonical_id(owner: str, repo: str, number: int) -> str:
@@ -81,8 +86,30 @@ class LinearRef:
         return linear_id(self.workspace, self.issue_id)
 
 
+@dataclass(frozen=True)
+class JiraRef:
+    """A Jira Cloud issue: its site's host name and its numeric id (the same for its whole life)."""
+
+    site: str
+    issue_id: str
+
+    provider = "jira"
+
+    @property
+    def canonical_id(self) -> str:
+        return jira_id(self.site, self.issue_id)
+
+
+def jira_id(site: str, issue_id: str) -> str:
+    """`jira:<site>/<id>`: the site's host name (lower-cased) and the issue's numeric id."""
+    value = f"jira:{site.lower()}/{issue_id}"
+    if _JIRA.fullmatch(value) is None:
+        raise ValueError(f"{site[:64]!r}/{issue_id[:20]!r} cannot be a canonical Jira issue id")
+    return value
+
+
 # An issue on any tracker, as its canonical id names it.
-TrackerRef = IssueRef | LinearRef
+TrackerRef = IssueRef | LinearRef | JiraRef
 
 
 def parse_canonical_id(value: str) -> IssueRef:
@@ -101,11 +128,17 @@ def parse_tracker_id(value: str) -> TrackerRef:
         if match is None:
             raise ValueError(f"{value[:80]!r} is not a canonical Linear issue id (linear:workspace/uuid)")
         return LinearRef(*match.groups())
+    if value.startswith("jira:"):
+        match = _JIRA.fullmatch(value)
+        if match is None:
+            raise ValueError(f"{value[:80]!r} is not a canonical Jira issue id (jira:site/id)")
+        return JiraRef(*match.groups())
     try:
         return parse_canonical_id(value)
     except ValueError:
         raise ValueError(
-            f"{value[:80]!r} is not a canonical issue id (github:owner/repo#number or linear:workspace/uuid)"
+            f"{value[:80]!r} is not a canonical issue id "
+            "(github:owner/repo#number, linear:workspace/uuid or jira:site/id)"
         ) from None
 
 
@@ -157,6 +190,8 @@ class Issue:
     # The tracker. On Linear, `owner` is the workspace's url key, `repo` the team's key and
     # `number` the identifier's number; `key` is the issue's id (the UUID the canonical id
     # holds) and `identifier` what people read (`ENG-123`), which a move to another team changes.
+    # On Jira, `owner` is the site, `repo` the project's key, `key` the numeric id and
+    # `identifier` the issue's key (`PROJ-123`), which a move to another project changes.
     provider: str = "github"
     key: str | None = None
     identifier: str | None = None
@@ -165,6 +200,8 @@ class Issue:
     def ref(self) -> TrackerRef:
         if self.provider == "linear":
             return LinearRef(self.owner, self.key or "")
+        if self.provider == "jira":
+            return JiraRef(self.owner, self.key or "")
         return IssueRef(self.owner, self.repo, self.number)
 
     @property
