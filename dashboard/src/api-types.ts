@@ -299,7 +299,7 @@ export interface components {
          * Author
          * @enum {string}
          */
-        Author: "OWNER" | "MEMBER" | "COLLABORATOR" | "CONTRIBUTOR" | "FIRST_TIME_CONTRIBUTOR" | "FIRST_TIMER" | "MANNEQUIN" | "NONE" | "GUEST" | "APP";
+        Author: "OWNER" | "MEMBER" | "COLLABORATOR" | "CONTRIBUTOR" | "FIRST_TIME_CONTRIBUTOR" | "FIRST_TIMER" | "MANNEQUIN" | "NONE" | "GUEST" | "APP" | "CUSTOMER";
         /**
          * Backlog
          * @description What switching intake on does to the issues that already match.
@@ -821,6 +821,11 @@ export interface components {
              */
             memberWriteCheck: boolean;
             /**
+             * Project
+             * @description Jira only, and required there: the key of the project whose issues to take (`PROJ`). An issue moved to another project leaves the rule; its session, if it had one, stays its only one.
+             */
+            project?: string | null;
+            /**
              * Provider
              * @description The tracker: `github` (the default) or `linear`; `jira` is named and refused until it lands. A rule for one tracker refuses the other's fields by name: `repo`, `memberWriteCheck` are GitHub's, `team` Linear's.
              * @default github
@@ -832,6 +837,11 @@ export interface components {
              * @description The repository to poll, `owner/name`; absent: derived from the project's `gitOrigin`. GitHub's character rules: no `..`, `?`, `#`, whitespace, extra `/`, or `.git` suffix.
              */
             repo?: string | null;
+            /**
+             * Site
+             * @description Jira only, and required there: the site's host name (`acme.atlassian.net`), which names the site in canonical ids (`jira:<site>/<id>`) and links.
+             */
+            site?: string | null;
             /**
              * Team
              * @description Linear only, and required there: the key of the team whose issues to take (`ENG`), matched ignoring case. An issue moved to another team leaves the rule; its session, if it had one, stays its only one.
