@@ -40,6 +40,10 @@ class _CredentialSettings(_Settings):
     # credential: a secret holding a personal API key (absent: a Linear project names its own).
     linear_api_url: str = Field(default="https://api.linear.app/graphql", alias="LINEAR_API_URL")
     linear_api_key_secret_arn: str | None = Field(default=None, alias="LINEAR_API_KEY_SECRET_ARN")
+    # One base URL for every Jira site and Atlassian's cloudId API (a stand-in's, locally; absent:
+    # each site's own), and the deployment's default Jira credential (a jira-api-token secret).
+    jira_api_url: str | None = Field(default=None, alias="JIRA_API_URL")
+    jira_api_token_secret_arn: str | None = Field(default=None, alias="JIRA_API_TOKEN_SECRET_ARN")
 
 
 class DispatcherSettings(_CredentialSettings):

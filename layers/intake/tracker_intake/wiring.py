@@ -18,6 +18,7 @@ from .domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind
 
 if TYPE_CHECKING:
     from .adapters.credentials import DeploymentCredentials, LinearDefault
+    from .adapters.jira_credentials import JiraDefault
     from .api.routes import ApiContext
     from .domain.config import ProjectConfig
     from .domain.dispatch import DispatchContext
@@ -78,6 +79,19 @@ def linear_default(settings: _CredentialSettings, key: str | None = None) -> Lin
     return LinearDefault(key=key or os.environ.get("LINEAR_API_KEY", "").strip() or None)
 
 
+def jira_default(settings: _CredentialSettings) -> JiraDefault:
+    """The deployment's default Jira credential: its secret, else JIRA_EMAIL and JIRA_API_TOKEN (locally)."""
+    from .adapters.jira_credentials import JiraDefault
+
+    if settings.jira_api_token_secret_arn:
+        return JiraDefault(
+            Credential(DEFAULT_CREDENTIAL, CredentialKind.JIRA_API_TOKEN, settings.jira_api_token_secret_arn)
+        )
+    email = os.environ.get("JIRA_EMAIL", "").strip() or None
+    token = os.environ.get("JIRA_API_TOKEN", "").strip() or None
+    return JiraDefault(email=email, token=token)
+
+
 def build_credentials(
     settings: _CredentialSettings,
     store: Any,
@@ -116,6 +130,8 @@ def build_credentials(
         read_secret=token_from_secret,
         linear=linear_default(settings, linear_key),
         write_secret=secret_to_secrets_manager,
+        jira=jira_default(settings),
+        jira_url=settings.jira_api_url,
         default_token=token,
         default_tracker=default_tracker,
         clock=clock,

@@ -28,6 +28,8 @@ from .github_app import GitHubApp
 from .github_auth import GitHubAuth, TokenAuth
 from .github_token import token_key
 from .github_writes import GitHubIssueWriter
+from .jira import JiraTracker
+from .jira_credentials import JiraCredentials, JiraDefault
 from .linear import LinearTracker
 from .linear_http import LINEAR_GRAPHQL_URL, ApiKey, LinearAuth, LinearClient, OAuthApp, OAuthTokens
 from .linear_writes import LinearIssueWriter
@@ -72,11 +74,22 @@ class DeploymentCredentials:
         registry_max_age: timedelta = REGISTRY_MAX_AGE,
         linear: LinearDefault | None = None,
         write_secret: Callable[[str, str], None] | None = None,
+        jira: JiraDefault | None = None,
+        jira_url: str | None = None,
     ) -> None:
         self._linear_default = linear or LinearDefault()
         # Keeps an OAuth app's rotated tokens in its secret (None: kept for this container only).
         self._write_secret = write_secret
         self._linear: dict[str, tuple[LinearTracker, LinearIssueWriter]] = {}
+        self._jira = JiraCredentials(
+            self._jira_spec,
+            read_secret,
+            default=jira or JiraDefault(),
+            base_url=jira_url,
+            write_secret=write_secret,
+            clock=clock,
+            user_agent=options.user_agent,
+        )
         # `default` None: the default is `default_token` (GITHUB_TOKEN, or none, locally).
         self._default = default
         self._default_token = default_token
@@ -105,6 +118,8 @@ class DeploymentCredentials:
         name = record.credential or DEFAULT_CREDENTIAL
         if _is_linear(record):
             return self._for_linear(name)
+        if _jira_site(record) is not None:
+            return self._jira.resolve(name, _jira_site(record) or "")
         spec = self._spec(name)
         _of_provider(spec, name, "github")
         if spec is None and self._default_tracker is not None:
@@ -125,6 +140,8 @@ class DeploymentCredentials:
     def key_for(self, record: ProjectRecord) -> str:
         if _is_linear(record):
             return self._linear_key(self._linear_spec(record.credential or DEFAULT_CREDENTIAL))
+        if _jira_site(record) is not None:
+            return self._jira.key(record.credential or DEFAULT_CREDENTIAL)
         spec = self._spec(record.credential or DEFAULT_CREDENTIAL)
         if spec is None or spec.kind is CredentialKind.TOKEN:
             return token_key(self._token(spec))
@@ -163,10 +180,20 @@ class DeploymentCredentials:
         if isinstance(tracker, LinearTracker):
             intake = record.config.tracker_intake
             return tracker.check_team(intake.team if intake is not None and intake.team else "")
+        if isinstance(tracker, JiraTracker):
+            intake = record.config.tracker_intake
+            return tracker.check_project(intake.project if intake is not None and intake.project else "")
         owner, name = intake_repo(record.config)
         if not isinstance(tracker, GitHubTracker):
             raise TypeError("a repository is checked with GitHub's own tracker")
         return tracker.check_repo(owner, name)
+
+    # --- Jira --------------------------------------------------------------------------------
+
+    def _jira_spec(self, name: str) -> Credential | None:
+        spec = self._spec(name)
+        _of_provider(spec, name, "jira")
+        return spec
 
     # --- Linear ------------------------------------------------------------------------------
 
@@ -320,6 +347,12 @@ class DeploymentCredentials:
                 writer = GitHubIssueWriter(options.api_url, auth, user_agent=options.user_agent, clock=self._clock)
                 self._writers[(auth.key, holder)] = writer
             return writer
+
+
+def _jira_site(record: ProjectRecord) -> str | None:
+    """The Jira site a project's rule names (None: not a Jira rule)."""
+    intake = record.config.tracker_intake
+    return intake.site if intake is not None and intake.is_jira else None
 
 
 def _is_linear(record: ProjectRecord) -> bool:

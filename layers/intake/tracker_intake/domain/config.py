@@ -653,7 +653,8 @@ class ProjectConfig(_Model):
     @model_validator(mode="after")
     def _repo_resolvable(self) -> ProjectConfig:
         intake = self.tracker_intake
-        if intake is not None and intake.enabled and intake.repo is None and not intake.is_linear:
+        github = intake is not None and not (intake.is_linear or intake.is_jira)
+        if intake is not None and intake.enabled and intake.repo is None and github:
             if self.git_origin is None:
                 raise ValueError(
                     "trackerIntake.repo: enabled intake needs a repo, or a project gitOrigin to derive it from"

@@ -29,6 +29,8 @@ SECRET_ARN_PATTERN = r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret
 # Where a `linear-oauth` credential's secret lives under the deployment's prefix: the only
 # secrets the functions may write (each refresh rotates the refresh token they hold).
 LINEAR_OAUTH_SECRETS = "linear-oauth/"
+# ... and a `jira-oauth` credential's, likewise.
+JIRA_OAUTH_SECRETS = "jira-oauth/"
 
 _NAME = re.compile(CREDENTIAL_NAME_PATTERN)
 _APP_ID = re.compile(APP_ID_PATTERN)
@@ -43,10 +45,21 @@ class CredentialKind(StrEnum):
     # A Linear OAuth app's tokens in the secret, as JSON: accessToken, refreshToken, clientId,
     # clientSecret (sent as `Bearer`, refreshed with the refresh token, which Linear rotates).
     LINEAR_OAUTH = "linear-oauth"
+    # A Jira Cloud API token in the secret, as JSON: `email` and `apiToken` (HTTP Basic against
+    # the site), or a scoped token or a service account's, `token` and `cloudId` (Bearer against
+    # api.atlassian.com/ex/jira/<cloudId>).
+    JIRA_API_TOKEN = "jira-api-token"  # noqa: S105 - a kind, not a secret
+    # A Jira OAuth 2.0 (3LO) app's tokens, as JSON: accessToken, refreshToken, clientId,
+    # clientSecret and cloudId (Bearer, refreshed, the refresh token rotated).
+    JIRA_OAUTH = "jira-oauth"
 
     @property
     def provider(self) -> str:
-        return "linear" if self in (CredentialKind.LINEAR_API_KEY, CredentialKind.LINEAR_OAUTH) else "github"
+        if self in (CredentialKind.LINEAR_API_KEY, CredentialKind.LINEAR_OAUTH):
+            return "linear"
+        if self in (CredentialKind.JIRA_API_TOKEN, CredentialKind.JIRA_OAUTH):
+            return "jira"
+        return "github"
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,11 @@ def check_secret_arn(value: str, prefix: str | None) -> str:
 def linear_key(secret: str) -> str:
     """The budget of a Linear credential: Linear limits each user (or app) by its own buckets."""
     return f"linear-{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
+
+
+def jira_key(secret: str) -> str:
+    """The budget of a Jira credential: Jira limits each token (or app) on its own."""
+    return f"jira-{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
 
 
 def app_key(app_id: str, installation_id: int | None) -> str:

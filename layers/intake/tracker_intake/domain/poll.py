@@ -38,7 +38,7 @@ from .issue import Issue, dedupe_key
 from .ports import Clock, Credentials, PermissionCache, PollClaims, PollStore, SessionQueue, TokenBudgets
 from .records import Claim, ClaimStatus, IssueSnapshot, PollState, ProjectRecord, TokenBudget
 from .session import SessionRequest
-from .sync import ChangeFeed, SyncCursor, SyncProgress, sync_scope
+from .sync import ChangeFeed, SyncCursor, SyncProgress, change_query, sync_scope
 from .tracker import DEFAULT_PAGE_CAP, CachedPage, Collaborators, IssueQuery, Page, RateLimit, Tracker
 from .write_access import Access, Verdict, WriteAccess, needs_check
 
@@ -200,10 +200,8 @@ def _target(ctx: PollContext, record: ProjectRecord, now: datetime) -> PollOutco
         return PollOutcome(record.project_id, PollResult.DISABLED)
     if record.poll.backoff_until is not None and record.poll.backoff_until > now:
         return PollOutcome(record.project_id, PollResult.IN_BACKOFF, backoff_until=record.poll.backoff_until)
-    if intake.is_linear:
-        team = intake.team or ""
-        excluded = intake.effective_exclude_labels
-        return intake, IssueQuery("", "", tuple(intake.labels), intake.assignee, "linear", team, excluded)
+    if intake.is_linear or intake.is_jira:
+        return intake, change_query(intake)
     try:
         owner, name = intake_repo(record.config)
     except ConfigInvalid as e:
@@ -350,7 +348,8 @@ class _PollRun:
         self.checks_on_spare = 0
         intake = record.config.tracker_intake
         # Only GitHub says who may write to a repository: a Linear rule checks no member's access.
-        owner, name = ("", "") if intake is not None and intake.is_linear else intake_repo(record.config)
+        github = intake is None or not (intake.is_linear or intake.is_jira)
+        owner, name = intake_repo(record.config) if github else ("", "")
         self.access = WriteAccess(
             ctx.collaborators,
             ctx.permissions,

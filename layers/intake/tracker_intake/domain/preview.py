@@ -26,7 +26,7 @@ from .errors import CredentialBusy, PrimaryRateLimited, SecondaryRateLimited, Tr
 from .issue import Issue, dedupe_key
 from .ports import ClaimsByIssue, Clock, PermissionCache, TokenBudgets
 from .records import PACE_WINDOW, Claim, ClaimStatus, Pace, TokenBudget
-from .sync import ChangeFeed
+from .sync import ChangeFeed, change_query
 from .tracker import DEFAULT_PAGE_CAP, Collaborators, IssueQuery, RateLimit, Tracker
 from .write_access import WriteAccess, check_writers
 
@@ -172,9 +172,9 @@ def _source(config: ProjectConfig, intake: TrackerIntake) -> tuple[str, str, str
     """Where the preview reads: a repository's open issues (ConfigInvalid names the field when
     there is none), or a Linear team's, every one (the rule is applied here, to say why not)."""
     if intake.is_linear:
-        team = intake.team or ""
-        checked = (*intake.labels, *intake.effective_exclude_labels)
-        return "", "", f"Linear team {team}", IssueQuery("", "", (), None, "linear", team, checked)
+        return "", "", f"Linear team {intake.team}", change_query(intake, whole_rule=True)
+    if intake.is_jira:
+        return "", "", f"Jira project {intake.project} on {intake.site}", change_query(intake, whole_rule=True)
     owner, name = intake_repo(config)
     return owner, name, f"{owner}/{name}", IssueQuery(owner, name)
 

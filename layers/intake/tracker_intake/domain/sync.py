@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
+from .config import TrackerIntake
 from .issue import Issue
 from .tracker import DEFAULT_PAGE_CAP, CachedPage, IssueQuery, Page, Retries
 
@@ -75,6 +76,18 @@ class ChangeFeed(Protocol):
         `truncated` set on the last page the cap allowed with more left. Raises a TrackerError.
         """
         ...
+
+
+def change_query(intake: TrackerIntake, *, whole_rule: bool = False) -> IssueQuery:
+    """What a tracker without ETags is asked for a rule: its team (Linear) or project (Jira, on
+    its site), labels and assignee, with the exclusions to read beside them. `whole_rule` (a
+    preview): every open issue of the team or project, the rule's labels read to say why not."""
+    checked = tuple(intake.effective_exclude_labels)
+    scope = (intake.team if intake.is_linear else intake.project) or ""
+    owner = intake.site or "" if intake.is_jira else ""
+    if whole_rule:
+        return IssueQuery(owner, "", (), None, intake.provider, scope, (*intake.labels, *checked))
+    return IssueQuery(owner, "", tuple(intake.labels), intake.assignee, intake.provider, scope, checked)
 
 
 def sync_scope(query: IssueQuery) -> str:
