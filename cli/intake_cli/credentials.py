@@ -9,7 +9,7 @@ from .api_client import ApiClient, add_json_flag, print_json, run, table
 
 # A credential's fields, by their path in the API's body, as the arguments that set them.
 FLAGS = {"name": "NAME", "kind": "--kind", "appId": "--app-id", "secretArn": "--secret-arn"}
-KINDS = ("token", "app", "linear-api-key", "linear-oauth")
+KINDS = ("token", "app", "linear-api-key", "linear-oauth", "jira-api-token", "jira-oauth")
 
 
 def register(subparsers: Any) -> None:
@@ -28,7 +28,9 @@ def register(subparsers: Any) -> None:
         description=(
             "The secret holds a GitHub token (--kind token, the default), a GitHub App's private key in PEM "
             "(--app-id; --kind app), a Linear personal API key (--kind linear-api-key), or a Linear OAuth app's "
-            "tokens as JSON: accessToken, refreshToken, clientId, clientSecret (--kind linear-oauth)."
+            "tokens as JSON: accessToken, refreshToken, clientId, clientSecret (--kind linear-oauth), a Jira API "
+            "token as JSON: email and apiToken, or a scoped token's token and cloudId (--kind jira-api-token), or "
+            "a Jira OAuth 2.0 (3LO) app's tokens as JSON, with its cloudId (--kind jira-oauth)."
         ),
     )
     add.add_argument("name", help="1-64 lower-case letters, digits and '-'")

@@ -349,10 +349,10 @@ export interface components {
             appId?: string | null;
             /**
              * Kind
-             * @description token: a GitHub token in the secret; app: a GitHub App's PEM key; linear-api-key: a Linear personal API key; linear-oauth: a Linear OAuth app's tokens as JSON (accessToken, refreshToken, clientId, clientSecret)
+             * @description token: a GitHub token in the secret; app: a GitHub App's PEM key; linear-api-key: a Linear personal API key; linear-oauth: a Linear OAuth app's tokens as JSON (accessToken, refreshToken, clientId, clientSecret); jira-api-token: JSON with email and apiToken (or a scoped token's token and cloudId); jira-oauth: a Jira OAuth 2.0 (3LO) app's tokens as JSON (accessToken, refreshToken, clientId, clientSecret, cloudId)
              * @enum {string}
              */
-            kind: "token" | "app" | "linear-api-key" | "linear-oauth";
+            kind: "token" | "app" | "linear-api-key" | "linear-oauth" | "jira-api-token" | "jira-oauth";
             /**
              * Secretarn
              * @description ARN of the Secrets Manager secret (its SecretString: the token, or the app's PEM key)
@@ -373,7 +373,7 @@ export interface components {
          * CredentialKind
          * @enum {string}
          */
-        CredentialKind: "token" | "app" | "linear-api-key" | "linear-oauth";
+        CredentialKind: "token" | "app" | "linear-api-key" | "linear-oauth" | "jira-api-token" | "jira-oauth";
         /** CredentialList */
         CredentialList: {
             default: components["schemas"]["CredentialView"];

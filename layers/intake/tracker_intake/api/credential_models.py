@@ -37,12 +37,14 @@ class CredentialBody(_In):
     """
 
     kind: Annotated[
-        Literal["token", "app", "linear-api-key", "linear-oauth"],
+        Literal["token", "app", "linear-api-key", "linear-oauth", "jira-api-token", "jira-oauth"],
         Field(
             description=(
                 "token: a GitHub token in the secret; app: a GitHub App's PEM key; linear-api-key: a Linear personal "
                 "API key; linear-oauth: a Linear OAuth app's tokens as JSON (accessToken, refreshToken, clientId, "
-                "clientSecret)"
+                "clientSecret); jira-api-token: JSON with email and apiToken (or a scoped token's token and "
+                "cloudId); jira-oauth: a Jira OAuth 2.0 (3LO) app's tokens as JSON (accessToken, refreshToken, "
+                "clientId, clientSecret, cloudId)"
             )
         ),
     ]

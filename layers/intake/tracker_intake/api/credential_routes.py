@@ -19,6 +19,7 @@ from ..domain.config import intake_repo
 from ..domain.credentials import (
     CREDENTIAL_NAME_PATTERN,
     DEFAULT_CREDENTIAL,
+    JIRA_OAUTH_SECRETS,
     LINEAR_OAUTH_SECRETS,
     Credential,
     CredentialKind,
@@ -87,10 +88,10 @@ def put_credential(ctx: Context, name: RegisteredNameParam, body: Annotated[Cred
         raise InvalidInput(
             "name", "'default' is the deployment's own credential: change it with its template parameters"
         )
-    # A Linear OAuth app's tokens are rewritten at each refresh: the functions may write only
-    # the secrets under <prefix>linear-oauth/ (template.yaml, CredentialSecretsPolicy).
-    oauth = body.kind == "linear-oauth" and ctx.secret_prefix
-    prefix = f"{ctx.secret_prefix}{LINEAR_OAUTH_SECRETS}" if oauth else ctx.secret_prefix
+    # An OAuth app's tokens are rewritten at each refresh: the functions may write only the
+    # secrets under <prefix>linear-oauth/ and <prefix>jira-oauth/ (template.yaml, CredentialSecretsPolicy).
+    folder = {"linear-oauth": LINEAR_OAUTH_SECRETS, "jira-oauth": JIRA_OAUTH_SECRETS}.get(body.kind)
+    prefix = f"{ctx.secret_prefix}{folder}" if folder and ctx.secret_prefix else ctx.secret_prefix
     try:
         arn = check_secret_arn(body.secret_arn, prefix)
     except ValueError as e:
