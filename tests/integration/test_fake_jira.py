@@ -217,6 +217,46 @@ def test_created_and_updated_use_jiras_datetime_format(jira: FakeJira) -> None:
     assert issue.updated == "2026-01-05T09:00:00.250+0000"
 
 
+def test_get_search_takes_its_parameters_in_the_query_string(jira: FakeJira) -> None:
+    # GIVEN two matching issues
+    _issue(jira, "one", labels=["agent"])
+    second = _issue(jira, "two", labels=["agent"])
+    # WHEN searched with GET, fields comma-separated
+    params = {"jql": f"{OPEN_AGENT} ORDER BY key DESC", "fields": "summary,labels", "maxResults": "1"}
+    page = requests.get(f"{jira.base_url}/rest/api/3/search/jql", params=params, auth=AUTH, timeout=5).json()
+    # THEN the first page holds the later key with the two fields, and a token
+    assert [i["key"] for i in page["issues"]] == [second.key]
+    assert set(page["issues"][0]["fields"]) == {"summary", "labels"} and page["nextPageToken"]
+
+
+def test_an_exactly_full_last_page_can_be_made_to_hand_an_empty_page() -> None:
+    # GIVEN a site whose exactly full last page is not yet known to be last, and two issues
+    with FakeJira(clock=lambda: START, full_last_page_is_last=False) as jira:
+        jira.add_project("PROJ")
+        jira.add_user(ANA)
+        jira.add_api_token(ANA, TOKEN)
+        for n in range(2):
+            _issue(jira, f"issue {n}", labels=["agent"])
+        # WHEN read two at a time
+        first = _search(jira, OPEN_AGENT, maxResults=2).json()
+        second = _search(jira, OPEN_AGENT, maxResults=2, nextPageToken=first["nextPageToken"]).json()
+    # THEN the full page hands a token and the next page is empty and last
+    assert (len(first["issues"]), first["isLast"]) == (2, False)
+    assert second == {"issues": [], "isLast": True}
+
+
+def test_labels_match_exactly_when_the_site_is_made_case_sensitive() -> None:
+    # GIVEN a case-sensitive site with an issue labelled Agent
+    with FakeJira(clock=lambda: START, labels_case_sensitive=True) as jira:
+        jira.add_project("PROJ")
+        jira.add_user(ANA)
+        jira.add_api_token(ANA, TOKEN)
+        issue = jira.add_issue("PROJ", "capital", labels=["Agent"])
+        # WHEN searched by agent and by Agent THEN only the exact case finds it
+        assert _keys(_search(jira, 'project = PROJ AND labels = "agent"', fields=["key"])) == []
+        assert _keys(_search(jira, 'project = PROJ AND labels = "Agent"', fields=["key"])) == [issue.key]
+
+
 def test_the_removed_search_endpoint_answers_410(jira: FakeJira) -> None:
     # WHEN the old search is called THEN Jira's 410 with its migration message comes back
     response = requests.get(
@@ -251,6 +291,22 @@ def test_a_change_shows_in_search_only_after_the_lag_but_at_once_by_id() -> None
     assert by_id.status_code == 200 and by_id.json()["key"] == issue.key
     assert late == [issue.key]
     assert (stale, fresh) == (["agent"], ["agent", "urgent"])
+
+
+def test_reconcile_issues_reads_the_named_issues_as_they_are_now() -> None:
+    # GIVEN a lagging site and an issue just made
+    with FakeJira(clock=lambda: START, search_lag_seconds=60) as jira:
+        jira.add_project("PROJ")
+        jira.add_user(ANA)
+        jira.add_api_token(ANA, TOKEN)
+        issue = jira.add_issue("PROJ", "fresh", labels=["agent"])
+        # WHEN searched without, then with, its id to reconcile
+        plain = _keys(_search(jira, OPEN_AGENT, fields=["key"]))
+        reconciled = _keys(_search(jira, OPEN_AGENT, fields=["key"], reconcileIssues=[int(issue.id)]))
+        too_many = _search(jira, OPEN_AGENT, reconcileIssues=list(range(1, 52)))
+    # THEN only the reconciled search has it; more than 50 ids is refused
+    assert (plain, reconciled) == ([], [issue.key])
+    assert too_many.status_code == 400
 
 
 def test_a_move_changes_the_key_keeps_the_id_and_the_old_key_still_resolves(jira: FakeJira) -> None:
@@ -329,6 +385,21 @@ def test_basic_auth_on_the_site_and_bearer_on_the_gateway(jira: FakeJira) -> Non
     assert jira.requests[1].credential is not None and tokens.access_token not in str(jira.requests)
 
 
+def test_a_scoped_token_works_only_through_the_gateway_of_this_site(jira: FakeJira) -> None:
+    # GIVEN a scoped API token
+    jira.add_api_token(ANA, "scoped-token", scoped=True)
+    scoped = (ANA, "scoped-token")
+    # WHEN used on the gateway, on the site, and on another site's cloudId
+    gateway = requests.get(f"{jira.api_url}/rest/api/3/myself", auth=scoped, timeout=5)
+    site = requests.get(f"{jira.base_url}/rest/api/3/myself", auth=scoped, timeout=5)
+    other = requests.get(f"{jira.base_url}/ex/jira/not-this-site/rest/api/3/myself", auth=scoped, timeout=5)
+    # THEN only the gateway of this site takes it
+    assert gateway.status_code == 200 and gateway.json()["emailAddress"] == ANA
+    assert site.status_code == 401 and site.text == "Client must be authenticated to access this resource."
+    assert other.status_code == 404
+    assert jira.requests[0].credential is not None and jira.requests[0].credential.startswith("scoped_token:")
+
+
 def test_project_visibility_check(jira: FakeJira) -> None:
     # WHEN a project that exists and one that does not are read THEN 200 and Jira's 404
     assert requests.get(f"{jira.base_url}/rest/api/3/project/PROJ", auth=AUTH, timeout=5).json()["key"] == "PROJ"
@@ -379,6 +450,18 @@ def test_a_spent_oauth_points_quota_is_a_429_with_every_header(jira: FakeJira) -
     assert headers["X-RateLimit-Remaining"] == "0" and int(headers["X-RateLimit-Limit"]) > 0
     assert headers["X-RateLimit-Reset"] == "2026-01-05T10:00Z" and _RESET.match(headers["X-RateLimit-Reset"])
     assert jira.requests[-1].throttled and jira.requests[-1].reason == "jira-quota-tenant-based"
+
+
+def test_an_oauth_app_near_its_quota_is_told_so(jira: FakeJira) -> None:
+    # GIVEN an OAuth app with under a fifth of its quota left
+    tokens = jira.add_oauth_app("app-1", "app-secret", user=ANA)
+    jira.set_remaining("app-1", 100)
+    bearer = {"Authorization": f"Bearer {tokens.access_token}"}
+    # WHEN it reads
+    response = requests.get(f"{jira.api_url}/rest/api/3/myself", headers=bearer, timeout=5)
+    # THEN it is answered, marked near the limit, and the read cost a point (and an object)
+    assert response.status_code == 200 and response.headers["X-RateLimit-NearLimit"] == "true"
+    assert jira.remaining("app-1") == 98
 
 
 def test_api_token_traffic_meets_only_the_burst_and_per_issue_limits() -> None:

@@ -6,16 +6,20 @@ https://support.atlassian.com/jira-software-cloud/docs/jql-operators/):
 - `project`: a key, id or name; `statusCategory`: a name (`To Do`, `In Progress`, `Done`), key
   (`new`, `indeterminate`, `done`) or id; a value the site does not have is an error
   ("The value 'X' does not exist for the field 'project'.").
-- `assignee`, `reporter`: an accountId, or an email address ("You can search by the user's full
-  name, ID, or email address"; usernames went with the GDPR changes, so this is the account's
-  email, matched ignoring case, whether or not the profile shows it). `EMPTY` is unassigned.
-- `labels`: one label per `=`. Since Jira 7.10 label search ignores case (labels were
-  "case-sensitive for all Jira versions before 7.10"); Atlassian's Cloud pages do not say, so the
-  stand-in matches ignoring case by default and `labels_case_sensitive=True` turns that off.
+- `assignee`, `reporter`: "You can search by the user's full name, ID, or email address" (the
+  fields reference, https://confluence.atlassian.com/display/JIRACORESERVER0713/Advanced+searching+-+fields+reference;
+  the Cloud page's operator examples use the accountId). Usernames went with the GDPR changes, so
+  the stand-in takes an accountId or the account's email, matched ignoring case (whether or not
+  the profile shows it). `EMPTY` is unassigned. A full name is not served.
+- `labels`: one label per `=`. Atlassian's Cloud pages do not say whether label search ignores
+  case; guides say labels were case-sensitive "for all Jira versions before 7.10". The stand-in
+  matches ignoring case by default; `labels_case_sensitive=True` makes it exact.
 - `updated`, `created`: `"yyyy/MM/dd HH:mm"`, `"yyyy-MM-dd HH:mm"`, `"yyyy/MM/dd"`, `"yyyy-MM-dd"`
-  or a period (`-5d`, `-4w 2d`, units w d h m). JQL dates have minute resolution and are read in
-  the time zone of the searching user's profile, so `updated >= "2026-01-05 09:00"` for a user in
-  Europe/Berlin means 08:00 UTC. A bad date: "Date value 'x' for field 'updated' is invalid. ...".
+  (midnight when no time is given) or a period (`-5d`, `-4w 2d`; units w d h m, not y and M).
+  JQL dates have minute resolution and are read in the time zone of the searching user's profile
+  (the fields reference: "the search results will be relative to your configured time zone"), so
+  `updated >= "2026-01-05 09:00"` for a user in Europe/Berlin means 08:00 UTC. A bad date: "Date
+  value 'x' for field 'updated' is invalid. ...".
 - `!=` and `NOT IN` do not match an empty field (the operators page: "the != operator will not
   match a field that has no value"), so `labels not in (...)` skips unlabelled issues.
 - An unknown field: "Field 'x' does not exist or you do not have permission to view it."; an

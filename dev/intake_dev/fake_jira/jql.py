@@ -191,7 +191,7 @@ class _Parser:
 
     def not_expr(self) -> Node:
         token = self.peek()
-        if token.keyword() == "NOT" or (token.kind == "op" and token.text == "!"):
+        if token.keyword() == "NOT":
             self.take()
             return Not(self.not_expr())
         if token.kind == "(":

@@ -9,7 +9,9 @@
   large number of fields ... are requested" and that the most, 5000, comes when requesting only
   `id` or `key`; with other fields the stand-in caps a page at 100 (what clients see; configurable).
 - The answer is `{"issues": [...], "nextPageToken": "...", "isLast": false}`, the token absent
-  on the last page (`isLast: true`). There is no `total`, `startAt` or `maxResults`. A token is
+  on the last page (`isLast: true`). Whether an exactly full last page already says `isLast: true`
+  the page does not say: it does here, and `full_last_page_is_last=False` makes it hand a token
+  whose page is empty instead. There is no `total`, `startAt` or `maxResults`. A token is
   opaque, tied to its JQL, and "will expire in 7 days"; a bad one is a 400.
 - The walk is keyset: a token remembers the sort position of the last issue it returned, so an
   issue changed during the walk is seen where it now sorts (with `ORDER BY updated ASC` an issue
@@ -21,7 +23,10 @@
   /rest/api/3/search/jql API. A full migration guideline is available at
   https://developer.atlassian.com/changelog/#CHANGE-2046"], "errors": {}}`.
 - A JQL error is a 400 `{"errorMessages": [...], "warningMessages": []}`.
-- Search is eventually consistent (`workspace`): it reads `Workspace.indexed`, not the live issue.
+- Search is eventually consistent (`workspace`): it reads `Workspace.indexed`, not the live issue,
+  except for the issues named in `reconcileIssues` (numeric ids, at most 50; POST: a list, GET:
+  comma-separated), which are matched and rendered as they are now ("Strong consistency issue ids
+  to be reconciled with search results", the request's `reconcileIssues`). More than 50 is a 400.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ DEFAULT_MAX_RESULTS = 50
 MAX_RESULTS_WITH_FIELDS = 100
 MAX_RESULTS_IDS_ONLY = 5000
 TOKEN_LIFETIME_MS = 7 * 24 * 3600 * 1000
+MAX_RECONCILE = 50
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class SearchRequest:
     fields: list[str] | None
     max_results: int | None
     next_page_token: str | None
+    reconcile: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,8 @@ def read_request(method: str, query: str, body: bytes) -> SearchRequest | Respon
         fields = [f.strip() for value in params.get("fields", []) for f in value.split(",") if f.strip()]
         raw: dict[str, Any] = {k: v[-1] for k, v in params.items()}
         raw["fields"] = fields or None
+        reconcile = [r.strip() for value in params.get("reconcileIssues", []) for r in value.split(",") if r.strip()]
+        raw["reconcileIssues"] = reconcile or None
     else:
         try:
             raw = json.loads(body or b"{}")
@@ -99,7 +108,13 @@ def _validated(raw: dict[str, Any]) -> SearchRequest | Response:
             max_results = int(max_results)
         except (TypeError, ValueError):
             return error_response(400, [f"The value '{max_results}' for maxResults is not a number."])
-    return SearchRequest(jql, fields, max_results, token if isinstance(token, str) and token else None)
+    reconcile = raw.get("reconcileIssues") or []
+    if not isinstance(reconcile, list) or not all(str(i).isdigit() for i in reconcile):
+        return error_response(400, ["reconcileIssues must be a list of issue ids."])
+    if len(reconcile) > MAX_RECONCILE:
+        return error_response(400, [f"reconcileIssues accepts at most {MAX_RECONCILE} issue ids."])
+    page_token = token if isinstance(token, str) and token else None
+    return SearchRequest(jql, fields, max_results, page_token, frozenset(str(i) for i in reconcile))
 
 
 def _strings(value: Any) -> bool:
@@ -110,11 +125,15 @@ class Pages:
     """The page tokens handed out so far."""
 
     def __init__(
-        self, max_with_fields: int = MAX_RESULTS_WITH_FIELDS, max_ids_only: int = MAX_RESULTS_IDS_ONLY
+        self,
+        max_with_fields: int = MAX_RESULTS_WITH_FIELDS,
+        max_ids_only: int = MAX_RESULTS_IDS_ONLY,
+        full_last_page_is_last: bool = True,
     ) -> None:
         self.cursors: dict[str, _Cursor] = {}
         self.max_with_fields = max_with_fields
         self.max_ids_only = max_ids_only
+        self.full_last_page_is_last = full_last_page_is_last
 
     def page_size(self, request: SearchRequest) -> int:
         ids_only = not request.fields or set(request.fields) <= {"id", "key"}
@@ -149,7 +168,8 @@ class Pages:
         now_ms: int,
     ) -> tuple[Response, int]:
         size = self.page_size(request)
-        page, more = found[:size], len(found) > size
+        page = found[:size]
+        more = len(found) > size or (not self.full_last_page_is_last and len(found) == size)
         fields = wanted_fields(request.fields)
         body: dict[str, Any] = {"issues": [issue(view, i, fields) for i in page]}
         if more:

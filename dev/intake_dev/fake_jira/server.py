@@ -128,6 +128,7 @@ class FakeJira(Writes):
         quota_reason: str = "jira-quota-tenant-based",
         max_results_with_fields: int = MAX_RESULTS_WITH_FIELDS,
         max_results_ids_only: int = MAX_RESULTS_IDS_ONLY,
+        full_last_page_is_last: bool = True,
         labels_case_sensitive: bool = False,
         comment_bumps_updated: bool = True,
         retry_after_503: int = 5,
@@ -141,7 +142,7 @@ class FakeJira(Writes):
         self._limits = Limits(
             burst_per_second or dict(BURST_PER_SECOND), issue_write_windows, oauth_points_per_hour, quota_reason
         )
-        self._pages = Pages(max_results_with_fields, max_results_ids_only)
+        self._pages = Pages(max_results_with_fields, max_results_ids_only, full_last_page_is_last)
         self._credentials = Credentials()
         self._faults = Faults(retry_after_503)
         self._log: list[RecordedRequest] = []
@@ -344,7 +345,10 @@ class FakeJira(Writes):
         searcher = Searcher(
             tuple(self.projects.values()), tuple(self.users.values()), view.zone, now_ms, self.labels_case_sensitive
         )
-        candidates = [s for s in (self.indexed(i, now_ms) for i in self.issues.values()) if s is not None]
+        seen = (
+            i.current if i.current.id in parsed.reconcile else self.indexed(i, now_ms) for i in self.issues.values()
+        )
+        candidates = [s for s in seen if s is not None]
         return self._pages.search(parsed, searcher, candidates, view)
 
     def _get_project(self, key: str, view: View) -> Response:
