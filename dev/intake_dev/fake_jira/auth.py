@@ -3,7 +3,8 @@
 - Basic auth for REST APIs (https://developer.atlassian.com/cloud/jira/platform/basic-auth-for-rest-apis/):
   `Authorization: Basic base64(email:api_token)` against the site, `https://<site>.atlassian.net`.
   A scoped API token goes through the API gateway instead,
-  `https://api.atlassian.com/ex/jira/{cloudId}/rest/api/3/...`, with the same Basic header.
+  `https://api.atlassian.com/ex/jira/{cloudId}/rest/api/3/...`, with the same Basic header (the
+  stand-in's reading of Atlassian's scoped-token notes, not re-checked against a page here).
 - OAuth 2.0 (3LO) apps (https://developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/):
   `Authorization: Bearer <access_token>` against `https://api.atlassian.com/ex/jira/{cloudId}/...`
   only; the access token lasts an hour (`expires_in` 3600).
@@ -19,7 +20,7 @@
   A Bearer token on the site URL, or a classic token through the gateway, is refused (401).
 - A refused credential: the site answers 401 with `Client must be authenticated to access this
   resource.` (text/plain), the gateway `{"code": 401, "message": "Unauthorized"}`; neither page
-  shows the body, these are what Jira Cloud sends. A refused request spends no limit.
+  shows the body, these are the bodies integrators commonly report. A refused request spends no limit.
 """
 
 from __future__ import annotations

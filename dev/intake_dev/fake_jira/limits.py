@@ -2,27 +2,35 @@
 (https://developer.atlassian.com/cloud/jira/platform/rate-limiting/, and its companion
 https://developer.atlassian.com/cloud/jira/platform/build-an-app-that-respects-rate-limits/).
 
-Three independent limits, each answering 429 with a `RateLimit-Reason`:
+Three independent limits, each answering 429 with a `RateLimit-Reason` (before 2026 the page listed
+only `jira-cost-based` and `jira-quota-based`, JRACLOUD-69262 quoting it):
 
 - `jira-burst-based`: requests per second to one endpoint with one HTTP method, for the whole
   tenant ("One tenant, one endpoint, one HTTP method"). Every credential kind is subject to it.
 - `jira-per-issue-on-write`: writes to one issue in a short window ("One issue").
-- `jira-quota-tenant-based` (and `jira-quota-global-based` for an app's pool across all its
-  tenants): the hourly points quota that applies to Forge, Connect and OAuth 2.0 (3LO) apps since
-  2 March 2026. "API token-based traffic is not affected by this change". "Each request starts
-  with a base cost of 1 point, and additional points are added for each object involved. Write
-  requests are charged only the base cost": the stand-in charges 1 + 1 per issue or comment a
-  read returns. The window is the clock hour (a community log shows the reset on the hour).
+- `jira-quota-tenant-based` (the per-tenant pool, "Tier 2") and, for an app's one pool shared by
+  all its tenants ("Tier 1 Global Pool", https://www.atlassian.com/blog/platform/evolving-api-rate-limits),
+  a global reason: the hourly points quota that applies to Forge, Connect and OAuth 2.0 (3LO) apps
+  since 2 March 2026. "API token-based traffic is not affected by this change". "Each request
+  starts with a base cost of 1 point, and additional points are added for each object involved.
+  Write requests are charged only the base cost": the stand-in charges 1 + 1 per issue, comment,
+  user or project a read returns. The window is the clock hour: developers report "a
+  refreshed-once-per-hour token bucket" of 65,000 points for the global pool (CHANGE-2958, as
+  quoted in https://community.developer.atlassian.com/t/2026-point-based-rate-limits/97828) and
+  a reset on the hour in the headers. Only `jira-quota-tenant-based` was seen in real headers,
+  so it is the default `quota_reason`.
 
 429 headers ("Rate limit responses"): `Retry-After` (seconds to wait), `X-RateLimit-Limit`,
 `X-RateLimit-Remaining`, `X-RateLimit-Reset` ("the timestamp (in ISO 8601 format) when the rate
 limit will reset, calculated as the request timestamp plus the Retry-After period ... in the
-format: yyyy-MM-ddTHH:mmZ", so minute resolution: prefer `Retry-After`) and `RateLimit-Reason`.
-`X-RateLimit-NearLimit: true` rides on an answer when less than 20% of the quota remains.
-The pages' figures could not be read in full here, so every number below is the stand-in's
-default, configurable on `FakeJira`: burst 100 GET / 100 POST / 50 PUT / 50 DELETE per second, per
-issue 20 writes per 2 seconds and 100 per 30 seconds, 65,000 points an hour per OAuth app. The 429
-body is Jira's error collection (the page shows none). A refused request spends nothing.
+format: yyyy-MM-ddTHH:mmZ", so minute resolution, truncated: prefer `Retry-After`) and
+`RateLimit-Reason`. `X-RateLimit-NearLimit: true` rides on an answer when less than 20% of the
+quota remains. The `Beta-RateLimit-Policy` / `Beta-RateLimit` headers reported on quota traffic
+are not modelled. The per-second and per-issue figures could not be read from the pages, so they
+are the stand-in's defaults, configurable on `FakeJira`: burst 100 GET / 100 POST / 50 PUT / 50
+DELETE per second, per issue 20 writes per 2 seconds and 100 per 30 seconds; the quota is 65,000
+points an hour per OAuth app. The 429 body is Jira's error collection (the page shows none). A
+refused request spends nothing.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@
   or repeated; POST: a list), `maxResults`, `nextPageToken`. Other parameters are ignored.
 - Without `fields` each issue is only `{"id": ...}` (the field's default is `id`; the migration
   notes: "Only Issue IDs are returned by default"). `*all` and `*navigable` ask for every field.
-- `maxResults` defaults to 50. The page says the API "may return fewer items per page where a
-  large number of fields ... are requested" and that the most, 5000, comes when requesting only
-  `id` or `key`; with other fields the stand-in caps a page at 100 (what clients see; configurable).
+- `maxResults` defaults to 50 (as client libraries generated from the reference give it). The
+  page says the API "may return fewer items per page where a large number of fields ... are
+  requested" and that the most, 5000, comes when requesting only `id` or `key`; with other fields
+  the stand-in caps a page at 100 (what clients report seeing; configurable).
 - The answer is `{"issues": [...], "nextPageToken": "...", "isLast": false}`, the token absent
   on the last page (`isLast: true`). Whether an exactly full last page already says `isLast: true`
   the page does not say: it does here, and `full_last_page_is_last=False` makes it hand a token

@@ -2,8 +2,8 @@
 
 Entities follow Jira Cloud's REST API v3 (https://developer.atlassian.com/cloud/jira/platform/rest/v3/):
 an issue has a numeric `id` (a string in JSON, stable for its life) and a key `<project key>-<n>`;
-a move to another project gives it that project's next number while its `id` stays and its old key
-still finds it ("Move work items", https://support.atlassian.com/jira-software-cloud/docs/move-an-issue/).
+a move to another project gives it that project's next number while its `id` stays, and its old key
+still finds it (operations take `{issueIdOrKey}`; Jira keeps a moved issue's former keys resolvable).
 Users are identified by `accountId` since the GDPR changes
 (https://developer.atlassian.com/cloud/jira/platform/deprecation-notice-user-privacy-api-migration-guide/),
 with `accountType` `atlassian`, `app` or `customer`.

@@ -9,9 +9,9 @@
   valid!"}}`, what v3 answers. A created comment is a 201 with `id`, `self`, `author`, `body`,
   `created`, `updated`.
 - "Get comments", `GET /rest/api/3/issue/{issueIdOrKey}/comment`: `startAt` (0), `maxResults`
-  (5000 by default, the parameter's documented default), `orderBy` `created` / `+created` /
-  `-created`; answers `{"startAt", "maxResults", "total", "comments"}` (a page of comments does
-  carry `total`).
+  (5000 by default; the stand-in's reading of the reference, not re-checked), `orderBy`
+  `created` / `+created` / `-created`; answers `{"startAt", "maxResults", "total", "comments"}`
+  (a page of comments does carry `total`).
 - "Edit issue", `PUT /rest/api/3/issue/{issueIdOrKey}`
   (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-put):
   `{"update": {"labels": [{"add": "x"}, {"remove": "y"}, {"set": [...]}]}}` or `{"fields":
