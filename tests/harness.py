@@ -14,6 +14,7 @@ from fakes import LaunchLedgerOver
 from intake_dev.call_counter import CallCounter
 from intake_dev.clock import FixedClock
 from intake_dev.fake_github import FakeGitHub
+from intake_dev.fake_jira import FakeJira
 from intake_dev.fake_linear import FakeLinear
 from intake_dev.functions import LocalLambdaContext, load_handler
 from intake_dev.invoker import InProcessInvoker
@@ -33,6 +34,8 @@ from tracker_intake.wiring import build_credentials, build_launch_context, build
 
 TOKEN = "ghp_pipelineTestToken0123456789abcdef"
 LINEAR_KEY = "lin_api_pipelineTestKey0123456789abcdef"
+# The Jira projects' default credential: an email and an API token (HTTP Basic against the site).
+JIRA_TOKEN = ("intake-bot@acme.test", "jira_pipelineTestToken0123456789")
 
 
 class Pipeline:
@@ -48,16 +51,20 @@ class Pipeline:
         requests_per_minute: int | None = 600,
         dispatch_concurrency: int = 4,
         linear: FakeLinear | None = None,
+        jira: FakeJira | None = None,
     ) -> None:
         self.aws = aws
         self.github = github
         self.linear = linear
+        self.jira = jira
         # Starts at the real time; the stand-ins keep the same (simulated) time, so their rolling
         # windows and rate-limit resets move when the test moves the clock.
         self.clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
         github.clock = lambda: self.clock.now().timestamp()
         if linear is not None:
             linear.clock = lambda: self.clock.now().timestamp()
+        if jira is not None:
+            jira.clock = lambda: self.clock.now().timestamp()
         self.page_cap = page_cap
         self.requests_per_minute = requests_per_minute
         self.dispatch_concurrency = dispatch_concurrency
@@ -93,9 +100,15 @@ class Pipeline:
                 requests_per_minute=self.requests_per_minute,
                 # With Linear projects, each project's budget is its own credential's.
                 credentials=None
-                if self.linear is None
+                if self.linear is None and self.jira is None
                 else build_credentials(
-                    self.settings(), self.store, api_url=None, token=TOKEN, linear_key=LINEAR_KEY, clock=self.clock
+                    self.settings(),
+                    self.store,
+                    api_url=None,
+                    token=TOKEN,
+                    linear_key=LINEAR_KEY,
+                    jira_token=JIRA_TOKEN,
+                    clock=self.clock,
                 ),
             )
         )
@@ -110,6 +123,7 @@ class Pipeline:
                 "MAX_PAGES_PER_POLL": str(self.page_cap),
                 "STALE_CLAIM_SECONDS": "45",
                 **({"LINEAR_API_URL": self.linear.url} if self.linear is not None else {}),
+                **({"JIRA_API_URL": self.jira.base_url} if self.jira is not None else {}),
             }
         )
 
@@ -120,6 +134,7 @@ class Pipeline:
             dynamodb=self.aws["dynamodb"],
             token=TOKEN,
             linear_key=LINEAR_KEY,
+            jira_token=JIRA_TOKEN,
             queue=self.queue_wrapper(queue),
             tracker=GitHubTracker(
                 self.github.base_url,
@@ -201,6 +216,7 @@ class Launcher:
                 "GITHUB_API_URL": pipe.github.base_url,
                 "SESSION_BACKEND": "log",
                 **({"LINEAR_API_URL": pipe.linear.url} if pipe.linear is not None else {}),
+                **({"JIRA_API_URL": pipe.jira.base_url} if pipe.jira is not None else {}),
             }
         )
         overrides: dict[str, Any] = {"clock": pipe.clock, "ack_overrides": {"sleep": self._sleep}}
@@ -212,6 +228,7 @@ class Launcher:
             sqs=pipe.aws["sqs"],
             token=TOKEN,
             linear_key=LINEAR_KEY,
+            jira_token=JIRA_TOKEN,
             **overrides,
         )
         self.module.use(self.context)

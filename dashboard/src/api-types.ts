@@ -827,7 +827,7 @@ export interface components {
             project?: string | null;
             /**
              * Provider
-             * @description The tracker: `github` (the default) or `linear`; `jira` is named and refused until it lands. A rule for one tracker refuses the other's fields by name: `repo`, `memberWriteCheck` are GitHub's, `team` Linear's.
+             * @description The tracker: `github` (the default), `linear` or `jira`. A rule for one tracker refuses the others' fields by name: `repo`, `memberWriteCheck` are GitHub's, `team` Linear's, `site`, `project` Jira's.
              * @default github
              * @enum {string}
              */

@@ -119,17 +119,24 @@ def _broken_rules(case: Any) -> set[str]:
     return broken
 
 
-# Linear's creator kinds (README, "Who may start a session"); GitHub's associations are the others.
+# Linear's creator kinds and Jira's reporter kinds (README, "Who may start a session"); GitHub's
+# associations are the others.
 _LINEAR_AUTHORS = {"MEMBER", "GUEST", "APP"}
+_JIRA_AUTHORS = {"MEMBER", "APP", "CUSTOMER"}
+_GITHUB_AUTHORS = {"OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER"}
+_GITHUB_AUTHORS |= {"MANNEQUIN", "NONE"}
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+# An Atlassian account id (as the config's pattern has it): 24 letters and digits, or number:uuid.
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9]{24}|[0-9]{1,10}:[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 def _tracker_rules(intake: dict[str, Any]) -> set[str]:
     """A rule takes its own tracker's fields only: on Linear a team (required), an email assignee and
-    creator kinds, never a repo or memberWriteCheck; on GitHub never a team, an email or a Linear kind.
-    Jira is named and refused until it lands."""
+    creator kinds, never a repo or memberWriteCheck; on Jira a site and a project (required), an
+    account id or email assignee, reporter kinds and no reaction; on GitHub none of those."""
     provider = intake.get("provider", "github")
     if provider == "jira":
-        return {"trackerIntake.provider"}
+        return _jira_rules(intake)
     assignee = intake.get("assignee")
     authors = {a for a in intake.get("authors") or [] if isinstance(a, str)}
     email = isinstance(assignee, str) and "@" in assignee
@@ -139,6 +146,26 @@ def _tracker_rules(intake: dict[str, Any]) -> set[str]:
         named["assignee"] = isinstance(assignee, str) and assignee not in ("*", "none") and not email
         named["authors"] = "authors" in intake and not authors <= _LINEAR_AUTHORS
     else:
-        named = {"team": intake.get("team") is not None, "assignee": email}
-        named["authors"] = bool(authors & (_LINEAR_AUTHORS - {"MEMBER"}))
+        login = isinstance(assignee, str) and (assignee in ("*", "none") or _LOGIN.fullmatch(assignee) is not None)
+        named = {"team": intake.get("team") is not None, "assignee": assignee is not None and not login}
+        named["authors"] = not authors <= _GITHUB_AUTHORS
+    named["site"] = provider != "jira" and intake.get("site") is not None
+    named["project"] = provider != "jira" and intake.get("project") is not None
+    return {f"trackerIntake.{field}" for field, broke in named.items() if broke}
+
+
+def _jira_rules(intake: dict[str, Any]) -> set[str]:
+    assignee = intake.get("assignee")
+    person = isinstance(assignee, str) and assignee not in ("*", "none")
+    authors = {a for a in intake.get("authors") or [] if isinstance(a, str)}
+    named = {
+        "site": intake.get("site") is None,
+        "project": intake.get("project") is None,
+        "repo": intake.get("repo") is not None,
+        "team": intake.get("team") is not None,
+        "memberWriteCheck": intake.get("memberWriteCheck") is not None,
+        "assignee": person and "@" not in str(assignee) and not _ACCOUNT_ID.fullmatch(str(assignee)),
+        "authors": "authors" in intake and not authors <= _JIRA_AUTHORS,
+        "acknowledge": intake.get("acknowledge") == "reaction",
+    }
     return {f"trackerIntake.{field}" for field, broke in named.items() if broke}

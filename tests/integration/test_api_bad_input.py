@@ -115,7 +115,7 @@ CORPUS = [
     create("name of 4,000 CJK characters", 422, "name", name=UNICODE_LONG),
     create("project id in unicode", 422, "id", id="café"),
     # provider and breadth rules
-    intake("provider jira, not supported yet", "trackerIntake.provider", provider="jira"),
+    intake("provider gitlab, not supported", "trackerIntake.provider", provider="gitlab"),
     intake("provider unknown", "trackerIntake.provider", provider="gitlab"),
     intake("team on a github rule", "trackerIntake.team", team="ENG"),
     # Linear rules: its team required, GitHub's fields refused by name
@@ -218,7 +218,7 @@ def test_refused_request_names_the_field_and_writes_nothing(seeded: Api, case: B
 
 def test_refusal_lists_every_field_at_fault(seeded: Api) -> None:
     # GIVEN a body with three independent mistakes
-    body = {"id": "Bad!", "colour": "blue", "trackerIntake": {**GOOD_INTAKE, "provider": "jira"}}
+    body = {"id": "Bad!", "colour": "blue", "trackerIntake": {**GOOD_INTAKE, "provider": "gitlab"}}
     # WHEN it is posted
     answer = seeded(request("POST", "/projects", body=body))
     # THEN each mistake is named

@@ -12,10 +12,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Protocol
 
-from harness import LINEAR_KEY, TOKEN, Pipeline
+import pytest
+from harness import JIRA_TOKEN, LINEAR_KEY, TOKEN, Pipeline
 
 from intake_dev.fake_github import FakeGitHub
+from intake_dev.fake_jira import FakeJira
 from intake_dev.fake_linear import FakeLinear
+from tracker_intake.adapters.jira import adf_text
 
 LABEL = "agent"
 # The GitHub stand-in's faults, by the status each answers with.
@@ -173,3 +176,61 @@ class LinearBoard:
 def later(board: Board, seconds: float = 61) -> None:
     """Move the pipeline's clock (and with it every stand-in's) on."""
     board.pipe.clock.advance(timedelta(seconds=seconds).total_seconds())
+
+
+class JiraBoard:
+    """Project PROJ on the Jira stand-in (site acme.atlassian.net); an untrusted author is a Jira
+    Service Management customer. Search shows a change at once here (its lag is the Jira suite's)."""
+
+    provider = "jira"
+    site = "acme.atlassian.net"
+
+    def __init__(self, pipe: Pipeline, jira: FakeJira) -> None:
+        self.pipe = pipe
+        self.jira = jira
+        jira.add_project("PROJ")
+        email, token = JIRA_TOKEN
+        jira.add_user(email)
+        self.member = jira.add_user("mia@acme.test")
+        self.customer = jira.add_user("carl@customer.test", account_type="customer")
+        jira.add_api_token(email, token)
+
+    def rule(self, **extra: Any) -> dict[str, Any]:
+        if extra.get("acknowledge") == "reaction":
+            pytest.skip("Jira has no reactions: a Jira rule refuses acknowledge: reaction")
+        return {"provider": "jira", "site": self.site, "project": "PROJ", "labels": [LABEL], **extra}
+
+    def add(self, title: str, *, labels: tuple[str, ...] = (LABEL,), trusted: bool = True) -> str:
+        reporter = self.member if trusted else self.customer
+        issue = self.jira.add_issue("PROJ", title, labels=list(labels), reporter=reporter)
+        return f"jira:{self.site}/{issue.id}"
+
+    def _id(self, issue_id: str) -> str:
+        return issue_id.rpartition("/")[2]
+
+    def relabel(self, issue_id: str, labels: tuple[str, ...]) -> None:
+        self.jira.update_issue(self._id(issue_id), labels=list(labels))
+
+    def close(self, issue_id: str) -> None:
+        self.jira.close_issue(self._id(issue_id))
+
+    def fail_next(self, n: int, status: int = 502) -> None:
+        self.jira.fail_next(n, status=status)
+
+    def heal(self) -> None:
+        self.jira.clear_faults()
+
+    def spend_budget(self) -> None:
+        self.jira.throttle_for(600)
+
+    def requests(self) -> int:
+        return len(self.jira.requests)
+
+    def comments(self, issue_id: str) -> list[str]:
+        return [adf_text(c.body) for c in self.jira.comments(self._id(issue_id))]
+
+    def reactions(self, issue_id: str) -> int:
+        return 0
+
+    def labels(self, issue_id: str) -> list[str]:
+        return list(self.jira.labels(self._id(issue_id)))

@@ -55,7 +55,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
     ("provider-gitlab", project(trackerIntake=intake(provider="gitlab")), "trackerIntake.provider"),
     ("provider-capitalised", project(trackerIntake=intake(provider="GitHub")), "trackerIntake.provider"),
     ("provider-empty", project(trackerIntake=intake(provider="")), "trackerIntake.provider"),
-    ("provider-on-disabled-intake", project(trackerIntake={"provider": "jira"}), "trackerIntake.provider"),
+    ("provider-on-disabled-intake", project(trackerIntake={"provider": "gitlab"}), "trackerIntake.provider"),
     # repo: owner/name in GitHub's character rules
     ("repo-dotdot-segment", project(trackerIntake=intake(repo="a/../b")), "trackerIntake.repo"),
     ("repo-path-traversal", project(trackerIntake=intake(repo="../../x")), "trackerIntake.repo"),

@@ -16,6 +16,7 @@ the API gateway's `/ex/jira/{cloudId}` prefix:
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -29,7 +30,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from .auth import Credentials, Identity, OAuthTokens, refused
 from .faults import Faults
 from .fields import Searcher
-from .limits import BURST_PER_SECOND, ISSUE_WRITE_WINDOWS, OAUTH_POINTS_PER_HOUR, Limits
+from .limits import BURST_PER_SECOND, ISSUE_WRITE_WINDOWS, OAUTH_POINTS_PER_HOUR, Limits, Throttle
 from .render import ISSUE_FIELDS, View, issue, project, user, wanted_fields
 from .search import MAX_RESULTS_IDS_ONLY, MAX_RESULTS_WITH_FIELDS, Pages, read_request, removed
 from .wire import Response, Server, error_response, json_response, write
@@ -144,6 +145,8 @@ class FakeJira(Writes):
         )
         self._pages = Pages(max_results_with_fields, max_results_ids_only, full_last_page_is_last)
         self._credentials = Credentials()
+        # `throttle_for`: every request answered 429 until then, for this reason.
+        self._throttled_until: tuple[float, str] = (0.0, "")
         self._faults = Faults(retry_after_503)
         self._log: list[RecordedRequest] = []
         self._server = Server((host, port), self)
@@ -218,6 +221,13 @@ class FakeJira(Writes):
             return self._limits.points.remaining(f"oauth:{client_id}", self.now())
 
     # --- faults ----------------------------------------------------------------------
+
+    def throttle_for(self, seconds: float, reason: str = "jira-burst-based") -> None:
+        """Answer every request with Jira's 429 until the stand-in's clock is `seconds` on: a
+        test's shortcut to a spent limit (the burst limit's, by default), with the headers
+        Atlassian documents (https://developer.atlassian.com/cloud/jira/platform/rate-limiting/)."""
+        with self._lock:
+            self._throttled_until = (self.now() + seconds, reason)
 
     def fail_next(self, n: int = 1, status: int = 500) -> None:
         """Answer the next `n` requests with `status` (500, 502, 503 or 504)."""
@@ -296,6 +306,12 @@ class FakeJira(Writes):
 
     def _limited(self, name: str, request: _Request, exchange: _Exchange, quota: str | None) -> Response:
         now = self.now()
+        until, reason = self._throttled_until
+        if now < until:
+            exchange.throttled, exchange.reason = True, reason
+            refusal = error_response(429, ["Rate limit exceeded."])
+            refusal.headers.update(Throttle(reason, 0, 0, math.ceil(until - now)).headers(now))
+            return refusal
         found = self.find_issue(exchange.params["issue"]) if "issue" in exchange.params else None
         write_to = found.current.id if found is not None and name in _WRITES else None
         endpoint = f"{request.method} {_ENDPOINTS[name]}"

@@ -79,17 +79,20 @@ def linear_default(settings: _CredentialSettings, key: str | None = None) -> Lin
     return LinearDefault(key=key or os.environ.get("LINEAR_API_KEY", "").strip() or None)
 
 
-def jira_default(settings: _CredentialSettings) -> JiraDefault:
-    """The deployment's default Jira credential: its secret, else JIRA_EMAIL and JIRA_API_TOKEN (locally)."""
+def jira_default(settings: _CredentialSettings, token: tuple[str, str] | None = None) -> JiraDefault:
+    """The deployment's default Jira credential: its secret, else `token` (an email and an API
+    token of the caller's) or JIRA_EMAIL and JIRA_API_TOKEN (locally)."""
     from .adapters.jira_credentials import JiraDefault
 
     if settings.jira_api_token_secret_arn:
         return JiraDefault(
             Credential(DEFAULT_CREDENTIAL, CredentialKind.JIRA_API_TOKEN, settings.jira_api_token_secret_arn)
         )
+    if token is not None:
+        return JiraDefault(email=token[0], token=token[1])
     email = os.environ.get("JIRA_EMAIL", "").strip() or None
-    token = os.environ.get("JIRA_API_TOKEN", "").strip() or None
-    return JiraDefault(email=email, token=token)
+    secret = os.environ.get("JIRA_API_TOKEN", "").strip() or None
+    return JiraDefault(email=email, token=secret)
 
 
 def build_credentials(
@@ -104,6 +107,7 @@ def build_credentials(
     clock: Any = None,
     registry_max_age: Any = None,
     linear_key: str | None = None,
+    jira_token: tuple[str, str] | None = None,
 ) -> DeploymentCredentials:
     """The deployment's credentials: its default (a token secret, a GitHub App, or `token` /
     GITHUB_TOKEN locally) and those registered in the table. Reads no secret until a poll needs it."""
@@ -130,7 +134,7 @@ def build_credentials(
         read_secret=token_from_secret,
         linear=linear_default(settings, linear_key),
         write_secret=secret_to_secrets_manager,
-        jira=jira_default(settings),
+        jira=jira_default(settings, jira_token),
         jira_url=settings.jira_api_url,
         default_token=token,
         default_tracker=default_tracker,
@@ -146,6 +150,7 @@ def build_poll_context(
     sqs: Any = None,
     token: str | None = None,
     linear_key: str | None = None,
+    jira_token: tuple[str, str] | None = None,
     **overrides: Any,
 ) -> PollContext:
     """The poller's ports from its settings.
@@ -170,6 +175,7 @@ def build_poll_context(
         # A clock of the caller's (tests, benchmarks) times the apps' JWTs and tokens too.
         clock=overrides.get("clock"),
         linear_key=linear_key,
+        jira_token=jira_token,
     )
     context = PollContext(
         store=store,
@@ -196,6 +202,7 @@ def build_dispatch_context(
     lambda_client: Any = None,
     token: str | None = None,
     linear_key: str | None = None,
+    jira_token: tuple[str, str] | None = None,
     **overrides: Any,
 ) -> DispatchContext:
     """The dispatcher's ports from its settings; overrides as `build_poll_context`'s."""
@@ -215,7 +222,13 @@ def build_dispatch_context(
         max_concurrency=settings.max_concurrency,
         requests_per_minute=settings.github_requests_per_minute,
         credentials=build_credentials(
-            settings, store, api_url=None, token=token, clock=overrides.get("clock"), linear_key=linear_key
+            settings,
+            store,
+            api_url=None,
+            token=token,
+            clock=overrides.get("clock"),
+            linear_key=linear_key,
+            jira_token=jira_token,
         ),
     )
     return replace(context, **overrides)
@@ -228,6 +241,7 @@ def build_launch_context(
     sqs: Any = None,
     token: str | None = None,
     linear_key: str | None = None,
+    jira_token: tuple[str, str] | None = None,
     **overrides: Any,
 ) -> LaunchContext:
     """The launcher's ports; overrides as `build_poll_context`'s (`ack` fields go in `ack_overrides`)."""
@@ -241,7 +255,13 @@ def build_launch_context(
     store = DynamoStore(settings.table_name, client=dynamodb)
     clock = overrides.get("clock") or SystemClock()
     credentials = build_credentials(
-        settings, store, api_url=settings.github_api_url, token=token, clock=clock, linear_key=linear_key
+        settings,
+        store,
+        api_url=settings.github_api_url,
+        token=token,
+        clock=clock,
+        linear_key=linear_key,
+        jira_token=jira_token,
     )
     ack = AckContext(projects=store, credentials=credentials, pace=store, budgets=store, sleep=time.sleep)
     context = LaunchContext(
@@ -276,6 +296,7 @@ def build_api_context(
     token: str | None = None,
     report_key: str | None = None,
     linear_key: str | None = None,
+    jira_token: tuple[str, str] | None = None,
 ) -> ApiContext:
     """The API's ports; `report_key` stands in for the webhook key's secret (tests)."""
     from .adapters.dynamodb import DynamoStore
@@ -297,6 +318,7 @@ def build_api_context(
             include_pull_requests=True,
             registry_max_age=timedelta(0),  # what the API just registered, previews use at once
             linear_key=linear_key,
+            jira_token=jira_token,
         )
         previewer = CredentialPreviewer(settings, store, credentials)
         access = credentials.check_access

@@ -6,7 +6,8 @@ https://support.atlassian.com/jira-software-cloud/docs/jql-fields/):
 - `POST /rest/api/3/search/jql` with `jql`, `fields` (without them only ids come back),
   `maxResults` and `nextPageToken`; pages end at `isLast`, and there is no `total`;
 - the JQL is built here from the rule's fields, never taken from a user: the project, open
-  (`statusCategory != Done`), each label, the assignee, `updated >= "yyyy-MM-dd HH:mm"`;
+  (`statusCategory != Done`), each label, the assignee (an account id or an email: Jira finds a
+  user by either), `updated >= "yyyy-MM-dd HH:mm"`, `ORDER BY updated ASC`;
 - a JQL date has minute resolution and is read in the credential's user's time zone (their
   profile's, `GET /rest/api/3/myself`), so the watermark is written in that zone, floored to the
   minute; what the floor re-reads is skipped by the cursor's `recent` set;
@@ -138,7 +139,9 @@ def build_jql(query: IssueQuery, since: str | None) -> str:
         clauses.append(f"assignee = {_quoted(query.assignee)}")
     if since is not None:
         clauses.append(f"updated >= {_quoted(since)}")
-    return " AND ".join(clauses) + " ORDER BY updated DESC"
+    # Oldest first: an issue updated during a walk moves behind the page cursor and is read again
+    # (or by the next poll), where newest first could let it jump ahead of the cursor unread.
+    return " AND ".join(clauses) + " ORDER BY updated ASC"
 
 
 def _quoted(value: str) -> str:

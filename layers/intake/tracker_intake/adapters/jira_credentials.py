@@ -1,8 +1,8 @@
 """A Jira project's credential resolved to a tracker, a writer and the key of its budget.
 
-A `jira-api-token` secret holds `{"email", "apiToken"}` (HTTP Basic against the site) or
-`{"token", "cloudId"}` (a scoped token or a service account's, Bearer against
-`api.atlassian.com/ex/jira/<cloudId>`); a `jira-oauth` secret holds an OAuth 2.0 (3LO) app's
+A `jira-api-token` secret holds `{"email", "apiToken"}` (HTTP Basic against the site), with a
+`cloudId` for a scoped token (Basic against `api.atlassian.com/ex/jira/<cloudId>`), or
+`{"token", "cloudId"}` (a service account's, Bearer there); a `jira-oauth` secret holds an OAuth 2.0 (3LO) app's
 `{"accessToken", "refreshToken", "clientId", "clientSecret", "cloudId"}`, its rotated tokens
 written back into the secret. Locally, JIRA_EMAIL and JIRA_API_TOKEN are the default, and one
 base URL (`intake local --jira-url`) serves every site and the cloudId API alike.
@@ -113,8 +113,9 @@ class JiraCredentials:
         if spec.kind is CredentialKind.JIRA_OAUTH:
             return self._oauth(spec, data)
         if "email" in data and "apiToken" in data:
-            email, token = str(data["email"]), str(data["apiToken"])
-            return _Auth(ApiToken(email, token), None, jira_key(f"{email}:{token}"))
+            # A scoped token names its site's cloudId: Basic against api.atlassian.com/ex/jira/<cloudId>.
+            email, token, cloud = str(data["email"]), str(data["apiToken"]), data.get("cloudId")
+            return _Auth(ApiToken(email, token), str(cloud) if cloud else None, jira_key(f"{email}:{token}"))
         if "token" in data and "cloudId" in data:
             return _Auth(BearerToken(str(data["token"])), str(data["cloudId"]), jira_key(str(data["token"])))
         raise AuthFailed(

@@ -87,8 +87,8 @@ class Provider(StrEnum):
     JIRA = "jira"
 
 
-# The trackers intake can poll today (Jira is named by the API, refused until it lands).
-SUPPORTED_PROVIDERS: tuple[Provider, ...] = (Provider.GITHUB, Provider.LINEAR)
+# The trackers intake can poll.
+SUPPORTED_PROVIDERS: tuple[Provider, ...] = (Provider.GITHUB, Provider.LINEAR, Provider.JIRA)
 # On Linear, by default only full members of the workspace may start a session: not a guest, not an app.
 DEFAULT_LINEAR_AUTHORS: tuple[Creator, ...] = (Creator.MEMBER,)
 # On Jira, by default only the site's users: not an app, not a service desk's customer.
@@ -387,9 +387,9 @@ ENABLED_DESCRIPTION = (
     "not allowed), and a `repo` or a project `gitOrigin` to derive it from."
 )
 PROVIDER_DESCRIPTION = (
-    "The tracker: `github` (the default) or `linear`; `jira` is named and refused until it lands. A rule for one "
-    f"tracker refuses the other's fields by name: {_listed(GITHUB_ONLY_FIELDS)} are GitHub's, "
-    f"{_listed(LINEAR_ONLY_FIELDS)} Linear's."
+    "The tracker: `github` (the default), `linear` or `jira`. A rule for one tracker refuses the others' fields "
+    f"by name: {_listed(GITHUB_ONLY_FIELDS)} are GitHub's, {_listed(LINEAR_ONLY_FIELDS)} Linear's, "
+    f"{_listed(JIRA_ONLY_FIELDS)} Jira's."
 )
 SITE_DESCRIPTION = (
     "Jira only, and required there: the site's host name (`acme.atlassian.net`), which names the site in "
@@ -514,10 +514,10 @@ class TrackerIntake(_Model):
     @field_validator("provider")
     @classmethod
     def _supported(cls, value: str) -> str:
-        if value == Provider.JIRA:
-            raise ValueError("provider 'jira' is not supported yet; the providers are 'github' and 'linear'")
         if value not in SUPPORTED_PROVIDERS:
-            raise ValueError(f"provider {value[:40]!r} is not supported; the providers are 'github' and 'linear'")
+            raise ValueError(
+                f"provider {value[:40]!r} is not supported; the providers are 'github', 'linear' and 'jira'"
+            )
         return value
 
     @model_validator(mode="before")
@@ -556,6 +556,8 @@ class TrackerIntake(_Model):
             _linear_rule(self.team, person)
         elif self.provider == Provider.JIRA:
             _jira_rule(self.site, self.project, person)
+            if self.acknowledge is Acknowledge.REACTION:
+                raise ValueError("acknowledge: Jira has no reactions; acknowledge with a comment or a label")
         elif person is not None and not _LOGIN.fullmatch(person):
             raise ValueError(f"assignee: {person[:60]!r} is not a GitHub login, which GitHub names an assignee by")
         kinds = AUTHORS_OF[self.provider]
