@@ -28,6 +28,8 @@ METRICS: dict[str, str] = {
     "GitHubRequests": "GitHub requests a poll made: its pages, its members' write checks and its retries.",
     "LinearRequests": "Linear queries a Linear project's poll made: its pages and its retries.",
     "LinearRetries": "Linear queries sent again after failing in passing (a 502, 503 or 504, a reset, a timeout).",
+    "JiraRequests": "Jira searches a Jira project's poll made: its pages and its retries.",
+    "JiraRetries": "Jira searches sent again after failing in passing (a 502, 503 or 504, a reset, a timeout).",
     "GitHubRetries": "Requests a poll sent again after a transient failure.",
     "IssuesSkippedMemberWithoutWrite": "Matching issues skipped because their author, trusted as MEMBER alone, "
     "may not write to the repository (`memberWriteCheck`).",

@@ -10,6 +10,9 @@ from .domain.dispatch import DispatchSummary
 from .domain.launch import LaunchOutcome, LaunchReport
 from .domain.poll import PollOutcome, PollResult
 
+# A poll's requests and retries, by its tracker.
+REQUESTS_METRIC = {"github": "GitHubRequests", "linear": "LinearRequests", "jira": "JiraRequests"}
+RETRIES_METRIC = {"github": "GitHubRetries", "linear": "LinearRetries", "jira": "JiraRetries"}
 
 def record_poll(metrics: Metrics, outcome: PollOutcome) -> None:
     """How the poll ended (what it did: `record_poll_counts`)."""
@@ -48,12 +51,11 @@ def record_poll_counts(metrics: Metrics, outcome: PollOutcome) -> None:
         metrics.add_metric("ClaimsRecovered", MetricUnit.Count, outcome.claims_recovered)
     if outcome.backoff_entered:
         metrics.add_metric("BackoffsEntered", MetricUnit.Count, 1)
-    # Each tracker's requests apart: Linear's queries spend another credential's buckets.
-    linear = outcome.provider == "linear"
+    # Each tracker's requests apart: Linear's and Jira's spend other credentials' budgets.
     if outcome.requests:
-        metrics.add_metric("LinearRequests" if linear else "GitHubRequests", MetricUnit.Count, outcome.requests)
+        metrics.add_metric(REQUESTS_METRIC[outcome.provider], MetricUnit.Count, outcome.requests)
     if outcome.retries:
-        metrics.add_metric("LinearRetries" if linear else "GitHubRetries", MetricUnit.Count, outcome.retries)
+        metrics.add_metric(RETRIES_METRIC[outcome.provider], MetricUnit.Count, outcome.retries)
     if outcome.members_without_write:
         # An organisation member's matching issue, skipped: GitHub says they may not write.
         metrics.add_metric("IssuesSkippedMemberWithoutWrite", MetricUnit.Count, outcome.members_without_write)
