@@ -32,6 +32,7 @@ GROUPS = (
     "linear_steady_state",
     "linear_capacity",
     "linear_pickup",
+    "jira_steady_state",
 )
 
 
@@ -65,6 +66,8 @@ def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
         from . import linear_capacity as module  # type: ignore[no-redef]
     elif group == "linear_pickup":
         from . import linear_pickup as module  # type: ignore[no-redef]
+    elif group == "jira_steady_state":
+        from . import jira_steady_state as module  # type: ignore[no-redef]
     else:
         raise ValueError(group)
     return module.run, dict(module.TARGETS)
@@ -124,6 +127,7 @@ _EXTRA = {
         "pickup_p95_1000_s",
         "ratelimited_one_key",
     ),
+    "jira_steady_state": ("poll_writes_per_tick_mean", "bulk_requests_per_tick_mean"),
     "cold_import": ("ratio_vs_boto3", "boto3_ms", "api_ms", "api_first_get_ms"),
     "memory": ("rss_before_poll_mb", "pages"),
     "pacing": ("capacity_projects_at_600", "capacity_projects_at_900", "unpaced_refusals_total"),
