@@ -17,6 +17,8 @@ FLAGS = {
     "trackerIntake.enabled": "--tracker-intake",
     "trackerIntake.provider": "--tracker-provider",
     "trackerIntake.team": "--tracker-team",
+    "trackerIntake.site": "--tracker-site",
+    "trackerIntake.project": "--tracker-project",
     "trackerIntake.repo": "--tracker-repo",
     "trackerIntake.labels": "--tracker-label",
     "trackerIntake.assignee": "--tracker-assignee",
@@ -30,7 +32,7 @@ FLAGS = {
 }
 # Each tracker's own fields: a rule moved to another tracker drops the old one's (the API refuses
 # them by name), and its authors go back to the new tracker's default (the kinds differ).
-_ONLY_ON = {"github": ("repo", "memberWriteCheck"), "linear": ("team",)}
+_ONLY_ON = {"github": ("repo", "memberWriteCheck"), "linear": ("team",), "jira": ("site", "project")}
 
 
 Action = Callable[[ApiClient, argparse.Namespace], int]
@@ -119,12 +121,23 @@ def _switch_and_repo_flags(config: argparse.ArgumentParser) -> None:
     switch.add_argument("--no-tracker-intake", dest="enabled", action="store_false", help="turn off")
     config.add_argument(
         "--tracker-provider",
-        choices=["github", "linear"],
-        help="the tracker to poll: 'github' (default) or 'linear' (then --tracker-team); switching drops the "
-        "other tracker's fields and resets the authors to the new tracker's default",
+        choices=["github", "linear", "jira"],
+        help="the tracker to poll: 'github' (default), 'linear' (then --tracker-team) or 'jira' (then "
+        "--tracker-site and --tracker-project); switching drops the other trackers' fields and resets the "
+        "authors to the new tracker's default",
     )
     config.add_argument(
         "--tracker-team", metavar="KEY", help="Linear only, and required there: the team's key, e.g. ENG"
+    )
+    config.add_argument(
+        "--tracker-site",
+        metavar="HOST",
+        help="Jira only, and required there: the site's host name, e.g. acme.atlassian.net",
+    )
+    config.add_argument(
+        "--tracker-project",
+        metavar="KEY",
+        help="Jira only, and required there: the key of the project whose issues to take, e.g. PROJ",
     )
     repo = config.add_mutually_exclusive_group()
     repo.add_argument(
@@ -144,7 +157,8 @@ def _rule_flags(config: argparse.ArgumentParser) -> None:
     assignee.add_argument(
         "--tracker-assignee",
         metavar="WHO",
-        help="a GitHub login or, on Linear, an email; '*' (anyone) or 'none' (unassigned)",
+        help="a GitHub login, on Linear an email, on Jira an account id or an email; '*' (anyone) or 'none' "
+        "(unassigned)",
     )
     assignee.add_argument("--clear-tracker-assignee", action="store_true", help="no assignee rule")
     exclude = config.add_mutually_exclusive_group()
@@ -169,12 +183,13 @@ def _author_flags(config: argparse.ArgumentParser) -> None:
         metavar="KIND",
         action="append",
         help="whose issues may start sessions (repeatable, replaces the list): on GitHub an author_association, "
-        "e.g. CONTRIBUTOR (default OWNER, MEMBER, COLLABORATOR); on Linear MEMBER, GUEST or APP (default MEMBER)",
+        "e.g. CONTRIBUTOR (default OWNER, MEMBER, COLLABORATOR); on Linear MEMBER, GUEST or APP (default MEMBER); "
+        "on Jira MEMBER, APP or CUSTOMER (default MEMBER)",
     )
     authors.add_argument(
         "--reset-tracker-authors",
         action="store_true",
-        help="back to the tracker's default (GitHub: OWNER, MEMBER, COLLABORATOR; Linear: MEMBER)",
+        help="back to the tracker's default (GitHub: OWNER, MEMBER, COLLABORATOR; Linear and Jira: MEMBER)",
     )
     member_check = config.add_mutually_exclusive_group()
     member_check.add_argument(
@@ -205,7 +220,8 @@ def _launch_flags(config: argparse.ArgumentParser) -> None:
         "--tracker-acknowledge",
         choices=["none", "reaction", "comment", "label"],
         help="what to write on an issue once its session is launched: 'none' (default, read-only), "
-        "'reaction' (eyes), 'comment' (names the session) or 'label' (in-progress); needs write access to issues",
+        "'reaction' (eyes; not on Jira), 'comment' (names the session) or 'label' (in-progress); needs write "
+        "access to issues",
     )
     credential = config.add_mutually_exclusive_group()
     credential.add_argument(
@@ -240,10 +256,13 @@ def list_projects(api: ApiClient, args: argparse.Namespace) -> int:
 
 
 def _where(project: dict[str, Any]) -> str:
-    """The REPO column: the repository polled, or a Linear rule's team (`linear:ENG`)."""
+    """The REPO column: the repository polled, a Linear rule's team (`linear:ENG`) or a Jira rule's
+    site and project (`jira:acme.atlassian.net/PROJ`)."""
     intake = project.get("trackerIntake") or {}
     if intake.get("provider") == "linear":
         return f"linear:{intake.get('team') or '-'}"
+    if intake.get("provider") == "jira":
+        return f"jira:{intake.get('site') or '-'}/{intake.get('project') or '-'}"
     return str(project["intake"].get("repo") or "")
 
 
@@ -295,7 +314,7 @@ def preview_project(api: ApiClient, args: argparse.Namespace) -> int:
 
 
 def _issue(issue: dict[str, Any]) -> str:
-    """The canonical id, with Linear's identifier beside it (`linear:acme/<uuid> ENG-123`)."""
+    """The canonical id, with Linear's identifier or Jira's key beside it (`linear:acme/<uuid> ENG-123`)."""
     identifier = issue.get("identifier")
     return f"{issue.get('canonicalId')} {identifier}" if identifier else str(issue.get("canonicalId"))
 
@@ -365,6 +384,8 @@ def tracker_intake(current: dict[str, Any], args: argparse.Namespace) -> dict[st
     changes: dict[str, Any] = {
         "enabled": args.enabled,
         "team": args.tracker_team,
+        "site": args.tracker_site,
+        "project": args.tracker_project,
         "repo": args.tracker_repo,
         "labels": args.tracker_label,
         "assignee": args.tracker_assignee,
@@ -396,13 +417,13 @@ def tracker_intake(current: dict[str, Any], args: argparse.Namespace) -> dict[st
 
 
 def _on_tracker(intake: dict[str, Any], provider: str) -> dict[str, Any]:
-    """The rule moved to `provider`: without the other tracker's fields, its authors the new default."""
+    """The rule moved to `provider`: without the old tracker's fields, its authors the new default."""
     dropped = {"authors", *_ONLY_ON.get(intake["provider"], ())}
     return {**{key: value for key, value in intake.items() if key not in dropped}, "provider": provider}
 
 
 def _member_check(intake: dict[str, Any]) -> str:
-    if not intake or intake.get("provider") == "linear":
+    if not intake or intake.get("provider") in ("linear", "jira"):
         return "-"
     if intake.get("memberWriteCheck", True):
         return "on (a MEMBER's issue starts only if they may write)"
@@ -457,9 +478,16 @@ _FAILURE_KINDS = {
 
 
 def _source(intake: dict[str, Any], status: dict[str, Any]) -> list[tuple[str, str]]:
-    """Where the rule reads: a Linear team, or a GitHub repository (the tracker named only when it is not GitHub)."""
+    """Where the rule reads: a Linear team, a Jira site's project, or a GitHub repository (the tracker
+    named only when it is not GitHub)."""
     if intake.get("provider") == "linear":
         return [("  tracker", "linear"), ("  team", intake.get("team") or "-")]
+    if intake.get("provider") == "jira":
+        return [
+            ("  tracker", "jira"),
+            ("  site", intake.get("site") or "-"),
+            ("  project key", intake.get("project") or "-"),
+        ]
     return [("  repo", status.get("repo") or intake.get("repo") or "-")]
 
 

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from tracker_intake.domain.issue import parse_tracker_id
@@ -27,9 +28,14 @@ _COLUMN_GAP = 2
 _SHORTHAND = re.compile(r"(?:https://github\.com/)?(?P<repo>[^/#\s]+/[^/#\s]+?)(?:#|/issues/)(?P<number>\d+)")
 # A Linear issue as people name it: its identifier (ENG-123), or its URL (which holds it).
 _LINEAR_NAME = re.compile(r"(?:https://linear\.app/[^/\s]+/issue/)?(?P<identifier>[A-Za-z0-9]+-\d+)(?:/\S*)?")
+# A Jira issue as people name it: its key (PROJ-123), or its browse URL (which holds it and the site).
+_JIRA_NAME = re.compile(r"(?:https://(?P<site>[^/\s]+)/browse/)?(?P<key>[A-Za-z][A-Za-z0-9_]+-\d+)/?")
 
 
-_ISSUE_ID_HELP = "canonical id, e.g. github:acme/app#42 or linear:acme/<uuid> (sessions list shows it)"
+_ISSUE_ID_HELP = (
+    "canonical id, e.g. github:acme/app#42, linear:acme/<uuid> or jira:acme.atlassian.net/10042 "
+    "(sessions list shows it)"
+)
 
 
 def register(subparsers: Any) -> None:
@@ -82,7 +88,7 @@ def list_sessions(api: ApiClient, args: argparse.Namespace) -> int:
     ]
     headers = ["ISSUE", "IDENTIFIER", "URL", "STATUS", "SESSION STATUS", "TITLE", "SESSION / REASON", "PR", "CLAIMED"]
     if not any(s.get("identifier") for s in sessions):
-        # GitHub's canonical id is what people read (and links to its URL): no columns for Linear's.
+        # GitHub's canonical id is what people read (and links to its URL): no columns for Linear's or Jira's.
         rows, headers = [row[:1] + row[3:] for row in rows], headers[:1] + headers[3:]
     print(table(*_fit(rows, headers, title="TITLE")))
     return 0
@@ -120,7 +126,7 @@ def _widest(rows: list[list[str]], headers: list[str], i: int) -> int:
 
 
 def show_session(api: ApiClient, args: argparse.Namespace) -> int:
-    wanted = canonical(args.issue_id).lower()
+    wanted = canonical(args.issue_id, lambda: _provider(api, args.id)).lower()
     found = next((s for s in api.sessions(args.id) if s["issueId"].lower() == wanted), None)
     if found is None:
         raise ApiError(404, f"project {args.id!r} has no session for {args.issue_id!r}", [{"field": "issueId"}])
@@ -154,7 +160,7 @@ def show_session(api: ApiClient, args: argparse.Namespace) -> int:
 
 
 def release_claim(api: ApiClient, args: argparse.Namespace) -> int:
-    claim = api.release(args.id, canonical(args.issue_id))
+    claim = api.release(args.id, canonical(args.issue_id, lambda: _provider(api, args.id)))
     if args.json:
         print_json(claim)
     else:
@@ -169,31 +175,52 @@ def release_claim(api: ApiClient, args: argparse.Namespace) -> int:
     return 0
 
 
-def canonical(issue_id: str) -> str:
-    """The issue id as given when it is canonical (github:owner/repo#number, linear:workspace/uuid); otherwise a usage
-    error that shows the canonical form of what was meant, when it can tell."""
+def canonical(issue_id: str, provider: Callable[[], str | None] = lambda: None) -> str:
+    """The issue id as given when it is canonical (github:owner/repo#number, linear:workspace/uuid,
+    jira:site/id); otherwise a usage error that shows the canonical form of what was meant, when it
+    can tell. `provider` names the project's tracker, asked only then: an identifier such as
+    ENG-123 may be Linear's or Jira's."""
     try:
         parse_tracker_id(issue_id)
     except ValueError:
-        raise UsageError(f"ISSUE_ID {issue_id[:80]!r} is not a canonical issue id: {_meant(issue_id)}") from None
+        raise UsageError(
+            f"ISSUE_ID {issue_id[:80]!r} is not a canonical issue id: {_meant(issue_id, provider)}"
+        ) from None
     return issue_id
 
 
-def _meant(issue_id: str) -> str:
-    """What to write instead: the canonical form of a GitHub shorthand, or where a Linear id is shown."""
+def _provider(api: ApiClient, project_id: str) -> str | None:
+    """The tracker the project polls, or None when the API cannot say."""
+    try:
+        intake = api.project(project_id).get("trackerIntake") or {}
+    except ApiError:
+        return None
+    return str(intake.get("provider") or "github")
+
+
+_WHERE_SHOWN = "intake sessions list PROJECT shows it beside"
+
+
+def _meant(issue_id: str, provider: Callable[[], str | None]) -> str:
+    """What to write instead: the canonical form of a GitHub shorthand, or where a Linear or Jira id is shown."""
     given = issue_id.strip()
     if given.startswith("linear:"):
         return "write it as linear:workspace/uuid, the issue's id (a UUID), not its identifier"
+    if given.startswith("jira:"):
+        return "write it as jira:site/id, the issue's numeric id, not its key"
     shorthand = _SHORTHAND.fullmatch(given)
     if shorthand:
         return f"write it as github:{shorthand['repo']}#{shorthand['number']}"
+    jira = _JIRA_NAME.fullmatch(given)
+    if jira and (jira["site"] or not _LINEAR_NAME.fullmatch(given) or provider() == "jira"):
+        site = jira["site"] or "site"
+        return f"a Jira issue is named by its id, jira:{site}/id; {_WHERE_SHOWN} {jira['key'].upper()}"
     linear = _LINEAR_NAME.fullmatch(given)
     if linear:
         return (
-            f"a Linear issue is named by its id, linear:workspace/uuid; intake sessions list PROJECT shows it "
-            f"beside {linear['identifier'].upper()}"
+            f"a Linear issue is named by its id, linear:workspace/uuid; {_WHERE_SHOWN} {linear['identifier'].upper()}"
         )
-    return "write it as github:owner/repo#number or linear:workspace/uuid"
+    return "write it as github:owner/repo#number, linear:workspace/uuid or jira:site/id"
 
 
 def _acknowledgement(ack: dict[str, Any] | None) -> str:

@@ -127,7 +127,7 @@ def test_an_unregistered_credential_points_to_the_command_that_lists_them(widget
     [
         ("acme/app#42", "github:acme/app#42"),
         ("https://github.com/acme/app/issues/42", "github:acme/app#42"),
-        ("42", "github:owner/repo#number or linear:workspace/uuid"),
+        ("42", "github:owner/repo#number, linear:workspace/uuid or jira:site/id"),
     ],
 )
 def test_an_issue_id_that_is_not_canonical_is_refused_showing_its_canonical_form(

@@ -110,10 +110,10 @@ def test_set_config_refuses_an_unknown_provider_as_a_usage_error(cli: Served) ->
     cli.run("project", "create", "eng")
     # WHEN set-config names a tracker intake cannot poll
     with pytest.raises(SystemExit) as exit_:
-        cli.run("project", "set-config", "eng", "--tracker-provider", "jira")
+        cli.run("project", "set-config", "eng", "--tracker-provider", "trello")
     # THEN it is argparse's usage error (exit 2), naming the choices
     assert exit_.value.code == 2
-    assert "'github', 'linear'" in cli.capsys.readouterr().err
+    assert "'github', 'linear', 'jira'" in cli.capsys.readouterr().err
 
 
 def test_sessions_list_shows_the_identifier_and_url_beside_the_canonical_id(eng: Served) -> None:
