@@ -146,6 +146,7 @@ class JiraCredentials:
             token_url=token_url,
             on_refresh=None if write is None else lambda fresh: write(arn, oauth_secret(fresh, cloud_id)),
             clock=self._clock,
+            json_body=True,
         )
         return _Auth(app, cloud_id, jira_key(f"oauth:{arn}"))
 

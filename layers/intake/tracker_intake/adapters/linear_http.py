@@ -98,7 +98,10 @@ class OAuthApp:
         session: requests.Session | None = None,
         clock: Clock | None = None,
         timeout: tuple[float, float] = (3.05, 10.0),
+        json_body: bool = False,
     ) -> None:
+        # Linear's token endpoint takes a form; Atlassian's documents a JSON body.
+        self._json_body = json_body
         self._tokens = tokens
         self._token_url = token_url
         self._on_refresh = on_refresh
@@ -127,7 +130,10 @@ class OAuthApp:
                 "client_secret": self._tokens.client_secret,
             }
             try:
-                response = self._session.post(self._token_url, data=form, timeout=self._timeout)
+                if self._json_body:
+                    response = self._session.post(self._token_url, json=form, timeout=self._timeout)
+                else:
+                    response = self._session.post(self._token_url, data=form, timeout=self._timeout)
                 body = response.json()
             except (requests.RequestException, ValueError) as e:
                 raise TrackerUnavailable(f"Linear's token endpoint failed: {type(e).__name__}", retryable=True) from e
