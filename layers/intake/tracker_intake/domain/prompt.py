@@ -109,13 +109,13 @@ def _cut(details: str, frame: str, text: str, closing: str, url: str, limit: int
 
 
 def _author(issue: SessionIssue) -> str:
-    if issue.provider == "linear":
-        return issue.author or "an unknown Linear user"
+    if issue.provider != "github":
+        return issue.author or f"an unknown {_tracker(issue)} user"
     return f"@{issue.author}" if issue.author else "an unknown GitHub user"
 
 
 def _tracker(issue: SessionIssue) -> str:
-    return "Linear" if issue.provider == "linear" else "GitHub"
+    return {"linear": "Linear", "jira": "Jira"}.get(issue.provider, "GitHub")
 
 
 def _named(request: SessionRequest) -> str:
@@ -125,7 +125,7 @@ def _named(request: SessionRequest) -> str:
 
 
 def _relation(issue: SessionIssue) -> str:
-    return "creator" if issue.provider == "linear" else "author_association"
+    return {"linear": "creator", "jira": "reporter"}.get(issue.provider, "author_association")
 
 
 def _begin(mark: str) -> str:
