@@ -177,3 +177,40 @@ def test_linear_key_and_oauth_tokens_never_appear_in_logs_the_table_or_a_failure
     # THEN neither the key nor any token is in it
     for secret in (LINEAR_KEY, tokens.access_token, tokens.refresh_token or "?", tokens.client_secret):
         assert secret not in seen
+
+
+def test_a_jira_token_and_3lo_tokens_never_appear_in_logs_the_table_or_a_failure(
+    aws: dict[str, Any], github: Any, capfd: pytest.CaptureFixture[str], logs: Everything
+) -> None:
+    from harness import JIRA_TOKEN, Pipeline
+
+    from intake_dev.fake_jira import FakeJira
+    from tracker_intake.adapters.jira_http import JiraOAuthApp
+    from tracker_intake.adapters.linear_http import OAuthTokens
+
+    # GIVEN a Jira project polled with an API token, through an outage and a 429
+    with FakeJira() as jira:
+        jira.add_project("PROJ")
+        jira.add_user(JIRA_TOKEN[0])
+        jira.add_api_token(*JIRA_TOKEN)
+        jira.add_issue("PROJ", "crash", labels=["agent"], reporter=JIRA_TOKEN[0])
+        pipe = Pipeline(aws, github, jira=jira)
+        pipe.create_project("app", provider="jira", site="acme.atlassian.net", project="PROJ", labels=["agent"])
+        pipe.poll("app")
+        jira.fail_next(3, status=502)
+        pipe.clock.advance(60)
+        pipe.poll("app")
+        pipe.clock.advance(600)
+        jira.throttle_for(300)
+        pipe.poll("app")
+        # ... and a 3LO app whose refresh Jira refuses
+        tokens = OAuthTokens("jira_access_secret123456", "jira_refresh_secret123456", "client", "clientSecret42")
+        app = JiraOAuthApp(tokens, token_url=jira.token_url, json_body=True)
+        with pytest.raises(Exception) as refused:
+            app.refresh()
+        table = aws["dynamodb"].scan(TableName=aws["table_name"])["Items"]
+    out, err = capfd.readouterr()
+    seen = "\n".join([out, err, *logs.lines, json.dumps(table), str(refused.value), repr(app)])
+    # THEN neither the token nor any of the app's secrets is in it
+    for secret in (JIRA_TOKEN[1], tokens.access_token, tokens.refresh_token or "?", tokens.client_secret):
+        assert secret not in seen
