@@ -143,6 +143,8 @@ def _access(ctx: Context, record: ProjectRecord) -> RepoAccess:
     try:
         if intake is not None and intake.is_linear:
             where = f"Linear team {intake.team}"
+        elif intake is not None and intake.is_jira:
+            where = f"Jira project {intake.project} on {intake.site}"
         else:
             owner, repo = intake_repo(record.config)
             where = f"{owner}/{repo}"

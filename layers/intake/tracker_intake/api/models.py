@@ -491,8 +491,8 @@ def _failure_kind(record: ProjectRecord) -> FailureKind | None:
 
 
 def _repo(config: ProjectConfig) -> str | None:
-    if config.tracker_intake is None or config.tracker_intake.is_linear:
-        return None  # a Linear rule names a team, never a repository
+    if config.tracker_intake is None or config.tracker_intake.is_linear or config.tracker_intake.is_jira:
+        return None  # a Linear rule names a team, a Jira rule a site's project: never a repository
     try:
         owner, name = intake_repo(config)
     except ConfigInvalid:

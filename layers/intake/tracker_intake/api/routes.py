@@ -342,7 +342,8 @@ def preview_rule(
     responses=responses(200, PreviewView, "the preview", 400, 413, 422, 429, 501, 502),
 )
 def preview_new_project(ctx: Context, draft: Annotated[DraftPreviewRequest, Body()]) -> PreviewView:
-    if not draft.tracker_intake.is_linear:  # a Linear rule names its team, never a repository
+    # A Linear rule names its team, a Jira rule its site and project: never a repository.
+    if not (draft.tracker_intake.is_linear or draft.tracker_intake.is_jira):
         try:
             intake_repo(draft)
         except ConfigInvalid as e:  # a body that names no repository breaks a rule across fields
