@@ -33,6 +33,8 @@ GROUPS = (
     "linear_capacity",
     "linear_pickup",
     "jira_steady_state",
+    "jira_capacity",
+    "jira_pickup",
 )
 
 
@@ -68,6 +70,10 @@ def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
         from . import linear_pickup as module  # type: ignore[no-redef]
     elif group == "jira_steady_state":
         from . import jira_steady_state as module  # type: ignore[no-redef]
+    elif group == "jira_capacity":
+        from . import jira_capacity as module  # type: ignore[no-redef]
+    elif group == "jira_pickup":
+        from . import jira_pickup as module  # type: ignore[no-redef]
     else:
         raise ValueError(group)
     return module.run, dict(module.TARGETS)
@@ -128,6 +134,8 @@ _EXTRA = {
         "ratelimited_one_key",
     ),
     "jira_steady_state": ("poll_writes_per_tick_mean", "bulk_requests_per_tick_mean"),
+    "jira_capacity": ("binds", "oauth_points_per_project_hour", "oauth_sustained_projects_by_points"),
+    "jira_pickup": ("pickup_p50_lag60_s", "pickup_p95_lag60_s", "pickup_p50_lag300_s", "pickup_p95_lag300_s"),
     "cold_import": ("ratio_vs_boto3", "boto3_ms", "api_ms", "api_first_get_ms"),
     "memory": ("rss_before_poll_mb", "pages"),
     "pacing": ("capacity_projects_at_600", "capacity_projects_at_900", "unpaced_refusals_total"),
