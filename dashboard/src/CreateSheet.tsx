@@ -5,7 +5,7 @@ import { checkString, DEFAULT_ACKNOWLEDGE, RULES, ruleIsSet } from "./rules";
 import { Dialog, TextField } from "./ui";
 
 // The fields this sheet renders, where the API's reasons are shown; any other is said below.
-const SHOWN_AT_A_FIELD = ["id", "name", "gitOrigin", "trackerIntake.provider", "trackerIntake.team", "trackerIntake.labels", "trackerIntake.assignee", "trackerIntake.backlog", "trackerIntake.acknowledge"];
+const SHOWN_AT_A_FIELD = ["id", "name", "gitOrigin", "trackerIntake.provider", "trackerIntake.team", "trackerIntake.site", "trackerIntake.project", "trackerIntake.labels", "trackerIntake.assignee", "trackerIntake.backlog", "trackerIntake.acknowledge"];
 
 /** The create-project sheet: id, name, git origin, and the compact intake fields. */
 export function CreateSheet({ onClose, onCreated }: { onClose: () => void; onCreated: (p: Project) => void }) {
@@ -32,8 +32,9 @@ export function CreateSheet({ onClose, onCreated }: { onClose: () => void; onCre
     setDraft(next);
   };
   const linear = draft.provider === "linear";
-  // A Linear rule reads its team (required, so checked above); a GitHub one a repository.
-  const hasSource = linear || draft.repo.trim() !== "" || (gitOrigin.trim() !== "" && !originProblem);
+  const jira = draft.provider === "jira";
+  // A Linear rule reads its team, a Jira rule its site's project (required, so checked above); a GitHub one a repository.
+  const hasSource = linear || jira || draft.repo.trim() !== "" || (gitOrigin.trim() !== "" && !originProblem);
   const countable = ruleIsSet(draft.labels, draft.assignee) && Object.keys(intakeProblems).length === 0 && hasSource;
   const count = async () => {
     setCounting(true);
@@ -57,7 +58,7 @@ export function CreateSheet({ onClose, onCreated }: { onClose: () => void; onCre
         name: name.trim() || null,
         gitOrigin: gitOrigin.trim() || null,
         // A chosen acknowledgement is kept even with intake off and no rule yet.
-        trackerIntake: draft.enabled || linear || draft.labels.length || draft.assignee || draft.acknowledge !== DEFAULT_ACKNOWLEDGE ? intakeOf(draft) : null,
+        trackerIntake: draft.enabled || linear || jira || draft.labels.length || draft.assignee || draft.acknowledge !== DEFAULT_ACKNOWLEDGE ? intakeOf(draft) : null,
       });
       onCreated(created);
     } catch (e) {
@@ -98,7 +99,7 @@ export function CreateSheet({ onClose, onCreated }: { onClose: () => void; onCre
               <button type="button" className="link" disabled={!countable || counting} onClick={() => void count()}>
                 {counting ? "Counting…" : "Count what all would start"}
               </button>
-              {!countable && <span className="muted"> ({linear ? "needs a team" : "needs a git origin"} and a label or an assignee)</span>}
+              {!countable && <span className="muted"> ({linear ? "needs a team" : jira ? "needs a site and a project" : "needs a git origin"} and a label or an assignee)</span>}
               {countFailure && <span className="error-text"> {countFailure}</span>}
             </>
           }

@@ -1,6 +1,6 @@
 // The intake rule's fields, shared by the create sheet (compact) and the Tracker Intake card.
 import { useId, type ReactNode } from "react";
-import { ACKNOWLEDGE_KINDS, authorsOf, checkLabels, checkMaxSessions, checkString, DEFAULT_ACKNOWLEDGE, DEFAULT_BACKLOG, defaultAuthorsOf, PROVIDER_NAMES, PROVIDERS, RULES, ruleIsSet } from "./rules";
+import { acknowledgeKindsOf, authorsOf, checkLabels, checkMaxSessions, checkString, DEFAULT_ACKNOWLEDGE, DEFAULT_BACKLOG, defaultAuthorsOf, PROVIDER_NAMES, PROVIDERS, RULES, ruleIsSet } from "./rules";
 import { DEFAULT_EXCLUDES } from "./format";
 import { ChipsInput, Switch, TextField } from "./ui";
 import type { Acknowledge, ApiError, Association, Backlog, Provider, TrackerIntake } from "./api";
@@ -12,6 +12,9 @@ export type Draft = {
   repo: string;
   // Linear only, and required there: the team's key (ENG).
   team: string;
+  // Jira only, and required there: the site's host name (acme.atlassian.net) and the project's key (PROJ).
+  site: string;
+  project: string;
   labels: string[];
   assignee: string;
   excludeLabels: string[] | null; // null: the default (in-progress, in-review)
@@ -36,6 +39,8 @@ export function draftOf(intake: TrackerIntake | null | undefined): Draft {
     provider,
     repo: intake?.repo ?? "",
     team: intake?.team ?? "",
+    site: intake?.site ?? "",
+    project: intake?.project ?? "",
     labels: intake?.labels ?? [],
     assignee: intake?.assignee ?? "",
     excludeLabels: intake?.excludeLabels ?? null,
@@ -61,26 +66,39 @@ export function intakeOf(draft: Draft): TrackerIntake {
   };
   // memberWriteCheck has a default, so the generated type requires it; a Linear rule must leave it out.
   if (draft.provider === "linear") return { ...common, provider: "linear", team: draft.team.trim() || null } as TrackerIntake;
+  if (draft.provider === "jira") return { ...common, provider: "jira", site: draft.site.trim() || null, project: draft.project.trim() || null } as TrackerIntake;
   return { ...common, provider: draft.provider, repo: draft.repo.trim() || null, memberWriteCheck: draft.memberWriteCheck };
 }
 
-/** The draft on another tracker: its authors reset to that tracker's default (the kinds differ). */
+/** The draft on another tracker: its authors reset to that tracker's default (the kinds differ), and
+ * an acknowledgement the new tracker cannot write (a reaction on Jira) back to the default. */
 export function onProvider(draft: Draft, provider: Provider): Draft {
-  return provider === draft.provider ? draft : { ...draft, provider, authors: defaultAuthorsOf(provider) };
+  if (provider === draft.provider) return draft;
+  const acknowledge = acknowledgeKindsOf(provider).includes(draft.acknowledge) ? draft.acknowledge : DEFAULT_ACKNOWLEDGE;
+  return { ...draft, provider, authors: defaultAuthorsOf(provider), acknowledge };
 }
 
-export type Problems = Partial<Record<"repo" | "team" | "labels" | "assignee" | "excludeLabels" | "maxSessionsPerPoll" | "authors", string>>;
+// A Jira account id: 24 hex-like characters (older accounts), or a number, ':' and a UUID.
+const JIRA_ACCOUNT_ID = /^(?:[A-Za-z0-9]{24}|[0-9]{1,10}:[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})$/;
+
+export type Problems = Partial<Record<"repo" | "team" | "site" | "project" | "labels" | "assignee" | "excludeLabels" | "maxSessionsPerPoll" | "authors", string>>;
 
 /** What is wrong with the draft, by field, from the published rules; empty when it may be sent. */
 export function problemsOf(draft: Draft): Problems {
   const problems: Problems = {};
   const linear = draft.provider === "linear";
-  if (!linear && draft.repo.trim()) problems.repo = checkString(RULES.repo, draft.repo.trim(), "Repository");
+  const jira = draft.provider === "jira";
+  if (draft.provider === "github" && draft.repo.trim()) problems.repo = checkString(RULES.repo, draft.repo.trim(), "Repository");
   if (linear) problems.team = draft.team.trim() ? checkString(RULES.team, draft.team.trim(), "Team key") : "A Linear rule needs the team's key (such as ENG).";
+  if (jira) {
+    problems.site = draft.site.trim() ? checkString(RULES.site, draft.site.trim(), "Site") : "A Jira rule needs the site's host name (such as acme.atlassian.net).";
+    problems.project = draft.project.trim() ? checkString(RULES.project, draft.project.trim(), "Project key") : "A Jira rule needs the project's key (such as PROJ).";
+  }
   problems.labels = checkLabels(draft.labels, RULES.labels, "labels");
   const assignee = draft.assignee.trim();
   if (assignee) problems.assignee = checkString(RULES.assignee, assignee, "Assignee");
   if (linear && assignee && assignee !== "*" && assignee !== "none" && !assignee.includes("@")) problems.assignee ??= "On Linear, the assignee is an email, * or none.";
+  if (jira && assignee && assignee !== "*" && assignee !== "none" && !assignee.includes("@") && !JIRA_ACCOUNT_ID.test(assignee)) problems.assignee ??= "On Jira, the assignee is an account id, an email, * or none.";
   if (draft.excludeLabels) problems.excludeLabels = checkLabels(draft.excludeLabels, RULES.excludeLabels, "exclude labels");
   problems.maxSessionsPerPoll = checkMaxSessions(draft.maxSessionsPerPoll);
   if (draft.authors.length === 0) problems.authors = "Allow at least one association; to stop intake, switch it off.";
@@ -112,6 +130,7 @@ export function IntakeFields({
   const problems = problemsOf(draft);
   const set = (patch: Partial<Draft>) => onChange({ ...draft, ...patch });
   const linear = draft.provider === "linear";
+  const jira = draft.provider === "jira";
   return (
     <>
       <Switch label="Tracker intake" checked={draft.enabled} onChange={(enabled) => set({ enabled })} info={ENABLE_INFO} />
@@ -126,7 +145,27 @@ export function IntakeFields({
           error={shown("team", problems, refused)}
         />
       )}
-      {!compact && !linear && (
+      {jira && (
+        <>
+          <TextField
+            label="Site"
+            value={draft.site}
+            onChange={(site) => set({ site })}
+            placeholder="e.g. acme.atlassian.net"
+            help="The Jira Cloud site's host name: it names the site in canonical ids (jira:site/id) and links."
+            error={shown("site", problems, refused)}
+          />
+          <TextField
+            label="Project key"
+            value={draft.project}
+            onChange={(project) => set({ project })}
+            placeholder="e.g. PROJ"
+            help="The key of the Jira project whose issues to take (the PROJ of PROJ-123)."
+            error={shown("project", problems, refused)}
+          />
+        </>
+      )}
+      {!compact && draft.provider === "github" && (
         <TextField
           label="Repository override (owner/name)"
           value={draft.repo}
@@ -140,8 +179,16 @@ export function IntakeFields({
         label="Assignee"
         value={draft.assignee}
         onChange={(assignee) => set({ assignee })}
-        placeholder={linear ? "type an email or * for any" : "type username or * for any"}
-        help={linear ? <>The assignee's email; <code>*</code> = has an assignee; <code>none</code> = unassigned.</> : <>A login; <code>*</code> = has an assignee; <code>none</code> = unassigned.</>}
+        placeholder={linear ? "type an email or * for any" : jira ? "type an account id or email, or * for any" : "type username or * for any"}
+        help={
+          linear ? (
+            <>The assignee's email; <code>*</code> = has an assignee; <code>none</code> = unassigned.</>
+          ) : jira ? (
+            <>The assignee's Atlassian account id or email; <code>*</code> = has an assignee; <code>none</code> = unassigned.</>
+          ) : (
+            <>A login; <code>*</code> = has an assignee; <code>none</code> = unassigned.</>
+          )
+        }
         error={shown("assignee", problems, refused)}
       />
       {!compact && (
@@ -167,7 +214,7 @@ export function IntakeFields({
             error={shown("maxSessionsPerPoll", problems, refused)}
           />
           <AuthorsField provider={draft.provider} authors={draft.authors} onChange={(authors) => set({ authors })} error={shown("authors", problems, refused)} />
-          {!linear && draft.authors.includes("MEMBER") && (
+          {draft.provider === "github" && draft.authors.includes("MEMBER") && (
             <MemberWriteCheckField checked={draft.memberWriteCheck} onChange={(memberWriteCheck) => set({ memberWriteCheck })} error={refused?.reasonFor("trackerIntake.memberWriteCheck")} />
           )}
         </>
@@ -178,12 +225,12 @@ export function IntakeFields({
         </p>
       )}
       <BacklogField backlog={draft.backlog} onChange={(backlog) => set({ backlog })} counts={counts ?? null} counting={counting} error={refused?.reasonFor("trackerIntake.backlog")} />
-      <AcknowledgeField acknowledge={draft.acknowledge} onChange={(acknowledge) => set({ acknowledge })} error={refused?.reasonFor("trackerIntake.acknowledge")} />
+      <AcknowledgeField provider={draft.provider} acknowledge={draft.acknowledge} onChange={(acknowledge) => set({ acknowledge })} error={refused?.reasonFor("trackerIntake.acknowledge")} />
     </>
   );
 }
 
-/** The tracker the rule polls: GitHub or Linear. */
+/** The tracker the rule polls: GitHub, Linear or Jira. */
 function ProviderField({ provider, onChange, error }: { provider: Provider; onChange: (p: Provider) => void; error?: string }) {
   const id = useId();
   return (
@@ -208,6 +255,15 @@ function ProviderField({ provider, onChange, error }: { provider: Provider; onCh
 export const LINEAR_AUTHORS_HELP =
   "An issue's title and description become the prompt of an agent that can push. MEMBER: a full member of the workspace; GUEST: a guest, who sees only the teams they were invited to; APP: an integration or an app acting as itself.";
 
+export const JIRA_AUTHORS_HELP =
+  "An issue's summary and description become the prompt of an agent that can push. MEMBER: a user of the site (an Atlassian account); APP: an app's bot user; CUSTOMER: a Jira Service Management portal customer, who can be anyone the service desk lets in.";
+
+const AUTHORS_LEGEND: Record<Provider, string> = {
+  github: "Who may start a session (the issue author's association)",
+  linear: "Who may start a session (the issue creator's kind)",
+  jira: "Who may start a session (the reporter's kind)",
+};
+
 export const AUTHORS_HELP =
   "An issue's title and body become the prompt of an agent that can push to the repository. On a public repository anyone can open an issue, and an issue form can label it: allow only people you would let instruct that agent.";
 
@@ -218,7 +274,7 @@ function AuthorsField({ provider, authors, onChange, error }: { provider: Provid
   const widened = authors.filter((a) => !defaultAuthorsOf(provider).includes(a));
   return (
     <fieldset className="field choices" aria-describedby={error ? `${id}-error` : `${id}-help`}>
-      <legend>{provider === "linear" ? "Who may start a session (the issue creator's kind)" : "Who may start a session (the issue author's association)"}</legend>
+      <legend>{AUTHORS_LEGEND[provider]}</legend>
       {choices.map((a) => (
         <label key={a} className="choice">
           <input
@@ -231,7 +287,7 @@ function AuthorsField({ provider, authors, onChange, error }: { provider: Provid
       ))}
       {!error && (
         <p className="help" id={`${id}-help`}>
-          {provider === "linear" ? LINEAR_AUTHORS_HELP : AUTHORS_HELP}
+          {provider === "linear" ? LINEAR_AUTHORS_HELP : provider === "jira" ? JIRA_AUTHORS_HELP : AUTHORS_HELP}
           {widened.length > 0 && <strong className="warning"> Widened to {widened.join(", ")}: their issues will instruct the agent.</strong>}
         </p>
       )}
@@ -307,8 +363,10 @@ export const ACKNOWLEDGE_CHOICES: Record<Acknowledge, string> = {
 
 export const ACKNOWLEDGE_HELP = "Anything but none needs write access to issues (Issues: Read and write); without it GitHub refuses, and the session is launched all the same.";
 
-/** What intake writes on the issue once its session is launched: nothing by default. */
-function AcknowledgeField({ acknowledge, onChange, error }: { acknowledge: Acknowledge; onChange: (a: Acknowledge) => void; error?: string }) {
+export const JIRA_ACKNOWLEDGE_HELP = "Jira has no reactions. A comment needs the Add Comments permission, a label Edit Issues; without it Jira refuses, and the session is launched all the same.";
+
+/** What intake writes on the issue once its session is launched: nothing by default (no reaction on Jira). */
+function AcknowledgeField({ provider, acknowledge, onChange, error }: { provider: Provider; acknowledge: Acknowledge; onChange: (a: Acknowledge) => void; error?: string }) {
   const id = useId();
   return (
     <div className="field">
@@ -320,7 +378,7 @@ function AcknowledgeField({ acknowledge, onChange, error }: { acknowledge: Ackno
         aria-describedby={error ? `${id}-error` : `${id}-help`}
         onChange={(e) => onChange(e.target.value as Acknowledge)}
       >
-        {ACKNOWLEDGE_KINDS.map((kind) => (
+        {acknowledgeKindsOf(provider).map((kind) => (
           <option key={kind} value={kind}>
             {kind}: {ACKNOWLEDGE_CHOICES[kind]}
           </option>
@@ -328,7 +386,7 @@ function AcknowledgeField({ acknowledge, onChange, error }: { acknowledge: Ackno
       </select>
       {!error && (
         <p className="help" id={`${id}-help`}>
-          {ACKNOWLEDGE_HELP}
+          {provider === "jira" ? JIRA_ACKNOWLEDGE_HELP : ACKNOWLEDGE_HELP}
         </p>
       )}
       {error && (

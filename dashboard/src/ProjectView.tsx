@@ -182,6 +182,15 @@ function IntakeCard({ project, onSaved, onReload }: { project: Project; onSaved:
       <p className="muted">Auto-spawn worker sessions from matching tracker issues.</p>
       {draft.provider === "linear" ? (
         <p>Linear team: {draft.team.trim() || <span className="error-text">none yet: name the team's key below.</span>}</p>
+      ) : draft.provider === "jira" ? (
+        <p>
+          Jira project:{" "}
+          {draft.project.trim() && draft.site.trim() ? (
+            `${draft.project.trim()} on ${draft.site.trim()}`
+          ) : (
+            <span className="error-text">none yet: name the site and the project's key below.</span>
+          )}
+        </p>
       ) : (
         <p>
           Repository:{" "}
@@ -594,7 +603,7 @@ function PullRequest({ url, fallback = null }: { url: string | null | undefined;
   return name ? <a href={url}>pull request {name}</a> : <code>{url}</code>;
 }
 
-/** Linear's identifier (ENG-123) beside the canonical id, linking to the issue; GitHub's issues need none (the id ends in #number). */
+/** Linear's identifier (ENG-123) or Jira's key (PROJ-123) beside the canonical id, linking to the issue; GitHub's issues need none (the id ends in #number). */
 function IdentifierChip({ issue }: { issue: { identifier?: string | null; url: string; title: string } }) {
   if (!issue.identifier) return null;
   return (

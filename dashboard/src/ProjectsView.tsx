@@ -93,7 +93,7 @@ function ProjectCard({ row, now }: { row: Row; now: Date }) {
         <span className={`state state-${state.replace(" ", "-")}`}>{state}</span>
       </div>
       <p>
-        {project.trackerIntake?.provider === "linear" ? (
+        {project.trackerIntake?.provider === "linear" || project.trackerIntake?.provider === "jira" ? (
           sourceInWords(project.trackerIntake, null)
         ) : url ? (
           <a href={url}>{intake.repo}</a>

@@ -13,7 +13,7 @@ export function ruleInWords(intake: TrackerIntake | null | undefined): string {
   else if (who === "none") parts.push("with no assignee");
   else if (who) parts.push(`assigned to ${who}`);
   const excludes = intake.excludeLabels ?? DEFAULT_EXCLUDES;
-  const where = intake.provider === "linear" && intake.team ? `${intake.team}'s ` : "";
+  const where = intake.provider === "linear" && intake.team ? `${intake.team}'s ` : intake.provider === "jira" && intake.project ? `${intake.project}'s ` : "";
   const rule = parts.length ? `${where}open issues ${parts.join(", ")}` : "no label or assignee yet";
   const except = excludes.length ? `, except ${excludes.join(", ")}` : "";
   const authors = intake.authors ?? [];
@@ -114,13 +114,14 @@ export function shortened(text: string, max = 80): string {
   return chars.length > max ? `${chars.slice(0, max - 1).join("")}…` : text;
 }
 
-/** Where a project's rule reads: a Linear team ("Linear team ENG"), else its GitHub repository, if known. */
+/** Where a project's rule reads: a Linear team ("Linear team ENG"), a Jira project ("Jira project PROJ on acme.atlassian.net"), else its GitHub repository, if known. */
 export function sourceInWords(intake: TrackerIntake | null | undefined, repo: string | null | undefined): string | null {
   if (intake?.provider === "linear") return intake.team ? `Linear team ${intake.team}` : "Linear, no team";
+  if (intake?.provider === "jira") return intake.project && intake.site ? `Jira project ${intake.project} on ${intake.site}` : "Jira, no project";
   return repo ?? null;
 }
 
-/** How a person names an issue: Linear's identifier (ENG-123), else #number. */
+/** How a person names an issue: Linear's identifier (ENG-123) or Jira's key (PROJ-123), else #number. */
 export function issueName(issue: { identifier?: string | null; number: number }): string {
   return issue.identifier ?? `#${issue.number}`;
 }

@@ -22,6 +22,8 @@ export const RULES = {
   name: stringBranch(project.name),
   repo: stringBranch(intake.repo),
   team: stringBranch(intake.team),
+  site: stringBranch(intake.site),
+  project: stringBranch(intake.project),
   assignee: stringBranch(intake.assignee),
   label: stringBranch(intake.labels).items ?? {},
   labels: stringBranch(intake.labels),
@@ -29,23 +31,27 @@ export const RULES = {
   maxSessionsPerPoll: stringBranch(intake.maxSessionsPerPoll),
 };
 
-/** The trackers a rule can name, and what people call them (the API names `jira` and refuses it until it lands). */
-export const PROVIDER_NAMES: Partial<Record<Provider, string>> = { github: "GitHub", linear: "Linear" };
+/** The trackers a rule can name, and what people call them. */
+export const PROVIDER_NAMES: Partial<Record<Provider, string>> = { github: "GitHub", linear: "Linear", jira: "Jira" };
 export const PROVIDERS = ((schemas.Provider.enum ?? []) as Provider[]).filter((p) => PROVIDER_NAMES[p] !== undefined);
 
-// Linear's creator kinds (the domain's `Creator`): a full member, a guest, an app. The API's
-// `Author` enum holds both trackers' values; a rule takes only its own tracker's.
+// Linear's creator kinds (the domain's `Creator`): a full member, a guest, an app. Jira's reporter
+// kinds (the domain's `Reporter`): a user of the site, an app, a service desk's customer. The API's
+// `Author` enum holds every tracker's values; a rule takes only its own tracker's.
 const LINEAR_CREATORS: Association[] = ["MEMBER", "GUEST", "APP"];
+const JIRA_REPORTERS: Association[] = ["MEMBER", "APP", "CUSTOMER"];
 const AUTHORS = (schemas.Author.enum ?? []) as Association[];
 
-/** The authors a rule on `provider` may allow, in the API's order: GitHub's author_association values, or Linear's creator kinds. */
+/** The authors a rule on `provider` may allow: GitHub's author_association values (in the API's order), Linear's creator kinds or Jira's reporter kinds. */
 export function authorsOf(provider: Provider): Association[] {
-  return provider === "linear" ? LINEAR_CREATORS : AUTHORS.filter((a) => a === "MEMBER" || !LINEAR_CREATORS.includes(a));
+  if (provider === "linear") return LINEAR_CREATORS;
+  if (provider === "jira") return JIRA_REPORTERS;
+  return AUTHORS.filter((a) => a === "MEMBER" || !(LINEAR_CREATORS.includes(a) || JIRA_REPORTERS.includes(a)));
 }
 
-/** Those allowed by default: GitHub's from the API's document; on Linear, full members only (as the API fills in). */
+/** Those allowed by default: GitHub's from the API's document; on Linear and Jira, full members (users of the site) only, as the API fills in. */
 export function defaultAuthorsOf(provider: Provider): Association[] {
-  return provider === "linear" ? ["MEMBER"] : DEFAULT_AUTHORS;
+  return provider === "github" ? DEFAULT_AUTHORS : ["MEMBER"];
 }
 
 export const ASSOCIATIONS = authorsOf("github");
@@ -54,6 +60,11 @@ export const DEFAULT_BACKLOG = (intake.backlog.default ?? "new") as Backlog;
 /** What intake may write on an issue once its session is launched, in the API's order, and the default (none). */
 export const ACKNOWLEDGE_KINDS = (schemas.Acknowledge.enum ?? []) as Acknowledge[];
 export const DEFAULT_ACKNOWLEDGE = (intake.acknowledge.default ?? "none") as Acknowledge;
+
+/** What a rule on `provider` may write: Jira has no reactions (the API refuses one there). */
+export function acknowledgeKindsOf(provider: Provider): Acknowledge[] {
+  return provider === "jira" ? ACKNOWLEDGE_KINDS.filter((k) => k !== "reaction") : ACKNOWLEDGE_KINDS;
+}
 
 /** Why `value` breaks the published rule, or undefined when it keeps it. */
 export function checkString(rule: StringSchema, value: string, what: string): string | undefined {
@@ -74,6 +85,10 @@ function describe(what: string): string {
       return "is a GitHub login, * (has an assignee) or none (unassigned).";
     case "Team key":
       return "is 1-16 letters and digits, such as ENG.";
+    case "Site":
+      return "is the site's host name in lower case, such as acme.atlassian.net.";
+    case "Project key":
+      return "is an upper-case letter, then 1-9 upper-case letters, digits or '_', such as PROJ.";
     case "A label":
       return "has no comma, no control character, and no space at either end.";
     case "Git origin":

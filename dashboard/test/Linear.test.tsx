@@ -43,13 +43,13 @@ function serve(project: Project, sessions: Session[]) {
 }
 
 describe("the provider picker in the create sheet", () => {
-  it("offers GitHub and Linear, GitHub first", () => {
+  it("offers GitHub, Linear and Jira, GitHub first", () => {
     // GIVEN the sheet
     render(<CreateSheet onClose={() => {}} onCreated={() => {}} />);
     // THEN the tracker is GitHub, and Linear can be picked
     const picker = screen.getByLabelText("Tracker") as HTMLSelectElement;
     expect(picker.value).toBe("github");
-    expect([...picker.options].map((o) => o.textContent)).toEqual(["GitHub", "Linear"]);
+    expect([...picker.options].map((o) => o.textContent)).toEqual(["GitHub", "Linear", "Jira"]);
     expect(screen.queryByLabelText("Team key")).toBeNull();
   });
 
