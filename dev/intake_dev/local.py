@@ -40,6 +40,8 @@ class LocalOptions:
     github_url: str | None = None
     # Linear's GraphQL endpoint Linear projects are polled at (None: Linear's own).
     linear_url: str | None = None
+    # One base URL every Jira site's requests go to (None: each site's own https://<site>).
+    jira_url: str | None = None
     offline: bool = False
     session_webhook: str | None = None
     webhook_secret: str = "local-webhook-secret"  # noqa: S105 - local-only HMAC key
@@ -106,6 +108,9 @@ class LocalStack:
         # With --offline: the Linear stand-in, and the sample workspace it serves.
         self.linear: Any = None
         self.linear_sample: Any = None
+        # With --offline: the Jira stand-in, and the sample site it serves.
+        self.jira: Any = None
+        self.jira_sample: Any = None
 
     # --- start and stop ---------------------------------------------------------------------
 
@@ -118,7 +123,8 @@ class LocalStack:
         self._start_aws()
         github_url = self._start_github()
         linear_url = self._start_linear()
-        self._configure_environment(github_url, linear_url)
+        jira_url = self._start_jira()
+        self._configure_environment(github_url, linear_url, jira_url)
         self._configure_app()
         self._write_sam_env()
         self._load_handlers()
@@ -276,7 +282,41 @@ class LocalStack:
         self.say(f"polling Linear at {url}")
         return url
 
-    def _configure_environment(self, github_url: str, linear_url: str) -> None:
+    def _start_jira(self) -> str:
+        """The one base URL every Jira site's requests go to: the sample site's stand-in when
+        offline (its email and token set as JIRA_EMAIL and JIRA_API_TOKEN unless both are), else
+        --jira-url; "" for each site's own https://<site>."""
+        if self.options.offline:
+            from .fake_jira import FakeJira
+            from .sample_site import SEARCH_LAG_SECONDS, load_sample_site
+
+            yours = _jira_token()
+            self.jira = FakeJira(host=self.options.host, search_lag_seconds=SEARCH_LAG_SECONDS)
+            self._stops.append(self.jira.stop)
+            # The stand-in plays Jira for an email and token of yours too, as the Linear one does a key.
+            self.jira_sample = load_sample_site(self.jira, extra_tokens=[yours] if yours else [])
+            if not yours:
+                os.environ.update(JIRA_EMAIL=self.jira_sample.email, JIRA_API_TOKEN=self.jira_sample.token)
+            token = (
+                "with your JIRA_EMAIL and JIRA_API_TOKEN"
+                if yours
+                else "JIRA_EMAIL and JIRA_API_TOKEN set to its sample's"
+            )
+            self.say(
+                f"offline Jira stand-in on {self.jira.base_url} serving {self.jira_sample.name}"
+                f" ({token}; no search lag)"
+            )
+            return str(self.jira.base_url)
+        url = self.options.jira_url
+        if _jira_token() is None and not (url is not None and _is_loopback(url)):
+            self.say(
+                "warning: JIRA_EMAIL and JIRA_API_TOKEN are not both set; a Jira project polls only with a"
+                " credential it names (trackerIntake.credential)"
+            )
+        self.say(f"polling Jira at {url}" if url else "polling Jira at each site's https://<site>")
+        return url or ""
+
+    def _configure_environment(self, github_url: str, linear_url: str, jira_url: str) -> None:
         opts = self.options
         env = {
             "TABLE_NAME": self.resources["table_name"],
@@ -285,6 +325,8 @@ class LocalStack:
             "QUEUE_URL": self.resources["queue_url"],
             "GITHUB_API_URL": github_url,
             "LINEAR_API_URL": linear_url,
+            # "" reads as unset: each Jira site's own URL.
+            "JIRA_API_URL": jira_url,
             "POLLER_FUNCTION_NAME": "local-poller",
             "SESSION_BACKEND": "webhook" if opts.session_webhook else "log",
             "SESSION_WEBHOOK_URL": opts.session_webhook or "",
@@ -300,6 +342,8 @@ class LocalStack:
             "GITHUB_TOKEN_SECRET_ARN": "",
             # Linear projects without a credential of their own poll with LINEAR_API_KEY.
             "LINEAR_API_KEY_SECRET_ARN": "",
+            # Jira projects without a credential of their own poll with JIRA_EMAIL and JIRA_API_TOKEN.
+            "JIRA_API_TOKEN_SECRET_ARN": "",
             "GITHUB_REQUESTS_PER_MINUTE": str(opts.github_requests_per_minute),
         }
         os.environ.update(env)
@@ -348,6 +392,10 @@ class LocalStack:
         env["AWS_ENDPOINT_URL"] = self.aws_endpoint
         env["GITHUB_TOKEN_SECRET_ARN"] = self._key_secret("GITHUB_TOKEN", "intake-local/github-token")
         env["LINEAR_API_KEY_SECRET_ARN"] = self._key_secret("LINEAR_API_KEY", "intake-local/linear-api-key")
+        jira = _jira_token()
+        # A jira-api-token secret holds the email and the token, as deployed.
+        secret = json.dumps({"email": jira[0], "apiToken": jira[1]}) if jira else ""
+        env["JIRA_API_TOKEN_SECRET_ARN"] = self._secret("intake-local/jira-api-token", secret)
         address = self.options.container_address
         if address is not None:
             from .relay import Relay
@@ -393,9 +441,13 @@ class LocalStack:
         credential from Secrets Manager as deployed. The secret is written outside moto's
         recording, so the token never reaches the state directory on disk.
         """
+        return self._secret(name, os.environ.get(variable, "").strip())
+
+    def _secret(self, name: str, token: str) -> str:
+        """The ARN of a secret `name` in the embedded AWS holding `token`, written outside moto's
+        recording; "" when `token` is empty."""
         import boto3
 
-        token = os.environ.get(variable, "").strip()
         if not token:
             return ""
         secrets = boto3.client("secretsmanager")
@@ -623,7 +675,7 @@ class LocalStack:
         return line + _dispatch_notes(report.dispatch, self.options.github_requests_per_minute)
 
     def _tracker(self, poll: Mapping[str, Any]) -> str:
-        """How the terminal names the tracker a poll read: `Linear` for a Linear project, else `GitHub`.
+        """How the terminal names the tracker a poll read: `Linear` or `Jira` for such a project, else `GitHub`.
 
         Read from the project only for a poll the terminal says more of than a count (a failure, a
         backoff, a pause); one deleted since is named as GitHub, whose words the lines had first.
@@ -638,10 +690,13 @@ class LocalStack:
             intake = projects.get_project(str(poll["projectId"])).config.tracker_intake
         except (ProjectNotFound, StoreUnavailable):
             return "GitHub"
+        if intake is not None and intake.is_jira:
+            return "Jira"
         return "Linear" if intake is not None and intake.is_linear else "GitHub"
 
     def _identifier(self, issue_id: str) -> str:
-        """` (ENG-123)` for a Linear issue, what a person reads beside its id; nothing on GitHub."""
+        """` (ENG-123)` for a Linear issue, ` (PROJ-1)` for a Jira one, what a person reads beside its
+        id; nothing on GitHub."""
         claim = self._claim(issue_id)
         identifier = claim.issue.identifier if claim is not None else None
         return f" ({identifier})" if identifier else ""
@@ -766,6 +821,12 @@ def _poll_sentence(poll: dict[str, Any], tracker: str = "GitHub") -> str | None:
     return None
 
 
+def _jira_token() -> tuple[str, str] | None:
+    """JIRA_EMAIL and JIRA_API_TOKEN from the environment, when both are set."""
+    email, token = os.environ.get("JIRA_EMAIL", "").strip(), os.environ.get("JIRA_API_TOKEN", "").strip()
+    return (email, token) if email and token else None
+
+
 def _is_loopback(url: str) -> bool:
     """Whether `url` names this machine's loopback (a stand-in, not GitHub)."""
     from tracker_intake.settings import is_loopback
@@ -782,6 +843,7 @@ _SAM_ENV_NAMES = (
     "QUEUE_URL",
     "GITHUB_API_URL",
     "LINEAR_API_URL",
+    "JIRA_API_URL",
     "SESSION_BACKEND",
     "SESSION_WEBHOOK_URL",
     "SESSION_WEBHOOK_SECRET_ARN",
@@ -841,6 +903,12 @@ def _serving_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help=f"Linear GraphQL endpoint to poll Linear projects at, with LINEAR_API_KEY (default {LINEAR_URL}); "
         "--offline serves a sample workspace instead",
+    )
+    parser.add_argument(
+        "--jira-url",
+        metavar="URL",
+        help="one base URL every Jira site's requests go to (a stand-in's), with JIRA_EMAIL and JIRA_API_TOKEN "
+        "(default: each site's own https://<site>); --offline serves a sample site instead",
     )
 
 
@@ -936,6 +1004,7 @@ def _options(args: argparse.Namespace) -> LocalOptions:
         interval=args.interval,
         github_url=args.github_url,
         linear_url=args.linear_url,
+        jira_url=args.jira_url,
         offline=args.offline,
         session_webhook=args.session_webhook,
         log_file=args.log_file,
@@ -974,9 +1043,18 @@ def _option_problem(options: LocalOptions) -> str | None:
         return "--github-requests-per-minute must be between 1 and 5000"
     if options.session_webhook is not None and not _webhook_allowed(options.session_webhook):
         return "--session-webhook must be an https:// URL, or http:// to a loopback address (127.0.0.1, localhost)"
+    return _tracker_url_problem(options) or _app_and_address_problem(options)
+
+
+def _tracker_url_problem(options: LocalOptions) -> str | None:
+    """The first of --linear-url and --jira-url that cannot work, or None."""
     if options.linear_url is not None:
-        return _linear_url_problem(options.linear_url, options.offline) or _app_and_address_problem(options)
-    return _app_and_address_problem(options)
+        problem = _url_problem("--linear-url", options.linear_url, options.offline, "a sample Linear workspace")
+        if problem is not None:
+            return problem
+    if options.jira_url is not None:
+        return _url_problem("--jira-url", options.jira_url, options.offline, "a sample Jira site")
+    return None
 
 
 def _app_and_address_problem(options: LocalOptions) -> str | None:
@@ -992,17 +1070,17 @@ def _app_and_address_problem(options: LocalOptions) -> str | None:
     return None
 
 
-def _linear_url_problem(url: str, offline: bool) -> str | None:
-    """Why --linear-url cannot work, or None. The key goes to it in every request: https only,
-    but for a stand-in on loopback."""
+def _url_problem(flag: str, url: str, offline: bool, sample: str) -> str | None:
+    """Why a tracker's URL flag cannot work, or None. The credential goes to it in every request:
+    https only, but for a stand-in on loopback."""
     if offline:
-        return "--linear-url and --offline do not go together: --offline serves a sample Linear workspace"
+        return f"{flag} and --offline do not go together: --offline serves {sample}"
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return None
     if parts.scheme == "http" and _is_loopback(url):
         return None
-    return f"--linear-url must be an https:// URL, or http:// to a loopback address (127.0.0.1, localhost), not {url!r}"
+    return f"{flag} must be an https:// URL, or http:// to a loopback address (127.0.0.1, localhost), not {url!r}"
 
 
 def _app_problem(app_id: str, key: Path, installation: int) -> str | None:

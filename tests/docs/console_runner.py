@@ -9,9 +9,10 @@ The convention (docs authors write to it):
   terminal block (below), which may go on from the terminal as it was.
 - Each page with console blocks runs in a session of its own: one `intake local --offline`
   stack, started in-process (`LocalStack`), which says its banner, `ticking every 60s; ...` and
-  ticks once at start, as `intake local` does (without LINEAR_API_KEY, so that it sets the
-  sample workspace's key and says so); and one bash, in a temporary directory, whose
-  commands share the page's environment (`export` in one block holds in the next). The shell's
+  ticks once at start, as `intake local` does (without LINEAR_API_KEY, JIRA_EMAIL and
+  JIRA_API_TOKEN, so that it sets the sample workspace's key and the sample site's email and
+  token and says so); and one bash, in a temporary directory, whose commands share the page's
+  environment (`export` in one block holds in the next). The shell's
   environment is the test's, less GITHUB_TOKEN and INTAKE_* (so a developer's own do not change
   what a sample prints), plus INTAKE_API_URL (the stack's API), GH (the GitHub stand-in), PATH
   with this Python's bin directory first (`intake` is the venv's), COLUMNS=200, NO_COLOR=1 and
@@ -428,8 +429,10 @@ class PageSession:
         options = LocalOptions(
             port=0, aws_port=0, offline=True, state_dir=state / "state", log_file=state / "intake-local.log"
         )
-        # A developer's own key would change the Linear stand-in's line (restored at close).
-        os.environ.pop("LINEAR_API_KEY", None)
+        # A developer's own key, email or token would change the Linear or the Jira stand-in's
+        # line (restored at close).
+        for name in ("LINEAR_API_KEY", "JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_API_URL"):
+            os.environ.pop(name, None)
         stack = self.stack = LocalStack(options, say=self.said.append).start()
         # As `intake local` does: what the handlers print (their metrics) goes to the log file.
         sys.stdout = HandlerOutput(stack.log, self._stdout)  # type: ignore[assignment]
