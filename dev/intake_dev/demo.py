@@ -19,6 +19,7 @@ from .local import HandlerOutput, LocalOptions, LocalStack
 
 PROJECT = "widgets"
 LINEAR_PROJECT = "widgets-eng"
+JIRA_PROJECT = "widgets-proj"
 
 
 class Demo:
@@ -62,7 +63,8 @@ class Demo:
         self.new_issue_tick(repo)
         self.release(expected[0])
         linear = self.linear_project()
-        return self.summary(len(expected) + 2 + len(linear), time.monotonic() - started)
+        jira = self.jira_project()
+        return self.summary(len(expected) + 2 + len(linear) + len(jira), time.monotonic() - started)
 
     def create_project(self, repo: Any) -> None:
         self.step(f"1. create a project for {repo.full_name}, with intake on the label 'agent'")
@@ -153,30 +155,61 @@ class Demo:
         return expected
 
     def create_linear_project(self, sample: Any) -> None:
+        rule = {"provider": "linear", "team": sample.team}
+        self.create_through_api(LINEAR_PROJECT, "Widgets (Linear)", rule)
+
+    def jira_project(self) -> list[str]:
+        """A Jira project beside the others, on the sample site; the sessions it started."""
+        sample = self.stack.jira_sample
+        self.step(f"10. a Jira project beside them: project {sample.project} of the site {sample.site}, label 'agent'")
+        print(
+            f"   (the offline stack serves a sample Jira site at {self.stack.jira.base_url}, without search lag;\n"
+            "   the project is created through the config API, as the dashboard does)",
+            flush=True,
+        )
+        rule = {"provider": "jira", "site": sample.site, "project": sample.project}
+        self.create_through_api(JIRA_PROJECT, "Widgets (Jira)", rule)
+        self.step("11. next tick: each open issue labelled 'agent' by a licensed user becomes a session")
+        self.stack.jira.clear_requests()
+        tick = self.stack.tick()
+        expected: list[str] = sample.eligible()
+        started = [i for i in tick.new_sessions if i.startswith("jira:")]
+        self.check(sorted(started) == sorted(expected), f"{len(expected)} new Jira sessions, one per eligible issue")
+        self.check(sorted(expected) == sorted(i for i in tick.launched if i.startswith("jira:")), "each launched")
+        customers = sample.by_customers()
+        self.check(
+            bool(customers) and not {sample.canonical_id(i) for i in customers} & set(started),
+            f"the issue a JSM customer labelled 'agent' ({', '.join(i.key for i in customers)}) started nothing",
+        )
+        searches = [r for r in self.stack.jira.requests if r.path.endswith("/search/jql")]
+        self.check(len(searches) == 1, "one search request to Jira for the project")
+        self.step("12. the CLI names each Jira session by its key (PROJ-1) beside its canonical id")
+        listing = self.cli("sessions", "list", JIRA_PROJECT).splitlines()
+        for issue in sample.current():
+            if sample.canonical_id(issue) in expected:
+                row = next((line for line in listing if sample.canonical_id(issue) in line), "")
+                self.check(issue.key in row, f"{issue.key} beside {sample.canonical_id(issue)}")
+        return expected
+
+    def create_through_api(self, project: str, name: str, rule: dict[str, Any]) -> None:
         import requests
 
         body = {
-            "id": LINEAR_PROJECT,
-            "name": "Widgets (Linear)",
+            "id": project,
+            "name": name,
             "gitOrigin": f"git@github.com:{self.stack.sample.full_name}.git",
-            "trackerIntake": {
-                "enabled": True,
-                "provider": "linear",
-                "team": sample.team,
-                "labels": ["agent"],
-                "backlog": "all",
-            },
+            "trackerIntake": {"enabled": True, **rule, "labels": ["agent"], "backlog": "all"},
         }
         print(f"$ POST {self.stack.api_url}/projects {json.dumps(body)}", flush=True)
         answer = requests.post(f"{self.stack.api_url}/projects", json=body, timeout=30)
         print(f"  {answer.status_code} {answer.reason}", flush=True)
-        self.check(answer.status_code == 201, f"the API created {LINEAR_PROJECT} (201)")
+        self.check(answer.status_code == 201, f"the API created {project} (201)")
 
     def summary(self, total: int, elapsed: float) -> int:
         """The walk-through's last words, and its exit code: 0 only if every step did what it claims."""
         self.step("summary")
         print(
-            f"   {total} sessions started over 5 ticks, on GitHub and Linear;"
+            f"   {total} sessions started over 6 ticks, on GitHub, Linear and Jira;"
             f" 1 tick cost only 304 answers; {elapsed:.1f}s",
             flush=True,
         )
