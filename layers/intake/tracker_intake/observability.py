@@ -14,6 +14,7 @@ from .domain.poll import PollOutcome, PollResult
 REQUESTS_METRIC = {"github": "GitHubRequests", "linear": "LinearRequests", "jira": "JiraRequests"}
 RETRIES_METRIC = {"github": "GitHubRetries", "linear": "LinearRetries", "jira": "JiraRetries"}
 
+
 def record_poll(metrics: Metrics, outcome: PollOutcome) -> None:
     """How the poll ended (what it did: `record_poll_counts`)."""
     if outcome.result is PollResult.NOT_MODIFIED:

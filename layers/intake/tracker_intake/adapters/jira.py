@@ -9,8 +9,8 @@ https://support.atlassian.com/jira-software-cloud/docs/jql-fields/):
   (`statusCategory != Done`), each label, the assignee (an account id or an email: Jira finds a
   user by either), `updated >= "yyyy-MM-dd HH:mm"`, `ORDER BY updated ASC`;
 - a JQL date has minute resolution and is read in the credential's user's time zone (their
-  profile's, `GET /rest/api/3/myself`), so the watermark is written in that zone, floored to the
-  minute; what the floor re-reads is skipped by the cursor's `recent` set;
+  profile's, `GET /rest/api/3/myself`), so "updated after" is written in that zone, rounded up
+  to the minute;
 - search is eventually consistent: a change can take a while to show, so the overlap is minutes;
 - an issue's `id` is a number for its whole life; its `key` (`PROJ-123`) changes when it moves
   to another project. The canonical id is `jira:<site>/<id>`.
@@ -44,6 +44,8 @@ JIRA_OVERLAP = timedelta(minutes=5)
 WIDEST_OFFSET = timedelta(hours=14)
 FIELDS = ("summary", "description", "labels", "assignee", "reporter", "status", "created", "updated", "project")
 SEARCH = "/rest/api/3/search/jql"
+# Each credential's user's time zone, by the client's identity (a digest), for this container.
+_ZONES: dict[str, tzinfo | None] = {}
 
 
 class JiraTracker:
@@ -56,7 +58,6 @@ class JiraTracker:
         self._client = client
         self._site = site.lower()
         self._page_size = page_size
-        self._zone: tzinfo | None = None
 
     def __repr__(self) -> str:
         return f"JiraTracker({self._site!r}, {self._client!r})"
@@ -100,20 +101,27 @@ class JiraTracker:
         return None
 
     def _local(self, since: datetime, retries: Retries | None) -> str:
-        """`since` as a JQL date in the credential's user's zone, floored to the minute."""
+        """`since` ("updated after") as a JQL date in the credential's user's zone, rounded up to
+        the minute: JQL reads dates to the minute, and `updated >= <the minute after since>` does
+        not re-read, poll after poll, every issue updated in the watermark's own minute (a bulk
+        edit's). What was updated later in that minute shows while the overlap is re-read
+        (domain/sync.py); later still, the hourly reconcile takes it."""
         zone = self._user_zone(retries)
         moment = since.astimezone(zone) if zone is not None else since.astimezone(UTC) - WIDEST_OFFSET
-        return moment.strftime("%Y-%m-%d %H:%M")
+        floor = moment.replace(second=0, microsecond=0)
+        return (floor if floor == moment else floor + timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")
 
     def _user_zone(self, retries: Retries | None) -> tzinfo | None:
-        if self._zone is None:
+        """The credential's user's zone, asked once per container and credential (None: not known)."""
+        identity = self._client.identity
+        if identity not in _ZONES:
             me = self._client.call("GET", "/rest/api/3/myself", "Jira's myself", retries=retries).data
             name = me.get("timeZone") if isinstance(me, dict) else None
             try:
-                self._zone = ZoneInfo(name) if isinstance(name, str) else UTC
+                _ZONES[identity] = ZoneInfo(name) if isinstance(name, str) else UTC
             except (ZoneInfoNotFoundError, ValueError):
-                return None
-        return self._zone
+                _ZONES[identity] = None
+        return _ZONES[identity]
 
     def _page(self, data: Any, where: str, index: int) -> tuple[tuple[Issue, ...], str | None, bool]:
         try:

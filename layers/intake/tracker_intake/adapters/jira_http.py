@@ -14,6 +14,7 @@ Jira Cloud (https://developer.atlassian.com/cloud/jira/platform/basic-auth-for-r
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ JIRA_TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 (an endp
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 # Throttled without a hint: wait a minute (the next tick) rather than hammer Jira.
 THROTTLED_FALLBACK_WAIT = timedelta(seconds=60)
+# A 429 asking for no more than this (seconds) is a burst limit's, retried within the poll.
+BURST_RETRY_AFTER = 5
 _MESSAGE_CAP = 200
 
 
@@ -119,6 +122,11 @@ class JiraClient:
     def __repr__(self) -> str:  # never show the credential
         return f"JiraClient({self.base_url!r}, auth={self._auth!r})"
 
+    @property
+    def identity(self) -> str:
+        """Who asks, and where, as a digest (never the credential): what the user's zone is kept by."""
+        return hashlib.sha256(f"{self.base_url}\n{self._auth.header()}".encode()).hexdigest()
+
     def call(
         self,
         method: str,
@@ -179,9 +187,7 @@ class JiraClient:
         status = response.status_code
         said = jira_message(response)
         if status == 429:
-            until = throttled_until(response.headers, now)
-            reason = response.headers.get("RateLimit-Reason") or "rate limit"
-            return PrimaryRateLimited(until, f"Jira throttled the credential ({reason}) until {until:%H:%M:%S} UTC")
+            return throttled(response.headers, now)
         if status in (401, 403):
             return AuthFailed(f"Jira refused the credential for {where} ({status}: {said})")
         if status == 404:
@@ -206,6 +212,23 @@ def rate_of(headers: Mapping[str, str]) -> RateLimit:
     if remaining is None or reset is None:
         return RateLimit()
     return RateLimit(remaining, reset, "jira", limit)
+
+
+def throttled(headers: Mapping[str, str], now: datetime) -> TrackerError:
+    """A 429. Jira's burst limits are per second: a short `Retry-After` (a few seconds) is a
+    failure in passing, sent again within the poll after its pause, so the credential is not
+    stopped for a minute and the polls that meet it in every tick are not always the same ones.
+    A longer one (a points quota, a per-issue write limit) pauses the credential until then."""
+    reason = headers.get("RateLimit-Reason") or "rate limit"
+    after = _int(headers.get("Retry-After"))
+    if after is not None and after <= BURST_RETRY_AFTER:
+        return TrackerUnavailable(
+            f"Jira's burst limit ({reason}): retry after {after} s",
+            retryable=True,
+            retry_at=now + timedelta(seconds=after),
+        )
+    until = throttled_until(headers, now)
+    return PrimaryRateLimited(until, f"Jira throttled the credential ({reason}) until {until:%H:%M:%S} UTC")
 
 
 def throttled_until(headers: Mapping[str, str], now: datetime) -> datetime:
