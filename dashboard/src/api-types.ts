@@ -83,8 +83,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * What a new project's rule would pick up now (read-only; reads GitHub)
-         * @description As `POST /projects/{id}/preview`, for a project not created yet: send its `gitOrigin` (or `trackerIntake.repo`) and `trackerIntake`, or a Linear rule (its `team`). `wouldStart` counts the sessions polls would start if the config were saved now with intake on (`maxSessionsPerPoll` a poll), `wouldStartWithAll` the same with `backlog: all`: with `new`, switching intake on records what matches as backlog and starts none of it.
+         * What a new project's rule would pick up now (read-only; reads the tracker)
+         * @description As `POST /projects/{id}/preview`, for a project not created yet: send its `gitOrigin` (or `trackerIntake.repo`) and `trackerIntake`, or a Linear rule (its `team`) or a Jira rule (its `site` and `project`). `wouldStart` counts the sessions polls would start if the config were saved now with intake on (`maxSessionsPerPoll` a poll), `wouldStartWithAll` the same with `backlog: all`: with `new`, switching intake on records what matches as backlog and starts none of it.
          */
         post: operations["preview_new_project_preview_post"];
         delete?: never;
@@ -179,7 +179,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * What the rule would pick up now (read-only; reads GitHub)
+         * What the rule would pick up now (read-only; reads the tracker)
          * @description The open issues the rule takes, oldest first, with the claim that holds each, and those it skips with the reason, as `intake preview --explain` lists them. Send `trackerIntake` to preview a draft rule, or nothing for the stored one. `wouldStart` counts the sessions polls would start if the config were saved now with intake on (`maxSessionsPerPoll` a poll), `wouldStartWithAll` the same with `backlog: all`: with `new`, switching intake on records what matches as backlog and starts none of it. Nothing is claimed or cached; the GitHub requests count in the deployment credential's budget (429 with Retry-After when it is taken or paused).
          */
         post: operations["preview_rule_projects__id__preview_post"];
@@ -218,7 +218,7 @@ export interface paths {
         post?: never;
         /**
          * Release a claim, so the issue can start a session again
-         * @description `issueId` is the URL-encoded canonical id, e.g. `github%3Aacme%2Fapp%2342` or `linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34`.
+         * @description `issueId` is the URL-encoded canonical id, e.g. `github%3Aacme%2Fapp%2342`, `linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34` or `jira%3Aacme.atlassian.net%2F10042`.
          */
         delete: operations["release_session_projects__id__sessions__issueId__delete"];
         options?: never;
@@ -540,17 +540,17 @@ export interface components {
             createdAt?: string | null;
             /**
              * Identifier
-             * @description What a person reads on Linear (`ENG-123`), as it was when the issue was taken (a move to another team changes it, never the canonical id); null on GitHub, where people read `#number`.
+             * @description What a person reads on Linear (`ENG-123`) or Jira (the key, `PROJ-123`), as it was when the issue was taken (a move to another team or project changes it, never the canonical id); null on GitHub, where people read `#number`.
              */
             identifier?: string | null;
             /** Labels */
             labels: string[];
             /**
              * Number
-             * @description GitHub's issue number; on Linear, the number in the identifier (123 in `ENG-123`).
+             * @description GitHub's issue number; on Linear and Jira, the number in the identifier or key (123 in `ENG-123`).
              */
             number: number;
-            /** @description The issue's tracker: the canonical id's prefix (`github`, `linear`). */
+            /** @description The issue's tracker: the canonical id's prefix (`github`, `linear`, `jira`). */
             provider: components["schemas"]["Provider"];
             /** Reason */
             reason?: string | null;
@@ -655,9 +655,10 @@ export interface components {
          * SessionView
          * @description One row of the ledger: an issue and the session it started (or is starting).
          *
-         *     `issueId` is the canonical id (`github:owner/repo#n`, `linear:workspace/uuid`), `provider`
-         *     its tracker (the id's prefix) and `identifier` what a person reads on Linear (`ENG-123`, as
-         *     the claim was taken; a move to another team changes it on Linear, never the id). `status` is
+         *     `issueId` is the canonical id (`github:owner/repo#n`, `linear:workspace/uuid`,
+         *     `jira:site/id`), `provider` its tracker (the id's prefix) and `identifier` what a person
+         *     reads on Linear (`ENG-123`) or Jira (`PROJ-123`), as the claim was taken (a move to another
+         *     team or project changes it, never the id). `status` is
          *     the claim's (the intake's side); `sessionStatus` is what the session's backend last reported
          *     (`POST /sessions/{issueId}/status`), with `statusHistory` its recent reports.
          */
@@ -680,21 +681,21 @@ export interface components {
             generation: number;
             /**
              * Identifier
-             * @description What a person reads on Linear (`ENG-123`), as it was when the issue was taken (a move to another team changes it, never the canonical id); null on GitHub, where people read `#number`.
+             * @description What a person reads on Linear (`ENG-123`) or Jira (the key, `PROJ-123`), as it was when the issue was taken (a move to another team or project changes it, never the canonical id); null on GitHub, where people read `#number`.
              */
             identifier?: string | null;
             /** Issueid */
             issueId: string;
             /**
              * Number
-             * @description GitHub's issue number; on Linear, the number in the identifier (123 in `ENG-123`).
+             * @description GitHub's issue number; on Linear and Jira, the number in the identifier or key (123 in `ENG-123`).
              */
             number: number;
             /** Prurl */
             prUrl?: string | null;
             /** Projectid */
             projectId: string;
-            /** @description The issue's tracker: the canonical id's prefix (`github`, `linear`). */
+            /** @description The issue's tracker: the canonical id's prefix (`github`, `linear`, `jira`). */
             provider: components["schemas"]["Provider"];
             /** Reason */
             reason?: string | null;
@@ -1992,7 +1993,7 @@ export interface operations {
             path: {
                 /** @description the project id */
                 id: string;
-                /** @description the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342 or linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34 */
+                /** @description the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342, linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34 or jira%3Aacme.atlassian.net%2F10042 */
                 issueId: string;
             };
             cookie?: never;
@@ -2060,7 +2061,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342 or linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34 */
+                /** @description the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342, linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34 or jira%3Aacme.atlassian.net%2F10042 */
                 issueId: string;
             };
             cookie?: never;

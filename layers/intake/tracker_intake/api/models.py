@@ -242,20 +242,24 @@ class AcknowledgementView(_Out):
         )
 
 
-PROVIDER_OF_ISSUE = "The issue's tracker: the canonical id's prefix (`github`, `linear`)."
+PROVIDER_OF_ISSUE = "The issue's tracker: the canonical id's prefix (`github`, `linear`, `jira`)."
 IDENTIFIER_DESCRIPTION = (
-    "What a person reads on Linear (`ENG-123`), as it was when the issue was taken (a move to another team "
-    "changes it, never the canonical id); null on GitHub, where people read `#number`."
+    "What a person reads on Linear (`ENG-123`) or Jira (the key, `PROJ-123`), as it was when the issue was "
+    "taken (a move to another team or project changes it, never the canonical id); null on GitHub, where "
+    "people read `#number`."
 )
-NUMBER_DESCRIPTION = "GitHub's issue number; on Linear, the number in the identifier (123 in `ENG-123`)."
+NUMBER_DESCRIPTION = (
+    "GitHub's issue number; on Linear and Jira, the number in the identifier or key (123 in `ENG-123`)."
+)
 
 
 class SessionView(_Out):
     """One row of the ledger: an issue and the session it started (or is starting).
 
-    `issueId` is the canonical id (`github:owner/repo#n`, `linear:workspace/uuid`), `provider`
-    its tracker (the id's prefix) and `identifier` what a person reads on Linear (`ENG-123`, as
-    the claim was taken; a move to another team changes it on Linear, never the id). `status` is
+    `issueId` is the canonical id (`github:owner/repo#n`, `linear:workspace/uuid`,
+    `jira:site/id`), `provider` its tracker (the id's prefix) and `identifier` what a person
+    reads on Linear (`ENG-123`) or Jira (`PROJ-123`), as the claim was taken (a move to another
+    team or project changes it, never the id). `status` is
     the claim's (the intake's side); `sessionStatus` is what the session's backend last reported
     (`POST /sessions/{issueId}/status`), with `statusHistory` its recent reports.
     """
@@ -466,7 +470,7 @@ class ErrorBody(_Out):
 
 
 def provider_of(canonical_id: str) -> Provider:
-    """The tracker a canonical id names: its prefix (`github:`, `linear:`)."""
+    """The tracker a canonical id names: its prefix (`github:`, `linear:`, `jira:`)."""
     return Provider(canonical_id.partition(":")[0])
 
 

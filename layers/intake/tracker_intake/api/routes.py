@@ -120,12 +120,16 @@ IssueIdParam = Annotated[
     Path(
         alias="issueId",
         description=(
-            "the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342 or "
-            "linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34"
+            "the URL-encoded canonical id, e.g. github%3Aacme%2Fapp%2342, "
+            "linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34 or jira%3Aacme.atlassian.net%2F10042"
         ),
         json_schema_extra={
             "pattern": schema_pattern(CANONICAL_ID_PATTERN),
-            "examples": ["github:acme/app#42", "linear:acme/3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34"],
+            "examples": [
+                "github:acme/app#42",
+                "linear:acme/3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34",
+                "jira:acme.atlassian.net/10042",
+            ],
         },
     ),
 ]
@@ -284,8 +288,8 @@ def list_sessions(
     "/projects/<id>/sessions/<issueId>",
     summary="Release a claim, so the issue can start a session again",
     description=(
-        "`issueId` is the URL-encoded canonical id, e.g. `github%3Aacme%2Fapp%2342` or "
-        "`linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34`."
+        "`issueId` is the URL-encoded canonical id, e.g. `github%3Aacme%2Fapp%2342`, "
+        "`linear%3Aacme%2F3f2b5c1e-8d4a-4b6f-9c2e-1a7d0e5b9f34` or `jira%3Aacme.atlassian.net%2F10042`."
     ),
     tags=["sessions"],
     responses=responses(200, SessionView, "the released claim", 400, 404),
@@ -308,7 +312,7 @@ _PREVIEW_COUNTS = (
 
 @router.post(
     "/projects/<id>/preview",
-    summary="What the rule would pick up now (read-only; reads GitHub)",
+    summary="What the rule would pick up now (read-only; reads the tracker)",
     description=(
         "The open issues the rule takes, oldest first, with the claim that holds each, and those it "
         "skips with the reason, as `intake preview --explain` lists them. Send `trackerIntake` to "
@@ -333,10 +337,11 @@ def preview_rule(
 
 @router.post(
     "/preview",
-    summary="What a new project's rule would pick up now (read-only; reads GitHub)",
+    summary="What a new project's rule would pick up now (read-only; reads the tracker)",
     description=(
         "As `POST /projects/{id}/preview`, for a project not created yet: send its `gitOrigin` "
-        "(or `trackerIntake.repo`) and `trackerIntake`, or a Linear rule (its `team`). " + _PREVIEW_COUNTS
+        "(or `trackerIntake.repo`) and `trackerIntake`, or a Linear rule (its `team`) or a Jira rule (its "
+        "`site` and `project`). " + _PREVIEW_COUNTS
     ),
     tags=["projects"],
     responses=responses(200, PreviewView, "the preview", 400, 413, 422, 429, 501, 502),
