@@ -179,6 +179,9 @@ def jira_world(
             clock,
             "unresolved",
             rng=lambda: 0.0,
+            # A retry's pause (a burst limit's 429) passes on the world's clock, as it would in
+            # Lambda: the retry lands in a later second of the burst window.
+            sleep=lambda seconds: _waited(clock, seconds),
             credentials=credentials,
         )
         invoker = RecordingInvoker(poll, clock)
@@ -187,6 +190,10 @@ def jira_world(
             credentials=credentials,
         )  # fmt: skip
         yield World(clock, jira, ctx, queue, invoker, projects)
+
+
+def _waited(clock: FixedClock, seconds: float) -> None:
+    clock.advance(seconds)
 
 
 def searches(log: list[RecordedRequest]) -> list[RecordedRequest]:
