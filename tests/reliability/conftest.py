@@ -7,16 +7,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from harness import LINEAR_KEY, TOKEN
+from harness import JIRA_TOKEN, LINEAR_KEY, TOKEN
 from reliability.backend import SessionBackend
 from reliability.world import SUITE, WEBHOOK_SECRET, World
 from security.leaks import capturing_logs, leaks
 
 from intake_dev.fake_github import FakeGitHub
+from intake_dev.fake_jira import FakeJira
 from intake_dev.fake_linear import FakeLinear
 from intake_dev.functions import load_handler
 
-SECRETS = {"GitHub token": TOKEN, "Linear key": LINEAR_KEY, "webhook secret": WEBHOOK_SECRET}
+SECRETS = {
+    "GitHub token": TOKEN,
+    "Linear key": LINEAR_KEY,
+    "Jira API token": JIRA_TOKEN[1],
+    "webhook secret": WEBHOOK_SECRET,
+}
 
 
 @pytest.fixture
@@ -29,10 +35,15 @@ def backend() -> Iterator[SessionBackend]:
 def world(
     request: pytest.FixtureRequest, aws: dict[str, Any], github: FakeGitHub, backend: SessionBackend
 ) -> Iterator[World]:
-    """The world of one tracker's column: `github` unless a test parametrizes it (indirectly) with `linear`."""
+    """The world of one tracker's column: `github` unless a test parametrizes it (indirectly) with
+    `linear` or `jira`."""
     tracker = getattr(request, "param", "github")
     if tracker == "github":
         yield World(aws, github, backend)
+        return
+    if tracker == "jira":
+        with FakeJira() as jira:
+            yield World(aws, github, backend, jira=jira)
         return
     assert tracker == "linear", tracker
     with FakeLinear() as linear:

@@ -3,10 +3,11 @@ the oracle of which are eligible, its rule, its faults, and its requests as the 
 
 The world (world.py) is the same for every tracker: the `healthy` project is always acme/healthy
 on the GitHub stand-in, and `subject` is either acme/subject on the same stand-in (the GitHub
-column, sharing the token with `healthy`) or team ENG of workspace acme on the Linear stand-in
+column, sharing the token with `healthy`), team ENG of workspace acme on the Linear stand-in
 (the Linear column, on its own key: the Linear stand-in's faults are not aimed at a team, so a
-Linear `healthy` project would meet them too). Cases never branch on the tracker; what differs
-lives here, as in tests/trackers/boards.py.
+Linear `healthy` project would meet them too) or project PROJ of site acme.atlassian.net on the
+Jira stand-in (the Jira column, on its own email and API token, for the same reason). Cases never
+branch on the tracker; what differs lives here, as in tests/trackers/boards.py.
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from harness import LINEAR_KEY, TOKEN
+from harness import JIRA_TOKEN, LINEAR_KEY, TOKEN
 
 from intake_dev.fake_github import FakeGitHub
+from intake_dev.fake_jira import FakeJira
+from intake_dev.fake_jira import IssueSnapshot as JiraIssue
 from intake_dev.fake_linear import BotActor, FakeLinear, IssueSnapshot
 from tracker_intake.adapters.github_token import token_key
-from tracker_intake.domain.credentials import linear_key
+from tracker_intake.domain.credentials import jira_key, linear_key
 
 if TYPE_CHECKING:
     from reliability.world import World
 
-TRACKERS = ("github", "linear")
+TRACKERS = ("github", "linear", "jira")
 LABEL = "agent"
 EXCLUDED = {"in-progress", "in-review"}
 SUBJECT_REPO = "acme/subject"
@@ -45,13 +48,14 @@ class SeenRequest:
 
 
 class Subject(Protocol):
-    provider: str  # "github" | "linear": the column
-    name: str  # "GitHub" | "Linear", as check names say it
+    provider: str  # "github" | "linear" | "jira": the column
+    name: str  # "GitHub" | "Linear" | "Jira", as check names say it
     where: str  # how the timeline names the subject's requests
     credential: str  # the budget key of the subject's credential
     shares_credential_with_healthy: bool
     env: dict[str, str]  # what the poller's and dispatcher's settings add (the tracker's URL)
     linear_key: str | None
+    jira_token: tuple[str, str] | None
 
     def seed(self) -> dict[str, bool]:
         """The subject's issues (two pages of a full read): canonical id -> eligible by the test's oracle."""
@@ -86,7 +90,7 @@ class Subject(Protocol):
         the GitHub stand-in's log for both projects)."""
         ...
 
-    def settled(self, statuses: list[int]) -> tuple[str, bool]:
+    def settled(self, requests: list[SeenRequest]) -> tuple[str, bool]:
         """The check that a steady tick's subject requests show nothing changed: its name, whether it holds."""
         ...
 
@@ -104,6 +108,7 @@ class GitHubSubject:
     provider, name, where = "github", "GitHub", SUBJECT_REPO
     shares_credential_with_healthy = True
     linear_key: str | None = None
+    jira_token: tuple[str, str] | None = None
 
     def __init__(self, github: FakeGitHub) -> None:
         self.github = github
@@ -153,7 +158,8 @@ class GitHubSubject:
     def new_requests(self) -> list[SeenRequest]:
         return []
 
-    def settled(self, statuses: list[int]) -> tuple[str, bool]:
+    def settled(self, requests: list[SeenRequest]) -> tuple[str, bool]:
+        statuses = [r.status for r in requests]
         return "subject settled: every page answered 304", bool(statuses) and set(statuses) == {304}
 
 
@@ -195,6 +201,7 @@ class LinearSubject:
     provider, name, where = "linear", "Linear", f"linear:{LINEAR_TEAM}"
     shares_credential_with_healthy = False
     linear_key: str | None = LINEAR_KEY
+    jira_token: tuple[str, str] | None = None
 
     def __init__(self, linear: FakeLinear) -> None:
         self.linear = linear
@@ -265,6 +272,135 @@ class LinearSubject:
         self._seen = len(log)
         return fresh
 
-    def settled(self, statuses: list[int]) -> tuple[str, bool]:
+    def settled(self, requests: list[SeenRequest]) -> tuple[str, bool]:
         # No validators: a steady poll is one query for what changed since the watermark.
+        statuses = [r.status for r in requests]
         return "subject settled: one query for changes, answered 200", statuses == [200]
+
+
+JIRA_SITE, JIRA_PROJECT = "acme.atlassian.net", "PROJ"
+JIRA_SEARCH, JIRA_MYSELF = "/rest/api/3/search/jql", "/rest/api/3/myself"
+CUSTOMER, APP_BOT = "carl@customer.test", "zapier-bot@apps.test"
+# The subject's project as a full read lists it: open (`statusCategory != Done`), labelled `agent`
+# (Jira matches labels ignoring case), oldest `updated` first (the adapter's ORDER BY), pages of 50
+# (jira.PAGE_SIZE): each issue's summary, labels and reporter's email.
+JIRA_LISTED: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("eligible 1", (LABEL,), MEMBER),
+    ("eligible 2", (LABEL, "bug"), MEMBER),
+    ("by a customer", (LABEL,), CUSTOMER),  # a Jira Service Management portal customer
+    ("by an app", (LABEL,), APP_BOT),  # an app's bot user
+    ("being worked on", (LABEL, "in-progress"), MEMBER),
+    *((f"in review {n}", (LABEL, "in-review"), MEMBER) for n in range(45)),
+    # page 2
+    ("eligible on page 2", (LABEL,), MEMBER),
+    ("eligible on page 2 too", ("Agent",), MEMBER),
+    ("excluded on page 2", (LABEL, "In-Progress"), MEMBER),
+)
+# Issues of the project a read never lists: no label, another label, done.
+JIRA_UNLISTED: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("no label", (), "new"),
+    ("other label", ("docs",), "indeterminate"),
+    ("done", (LABEL,), "done"),
+)
+
+
+def eligible_on_jira(issue: JiraIssue, members: set[str]) -> bool:
+    """The oracle for Jira: open (status category not Done), labelled `agent` (any case), no
+    excluded label, reported by a licensed user of the site (the default `authors`: not a
+    customer, not an app)."""
+    names = {label.casefold() for label in issue.labels}
+    by_member = issue.reporter is not None and issue.reporter in members
+    return issue.status_category != "done" and LABEL in names and not (names & EXCLUDED) and by_member
+
+
+class JiraSubject:
+    """Project PROJ on the Jira stand-in: two pages of a full read (50 + 3), a customer's issue,
+    an app's, excluded, unlabelled, other-labelled and done issues; polled with its own email and
+    API token (harness.JIRA_TOKEN)."""
+
+    provider, name, where = "jira", "Jira", f"jira:{JIRA_PROJECT}"
+    shares_credential_with_healthy = False
+    linear_key: str | None = None
+    jira_token: tuple[str, str] | None = JIRA_TOKEN
+
+    def __init__(self, jira: FakeJira) -> None:
+        self.jira = jira
+        email, token = JIRA_TOKEN
+        self.credential = jira_key(f"{email}:{token}")
+        self.env = {"JIRA_API_URL": jira.base_url}
+        self._ids: dict[str, str] = {}
+        self._seen = 0
+        jira.add_project(JIRA_PROJECT)
+        jira.add_user(email)
+        self.member = jira.add_user(MEMBER)
+        jira.add_user(CUSTOMER, account_type="customer")
+        jira.add_user(APP_BOT, account_type="app")
+        jira.add_api_token(email, token)
+
+    def canonical(self, issue_id: str) -> str:
+        return f"jira:{JIRA_SITE}/{issue_id}"
+
+    def seed(self) -> dict[str, bool]:
+        # updated a minute apart, oldest first, so the pages hold what JIRA_LISTED says. (A JQL
+        # date has minute resolution: issues a second apart would all be read again by every
+        # search from the watermark's minute, two pages of them.)
+        oldest = self.jira.now_ms() - 60_000 * (len(JIRA_LISTED) + 5)
+        seeded: list[JiraIssue] = []
+        for n, (summary, labels, reporter) in enumerate(JIRA_LISTED):
+            seeded.append(
+                self.jira.add_issue(JIRA_PROJECT, summary, labels=labels, reporter=reporter, at=oldest + 60_000 * n)
+            )
+        for summary, labels, category in JIRA_UNLISTED:
+            seeded.append(
+                self.jira.add_issue(
+                    JIRA_PROJECT, summary, labels=labels, reporter=MEMBER, status_category=category, at=oldest
+                )
+            )
+        self._ids = {issue.summary: self.canonical(issue.id) for issue in seeded}
+        members = {self.member}
+        return {self.canonical(issue.id): eligible_on_jira(issue, members) for issue in seeded}
+
+    def rule(self) -> dict[str, Any]:
+        return {"provider": "jira", "site": JIRA_SITE, "project": JIRA_PROJECT, "labels": [LABEL]}
+
+    def issue(self, title: str) -> str:
+        return self._ids[title]
+
+    def add_issue(self, title: str) -> str:
+        return self.canonical(self.jira.add_issue(JIRA_PROJECT, title, labels=[LABEL], reporter=MEMBER).id)
+
+    def fail(self, world: World, status: int, *, times: int = 1, page: int | None = None) -> None:
+        if page is None:
+            self.jira.fail_next(times, status=status)
+            return
+        assert page == 2, "the subject has two pages"
+        # As on Linear: the stand-in fails the next requests, so the fault is armed as page 1's
+        # claims are read, and meets the request for page 2.
+        world.after_dynamodb_call("get_claims", lambda: self.jira.fail_next(times, status=status))
+
+    def reset(self, times: int = 1) -> None:
+        self.jira.reset_next(times)
+
+    def low_budget(self) -> None:
+        # An API token has no points quota (only OAuth apps do); what it meets is the burst limit,
+        # whose answers say what is left only when it refuses. Nothing to leave low.
+        pass
+
+    def throttle(self, seconds: float, reason: str = "jira-burst-based") -> Callable[[], None]:
+        """What makes Jira answer 429 (Retry-After `seconds`, `reason`) when it runs."""
+        return lambda: self.jira.throttle_for(seconds, reason=reason)
+
+    def new_requests(self) -> list[SeenRequest]:
+        log = self.jira.requests
+        fresh = [SeenRequest(self.where, r.status, r.path) for r in log[self._seen :]]
+        self._seen = len(log)
+        return fresh
+
+    def settled(self, requests: list[SeenRequest]) -> tuple[str, bool]:
+        # No validators: a steady poll is one search for what changed since the watermark. A
+        # container's first search with a lower bound reads the user's time zone first (a JQL
+        # date is in that zone), once: after a full read, that can be the steady tick's poll.
+        searches = [r.status for r in requests if r.path == JIRA_SEARCH]
+        others = [(r.path, r.status) for r in requests if r.path != JIRA_SEARCH]
+        zone_once = others in ([], [(JIRA_MYSELF, 200)])
+        return "subject settled: one search for changes, answered 200", searches == [200] and zone_once

@@ -2,9 +2,10 @@
 loopback session backend, with every fault hook in place and every invariant ready to check.
 
 - `subject` is the project faults are aimed at, on the world's tracker (subjects.py): acme/subject
-  on the GitHub stand-in (two pages, 101 + 4 issues under the `agent` filter) or team ENG on the
-  Linear stand-in (two pages of a full read). Eligible issues on both pages, and issues the rule
-  must leave alone (a pull request or a guest's, excluded, unlabelled, other-labelled, closed).
+  on the GitHub stand-in (two pages, 101 + 4 issues under the `agent` filter), team ENG on the
+  Linear stand-in or project PROJ on the Jira stand-in (two pages of a full read each). Eligible
+  issues on both pages, and issues the rule must leave alone (a pull request, a guest's, a
+  customer's or an app's, excluded, unlabelled, other-labelled, closed or done).
 - `healthy` (acme/healthy, always on GitHub) shares the tick (and, in the GitHub world, the
   token), and must not notice the faults.
 
@@ -33,9 +34,10 @@ from fakes import LaunchLedgerOver
 from harness import TOKEN, Pipeline
 from reliability.aws_faults import BotoFaults, CallRule, Crash, FifoModel, _response, pk_of, sk_of
 from reliability.backend import SessionBackend
-from reliability.subjects import LABEL, GitHubSubject, LinearSubject, Subject, eligible_on_github
+from reliability.subjects import LABEL, GitHubSubject, JiraSubject, LinearSubject, Subject, eligible_on_github
 
 from intake_dev.fake_github import FakeGitHub
+from intake_dev.fake_jira import FakeJira
 from intake_dev.fake_linear import FakeLinear
 from intake_dev.functions import LocalLambdaContext
 from intake_dev.moto_rigs import atomic_calls, sqs_record
@@ -238,16 +240,24 @@ class World:
         backend: SessionBackend,
         *,
         linear: FakeLinear | None = None,
+        jira: FakeJira | None = None,
         tracker_timeout: float = 2.0,
         launcher_timeout: float = 2.0,
     ) -> None:
-        """`linear` given: the subject is a Linear project on that stand-in (the Linear column)."""
+        """`linear` given: the subject is a Linear project on that stand-in (the Linear column);
+        `jira` given: a Jira project on that stand-in (the Jira column)."""
         self.aws = aws
         self.github = github
         self.backend = backend
-        self.pipe = Pipeline(aws, github, linear=linear)
+        self.pipe = Pipeline(aws, github, linear=linear, jira=jira)
         self.clock = self.pipe.clock
-        self.subject: Subject = GitHubSubject(github) if linear is None else LinearSubject(linear)
+        self.subject: Subject = (
+            LinearSubject(linear)
+            if linear is not None
+            else JiraSubject(jira)
+            if jira is not None
+            else GitHubSubject(github)
+        )
         self.tracker_timeout = tracker_timeout
         self.launcher_timeout = launcher_timeout
         self.token_key = token_key(TOKEN)
@@ -299,6 +309,7 @@ class World:
         self.added: dict[str, list[str]] = {SUBJECT: [], HEALTHY: []}
         self.settle_seconds = 0.0
         self.pauses: list[float] = []  # retries' pauses (seconds), recorded instead of slept
+        self._after_pause: list[Callable[[float], None]] = []
         self._seen_requests = 0
         self._seen_messages: set[str] = set()
         self._before_poll: dict[str, list[Callable[[], None]]] = {}
@@ -352,6 +363,18 @@ class World:
         """Run `action` once, as the project's next poller starts (before any of its requests)."""
         self._before_poll.setdefault(project_id, []).append(action)
 
+    def after_pause(self, action: Callable[[float], None]) -> None:
+        """Run `action(seconds)` once, at the next retry's pause: what the pause's time ends (the
+        world's clock does not move within a step)."""
+        self._after_pause.append(action)
+
+    def pause(self, seconds: float) -> None:
+        """A retry's pause: recorded, not waited."""
+        self.pauses.append(seconds)
+        actions, self._after_pause = self._after_pause, []
+        for action in actions:
+            action(seconds)
+
     def after_dynamodb_call(self, site: str, action: Callable[[], None]) -> None:
         """Run `action` once, right after the poller's next call at `site` (DYNAMODB_SITES) succeeds."""
         rule = dynamodb_rule(site, "call_after")
@@ -393,11 +416,12 @@ class World:
             sqs=sqs or self.poll_sqs,
             token=TOKEN,
             linear_key=self.subject.linear_key,
+            jira_token=self.subject.jira_token,
             tracker=tracker,
             clock=self.clock,
             rng=lambda: 0.0,
             # A retry's pause: recorded, not waited (the world's clock moves only between steps).
-            sleep=self.pauses.append,
+            sleep=self.pause,
         )
 
     def dispatch_context(self, dynamodb: Any | None = None) -> DispatchContext:
@@ -410,6 +434,7 @@ class World:
             lambda_client=self.lambda_client,
             token=TOKEN,
             linear_key=self.subject.linear_key,
+            jira_token=self.subject.jira_token,
             clock=self.clock,
             max_concurrency=4,
         )
@@ -656,8 +681,8 @@ class World:
 # --- call sites of the poller and the dispatcher ---------------------------------------------------
 
 
-# The subject's claims in either world: the healthy project's are GitHub's, never Linear's.
-SUBJECT_CLAIMS = (f"ISSUE#github:{REPOS[SUBJECT]}#", "ISSUE#linear:")
+# The subject's claims in any world: the healthy project's are GitHub's, never Linear's or Jira's.
+SUBJECT_CLAIMS = (f"ISSUE#github:{REPOS[SUBJECT]}#", "ISSUE#linear:", "ISSUE#jira:")
 
 
 def _subject_claim(params: dict[str, Any]) -> bool:
