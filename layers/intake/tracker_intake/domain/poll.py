@@ -362,6 +362,8 @@ class _PollRun:
         )
         self.max_retries = MAX_RETRIES
         self.stopped_early = False
+        # A resumed walk's pages read by the polls before it (a tracker without ETags).
+        self.earlier_pages = 0
         self.backlog = Backlog.ALL
         # Set while the issues that matched at the switch-on are still to be recorded.
         self.backlog_since: datetime | None = None
@@ -373,7 +375,7 @@ class _PollRun:
         """What the next poll should be granted: this walk's requests (its pages and its members'
         write checks, those the grant could not take included), one more if it was cut short."""
         checks = self.outcome.write_checks + self.checks_denied
-        return self.outcome.pages + checks + (1 if self.stopped_early else 0)
+        return self.outcome.pages + self.earlier_pages + checks + (1 if self.stopped_early else 0)
 
     @property
     def granted_spent(self) -> bool:
@@ -414,6 +416,9 @@ class _PollRun:
                 self.stopped_early = page.continues
                 break
         self.complete = self.complete and not self.stopped_early and not self.outcome.truncated
+        # A resumed walk needed the pages its first part read too: the next grant covers the whole
+        # walk, so it is not cut (and resumed, and written) again.
+        self.earlier_pages = progress.earlier_pages
         committed = progress.committed(self.complete)
         if committed != cursor:
             ctx.store.commit_page(project_id, committed.to_page(scope, ctx.token_key))

@@ -107,6 +107,8 @@ class Resume:
     since: datetime | None
     newest: datetime | None
     seen: Mapping[str, datetime] = field(default_factory=dict)
+    # The pages the walk has read so far, over the polls it took.
+    pages: int = 0
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ class SyncCursor:
                 "since": _iso(self.resume.since),
                 "newest": _iso(self.resume.newest),
                 "seen": {key: _iso(at) for key, at in self.resume.seen.items()},
+                "pages": self.resume.pages,
             }
         return CachedPage(scope, json.dumps(state, separators=(",", ":")), credential=credential)
 
@@ -190,6 +193,8 @@ class SyncProgress:
         # the page being processed holds.
         self.seen: dict[str, datetime] = dict(cursor.resume.seen) if cursor.resume is not None else {}
         self._page: dict[str, datetime] = {}
+        # The pages a resumed walk's first part read, over the polls before this one.
+        self.earlier_pages = cursor.resume.pages if cursor.resume is not None else 0
         # The page cursor after the last page done with every page before it done too.
         self.done_after: str | None = plan.after
         self.all_done = True
@@ -229,7 +234,8 @@ class SyncProgress:
             )
         if self.done_after is not None and self.done_after != self.plan.after:
             seen = self._within(self.seen, self.newest)
-            return replace(self.cursor, resume=Resume(self.done_after, self.plan.since, self.newest, seen))
+            resume = Resume(self.done_after, self.plan.since, self.newest, seen, self.earlier_pages + self.pages)
+            return replace(self.cursor, resume=resume)
         return self.cursor
 
     def _recent(self, watermark: datetime | None) -> dict[str, datetime]:
@@ -245,7 +251,14 @@ class SyncProgress:
 
 
 def _resume(state: Mapping[str, Any]) -> Resume:
-    return Resume(str(state["after"]), _at(state.get("since")), _at(state.get("newest")), _moments(state.get("seen")))
+    pages = state.get("pages")
+    return Resume(
+        str(state["after"]),
+        _at(state.get("since")),
+        _at(state.get("newest")),
+        _moments(state.get("seen")),
+        pages if isinstance(pages, int) else 0,
+    )
 
 
 def _moments(raw: Any) -> dict[str, datetime]:
