@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import requests
 
 from tracker_intake.adapters.github import send
+from tracker_intake.adapters.http_common import header_int, retried
 from tracker_intake.adapters.linear_http import OAuthApp
 from tracker_intake.domain.errors import (
     AuthFailed,
@@ -139,15 +140,7 @@ class JiraClient:
     ) -> Answer:
         """The answer's JSON body (None for a 204). A read that failed in passing is sent again
         while `retries` allows; a write (`retries` None) is sent once."""
-        attempt = 1
-        while True:
-            try:
-                return self._send(method, path, where, json, params)
-            except TrackerUnavailable as e:
-                if not (e.retryable and retries is not None and retries.allow(e, attempt)):
-                    raise
-            attempt += 1
-            logger.info("retrying %s after a transient failure (attempt %d)", where, attempt)
+        return retried(lambda: self._send(method, path, where, json, params), where, retries)
 
     def _send(self, method: str, path: str, where: str, body: Any, params: Mapping[str, str] | None) -> Answer:
         response = self._request(method, path, where, body, params)
@@ -207,7 +200,7 @@ class JiraClient:
 
 def rate_of(headers: Mapping[str, str]) -> RateLimit:
     """`X-RateLimit-*` when Jira sends them (a window: what is left until the reset)."""
-    remaining, limit = _int(headers.get("X-RateLimit-Remaining")), _int(headers.get("X-RateLimit-Limit"))
+    remaining, limit = header_int(headers.get("X-RateLimit-Remaining")), header_int(headers.get("X-RateLimit-Limit"))
     reset = _iso(headers.get("X-RateLimit-Reset"))
     if remaining is None or reset is None:
         return RateLimit()
@@ -220,7 +213,7 @@ def throttled(headers: Mapping[str, str], now: datetime) -> TrackerError:
     stopped for a minute and the polls that meet it in every tick are not always the same ones.
     A longer one (a points quota, a per-issue write limit) pauses the credential until then."""
     reason = headers.get("RateLimit-Reason") or "rate limit"
-    after = _int(headers.get("Retry-After"))
+    after = header_int(headers.get("Retry-After"))
     if after is not None and after <= BURST_RETRY_AFTER:
         return TrackerUnavailable(
             f"Jira's burst limit ({reason}): retry after {after} s",
@@ -234,7 +227,7 @@ def throttled(headers: Mapping[str, str], now: datetime) -> TrackerError:
 def throttled_until(headers: Mapping[str, str], now: datetime) -> datetime:
     """The later of `Retry-After` and `X-RateLimit-Reset`, at least a minute away."""
     waits = [now + THROTTLED_FALLBACK_WAIT]
-    after = _int(headers.get("Retry-After"))
+    after = header_int(headers.get("Retry-After"))
     if after is not None:
         waits.append(now + timedelta(seconds=after))
     reset = _iso(headers.get("X-RateLimit-Reset"))
@@ -256,15 +249,6 @@ def jira_message(response: requests.Response) -> str:
     if isinstance(errors, dict):
         messages += [f"{k}: {v}" for k, v in errors.items() if isinstance(v, str)]
     return "; ".join(messages)[:_MESSAGE_CAP] or "no message"
-
-
-def _int(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(float(value.strip()))
-    except ValueError:
-        return None
 
 
 def _iso(value: str | None) -> datetime | None:

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import requests
 
 from tracker_intake.adapters.github import send
+from tracker_intake.adapters.http_common import header_int, retried
 from tracker_intake.domain.errors import (
     AuthFailed,
     BadTrackerResponse,
@@ -192,15 +193,7 @@ class LinearClient:
 
         Queries only: a mutation is sent once (`mutate`), since a retry could write twice.
         """
-        attempt = 1
-        while True:
-            try:
-                return self._send(document, variables, where)
-            except TrackerUnavailable as e:
-                if not (e.retryable and retries is not None and retries.allow(e, attempt)):
-                    raise
-            attempt += 1
-            logger.info("retrying %s after a transient failure (attempt %d)", where, attempt)
+        return retried(lambda: self._send(document, variables, where), where, retries)
 
     def mutate(self, document: str, variables: Mapping[str, Any], where: str) -> Answer:
         return self._send(document, variables, where)
@@ -231,7 +224,7 @@ class LinearClient:
 
     def _answer(self, response: requests.Response, where: str) -> Answer:
         now = self._now()
-        complexity = _int(response.headers.get("x-complexity"))
+        complexity = header_int(response.headers.get("x-complexity"))
         rate = rate_of(response.headers, complexity, now)
         body = _body(response)
         errors = body.get("errors") if isinstance(body, dict) else None
@@ -251,7 +244,7 @@ class LinearClient:
         codes = _codes(errors)
         said = _message(errors)
         if "RATELIMITED" in codes:
-            reset = _throttled_until(response.headers, _int(response.headers.get("x-complexity")), now)
+            reset = _throttled_until(response.headers, header_int(response.headers.get("x-complexity")), now)
             return PrimaryRateLimited(reset, f"Linear rate-limited the credential until {reset:%H:%M:%S} UTC: {said}")
         if response.status_code == 401 or "AUTHENTICATION_ERROR" in codes:
             return AuthFailed(f"Linear refused the credential for {where} ({response.status_code}: {said})")
@@ -283,9 +276,9 @@ def _allowance(name: str, headers: Mapping[str, str], family: str, cost: int) ->
     prefix = f"x-ratelimit-{family}"
     return Allowance(
         name,
-        _int(headers.get(f"{prefix}-remaining")),
+        header_int(headers.get(f"{prefix}-remaining")),
         _epoch(headers.get(f"{prefix}-reset")),
-        _int(headers.get(f"{prefix}-limit")),
+        header_int(headers.get(f"{prefix}-limit")),
         cost,
         leaky=True,
     )
@@ -297,8 +290,8 @@ def _throttled_until(headers: Mapping[str, str], cost: int | None, now: datetime
     full). At least the next tick: the dispatcher paces the credential from there."""
     waits = [RATELIMITED_FALLBACK_WAIT]
     for family, needed in (("requests", 1), ("complexity", cost or 1)):
-        remaining = _int(headers.get(f"x-ratelimit-{family}-remaining"))
-        limit = _int(headers.get(f"x-ratelimit-{family}-limit"))
+        remaining = header_int(headers.get(f"x-ratelimit-{family}-remaining"))
+        limit = header_int(headers.get(f"x-ratelimit-{family}-limit"))
         if remaining is not None and limit and remaining < needed:
             waits.append(timedelta(hours=(needed - remaining) / limit))
     return now + max(waits)
@@ -335,18 +328,9 @@ def _message(errors: Any) -> str:
     return json.dumps(message)[1:-1][:_MESSAGE_CAP] if isinstance(message, str) else "no message"
 
 
-def _int(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(float(value.strip()))
-    except ValueError:
-        return None
-
-
 def _epoch(value: str | None) -> datetime | None:
     """A reset as Linear sends it: epoch milliseconds (seconds, too, read by their size)."""
-    number = _int(value)
+    number = header_int(value)
     if number is None or number <= 0:
         return None
     return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, UTC)
