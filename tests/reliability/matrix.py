@@ -2,8 +2,8 @@
 
 The timeline of a case, on the harness clock:
 
-1. `warm` (only if the case asks): one ordinary tick, so claims and ETags (or Linear's cursor)
-   exist; then a new eligible issue lands on the subject's tracker, so the next poll reads it.
+1. `warm` (only if the case asks): one ordinary tick, so claims and ETags (or Linear's and Jira's
+   cursor) exist; then a new eligible issue lands on the subject's tracker, so the next poll reads it.
 2. `fault`: the case's faults are armed and one tick runs. Faults that need a later call site
    (a take-over, say) fire in further `fault+N` ticks, one minute apart.
 3. `probe`: one minute later, a new issue for the healthy project, one tick, and a stray direct
@@ -11,14 +11,14 @@ The timeline of a case, on the harness clock:
 4. `recovery N`: the stated bound. Each step moves the clock past the subject's backoff, any
    token reset, the stale-claim threshold and the queue's visibility timeout, then ticks.
 5. The invariants are checked; then a `steady` tick and a redelivery of every message check that
-   the system settled (all 304 on GitHub, one query for changes on Linear, nothing sent,
-   nothing launched twice).
+   the system settled (all 304 on GitHub, one query for changes on Linear, one search for
+   changes on Jira, nothing sent, nothing launched twice).
 
 Every tick drains the launch queue through the real launcher handler (see `World.pump`).
 
 A case runs in each tracker's column it names (`Case.trackers`): the GitHub column as it always
-was, the Linear column with the subject on the Linear stand-in (`Case.id_for` names it there).
-A case in one column only says why (`Case.only`).
+was, the Linear and Jira columns with the subject on that tracker's stand-in (`Case.id_for`
+names it there). A case not in every column says why (`Case.only`).
 """
 
 from __future__ import annotations
@@ -250,8 +250,8 @@ def check_invariants(world: World, case: Case, checks: Checks, *, first: str, pr
 
 
 def check_settled(world: World, checks: Checks) -> None:
-    """One more tick costs one 304 per page (on Linear: one query for changes) and sends nothing;
-    a redelivery launches nothing."""
+    """One more tick costs one 304 per page (on Linear: one query for changes; on Jira: one search)
+    and sends nothing; a redelivery launches nothing."""
     sends = len(world.fifo.sends)
     world.step("steady", advance=TICK)
     requests = world.requests_in("steady", SUBJECT)

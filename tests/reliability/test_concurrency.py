@@ -1,5 +1,5 @@
 """Concurrency: eight pollers on one project at once, and two dispatcher ticks that overlap, each
-with the subject on GitHub and on Linear (the `world` fixture's trackers).
+with the subject on GitHub, on Linear and on Jira (the `world` fixture's trackers).
 
 Each concurrent poll gets its own adapters and boto3 clients (a container of its own) and runs
 `poll_project`, the poller handler's one call: Powertools metrics are process-wide, and in AWS
