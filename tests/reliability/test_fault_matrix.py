@@ -593,12 +593,6 @@ CASES = [
         verify=retry_after_honoured(5),
         trackers=JIRA_ONLY,
         only=JIRA_RETRY_AFTER_503,
-        xfail=(
-            "adapters/jira_http.py JiraClient._error raises TrackerUnavailable for a 503 without retry_at"
-            " (GitHub's adapter passes the 503's retry-after), so _PollRun.allow cannot see Jira's"
-            " Retry-After: 5 and the poll sends the search again after its 1 s pause; the issues are"
-            " still taken exactly once (every other invariant holds)"
-        ),
     ),
     Case(
         "jira-dynamodb-record-budget-throttled-on-429",

@@ -186,8 +186,13 @@ class JiraClient:
         if status == 404:
             return RepoNotFound(f"{where} not found or not visible to this credential (404: {said})")
         if status >= 500:
+            # Atlassian: "a 503 response may be returned when a resource limit has been reached",
+            # with a Retry-After the poll's retry honours (it does not send again any sooner).
+            after = header_int(response.headers.get("Retry-After"))
             return TrackerUnavailable(
-                f"Jira is unavailable ({status}) for {where}", retryable=status in RETRYABLE_STATUSES
+                f"Jira is unavailable ({status}) for {where}",
+                retryable=status in RETRYABLE_STATUSES,
+                retry_at=None if after is None else now + timedelta(seconds=after),
             )
         if status == 400 and "does not exist" in said:
             # Jira's answer to a JQL naming a project it does not know, or the credential cannot see.
