@@ -22,6 +22,11 @@ for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
     os.environ.pop(_name, None)
 os.environ["AWS_ACCESS_KEY_ID"] = "testing"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+# ... nor a real tracker: with a developer's Linear key or Jira token in the environment, a
+# Linear or Jira rule (a preview, a fuzzed request) would poll linear.app or a real Jira site.
+# A test that needs them sets them itself, pointed at a stand-in on loopback.
+for _name in ("LINEAR_API_KEY", "LINEAR_API_URL", "JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_API_URL"):
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture(autouse=True)
