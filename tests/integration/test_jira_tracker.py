@@ -13,7 +13,7 @@ from intake_dev.fake_jira import FakeJira
 from tracker_intake.adapters.jira import JiraTracker, build_jql
 from tracker_intake.adapters.jira_http import ApiToken, JiraClient, JiraOAuthApp
 from tracker_intake.adapters.jira_writes import JiraIssueWriter
-from tracker_intake.adapters.linear_http import OAuthTokens
+from tracker_intake.adapters.oauth import OAuthTokens
 from tracker_intake.domain.errors import AuthFailed, PrimaryRateLimited, TrackerError, TrackerUnavailable, WriteRefused
 from tracker_intake.domain.issue import JiraRef
 from tracker_intake.domain.tracker import IssueQuery

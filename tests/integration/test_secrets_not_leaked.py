@@ -148,7 +148,7 @@ def test_linear_key_and_oauth_tokens_never_appear_in_logs_the_table_or_a_failure
     from harness import LINEAR_KEY, Pipeline
 
     from intake_dev.fake_linear import FakeLinear
-    from tracker_intake.adapters.linear_http import OAuthApp, OAuthTokens
+    from tracker_intake.adapters.oauth import OAuthApp, OAuthTokens
 
     # GIVEN a Linear project polled with a key, through a refusal, an outage and a rate limit
     with FakeLinear() as linear:
@@ -186,7 +186,7 @@ def test_a_jira_token_and_3lo_tokens_never_appear_in_logs_the_table_or_a_failure
 
     from intake_dev.fake_jira import FakeJira
     from tracker_intake.adapters.jira_http import JiraOAuthApp
-    from tracker_intake.adapters.linear_http import OAuthTokens
+    from tracker_intake.adapters.oauth import OAuthTokens
 
     # GIVEN a Jira project polled with an API token, through an outage and a 429
     with FakeJira() as jira:

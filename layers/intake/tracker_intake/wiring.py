@@ -17,8 +17,9 @@ from .domain.clock import SystemClock
 from .domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind
 
 if TYPE_CHECKING:
-    from .adapters.credentials import DeploymentCredentials, LinearDefault
+    from .adapters.credentials import DeploymentCredentials
     from .adapters.jira_credentials import JiraDefault
+    from .adapters.linear_credentials import LinearDefault
     from .api.routes import ApiContext
     from .domain.config import ProjectConfig
     from .domain.dispatch import DispatchContext
@@ -70,7 +71,7 @@ def default_credential(settings: _CredentialSettings) -> Credential | None:
 
 def linear_default(settings: _CredentialSettings, key: str | None = None) -> LinearDefault:
     """The deployment's default Linear credential: its secret, else `key` or LINEAR_API_KEY (locally)."""
-    from .adapters.credentials import LinearDefault
+    from .adapters.linear_credentials import LinearDefault
 
     if settings.linear_api_key_secret_arn:
         return LinearDefault(

@@ -10,7 +10,6 @@ by `GitHubApp` until shortly before they expire.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +17,8 @@ from datetime import datetime, timedelta
 
 from ..domain.clock import SystemClock
 from ..domain.config import intake_repo
-from ..domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind, app_key, linear_key
-from ..domain.errors import AuthFailed, ConfigInvalid, CredentialUnknown, TokenUnavailable
+from ..domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind, app_key
+from ..domain.errors import AuthFailed, ConfigInvalid, CredentialUnknown
 from ..domain.ports import Clock, CredentialRegistry, InstallationStore, Resolved
 from ..domain.records import Installation, ProjectRecord
 from ..domain.tracker import Tracker
@@ -31,8 +30,8 @@ from .github_writes import GitHubIssueWriter
 from .jira import JiraTracker
 from .jira_credentials import JiraCredentials, JiraDefault
 from .linear import LinearTracker
-from .linear_http import LINEAR_GRAPHQL_URL, ApiKey, LinearAuth, LinearClient, OAuthApp, OAuthTokens
-from .linear_writes import LinearIssueWriter
+from .linear_credentials import LinearCredentials, LinearDefault
+from .linear_http import LINEAR_GRAPHQL_URL
 
 REGISTRY_MAX_AGE = timedelta(minutes=5)  # a re-registered credential applies within five minutes
 
@@ -45,16 +44,6 @@ class TrackerOptions:
     include_pull_requests: bool = False
     # Linear's GraphQL endpoint, and the OAuth token endpoint beside it.
     linear_url: str = LINEAR_GRAPHQL_URL
-
-
-@dataclass(frozen=True)
-class LinearDefault:
-    """The credential a Linear project without `trackerIntake.credential` polls with: the
-    deployment's (a registered-style credential of a `linear-*` kind), or a key of the caller's
-    (LINEAR_API_KEY locally). None of either: such a project names a credential, or fails saying so."""
-
-    credential: Credential | None = None
-    key: str | None = None
 
 
 class DeploymentCredentials:
@@ -77,10 +66,17 @@ class DeploymentCredentials:
         jira: JiraDefault | None = None,
         jira_url: str | None = None,
     ) -> None:
-        self._linear_default = linear or LinearDefault()
         # Keeps an OAuth app's rotated tokens in its secret (None: kept for this container only).
         self._write_secret = write_secret
-        self._linear: dict[str, tuple[LinearTracker, LinearIssueWriter]] = {}
+        self._linear = LinearCredentials(
+            self._linear_spec,
+            read_secret,
+            default=linear or LinearDefault(),
+            url=options.linear_url,
+            write_secret=write_secret,
+            clock=clock,
+            user_agent=options.user_agent,
+        )
         self._jira = JiraCredentials(
             self._jira_spec,
             read_secret,
@@ -117,7 +113,7 @@ class DeploymentCredentials:
     def for_project(self, record: ProjectRecord, *, remember: bool = True) -> Resolved:
         name = record.credential or DEFAULT_CREDENTIAL
         if _is_linear(record):
-            return self._for_linear(name)
+            return self._linear.resolve(name)
         if _jira_site(record) is not None:
             return self._jira.resolve(name, _jira_site(record) or "")
         spec = self._spec(name)
@@ -139,7 +135,7 @@ class DeploymentCredentials:
 
     def key_for(self, record: ProjectRecord) -> str:
         if _is_linear(record):
-            return self._linear_key(self._linear_spec(record.credential or DEFAULT_CREDENTIAL))
+            return self._linear.key(record.credential or DEFAULT_CREDENTIAL)
         if _jira_site(record) is not None:
             return self._jira.key(record.credential or DEFAULT_CREDENTIAL)
         spec = self._spec(record.credential or DEFAULT_CREDENTIAL)
@@ -197,66 +193,10 @@ class DeploymentCredentials:
 
     # --- Linear ------------------------------------------------------------------------------
 
-    def _for_linear(self, name: str) -> Resolved:
-        spec = self._linear_spec(name)
-        key = self._linear_key(spec)
-        # One client per credential and secret: an OAuth app's tokens, rotated by another
-        # container, are read afresh (within the secret cache's five minutes) into a new client.
-        held = (
-            key if spec is None else f"{key}:{hashlib.sha256(self._read_secret(spec.secret_arn).encode()).hexdigest()}"
-        )
-        with self._lock:
-            known = self._linear.get(held)
-        if known is None:
-            options = self._options
-            client = LinearClient(
-                options.linear_url, self._linear_auth(spec), clock=self._clock, user_agent=options.user_agent
-            )
-            known = (LinearTracker(client), LinearIssueWriter(client))
-            with self._lock:
-                self._linear[held] = known
-        tracker, writer = known
-        return Resolved(name, key, tracker, writer)
-
     def _linear_spec(self, name: str) -> Credential | None:
-        """The Linear credential by name; None for the default that is a key of the caller's."""
-        if name == DEFAULT_CREDENTIAL:
-            spec = self._linear_default.credential
-            if spec is None and self._linear_default.key is None:
-                raise TokenUnavailable(
-                    "this deployment has no default Linear credential: register one (kind linear-api-key or "
-                    "linear-oauth) and name it in trackerIntake.credential"
-                )
-            return spec
         spec = self._spec(name)
         _of_provider(spec, name, "linear")
         return spec
-
-    def _linear_key(self, spec: Credential | None) -> str:
-        if spec is None:
-            return linear_key(self._linear_default.key or "")
-        if spec.kind is CredentialKind.LINEAR_OAUTH:
-            return linear_key(f"oauth:{spec.secret_arn}")
-        return linear_key(self._read_secret(spec.secret_arn).strip())
-
-    def _linear_auth(self, spec: Credential | None) -> LinearAuth:
-        if spec is None:
-            return ApiKey(self._linear_default.key or "")
-        secret = self._read_secret(spec.secret_arn)
-        if spec.kind is CredentialKind.LINEAR_API_KEY:
-            key = secret.strip()
-            if not key or any(c.isspace() for c in key):
-                raise AuthFailed(f"the secret of the {spec.name} credential is not a Linear API key")
-            return ApiKey(key)
-        tokens = oauth_tokens(spec.name, secret)
-        write = self._write_secret
-        arn = spec.secret_arn
-        return OAuthApp(
-            tokens,
-            token_url=self._options.linear_url.rsplit("/graphql", 1)[0] + "/oauth/token",
-            on_refresh=None if write is None else lambda fresh: write(arn, oauth_secret(fresh)),
-            clock=self._clock,
-        )
 
     # --- what it is made of --------------------------------------------------------------------
 
@@ -368,37 +308,6 @@ def _of_provider(spec: Credential | None, name: str, provider: str) -> None:
             f"{name!r} is a {spec.kind.provider.capitalize()} credential (kind {spec.kind}); "
             f"a {provider.capitalize()} rule needs a {provider.capitalize()} one",
         )
-
-
-def oauth_tokens(name: str, secret: str) -> OAuthTokens:
-    """A `linear-oauth` secret: JSON with accessToken, refreshToken, clientId and clientSecret."""
-    try:
-        data = json.loads(secret)
-        expires = data.get("expiresAt")
-        return OAuthTokens(
-            access_token=str(data["accessToken"]),
-            refresh_token=data.get("refreshToken"),
-            client_id=str(data["clientId"]),
-            client_secret=str(data["clientSecret"]),
-            expires_at=datetime.fromisoformat(expires) if isinstance(expires, str) else None,
-        )
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise AuthFailed(
-            f"the secret of the {name} credential is not a Linear OAuth app's tokens "
-            "(JSON with accessToken, refreshToken, clientId, clientSecret)"
-        ) from None
-
-
-def oauth_secret(tokens: OAuthTokens) -> str:
-    return json.dumps(
-        {
-            "accessToken": tokens.access_token,
-            "refreshToken": tokens.refresh_token,
-            "clientId": tokens.client_id,
-            "clientSecret": tokens.client_secret,
-            "expiresAt": tokens.expires_at.isoformat() if tokens.expires_at else None,
-        }
-    )
 
 
 def _owner(record: ProjectRecord) -> str:

@@ -15,7 +15,6 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from ..domain.credentials import DEFAULT_CREDENTIAL, Credential, CredentialKind, jira_key
@@ -24,7 +23,7 @@ from ..domain.ports import Clock, Resolved
 from .jira import JiraTracker
 from .jira_http import JIRA_TOKEN_URL, ApiToken, BearerToken, JiraAuth, JiraClient, JiraOAuthApp
 from .jira_writes import JiraIssueWriter
-from .linear_http import OAuthTokens
+from .oauth import secret_of, tokens_from
 
 CLOUD_API = "https://api.atlassian.com"
 
@@ -109,9 +108,9 @@ class JiraCredentials:
         if spec is None:
             email, token = self._default.email or "", self._default.token or ""
             return _Auth(ApiToken(email, token), None, jira_key(f"{email}:{token}"))
-        data = _json(spec.name, secret)
         if spec.kind is CredentialKind.JIRA_OAUTH:
-            return self._oauth(spec, data)
+            return self._oauth(spec, secret)
+        data = _json(spec.name, secret)
         if "email" in data and "apiToken" in data:
             # A scoped token names its site's cloudId: Basic against api.atlassian.com/ex/jira/<cloudId>.
             email, token, cloud = str(data["email"]), str(data["apiToken"]), data.get("cloudId")
@@ -123,28 +122,15 @@ class JiraCredentials:
             "or a scoped token's token and cloudId"
         )
 
-    def _oauth(self, spec: Credential, data: dict[str, Any]) -> _Auth:
-        try:
-            expires = data.get("expiresAt")
-            tokens = OAuthTokens(
-                access_token=str(data["accessToken"]),
-                refresh_token=data.get("refreshToken"),
-                client_id=str(data["clientId"]),
-                client_secret=str(data["clientSecret"]),
-                expires_at=datetime.fromisoformat(expires) if isinstance(expires, str) else None,
-            )
-            cloud_id = str(data["cloudId"])
-        except (KeyError, ValueError, TypeError):
-            raise AuthFailed(
-                f"the secret of the {spec.name} credential is not a Jira OAuth app's tokens "
-                "(JSON with accessToken, refreshToken, clientId, clientSecret, cloudId)"
-            ) from None
+    def _oauth(self, spec: Credential, secret: str) -> _Auth:
+        tokens, extra = tokens_from(spec.name, secret, "Jira", extra=("cloudId",))
+        cloud_id = extra["cloudId"]
         write, arn = self._write_secret, spec.secret_arn
         token_url = f"{self._base_url}/oauth/token" if self._base_url else JIRA_TOKEN_URL
         app = JiraOAuthApp(
             tokens,
             token_url=token_url,
-            on_refresh=None if write is None else lambda fresh: write(arn, oauth_secret(fresh, cloud_id)),
+            on_refresh=None if write is None else lambda fresh: write(arn, secret_of(fresh, {"cloudId": cloud_id})),
             clock=self._clock,
             json_body=True,
         )
@@ -164,16 +150,3 @@ def _json(name: str, secret: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise AuthFailed(f"the secret of the {name} credential is not JSON (see the Jira how-to for its fields)")
     return data
-
-
-def oauth_secret(tokens: OAuthTokens, cloud_id: str) -> str:
-    return json.dumps(
-        {
-            "accessToken": tokens.access_token,
-            "refreshToken": tokens.refresh_token,
-            "clientId": tokens.client_id,
-            "clientSecret": tokens.client_secret,
-            "cloudId": cloud_id,
-            "expiresAt": tokens.expires_at.isoformat() if tokens.expires_at else None,
-        }
-    )

@@ -26,7 +26,7 @@ import requests
 
 from tracker_intake.adapters.github import send
 from tracker_intake.adapters.http_common import header_int, retried
-from tracker_intake.adapters.linear_http import OAuthApp
+from tracker_intake.adapters.oauth import OAuthApp
 from tracker_intake.domain.errors import (
     AuthFailed,
     BadTrackerResponse,

@@ -61,7 +61,6 @@ query IntakeIssues(
 }
 """
 
-VIEWER_QUERY = "query IntakeViewer { viewer { email } organization { urlKey } }"
 TEAM_QUERY = """
 query IntakeTeam($team: String!) {
   organization { urlKey }
@@ -128,17 +127,6 @@ class LinearTracker:
         if not nodes:
             return f"no issue of team {team} is visible to this credential (no such team, or its user is not in it)"
         return None
-
-    def workspace(self) -> tuple[str, str | None]:
-        """The credential's workspace url key and user email (a credential check: one small query)."""
-        answer = self._client.query(VIEWER_QUERY, {}, "Linear's viewer")
-        organization = answer.data.get("organization") or {}
-        viewer = answer.data.get("viewer") or {}
-        key = organization.get("urlKey") if isinstance(organization, dict) else None
-        if not isinstance(key, str):
-            raise BadTrackerResponse("Linear's answer names no workspace (organization.urlKey)")
-        email = viewer.get("email") if isinstance(viewer, dict) else None
-        return key, email if isinstance(email, str) else None
 
 
 def issue_filter(query: IssueQuery, since: datetime | None) -> dict[str, Any]:

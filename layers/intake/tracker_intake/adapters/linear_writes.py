@@ -16,9 +16,6 @@ from tracker_intake.adapters.linear_http import LinearClient
 from tracker_intake.domain.errors import BadTrackerResponse, TrackerError, WriteRefused
 from tracker_intake.domain.issue import LinearRef, TrackerRef
 
-# GitHub's reaction names, as Linear's emoji names them.
-EMOJI = {"eyes": "eyes", "+1": "+1", "rocket": "rocket"}
-
 COMMENT = """
 mutation IntakeComment($input: CommentCreateInput!) {
   commentCreate(input: $input) { success comment { id url } }
@@ -70,7 +67,7 @@ class LinearIssueWriter:
 
     def add_reaction(self, issue: TrackerRef, content: str) -> str | None:
         ref = _linear(issue)
-        variables = {"input": {"issueId": ref.issue_id, "emoji": EMOJI.get(content, content)}}
+        variables = {"input": {"issueId": ref.issue_id, "emoji": content}}
         self._succeeded(self._mutate(REACTION, variables, ref, "the reaction"), "reactionCreate", ref)
         return None
 

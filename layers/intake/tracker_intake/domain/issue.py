@@ -34,7 +34,6 @@ CANONICAL_ID_PATTERN = f"{GITHUB_ID_PATTERN}|{LINEAR_ID_PATTERN}|{JIRA_ID_PATTER
 _CANONICAL = re.compile(GITHUB_ID_PATTERN)
 _LINEAR = re.compile(LINEAR_ID_PATTERN)
 _JIRA = re.compile(JIRA_ID_PATTERN)
-PROVIDERS = ("github", "linear", "jira")
 
 
 def canonical_id(owner: str, repo: str, number: int) -> str:

@@ -265,10 +265,6 @@ def _moments(raw: Any) -> dict[str, datetime]:
     return {key: at for key, value in dict(raw or {}).items() if (at := _at(value)) is not None}
 
 
-def is_sync_scope(url: str) -> bool:
-    return url.startswith(SYNC_SCOPE_PREFIX)
-
-
 def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
     if a is None or b is None:
         return a or b
