@@ -35,6 +35,7 @@ GROUPS = (
     "jira_steady_state",
     "jira_capacity",
     "jira_pickup",
+    "dashboard_first_load",
 )
 
 
@@ -74,6 +75,8 @@ def _runner(group: str) -> tuple[Callable[[], dict[str, Any]], dict[str, Any]]:
         from . import jira_capacity as module  # type: ignore[no-redef]
     elif group == "jira_pickup":
         from . import jira_pickup as module  # type: ignore[no-redef]
+    elif group == "dashboard_first_load":
+        from . import dashboard_first_load as module  # type: ignore[no-redef]
     else:
         raise ValueError(group)
     return module.run, dict(module.TARGETS)
@@ -136,6 +139,7 @@ _EXTRA = {
     "jira_steady_state": ("poll_writes_per_tick_mean", "bulk_requests_per_tick_mean"),
     "jira_capacity": ("binds", "oauth_points_per_project_hour", "oauth_sustained_projects_by_points"),
     "jira_pickup": ("pickup_p50_lag60_s", "pickup_p95_lag60_s", "pickup_p50_lag300_s", "pickup_p95_lag300_s"),
+    "dashboard_first_load": ("first_row_max_ms", "transfer_bytes", "api_requests", "sessions_requests"),
     "cold_import": ("ratio_vs_boto3", "boto3_ms", "api_ms", "api_first_get_ms"),
     "memory": ("rss_before_poll_mb", "pages"),
     "pacing": ("capacity_projects_at_600", "capacity_projects_at_900", "unpaced_refusals_total"),
