@@ -70,7 +70,7 @@ describe("RelativeTime", () => {
         claimed <RelativeTime at={from(-120)} now={NOW} />
       </p>,
     );
-    const results = await axe.run(container);
+    const results = await axe.run(container, { rules: { "color-contrast": { enabled: false } } }); // no layout in jsdom
     expect(results.violations).toEqual([]);
   });
 });
