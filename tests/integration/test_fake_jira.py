@@ -464,6 +464,23 @@ def test_an_oauth_app_near_its_quota_is_told_so(jira: FakeJira) -> None:
     assert jira.remaining("app-1") == 98
 
 
+def test_an_oauth_apps_answers_carry_its_quota_in_the_draft_ratelimit_headers(jira: FakeJira) -> None:
+    # GIVEN an OAuth app with 500 points of its hour left, and a user's API token
+    tokens = jira.add_oauth_app("app-1", "app-secret", user=ANA)
+    jira.set_remaining("app-1", 500)
+    # WHEN each reads
+    app = requests.get(
+        f"{jira.api_url}/rest/api/3/myself", headers={"Authorization": f"Bearer {tokens.access_token}"}, timeout=5
+    )
+    token = requests.get(f"{jira.base_url}/rest/api/3/myself", auth=(ANA, TOKEN), timeout=5)
+    # THEN the app's answer says its quota, its window, the points left after the read (a point
+    # and an object) and the seconds to the hour's end; API-token traffic has no quota to say
+    seconds_left = 3600 - int(jira.now()) % 3600
+    assert app.headers["Beta-RateLimit-Policy"] == '"tenant-app-quota";q=65000;w=3600'
+    assert app.headers["Beta-RateLimit"] == f'"tenant-app-quota";r=498;t={seconds_left}'
+    assert token.status_code == 200 and "Beta-RateLimit" not in token.headers
+
+
 def test_api_token_traffic_meets_only_the_burst_and_per_issue_limits() -> None:
     # GIVEN a site allowing 2 GETs a second to an endpoint and 2 writes an issue per 2 seconds
     with FakeJira(

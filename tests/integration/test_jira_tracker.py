@@ -11,12 +11,12 @@ import pytest
 
 from intake_dev.fake_jira import FakeJira
 from tracker_intake.adapters.jira import JiraTracker, build_jql
-from tracker_intake.adapters.jira_http import ApiToken, JiraClient, JiraOAuthApp
+from tracker_intake.adapters.jira_http import ApiToken, JiraClient, JiraOAuthApp, points_quota
 from tracker_intake.adapters.jira_writes import JiraIssueWriter
 from tracker_intake.adapters.oauth import OAuthTokens
 from tracker_intake.domain.errors import AuthFailed, PrimaryRateLimited, TrackerError, TrackerUnavailable, WriteRefused
 from tracker_intake.domain.issue import JiraRef
-from tracker_intake.domain.tracker import IssueQuery
+from tracker_intake.domain.tracker import IssueQuery, RateLimit
 
 START = 1_767_603_600.0  # 2026-01-05T09:00:00Z
 SITE = "acme.atlassian.net"
@@ -158,6 +158,39 @@ def test_a_3lo_app_reads_through_the_cloud_id_url_and_refreshes_its_token(fake: 
     assert len(page.issues) == 1
     (fresh,) = kept
     assert fresh.refresh_token != granted.refresh_token
+
+
+def test_a_3lo_apps_pages_carry_its_points_left_until_the_hour_turns(fake: FakeJira, clock: Moving) -> None:
+    # GIVEN a 3LO app with 700 points of its hour left, ten minutes before the hour turns
+    granted = fake.add_oauth_app("app-1", "s3cret", user="mia@acme.test")
+    clock.at = START + 50 * 60
+    fake.set_remaining("app-1", 700)
+    tokens = OAuthTokens(granted.access_token, granted.refresh_token, "app-1", "s3cret")
+    auth = JiraOAuthApp(tokens, token_url=fake.token_url, on_refresh=lambda _: None, clock=clock, json_body=True)
+    tracker = JiraTracker(JiraClient(fake.api_url, auth, clock=clock, timeout=(5.0, 5.0)), SITE)
+    fake.add_issue("PROJ", "one", labels=["agent"], reporter="mia@acme.test")
+    # WHEN it reads a page
+    (page,) = list(tracker.changes(RULE, None, None))
+    # THEN the page's budget is the points left after it (a search and its issue: 2), the quota,
+    # and the hour's end: what the dispatcher paces
+    assert page.rate.remaining == fake.remaining("app-1") == 698
+    assert page.rate.limit == 65_000
+    assert page.rate.reset_at == datetime.fromtimestamp(START + 3600, UTC)
+
+
+def test_the_points_quota_is_read_from_each_policy_and_the_tightest_binds() -> None:
+    # GIVEN answers with two policies, with none, and with one that does not parse
+    now = datetime.fromtimestamp(START, UTC)
+    two = {
+        "Beta-RateLimit": '"global-app-quota";r=64000;t=600, "tenant-app-quota";r=120;t=1200',
+        "Beta-RateLimit-Policy": '"global-app-quota";q=65000;w=3600, "tenant-app-quota";q=5000;w=3600',
+    }
+    # WHEN each is read THEN the policy with the fewest points left binds, with its own reset
+    tightest = RateLimit(120, now + timedelta(seconds=1200), "jira-points (tenant-app-quota)", 5000)
+    assert points_quota(two, now) == tightest
+    assert not points_quota({}, now).known
+    assert not points_quota({"Beta-RateLimit": '"tenant-app-quota";r=abc;t=10'}, now).known
+    assert not points_quota({"Beta-RateLimit": '"tenant-app-quota";r=10'}, now).known
 
 
 def test_the_acknowledgement_writes_an_adf_comment_and_a_label_and_no_reaction(fake: FakeJira, clock: Moving) -> None:

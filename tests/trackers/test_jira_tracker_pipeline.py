@@ -119,10 +119,8 @@ def test_a_429_with_retry_after_pauses_the_credential_until_then(pipe: Pipeline,
     assert budget.paused_until >= pipe.clock.now() - timedelta(seconds=60) + timedelta(seconds=299)
 
 
-def test_an_oauth_apps_spent_points_quota_pauses_it_until_the_quota_resets(
-    aws: dict[str, Any], github: FakeGitHub, jira: FakeJira
-) -> None:
-    # GIVEN a project polling with a registered OAuth 2.0 (3LO) app whose hourly points are spent
+def _oauth_pipeline(aws: dict[str, Any], github: FakeGitHub, jira: FakeJira) -> Pipeline:
+    """A pipeline with a registered OAuth 2.0 (3LO) app, `jira-app`, that Mia authorized."""
     tokens = jira.add_oauth_app("intake-app", "app-secret", user="mia@acme.test")
     secret = {
         "accessToken": tokens.access_token,
@@ -134,6 +132,14 @@ def test_an_oauth_apps_spent_points_quota_pauses_it_until_the_quota_resets(
     arn = boto3.client("secretsmanager").create_secret(Name="intake/jira-oauth/app", SecretString=json.dumps(secret))
     pipe = Pipeline(aws, github, jira=jira)
     pipe.store.put_credential(Credential("jira-app", CredentialKind.JIRA_OAUTH, arn["ARN"]), pipe.clock.now())
+    return pipe
+
+
+def test_an_oauth_apps_spent_points_quota_pauses_it_until_the_quota_resets(
+    aws: dict[str, Any], github: FakeGitHub, jira: FakeJira
+) -> None:
+    # GIVEN a project polling with a registered OAuth 2.0 (3LO) app whose hourly points are spent
+    pipe = _oauth_pipeline(aws, github, jira)
     _add(jira, "a")
     pipe.clock.advance(LAG + 1)
     _project(pipe, credential="jira-app")
@@ -149,6 +155,35 @@ def test_an_oauth_apps_spent_points_quota_pauses_it_until_the_quota_resets(
     reset = {k.lower(): v for k, v in throttled[0].response_headers.items()}["x-ratelimit-reset"]
     after = [r for r in jira.requests if r.at > throttled[0].at]
     assert all(r.at >= _epoch(reset) for r in after)
+
+
+def test_an_oauth_apps_points_are_paced_to_last_until_the_quota_resets(aws: dict[str, Any], github: FakeGitHub) -> None:
+    # GIVEN three projects on an OAuth app whose quota is 1,000 points an hour, 20 minutes before
+    # the hour turns with 60 points left: polling each every minute would take more (a search is a
+    # point, and one that finds an issue two)
+    with FakeJira(search_lag_seconds=LAG, oauth_points_per_hour=1_000) as jira:
+        jira.add_project("PROJ")
+        jira.add_user("mia@acme.test")
+        pipe = _oauth_pipeline(aws, github, jira)
+        _add(jira, "a")
+        for project_id in ("p1", "p2", "p3"):
+            _project(pipe, project_id, credential="jira-app")
+        pipe.clock.advance((3600 - int(jira.now()) % 3600 - 20 * 60) % 3600)
+        reset = (int(jira.now()) // 3600 + 1) * 3600
+        jira.set_remaining("intake-app", 60)
+        # WHEN the dispatcher ticks every minute until ten minutes after the reset
+        for _ in range(30):
+            pipe.tick()
+            pipe.clock.advance(60)
+        # THEN Jira never throttled the app: its points were spread over the 20 minutes (polls in
+        # the last five of them too) and never ran out; after the reset every project is polled
+        # every minute again
+        assert [r for r in jira.requests if r.throttled] == []
+        before = [r for r in _searches(jira) if r.at < reset]
+        assert len(before) < 3 * 20
+        assert any(r.at >= reset - 5 * 60 for r in before)
+        after = [r for r in _searches(jira) if reset + 60 <= r.at < reset + 9 * 60]
+        assert len(after) == 3 * 8
 
 
 def _epoch(iso_minute: str) -> float:

@@ -25,8 +25,13 @@ only `jira-cost-based` and `jira-quota-based`, JRACLOUD-69262 quoting it):
 limit will reset, calculated as the request timestamp plus the Retry-After period ... in the
 format: yyyy-MM-ddTHH:mmZ", so minute resolution, truncated: prefer `Retry-After`) and
 `RateLimit-Reason`. `X-RateLimit-NearLimit: true` rides on an answer when less than 20% of the
-quota remains. The `Beta-RateLimit-Policy` / `Beta-RateLimit` headers reported on quota traffic
-are not modelled. The per-second and per-issue figures could not be read from the pages, so they
+quota remains. On quota traffic Jira also sends the IETF draft's structured headers under a
+`Beta-` prefix (draft-ietf-httpapi-ratelimit-headers; seen in real answers as
+`Beta-RateLimit-Policy: "tenant-app-quota";q=100100;w=3600` and
+`Beta-RateLimit: "tenant-app-quota";r=17842;t=2107`, quoted in the community thread above): the
+quota, its window, what is left and the seconds to the reset, on every answer. The stand-in sends
+both on every answered request of an OAuth app, the policy named for `quota_reason`. The
+per-second and per-issue figures could not be read from the pages, so they
 are the stand-in's defaults, configurable on `FakeJira`: burst 100 GET / 100 POST / 50 PUT / 50
 DELETE per second, per issue 20 writes per 2 seconds and 100 per 30 seconds; the quota is 65,000
 points an hour per OAuth app. The 429 body is Jira's error collection (the page shows none). A
@@ -43,6 +48,8 @@ BURST_PER_SECOND = {"GET": 100, "POST": 100, "PUT": 50, "DELETE": 50}
 ISSUE_WRITE_WINDOWS = ((20, 2.0), (100, 30.0))  # (writes, seconds)
 OAUTH_POINTS_PER_HOUR = 65_000
 NEAR_LIMIT_FRACTION = 0.2
+# The draft header's policy name for each quota reason (the tenant's pool, or the app's global one).
+QUOTA_POLICIES = {"jira-quota-tenant-based": "tenant-app-quota", "jira-quota-global-based": "global-app-quota"}
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,10 @@ class FixedWindow:
     def remaining(self, key: str, now: float) -> int:
         return max(0, self.limit - self._count(key, now)[1])
 
+    def reset_in(self, now: float) -> int:
+        """Whole seconds until the current window ends (at least 1)."""
+        return max(1, math.ceil((math.floor(now / self.seconds) + 1) * self.seconds - now))
+
     def set_remaining(self, key: str, now: float, remaining: int) -> None:
         window = math.floor(now / self.seconds)
         self.counts[key] = (window, max(0, self.limit - remaining))
@@ -137,6 +148,12 @@ class Limits:
         if bucket is None:
             return {}
         self.points.spend(bucket, now, points)
-        if self.points.remaining(bucket, now) < self.points.limit * NEAR_LIMIT_FRACTION:
-            return {"X-RateLimit-NearLimit": "true"}
-        return {}
+        left = self.points.remaining(bucket, now)
+        policy = QUOTA_POLICIES.get(self.quota_reason, "global-app-quota")
+        headers = {
+            "Beta-RateLimit-Policy": f'"{policy}";q={self.points.limit};w={int(self.points.seconds)}',
+            "Beta-RateLimit": f'"{policy}";r={left};t={self.points.reset_in(now)}',
+        }
+        if left < self.points.limit * NEAR_LIMIT_FRACTION:
+            headers["X-RateLimit-NearLimit"] = "true"
+        return headers
