@@ -33,6 +33,9 @@ TARGETS = {
     "starved_projects_one_more": 0,
     "sustained_projects_per_token": ">= 1",
     "sustained_checked": True,
+    # An OAuth app's points, paced on Jira's quota headers, never run out before the hour's reset.
+    "oauth_throttled_quota_short": 0,
+    "oauth_throttled_quota_half": 0,
 }
 MINUTES = 12  # past the overlap's 10 minutes after the first polls moved the watermark
 OAUTH_PROJECTS = 10
@@ -123,9 +126,11 @@ def run() -> dict[str, Any]:
     hour = oauth_hour(OAUTH_PROJECTS, OAUTH_MINUTES)
     per_project = hour["points_spent_first_hour"] / OAUTH_PROJECTS
     by_points = int(OAUTH_POINTS_PER_HOUR // per_project)
-    # The same quota per project, scaled to ten projects: enough for 10, then for 9 (10 % short).
+    # The same quota per project, scaled to ten projects: enough for 10, then for 9 (10 % short),
+    # then for 5 (half): paced, the short quotas poll less often and are never refused.
     enough = oauth_hour(OAUTH_PROJECTS, OAUTH_MINUTES, hour["points_spent_first_hour"])
     short = oauth_hour(OAUTH_PROJECTS, OAUTH_MINUTES, int(hour["points_spent_first_hour"] * 0.9))
+    half = oauth_hour(OAUTH_PROJECTS, OAUTH_MINUTES, int(hour["points_spent_first_hour"] * 0.5))
     return {
         "burst_per_second": dict(BURST_PER_SECOND),
         "at_burst": at,
@@ -142,6 +147,11 @@ def run() -> dict[str, Any]:
         "oauth_sustained_projects_by_points": by_points,
         "oauth_scaled_quota_enough": enough,
         "oauth_scaled_quota_short": short,
+        "oauth_scaled_quota_half": half,
+        "oauth_throttled_quota_short": short["throttled"],
+        "oauth_throttled_quota_half": half["throttled"],
+        # Polls a project got in the first hour on a quota half what polling every minute takes.
+        "oauth_searches_per_project_hour_half": round(half["searches_first_hour"] / OAUTH_PROJECTS, 1),
     }
 
 

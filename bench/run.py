@@ -137,7 +137,12 @@ _EXTRA = {
         "ratelimited_one_key",
     ),
     "jira_steady_state": ("poll_writes_per_tick_mean", "bulk_requests_per_tick_mean"),
-    "jira_capacity": ("binds", "oauth_points_per_project_hour", "oauth_sustained_projects_by_points"),
+    "jira_capacity": (
+        "binds",
+        "oauth_points_per_project_hour",
+        "oauth_sustained_projects_by_points",
+        "oauth_searches_per_project_hour_half",
+    ),
     "jira_pickup": ("pickup_p50_lag60_s", "pickup_p95_lag60_s", "pickup_p50_lag300_s", "pickup_p95_lag300_s"),
     "dashboard_first_load": ("first_row_max_ms", "transfer_bytes", "api_requests", "sessions_requests"),
     "cold_import": ("ratio_vs_boto3", "boto3_ms", "api_ms", "api_first_get_ms"),
