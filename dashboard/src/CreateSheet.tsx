@@ -69,47 +69,49 @@ export function CreateSheet({ onClose, onCreated }: { onClose: () => void; onCre
   };
 
   return (
-    <Dialog title="New project" onClose={onClose}>
+    <Dialog title="New project" onClose={onClose} footer>
       <form
         onSubmit={(e) => {
           e.preventDefault();
           if (ready && !busy) void submit();
         }}
       >
-        <TextField label="Project id" value={id} onChange={setId} required placeholder="e.g. web-app" error={refused?.reasonFor("id") ?? idProblem} />
-        <TextField label="Name" value={name} onChange={setName} error={refused?.reasonFor("name")} />
-        <TextField
-          label="Git origin"
-          value={gitOrigin}
-          onChange={(v) => {
-            setGitOrigin(v);
-            setCounts(null);
-          }}
-          placeholder="git@github.com:owner/name.git"
-          error={refused?.reasonFor("gitOrigin") ?? originProblem}
-        />
-        <IntakeFields
-          draft={draft}
-          onChange={edit}
-          refused={refused}
-          compact
-          counts={counts}
-          counting={
-            <>
-              <button type="button" className="link" disabled={!countable || counting} onClick={() => void count()}>
-                {counting ? "Counting…" : "Count what all would start"}
-              </button>
-              {!countable && <span className="muted"> ({linear ? "needs a team" : jira ? "needs a site and a project" : "needs a git origin"} and a label or an assignee)</span>}
-              {countFailure && <span className="error-text"> {countFailure}</span>}
-            </>
-          }
-        />
-        {refused && (refused.fields.length === 0 || refused.fields.some((p) => !SHOWN_AT_A_FIELD.some((f) => p.field === f || p.field.startsWith(`${f}.`)))) && (
-          <p className="error" role="alert">
-            {refused.message}
-          </p>
-        )}
-        <div className="actions">
+        <div className="dialog-body">
+          <TextField label="Project id" value={id} onChange={setId} required placeholder="e.g. web-app" error={refused?.reasonFor("id") ?? idProblem} />
+          <TextField label="Name" value={name} onChange={setName} error={refused?.reasonFor("name")} />
+          <TextField
+            label="Git origin"
+            value={gitOrigin}
+            onChange={(v) => {
+              setGitOrigin(v);
+              setCounts(null);
+            }}
+            placeholder="git@github.com:owner/name.git"
+            error={refused?.reasonFor("gitOrigin") ?? originProblem}
+          />
+          <IntakeFields
+            draft={draft}
+            onChange={edit}
+            refused={refused}
+            compact
+            counts={counts}
+            counting={
+              <>
+                <button type="button" className="link" disabled={!countable || counting} onClick={() => void count()}>
+                  {counting ? "Counting…" : "Count what all would start"}
+                </button>
+                {!countable && <span className="muted"> ({linear ? "needs a team" : jira ? "needs a site and a project" : "needs a git origin"} and a label or an assignee)</span>}
+                {countFailure && <span className="error-text"> {countFailure}</span>}
+              </>
+            }
+          />
+          {refused && (refused.fields.length === 0 || refused.fields.some((p) => !SHOWN_AT_A_FIELD.some((f) => p.field === f || p.field.startsWith(`${f}.`)))) && (
+            <p className="error" role="alert">
+              {refused.message}
+            </p>
+          )}
+        </div>
+        <div className="actions dialog-footer">
           <button type="button" onClick={onClose}>
             Cancel
           </button>

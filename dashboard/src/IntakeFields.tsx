@@ -129,6 +129,15 @@ export function IntakeFields({
 }) {
   const problems = problemsOf(draft);
   const set = (patch: Partial<Draft>) => onChange({ ...draft, ...patch });
+  // In the create sheet, the rule's fields show once intake is switched on.
+  if (compact && !draft.enabled) {
+    return (
+      <>
+        <Switch label="Tracker intake" checked={draft.enabled} onChange={(enabled) => set({ enabled })} info={ENABLE_INFO} />
+        <p className="help">Switch intake on to choose the tracker and the rule; the project can be created without it.</p>
+      </>
+    );
+  }
   const linear = draft.provider === "linear";
   const jira = draft.provider === "jira";
   return (

@@ -1,16 +1,43 @@
-import { useCallback, useEffect, useState } from "react";
-import { ApiError, getProject, listSessions, pollProject, previewRule, releaseSession, saveConfig, type Acknowledgement, type Backlog, type Preview, type PreviewIssue, type Project, type Session } from "./api";
-import { acknowledgementWords, ackTroubled, chipState, duration, failureKindWords, issueName, pullRequestName, repoUrl, sentence, sessionStatusWords, shortened } from "./format";
-import { draftOf, intakeOf, IntakeFields, problemsOf, startsInWords, type Draft } from "./IntakeFields";
-import { Dialog, useNow, When } from "./ui";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { ActivityView } from "./ActivityView";
+import { PickupLatencyChart, SessionsPerDayChart } from "./Charts";
+import { ApiError, getProject, listAllSessions, listPolls, releaseSession, SESSIONS_CAP, type Acknowledgement, type PollView, type Project, type Session } from "./api";
+import { acknowledgementWords, ackTroubled, duration, issueName, pullRequestName, sessionStatusWords } from "./format";
+import { HealthHeader } from "./HealthHeader";
+import { IdentifierChip } from "./IdentifierChip";
+import { SessionsTable } from "./SessionsTable";
+import { SettingsPanel } from "./SettingsPanel";
+import { Dialog, Tabs, useNow, When } from "./ui";
 
-const STATUSES = ["claimed", "enqueued", "launching", "launched", "failed", "released", "backlog"] as const;
+export type ProjectTab = "sessions" | "activity" | "settings";
 
-export function ProjectView({ id }: { id: string }) {
+const TABS: { id: ProjectTab; label: string }[] = [
+  { id: "sessions", label: "Sessions" },
+  { id: "activity", label: "Activity" },
+  { id: "settings", label: "Settings" },
+];
+
+/** How often the page reads the project, its sessions and its polls again. */
+const REFRESH_MS = 15_000;
+
+/** The project page, health first: the health header, then the tabs Sessions (the default),
+ * Activity and Settings; the URL's hash remembers the tab (#/projects/ID/activity). */
+export function ProjectView({ id, tab: routed = "sessions" }: { id: string; tab?: ProjectTab }) {
   const [project, setProject] = useState<Project | null>(null);
   const [failure, setFailure] = useState<ApiError | null>(null);
-  // A reload starts the form again from the stored config; a save keeps it (and the focus).
+  // A reload starts the settings form again from the stored config; a save keeps it (and the focus).
   const [reloads, setReloads] = useState(0);
+  const [tab, setTab] = useState<ProjectTab>(routed);
+  const [sessions, setSessions] = useState<Session[] | null>(null);
+  const [capped, setCapped] = useState(false);
+  const [sessionsFailure, setSessionsFailure] = useState<string | null>(null);
+  const [polls, setPolls] = useState<PollView[] | null>(null);
+  const [pollsFailure, setPollsFailure] = useState<string | null>(null);
+  const [updated, setUpdated] = useState<Date | null>(null);
+  const now = useNow();
+  const refreshing = useRef(false);
+
+  useEffect(() => setTab(routed), [routed]);
 
   const reload = useCallback(async () => {
     try {
@@ -22,9 +49,58 @@ export function ProjectView({ id }: { id: string }) {
     }
   }, [id]);
 
+  const loadSessions = useCallback(async () => {
+    try {
+      const all = await listAllSessions(id);
+      setSessions(all.items);
+      setCapped(all.capped);
+      setSessionsFailure(null);
+    } catch (e) {
+      setSessionsFailure(e instanceof ApiError ? e.message : String(e));
+    }
+  }, [id]);
+
+  const loadPolls = useCallback(async () => {
+    try {
+      setPolls(await listPolls(id));
+      setPollsFailure(null);
+    } catch (e) {
+      setPollsFailure(e instanceof ApiError && e.status === 404 ? "This API keeps no activity yet." : e instanceof ApiError ? e.message : String(e));
+    }
+  }, [id]);
+
+  /** The page's polling: the project (its health), its sessions and its polls, every 15 s. */
+  const refresh = useCallback(async () => {
+    if (refreshing.current) return; // the last refresh is still running: skip this one
+    refreshing.current = true;
+    try {
+      await Promise.all([
+        getProject(id).then(
+          (p) => setProject(p),
+          () => undefined,
+        ),
+        loadSessions(),
+        loadPolls(),
+      ]);
+      setUpdated(new Date());
+    } finally {
+      refreshing.current = false;
+    }
+  }, [id, loadSessions, loadPolls]);
+
   useEffect(() => {
     void reload();
-  }, [reload]);
+    void loadSessions().then(() => setUpdated(new Date()));
+    void loadPolls();
+    const timer = setInterval(() => void refresh(), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [reload, loadSessions, loadPolls, refresh]);
+
+  const select = (next: string) => {
+    setTab(next as ProjectTab);
+    const route = `#/projects/${encodeURIComponent(id)}${next === "sessions" ? "" : `/${next}`}`;
+    if (window.location.hash !== route && window.location.hash.startsWith(`#/projects/`)) window.history.replaceState(null, "", route);
+  };
 
   if (failure && !project) {
     return (
@@ -37,349 +113,44 @@ export function ProjectView({ id }: { id: string }) {
   }
   if (!project) return <main><p>Loading {id}…</p></main>;
   return (
-    <main>
-      <p>
+    <main className="project-page">
+      <p className="crumbs">
         <a href="#/">← Projects</a>
       </p>
-      <header className="page-header">
-        <h1>
-          {project.id}
-          {project.name && <span className="muted"> · {project.name}</span>}
-        </h1>
-        <span className={`state state-${chipState(project).replace(" ", "-")}`}>{chipState(project)}</span>
-      </header>
-      <Polling project={project} onPolled={setProject} />
-      <IntakeCard key={`${project.id}:${reloads}`} project={project} onSaved={setProject} onReload={reload} />
-      <Sessions projectId={project.id} />
+      <HealthHeader project={project} lastPoll={polls?.[0] ?? null} now={now} onPolled={setProject} />
+      <div className="tab-bar">
+        <Tabs label="Project views" tabs={TABS} selected={tab} onSelect={select} />
+        <span className="muted updated" aria-live="off">
+          {updated ? `updated ${duration(now.getTime() - updated.getTime())} ago` : "loading…"}
+        </span>
+      </div>
+      <div role="tabpanel" id="tabpanel-sessions" aria-labelledby="tab-sessions" hidden={tab !== "sessions"} tabIndex={0}>
+        {tab === "sessions" && <SessionsPanel projectId={project.id} sessions={sessions} capped={capped} failure={sessionsFailure} now={now} onChanged={loadSessions} />}
+      </div>
+      <div role="tabpanel" id="tabpanel-activity" aria-labelledby="tab-activity" hidden={tab !== "activity"} tabIndex={0}>
+        {tab === "activity" && <ActivityView polls={polls} sessions={sessions ?? []} now={now} failure={pollsFailure} />}
+      </div>
+      <div role="tabpanel" id="tabpanel-settings" aria-labelledby="tab-settings" hidden={tab !== "settings"} tabIndex={0}>
+        {tab === "settings" && <SettingsPanel project={project} reloads={reloads} onSaved={setProject} onReload={reload} />}
+      </div>
     </main>
   );
 }
 
-/** How polling goes: the last change, a backoff and the failure's kind, the pickup (from an
- * issue's update on GitHub to its session's launch), and "Retry now" (in backoff) or "Poll now",
- * which clears the backoff so the next tick polls the project. */
-export function Polling({ project, onPolled }: { project: Project; onPolled: (p: Project) => void }) {
-  const now = useNow();
-  const [busy, setBusy] = useState(false);
-  const [said, setSaid] = useState<string | null>(null);
-  const [failure, setFailure] = useState<ApiError | null>(null);
-  const intake = project.intake;
-  const backoffLeft = intake.backoffUntil ? new Date(intake.backoffUntil).getTime() - now.getTime() : 0;
-  const inBackoff = backoffLeft > 0;
-  const kind = failureKindWords(intake.failureKind);
-  const label = inBackoff ? "Retry now" : "Poll now";
-
-  const poll = async () => {
-    setBusy(true);
-    setSaid(null);
-    setFailure(null);
-    try {
-      onPolled(await pollProject(project.id));
-      setSaid(`${inBackoff ? "Backoff cleared: p" : "P"}olled on the next tick (within a minute).`);
-    } catch (e) {
-      setFailure(e instanceof ApiError ? e : new ApiError(0, String(e)));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <section className="card" aria-labelledby="polling-title">
-      <h2 id="polling-title">Polling</h2>
-      <dl className="facts">
-        <dt>Last change</dt>
-        <dd><When at={intake.lastChangeAt} /></dd>
-        {inBackoff && (
-          <>
-            <dt>Backoff</dt>
-            <dd>
-              polls again in <span className="countdown">{duration(backoffLeft)}</span>
-              {kind && <span className="muted"> · {kind}</span>}
-            </dd>
-          </>
-        )}
-        {intake.lastError && (
-          <>
-            <dt>Last error</dt>
-            <dd className="error-text">
-              {sentence(intake.lastError)}
-              {!inBackoff && kind && <span className="muted"> ({kind})</span>}
-            </dd>
-          </>
-        )}
-        <dt>Pickup</dt>
-        <dd>
-          {project.pickup ? (
-            <>
-              last {duration(project.pickup.lastSeconds * 1000)}
-              <span className="muted">
-                {" "}
-                · p50 {duration(project.pickup.p50Seconds * 1000)} · p95 {duration(project.pickup.p95Seconds * 1000)} over {project.pickup.launches} recent launch{project.pickup.launches === 1 ? "" : "es"}
-              </span>
-            </>
-          ) : (
-            <span className="muted">no launch yet</span>
-          )}
-        </dd>
-        {intake.deferredSince && (
-          <>
-            <dt>Waiting</dt>
-            <dd>for its credential's request budget since <When at={intake.deferredSince} /></dd>
-          </>
-        )}
-      </dl>
-      {project.trackerIntake?.enabled && !intake.configError ? (
-        <div className="actions">
-          <button type="button" disabled={busy} onClick={() => void poll()}>
-            {label}
-          </button>
-          <span role="status" aria-live="polite">
-            {said}
-          </span>
-        </div>
-      ) : (
-        <p className="muted">Intake is off{intake.configError ? " or its stored config is invalid" : ""}: nothing is polled.</p>
-      )}
-      {failure && (
-        <p className="error" role="alert">
-          {label}: {failure.message}
-        </p>
-      )}
-    </section>
-  );
-}
-
-function IntakeCard({ project, onSaved, onReload }: { project: Project; onSaved: (p: Project) => void; onReload: () => Promise<void> }) {
-  const [draft, setDraft] = useState<Draft>(draftOf(project.trackerIntake));
-  const [refused, setRefused] = useState<ApiError | null>(null);
-  const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [preview, setPreview] = useState<(Preview & { backlog: Backlog }) | null>(null);
-  const [previewFailure, setPreviewFailure] = useState<ApiError | null>(null);
-  const [previewing, setPreviewing] = useState(false);
-  const problems = problemsOf(draft);
-  const repo = draft.repo.trim() || project.intake.repo;
-  const url = repoUrl(repo);
-
-  const save = async () => {
-    setBusy(true);
-    setRefused(null);
-    setSaved(false);
-    try {
-      const next = await saveConfig(project.id, { name: project.name, gitOrigin: project.gitOrigin, trackerIntake: intakeOf(draft) }, project.version);
-      onSaved(next);
-      setSaved(true);
-    } catch (e) {
-      setRefused(e instanceof ApiError ? e : new ApiError(0, String(e)));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <section className="card" aria-labelledby="intake-title">
-      <h2 id="intake-title">Tracker Intake</h2>
-      <p className="muted">Auto-spawn worker sessions from matching tracker issues.</p>
-      {draft.provider === "linear" ? (
-        <p>Linear team: {draft.team.trim() || <span className="error-text">none yet: name the team's key below.</span>}</p>
-      ) : draft.provider === "jira" ? (
-        <p>
-          Jira project:{" "}
-          {draft.project.trim() && draft.site.trim() ? (
-            `${draft.project.trim()} on ${draft.site.trim()}`
-          ) : (
-            <span className="error-text">none yet: name the site and the project's key below.</span>
-          )}
-        </p>
-      ) : (
-        <p>
-          Repository:{" "}
-          {url ? <a href={url}>{repo}</a> : <span className="error-text">Could not detect a GitHub repo from this project's git origin.</span>}
-        </p>
-      )}
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (!busy && Object.keys(problems).length === 0) void save();
-        }}
-      >
-        <IntakeFields
-          draft={draft}
-          onChange={(d) => {
-            setDraft(d);
-            setSaved(false);
-          }}
-          refused={refused}
-          counts={preview}
-          counting={<span className="muted">Preview to count what all would start now.</span>}
-        />
-        <div className="actions">
-          <button type="submit" className="primary" disabled={busy || Object.keys(problems).length > 0}>
-            Save
-          </button>
-          <button
-            type="button"
-            disabled={previewing || Object.keys(problems).length > 0}
-            onClick={async () => {
-              setPreviewing(true);
-              setPreviewFailure(null);
-              try {
-                setPreview({ ...(await previewRule(project.id, intakeOf(draft))), backlog: draft.backlog });
-              } catch (e) {
-                setPreview(null);
-                setPreviewFailure(e instanceof ApiError ? e : new ApiError(0, String(e)));
-              } finally {
-                setPreviewing(false);
-              }
-            }}
-          >
-            {previewing ? "Previewing…" : "Preview"}
-          </button>
-          <span role="status" aria-live="polite">
-            {saved && "Saved."}
-          </span>
-        </div>
-        {previewFailure && (
-          <p className="error" role="alert">
-            Preview: {previewFailure.message}
-          </p>
-        )}
-        {preview && <PreviewList preview={preview} />}
-        {refused?.status === 412 ? (
-          <div className="error" role="alert">
-            This project was changed elsewhere since you opened it. Nothing was saved.{" "}
-            <button type="button" onClick={() => void onReload()}>
-              Reload the project
-            </button>
-          </div>
-        ) : (
-          refused && (
-            <p className="error" role="alert">
-              {refused.message}
-            </p>
-          )
-        )}
-      </form>
-    </section>
-  );
-}
-
-/** What the rule (as drafted, saved or not) would pick up now, and what it skips and why. */
-function PreviewList({ preview }: { preview: Preview & { backlog: Backlog } }) {
-  return (
-    <section className="preview" aria-labelledby="preview-title">
-      <h3 id="preview-title">
-        What this rule would pick up now in {preview.repo}: {preview.eligible.length} issue{preview.eligible.length === 1 ? "" : "s"}, oldest first
-      </h3>
-      <p>{startsInWords(preview, preview.backlog)}</p>
-      <ul aria-label="issues the rule takes">
-        {preview.eligible.map((i) => (
-          <li key={i.canonicalId}>
-            <a className="canonical" href={i.url}>
-              {i.canonicalId}
-            </a>{" "}
-            <IdentifierChip issue={i} /> {i.title}
-            {i.claim && <span className={`badge badge-${i.claim}`}>{claimInWords(i)}</span>}
-          </li>
-        ))}
-      </ul>
-      {(preview.heldElsewhere ?? 0) > 0 && (
-        <p className="muted">
-          {preview.heldElsewhere} held by another project on this repository: one session per issue across every project, and the first project to claim an issue holds it.
-        </p>
-      )}
-      {preview.skipped.length > 0 && (
-        <details>
-          <summary>Skipped: {preview.skipped.length}</summary>
-          <ul aria-label="issues the rule skips">
-            {preview.skipped.map((i) => (
-              <li key={i.canonicalId}>
-                <a className="canonical" href={i.url}>
-                  {i.canonicalId}
-                </a>{" "}
-                <IdentifierChip issue={i} /> {i.title} <span className="muted">({skipInWords(i)})</span>
-              </li>
-            ))}
-          </ul>
-        </details>
-      )}
-      <p className="muted">
-        {preview.requests} GitHub request{preview.requests === 1 ? "" : "s"}, counted in the deployment credential's budget.
-        {preview.truncated && " Stopped at the page cap, as a poll does: newer issues are not shown."}
-      </p>
-    </section>
-  );
-}
-
-/** A previewed issue's claim: "launched", or "launched · held by widgets" when another project's claim holds it. */
-export function claimInWords(issue: PreviewIssue): string {
-  return issue.claimProject ? `${issue.claim} · held by ${issue.claimProject}` : `${issue.claim ?? ""}`;
-}
-
-/** Why an issue is skipped; for an untrusted author, who wrote it and how they relate to the repository. */
-export function skipInWords(issue: PreviewIssue): string {
-  if (issue.reason === "untrusted author") {
-    const who = issue.author ? `@${issue.author}` : "an unknown author";
-    return `untrusted author: ${who}, ${issue.authorAssociation ?? "no association"}`;
-  }
-  if (issue.reason === "member without write access") {
-    return `member without write access: ${issue.author ? `@${issue.author}` : "an unknown author"}`;
-  }
-  return issue.reason ?? "";
-}
-
-function Sessions({ projectId }: { projectId: string }) {
-  const [sessions, setSessions] = useState<Session[] | null>(null);
-  const [updated, setUpdated] = useState<Date | null>(null);
-  const [failure, setFailure] = useState<string | null>(null);
+/** The Sessions tab: the table (a row opens the inspector, where a session is released), then the charts. */
+function SessionsPanel({ projectId, sessions, capped, failure, now, onChanged }: { projectId: string; sessions: Session[] | null; capped: boolean; failure: string | null; now: Date; onChanged: () => Promise<void> }) {
   const [releaseFailure, setReleaseFailure] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [more, setMore] = useState(false);
-  const [filter, setFilter] = useState<string>("all");
   const [releasing, setReleasing] = useState<Session | null>(null);
   const [inspecting, setInspecting] = useState<Session | null>(null);
-  const now = useNow();
+  // The inspector shows the session as the last refresh read it.
+  const inspected = inspecting ? (sessions?.find((s) => s.issueId === inspecting.issueId) ?? inspecting) : null;
 
-  const load = useCallback(async () => {
-    try {
-      const page = await listSessions(projectId);
-      setSessions(page.items);
-      setMore(page.more);
-      setUpdated(new Date());
-      setFailure(null);
-    } catch (e) {
-      setFailure(e instanceof ApiError ? e.message : String(e));
-    }
-  }, [projectId]);
-
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load(), 15_000);
-    return () => clearInterval(timer);
-  }, [load]);
-
-  const shown = (sessions ?? []).filter((s) => filter === "all" || s.status === filter);
   return (
-    <section aria-labelledby="sessions-title">
-      <header className="page-header">
-        <h2 id="sessions-title" tabIndex={-1}>
-          Sessions
-        </h2>
-        <label>
-          Status{" "}
-          <select value={filter} onChange={(e) => setFilter(e.target.value)}>
-            <option value="all">all</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <span className="muted" aria-live="off">
-          {updated ? `updated ${duration(now.getTime() - updated.getTime())} ago` : "loading…"}
-        </span>
-      </header>
+    <section aria-labelledby="sessions-title" className="sessions-panel">
+      <h2 id="sessions-title" className="visually-hidden" tabIndex={-1}>
+        Sessions
+      </h2>
       {failure && (
         <p className="error" role="alert">
           {failure}
@@ -390,43 +161,11 @@ function Sessions({ projectId }: { projectId: string }) {
           {releaseFailure}
         </p>
       )}
-      {more && <p className="muted">Showing the newest 100 sessions; the filter applies to them.</p>}
+      {capped && <p className="muted">Showing the newest {SESSIONS_CAP.toLocaleString("en-US")} sessions: the project has more. The CLI lists them all (<code>intake project sessions {projectId}</code>).</p>}
+      {sessions === null && !failure && <p>Loading the sessions…</p>}
       {sessions && sessions.length === 0 && <p className="empty">No sessions yet. Matching issues start one on the next poll (every minute).</p>}
-      <ul className="sessions" aria-label="sessions">
-        {shown.map((s) => (
-          <li key={s.issueId} className="card session">
-            <div className="card-head">
-              <a className="canonical" href={s.url} title={`intake issue ${issueName(s)}: ${s.title}`}>
-                {s.issueId}
-              </a>
-              <IdentifierChip issue={s} />
-              <span className={`badge badge-${s.status}`}>{s.status}</span>
-            </div>
-            <p>{s.title}</p>
-            <p className="muted">
-              claimed <When at={s.claimedAt} />
-              {s.updatedAt && <> · updated <When at={s.updatedAt} /></>}
-            </p>
-            {s.sessionRef && (
-              <p>
-                session: <SessionLink session={s} />
-              </p>
-            )}
-            <Reported session={s} />
-            <Acknowledged ack={s.acknowledgement} />
-            <div className="actions">
-              <button type="button" onClick={() => setInspecting(s)} aria-label={`inspect ${s.issueId}`}>
-                Inspect
-              </button>
-              {s.status !== "released" && (
-                <button type="button" onClick={() => setReleasing(s)} aria-label={`release ${s.issueId}`}>
-                  Release
-                </button>
-              )}
-            </div>
-          </li>
-        ))}
-      </ul>
+      {sessions && sessions.length > 0 && <SessionsTable sessions={sessions} now={now} onOpen={setInspecting} />}
+      {sessions && sessions.length > 0 && <SessionCharts sessions={sessions} now={now} />}
       {releasing && (
         <Dialog title={`Release ${releasing.issueId}?`} onClose={() => setReleasing(null)}>
           <p>
@@ -452,7 +191,7 @@ function Sessions({ projectId }: { projectId: string }) {
                 }
                 setBusy(false);
                 setReleasing(null);
-                await load();
+                await onChanged();
                 document.getElementById("sessions-title")?.focus();
               }}
             >
@@ -461,77 +200,125 @@ function Sessions({ projectId }: { projectId: string }) {
           </div>
         </Dialog>
       )}
-      {inspecting && (
-        <Dialog title={inspecting.issueId} onClose={() => setInspecting(null)}>
-          <dl className="facts">
-            <dt>Issue</dt>
-            <dd>
-              <a href={inspecting.url}>{issueName(inspecting)}</a> {inspecting.title}
-            </dd>
-            <dt>Status</dt>
-            <dd>{inspecting.status}</dd>
-            <dt>Attempts</dt>
-            <dd>{inspecting.attempts}</dd>
-            <dt>Generation</dt>
-            <dd>{inspecting.generation}</dd>
-            <dt>Claimed</dt>
-            <dd><When at={inspecting.claimedAt} /></dd>
-            <dt>Last error</dt>
-            <dd>{inspecting.reason ?? "none"}</dd>
-            <dt>Session</dt>
-            <dd>{inspecting.sessionRef ? <SessionLink session={inspecting} /> : "none yet"}</dd>
-            <dt>Session status</dt>
-            <dd>{inspecting.sessionStatus ? sessionStatusWords(inspecting.sessionStatus) : "none reported"}</dd>
-            <dt>Pull request</dt>
-            <dd>
-              <PullRequest url={inspecting.prUrl} fallback="none" />
-            </dd>
-            {inspecting.acknowledgement && (
-              <>
-                <dt>Acknowledgement</dt>
-                <dd>
-                  <AckBadge ack={inspecting.acknowledgement} />{" "}
-                  <span className="muted">
-                    {inspecting.acknowledgement.attempts} attempt{inspecting.acknowledgement.attempts === 1 ? "" : "s"} · updated <When at={inspecting.acknowledgement.updatedAt} />
-                    {inspecting.acknowledgement.nextAttemptAt && <> · next try <When at={inspecting.acknowledgement.nextAttemptAt} /></>}
-                  </span>
-                  {inspecting.acknowledgement.detail && (
-                    <p className={ackTroubled(inspecting.acknowledgement) ? "warning ack-detail" : "muted ack-detail"}>{inspecting.acknowledgement.detail}</p>
-                  )}
-                </dd>
-              </>
-            )}
-          </dl>
-          <h3>Status history</h3>
-          {inspecting.statusHistory && inspecting.statusHistory.length > 0 ? (
-            <ol className="history" aria-label="status history, oldest first">
-              {inspecting.statusHistory.map((h, i) => (
-                <li key={`${h.at}-${i}`}>
-                  <When at={h.at} /> <span className={`badge session-${h.status}`}>{sessionStatusWords(h.status)}</span>
-                  {h.prUrl && (
-                    <>
-                      {" "}
-                      <PullRequest url={h.prUrl} />
-                    </>
-                  )}
-                </li>
-              ))}
-            </ol>
-          ) : (
-            <p className="muted">The session's backend has reported no status yet.</p>
-          )}
-          <div className="actions">
-            <button type="button" onClick={() => setInspecting(null)}>
-              Close
-            </button>
-          </div>
-        </Dialog>
+      {inspected && (
+        <Inspector
+          session={inspected}
+          onClose={() => setInspecting(null)}
+          onRelease={() => {
+            setInspecting(null);
+            setReleasing(inspected);
+          }}
+        />
       )}
     </section>
   );
 }
 
-/** What the session's backend last reported, on the session card: the status, when, and the PR. */
+/** The charts under the table (Charts.tsx): drawn again once a minute, not each second. */
+function SessionCharts({ sessions, now }: { sessions: Session[]; now: Date }) {
+  const minute = Math.floor(now.getTime() / 60_000);
+  const at = useMemo(() => new Date(minute * 60_000), [minute]);
+  return (
+    <div className="charts">
+      <SessionsPerDayChart sessions={sessions} now={at} />
+      <PickupLatencyChart sessions={sessions} />
+    </div>
+  );
+}
+
+/** A session in full: the issue, the claim, the session and what its backend reported, the acknowledgement, the history; and Release. */
+function Inspector({ session, onClose, onRelease }: { session: Session; onClose: () => void; onRelease: () => void }) {
+  return (
+    <Dialog title={session.issueId} onClose={onClose}>
+      <dl className="facts">
+        <dt>Issue</dt>
+        <dd>
+          <a className="canonical" href={session.url} title={`intake issue ${issueName(session)}: ${session.title}`}>
+            {session.issueId}
+          </a>
+          <IdentifierChip issue={session} />
+        </dd>
+        <dt>Title</dt>
+        <dd>
+          <a href={session.url}>{issueName(session)}</a> {session.title}
+        </dd>
+        <dt>Status</dt>
+        <dd>
+          <span className={`badge badge-${session.status}`}>{session.status}</span>
+        </dd>
+        <dt>Attempts</dt>
+        <dd>{session.attempts}</dd>
+        <dt>Generation</dt>
+        <dd>{session.generation}</dd>
+        <dt>Claimed</dt>
+        <dd>
+          <When at={session.claimedAt} />
+        </dd>
+        <dt>Updated</dt>
+        <dd>
+          <When at={session.updatedAt} never="—" />
+        </dd>
+        <dt>Last error</dt>
+        <dd>{session.reason ?? "none"}</dd>
+        <dt>Session</dt>
+        <dd>{session.sessionRef ? <SessionLink session={session} /> : "none yet"}</dd>
+        <dt>Session status</dt>
+        <dd>{session.sessionStatus ? sessionStatusWords(session.sessionStatus) : "none reported"}</dd>
+        <dt>Pull request</dt>
+        <dd>
+          <PullRequest url={session.prUrl} fallback="none" />
+        </dd>
+        {session.acknowledgement && (
+          <>
+            <dt>Acknowledgement</dt>
+            <dd>
+              <AckBadge ack={session.acknowledgement} />{" "}
+              <span className="muted">
+                {session.acknowledgement.attempts} attempt{session.acknowledgement.attempts === 1 ? "" : "s"} · updated <When at={session.acknowledgement.updatedAt} />
+                {session.acknowledgement.nextAttemptAt && (
+                  <>
+                    {" "}
+                    · next try <When at={session.acknowledgement.nextAttemptAt} />
+                  </>
+                )}
+              </span>
+              {session.acknowledgement.detail && <p className={ackTroubled(session.acknowledgement) ? "warning ack-detail" : "muted ack-detail"}>{session.acknowledgement.detail}</p>}
+            </dd>
+          </>
+        )}
+      </dl>
+      <h3>Status history</h3>
+      {session.statusHistory && session.statusHistory.length > 0 ? (
+        <ol className="history" aria-label="status history, oldest first">
+          {session.statusHistory.map((h, i) => (
+            <li key={`${h.at}-${i}`}>
+              <When at={h.at} /> <span className={`badge session-${h.status}`}>{sessionStatusWords(h.status)}</span>
+              {h.prUrl && (
+                <>
+                  {" "}
+                  <PullRequest url={h.prUrl} />
+                </>
+              )}
+            </li>
+          ))}
+        </ol>
+      ) : (
+        <p className="muted">The session's backend has reported no status yet.</p>
+      )}
+      <div className="actions">
+        {session.status !== "released" && (
+          <button type="button" onClick={onRelease} aria-label={`release ${session.issueId}`}>
+            Release
+          </button>
+        )}
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
 /** The session's reference, linked to its page when the backend gave one (`sessionUrl`, https). */
 export function SessionLink({ session }: { session: Session }) {
   const url = session.sessionUrl ?? (/^https:\/\//.test(session.sessionRef ?? "") ? session.sessionRef : null);
@@ -541,40 +328,6 @@ export function SessionLink({ session }: { session: Session }) {
     </a>
   ) : (
     <code>{session.sessionRef}</code>
-  );
-}
-
-function Reported({ session }: { session: Session }) {
-  if (!session.sessionStatus) return null;
-  const history = session.statusHistory ?? [];
-  const last = history.length ? history[history.length - 1] : null;
-  return (
-    <p className="reported">
-      session status: <span className={`badge session-${session.sessionStatus}`}>{sessionStatusWords(session.sessionStatus)}</span>
-      {last && <span className="muted">reported <When at={last.at} /></span>}
-      {session.prUrl && (
-        <>
-          {" · "}
-          <PullRequest url={session.prUrl} />
-        </>
-      )}
-    </p>
-  );
-}
-
-/** The write on the issue that acknowledged the launch, on the session card; nothing when there was none. */
-function Acknowledged({ ack }: { ack: Acknowledgement | null | undefined }) {
-  if (!ack) return null;
-  return (
-    <p className="reported">
-      on the issue: <AckBadge ack={ack} />
-      {ack.nextAttemptAt && <span className="muted"> next try <When at={ack.nextAttemptAt} /></span>}
-      {ackTroubled(ack) && ack.detail && (
-        <span className="warning ack-detail" title={ack.detail}>
-          {shortened(ack.detail)}
-        </span>
-      )}
-    </p>
   );
 }
 
@@ -601,14 +354,4 @@ function PullRequest({ url, fallback = null }: { url: string | null | undefined;
   const name = pullRequestName(url);
   if (!url) return <>{fallback}</>;
   return name ? <a href={url}>pull request {name}</a> : <code>{url}</code>;
-}
-
-/** Linear's identifier (ENG-123) or Jira's key (PROJ-123) beside the canonical id, linking to the issue; GitHub's issues need none (the id ends in #number). */
-function IdentifierChip({ issue }: { issue: { identifier?: string | null; url: string; title: string } }) {
-  if (!issue.identifier) return null;
-  return (
-    <a className="identifier" href={issue.url} title={`${issue.identifier}: ${issue.title}`}>
-      {issue.identifier}
-    </a>
-  );
 }

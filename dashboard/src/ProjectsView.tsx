@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, listProjects, listSessions, type Project, type Session } from "./api";
 import { CreateSheet } from "./CreateSheet";
-import { chipState, duration, perDay, repoUrl, ruleInWords, sentence, sourceInWords } from "./format";
+import { chipState, duration, failureKindWords, repoUrl, ruleInWords, sentence, sourceInWords, stateWords } from "./format";
+import { utc } from "./time";
 import { useNow, When } from "./ui";
 
 type Row = { project: Project; sessions: Session[]; more: boolean };
@@ -90,7 +91,7 @@ function ProjectCard({ row, now }: { row: Row; now: Date }) {
           <a href={`#/projects/${encodeURIComponent(project.id)}`}>{project.id}</a>
           {project.name && <span className="muted"> · {project.name}</span>}
         </h2>
-        <span className={`state state-${state.replace(" ", "-")}`}>{state}</span>
+        <span className={`state state-${state.replace(" ", "-")}`}>{stateWords(project)}</span>
       </div>
       <p>
         {project.trackerIntake?.provider === "linear" || project.trackerIntake?.provider === "jira" ? (
@@ -104,13 +105,18 @@ function ProjectCard({ row, now }: { row: Row; now: Date }) {
       <p>{ruleInWords(project.trackerIntake)}</p>
       <dl className="facts">
         <dt>Last change</dt>
-        <dd><When at={intake.lastChangeAt} /></dd>
+        <dd>
+          <When at={intake.lastChangeAt} now={now} never="—" />
+        </dd>
         {backoffLeft > 0 && (
           <>
             <dt>Backoff</dt>
             <dd>
-              polls again in <span className="countdown">{duration(backoffLeft)}</span>
-              {intake.failureKind && <span className="muted"> · {intake.failureKind}</span>}
+              polls again in{" "}
+              <time className="countdown" dateTime={intake.backoffUntil ?? undefined} title={utc(intake.backoffUntil ?? "")}>
+                {duration(backoffLeft)}
+              </time>
+              {intake.failureKind && <span className="muted"> · {failureKindWords(intake.failureKind) ?? intake.failureKind}</span>}
             </dd>
           </>
         )}
@@ -131,27 +137,12 @@ function ProjectCard({ row, now }: { row: Row; now: Date }) {
         {intake.backlogSince && (
           <>
             <dt>Recording backlog</dt>
-            <dd>issues open when intake was switched on, <When at={intake.backlogSince} /></dd>
+            <dd>
+              issues open when intake was switched on, <When at={intake.backlogSince} now={now} />
+            </dd>
           </>
         )}
       </dl>
-      <Spark counts={perDay(sessions, now)} />
     </li>
-  );
-}
-
-/** Sessions started per day over the last 30 days, as bars. */
-function Spark({ counts }: { counts: number[] }) {
-  const max = Math.max(1, ...counts);
-  const total = counts.reduce((a, b) => a + b, 0);
-  return (
-    <figure className="spark">
-      <svg viewBox={`0 0 ${counts.length * 4} 20`} role="img" aria-label={`${total} sessions started in the last 30 days`}>
-        {counts.map((c, i) => (
-          <rect key={i} x={i * 4} y={20 - (c / max) * 20} width={3} height={(c / max) * 20} />
-        ))}
-      </svg>
-      <figcaption>sessions started per day, last 30 days (of the newest 100)</figcaption>
-    </figure>
   );
 }

@@ -16,6 +16,27 @@ export type Acknowledge = components["schemas"]["Acknowledge"];
 export type Acknowledgement = components["schemas"]["AcknowledgementView"];
 export type FieldProblem = { field: string; reason: string };
 
+/** One recorded poll of a project (GET /projects/{id}/polls), newest first. Kept here until
+ * api-types.ts has the backend's PollView: the names are the API's. */
+export type PollView = {
+  at: string;
+  result: string; // not_modified | changed | failed | config_invalid | credential_paused | ...
+  requests?: number | null;
+  pages?: number | null;
+  notModified?: number | null;
+  newSessions?: string[] | null;
+  backlogRecorded?: number | null;
+  heldBack?: number | null;
+  errorKind?: string | null;
+  error?: string | null;
+  backoffUntil?: string | null;
+};
+
+/** The last recorded poll's time (the backend records a quiet poll at most every 10 minutes). */
+export function checkedAtOf(project: Project): string | null {
+  return (project.intake as { checkedAt?: string | null }).checkedAt ?? null;
+}
+
 /** A refused or failed request: the API's sentence, and the fields it names. */
 export class ApiError extends Error {
   constructor(
@@ -98,6 +119,29 @@ export async function pollProject(id: string): Promise<Project> {
 export async function listSessions(id: string, limit = 100): Promise<{ items: Session[]; more: boolean }> {
   const { data } = await call<components["schemas"]["SessionList"]>("GET", `projects/${encodeURIComponent(id)}/sessions?limit=${limit}`);
   return { items: data.items, more: Boolean(data.nextToken) };
+}
+
+/** The API's largest page; and how many sessions the project page reads at most (it says so past it). */
+export const MAX_PAGE = 100;
+export const SESSIONS_CAP = 2000;
+
+/** Every session of the project, newest first, page after page, up to `cap`; `capped` when there were more. */
+export async function listAllSessions(id: string, cap = SESSIONS_CAP): Promise<{ items: Session[]; capped: boolean }> {
+  const all: Session[] = [];
+  let token: string | null | undefined = undefined;
+  do {
+    const query: string = `?limit=${MAX_PAGE}${token ? `&nextToken=${encodeURIComponent(token)}` : ""}`;
+    const { data } = await call<components["schemas"]["SessionList"]>("GET", `projects/${encodeURIComponent(id)}/sessions${query}`);
+    all.push(...(data.items ?? []));
+    token = data.nextToken;
+  } while (token && all.length < cap);
+  return { items: all.slice(0, cap), capped: Boolean(token) || all.length > cap };
+}
+
+/** The project's recent polls, newest first (one page). */
+export async function listPolls(id: string, limit = 50): Promise<PollView[]> {
+  const { data } = await call<{ items: PollView[]; nextToken?: string | null }>("GET", `projects/${encodeURIComponent(id)}/polls?limit=${limit}`);
+  return data.items ?? [];
 }
 
 /** What `intake` would pick up now under `trackerIntake` (a draft), read from GitHub. */

@@ -1,11 +1,17 @@
-import type { Acknowledgement, Project, Session, TrackerIntake } from "./api";
+import type { Acknowledgement, Project, TrackerIntake } from "./api";
 import { defaultAuthorsOf } from "./rules";
 
 export const DEFAULT_EXCLUDES = ["in-progress", "in-review"];
 
-/** The rule in words: "open issues labelled agent, assigned to anyone, except in-progress, in-review". */
+/** The rule in words: "open issues labelled agent, assigned to anyone, except in-progress, in-review";
+ * a project with intake off says so first ("intake off", and its rule when it has one). */
 export function ruleInWords(intake: TrackerIntake | null | undefined): string {
-  if (!intake) return "no intake rule";
+  if (!intake) return "intake off";
+  if (!intake.enabled) return intake.labels.length || intake.assignee ? `intake off; when on: ${enabledRuleInWords(intake)}` : "intake off";
+  return enabledRuleInWords(intake);
+}
+
+function enabledRuleInWords(intake: TrackerIntake): string {
   const parts: string[] = [];
   if (intake.labels.length) parts.push(`labelled ${intake.labels.join(" and ")}`);
   const who = intake.assignee;
@@ -27,6 +33,61 @@ export type ChipState = "ok" | "backoff" | "error" | "disabled" | "config invali
 export function chipState(project: Project): ChipState {
   if (project.intake.configError) return "config invalid";
   return project.intake.state as ChipState;
+}
+
+/** The project's state in words: "ok", "in backoff", "error", "intake off", "config invalid". */
+export function stateWords(project: Project): string {
+  const state = chipState(project);
+  if (state === "backoff") return "in backoff";
+  if (state === "disabled" || !project.trackerIntake?.enabled) return state === "config invalid" ? state : "intake off";
+  return state;
+}
+
+/** What a failure of `kind` (the poller's error kind, the start of lastError) means, as a sentence's start. */
+const ERROR_KIND_WORDS: Record<string, string> = {
+  tracker_unavailable: "The tracker did not answer properly (a 5xx, a reset or a timeout)",
+  auth_failed: "The tracker refused the credential",
+  repo_not_found: "The tracker says the repository, team or project does not exist, or the credential cannot see it",
+  primary_rate_limit: "The credential's rate limit is used up",
+  secondary_rate_limit: "The tracker asked intake to slow down (a secondary rate limit)",
+  bad_response: "The tracker's answer could not be read",
+  tracker_misconfigured: "The tracker's settings are wrong",
+  tracker_error: "The tracker failed",
+  config_invalid: "The stored rule is invalid",
+  store_unavailable: "The table could not be read or written",
+  token_unavailable: "The credential's secret could not be read",
+};
+
+/** An error kind in words ("auth_failed" reads "The tracker refused the credential"), else the kind with spaces. */
+export function errorKindWords(kind: string | null | undefined): string | null {
+  if (!kind) return null;
+  return ERROR_KIND_WORDS[kind] ?? `${kind.charAt(0).toUpperCase()}${kind.slice(1).replace(/_/g, " ")}`;
+}
+
+/** Why the project is in backoff, in one sentence: the kind in words, then the poller's own words.
+ * "tracker_unavailable: GitHub answered 502" reads "The tracker did not answer properly (a 5xx, a
+ * reset or a timeout): GitHub answered 502." */
+export function backoffReason(lastError: string | null | undefined, failureKind?: string | null): string {
+  if (!lastError) return failureKind === "persistent" ? "The last polls failed, and need a fix." : "The last polls failed.";
+  const kind = /^([a-z_]+): /.exec(lastError)?.[1];
+  const words = errorKindWords(kind);
+  const detail = sentence(lastError);
+  return words ? `${words}: ${detail}` : detail;
+}
+
+/** A poll's result in words: "not_modified" reads "nothing changed (304)". */
+export function pollResultWords(result: string): string {
+  const words: Record<string, string> = {
+    not_modified: "nothing changed",
+    changed: "changed",
+    failed: "failed",
+    config_invalid: "config invalid",
+    credential_paused: "credential paused",
+    in_backoff: "skipped: in backoff",
+    disabled: "intake off",
+    missing: "project missing",
+  };
+  return words[result] ?? result.replace(/_/g, " ");
 }
 
 /** The last poll failure's kind in words, beside the backoff: a transient one passes by itself. */
@@ -55,35 +116,6 @@ export function sentence(error: string): string {
   const text = error.replace(/^[a-z_]+: /, "").trim();
   const first = text.charAt(0).toUpperCase() + text.slice(1);
   return /[.!?]$/.test(first) ? first : `${first}.`;
-}
-
-/** How long ago (or how soon) a moment is, from `now`: "just now", "3 min ago", "in 2 h", "5 days ago". */
-export function relative(iso: string, now: Date = new Date()): string {
-  const ms = new Date(iso).getTime() - now.getTime();
-  const s = Math.round(Math.abs(ms) / 1000);
-  if (s < 45) return "just now";
-  const [amount, unit] =
-    s < 3600 ? [Math.max(1, Math.round(s / 60)), "min"] : s < 86_400 ? [Math.round(s / 3600), "h"] : [Math.round(s / 86_400), "day"];
-  const span = unit === "day" && amount !== 1 ? `${amount} days` : `${amount} ${unit}`;
-  return ms < 0 ? `${span} ago` : `in ${span}`;
-}
-
-/** A moment as ISO 8601 in UTC to the second, "2026-11-24T12:00:00Z": what a relative time holds on hover. */
-export function utc(iso: string): string {
-  return new Date(iso).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-/** Sessions started on each of the last `days` days (oldest first), from their claim times. */
-export function perDay(sessions: Session[], now: Date, days = 30): number[] {
-  const counts = new Array<number>(days).fill(0);
-  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  for (const s of sessions) {
-    const t = new Date(s.claimedAt);
-    const day = Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate());
-    const ago = Math.round((today - day) / 86_400_000);
-    if (ago >= 0 && ago < days) counts[days - 1 - ago] += 1;
-  }
-  return counts;
 }
 
 /** A session status its backend reported, in words: "needs_input" reads "needs input", "pr_open" "PR open". */

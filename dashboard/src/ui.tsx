@@ -1,19 +1,15 @@
 import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
-import { relative, utc } from "./format";
+import { RelativeTime } from "./time";
 
-/** A moment as relative time ("3 min ago"), with the ISO UTC time on hover; "never" without one. */
-export function When({ at, now }: { at: string | null | undefined; now?: Date }) {
-  if (!at) return <>never</>;
-  const exact = utc(at);
-  return (
-    <time dateTime={exact} title={exact}>
-      {relative(at, now)}
-    </time>
-  );
+/** A moment as relative time ("3 min ago"), the UTC time on hover (time.tsx); `never` (or what is given) without one. */
+export function When({ at, now, never = "never" }: { at: string | null | undefined; now?: Date; never?: string }) {
+  if (!at) return <>{never}</>;
+  return <RelativeTime at={at} now={now} />;
 }
 
-/** A modal dialog: labelled, focus moves in, Escape closes, focus goes back where it was. */
-export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
+/** A modal dialog: labelled, focus moves in, Escape closes, focus goes back where it was. With
+ * `footer`, its content is a form of a `.dialog-body` that scrolls and a `.dialog-footer` always in view. */
+export function Dialog({ title, onClose, children, footer }: { title: string; onClose: () => void; children: ReactNode; footer?: boolean }) {
   const titleId = useId();
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -38,7 +34,7 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
   };
   return (
     <div className="backdrop">
-      <div className="dialog" role="dialog" aria-modal="true" aria-labelledby={titleId} ref={box} onKeyDown={onKey}>
+      <div className={footer ? "dialog with-footer" : "dialog"} role="dialog" aria-modal="true" aria-labelledby={titleId} ref={box} onKeyDown={onKey}>
         <h2 id={titleId}>{title}</h2>
         {children}
       </div>
@@ -149,4 +145,40 @@ export function useNow(intervalMs = 1000): Date {
     return () => clearInterval(timer);
   }, [intervalMs]);
   return now;
+}
+
+export type Tab = { id: string; label: string };
+
+/** Tabs as WAI-ARIA's pattern has them: a tablist whose selected tab alone is in the Tab order,
+ * the arrow keys (and Home, End) moving to the previous or next tab and selecting it. Each tab
+ * controls the panel `tabpanel-<id>`, which the caller renders (labelled by `tab-<id>`). */
+export function Tabs({ label, tabs, selected, onSelect }: { label: string; tabs: Tab[]; selected: string; onSelect: (id: string) => void }) {
+  const list = useRef<HTMLDivElement>(null);
+  const move = (e: KeyboardEvent, index: number) => {
+    const last = tabs.length - 1;
+    const next = e.key === "ArrowRight" ? (index === last ? 0 : index + 1) : e.key === "ArrowLeft" ? (index === 0 ? last : index - 1) : e.key === "Home" ? 0 : e.key === "End" ? last : null;
+    if (next === null) return;
+    e.preventDefault();
+    onSelect(tabs[next].id);
+    list.current?.querySelector<HTMLElement>(`#tab-${tabs[next].id}`)?.focus();
+  };
+  return (
+    <div className="tabs" role="tablist" aria-label={label} ref={list}>
+      {tabs.map((tab, i) => (
+        <button
+          key={tab.id}
+          id={`tab-${tab.id}`}
+          type="button"
+          role="tab"
+          aria-selected={tab.id === selected}
+          aria-controls={`tabpanel-${tab.id}`}
+          tabIndex={tab.id === selected ? 0 : -1}
+          onClick={() => onSelect(tab.id)}
+          onKeyDown={(e) => move(e, i)}
+        >
+          {tab.label}
+        </button>
+      ))}
+    </div>
+  );
 }

@@ -1,7 +1,7 @@
 import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Acknowledgement, Project, Session } from "../src/api";
-import { relative, shortened } from "../src/format";
+import { relative } from "../src/time";
 import { ProjectView } from "../src/ProjectView";
 import { aSession } from "./fixtures";
 
@@ -33,45 +33,47 @@ function serve(sessions: Session[]) {
   );
 }
 
-async function card(): Promise<HTMLElement> {
-  return (await screen.findByText("Crash on empty config")).closest("li") as HTMLElement;
+/** The session's row in the sessions table. */
+async function row(): Promise<HTMLElement> {
+  return (await screen.findByText("Crash on empty config")).closest("tr") as HTMLElement;
 }
 
+/** The inspector, opened from the row. */
 async function inspector(): Promise<HTMLElement> {
-  fireEvent.click(await screen.findByRole("button", { name: "inspect github:acme/app#42" }));
+  fireEvent.click(await row());
   return screen.getByRole("dialog");
 }
 
+function acknowledgementFact(dialog: HTMLElement): HTMLElement {
+  return within(dialog).getByText("Acknowledgement").nextElementSibling as HTMLElement;
+}
+
 describe("the acknowledgement on the issue", () => {
-  it("is a link to the comment on the card and in the inspector once done", async () => {
+  it("reads done in the session's row, and links the comment in the inspector", async () => {
     // GIVEN a session whose launch was acknowledged with a comment
     serve([session({ kind: "comment", state: "done", attempts: 1, updatedAt: "2026-11-24T12:02:00.000000Z", url: COMMENT, detail: null })]);
     render(<ProjectView id="demo" />);
-    // THEN the card links "comment done" to the comment, as no warning
-    const link = within(await card()).getByRole("link", { name: "comment done" });
+    // THEN the row reads "comment done", as no warning
+    expect(within(await row()).getByText("comment done").className).toContain("ack-done");
+    // AND the inspector links it to the comment, with its attempts
+    const fact = acknowledgementFact(await inspector());
+    const link = within(fact).getByRole("link", { name: "comment done" });
     expect(link.getAttribute("href")).toBe(COMMENT);
-    expect(link.className).toContain("ack-done");
-    // AND the inspector says the same, with its attempts
-    const dialog = await inspector();
-    const fact = within(dialog).getByText("Acknowledgement").nextElementSibling as HTMLElement;
-    expect(within(fact).getByRole("link", { name: "comment done" }).getAttribute("href")).toBe(COMMENT);
     expect(fact.textContent).toContain("1 attempt ·");
   });
 
-  it("is a warning with GitHub's words when refused: on the card as a tooltip, in full in the inspector", async () => {
+  it("is a warning with GitHub's words when refused: in the row as a tooltip, in full in the inspector", async () => {
     // GIVEN a session whose reaction GitHub refused, with a long answer
     const detail = `${REFUSAL} (403): ${"the app needs Issues: Read and write. ".repeat(4)}`.trim();
     serve([session({ kind: "reaction", state: "refused", attempts: 1, updatedAt: "2026-11-24T12:02:00.000000Z", url: null, detail })]);
     render(<ProjectView id="demo" />);
-    // THEN the card shows "reaction refused" as a warning, not a link, with the words as its title and cut short beside it
-    const c = await card();
-    const badge = within(c).getByText("reaction refused");
+    // THEN the row shows "reaction refused" as a warning, not a link, with the words as its title
+    const r = await row();
+    const badge = within(r).getByText("reaction refused");
     expect(badge.className).toContain("ack-refused");
     expect(badge.getAttribute("title")).toBe(detail);
-    expect(within(c).queryByRole("link", { name: "reaction refused" })).toBeNull();
-    expect(within(c).getByText(shortened(detail)).getAttribute("title")).toBe(detail);
-    expect(shortened(detail)).not.toBe(detail);
-    // AND the inspector shows the words in full
+    expect(within(r).queryByRole("link", { name: "reaction refused" })).toBeNull();
+    // AND the inspector shows the words in full, as a warning
     const dialog = await inspector();
     expect(within(dialog).getByText(detail).className).toContain("warning");
   });
@@ -79,57 +81,54 @@ describe("the acknowledgement on the issue", () => {
   it("is a warning when intake gave up", async () => {
     serve([session({ kind: "label", state: "failed", attempts: 5, updatedAt: "2026-11-24T12:30:00.000000Z", url: null, detail: "GitHub answered 502" })]);
     render(<ProjectView id="demo" />);
-    const c = await card();
-    expect(within(c).getByText("label failed").className).toContain("ack-failed");
-    expect(within(c).getByText("GitHub answered 502")).toBeTruthy();
-    expect((await inspector()).textContent).toContain("5 attempts");
+    const badge = within(await row()).getByText("label failed");
+    expect(badge.className).toContain("ack-failed");
+    expect(badge.getAttribute("title")).toBe("GitHub answered 502");
+    const dialog = await inspector();
+    expect(dialog.textContent).toContain("5 attempts");
+    expect(within(dialog).getByText("GitHub answered 502")).toBeTruthy();
   });
 
   it("links only an https comment URL", async () => {
     serve([session({ kind: "comment", state: "done", attempts: 1, updatedAt: "2026-11-24T12:02:00.000000Z", url: "javascript:alert(1)", detail: null })]);
     render(<ProjectView id="demo" />);
-    const c = await card();
-    expect(within(c).getByText("comment done").tagName).toBe("SPAN");
-    expect(within(c).queryByRole("link", { name: "comment done" })).toBeNull();
+    const fact = acknowledgementFact(await inspector());
+    expect(within(fact).getByText("comment done").tagName).toBe("SPAN");
+    expect(within(fact).queryByRole("link", { name: "comment done" })).toBeNull();
   });
 
   it("adds nothing when the session has none", async () => {
     // GIVEN a session of a project that acknowledges nothing
     serve([session(undefined)]);
     render(<ProjectView id="demo" />);
-    // THEN neither the card nor the inspector mentions an acknowledgement
-    const c = await card();
-    expect(within(c).queryByText(/on the issue/)).toBeNull();
-    expect(c.querySelector("[class*='ack-']")).toBeNull();
+    // THEN neither the row nor the inspector mentions an acknowledgement
+    expect((await row()).querySelector("[class*='ack-']")).toBeNull();
     const dialog = await inspector();
     expect(within(dialog).queryByText("Acknowledgement")).toBeNull();
   });
 });
 
 describe("a waiting acknowledgement", () => {
-  it("says when it will be tried next, on the card and in the inspector", async () => {
+  it("reads waiting in the row, and the inspector says when it will be tried next", async () => {
     // GIVEN a comment waiting for its write slot
     const next = "2026-11-24T12:03:05.000000Z";
     serve([session({ kind: "comment", state: "waiting", attempts: 0, updatedAt: "2026-11-24T12:02:00.000000Z", nextAttemptAt: next, url: null, detail: null })]);
     render(<ProjectView id="demo" />);
-    // THEN the card says "comment waiting" and when it is tried next, as no warning
-    const c = await card();
-    expect(within(c).getByText("comment waiting").className).not.toContain("warning");
-    expect(c.textContent).toContain(`next try ${relative(next)}`);
-    expect(c.querySelector(`time[title="2026-11-24T12:03:05Z"]`)).toBeTruthy();
-    // AND the inspector says the same
-    const fact = within(await inspector()).getByText("Acknowledgement").nextElementSibling as HTMLElement;
+    // THEN the row says "comment waiting", as no warning
+    expect(within(await row()).getByText("comment waiting").className).not.toContain("warning");
+    // AND the inspector says when it is tried next, the exact time on hover
+    const fact = acknowledgementFact(await inspector());
     expect(fact.textContent).toContain(`next try ${relative(next)}`);
+    expect(fact.querySelector(`time[title="2026-11-24 12:03:05 UTC"]`)).toBeTruthy();
   });
 });
 
 describe("the session's reference", () => {
-  it("links the session's page when the backend gave one, on the card and in the inspector", async () => {
+  it("links the session's page in the inspector when the backend gave one", async () => {
     // GIVEN a session whose backend answered with a sessionUrl
     serve([{ ...session(), sessionUrl: "https://agents.example.com/s/sess-1" }]);
     render(<ProjectView id="demo" />);
     // THEN its reference links that page
-    expect(within(await card()).getByRole("link", { name: "sess-1" }).getAttribute("href")).toBe("https://agents.example.com/s/sess-1");
     const fact = within(await inspector()).getByText("Session").nextElementSibling as HTMLElement;
     expect(within(fact).getByRole("link", { name: "sess-1" }).getAttribute("href")).toBe("https://agents.example.com/s/sess-1");
   });
@@ -139,7 +138,7 @@ describe("the session's reference", () => {
     serve([session()]);
     render(<ProjectView id="demo" />);
     // THEN the reference is shown, not linked
-    const c = await card();
-    expect(within(c).getByText("sess-1").closest("a")).toBeNull();
+    const fact = within(await inspector()).getByText("Session").nextElementSibling as HTMLElement;
+    expect(within(fact).getByText("sess-1").closest("a")).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CreateSheet } from "../src/CreateSheet";
+import { switchIntakeOn } from "./fixtures";
 
 afterEach(cleanup);
 
@@ -25,6 +26,7 @@ describe("the create-project sheet", () => {
     const fetch = vi.fn(async (_path: string, _init?: RequestInit) => new Response(JSON.stringify({ repo: "acme/app", eligible: [], skipped: [], truncated: false, requests: 1, wouldStart: 0, wouldStartWithAll: 2 }), { status: 200 }));
     vi.stubGlobal("fetch", fetch);
     render(<CreateSheet onClose={() => {}} onCreated={() => {}} />);
+    await switchIntakeOn();
     // THEN the safe choice is made, and the count waits for a repository and a rule
     const onlyNew = screen.getByRole("radio", { name: /Only issues that match from now on/ }) as HTMLInputElement;
     expect(onlyNew.checked).toBe(true);
@@ -53,12 +55,14 @@ describe("the create-project sheet", () => {
     vi.stubGlobal("fetch", fetch);
     const created = vi.fn();
     render(<CreateSheet onClose={() => {}} onCreated={created} />);
+    await switchIntakeOn();
     const select = screen.getByLabelText("Once a session is launched, write on the issue") as HTMLSelectElement;
     expect(select.value).toBe("none");
     expect(screen.getByText(/Anything but none needs write access to issues/)).toBeTruthy();
-    // WHEN a project is created with intake off and a reaction chosen
+    // WHEN a reaction is chosen, intake switched off again, and the project created
     fireEvent.change(screen.getByLabelText("Project id"), { target: { value: "web" } });
     fireEvent.change(select, { target: { value: "reaction" } });
+    fireEvent.click(screen.getByRole("switch", { name: "Tracker intake" }));
     fireEvent.click(screen.getByRole("button", { name: "Create project" }));
     // THEN the choice is sent, though intake is off and has no rule yet
     await waitFor(() => expect(created).toHaveBeenCalled());
@@ -81,5 +85,42 @@ describe("the create-project sheet", () => {
     const reason = await screen.findByText("a project with this id already exists");
     expect(id.getAttribute("aria-describedby")).toBe(reason.id);
     vi.unstubAllGlobals();
+  });
+});
+
+describe("the create sheet's intake fields", () => {
+  it("show only once intake is switched on", async () => {
+    // GIVEN the sheet, intake off
+    render(<CreateSheet onClose={() => {}} onCreated={() => {}} />);
+    // THEN only the project's fields and the switch show: no tracker, labels, assignee, backlog or acknowledgement
+    expect(screen.getByLabelText("Project id")).toBeTruthy();
+    expect(screen.getByRole("switch", { name: "Tracker intake" }).getAttribute("aria-checked")).toBe("false");
+    for (const label of ["Tracker", "Labels (an issue needs every one)", "Assignee", "Once a session is launched, write on the issue"]) expect(screen.queryByLabelText(label)).toBeNull();
+    expect(screen.queryByRole("group", { name: /When intake is switched on/ })).toBeNull();
+    // WHEN intake is switched on THEN they show
+    await switchIntakeOn();
+    for (const label of ["Tracker", "Labels (an issue needs every one)", "Assignee", "Once a session is launched, write on the issue"]) expect(screen.getByLabelText(label)).toBeTruthy();
+    // AND switched off again THEN they hide
+    fireEvent.click(screen.getByRole("switch", { name: "Tracker intake" }));
+    expect(screen.queryByLabelText("Assignee")).toBeNull();
+  });
+
+  it("keep the Create button in the sheet's footer, outside the part that scrolls", async () => {
+    // GIVEN the sheet with intake on (its longest form)
+    render(<CreateSheet onClose={() => {}} onCreated={() => {}} />);
+    await switchIntakeOn();
+    // THEN the Create button is in the footer, not in the scrolling body
+    const create = screen.getByRole("button", { name: "Create project" });
+    expect(create.closest(".dialog-footer")).toBeTruthy();
+    expect(create.closest(".dialog-body")).toBeNull();
+    expect(screen.getByLabelText("Assignee").closest(".dialog-body")).toBeTruthy();
+  });
+
+  it("has nothing axe finds, intake off and on", async () => {
+    const axe = (await import("axe-core")).default;
+    render(<CreateSheet onClose={() => {}} onCreated={() => {}} />);
+    expect((await axe.run(document.body)).violations.map((v) => v.id)).toEqual([]);
+    await switchIntakeOn();
+    expect((await axe.run(document.body)).violations.map((v) => v.id)).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import type { Project, Session } from "../src/api";
 import { CreateSheet } from "../src/CreateSheet";
 import { ProjectView } from "../src/ProjectView";
 import { ProjectsView } from "../src/ProjectsView";
-import { aSession } from "./fixtures";
+import { aSession, editSettings, switchIntakeOn } from "./fixtures";
 
 afterEach(() => {
   cleanup();
@@ -50,9 +50,11 @@ function acknowledgeChoices(): string[] {
 }
 
 describe("the provider picker in the create sheet", () => {
-  it("offers GitHub, Linear and Jira, GitHub first", () => {
-    // GIVEN the sheet
+  it("offers GitHub, Linear and Jira, GitHub first, once intake is on", async () => {
+    // GIVEN the sheet, intake switched on
     render(<CreateSheet onClose={() => {}} onCreated={() => {}} />);
+    expect(screen.queryByLabelText("Tracker")).toBeNull();
+    await switchIntakeOn();
     // THEN the tracker is GitHub, and Jira can be picked
     const picker = screen.getByLabelText("Tracker") as HTMLSelectElement;
     expect(picker.value).toBe("github");
@@ -68,6 +70,7 @@ describe("the provider picker in the create sheet", () => {
     const created = vi.fn();
     render(<CreateSheet onClose={() => {}} onCreated={created} />);
     const submit = screen.getByRole("button", { name: "Create project" }) as HTMLButtonElement;
+    await switchIntakeOn();
     // WHEN Jira is picked for project proj
     fireEvent.change(screen.getByLabelText("Project id"), { target: { value: "proj" } });
     fireEvent.change(screen.getByLabelText("Tracker"), { target: { value: "jira" } });
@@ -91,9 +94,8 @@ describe("the provider picker in the create sheet", () => {
     fireEvent.change(screen.getByLabelText("Assignee"), { target: { value: "ada" } });
     expect(screen.getByText("On Jira, the assignee is an account id, an email, * or none.")).toBeTruthy();
     expect(submit.disabled).toBe(true);
-    // WHEN an account id is given and intake switched on THEN the Jira rule is sent, with no repo, team or memberWriteCheck
+    // WHEN an account id is given (intake on) THEN the Jira rule is sent, with no repo, team or memberWriteCheck
     fireEvent.change(screen.getByLabelText("Assignee"), { target: { value: ACCOUNT_ID } });
-    fireEvent.click(screen.getByRole("switch", { name: "Tracker intake" }));
     expect(submit.disabled).toBe(false);
     fireEvent.click(submit);
     await waitFor(() => expect(created).toHaveBeenCalled());
@@ -104,9 +106,10 @@ describe("the provider picker in the create sheet", () => {
     expect(sent).not.toHaveProperty("memberWriteCheck");
   });
 
-  it("takes an email as the assignee on Jira", () => {
+  it("takes an email as the assignee on Jira", async () => {
     // GIVEN the sheet on Jira with its site and project
     render(<CreateSheet onClose={() => {}} onCreated={() => {}} />);
+    await switchIntakeOn();
     fireEvent.change(screen.getByLabelText("Project id"), { target: { value: "proj" } });
     fireEvent.change(screen.getByLabelText("Tracker"), { target: { value: "jira" } });
     fireEvent.change(screen.getByLabelText("Site"), { target: { value: "acme.atlassian.net" } });
@@ -117,9 +120,10 @@ describe("the provider picker in the create sheet", () => {
     expect((screen.getByRole("button", { name: "Create project" }) as HTMLButtonElement).disabled).toBe(false);
   });
 
-  it("moving a rule that acknowledges with a reaction to Jira sets the acknowledgement back to none", () => {
+  it("moving a rule that acknowledges with a reaction to Jira sets the acknowledgement back to none", async () => {
     // GIVEN the sheet on GitHub, acknowledging with a reaction
     render(<CreateSheet onClose={() => {}} onCreated={() => {}} />);
+    await switchIntakeOn();
     const acknowledge = screen.getByLabelText("Once a session is launched, write on the issue") as HTMLSelectElement;
     fireEvent.change(acknowledge, { target: { value: "reaction" } });
     expect(acknowledgeChoices()).toContain("reaction");
@@ -141,11 +145,13 @@ describe("the provider picker in the create sheet", () => {
     };
     vi.stubGlobal("fetch", vi.fn(async () => new Response(JSON.stringify(refusal), { status: 422 })));
     render(<CreateSheet onClose={() => {}} onCreated={() => {}} />);
+    await switchIntakeOn();
     // WHEN a Jira project is created
     fireEvent.change(screen.getByLabelText("Project id"), { target: { value: "proj" } });
     fireEvent.change(screen.getByLabelText("Tracker"), { target: { value: "jira" } });
     fireEvent.change(screen.getByLabelText("Site"), { target: { value: "acme.atlassian.net" } });
     fireEvent.change(screen.getByLabelText("Project key"), { target: { value: "PROJ" } });
+    fireEvent.change(screen.getByLabelText("Assignee"), { target: { value: "*" } });
     fireEvent.click(screen.getByRole("button", { name: "Create project" }));
     // THEN each reason is shown at its field, and not again as a sentence below
     expect(await screen.findByText("no such site")).toBeTruthy();
@@ -158,7 +164,8 @@ describe("the settings card of a Jira project", () => {
   it("shows the site and project, Jira's reporter kinds and acknowledgements, and hides the repository and the members' write check", async () => {
     // GIVEN a project on Jira project PROJ
     serve(jiraProject, []);
-    render(<ProjectView id="proj" />);
+    render(<ProjectView id="proj" tab="settings" />);
+    await editSettings();
     // THEN the site and project are shown and editable; the repository and GitHub's associations are not
     expect(await screen.findByText("Jira project: PROJ on acme.atlassian.net")).toBeTruthy();
     expect((screen.getByLabelText("Tracker") as HTMLSelectElement).value).toBe("jira");
@@ -177,7 +184,8 @@ describe("the settings card of a Jira project", () => {
   it("saves a widened reporter list as a Jira rule", async () => {
     // GIVEN a project on Jira project PROJ
     const fetch = serve(jiraProject, []);
-    render(<ProjectView id="proj" />);
+    render(<ProjectView id="proj" tab="settings" />);
+    await editSettings();
     // WHEN customers are allowed and the rule saved
     const kinds = within(await screen.findByRole("group", { name: /the reporter's kind/ }));
     fireEvent.click(kinds.getByLabelText("CUSTOMER"));
@@ -196,7 +204,8 @@ describe("the settings card of a Jira project", () => {
   it("switched to GitHub, shows the repository and GitHub's default authors, and saves a GitHub rule", async () => {
     // GIVEN a project on Jira project PROJ
     const fetch = serve(jiraProject, []);
-    render(<ProjectView id="proj" />);
+    render(<ProjectView id="proj" tab="settings" />);
+    await editSettings();
     // WHEN its tracker is switched to GitHub and the rule saved
     fireEvent.change(await screen.findByLabelText("Tracker"), { target: { value: "github" } });
     expect(screen.getByLabelText("Repository override (owner/name)")).toBeTruthy();
@@ -228,17 +237,17 @@ describe("a Jira project in the list", () => {
 });
 
 describe("a Jira session", () => {
-  it("shows its key as a chip linking to the issue, beside the canonical id", async () => {
+  it("shows its key as a chip linking to the issue, and the canonical id in the inspector", async () => {
     // GIVEN a launched session on PROJ-123
     serve(jiraProject, [jiraSession]);
     render(<ProjectView id="proj" />);
-    // THEN its card shows the canonical id and the PROJ-123 chip, both linking to the issue
-    const chip = await screen.findByText("PROJ-123", { selector: ".session a.identifier" });
+    // THEN its row shows the PROJ-123 chip linking to the issue
+    const chip = await screen.findByText("PROJ-123", { selector: "tr a.identifier" });
     expect(chip.getAttribute("href")).toBe(JIRA_ISSUE);
-    expect(screen.getByText(jiraSession.issueId, { selector: ".session a.canonical" }).getAttribute("href")).toBe(JIRA_ISSUE);
-    // AND the inspector names the issue by its key
-    fireEvent.click(screen.getByRole("button", { name: `inspect ${jiraSession.issueId}` }));
+    // AND the inspector names the issue by its key, beside the canonical id, both linking to it
+    fireEvent.click(chip.closest("tr") as HTMLElement);
     const dialog = await screen.findByRole("dialog");
-    expect(within(dialog).getByText("PROJ-123", { selector: "dd a" }).getAttribute("href")).toBe(JIRA_ISSUE);
+    expect(within(dialog).getByText("PROJ-123", { selector: "dd a.identifier" }).getAttribute("href")).toBe(JIRA_ISSUE);
+    expect(within(dialog).getByText(jiraSession.issueId, { selector: "a.canonical" }).getAttribute("href")).toBe(JIRA_ISSUE);
   });
 });

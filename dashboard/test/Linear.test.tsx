@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Project, Session } from "../src/api";
 import { CreateSheet } from "../src/CreateSheet";
 import { ProjectView } from "../src/ProjectView";
-import { aSession } from "./fixtures";
+import { aSession, editSettings, switchIntakeOn } from "./fixtures";
 
 afterEach(() => {
   cleanup();
@@ -43,9 +43,10 @@ function serve(project: Project, sessions: Session[]) {
 }
 
 describe("the provider picker in the create sheet", () => {
-  it("offers GitHub, Linear and Jira, GitHub first", () => {
-    // GIVEN the sheet
+  it("offers GitHub, Linear and Jira, GitHub first", async () => {
+    // GIVEN the sheet, intake switched on
     render(<CreateSheet onClose={() => {}} onCreated={() => {}} />);
+    await switchIntakeOn();
     // THEN the tracker is GitHub, and Linear can be picked
     const picker = screen.getByLabelText("Tracker") as HTMLSelectElement;
     expect(picker.value).toBe("github");
@@ -60,6 +61,7 @@ describe("the provider picker in the create sheet", () => {
     const created = vi.fn();
     render(<CreateSheet onClose={() => {}} onCreated={created} />);
     const submit = screen.getByRole("button", { name: "Create project" }) as HTMLButtonElement;
+    await switchIntakeOn();
     // WHEN Linear is picked for project eng
     fireEvent.change(screen.getByLabelText("Project id"), { target: { value: "eng" } });
     fireEvent.change(screen.getByLabelText("Tracker"), { target: { value: "linear" } });
@@ -74,9 +76,8 @@ describe("the provider picker in the create sheet", () => {
     fireEvent.change(screen.getByLabelText("Assignee"), { target: { value: "ada" } });
     expect(screen.getByText("On Linear, the assignee is an email, * or none.")).toBeTruthy();
     expect(submit.disabled).toBe(true);
-    // WHEN the email is given and intake switched on THEN the Linear rule is sent, with no repo and no memberWriteCheck
+    // WHEN the email is given (intake on) THEN the Linear rule is sent, with no repo and no memberWriteCheck
     fireEvent.change(screen.getByLabelText("Assignee"), { target: { value: "ada@acme.test" } });
-    fireEvent.click(screen.getByRole("switch", { name: "Tracker intake" }));
     fireEvent.click(submit);
     await waitFor(() => expect(created).toHaveBeenCalled());
     const sent = JSON.parse(String(fetch.mock.calls[0][1]?.body)).trackerIntake;
@@ -90,10 +91,12 @@ describe("the provider picker in the create sheet", () => {
     const refusal = { message: "invalid request", errors: [{ field: "trackerIntake.team", reason: "no such team in the workspace" }] };
     vi.stubGlobal("fetch", vi.fn(async () => new Response(JSON.stringify(refusal), { status: 422 })));
     render(<CreateSheet onClose={() => {}} onCreated={() => {}} />);
+    await switchIntakeOn();
     // WHEN a Linear project is created
     fireEvent.change(screen.getByLabelText("Project id"), { target: { value: "eng" } });
     fireEvent.change(screen.getByLabelText("Tracker"), { target: { value: "linear" } });
     fireEvent.change(screen.getByLabelText("Team key"), { target: { value: "ENG" } });
+    fireEvent.change(screen.getByLabelText("Assignee"), { target: { value: "*" } });
     fireEvent.click(screen.getByRole("button", { name: "Create project" }));
     // THEN the reason is shown at the team field, and not again as a sentence below
     expect(await screen.findByText("no such team in the workspace")).toBeTruthy();
@@ -105,7 +108,8 @@ describe("the settings card of a Linear project", () => {
   it("shows the team and Linear's creator kinds, and hides the repository and the members' write check", async () => {
     // GIVEN a project on Linear team ENG
     serve(linearProject, []);
-    render(<ProjectView id="eng" />);
+    render(<ProjectView id="eng" tab="settings" />);
+    await editSettings();
     // THEN the team is shown and editable; the repository and GitHub's associations are not
     expect(await screen.findByText("Linear team: ENG")).toBeTruthy();
     expect((screen.getByLabelText("Tracker") as HTMLSelectElement).value).toBe("linear");
@@ -119,7 +123,8 @@ describe("the settings card of a Linear project", () => {
   it("switched to GitHub, shows the repository and GitHub's default authors, and saves a GitHub rule", async () => {
     // GIVEN a project on Linear team ENG
     const fetch = serve(linearProject, []);
-    render(<ProjectView id="eng" />);
+    render(<ProjectView id="eng" tab="settings" />);
+    await editSettings();
     // WHEN its tracker is switched to GitHub and the rule saved
     fireEvent.change(await screen.findByLabelText("Tracker"), { target: { value: "github" } });
     expect(screen.getByLabelText("Repository override (owner/name)")).toBeTruthy();
@@ -136,29 +141,31 @@ describe("the settings card of a Linear project", () => {
 });
 
 describe("a Linear session", () => {
-  it("shows its identifier as a chip linking to the issue, beside the canonical id", async () => {
+  it("shows its identifier as a chip linking to the issue, and the canonical id in the inspector", async () => {
     // GIVEN a launched session on ENG-123
     serve(linearProject, [linearSession]);
     render(<ProjectView id="eng" />);
-    // THEN its card shows the canonical id and the ENG-123 chip, both linking to the issue
-    const chip = await screen.findByText("ENG-123", { selector: ".session a.identifier" });
+    // THEN its row shows the ENG-123 chip, linking to the issue
+    const chip = await screen.findByText("ENG-123", { selector: "tr a.identifier" });
     expect(chip.getAttribute("href")).toBe(LINEAR_ISSUE);
-    expect(screen.getByText(linearSession.issueId, { selector: ".session a.canonical" }).getAttribute("href")).toBe(LINEAR_ISSUE);
-    // AND the inspector names the issue by its identifier
-    fireEvent.click(screen.getByRole("button", { name: `inspect ${linearSession.issueId}` }));
+    // AND the inspector names the issue by its identifier, beside the canonical id, both linking to it
+    fireEvent.click(chip.closest("tr") as HTMLElement);
     const dialog = await screen.findByRole("dialog");
-    expect(within(dialog).getByText("ENG-123", { selector: "dd a" }).getAttribute("href")).toBe(LINEAR_ISSUE);
+    expect(within(dialog).getByText("ENG-123", { selector: "dd a.identifier" }).getAttribute("href")).toBe(LINEAR_ISSUE);
+    expect(within(dialog).getByText(linearSession.issueId, { selector: "a.canonical" }).getAttribute("href")).toBe(LINEAR_ISSUE);
   });
 
-  it("leaves a GitHub session as it was: the canonical id, #42 in the inspector, no identifier chip", async () => {
+  it("names a GitHub session #42, in its row and in the inspector, with no identifier chip beside the canonical id", async () => {
     // GIVEN a GitHub project's launched session on #42
     const github = { ...linearProject, id: "demo", trackerIntake: { ...linearProject.trackerIntake, provider: "github", team: null, authors: ["OWNER"], memberWriteCheck: true } } as Project;
     serve(github, [aSession()]);
     render(<ProjectView id="demo" />);
-    // THEN there is no chip; the inspector says #42
-    await screen.findByText("github:acme/app#42", { selector: ".session a.canonical" });
-    expect(document.querySelector(".session a.identifier")).toBeNull();
-    fireEvent.click(screen.getByRole("button", { name: "inspect github:acme/app#42" }));
-    expect(within(await screen.findByRole("dialog")).getByText("#42")).toBeTruthy();
+    // THEN its row reads #42; the inspector says #42 beside the canonical id, with no identifier chip
+    const row = (await screen.findByText("#42", { selector: "tr a.identifier" })).closest("tr") as HTMLElement;
+    fireEvent.click(row);
+    const dialog = await screen.findByRole("dialog");
+    expect(within(dialog).getByText("#42")).toBeTruthy();
+    expect(within(dialog).getByText("github:acme/app#42", { selector: "a.canonical" })).toBeTruthy();
+    expect(dialog.querySelector("a.identifier")).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 import { cleanup, fireEvent, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ProjectView } from "../src/ProjectView";
+import { editSettings } from "./fixtures";
 
 afterEach(() => {
   cleanup();
@@ -51,7 +52,8 @@ describe("the preview of an issue another project holds", () => {
       "fetch",
       vi.fn(async (path: string) => (path === "projects/web/preview" ? new Response(JSON.stringify(held), { status: 200 }) : api(path))),
     );
-    render(<ProjectView id="web" />);
+    render(<ProjectView id="web" tab="settings" />);
+    await editSettings();
     // WHEN the rule is previewed
     fireEvent.click(await screen.findByRole("button", { name: "Preview" }));
     // THEN issue 4 reads "launched · held by widgets", issue 5 plainly "launched"
@@ -62,11 +64,12 @@ describe("the preview of an issue another project holds", () => {
   });
 });
 
-describe("the Tracker Intake card", () => {
+describe("the settings form", () => {
   it("shows the authors allowed, the backlog choice, and the preview's author skips and counts", async () => {
     // GIVEN a project on label agent with the default authors and `new`
     vi.stubGlobal("fetch", vi.fn(async (path: string) => api(path)));
-    render(<ProjectView id="web" />);
+    render(<ProjectView id="web" tab="settings" />);
+    await editSettings();
     // THEN the trusted associations are ticked and the others not, and `new` is chosen
     const member = (await screen.findByRole("checkbox", { name: "MEMBER" })) as HTMLInputElement;
     expect(member.checked).toBe(true);
@@ -88,7 +91,8 @@ describe("the Tracker Intake card", () => {
       path === "projects/web/config" ? new Response(JSON.stringify({ ...PROJECT, ...JSON.parse(String(init?.body)), version: 4 }), { status: 200 }) : api(path),
     );
     vi.stubGlobal("fetch", fetch);
-    render(<ProjectView id="web" />);
+    render(<ProjectView id="web" tab="settings" />);
+    await editSettings();
     // THEN the check reads on, and no warning shows
     const check = (await screen.findByRole("checkbox", { name: /Members must have write access/ })) as HTMLInputElement;
     expect(check.checked).toBe(true);
@@ -109,7 +113,8 @@ describe("the Tracker Intake card", () => {
       path === "projects/web/config" ? new Response(JSON.stringify({ ...PROJECT, ...JSON.parse(String(init?.body)), version: 4 }), { status: 200 }) : api(path),
     );
     vi.stubGlobal("fetch", fetch);
-    render(<ProjectView id="web" />);
+    render(<ProjectView id="web" tab="settings" />);
+    await editSettings();
     // THEN the choice reads none, offers the four values, and says the others need write access
     const select = (await screen.findByLabelText("Once a session is launched, write on the issue")) as HTMLSelectElement;
     expect(select.value).toBe("none");
@@ -128,7 +133,8 @@ describe("the Tracker Intake card", () => {
   it("warns when the authors are widened beyond the default", async () => {
     // GIVEN the card
     vi.stubGlobal("fetch", vi.fn(async (path: string) => api(path)));
-    render(<ProjectView id="web" />);
+    render(<ProjectView id="web" tab="settings" />);
+    await editSettings();
     // WHEN NONE is ticked
     fireEvent.click(await screen.findByRole("checkbox", { name: "NONE" }));
     // THEN the card says their issues will instruct the agent

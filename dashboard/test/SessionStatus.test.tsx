@@ -33,7 +33,7 @@ function serve(sessions: Session[]) {
 }
 
 describe("the session status its backend reports", () => {
-  it("is on the session card beside the claim's status, with the pull request", async () => {
+  it("is in the session's row beside the claim's status, and the inspector links the pull request", async () => {
     // GIVEN a launched session whose backend reported a PR
     serve([
       aSession({
@@ -47,11 +47,14 @@ describe("the session status its backend reports", () => {
     ]);
     // WHEN the project page shows it
     render(<ProjectView id="demo" />);
-    const card = (await screen.findByText("Crash on empty config")).closest("li") as HTMLElement;
-    // THEN the card says launched (the claim) and PR open (the session), and links the PR
-    expect(within(card).getByText("launched")).toBeTruthy();
-    expect(within(card).getByText("PR open")).toBeTruthy();
-    expect(within(card).getByRole("link", { name: "pull request acme/app#43" }).getAttribute("href")).toBe(PR);
+    const row = (await screen.findByText("Crash on empty config")).closest("tr") as HTMLElement;
+    // THEN the row says PR open (the session) and launched (the claim)
+    expect(within(row).getByText("launched")).toBeTruthy();
+    expect(within(row).getByText("PR open")).toBeTruthy();
+    // AND the inspector links the PR
+    fireEvent.click(row);
+    const fact = within(screen.getByRole("dialog")).getByText("Pull request").nextElementSibling as HTMLElement;
+    expect(within(fact).getByRole("link", { name: "pull request acme/app#43" }).getAttribute("href")).toBe(PR);
   });
 
   it("is in the inspector with its history, oldest first", async () => {
@@ -69,7 +72,7 @@ describe("the session status its backend reports", () => {
     ]);
     render(<ProjectView id="demo" />);
     // WHEN it is inspected
-    fireEvent.click(await screen.findByRole("button", { name: "inspect github:acme/app#42" }));
+    fireEvent.click((await screen.findByText("Crash on empty config")).closest("tr") as HTMLElement);
     const dialog = screen.getByRole("dialog");
     // THEN the status, the PR and each report with its time are listed in order
     expect(within(dialog).getByText("Session status").nextElementSibling?.textContent).toBe("CI failed");
@@ -89,7 +92,7 @@ describe("the session status its backend reports", () => {
     serve([aSession({})]);
     render(<ProjectView id="demo" />);
     // WHEN it is inspected THEN the inspector says none was reported, and the card shows no status
-    fireEvent.click(await screen.findByRole("button", { name: "inspect github:acme/app#42" }));
+    fireEvent.click((await screen.findByText("Crash on empty config")).closest("tr") as HTMLElement);
     expect(screen.getByText("none reported")).toBeTruthy();
     expect(screen.getByText("The session's backend has reported no status yet.")).toBeTruthy();
   });

@@ -18,3 +18,15 @@ export function aSession(overrides: Partial<Session> = {}): Session {
     ...overrides,
   };
 }
+
+/** On the project page's Settings tab, open the form ("Edit settings"). */
+export async function editSettings(): Promise<void> {
+  const { fireEvent, screen } = await import("@testing-library/react");
+  fireEvent.click(await screen.findByRole("button", { name: "Edit settings" }));
+}
+
+/** In the create sheet, switch intake on: the rule's fields show only then. */
+export async function switchIntakeOn(): Promise<void> {
+  const { fireEvent, screen } = await import("@testing-library/react");
+  fireEvent.click(screen.getByRole("switch", { name: "Tracker intake" }));
+}
