@@ -33,6 +33,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.command import Command
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from intake_dev.local import LocalStack
@@ -40,6 +41,24 @@ from tracker_intake.domain.config import Acknowledge
 from tracker_intake.domain.records import Acknowledgement, AckState
 
 pytestmark = pytest.mark.timeout(300)
+
+HEALTH = "[aria-label='Project health']"
+# The Issue column's chip of each session on the page (its title is the canonical id).
+SESSION_CHIPS = "table[aria-label='Sessions'] tbody td.col-issue a"
+
+
+def session_row(driver: WebDriver, issue_id: str) -> WebElement:
+    """The sessions table's row of `issue_id` (on the page shown)."""
+    chip = wait(driver, f"{SESSION_CHIPS}[title='{issue_id}']")
+    return chip.find_element(By.XPATH, "./ancestor::tr")
+
+
+def edit_settings(driver: WebDriver, stack: LocalStack, project: str) -> None:
+    """The project's Settings tab, its form opened with "Edit settings"."""
+    open_page(driver, stack, f"/projects/{project}/settings")
+    wait(driver, "[role=tab][aria-selected=true]", "Settings")
+    button(driver, "Edit settings").click()
+    wait(driver, "#intake-title")
 
 
 # --- the journeys ----------------------------------------------------------------------------------
@@ -103,16 +122,16 @@ def test_sessions_appear_after_a_tick_with_their_canonical_ids(stack: LocalStack
     # GIVEN the project with intake on (created above) WHEN the schedule ticks
     stack.tick()
     open_page(browser, stack, "/projects/widgets")
-    # THEN its sessions are listed with their canonical ids, each linking to its issue
-    chip = wait(browser, ".session .canonical", "github:acme/widgets#")
+    # THEN its sessions are listed in the table, each chip linking to its issue, its canonical id on hover
+    chip = wait(browser, SESSION_CHIPS, "#")
     assert str(chip.get_attribute("href")).startswith("http")
-    assert "intake issue #" in str(chip.get_attribute("title"))
-    ids = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".session .canonical")]
+    assert str(chip.get_attribute("title")).startswith("github:acme/widgets#")
+    ids = [str(e.get_attribute("title")) for e in browser.find_elements(By.CSS_SELECTOR, SESSION_CHIPS)]
     ledger = [s["issueId"] for s in api(stack, "GET", "/projects/widgets/sessions").json()["items"]]
     assert sorted(ids) == sorted(ledger) and ids
     wait(browser, ".muted", "updated ")
-    # AND the Polling card gives the pickup of the launches (from each issue's update to its launch)
-    wait(browser, ".card", "recent launch")
+    # AND the health header gives the pickup of the launches (from each issue's update to its launch)
+    wait(browser, HEALTH, "p95")
     shot(browser, "project")
     assert axe_violations(browser) == []
     # AND the projects list shows the state, the rule in words and the count
@@ -134,15 +153,14 @@ def test_a_sessions_reported_status_is_on_its_card_and_its_history_in_the_inspec
     assert report_status(stack, issue, {"status": "pr_open", "prUrl": pr, "generation": generation}).status_code == 200
     # WHEN the project page opens
     open_page(browser, stack, "/projects/widgets")
-    # THEN its card shows the reported status beside the claim's, and links the pull request
-    until(browser, lambda d: "PR open" in wait(d, ".session", issue).text)
-    card = wait(browser, ".session", issue)
-    assert "launched" in card.text
-    link = card.find_element(By.CSS_SELECTOR, ".reported a")
-    assert link.get_attribute("href") == pr
-    # AND the inspector lists both reports, oldest first
-    button(browser, f"inspect {issue}").click()
+    # THEN its row shows the reported status beside the claim's
+    until(browser, lambda d: "PR open" in session_row(d, issue).text)
+    assert "launched" in session_row(browser, issue).text
+    # AND the inspector links the pull request, and lists both reports, oldest first
+    session_row(browser, issue).click()
     inspector = wait(browser, "[role=dialog]", "Status history")
+    repo = issue.split(":", 1)[1].split("#")[0]
+    assert inspector.find_element(By.LINK_TEXT, f"pull request {repo}#77").get_attribute("href") == pr
     items = [li.text for li in inspector.find_elements(By.CSS_SELECTOR, "ol.history li")]
     assert len(items) == 2 and "working" in items[0] and "PR open" in items[1], items
     shot(browser, "session-status")
@@ -151,9 +169,8 @@ def test_a_sessions_reported_status_is_on_its_card_and_its_history_in_the_inspec
 
 
 def test_an_acknowledgement_is_on_its_session_card_and_in_the_inspector(stack: LocalStack, browser: WebDriver) -> None:
-    # GIVEN the project page, where comment is chosen as the acknowledgement and saved
-    open_page(browser, stack, "/projects/widgets")
-    wait(browser, "#intake-title")
+    # GIVEN the project's settings, where comment is chosen as the acknowledgement and saved
+    edit_settings(browser, stack, "widgets")
     acknowledge = Select(field(browser, "Once a session is launched, write on the issue"))
     assert acknowledge.first_selected_option.get_attribute("value") == "none"
     assert "Anything but none needs write access to issues" in body(browser)
@@ -185,19 +202,19 @@ def test_an_acknowledgement_is_on_its_session_card_and_in_the_inspector(stack: L
     )
     # WHEN the page opens again
     open_page(browser, stack, "/projects/widgets")
-    # THEN the first card links "comment done" to the comment
-    until(browser, lambda d: "comment done" in wait(d, ".session", done).text)
-    link = wait(browser, ".session", done).find_element(By.CSS_SELECTOR, "a.ack-done")
+    # THEN the first row reads "comment done", and its inspector links it to the comment
+    until(browser, lambda d: "comment done" in session_row(d, done).text)
+    session_row(browser, done).click()
+    link = wait(browser, "[role=dialog] a.ack-done")
     assert link.text == "comment done" and link.get_attribute("href") == comment
-    # AND the second shows "reaction refused" as a warning, GitHub's words beside it and as its title
-    card = wait(browser, ".session", refused)
-    badge = card.find_element(By.CSS_SELECTOR, ".ack-refused")
+    button(browser, "Close").click()
+    # AND the second shows "reaction refused" as a warning, GitHub's words as its title
+    badge = session_row(browser, refused).find_element(By.CSS_SELECTOR, ".ack-refused")
     assert badge.text == "reaction refused" and badge.get_attribute("title") == refusal
-    assert refusal in card.text
     shot(browser, "acknowledgement")
     assert axe_violations(browser) == []
     # AND its inspector says so in full
-    button(browser, f"inspect {refused}").click()
+    session_row(browser, refused).click()
     inspector = wait(browser, "[role=dialog]", "Acknowledgement")
     assert "reaction refused" in inspector.text and refusal in inspector.text, inspector.text
     assert axe_violations(browser) == []
@@ -208,9 +225,8 @@ def test_an_acknowledgement_is_on_its_session_card_and_in_the_inspector(stack: L
 
 
 def test_edit_the_rule_and_save(stack: LocalStack, browser: WebDriver) -> None:
-    # GIVEN the project page
-    open_page(browser, stack, "/projects/widgets")
-    wait(browser, "#intake-title")
+    # GIVEN the project's settings, opened for editing
+    edit_settings(browser, stack, "widgets")
     before = api(stack, "GET", "/projects/widgets").json()["version"]
     # WHEN a label is added and the form saved
     labels = field(browser, "Labels (an issue needs every one)")
@@ -223,9 +239,8 @@ def test_edit_the_rule_and_save(stack: LocalStack, browser: WebDriver) -> None:
 
 
 def test_a_concurrent_change_is_a_412_that_offers_a_reload(stack: LocalStack, browser: WebDriver) -> None:
-    # GIVEN the project page open, and someone else changes the config meanwhile
-    open_page(browser, stack, "/projects/widgets")
-    wait(browser, "#intake-title")
+    # GIVEN the project's settings open for editing, and someone else changes the config meanwhile
+    edit_settings(browser, stack, "widgets")
     current = api(stack, "GET", "/projects/widgets").json()
     elsewhere = {
         "gitOrigin": current["gitOrigin"],
@@ -252,8 +267,7 @@ def test_a_preview_lists_what_the_drafted_rule_would_pick_up_before_saving(
     current = api(stack, "GET", "/projects/widgets").json()
     rule = {"gitOrigin": current["gitOrigin"], "trackerIntake": {"enabled": True, "assignee": "*"}}
     assert api(stack, "PUT", "/projects/widgets/config", json=rule).status_code == 200
-    open_page(browser, stack, "/projects/widgets")
-    wait(browser, "#intake-title")
+    edit_settings(browser, stack, "widgets")
     stored = api(stack, "GET", "/projects/widgets").json()
     field(browser, "Labels (an issue needs every one)").send_keys("documentation", Keys.ENTER)
     assignee = field(browser, "Assignee")
@@ -280,24 +294,21 @@ def test_release_a_session_and_see_it_taken_again(stack: LocalStack, browser: We
     rule = {"gitOrigin": current["gitOrigin"], "trackerIntake": {"enabled": True, "assignee": "*"}}
     assert api(stack, "PUT", "/projects/widgets/config", json=rule).status_code == 200
     open_page(browser, stack, "/projects/widgets")
-    first = wait(browser, ".session .canonical").text
-    # WHEN it is released, through the confirmation
+    first = str(wait(browser, SESSION_CHIPS).get_attribute("title"))
+    # WHEN it is released from its inspector, through the confirmation
+    session_row(browser, first).click()
+    wait(browser, "[role=dialog]", "Generation")
     button(browser, f"release {first}").click()
     dialog = wait(browser, "[role=dialog]", "will get a new session")
     shot(browser, "release-confirm")
     dialog.find_element(By.CSS_SELECTOR, "button.primary").click()
-    wait(browser, ".badge-released")
+    until(browser, lambda d: "released" in session_row(d, first).text)
     # AND the schedule ticks
     stack.tick()
     browser.refresh()
     # THEN the issue has a session again, in its second generation
-    until(
-        browser,
-        lambda d: any(
-            first in card.text and "released" not in card.text for card in d.find_elements(By.CSS_SELECTOR, ".session")
-        ),
-    )
-    button(browser, f"inspect {first}").click()
+    until(browser, lambda d: "released" not in session_row(d, first).text)
+    session_row(browser, first).click()
     inspector = wait(browser, "[role=dialog]", "Generation")
     assert "Generation\n2" in inspector.text, inspector.text
     shot(browser, "inspector")
@@ -329,7 +340,7 @@ def test_a_project_in_backoff_shows_its_countdown_and_error(stack: LocalStack, b
     assert axe_violations(browser) == []
     # AND its page says the failure is transient beside the backoff, and Retry now clears it
     open_page(browser, stack, "/projects/flaky")
-    wait(browser, ".card", "transient failure")
+    wait(browser, HEALTH, "transient failure")
     assert axe_violations(browser) == []
     button(browser, "Retry now").click()
     wait(browser, "[role=status]", "Backoff cleared: polled on the next tick")
@@ -420,6 +431,6 @@ def test_the_dashboard_runs_under_its_content_security_policy(stack: LocalStack,
     open_page(browser, stack)
     wait(browser, ".projects", "policy")
     open_page(browser, stack, "/projects/policy")
-    wait(browser, ".card", "Tracker Intake")
+    wait(browser, HEALTH, "intake off")
     # THEN the page's script and style loaded and ran (the content above), and nothing was refused
     assert security_log(browser) == []
