@@ -28,7 +28,7 @@ export function RuleSummary({ project }: { project: Project }) {
   const widened = authors.filter((a) => !defaults.includes(a));
   const backlog = BACKLOG_CHOICES.find((c) => c.value === rule.backlog);
   return (
-    <dl className="facts rule-summary" aria-label="The intake rule">
+    <dl className="facts rule-summary" aria-label="Rule summary">
       <dt>Intake</dt>
       <dd>{rule.enabled ? "on: polled every minute" : "intake off: nothing is polled"}</dd>
       <dt>Tracker</dt>
