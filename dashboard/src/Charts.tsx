@@ -6,18 +6,20 @@ import { AxisBottom, AxisLeft } from "@visx/axis";
 import { GridRows } from "@visx/grid";
 import { Group } from "@visx/group";
 import { scaleBand, scaleLinear, scaleUtc } from "@visx/scale";
-import { Bar, LinePath } from "@visx/shape";
+import { Bar } from "@visx/shape";
 import { Tooltip, useTooltip } from "@visx/tooltip";
-import { useMemo, useState, type KeyboardEvent, type ReactNode } from "react";
+import { useCallback, useMemo, useRef, useState, type KeyboardEvent, type ReactNode, type RefCallback } from "react";
 import type { components } from "./api-types";
 import "./charts.css";
 
 type Session = components["schemas"]["SessionView"];
 
+// The width follows the chart's box (a ResizeObserver) between these; 460 until measured (and in jsdom).
 const WIDTH = 460;
+const MIN_WIDTH = 320;
+const MAX_WIDTH = 720;
 const HEIGHT = 200;
 const MARGIN = { top: 12, right: 16, bottom: 28, left: 52 };
-const INNER_WIDTH = WIDTH - MARGIN.left - MARGIN.right;
 const INNER_HEIGHT = HEIGHT - MARGIN.top - MARGIN.bottom;
 const DAY_MS = 86_400_000;
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -47,11 +49,28 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
 }
 
+/** The width a chart has to draw in: its box's, kept between MIN_WIDTH and MAX_WIDTH. */
+function useWidth(): [RefCallback<HTMLElement>, number] {
+  const [width, setWidth] = useState(WIDTH);
+  const observer = useRef<ResizeObserver | null>(null);
+  const ref = useCallback((element: HTMLElement | null) => {
+    observer.current?.disconnect();
+    if (!element || typeof ResizeObserver === "undefined") return;
+    const measure = (w: number) => {
+      if (w > 0) setWidth(Math.max(MIN_WIDTH, Math.min(MAX_WIDTH, Math.floor(w))));
+    };
+    measure(element.clientWidth);
+    observer.current = new ResizeObserver((entries) => measure(entries[0].contentRect.width));
+    observer.current.observe(element);
+  }, []);
+  return [ref, width];
+}
+
 /** A bar or a point: where its tooltip goes (in the SVG's pixels) and what it says. */
 type Mark = { left: number; top: number; words: string };
 
 /** The frame both charts share: the figure, the SVG image (focusable: arrow keys move between marks), the tooltip. */
-function Chart({ caption, summary, marks, children, extra }: { caption: string; summary: string; marks: Mark[]; children: (hover: (i: number | null) => void, active: number | null) => ReactNode; extra?: ReactNode }) {
+function Chart({ caption, summary, marks, width, box, children, extra }: { caption: string; summary: string; marks: Mark[]; width: number; box: RefCallback<HTMLElement>; children: (hover: (i: number | null) => void, active: number | null) => ReactNode; extra?: ReactNode }) {
   const { tooltipOpen, tooltipData, tooltipLeft, tooltipTop, showTooltip, hideTooltip } = useTooltip<number>();
   const [focused, setFocused] = useState<number | null>(null);
   const show = (i: number) => showTooltip({ tooltipData: i, tooltipLeft: marks[i].left, tooltipTop: marks[i].top });
@@ -74,13 +93,13 @@ function Chart({ caption, summary, marks, children, extra }: { caption: string; 
   return (
     <figure className="chart">
       <figcaption>{caption}</figcaption>
-      <div className="chart-area">
+      <div className="chart-area" ref={box}>
         <svg
           role="img"
           aria-label={summary}
-          width={WIDTH}
+          width={width}
           height={HEIGHT}
-          viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+          viewBox={`0 0 ${width} ${HEIGHT}`}
           tabIndex={0}
           onFocus={() => {
             const i = focused ?? marks.length - 1;
@@ -123,15 +142,17 @@ export function sessionsPerDay(sessions: Session[], now: Date, days = 14): { day
 
 /** Sessions started per day (by the claim's UTC day), the last `days` days: one bar a day, a zero day a grey tick on the baseline. */
 export function SessionsPerDayChart({ sessions, now, days = 14 }: { sessions: Session[]; now: Date; days?: number }) {
+  const [box, width] = useWidth();
+  const innerWidth = width - MARGIN.left - MARGIN.right;
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   // Recounted when the sessions or the UTC day change, not each second `now` does.
   const counts = useMemo(() => sessionsPerDay(sessions, new Date(today), days), [sessions, today, days]);
   const max = Math.max(1, ...counts.map((c) => c.count));
-  const x = scaleBand<number>({ domain: counts.map((c) => c.day), range: [0, INNER_WIDTH], padding: 0.25 });
+  const x = scaleBand<number>({ domain: counts.map((c) => c.day), range: [0, innerWidth], padding: 0.25 });
   const y = scaleLinear<number>({ domain: [0, max], range: [INNER_HEIGHT, 0], nice: true });
   const yTicks = y.ticks(Math.min(4, max)).filter(Number.isInteger);
-  // Every other day is labelled when the days are many, today always.
-  const xTicks = counts.map((c) => c.day).filter((_, i) => days <= 8 || (days - 1 - i) % 2 === 0);
+  // Every day is labelled when there is room ("Nov 30" takes about 40 px), else every other day, today always.
+  const xTicks = counts.map((c) => c.day).filter((_, i) => x.step() >= 44 || (days - 1 - i) % 2 === 0);
   const marks: Mark[] = counts.map((c) => ({
     left: MARGIN.left + (x(c.day) ?? 0) + x.bandwidth() / 2,
     top: MARGIN.top + y(c.count),
@@ -149,6 +170,8 @@ export function SessionsPerDayChart({ sessions, now, days = 14 }: { sessions: Se
       caption={`Sessions started per day, last ${days} days`}
       summary={summary}
       marks={marks}
+      width={width}
+      box={box}
       extra={
         <table className="visually-hidden">
           <caption>Sessions started per day, last {days} days (UTC)</caption>
@@ -171,7 +194,7 @@ export function SessionsPerDayChart({ sessions, now, days = 14 }: { sessions: Se
     >
       {(hover, active) => (
         <Group left={MARGIN.left} top={MARGIN.top}>
-          <GridRows scale={y} width={INNER_WIDTH} tickValues={yTicks} stroke="#eaeef2" />
+          <GridRows scale={y} width={innerWidth} tickValues={yTicks} stroke="#eaeef2" />
           {counts.map((c, i) => {
             const left = x(c.day) ?? 0;
             const zero = c.count === 0;
@@ -217,7 +240,8 @@ function unitFor(maxSeconds: number): { per: number; words: string } {
   return { per: 3600, words: "h" };
 }
 
-/** Pickup latency over time: one point per launched session with a known latency, at its claim time. */
+/** Pickup latency over time: one point per launched session with a known latency, at its claim time
+ * (dots, no line: a line through hundreds of launches is noise). */
 export function PickupLatencyChart({ sessions }: { sessions: Session[] }) {
   const points = useMemo(
     () =>
@@ -241,17 +265,19 @@ export function PickupLatencyChart({ sessions }: { sessions: Session[] }) {
 }
 
 function LatencyPlot({ points }: { points: { at: number; seconds: number; name: string }[] }) {
+  const [box, width] = useWidth();
+  const innerWidth = width - MARGIN.left - MARGIN.right;
   const first = points[0].at;
   const last = points[points.length - 1].at;
   // A single moment still needs a span to draw on: an hour either side.
   const [from, to] = first === last ? [first - 3_600_000, last + 3_600_000] : [first, last];
   const sorted = points.map((p) => p.seconds).sort((a, b) => a - b);
   const unit = unitFor(sorted[sorted.length - 1]);
-  const x = scaleUtc<number>({ domain: [new Date(from), new Date(to)], range: [0, INNER_WIDTH], nice: false });
+  const x = scaleUtc<number>({ domain: [new Date(from), new Date(to)], range: [0, innerWidth], nice: false });
   const y = scaleLinear<number>({ domain: [0, Math.max(1, sorted[sorted.length - 1] / unit.per)], range: [INNER_HEIGHT, 0], nice: true });
   const yTicks = y.ticks(4);
   const overDays = to - from > 2 * DAY_MS;
-  const xTicks = x.ticks(4);
+  const xTicks = x.ticks(Math.max(3, Math.floor(innerWidth / 70)));
   const marks: Mark[] = points.map((p) => ({
     left: MARGIN.left + x(new Date(p.at)),
     top: MARGIN.top + y(p.seconds / unit.per),
@@ -259,18 +285,17 @@ function LatencyPlot({ points }: { points: { at: number; seconds: number; name: 
   }));
   const summary = `Pickup latency of ${plural(points.length, "launched session")}, ${momentWords(first)} to ${momentWords(last)}: median ${spanWords(percentile(sorted, 50))}, p95 ${spanWords(percentile(sorted, 95))}, the latest ${spanWords(points[points.length - 1].seconds)}.`;
   return (
-    <Chart caption="Pickup latency" summary={summary} marks={marks}>
+    <Chart caption="Pickup latency" summary={summary} marks={marks} width={width} box={box}>
       {(hover, active) => (
         <Group left={MARGIN.left} top={MARGIN.top}>
-          <GridRows scale={y} width={INNER_WIDTH} tickValues={yTicks} stroke="#eaeef2" />
-          <LinePath className="latency-line" data={points} x={(p) => x(new Date(p.at))} y={(p) => y(p.seconds / unit.per)} />
+          <GridRows scale={y} width={innerWidth} tickValues={yTicks} stroke="#eaeef2" />
           {points.map((p, i) => (
             <circle
               key={`${p.at}-${i}`}
               className={`latency-point${active === i ? " active" : ""}`}
               cx={x(new Date(p.at))}
               cy={y(p.seconds / unit.per)}
-              r={active === i ? 5 : 3.5}
+              r={active === i ? 5 : 3}
               onMouseEnter={() => hover(i)}
               onMouseLeave={() => hover(null)}
             />
