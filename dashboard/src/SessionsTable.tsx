@@ -106,8 +106,14 @@ const COLUMNS: ColumnDef<Session>[] = [
     cell: ({ row }) => {
       const ack = row.original.acknowledgement;
       if (!ack) return <span className="muted">—</span>;
-      return (
-        <span className={`badge ack-${ack.state}`} title={ackTroubled(ack) ? (ack.detail ?? undefined) : undefined}>
+      const title = ackTroubled(ack) ? (ack.detail ?? undefined) : undefined;
+      // The comment itself, when there is one (an https URL only).
+      return ack.url && /^https:\/\//.test(ack.url) ? (
+        <a className={`badge ack-${ack.state}`} href={ack.url} title={title} onClick={(e) => e.stopPropagation()}>
+          {acknowledgementWords(ack)}
+        </a>
+      ) : (
+        <span className={`badge ack-${ack.state}`} title={title}>
           {acknowledgementWords(ack)}
         </span>
       );
@@ -143,7 +149,8 @@ export function SessionsTable({ sessions, now, onOpen }: { sessions: Session[]; 
   const [search, setSearch] = useState("");
   const [status, setStatus] = useState("");
   const [pagination, setPagination] = useState<PaginationState>({ pageIndex: 0, pageSize: PAGE_SIZE });
-  const statuses = useMemo(() => [...new Set(sessions.map(statusOf))].sort((a, b) => a.localeCompare(b, "en")), [sessions]);
+  // The statuses present, and the one filtered on even when a refresh left none of it.
+  const statuses = useMemo(() => [...new Set([...sessions.map(statusOf), ...(status ? [status] : [])])].sort((a, b) => a.localeCompare(b, "en")), [sessions, status]);
   const columnFilters = useMemo<ColumnFiltersState>(() => (status ? [{ id: "status", value: status }] : []), [status]);
   const globalFilter = search.trim().toLowerCase();
 

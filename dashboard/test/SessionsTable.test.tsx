@@ -88,6 +88,23 @@ describe("the sessions table", () => {
     expect(screen.getByText("3 min ago").getAttribute("title")).toBe("2026-12-04 17:57:00 UTC");
   });
 
+  it("links an acknowledgement comment, and gives a refusal's reason on hover", () => {
+    // GIVEN a comment done (with its URL) and a reaction refused WHEN shown
+    const COMMENT = "https://github.com/acme/app/issues/42#issuecomment-1";
+    show([
+      aSession({ acknowledgement: { kind: "comment", state: "done", attempts: 1, updatedAt: "2026-12-04T17:58:00Z", url: COMMENT } }),
+      aSession({
+        issueId: "github:acme/app#43",
+        number: 43,
+        claimedAt: "2026-11-24T11:00:00.000000Z",
+        acknowledgement: { kind: "reaction", state: "refused", attempts: 1, updatedAt: "2026-12-04T17:58:00Z", detail: "Resource not accessible by integration" },
+      }),
+    ]);
+    // THEN the comment is a link, the refusal says why on hover
+    expect(screen.getByRole("link", { name: "comment done" }).getAttribute("href")).toBe(COMMENT);
+    expect(screen.getByText("reaction refused").getAttribute("title")).toBe("Resource not accessible by integration");
+  });
+
   it("chips Linear's and Jira's identifiers, and GitHub's number", () => {
     // GIVEN one session from each tracker WHEN shown
     show([
@@ -179,6 +196,16 @@ describe("filtering and searching", () => {
     // AND back to all statuses, all 1,000
     fireEvent.change(filter, { target: { value: "" } });
     expect(screen.getByText("1,000 sessions")).toBeTruthy();
+  });
+
+  it("keeps the status filtered on when a refresh leaves no session with it", () => {
+    // GIVEN the filter on "failed" WHEN the sessions refresh without a failed one
+    const { rerender } = show();
+    fireEvent.change(screen.getByRole("combobox", { name: "Filter by status" }), { target: { value: "failed" } });
+    rerender(<SessionsTable sessions={SESSIONS.filter((s) => s.status !== "failed")} now={NOW} onOpen={() => {}} />);
+    // THEN the filter still says "failed", and nothing matches
+    expect((screen.getByRole("combobox", { name: "Filter by status" }) as HTMLSelectElement).value).toBe("failed");
+    expect(screen.getByText("No sessions match")).toBeTruthy();
   });
 
   it("searches the title, the identifier and the canonical id, ignoring case", () => {
