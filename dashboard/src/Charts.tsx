@@ -8,7 +8,7 @@ import { Group } from "@visx/group";
 import { scaleBand, scaleLinear, scaleUtc } from "@visx/scale";
 import { Bar } from "@visx/shape";
 import { Tooltip, useTooltip } from "@visx/tooltip";
-import { useCallback, useMemo, useRef, useState, type KeyboardEvent, type ReactNode, type RefCallback } from "react";
+import { memo, useCallback, useMemo, useRef, useState, type KeyboardEvent, type ReactNode, type RefCallback } from "react";
 import type { components } from "./api-types";
 import "./charts.css";
 
@@ -264,7 +264,8 @@ export function PickupLatencyChart({ sessions }: { sessions: Session[] }) {
   return <LatencyPlot points={points} />;
 }
 
-function LatencyPlot({ points }: { points: { at: number; seconds: number; name: string }[] }) {
+// Memoised: its points change with the sessions, not each time the page's clock ticks.
+const LatencyPlot = memo(function LatencyPlot({ points }: { points: { at: number; seconds: number; name: string }[] }) {
   const [box, width] = useWidth();
   const innerWidth = width - MARGIN.left - MARGIN.right;
   const first = points[0].at;
@@ -317,4 +318,4 @@ function LatencyPlot({ points }: { points: { at: number; seconds: number; name: 
       )}
     </Chart>
   );
-}
+});
