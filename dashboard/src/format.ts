@@ -101,14 +101,15 @@ export function repoUrl(repo: string | null | undefined): string | undefined {
   return repo ? `https://github.com/${repo}` : undefined;
 }
 
-/** "3 s", "4 min 5 s", "2 h 3 min": how long until (or since) a moment. */
+/** "3 s", "4 min 5 s", "2 h 3 min", "3 days 4 h": how long until (or since) a moment. */
 export function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m} min ${s % 60} s`;
   const h = Math.floor(m / 60);
-  return `${h} h ${m % 60} min`;
+  if (h < 48) return `${h} h ${m % 60} min`;
+  return `${Math.floor(h / 24)} days ${h % 24} h`;
 }
 
 /** The poller's last error as a sentence: "tracker_unavailable: GitHub is ..." reads "GitHub is ...". */

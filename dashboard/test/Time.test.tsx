@@ -1,6 +1,7 @@
 import { cleanup, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Project } from "../src/api";
+import { duration } from "../src/format";
 import { ProjectView } from "../src/ProjectView";
 import { When } from "../src/ui";
 import { aSession } from "./fixtures";
@@ -22,6 +23,10 @@ describe("times read as relative, with the absolute UTC time on hover", () => {
     expect(time.tagName).toBe("TIME");
     expect(time.getAttribute("dateTime")).toBe("2026-11-24T12:00:00Z");
     expect(time.getAttribute("title")).toBe("2026-11-24 12:00:00 UTC");
+  });
+
+  it("says a span in its two largest units, days past two days", () => {
+    expect([4_000, 252_000, 7_500_000, 47 * 3_600_000, 8015 * 3_600_000].map(duration)).toEqual(["4 s", "4 min 12 s", "2 h 5 min", "47 h 0 min", "333 days 23 h"]);
   });
 
   it("says never without a moment, or the word it is given", () => {
