@@ -51,13 +51,14 @@ FLAGS = (
     "--no-first-run",
     "--window-size=1400,1000",
 )
-# The bundle within its budget, every session shown, and the first row within 2 s at the median
-# (a person's "the page is there"); the max and the bytes are reported beside them.
+# Counts, so the targets do not depend on the machine (the times are reported, not targeted): the
+# bundle within its budget, every session read, and the first row shown once the first page of
+# sessions is in (a page that waits for all of them makes the first row wait for the slowest).
 TARGETS = {
     "js_gzip_kb": f"<= {BUDGET['jsGzipKB']}",
     "css_gzip_kb": f"<= {BUDGET['cssGzipKB']}",
-    "first_row_p50_ms": "<= 2000",
     "sessions_fetched": SESSIONS,
+    "sessions_requests_before_first_row": 1,
 }
 # Quiet this long after the first row: the page has fetched what it shows (it polls every 15 s).
 SETTLED_S = 2.0
@@ -175,6 +176,7 @@ def cold_load(stack: Any, selector: str = FIRST_ROW) -> dict[str, Any]:
         "body_bytes": sum(int(e["body"]) for e in entries),
         "api_requests": len(api),
         "sessions_requests": len(sessions_pages),
+        "sessions_requests_before_first_row": sum(1 for e in sessions_pages if e["end"] <= first_row_ms),
         # From the first sessions request to the last one's answer: the page reads them in turn.
         "sessions_read_ms": round(float(sessions_pages[-1]["end"] - sessions_pages[0]["start"]), 1),
         "sessions_fetched": _sessions_fetched([e["name"] for e in sessions_pages]),
@@ -228,6 +230,7 @@ def run(selector: str = FIRST_ROW) -> dict[str, Any]:
         "body_bytes": last["body_bytes"],
         "api_requests": last["api_requests"],
         "sessions_requests": last["sessions_requests"],
+        "sessions_requests_before_first_row": max(load["sessions_requests_before_first_row"] for load in loads),
         "sessions_read_ms": [load["sessions_read_ms"] for load in loads],
         "sessions_fetched": min(load["sessions_fetched"] for load in loads),
         "requests": last["requests"],

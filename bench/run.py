@@ -144,7 +144,7 @@ _EXTRA = {
         "oauth_searches_per_project_hour_half",
     ),
     "jira_pickup": ("pickup_p50_lag60_s", "pickup_p95_lag60_s", "pickup_p50_lag300_s", "pickup_p95_lag300_s"),
-    "dashboard_first_load": ("first_row_max_ms", "transfer_bytes", "api_requests", "sessions_requests"),
+    "dashboard_first_load": ("first_row_p50_ms", "first_row_max_ms", "transfer_bytes", "api_requests"),
     "cold_import": ("ratio_vs_boto3", "boto3_ms", "api_ms", "api_first_get_ms"),
     "memory": ("rss_before_poll_mb", "pages"),
     "pacing": ("capacity_projects_at_600", "capacity_projects_at_900", "unpaced_refusals_total"),
