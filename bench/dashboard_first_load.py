@@ -164,6 +164,7 @@ def cold_load(stack: Any, selector: str = FIRST_ROW) -> dict[str, Any]:
         driver.get(f"{stack.api_url}/#/projects/{PROJECT}")
         first_row_ms = _poll(driver, "return window.__firstRowMs ?? null", timeout=60)
         entries = _settled(driver)
+        chromium = str(driver.capabilities.get("browserVersion", "?"))
     finally:
         driver.quit()
     origin = urlparse(stack.api_url).netloc
@@ -171,6 +172,7 @@ def cold_load(stack: Any, selector: str = FIRST_ROW) -> dict[str, Any]:
     sessions_pages = [e for e in api if f"/projects/{PROJECT}/sessions" in e["name"]]
     assert sessions_pages, f"the page read no sessions: {[e['name'] for e in entries]}"
     return {
+        "chromium": chromium,
         "first_row_ms": round(float(first_row_ms), 1),
         "transfer_bytes": sum(int(e["transfer"]) for e in entries),
         "body_bytes": sum(int(e["body"]) for e in entries),
@@ -235,4 +237,5 @@ def run(selector: str = FIRST_ROW) -> dict[str, Any]:
         "sessions_fetched": min(load["sessions_fetched"] for load in loads),
         "requests": last["requests"],
         "selector": selector,
+        "chromium": last["chromium"],
     }
