@@ -53,6 +53,14 @@ export function HealthHeader({ project, lastPoll, now, onPolled }: { project: Pr
         <span className="muted source">
           {provider === "github" ? url ? <a href={url}>{intake.repo}</a> : "no repository" : sourceInWords(project.trackerIntake, null)}
         </span>
+        {inBackoff && (
+          <strong className="next-poll">
+            Next poll in{" "}
+            <time className="countdown" dateTime={intake.backoffUntil ?? undefined} title={utc(intake.backoffUntil ?? "")}>
+              {duration(backoffLeft)}
+            </time>
+          </strong>
+        )}
         {enabled && (
           <span className="health-actions">
             <button type="button" className={inBackoff ? "primary" : undefined} disabled={busy} onClick={() => void poll()}>
@@ -67,12 +75,7 @@ export function HealthHeader({ project, lastPoll, now, onPolled }: { project: Pr
       {inBackoff && (
         <p className="backoff">
           <span className="error-text reason">{backoffReason(intake.lastError, intake.failureKind)}</span>
-          {kind && <span className="muted"> ({kind})</span>} <strong>
-            Next poll in{" "}
-            <time className="countdown" dateTime={intake.backoffUntil ?? undefined} title={utc(intake.backoffUntil ?? "")}>
-              {duration(backoffLeft)}
-            </time>
-          </strong>
+          {kind && <span className="muted"> · {kind}</span>}
         </p>
       )}
       {!inBackoff && (intake.configError || intake.lastError) && (

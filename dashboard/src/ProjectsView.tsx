@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { ApiError, listProjects, listSessions, type Project, type Session } from "./api";
+import { ApiError, checkedAtOf, listProjects, listSessions, type Project, type Session } from "./api";
 import { CreateSheet } from "./CreateSheet";
 import { chipState, duration, failureKindWords, repoUrl, ruleInWords, sentence, sourceInWords, stateWords } from "./format";
 import { utc } from "./time";
@@ -104,6 +104,14 @@ function ProjectCard({ row, now }: { row: Row; now: Date }) {
       </p>
       <p>{ruleInWords(project.trackerIntake)}</p>
       <dl className="facts">
+        {checkedAtOf(project) && (
+          <>
+            <dt>Last poll</dt>
+            <dd>
+              <When at={checkedAtOf(project)} now={now} />
+            </dd>
+          </>
+        )}
         <dt>Last change</dt>
         <dd>
           <When at={intake.lastChangeAt} now={now} never="—" />

@@ -45,7 +45,7 @@ export function stateWords(project: Project): string {
 
 /** What a failure of `kind` (the poller's error kind, the start of lastError) means, as a sentence's start. */
 const ERROR_KIND_WORDS: Record<string, string> = {
-  tracker_unavailable: "The tracker did not answer properly (a 5xx, a reset or a timeout)",
+  tracker_unavailable: "The tracker did not answer",
   auth_failed: "The tracker refused the credential",
   repo_not_found: "The tracker says the repository, team or project does not exist, or the credential cannot see it",
   primary_rate_limit: "The credential's rate limit is used up",
@@ -65,8 +65,7 @@ export function errorKindWords(kind: string | null | undefined): string | null {
 }
 
 /** Why the project is in backoff, in one sentence: the kind in words, then the poller's own words.
- * "tracker_unavailable: GitHub answered 502" reads "The tracker did not answer properly (a 5xx, a
- * reset or a timeout): GitHub answered 502." */
+ * "tracker_unavailable: GitHub answered 502" reads "The tracker did not answer: GitHub answered 502." */
 export function backoffReason(lastError: string | null | undefined, failureKind?: string | null): string {
   if (!lastError) return failureKind === "persistent" ? "The last polls failed, and need a fix." : "The last polls failed.";
   const kind = /^([a-z_]+): /.exec(lastError)?.[1];

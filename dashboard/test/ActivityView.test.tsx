@@ -35,7 +35,7 @@ describe("the activity view", () => {
     const [, ...rows] = within(table).getAllByRole("row");
     expect(rows.map(cells)).toEqual([
       ["1 min ago", "changed", "3", "2", "1", "#42#43", "—"],
-      ["10 min ago", "failed", "1", "0", "0", "—", "The tracker did not answer properly (a 5xx, a reset or a timeout): GitHub answered 502."],
+      ["10 min ago", "failed", "1", "0", "0", "—", "The tracker did not answer: GitHub answered 502."],
       ["20 min ago", "nothing changed", "2", "2", "2", "—", "—"],
     ]);
     // AND each time holds its UTC time on hover, each new session its canonical id

@@ -78,7 +78,7 @@ def test_a_project_in_backoff_says_why_counts_down_and_retries(stack: LocalStack
     # THEN the header says the state, the reason in a sentence, and the failure's kind
     assert "in backoff" in header.text, header.text
     reason = header.find_element(By.CSS_SELECTOR, ".reason").text
-    assert reason.startswith("The tracker did not answer properly") and reason.endswith("."), reason
+    assert reason.startswith("The tracker did not answer: ") and reason.endswith("."), reason
     assert "transient failure" in header.text
     # AND a countdown to the next poll, its UTC time on hover, that counts down
     countdown = header.find_element(By.CSS_SELECTOR, ".countdown")
