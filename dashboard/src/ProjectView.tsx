@@ -305,15 +305,16 @@ function Inspector({ session, onClose, onRelease }: { session: Session; onClose:
       ) : (
         <p className="muted">The session's backend has reported no status yet.</p>
       )}
+      {/* Close first: the focus lands on it when the inspector opens (Enter on a row), never on Release. */}
       <div className="actions">
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
         {session.status !== "released" && (
           <button type="button" onClick={onRelease} aria-label={`release ${session.issueId}`}>
             Release
           </button>
         )}
-        <button type="button" onClick={onClose}>
-          Close
-        </button>
       </div>
     </Dialog>
   );

@@ -125,5 +125,7 @@ describe("the Sessions tab", () => {
     fireEvent.click(row);
     expect(screen.getByRole("dialog", { name: "github:acme/app#1" })).toBeTruthy();
     expect(screen.getByRole("button", { name: "release github:acme/app#1" })).toBeTruthy();
+    // AND the focus is on Close, not on Release
+    expect(document.activeElement?.textContent).toBe("Close");
   });
 });
