@@ -125,7 +125,7 @@ export function ProjectView({ id, tab: routed = "sessions" }: { id: string; tab?
         </span>
       </div>
       <div role="tabpanel" id="tabpanel-sessions" aria-labelledby="tab-sessions" hidden={tab !== "sessions"} tabIndex={0}>
-        {tab === "sessions" && <SessionsPanel projectId={project.id} sessions={sessions} capped={capped} failure={sessionsFailure} now={now} onChanged={loadSessions} />}
+        {tab === "sessions" && <SessionsPanel projectId={project.id} intakeOn={Boolean(project.trackerIntake?.enabled)} sessions={sessions} capped={capped} failure={sessionsFailure} now={now} onChanged={loadSessions} />}
       </div>
       <div role="tabpanel" id="tabpanel-activity" aria-labelledby="tab-activity" hidden={tab !== "activity"} tabIndex={0}>
         {tab === "activity" && <ActivityView polls={polls} sessions={sessions ?? []} now={now} failure={pollsFailure} />}
@@ -138,7 +138,7 @@ export function ProjectView({ id, tab: routed = "sessions" }: { id: string; tab?
 }
 
 /** The Sessions tab: the table (a row opens the inspector, where a session is released), then the charts. */
-function SessionsPanel({ projectId, sessions, capped, failure, now, onChanged }: { projectId: string; sessions: Session[] | null; capped: boolean; failure: string | null; now: Date; onChanged: () => Promise<void> }) {
+function SessionsPanel({ projectId, intakeOn, sessions, capped, failure, now, onChanged }: { projectId: string; intakeOn: boolean; sessions: Session[] | null; capped: boolean; failure: string | null; now: Date; onChanged: () => Promise<void> }) {
   const [releaseFailure, setReleaseFailure] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [releasing, setReleasing] = useState<Session | null>(null);
@@ -163,7 +163,11 @@ function SessionsPanel({ projectId, sessions, capped, failure, now, onChanged }:
       )}
       {capped && <p className="muted">Showing the newest {SESSIONS_CAP.toLocaleString("en-US")} sessions: the project has more. The CLI lists them all (<code>intake project sessions {projectId}</code>).</p>}
       {sessions === null && !failure && <p>Loading the sessions…</p>}
-      {sessions && sessions.length === 0 && <p className="empty">No sessions yet. Matching issues start one on the next poll (every minute).</p>}
+      {sessions && sessions.length === 0 && (
+        <p className="empty">
+          {intakeOn ? "No sessions yet. Matching issues start one on the next poll (every minute)." : "No sessions. Intake is off: switch it on in Settings, and matching issues start sessions within a minute."}
+        </p>
+      )}
       {sessions && sessions.length > 0 && <SessionsTable sessions={sessions} now={now} onOpen={setInspecting} />}
       {sessions && sessions.length > 0 && <SessionCharts sessions={sessions} now={now} />}
       {releasing && (

@@ -191,6 +191,7 @@ describe("the project's health header", () => {
     expect(within(h).getByText("intake off", { selector: ".state" })).toBeTruthy();
     expect(within(h).getByText("Intake is off: nothing is polled.")).toBeTruthy();
     expect(document.body.textContent).not.toContain("no label or assignee yet");
+    expect(await screen.findByText(/^No sessions. Intake is off: switch it on in Settings/)).toBeTruthy();
     expect(screen.queryByRole("button", { name: /Poll now|Retry now/ })).toBeNull();
     expect((await axe.run(h, AXE_OPTIONS)).violations).toEqual([]);
   });
