@@ -36,6 +36,7 @@ from tracker_intake.domain.records import (
     Installation,
     Pace,
     Permission,
+    PollEntry,
     PollState,
     ProjectRecord,
     TokenBudget,
@@ -58,6 +59,7 @@ _READS = frozenset(
         "get_budget",
         "get_pace",
         "get_permissions",
+        "list_polls",
     }
 )
 
@@ -139,6 +141,8 @@ class MemoryStore:
         self._write_slots: dict[str, list[datetime]] = {}
         # (project, repository, login), lower-cased -> what GitHub said of the login's permission
         self._permissions: dict[tuple[str, str, str], Permission] = {}
+        # project -> its activity log, as (sort key, entry) in the order recorded
+        self._polls: dict[str, list[tuple[str, PollEntry]]] = {}
         self._faults: dict[str, list[Exception]] = {}
         self.ops = Operations()
 
@@ -295,6 +299,33 @@ class MemoryStore:
             self._pages.pop(project_id, None)
             for key in [key for key in self._permissions if key[0] == project_id]:
                 del self._permissions[key]
+
+    # --- ActivityLog, ActivityHistory ----------------------------------------------------------
+
+    def polls(self, project_id: str) -> list[PollEntry]:
+        """The project's recorded polls, oldest first (a test's look, not a call)."""
+        with self._lock:
+            return [entry for _, entry in sorted(self._polls.get(project_id, []), key=lambda t: t[0])]
+
+    def record_poll(self, project_id: str, entry: PollEntry) -> None:
+        with self._lock:
+            self._op("record_poll")
+            log = self._polls.setdefault(project_id, [])
+            log.append((f"POLL#{iso(entry.at)}#{len(log):08x}", entry))
+
+    def list_polls(self, project_id: str, limit: int, next_token: str | None) -> tuple[list[PollEntry], str | None]:
+        with self._lock:
+            self._op("list_polls")
+            check_limit(limit)
+            pk = f"ACTIVITY#{project_id}"
+            after = resume_key(next_token, ("pk", "sk"), pk_prefix=pk, pk=pk)["sk"] if next_token else None
+            # Newest first by sort key, as the table's Query returns them.
+            mine = sorted(self._polls.get(project_id, []), key=lambda t: t[0], reverse=True)
+            if after is not None:
+                mine = [t for t in mine if t[0] < after]
+            page = mine[:limit]
+            token = encode_token({"pk": pk, "sk": page[-1][0]}) if len(mine) > limit else None
+            return [entry for _, entry in page], token
 
     # --- Ledger --------------------------------------------------------------------------------
 

@@ -117,6 +117,10 @@ class ApiClient:
     def sessions(self, project_id: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
         yield from self._pages(f"/projects/{_segment(project_id)}/sessions", page_size)
 
+    def polls(self, project_id: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """The project's recorded polls (its activity log), newest first."""
+        yield from self._pages(f"/projects/{_segment(project_id)}/polls", page_size)
+
     def release(self, project_id: str, issue_id: str) -> dict[str, Any]:
         # The canonical id travels URL-encoded as one path segment: github%3Aacme%2Fapp%2342.
         return self._call("DELETE", f"/projects/{_segment(project_id)}/sessions/{_segment(issue_id)}")

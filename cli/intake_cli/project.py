@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from itertools import islice
 from typing import Any
 
 from .api_client import ApiClient, add_json_flag, print_json, run, table, utc
@@ -56,6 +57,14 @@ def register(subparsers: Any) -> None:
         "what the project's stored rule would pick up now, and which project holds each issue "
         "(through the API, within the deployment credential's budget)",
     )
+    _command(
+        commands,
+        "activity",
+        project_activity,
+        "a project's recent polls, newest first: each that changed, failed or started something, "
+        "and a quiet one every 10 minutes",
+        _activity_arguments,
+    )
     _command(commands, "create", create_project, "create a project (intake off; see set-config)", _create_arguments)
     _command(commands, "delete", delete_project, "delete a project (its session ledger stays)")
     _command(
@@ -88,6 +97,18 @@ def _command(
     arguments(command)
     add_json_flag(command)
     command.set_defaults(func=lambda args: run(args, lambda api: action(api, args), flags=FLAGS))
+
+
+def _activity_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("id")
+    command.add_argument("--limit", type=_positive, default=20, help="how many polls (default 20)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
 
 
 def _create_arguments(create: argparse.ArgumentParser) -> None:
@@ -313,6 +334,54 @@ def preview_project(api: ApiClient, args: argparse.Namespace) -> int:
     return 0
 
 
+_RESULTS = {
+    "not_modified": "quiet",
+    "changed": "changed",
+    "failed": "failed",
+    "config_invalid": "config invalid",
+    "credential_paused": "credential paused",
+}
+
+
+def project_activity(api: ApiClient, args: argparse.Namespace) -> int:
+    """The project's recent polls as a table: what `intake local` says of each tick, kept."""
+    polls = list(islice(api.polls(args.id, page_size=min(args.limit, 100)), args.limit))
+    if args.json:
+        print_json(polls)
+        return 0
+    if not polls:
+        print(f"{args.id}: no poll recorded yet (the first poll records itself)")
+        return 0
+    rows = [
+        [
+            utc(poll["at"]),
+            _RESULTS.get(poll["result"], poll["result"]),
+            str(poll.get("requests", 0)),
+            str(poll.get("pages", 0)),
+            str(poll.get("notModified", 0)),
+            " ".join(poll.get("newSessions") or []) or "-",
+            _poll_trouble(poll),
+        ]
+        for poll in polls
+    ]
+    print(table(rows, ["AT", "RESULT", "REQUESTS", "PAGES", "NOT MODIFIED", "NEW SESSIONS", "ERROR"]))
+    return 0
+
+
+def _poll_trouble(poll: dict[str, Any]) -> str:
+    """A poll's error and its backoff, its backlog and what it held back, in a few words."""
+    parts = []
+    if poll.get("errorKind"):
+        parts.append(f"{poll['errorKind']}: {str(poll.get('error') or '')[:80]}".rstrip(": "))
+    if poll.get("backoffUntil"):
+        parts.append(f"until {utc(poll['backoffUntil'])}")
+    if poll.get("backlogRecorded"):
+        parts.append(f"{poll['backlogRecorded']} recorded as backlog")
+    if poll.get("heldBack"):
+        parts.append(f"{poll['heldBack']} held back")
+    return "; ".join(parts) or "-"
+
+
 def _issue(issue: dict[str, Any]) -> str:
     """The canonical id, with Linear's identifier or Jira's key beside it (`linear:acme/<uuid> ENG-123`)."""
     identifier = issue.get("identifier")
@@ -520,6 +589,7 @@ def describe(project: dict[str, Any]) -> str:
         ("  last error", status.get("lastError")),
         ("  failure", _FAILURE_KINDS.get(status.get("failureKind") or "")),
         ("  config error", status.get("configError")),
+        ("  last poll", utc(status.get("checkedAt"))),
         ("  last change", utc(status.get("lastChangeAt"))),
         ("  deferred since", utc(status.get("deferredSince"))),
         ("  recording backlog", f"since {utc(status['backlogSince'])}" if status.get("backlogSince") else None),

@@ -169,6 +169,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/projects/{id}/polls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The project's recent polls (its activity log), newest first
+         * @description Each poll that changed, failed, paused or started something, and a quiet one (all not-modified, healthy, nothing new) every 10 minutes, kept 7 days: its time, result, requests, pages, not-modified answers, new sessions and error.
+         */
+        get: operations["list_polls_projects__id__polls_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/projects/{id}/preview": {
         parameters: {
             query?: never;
@@ -457,6 +477,11 @@ export interface components {
             backlogSince?: string | null;
             /** Backoffuntil */
             backoffUntil?: string | null;
+            /**
+             * Checkedat
+             * @description When the last poll recorded in the activity log ran (`GET /projects/{id}/polls`): a poll that changed, failed or started something, or, when all is quiet, one every 10 minutes. Null before any.
+             */
+            checkedAt?: string | null;
             /** Configerror */
             configError?: string | null;
             /**
@@ -467,7 +492,10 @@ export interface components {
             /** Deferredsince */
             deferredSince?: string | null;
             failureKind?: components["schemas"]["FailureKind"] | null;
-            /** Lastchangeat */
+            /**
+             * Lastchangeat
+             * @description When the tracker last changed, as the polls read it: the newest `updated_at` of the issues a poll read (never a poll's own time, so a restart's cold cache does not move it). Null before any poll read an issue.
+             */
             lastChangeAt?: string | null;
             /** Lasterror */
             lastError?: string | null;
@@ -522,6 +550,77 @@ export interface components {
             p50Seconds: number;
             /** P95Seconds */
             p95Seconds: number;
+        };
+        /** PollList */
+        PollList: {
+            /** Items */
+            items: components["schemas"]["PollView"][];
+            /** Nexttoken */
+            nextToken?: string | null;
+        };
+        /**
+         * PollResult
+         * @enum {string}
+         */
+        PollResult: "not_modified" | "changed" | "failed" | "config_invalid" | "disabled" | "in_backoff" | "missing" | "credential_paused";
+        /**
+         * PollView
+         * @description One poll in the project's activity log: what `intake local` prints per tick, kept 7 days.
+         *
+         *     Every poll that changed, failed, paused or started something is kept; a quiet one (all
+         *     not-modified, healthy, nothing new) once every 10 minutes. `requests` counts the tracker
+         *     requests it made (pages, members' write checks, retries), `pages` the pages read and
+         *     `notModified` those unchanged (GitHub's 304s; on Linear and Jira, answers with nothing new).
+         */
+        PollView: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Backlogrecorded
+             * @default 0
+             */
+            backlogRecorded: number;
+            /** Backoffuntil */
+            backoffUntil?: string | null;
+            /**
+             * Error
+             * @description The failure, as `lastError` says it.
+             */
+            error?: string | null;
+            /** Errorkind */
+            errorKind?: string | null;
+            /**
+             * Heldback
+             * @default 0
+             */
+            heldBack: number;
+            /**
+             * Newsessions
+             * @description Canonical ids of the sessions the poll started (at most 20).
+             * @default []
+             */
+            newSessions: string[];
+            /**
+             * Notmodified
+             * @default 0
+             */
+            notModified: number;
+            /**
+             * Pages
+             * @default 0
+             */
+            pages: number;
+            /** @description The tracker polled. */
+            provider: components["schemas"]["Provider"];
+            /**
+             * Requests
+             * @default 0
+             */
+            requests: number;
+            result: components["schemas"]["PollResult"];
         };
         /** PreviewIssue */
         PreviewIssue: {
@@ -691,6 +790,11 @@ export interface components {
              * @description GitHub's issue number; on Linear and Jira, the number in the identifier or key (123 in `ENG-123`).
              */
             number: number;
+            /**
+             * Pickupseconds
+             * @description How long the issue waited for its session: from its `updated_at` in the answer that first matched it to the launch (`updatedAt` of a launched claim). Null when not launched, when the tracker gave no `updated_at`, or for a released issue's later generations (the release, not the update, started their wait).
+             */
+            pickupSeconds?: number | null;
             /** Prurl */
             prUrl?: string | null;
             /** Projectid */
@@ -1777,6 +1881,79 @@ export interface operations {
                 };
             };
             /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the store (or the webhook key) is unavailable; nothing was changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_polls_projects__id__polls_get: {
+        parameters: {
+            query?: {
+                /** @description page size */
+                limit?: number;
+                /** @description from the last page */
+                nextToken?: string;
+            };
+            header?: never;
+            path: {
+                /** @description the project id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of polls */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PollList"];
+                };
+            };
+            /** @description malformed request (bad JSON, path parameter, header or nextToken) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such project, claim or credential */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description this path does not take this method */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body or a query parameter breaks a rule */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -328,7 +328,7 @@ def test_a_body_that_is_not_utf8_is_400(seeded: Api) -> None:
     assert answer.status == 400 and "body" in answer.fields, answer.text
 
 
-@pytest.mark.parametrize("route", ["/projects", "/projects/demo/sessions"])
+@pytest.mark.parametrize("route", ["/projects", "/projects/demo/sessions", "/projects/demo/polls"])
 def test_a_crafted_next_token_of_deep_nesting_is_400(seeded: Api, route: str) -> None:
     # GIVEN a next token that is base64 of brackets nested 767 deep: at the length cap (2,048)
     token = base64.urlsafe_b64encode(_nested(767).encode()).decode().rstrip("=")

@@ -77,6 +77,7 @@ def test_get_project_event_returns_config_status_and_version_with_etag(demo: Api
         "lastError": None,
         "failureKind": None,
         "lastChangeAt": None,
+        "checkedAt": None,
         "configError": None,
         "deferredSince": None,
         "requestsPerPoll": None,

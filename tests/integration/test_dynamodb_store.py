@@ -91,6 +91,7 @@ def test_saving_poll_state_is_one_update_of_the_poll_attributes_only(aws: dict[s
         "pagesRead",
         "failureTransient",
         "primaryCosts",
+        "checkedAt",
     }
     assert params["ConditionExpression"] == "attribute_exists(pk)"
 

@@ -593,7 +593,7 @@ def test_a_new_issue_beside_fifty_sessions_costs_one_batch_read_and_no_refused_w
     # one mark-enqueued; none of the 50 taken issues was written to, nothing was refused
     assert result["newSessions"] == ["github:acme/busy#51"]
     assert pipe.counter.calls["BatchGetItem"] == 1
-    assert pipe.counter.calls["PutItem"] == 2  # the claim and the page's ETag
-    assert pipe.counter.calls["UpdateItem"] == 2  # enqueued, and the poll state's lastChangeAt
+    assert pipe.counter.calls["PutItem"] == 3  # the claim, the page's ETag and the poll's activity entry
+    assert pipe.counter.calls["UpdateItem"] == 2  # enqueued, and the poll state (lastChangeAt, checkedAt)
     assert pipe.counter.calls["GetItem"] == 1  # the credential's pause
     assert refused == []

@@ -15,7 +15,14 @@ import pytest
 from expanded_template import FUNCTIONS, role_statements, transformed
 
 from tracker_intake.adapters.dynamodb.credentials import CREDENTIALS_PK
-from tracker_intake.adapters.dynamodb.table import INTAKE_ENABLED, budget_pk, claim_pk, project_pk, sessions_pk
+from tracker_intake.adapters.dynamodb.table import (
+    INTAKE_ENABLED,
+    activity_pk,
+    budget_pk,
+    claim_pk,
+    project_pk,
+    sessions_pk,
+)
 from tracker_intake.domain.credentials import app_key
 
 TABLE = {"Fn::GetAtt": ["IntakeTable", "Arn"]}
@@ -30,6 +37,7 @@ PARTITIONS = {
     "credentials": CREDENTIALS_PK,
     "enabled": INTAKE_ENABLED,
     "sessions": sessions_pk("demo"),
+    "activity": activity_pk("demo"),
 }
 TOKENS = {"token", "app"}  # a credential's items: a token's key, or an app installation's
 
@@ -46,7 +54,7 @@ NEEDS: dict[str, dict[tuple[str, str], set[str]]] = {
         # The project's permission cache (PROJECT#<id>/PERMISSION#...) is read and written too.
         ("GetItem", "table"): {"claim", "project", "credentials"} | TOKENS,
         ("BatchGetItem", "table"): {"claim", "project"},
-        ("PutItem", "table"): {"claim", "project"},
+        ("PutItem", "table"): {"claim", "project", "activity"},
         ("UpdateItem", "table"): {"claim", "project"} | TOKENS,
     },
     "LauncherFunction": {
@@ -56,7 +64,7 @@ NEEDS: dict[str, dict[tuple[str, str], set[str]]] = {
     },
     "ApiFunction": {
         ("Scan", "table"): set(PARTITIONS),  # the project listing: no partition to condition on
-        ("Query", "table"): {"project", "credentials"},
+        ("Query", "table"): {"project", "credentials", "activity"},
         ("Query", "index"): {"sessions"},
         ("GetItem", "table"): {"project", "claim", "credentials"} | TOKENS,
         ("BatchGetItem", "table"): {"claim", "project"},  # a stored project's kept permissions

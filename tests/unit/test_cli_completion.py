@@ -32,7 +32,7 @@ def complete(line: str, tmp_path: Path) -> list[str]:
         ("intake pro", ["project"]),
         (
             "intake project ",
-            ["--help", "-h", "create", "delete", "list", "poll", "preview", "set-config", "show", "update"],
+            ["--help", "-h", "activity", "create", "delete", "list", "poll", "preview", "set-config", "show", "update"],
         ),
         ("intake project set-config demo --clear-tracker-a", ["--clear-tracker-assignee"]),
         ("intake preview --ex", ["--exclude-label", "--explain"]),

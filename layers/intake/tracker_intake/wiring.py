@@ -192,6 +192,7 @@ def build_poll_context(
         stale_claim=settings.stale_claim,
         credentials=credentials,
         permissions=store,
+        activity=store,
     )
     return replace(context, **overrides)
 

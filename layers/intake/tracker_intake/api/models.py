@@ -24,7 +24,7 @@ from ..domain.eligibility import SkipReason
 from ..domain.errors import ConfigInvalid
 from ..domain.issue import Issue
 from ..domain.patterns import schema_pattern
-from ..domain.pickup import Pickup
+from ..domain.pickup import Pickup, pickup_seconds
 from ..domain.preview import Preview
 from ..domain.records import (
     STATUS_HISTORY_LIMIT,
@@ -32,6 +32,8 @@ from ..domain.records import (
     AckState,
     Claim,
     ClaimStatus,
+    PollEntry,
+    PollResult,
     ProjectRecord,
     SessionStatus,
     StatusChange,
@@ -52,6 +54,8 @@ __all__ = [
     "IntakeStatus",
     "NewProject",
     "PickupView",
+    "PollList",
+    "PollView",
     "PreviewRequest",
     "PreviewView",
     "ProjectList",
@@ -111,7 +115,22 @@ class IntakeStatus(_Out):
     last_error: str | None = None
     # The kind of the last failure, while there is one (null when the last poll succeeded).
     failure_kind: FailureKind | None = None
-    last_change_at: datetime | None = None
+    last_change_at: Annotated[
+        datetime | None,
+        Field(
+            description="When the tracker last changed, as the polls read it: the newest `updated_at` of the "
+            "issues a poll read (never a poll's own time, so a restart's cold cache does not move it). Null "
+            "before any poll read an issue."
+        ),
+    ] = None
+    checked_at: Annotated[
+        datetime | None,
+        Field(
+            description="When the last poll recorded in the activity log ran (`GET /projects/{id}/polls`): a "
+            "poll that changed, failed or started something, or, when all is quiet, one every 10 minutes. "
+            "Null before any."
+        ),
+    ] = None
     config_error: str | None = None
     # Set while the dispatcher holds the project back for its credential's request budget.
     deferred_since: datetime | None = None
@@ -132,6 +151,7 @@ class IntakeStatus(_Out):
             last_error=poll.last_error,
             failure_kind=_failure_kind(record),
             last_change_at=poll.last_change_at,
+            checked_at=poll.checked_at,
             config_error=record.config_error,
             deferred_since=record.deferred_since,
             requests_per_poll=poll.pages_read or None,
@@ -287,6 +307,15 @@ class SessionView(_Out):
     status_history: Annotated[list[StatusChangeView], Field(max_length=STATUS_HISTORY_LIMIT)] = []
     # Absent until a launcher tried to acknowledge the launch on the issue.
     acknowledgement: AcknowledgementView | None = None
+    pickup_seconds: Annotated[
+        float | None,
+        Field(
+            description="How long the issue waited for its session: from its `updated_at` in the answer that "
+            "first matched it to the launch (`updatedAt` of a launched claim). Null when not launched, when the "
+            "tracker gave no `updated_at`, or for a released issue's later generations (the release, not the "
+            "update, started their wait)."
+        ),
+    ] = None
 
     @classmethod
     def of(cls, claim: Claim) -> SessionView:
@@ -310,11 +339,59 @@ class SessionView(_Out):
             pr_url=claim.pr_url,
             status_history=[StatusChangeView.of(c) for c in claim.status_history],
             acknowledgement=AcknowledgementView.of(claim.ack) if claim.ack is not None else None,
+            pickup_seconds=pickup_seconds(claim),
         )
 
 
 class SessionList(_Out):
     items: list[SessionView]
+    next_token: str | None = None
+
+
+class PollView(_Out):
+    """One poll in the project's activity log: what `intake local` prints per tick, kept 7 days.
+
+    Every poll that changed, failed, paused or started something is kept; a quiet one (all
+    not-modified, healthy, nothing new) once every 10 minutes. `requests` counts the tracker
+    requests it made (pages, members' write checks, retries), `pages` the pages read and
+    `notModified` those unchanged (GitHub's 304s; on Linear and Jira, answers with nothing new).
+    """
+
+    at: datetime
+    result: PollResult
+    provider: Annotated[Provider, Field(description="The tracker polled.")]
+    requests: int = 0
+    pages: int = 0
+    not_modified: int = 0
+    new_sessions: Annotated[
+        list[str], Field(description="Canonical ids of the sessions the poll started (at most 20).", max_length=20)
+    ] = []
+    backlog_recorded: int = 0
+    held_back: int = 0
+    error_kind: str | None = None
+    error: Annotated[str | None, Field(description="The failure, as `lastError` says it.", max_length=500)] = None
+    backoff_until: datetime | None = None
+
+    @classmethod
+    def of(cls, entry: PollEntry) -> PollView:
+        return cls(
+            at=entry.at,
+            result=entry.result,
+            provider=Provider(entry.provider),
+            requests=entry.requests,
+            pages=entry.pages,
+            not_modified=entry.not_modified,
+            new_sessions=list(entry.new_sessions),
+            backlog_recorded=entry.backlog_recorded,
+            held_back=entry.held_back,
+            error_kind=entry.error_kind,
+            error=entry.error,
+            backoff_until=entry.backoff_until,
+        )
+
+
+class PollList(_Out):
+    items: list[PollView]
     next_token: str | None = None
 
 

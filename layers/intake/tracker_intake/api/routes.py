@@ -42,7 +42,7 @@ from ..domain.errors import (
 from ..domain.issue import CANONICAL_ID_PATTERN, parse_tracker_id
 from ..domain.patterns import schema_pattern
 from ..domain.pickup import project_pickup
-from ..domain.ports import Clock, ConfigStore, CredentialRegistry, SessionLedger, StatusLedger
+from ..domain.ports import ActivityHistory, Clock, ConfigStore, CredentialRegistry, SessionLedger, StatusLedger
 from ..domain.preview import Previewer
 from ..domain.records import ProjectRecord
 from .models import (
@@ -53,6 +53,8 @@ from .models import (
     DraftPreviewRequest,
     ErrorBody,
     NewProject,
+    PollList,
+    PollView,
     PreviewRequest,
     PreviewView,
     ProjectList,
@@ -65,9 +67,9 @@ logger = Logger(child=True)
 router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 
 
-class ApiStore(ConfigStore, SessionLedger, StatusLedger, CredentialRegistry, Protocol):
-    """The API edits projects, lists and releases sessions, records status reports and registers
-    credentials: one store serves all."""
+class ApiStore(ConfigStore, SessionLedger, StatusLedger, CredentialRegistry, ActivityHistory, Protocol):
+    """The API edits projects, lists and releases sessions, records status reports, registers
+    credentials and reads the activity log: one store serves all."""
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,26 @@ def list_sessions(
     ctx.store.get_project(project_id)  # 404 for an unknown project, not an empty list
     claims, token = ctx.store.list_sessions(project_id, limit, next_token)
     return SessionList(items=[SessionView.of(c) for c in claims], next_token=token)
+
+
+@router.get(
+    "/projects/<id>/polls",
+    summary="The project's recent polls (its activity log), newest first",
+    description=(
+        "Each poll that changed, failed, paused or started something, and a quiet one (all not-modified, "
+        "healthy, nothing new) every 10 minutes, kept 7 days: its time, result, requests, pages, "
+        "not-modified answers, new sessions and error."
+    ),
+    tags=["projects"],
+    responses=responses(200, PollList, "a page of polls", 400, 404, 422),
+)
+def list_polls(
+    ctx: Context, project_id: ProjectIdParam, limit: Limit = DEFAULT_PAGE_SIZE, next_token: NextToken = None
+) -> PollList:
+    project_id = _project_id(project_id)
+    ctx.store.get_project(project_id)  # 404 for an unknown project, not an empty list
+    entries, token = ctx.store.list_polls(project_id, limit, next_token)
+    return PollList(items=[PollView.of(e) for e in entries], next_token=token)
 
 
 @router.delete(

@@ -64,6 +64,14 @@ def launch_pickup(claim: Claim, enqueued_at: datetime, launched_at: datetime) ->
     )
 
 
+def pickup_seconds(claim: Claim) -> float | None:
+    """A launched claim's pickup: from the issue's update to its launch (the launched claim's
+    `updated_at`, see `recent_pickup`). None when not launched, unknown or meaningless."""
+    if claim.status is not ClaimStatus.LAUNCHED or claim.updated_at is None or not measured(claim):
+        return None
+    return seconds_since_update(claim.issue, claim.updated_at)
+
+
 @dataclass(frozen=True)
 class Pickup:
     """A project's pickups over its recent launches."""
@@ -90,10 +98,8 @@ def recent_pickup(claims: Iterable[Claim]) -> Pickup | None:
     """
     launches: list[tuple[datetime, float]] = []
     for claim in claims:
-        if claim.status is not ClaimStatus.LAUNCHED or claim.updated_at is None or not measured(claim):
-            continue
-        seconds = seconds_since_update(claim.issue, claim.updated_at)
-        if seconds is not None:
+        seconds = pickup_seconds(claim)
+        if seconds is not None and claim.updated_at is not None:
             launches.append((claim.updated_at, seconds))
     if not launches:
         return None

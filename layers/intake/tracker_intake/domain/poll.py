@@ -6,6 +6,10 @@ queue, so a crash anywhere means the next poll gets a 200 and finishes the work.
 
 A rate limit is the credential's, not the project's: it pauses every project on the credential
 until GitHub's hint, and it is not counted as the project's failure.
+
+A poll that writes its state records itself in the project's activity log; a quiet one (all
+304s, healthy, nothing new) writes nothing, but once every `ACTIVITY_HEARTBEAT` (docs/design.md,
+"The activity log").
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -35,8 +39,27 @@ from .errors import (
     TrackerError,
 )
 from .issue import Issue, dedupe_key
-from .ports import Clock, Credentials, PermissionCache, PollClaims, PollStore, SessionQueue, TokenBudgets
-from .records import Claim, ClaimStatus, IssueSnapshot, PollState, ProjectRecord, TokenBudget
+from .ports import (
+    ActivityLog,
+    Clock,
+    Credentials,
+    PermissionCache,
+    PollClaims,
+    PollStore,
+    SessionQueue,
+    TokenBudgets,
+)
+from .records import (
+    ACTIVITY_NEW_SESSIONS_LIMIT,
+    Claim,
+    ClaimStatus,
+    IssueSnapshot,
+    PollEntry,
+    PollResult,
+    PollState,
+    ProjectRecord,
+    TokenBudget,
+)
 from .session import SessionRequest
 from .sync import ChangeFeed, SyncCursor, SyncProgress, change_query, sync_scope
 from .tracker import DEFAULT_PAGE_CAP, CachedPage, Collaborators, IssueQuery, Page, RateLimit, Tracker
@@ -61,16 +84,7 @@ RETRY_PAUSE_SECONDS = (1.0, 2.0)
 RETRY_ROOM = timedelta(seconds=14)
 
 
-class PollResult(StrEnum):
-    NOT_MODIFIED = "not_modified"
-    CHANGED = "changed"
-    FAILED = "failed"
-    CONFIG_INVALID = "config_invalid"
-    DISABLED = "disabled"
-    IN_BACKOFF = "in_backoff"
-    MISSING = "missing"
-    # The credential is paused (a rate limit): nothing was asked, nothing counts against the project.
-    CREDENTIAL_PAUSED = "credential_paused"
+__all__ = ["ClaimResult", "PollContext", "PollOutcome", "PollResult", "own_pages", "poll_project"]
 
 
 class ClaimResult(StrEnum):
@@ -117,6 +131,24 @@ class PollOutcome:
         """GitHub requests this poll made: its pages, its members' write checks and its retries."""
         return self.pages + self.write_checks + self.retries
 
+    def entry(self, at: datetime) -> PollEntry:
+        """The poll as the project's activity log keeps it."""
+        return PollEntry(
+            at=at,
+            result=self.result,
+            provider=self.provider,
+            requests=self.requests,
+            pages=self.pages,
+            not_modified=self.pages_not_modified,
+            new_sessions=tuple(self.new_sessions[:ACTIVITY_NEW_SESSIONS_LIMIT]),
+            backlog_recorded=self.backlog_recorded,
+            held_back=self.held_back,
+            error_kind=self.error_kind,
+            # As the poll state's `last_error`: never more of a tracker's answer than 500 characters.
+            error=self.error[:500] if self.error is not None else None,
+            backoff_until=self.backoff_until,
+        )
+
 
 @dataclass(frozen=True)
 class PollContext:
@@ -141,6 +173,8 @@ class PollContext:
     # cannot be checked, so none is taken), and where the answers are kept (None: asked anew).
     collaborators: Collaborators | None = None
     permissions: PermissionCache | None = None
+    # Where the project's polls are recorded (None: nowhere; the poll state's `checked_at` still is).
+    activity: ActivityLog | None = None
 
 
 def poll_project(
@@ -170,7 +204,7 @@ def poll_project(
     if isinstance(target, PollOutcome):
         return target
     intake, query = target
-    polling = _with_project_credential(ctx, record, now)
+    polling = _with_project_credential(ctx, record, now, query.provider)
     if isinstance(polling, PollOutcome):
         return polling
     ctx = polling
@@ -179,7 +213,9 @@ def poll_project(
     budget = _credential_budget(ctx)
     paused = budget.blocked_until(now) if budget is not None else None
     if paused is not None:
-        return PollOutcome(project_id, PollResult.CREDENTIAL_PAUSED, backoff_until=paused)
+        outcome = PollOutcome(project_id, PollResult.CREDENTIAL_PAUSED, backoff_until=paused, provider=query.provider)
+        _settle(ctx, record, outcome, record.poll, now, noteworthy=False)
+        return outcome
 
     run = _PollRun(ctx, record, EligibilityRule.of(intake), intake.max_sessions_per_poll, now, deadline)
     run.outcome.provider = query.provider
@@ -194,7 +230,7 @@ def _target(ctx: PollContext, record: ProjectRecord, now: datetime) -> PollOutco
     """What this project's poll asks for, or why it asks for nothing (its config, its switch, its backoff)."""
     if record.config_error is not None:
         # Checked first: a config that no longer validates loads as an empty (disabled) one.
-        return _config_invalid(ctx, record, ConfigInvalid("config", record.config_error))
+        return _config_invalid(ctx, record, ConfigInvalid("config", record.config_error), now)
     intake = record.config.tracker_intake
     if intake is None or not intake.enabled:
         return PollOutcome(record.project_id, PollResult.DISABLED)
@@ -205,18 +241,21 @@ def _target(ctx: PollContext, record: ProjectRecord, now: datetime) -> PollOutco
     try:
         owner, name = intake_repo(record.config)
     except ConfigInvalid as e:
-        return _config_invalid(ctx, record, e)
+        return _config_invalid(ctx, record, e, now)
     return intake, IssueQuery(owner, name, tuple(intake.labels), intake.assignee)
 
 
-def _with_project_credential(ctx: PollContext, record: ProjectRecord, now: datetime) -> PollContext | PollOutcome:
+def _with_project_credential(
+    ctx: PollContext, record: ProjectRecord, now: datetime, provider: str
+) -> PollContext | PollOutcome:
     """The context polling with the project's own credential, or the failure to resolve it."""
     if ctx.credentials is None:
         return ctx
     try:
         resolved = ctx.credentials.for_project(record)
     except IntakeError as e:  # an unknown name, an unreadable secret, an app not installed
-        return _failed(ctx, record, PollOutcome(record.project_id, PollResult.FAILED), e, now)
+        outcome = PollOutcome(record.project_id, PollResult.FAILED, provider=provider)
+        return _failed(ctx, record, outcome, e, now)
     return replace(ctx, tracker=resolved.tracker, token_key=resolved.key, collaborators=resolved.collaborators)
 
 
@@ -234,14 +273,14 @@ def _walk(run: _PollRun, query: IssueQuery, cache: dict[str, CachedPage], budget
     try:
         run.walk(query, cache)
     except (PrimaryRateLimited, SecondaryRateLimited) as e:
-        return _rate_limited(ctx, record, run.outcome, e, now)
+        return _rate_limited(ctx, record, run.outcome, e, now, run.last_change())
     except (RepoNotFound, AuthFailed) as e:
         _forget_installation(ctx, record)
         _record_rate(ctx, budget, run.outcome)
-        return _failed(ctx, record, run.outcome, e, now)
+        return _failed(ctx, record, run.outcome, e, now, run.last_change())
     except IntakeError as e:
         _record_rate(ctx, budget, run.outcome)
-        return _failed(ctx, record, run.outcome, e, now)
+        return _failed(ctx, record, run.outcome, e, now, run.last_change())
     # Not after a rate limit: GitHub's refusal is its latest word on the budget.
     _record_rate(ctx, budget, run.outcome)
     return _succeeded(ctx, record, run, now)
@@ -369,6 +408,22 @@ class _PollRun:
         self.backlog_since: datetime | None = None
         # Every page read and done (nothing held back, busy or past the cap): the whole backlog seen.
         self.complete = True
+        # The newest `updated_at` among the issues the walk read: the tracker's last change.
+        self.newest_update: datetime | None = None
+
+    def read(self, issues: Iterable[Issue]) -> None:
+        """Note the issues a page brought: the newest update is when the tracker last changed."""
+        for issue in issues:
+            if issue.updated_at is not None and (self.newest_update is None or issue.updated_at > self.newest_update):
+                self.newest_update = issue.updated_at
+
+    def last_change(self) -> datetime | None:
+        """When the tracker last changed, as far as the project knows: the newest update read, never
+        earlier than the one recorded (a cold cache re-reads old issues, which move nothing)."""
+        recorded = self.record.poll.last_change_at
+        if self.newest_update is None or (recorded is not None and self.newest_update <= recorded):
+            return recorded
+        return self.newest_update
 
     @property
     def requests_needed(self) -> int:
@@ -400,6 +455,7 @@ class _PollRun:
             self.outcome.pages += 1
             # Every answer costs a request of the credential's budget: there is no free 304.
             self.outcome.pages_changed += 1
+            self.read(page.issues)
             self.outcome.truncated = page.truncated
             if page.rate.known:
                 self.outcome.rate = page.rate
@@ -438,6 +494,7 @@ class _PollRun:
             else:
                 self.outcome.result = PollResult.CHANGED
                 self.outcome.pages_changed += 1
+                self.read(page.issues)
                 done = self._process(page)
                 self.complete = self.complete and done
                 if done and page.etag:
@@ -642,33 +699,69 @@ def _snapshot(issue: Issue) -> IssueSnapshot:
 
 def _succeeded(ctx: PollContext, record: ProjectRecord, run: _PollRun, now: datetime) -> PollOutcome:
     outcome = run.outcome
-    last_change = now if outcome.result is PollResult.CHANGED else record.poll.last_change_at
     state = PollState(
-        last_change_at=last_change,
+        last_change_at=run.last_change(),
         pages_read=run.requests_needed,
         # A member's write check is answered 200 too: a point of the primary budget, as a page.
         primary_costs=record.poll.with_primary_cost(outcome.pages_changed + outcome.write_checks),
+        checked_at=record.poll.checked_at,
     )
     try:
-        if state != record.poll:  # a steady-state poll (all 304, healthy) writes nothing
-            ctx.store.save_poll_state(record.project_id, state)
         if run.backlog_since is not None and run.complete:
             # Every page seen and done: the backlog is recorded. Conditional on the mark this
             # poll read, so a switch-on written meanwhile keeps its own.
             ctx.store.end_backlog(record.project_id, run.backlog_since)
             outcome.backlog_done = True
     except IntakeError as e:  # the work is done; only the bookkeeping is late
-        log.warning("could not record poll state", extra={"error_kind": e.kind})
+        log.warning("could not record the end of the backlog", extra={"error_kind": e.kind})
+    # A steady-state poll (all 304, healthy, nothing new) writes nothing but its heartbeat.
+    busy = bool(outcome.new_sessions or outcome.backlog_recorded or outcome.held_back or outcome.claims_recovered)
+    noteworthy = outcome.result is not PollResult.NOT_MODIFIED or busy or outcome.backlog_done
+    _settle(ctx, record, outcome, state, now, noteworthy=noteworthy)
     return outcome
 
 
+def _settle(
+    ctx: PollContext,
+    record: ProjectRecord,
+    outcome: PollOutcome,
+    state: PollState,
+    now: datetime,
+    *,
+    noteworthy: bool,
+    what: str = "poll state",
+) -> None:
+    """Write the poll state, stamped `checked_at`, and record the poll in the activity log: when
+    the state changed or the poll is `noteworthy` (it changed, failed or started something), else
+    once the last recorded poll is `ACTIVITY_HEARTBEAT` old. A quiet poll between writes nothing.
+    Neither write fails the poll: the work is done, only the bookkeeping is late."""
+    changed = replace(state, checked_at=record.poll.checked_at) != record.poll
+    if not (noteworthy or changed or record.poll.heartbeat_due(now)):
+        return
+    try:
+        ctx.store.save_poll_state(record.project_id, replace(state, checked_at=now))
+    except IntakeError as e:  # the next poll that writes tries again
+        log.warning(f"could not record {what}", extra={"error_kind": e.kind})
+    if ctx.activity is None:
+        return
+    try:
+        ctx.activity.record_poll(record.project_id, outcome.entry(now))
+    except IntakeError as e:  # the log misses one poll; the poll stands
+        log.warning("could not record the poll in the activity log", extra={"error_kind": e.kind})
+
+
 def _failed(
-    ctx: PollContext, record: ProjectRecord, outcome: PollOutcome, error: IntakeError, now: datetime
+    ctx: PollContext,
+    record: ProjectRecord,
+    outcome: PollOutcome,
+    error: IntakeError,
+    now: datetime,
+    last_change: datetime | None = None,
 ) -> PollOutcome:
+    """The poll failed: back off, keeping `last_change` (the tracker's, from what the walk read)."""
     failures = record.poll.consecutive_failures + 1
     hint = getattr(error, "retry_at", None)
     until = backoff_until(now, failures, hint, ctx.rng, transient=error.transient)
-    changed = outcome.result is PollResult.CHANGED
     outcome.result = PollResult.FAILED
     outcome.error_kind = error.kind
     outcome.error = str(error)
@@ -679,17 +772,15 @@ def _failed(
         backoff_until=until,
         consecutive_failures=failures,
         last_error=f"{error.kind}: {error}"[:500],
-        last_change_at=now if changed else record.poll.last_change_at,
+        last_change_at=last_change if last_change is not None else record.poll.last_change_at,
         # The walk got at least as far as the page that failed: the next grant covers it (an
         # unknown cost stays unknown, so the next poll is granted a first poll's two requests).
         pages_read=max(outcome.pages + 1, record.poll.pages_read) if record.poll.pages_read else 0,
         transient=error.transient,
         primary_costs=record.poll.primary_costs,
     )
-    try:
-        ctx.store.save_poll_state(record.project_id, state)
-    except IntakeError as e:  # the store is down too: the next tick simply tries again
-        log.warning("could not record backoff", extra={"error_kind": e.kind})
+    # The store may be down too: the next tick simply tries again.
+    _settle(ctx, record, outcome, state, now, noteworthy=True, what="backoff")
     if isinstance(error, QueueUnavailable):
         log.warning("queue unavailable; claims made this poll are retried once stale")
     return outcome
@@ -701,6 +792,7 @@ def _rate_limited(
     outcome: PollOutcome,
     error: PrimaryRateLimited | SecondaryRateLimited,
     now: datetime,
+    last_change: datetime | None = None,
 ) -> PollOutcome:
     """The credential is paused until GitHub's hint; the project keeps its health and failures.
 
@@ -718,31 +810,34 @@ def _rate_limited(
         # Unrecorded, the pause would hold nobody back: at least this project backs off, so it
         # does not meet the limit again on every tick.
         log.warning("could not record the credential's pause", extra={"error_kind": e.kind})
-        return _failed(ctx, record, outcome, error, now)
+        return _failed(ctx, record, outcome, error, now, last_change)
     if isinstance(error, PrimaryRateLimited):
         try:
             ctx.budgets.record_budget(TokenBudget(ctx.token_key, 0, error.reset_at))
         except IntakeError as e:  # the pause, recorded, is what holds the credential back
             log.warning("could not record the spent token budget", extra={"error_kind": e.kind})
-    changed = outcome.result is PollResult.CHANGED
     outcome.result = PollResult.CREDENTIAL_PAUSED
     outcome.error_kind = error.kind
     outcome.error = str(error)
     outcome.backoff_until = until
-    if changed:
-        try:
-            ctx.store.save_poll_state(record.project_id, replace(record.poll, last_change_at=now))
-        except IntakeError as e:
-            log.warning("could not record poll state", extra={"error_kind": e.kind})
+    state = replace(record.poll, last_change_at=last_change if last_change is not None else record.poll.last_change_at)
+    _settle(ctx, record, outcome, state, now, noteworthy=True)
     log.warning("credential paused by a rate limit", extra={"error_kind": error.kind, "until": until.isoformat()})
     return outcome
 
 
-def _config_invalid(ctx: PollContext, record: ProjectRecord, error: ConfigInvalid) -> PollOutcome:
+def _config_invalid(ctx: PollContext, record: ProjectRecord, error: ConfigInvalid, now: datetime) -> PollOutcome:
+    """Nothing polled: the config is said in the poll state (once), and in the activity log."""
     message = f"config_invalid: {error}"[:500]
-    if record.poll.last_error != message:
-        try:
-            ctx.store.save_poll_state(record.project_id, replace(record.poll, last_error=message))
-        except IntakeError as e:  # reported again by the next poll
-            log.warning("could not record the config error", extra={"error_kind": e.kind})
-    return PollOutcome(record.project_id, PollResult.CONFIG_INVALID, error_kind=error.kind, error=str(error))
+    intake = record.config.tracker_intake
+    outcome = PollOutcome(
+        record.project_id,
+        PollResult.CONFIG_INVALID,
+        error_kind=error.kind,
+        error=str(error),
+        provider=intake.provider if intake is not None else "github",
+    )
+    # Reported again by the next poll, should the write fail.
+    state = replace(record.poll, last_error=message)
+    _settle(ctx, record, outcome, state, now, noteworthy=False, what="the config error")
+    return outcome

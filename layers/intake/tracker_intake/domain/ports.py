@@ -18,6 +18,7 @@ from .records import (
     Installation,
     Pace,
     Permission,
+    PollEntry,
     PollState,
     ProjectRecord,
     TokenBudget,
@@ -28,6 +29,8 @@ from .tracker import CachedPage, Collaborators, Tracker
 
 __all__ = [
     "AckLedger",
+    "ActivityHistory",
+    "ActivityLog",
     "ClaimsByIssue",
     "Clock",
     "ConfigStore",
@@ -157,6 +160,25 @@ class ConfigStore(ProjectLookup, PageCache, Protocol):
 class ProjectStore(PollStore, DispatchStore, InstallationStore, ConfigStore, Protocol):
     """Projects, their config and poll state, and their cached page ETags: every use at once,
     as the DynamoDB adapter and the in-memory fake implement it. A consumer asks for its use."""
+
+
+# --- Activity: each project's recent polls, in a partition of their own. ---
+
+
+class ActivityLog(Protocol):
+    """The poll's side: record one poll in the project's activity log."""
+
+    def record_poll(self, project_id: str, entry: PollEntry) -> None:
+        """Keep the entry (for `ACTIVITY_KEPT`). Raises an IntakeError when it cannot."""
+        ...
+
+
+class ActivityHistory(Protocol):
+    """The API's side: a project's recorded polls, newest first."""
+
+    def list_polls(self, project_id: str, limit: int, next_token: str | None) -> tuple[list[PollEntry], str | None]:
+        """A page of the project's recorded polls, newest first, and the token of the next page."""
+        ...
 
 
 # --- Claims: one per issue, ever, keyed by the lower-cased canonical id; one port per use. ---

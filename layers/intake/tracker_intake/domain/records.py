@@ -1,5 +1,5 @@
-"""What the store keeps: projects with their poll state, claims (the ledger) with their sessions'
-reported status, credential budgets."""
+"""What the store keeps: projects with their poll state and recent polls, claims (the ledger) with
+their sessions' reported status, credential budgets."""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ class PollState:
     # when it changes: steady state (all 304s) writes nothing; a change costs a write on each of
     # the next few polls, until the history is all zeros again.
     primary_costs: tuple[int, ...] = ()
+    # The time of the last poll recorded in the project's activity log: written with the rest of
+    # the state, by a poll that writes it anyway or, for a quiet one, once it is
+    # `ACTIVITY_HEARTBEAT` old (docs/design.md, "The activity log").
+    checked_at: datetime | None = None
 
     def healthy(self) -> bool:
         return self.consecutive_failures == 0 and self.last_error is None and self.backoff_until is None
@@ -42,8 +46,56 @@ class PollState:
             return (0,)
         return (*self.primary_costs, spent)[-PRIMARY_COST_HISTORY:]
 
+    def heartbeat_due(self, now: datetime) -> bool:
+        """Whether a quiet poll at `now` is recorded: none was yet, or the last is
+        `ACTIVITY_HEARTBEAT` old or more."""
+        return self.checked_at is None or now - self.checked_at >= ACTIVITY_HEARTBEAT
+
 
 PRIMARY_COST_HISTORY = 4
+
+
+class PollResult(StrEnum):
+    NOT_MODIFIED = "not_modified"
+    CHANGED = "changed"
+    FAILED = "failed"
+    CONFIG_INVALID = "config_invalid"
+    DISABLED = "disabled"
+    IN_BACKOFF = "in_backoff"
+    MISSING = "missing"
+    # The credential is paused (a rate limit): nothing was asked, nothing counts against the project.
+    CREDENTIAL_PAUSED = "credential_paused"
+
+
+# A quiet poll (all 304s, healthy, nothing new) is recorded at most this often; a poll that
+# writes anyway is recorded every time. So "the last poll" shown is never older than this.
+ACTIVITY_HEARTBEAT = timedelta(minutes=10)
+# How long the activity log keeps a poll (the table's TTL sweeps it after).
+ACTIVITY_KEPT = timedelta(days=7)
+# The new sessions a poll's entry names (a poll starts `maxSessionsPerPoll`, 10 by default).
+ACTIVITY_NEW_SESSIONS_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class PollEntry:
+    """One poll in the project's activity log: what `intake local` prints per tick, kept."""
+
+    at: datetime
+    result: PollResult
+    provider: str = "github"
+    # Requests made (pages, members' write checks, retries); pages read, and of them those the
+    # tracker answered "not modified" (a 304, or a change feed with nothing new).
+    requests: int = 0
+    pages: int = 0
+    not_modified: int = 0
+    # Canonical ids of the sessions it started, at most `ACTIVITY_NEW_SESSIONS_LIMIT`.
+    new_sessions: tuple[str, ...] = ()
+    backlog_recorded: int = 0
+    held_back: int = 0
+    error_kind: str | None = None
+    # The failure's words, as the poll state's `last_error` keeps them (at most 500 characters).
+    error: str | None = None
+    backoff_until: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .activity import DynamoActivity
 from .budgets import DynamoBudgets
 from .credentials import DynamoCredentials
 from .ledger import DynamoLedger, claim_data, claim_record
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 __all__ = [
+    "DynamoActivity",
     "DynamoBudgets",
     "DynamoCredentials",
     "DynamoLedger",
@@ -38,9 +40,9 @@ __all__ = [
 ]
 
 
-class DynamoStore(DynamoProjects, DynamoLedger, DynamoBudgets, DynamoCredentials, DynamoPermissions):
-    """`ProjectStore`, `Ledger`, `TokenBudgets`, `CredentialRegistry` and `PermissionCache`
-    together, on one table."""
+class DynamoStore(DynamoProjects, DynamoLedger, DynamoBudgets, DynamoCredentials, DynamoPermissions, DynamoActivity):
+    """`ProjectStore`, `Ledger`, `TokenBudgets`, `CredentialRegistry`, `PermissionCache` and the
+    activity log together, on one table."""
 
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         super().__init__(DynamoTable(table_name, client))

@@ -28,6 +28,7 @@ __all__ = [
     "PaceItem",
     "PageItem",
     "PermissionItem",
+    "PollItem",
     "ProjectItem",
     "StatusChangeItem",
     "WritesItem",
@@ -150,6 +151,7 @@ class ProjectItem(_Item):
     pages_read: int = Field(0, alias="pagesRead")
     failure_transient: bool = Field(False, alias="failureTransient")
     primary_costs: tuple[int, ...] = Field((), alias="primaryCosts")
+    checked_at: str | None = Field(None, alias="checkedAt")
     deferred_since: str | None = Field(None, alias="deferredSince")
     installation_app_id: Any = Field(None, alias="installationAppId")
     installation_id: Any = Field(None, alias="installationId")
@@ -158,7 +160,14 @@ class ProjectItem(_Item):
     gsi1sk: str | None = None
 
     @field_validator(
-        "created_at", "updated_at", "backoff_until", "last_change_at", "deferred_since", "backlog_since", mode="before"
+        "created_at",
+        "updated_at",
+        "backoff_until",
+        "last_change_at",
+        "checked_at",
+        "deferred_since",
+        "backlog_since",
+        mode="before",
     )
     @classmethod
     def _times(cls, value: Any) -> Any:
@@ -176,6 +185,30 @@ class PageItem(_Item):
     next_url: str | None = Field(None, alias="nextUrl")
     item_count: int | None = Field(None, alias="itemCount")
     credential: str | None = None
+
+
+# --- a project's activity log: ACTIVITY#<id> / POLL#<at>#<suffix> ------------------------------
+
+
+class PollItem(_Item):
+    """One poll of the project's activity log (domain/records.py's `PollEntry`)."""
+
+    pk: str | None = None
+    sk: str | None = None
+    at: str
+    result: str
+    provider: str = "github"
+    requests: int = 0
+    pages: int = 0
+    not_modified: int = Field(0, alias="notModified")
+    new_sessions: tuple[str, ...] = Field((), alias="newSessions")
+    backlog_recorded: int = Field(0, alias="backlogRecorded")
+    held_back: int = Field(0, alias="heldBack")
+    error_kind: str | None = Field(None, alias="errorKind")
+    error: str | None = None
+    backoff_until: str | None = Field(None, alias="backoffUntil")
+    # Epoch seconds: the table's TTL sweeps the poll after `ACTIVITY_KEPT`.
+    expires_at: int | None = Field(None, alias="expiresAt")
 
 
 # --- credential: TOKEN#<key> / BUDGET, PACE, WRITES; CREDENTIALS / CREDENTIAL#<name> ---------------

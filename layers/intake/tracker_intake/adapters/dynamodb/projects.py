@@ -67,6 +67,7 @@ def project_record(data: Mapping[str, Any]) -> ProjectRecord:
             pages_read=item.pages_read,
             transient=item.failure_transient,
             primary_costs=item.primary_costs,
+            checked_at=_moment(item.checked_at),
         ),
         created_at=_moment(item.created_at),
         updated_at=_moment(item.updated_at),
@@ -137,6 +138,7 @@ class DynamoProjects:
             PROJECT.pages_read: poll.pages_read or None,
             PROJECT.failure_transient: True if poll.transient else None,
             PROJECT.primary_costs: list(poll.primary_costs) or None,
+            PROJECT.checked_at: iso(poll.checked_at) if poll.checked_at else None,
         }
         try:
             self.table.update(

@@ -2,8 +2,9 @@
 
 Layout (docs/design.md): `PROJECT#<id>/PROJECT`, `PROJECT#<id>/ETAG#<hash>`,
 `PROJECT#<id>/PERMISSION#<owner/name>#<login>`, `ISSUE#<key>/ISSUE`, `TOKEN#<key>/BUDGET`,
-`TOKEN#<key>/PACE`, `TOKEN#<key>/WRITES`, one overloaded GSI (`INTAKE#ENABLED` sparse,
-`SESSIONS#<project>`). The ports (projects, ledger, budgets, permissions) each sit on one `DynamoTable`.
+`TOKEN#<key>/PACE`, `TOKEN#<key>/WRITES`, `ACTIVITY#<id>/POLL#<at>#<suffix>`, one overloaded GSI
+(`INTAKE#ENABLED` sparse, `SESSIONS#<project>`). The ports (projects, ledger, budgets, permissions,
+activity) each sit on one `DynamoTable`.
 Every botocore failure leaves this package as a typed domain error.
 """
 
@@ -38,6 +39,7 @@ CLAIM_SK = "ISSUE"
 BUDGET_SK = "BUDGET"
 PACE_SK = "PACE"
 WRITES_SK = "WRITES"
+POLL_PREFIX = "POLL#"
 INTAKE_ENABLED = "INTAKE#ENABLED"
 _BATCH_WRITE_MAX = 25
 _BATCH_WRITE_ROUNDS = 5
@@ -75,6 +77,12 @@ def claim_pk(canonical_id: str) -> str:
 
 def sessions_pk(project_id: str) -> str:
     return f"SESSIONS#{project_id}"
+
+
+def activity_pk(project_id: str) -> str:
+    """A project's recent polls: a partition of their own, so the poll's Query of the project's
+    partition never reads them."""
+    return f"ACTIVITY#{project_id}"
 
 
 def budget_pk(token_key: str) -> str:
