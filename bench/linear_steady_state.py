@@ -74,6 +74,24 @@ class TickCost:
         return sum(n for op, n in calls.items() if op in kinds)
 
 
+# The activity log's heartbeat (docs/design.md, "The activity log"): a quiet poll writes the
+# project's `checkedAt` and one activity item once its last recorded poll is 10 minutes old.
+HEARTBEAT = ["PutItem POLL", "UpdateItem PROJECT"]
+HEARTBEAT_TICKS = 10  # a tick a minute
+
+
+def heartbeats(ticks: list[TickCost]) -> list[bool]:
+    """Which ticks' polls wrote nothing but the heartbeat: its two writes, 10 ticks or more after
+    the poll that last wrote."""
+    last: int | None = None
+    found = []
+    for n, tick in enumerate(ticks):
+        found.append(sorted(tick.writes) == HEARTBEAT and (last is None or n - last >= HEARTBEAT_TICKS))
+        if tick.writes:
+            last = n
+    return found
+
+
 class Tracer:
     """Every DynamoDB and SQS call, by whom it was made; the item each DynamoDB write touched."""
 
@@ -171,6 +189,8 @@ def at_rest() -> dict[str, Any]:
     # ticks, and commits the cursor); the hour's figures include it and the ticks after it.
     started = next(n for n, t in enumerate(hour) if t.requests != 1 or any("ETAG" in w for w in t.writes))
     rest, reconcile = hour[:started], hour[started:]
+    beats = heartbeats(warm + rest)[len(warm) :]
+    quiet = [t for t, beat in zip(rest, beats, strict=True) if not beat]
     typical = rest[len(rest) // 2]
     dispatcher = Counter[str]()
     for t in hour:
@@ -184,9 +204,12 @@ def at_rest() -> dict[str, Any]:
         "poll_linear_requests": max(t.requests for t in rest),
         "poll_complexity_points": max(t.points for t in rest),
         "poll_dynamodb_reads": max(t.of(t.poll, DYNAMO_READS) for t in rest),
-        "poll_dynamodb_writes": max(t.of(t.poll, DYNAMO_WRITES) for t in rest),
+        # Between the activity log's heartbeats: the heartbeats are counted apart.
+        "poll_dynamodb_writes": max(t.of(t.poll, DYNAMO_WRITES) for t in quiet),
         "poll_sqs_sends": max(t.of(t.poll, SQS_SENDS) for t in rest),
         "poll_writes_per_tick_mean": round(statistics.mean(t.of(t.poll, DYNAMO_WRITES) for t in rest), 3),
+        "heartbeats_at_rest": sum(beats),
+        "heartbeat_writes_per_hour": round(2 * sum(beats) * 60 / len(rest), 1),
         "typical_poll_aws_calls": dict(sorted(typical.poll.items())),
         "rest": _per_tick(rest),
         "reconcile_and_after": _per_tick(reconcile),

@@ -3,7 +3,8 @@
 The real poller handler with the ports its own composition root builds from the environment
 (wiring.build_poll_context), on moto in-process and the loopback GitHub stand-in. The project
 is polled until its backlog is enqueued and a poll has answered 304; the poll after that is the
-one measured.
+one measured. Then an hour at rest, a poll a minute on a clock the bench moves: what the
+activity log's heartbeat writes (docs/design.md, "The activity log").
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from intake_dev.call_counter import CallCounter
+from intake_dev.clock import FixedClock
 from intake_dev.fake_github import FakeGitHub, FakeRepo
 from intake_dev.functions import LocalLambdaContext, load_handler
 from tracker_intake.adapters.dynamodb import DynamoProjects, DynamoStore
@@ -41,6 +44,10 @@ TARGETS = {
     "member_steady_permission_requests": 0,
     "member_warm_up_permission_requests": 5,
     "member_kept_new_issue_permission_requests": 0,
+    # An hour at rest, a poll a minute: a heartbeat every 10 minutes, each the project's
+    # UpdateItem (checkedAt) and the activity log's PutItem.
+    "hour_at_rest_dynamodb_writes": 12,
+    "hour_at_rest_sqs_sends": 0,
 }
 WARM_UP_POLLS = 10
 PROJECT = "one page: 41 open issues (20 eligible, 20 excluded, 1 pull request), default cap 10"
@@ -155,7 +162,27 @@ def members() -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
-    return {**owners(), **members()}
+    return {**owners(), **members(), **hour_at_rest()}
+
+
+def hour_at_rest() -> dict[str, Any]:
+    """Sixty polls a minute apart after settling: the heartbeat's writes over an hour at rest."""
+    clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
+    with settled_poller(lambda context: replace(context, clock=clock)) as settled:
+        counter = settled.counter
+        writes_at: list[int] = []
+        for minute in range(1, 61):
+            clock.advance(60)
+            before = counter.dynamodb_writes
+            assert settled.poll()["result"] == "not_modified"
+            if counter.dynamodb_writes > before:
+                writes_at.append(minute)
+        return {
+            "hour_at_rest_dynamodb_writes": counter.dynamodb_writes,
+            "hour_at_rest_sqs_sends": counter.sqs_sends,
+            "hour_at_rest_writes_by_operation": {op: counter.calls[op] for op in ("PutItem", "UpdateItem")},
+            "hour_at_rest_minutes_written": writes_at,
+        }
 
 
 def owners() -> dict[str, Any]:
