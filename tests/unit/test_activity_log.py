@@ -11,7 +11,7 @@ from fakes import MemoryQueue, MemoryStore
 
 from intake_dev.clock import FixedClock
 from tracker_intake.domain.config import ProjectConfig
-from tracker_intake.domain.errors import StoreUnavailable, TrackerUnavailable
+from tracker_intake.domain.errors import SecondaryRateLimited, StoreUnavailable, TrackerUnavailable
 from tracker_intake.domain.issue import Issue
 from tracker_intake.domain.poll import PollContext, PollResult, poll_project
 from tracker_intake.domain.records import ACTIVITY_HEARTBEAT, ACTIVITY_NEW_SESSIONS_LIMIT
@@ -26,28 +26,29 @@ EDITED = datetime(2026, 4, 20, 12, 0, tzinfo=UTC)
 class OnePageTracker:
     """One page of issues behind an ETag: a 304 while nothing changed, else a 200."""
 
-    def __init__(self, issues: int, *, labelled: bool = True) -> None:
-        self.issues = [self._issue(n, EDITED, labelled) for n in range(1, issues + 1)]
+    def __init__(self, issues: int) -> None:
+        self.issues = [self._issue(n, EDITED) for n in range(1, issues + 1)]
         self.version = 1
         self.failing = False
+        self.limited_until: datetime | None = None
 
     @staticmethod
-    def _issue(n: int, updated: datetime, labelled: bool = True) -> Issue:
+    def _issue(n: int, updated: datetime) -> Issue:
         return Issue(
             owner="acme",
             repo="app",
             number=n,
             title=f"issue {n}",
             url=f"https://github.com/acme/app/issues/{n}",
-            labels=("agent",) if labelled else (),
+            labels=("agent",),
             created_at=EDITED - timedelta(days=1),
             updated_at=updated,
             author_association="COLLABORATOR",
         )
 
-    def edit(self, n: int, at: datetime, *, labelled: bool = True) -> None:
+    def edit(self, n: int, at: datetime) -> None:
         """An issue edited (or opened) on the tracker at `at`: the page's ETag changes."""
-        self.issues = [i for i in self.issues if i.number != n] + [self._issue(n, at, labelled)]
+        self.issues = [i for i in self.issues if i.number != n] + [self._issue(n, at)]
         self.version += 1
 
     def pages(
@@ -59,6 +60,8 @@ class OnePageTracker:
     ) -> Iterator[Page]:
         if self.failing:
             raise TrackerUnavailable("GitHub answered 502")
+        if self.limited_until is not None:
+            raise SecondaryRateLimited(self.limited_until)
         etag = f'"{self.version}"'
         cached = cache.get("u1")
         if cached is not None and cached.etag == etag:
@@ -70,10 +73,10 @@ class OnePageTracker:
 class Rig:
     """A project polled on the fakes, on a clock the test moves."""
 
-    def __init__(self, issues: int = 3, *, labelled: bool = True) -> None:
+    def __init__(self, issues: int = 3) -> None:
         self.store = MemoryStore()
         self.clock = FixedClock(NOW)
-        self.tracker = OnePageTracker(issues, labelled=labelled)
+        self.tracker = OnePageTracker(issues)
         config = {"trackerIntake": {"enabled": True, "labels": ["agent"], "repo": "acme/app"}}
         self.store.create_project("app", ProjectConfig.model_validate(config), NOW)
         self.ctx = PollContext(
@@ -226,3 +229,37 @@ def test_a_change_on_the_tracker_moves_the_last_change_to_its_time() -> None:
     rig.poll(timedelta(minutes=1))
     # THEN the last change is the edit's time, not the poll's
     assert rig.store.get_project("app").poll.last_change_at == edited
+
+
+def test_a_rate_limited_poll_writes_one_entry_with_the_credentials_pause() -> None:
+    # GIVEN a project at rest, its last recorded poll a minute old
+    rig = Rig()
+    rig.poll()
+    rig.settle()
+    # WHEN GitHub answers its next poll with a secondary limit for 90 seconds
+    until = rig.clock.now() + timedelta(minutes=1, seconds=90)
+    rig.tracker.limited_until = until
+    rig.poll(timedelta(minutes=1))
+    # THEN one entry says the credential is paused, and until when
+    assert rig.store.ops.count("record_poll") == 1
+    entry = rig.store.polls("app")[-1]
+    assert (entry.result, entry.error_kind, entry.backoff_until) == (
+        PollResult.CREDENTIAL_PAUSED,
+        "secondary_rate_limit",
+        until,
+    )
+
+
+def test_a_poll_that_finds_its_credential_paused_writes_only_when_the_heartbeat_is_due() -> None:
+    # GIVEN a project at rest whose credential another poll paused for an hour
+    rig = Rig()
+    rig.poll()
+    rig.settle()
+    rig.store.pause(KEY, rig.clock.now() + timedelta(hours=1))
+    rig.store.ops.reset()
+    # WHEN it is polled every minute for 10 minutes
+    results = [rig.poll(timedelta(minutes=1)) for _ in range(10)]
+    # THEN it asked nothing, and recorded one poll: when its last recorded one was 10 minutes old
+    assert set(results) == {PollResult.CREDENTIAL_PAUSED}
+    assert rig.store.ops.count("record_poll") == 1
+    assert rig.store.polls("app")[-1].result is PollResult.CREDENTIAL_PAUSED
