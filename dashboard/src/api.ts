@@ -16,25 +16,12 @@ export type Acknowledge = components["schemas"]["Acknowledge"];
 export type Acknowledgement = components["schemas"]["AcknowledgementView"];
 export type FieldProblem = { field: string; reason: string };
 
-/** One recorded poll of a project (GET /projects/{id}/polls), newest first. Kept here until
- * api-types.ts has the backend's PollView: the names are the API's. */
-export type PollView = {
-  at: string;
-  result: string; // not_modified | changed | failed | config_invalid | credential_paused | ...
-  requests?: number | null;
-  pages?: number | null;
-  notModified?: number | null;
-  newSessions?: string[] | null;
-  backlogRecorded?: number | null;
-  heldBack?: number | null;
-  errorKind?: string | null;
-  error?: string | null;
-  backoffUntil?: string | null;
-};
+/** One recorded poll of a project (GET /projects/{id}/polls), newest first. */
+export type PollView = components["schemas"]["PollView"];
 
 /** The last recorded poll's time (the backend records a quiet poll at most every 10 minutes). */
 export function checkedAtOf(project: Project): string | null {
-  return (project.intake as { checkedAt?: string | null }).checkedAt ?? null;
+  return project.intake.checkedAt ?? null;
 }
 
 /** A refused or failed request: the API's sentence, and the fields it names. */
@@ -140,7 +127,7 @@ export async function listAllSessions(id: string, cap = SESSIONS_CAP): Promise<{
 
 /** The project's recent polls, newest first (one page). */
 export async function listPolls(id: string, limit = 50): Promise<PollView[]> {
-  const { data } = await call<{ items: PollView[]; nextToken?: string | null }>("GET", `projects/${encodeURIComponent(id)}/polls?limit=${limit}`);
+  const { data } = await call<components["schemas"]["PollList"]>("GET", `projects/${encodeURIComponent(id)}/polls?limit=${limit}`);
   return data.items ?? [];
 }
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ActivityView } from "../src/ActivityView";
 import type { PollView, Project } from "../src/api";
 import { ProjectView } from "../src/ProjectView";
-import { aSession } from "./fixtures";
+import { aPoll, aSession } from "./fixtures";
 
 afterEach(() => {
   cleanup();
@@ -15,9 +15,9 @@ const AXE_OPTIONS = { rules: { "color-contrast": { enabled: false } } };
 const NOW = new Date("2026-12-05T09:00:00Z");
 
 const POLLS: PollView[] = [
-  { at: "2026-12-05T08:59:00Z", result: "changed", requests: 3, pages: 2, notModified: 1, newSessions: ["github:acme/app#42", "github:acme/app#43"], backlogRecorded: 0, heldBack: 0, errorKind: null, error: null, backoffUntil: null },
-  { at: "2026-12-05T08:50:00Z", result: "failed", requests: 1, pages: 0, notModified: 0, newSessions: [], errorKind: "tracker_unavailable", error: "tracker_unavailable: GitHub answered 502", backoffUntil: "2026-12-05T08:51:00Z" },
-  { at: "2026-12-05T08:40:00Z", result: "not_modified", requests: 2, pages: 2, notModified: 2, newSessions: [] },
+  aPoll({ at: "2026-12-05T08:59:00Z", result: "changed", requests: 3, pages: 2, notModified: 1, newSessions: ["github:acme/app#42", "github:acme/app#43"], errorKind: null, error: null, backoffUntil: null }),
+  aPoll({ at: "2026-12-05T08:50:00Z", result: "failed", requests: 1, pages: 0, notModified: 0, errorKind: "tracker_unavailable", error: "tracker_unavailable: GitHub answered 502", backoffUntil: "2026-12-05T08:51:00Z" }),
+  aPoll({ at: "2026-12-05T08:40:00Z", result: "not_modified", requests: 2, pages: 2, notModified: 2 }),
 ];
 
 function cells(row: HTMLElement): string[] {

@@ -3,6 +3,7 @@ import { act, cleanup, fireEvent, render, screen, within } from "@testing-librar
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { PollView, Project } from "../src/api";
 import { ProjectView } from "../src/ProjectView";
+import { aPoll } from "./fixtures";
 
 afterEach(() => {
   cleanup();
@@ -119,7 +120,7 @@ describe("the project's health header", () => {
   it("shows the last poll: when, its result in words, its requests, pages and 304s", async () => {
     // GIVEN demo whose last recorded poll, 3 minutes ago, was all 304s
     const at = new Date(Date.now() - 3 * 60_000).toISOString();
-    serve(HEALTHY, { polls: [{ at, result: "not_modified", requests: 2, pages: 2, notModified: 2, newSessions: [] }] });
+    serve(HEALTHY, { polls: [aPoll({ at, result: "not_modified", requests: 2, pages: 2, notModified: 2 })] });
     render(<ProjectView id="demo" />);
     const h = await header();
     // THEN the header reads it
@@ -131,7 +132,7 @@ describe("the project's health header", () => {
 
   it("takes the last poll's time from checkedAt when no poll is listed", async () => {
     // GIVEN demo checked 2 hours ago, with no polls listed
-    serve({ ...HEALTHY, intake: { ...HEALTHY.intake, checkedAt: new Date(Date.now() - 2 * 3_600_000).toISOString() } as Project["intake"] });
+    serve({ ...HEALTHY, intake: { ...HEALTHY.intake, checkedAt: new Date(Date.now() - 2 * 3_600_000).toISOString() } });
     render(<ProjectView id="demo" />);
     // THEN the last poll reads 2 h ago
     const fact = within(await header()).getByText("Last poll").nextElementSibling as HTMLElement;

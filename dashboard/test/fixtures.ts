@@ -1,4 +1,4 @@
-import type { Session } from "../src/api";
+import type { PollView, Session } from "../src/api";
 
 /** A launched session of acme/app#42, as the API lists it, with the fields a test sets. */
 export function aSession(overrides: Partial<Session> = {}): Session {
@@ -29,4 +29,9 @@ export async function editSettings(): Promise<void> {
 export async function switchIntakeOn(): Promise<void> {
   const { fireEvent, screen } = await import("@testing-library/react");
   fireEvent.click(screen.getByRole("switch", { name: "Tracker intake" }));
+}
+
+/** A recorded poll of a GitHub project, as GET /projects/{id}/polls lists it, with the fields a test sets. */
+export function aPoll(overrides: Partial<PollView> = {}): PollView {
+  return { at: "2026-12-05T08:59:00Z", result: "not_modified", provider: "github", requests: 1, pages: 1, notModified: 1, newSessions: [], backlogRecorded: 0, heldBack: 0, ...overrides };
 }
