@@ -224,7 +224,7 @@ export function SessionsPerDayChart({ sessions, now, days = 14 }: { sessions: Se
 
 /** A launched session's pickup latency in seconds (launch minus the update that matched), when known. */
 export function pickupOf(session: Session): number | null {
-  const seconds = (session as { pickupSeconds?: number | null }).pickupSeconds;
+  const seconds = session.pickupSeconds;
   return typeof seconds === "number" && Number.isFinite(seconds) ? seconds : null;
 }
 

@@ -13,8 +13,8 @@ const AXE_OPTIONS = { rules: { "color-contrast": { enabled: false } } };
 const NOW = new Date("2026-12-04T18:00:00Z");
 
 /** A session claimed at `claimedAt`, with a pickup latency when given. */
-function claimed(claimedAt: string, n: number, pickupSeconds?: number): Session {
-  return { ...aSession({ issueId: `github:acme/app#${n}`, number: n, claimedAt }), ...(pickupSeconds === undefined ? {} : { pickupSeconds }) } as Session;
+function claimed(claimedAt: string, n: number, pickupSeconds?: number | null): Session {
+  return aSession({ issueId: `github:acme/app#${n}`, number: n, claimedAt, pickupSeconds });
 }
 
 // Three on Dec 4 (one just after midnight UTC), one on Dec 2, two on Nov 21 (the first of 14 days), one before.
@@ -129,7 +129,7 @@ describe("pickup latency over time", () => {
     claimed("2026-12-04T12:00:00Z", 2, 95),
     claimed("2026-12-03T09:00:00Z", 3, 30),
     claimed("2026-12-01T09:00:00Z", 4, 61),
-    claimed("2026-12-04T17:30:00Z", 5, null as unknown as number),
+    claimed("2026-12-04T17:30:00Z", 5, null),
     claimed("2026-12-04T17:40:00Z", 6),
   ];
 
