@@ -80,6 +80,10 @@ RECORD_STEP_SHARE = 100
 # deadline leave room: a retry is a request like any other.
 MAX_RETRIES = 2
 RETRY_PAUSE_SECONDS = (1.0, 2.0)
+# A tracker asking for no more than this (a `Retry-After`: Jira's burst limit, a 503 at a
+# resource limit) is waited out within the poll, as long as the deadline allows; a longer wait
+# is the backoff's.
+RETRY_AFTER_WAITED_SECONDS = 5.0
 # A retry needs this much time before the deadline besides its pause: the request's own timeout.
 RETRY_ROOM = timedelta(seconds=14)
 
@@ -508,15 +512,19 @@ class _PollRun:
 
     def allow(self, error: TrackerError, attempt: int) -> bool:
         """The `Retries` port: send a request that failed in passing again, within the grant of
-        retries and the deadline, after a jittered pause of one to two seconds; never before a
-        time the server asked for."""
+        retries and the deadline, after a jittered pause of one to two seconds, or the few
+        seconds the server asked for; never before a time the server asked for."""
         if attempt > MAX_RETRIES or self.outcome.retries + self.checks_on_spare >= self.max_retries:
             return False
         low, high = RETRY_PAUSE_SECONDS
         pause = low + (high - low) * self.ctx.rng()
-        resume = self.ctx.clock.now() + timedelta(seconds=pause)
-        if error.retry_at is not None and error.retry_at > resume:
-            return False  # GitHub said when (a retry-after): the backoff honours it
+        now = self.ctx.clock.now()
+        if error.retry_at is not None:
+            asked = (error.retry_at - now).total_seconds()
+            if asked > RETRY_AFTER_WAITED_SECONDS:
+                return False  # the tracker said when, later than a poll waits: the backoff honours it
+            pause = max(pause, asked)
+        resume = now + timedelta(seconds=pause)
         if self.deadline is not None and resume + RETRY_ROOM > self.deadline:
             return False
         log.info("retrying after a transient failure", extra={"error_kind": error.kind, "attempt": attempt})
