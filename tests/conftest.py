@@ -40,7 +40,7 @@ def _fresh_secret_providers() -> Iterator[None]:
 
 @pytest.fixture
 def aws() -> Iterator[dict[str, Any]]:
-    """moto in-process, with IntakeTable and the launch queues created from template.yaml."""
+    """moto in-process, with IntakeTable, ActivityTable and the launch queues created from template.yaml."""
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
         sqs = boto3.client("sqs")

@@ -87,7 +87,9 @@ class Pipeline:
         if fresh_modules:
             self.poller = load_handler("poller", fresh=True)
             self.dispatcher = load_handler("dispatcher", fresh=True)
-        self.store = DynamoStore(self.aws["table_name"], client=self.aws["dynamodb"])
+        self.store = DynamoStore(
+            self.aws["table_name"], client=self.aws["dynamodb"], activity_table_name=self.aws["activity_table_name"]
+        )
         self.poller.use(self.poll_context())
         self.dispatcher.use(
             DispatchContext(
@@ -118,6 +120,7 @@ class Pipeline:
         return PollerSettings.from_env(
             {
                 "TABLE_NAME": self.aws["table_name"],
+                "ACTIVITY_TABLE_NAME": self.aws["activity_table_name"],
                 "QUEUE_URL": self.aws["queue_url"],
                 "GITHUB_API_URL": self.github.base_url,
                 "MAX_PAGES_PER_POLL": str(self.page_cap),

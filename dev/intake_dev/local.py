@@ -320,6 +320,8 @@ class LocalStack:
         opts = self.options
         env = {
             "TABLE_NAME": self.resources["table_name"],
+            # The activity log's own table: the poller writes each poll there, the API reads them.
+            "ACTIVITY_TABLE_NAME": self.resources["activity_table_name"],
             # The local API checks no SigV4 signature; its OpenAPI document says so.
             "API_AUTH": "NONE",
             "QUEUE_URL": self.resources["queue_url"],
@@ -840,6 +842,7 @@ def _is_loopback(url: str) -> bool:
 # What `sam local invoke` gets from the local stack's environment (see `_write_sam_env`).
 _SAM_ENV_NAMES = (
     "TABLE_NAME",
+    "ACTIVITY_TABLE_NAME",
     "QUEUE_URL",
     "GITHUB_API_URL",
     "LINEAR_API_URL",

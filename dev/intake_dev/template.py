@@ -1,4 +1,4 @@
-"""Reads template.yaml, so the local stack and the tests build the same table and queues as AWS."""
+"""Reads template.yaml, so the local stack and the tests build the same tables and queues as AWS."""
 
 from __future__ import annotations
 
@@ -44,16 +44,26 @@ def resource(logical_id: str) -> dict[str, Any]:
     return props
 
 
-def table_definition(table_name: str) -> dict[str, Any]:
-    """`CreateTable` arguments for IntakeTable, taken from the template."""
-    props = resource("IntakeTable")["Properties"]
-    return {
+def table_definition(table_name: str, logical_id: str = "IntakeTable") -> dict[str, Any]:
+    """`CreateTable` arguments for a table of the template (IntakeTable, ActivityTable)."""
+    props = resource(logical_id)["Properties"]
+    definition = {
         "TableName": table_name,
         "BillingMode": props["BillingMode"],
         "AttributeDefinitions": props["AttributeDefinitions"],
         "KeySchema": props["KeySchema"],
-        "GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"],
     }
+    if "GlobalSecondaryIndexes" in props:
+        definition["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    return definition
+
+
+def _create_table(dynamodb: Any, table_name: str, logical_id: str, *, exist_ok: bool) -> None:
+    try:
+        dynamodb.create_table(**table_definition(table_name, logical_id))
+    except dynamodb.exceptions.ResourceInUseException:
+        if not exist_ok:
+            raise
 
 
 def queue_attributes(logical_id: str, dead_letter_arn: str | None = None) -> dict[str, str]:
@@ -76,16 +86,16 @@ def queue_attributes(logical_id: str, dead_letter_arn: str | None = None) -> dic
 
 
 def create_resources(dynamodb: Any, sqs: Any, prefix: str = "intake", *, exist_ok: bool = False) -> dict[str, str]:
-    """Create the table and both queues with boto3 clients; returns their names and URLs.
+    """Create both tables (the intake table, the activity log's) and both queues with boto3
+    clients; returns their names and URLs.
 
-    `exist_ok`: a table restored from an earlier run is kept (queues are created idempotently).
+    `exist_ok`: a table restored from an earlier run is kept (queues are created idempotently); an
+    activity table missing from a state saved before it existed is created.
     """
     table_name = f"{prefix}-table"
-    try:
-        dynamodb.create_table(**table_definition(table_name))
-    except dynamodb.exceptions.ResourceInUseException:
-        if not exist_ok:
-            raise
+    activity_table_name = f"{prefix}-activity"
+    _create_table(dynamodb, table_name, "IntakeTable", exist_ok=exist_ok)
+    _create_table(dynamodb, activity_table_name, "ActivityTable", exist_ok=exist_ok)
     dlq_url = sqs.create_queue(
         QueueName=f"{prefix}-launch-dlq.fifo", Attributes=queue_attributes("LaunchDeadLetterQueue")
     )["QueueUrl"]
@@ -93,4 +103,9 @@ def create_resources(dynamodb: Any, sqs: Any, prefix: str = "intake", *, exist_o
     queue_url = sqs.create_queue(
         QueueName=f"{prefix}-launch.fifo", Attributes=queue_attributes("LaunchQueue", dlq_arn)
     )["QueueUrl"]
-    return {"table_name": table_name, "queue_url": queue_url, "dlq_url": dlq_url}
+    return {
+        "table_name": table_name,
+        "activity_table_name": activity_table_name,
+        "queue_url": queue_url,
+        "dlq_url": dlq_url,
+    }

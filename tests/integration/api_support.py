@@ -74,10 +74,13 @@ class Api:
     def __init__(self, aws: dict[str, Any], env: dict[str, str] | None = None) -> None:
         self.aws = aws
         self.module: ModuleType = load_handler("api", fresh=True)
-        self.store = DynamoStore(aws["table_name"], client=aws["dynamodb"])
+        self.store = DynamoStore(
+            aws["table_name"], client=aws["dynamodb"], activity_table_name=aws["activity_table_name"]
+        )
         # The handler's own composition root, from the environment as template.yaml sets it
-        # (TABLE_NAME, and `env`); the environment is put back afterwards so no other test sees it.
-        wanted = {"TABLE_NAME": aws["table_name"], **(env or {})}
+        # (TABLE_NAME, ACTIVITY_TABLE_NAME, and `env`); the environment is put back afterwards so
+        # no other test sees it.
+        wanted = {"TABLE_NAME": aws["table_name"], "ACTIVITY_TABLE_NAME": aws["activity_table_name"], **(env or {})}
         previous = {name: os.environ.get(name) for name in wanted}
         os.environ.update(wanted)
         try:

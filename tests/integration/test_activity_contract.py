@@ -1,5 +1,6 @@
 """The activity log's contract: `MemoryStore` and `DynamoStore` on moto record a project's polls and
-list them back newest first, page by page, in a partition the poll's own Query never reads."""
+list them back newest first, page by page, in a table of their own (the template's ActivityTable)
+that neither the poll's Query nor the project listing's Scan reads."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fakes import MemoryStore
 from intake_dev.call_counter import CallCounter
 from tracker_intake.adapters.dynamodb import DynamoStore, project_pk
 from tracker_intake.domain.config import ProjectConfig
-from tracker_intake.domain.errors import InvalidInput
+from tracker_intake.domain.errors import InvalidInput, StoreUnavailable
 from tracker_intake.domain.records import ACTIVITY_KEPT, PollEntry, PollResult, PollState
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -27,7 +28,12 @@ def store(request: pytest.FixtureRequest) -> Iterator[Store]:
         yield MemoryStore()
     else:
         aws = request.getfixturevalue("aws")
-        yield DynamoStore(aws["table_name"], aws["dynamodb"])
+        yield dynamo(aws)
+
+
+def dynamo(aws: dict[str, Any]) -> DynamoStore:
+    """The store as the poller and the API build it: the intake table, and the activity table."""
+    return DynamoStore(aws["table_name"], aws["dynamodb"], activity_table_name=aws["activity_table_name"])
 
 
 def entry(minute: int, **fields: Any) -> PollEntry:
@@ -116,9 +122,9 @@ def test_checked_at_reads_back_with_the_poll_state(store: Store) -> None:
     assert record.poll.checked_at == NOW
 
 
-def test_dynamodb_keeps_each_poll_in_the_activity_partition_with_its_expiry(aws: dict[str, Any]) -> None:
+def test_dynamodb_keeps_each_poll_in_the_activity_table_with_its_expiry(aws: dict[str, Any]) -> None:
     # GIVEN a project on DynamoDB with three polls recorded
-    store = DynamoStore(aws["table_name"], aws["dynamodb"])
+    store = dynamo(aws)
     store.create_project("app", ProjectConfig(), NOW)
     for minute in range(3):
         store.record_poll("app", entry(minute))
@@ -128,12 +134,48 @@ def test_dynamodb_keeps_each_poll_in_the_activity_partition_with_its_expiry(aws:
     # THEN its one Query reads the project item alone: the polls are elsewhere
     assert counter.log == ["Query"]
     assert [item["sk"] for item in items] == ["PROJECT"]
-    # AND each poll sits in ACTIVITY#app with an expiresAt ACTIVITY_KEPT after it, in epoch seconds
+    # AND each poll sits in ACTIVITY#app of the activity table with an expiresAt ACTIVITY_KEPT
+    # after it, in epoch seconds
     polls = aws["dynamodb"].query(
-        TableName=aws["table_name"],
+        TableName=aws["activity_table_name"],
         KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": "ACTIVITY#app"}},
     )["Items"]
     assert sorted(int(item["expiresAt"]["N"]) for item in polls) == [
         int((NOW + timedelta(minutes=m) + ACTIVITY_KEPT).timestamp()) for m in range(3)
     ]
+    # AND none is in the intake table
+    assert aws["dynamodb"].scan(TableName=aws["table_name"], Select="COUNT")["Count"] == 1
+
+
+def test_the_project_listings_scan_reads_no_activity_item(aws: dict[str, Any]) -> None:
+    # GIVEN three projects on DynamoDB, each with 40 polls recorded in its activity log
+    store = dynamo(aws)
+    for project_id in ("app", "web", "api"):
+        store.create_project(project_id, ProjectConfig(), NOW)
+        for minute in range(40):
+            store.record_poll(project_id, entry(minute))
+    scanned: list[int] = []
+
+    def count(parsed: dict[str, Any], **_: Any) -> None:
+        scanned.append(parsed["ScannedCount"])
+
+    aws["dynamodb"].meta.events.register("after-call.dynamodb.Scan", count)
+    # WHEN the API lists the projects
+    projects, token = store.list_projects(10, None)
+    # THEN its Scan reads the three project items and not one of the 120 polls
+    assert sorted(p.project_id for p in projects) == ["api", "app", "web"] and token is None
+    assert sum(scanned) == 3
+    assert aws["dynamodb"].scan(TableName=aws["activity_table_name"], Select="COUNT")["Count"] == 120
+
+
+def test_a_store_without_an_activity_table_says_the_log_is_unavailable(aws: dict[str, Any]) -> None:
+    # GIVEN a DynamoStore built with no activity table (ACTIVITY_TABLE_NAME unset)
+    store = DynamoStore(aws["table_name"], aws["dynamodb"])
+    # WHEN a poll is recorded, or the polls are listed
+    # THEN each is refused as the store unavailable, naming the missing table, and nothing is written
+    with pytest.raises(StoreUnavailable, match="ACTIVITY_TABLE_NAME"):
+        store.record_poll("app", entry(0))
+    with pytest.raises(StoreUnavailable, match="ACTIVITY_TABLE_NAME"):
+        store.list_polls("app", 10, None)
+    assert aws["dynamodb"].scan(TableName=aws["table_name"], Select="COUNT")["Count"] == 0

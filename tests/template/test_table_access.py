@@ -1,5 +1,6 @@
-"""What each function's role may do on the table, as SAM expands the template: the actions its code
-makes, each on the partitions it makes them on (docs/design.md, "Table layout"), and no more.
+"""What each function's role may do on the tables, as SAM expands the template: the actions its code
+makes, each on the partitions it makes them on (docs/design.md, "Table layout"), and no more. The
+intake table and its index, and the activity log's own table, are three places.
 
 The keys are made by the adapter's own key functions, so a partition renamed in the code and not
 in the template fails here rather than in AWS (moto checks no IAM). The code each grant serves
@@ -27,6 +28,8 @@ from tracker_intake.domain.credentials import app_key
 
 TABLE = {"Fn::GetAtt": ["IntakeTable", "Arn"]}
 INDEX = {"Fn::Sub": "${IntakeTable.Arn}/index/gsi1"}
+ACTIVITY_TABLE = {"Fn::GetAtt": ["ActivityTable", "Arn"]}
+PLACES = ("table", "index", "activity")
 
 # One key of each partition, as the code writes it.
 PARTITIONS = {
@@ -54,8 +57,9 @@ NEEDS: dict[str, dict[tuple[str, str], set[str]]] = {
         # The project's permission cache (PROJECT#<id>/PERMISSION#...) is read and written too.
         ("GetItem", "table"): {"claim", "project", "credentials"} | TOKENS,
         ("BatchGetItem", "table"): {"claim", "project"},
-        ("PutItem", "table"): {"claim", "project", "activity"},
+        ("PutItem", "table"): {"claim", "project"},
         ("UpdateItem", "table"): {"claim", "project"} | TOKENS,
+        ("PutItem", "activity"): {"activity"},  # record_poll, and nothing else on the log's table
     },
     "LauncherFunction": {
         ("GetItem", "table"): {"claim", "project", "credentials"} | TOKENS,
@@ -64,7 +68,8 @@ NEEDS: dict[str, dict[tuple[str, str], set[str]]] = {
     },
     "ApiFunction": {
         ("Scan", "table"): set(PARTITIONS),  # the project listing: no partition to condition on
-        ("Query", "table"): {"project", "credentials", "activity"},
+        ("Query", "table"): {"project", "credentials"},
+        ("Query", "activity"): {"activity"},  # list_polls, and nothing else on the log's table
         ("Query", "index"): {"sessions"},
         ("GetItem", "table"): {"project", "claim", "credentials"} | TOKENS,
         ("BatchGetItem", "table"): {"claim", "project"},  # a stored project's kept permissions
@@ -95,7 +100,9 @@ def where(resource: Any) -> str:
         return "table"
     if resource == INDEX:
         return "index"
-    raise AssertionError(f"a DynamoDB grant on {resource!r}: neither the table nor its index gsi1")
+    if resource == ACTIVITY_TABLE:
+        return "activity"
+    raise AssertionError(f"a DynamoDB grant on {resource!r}: not the table, its index gsi1 or the activity table")
 
 
 def allowed(function: str, action: str, place: str, key: str) -> bool:
@@ -114,7 +121,7 @@ def allowed(function: str, action: str, place: str, key: str) -> bool:
 def grants(function: str) -> dict[tuple[str, str], set[str]]:
     found: dict[tuple[str, str], set[str]] = {}
     for action in ACTIONS:
-        for place in ("table", "index"):
+        for place in PLACES:
             reached = {name for name, key in PARTITIONS.items() if allowed(function, action, place, key)}
             if reached:
                 found[(action, place)] = reached
@@ -124,7 +131,7 @@ def grants(function: str) -> dict[tuple[str, str], set[str]]:
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_each_function_may_do_on_the_table_what_its_code_does_and_nothing_more(function: str) -> None:
     # GIVEN the function's role as SAM expands it
-    # WHEN each action is tried on one key of each partition, on the table and on its index
+    # WHEN each action is tried on one key of each partition, on the table, its index and the activity table
     # THEN exactly the actions its code makes are allowed, each on the partitions it reaches
     assert grants(function) == NEEDS[function]
 
@@ -181,3 +188,12 @@ def test_the_poller_may_keep_its_permission_cache_in_the_project_partition() -> 
     # THEN each is allowed
     for action in ("GetItem", "BatchGetItem", "PutItem"):
         assert allowed("PollerFunction", action, "table", key), action
+
+
+def test_only_the_poller_writes_the_activity_log_and_only_the_api_reads_it() -> None:
+    # GIVEN one project's activity log, in its own table
+    key = activity_pk("demo")
+    # WHEN every action of every function is tried on it
+    reached = {(f, a) for f in FUNCTIONS for a in ACTIONS if allowed(f, a, "activity", key)}
+    # THEN the poller only puts an entry, the API only queries the log, and nothing else touches it
+    assert reached == {("PollerFunction", "PutItem"), ("ApiFunction", "Query")}

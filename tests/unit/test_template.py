@@ -276,6 +276,38 @@ def test_table_survives_stack_deletion() -> None:
     assert table.get("UpdateReplacePolicy") == "Retain"
 
 
+def test_the_activity_log_has_a_table_of_its_own_swept_by_its_ttl() -> None:
+    # GIVEN the activity log's table
+    table = resources()["ActivityTable"]
+    props = table["Properties"]
+    # WHEN its settings are read
+    keys = [(k["AttributeName"], k["KeyType"]) for k in props["KeySchema"]]
+    # THEN it is pk/sk with no index, billed per request, encrypted, recoverable and retained like
+    # the intake table, and its TTL sweeps each entry at its expiresAt
+    assert keys == [("pk", "HASH"), ("sk", "RANGE")] and "GlobalSecondaryIndexes" not in props
+    assert {a["AttributeName"] for a in props["AttributeDefinitions"]} == {"pk", "sk"}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert table.get("DeletionPolicy") == table.get("UpdateReplacePolicy") == "Retain"
+
+
+def test_only_the_poller_and_the_api_are_told_the_activity_tables_name() -> None:
+    # GIVEN every function's environment, and the globals
+    # WHEN ACTIVITY_TABLE_NAME is looked for
+    told = {
+        name
+        for name, props in functions().items()
+        if "ACTIVITY_TABLE_NAME" in props.get("Environment", {}).get("Variables", {})
+    }
+    # THEN the poller (which writes the log) and the API (which reads it) have it, as the table's name
+    assert told == {"PollerFunction", "ApiFunction"}
+    assert "ACTIVITY_TABLE_NAME" not in global_function()["Environment"]["Variables"]
+    for name in told:
+        assert functions()[name]["Environment"]["Variables"]["ACTIVITY_TABLE_NAME"] == {"Ref": "ActivityTable"}
+
+
 # --- the poller and the dispatcher -------------------------------------------------
 
 

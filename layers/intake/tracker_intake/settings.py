@@ -53,7 +53,14 @@ class DispatcherSettings(_CredentialSettings):
     github_requests_per_minute: int = Field(default=600, alias="GITHUB_REQUESTS_PER_MINUTE", ge=1, le=5000)
 
 
-class PollerSettings(_CredentialSettings):
+class _ActivitySettings(_Settings):
+    # The activity log's own table (the template's ActivityTable): the poller writes each poll
+    # there, the API reads them. None: no activity log (the poller records none, the API's
+    # GET /projects/{id}/polls answers 503); the template always sets it.
+    activity_table_name: str | None = Field(default=None, alias="ACTIVITY_TABLE_NAME")
+
+
+class PollerSettings(_CredentialSettings, _ActivitySettings):
     queue_url: str = Field(alias="QUEUE_URL", min_length=1)
     github_api_url: str = Field(default="https://api.github.com", alias="GITHUB_API_URL")
     max_pages_per_poll: int = Field(default=10, alias="MAX_PAGES_PER_POLL", ge=1, le=100)
@@ -108,7 +115,7 @@ class LauncherSettings(_CredentialSettings):
         )
 
 
-class ApiSettings(_CredentialSettings):
+class ApiSettings(_CredentialSettings, _ActivitySettings):
     # What the API's OpenAPI document declares: API Gateway checks SigV4 before the function
     # runs (AWS_IAM, as deployed); the local stack checks nothing (NONE) and says so.
     api_auth: Literal["AWS_IAM", "NONE"] = Field(default="AWS_IAM", alias="API_AUTH")

@@ -165,7 +165,7 @@ def build_poll_context(
     from .adapters.sqs import SqsSessionQueue
     from .domain.poll import PollContext
 
-    store = DynamoStore(settings.table_name, client=dynamodb)
+    store = DynamoStore(settings.table_name, client=dynamodb, activity_table_name=settings.activity_table_name)
     credentials = build_credentials(
         settings,
         store,
@@ -192,7 +192,8 @@ def build_poll_context(
         stale_claim=settings.stale_claim,
         credentials=credentials,
         permissions=store,
-        activity=store,
+        # No activity table configured: the poll records nothing (the template always sets one).
+        activity=store if settings.activity_table_name else None,
     )
     return replace(context, **overrides)
 
@@ -305,7 +306,7 @@ def build_api_context(
     from .api.routes import ApiContext
     from .domain.status import web_hosts
 
-    store = DynamoStore(settings.table_name, client=dynamodb)
+    store = DynamoStore(settings.table_name, client=dynamodb, activity_table_name=settings.activity_table_name)
     previewer: CredentialPreviewer | None = None
     access = None
     if settings.github_api_url:

@@ -1,6 +1,7 @@
-"""The DynamoDB adapters: one per port, each on the one shared `DynamoTable`.
+"""The DynamoDB adapters: one per port, each on the one shared `DynamoTable` but the activity log,
+which has a table of its own.
 
-`DynamoStore` is them all on one table, for callers that want a single object (the API, tests).
+`DynamoStore` is them all, for callers that want a single object (the API, tests).
 """
 
 from __future__ import annotations
@@ -41,11 +42,16 @@ __all__ = [
 
 
 class DynamoStore(DynamoProjects, DynamoLedger, DynamoBudgets, DynamoCredentials, DynamoPermissions, DynamoActivity):
-    """`ProjectStore`, `Ledger`, `TokenBudgets`, `CredentialRegistry`, `PermissionCache` and the
-    activity log together, on one table."""
+    """`ProjectStore`, `Ledger`, `TokenBudgets`, `CredentialRegistry` and `PermissionCache` together
+    on the intake table, and the activity log on `activity_table_name` (None: no activity log, and
+    recording or listing polls raises StoreUnavailable)."""
 
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self, table_name: str, client: DynamoDBClient | None = None, *, activity_table_name: str | None = None
+    ) -> None:
         super().__init__(DynamoTable(table_name, client))
+        # The mixins' __init__ is DynamoProjects' (the first): the log's table is set here.
+        self.activity_table = DynamoTable(activity_table_name, self.table.client) if activity_table_name else None
 
     @property
     def client(self) -> DynamoDBClient:

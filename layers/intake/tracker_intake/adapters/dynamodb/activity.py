@@ -1,5 +1,7 @@
 """`ActivityLog` and `ActivityHistory` on DynamoDB: each project's recent polls, in a partition of
-their own (`ACTIVITY#<id>`), swept by the table's TTL after `ACTIVITY_KEPT`."""
+their own (`ACTIVITY#<id>`) of a table of their own (the template's ActivityTable), swept by that
+table's TTL after `ACTIVITY_KEPT`. Kept out of the intake table, so the project listing's Scan
+never reads a log entry."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from ...domain.errors import StoreUnavailable
 from ...domain.records import ACTIVITY_KEPT, PollEntry, PollResult
 from .formats import check_limit, iso, parse_iso
 from .items import Names, PollItem, read_item
@@ -35,10 +38,18 @@ def poll_entry(data: Mapping[str, Any]) -> PollEntry:
 
 
 class DynamoActivity:
-    """Projects' activity logs on one table."""
+    """Projects' activity logs on the activity table (`activity_table`; None: none configured,
+    and each call raises StoreUnavailable)."""
+
+    activity_table: DynamoTable | None
 
     def __init__(self, table: DynamoTable) -> None:
-        self.table = table
+        self.activity_table = table
+
+    def _activity(self, action: str) -> DynamoTable:
+        if self.activity_table is None:
+            raise StoreUnavailable(f"DynamoDB {action} failed: no activity table configured (ACTIVITY_TABLE_NAME)")
+        return self.activity_table
 
     def record_poll(self, project_id: str, entry: PollEntry) -> None:
         # Sorted by time; the suffix keeps two polls of one instant (two pollers) apart.
@@ -59,18 +70,20 @@ class DynamoActivity:
             backoff_until=iso(entry.backoff_until) if entry.backoff_until else None,
             expires_at=int((entry.at + ACTIVITY_KEPT).timestamp()),
         )
+        table = self._activity("record poll")
         data = item.model_dump(by_alias=True, exclude_none=True)
         with translated("record poll"):
-            self.table.client.put_item(TableName=self.table.name, Item=to_item(data))
+            table.client.put_item(TableName=table.name, Item=to_item(data))
 
     def list_polls(self, project_id: str, limit: int, next_token: str | None) -> tuple[list[PollEntry], str | None]:
         """The project's recorded polls, newest first: one Query of its activity partition."""
         check_limit(limit)
+        table = self._activity("list polls")
         pk = activity_pk(project_id)
         keys = (POLL.pk, POLL.sk)
-        start = self.table.start_key(next_token, keys, pk_prefix=pk, pk=pk)
+        start = table.start_key(next_token, keys, pk_prefix=pk, pk=pk)
         args: dict[str, Any] = {
-            "TableName": self.table.name,
+            "TableName": table.name,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
             "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": POLL_PREFIX}},
             "ScanIndexForward": False,
@@ -80,6 +93,6 @@ class DynamoActivity:
         if start:
             args["ExclusiveStartKey"] = start
         with translated("list polls"):
-            response = self.table.client.query(**args)
+            response = table.client.query(**args)
         found = [from_item(item) for item in response.get("Items", [])]
-        return self.table.page(found, limit, keys, poll_entry)
+        return table.page(found, limit, keys, poll_entry)

@@ -1,10 +1,11 @@
-"""The DynamoDB single table itself: keys, item mapping, paging, error translation, requests.
+"""The DynamoDB tables themselves: keys, item mapping, paging, error translation, requests.
 
-Layout (docs/design.md): `PROJECT#<id>/PROJECT`, `PROJECT#<id>/ETAG#<hash>`,
+Layout (docs/design.md): the intake table holds `PROJECT#<id>/PROJECT`, `PROJECT#<id>/ETAG#<hash>`,
 `PROJECT#<id>/PERMISSION#<owner/name>#<login>`, `ISSUE#<key>/ISSUE`, `TOKEN#<key>/BUDGET`,
-`TOKEN#<key>/PACE`, `TOKEN#<key>/WRITES`, `ACTIVITY#<id>/POLL#<at>#<suffix>`, one overloaded GSI
-(`INTAKE#ENABLED` sparse, `SESSIONS#<project>`). The ports (projects, ledger, budgets, permissions,
-activity) each sit on one `DynamoTable`.
+`TOKEN#<key>/PACE`, `TOKEN#<key>/WRITES` and one overloaded GSI (`INTAKE#ENABLED` sparse,
+`SESSIONS#<project>`); the activity table holds `ACTIVITY#<id>/POLL#<at>#<suffix>` only. The ports
+(projects, ledger, budgets, permissions) sit on the intake table's `DynamoTable`, the activity log
+on the activity table's.
 Every botocore failure leaves this package as a typed domain error.
 """
 
@@ -80,8 +81,8 @@ def sessions_pk(project_id: str) -> str:
 
 
 def activity_pk(project_id: str) -> str:
-    """A project's recent polls: a partition of their own, so the poll's Query of the project's
-    partition never reads them."""
+    """A project's recent polls: a partition of their own, in the activity table (so neither the
+    poll's Query of the project's partition nor the listing's Scan of the intake table reads them)."""
     return f"ACTIVITY#{project_id}"
 
 
