@@ -78,7 +78,11 @@ class World:
         config = ProjectConfig.model_validate({"trackerIntake": intake})
         DynamoStore(aws.table_name, client=aws.dynamodb).create_project("widgets", config, SystemClock().now())
         os.environ.update(
-            TABLE_NAME=aws.table_name, QUEUE_URL=aws.queue_url, GITHUB_API_URL=github.base_url, GITHUB_TOKEN=TOKEN
+            TABLE_NAME=aws.table_name,
+            ACTIVITY_TABLE_NAME=aws.activity_table_name,
+            QUEUE_URL=aws.queue_url,
+            GITHUB_API_URL=github.base_url,
+            GITHUB_TOKEN=TOKEN,
         )
         context = build_poll_context(PollerSettings.from_env())
         assert isinstance(context.store, DynamoProjects)

@@ -41,11 +41,12 @@ class Aws:
     sqs: Any
     table_name: str
     queue_url: str
+    activity_table_name: str
 
 
 @contextmanager
 def moto_account(config: dict[str, Any] | None = None) -> Iterator[Aws]:
-    """moto in this process, with IntakeTable and the launch queues built from template.yaml.
+    """moto in this process, with IntakeTable, ActivityTable and the launch queues built from template.yaml.
     `config` is moto's own (e.g. Lambda without Docker)."""
     import boto3
     from moto import mock_aws
@@ -56,7 +57,7 @@ def moto_account(config: dict[str, Any] | None = None) -> Iterator[Aws]:
     with mock_aws(config=config):  # type: ignore[arg-type]  # moto types it as its own TypedDict
         dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
         names = create_resources(dynamodb, sqs)
-        yield Aws(dynamodb, sqs, names["table_name"], names["queue_url"])
+        yield Aws(dynamodb, sqs, names["table_name"], names["queue_url"], names["activity_table_name"])
 
 
 def add_issues(repo: FakeRepo, count: int, *, eligible_every: int = 1) -> int:

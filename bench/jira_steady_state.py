@@ -98,7 +98,13 @@ def _tick(pipe: Pipeline, jira: FakeJira, tracer: Tracer) -> tuple[TickCost, lis
 def _world(*, issues: int, bulk: bool, ticks: int) -> tuple[list[TickCost], list[TickCost], list[list[str]], int, int]:
     """`WARM_UP_TICKS`, then the measured ticks: both, the measured ticks' JQL, sessions, eligible."""
     with moto_account() as aws, FakeGitHub() as github, FakeJira(search_lag_seconds=SEARCH_LAG_S) as jira:
-        names = {"dynamodb": aws.dynamodb, "sqs": aws.sqs, "table_name": aws.table_name, "queue_url": aws.queue_url}
+        names = {
+            "dynamodb": aws.dynamodb,
+            "sqs": aws.sqs,
+            "table_name": aws.table_name,
+            "activity_table_name": aws.activity_table_name,
+            "queue_url": aws.queue_url,
+        }
         pipe = Pipeline(names, github, jira=jira)
         eligible = _site(jira, pipe, issues=issues, bulk=bulk)
         pipe.clock.advance(SEARCH_LAG_S + 1)

@@ -144,7 +144,13 @@ def _world(*, bulk: bool) -> tuple[list[TickCost], list[TickCost], int, int]:
     """`WARM_UP_TICKS`, then the measured ticks: both, the sessions enqueued and how many are eligible."""
     ticks = BULK_TICKS if bulk else HOUR_TICKS
     with moto_account() as aws, FakeGitHub() as github, FakeLinear() as linear:
-        names = {"dynamodb": aws.dynamodb, "sqs": aws.sqs, "table_name": aws.table_name, "queue_url": aws.queue_url}
+        names = {
+            "dynamodb": aws.dynamodb,
+            "sqs": aws.sqs,
+            "table_name": aws.table_name,
+            "activity_table_name": aws.activity_table_name,
+            "queue_url": aws.queue_url,
+        }
         pipe = Pipeline(names, github, linear=linear)
         eligible = _workspace(linear, pipe, bulk=bulk)
         pipe.create_project("eng", **RULE)

@@ -98,6 +98,7 @@ def run() -> dict[str, Any]:
                 "POWERTOOLS_METRICS_NAMESPACE": "TrackerIntakeBench",
                 "POWERTOOLS_LOG_LEVEL": "WARNING",
                 "TABLE_NAME": names["table_name"],
+                "ACTIVITY_TABLE_NAME": names["activity_table_name"],
                 "QUEUE_URL": names["queue_url"],
                 "GITHUB_API_URL": github.base_url,
                 "GITHUB_TOKEN": TOKEN,

@@ -110,7 +110,12 @@ def run_shard(
             config = {"trackerIntake": {"enabled": True, "repo": repo.full_name, "labels": [LABEL]}}
             store.create_project(project_id(index), ProjectConfig.model_validate(config), clock.now())
         settings = PollerSettings.from_env(
-            {"TABLE_NAME": aws.table_name, "QUEUE_URL": aws.queue_url, "GITHUB_API_URL": github.base_url}
+            {
+                "TABLE_NAME": aws.table_name,
+                "ACTIVITY_TABLE_NAME": aws.activity_table_name,
+                "QUEUE_URL": aws.queue_url,
+                "GITHUB_API_URL": github.base_url,
+            }
         )
         context = build_poll_context(
             settings, dynamodb=aws.dynamodb, sqs=aws.sqs, token=TOKEN, clock=clock, rng=lambda: 0.0

@@ -104,6 +104,7 @@ def built(aws_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1",
             "TABLE_NAME": names["table_name"],
+            "ACTIVITY_TABLE_NAME": names["activity_table_name"],
             "QUEUE_URL": names["queue_url"],
             "GITHUB_API_URL": str(github.base_url),
             "GITHUB_TOKEN": "built-check-token",

@@ -42,7 +42,12 @@ def api_url(aws: dict[str, Any], github: FakeGitHub) -> Iterator[str]:
     # Previews read the GitHub stand-in (on loopback), which holds one repository.
     github.add_repo("acme", "app").add_issue("an agent issue", labels=["agent"])
     settings = ApiSettings.model_validate(
-        {"TABLE_NAME": aws["table_name"], "GITHUB_API_URL": github.base_url, "API_AUTH": "NONE"}
+        {
+            "TABLE_NAME": aws["table_name"],
+            "ACTIVITY_TABLE_NAME": aws["activity_table_name"],
+            "GITHUB_API_URL": github.base_url,
+            "API_AUTH": "NONE",
+        }
     )
     # As the local stack serves it: no SigV4 check, and a document that does not claim one. Status
     # reports are checked against a webhook key schemathesis does not hold (see NEED_STATE).

@@ -89,7 +89,9 @@ class CredentialWorld:
         # Now, to the second: the apps' JWTs are judged by the stand-in's clock, which is this one.
         self.clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
         github.clock = lambda: self.clock.now().timestamp()
-        self.store = DynamoStore(aws["table_name"], client=aws["dynamodb"])
+        self.store = DynamoStore(
+            aws["table_name"], client=aws["dynamodb"], activity_table_name=aws["activity_table_name"]
+        )
         self.secrets = boto3.client("secretsmanager")
         self.poller = load_handler("poller")
         self.dispatcher = load_handler("dispatcher")
@@ -103,6 +105,7 @@ class CredentialWorld:
         poller_settings = PollerSettings.from_env(
             {
                 "TABLE_NAME": self.aws["table_name"],
+                "ACTIVITY_TABLE_NAME": self.aws["activity_table_name"],
                 "QUEUE_URL": self.aws["queue_url"],
                 "GITHUB_API_URL": self.github.base_url,
             }

@@ -284,7 +284,9 @@ class World:
         self.queue_sqs = boto3.client("sqs")  # the pump's receive/delete (SQS's side of the launcher)
         self.lambda_client = boto3.client("lambda")
         self.observer = DynamoStore(
-            aws["table_name"], client=atomic_calls(boto3.client("dynamodb"), self._dynamodb_lock)
+            aws["table_name"],
+            client=atomic_calls(boto3.client("dynamodb"), self._dynamodb_lock),
+            activity_table_name=aws["activity_table_name"],
         )
         self.lambda_faults.attach(self.lambda_client)
         LambdaLoopback(self.run_poll).attach(self.lambda_client)
@@ -397,6 +399,7 @@ class World:
         settings = PollerSettings.from_env(
             {
                 "TABLE_NAME": self.aws["table_name"],
+                "ACTIVITY_TABLE_NAME": self.aws["activity_table_name"],
                 "QUEUE_URL": self.aws["queue_url"],
                 "GITHUB_API_URL": self.github.base_url,
                 "STALE_CLAIM_SECONDS": str(int(STALE_CLAIM.total_seconds())),

@@ -63,6 +63,7 @@ class Stack:
         monkeypatch.delenv("GITHUB_TOKEN", raising=False)
         env = {
             "TABLE_NAME": aws["table_name"],
+            "ACTIVITY_TABLE_NAME": aws["activity_table_name"],
             "QUEUE_URL": aws["queue_url"],
             "GITHUB_API_URL": github.base_url,
             "GITHUB_APP_ID": DEFAULT_APP,
@@ -129,14 +130,17 @@ class Stack:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def items(self) -> list[str]:
+        """Every item of both tables: the intake table's state and the activity log's polls."""
         client, found = self.aws["dynamodb"], []
-        args: dict[str, Any] = {"TableName": self.aws["table_name"], "ConsistentRead": True}
-        while True:
-            page = client.scan(**args)
-            found += [json.dumps(item) for item in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return found
-            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for table in (self.aws["table_name"], self.aws["activity_table_name"]):
+            args: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+            while True:
+                page = client.scan(**args)
+                found += [json.dumps(item) for item in page["Items"]]
+                if "LastEvaluatedKey" not in page:
+                    break
+                args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found
 
     def secrets(self) -> dict[str, str]:
         """Every key, every JWT and installation token the stand-in saw or issued, by name."""
