@@ -466,13 +466,13 @@ def test_github_api_url_parameter_defaults_to_github_com() -> None:
     assert parameters()["GitHubApiUrl"]["Default"] == "https://api.github.com"
 
 
-def test_outputs_name_the_api_url_queue_url_and_table() -> None:
+def test_outputs_name_the_api_url_queue_url_and_both_tables() -> None:
     # GIVEN the stack outputs
     outputs = load_template()["Outputs"]
     # WHEN what they refer to is collected
     referred = set().union(*(referenced_names(o["Value"]) for o in outputs.values()))
-    # THEN the API, the launch queue and the table are among them
-    assert {"IntakeApi", "LaunchQueue", "IntakeTable"} <= referred
+    # THEN the API, the launch queue, the intake table and the activity table are among them
+    assert {"IntakeApi", "LaunchQueue", "IntakeTable", "ActivityTable"} <= referred
 
 
 # --- the linters -----------------------------------------------------------------------
