@@ -36,6 +36,7 @@ export function ProjectView({ id, tab: routed = "sessions" }: { id: string; tab?
   const [updated, setUpdated] = useState<Date | null>(null);
   const now = useNow();
   const refreshing = useRef(false);
+  const sessionsShown = useRef(false);
 
   useEffect(() => setTab(routed), [routed]);
 
@@ -51,8 +52,12 @@ export function ProjectView({ id, tab: routed = "sessions" }: { id: string; tab?
 
   const loadSessions = useCallback(async () => {
     try {
-      const all = await listAllSessions(id);
+      // The first load shows each page as it comes (the first row after one read); a refresh
+      // swaps the whole list at once, so the table never shrinks while it reads.
+      const shown = sessionsShown.current;
+      const all = await listAllSessions(id, SESSIONS_CAP, shown ? undefined : setSessions);
       setSessions(all.items);
+      sessionsShown.current = true;
       setCapped(all.capped);
       setSessionsFailure(null);
     } catch (e) {

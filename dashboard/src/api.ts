@@ -112,8 +112,14 @@ export async function listSessions(id: string, limit = 100): Promise<{ items: Se
 export const MAX_PAGE = 100;
 export const SESSIONS_CAP = 2000;
 
-/** Every session of the project, newest first, page after page, up to `cap`; `capped` when there were more. */
-export async function listAllSessions(id: string, cap = SESSIONS_CAP): Promise<{ items: Session[]; capped: boolean }> {
+/** Every session of the project, newest first, page after page, up to `cap`; `capped` when there were more.
+ * `onPage` is told what has been read so far after each page that is not the last, so a first
+ * load can show the newest sessions while the older pages are still on their way. */
+export async function listAllSessions(
+  id: string,
+  cap = SESSIONS_CAP,
+  onPage?: (soFar: Session[]) => void,
+): Promise<{ items: Session[]; capped: boolean }> {
   const all: Session[] = [];
   let token: string | null | undefined = undefined;
   do {
@@ -121,6 +127,7 @@ export async function listAllSessions(id: string, cap = SESSIONS_CAP): Promise<{
     const { data } = await call<components["schemas"]["SessionList"]>("GET", `projects/${encodeURIComponent(id)}/sessions${query}`);
     all.push(...(data.items ?? []));
     token = data.nextToken;
+    if (token && all.length < cap) onPage?.(all.slice());
   } while (token && all.length < cap);
   return { items: all.slice(0, cap), capped: Boolean(token) || all.length > cap };
 }

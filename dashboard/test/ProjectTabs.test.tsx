@@ -107,6 +107,33 @@ describe("the Sessions tab", () => {
     expect(screen.queryByText(/Showing the newest/)).toBeNull();
   });
 
+  it("shows the newest page's rows on a first load while the older pages are still read", async () => {
+    // GIVEN a project with 1,000 sessions, whose second page is held back
+    const all = sessions(1000);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const fetch = vi.fn(async (path: string) => {
+      const url = new URL(path, "http://api/");
+      if (url.pathname === "/projects/demo/sessions") {
+        const from = Number(url.searchParams.get("nextToken") ?? 0);
+        if (from > 0) await held;
+        const next = from + 100 < all.length ? String(from + 100) : null;
+        return new Response(JSON.stringify({ items: all.slice(from, from + 100), nextToken: next }), { status: 200 });
+      }
+      if (url.pathname === "/projects/demo/polls") return new Response(JSON.stringify({ items: [], nextToken: null }), { status: 200 });
+      return new Response(JSON.stringify(PROJECT), { status: 200 });
+    });
+    vi.stubGlobal("fetch", fetch);
+    // WHEN the page opens
+    render(<ProjectView id="demo" />);
+    // THEN the newest session's row is shown after the first read, the count says what is read so far
+    expect(await screen.findByText("issue 1")).toBeTruthy();
+    expect(screen.getByText("100 sessions")).toBeTruthy();
+    // AND once the other pages answer, all 1,000 are there
+    release();
+    expect(await screen.findByText("1,000 sessions")).toBeTruthy();
+  });
+
   it("stops at 2,000 sessions, and says so", async () => {
     // GIVEN a project with 2,150 sessions
     const fetch = serve(sessions(2150));
