@@ -172,6 +172,8 @@ def test_a_failed_poll_writes_one_entry_with_its_error_and_backoff() -> None:
     assert entry.error_kind == "tracker_unavailable"
     assert state.last_error == f"{entry.error_kind}: {entry.error}"
     assert entry.backoff_until == state.backoff_until is not None
+    # AND the request that failed counts, though no page came of it
+    assert (entry.requests, entry.pages) == (1, 0)
 
 
 def test_an_entry_names_at_most_twenty_new_sessions() -> None:
@@ -248,6 +250,7 @@ def test_a_rate_limited_poll_writes_one_entry_with_the_credentials_pause() -> No
         "secondary_rate_limit",
         until,
     )
+    assert entry.requests == 1  # the request the limit refused
 
 
 def test_a_poll_that_finds_its_credential_paused_writes_only_when_the_heartbeat_is_due() -> None:

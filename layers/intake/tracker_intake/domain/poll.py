@@ -129,6 +129,9 @@ class PollOutcome:
     writes_unchecked: int = 0
     # The tracker polled (its metrics are named for it).
     provider: str = "github"
+    # The request whose failure ended the poll (a 5xx, a 429, a refused credential): sent, so
+    # the activity log counts it, though no page came of it.
+    failed_requests: int = 0
 
     @property
     def requests(self) -> int:
@@ -141,7 +144,7 @@ class PollOutcome:
             at=at,
             result=self.result,
             provider=self.provider,
-            requests=self.requests,
+            requests=self.requests + self.failed_requests,
             pages=self.pages,
             not_modified=self.pages_not_modified,
             new_sessions=tuple(self.new_sessions[:ACTIVITY_NEW_SESSIONS_LIMIT]),
@@ -773,6 +776,7 @@ def _failed(
     outcome.result = PollResult.FAILED
     outcome.error_kind = error.kind
     outcome.error = str(error)
+    outcome.failed_requests = 1 if isinstance(error, TrackerError) else 0
     outcome.backoff_until = until
     outcome.backoff_entered = True
     outcome.transient = error.transient
@@ -827,6 +831,7 @@ def _rate_limited(
     outcome.result = PollResult.CREDENTIAL_PAUSED
     outcome.error_kind = error.kind
     outcome.error = str(error)
+    outcome.failed_requests = 1  # the request the limit refused
     outcome.backoff_until = until
     state = replace(record.poll, last_change_at=last_change if last_change is not None else record.poll.last_change_at)
     _settle(ctx, record, outcome, state, now, noteworthy=True)
