@@ -732,6 +732,27 @@ class LocalStack:
         self.say("stopping")
 
 
+@contextlib.contextmanager
+def running(
+    options: LocalOptions, say: Callable[[str], None] = lambda _: None, env: Mapping[str, str] | None = None
+) -> Iterator[LocalStack]:
+    """A started local stack for a test or a bench, stopped on the way out with os.environ put back
+    as it was (starting sets the stack's variables). `env`: the environment to start it in."""
+    saved = dict(os.environ)
+    try:
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(env)
+        local = LocalStack(options, say=say).start()
+        try:
+            yield local
+        finally:
+            local.stop()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 _RUNNING_HANDLER = threading.local()
 
 

@@ -4,27 +4,19 @@ dashboard reads it (`GET /projects/{id}/polls`)."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from intake_cli.main import main as intake
-from intake_dev.local import LocalOptions, LocalStack
+from intake_dev.local import LocalOptions, LocalStack, running
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    saved = dict(os.environ)
-    options = LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log")
-    local = LocalStack(options, say=lambda line: None).start()
-    try:
+    with running(LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log")) as local:
         yield local
-    finally:
-        local.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _cli(stack: LocalStack, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

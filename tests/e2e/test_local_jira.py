@@ -17,7 +17,7 @@ from test_local_restart import Run
 
 from intake_cli.main import main as intake
 from intake_dev.fake_jira import FakeJira
-from intake_dev.local import LocalOptions, LocalStack
+from intake_dev.local import LocalOptions, LocalStack, running
 from intake_dev.sample_site import BOT, SAMPLE_TOKEN, SampleSite
 
 PROJECT = "widgets-proj"
@@ -32,15 +32,6 @@ RULE = {
 _JIRA_VARIABLES = ("JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_API_URL")
 
 
-def _start(tmp_path: Path, env: dict[str, str] | None = None) -> tuple[LocalStack, list[str]]:
-    if env is not None:
-        os.environ.clear()
-        os.environ.update(env)
-    lines: list[str] = []
-    options = LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log")
-    return LocalStack(options, say=lines.append).start(), lines
-
-
 def _without_jira(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in _JIRA_VARIABLES}
 
@@ -48,15 +39,11 @@ def _without_jira(env: dict[str, str]) -> dict[str, str]:
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
     """`intake local --offline` without JIRA_EMAIL and JIRA_API_TOKEN, its terminal lines as `stack.lines`."""
-    saved = dict(os.environ)
-    local, lines = _start(tmp_path, _without_jira(saved))
-    local.lines = lines  # type: ignore[attr-defined]
-    try:
+    options = LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log")
+    lines: list[str] = []
+    with running(options, say=lines.append, env=_without_jira(dict(os.environ))) as local:
+        local.lines = lines  # type: ignore[attr-defined]
         yield local
-    finally:
-        local.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _create(stack: LocalStack, project: str = PROJECT, **rule: Any) -> None:
@@ -196,17 +183,13 @@ def test_sam_local_invoke_gets_the_jira_stand_in_and_its_token_through_a_secret(
 
 def test_offline_takes_the_developers_own_jira_token_too(tmp_path: Path) -> None:
     # GIVEN `intake local --offline` started with a JIRA_EMAIL and JIRA_API_TOKEN of the developer's
-    saved = dict(os.environ)
-    env = {**_without_jira(saved), "JIRA_EMAIL": "dev@acme.test", "JIRA_API_TOKEN": "developers-own"}
-    stack, lines = _start(tmp_path, env)
-    try:
+    env = {**_without_jira(dict(os.environ)), "JIRA_EMAIL": "dev@acme.test", "JIRA_API_TOKEN": "developers-own"}
+    options = LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log")
+    lines: list[str] = []
+    with running(options, say=lines.append, env=env) as stack:
         # WHEN a Jira project is polled
         _create(stack)
         report = stack.tick()
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
     # THEN they were kept, said so, and the stand-in took them
     assert lines[3].endswith("serving acme.atlassian.net/PROJ (with your JIRA_EMAIL and JIRA_API_TOKEN; no search lag)")
     assert sorted(report.new_sessions) == sorted(stack.jira_sample.eligible())

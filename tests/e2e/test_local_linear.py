@@ -17,34 +17,22 @@ from test_local_restart import Run
 
 from intake_cli.main import main as intake
 from intake_dev.fake_linear import FakeLinear
-from intake_dev.local import LocalOptions, LocalStack
+from intake_dev.local import LocalOptions, LocalStack, running
 from intake_dev.sample_workspace import SAMPLE_KEY, SampleWorkspace
 
 PROJECT = "widgets-eng"
 RULE = {"enabled": True, "provider": "linear", "team": "ENG", "labels": ["agent"], "backlog": "all"}
 
 
-def _start(tmp_path: Path, env: dict[str, str] | None = None) -> tuple[LocalStack, list[str]]:
-    if env is not None:
-        os.environ.clear()
-        os.environ.update(env)
-    lines: list[str] = []
-    options = LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log")
-    return LocalStack(options, say=lines.append).start(), lines
-
-
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
     """`intake local --offline` without LINEAR_API_KEY, its terminal lines as `stack.lines`."""
-    saved = dict(os.environ)
-    local, lines = _start(tmp_path, {k: v for k, v in saved.items() if k != "LINEAR_API_KEY"})
-    local.lines = lines  # type: ignore[attr-defined]
-    try:
+    env = {k: v for k, v in os.environ.items() if k != "LINEAR_API_KEY"}
+    options = LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log")
+    lines: list[str] = []
+    with running(options, say=lines.append, env=env) as local:
+        local.lines = lines  # type: ignore[attr-defined]
         yield local
-    finally:
-        local.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _create(stack: LocalStack, project: str = PROJECT, **rule: Any) -> None:
@@ -203,16 +191,13 @@ def test_sam_local_invoke_gets_the_linear_stand_in_and_its_key_through_a_secret(
 
 def test_offline_takes_the_developers_own_linear_key_too(tmp_path: Path) -> None:
     # GIVEN `intake local --offline` started with a LINEAR_API_KEY of the developer's
-    saved = dict(os.environ)
-    stack, lines = _start(tmp_path, {**saved, "LINEAR_API_KEY": "lin_api_developers_own"})
-    try:
+    env = {**os.environ, "LINEAR_API_KEY": "lin_api_developers_own"}
+    options = LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log")
+    lines: list[str] = []
+    with running(options, say=lines.append, env=env) as stack:
         # WHEN a Linear project is polled
         _create(stack)
         report = stack.tick()
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
     # THEN the key was kept, said so, and the stand-in took it
     assert lines[2].endswith("serving acme/ENG (with your LINEAR_API_KEY)")
     assert sorted(report.new_sessions) == sorted(stack.linear_sample.eligible())

@@ -20,24 +20,18 @@ from test_local_restart import Run
 
 from intake_cli.main import main as intake
 from intake_dev.fake_github import FakeGitHub
-from intake_dev.local import LocalOptions, LocalStack
+from intake_dev.local import LocalOptions, LocalStack, running
 from intake_dev.template import load_template
 from tracker_intake.domain.signing import report_signature
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    saved = dict(os.environ)
     options = LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log")
     lines: list[str] = []
-    local = LocalStack(options, say=lines.append).start()
-    local.lines = lines  # type: ignore[attr-defined]
-    try:
+    with running(options, say=lines.append) as local:
+        local.lines = lines  # type: ignore[attr-defined]
         yield local
-    finally:
-        local.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _cli(stack: LocalStack, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -208,13 +202,11 @@ def test_local_stack_github_requests_per_minute_flag_defers_projects_beyond_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN the local stack started as `intake local --offline --github-requests-per-minute 1`
-    saved = dict(os.environ)
     options = LocalOptions(
         port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log", github_requests_per_minute=1
     )
     lines: list[str] = []
-    stack = LocalStack(options, say=lines.append).start()
-    try:
+    with running(options, say=lines.append) as stack:
         origin = f"https://github.com/{stack.sample.full_name}"
         for name in ("one", "two"):
             assert _cli(stack, capsys, "project", "create", name, "--git-origin", origin)[0] == 0
@@ -236,10 +228,6 @@ def test_local_stack_github_requests_per_minute_flag_defers_projects_beyond_it(
         # WHEN a tick runs
         report = stack.tick()
         code, out = _cli(stack, capsys, "project", "show", "two", "--json")
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
     # THEN one project was polled, the other deferred, and both the terminal and the API say so
     assert len(report.polls) == 1 and report.dispatch["deferred"] == 1
     assert any("1 deferred: over their credential's budget of 1 requests a minute" in line for line in lines), lines
@@ -328,34 +316,30 @@ def test_a_failing_session_backend_shows_on_the_terminal_as_a_sentence(
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Backend)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    saved = dict(os.environ)
     webhook = f"http://127.0.0.1:{server.server_address[1]}/sessions"
     options = LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log", session_webhook=webhook)
     lines: list[str] = []
-    stack = LocalStack(options, say=lines.append).start()
     try:
-        origin = f"https://github.com/{stack.sample.full_name}"
-        assert _cli(stack, capsys, "project", "create", "widgets", "--git-origin", origin)[0] == 0
-        configured = _cli(
-            stack,
-            capsys,
-            "project",
-            "set-config",
-            "widgets",
-            "--tracker-intake",
-            "--tracker-label",
-            "agent",
-            "--tracker-backlog",
-            "all",
-        )
-        assert configured[0] == 0
-        # WHEN a tick enqueues the sample's issues and the launcher meets the backend
-        report = stack.tick()
+        with running(options, say=lines.append) as stack:
+            origin = f"https://github.com/{stack.sample.full_name}"
+            assert _cli(stack, capsys, "project", "create", "widgets", "--git-origin", origin)[0] == 0
+            configured = _cli(
+                stack,
+                capsys,
+                "project",
+                "set-config",
+                "widgets",
+                "--tracker-intake",
+                "--tracker-label",
+                "agent",
+                "--tracker-backlog",
+                "all",
+            )
+            assert configured[0] == 0
+            # WHEN a tick enqueues the sample's issues and the launcher meets the backend
+            report = stack.tick()
     finally:
-        stack.stop()
         server.shutdown()
-        os.environ.clear()
-        os.environ.update(saved)
     # THEN nothing is reported started, and each failure is one line on the terminal
     assert report.new_sessions and report.launched == []
     failures = [line for line in lines if line.startswith("launch of ")]
@@ -396,11 +380,9 @@ def test_the_local_stack_takes_status_reports_signed_with_its_webhook_secret(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN `intake local --offline --webhook-secret KEY`, with a project whose issues became sessions
-    saved = dict(os.environ)
     key = "e2e-webhook-secret"
     options = LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log", webhook_secret=key)
-    stack = LocalStack(options, say=lambda line: None).start()
-    try:
+    with running(options) as stack:
         origin = f"https://github.com/{stack.sample.full_name}"
         assert _cli(stack, capsys, "project", "create", "widgets", "--git-origin", origin)[0] == 0
         _cli(
@@ -436,10 +418,6 @@ def test_the_local_stack_takes_status_reports_signed_with_its_webhook_secret(
         listed = {s["issueId"]: s for s in json.loads(out)}
         assert code == 0 and listed[issue]["sessionStatus"] == "pr_open"
         assert [h["status"] for h in listed[issue]["statusHistory"]] == ["pr_open"]
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @pytest.mark.parametrize("method", ["TRACE", "QUERY", "BREW"])
@@ -568,7 +546,6 @@ def _rsa_key_file(folder: Path) -> Path:
 
 def test_local_stack_polls_as_a_github_app_when_given_its_key(tmp_path: Path) -> None:
     # GIVEN `intake local --offline --github-app-id 4242 --github-app-key FILE --github-app-installation 77`
-    saved = dict(os.environ)
     key = _rsa_key_file(tmp_path)
     options = LocalOptions(
         port=0,
@@ -579,8 +556,7 @@ def test_local_stack_polls_as_a_github_app_when_given_its_key(tmp_path: Path) ->
         github_app_key=key,
         github_app_installation=77,
     )
-    stack = LocalStack(options, say=lambda line: None).start()
-    try:
+    with running(options) as stack:
         repo = stack.sample
         created = requests.post(
             f"{stack.api_url}/projects",
@@ -616,10 +592,6 @@ def test_local_stack_polls_as_a_github_app_when_given_its_key(tmp_path: Path) ->
         project = requests.get(f"{stack.api_url}/projects/widgets", timeout=10).json()
         assert project["intake"]["state"] == "ok"
         assert key.read_text() not in stack.sam_env_file.read_text()
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @pytest.mark.parametrize("url", ["http://sessions.example.com/start", "http://127.0.0.1.example.com/", "ftp://x/"])
@@ -665,12 +637,9 @@ def test_local_refuses_a_github_app_it_cannot_use(
 
 def test_two_deliveries_of_one_issue_in_one_batch_are_said_each_as_what_it_was(tmp_path: Path) -> None:
     # GIVEN the local stack with widgets launching its backlog, and the launcher's records seen
-    saved = dict(os.environ)
     lines: list[str] = []
-    stack = LocalStack(
-        LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log"), say=lines.append
-    ).start()
-    try:
+    options = LocalOptions(port=0, aws_port=0, offline=True, log_file=tmp_path / "local.log")
+    with running(options, say=lines.append) as stack:
         rule = {"enabled": True, "labels": ["agent"], "backlog": "all"}
         body = {"id": "widgets", "gitOrigin": "https://github.com/acme/widgets", "trackerIntake": rule}
         assert requests.post(f"{stack.api_url}/projects", json=body, timeout=10).status_code == 201
@@ -701,7 +670,3 @@ def test_two_deliveries_of_one_issue_in_one_batch_are_said_each_as_what_it_was(t
         assert second.launched == [issue], lines
         assert [line for line in lines if "session started for" in line] == [f"  session started for {issue}"]
         assert any(line.strip().startswith(f"duplicate delivery of {issue}") for line in lines), lines
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
