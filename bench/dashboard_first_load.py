@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import shutil
 import statistics
 import tempfile
 import time
@@ -30,6 +28,7 @@ from urllib.parse import urlparse
 
 import requests
 
+from intake_dev.chromium import driver as chromium_driver
 from intake_dev.template import REPO_ROOT
 
 BUDGET = json.loads((REPO_ROOT / "dashboard" / "budget.json").read_text(encoding="utf-8"))
@@ -39,18 +38,6 @@ LOADS = 5
 PROJECT = "first-load"
 # The first row of the sessions table, as the dashboard renders it (dashboard/src/SessionsTable.tsx).
 FIRST_ROW = 'table[aria-label="Sessions"] tbody tr'
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1400,1000",
-)
 # Counts, so the targets do not depend on the machine (the times are reported, not targeted): the
 # bundle within its budget, every session read, and the first row shown once the first page of
 # sessions is in (a page that waits for all of them makes the first row wait for the slowest).
@@ -91,18 +78,13 @@ def gzip_kb(kind: str) -> float:
 
 @contextmanager
 def _stack() -> Iterator[Any]:
-    from intake_dev.local import LocalOptions, LocalStack
+    from intake_dev.local import LocalOptions, running
 
-    saved = dict(os.environ)
-    with tempfile.TemporaryDirectory(prefix="bench-first-load-") as scratch:
-        options = LocalOptions(port=0, aws_port=0, offline=True, log_file=Path(scratch) / "local.log")
-        local = LocalStack(options, say=lambda _: None).start()
-        try:
-            yield local
-        finally:
-            local.stop()
-            os.environ.clear()
-            os.environ.update(saved)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-first-load-") as scratch,
+        running(LocalOptions(port=0, aws_port=0, offline=True, log_file=Path(scratch) / "local.log")) as local,
+    ):
+        yield local
 
 
 def seed(stack: Any, count: int = SESSIONS) -> None:
@@ -143,20 +125,9 @@ def seed(stack: Any, count: int = SESSIONS) -> None:
         assert ledger.put_claim(claim), claim.canonical_id
 
 
-def _browser() -> Any:
-    from selenium import webdriver
-
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not try to download anything
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-
-
 def cold_load(stack: Any, selector: str = FIRST_ROW) -> dict[str, Any]:
     """One load in a new browser: ms to the first row, and what the page fetched once settled."""
-    driver = _browser()
+    driver = chromium_driver(1400, 1000)
     try:
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})

@@ -9,70 +9,42 @@ Test files import the helpers with `from conftest import ...`.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import quote
 
 import pytest
 import requests
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from intake_dev.local import LocalOptions, LocalStack
+from intake_dev import chromium
+from intake_dev.local import LocalOptions, LocalStack, running
 from intake_dev.template import REPO_ROOT
 from tracker_intake.adapters.dynamodb import DynamoLedger, DynamoTable
-from tracker_intake.domain.records import Acknowledgement
+from tracker_intake.domain.records import Acknowledgement, Claim, ClaimStatus, IssueSnapshot, SessionStatus
 from tracker_intake.domain.signing import report_signature
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 AXE = REPO_ROOT / "dashboard" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = REPO_ROOT / "reports" / "screenshots"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1200,1000",
-)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    saved = dict(os.environ)
     log = tmp_path_factory.mktemp("dashboard") / "local.log"
-    local = LocalStack(LocalOptions(port=0, aws_port=0, offline=True, log_file=log), say=lambda _: None).start()
-    try:
+    with running(LocalOptions(port=0, aws_port=0, offline=True, log_file=log)) as local:
         yield local
-    finally:
-        local.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
-    assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), (
-        "Debian's chromium and chromium-driver are needed: make test installs them (make browser)"
-    )
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not try to download anything
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP violations are logged there
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    # CSP violations are logged in the browser's log
+    driver = chromium.driver(1200, 1000, {"goog:loggingPrefs": {"browser": "ALL"}})
     driver.implicitly_wait(0)
     try:
         yield driver
@@ -178,9 +150,49 @@ def report_status(stack: LocalStack, issue_id: str, body: dict[str, Any]) -> req
     return api(stack, "POST", f"/sessions/{quote(issue_id, safe='')}/status", data=text, headers=headers)
 
 
+def ledger(stack: LocalStack) -> DynamoLedger:
+    """The stack's ledger, as its handlers read and write it."""
+    return DynamoLedger(DynamoTable(stack.resources["table_name"], client=stack.dynamodb))
+
+
+def seeded_claim(
+    repo: str,
+    project_id: str,
+    number: int,
+    status: ClaimStatus,
+    claimed: datetime,
+    title: str,
+    picked_up_after: timedelta,
+    session_status: SessionStatus | None = None,
+) -> Claim:
+    """Issue `number` of `repo` (labelled agent) as a poll claimed it `picked_up_after` its last
+    update and a launch left it: a launched one with its session, a failed one with the reason."""
+    url = f"https://github.com/{repo}/issues/{number}"
+    updated = (claimed - picked_up_after).isoformat()
+    return Claim(
+        canonical_id=f"github:{repo}#{number}",
+        project_id=project_id,
+        status=status,
+        claim_token=f"seed-{number}",
+        claimed_at=claimed,
+        issue=IssueSnapshot(number, title, url, ("agent",), (), "", None, updated_at=updated),
+        updated_at=claimed + timedelta(seconds=4),
+        session_ref=f"session-{number}" if status is ClaimStatus.LAUNCHED else None,
+        session_status=session_status,
+        reason="the session backend answered 503" if status is ClaimStatus.FAILED else None,
+    )
+
+
+def put_claims(stack: LocalStack, claims: Iterable[Claim]) -> None:
+    """Claims put in the stack's ledger as a poll puts them."""
+    into = ledger(stack)
+    for claim in claims:
+        assert into.put_claim(claim), claim.canonical_id
+
+
 def record_ack(stack: LocalStack, issue_id: str, ack: Acknowledgement) -> None:
     """What a launcher records on a launched claim once it acknowledged (or tried to) on the issue."""
-    ledger = DynamoLedger(DynamoTable(stack.resources["table_name"], client=stack.dynamodb))
-    claim = ledger.get_claim(issue_id)
+    claims = ledger(stack)
+    claim = claims.get_claim(issue_id)
     assert claim is not None and claim.ack is None, claim
-    assert ledger.save_ack(claim, ack, None)
+    assert claims.save_ack(claim, ack, None)

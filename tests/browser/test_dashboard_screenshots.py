@@ -13,14 +13,26 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import SHOTS, api, axe_violations, body, button, field, open_page, record_ack, report_status, wait
+from conftest import (
+    SHOTS,
+    api,
+    axe_violations,
+    body,
+    button,
+    field,
+    open_page,
+    put_claims,
+    record_ack,
+    report_status,
+    seeded_claim,
+    wait,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from intake_dev.local import LocalStack
-from tracker_intake.adapters.dynamodb import DynamoLedger, DynamoTable
 from tracker_intake.domain.config import Acknowledge
-from tracker_intake.domain.records import Acknowledgement, AckState, Claim, ClaimStatus, IssueSnapshot
+from tracker_intake.domain.records import Acknowledgement, AckState, ClaimStatus
 
 WIDTH, HEIGHT = 1400, 1000
 SEEDED = 60  # sessions of `storefront` claimed over the last 3 weeks, some days none
@@ -37,31 +49,20 @@ def shot(driver: WebDriver, name: str) -> None:
 
 def seed_sessions(stack: LocalStack, project_id: str, repo: str, count: int) -> None:
     """`count` claims of `project_id`, as polls and launches over the last 3 weeks left them."""
-    ledger = DynamoLedger(DynamoTable(stack.resources["table_name"], client=stack.dynamodb))
     now = datetime.now(UTC).replace(microsecond=0)
     midnight = now.replace(hour=0, minute=0, second=0)
     statuses = [ClaimStatus.LAUNCHED] * 6 + [ClaimStatus.BACKLOG, ClaimStatus.FAILED, ClaimStatus.RELEASED]
     titles = ("Export to CSV drops the header row", "Retry the webhook on a 502", "Dark mode for the settings page")
+    claims = []
     for n in range(1, count + 1):
         day = midnight - timedelta(days=DAYS[n % len(DAYS)])  # within its UTC day, as the chart counts
         claimed = min(day + timedelta(hours=1 + n % 6, minutes=(7 * n) % 60), now - timedelta(minutes=1))
-        number = 100 + n
         status = statuses[n % len(statuses)]
-        url = f"https://github.com/{repo}/issues/{number}"
-        updated = (claimed - timedelta(seconds=15 + (n * 37) % 240)).isoformat()
-        issue = IssueSnapshot(number, f"{titles[n % 3]} ({n})", url, ("agent",), (), "", None, updated_at=updated)
-        claim = Claim(
-            canonical_id=f"github:{repo}#{number}",
-            project_id=project_id,
-            status=status,
-            claim_token=f"seed-{n}",
-            claimed_at=claimed,
-            issue=issue,
-            updated_at=claimed + timedelta(seconds=4),
-            session_ref=f"session-{number}" if status is ClaimStatus.LAUNCHED else None,
-            reason="the session backend answered 503" if status is ClaimStatus.FAILED else None,
+        picked_up_after = timedelta(seconds=15 + (n * 37) % 240)
+        claims.append(
+            seeded_claim(repo, project_id, 100 + n, status, claimed, f"{titles[n % 3]} ({n})", picked_up_after)
         )
-        assert ledger.put_claim(claim), claim.canonical_id
+    put_claims(stack, claims)
 
 
 def report_sessions(stack: LocalStack) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import api, axe_violations, body, open_page, until, wait
+from conftest import api, axe_violations, body, open_page, put_claims, seeded_claim, until, wait
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -18,8 +18,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select
 
 from intake_dev.local import LocalStack
-from tracker_intake.adapters.dynamodb import DynamoLedger, DynamoTable
-from tracker_intake.domain.records import Claim, ClaimStatus, IssueSnapshot, SessionStatus
+from tracker_intake.domain.records import Claim, ClaimStatus, SessionStatus
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -46,26 +45,10 @@ def seeded_claims(now: datetime) -> list[Claim]:
             today - timedelta(days=day) + timedelta(hours=23) - timedelta(seconds=n * 60), now - timedelta(seconds=n)
         )
         status = STATUSES[n % len(STATUSES)]
-        reports = status is ClaimStatus.LAUNCHED and n % 10 == 1
+        reports = SessionStatus.PR_OPEN if status is ClaimStatus.LAUNCHED and n % 10 == 1 else None
         title = "Unicorn crash on export" if n == SEARCHED else f"Retry the webhook on a 502 ({n})"
-        url = f"https://github.com/{REPO}/issues/{n}"
-        issue = IssueSnapshot(
-            n, title, url, ("agent",), (), "", None, updated_at=(claimed - timedelta(seconds=30 + n % 90)).isoformat()
-        )
-        claims.append(
-            Claim(
-                canonical_id=f"github:{REPO}#{n}",
-                project_id=PROJECT,
-                status=status,
-                claim_token=f"seed-{n}",
-                claimed_at=claimed,
-                issue=issue,
-                updated_at=claimed + timedelta(seconds=4),
-                session_ref=f"session-{n}" if status is ClaimStatus.LAUNCHED else None,
-                session_status=SessionStatus.PR_OPEN if reports else None,
-                reason="the session backend answered 503" if status is ClaimStatus.FAILED else None,
-            )
-        )
+        picked_up_after = timedelta(seconds=30 + n % 90)
+        claims.append(seeded_claim(REPO, PROJECT, n, status, claimed, title, picked_up_after, reports))
     return claims
 
 
@@ -75,10 +58,8 @@ def claims(stack: LocalStack, browser: WebDriver) -> Iterator[list[Claim]]:
     answer = api(stack, "POST", "/projects", json={"id": PROJECT, "name": "Busy", "trackerIntake": {
         "enabled": True, "repo": REPO, "labels": ["agent"]}})  # fmt: skip
     assert answer.status_code == 201, answer.text
-    ledger = DynamoLedger(DynamoTable(stack.resources["table_name"], client=stack.dynamodb))
     seeded = seeded_claims(datetime.now(UTC).replace(microsecond=0))
-    for claim in seeded:
-        assert ledger.put_claim(claim), claim.canonical_id
+    put_claims(stack, seeded)
     browser.set_window_size(1400, 1000)
     yield seeded
 
