@@ -251,6 +251,13 @@ def retried(times: int) -> Callable[[World, Checks], None]:
 retried_once, retried_twice = retried(1), retried(2)
 
 
+def paused_without_budget_record(world: World, checks: Checks) -> None:
+    """The credential is paused although the budget's own write failed (the pause is its own write)."""
+    budget = world.observer.get_budget(world.subject.credential)
+    paused = budget is not None and budget.paused_until is not None
+    checks.check("credential paused although its budget could not be recorded", paused, budget)
+
+
 def retry_after_waited(seconds: int) -> Callable[[World, Checks], None]:
     """A tracker that asked for `Retry-After: seconds` (no more than a poll waits) was sent the
     request again within the poll, after exactly that pause; the poll did not fail and the
@@ -595,11 +602,7 @@ CASES = [
         both(jira_429(600), dynamodb("record_budget")),
         "poll:primary_rate_limit",
         tracker_faults=1,
-        verify=lambda w, c: c.check(
-            "credential paused although its budget could not be recorded",
-            (b := w.observer.get_budget(w.subject.credential)) is not None and b.paused_until is not None,
-            b,
-        ),
+        verify=paused_without_budget_record,
         trackers=JIRA_ONLY,
         only=JIRA_LIMITS,
     ),
@@ -688,11 +691,7 @@ CASES = [
         "poll:primary_rate_limit",
         scope="token",
         tracker_faults=1,
-        verify=lambda w, c: c.check(
-            "credential paused although its budget could not be recorded",
-            (b := w.observer.get_budget(w.subject.credential)) is not None and b.paused_until is not None,
-            b,
-        ),
+        verify=paused_without_budget_record,
         trackers=GITHUB_ONLY,
         only=GITHUB_LIMITS,
     ),
@@ -717,11 +716,7 @@ CASES = [
         both(ratelimited(requests=0), dynamodb("record_budget")),
         "poll:primary_rate_limit",
         tracker_faults=1,
-        verify=lambda w, c: c.check(
-            "credential paused although its budget could not be recorded",
-            (b := w.observer.get_budget(w.subject.credential)) is not None and b.paused_until is not None,
-            b,
-        ),
+        verify=paused_without_budget_record,
         trackers=LINEAR_ONLY,
         only=LINEAR_LIMITS,
     ),
